@@ -1,0 +1,61 @@
+//! The domain error type. The server maps each variant to one HTTP status in one table;
+//! `Internal` detail is logged, never sent to clients.
+
+/// Errors of every core operation.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    /// Input broke a rule. `field` names the input (JSON pointer-ish, e.g. `label`,
+    /// `custom_fields[2].name`); `message` is safe to show to the client.
+    #[error("{field}: {message}")]
+    Validation {
+        /// The offending input field.
+        field: String,
+        /// A human-readable description of what is wrong.
+        message: String,
+    },
+    /// The target does not exist (or the caller may not know it exists).
+    #[error("{kind} not found")]
+    NotFound {
+        /// What was looked for: `vault`, `account`, `person`, ...
+        kind: &'static str,
+    },
+    /// The write conflicts with the current state (duplicate label, stale version, ...).
+    #[error("{0}")]
+    Conflict(String),
+    /// The caller is authenticated but their role does not allow the action.
+    #[error("{0}")]
+    Forbidden(String),
+    /// No valid credentials (missing, unknown, expired or revoked token; wrong password).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The store or another dependency is unreachable; retrying may help.
+    #[error("service unavailable")]
+    Unavailable(String),
+    /// A bug or an unexpected failure; the text is for logs only.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl CoreError {
+    /// Shorthand for [`CoreError::Validation`].
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// Shorthand for [`CoreError::Internal`] from any displayable error.
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+impl From<castellan_crypto::CryptoError> for CoreError {
+    fn from(e: castellan_crypto::CryptoError) -> Self {
+        Self::Internal(format!("crypto: {e}"))
+    }
+}
+
+/// Result alias for core operations.
+pub type CoreResult<T> = Result<T, CoreError>;

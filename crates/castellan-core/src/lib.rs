@@ -1,0 +1,16 @@
+//! Castellan's core: the model, the permission matrix, the rules and the ports (traits) that
+//! adapters implement. It depends on no database, HTTP or SMTP library.
+#![forbid(unsafe_code)]
+
+pub mod activity;
+pub mod catalog;
+pub mod error;
+pub mod ids;
+pub mod model;
+pub mod permissions;
+pub mod ports;
+pub mod service;
+pub mod validate;
+
+pub use error::{CoreError, CoreResult};
+pub use service::{Castellan, KeyProvider, StaticKeys};

@@ -1,0 +1,373 @@
+//! The domain model: roles, people, vaults, accounts, tokens. Rows as the store keeps them and
+//! views as the API shows them.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::CoreError;
+use crate::ids::{AccountId, AppId, DataKeyId, PersonId, TokenId, VaultId, WorkspaceId};
+
+macro_rules! str_enum {
+    ($(#[$doc:meta])* $name:ident, $what:literal { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($(#[$vdoc])* $variant),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The wire and database spelling.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = CoreError;
+            /// Parses the wire spelling (case-insensitive, `-` accepted for `_`).
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                let norm = s.trim().to_ascii_lowercase().replace('-', "_");
+                match norm.as_str() {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(CoreError::invalid(
+                        $what,
+                        format!(
+                            "`{}` is not one of: {}",
+                            crate::validate::clip(s),
+                            [$($text),+].join(", ")
+                        ),
+                    )),
+                }
+            }
+        }
+    };
+}
+
+str_enum!(
+    /// Workspace roles, most privileged first. Exactly one person is `owner`.
+    WorkspaceRole, "role" {
+        /// The one owner: everything, including transferring ownership.
+        Owner = "owner",
+        /// Everything but ownership; sees every vault.
+        SuperAdmin = "super_admin",
+        /// Manages people, vaults, the catalog and the activity log.
+        Admin = "admin",
+        /// Creates and shares accounts; uses what is shared with them.
+        User = "user",
+        /// Signs in to apps with shared accounts; never sees a password.
+        LoginOnly = "login_only",
+        /// An outside collaborator with access to a few shared accounts only.
+        Guest = "guest",
+    }
+);
+
+impl WorkspaceRole {
+    /// 0 for `owner` up to 5 for `guest`: a lower rank is more privileged.
+    pub fn rank(self) -> u8 {
+        self as u8
+    }
+}
+
+str_enum!(
+    /// Item roles on an account (and the default item role a vault grant gives).
+    ItemRole, "item_role" {
+        /// Everything, including delete and sharing.
+        Owner = "owner",
+        /// Use, reveal, edit and share.
+        Manager = "manager",
+        /// Use the account to sign in; may not reveal its password.
+        Collaborator = "collaborator",
+    }
+);
+
+str_enum!(
+    /// How an account was set up (see the glossary "account setup").
+    AccountSetup, "setup" {
+        /// A dedicated "ghost" account on a Castellan-managed email and phone.
+        Placeholder = "placeholder",
+        /// Created by the IdP (federated); only for apps with SAML SSO.
+        IdpProvisioned = "idp_provisioned",
+        /// A person's own profile account, re-pointed to managed email and phone.
+        Individual = "individual",
+        /// A shared team login.
+        Shared = "shared",
+    }
+);
+
+str_enum!(
+    /// Where a vault's data key lives.
+    VaultKind, "kind" {
+        /// Encrypted at rest on the server: the data key is wrapped by the workspace master key.
+        Cloud = "cloud",
+        /// End-to-end encrypted: the data key is wrapped only to trusted devices' public keys.
+        Local = "local",
+    }
+);
+
+str_enum!(
+    /// A person's state.
+    PersonStatus, "status" {
+        /// Invited: has an invitation token and no password yet.
+        Invited = "invited",
+        /// Active.
+        Active = "active",
+        /// Deactivated: cannot sign in; tokens refused.
+        Deactivated = "deactivated",
+    }
+);
+
+/// The workspace row.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    /// Id.
+    pub id: WorkspaceId,
+    /// Display name.
+    pub name: String,
+    /// SHA-256 hex of the setup token while the workspace is unclaimed; `None` once claimed.
+    pub setup_token_hash: Option<String>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A person as the store keeps them.
+#[derive(Debug, Clone)]
+pub struct PersonRecord {
+    /// Id.
+    pub id: PersonId,
+    /// Normalized (lowercased) email; unique.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Workspace role.
+    pub role: WorkspaceRole,
+    /// State.
+    pub status: PersonStatus,
+    /// Argon2id PHC string, once a password is set.
+    pub password_hash: Option<String>,
+    /// SHA-256 hex of a pending invitation token.
+    pub invitation_hash: Option<String>,
+    /// When the invitation token stops working.
+    pub invitation_expires_at: Option<DateTime<Utc>>,
+    /// IdP id (SCIM `externalId`), if provisioned.
+    pub external_id: Option<String>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A person as the API shows them (no hashes).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Person {
+    /// Id (UUID).
+    #[schema(value_type = String, format = Uuid)]
+    pub id: PersonId,
+    /// Email, lowercased.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Workspace role.
+    pub role: WorkspaceRole,
+    /// State.
+    pub status: PersonStatus,
+    /// IdP id, if any.
+    pub external_id: Option<String>,
+    /// Creation time (RFC 3339).
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&PersonRecord> for Person {
+    fn from(p: &PersonRecord) -> Self {
+        Self {
+            id: p.id,
+            email: p.email.clone(),
+            name: p.name.clone(),
+            role: p.role,
+            status: p.status,
+            external_id: p.external_id.clone(),
+            created_at: p.created_at,
+        }
+    }
+}
+
+/// A vault row.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Vault {
+    /// Id (UUID).
+    #[schema(value_type = String, format = Uuid)]
+    pub id: VaultId,
+    /// Name, unique in the workspace (case-insensitive).
+    pub name: String,
+    /// Optional description.
+    pub description: Option<String>,
+    /// Cloud or local.
+    pub kind: VaultKind,
+    /// The vault made at init.
+    pub is_default: bool,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A grant of a vault to a person: every account in it is reachable with `role`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct VaultAccess {
+    /// The vault.
+    #[schema(value_type = String, format = Uuid)]
+    pub vault_id: VaultId,
+    /// The person.
+    #[schema(value_type = String, format = Uuid)]
+    pub person_id: PersonId,
+    /// The item role on the vault's accounts.
+    pub role: ItemRole,
+}
+
+str_enum!(
+    /// What wraps a vault data key.
+    WrapKind, "wrap_kind" {
+        /// The workspace master key (cloud vaults).
+        Master = "master",
+        /// A trusted device's public key (local vaults; a later issue).
+        Device = "device",
+    }
+);
+
+/// One wrapped copy of a vault data key. A cloud vault has one `master` copy; a local vault will
+/// have one `device` copy per trusted device and none under the master key.
+#[derive(Debug, Clone)]
+pub struct VaultKeyRecord {
+    /// The vault.
+    pub vault_id: VaultId,
+    /// The data key's id (stored beside every ciphertext it sealed).
+    pub dek_id: DataKeyId,
+    /// What wraps it.
+    pub wrap_kind: WrapKind,
+    /// The wrapping key's id: a master key id (`mk-…`) or a device id.
+    pub wrapping_key_id: String,
+    /// nonce || ciphertext || tag.
+    pub wrapped: Vec<u8>,
+    /// When wrapped.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A custom field on an account. Secret ones are sealed; their `value` is only filled on reveal.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct CustomField {
+    /// Field name, unique on the account (1..=100 characters).
+    pub name: String,
+    /// Value (non-secret fields always; secret fields only when revealed).
+    pub value: Option<String>,
+    /// Whether the value is a secret (sealed at rest, hidden until revealed).
+    #[serde(default)]
+    pub secret: bool,
+}
+
+/// An account item as the store keeps its non-secret part.
+#[derive(Debug, Clone)]
+pub struct AccountRecord {
+    /// Id.
+    pub id: AccountId,
+    /// Vault.
+    pub vault_id: VaultId,
+    /// Label, unique per vault (case-insensitive).
+    pub label: String,
+    /// Catalog app, when matched.
+    pub app_id: Option<AppId>,
+    /// Login URL (from the form, or the app's first login URL).
+    pub login_url: Option<String>,
+    /// Username or email used to sign in.
+    pub username: Option<String>,
+    /// Account setup kind.
+    pub setup: AccountSetup,
+    /// Custom fields; secret ones have `value: None` here.
+    pub custom_fields: Vec<CustomField>,
+    /// Which secret fields are set (`password`, `totp_secret`, `backup_codes`, `notes`, `custom:<name>`).
+    pub secret_fields: Vec<String>,
+    /// Optimistic-concurrency version, +1 on every update.
+    pub version: i64,
+    /// Who made it.
+    pub created_by: Option<PersonId>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A sealed secret field of an account: AEAD ciphertext under the vault data key `dek_id`, with
+/// associated data binding it to `accounts/<account_id>/<field>`.
+#[derive(Debug, Clone)]
+pub struct SealedField {
+    /// `password`, `totp_secret`, `backup_codes`, `notes` or `custom:<name>`.
+    pub field: String,
+    /// The data key that sealed it.
+    pub dek_id: DataKeyId,
+    /// nonce || ciphertext || tag.
+    pub ciphertext: Vec<u8>,
+}
+
+/// A personal API token row (the secret itself is never stored: only its SHA-256).
+#[derive(Debug, Clone)]
+pub struct TokenRecord {
+    /// Id.
+    pub id: TokenId,
+    /// Owner of the token.
+    pub person_id: PersonId,
+    /// Label.
+    pub name: String,
+    /// SHA-256 hex of the token.
+    pub hash: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Expiry; `None` never expires.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Last use.
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// Revocation time.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A token as the API lists it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ApiToken {
+    /// Id.
+    #[schema(value_type = String, format = Uuid)]
+    pub id: TokenId,
+    /// Label.
+    pub name: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Expiry, if any.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Last use, if any.
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// Revocation time, if revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<&TokenRecord> for ApiToken {
+    fn from(t: &TokenRecord) -> Self {
+        Self {
+            id: t.id,
+            name: t.name.clone(),
+            created_at: t.created_at,
+            expires_at: t.expires_at,
+            last_used_at: t.last_used_at,
+            revoked_at: t.revoked_at,
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! The permission matrix: which workspace role may do what, and which item role may do what
+//! to an account. Every API endpoint names one [`Action`]; core services check it through
+//! [`require`] before touching the store.
+
+use serde::Serialize;
+
+use crate::error::CoreError;
+use crate::model::{ItemRole, WorkspaceRole};
+
+/// Workspace-level actions, one per kind of endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Read the workspace summary and one's own profile.
+    WorkspaceRead,
+    /// List and show people.
+    PeopleRead,
+    /// Invite people, change roles (up to one's own rank), deactivate.
+    PeopleManage,
+    /// Hand the Owner role to someone else.
+    OwnershipTransfer,
+    /// Create, list and revoke one's own API tokens.
+    TokensManageOwn,
+    /// List the vaults one can reach.
+    VaultRead,
+    /// Create vaults and grant or revoke access to them.
+    VaultManage,
+    /// List, search and show accounts one can reach (per item role).
+    AccountRead,
+    /// Add accounts.
+    AccountCreate,
+    /// Edit, delete and share accounts (per item role).
+    AccountWrite,
+    /// Reveal passwords and other secret fields (per item role).
+    AccountReveal,
+    /// Read the app catalog.
+    CatalogRead,
+    /// Add apps to the catalog.
+    CatalogManage,
+    /// Use the password generator.
+    Generate,
+    /// List, filter and export the activity log.
+    ActivityRead,
+    /// Verify the activity log's hash chain.
+    ActivityVerify,
+}
+
+use WorkspaceRole as R;
+
+/// The matrix: each action with the workspace roles that may take it. One table, read by
+/// [`allows`]; the router test walks every endpoint against it.
+pub const MATRIX: &[(Action, &[WorkspaceRole])] = &[
+    (Action::WorkspaceRead, &[R::Owner, R::SuperAdmin, R::Admin, R::User, R::LoginOnly, R::Guest]),
+    (Action::PeopleRead, &[R::Owner, R::SuperAdmin, R::Admin, R::User]),
+    (Action::PeopleManage, &[R::Owner, R::SuperAdmin, R::Admin]),
+    (Action::OwnershipTransfer, &[R::Owner]),
+    (Action::TokensManageOwn, &[R::Owner, R::SuperAdmin, R::Admin, R::User, R::LoginOnly, R::Guest]),
+    (Action::VaultRead, &[R::Owner, R::SuperAdmin, R::Admin, R::User, R::LoginOnly, R::Guest]),
+    (Action::VaultManage, &[R::Owner, R::SuperAdmin, R::Admin]),
+    (Action::AccountRead, &[R::Owner, R::SuperAdmin, R::Admin, R::User, R::LoginOnly, R::Guest]),
+    (Action::AccountCreate, &[R::Owner, R::SuperAdmin, R::Admin, R::User]),
+    (Action::AccountWrite, &[R::Owner, R::SuperAdmin, R::Admin, R::User]),
+    (Action::AccountReveal, &[R::Owner, R::SuperAdmin, R::Admin, R::User]),
+    (Action::CatalogRead, &[R::Owner, R::SuperAdmin, R::Admin, R::User, R::LoginOnly, R::Guest]),
+    (Action::CatalogManage, &[R::Owner, R::SuperAdmin, R::Admin]),
+    (Action::Generate, &[R::Owner, R::SuperAdmin, R::Admin, R::User, R::LoginOnly, R::Guest]),
+    (Action::ActivityRead, &[R::Owner, R::SuperAdmin, R::Admin]),
+    (Action::ActivityVerify, &[R::Owner, R::SuperAdmin]),
+];
+
+/// Whether `role` may take `action`, from [`MATRIX`]. An action missing from the table is denied.
+pub fn allows(role: WorkspaceRole, action: Action) -> bool {
+    MATRIX
+        .iter()
+        .find(|(a, _)| *a == action)
+        .is_some_and(|(_, roles)| roles.contains(&role))
+}
+
+/// `Ok(())` when allowed, else `CoreError::Forbidden` naming the role and the action.
+pub fn require(role: WorkspaceRole, action: Action) -> Result<(), CoreError> {
+    if allows(role, action) {
+        Ok(())
+    } else {
+        Err(CoreError::Forbidden(format!(
+            "the workspace role `{role}` may not {}",
+            action_words(action)
+        )))
+    }
+}
+
+fn action_words(a: Action) -> &'static str {
+    match a {
+        Action::WorkspaceRead => "read the workspace",
+        Action::PeopleRead => "list people",
+        Action::PeopleManage => "manage people",
+        Action::OwnershipTransfer => "transfer ownership",
+        Action::TokensManageOwn => "manage API tokens",
+        Action::VaultRead => "list vaults",
+        Action::VaultManage => "manage vaults",
+        Action::AccountRead => "read accounts",
+        Action::AccountCreate => "add accounts",
+        Action::AccountWrite => "change accounts",
+        Action::AccountReveal => "reveal secrets",
+        Action::CatalogRead => "read the app catalog",
+        Action::CatalogManage => "change the app catalog",
+        Action::Generate => "generate passwords",
+        Action::ActivityRead => "read the activity log",
+        Action::ActivityVerify => "verify the activity log",
+    }
+}
+
+/// What an item role allows on one account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemAction {
+    /// See the account (label, app, username).
+    View,
+    /// Sign in with it (autofill, TOTP code) without seeing the password.
+    Use,
+    /// Reveal the password and secret fields.
+    Reveal,
+    /// Edit fields.
+    Edit,
+    /// Share with people and change their item roles.
+    Share,
+    /// Delete the account.
+    Delete,
+}
+
+/// The item-role table: (action, roles allowed).
+pub const ITEM_MATRIX: &[(ItemAction, &[ItemRole])] = &[
+    (ItemAction::View, &[ItemRole::Owner, ItemRole::Manager, ItemRole::Collaborator]),
+    (ItemAction::Use, &[ItemRole::Owner, ItemRole::Manager, ItemRole::Collaborator]),
+    (ItemAction::Reveal, &[ItemRole::Owner, ItemRole::Manager]),
+    (ItemAction::Edit, &[ItemRole::Owner, ItemRole::Manager]),
+    (ItemAction::Share, &[ItemRole::Owner, ItemRole::Manager]),
+    (ItemAction::Delete, &[ItemRole::Owner]),
+];
+
+/// Whether `role` may take `action` on an account.
+pub fn item_allows(role: ItemRole, action: ItemAction) -> bool {
+    ITEM_MATRIX
+        .iter()
+        .find(|(a, _)| *a == action)
+        .is_some_and(|(_, roles)| roles.contains(&role))
+}
+
+/// The item role a person holds on an account, from their workspace role, their vault grant and
+/// their direct grant on the account:
+/// - `owner` and `super_admin` hold `owner` on every account;
+/// - otherwise the stronger of the vault grant and the direct grant;
+/// - `login_only` and `guest` are capped at `collaborator`: they never reveal or edit.
+pub fn effective_item_role(
+    role: WorkspaceRole,
+    vault_grant: Option<ItemRole>,
+    direct_grant: Option<ItemRole>,
+) -> Option<ItemRole> {
+    if matches!(role, WorkspaceRole::Owner | WorkspaceRole::SuperAdmin) {
+        return Some(ItemRole::Owner);
+    }
+    // ItemRole orders Owner < Manager < Collaborator (declaration order): min is the stronger.
+    let best = match (vault_grant, direct_grant) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    match role {
+        WorkspaceRole::LoginOnly | WorkspaceRole::Guest => best.map(|_| ItemRole::Collaborator),
+        _ => best,
+    }
+}
+
+/// Whether a person of role `actor` may give or take away role `target` (both the person's
+/// current role and the new one must pass). Only the owner hands out `owner`, through a
+/// transfer; super admins manage everyone else; admins manage `user`, `login_only` and `guest`.
+pub fn may_manage_role(actor: WorkspaceRole, target: WorkspaceRole) -> bool {
+    match actor {
+        WorkspaceRole::Owner => target != WorkspaceRole::Owner,
+        WorkspaceRole::SuperAdmin => target.rank() >= WorkspaceRole::SuperAdmin.rank(),
+        WorkspaceRole::Admin => target.rank() > WorkspaceRole::Admin.rank(),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_is_in_the_matrix_once() {
+        let all = [
+            Action::WorkspaceRead,
+            Action::PeopleRead,
+            Action::PeopleManage,
+            Action::OwnershipTransfer,
+            Action::TokensManageOwn,
+            Action::VaultRead,
+            Action::VaultManage,
+            Action::AccountRead,
+            Action::AccountCreate,
+            Action::AccountWrite,
+            Action::AccountReveal,
+            Action::CatalogRead,
+            Action::CatalogManage,
+            Action::Generate,
+            Action::ActivityRead,
+            Action::ActivityVerify,
+        ];
+        for a in all {
+            assert_eq!(MATRIX.iter().filter(|(x, _)| *x == a).count(), 1, "{a:?}");
+        }
+        assert_eq!(MATRIX.len(), all.len());
+    }
+
+    #[test]
+    fn login_only_and_guest_never_reveal() {
+        for r in [WorkspaceRole::LoginOnly, WorkspaceRole::Guest] {
+            assert!(!allows(r, Action::AccountReveal));
+            let item = effective_item_role(r, Some(ItemRole::Owner), Some(ItemRole::Owner));
+            assert_eq!(item, Some(ItemRole::Collaborator));
+            assert!(!item_allows(item.unwrap(), ItemAction::Reveal));
+        }
+    }
+
+    #[test]
+    fn collaborator_uses_but_does_not_reveal() {
+        assert!(item_allows(ItemRole::Collaborator, ItemAction::Use));
+        assert!(!item_allows(ItemRole::Collaborator, ItemAction::Reveal));
+        assert!(item_allows(ItemRole::Manager, ItemAction::Reveal));
+        assert!(!item_allows(ItemRole::Manager, ItemAction::Delete));
+    }
+
+    #[test]
+    fn stronger_grant_wins() {
+        let r = effective_item_role(
+            WorkspaceRole::User,
+            Some(ItemRole::Collaborator),
+            Some(ItemRole::Manager),
+        );
+        assert_eq!(r, Some(ItemRole::Manager));
+        assert_eq!(effective_item_role(WorkspaceRole::Admin, None, None), None);
+        assert_eq!(
+            effective_item_role(WorkspaceRole::SuperAdmin, None, None),
+            Some(ItemRole::Owner)
+        );
+    }
+
+    #[test]
+    fn admins_cannot_mint_super_admins() {
+        assert!(!may_manage_role(WorkspaceRole::Admin, WorkspaceRole::SuperAdmin));
+        assert!(!may_manage_role(WorkspaceRole::Admin, WorkspaceRole::Admin));
+        assert!(may_manage_role(WorkspaceRole::Admin, WorkspaceRole::Guest));
+        assert!(!may_manage_role(WorkspaceRole::SuperAdmin, WorkspaceRole::Owner));
+        assert!(!may_manage_role(WorkspaceRole::User, WorkspaceRole::Guest));
+    }
+}

@@ -1,0 +1,249 @@
+//! Ports: the traits core needs from adapters, split by capability. `castellan-store`
+//! implements them for SQLite and PostgreSQL.
+//!
+//! Every write method takes the [`NewEvent`] that records it; the store appends the event to the
+//! hash chain inside the same transaction, so a write and its activity land together or not at all.
+//! Errors: `CoreError::Conflict` for unique violations and stale versions, `CoreError::NotFound`
+//! when the target row is missing, `CoreError::Unavailable` when the database cannot be reached,
+//! `CoreError::Internal` otherwise (never with database text meant for clients).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::activity::{ActivityEvent, ChainHead, NewEvent};
+use crate::catalog::App;
+use crate::error::CoreResult;
+use crate::ids::{AccountId, DataKeyId, PersonId, TokenId, VaultId};
+use crate::model::{
+    AccountRecord, ItemRole, PersonRecord, SealedField, TokenRecord, Vault, VaultAccess,
+    VaultKeyRecord, Workspace,
+};
+
+/// The workspace row and its one-time setup.
+#[async_trait]
+pub trait WorkspaceStore: Send + Sync {
+    /// The workspace, if initialized.
+    async fn workspace(&self) -> CoreResult<Option<Workspace>>;
+    /// Creates the workspace, its default vault and the vault's wrapped data key, in one
+    /// transaction. `Conflict` when a workspace already exists.
+    async fn create_workspace(
+        &self,
+        ws: &Workspace,
+        default_vault: &Vault,
+        vault_key: &VaultKeyRecord,
+        event: &NewEvent,
+    ) -> CoreResult<()>;
+    /// Replaces the setup token hash, only while unclaimed. Returns `false` if already claimed.
+    async fn reset_setup_token(&self, hash: &str, event: &NewEvent) -> CoreResult<bool>;
+    /// Atomically: consumes the setup token (only if `setup_token_hash` still matches), inserts
+    /// the owner and their first token. Returns `false` (and writes nothing) if the token does
+    /// not match or the workspace is already claimed.
+    async fn claim_workspace(
+        &self,
+        setup_token_hash: &str,
+        owner: &PersonRecord,
+        token: &TokenRecord,
+        event: &NewEvent,
+    ) -> CoreResult<bool>;
+}
+
+/// People.
+#[async_trait]
+pub trait PeopleStore: Send + Sync {
+    /// Inserts a person. `Conflict` on a duplicate email.
+    async fn insert_person(&self, p: &PersonRecord, event: &NewEvent) -> CoreResult<()>;
+    /// One person by id.
+    async fn person(&self, id: PersonId) -> CoreResult<Option<PersonRecord>>;
+    /// One person by normalized email.
+    async fn person_by_email(&self, email: &str) -> CoreResult<Option<PersonRecord>>;
+    /// Every person, ordered by email.
+    async fn people(&self) -> CoreResult<Vec<PersonRecord>>;
+    /// Replaces a person's mutable fields (name, role, status, password and invitation hashes).
+    /// When the status becomes `deactivated`, their tokens are revoked in the same transaction.
+    async fn update_person(&self, p: &PersonRecord, event: &NewEvent) -> CoreResult<()>;
+    /// Makes `to` the owner and `from` a `super_admin`, atomically; `Conflict` if `from` is no
+    /// longer the owner.
+    async fn transfer_ownership(
+        &self,
+        from: PersonId,
+        to: PersonId,
+        event: &NewEvent,
+    ) -> CoreResult<()>;
+}
+
+/// Personal API tokens.
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    /// Inserts a token.
+    async fn insert_token(&self, t: &TokenRecord, event: &NewEvent) -> CoreResult<()>;
+    /// The token with this SHA-256 hash and its person.
+    async fn token_by_hash(&self, hash: &str) -> CoreResult<Option<(TokenRecord, PersonRecord)>>;
+    /// A person's tokens, newest first.
+    async fn tokens_of(&self, person: PersonId) -> CoreResult<Vec<TokenRecord>>;
+    /// Sets `revoked_at` on the person's token. `NotFound` if it is not theirs.
+    async fn revoke_token(
+        &self,
+        person: PersonId,
+        id: TokenId,
+        at: DateTime<Utc>,
+        event: &NewEvent,
+    ) -> CoreResult<()>;
+    /// Records a use: sets `last_used_at = at`; when the previous use is older than
+    /// `log_after` (or absent) also appends `event`. Returns whether the event was appended.
+    async fn touch_token(
+        &self,
+        id: TokenId,
+        at: DateTime<Utc>,
+        log_after: chrono::Duration,
+        event: &NewEvent,
+    ) -> CoreResult<bool>;
+}
+
+/// Vaults, their grants and their wrapped data keys.
+#[async_trait]
+pub trait VaultStore: Send + Sync {
+    /// Inserts a vault with its wrapped data key(s) and initial grants. `Conflict` on a duplicate name.
+    async fn insert_vault(
+        &self,
+        v: &Vault,
+        keys: &[VaultKeyRecord],
+        grants: &[VaultAccess],
+        event: &NewEvent,
+    ) -> CoreResult<()>;
+    /// One vault.
+    async fn vault(&self, id: VaultId) -> CoreResult<Option<Vault>>;
+    /// Every vault, ordered by name.
+    async fn vaults(&self) -> CoreResult<Vec<Vault>>;
+    /// Grants (or with `None`, revokes) a person's access to a vault.
+    async fn set_vault_access(
+        &self,
+        vault: VaultId,
+        person: PersonId,
+        role: Option<ItemRole>,
+        event: &NewEvent,
+    ) -> CoreResult<()>;
+    /// A vault's grants.
+    async fn vault_access(&self, vault: VaultId) -> CoreResult<Vec<VaultAccess>>;
+    /// A person's vault grants.
+    async fn vault_grants_of(&self, person: PersonId) -> CoreResult<Vec<VaultAccess>>;
+    /// The wrapped copies of a vault's current data key.
+    async fn vault_keys(&self, vault: VaultId) -> CoreResult<Vec<VaultKeyRecord>>;
+    /// Every wrapped key whose wrapping key id is `wrapping_key_id` (for rotation).
+    async fn keys_wrapped_by(&self, wrapping_key_id: &str) -> CoreResult<Vec<VaultKeyRecord>>;
+    /// Replaces wrapped copies, each matched on (vault, dek, wrap kind, old wrapping key id), in
+    /// one transaction. Returns how many rows were replaced.
+    async fn rewrap_keys(
+        &self,
+        replacements: &[(VaultKeyRecord, VaultKeyRecord)],
+        event: &NewEvent,
+    ) -> CoreResult<u64>;
+}
+
+/// A filter for listing accounts.
+#[derive(Debug, Clone, Default)]
+pub struct AccountFilter {
+    /// Only these vaults (`None` = all).
+    pub vaults: Option<Vec<VaultId>>,
+    /// Also these accounts (direct grants), OR-ed with `vaults`.
+    pub also_accounts: Vec<AccountId>,
+    /// Case-insensitive substring of label, username, app id or login URL.
+    pub query: Option<String>,
+    /// Only this app.
+    pub app_id: Option<String>,
+    /// At most this many (default 500).
+    pub limit: Option<u32>,
+}
+
+/// Account items and their sealed secrets.
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// Inserts an account, its sealed fields and direct grants. `Conflict` on a duplicate label
+    /// in the vault.
+    async fn insert_account(
+        &self,
+        a: &AccountRecord,
+        sealed: &[SealedField],
+        grants: &[(PersonId, ItemRole)],
+        event: &NewEvent,
+    ) -> CoreResult<()>;
+    /// Replaces the account's non-secret fields (only if its stored version is
+    /// `a.version - 1`, else `Conflict`), upserts `sealed` and deletes `remove_fields`.
+    async fn update_account(
+        &self,
+        a: &AccountRecord,
+        sealed: &[SealedField],
+        remove_fields: &[String],
+        event: &NewEvent,
+    ) -> CoreResult<()>;
+    /// Deletes the account, its sealed fields and grants.
+    async fn delete_account(&self, id: AccountId, event: &NewEvent) -> CoreResult<()>;
+    /// One account.
+    async fn account(&self, id: AccountId) -> CoreResult<Option<AccountRecord>>;
+    /// Accounts matching the filter, ordered by label.
+    async fn accounts(&self, f: &AccountFilter) -> CoreResult<Vec<AccountRecord>>;
+    /// The account's sealed fields.
+    async fn sealed_fields(&self, id: AccountId) -> CoreResult<Vec<SealedField>>;
+    /// Direct grants on an account.
+    async fn account_access(&self, id: AccountId) -> CoreResult<Vec<(PersonId, ItemRole)>>;
+    /// A person's direct grants.
+    async fn account_grants_of(&self, person: PersonId) -> CoreResult<Vec<(AccountId, ItemRole)>>;
+    /// Grants (or with `None`, revokes) a person's item role on an account.
+    async fn set_account_access(
+        &self,
+        id: AccountId,
+        person: PersonId,
+        role: Option<ItemRole>,
+        event: &NewEvent,
+    ) -> CoreResult<()>;
+    /// How many sealed fields reference the data key (for key hygiene checks).
+    async fn count_sealed_with(&self, dek: DataKeyId) -> CoreResult<i64>;
+}
+
+/// Custom catalog entries.
+#[async_trait]
+pub trait CatalogStore: Send + Sync {
+    /// Inserts a custom app. `Conflict` on a duplicate id.
+    async fn insert_app(&self, app: &App, event: &NewEvent) -> CoreResult<()>;
+    /// Every custom app.
+    async fn custom_apps(&self) -> CoreResult<Vec<App>>;
+}
+
+/// A filter for listing activity.
+#[derive(Debug, Clone, Default)]
+pub struct ActivityFilter {
+    /// Action prefix, e.g. `account.` or `account.reveal`.
+    pub action: Option<String>,
+    /// Actor person id.
+    pub actor_id: Option<String>,
+    /// Target id.
+    pub target_id: Option<String>,
+    /// At or after.
+    pub since: Option<DateTime<Utc>>,
+    /// Before.
+    pub until: Option<DateTime<Utc>>,
+    /// Only events with `seq` below this (for paging backwards).
+    pub before_seq: Option<i64>,
+    /// At most this many (default 100, newest first).
+    pub limit: Option<u32>,
+}
+
+/// The activity log.
+#[async_trait]
+pub trait ActivityStore: Send + Sync {
+    /// Appends one event on its own (sign-in, reveal, failures).
+    async fn append(&self, event: &NewEvent) -> CoreResult<ActivityEvent>;
+    /// Events matching the filter, newest first.
+    async fn events(&self, f: &ActivityFilter) -> CoreResult<Vec<ActivityEvent>>;
+    /// Events with `seq > after`, oldest first, at most `limit` (for verification and export).
+    async fn events_after(&self, after: i64, limit: u32) -> CoreResult<Vec<ActivityEvent>>;
+    /// The chain head.
+    async fn chain_head(&self) -> CoreResult<ChainHead>;
+}
+
+/// Everything core needs from a store.
+pub trait Store:
+    WorkspaceStore + PeopleStore + TokenStore + VaultStore + AccountStore + CatalogStore + ActivityStore
+{
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+}

@@ -1,0 +1,350 @@
+//! Setup (init and claim), signing in, invitations and token authentication.
+
+use chrono::{Duration, Utc};
+use castellan_crypto::{hash_password, hash_token, issue_token, verify_password, DataKey};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{blocking, Castellan};
+use crate::activity::{Actor, ActorKind, NewEvent};
+use crate::error::{CoreError, CoreResult};
+use crate::ids::{PersonId, TokenId, VaultId, WorkspaceId};
+use crate::model::{
+    Person, PersonRecord, PersonStatus, TokenRecord, Vault, VaultKind, Workspace, WorkspaceRole,
+};
+use crate::validate;
+
+/// Prefix of personal API tokens.
+pub const TOKEN_PREFIX: &str = "cst";
+/// Prefix of setup tokens.
+pub const SETUP_PREFIX: &str = "cst_setup";
+/// Prefix of invitation tokens.
+pub const INVITE_PREFIX: &str = "cst_invite";
+/// A token's use is written to the activity log at most once per this window (seconds).
+pub const TOKEN_USE_LOG_WINDOW_SECS: i64 = 300;
+/// Shortest person password, in characters (NIST SP 800-63B section 5.1.1.2).
+pub const MIN_PERSON_PASSWORD: usize = 12;
+
+/// Whether the workspace exists and has an owner.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SetupStatus {
+    /// A workspace exists.
+    pub initialized: bool,
+    /// The owner has claimed it.
+    pub claimed: bool,
+    /// Workspace name, when initialized.
+    pub workspace_name: Option<String>,
+}
+
+/// Claiming the workspace with the setup token.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct Claim {
+    /// The setup token printed by `castellan serve` / `castellan init`.
+    #[schema(value_type = String)]
+    pub setup_token: SecretString,
+    /// The owner's email.
+    pub email: String,
+    /// The owner's name.
+    pub name: String,
+    /// The owner's password (at least 12 characters).
+    #[schema(value_type = String)]
+    pub password: SecretString,
+}
+
+/// Signing in with email and password.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct SignIn {
+    /// Email.
+    pub email: String,
+    /// Password.
+    #[schema(value_type = String)]
+    pub password: SecretString,
+    /// Label for the token created (default "sign-in").
+    #[serde(default)]
+    pub token_name: Option<String>,
+    /// Token lifetime in days (1..=365, default 30).
+    #[serde(default)]
+    pub expires_in_days: Option<u32>,
+}
+
+/// A person and the token issued to them (shown once).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ClaimResult {
+    /// The person.
+    pub person: Person,
+    /// The new API token: shown once, stored only as a hash.
+    pub token: String,
+    /// Token id.
+    #[schema(value_type = String, format = Uuid)]
+    pub token_id: TokenId,
+}
+
+pub(crate) fn person_password(field: &str, pw: &SecretString) -> CoreResult<()> {
+    let p = pw.expose_secret();
+    let n = p.chars().count();
+    if n < MIN_PERSON_PASSWORD {
+        return Err(CoreError::invalid(
+            field,
+            format!("must be at least {MIN_PERSON_PASSWORD} characters"),
+        ));
+    }
+    validate::secret(field, p, 1024)
+}
+
+pub(crate) fn token_days(days: Option<u32>, default: u32) -> CoreResult<chrono::Duration> {
+    let d = days.unwrap_or(default);
+    if !(1..=365).contains(&d) {
+        return Err(CoreError::invalid("expires_in_days", "must be between 1 and 365"));
+    }
+    Ok(Duration::days(i64::from(d)))
+}
+
+impl Castellan {
+    /// Creates the workspace, its default cloud vault (with a fresh data key wrapped by the active
+    /// master key) and a setup token. Returns `Some(setup token)` when it created the workspace,
+    /// `None` when one already existed (idempotent).
+    pub async fn init(&self, workspace_name: &str) -> CoreResult<Option<SecretString>> {
+        if self.store.workspace().await?.is_some() {
+            return Ok(None);
+        }
+        let name = validate::text("workspace_name", workspace_name, validate::MAX_LABEL)?;
+        let now = crate::activity::truncate_ms(Utc::now());
+        let token = issue_token(super::auth::SETUP_PREFIX);
+        let ws = Workspace {
+            id: WorkspaceId::new(),
+            name: name.clone(),
+            setup_token_hash: Some(token.hash.clone()),
+            created_at: now,
+        };
+        let vault = Vault {
+            id: VaultId::new(),
+            name: "Shared".into(),
+            description: Some("The default cloud vault".into()),
+            kind: VaultKind::Cloud,
+            is_default: true,
+            created_at: now,
+        };
+        let (key, _) = self.wrap_new_data_key(vault.id, &DataKey::generate())?;
+        let actor = Actor::system("castellan init");
+        let ev = NewEvent::new(&actor, "workspace.create").target("workspace", ws.id, &name);
+        self.store.create_workspace(&ws, &vault, &key, &ev).await?;
+        Ok(Some(token.secret))
+    }
+
+    /// Issues a new setup token while the workspace is unclaimed (the old one stops working).
+    /// Errors: `Conflict` when already claimed or not initialized.
+    pub async fn new_setup_token(&self) -> CoreResult<SecretString> {
+        let token = issue_token(SETUP_PREFIX);
+        let ev = NewEvent::new(&Actor::system("castellan init"), "workspace.setup_token_reset");
+        if self.store.reset_setup_token(&token.hash, &ev).await? {
+            Ok(token.secret)
+        } else {
+            Err(CoreError::Conflict("the workspace is already claimed".into()))
+        }
+    }
+
+    /// Whether the workspace exists and is claimed.
+    pub async fn setup_status(&self) -> CoreResult<SetupStatus> {
+        let ws = self.store.workspace().await?;
+        Ok(SetupStatus {
+            initialized: ws.is_some(),
+            claimed: ws.as_ref().is_some_and(|w| w.setup_token_hash.is_none()),
+            workspace_name: ws.map(|w| w.name),
+        })
+    }
+
+    /// The Owner claims the workspace with the setup token. Returns the owner and a first API
+    /// token. Errors: `Unauthenticated` for a wrong token, `Conflict` when already claimed,
+    /// `Validation` for bad email, name or a password under 12 characters.
+    pub async fn claim(&self, actor: &Actor, c: Claim) -> CoreResult<ClaimResult> {
+        let email = validate::email("email", &c.email)?;
+        let name = validate::text("name", &c.name, validate::MAX_LABEL)?;
+        person_password("password", &c.password)?;
+        let ws = self.store.workspace().await?.ok_or_else(|| {
+            CoreError::Conflict("the workspace is not initialized; run `castellan init`".into())
+        })?;
+        let Some(expected) = ws.setup_token_hash else {
+            return Err(CoreError::Conflict("the workspace is already claimed".into()));
+        };
+        let given = hash_token(c.setup_token.expose_secret().trim());
+        if !castellan_crypto::hashes_equal(&given, &expected) {
+            let ev = NewEvent::new(actor, "workspace.claim_failed");
+            self.store.append(&ev).await?;
+            return Err(CoreError::Unauthenticated("the setup token is not valid".into()));
+        }
+        let pw = c.password.clone();
+        let phc = blocking(move || hash_password(pw.expose_secret())).await??;
+        let now = crate::activity::truncate_ms(Utc::now());
+        let owner = PersonRecord {
+            id: PersonId::new(),
+            email,
+            name,
+            role: WorkspaceRole::Owner,
+            status: PersonStatus::Active,
+            password_hash: Some(phc),
+            invitation_hash: None,
+            invitation_expires_at: None,
+            external_id: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let issued = issue_token(TOKEN_PREFIX);
+        let token = TokenRecord {
+            id: TokenId::new(),
+            person_id: owner.id,
+            name: "setup".into(),
+            hash: issued.hash.clone(),
+            created_at: now,
+            expires_at: Some(now + Duration::days(30)),
+            last_used_at: None,
+            revoked_at: None,
+        };
+        let mut owner_actor = actor.clone();
+        owner_actor.kind = ActorKind::Person;
+        owner_actor.person_id = Some(owner.id);
+        owner_actor.name = owner.email.clone();
+        let ev = NewEvent::new(&owner_actor, "workspace.claim").target("person", owner.id, &owner.email);
+        if !self.store.claim_workspace(&expected, &owner, &token, &ev).await? {
+            return Err(CoreError::Conflict("the workspace is already claimed".into()));
+        }
+        Ok(ClaimResult {
+            person: Person::from(&owner),
+            token: issued.secret.expose_secret().to_owned(),
+            token_id: token.id,
+        })
+    }
+
+    /// Signs in with email and password and issues an API token. Every attempt is recorded
+    /// (`auth.sign_in` or `auth.sign_in_failed`). Errors: `Unauthenticated` with one message for
+    /// unknown email, wrong password or inactive person (no account enumeration).
+    pub async fn sign_in(&self, actor: &Actor, s: SignIn) -> CoreResult<ClaimResult> {
+        let lifetime = token_days(s.expires_in_days, 30)?;
+        let token_name = validate::opt_text("token_name", s.token_name.as_deref(), validate::MAX_LABEL)?
+            .unwrap_or_else(|| "sign-in".into());
+        let email = validate::email("email", &s.email).unwrap_or_default();
+        let person = if email.is_empty() { None } else { self.store.person_by_email(&email).await? };
+        let phc = person.as_ref().and_then(|p| p.password_hash.clone());
+        let pw = s.password.clone();
+        // Verify against a dummy hash when the person is unknown, so timing does not tell.
+        let ok = blocking(move || match phc {
+            Some(h) => verify_password(pw.expose_secret(), &h),
+            None => {
+                let _ = verify_password(pw.expose_secret(), DUMMY_PHC);
+                false
+            }
+        })
+        .await?;
+        let person = match person {
+            Some(p) if ok && p.status == PersonStatus::Active => p,
+            _ => {
+                let mut ev = NewEvent::new(actor, "auth.sign_in_failed");
+                if let Some(p) = &person {
+                    ev = ev.target("person", p.id, &p.email);
+                }
+                self.store.append(&ev).await?;
+                return Err(CoreError::Unauthenticated("wrong email or password".into()));
+            }
+        };
+        let now = crate::activity::truncate_ms(Utc::now());
+        let issued = issue_token(TOKEN_PREFIX);
+        let token = TokenRecord {
+            id: TokenId::new(),
+            person_id: person.id,
+            name: token_name,
+            hash: issued.hash.clone(),
+            created_at: now,
+            expires_at: Some(now + lifetime),
+            last_used_at: None,
+            revoked_at: None,
+        };
+        let mut me = actor.clone();
+        me.kind = ActorKind::Person;
+        me.person_id = Some(person.id);
+        me.name = person.email.clone();
+        me.token_id = Some(token.id);
+        let ev = NewEvent::new(&me, "auth.sign_in").target("person", person.id, &person.email);
+        self.store.insert_token(&token, &ev).await?;
+        Ok(ClaimResult {
+            person: Person::from(&person),
+            token: issued.secret.expose_secret().to_owned(),
+            token_id: token.id,
+        })
+    }
+
+    /// Accepts an invitation: sets the person's password and activates them. Errors:
+    /// `Unauthenticated` for an unknown or expired invitation.
+    pub async fn accept_invitation(
+        &self,
+        actor: &Actor,
+        email: &str,
+        invitation: &SecretString,
+        password: &SecretString,
+    ) -> CoreResult<Person> {
+        person_password("password", password)?;
+        let email = validate::email("email", email)?;
+        let bad = || CoreError::Unauthenticated("the invitation is not valid or has expired".into());
+        let mut p = self.store.person_by_email(&email).await?.ok_or_else(bad)?;
+        let given = hash_token(invitation.expose_secret().trim());
+        let valid = p.status == PersonStatus::Invited
+            && p.invitation_hash.as_deref().is_some_and(|h| castellan_crypto::hashes_equal(h, &given))
+            && p.invitation_expires_at.is_some_and(|t| t > Utc::now());
+        if !valid {
+            return Err(bad());
+        }
+        let pw = password.clone();
+        p.password_hash = Some(blocking(move || hash_password(pw.expose_secret())).await??);
+        p.invitation_hash = None;
+        p.invitation_expires_at = None;
+        p.status = PersonStatus::Active;
+        p.updated_at = crate::activity::truncate_ms(Utc::now());
+        let mut me = actor.clone();
+        me.kind = ActorKind::Person;
+        me.person_id = Some(p.id);
+        me.name = p.email.clone();
+        let ev = NewEvent::new(&me, "person.accept_invitation").target("person", p.id, &p.email);
+        self.store.update_person(&p, &ev).await?;
+        Ok(Person::from(&p))
+    }
+
+    /// Resolves a bearer token to an actor. Refuses unknown, revoked and expired tokens and
+    /// tokens of people who are not active (`Unauthenticated`). Records the use (`token.use`,
+    /// at most once per token per 5 minutes; mutations are recorded with the token id anyway).
+    pub async fn authenticate(
+        &self,
+        bearer: &str,
+        source_ip: Option<String>,
+        user_agent: Option<String>,
+    ) -> CoreResult<Actor> {
+        let hash = hash_token(bearer.trim());
+        let bad = |why: &str| CoreError::Unauthenticated(format!("the API token {why}"));
+        let (t, p) = self.store.token_by_hash(&hash).await?.ok_or_else(|| bad("is not valid"))?;
+        let now = Utc::now();
+        if t.revoked_at.is_some() {
+            return Err(bad("was revoked"));
+        }
+        if t.expires_at.is_some_and(|e| e <= now) {
+            return Err(bad("has expired"));
+        }
+        if p.status != PersonStatus::Active {
+            return Err(bad("belongs to a person who is not active"));
+        }
+        let actor = Actor {
+            kind: ActorKind::Person,
+            person_id: Some(p.id),
+            role: p.role,
+            name: p.email.clone(),
+            token_id: Some(t.id),
+            source_ip,
+            user_agent,
+        };
+        let ev = NewEvent::new(&actor, "token.use").target("token", t.id, &t.name);
+        self.store
+            .touch_token(t.id, now, Duration::seconds(TOKEN_USE_LOG_WINDOW_SECS), &ev)
+            .await?;
+        Ok(actor)
+    }
+}
+
+/// An Argon2id hash of a random string, verified against when the email is unknown.
+const DUMMY_PHC: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$2Nh9hRjh5V0Xm0VZt6iXr7G5wSLdo3a8g2d6wnYVb4Q";

@@ -1,0 +1,281 @@
+//! People, workspace roles and personal API tokens.
+
+use chrono::Utc;
+use castellan_crypto::issue_token;
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::auth::{token_days, INVITE_PREFIX, TOKEN_PREFIX};
+use super::Castellan;
+use crate::activity::{truncate_ms, Actor, NewEvent};
+use crate::error::{CoreError, CoreResult};
+use crate::ids::{PersonId, TokenId};
+use crate::model::{ApiToken, Person, PersonRecord, PersonStatus, TokenRecord, WorkspaceRole};
+use crate::permissions::{may_manage_role, Action};
+use crate::validate;
+
+/// Invitation lifetime, in days.
+pub const INVITATION_DAYS: i64 = 7;
+
+/// Inviting a person.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvitePerson {
+    /// Email (unique in the workspace).
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Workspace role (not `owner`: ownership is transferred).
+    pub role: WorkspaceRole,
+    /// IdP id, if provisioned from the IdP.
+    #[serde(default)]
+    pub external_id: Option<String>,
+}
+
+/// A new person with their invitation token (shown once).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Invited {
+    /// The person, in status `invited`.
+    pub person: Person,
+    /// The invitation token: give it to the person; valid for 7 days.
+    pub invitation_token: String,
+}
+
+/// Changing a person.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PersonPatch {
+    /// New display name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// New workspace role (not `owner`).
+    #[serde(default)]
+    pub role: Option<WorkspaceRole>,
+    /// `active` or `deactivated`.
+    #[serde(default)]
+    pub status: Option<PersonStatus>,
+}
+
+/// A new API token request.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    /// Label.
+    pub name: String,
+    /// Lifetime in days (1..=365, default 90).
+    #[serde(default)]
+    pub expires_in_days: Option<u32>,
+}
+
+/// A newly issued token: the secret is shown once.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IssuedApiToken {
+    /// The token row.
+    #[serde(flatten)]
+    pub token: ApiToken,
+    /// The secret, shown once.
+    pub secret: String,
+}
+
+impl Castellan {
+    /// Every person. Needs `PeopleRead`.
+    pub async fn people(&self, actor: &Actor) -> CoreResult<Vec<Person>> {
+        self.require(actor, Action::PeopleRead)?;
+        Ok(self.store.people().await?.iter().map(Person::from).collect())
+    }
+
+    /// The actor's own profile (any role).
+    pub async fn me(&self, actor: &Actor) -> CoreResult<Person> {
+        self.require(actor, Action::WorkspaceRead)?;
+        let id = actor.person_id.ok_or(CoreError::NotFound { kind: "person" })?;
+        let p = self.store.person(id).await?.ok_or(CoreError::NotFound { kind: "person" })?;
+        Ok(Person::from(&p))
+    }
+
+    /// One person. Needs `PeopleRead`. Errors: `NotFound`.
+    pub async fn person(&self, actor: &Actor, id: PersonId) -> CoreResult<Person> {
+        self.require(actor, Action::PeopleRead)?;
+        let p = self.store.person(id).await?.ok_or(CoreError::NotFound { kind: "person" })?;
+        Ok(Person::from(&p))
+    }
+
+    pub(crate) async fn person_record(&self, id: PersonId) -> CoreResult<PersonRecord> {
+        self.store.person(id).await?.ok_or(CoreError::NotFound { kind: "person" })
+    }
+
+    /// Invites a person with a role. Needs `PeopleManage` and a role the actor may hand out.
+    /// Errors: `Conflict` for a taken email, `Forbidden` for a role above the actor's reach.
+    pub async fn invite_person(&self, actor: &Actor, input: InvitePerson) -> CoreResult<Invited> {
+        self.require(actor, Action::PeopleManage)?;
+        let email = validate::email("email", &input.email)?;
+        let name = validate::text("name", &input.name, validate::MAX_LABEL)?;
+        let external_id = validate::opt_text("external_id", input.external_id.as_deref(), 256)?;
+        if input.role == WorkspaceRole::Owner {
+            return Err(CoreError::invalid(
+                "role",
+                "there is exactly one owner; transfer ownership instead",
+            ));
+        }
+        if !may_manage_role(actor.role, input.role) {
+            return Err(CoreError::Forbidden(format!(
+                "your role `{}` may not give the role `{}`",
+                actor.role, input.role
+            )));
+        }
+        if self.store.person_by_email(&email).await?.is_some() {
+            return Err(CoreError::Conflict(format!("a person with email `{email}` already exists")));
+        }
+        let now = truncate_ms(Utc::now());
+        let inv = issue_token(INVITE_PREFIX);
+        let p = PersonRecord {
+            id: PersonId::new(),
+            email,
+            name,
+            role: input.role,
+            status: PersonStatus::Invited,
+            password_hash: None,
+            invitation_hash: Some(inv.hash.clone()),
+            invitation_expires_at: Some(now + chrono::Duration::days(INVITATION_DAYS)),
+            external_id,
+            created_at: now,
+            updated_at: now,
+        };
+        let ev = NewEvent::new(actor, "person.invite")
+            .target("person", p.id, &p.email)
+            .details(serde_json::json!({ "role": p.role }));
+        self.store.insert_person(&p, &ev).await?;
+        Ok(Invited {
+            person: Person::from(&p),
+            invitation_token: inv.secret.expose_secret().to_owned(),
+        })
+    }
+
+    /// Changes a person's name, role or status. Needs `PeopleManage`, and the actor must be able
+    /// to manage both the person's current and new role; nobody changes the owner this way
+    /// (transfer ownership) and nobody deactivates themselves.
+    pub async fn update_person(
+        &self,
+        actor: &Actor,
+        id: PersonId,
+        patch: PersonPatch,
+    ) -> CoreResult<Person> {
+        self.require(actor, Action::PeopleManage)?;
+        let mut p = self.person_record(id).await?;
+        if p.role == WorkspaceRole::Owner {
+            return Err(CoreError::Forbidden(
+                "the owner's role and status change only by transferring ownership".into(),
+            ));
+        }
+        if !may_manage_role(actor.role, p.role) {
+            return Err(CoreError::Forbidden(format!(
+                "your role `{}` may not manage a person with role `{}`",
+                actor.role, p.role
+            )));
+        }
+        let mut changes = serde_json::Map::new();
+        if let Some(name) = &patch.name {
+            p.name = validate::text("name", name, validate::MAX_LABEL)?;
+            changes.insert("name".into(), p.name.clone().into());
+        }
+        if let Some(role) = patch.role {
+            if role == WorkspaceRole::Owner {
+                return Err(CoreError::invalid("role", "use the ownership transfer to make an owner"));
+            }
+            if !may_manage_role(actor.role, role) {
+                return Err(CoreError::Forbidden(format!(
+                    "your role `{}` may not give the role `{role}`",
+                    actor.role
+                )));
+            }
+            changes.insert("role".into(), serde_json::json!({ "from": p.role, "to": role }));
+            p.role = role;
+        }
+        if let Some(status) = patch.status {
+            if status == PersonStatus::Invited {
+                return Err(CoreError::invalid("status", "must be `active` or `deactivated`"));
+            }
+            if Some(p.id) == actor.person_id && status == PersonStatus::Deactivated {
+                return Err(CoreError::invalid("status", "you cannot deactivate yourself"));
+            }
+            if status == PersonStatus::Active && p.password_hash.is_none() {
+                return Err(CoreError::invalid(
+                    "status",
+                    "this person has not accepted their invitation yet",
+                ));
+            }
+            changes.insert("status".into(), serde_json::json!({ "from": p.status, "to": status }));
+            p.status = status;
+        }
+        p.updated_at = truncate_ms(Utc::now());
+        let action = if patch.status == Some(PersonStatus::Deactivated) {
+            "person.deactivate"
+        } else {
+            "person.update"
+        };
+        let ev = NewEvent::new(actor, action)
+            .target("person", p.id, &p.email)
+            .details(serde_json::Value::Object(changes));
+        self.store.update_person(&p, &ev).await?;
+        Ok(Person::from(&p))
+    }
+
+    /// Hands the Owner role to `to` (who must be active); the old owner becomes `super_admin`.
+    /// Needs `OwnershipTransfer`.
+    pub async fn transfer_ownership(&self, actor: &Actor, to: PersonId) -> CoreResult<Person> {
+        self.require(actor, Action::OwnershipTransfer)?;
+        let from = actor.person_id.ok_or(CoreError::NotFound { kind: "person" })?;
+        let target = self.person_record(to).await?;
+        if target.id == from {
+            return Err(CoreError::invalid("person_id", "you are already the owner"));
+        }
+        if target.status != PersonStatus::Active {
+            return Err(CoreError::invalid("person_id", "the new owner must be an active person"));
+        }
+        let ev = NewEvent::new(actor, "workspace.transfer_ownership").target("person", to, &target.email);
+        self.store.transfer_ownership(from, to, &ev).await?;
+        Ok(Person::from(&self.person_record(to).await?))
+    }
+
+    /// Issues a personal API token for the actor (shown once). Needs `TokensManageOwn`.
+    pub async fn create_token(&self, actor: &Actor, input: NewToken) -> CoreResult<IssuedApiToken> {
+        self.require(actor, Action::TokensManageOwn)?;
+        let person = actor.person_id.ok_or(CoreError::NotFound { kind: "person" })?;
+        let name = validate::text("name", &input.name, validate::MAX_LABEL)?;
+        let lifetime = token_days(input.expires_in_days, 90)?;
+        let now = truncate_ms(Utc::now());
+        let issued = issue_token(TOKEN_PREFIX);
+        let t = TokenRecord {
+            id: TokenId::new(),
+            person_id: person,
+            name,
+            hash: issued.hash.clone(),
+            created_at: now,
+            expires_at: Some(now + lifetime),
+            last_used_at: None,
+            revoked_at: None,
+        };
+        let ev = NewEvent::new(actor, "token.create").target("token", t.id, &t.name);
+        self.store.insert_token(&t, &ev).await?;
+        Ok(IssuedApiToken {
+            token: ApiToken::from(&t),
+            secret: issued.secret.expose_secret().to_owned(),
+        })
+    }
+
+    /// The actor's tokens, newest first.
+    pub async fn tokens(&self, actor: &Actor) -> CoreResult<Vec<ApiToken>> {
+        self.require(actor, Action::TokensManageOwn)?;
+        let person = actor.person_id.ok_or(CoreError::NotFound { kind: "person" })?;
+        Ok(self.store.tokens_of(person).await?.iter().map(ApiToken::from).collect())
+    }
+
+    /// Revokes one of the actor's tokens. Errors: `NotFound` if it is not theirs.
+    pub async fn revoke_token(&self, actor: &Actor, id: TokenId) -> CoreResult<()> {
+        self.require(actor, Action::TokensManageOwn)?;
+        let person = actor.person_id.ok_or(CoreError::NotFound { kind: "token" })?;
+        let ev = NewEvent::new(actor, "token.revoke").target("token", id, "");
+        self.store.revoke_token(person, id, Utc::now(), &ev).await
+    }
+}
+

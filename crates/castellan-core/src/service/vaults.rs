@@ -1,0 +1,129 @@
+//! Vaults and access to them.
+
+use chrono::Utc;
+use castellan_crypto::DataKey;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::Castellan;
+use crate::activity::{truncate_ms, Actor, NewEvent};
+use crate::error::{CoreError, CoreResult};
+use crate::ids::{PersonId, VaultId};
+use crate::model::{ItemRole, PersonStatus, Vault, VaultAccess, VaultKind, WorkspaceRole};
+use crate::permissions::Action;
+use crate::validate;
+
+/// Creating a vault.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewVault {
+    /// Name (unique, case-insensitive).
+    pub name: String,
+    /// Description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `cloud` (default). `local` vaults need trusted devices (not yet available).
+    #[serde(default)]
+    pub kind: Option<VaultKind>,
+}
+
+impl Castellan {
+    /// Vaults the actor can reach: owners, super admins and admins see every vault; others see
+    /// the vaults they were granted.
+    pub async fn vaults(&self, actor: &Actor) -> CoreResult<Vec<Vault>> {
+        self.require(actor, Action::VaultRead)?;
+        let all = self.store.vaults().await?;
+        if matches!(actor.role, WorkspaceRole::Owner | WorkspaceRole::SuperAdmin | WorkspaceRole::Admin) {
+            return Ok(all);
+        }
+        let me = actor.person_id.ok_or(CoreError::NotFound { kind: "person" })?;
+        let mine: Vec<VaultId> = self.store.vault_grants_of(me).await?.into_iter().map(|g| g.vault_id).collect();
+        Ok(all.into_iter().filter(|v| mine.contains(&v.id)).collect())
+    }
+
+    /// One reachable vault. Errors: `NotFound` (also when the actor cannot reach it).
+    pub async fn vault(&self, actor: &Actor, id: VaultId) -> CoreResult<Vault> {
+        self.vaults(actor)
+            .await?
+            .into_iter()
+            .find(|v| v.id == id)
+            .ok_or(CoreError::NotFound { kind: "vault" })
+    }
+
+    /// The default vault.
+    pub(crate) async fn default_vault(&self) -> CoreResult<Vault> {
+        self.store
+            .vaults()
+            .await?
+            .into_iter()
+            .find(|v| v.is_default)
+            .ok_or(CoreError::NotFound { kind: "vault" })
+    }
+
+    /// Creates a cloud vault with a fresh data key; the creator gets `owner` on it. Needs
+    /// `VaultManage`. Errors: `Conflict` for a taken name; `Validation` for `local` (needs
+    /// trusted devices, a later feature).
+    pub async fn create_vault(&self, actor: &Actor, input: NewVault) -> CoreResult<Vault> {
+        self.require(actor, Action::VaultManage)?;
+        let name = validate::text("name", &input.name, validate::MAX_LABEL)?;
+        let description = validate::opt_text("description", input.description.as_deref(), 1000)?;
+        let kind = input.kind.unwrap_or(VaultKind::Cloud);
+        if kind == VaultKind::Local {
+            return Err(CoreError::invalid(
+                "kind",
+                "local vaults need trusted devices, which this version does not have yet",
+            ));
+        }
+        let key = validate::label_key(&name);
+        if self.store.vaults().await?.iter().any(|v| validate::label_key(&v.name) == key) {
+            return Err(CoreError::Conflict(format!("a vault named `{name}` already exists")));
+        }
+        let v = Vault {
+            id: VaultId::new(),
+            name,
+            description,
+            kind,
+            is_default: false,
+            created_at: truncate_ms(Utc::now()),
+        };
+        let (wrapped, _) = self.wrap_new_data_key(v.id, &DataKey::generate())?;
+        let grants: Vec<VaultAccess> = actor
+            .person_id
+            .map(|p| VaultAccess { vault_id: v.id, person_id: p, role: ItemRole::Owner })
+            .into_iter()
+            .collect();
+        let ev = NewEvent::new(actor, "vault.create").target("vault", v.id, &v.name);
+        self.store.insert_vault(&v, &[wrapped], &grants, &ev).await?;
+        Ok(v)
+    }
+
+    /// Grants a person access to a vault with an item role, or revokes it (`role: None`).
+    /// Needs `VaultManage`.
+    pub async fn set_vault_access(
+        &self,
+        actor: &Actor,
+        vault: VaultId,
+        person: PersonId,
+        role: Option<ItemRole>,
+    ) -> CoreResult<Vec<VaultAccess>> {
+        self.require(actor, Action::VaultManage)?;
+        let v = self.store.vault(vault).await?.ok_or(CoreError::NotFound { kind: "vault" })?;
+        let p = self.person_record(person).await?;
+        if role.is_some() && p.status == PersonStatus::Deactivated {
+            return Err(CoreError::invalid("person_id", "this person is deactivated"));
+        }
+        let action = if role.is_some() { "vault.grant" } else { "vault.revoke" };
+        let ev = NewEvent::new(actor, action)
+            .target("vault", v.id, &v.name)
+            .details(serde_json::json!({ "person_id": p.id, "email": p.email, "role": role }));
+        self.store.set_vault_access(vault, person, role, &ev).await?;
+        self.store.vault_access(vault).await
+    }
+
+    /// Who can reach a vault. Needs `VaultManage`.
+    pub async fn vault_access(&self, actor: &Actor, vault: VaultId) -> CoreResult<Vec<VaultAccess>> {
+        self.require(actor, Action::VaultManage)?;
+        self.store.vault(vault).await?.ok_or(CoreError::NotFound { kind: "vault" })?;
+        self.store.vault_access(vault).await
+    }
+}
