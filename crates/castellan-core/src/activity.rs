@@ -180,7 +180,9 @@ pub struct ActivityEvent {
 
 /// Drops sub-millisecond precision so a time survives a round trip through the store.
 pub fn truncate_ms(t: DateTime<Utc>) -> DateTime<Utc> {
-    Utc.timestamp_millis_opt(t.timestamp_millis()).single().unwrap_or(t)
+    Utc.timestamp_millis_opt(t.timestamp_millis())
+        .single()
+        .unwrap_or(t)
 }
 
 impl ActivityEvent {
@@ -277,7 +279,11 @@ impl Default for ChainVerifier {
         Self {
             expected_seq: 1,
             prev_hash: GENESIS_HASH.to_owned(),
-            report: ChainReport { checked: 0, intact: true, problems: vec![] },
+            report: ChainReport {
+                checked: 0,
+                intact: true,
+                problems: vec![],
+            },
         }
     }
 }
@@ -286,7 +292,10 @@ impl ChainVerifier {
     /// Checks the next event.
     pub fn push(&mut self, ev: &ActivityEvent) {
         let mut problem = |p: String| {
-            self.report.problems.push(ChainProblem { seq: ev.seq, problem: p });
+            self.report.problems.push(ChainProblem {
+                seq: ev.seq,
+                problem: p,
+            });
         };
         if ev.seq != self.expected_seq {
             problem(format!(
@@ -346,7 +355,10 @@ mod tests {
 
     fn head(evs: &[ActivityEvent]) -> ChainHead {
         let last = evs.last().unwrap();
-        ChainHead { seq: last.seq, hash: last.hash.clone() }
+        ChainHead {
+            seq: last.seq,
+            hash: last.hash.clone(),
+        }
     }
 
     #[test]

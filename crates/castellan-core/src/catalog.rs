@@ -135,7 +135,10 @@ impl App {
     pub fn validate(&mut self) -> CoreResult<()> {
         self.name = validate::text("name", &self.name, validate::MAX_LABEL)?;
         if self.login_urls.is_empty() {
-            return Err(CoreError::invalid("login_urls", "needs at least one login URL"));
+            return Err(CoreError::invalid(
+                "login_urls",
+                "needs at least one login URL",
+            ));
         }
         for (i, u) in self.login_urls.iter().enumerate() {
             validate::http_url(&format!("login_urls[{i}]"), u)?;
@@ -161,14 +164,19 @@ impl App {
             ));
         }
         if self.roles.len() > 100 || self.roles.iter().any(|r| r.trim().is_empty()) {
-            return Err(CoreError::invalid("roles", "roles must be non-empty names (at most 100)"));
+            return Err(CoreError::invalid(
+                "roles",
+                "roles must be non-empty names (at most 100)",
+            ));
         }
         Ok(())
     }
 
     /// Whether `url`'s host is one of the app's domains or a subdomain of one.
     pub fn matches_url(&self, url: &url::Url) -> bool {
-        let Some(host) = url.host_str() else { return false };
+        let Some(host) = url.host_str() else {
+            return false;
+        };
         let host = host.to_ascii_lowercase();
         self.domains
             .iter()
@@ -194,11 +202,13 @@ pub fn parse_catalog(text: &str) -> CoreResult<Vec<App>> {
     let mut apps = file.app;
     for app in &mut apps {
         app.source = AppSource::Builtin;
-        app.validate().map_err(|e| {
-            CoreError::invalid(format!("catalog app `{}`", app.id), e.to_string())
-        })?;
+        app.validate()
+            .map_err(|e| CoreError::invalid(format!("catalog app `{}`", app.id), e.to_string()))?;
         if !seen.insert(app.id.clone()) {
-            return Err(CoreError::invalid("catalog", format!("duplicate app id `{}`", app.id)));
+            return Err(CoreError::invalid(
+                "catalog",
+                format!("duplicate app id `{}`", app.id),
+            ));
         }
     }
     Ok(apps)
@@ -212,7 +222,10 @@ mod tests {
     fn builtin_catalog_parses_with_enough_apps() {
         let apps = parse_catalog(BUILTIN_CATALOG).unwrap();
         assert!(apps.len() >= 24, "only {} apps", apps.len());
-        let synapse = apps.iter().find(|a| a.id.as_str() == "matrix-synapse").unwrap();
+        let synapse = apps
+            .iter()
+            .find(|a| a.id.as_str() == "matrix-synapse")
+            .unwrap();
         assert_eq!(synapse.connector.as_deref(), Some("synapse"));
         assert!(apps.iter().any(|a| a.category.as_deref() == Some("social")));
     }

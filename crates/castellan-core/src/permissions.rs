@@ -50,20 +50,92 @@ use WorkspaceRole as R;
 /// The matrix: each action with the workspace roles that may take it. One table, read by
 /// [`allows`]; the router test walks every endpoint against it.
 pub const MATRIX: &[(Action, &[WorkspaceRole])] = &[
-    (Action::WorkspaceRead, &[R::Owner, R::SuperAdmin, R::Admin, R::User, R::LoginOnly, R::Guest]),
-    (Action::PeopleRead, &[R::Owner, R::SuperAdmin, R::Admin, R::User]),
+    (
+        Action::WorkspaceRead,
+        &[
+            R::Owner,
+            R::SuperAdmin,
+            R::Admin,
+            R::User,
+            R::LoginOnly,
+            R::Guest,
+        ],
+    ),
+    (
+        Action::PeopleRead,
+        &[R::Owner, R::SuperAdmin, R::Admin, R::User],
+    ),
     (Action::PeopleManage, &[R::Owner, R::SuperAdmin, R::Admin]),
     (Action::OwnershipTransfer, &[R::Owner]),
-    (Action::TokensManageOwn, &[R::Owner, R::SuperAdmin, R::Admin, R::User, R::LoginOnly, R::Guest]),
-    (Action::VaultRead, &[R::Owner, R::SuperAdmin, R::Admin, R::User, R::LoginOnly, R::Guest]),
+    (
+        Action::TokensManageOwn,
+        &[
+            R::Owner,
+            R::SuperAdmin,
+            R::Admin,
+            R::User,
+            R::LoginOnly,
+            R::Guest,
+        ],
+    ),
+    (
+        Action::VaultRead,
+        &[
+            R::Owner,
+            R::SuperAdmin,
+            R::Admin,
+            R::User,
+            R::LoginOnly,
+            R::Guest,
+        ],
+    ),
     (Action::VaultManage, &[R::Owner, R::SuperAdmin, R::Admin]),
-    (Action::AccountRead, &[R::Owner, R::SuperAdmin, R::Admin, R::User, R::LoginOnly, R::Guest]),
-    (Action::AccountCreate, &[R::Owner, R::SuperAdmin, R::Admin, R::User]),
-    (Action::AccountWrite, &[R::Owner, R::SuperAdmin, R::Admin, R::User]),
-    (Action::AccountReveal, &[R::Owner, R::SuperAdmin, R::Admin, R::User]),
-    (Action::CatalogRead, &[R::Owner, R::SuperAdmin, R::Admin, R::User, R::LoginOnly, R::Guest]),
+    (
+        Action::AccountRead,
+        &[
+            R::Owner,
+            R::SuperAdmin,
+            R::Admin,
+            R::User,
+            R::LoginOnly,
+            R::Guest,
+        ],
+    ),
+    (
+        Action::AccountCreate,
+        &[R::Owner, R::SuperAdmin, R::Admin, R::User],
+    ),
+    (
+        Action::AccountWrite,
+        &[R::Owner, R::SuperAdmin, R::Admin, R::User],
+    ),
+    (
+        Action::AccountReveal,
+        &[R::Owner, R::SuperAdmin, R::Admin, R::User],
+    ),
+    (
+        Action::CatalogRead,
+        &[
+            R::Owner,
+            R::SuperAdmin,
+            R::Admin,
+            R::User,
+            R::LoginOnly,
+            R::Guest,
+        ],
+    ),
     (Action::CatalogManage, &[R::Owner, R::SuperAdmin, R::Admin]),
-    (Action::Generate, &[R::Owner, R::SuperAdmin, R::Admin, R::User, R::LoginOnly, R::Guest]),
+    (
+        Action::Generate,
+        &[
+            R::Owner,
+            R::SuperAdmin,
+            R::Admin,
+            R::User,
+            R::LoginOnly,
+            R::Guest,
+        ],
+    ),
     (Action::ActivityRead, &[R::Owner, R::SuperAdmin, R::Admin]),
     (Action::ActivityVerify, &[R::Owner, R::SuperAdmin]),
 ];
@@ -128,8 +200,14 @@ pub enum ItemAction {
 
 /// The item-role table: (action, roles allowed).
 pub const ITEM_MATRIX: &[(ItemAction, &[ItemRole])] = &[
-    (ItemAction::View, &[ItemRole::Owner, ItemRole::Manager, ItemRole::Collaborator]),
-    (ItemAction::Use, &[ItemRole::Owner, ItemRole::Manager, ItemRole::Collaborator]),
+    (
+        ItemAction::View,
+        &[ItemRole::Owner, ItemRole::Manager, ItemRole::Collaborator],
+    ),
+    (
+        ItemAction::Use,
+        &[ItemRole::Owner, ItemRole::Manager, ItemRole::Collaborator],
+    ),
     (ItemAction::Reveal, &[ItemRole::Owner, ItemRole::Manager]),
     (ItemAction::Edit, &[ItemRole::Owner, ItemRole::Manager]),
     (ItemAction::Share, &[ItemRole::Owner, ItemRole::Manager]),
@@ -245,10 +323,16 @@ mod tests {
 
     #[test]
     fn admins_cannot_mint_super_admins() {
-        assert!(!may_manage_role(WorkspaceRole::Admin, WorkspaceRole::SuperAdmin));
+        assert!(!may_manage_role(
+            WorkspaceRole::Admin,
+            WorkspaceRole::SuperAdmin
+        ));
         assert!(!may_manage_role(WorkspaceRole::Admin, WorkspaceRole::Admin));
         assert!(may_manage_role(WorkspaceRole::Admin, WorkspaceRole::Guest));
-        assert!(!may_manage_role(WorkspaceRole::SuperAdmin, WorkspaceRole::Owner));
+        assert!(!may_manage_role(
+            WorkspaceRole::SuperAdmin,
+            WorkspaceRole::Owner
+        ));
         assert!(!may_manage_role(WorkspaceRole::User, WorkspaceRole::Guest));
     }
 }

@@ -41,7 +41,10 @@ pub fn text(field: &str, value: &str, max: usize) -> Result<String, CoreError> {
         ));
     }
     if v.chars().any(|c| c.is_control()) {
-        return Err(CoreError::invalid(field, "must not contain control characters"));
+        return Err(CoreError::invalid(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(v.to_owned())
 }
@@ -91,7 +94,12 @@ pub fn http_url(field: &str, value: &str) -> Result<url::Url, CoreError> {
 /// value is not `local@domain` with a dot-free-or-dotted domain and no spaces.
 pub fn email(field: &str, value: &str) -> Result<String, CoreError> {
     let v = value.trim().to_lowercase();
-    let bad = || CoreError::invalid(field, format!("`{}` is not a valid email address", clip(value)));
+    let bad = || {
+        CoreError::invalid(
+            field,
+            format!("`{}` is not a valid email address", clip(value)),
+        )
+    };
     if v.len() > MAX_USERNAME || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(bad());
     }
@@ -105,7 +113,11 @@ pub fn email(field: &str, value: &str) -> Result<String, CoreError> {
 /// The key used for case-insensitive uniqueness of labels: trimmed, lowercased, inner runs of
 /// white space folded to one space.
 pub fn label_key(label: &str) -> String {
-    label.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+    label
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
 }
 
 #[cfg(test)]

@@ -2,8 +2,8 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use chrono::Utc;
 use castellan_crypto::{field_aad, DataKey};
+use chrono::Utc;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -199,7 +199,11 @@ fn check_custom_fields(fields: &[CustomField]) -> CoreResult<Vec<CustomField>> {
             let max = if f.secret { validate::MAX_SECRET } else { 4096 };
             validate::secret(&format!("custom_fields[{i}].value"), v, max)?;
         }
-        out.push(CustomField { name, value: f.value.clone(), secret: f.secret });
+        out.push(CustomField {
+            name,
+            value: f.value.clone(),
+            secret: f.secret,
+        });
     }
     Ok(out)
 }
@@ -306,8 +310,15 @@ impl Castellan {
         id: AccountId,
         what: ItemAction,
     ) -> CoreResult<(AccountRecord, ItemRole)> {
-        let a = self.store.account(id).await?.ok_or(CoreError::NotFound { kind: "account" })?;
-        let role = self.item_role(actor, &a).await?.ok_or(CoreError::NotFound { kind: "account" })?;
+        let a = self
+            .store
+            .account(id)
+            .await?
+            .ok_or(CoreError::NotFound { kind: "account" })?;
+        let role = self
+            .item_role(actor, &a)
+            .await?
+            .ok_or(CoreError::NotFound { kind: "account" })?;
         if !item_allows(role, what) {
             return Err(CoreError::Forbidden(format!(
                 "your item role `{role}` on this account does not allow this"
@@ -326,7 +337,10 @@ impl Castellan {
         let unknown = || {
             CoreError::invalid(
                 "vault_id",
-                format!("no vault {} that you can add accounts to", id.map(|i| i.to_string()).unwrap_or_default()),
+                format!(
+                    "no vault {} that you can add accounts to",
+                    id.map(|i| i.to_string()).unwrap_or_default()
+                ),
             )
         };
         let vault = vault.ok_or_else(unknown)?;
@@ -344,13 +358,21 @@ impl Castellan {
         if role.is_some_and(|r| item_allows(r, ItemAction::Edit)) {
             Ok(vault.id)
         } else if id.is_none() {
-            Err(CoreError::invalid("vault_id", "choose a vault: you have no write access to the default vault"))
+            Err(CoreError::invalid(
+                "vault_id",
+                "choose a vault: you have no write access to the default vault",
+            ))
         } else {
             Err(unknown())
         }
     }
 
-    async fn seal_all(&self, vault: VaultId, account: AccountId, plain: &[Plain]) -> CoreResult<Vec<SealedField>> {
+    async fn seal_all(
+        &self,
+        vault: VaultId,
+        account: AccountId,
+        plain: &[Plain],
+    ) -> CoreResult<Vec<SealedField>> {
         let (dek_id, dek) = self.data_key(vault).await?;
         Ok(plain
             .iter()
@@ -370,17 +392,29 @@ impl Castellan {
         let mut out = vec![];
         for s in self.store.sealed_fields(a.id).await? {
             if s.dek_id != dek_id {
-                return Err(CoreError::internal(format!("field sealed under unknown data key {}", s.dek_id)));
+                return Err(CoreError::internal(format!(
+                    "field sealed under unknown data key {}",
+                    s.dek_id
+                )));
             }
-            let bytes = dek.open(&s.ciphertext, &field_aad("accounts", &a.id.to_string(), &s.field))?;
+            let bytes = dek.open(
+                &s.ciphertext,
+                &field_aad("accounts", &a.id.to_string(), &s.field),
+            )?;
             let value = String::from_utf8(bytes).map_err(CoreError::internal)?;
-            out.push(Plain { field: s.field, value });
+            out.push(Plain {
+                field: s.field,
+                value,
+            });
         }
         Ok(out)
     }
 
     fn view(&self, a: &AccountRecord, role: ItemRole, apps: &[App]) -> AccountView {
-        let app = a.app_id.as_ref().and_then(|id| apps.iter().find(|x| &x.id == id));
+        let app = a
+            .app_id
+            .as_ref()
+            .and_then(|id| apps.iter().find(|x| &x.id == id));
         AccountView {
             id: a.id,
             vault_id: a.vault_id,
@@ -415,10 +449,18 @@ impl Castellan {
     /// Adds an account. Needs `AccountCreate` and write access to the vault. The creator gets
     /// the `owner` item role. Errors: `Validation` (unknown vault, bad URL, unknown app,
     /// over-long fields), `Conflict` (label taken in the vault).
-    pub async fn create_account(&self, actor: &Actor, input: AccountInput) -> CoreResult<AccountView> {
+    pub async fn create_account(
+        &self,
+        actor: &Actor,
+        input: AccountInput,
+    ) -> CoreResult<AccountView> {
         self.require(actor, Action::AccountCreate)?;
         let label = validate::text("label", &input.label, validate::MAX_LABEL)?;
-        let username = validate::opt_text("username", input.username.as_deref(), validate::MAX_USERNAME)?;
+        let username = validate::opt_text(
+            "username",
+            input.username.as_deref(),
+            validate::MAX_USERNAME,
+        )?;
         let custom = check_custom_fields(&input.custom_fields)?;
         let backup = check_backup_codes(&input.backup_codes)?;
         if let Some(p) = &input.password {
@@ -428,9 +470,14 @@ impl Castellan {
             validate::secret("notes", n.expose_secret(), validate::MAX_NOTES)?;
         }
         if input.generate_password && input.password.is_some() {
-            return Err(CoreError::invalid("password", "give a password or ask to generate one, not both"));
+            return Err(CoreError::invalid(
+                "password",
+                "give a password or ask to generate one, not both",
+            ));
         }
-        let (app, login_url) = self.resolve_app(input.app.as_deref(), input.login_url.as_deref()).await?;
+        let (app, login_url) = self
+            .resolve_app(input.app.as_deref(), input.login_url.as_deref())
+            .await?;
         let setup = input.setup.unwrap_or(AccountSetup::Shared);
         Self::check_setup(setup, app.as_ref())?;
         let vault_id = self.writable_vault(actor, input.vault_id).await?;
@@ -439,26 +486,56 @@ impl Castellan {
         let id = AccountId::new();
         let mut plain = vec![];
         let password = if input.generate_password {
-            Some(self.generate_for_app(app.as_ref())?.value.expose_secret().to_owned())
+            Some(
+                self.generate_for_app(app.as_ref())?
+                    .value
+                    .expose_secret()
+                    .to_owned(),
+            )
         } else {
-            input.password.as_ref().map(|p| p.expose_secret().to_owned()).filter(|p| !p.is_empty())
+            input
+                .password
+                .as_ref()
+                .map(|p| p.expose_secret().to_owned())
+                .filter(|p| !p.is_empty())
         };
         if let Some(p) = password {
-            plain.push(Plain { field: PASSWORD.into(), value: p });
+            plain.push(Plain {
+                field: PASSWORD.into(),
+                value: p,
+            });
         }
-        if let Some(n) = input.notes.as_ref().map(|n| n.expose_secret().to_owned()).filter(|n| !n.is_empty()) {
-            plain.push(Plain { field: NOTES.into(), value: n });
+        if let Some(n) = input
+            .notes
+            .as_ref()
+            .map(|n| n.expose_secret().to_owned())
+            .filter(|n| !n.is_empty())
+        {
+            plain.push(Plain {
+                field: NOTES.into(),
+                value: n,
+            });
         }
         if let Some(b) = backup {
-            plain.push(Plain { field: BACKUP_CODES.into(), value: b });
+            plain.push(Plain {
+                field: BACKUP_CODES.into(),
+                value: b,
+            });
         }
         let mut public_fields = vec![];
         for f in custom {
             if f.secret {
                 if let Some(v) = f.value.filter(|v| !v.is_empty()) {
-                    plain.push(Plain { field: format!("{CUSTOM_PREFIX}{}", f.name), value: v });
+                    plain.push(Plain {
+                        field: format!("{CUSTOM_PREFIX}{}", f.name),
+                        value: v,
+                    });
                 }
-                public_fields.push(CustomField { name: f.name, value: None, secret: true });
+                public_fields.push(CustomField {
+                    name: f.name,
+                    value: None,
+                    secret: true,
+                });
             } else {
                 public_fields.push(f);
             }
@@ -480,24 +557,44 @@ impl Castellan {
             updated_at: now,
         };
         let sealed = self.seal_all(vault_id, id, &plain).await?;
-        let grants: Vec<(PersonId, ItemRole)> = actor.person_id.map(|p| (p, ItemRole::Owner)).into_iter().collect();
+        let grants: Vec<(PersonId, ItemRole)> = actor
+            .person_id
+            .map(|p| (p, ItemRole::Owner))
+            .into_iter()
+            .collect();
         let ev = NewEvent::new(actor, "account.create")
             .target("account", id, &rec.label)
-            .details(serde_json::json!({ "vault_id": vault_id, "app_id": rec.app_id, "setup": setup }));
-        self.store.insert_account(&rec, &sealed, &grants, &ev).await?;
+            .details(
+                serde_json::json!({ "vault_id": vault_id, "app_id": rec.app_id, "setup": setup }),
+            );
+        self.store
+            .insert_account(&rec, &sealed, &grants, &ev)
+            .await?;
         Ok(self.view(&rec, ItemRole::Owner, &self.all_apps().await?))
     }
 
-    async fn ensure_label_free(&self, vault: VaultId, label: &str, except: Option<AccountId>) -> CoreResult<()> {
+    async fn ensure_label_free(
+        &self,
+        vault: VaultId,
+        label: &str,
+        except: Option<AccountId>,
+    ) -> CoreResult<()> {
         let key = validate::label_key(label);
         let taken = self
             .store
-            .accounts(&AccountFilter { vaults: Some(vec![vault]), query: Some(label.to_owned()), limit: Some(10_000), ..Default::default() })
+            .accounts(&AccountFilter {
+                vaults: Some(vec![vault]),
+                query: Some(label.to_owned()),
+                limit: Some(10_000),
+                ..Default::default()
+            })
             .await?
             .iter()
             .any(|a| validate::label_key(&a.label) == key && Some(a.id) != except);
         if taken {
-            return Err(CoreError::Conflict(format!("an account labelled `{label}` already exists in this vault")));
+            return Err(CoreError::Conflict(format!(
+                "an account labelled `{label}` already exists in this vault"
+            )));
         }
         Ok(())
     }
@@ -521,7 +618,11 @@ impl Castellan {
             ),
             _ => (vec![], vec![]),
         };
-        let mut filter = AccountFilter { query, app_id: app, ..Default::default() };
+        let mut filter = AccountFilter {
+            query,
+            app_id: app,
+            ..Default::default()
+        };
         if !all_access {
             filter.vaults = Some(vault_grants.iter().map(|g| g.vault_id).collect());
             filter.also_accounts = direct.iter().map(|(a, _)| *a).collect();
@@ -532,7 +633,10 @@ impl Castellan {
             if vault.is_some_and(|v| v != a.vault_id) {
                 continue;
             }
-            let vg = vault_grants.iter().find(|g| g.vault_id == a.vault_id).map(|g| g.role);
+            let vg = vault_grants
+                .iter()
+                .find(|g| g.vault_id == a.vault_id)
+                .map(|g| g.role);
             let dg = direct.iter().find(|(id, _)| *id == a.id).map(|(_, r)| *r);
             if let Some(role) = effective_item_role(actor.role, vg, dg) {
                 out.push(self.view(&a, role, &apps));
@@ -551,7 +655,12 @@ impl Castellan {
     /// Reveals secret fields (all, or those named: `password`, `notes`, `backup_codes`,
     /// `custom:<name>`). Needs `AccountReveal` and an item role that may reveal; recorded as
     /// `account.reveal` with the field names (never the values).
-    pub async fn reveal(&self, actor: &Actor, id: AccountId, fields: Option<Vec<String>>) -> CoreResult<AccountSecrets> {
+    pub async fn reveal(
+        &self,
+        actor: &Actor,
+        id: AccountId,
+        fields: Option<Vec<String>>,
+    ) -> CoreResult<AccountSecrets> {
         self.require(actor, Action::AccountReveal)?;
         let (a, _) = self.account_for(actor, id, ItemAction::Reveal).await?;
         let mut out = AccountSecrets::default();
@@ -581,7 +690,12 @@ impl Castellan {
 
     /// Applies a patch. Needs `AccountWrite` and an item role that may edit. Errors as for
     /// create, plus `Conflict` for a stale `version`.
-    pub async fn update_account(&self, actor: &Actor, id: AccountId, patch: AccountPatch) -> CoreResult<AccountView> {
+    pub async fn update_account(
+        &self,
+        actor: &Actor,
+        id: AccountId,
+        patch: AccountPatch,
+    ) -> CoreResult<AccountView> {
         self.require(actor, Action::AccountWrite)?;
         let (mut a, role) = self.account_for(actor, id, ItemAction::Edit).await?;
         if patch.version.is_some_and(|v| v != a.version) {
@@ -600,10 +714,19 @@ impl Castellan {
             a.username = validate::opt_text("username", Some(u), validate::MAX_USERNAME)?;
             changed.push("username");
         }
-        let mut app = a.app_id.as_ref().and_then(|id| self.builtin_apps.iter().find(|x| &x.id == id).cloned());
+        let mut app = a
+            .app_id
+            .as_ref()
+            .and_then(|id| self.builtin_apps.iter().find(|x| &x.id == id).cloned());
         if patch.app.is_some() || patch.login_url.is_some() {
             let (new_app, url) = self
-                .resolve_app(patch.app.as_deref().or(a.app_id.as_ref().map(AppId::as_str)), patch.login_url.as_deref().or(a.login_url.as_deref()))
+                .resolve_app(
+                    patch
+                        .app
+                        .as_deref()
+                        .or(a.app_id.as_ref().map(AppId::as_str)),
+                    patch.login_url.as_deref().or(a.login_url.as_deref()),
+                )
                 .await?;
             app = new_app;
             a.app_id = app.as_ref().map(|x| x.id.clone());
@@ -616,7 +739,10 @@ impl Castellan {
         }
         Self::check_setup(a.setup, app.as_ref())?;
         if patch.generate_password && patch.password.is_some() {
-            return Err(CoreError::invalid("password", "give a password or ask to generate one, not both"));
+            return Err(CoreError::invalid(
+                "password",
+                "give a password or ask to generate one, not both",
+            ));
         }
         let old_vault = a.vault_id;
         if let Some(v) = patch.vault_id.filter(|v| *v != a.vault_id) {
@@ -624,14 +750,23 @@ impl Castellan {
             changed.push("vault_id");
         }
         if changed.contains(&"label") || changed.contains(&"vault_id") {
-            self.ensure_label_free(a.vault_id, &a.label, Some(a.id)).await?;
+            self.ensure_label_free(a.vault_id, &a.label, Some(a.id))
+                .await?;
         }
         // Current secrets, to re-seal on a vault move and to keep secret custom fields.
-        let mut plain = self.open_all(&AccountRecord { vault_id: old_vault, ..a.clone() }).await?;
+        let mut plain = self
+            .open_all(&AccountRecord {
+                vault_id: old_vault,
+                ..a.clone()
+            })
+            .await?;
         let mut set = |field: &str, value: Option<String>| {
             plain.retain(|p| p.field != field);
             if let Some(v) = value.filter(|v| !v.is_empty()) {
-                plain.push(Plain { field: field.to_owned(), value: v });
+                plain.push(Plain {
+                    field: field.to_owned(),
+                    value: v,
+                });
             }
         };
         if let Some(p) = &patch.password {
@@ -639,7 +774,15 @@ impl Castellan {
             set(PASSWORD, Some(p.expose_secret().to_owned()));
             changed.push("password");
         } else if patch.generate_password {
-            set(PASSWORD, Some(self.generate_for_app(app.as_ref())?.value.expose_secret().to_owned()));
+            set(
+                PASSWORD,
+                Some(
+                    self.generate_for_app(app.as_ref())?
+                        .value
+                        .expose_secret()
+                        .to_owned(),
+                ),
+            );
             changed.push("password");
         }
         if let Some(n) = &patch.notes {
@@ -656,16 +799,31 @@ impl Castellan {
             let mut public = vec![];
             let old: Vec<(String, String)> = plain
                 .iter()
-                .filter_map(|p| p.field.strip_prefix(CUSTOM_PREFIX).map(|n| (n.to_owned(), p.value.clone())))
+                .filter_map(|p| {
+                    p.field
+                        .strip_prefix(CUSTOM_PREFIX)
+                        .map(|n| (n.to_owned(), p.value.clone()))
+                })
                 .collect();
             plain.retain(|p| !p.field.starts_with(CUSTOM_PREFIX));
             for f in fields {
                 if f.secret {
-                    let value = f.value.clone().or_else(|| old.iter().find(|(n, _)| *n == f.name).map(|(_, v)| v.clone()));
+                    let value = f.value.clone().or_else(|| {
+                        old.iter()
+                            .find(|(n, _)| *n == f.name)
+                            .map(|(_, v)| v.clone())
+                    });
                     if let Some(v) = value.filter(|v| !v.is_empty()) {
-                        plain.push(Plain { field: format!("{CUSTOM_PREFIX}{}", f.name), value: v });
+                        plain.push(Plain {
+                            field: format!("{CUSTOM_PREFIX}{}", f.name),
+                            value: v,
+                        });
                     }
-                    public.push(CustomField { name: f.name, value: None, secret: true });
+                    public.push(CustomField {
+                        name: f.name,
+                        value: None,
+                        secret: true,
+                    });
                 } else {
                     public.push(f);
                 }
@@ -678,7 +836,10 @@ impl Castellan {
         }
         let before: HashSet<String> = a.secret_fields.iter().cloned().collect();
         a.secret_fields = plain.iter().map(|p| p.field.clone()).collect();
-        let remove: Vec<String> = before.into_iter().filter(|f| !a.secret_fields.contains(f)).collect();
+        let remove: Vec<String> = before
+            .into_iter()
+            .filter(|f| !a.secret_fields.contains(f))
+            .collect();
         let sealed = self.seal_all(a.vault_id, a.id, &plain).await?;
         a.version += 1;
         a.updated_at = truncate_ms(Utc::now());
@@ -698,7 +859,11 @@ impl Castellan {
     }
 
     /// Who has a direct item role on the account. Needs the account to be viewable.
-    pub async fn account_access(&self, actor: &Actor, id: AccountId) -> CoreResult<Vec<(PersonId, ItemRole)>> {
+    pub async fn account_access(
+        &self,
+        actor: &Actor,
+        id: AccountId,
+    ) -> CoreResult<Vec<(PersonId, ItemRole)>> {
         self.require(actor, Action::AccountRead)?;
         self.account_for(actor, id, ItemAction::View).await?;
         self.store.account_access(id).await
@@ -716,13 +881,22 @@ impl Castellan {
         self.require(actor, Action::AccountWrite)?;
         let (a, my_role) = self.account_for(actor, id, ItemAction::Share).await?;
         if role == Some(ItemRole::Owner) && my_role != ItemRole::Owner {
-            return Err(CoreError::Forbidden("only an item owner can make another owner".into()));
+            return Err(CoreError::Forbidden(
+                "only an item owner can make another owner".into(),
+            ));
         }
         let p = self.person_record(person).await?;
         if role.is_some() && p.status == PersonStatus::Deactivated {
-            return Err(CoreError::invalid("person_id", "this person is deactivated"));
+            return Err(CoreError::invalid(
+                "person_id",
+                "this person is deactivated",
+            ));
         }
-        let action = if role.is_some() { "account.share" } else { "account.unshare" };
+        let action = if role.is_some() {
+            "account.share"
+        } else {
+            "account.unshare"
+        };
         let ev = NewEvent::new(actor, action)
             .target("account", a.id, &a.label)
             .details(serde_json::json!({ "person_id": p.id, "email": p.email, "role": role }));

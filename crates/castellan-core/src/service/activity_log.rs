@@ -11,7 +11,11 @@ const PAGE: u32 = 1000;
 
 impl Castellan {
     /// Events, newest first, filtered. Needs `ActivityRead`.
-    pub async fn activity(&self, actor: &Actor, filter: ActivityFilter) -> CoreResult<Vec<ActivityEvent>> {
+    pub async fn activity(
+        &self,
+        actor: &Actor,
+        filter: ActivityFilter,
+    ) -> CoreResult<Vec<ActivityEvent>> {
         self.require(actor, Action::ActivityRead)?;
         let mut f = filter;
         f.limit = Some(f.limit.unwrap_or(100).min(1000));
@@ -20,13 +24,19 @@ impl Castellan {
 
     /// Every event matching the filter, oldest first, for CSV export (recorded as
     /// `activity.export`). Needs `ActivityRead`.
-    pub async fn activity_export(&self, actor: &Actor, filter: ActivityFilter) -> CoreResult<Vec<ActivityEvent>> {
+    pub async fn activity_export(
+        &self,
+        actor: &Actor,
+        filter: ActivityFilter,
+    ) -> CoreResult<Vec<ActivityEvent>> {
         self.require(actor, Action::ActivityRead)?;
         let mut f = filter;
         f.limit = Some(u32::MAX);
         let mut events = self.store.events(&f).await?;
         events.reverse();
-        self.store.append(&NewEvent::new(actor, "activity.export")).await?;
+        self.store
+            .append(&NewEvent::new(actor, "activity.export"))
+            .await?;
         Ok(events)
     }
 

@@ -1,7 +1,7 @@
 //! Setup (init and claim), signing in, invitations and token authentication.
 
-use chrono::{Duration, Utc};
 use castellan_crypto::{hash_password, hash_token, issue_token, verify_password, DataKey};
+use chrono::{Duration, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -95,7 +95,10 @@ pub(crate) fn person_password(field: &str, pw: &SecretString) -> CoreResult<()> 
 pub(crate) fn token_days(days: Option<u32>, default: u32) -> CoreResult<chrono::Duration> {
     let d = days.unwrap_or(default);
     if !(1..=365).contains(&d) {
-        return Err(CoreError::invalid("expires_in_days", "must be between 1 and 365"));
+        return Err(CoreError::invalid(
+            "expires_in_days",
+            "must be between 1 and 365",
+        ));
     }
     Ok(Duration::days(i64::from(d)))
 }
@@ -136,11 +139,16 @@ impl Castellan {
     /// Errors: `Conflict` when already claimed or not initialized.
     pub async fn new_setup_token(&self) -> CoreResult<SecretString> {
         let token = issue_token(SETUP_PREFIX);
-        let ev = NewEvent::new(&Actor::system("castellan init"), "workspace.setup_token_reset");
+        let ev = NewEvent::new(
+            &Actor::system("castellan init"),
+            "workspace.setup_token_reset",
+        );
         if self.store.reset_setup_token(&token.hash, &ev).await? {
             Ok(token.secret)
         } else {
-            Err(CoreError::Conflict("the workspace is already claimed".into()))
+            Err(CoreError::Conflict(
+                "the workspace is already claimed".into(),
+            ))
         }
     }
 
@@ -165,13 +173,17 @@ impl Castellan {
             CoreError::Conflict("the workspace is not initialized; run `castellan init`".into())
         })?;
         let Some(expected) = ws.setup_token_hash else {
-            return Err(CoreError::Conflict("the workspace is already claimed".into()));
+            return Err(CoreError::Conflict(
+                "the workspace is already claimed".into(),
+            ));
         };
         let given = hash_token(c.setup_token.expose_secret().trim());
         if !castellan_crypto::hashes_equal(&given, &expected) {
             let ev = NewEvent::new(actor, "workspace.claim_failed");
             self.store.append(&ev).await?;
-            return Err(CoreError::Unauthenticated("the setup token is not valid".into()));
+            return Err(CoreError::Unauthenticated(
+                "the setup token is not valid".into(),
+            ));
         }
         let pw = c.password.clone();
         let phc = blocking(move || hash_password(pw.expose_secret())).await??;
@@ -204,9 +216,16 @@ impl Castellan {
         owner_actor.kind = ActorKind::Person;
         owner_actor.person_id = Some(owner.id);
         owner_actor.name = owner.email.clone();
-        let ev = NewEvent::new(&owner_actor, "workspace.claim").target("person", owner.id, &owner.email);
-        if !self.store.claim_workspace(&expected, &owner, &token, &ev).await? {
-            return Err(CoreError::Conflict("the workspace is already claimed".into()));
+        let ev =
+            NewEvent::new(&owner_actor, "workspace.claim").target("person", owner.id, &owner.email);
+        if !self
+            .store
+            .claim_workspace(&expected, &owner, &token, &ev)
+            .await?
+        {
+            return Err(CoreError::Conflict(
+                "the workspace is already claimed".into(),
+            ));
         }
         Ok(ClaimResult {
             person: Person::from(&owner),
@@ -220,10 +239,15 @@ impl Castellan {
     /// unknown email, wrong password or inactive person (no account enumeration).
     pub async fn sign_in(&self, actor: &Actor, s: SignIn) -> CoreResult<ClaimResult> {
         let lifetime = token_days(s.expires_in_days, 30)?;
-        let token_name = validate::opt_text("token_name", s.token_name.as_deref(), validate::MAX_LABEL)?
-            .unwrap_or_else(|| "sign-in".into());
+        let token_name =
+            validate::opt_text("token_name", s.token_name.as_deref(), validate::MAX_LABEL)?
+                .unwrap_or_else(|| "sign-in".into());
         let email = validate::email("email", &s.email).unwrap_or_default();
-        let person = if email.is_empty() { None } else { self.store.person_by_email(&email).await? };
+        let person = if email.is_empty() {
+            None
+        } else {
+            self.store.person_by_email(&email).await?
+        };
         let phc = person.as_ref().and_then(|p| p.password_hash.clone());
         let pw = s.password.clone();
         // Verify against a dummy hash when the person is unknown, so timing does not tell.
@@ -283,11 +307,14 @@ impl Castellan {
     ) -> CoreResult<Person> {
         person_password("password", password)?;
         let email = validate::email("email", email)?;
-        let bad = || CoreError::Unauthenticated("the invitation is not valid or has expired".into());
+        let bad =
+            || CoreError::Unauthenticated("the invitation is not valid or has expired".into());
         let mut p = self.store.person_by_email(&email).await?.ok_or_else(bad)?;
         let given = hash_token(invitation.expose_secret().trim());
         let valid = p.status == PersonStatus::Invited
-            && p.invitation_hash.as_deref().is_some_and(|h| castellan_crypto::hashes_equal(h, &given))
+            && p.invitation_hash
+                .as_deref()
+                .is_some_and(|h| castellan_crypto::hashes_equal(h, &given))
             && p.invitation_expires_at.is_some_and(|t| t > Utc::now());
         if !valid {
             return Err(bad());
@@ -318,7 +345,11 @@ impl Castellan {
     ) -> CoreResult<Actor> {
         let hash = hash_token(bearer.trim());
         let bad = |why: &str| CoreError::Unauthenticated(format!("the API token {why}"));
-        let (t, p) = self.store.token_by_hash(&hash).await?.ok_or_else(|| bad("is not valid"))?;
+        let (t, p) = self
+            .store
+            .token_by_hash(&hash)
+            .await?
+            .ok_or_else(|| bad("is not valid"))?;
         let now = Utc::now();
         if t.revoked_at.is_some() {
             return Err(bad("was revoked"));

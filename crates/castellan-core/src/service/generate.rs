@@ -104,7 +104,11 @@ impl Castellan {
 
     /// The generator. Any role may use it (`Generate`); looking up an account's rules needs
     /// the account to be viewable. Errors: `Validation` for out-of-range options.
-    pub async fn generate(&self, actor: &Actor, req: GenerateRequest) -> CoreResult<GenerateResult> {
+    pub async fn generate(
+        &self,
+        actor: &Actor,
+        req: GenerateRequest,
+    ) -> CoreResult<GenerateResult> {
         self.require(actor, Action::Generate)?;
         let app = match (&req.app, req.account_id) {
             (Some(a), _) => Some(self.app(actor, a).await?),
@@ -155,7 +159,10 @@ impl Castellan {
             other => {
                 return Err(CoreError::invalid(
                     "mode",
-                    format!("`{}` is not `password` or `passphrase`", crate::validate::clip(other)),
+                    format!(
+                        "`{}` is not `password` or `passphrase`",
+                        crate::validate::clip(other)
+                    ),
                 ))
             }
         };
@@ -193,10 +200,16 @@ impl Castellan {
         app.validate()?;
         app.source = AppSource::Custom;
         if app.connector.is_some() {
-            return Err(CoreError::invalid("connector", "custom apps cannot name a connector"));
+            return Err(CoreError::invalid(
+                "connector",
+                "custom apps cannot name a connector",
+            ));
         }
         if self.all_apps().await?.iter().any(|a| a.id == app.id) {
-            return Err(CoreError::Conflict(format!("an app with id `{}` already exists", app.id)));
+            return Err(CoreError::Conflict(format!(
+                "an app with id `{}` already exists",
+                app.id
+            )));
         }
         let ev = NewEvent::new(actor, "catalog.add_app").target("app", &app.id, &app.name);
         self.store.insert_app(&app, &ev).await?;
@@ -217,7 +230,13 @@ pub fn apply_rules(opts: &mut PasswordOptions, app: &App) {
         let allowed: String = sym
             .chars()
             .filter(|c| c.is_ascii_punctuation())
-            .filter(|c| opts.symbols.as_deref().unwrap_or(DEFAULT_SYMBOLS).contains(*c) || opts.symbols.is_none())
+            .filter(|c| {
+                opts.symbols
+                    .as_deref()
+                    .unwrap_or(DEFAULT_SYMBOLS)
+                    .contains(*c)
+                    || opts.symbols.is_none()
+            })
             .collect();
         if allowed.is_empty() {
             opts.classes.symbols = false;

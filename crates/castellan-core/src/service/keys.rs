@@ -2,8 +2,8 @@
 //! store); data keys seal secret fields. A local vault will wrap its data key to trusted devices'
 //! public keys instead (`WrapKind::Device`), with no master-key copy.
 
-use chrono::Utc;
 use castellan_crypto::{data_key_aad, DataKey, KeyId, WrappedKey};
+use chrono::Utc;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -49,7 +49,12 @@ impl Castellan {
     /// Errors: `Forbidden` for a local vault (its key never reaches the server),
     /// `Internal` when no master key can unwrap it.
     pub(crate) async fn data_key(&self, vault: VaultId) -> CoreResult<(DataKeyId, DataKey)> {
-        if let Some(hit) = self.data_keys.read().map_err(CoreError::internal)?.get(&vault) {
+        if let Some(hit) = self
+            .data_keys
+            .read()
+            .map_err(CoreError::internal)?
+            .get(&vault)
+        {
             return Ok(hit.clone());
         }
         let rows = self.store.vault_keys(vault).await?;
@@ -103,7 +108,10 @@ impl Castellan {
             for old_id in ring.key_ids().into_iter().filter(|k| *k != active) {
                 for row in self.store.keys_wrapped_by(&old_id.0).await? {
                     let aad = data_key_aad(&row.vault_id.to_string(), &row.dek_id.to_string());
-                    let old = WrappedKey { key_id: old_id.clone(), ciphertext: row.wrapped.clone() };
+                    let old = WrappedKey {
+                        key_id: old_id.clone(),
+                        ciphertext: row.wrapped.clone(),
+                    };
                     let dek = ring.unwrap(&old, &aad)?;
                     let new = ring.wrap(&dek, &aad);
                     let mut next = row.clone();
@@ -121,6 +129,9 @@ impl Castellan {
                 .details(serde_json::json!({ "count": replacements.len() }));
             total += self.store.rewrap_keys(&replacements, &ev).await?;
         }
-        Ok(RotationReport { active_key_id: active.0, rewrapped: total })
+        Ok(RotationReport {
+            active_key_id: active.0,
+            rewrapped: total,
+        })
     }
 }

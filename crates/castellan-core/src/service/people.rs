@@ -1,7 +1,7 @@
 //! People, workspace roles and personal API tokens.
 
-use chrono::Utc;
 use castellan_crypto::issue_token;
+use chrono::Utc;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -82,26 +82,45 @@ impl Castellan {
     /// Every person. Needs `PeopleRead`.
     pub async fn people(&self, actor: &Actor) -> CoreResult<Vec<Person>> {
         self.require(actor, Action::PeopleRead)?;
-        Ok(self.store.people().await?.iter().map(Person::from).collect())
+        Ok(self
+            .store
+            .people()
+            .await?
+            .iter()
+            .map(Person::from)
+            .collect())
     }
 
     /// The actor's own profile (any role).
     pub async fn me(&self, actor: &Actor) -> CoreResult<Person> {
         self.require(actor, Action::WorkspaceRead)?;
-        let id = actor.person_id.ok_or(CoreError::NotFound { kind: "person" })?;
-        let p = self.store.person(id).await?.ok_or(CoreError::NotFound { kind: "person" })?;
+        let id = actor
+            .person_id
+            .ok_or(CoreError::NotFound { kind: "person" })?;
+        let p = self
+            .store
+            .person(id)
+            .await?
+            .ok_or(CoreError::NotFound { kind: "person" })?;
         Ok(Person::from(&p))
     }
 
     /// One person. Needs `PeopleRead`. Errors: `NotFound`.
     pub async fn person(&self, actor: &Actor, id: PersonId) -> CoreResult<Person> {
         self.require(actor, Action::PeopleRead)?;
-        let p = self.store.person(id).await?.ok_or(CoreError::NotFound { kind: "person" })?;
+        let p = self
+            .store
+            .person(id)
+            .await?
+            .ok_or(CoreError::NotFound { kind: "person" })?;
         Ok(Person::from(&p))
     }
 
     pub(crate) async fn person_record(&self, id: PersonId) -> CoreResult<PersonRecord> {
-        self.store.person(id).await?.ok_or(CoreError::NotFound { kind: "person" })
+        self.store
+            .person(id)
+            .await?
+            .ok_or(CoreError::NotFound { kind: "person" })
     }
 
     /// Invites a person with a role. Needs `PeopleManage` and a role the actor may hand out.
@@ -124,7 +143,9 @@ impl Castellan {
             )));
         }
         if self.store.person_by_email(&email).await?.is_some() {
-            return Err(CoreError::Conflict(format!("a person with email `{email}` already exists")));
+            return Err(CoreError::Conflict(format!(
+                "a person with email `{email}` already exists"
+            )));
         }
         let now = truncate_ms(Utc::now());
         let inv = issue_token(INVITE_PREFIX);
@@ -180,7 +201,10 @@ impl Castellan {
         }
         if let Some(role) = patch.role {
             if role == WorkspaceRole::Owner {
-                return Err(CoreError::invalid("role", "use the ownership transfer to make an owner"));
+                return Err(CoreError::invalid(
+                    "role",
+                    "use the ownership transfer to make an owner",
+                ));
             }
             if !may_manage_role(actor.role, role) {
                 return Err(CoreError::Forbidden(format!(
@@ -188,15 +212,24 @@ impl Castellan {
                     actor.role
                 )));
             }
-            changes.insert("role".into(), serde_json::json!({ "from": p.role, "to": role }));
+            changes.insert(
+                "role".into(),
+                serde_json::json!({ "from": p.role, "to": role }),
+            );
             p.role = role;
         }
         if let Some(status) = patch.status {
             if status == PersonStatus::Invited {
-                return Err(CoreError::invalid("status", "must be `active` or `deactivated`"));
+                return Err(CoreError::invalid(
+                    "status",
+                    "must be `active` or `deactivated`",
+                ));
             }
             if Some(p.id) == actor.person_id && status == PersonStatus::Deactivated {
-                return Err(CoreError::invalid("status", "you cannot deactivate yourself"));
+                return Err(CoreError::invalid(
+                    "status",
+                    "you cannot deactivate yourself",
+                ));
             }
             if status == PersonStatus::Active && p.password_hash.is_none() {
                 return Err(CoreError::invalid(
@@ -204,7 +237,10 @@ impl Castellan {
                     "this person has not accepted their invitation yet",
                 ));
             }
-            changes.insert("status".into(), serde_json::json!({ "from": p.status, "to": status }));
+            changes.insert(
+                "status".into(),
+                serde_json::json!({ "from": p.status, "to": status }),
+            );
             p.status = status;
         }
         p.updated_at = truncate_ms(Utc::now());
@@ -224,15 +260,24 @@ impl Castellan {
     /// Needs `OwnershipTransfer`.
     pub async fn transfer_ownership(&self, actor: &Actor, to: PersonId) -> CoreResult<Person> {
         self.require(actor, Action::OwnershipTransfer)?;
-        let from = actor.person_id.ok_or(CoreError::NotFound { kind: "person" })?;
+        let from = actor
+            .person_id
+            .ok_or(CoreError::NotFound { kind: "person" })?;
         let target = self.person_record(to).await?;
         if target.id == from {
             return Err(CoreError::invalid("person_id", "you are already the owner"));
         }
         if target.status != PersonStatus::Active {
-            return Err(CoreError::invalid("person_id", "the new owner must be an active person"));
+            return Err(CoreError::invalid(
+                "person_id",
+                "the new owner must be an active person",
+            ));
         }
-        let ev = NewEvent::new(actor, "workspace.transfer_ownership").target("person", to, &target.email);
+        let ev = NewEvent::new(actor, "workspace.transfer_ownership").target(
+            "person",
+            to,
+            &target.email,
+        );
         self.store.transfer_ownership(from, to, &ev).await?;
         Ok(Person::from(&self.person_record(to).await?))
     }
@@ -240,7 +285,9 @@ impl Castellan {
     /// Issues a personal API token for the actor (shown once). Needs `TokensManageOwn`.
     pub async fn create_token(&self, actor: &Actor, input: NewToken) -> CoreResult<IssuedApiToken> {
         self.require(actor, Action::TokensManageOwn)?;
-        let person = actor.person_id.ok_or(CoreError::NotFound { kind: "person" })?;
+        let person = actor
+            .person_id
+            .ok_or(CoreError::NotFound { kind: "person" })?;
         let name = validate::text("name", &input.name, validate::MAX_LABEL)?;
         let lifetime = token_days(input.expires_in_days, 90)?;
         let now = truncate_ms(Utc::now());
@@ -266,16 +313,25 @@ impl Castellan {
     /// The actor's tokens, newest first.
     pub async fn tokens(&self, actor: &Actor) -> CoreResult<Vec<ApiToken>> {
         self.require(actor, Action::TokensManageOwn)?;
-        let person = actor.person_id.ok_or(CoreError::NotFound { kind: "person" })?;
-        Ok(self.store.tokens_of(person).await?.iter().map(ApiToken::from).collect())
+        let person = actor
+            .person_id
+            .ok_or(CoreError::NotFound { kind: "person" })?;
+        Ok(self
+            .store
+            .tokens_of(person)
+            .await?
+            .iter()
+            .map(ApiToken::from)
+            .collect())
     }
 
     /// Revokes one of the actor's tokens. Errors: `NotFound` if it is not theirs.
     pub async fn revoke_token(&self, actor: &Actor, id: TokenId) -> CoreResult<()> {
         self.require(actor, Action::TokensManageOwn)?;
-        let person = actor.person_id.ok_or(CoreError::NotFound { kind: "token" })?;
+        let person = actor
+            .person_id
+            .ok_or(CoreError::NotFound { kind: "token" })?;
         let ev = NewEvent::new(actor, "token.revoke").target("token", id, "");
         self.store.revoke_token(person, id, Utc::now(), &ev).await
     }
 }
-

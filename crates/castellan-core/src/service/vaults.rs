@@ -1,7 +1,7 @@
 //! Vaults and access to them.
 
-use chrono::Utc;
 use castellan_crypto::DataKey;
+use chrono::Utc;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -33,11 +33,22 @@ impl Castellan {
     pub async fn vaults(&self, actor: &Actor) -> CoreResult<Vec<Vault>> {
         self.require(actor, Action::VaultRead)?;
         let all = self.store.vaults().await?;
-        if matches!(actor.role, WorkspaceRole::Owner | WorkspaceRole::SuperAdmin | WorkspaceRole::Admin) {
+        if matches!(
+            actor.role,
+            WorkspaceRole::Owner | WorkspaceRole::SuperAdmin | WorkspaceRole::Admin
+        ) {
             return Ok(all);
         }
-        let me = actor.person_id.ok_or(CoreError::NotFound { kind: "person" })?;
-        let mine: Vec<VaultId> = self.store.vault_grants_of(me).await?.into_iter().map(|g| g.vault_id).collect();
+        let me = actor
+            .person_id
+            .ok_or(CoreError::NotFound { kind: "person" })?;
+        let mine: Vec<VaultId> = self
+            .store
+            .vault_grants_of(me)
+            .await?
+            .into_iter()
+            .map(|g| g.vault_id)
+            .collect();
         Ok(all.into_iter().filter(|v| mine.contains(&v.id)).collect())
     }
 
@@ -75,8 +86,16 @@ impl Castellan {
             ));
         }
         let key = validate::label_key(&name);
-        if self.store.vaults().await?.iter().any(|v| validate::label_key(&v.name) == key) {
-            return Err(CoreError::Conflict(format!("a vault named `{name}` already exists")));
+        if self
+            .store
+            .vaults()
+            .await?
+            .iter()
+            .any(|v| validate::label_key(&v.name) == key)
+        {
+            return Err(CoreError::Conflict(format!(
+                "a vault named `{name}` already exists"
+            )));
         }
         let v = Vault {
             id: VaultId::new(),
@@ -89,11 +108,17 @@ impl Castellan {
         let (wrapped, _) = self.wrap_new_data_key(v.id, &DataKey::generate())?;
         let grants: Vec<VaultAccess> = actor
             .person_id
-            .map(|p| VaultAccess { vault_id: v.id, person_id: p, role: ItemRole::Owner })
+            .map(|p| VaultAccess {
+                vault_id: v.id,
+                person_id: p,
+                role: ItemRole::Owner,
+            })
             .into_iter()
             .collect();
         let ev = NewEvent::new(actor, "vault.create").target("vault", v.id, &v.name);
-        self.store.insert_vault(&v, &[wrapped], &grants, &ev).await?;
+        self.store
+            .insert_vault(&v, &[wrapped], &grants, &ev)
+            .await?;
         Ok(v)
     }
 
@@ -107,23 +132,43 @@ impl Castellan {
         role: Option<ItemRole>,
     ) -> CoreResult<Vec<VaultAccess>> {
         self.require(actor, Action::VaultManage)?;
-        let v = self.store.vault(vault).await?.ok_or(CoreError::NotFound { kind: "vault" })?;
+        let v = self
+            .store
+            .vault(vault)
+            .await?
+            .ok_or(CoreError::NotFound { kind: "vault" })?;
         let p = self.person_record(person).await?;
         if role.is_some() && p.status == PersonStatus::Deactivated {
-            return Err(CoreError::invalid("person_id", "this person is deactivated"));
+            return Err(CoreError::invalid(
+                "person_id",
+                "this person is deactivated",
+            ));
         }
-        let action = if role.is_some() { "vault.grant" } else { "vault.revoke" };
+        let action = if role.is_some() {
+            "vault.grant"
+        } else {
+            "vault.revoke"
+        };
         let ev = NewEvent::new(actor, action)
             .target("vault", v.id, &v.name)
             .details(serde_json::json!({ "person_id": p.id, "email": p.email, "role": role }));
-        self.store.set_vault_access(vault, person, role, &ev).await?;
+        self.store
+            .set_vault_access(vault, person, role, &ev)
+            .await?;
         self.store.vault_access(vault).await
     }
 
     /// Who can reach a vault. Needs `VaultManage`.
-    pub async fn vault_access(&self, actor: &Actor, vault: VaultId) -> CoreResult<Vec<VaultAccess>> {
+    pub async fn vault_access(
+        &self,
+        actor: &Actor,
+        vault: VaultId,
+    ) -> CoreResult<Vec<VaultAccess>> {
         self.require(actor, Action::VaultManage)?;
-        self.store.vault(vault).await?.ok_or(CoreError::NotFound { kind: "vault" })?;
+        self.store
+            .vault(vault)
+            .await?
+            .ok_or(CoreError::NotFound { kind: "vault" })?;
         self.store.vault_access(vault).await
     }
 }
