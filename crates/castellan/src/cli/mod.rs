@@ -1,0 +1,92 @@
+//! Command-line definitions and dispatch.
+
+mod accounts;
+mod admin;
+mod serve;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+/// Castellan: takes over the apps your identity provider cannot manage.
+#[derive(Debug, Parser)]
+#[command(name = "castellan", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Server URL for client commands (default http://127.0.0.1:8460 or the saved login).
+    #[arg(long, global = true, env = "CASTELLAN_SERVER", value_name = "URL")]
+    pub server: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (creates the workspace on first start and prints the setup token).
+    Serve(serve::ServeArgs),
+    /// Create the workspace without serving (non-interactive, for scripts).
+    Init(serve::InitArgs),
+    /// Master key administration (host-local).
+    #[command(subcommand)]
+    Keys(serve::KeysCmd),
+    /// Claim a new workspace as its Owner with the setup token, and save the login.
+    Claim(admin::ClaimArgs),
+    /// Sign in and save an API token for later commands.
+    Login(admin::LoginArgs),
+    /// Revoke the saved token on the server and forget it.
+    Logout,
+    /// Show the signed-in person.
+    Whoami(admin::JsonFlag),
+    /// Accept an invitation and set your password.
+    AcceptInvitation(admin::AcceptArgs),
+    /// People and workspace roles.
+    #[command(subcommand)]
+    People(admin::PeopleCmd),
+    /// Personal API tokens.
+    #[command(subcommand)]
+    Tokens(admin::TokensCmd),
+    /// Vaults and access to them.
+    #[command(subcommand)]
+    Vaults(admin::VaultsCmd),
+    /// The app catalog.
+    #[command(subcommand)]
+    Apps(admin::AppsCmd),
+    /// Accounts (items).
+    #[command(subcommand)]
+    Accounts(accounts::AccountsCmd),
+    /// Generate a strong password or passphrase.
+    Generate(accounts::GenerateArgs),
+    /// The activity log.
+    #[command(subcommand)]
+    Activity(admin::ActivityCmd),
+}
+
+/// Runs a parsed command line. Returns the process exit code.
+pub async fn run(cli: Cli) -> Result<ExitCode> {
+    let server = cli.server.clone();
+    match cli.command {
+        Command::Serve(a) => serve::serve(a).await,
+        Command::Init(a) => serve::init(a).await,
+        Command::Keys(k) => serve::keys(k).await,
+        Command::Accounts(c) => accounts::run(c, server).await,
+        Command::Generate(g) => accounts::generate(g, server).await,
+        other => admin::run(other, server).await,
+    }
+}
+
+/// Reads one line from standard input (for `--password-stdin`), without the newline.
+pub fn read_stdin_line() -> Result<String> {
+    let mut s = String::new();
+    std::io::stdin().read_line(&mut s)?;
+    Ok(s.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+/// A password from stdin (`from_stdin`) or an interactive prompt.
+pub fn read_password(from_stdin: bool, prompt: &str) -> Result<String> {
+    if from_stdin {
+        read_stdin_line()
+    } else {
+        Ok(rpassword::prompt_password(prompt)?)
+    }
+}

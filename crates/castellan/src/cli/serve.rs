@@ -1,0 +1,194 @@
+//! `serve`, `init` and `keys`: commands that run on the host with the database and key file.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use castellan_crypto::Keyring;
+use clap::{Args, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use crate::config::HostArgs;
+use crate::host;
+
+/// `castellan serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    host: HostArgs,
+    /// HTTP listen address (default 127.0.0.1:8460; port 0 picks a free port).
+    #[arg(long, env = "CASTELLAN_LISTEN", value_name = "ADDR")]
+    listen: Option<String>,
+    /// Name of the workspace created on first start.
+    #[arg(long, env = "CASTELLAN_WORKSPACE_NAME")]
+    workspace_name: Option<String>,
+    /// Log format: `text` or `json`. Levels come from `CASTELLAN_LOG` (default `info`).
+    #[arg(long, env = "CASTELLAN_LOG_FORMAT")]
+    log_format: Option<String>,
+}
+
+/// `castellan init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    #[command(flatten)]
+    host: HostArgs,
+    /// Name of the workspace.
+    #[arg(long, env = "CASTELLAN_WORKSPACE_NAME")]
+    workspace_name: Option<String>,
+    /// Issue a new setup token for an unclaimed workspace (the old one stops working).
+    #[arg(long)]
+    new_setup_token: bool,
+}
+
+/// `castellan keys …`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCmd {
+    /// Add a new master key, make it active and re-wrap every vault data key under it. A
+    /// running server keeps serving and picks up the new key file.
+    Rotate(HostOnly),
+    /// Re-wrap data keys still under an older master key (finishes an interrupted rotation).
+    Rewrap(HostOnly),
+    /// List master key ids (the active one first).
+    List(HostOnly),
+    /// Remove an old master key from the key file once no data key is wrapped by it.
+    Retire {
+        /// The key id (`mk-…`).
+        key_id: String,
+        #[command(flatten)]
+        host: HostArgs,
+    },
+}
+
+/// Only the host flags.
+#[derive(Debug, Args)]
+pub struct HostOnly {
+    #[command(flatten)]
+    host: HostArgs,
+}
+
+fn init_tracing(format: &str) {
+    let filter =
+        EnvFilter::try_from_env("CASTELLAN_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// Runs the server until SIGINT or SIGTERM.
+pub async fn serve(a: ServeArgs) -> Result<ExitCode> {
+    let cfg = a.host.resolve(
+        a.listen.as_deref(),
+        a.workspace_name.as_deref(),
+        a.log_format.as_deref(),
+    )?;
+    init_tracing(&cfg.log_format);
+    let svc = host::open(&cfg, true).await?;
+    host::init(&svc, &cfg.workspace_name, false).await?;
+    let listener = tokio::net::TcpListener::bind(&cfg.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", cfg.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, backend = svc.store().backend(), "castellan is serving");
+    eprintln!("castellan is serving on http://{addr}");
+    let state = castellan_server::AppState { svc };
+    castellan_server::serve(listener, state, shutdown_signal()).await?;
+    tracing::info!("castellan stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+/// Creates the workspace and prints the setup token.
+pub async fn init(a: InitArgs) -> Result<ExitCode> {
+    let cfg = a.host.resolve(None, a.workspace_name.as_deref(), None)?;
+    let svc = host::open(&cfg, true).await?;
+    host::init(&svc, &cfg.workspace_name, a.new_setup_token).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Key administration.
+pub async fn keys(cmd: KeysCmd) -> Result<ExitCode> {
+    match cmd {
+        KeysCmd::Rotate(h) => {
+            let cfg = h.host.resolve(None, None, None)?;
+            // Open first: proves the current key file matches the database.
+            let svc = host::open(&cfg, false).await?;
+            let mut ring = Keyring::load(&cfg.master_key_file)?;
+            let new_id = ring.rotate();
+            ring.save(&cfg.master_key_file)?;
+            let report = svc
+                .rewrap_data_keys()
+                .await
+                .map_err(|e| anyhow::anyhow!(host::describe(&e)))?;
+            println!(
+                "new active master key {new_id}; re-wrapped {} vault data key(s)",
+                report.rewrapped
+            );
+            println!("the old key stays in the key file for reading; remove it with `castellan keys retire ID` once backups no longer need it");
+        }
+        KeysCmd::Rewrap(h) => {
+            let cfg = h.host.resolve(None, None, None)?;
+            let svc = host::open(&cfg, false).await?;
+            let report = svc
+                .rewrap_data_keys()
+                .await
+                .map_err(|e| anyhow::anyhow!(host::describe(&e)))?;
+            println!(
+                "active master key {}; re-wrapped {} vault data key(s)",
+                report.active_key_id, report.rewrapped
+            );
+        }
+        KeysCmd::List(h) => {
+            let cfg = h.host.resolve(None, None, None)?;
+            let ring = Keyring::load(&cfg.master_key_file)?;
+            for (i, id) in ring.key_ids().iter().enumerate() {
+                println!("{id}{}", if i == 0 { "  (active)" } else { "" });
+            }
+        }
+        KeysCmd::Retire { key_id, host: h } => {
+            let cfg = h.host_resolve()?;
+            let svc = host::open(&cfg, false).await?;
+            let in_use = svc
+                .store()
+                .keys_wrapped_by(&key_id)
+                .await
+                .map_err(|e| anyhow::anyhow!(host::describe(&e)))?;
+            if !in_use.is_empty() {
+                anyhow::bail!("{} vault data key(s) are still wrapped by {key_id}: run `castellan keys rewrap` first", in_use.len());
+            }
+            let mut ring = Keyring::load(&cfg.master_key_file)?;
+            ring.retire(&castellan_crypto::KeyId(key_id.clone()))?;
+            ring.save(&cfg.master_key_file)?;
+            println!("retired {key_id}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+trait HostResolve {
+    fn host_resolve(&self) -> Result<crate::config::HostConfig>;
+}
+
+impl HostResolve for HostArgs {
+    fn host_resolve(&self) -> Result<crate::config::HostConfig> {
+        self.resolve(None, None, None)
+    }
+}

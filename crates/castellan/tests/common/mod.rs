@@ -1,0 +1,257 @@
+//! End-to-end harness: starts the real `castellan` binary on port 0 and runs CLI commands
+//! against it.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The binary under test.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_castellan"))
+}
+
+/// A running server.
+pub struct Server {
+    pub url: String,
+    pub child: Child,
+    pub stdout: Arc<Mutex<String>>,
+    pub stderr: Arc<Mutex<String>>,
+}
+
+/// Arguments that pin a server to a data dir and optional database URL.
+pub fn host_args(data_dir: &Path, db: Option<&str>, key: Option<&Path>) -> Vec<String> {
+    let mut a = vec!["--data-dir".to_owned(), data_dir.display().to_string()];
+    if let Some(db) = db {
+        a.push("--database-url".into());
+        a.push(db.into());
+    }
+    if let Some(k) = key {
+        a.push("--master-key-file".into());
+        a.push(k.display().to_string());
+    }
+    a
+}
+
+fn pump(r: impl std::io::Read + Send + 'static, sink: Arc<Mutex<String>>) {
+    std::thread::spawn(move || {
+        for line in BufReader::new(r).lines().map_while(Result::ok) {
+            let mut s = sink.lock().unwrap();
+            s.push_str(&line);
+            s.push('\n');
+        }
+    });
+}
+
+impl Server {
+    /// Starts `castellan serve --listen 127.0.0.1:0 <host args>` with `CASTELLAN_LOG=debug` and
+    /// waits until it prints its address (30 s at most).
+    pub fn start(host: &[String]) -> Server {
+        let mut cmd = Command::new(bin());
+        cmd.arg("serve")
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .args(host);
+        cmd.env("CASTELLAN_LOG", "debug")
+            .env_remove("CASTELLAN_SERVER")
+            .env_remove("CASTELLAN_DATABASE_URL")
+            .env_remove("CASTELLAN_MASTER_KEY_FILE")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdin(Stdio::null());
+        let mut child = cmd.spawn().expect("start castellan serve");
+        let stdout = Arc::new(Mutex::new(String::new()));
+        let stderr = Arc::new(Mutex::new(String::new()));
+        pump(child.stdout.take().unwrap(), stdout.clone());
+        pump(child.stderr.take().unwrap(), stderr.clone());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let found = stderr.lock().unwrap().lines().find_map(|l| {
+                l.strip_prefix("castellan is serving on ")
+                    .map(str::to_owned)
+            });
+            if let Some(url) = found {
+                return Server {
+                    url,
+                    child,
+                    stdout,
+                    stderr,
+                };
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!(
+                    "castellan serve exited with {status}: {}",
+                    stderr.lock().unwrap()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "castellan serve did not start: {}",
+                stderr.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The setup token printed on first start.
+    pub fn setup_token(&self) -> String {
+        let out = self.stdout.lock().unwrap();
+        out.split_whitespace()
+            .find(|w| w.starts_with("cst_setup_"))
+            .expect("setup token printed")
+            .to_owned()
+    }
+
+    /// Everything the server wrote to stdout and stderr.
+    pub fn logs(&self) -> String {
+        format!(
+            "{}{}",
+            self.stdout.lock().unwrap(),
+            self.stderr.lock().unwrap()
+        )
+    }
+
+    /// SIGTERM and wait (10 s), then SIGKILL.
+    pub fn stop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A CLI session: its own config dir (saved login) and server URL.
+pub struct Cli {
+    pub server: String,
+    pub config_dir: PathBuf,
+}
+
+impl Cli {
+    pub fn new(server: &str, config_dir: &Path) -> Self {
+        Self {
+            server: server.to_owned(),
+            config_dir: config_dir.to_owned(),
+        }
+    }
+
+    /// Runs `castellan ARGS` with `stdin` fed in.
+    pub fn run_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        use std::io::Write;
+        let mut child = Command::new(bin())
+            .args(args)
+            .env("CASTELLAN_SERVER", &self.server)
+            .env("CASTELLAN_CONFIG_DIR", &self.config_dir)
+            .env_remove("CASTELLAN_TOKEN")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run castellan");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.run_stdin(args, "")
+    }
+
+    /// Runs and asserts success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        self.ok_stdin(args, "")
+    }
+
+    pub fn ok_stdin(&self, args: &[&str], stdin: &str) -> String {
+        let out = self.run_stdin(args, stdin);
+        assert!(
+            out.status.success(),
+            "castellan {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs with `--json` appended and parses stdout.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut a = args.to_vec();
+        a.push("--json");
+        serde_json::from_str(&self.ok(&a)).expect("json output")
+    }
+
+    /// Claims the workspace as `email` with a fixed password and saves the login.
+    pub fn claim(&self, setup_token: &str, email: &str) {
+        self.ok_stdin(
+            &[
+                "claim",
+                "--setup-token",
+                setup_token,
+                "--email",
+                email,
+                "--name",
+                "Owner",
+                "--password-stdin",
+            ],
+            "owner-password-123\n",
+        );
+    }
+
+    /// The saved token.
+    pub fn token(&self) -> String {
+        let c: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(self.config_dir.join("credentials.json")).unwrap(),
+        )
+        .unwrap();
+        c["token"].as_str().unwrap().to_owned()
+    }
+}
+
+/// A fresh PostgreSQL database for one test; dropped by [`drop_pg_db`].
+pub async fn fresh_pg_db() -> (String, String) {
+    use sqlx::Connection;
+    let admin = std::env::var("CASTELLAN_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let name = format!("castellan_e2e_{}", uuid::Uuid::now_v7().simple());
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("PostgreSQL must answer on 127.0.0.1:5432 (scripts/ensure-postgres.sh starts it)");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let base = admin.rsplit_once('/').unwrap().0.to_owned();
+    (format!("{base}/{name}"), name)
+}
+
+pub async fn drop_pg_db(name: &str) {
+    use sqlx::Connection;
+    let admin = std::env::var("CASTELLAN_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut conn)
+            .await;
+    }
+}

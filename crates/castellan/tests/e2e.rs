@@ -1,0 +1,762 @@
+//! End-to-end: the real binary, real HTTP, real SQLite files and a real PostgreSQL.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+
+use common::{host_args, Cli, Server};
+use serde_json::Value;
+
+#[test]
+fn first_start_creates_workspace_key_file_and_claim_works() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let mut server = Server::start(&host_args(&data, None, None));
+    let key = data.join("master.key");
+    let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "master key file mode");
+    let dir_mode = std::fs::metadata(&data).unwrap().permissions().mode() & 0o777;
+    assert_eq!(dir_mode, 0o700, "data dir mode");
+
+    let cli = Cli::new(&server.url, &tmp.path().join("cfg"));
+    let token = server.setup_token();
+    // A wrong setup token is refused and claims nothing.
+    let bad = cli.run_stdin(
+        &[
+            "claim",
+            "--setup-token",
+            "cst_setup_wrong",
+            "--email",
+            "a@example.com",
+            "--name",
+            "A",
+            "--password-stdin",
+        ],
+        "owner-password-123\n",
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("setup token is not valid"));
+    cli.claim(&token, "Owner@Example.com");
+    let me = cli.json(&["whoami"]);
+    assert_eq!(me["email"], "owner@example.com");
+    assert_eq!(me["role"], "owner");
+    // The token is single-use.
+    let again = Cli::new(&server.url, &tmp.path().join("cfg2"));
+    let out = again.run_stdin(
+        &[
+            "claim",
+            "--setup-token",
+            &token,
+            "--email",
+            "b@example.com",
+            "--name",
+            "B",
+            "--password-stdin",
+        ],
+        "owner-password-123\n",
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already claimed"));
+
+    // A restart keeps everything and prints no new setup token.
+    server.stop();
+    let server = Server::start(&host_args(&data, None, None));
+    assert!(!server.logs().contains("cst_setup_"));
+    let cli = Cli::new(&server.url, &tmp.path().join("cfg"));
+    // The saved login belongs to the old address (port 0 picks a new one): sign in again.
+    cli.ok_stdin(
+        &["login", "--email", "owner@example.com", "--password-stdin"],
+        "owner-password-123\n",
+    );
+    assert_eq!(cli.json(&["whoami"])["email"], "owner@example.com");
+}
+
+#[test]
+fn init_is_non_interactive_and_idempotent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let run = |extra: &[&str]| {
+        let mut c = std::process::Command::new(common::bin());
+        c.arg("init")
+            .args(host_args(&data, None, None))
+            .args(extra)
+            .stdin(std::process::Stdio::null());
+        c.output().unwrap()
+    };
+    let first = run(&["--workspace-name", "Acme"]);
+    assert!(first.status.success());
+    let out = String::from_utf8_lossy(&first.stdout);
+    assert!(out.contains("cst_setup_"), "{out}");
+    let second = run(&[]);
+    assert!(second.status.success());
+    assert!(!String::from_utf8_lossy(&second.stdout).contains("cst_setup_"));
+    let fresh = run(&["--new-setup-token"]);
+    let new_token = String::from_utf8_lossy(&fresh.stdout)
+        .split_whitespace()
+        .find(|w| w.starts_with("cst_setup_"))
+        .unwrap()
+        .to_owned();
+    let server = Server::start(&host_args(&data, None, None));
+    let cli = Cli::new(&server.url, &tmp.path().join("cfg"));
+    // The first token was replaced; the new one claims.
+    let old_token = out
+        .split_whitespace()
+        .find(|w| w.starts_with("cst_setup_"))
+        .unwrap()
+        .to_owned();
+    assert!(!cli
+        .run_stdin(
+            &[
+                "claim",
+                "--setup-token",
+                &old_token,
+                "--email",
+                "o@example.com",
+                "--name",
+                "O",
+                "--password-stdin"
+            ],
+            "owner-password-123\n"
+        )
+        .status
+        .success());
+    cli.claim(&new_token, "o@example.com");
+    let status: Value = reqwest::blocking_get(&format!("{}/api/v1/setup", server.url));
+    assert_eq!(status["workspace_name"], "Acme");
+    assert_eq!(status["claimed"], true);
+}
+
+mod reqwest {
+    /// Tiny blocking GET (the CLI is the real client; this is for a public endpoint).
+    pub fn blocking_get(url: &str) -> serde_json::Value {
+        let out = std::process::Command::new("curl")
+            .args(["-sf", url])
+            .output()
+            .expect("curl");
+        serde_json::from_slice(&out.stdout).expect("json")
+    }
+}
+
+#[test]
+fn people_vaults_accounts_and_activity_through_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&host_args(&tmp.path().join("data"), None, None));
+    let owner = Cli::new(&server.url, &tmp.path().join("owner"));
+    owner.claim(&server.setup_token(), "owner@example.com");
+
+    // Invite a user; they accept and sign in with their own CLI login.
+    let inv = owner.json(&[
+        "people",
+        "invite",
+        "--email",
+        "Uma@Example.com",
+        "--name",
+        "Uma",
+        "--role",
+        "user",
+    ]);
+    let inv_token = inv["invitation_token"].as_str().unwrap();
+    let uma = Cli::new(&server.url, &tmp.path().join("uma"));
+    uma.ok_stdin(
+        &[
+            "accept-invitation",
+            "--email",
+            "uma@example.com",
+            "--invitation-token",
+            inv_token,
+            "--password-stdin",
+        ],
+        "uma-password-1234\n",
+    );
+    let wrong = uma.run_stdin(
+        &["login", "--email", "uma@example.com", "--password-stdin"],
+        "not-her-password\n",
+    );
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("wrong email or password"));
+    uma.ok_stdin(
+        &["login", "--email", "uma@example.com", "--password-stdin"],
+        "uma-password-1234\n",
+    );
+
+    // Owner makes a vault, grants Uma manager, adds accounts.
+    owner.ok(&["vaults", "create", "Marketing"]);
+    owner.ok(&[
+        "vaults",
+        "grant",
+        "Marketing",
+        "uma@example.com",
+        "--role",
+        "manager",
+    ]);
+    let acc = owner.json(&[
+        "accounts",
+        "add",
+        "--label",
+        "Figma team",
+        "--app",
+        "figma",
+        "--vault",
+        "Marketing",
+        "--username",
+        "design@example.com",
+        "--generate-password",
+    ]);
+    assert_eq!(acc["app_id"], "figma");
+    assert_eq!(acc["has_password"], true);
+    owner.ok_stdin(
+        &[
+            "accounts",
+            "add",
+            "--label",
+            "Intranet",
+            "--app",
+            "https://intranet.example.org/login",
+            "--password-stdin",
+            "--notes",
+            "ask IT",
+        ],
+        "s3cret-intranet\n",
+    );
+
+    // Uma sees only the Marketing account; search works; she can reveal (manager).
+    let list = uma.json(&["accounts", "list"]);
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(
+        uma.json(&["accounts", "search", "figm"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        uma.json(&["accounts", "search", "nothing-like-this"])
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    let shown = uma.json(&["accounts", "show", "Figma team", "--reveal"]);
+    let pw = shown["secret.password"].as_str().unwrap();
+    assert!(pw.len() >= 8, "generated password {pw}");
+    // Without --reveal no secret is shown.
+    let plain = uma.ok(&["accounts", "show", "Figma team"]);
+    assert!(!plain.contains(pw));
+
+    // Owner's intranet account is out of Uma's reach.
+    let out = uma.run(&["accounts", "show", "Intranet"]);
+    assert!(!out.status.success());
+
+    // Demote Uma to collaborator on the vault: she can use but not reveal.
+    owner.ok(&[
+        "vaults",
+        "grant",
+        "Marketing",
+        "uma@example.com",
+        "--role",
+        "collaborator",
+    ]);
+    let out = uma.run(&["accounts", "show", "Figma team", "--reveal"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("does not allow"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Update and delete.
+    owner.ok(&[
+        "accounts",
+        "update",
+        "Intranet",
+        "--username",
+        "it@example.org",
+    ]);
+    assert_eq!(
+        owner.json(&["accounts", "show", "Intranet"])["username"],
+        "it@example.org"
+    );
+    owner.ok(&["accounts", "delete", "Intranet"]);
+    assert!(!owner
+        .run(&["accounts", "show", "Intranet"])
+        .status
+        .success());
+
+    // Deactivating Uma revokes her tokens.
+    owner.ok(&["people", "deactivate", "uma@example.com"]);
+    let out = uma.run(&["accounts", "list"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("401"));
+
+    // The activity log recorded all of it, with source IP and user agent, and verifies.
+    let events = owner.json(&["activity", "list", "--limit", "200"]);
+    let actions: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for a in [
+        "workspace.create",
+        "workspace.claim",
+        "person.invite",
+        "person.accept_invitation",
+        "auth.sign_in_failed",
+        "auth.sign_in",
+        "vault.create",
+        "vault.grant",
+        "account.create",
+        "account.reveal",
+        "account.update",
+        "account.delete",
+        "person.deactivate",
+        "token.use",
+    ] {
+        assert!(actions.contains(&a), "missing {a} in {actions:?}");
+    }
+    let reveal = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "account.reveal")
+        .unwrap();
+    assert_eq!(reveal["source_ip"], "127.0.0.1");
+    assert!(reveal["user_agent"]
+        .as_str()
+        .unwrap()
+        .starts_with("castellan-cli/"));
+    let reveals = owner.json(&["activity", "list", "--action", "account.reveal"]);
+    assert!(reveals
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["action"] == "account.reveal"));
+    let csv = owner.ok(&["activity", "export"]);
+    assert!(csv.starts_with("seq,at,actor_kind"));
+    assert!(csv.lines().count() > actions.len() / 2);
+    assert!(owner.ok(&["activity", "verify"]).contains("intact"));
+}
+
+/// Writes a known secret through the API, then looks for it everywhere it must not be.
+#[test]
+fn canary_secret_reaches_no_database_file_log_line_or_error_body() {
+    const CANARY: &str = "CANARY-7f3a9c1e-secret-value";
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let mut server = Server::start(&host_args(&data, None, None));
+    let cli = Cli::new(&server.url, &tmp.path().join("cfg"));
+    cli.claim(&server.setup_token(), "owner@example.com");
+    let token = cli.token();
+    let curl = |method: &str, path: &str, body: &str| -> (String, String) {
+        let out = std::process::Command::new("curl")
+            .args([
+                "-s",
+                "-X",
+                method,
+                "-H",
+                &format!("authorization: Bearer {token}"),
+                "-H",
+                "content-type: application/json",
+                "-w",
+                "\n%{http_code}",
+                "--data-binary",
+                body,
+            ])
+            .arg(format!("{}/api/v1{path}", server.url))
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        let (body, code) = text.rsplit_once('\n').unwrap();
+        (code.to_owned(), body.to_owned())
+    };
+    let body = format!(
+        r#"{{"label":"Canary","app":"slack","username":"u@example.com","password":"{CANARY}","notes":"{CANARY}-notes","custom_fields":[{{"name":"pin","value":"{CANARY}-pin","secret":true}}],"backup_codes":["{CANARY}-code"]}}"#
+    );
+    let (code, created) = curl("POST", "/accounts", &body);
+    assert_eq!(code, "201", "{created}");
+    let id = serde_json::from_str::<Value>(&created).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(!created.contains(CANARY));
+    // Error paths that carry the secret in the request must not echo it.
+    let mut error_bodies = vec![];
+    error_bodies.push(curl("POST", "/accounts", &body)); // duplicate label: 409
+    error_bodies.push(curl(
+        "POST",
+        "/accounts",
+        &body.replace("\"Canary\"", &format!("\"{}\"", "x".repeat(300))),
+    )); // 422
+    error_bodies.push(curl(
+        "POST",
+        "/accounts",
+        &body.replace("\"slack\"", "\"htp:/bad\""),
+    )); // 422
+    error_bodies.push(curl(
+        "POST",
+        "/accounts",
+        &format!("{{\"label\": \"{CANARY}\", \"password\": {{\"x\": \"{CANARY}\"}}}}"),
+    )); // 422
+    error_bodies.push(curl(
+        "POST",
+        "/accounts",
+        &format!("{{\"password\": \"{CANARY}\""),
+    )); // 400 malformed
+    error_bodies.push(curl(
+        "PATCH",
+        &format!("/accounts/{id}"),
+        &format!("{{\"version\": 99, \"password\": \"{CANARY}\"}}"),
+    )); // 409
+    error_bodies.push(curl(
+        "POST",
+        "/auth/sign-in",
+        &format!("{{\"email\": \"owner@example.com\", \"password\": \"{CANARY}\"}}"),
+    )); // 401
+    for (code, b) in &error_bodies {
+        assert!(code.starts_with('4'), "{code} {b}");
+        assert!(!b.contains(CANARY), "error body leaks the secret: {b}");
+    }
+    // The secret is readable through an explicit reveal...
+    let (code, revealed) = curl("POST", &format!("/accounts/{id}/reveal"), "");
+    assert_eq!(code, "200");
+    assert!(revealed.contains(CANARY));
+    // ...and appears in no database file (including the WAL) while serving or after a stop,
+    // and in no log line at debug level.
+    let scan = |when: &str| {
+        for entry in std::fs::read_dir(&data).unwrap() {
+            let path = entry.unwrap().path();
+            let bytes = std::fs::read(&path).unwrap();
+            for needle in [
+                CANARY.as_bytes().to_vec(),
+                CANARY
+                    .encode_utf16()
+                    .flat_map(|u| u.to_le_bytes())
+                    .collect(),
+            ] {
+                assert!(
+                    !bytes.windows(needle.len()).any(|w| w == needle.as_slice()),
+                    "{when}: {} contains the secret",
+                    path.display()
+                );
+            }
+        }
+    };
+    let files: Vec<String> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        files.iter().any(|f| f.ends_with("-wal")),
+        "expected a WAL file, found {files:?}"
+    );
+    scan("while serving");
+    server.stop();
+    scan("after stop");
+    let logs = server.logs();
+    assert!(
+        logs.contains("DEBUG") || logs.contains("INFO"),
+        "logs were captured"
+    );
+    assert!(!logs.contains(CANARY), "a log line contains the secret");
+}
+
+/// Changes one activity row straight in the database; `castellan activity verify` finds it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tampered_activity_row_is_reported() {
+    use sqlx::Connection;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let server = Server::start(&host_args(&data, None, None));
+    let cli = Cli::new(&server.url, &tmp.path().join("cfg"));
+    cli.claim(&server.setup_token(), "owner@example.com");
+    for i in 0..3 {
+        cli.ok_stdin(
+            &[
+                "accounts",
+                "add",
+                "--label",
+                &format!("acct {i}"),
+                "--app",
+                "github",
+                "--password-stdin",
+            ],
+            "pw-123456789\n",
+        );
+    }
+    assert!(cli.ok(&["activity", "verify"]).contains("intact"));
+    let list = cli.json(&["activity", "list", "--action", "account.create"]);
+    let seq = list.as_array().unwrap().last().unwrap()["seq"]
+        .as_i64()
+        .unwrap();
+
+    let url = format!("sqlite://{}", data.join("castellan.db").display());
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let changed =
+        sqlx::query("UPDATE activity_events SET target_label = 'nothing to see' WHERE seq = $1")
+            .bind(seq)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(changed.rows_affected(), 1);
+    drop(conn);
+
+    let out = cli.run(&["activity", "verify"]);
+    assert!(!out.status.success(), "verify must fail on a changed event");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("event #{seq}")), "{text}");
+    assert!(text.contains("changed"), "{text}");
+    // The host-local verifier agrees, reading the database directly.
+    let local = std::process::Command::new(common::bin())
+        .args(["activity", "verify", "--local"])
+        .args(host_args(&data, None, None))
+        .output()
+        .unwrap();
+    assert!(!local.status.success());
+    assert!(String::from_utf8_lossy(&local.stdout).contains(&format!("event #{seq}")));
+
+    // Removing an event is found too.
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query("DELETE FROM activity_events WHERE seq = $1")
+        .bind(seq - 1)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let text = cli.run(&["activity", "verify"]).stdout;
+    assert!(
+        String::from_utf8_lossy(&text).contains("missing"),
+        "{}",
+        String::from_utf8_lossy(&text)
+    );
+}
+
+#[test]
+fn keys_rotate_rewraps_while_the_server_keeps_serving() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let mut server = Server::start(&host_args(&data, None, None));
+    let cli = Cli::new(&server.url, &tmp.path().join("cfg"));
+    cli.claim(&server.setup_token(), "owner@example.com");
+    cli.ok_stdin(
+        &[
+            "accounts",
+            "add",
+            "--label",
+            "Zoom",
+            "--app",
+            "zoom",
+            "--password-stdin",
+        ],
+        "zoom-pass-0001\n",
+    );
+    cli.ok(&["vaults", "create", "Finance"]);
+    let keys = |args: &[&str]| {
+        let out = std::process::Command::new(common::bin())
+            .args(["keys"])
+            .args(args)
+            .args(host_args(&data, None, None))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "keys {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let before = keys(&["list"]);
+    assert_eq!(before.lines().count(), 1);
+    let old_id = before.split_whitespace().next().unwrap().to_owned();
+    let out = keys(&["rotate"]);
+    assert!(out.contains("re-wrapped 2 vault data key(s)"), "{out}");
+    let after = keys(&["list"]);
+    assert_eq!(after.lines().count(), 2);
+    assert!(
+        !after.lines().next().unwrap().contains(&old_id),
+        "a new key is active"
+    );
+
+    // The running server still reads secrets and makes new vaults under the new key.
+    assert_eq!(
+        cli.json(&["accounts", "show", "Zoom", "--reveal"])["secret.password"],
+        "zoom-pass-0001"
+    );
+    cli.ok(&["vaults", "create", "Legal"]);
+    cli.ok_stdin(
+        &[
+            "accounts",
+            "add",
+            "--label",
+            "Docs",
+            "--vault",
+            "Legal",
+            "--app",
+            "docusign",
+            "--password-stdin",
+        ],
+        "docs-pass-0002\n",
+    );
+    // The old key can be retired once nothing uses it, and a restart still reads everything.
+    keys(&["retire", &old_id]);
+    assert_eq!(keys(&["list"]).lines().count(), 1);
+    server.stop();
+    let server = Server::start(&host_args(&data, None, None));
+    let cli = Cli::new(&server.url, &tmp.path().join("cfg"));
+    cli.ok_stdin(
+        &["login", "--email", "owner@example.com", "--password-stdin"],
+        "owner-password-123\n",
+    );
+    assert_eq!(
+        cli.json(&["accounts", "show", "Zoom", "--reveal"])["secret.password"],
+        "zoom-pass-0001"
+    );
+    assert_eq!(
+        cli.json(&["accounts", "show", "Docs", "--reveal"])["secret.password"],
+        "docs-pass-0002"
+    );
+}
+
+#[test]
+fn a_missing_or_wrong_master_key_file_stops_the_server_with_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let mut server = Server::start(&host_args(&data, None, None));
+    let cli = Cli::new(&server.url, &tmp.path().join("cfg"));
+    cli.claim(&server.setup_token(), "owner@example.com");
+    server.stop();
+    let key = data.join("master.key");
+    let saved = std::fs::read(&key).unwrap();
+
+    let start = |extra: Vec<String>| {
+        std::process::Command::new(common::bin())
+            .arg("serve")
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .args(extra)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    std::fs::remove_file(&key).unwrap();
+    let out = start(host_args(&data, None, None));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("master key file") && err.contains("missing"),
+        "{err}"
+    );
+    assert!(
+        !key.exists(),
+        "no new key file may be made for an existing workspace"
+    );
+
+    // Another workspace's key file: refused, nothing changed.
+    let other = tmp.path().join("other.key");
+    let o = std::process::Command::new(common::bin())
+        .arg("init")
+        .args(host_args(&tmp.path().join("other"), None, Some(&other)))
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let out = start(host_args(&data, None, Some(&other)));
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("does not open"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A key file readable by others is refused.
+    std::fs::write(&key, &saved).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = start(host_args(&data, None, None));
+    assert!(!out.status.success());
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let server = Server::start(&host_args(&data, None, None));
+    let cli = Cli::new(&server.url, &tmp.path().join("cfg"));
+    cli.ok_stdin(
+        &["login", "--email", "owner@example.com", "--password-stdin"],
+        "owner-password-123\n",
+    );
+    assert_eq!(cli.json(&["whoami"])["role"], "owner");
+}
+
+/// Two servers on one PostgreSQL database with a shared key file: one workspace, both serve.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_share_one_postgres_database() {
+    let (url, name) = common::fresh_pg_db().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("shared.key");
+    let a = Server::start(&host_args(&tmp.path().join("a"), Some(&url), Some(&key)));
+    let b = Server::start(&host_args(&tmp.path().join("b"), Some(&url), Some(&key)));
+    assert!(
+        !b.logs().contains("cst_setup_"),
+        "the second instance must not create a second workspace"
+    );
+    let ca = Cli::new(&a.url, &tmp.path().join("ca"));
+    ca.claim(&a.setup_token(), "owner@example.com");
+    ca.ok_stdin(
+        &[
+            "accounts",
+            "add",
+            "--label",
+            "Slack",
+            "--app",
+            "slack",
+            "--password-stdin",
+        ],
+        "pg-secret-0001\n",
+    );
+    // The same login works against the other instance.
+    let cb = Cli::new(&b.url, &tmp.path().join("cb"));
+    cb.ok_stdin(
+        &["login", "--email", "owner@example.com", "--password-stdin"],
+        "owner-password-123\n",
+    );
+    assert_eq!(
+        cb.json(&["accounts", "show", "Slack", "--reveal"])["secret.password"],
+        "pg-secret-0001"
+    );
+    // Concurrent writes through both instances keep one intact chain.
+    let ha = std::thread::spawn({
+        let url = a.url.clone();
+        let dir = tmp.path().join("ca");
+        move || {
+            let c = Cli::new(&url, &dir);
+            for i in 0..5 {
+                c.ok_stdin(
+                    &[
+                        "accounts",
+                        "add",
+                        "--label",
+                        &format!("a{i}"),
+                        "--app",
+                        "github",
+                        "--password-stdin",
+                    ],
+                    "x-123456789\n",
+                );
+            }
+        }
+    });
+    for i in 0..5 {
+        cb.ok_stdin(
+            &[
+                "accounts",
+                "add",
+                "--label",
+                &format!("b{i}"),
+                "--app",
+                "github",
+                "--password-stdin",
+            ],
+            "y-123456789\n",
+        );
+    }
+    ha.join().unwrap();
+    assert_eq!(ca.json(&["accounts", "list"]).as_array().unwrap().len(), 11);
+    assert!(cb.ok(&["activity", "verify"]).contains("intact"));
+    drop(a);
+    drop(b);
+    common::drop_pg_db(&name).await;
+}
