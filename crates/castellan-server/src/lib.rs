@@ -1,0 +1,137 @@
+//! Castellan's HTTP server: the `/api/v1` JSON API (RFC 9457 problem details for errors) and
+//! its OpenAPI 3.1 document at `/api/v1/openapi.json`, generated from the handlers.
+#![forbid(unsafe_code)]
+
+pub mod error;
+pub mod extract;
+mod routes;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::http::{header, HeaderValue, Request, StatusCode};
+use axum::response::IntoResponse;
+use axum::Router;
+use castellan_core::Castellan;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+pub use error::{ApiError, ApiResult, Problem};
+
+/// Largest request body, in bytes (1 MiB).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Shared state of every handler.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The application service.
+    pub svc: Castellan,
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("cst_…")
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Castellan API",
+        description = "Identity and access lifecycle for the apps your identity provider cannot manage. \
+            Authenticate with `Authorization: Bearer <token>`. Errors are RFC 9457 `application/problem+json`.",
+        license(name = "AGPL-3.0-only")
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(error::Problem, error::FieldError))
+)]
+struct ApiDoc;
+
+/// Builds the router and the OpenAPI document from the handlers.
+pub fn router_and_openapi(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
+    let (api, doc) = routes::api().split_for_parts();
+    let doc = {
+        let mut base = ApiDoc::openapi();
+        base.merge(doc);
+        base
+    };
+    let spec = doc.clone();
+    let router = Router::new()
+        .merge(api)
+        .route(
+            "/api/v1/openapi.json",
+            axum::routing::get(move || {
+                let spec = spec.clone();
+                async move { axum::Json(spec) }
+            }),
+        )
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        ))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                // The path only: query strings may carry search terms.
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %uuid::Uuid::now_v7())
+            }),
+        );
+    (router, doc)
+}
+
+/// The router alone.
+pub fn router(state: AppState) -> Router {
+    router_and_openapi(state).0
+}
+
+async fn not_found() -> impl IntoResponse {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        "Not found",
+        "no such endpoint; see /api/v1/openapi.json",
+    )
+}
+
+async fn method_not_allowed() -> impl IntoResponse {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "Method not allowed",
+        "this endpoint does not take that method",
+    )
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then drains connections for up to
+/// 10 seconds. Errors: I/O errors of the listener.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let _ = Duration::from_secs(10);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,60 @@
+//! The app catalog and the password generator.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use castellan_core::catalog::App;
+use castellan_core::service::{GenerateRequest, GenerateResult};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::error::{ApiResult, Problem};
+use crate::extract::{ApiJson, ApiPath, Auth};
+use crate::AppState;
+
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_apps, add_app))
+        .routes(routes!(get_app))
+        .routes(routes!(generate))
+}
+
+/// The catalog: built-in and custom apps, by name.
+#[utoipa::path(get, path = "/api/v1/apps", tag = "catalog", security(("bearer" = [])), responses((status = 200, body = Vec<App>)))]
+async fn list_apps(State(s): State<AppState>, Auth(a): Auth) -> ApiResult<Json<Vec<App>>> {
+    Ok(Json(s.svc.apps(&a).await?))
+}
+
+/// Adds a custom app to the catalog.
+#[utoipa::path(post, path = "/api/v1/apps", tag = "catalog", security(("bearer" = [])), request_body = App,
+    responses((status = 201, body = App), (status = 409, body = Problem, content_type = "application/problem+json")))]
+async fn add_app(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    ApiJson(app): ApiJson<App>,
+) -> ApiResult<(StatusCode, Json<App>)> {
+    Ok((StatusCode::CREATED, Json(s.svc.add_app(&a, app).await?)))
+}
+
+/// One app by id or name.
+#[utoipa::path(get, path = "/api/v1/apps/{id}", tag = "catalog", security(("bearer" = [])),
+    params(("id" = String, Path, description = "App id (slug) or name")),
+    responses((status = 200, body = App), (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn get_app(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<App>> {
+    Ok(Json(s.svc.app(&a, &id).await?))
+}
+
+/// Generates a password or passphrase from the OS CSPRNG, with a strength estimate in bits.
+/// With `app` or `account_id` it keeps to that app's password rules.
+#[utoipa::path(post, path = "/api/v1/generate", tag = "catalog", security(("bearer" = [])), request_body = GenerateRequest,
+    responses((status = 200, body = GenerateResult), (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn generate(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    ApiJson(req): ApiJson<GenerateRequest>,
+) -> ApiResult<Json<GenerateResult>> {
+    Ok(Json(s.svc.generate(&a, req).await?))
+}

@@ -1,0 +1,25 @@
+//! The `/api/v1` handlers, one module per resource. Each handler takes the authenticated
+//! [`Auth`](crate::extract::Auth) and calls one core use case, which checks the permission
+//! matrix before it touches the store.
+
+mod accounts;
+mod activity;
+mod catalog;
+mod people;
+mod setup;
+pub(crate) mod vaults;
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::AppState;
+
+/// Every API route, with its OpenAPI operation.
+pub(crate) fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(setup::routes())
+        .merge(people::routes())
+        .merge(vaults::routes())
+        .merge(accounts::routes())
+        .merge(catalog::routes())
+        .merge(activity::routes())
+}

@@ -1,0 +1,113 @@
+//! People, workspace roles and personal API tokens.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use castellan_core::ids::{PersonId, TokenId};
+use castellan_core::model::{ApiToken, Person};
+use castellan_core::service::{InvitePerson, Invited, IssuedApiToken, NewToken, PersonPatch};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::error::{ApiResult, Problem};
+use crate::extract::{ApiJson, ApiPath, Auth};
+use crate::AppState;
+
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_people, invite_person))
+        .routes(routes!(get_person, update_person))
+        .routes(routes!(transfer_ownership))
+        .routes(routes!(list_tokens, create_token))
+        .routes(routes!(revoke_token))
+}
+
+/// Lists people. Roles: owner, super_admin, admin, user.
+#[utoipa::path(get, path = "/api/v1/people", tag = "people", security(("bearer" = [])),
+    responses((status = 200, body = Vec<Person>), (status = 403, body = Problem, content_type = "application/problem+json")))]
+async fn list_people(State(s): State<AppState>, Auth(a): Auth) -> ApiResult<Json<Vec<Person>>> {
+    Ok(Json(s.svc.people(&a).await?))
+}
+
+/// Invites a person with a workspace role; returns the invitation token once.
+#[utoipa::path(post, path = "/api/v1/people", tag = "people", security(("bearer" = [])), request_body = InvitePerson,
+    responses((status = 201, body = Invited), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn invite_person(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    ApiJson(req): ApiJson<InvitePerson>,
+) -> ApiResult<(StatusCode, Json<Invited>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.svc.invite_person(&a, req).await?),
+    ))
+}
+
+/// One person.
+#[utoipa::path(get, path = "/api/v1/people/{id}", tag = "people", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Person id (UUID)")),
+    responses((status = 200, body = Person), (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn get_person(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    ApiPath(id): ApiPath<PersonId>,
+) -> ApiResult<Json<Person>> {
+    Ok(Json(s.svc.person(&a, id).await?))
+}
+
+/// Changes a person's name, role or status (`active`/`deactivated`).
+#[utoipa::path(patch, path = "/api/v1/people/{id}", tag = "people", security(("bearer" = [])), request_body = PersonPatch,
+    params(("id" = String, Path, description = "Person id (UUID)")),
+    responses((status = 200, body = Person), (status = 403, body = Problem, content_type = "application/problem+json")))]
+async fn update_person(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    ApiPath(id): ApiPath<PersonId>,
+    ApiJson(p): ApiJson<PersonPatch>,
+) -> ApiResult<Json<Person>> {
+    Ok(Json(s.svc.update_person(&a, id, p).await?))
+}
+
+/// Hands the Owner role to this person; the caller (the owner) becomes super_admin.
+#[utoipa::path(post, path = "/api/v1/people/{id}/transfer-ownership", tag = "people", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The new owner's person id")),
+    responses((status = 200, body = Person), (status = 403, body = Problem, content_type = "application/problem+json")))]
+async fn transfer_ownership(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    ApiPath(id): ApiPath<PersonId>,
+) -> ApiResult<Json<Person>> {
+    Ok(Json(s.svc.transfer_ownership(&a, id).await?))
+}
+
+/// The caller's API tokens.
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens", security(("bearer" = [])), responses((status = 200, body = Vec<ApiToken>)))]
+async fn list_tokens(State(s): State<AppState>, Auth(a): Auth) -> ApiResult<Json<Vec<ApiToken>>> {
+    Ok(Json(s.svc.tokens(&a).await?))
+}
+
+/// Issues a personal API token (the secret is shown once; only its SHA-256 is stored).
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "tokens", security(("bearer" = [])), request_body = NewToken,
+    responses((status = 201, body = IssuedApiToken)))]
+async fn create_token(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    ApiJson(req): ApiJson<NewToken>,
+) -> ApiResult<(StatusCode, Json<IssuedApiToken>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.svc.create_token(&a, req).await?),
+    ))
+}
+
+/// Revokes one of the caller's tokens.
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "tokens", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Token id (UUID)")),
+    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn revoke_token(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    ApiPath(id): ApiPath<TokenId>,
+) -> ApiResult<StatusCode> {
+    s.svc.revoke_token(&a, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,119 @@
+//! Health, setup (claiming the workspace), signing in and invitations.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use castellan_core::activity::Actor;
+use castellan_core::model::Person;
+use castellan_core::service::{Claim, ClaimResult, SetupStatus, SignIn};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::error::{ApiResult, Problem};
+use crate::extract::{ApiJson, Auth, Source};
+use crate::AppState;
+
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(setup_status))
+        .routes(routes!(claim))
+        .routes(routes!(sign_in))
+        .routes(routes!(accept_invitation))
+        .routes(routes!(me))
+}
+
+/// Liveness and store reachability.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`.
+    pub status: String,
+    /// `sqlite` or `postgres`.
+    pub backend: String,
+    /// Castellan version.
+    pub version: String,
+}
+
+/// Health check (no authentication).
+#[utoipa::path(get, path = "/api/v1/health", tag = "setup",
+    responses((status = 200, body = Health), (status = 503, body = Problem, content_type = "application/problem+json")))]
+async fn health(State(s): State<AppState>) -> ApiResult<Json<Health>> {
+    s.svc.setup_status().await?;
+    Ok(Json(Health {
+        status: "ok".into(),
+        backend: s.svc.store().backend().into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+    }))
+}
+
+/// Whether the workspace is initialized and claimed (no authentication).
+#[utoipa::path(get, path = "/api/v1/setup", tag = "setup", responses((status = 200, body = SetupStatus)))]
+async fn setup_status(State(s): State<AppState>) -> ApiResult<Json<SetupStatus>> {
+    Ok(Json(s.svc.setup_status().await?))
+}
+
+/// The Owner claims the workspace with the setup token printed at first start. Returns the
+/// owner and a first API token (shown once).
+#[utoipa::path(post, path = "/api/v1/setup/claim", tag = "setup", request_body = Claim,
+    responses((status = 201, body = ClaimResult), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn claim(
+    State(s): State<AppState>,
+    src: Source,
+    ApiJson(c): ApiJson<Claim>,
+) -> ApiResult<(StatusCode, Json<ClaimResult>)> {
+    let actor = Actor::anonymous(src.ip, src.user_agent);
+    Ok((StatusCode::CREATED, Json(s.svc.claim(&actor, c).await?)))
+}
+
+/// Signs in with email and password; returns a new API token (shown once). Every attempt is
+/// recorded in the activity log.
+#[utoipa::path(post, path = "/api/v1/auth/sign-in", tag = "setup", request_body = SignIn,
+    responses((status = 201, body = ClaimResult), (status = 401, body = Problem, content_type = "application/problem+json")))]
+async fn sign_in(
+    State(s): State<AppState>,
+    src: Source,
+    ApiJson(req): ApiJson<SignIn>,
+) -> ApiResult<(StatusCode, Json<ClaimResult>)> {
+    let actor = Actor::anonymous(src.ip, src.user_agent);
+    Ok((StatusCode::CREATED, Json(s.svc.sign_in(&actor, req).await?)))
+}
+
+/// Accepting an invitation.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptInvitation {
+    /// The invited email.
+    pub email: String,
+    /// The invitation token.
+    #[schema(value_type = String)]
+    pub invitation_token: SecretString,
+    /// The new password (at least 12 characters).
+    #[schema(value_type = String)]
+    pub password: SecretString,
+}
+
+/// Accepts an invitation: sets the password and activates the person.
+#[utoipa::path(post, path = "/api/v1/auth/accept-invitation", tag = "setup", request_body = AcceptInvitation,
+    responses((status = 200, body = Person), (status = 401, body = Problem, content_type = "application/problem+json")))]
+async fn accept_invitation(
+    State(s): State<AppState>,
+    src: Source,
+    ApiJson(req): ApiJson<AcceptInvitation>,
+) -> ApiResult<Json<Person>> {
+    let actor = Actor::anonymous(src.ip, src.user_agent);
+    Ok(Json(
+        s.svc
+            .accept_invitation(&actor, &req.email, &req.invitation_token, &req.password)
+            .await?,
+    ))
+}
+
+/// The signed-in person.
+#[utoipa::path(get, path = "/api/v1/me", tag = "people", security(("bearer" = [])),
+    responses((status = 200, body = Person), (status = 401, body = Problem, content_type = "application/problem+json")))]
+async fn me(State(s): State<AppState>, Auth(actor): Auth) -> ApiResult<Json<Person>> {
+    Ok(Json(s.svc.me(&actor).await?))
+}

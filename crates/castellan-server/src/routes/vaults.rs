@@ -1,0 +1,101 @@
+//! Vaults and access to them.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use castellan_core::ids::{PersonId, VaultId};
+use castellan_core::model::{ItemRole, Vault, VaultAccess};
+use castellan_core::service::NewVault;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::error::{ApiResult, Problem};
+use crate::extract::{ApiJson, ApiPath, Auth};
+use crate::AppState;
+
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_vaults, create_vault))
+        .routes(routes!(get_vault))
+        .routes(routes!(vault_access))
+        .routes(routes!(grant_vault, revoke_vault))
+}
+
+/// A role to grant.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleGrant {
+    /// The item role.
+    pub role: ItemRole,
+}
+
+/// Vaults the caller can reach.
+#[utoipa::path(get, path = "/api/v1/vaults", tag = "vaults", security(("bearer" = [])), responses((status = 200, body = Vec<Vault>)))]
+async fn list_vaults(State(s): State<AppState>, Auth(a): Auth) -> ApiResult<Json<Vec<Vault>>> {
+    Ok(Json(s.svc.vaults(&a).await?))
+}
+
+/// Creates a cloud vault with its own data key; the creator gets `owner` on it.
+#[utoipa::path(post, path = "/api/v1/vaults", tag = "vaults", security(("bearer" = [])), request_body = NewVault,
+    responses((status = 201, body = Vault), (status = 409, body = Problem, content_type = "application/problem+json")))]
+async fn create_vault(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    ApiJson(req): ApiJson<NewVault>,
+) -> ApiResult<(StatusCode, Json<Vault>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.svc.create_vault(&a, req).await?),
+    ))
+}
+
+/// One vault.
+#[utoipa::path(get, path = "/api/v1/vaults/{id}", tag = "vaults", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Vault id (UUID)")),
+    responses((status = 200, body = Vault), (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn get_vault(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    ApiPath(id): ApiPath<VaultId>,
+) -> ApiResult<Json<Vault>> {
+    Ok(Json(s.svc.vault(&a, id).await?))
+}
+
+/// Who can reach a vault, with which item role.
+#[utoipa::path(get, path = "/api/v1/vaults/{id}/access", tag = "vaults", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Vault id (UUID)")), responses((status = 200, body = Vec<VaultAccess>)))]
+async fn vault_access(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    ApiPath(id): ApiPath<VaultId>,
+) -> ApiResult<Json<Vec<VaultAccess>>> {
+    Ok(Json(s.svc.vault_access(&a, id).await?))
+}
+
+/// Grants a person access to a vault with an item role (replaces an earlier grant).
+#[utoipa::path(put, path = "/api/v1/vaults/{id}/access/{person_id}", tag = "vaults", security(("bearer" = [])), request_body = RoleGrant,
+    params(("id" = String, Path, description = "Vault id"), ("person_id" = String, Path, description = "Person id")),
+    responses((status = 200, body = Vec<VaultAccess>)))]
+async fn grant_vault(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    ApiPath((id, person)): ApiPath<(VaultId, PersonId)>,
+    ApiJson(g): ApiJson<RoleGrant>,
+) -> ApiResult<Json<Vec<VaultAccess>>> {
+    Ok(Json(
+        s.svc.set_vault_access(&a, id, person, Some(g.role)).await?,
+    ))
+}
+
+/// Revokes a person's access to a vault.
+#[utoipa::path(delete, path = "/api/v1/vaults/{id}/access/{person_id}", tag = "vaults", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Vault id"), ("person_id" = String, Path, description = "Person id")),
+    responses((status = 200, body = Vec<VaultAccess>)))]
+async fn revoke_vault(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    ApiPath((id, person)): ApiPath<(VaultId, PersonId)>,
+) -> ApiResult<Json<Vec<VaultAccess>>> {
+    Ok(Json(s.svc.set_vault_access(&a, id, person, None).await?))
+}
