@@ -60,6 +60,19 @@ impl Actor {
         }
     }
 
+    /// The bot, acting for `what` (e.g. `bot (invite_member)`); it may do what an owner may.
+    pub fn bot(what: &str) -> Self {
+        Self {
+            kind: ActorKind::Bot,
+            person_id: None,
+            role: WorkspaceRole::Owner,
+            name: what.to_owned(),
+            token_id: None,
+            source_ip: None,
+            user_agent: None,
+        }
+    }
+
     /// A caller who is not signed in, with the request's source.
     pub fn anonymous(source_ip: Option<String>, user_agent: Option<String>) -> Self {
         Self {

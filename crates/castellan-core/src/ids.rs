@@ -1,24 +1,24 @@
 //! Newtype ids (UUIDv7), parsed at the edge. Core never passes bare `String` ids around.
 
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::error::CoreError;
 
+#[macro_export]
+#[doc(hidden)]
 macro_rules! uuid_id {
     ($(#[$doc:meta])* $name:ident, $what:literal) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
         #[serde(transparent)]
-        pub struct $name(pub Uuid);
+        pub struct $name(pub uuid::Uuid);
 
         impl $name {
             /// A new time-ordered id (UUIDv7, RFC 9562 section 5.7).
             pub fn new() -> Self {
-                Self(Uuid::now_v7())
+                Self(uuid::Uuid::now_v7())
             }
         }
 
@@ -28,37 +28,37 @@ macro_rules! uuid_id {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 self.0.hyphenated().fmt(f)
             }
         }
 
-        impl FromStr for $name {
-            type Err = CoreError;
+        impl std::str::FromStr for $name {
+            type Err = $crate::error::CoreError;
             /// Parses a hyphenated or simple UUID; any other text is `CoreError::Validation`.
             fn from_str(s: &str) -> Result<Self, Self::Err> {
-                Uuid::parse_str(s.trim())
+                uuid::Uuid::parse_str(s.trim())
                     .map(Self)
-                    .map_err(|_| CoreError::invalid(concat!($what, "_id"), format!("`{}` is not a valid {} id (a UUID)", crate::validate::clip(s), $what)))
+                    .map_err(|_| $crate::error::CoreError::invalid(concat!($what, "_id"), format!("`{}` is not a valid {} id (a UUID)", $crate::validate::clip(s), $what)))
             }
         }
     };
 }
 
-uuid_id!(/// The workspace (one per installation).
+crate::uuid_id!(/// The workspace (one per installation).
     WorkspaceId, "workspace");
-uuid_id!(/// A person, member of the workspace.
+crate::uuid_id!(/// A person, member of the workspace.
     PersonId, "person");
-uuid_id!(/// A vault.
+crate::uuid_id!(/// A vault.
     VaultId, "vault");
-uuid_id!(/// An account item.
+crate::uuid_id!(/// An account item.
     AccountId, "account");
-uuid_id!(/// A personal API token.
+crate::uuid_id!(/// A personal API token.
     TokenId, "token");
-uuid_id!(/// An activity event.
+crate::uuid_id!(/// An activity event.
     EventId, "event");
-uuid_id!(/// A vault data key (DEK).
+crate::uuid_id!(/// A vault data key (DEK).
     DataKeyId, "data_key");
 
 /// A catalog app id: a slug of `a-z`, `0-9` and `-`, 2 to 64 characters (for example `matrix-synapse`).

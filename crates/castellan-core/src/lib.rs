@@ -4,11 +4,14 @@
 
 pub mod activity;
 pub mod catalog;
+pub mod connector;
 pub mod error;
+pub mod hub;
 pub mod ids;
 pub mod model;
 pub mod permissions;
 pub mod ports;
+pub mod reconcile;
 pub mod service;
 pub mod validate;
 

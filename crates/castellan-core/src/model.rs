@@ -1,20 +1,18 @@
 //! The domain model: roles, people, vaults, accounts, tokens. Rows as the store keeps them and
 //! views as the API shows them.
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::CoreError;
 use crate::ids::{AccountId, AppId, DataKeyId, PersonId, TokenId, VaultId, WorkspaceId};
 
+#[macro_export]
+#[doc(hidden)]
 macro_rules! str_enum {
     ($(#[$doc:meta])* $name:ident, $what:literal { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
         #[serde(rename_all = "snake_case")]
         pub enum $name {
             $($(#[$vdoc])* $variant),+
@@ -32,24 +30,24 @@ macro_rules! str_enum {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
 
-        impl FromStr for $name {
-            type Err = CoreError;
+        impl std::str::FromStr for $name {
+            type Err = $crate::error::CoreError;
             /// Parses the wire spelling (case-insensitive, `-` accepted for `_`).
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 let norm = s.trim().to_ascii_lowercase().replace('-', "_");
                 match norm.as_str() {
                     $($text => Ok($name::$variant),)+
-                    _ => Err(CoreError::invalid(
+                    _ => Err($crate::error::CoreError::invalid(
                         $what,
                         format!(
                             "`{}` is not one of: {}",
-                            crate::validate::clip(s),
+                            $crate::validate::clip(s),
                             [$($text),+].join(", ")
                         ),
                     )),
@@ -59,7 +57,7 @@ macro_rules! str_enum {
     };
 }
 
-str_enum!(
+crate::str_enum!(
     /// Workspace roles, most privileged first. Exactly one person is `owner`.
     WorkspaceRole, "role" {
         /// The one owner: everything, including transferring ownership.
@@ -84,7 +82,7 @@ impl WorkspaceRole {
     }
 }
 
-str_enum!(
+crate::str_enum!(
     /// Item roles on an account (and the default item role a vault grant gives).
     ItemRole, "item_role" {
         /// Everything, including delete and sharing.
@@ -96,7 +94,7 @@ str_enum!(
     }
 );
 
-str_enum!(
+crate::str_enum!(
     /// How an account was set up (see the glossary "account setup").
     AccountSetup, "setup" {
         /// A dedicated "ghost" account on a Castellan-managed email and phone.
@@ -110,7 +108,7 @@ str_enum!(
     }
 );
 
-str_enum!(
+crate::str_enum!(
     /// Where a vault's data key lives.
     VaultKind, "kind" {
         /// Encrypted at rest on the server: the data key is wrapped by the workspace master key.
@@ -120,7 +118,7 @@ str_enum!(
     }
 );
 
-str_enum!(
+crate::str_enum!(
     /// A person's state.
     PersonStatus, "status" {
         /// Invited: has an invitation token and no password yet.
@@ -237,7 +235,7 @@ pub struct VaultAccess {
     pub role: ItemRole,
 }
 
-str_enum!(
+crate::str_enum!(
     /// What wraps a vault data key.
     WrapKind, "wrap_kind" {
         /// The workspace master key (cloud vaults).

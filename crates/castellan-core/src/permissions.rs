@@ -43,6 +43,11 @@ pub enum Action {
     ActivityRead,
     /// Verify the activity log's hash chain.
     ActivityVerify,
+    /// List hubs, their members, reports and the automation log.
+    HubRead,
+    /// Connect hubs, share and revoke them, match and exempt members, run syncs, retry and
+    /// cancel jobs.
+    HubManage,
 }
 
 use WorkspaceRole as R;
@@ -138,6 +143,8 @@ pub const MATRIX: &[(Action, &[WorkspaceRole])] = &[
     ),
     (Action::ActivityRead, &[R::Owner, R::SuperAdmin, R::Admin]),
     (Action::ActivityVerify, &[R::Owner, R::SuperAdmin]),
+    (Action::HubRead, &[R::Owner, R::SuperAdmin, R::Admin]),
+    (Action::HubManage, &[R::Owner, R::SuperAdmin, R::Admin]),
 ];
 
 /// Whether `role` may take `action`, from [`MATRIX`]. An action missing from the table is denied.
@@ -178,6 +185,8 @@ fn action_words(a: Action) -> &'static str {
         Action::Generate => "generate passwords",
         Action::ActivityRead => "read the activity log",
         Action::ActivityVerify => "verify the activity log",
+        Action::HubRead => "read business hubs",
+        Action::HubManage => "manage business hubs",
     }
 }
 
@@ -281,6 +290,8 @@ mod tests {
             Action::Generate,
             Action::ActivityRead,
             Action::ActivityVerify,
+            Action::HubRead,
+            Action::HubManage,
         ];
         for a in all {
             assert_eq!(MATRIX.iter().filter(|(x, _)| *x == a).count(), 1, "{a:?}");

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use crate::activity::{ActivityEvent, ChainHead, NewEvent};
 use crate::catalog::App;
 use crate::error::CoreResult;
+use crate::hub::{Grant, Hub, HubId, HubMember, Job, JobId, JobState, SyncReport};
 use crate::ids::{AccountId, DataKeyId, PersonId, TokenId, VaultId};
 use crate::model::{
     AccountRecord, ItemRole, PersonRecord, SealedField, TokenRecord, Vault, VaultAccess,
@@ -242,8 +243,129 @@ pub trait ActivityStore: Send + Sync {
 
 /// Everything core needs from a store.
 pub trait Store:
-    WorkspaceStore + PeopleStore + TokenStore + VaultStore + AccountStore + CatalogStore + ActivityStore
+    WorkspaceStore
+    + PeopleStore
+    + TokenStore
+    + VaultStore
+    + AccountStore
+    + CatalogStore
+    + ActivityStore
+    + HubStore
+    + JobStore
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
+}
+
+/// Business hubs: settings, member snapshots, sync reports and grants.
+#[async_trait]
+pub trait HubStore: Send + Sync {
+    /// Inserts a hub and its first jobs. `Conflict` on a duplicate label (case-insensitive).
+    async fn insert_hub(&self, h: &Hub, jobs: &[Job], event: &NewEvent) -> CoreResult<()>;
+    /// One hub.
+    async fn hub(&self, id: HubId) -> CoreResult<Option<Hub>>;
+    /// Every hub, ordered by label.
+    async fn hubs(&self) -> CoreResult<Vec<Hub>>;
+    /// Replaces the hub's settings and status fields (everything but id and created_*).
+    /// `event` is appended when given.
+    async fn update_hub(&self, h: &Hub, event: Option<&NewEvent>) -> CoreResult<()>;
+    /// The hub's member snapshot, ordered by app member id.
+    async fn hub_members(&self, id: HubId) -> CoreResult<Vec<HubMember>>;
+    /// Replaces the snapshot, stores the report (with the job that made it) and updates the
+    /// hub (status, last sync), all in one transaction.
+    async fn save_sync(
+        &self,
+        h: &Hub,
+        members: &[HubMember],
+        report: &SyncReport,
+        job: JobId,
+        event: &NewEvent,
+    ) -> CoreResult<()>;
+    /// The latest report and when it was made.
+    async fn last_report(&self, id: HubId) -> CoreResult<Option<(DateTime<Utc>, SyncReport)>>;
+    /// Inserts or replaces one member of the snapshot (after a match, an exemption or a bot
+    /// write), keyed by app member id. `event` is appended when given.
+    async fn upsert_hub_member(
+        &self,
+        id: HubId,
+        m: &HubMember,
+        event: Option<&NewEvent>,
+    ) -> CoreResult<()>;
+    /// The hub's grants (active and revoked).
+    async fn grants(&self, id: HubId) -> CoreResult<Vec<Grant>>;
+    /// Inserts or replaces a person's grant on a hub and enqueues `jobs` (deduplicated like
+    /// [`JobStore::enqueue`]) in one transaction.
+    async fn upsert_grant(
+        &self,
+        id: HubId,
+        g: &Grant,
+        jobs: &[Job],
+        event: &NewEvent,
+    ) -> CoreResult<()>;
+    /// Every hub a person holds a grant on, with the grant.
+    async fn grants_of_person(&self, person: PersonId) -> CoreResult<Vec<(HubId, Grant)>>;
+    /// Hubs whose `next_sync_at` is due: sets it to now + interval atomically (so only one
+    /// instance wins) and returns their ids.
+    async fn claim_due_syncs(&self, now: DateTime<Utc>) -> CoreResult<Vec<HubId>>;
+}
+
+/// A filter for the automation log.
+#[derive(Debug, Clone, Default)]
+pub struct JobFilter {
+    /// Only this hub.
+    pub hub_id: Option<HubId>,
+    /// Only these states.
+    pub states: Option<Vec<JobState>>,
+    /// At most this many (default 100), newest first.
+    pub limit: Option<u32>,
+}
+
+/// The bot's durable job queue.
+#[async_trait]
+pub trait JobStore: Send + Sync {
+    /// Enqueues jobs. A job whose `dedupe_key` matches an unfinished job (queued, started,
+    /// running, retrying) is skipped. Returns the ids actually enqueued.
+    async fn enqueue(&self, jobs: &[Job], event: Option<&NewEvent>) -> CoreResult<Vec<JobId>>;
+    /// Claims the next due job for `worker`: a `queued`/`retrying` job with `run_at <= now`, or a
+    /// `started`/`running` job whose lease expired (its worker died). Sets state `started`,
+    /// `worker_id`, `lease_until = now + lease`. Two workers never claim the same job
+    /// (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite: one writer at a time).
+    async fn claim_job(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+    ) -> CoreResult<Option<Job>>;
+    /// Writes the job's mutable fields only while `worker` still holds it (`worker_id` matches
+    /// and the state is `started`/`running`/`retrying`). Returns `false` when the lease was lost.
+    /// `event` is appended in the same transaction when given.
+    async fn update_job(
+        &self,
+        job: &Job,
+        worker: &str,
+        event: Option<&NewEvent>,
+    ) -> CoreResult<bool>;
+    /// Writes the job's mutable fields only while its state is one of `from` (admin retry and
+    /// cancel). Returns `false` otherwise.
+    async fn update_job_if(
+        &self,
+        job: &Job,
+        from: &[JobState],
+        event: &NewEvent,
+    ) -> CoreResult<bool>;
+    /// One job.
+    async fn job(&self, id: JobId) -> CoreResult<Option<Job>>;
+    /// Jobs, newest first.
+    async fn jobs(&self, f: &JobFilter) -> CoreResult<Vec<Job>>;
+    /// Records that `worker` executed the job's side effect once (for audits and the
+    /// exactly-once tests): appends a row (job id, worker, at, outcome).
+    async fn record_job_run(
+        &self,
+        id: JobId,
+        worker: &str,
+        at: DateTime<Utc>,
+        outcome: &str,
+    ) -> CoreResult<()>;
+    /// How many runs were recorded per job (job id, count), for audits.
+    async fn job_run_counts(&self) -> CoreResult<Vec<(JobId, i64)>>;
 }

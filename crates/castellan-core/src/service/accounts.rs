@@ -410,6 +410,16 @@ impl Castellan {
         Ok(out)
     }
 
+    /// Every secret field of an account, decrypted: `(field, value)` pairs. For the bot.
+    pub(crate) async fn open_fields(&self, a: &AccountRecord) -> CoreResult<Vec<(String, String)>> {
+        Ok(self
+            .open_all(a)
+            .await?
+            .into_iter()
+            .map(|p| (p.field, p.value))
+            .collect())
+    }
+
     fn view(&self, a: &AccountRecord, role: ItemRole, apps: &[App]) -> AccountView {
         let app = a
             .app_id
@@ -714,10 +724,10 @@ impl Castellan {
             a.username = validate::opt_text("username", Some(u), validate::MAX_USERNAME)?;
             changed.push("username");
         }
-        let mut app = a
-            .app_id
-            .as_ref()
-            .and_then(|id| self.builtin_apps.iter().find(|x| &x.id == id).cloned());
+        let mut app = match &a.app_id {
+            Some(id) => self.all_apps().await?.into_iter().find(|x| &x.id == id),
+            None => None,
+        };
         if patch.app.is_some() || patch.login_url.is_some() {
             let (new_app, url) = self
                 .resolve_app(
@@ -890,6 +900,18 @@ impl Castellan {
             return Err(CoreError::invalid(
                 "person_id",
                 "this person is deactivated",
+            ));
+        }
+        let current = self
+            .store
+            .account_access(id)
+            .await?
+            .into_iter()
+            .find(|(who, _)| *who == person)
+            .map(|(_, r)| r);
+        if current == Some(ItemRole::Owner) && my_role != ItemRole::Owner {
+            return Err(CoreError::Forbidden(
+                "only an item owner can change or remove another owner's access".into(),
             ));
         }
         let action = if role.is_some() {

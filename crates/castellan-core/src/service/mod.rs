@@ -4,7 +4,9 @@
 mod accounts;
 mod activity_log;
 mod auth;
+mod bot;
 mod generate;
+mod hubs;
 mod keys;
 mod people;
 mod vaults;
@@ -16,6 +18,7 @@ use castellan_crypto::{DataKey, Keyring};
 
 use crate::activity::Actor;
 use crate::catalog::{parse_catalog, App, BUILTIN_CATALOG};
+use crate::connector::ConnectorRegistry;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{DataKeyId, VaultId};
 use crate::permissions::{self, Action};
@@ -23,7 +26,12 @@ use crate::ports::Store;
 
 pub use accounts::{AccountInput, AccountPatch, AccountSecrets, AccountView};
 pub use auth::{Claim, ClaimResult, SetupStatus, SignIn};
+pub use bot::{backoff, Bot, BotConfig};
 pub use generate::{GenerateRequest, GenerateResult};
+pub use hubs::{
+    unfinished, ConnectHub, HubDetail, HubPatch, MemberAction, NewPlaceholder, RevokeHub, ShareHub,
+    DEFAULT_SAFEGUARD,
+};
 pub use keys::RotationReport;
 pub use people::{InvitePerson, Invited, IssuedApiToken, NewToken, PersonPatch};
 pub use vaults::NewVault;
@@ -57,6 +65,7 @@ pub struct Castellan {
     keys: Arc<dyn KeyProvider>,
     builtin_apps: Arc<Vec<App>>,
     data_keys: Arc<RwLock<HashMap<VaultId, (DataKeyId, DataKey)>>>,
+    connectors: Option<Arc<dyn ConnectorRegistry>>,
 }
 
 impl std::fmt::Debug for Castellan {
@@ -76,7 +85,14 @@ impl Castellan {
             keys,
             builtin_apps: Arc::new(parse_catalog(BUILTIN_CATALOG)?),
             data_keys: Arc::new(RwLock::new(HashMap::new())),
+            connectors: None,
         })
+    }
+
+    /// Adds the connector registry (connecting a hub checks that its connector exists).
+    pub fn with_connectors(mut self, registry: Arc<dyn ConnectorRegistry>) -> Self {
+        self.connectors = Some(registry);
+        self
     }
 
     /// The store (for host-local commands and health checks).

@@ -253,6 +253,10 @@ impl Castellan {
             .target("person", p.id, &p.email)
             .details(serde_json::Value::Object(changes));
         self.store.update_person(&p, &ev).await?;
+        if p.status == PersonStatus::Deactivated {
+            // A person who leaves loses every hub: the bot removes them from each app.
+            self.revoke_everywhere(actor, p.id).await?;
+        }
         Ok(Person::from(&p))
     }
 

@@ -1,0 +1,203 @@
+//! The connector contract: how the bot drives one app through its automation account.
+//! `castellan-connectors` implements it, one module per app (API first; a headless browser where
+//! an app has no API).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::catalog::Capability;
+
+/// What a connector can do and which roles its app knows.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ConnectorInfo {
+    /// Connector name (the catalog's `connector` value), e.g. `synapse`.
+    pub name: String,
+    /// The app's roles, most privileged first.
+    pub roles: Vec<String>,
+    /// What it can do to members.
+    pub capabilities: Vec<Capability>,
+    /// The role given when an invite names none.
+    pub default_role: String,
+}
+
+/// A member as the app reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AppMember {
+    /// The app's own id for the member (e.g. `@ana:example.org`).
+    pub app_member_id: String,
+    /// Email, if the app exposes one (lowercased).
+    pub email: Option<String>,
+    /// Display name.
+    pub name: Option<String>,
+    /// App role(s), most privileged first.
+    pub roles: Vec<String>,
+    /// `active`, `invited` or `deactivated`.
+    pub state: MemberState,
+}
+
+/// A member's state in the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberState {
+    /// Can sign in.
+    Active,
+    /// Invited, not yet joined.
+    Invited,
+    /// Deactivated, suspended or locked (keeps a seat in some apps).
+    Deactivated,
+}
+
+/// One page of members and the cursor of the next page (`None` at the end).
+#[derive(Debug, Clone)]
+pub struct MemberPage {
+    /// Members on this page.
+    pub members: Vec<AppMember>,
+    /// Opaque cursor for the next page.
+    pub next: Option<String>,
+}
+
+/// Whom to invite.
+#[derive(Debug, Clone)]
+pub struct Invitation {
+    /// Their email.
+    pub email: String,
+    /// Preferred username (apps that need one derive it from the email otherwise).
+    pub username: Option<String>,
+    /// Display name.
+    pub name: Option<String>,
+    /// App role.
+    pub role: String,
+}
+
+/// Where and as whom the connector works: the hub's settings and the automation account's
+/// credentials, decrypted for this call only.
+#[derive(Debug, Clone)]
+pub struct ConnectorContext {
+    /// The app instance's base URL (self-hosted apps) or API base.
+    pub base_url: String,
+    /// Organization / business id in the app, if any.
+    pub organization_id: Option<String>,
+    /// The automation account's username.
+    pub username: String,
+    /// Its password.
+    pub password: SecretString,
+    /// Its current TOTP code, when 2FA is managed by Castellan.
+    pub totp_code: Option<SecretString>,
+    /// Request timeout.
+    pub timeout: Duration,
+}
+
+/// A signed-in session (opaque to core): e.g. an access token or a cookie jar.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The bearer token or session cookie.
+    pub token: SecretString,
+    /// Connector-specific values (server name, CSRF token, …). Never secrets of the account.
+    pub data: serde_json::Value,
+}
+
+/// Typed connector failures. The engine retries `RateLimited` and `Unavailable`.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum ConnectorError {
+    /// The app refused the automation account's username, password or second factor.
+    #[error("the app refused the automation account's credentials: {0}")]
+    BadCredentials(String),
+    /// Signed in, but the account may not manage members.
+    #[error("the automation account lacks permission: {0}")]
+    InsufficientPermission(String),
+    /// The app asks the client to slow down.
+    #[error("rate limited by the app; retry after {retry_after:?}")]
+    RateLimited {
+        /// How long the app asked to wait.
+        retry_after: Option<Duration>,
+    },
+    /// The member (or other target) does not exist.
+    #[error("not found in the app: {0}")]
+    NotFound(String),
+    /// The app refused because of its current state (e.g. the username is taken).
+    #[error("conflict in the app: {0}")]
+    Conflict(String),
+    /// The app could not be reached or answered with a server error.
+    #[error("the app is unavailable: {0}")]
+    Unavailable(String),
+    /// The hub's settings are wrong (bad base URL, unknown organization, unknown role).
+    #[error("the hub's configuration is wrong: {0}")]
+    Configuration(String),
+}
+
+impl ConnectorError {
+    /// Whether a retry may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::RateLimited { .. } | Self::Unavailable(_))
+    }
+}
+
+/// The contract every app connector implements. All methods are idempotent reads or
+/// single writes; the engine re-reads before it writes so a retry never acts twice.
+#[async_trait]
+pub trait Connector: Send + Sync + std::fmt::Debug {
+    /// Roles and capabilities.
+    fn describe(&self) -> ConnectorInfo;
+    /// Signs in as the automation account. Errors: `BadCredentials`, `Unavailable`, `Configuration`.
+    async fn login(&self, ctx: &ConnectorContext) -> Result<Session, ConnectorError>;
+    /// Checks the account may list and change members. Errors: `InsufficientPermission`.
+    async fn verify_permissions(
+        &self,
+        ctx: &ConnectorContext,
+        s: &Session,
+    ) -> Result<(), ConnectorError>;
+    /// One page of members; `cursor` is `None` for the first page. Pages never lose or repeat
+    /// a member while the member set is unchanged.
+    async fn list_members(
+        &self,
+        ctx: &ConnectorContext,
+        s: &Session,
+        cursor: Option<String>,
+    ) -> Result<MemberPage, ConnectorError>;
+    /// One member by app id, `None` if absent.
+    async fn get_member(
+        &self,
+        ctx: &ConnectorContext,
+        s: &Session,
+        app_member_id: &str,
+    ) -> Result<Option<AppMember>, ConnectorError>;
+    /// Finds a member by email, `None` if absent.
+    async fn find_by_email(
+        &self,
+        ctx: &ConnectorContext,
+        s: &Session,
+        email: &str,
+    ) -> Result<Option<AppMember>, ConnectorError>;
+    /// Invites (creates) a member with a role.
+    async fn invite(
+        &self,
+        ctx: &ConnectorContext,
+        s: &Session,
+        inv: &Invitation,
+    ) -> Result<AppMember, ConnectorError>;
+    /// Sets a member's app role.
+    async fn update_role(
+        &self,
+        ctx: &ConnectorContext,
+        s: &Session,
+        app_member_id: &str,
+        role: &str,
+    ) -> Result<AppMember, ConnectorError>;
+    /// Removes or deactivates a member (where the app cannot delete).
+    async fn remove(
+        &self,
+        ctx: &ConnectorContext,
+        s: &Session,
+        app_member_id: &str,
+    ) -> Result<(), ConnectorError>;
+}
+
+/// Finds the connector for a catalog `connector` name.
+pub trait ConnectorRegistry: Send + Sync + std::fmt::Debug {
+    /// The connector, or `None` when Castellan has none by that name.
+    fn connector(&self, name: &str) -> Option<std::sync::Arc<dyn Connector>>;
+}

@@ -1,0 +1,279 @@
+//! Business hubs, app members, grants, jobs and sync reports: the model of the bot's work.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::connector::{AppMember, MemberState};
+use crate::ids::{AccountId, AppId, PersonId};
+
+crate::uuid_id!(/// A business hub.
+    HubId, "hub");
+crate::uuid_id!(/// A job of the bot.
+    JobId, "job");
+
+crate::str_enum!(
+    /// Hub status.
+    HubStatus, "status" {
+        /// Just connected; the account is being validated.
+        UnderValidation = "under_validation",
+        /// The hub's settings need attention (URL, organization, connector).
+        ReviewConfiguration = "review_configuration",
+        /// The automation account was refused or lacks permissions.
+        ReviewServiceAccount = "review_service_account",
+        /// Changes wait: a sync or a plan was halted by the safeguard, or never ran.
+        RequiresSync = "requires_sync",
+        /// Synced and in line with the grants.
+        Healthy = "healthy",
+    }
+);
+
+crate::str_enum!(
+    /// How an app member relates to the workspace.
+    Matching, "matching" {
+        /// Matched to a person.
+        Onboarded = "onboarded",
+        /// No person matches.
+        Unmatched = "unmatched",
+        /// An address outside the workspace's domains.
+        Guest = "guest",
+        /// Left alone by an admin, with a reason.
+        Exempted = "exempted",
+    }
+);
+
+crate::str_enum!(
+    /// The bot's tasks.
+    Task, "task" {
+        /// Sync members and roles, write a report, plan changes.
+        CheckForUpdates = "check_for_updates",
+        /// Invite a member.
+        InviteMember = "invite_member",
+        /// Change a member's app role.
+        UpdateMemberRole = "update_member_role",
+        /// Remove (or deactivate) a member.
+        RemoveMember = "remove_member",
+    }
+);
+
+crate::str_enum!(
+    /// Job states.
+    JobState, "state" {
+        /// Waiting for a worker.
+        Queued = "queued",
+        /// Claimed by a worker.
+        Started = "started",
+        /// Talking to the app.
+        Running = "running",
+        /// Failed with a retryable error; waits for `run_at`.
+        Retrying = "retrying",
+        /// Gave up, failed permanently or was cancelled.
+        NotCompleted = "not_completed",
+        /// Done.
+        Completed = "completed",
+    }
+);
+
+crate::str_enum!(
+    /// What made a job.
+    Trigger, "trigger" {
+        /// An admin clicked or ran a command.
+        Manual = "manual",
+        /// The hub's schedule.
+        Schedule = "schedule",
+        /// A grant changed (share, role change, revoke, deactivation).
+        GrantChange = "grant_change",
+        /// An API client.
+        Api = "api",
+        /// Connecting the hub.
+        Connect = "connect",
+    }
+);
+
+crate::str_enum!(
+    /// A hub role: what a person may do with the hub in Castellan.
+    HubRole, "hub_role" {
+        /// Everything.
+        Owner = "owner",
+        /// Share, change roles, sync.
+        Manager = "manager",
+        /// A member of the app through Castellan.
+        Collaborator = "collaborator",
+    }
+);
+
+/// A business hub row.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Hub {
+    /// Id.
+    #[schema(value_type = String, format = Uuid)]
+    pub id: HubId,
+    /// Catalog app.
+    #[schema(value_type = String)]
+    pub app_id: AppId,
+    /// Label, unique per workspace.
+    pub label: String,
+    /// The app's organization or business id, if it has one.
+    pub organization_id: Option<String>,
+    /// The app instance's base URL (self-hosted apps) or API base.
+    pub base_url: String,
+    /// How users are managed (`api` or `browser`).
+    pub user_management: String,
+    /// How the bot signs in (`password`, `password_totp`, `password_email_code`).
+    pub login_method: String,
+    /// The automation account item.
+    #[schema(value_type = String, format = Uuid)]
+    pub automation_account_id: AccountId,
+    /// Status.
+    pub status: HubStatus,
+    /// Why, for every status but `healthy`.
+    pub status_reason: Option<String>,
+    /// Warnings about the automation account (individual account, no managed 2FA).
+    pub warnings: Vec<String>,
+    /// Share of members (0..=1) above which a sync or plan halts for confirmation.
+    pub safeguard_threshold: f64,
+    /// Seconds between scheduled syncs.
+    pub sync_interval_secs: i64,
+    /// Next scheduled sync.
+    pub next_sync_at: Option<DateTime<Utc>>,
+    /// Last completed sync.
+    pub last_sync_at: Option<DateTime<Utc>>,
+    /// Who connected it.
+    #[schema(value_type = Option<String>)]
+    pub created_by: Option<PersonId>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An app member as the hub keeps it after a sync.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HubMember {
+    /// The app's id.
+    pub app_member_id: String,
+    /// Email (lowercased), if known.
+    pub email: Option<String>,
+    /// Display name.
+    pub name: Option<String>,
+    /// The app role (first of the member's roles).
+    pub app_role: Option<String>,
+    /// State in the app.
+    pub state: MemberState,
+    /// Matching result.
+    pub matching: Matching,
+    /// The matched person.
+    #[schema(value_type = Option<String>)]
+    pub person_id: Option<PersonId>,
+    /// Why exempted.
+    pub exempt_reason: Option<String>,
+    /// First seen by a sync.
+    pub first_seen_at: DateTime<Utc>,
+    /// Last seen by a sync.
+    pub last_seen_at: DateTime<Utc>,
+}
+
+impl HubMember {
+    /// The member as the connector reported it.
+    pub fn as_app_member(&self) -> AppMember {
+        AppMember {
+            app_member_id: self.app_member_id.clone(),
+            email: self.email.clone(),
+            name: self.name.clone(),
+            roles: self.app_role.iter().cloned().collect(),
+            state: self.state,
+        }
+    }
+}
+
+/// Desired access: a person given the hub with a hub role and an app role.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Grant {
+    /// The person.
+    #[schema(value_type = String, format = Uuid)]
+    pub person_id: PersonId,
+    /// Hub role.
+    pub hub_role: HubRole,
+    /// App role.
+    pub app_role: String,
+    /// `active` or `revoked`.
+    pub revoked: bool,
+    /// On revoke, keep the member in the app and drop only Castellan's management.
+    pub keep_seat: bool,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One run of a task.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Job {
+    /// Id.
+    #[schema(value_type = String, format = Uuid)]
+    pub id: JobId,
+    /// The hub.
+    #[schema(value_type = String, format = Uuid)]
+    pub hub_id: HubId,
+    /// Task.
+    pub task: Task,
+    /// State.
+    pub state: JobState,
+    /// What made it.
+    pub trigger: Trigger,
+    /// Who asked (email, or `bot`/`schedule`).
+    pub actor: String,
+    /// Target: person email or app member id.
+    pub target: Option<String>,
+    /// Task parameters (person id, email, role, confirm flag).
+    pub params: serde_json::Value,
+    /// Attempts so far.
+    pub attempts: i32,
+    /// Attempts allowed.
+    pub max_attempts: i32,
+    /// Not before.
+    pub run_at: DateTime<Utc>,
+    /// Worker holding it.
+    pub worker_id: Option<String>,
+    /// Lease end; a job whose worker died is taken up again after it.
+    pub lease_until: Option<DateTime<Utc>>,
+    /// Progress text while running.
+    pub progress: Option<String>,
+    /// At most one unfinished job per key (e.g. `invite:<hub>:<person>`); `None` = no dedupe.
+    pub dedupe_key: Option<String>,
+    /// Error, when not completed or retrying.
+    pub error: Option<String>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What a sync found.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SyncReport {
+    /// Members now.
+    pub total: usize,
+    /// New since the last sync.
+    pub new: Vec<String>,
+    /// Changed role, state or email.
+    pub changed: Vec<String>,
+    /// Gone since the last sync.
+    pub gone: Vec<String>,
+    /// Counts per matching.
+    pub onboarded: usize,
+    /// Unmatched members.
+    pub unmatched: usize,
+    /// Guests.
+    pub guests: usize,
+    /// Exempted.
+    pub exempted: usize,
+    /// Invites planned.
+    pub planned_invites: Vec<String>,
+    /// Role updates planned.
+    pub planned_updates: Vec<String>,
+    /// Removals planned.
+    pub planned_removals: Vec<String>,
+    /// Drift: grants not reflected in the app (0 = in line).
+    pub drift: usize,
+    /// The safeguard halted: the reason.
+    pub halted: Option<String>,
+}

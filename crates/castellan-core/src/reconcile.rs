@@ -1,0 +1,402 @@
+//! Pure reconciliation: match app members to people, compare with the previous snapshot and
+//! with the grants, plan the bot's changes and apply the sync safeguard. No I/O here.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+
+use crate::connector::{AppMember, MemberState};
+use crate::hub::{Grant, HubMember, Matching, SyncReport};
+use crate::ids::PersonId;
+
+/// A person as matching needs them.
+#[derive(Debug, Clone)]
+pub struct MatchPerson {
+    /// Id.
+    pub id: PersonId,
+    /// Normalized email.
+    pub email: String,
+    /// Whether the person is active.
+    pub active: bool,
+}
+
+/// Normalizes an email for matching: trimmed and lowercased; for the local part, a `+tag`
+/// suffix is dropped (sub-addressing, RFC 5233) so `ana+slack@x` matches `ana@x`.
+pub fn normalize_email(e: &str) -> String {
+    let e = e.trim().to_lowercase();
+    match e.rsplit_once('@') {
+        Some((local, domain)) => {
+            let local = local.split('+').next().unwrap_or(local);
+            format!("{local}@{domain}")
+        }
+        None => e,
+    }
+}
+
+/// The domain of an email, lowercased.
+fn domain_of(email: &str) -> Option<String> {
+    email.rsplit_once('@').map(|(_, d)| d.to_lowercase())
+}
+
+/// The workspace's own email domains: the domains of its people's addresses.
+pub fn workspace_domains(people: &[MatchPerson]) -> HashSet<String> {
+    people.iter().filter_map(|p| domain_of(&p.email)).collect()
+}
+
+/// Matches fresh members to people, keeping exemptions and manual matches from the previous
+/// snapshot (by app member id). Returns the new snapshot.
+pub fn match_members(
+    members: &[AppMember],
+    previous: &[HubMember],
+    people: &[MatchPerson],
+    now: DateTime<Utc>,
+) -> Vec<HubMember> {
+    let by_email: HashMap<String, &MatchPerson> = people
+        .iter()
+        .map(|p| (normalize_email(&p.email), p))
+        .collect();
+    let domains = workspace_domains(people);
+    let prev: HashMap<&str, &HubMember> = previous
+        .iter()
+        .map(|m| (m.app_member_id.as_str(), m))
+        .collect();
+    members
+        .iter()
+        .map(|m| {
+            let old = prev.get(m.app_member_id.as_str());
+            let email = m.email.as_deref().map(normalize_email);
+            let person = email.as_deref().and_then(|e| by_email.get(e)).map(|p| p.id);
+            let (matching, person_id, exempt_reason) = match old {
+                Some(o) if o.matching == Matching::Exempted => {
+                    (Matching::Exempted, o.person_id, o.exempt_reason.clone())
+                }
+                _ => match person.or(old.and_then(|o| o.person_id)) {
+                    Some(pid) => (Matching::Onboarded, Some(pid), None),
+                    None => {
+                        let outside = email
+                            .as_deref()
+                            .and_then(domain_of)
+                            .is_some_and(|d| !domains.contains(&d));
+                        (
+                            if outside {
+                                Matching::Guest
+                            } else {
+                                Matching::Unmatched
+                            },
+                            None,
+                            None,
+                        )
+                    }
+                },
+            };
+            HubMember {
+                app_member_id: m.app_member_id.clone(),
+                email: m.email.as_ref().map(|e| e.trim().to_lowercase()),
+                name: m.name.clone(),
+                app_role: m.roles.first().cloned(),
+                state: m.state,
+                matching,
+                person_id,
+                exempt_reason,
+                first_seen_at: old.map(|o| o.first_seen_at).unwrap_or(now),
+                last_seen_at: now,
+            }
+        })
+        .collect()
+}
+
+/// New, changed and gone members between two snapshots (by app member id).
+pub fn diff(previous: &[HubMember], current: &[HubMember], report: &mut SyncReport) {
+    let prev: HashMap<&str, &HubMember> = previous
+        .iter()
+        .map(|m| (m.app_member_id.as_str(), m))
+        .collect();
+    let cur: HashSet<&str> = current.iter().map(|m| m.app_member_id.as_str()).collect();
+    for m in current {
+        match prev.get(m.app_member_id.as_str()) {
+            None => report.new.push(m.app_member_id.clone()),
+            Some(o) if o.app_role != m.app_role || o.state != m.state || o.email != m.email => {
+                report.changed.push(m.app_member_id.clone())
+            }
+            _ => {}
+        }
+    }
+    report.gone = previous
+        .iter()
+        .filter(|m| !cur.contains(m.app_member_id.as_str()))
+        .map(|m| m.app_member_id.clone())
+        .collect();
+    report.total = current.len();
+    for m in current {
+        match m.matching {
+            Matching::Onboarded => report.onboarded += 1,
+            Matching::Unmatched => report.unmatched += 1,
+            Matching::Guest => report.guests += 1,
+            Matching::Exempted => report.exempted += 1,
+        }
+    }
+}
+
+/// One change the bot should make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlannedChange {
+    /// Invite the person with the role.
+    Invite {
+        /// The person.
+        person_id: PersonId,
+        /// Their email.
+        email: String,
+        /// App role.
+        role: String,
+    },
+    /// Change the member's role.
+    UpdateRole {
+        /// The person.
+        person_id: PersonId,
+        /// App member id.
+        app_member_id: String,
+        /// New role.
+        role: String,
+    },
+    /// Remove the member.
+    Remove {
+        /// The person, if matched.
+        person_id: Option<PersonId>,
+        /// App member id.
+        app_member_id: String,
+    },
+}
+
+/// Compares grants with the snapshot:
+/// - an active grant whose person has no active member → invite;
+/// - an active grant whose member has another role → update the role;
+/// - a revoked grant (without keep-seat) or a deactivated person whose member is still active →
+///   remove. Members without a grant are left alone: Castellan manages only what it was given.
+pub fn plan(members: &[HubMember], grants: &[Grant], people: &[MatchPerson]) -> Vec<PlannedChange> {
+    let people: HashMap<PersonId, &MatchPerson> = people.iter().map(|p| (p.id, p)).collect();
+    let mut out = vec![];
+    for g in grants {
+        let member = members
+            .iter()
+            .find(|m| m.person_id == Some(g.person_id) && m.matching != Matching::Exempted);
+        let person_active = people.get(&g.person_id).is_some_and(|p| p.active);
+        let wanted = !g.revoked && person_active;
+        match (wanted, member) {
+            (true, None) => {
+                if let Some(p) = people.get(&g.person_id) {
+                    out.push(PlannedChange::Invite {
+                        person_id: g.person_id,
+                        email: p.email.clone(),
+                        role: g.app_role.clone(),
+                    });
+                }
+            }
+            (true, Some(m)) if m.state == MemberState::Deactivated => {
+                // Apps such as Synapse drop a deactivated member's email: use the person's.
+                if let Some(p) = people.get(&g.person_id) {
+                    out.push(PlannedChange::Invite {
+                        person_id: g.person_id,
+                        email: p.email.clone(),
+                        role: g.app_role.clone(),
+                    });
+                }
+            }
+            (true, Some(m)) if m.app_role.as_deref() != Some(g.app_role.as_str()) => {
+                out.push(PlannedChange::UpdateRole {
+                    person_id: g.person_id,
+                    app_member_id: m.app_member_id.clone(),
+                    role: g.app_role.clone(),
+                })
+            }
+            (false, Some(m)) if m.state != MemberState::Deactivated && !g.keep_seat => {
+                out.push(PlannedChange::Remove {
+                    person_id: Some(g.person_id),
+                    app_member_id: m.app_member_id.clone(),
+                })
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The safeguard: `Some(reason)` when the removals exceed `threshold` (0..=1) of the active
+/// members. Halts need an admin's confirmation.
+pub fn safeguard(
+    changes: &[PlannedChange],
+    members: &[HubMember],
+    threshold: f64,
+) -> Option<String> {
+    let removals = changes
+        .iter()
+        .filter(|c| matches!(c, PlannedChange::Remove { .. }))
+        .count();
+    let active = members
+        .iter()
+        .filter(|m| m.state != MemberState::Deactivated)
+        .count();
+    if removals == 0 || active == 0 {
+        return None;
+    }
+    let share = removals as f64 / active as f64;
+    (share > threshold).then(|| {
+        format!(
+            "the plan would remove {removals} of {active} members ({:.0}%), above the safeguard threshold of {:.0}%: confirm to proceed",
+            share * 100.0,
+            threshold * 100.0
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hub::HubRole;
+
+    fn person(email: &str) -> MatchPerson {
+        MatchPerson {
+            id: PersonId::new(),
+            email: email.into(),
+            active: true,
+        }
+    }
+
+    fn member(id: &str, email: &str, role: &str) -> AppMember {
+        AppMember {
+            app_member_id: id.into(),
+            email: Some(email.into()),
+            name: None,
+            roles: vec![role.into()],
+            state: MemberState::Active,
+        }
+    }
+
+    fn grant(p: &MatchPerson, role: &str, revoked: bool) -> Grant {
+        Grant {
+            person_id: p.id,
+            hub_role: HubRole::Collaborator,
+            app_role: role.into(),
+            revoked,
+            keep_seat: false,
+            updated_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn matching_sorts_members() {
+        let ana = person("ana@acme.com");
+        let bo = person("bo@acme.com");
+        let members = [
+            member("@ana", " Ana+slack@ACME.com ", "user"),
+            member("@zed", "zed@acme.com", "user"),
+            member("@ext", "x@partner.io", "user"),
+        ];
+        let snap = match_members(&members, &[], &[ana.clone(), bo], Utc::now());
+        assert_eq!(snap[0].matching, Matching::Onboarded);
+        assert_eq!(snap[0].person_id, Some(ana.id));
+        assert_eq!(snap[1].matching, Matching::Unmatched);
+        assert_eq!(snap[2].matching, Matching::Guest);
+    }
+
+    #[test]
+    fn exemptions_survive_a_sync() {
+        let now = Utc::now();
+        let mut first = match_members(
+            &[member("@ext", "x@partner.io", "user")],
+            &[],
+            &[person("a@acme.com")],
+            now,
+        );
+        first[0].matching = Matching::Exempted;
+        first[0].exempt_reason = Some("contractor".into());
+        let second = match_members(
+            &[member("@ext", "x@partner.io", "user")],
+            &first,
+            &[person("a@acme.com")],
+            now,
+        );
+        assert_eq!(second[0].matching, Matching::Exempted);
+        assert_eq!(second[0].exempt_reason.as_deref(), Some("contractor"));
+    }
+
+    #[test]
+    fn diff_reports_new_changed_gone() {
+        let people = [person("a@acme.com")];
+        let before = match_members(
+            &[
+                member("@a", "a@acme.com", "user"),
+                member("@b", "b@acme.com", "user"),
+            ],
+            &[],
+            &people,
+            Utc::now(),
+        );
+        let after = match_members(
+            &[
+                member("@a", "a@acme.com", "admin"),
+                member("@c", "c@acme.com", "user"),
+            ],
+            &before,
+            &people,
+            Utc::now(),
+        );
+        let mut r = SyncReport::default();
+        diff(&before, &after, &mut r);
+        assert_eq!(r.new, vec!["@c"]);
+        assert_eq!(r.changed, vec!["@a"]);
+        assert_eq!(r.gone, vec!["@b"]);
+    }
+
+    #[test]
+    fn plan_invites_updates_and_removes() {
+        let (a, b, c) = (
+            person("a@acme.com"),
+            person("b@acme.com"),
+            person("c@acme.com"),
+        );
+        let people = [a.clone(), b.clone(), c.clone()];
+        let snap = match_members(
+            &[
+                member("@b", "b@acme.com", "user"),
+                member("@c", "c@acme.com", "user"),
+            ],
+            &[],
+            &people,
+            Utc::now(),
+        );
+        let grants = [
+            grant(&a, "user", false),
+            grant(&b, "admin", false),
+            grant(&c, "user", true),
+        ];
+        let p = plan(&snap, &grants, &people);
+        assert_eq!(p.len(), 3);
+        assert!(matches!(&p[0], PlannedChange::Invite { email, .. } if email == "a@acme.com"));
+        assert!(matches!(&p[1], PlannedChange::UpdateRole { role, .. } if role == "admin"));
+        assert!(
+            matches!(&p[2], PlannedChange::Remove { app_member_id, .. } if app_member_id == "@c")
+        );
+        let mut keep = grants[2].clone();
+        keep.keep_seat = true;
+        assert!(plan(&snap, &[keep], &people).is_empty());
+    }
+
+    #[test]
+    fn safeguard_halts_above_threshold() {
+        let people: Vec<MatchPerson> = (0..10).map(|i| person(&format!("p{i}@acme.com"))).collect();
+        let members: Vec<AppMember> = (0..10)
+            .map(|i| member(&format!("@p{i}"), &format!("p{i}@acme.com"), "user"))
+            .collect();
+        let snap = match_members(&members, &[], &people, Utc::now());
+        let grants: Vec<Grant> = people
+            .iter()
+            .enumerate()
+            .map(|(i, p)| grant(p, "user", i < 3))
+            .collect();
+        let changes = plan(&snap, &grants, &people);
+        assert_eq!(changes.len(), 3);
+        assert!(safeguard(&changes, &snap, 0.2).is_some());
+        assert!(safeguard(&changes[..2], &snap, 0.2).is_none());
+        assert!(safeguard(&changes, &snap, 0.3).is_none());
+    }
+}

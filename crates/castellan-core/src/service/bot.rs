@@ -1,0 +1,624 @@
+//! The bot's job engine: claims durable jobs from the store, runs them through the app's
+//! connector with the automation account, retries with exponential backoff and jitter, and
+//! takes over jobs whose worker died once their lease expires.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::{Duration, Utc};
+use rand::Rng;
+
+use super::hubs::{new_job, unfinished};
+use super::Castellan;
+use crate::activity::{truncate_ms, Actor, NewEvent};
+use crate::connector::{
+    Connector, ConnectorContext, ConnectorError, ConnectorRegistry, Invitation, MemberState,
+    Session,
+};
+use crate::error::{CoreError, CoreResult};
+use crate::hub::{Hub, HubMember, HubStatus, Job, JobState, Matching, SyncReport, Task, Trigger};
+use crate::ids::PersonId;
+use crate::model::PersonStatus;
+use crate::ports::JobFilter;
+use crate::reconcile::{self, MatchPerson, PlannedChange};
+
+/// Settings of one worker.
+#[derive(Debug, Clone)]
+pub struct BotConfig {
+    /// This worker's id (host:pid:n).
+    pub worker_id: String,
+    /// How long a claim holds before another worker may take the job over.
+    pub lease: Duration,
+    /// Idle wait between polls when the queue is empty.
+    pub poll: StdDuration,
+    /// First retry delay; doubles per attempt (with ±20% jitter), capped at 10 minutes.
+    pub backoff_base: Duration,
+}
+
+impl Default for BotConfig {
+    fn default() -> Self {
+        Self {
+            worker_id: format!("worker-{}", std::process::id()),
+            lease: Duration::seconds(60),
+            poll: StdDuration::from_millis(500),
+            backoff_base: Duration::seconds(5),
+        }
+    }
+}
+
+/// A worker.
+#[derive(Debug, Clone)]
+pub struct Bot {
+    svc: Castellan,
+    registry: Arc<dyn ConnectorRegistry>,
+    cfg: BotConfig,
+}
+
+enum Failure {
+    Connector(ConnectorError),
+    Core(CoreError),
+    LeaseLost,
+}
+
+impl From<ConnectorError> for Failure {
+    fn from(e: ConnectorError) -> Self {
+        Self::Connector(e)
+    }
+}
+
+impl From<CoreError> for Failure {
+    fn from(e: CoreError) -> Self {
+        Self::Core(e)
+    }
+}
+
+/// The retry delay before attempt `attempt` (1-based): `base * 2^(attempt-1)`, ±20% jitter,
+/// at most 10 minutes; an app's `retry_after` wins when longer.
+pub fn backoff(base: Duration, attempt: i32, retry_after: Option<StdDuration>) -> Duration {
+    let exp = base
+        .num_milliseconds()
+        .saturating_mul(1i64 << (attempt - 1).clamp(0, 16));
+    let capped = exp.min(600_000) as f64;
+    let jitter = rand::thread_rng().gen_range(0.8..=1.2);
+    let mut ms = (capped * jitter) as i64;
+    if let Some(ra) = retry_after {
+        ms = ms.max(ra.as_millis() as i64);
+    }
+    Duration::milliseconds(ms)
+}
+
+impl Bot {
+    /// A worker over the service and the connectors.
+    pub fn new(svc: Castellan, registry: Arc<dyn ConnectorRegistry>, cfg: BotConfig) -> Self {
+        Self { svc, registry, cfg }
+    }
+
+    /// Runs until `shutdown` resolves: claims and runs jobs one at a time.
+    pub async fn run(&self, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            match self.run_one().await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, worker = %self.cfg.worker_id, "claiming a job failed")
+                }
+            }
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = tokio::time::sleep(self.cfg.poll) => {}
+            }
+        }
+    }
+
+    /// Enqueues `check_for_updates` for every hub whose schedule is due (one instance wins each).
+    pub async fn schedule_due(&self) -> CoreResult<usize> {
+        let due = self.svc.store.claim_due_syncs(Utc::now()).await?;
+        let actor = Actor::bot("schedule");
+        let jobs: Vec<Job> = due
+            .iter()
+            .map(|h| super::hubs::sync_job(*h, Trigger::Schedule, &actor, false))
+            .collect();
+        if jobs.is_empty() {
+            return Ok(0);
+        }
+        Ok(self.svc.store.enqueue(&jobs, None).await?.len())
+    }
+
+    /// Claims one job and runs it. Returns whether a job was found.
+    pub async fn run_one(&self) -> CoreResult<bool> {
+        let Some(job) = self
+            .svc
+            .store
+            .claim_job(&self.cfg.worker_id, Utc::now(), self.cfg.lease)
+            .await?
+        else {
+            return Ok(false);
+        };
+        self.execute(job).await?;
+        Ok(true)
+    }
+
+    #[tracing::instrument(skip_all, err, fields(job_id = %job.id, hub_id = %job.hub_id, task = %job.task))]
+    async fn execute(&self, mut job: Job) -> CoreResult<()> {
+        job.state = JobState::Running;
+        job.attempts += 1;
+        job.updated_at = truncate_ms(Utc::now());
+        job.lease_until = Some(job.updated_at + self.cfg.lease);
+        if !self
+            .svc
+            .store
+            .update_job(&job, &self.cfg.worker_id, None)
+            .await?
+        {
+            return Ok(());
+        }
+        let hub = match self.svc.store.hub(job.hub_id).await? {
+            Some(h) => h,
+            None => {
+                return self
+                    .finish(job, Err(Failure::Core(CoreError::NotFound { kind: "hub" })))
+                    .await
+            }
+        };
+        let result = self.dispatch(&mut job, &hub).await;
+        self.finish(job, result).await
+    }
+
+    async fn connector(&self, hub: &Hub) -> Result<Arc<dyn Connector>, Failure> {
+        let apps = self.svc.all_apps().await?;
+        let name = apps
+            .iter()
+            .find(|a| a.id == hub.app_id)
+            .and_then(|a| a.connector.clone());
+        name.as_deref()
+            .and_then(|n| self.registry.connector(n))
+            .ok_or_else(|| {
+                Failure::Connector(ConnectorError::Configuration(format!(
+                    "no connector for app {}",
+                    hub.app_id
+                )))
+            })
+    }
+
+    async fn session(
+        &self,
+        job: &Job,
+        hub: &Hub,
+    ) -> Result<(Arc<dyn Connector>, ConnectorContext, Session), Failure> {
+        let c = self.connector(hub).await?;
+        let ctx = self.svc.bot_context(hub, job).await?;
+        let s = c.login(&ctx).await?;
+        Ok((c, ctx, s))
+    }
+
+    async fn progress(&self, job: &mut Job, text: String) -> Result<(), Failure> {
+        job.progress = Some(text);
+        job.updated_at = truncate_ms(Utc::now());
+        job.lease_until = Some(job.updated_at + self.cfg.lease);
+        if self
+            .svc
+            .store
+            .update_job(job, &self.cfg.worker_id, None)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(Failure::LeaseLost)
+        }
+    }
+
+    async fn dispatch(&self, job: &mut Job, hub: &Hub) -> Result<String, Failure> {
+        match job.task {
+            Task::CheckForUpdates => self.check_for_updates(job, hub).await,
+            Task::InviteMember => self.invite(job, hub).await,
+            Task::UpdateMemberRole => self.update_role(job, hub).await,
+            Task::RemoveMember => self.remove(job, hub).await,
+        }
+    }
+
+    async fn people(&self) -> CoreResult<Vec<MatchPerson>> {
+        Ok(self
+            .svc
+            .store
+            .people()
+            .await?
+            .into_iter()
+            .map(|p| MatchPerson {
+                id: p.id,
+                email: p.email,
+                active: p.status != PersonStatus::Deactivated,
+            })
+            .collect())
+    }
+
+    async fn check_for_updates(&self, job: &mut Job, hub: &Hub) -> Result<String, Failure> {
+        let (c, ctx, s) = self.session(job, hub).await?;
+        c.verify_permissions(&ctx, &s).await?;
+        let mut members = vec![];
+        let mut cursor = None;
+        loop {
+            let page = c.list_members(&ctx, &s, cursor).await?;
+            members.extend(page.members);
+            self.progress(job, format!("listed {} members", members.len()))
+                .await?;
+            match page.next {
+                Some(n) => cursor = Some(n),
+                None => break,
+            }
+        }
+        let confirm = job
+            .params
+            .get("confirm")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
+        let people = self.people().await?;
+        let previous = self.svc.store.hub_members(hub.id).await?;
+        let now = truncate_ms(Utc::now());
+        let snapshot = reconcile::match_members(&members, &previous, &people, now);
+        let mut report = SyncReport::default();
+        reconcile::diff(&previous, &snapshot, &mut report);
+        let grants = self.svc.store.grants(hub.id).await?;
+        let plan = reconcile::plan(&snapshot, &grants, &people);
+        let mut hub = hub.clone();
+        hub.last_sync_at = Some(now);
+        hub.updated_at = now;
+        let bot = Actor::bot("bot (check_for_updates)");
+        let mut to_enqueue = vec![];
+        // Shrink safeguard: many members vanishing at once is more likely a broken listing
+        // than a real departure; keep the old snapshot until an admin confirms.
+        let gone_share = if previous.is_empty() {
+            0.0
+        } else {
+            report.gone.len() as f64 / previous.len() as f64
+        };
+        let halted = if !confirm && gone_share > hub.safeguard_threshold {
+            Some(format!(
+                "{} of {} members disappeared since the last sync ({:.0}%), above the safeguard threshold of {:.0}%: confirm to accept",
+                report.gone.len(), previous.len(), gone_share * 100.0, hub.safeguard_threshold * 100.0
+            ))
+        } else if confirm {
+            None
+        } else {
+            reconcile::safeguard(&plan, &snapshot, hub.safeguard_threshold)
+        };
+        for change in &plan {
+            match change {
+                PlannedChange::Invite { email, .. } => report.planned_invites.push(email.clone()),
+                PlannedChange::UpdateRole { app_member_id, .. } => {
+                    report.planned_updates.push(app_member_id.clone())
+                }
+                PlannedChange::Remove { app_member_id, .. } => {
+                    report.planned_removals.push(app_member_id.clone())
+                }
+            }
+        }
+        report.drift = plan.len();
+        report.halted = halted.clone();
+        if halted.is_none() {
+            for change in &plan {
+                to_enqueue.push(self.job_for(hub.id, change, job));
+            }
+        }
+        (hub.status, hub.status_reason) = match (&halted, plan.len()) {
+            (Some(reason), _) => (HubStatus::RequiresSync, Some(reason.clone())),
+            (None, 0) => (HubStatus::Healthy, None),
+            (None, n) => (
+                HubStatus::RequiresSync,
+                Some(format!("{n} change(s) queued for the bot")),
+            ),
+        };
+        let keep_old = halted.is_some() && gone_share > hub.safeguard_threshold;
+        let ev = NewEvent::new(&bot, "hub.check_for_updates")
+            .target("hub", hub.id, &hub.label)
+            .details(serde_json::json!({
+                "job_id": job.id, "total": report.total, "new": report.new.len(), "changed": report.changed.len(),
+                "gone": report.gone.len(), "drift": report.drift, "halted": report.halted.is_some()
+            }));
+        let saved = if keep_old { &previous } else { &snapshot };
+        self.svc
+            .store
+            .save_sync(&hub, saved, &report, job.id, &ev)
+            .await?;
+        if !to_enqueue.is_empty() {
+            self.svc.store.enqueue(&to_enqueue, None).await?;
+        }
+        Ok(format!(
+            "{} members; {} new, {} changed, {} gone; {} change(s) planned{}",
+            report.total,
+            report.new.len(),
+            report.changed.len(),
+            report.gone.len(),
+            plan.len(),
+            if halted.is_some() {
+                "; halted by the safeguard"
+            } else {
+                ""
+            }
+        ))
+    }
+
+    fn job_for(&self, hub: crate::hub::HubId, change: &PlannedChange, parent: &Job) -> Job {
+        let actor = Actor::bot(&parent.actor);
+        let trigger = parent.trigger;
+        match change {
+            PlannedChange::Invite {
+                person_id,
+                email,
+                role,
+            } => new_job(
+                hub,
+                Task::InviteMember,
+                trigger,
+                &actor,
+                Some(email.clone()),
+                serde_json::json!({ "person_id": person_id, "email": email, "role": role }),
+                Some(format!("invite:{hub}:{person_id}")),
+            ),
+            PlannedChange::UpdateRole {
+                person_id,
+                app_member_id,
+                role,
+            } => new_job(
+                hub,
+                Task::UpdateMemberRole,
+                trigger,
+                &actor,
+                Some(app_member_id.clone()),
+                serde_json::json!({ "person_id": person_id, "app_member_id": app_member_id, "role": role }),
+                Some(format!("role:{hub}:{app_member_id}")),
+            ),
+            PlannedChange::Remove {
+                person_id,
+                app_member_id,
+            } => new_job(
+                hub,
+                Task::RemoveMember,
+                trigger,
+                &actor,
+                Some(app_member_id.clone()),
+                serde_json::json!({ "person_id": person_id, "app_member_id": app_member_id }),
+                Some(format!("remove:{hub}:{app_member_id}")),
+            ),
+        }
+    }
+
+    fn param<'a>(job: &'a Job, key: &str) -> Result<&'a str, Failure> {
+        job.params.get(key).and_then(|v| v.as_str()).ok_or_else(|| {
+            Failure::Core(CoreError::internal(format!(
+                "job {} lacks parameter {key}",
+                job.id
+            )))
+        })
+    }
+
+    async fn remember(
+        &self,
+        hub: &Hub,
+        m: &crate::connector::AppMember,
+        person: Option<PersonId>,
+    ) -> CoreResult<()> {
+        let now = truncate_ms(Utc::now());
+        let prev = self
+            .svc
+            .store
+            .hub_members(hub.id)
+            .await?
+            .into_iter()
+            .find(|x| x.app_member_id == m.app_member_id);
+        let hm = HubMember {
+            app_member_id: m.app_member_id.clone(),
+            email: m.email.clone(),
+            name: m.name.clone(),
+            app_role: m.roles.first().cloned(),
+            state: m.state,
+            matching: if person.is_some() {
+                Matching::Onboarded
+            } else {
+                prev.as_ref()
+                    .map(|p| p.matching)
+                    .unwrap_or(Matching::Unmatched)
+            },
+            person_id: person.or(prev.as_ref().and_then(|p| p.person_id)),
+            exempt_reason: prev.as_ref().and_then(|p| p.exempt_reason.clone()),
+            first_seen_at: prev.map(|p| p.first_seen_at).unwrap_or(now),
+            last_seen_at: now,
+        };
+        self.svc.store.upsert_hub_member(hub.id, &hm, None).await
+    }
+
+    async fn record(&self, job: &Job, outcome: &str) -> CoreResult<()> {
+        self.svc
+            .store
+            .record_job_run(job.id, &self.cfg.worker_id, Utc::now(), outcome)
+            .await?;
+        // Crash-test failpoint: `CASTELLAN_FAILPOINT=abort_after:<task>` kills the process right
+        // after the app was changed and before the job is marked completed, as a SIGKILL would.
+        if let Ok(fp) = std::env::var("CASTELLAN_FAILPOINT") {
+            if fp == format!("abort_after:{}", job.task) && !outcome.starts_with("already") {
+                tracing::error!(job_id = %job.id, "failpoint: aborting after the side effect");
+                std::process::abort();
+            }
+        }
+        Ok(())
+    }
+
+    async fn invite(&self, job: &mut Job, hub: &Hub) -> Result<String, Failure> {
+        let email = Self::param(job, "email")?.to_owned();
+        let role = Self::param(job, "role")?.to_owned();
+        let person: Option<PersonId> = Self::param(job, "person_id")
+            .ok()
+            .and_then(|p| p.parse().ok());
+        let (c, ctx, s) = self.session(job, hub).await?;
+        // Re-read before writing: a retry after a crash must not invite twice.
+        let existing = c.find_by_email(&ctx, &s, &email).await?;
+        let (member, outcome) = match existing {
+            Some(m) if m.state != MemberState::Deactivated && m.roles.first() == Some(&role) => {
+                (m, "already_member")
+            }
+            Some(m) if m.state != MemberState::Deactivated => (
+                c.update_role(&ctx, &s, &m.app_member_id, &role).await?,
+                "role_updated",
+            ),
+            _ => {
+                let name = match person {
+                    Some(p) => self.svc.store.person(p).await?.map(|p| p.name),
+                    None => None,
+                };
+                let inv = Invitation {
+                    email: email.clone(),
+                    username: None,
+                    name,
+                    role: role.clone(),
+                };
+                (c.invite(&ctx, &s, &inv).await?, "invited")
+            }
+        };
+        self.record(job, outcome).await?;
+        self.remember(hub, &member, person).await?;
+        Ok(format!("{email}: {outcome} as {role}"))
+    }
+
+    async fn update_role(&self, job: &mut Job, hub: &Hub) -> Result<String, Failure> {
+        let id = Self::param(job, "app_member_id")?.to_owned();
+        let role = Self::param(job, "role")?.to_owned();
+        let (c, ctx, s) = self.session(job, hub).await?;
+        let current = c
+            .get_member(&ctx, &s, &id)
+            .await?
+            .ok_or_else(|| ConnectorError::NotFound(id.clone()))?;
+        let (member, outcome) = if current.roles.first() == Some(&role) {
+            (current, "already_in_role")
+        } else {
+            (c.update_role(&ctx, &s, &id, &role).await?, "role_updated")
+        };
+        self.record(job, outcome).await?;
+        self.remember(hub, &member, None).await?;
+        Ok(format!("{id}: {outcome} ({role})"))
+    }
+
+    async fn remove(&self, job: &mut Job, hub: &Hub) -> Result<String, Failure> {
+        let id = Self::param(job, "app_member_id")?.to_owned();
+        let (c, ctx, s) = self.session(job, hub).await?;
+        let outcome = match c.get_member(&ctx, &s, &id).await? {
+            None => "already_gone",
+            Some(m) if m.state == MemberState::Deactivated => "already_deactivated",
+            Some(_) => {
+                c.remove(&ctx, &s, &id).await?;
+                "removed"
+            }
+        };
+        self.record(job, outcome).await?;
+        if let Some(m) = c.get_member(&ctx, &s, &id).await? {
+            self.remember(hub, &m, None).await?;
+        }
+        Ok(format!("{id}: {outcome}"))
+    }
+
+    async fn finish(&self, mut job: Job, result: Result<String, Failure>) -> CoreResult<()> {
+        let now = truncate_ms(Utc::now());
+        job.updated_at = now;
+        let bot = Actor::bot(&format!("bot ({})", job.task));
+        let mut hub_update: Option<(HubStatus, String)> = None;
+        let action = match result {
+            Ok(summary) => {
+                job.state = JobState::Completed;
+                job.progress = Some(summary);
+                job.error = None;
+                job.lease_until = None;
+                "job.completed"
+            }
+            Err(Failure::LeaseLost) => {
+                tracing::warn!(job_id = %job.id, "lease lost; another worker took the job over");
+                return Ok(());
+            }
+            Err(Failure::Connector(e)) if e.is_retryable() && job.attempts < job.max_attempts => {
+                let retry_after = match &e {
+                    ConnectorError::RateLimited { retry_after } => *retry_after,
+                    _ => None,
+                };
+                job.state = JobState::Retrying;
+                job.error = Some(e.to_string());
+                job.run_at = now + backoff(self.cfg.backoff_base, job.attempts, retry_after);
+                job.lease_until = None;
+                "job.retrying"
+            }
+            Err(Failure::Connector(e)) => {
+                job.state = JobState::NotCompleted;
+                job.error = Some(e.to_string());
+                job.lease_until = None;
+                hub_update = match &e {
+                    ConnectorError::BadCredentials(_)
+                    | ConnectorError::InsufficientPermission(_) => {
+                        Some((HubStatus::ReviewServiceAccount, e.to_string()))
+                    }
+                    ConnectorError::Configuration(_) | ConnectorError::Unavailable(_) => {
+                        Some((HubStatus::ReviewConfiguration, e.to_string()))
+                    }
+                    _ => None,
+                };
+                if job.attempts >= job.max_attempts && e.is_retryable() {
+                    "job.gave_up"
+                } else {
+                    "job.not_completed"
+                }
+            }
+            Err(Failure::Core(e)) => {
+                job.state = JobState::NotCompleted;
+                job.error = Some(match &e {
+                    CoreError::Internal(_) | CoreError::Unavailable(_) => {
+                        "internal error (see the server log)".into()
+                    }
+                    other => other.to_string(),
+                });
+                tracing::error!(job_id = %job.id, error = %e, "job failed");
+                job.lease_until = None;
+                "job.not_completed"
+            }
+        };
+        let ev = NewEvent::new(&bot, action)
+            .target("job", job.id, job.task.as_str())
+            .details(serde_json::json!({ "hub_id": job.hub_id, "attempts": job.attempts, "error": job.error }));
+        if !self
+            .svc
+            .store
+            .update_job(&job, &self.cfg.worker_id, Some(&ev))
+            .await?
+        {
+            tracing::warn!(job_id = %job.id, "lease lost before finishing");
+            return Ok(());
+        }
+        if let Some(mut hub) = self.svc.store.hub(job.hub_id).await? {
+            if let Some((status, reason)) = hub_update {
+                hub.status = status;
+                hub.status_reason = Some(reason);
+                hub.updated_at = now;
+                self.svc.store.update_hub(&hub, None).await?;
+            } else if job.state == JobState::Completed
+                && job.task != Task::CheckForUpdates
+                && hub.status == HubStatus::RequiresSync
+                && hub
+                    .status_reason
+                    .as_deref()
+                    .is_some_and(|r| r.ends_with("queued for the bot"))
+            {
+                let pending = self
+                    .svc
+                    .store
+                    .jobs(&JobFilter {
+                        hub_id: Some(hub.id),
+                        states: Some(unfinished()),
+                        limit: Some(1),
+                    })
+                    .await?;
+                if pending.is_empty() {
+                    hub.status = HubStatus::Healthy;
+                    hub.status_reason = None;
+                    hub.updated_at = now;
+                    self.svc.store.update_hub(&hub, None).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
