@@ -1,0 +1,75 @@
+//! Castellan's app connectors: one module per app, each implementing
+//! [`castellan_core::connector::Connector`], and the [`Registry`] that finds them by the catalog's
+//! `connector` name.
+#![forbid(unsafe_code)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use castellan_core::connector::{Connector, ConnectorRegistry};
+
+pub mod synapse;
+
+pub use synapse::SynapseConnector;
+
+/// The connectors Castellan knows, by name.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    connectors: BTreeMap<String, Arc<dyn Connector>>,
+}
+
+impl Default for Registry {
+    /// Every built-in connector: `synapse`.
+    fn default() -> Self {
+        Self::empty().with(synapse::NAME, Arc::new(SynapseConnector::new()))
+    }
+}
+
+impl Registry {
+    /// A registry with no connector (tests add their own with [`Registry::with`]).
+    pub fn empty() -> Self {
+        Self {
+            connectors: BTreeMap::new(),
+        }
+    }
+
+    /// Adds (or replaces) the connector for `name`.
+    pub fn with(mut self, name: impl Into<String>, connector: Arc<dyn Connector>) -> Self {
+        self.connectors.insert(name.into(), connector);
+        self
+    }
+
+    /// The registered names, sorted.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.connectors.keys().map(String::as_str)
+    }
+}
+
+impl ConnectorRegistry for Registry {
+    fn connector(&self, name: &str) -> Option<Arc<dyn Connector>> {
+        self.connectors.get(name).cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_registry_has_synapse() {
+        let r = Registry::default();
+        let c = r.connector("synapse").expect("synapse is registered");
+        assert_eq!(c.describe().name, "synapse");
+        assert_eq!(c.describe().roles, ["admin", "user"]);
+        assert_eq!(c.describe().default_role, "user");
+        assert!(r.connector("nope").is_none());
+        assert_eq!(r.names().collect::<Vec<_>>(), ["synapse"]);
+    }
+
+    #[test]
+    fn with_replaces_a_connector() {
+        let r = Registry::empty().with("matrix", Arc::new(SynapseConnector::new()));
+        assert!(r.connector("matrix").is_some());
+        assert!(r.connector("synapse").is_none());
+    }
+}
