@@ -171,3 +171,24 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 fn query_rejection(e: QueryRejection) -> ApiError {
     ApiError::bad_request(e.body_text())
 }
+
+/// An optional JSON body: empty (or only white space) gives `None`; a body over the limit
+/// gives 413, and one that does not parse gives 400, as problem documents.
+pub fn optional_json<T: DeserializeOwned>(
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Option<T>, ApiError> {
+    let body = body.map_err(|_| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            "Payload too large",
+            "the body is larger than 1 MiB",
+        )
+    })?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice(&body)
+        .map(Some)
+        .map_err(|e| ApiError::bad_request(format!("the body is not valid: {e}")))
+}

@@ -135,20 +135,10 @@ async fn reveal(
     State(s): State<AppState>,
     Auth(a): Auth,
     ApiPath(id): ApiPath<AccountId>,
-    body: axum::body::Bytes,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<Json<AccountSecrets>> {
     // The body is optional: empty means every field.
-    let fields = if body.iter().all(u8::is_ascii_whitespace) {
-        None
-    } else {
-        serde_json::from_slice::<RevealRequest>(&body)
-            .map_err(|e| {
-                crate::error::ApiError::bad_request(format!(
-                    "the body is not a valid reveal request: {e}"
-                ))
-            })?
-            .fields
-    };
+    let fields = crate::extract::optional_json::<RevealRequest>(body)?.and_then(|r| r.fields);
     Ok(Json(s.svc.reveal(&a, id, fields).await?))
 }
 

@@ -5,6 +5,7 @@
 mod accounts;
 mod activity;
 mod catalog;
+mod hubs;
 mod people;
 mod setup;
 pub(crate) mod vaults;
@@ -22,4 +23,5 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .merge(accounts::routes())
         .merge(catalog::routes())
         .merge(activity::routes())
+        .merge(hubs::routes())
 }

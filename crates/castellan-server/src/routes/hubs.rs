@@ -1,0 +1,229 @@
+//! Business hubs, their members and grants, and the automation log (jobs).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use castellan_core::hub::{Grant, Hub, HubId, HubMember, Job, JobId, JobState, Matching, Trigger};
+use castellan_core::ids::PersonId;
+use castellan_core::ports::JobFilter;
+use castellan_core::service::{ConnectHub, HubDetail, HubPatch, MemberAction, RevokeHub, ShareHub};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::error::{ApiResult, Problem};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth};
+use crate::AppState;
+
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_hubs, connect_hub))
+        .routes(routes!(get_hub, update_hub))
+        .routes(routes!(sync_hub))
+        .routes(routes!(hub_members))
+        .routes(routes!(member_action))
+        .routes(routes!(hub_grants))
+        .routes(routes!(share_hub))
+        .routes(routes!(revoke_hub))
+        .routes(routes!(list_jobs))
+        .routes(routes!(get_job))
+        .routes(routes!(retry_job))
+        .routes(routes!(cancel_job))
+}
+
+/// Asking for a sync.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SyncRequest {
+    /// Let a plan halted by the safeguard proceed.
+    #[serde(default)]
+    pub confirm: bool,
+}
+
+/// Member tab filter.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MemberQuery {
+    /// `onboarded`, `unmatched`, `guest` or `exempted`.
+    #[param(value_type = Option<String>)]
+    pub matching: Option<Matching>,
+}
+
+/// Automation log filter.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct JobQuery {
+    /// Only this hub.
+    #[param(value_type = Option<String>)]
+    pub hub_id: Option<HubId>,
+    /// Only this state.
+    #[param(value_type = Option<String>)]
+    pub state: Option<JobState>,
+    /// At most this many (default 100).
+    pub limit: Option<u32>,
+}
+
+/// Hubs.
+#[utoipa::path(get, path = "/api/v1/hubs", tag = "hubs", security(("bearer" = [])), responses((status = 200, body = Vec<Hub>)))]
+async fn list_hubs(State(s): State<AppState>, Auth(a): Auth) -> ApiResult<Json<Vec<Hub>>> {
+    Ok(Json(s.svc.hubs(&a).await?))
+}
+
+/// Connects a business hub with its automation account; queues validation and a first sync.
+#[utoipa::path(post, path = "/api/v1/hubs", tag = "hubs", security(("bearer" = [])), request_body = ConnectHub,
+    responses((status = 201, body = Hub), (status = 422, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")))]
+async fn connect_hub(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    ApiJson(req): ApiJson<ConnectHub>,
+) -> ApiResult<(StatusCode, Json<Hub>)> {
+    Ok((StatusCode::CREATED, Json(s.svc.connect_hub(&a, req).await?)))
+}
+
+/// One hub with status, warnings and the last sync report.
+#[utoipa::path(get, path = "/api/v1/hubs/{id}", tag = "hubs", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Hub id")), responses((status = 200, body = HubDetail)))]
+async fn get_hub(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    ApiPath(id): ApiPath<HubId>,
+) -> ApiResult<Json<HubDetail>> {
+    Ok(Json(s.svc.hub(&a, id).await?))
+}
+
+/// Changes a hub's settings (label, base URL, safeguard threshold, schedule, automation account).
+#[utoipa::path(patch, path = "/api/v1/hubs/{id}", tag = "hubs", security(("bearer" = [])), request_body = HubPatch,
+    params(("id" = String, Path, description = "Hub id")), responses((status = 200, body = Hub)))]
+async fn update_hub(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    ApiPath(id): ApiPath<HubId>,
+    ApiJson(p): ApiJson<HubPatch>,
+) -> ApiResult<Json<Hub>> {
+    Ok(Json(s.svc.update_hub(&a, id, p).await?))
+}
+
+/// Checks for updates now; `confirm` lets a plan halted by the safeguard proceed.
+#[utoipa::path(post, path = "/api/v1/hubs/{id}/sync", tag = "hubs", security(("bearer" = [])), request_body = SyncRequest,
+    params(("id" = String, Path, description = "Hub id")), responses((status = 202, body = Job)))]
+async fn sync_hub(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    ApiPath(id): ApiPath<HubId>,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> ApiResult<(StatusCode, Json<Job>)> {
+    let confirm = crate::extract::optional_json::<SyncRequest>(body)?.is_some_and(|b| b.confirm);
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(s.svc.sync_hub(&a, id, confirm, Trigger::Api).await?),
+    ))
+}
+
+/// The member snapshot (one matching tab with `?matching=`).
+#[utoipa::path(get, path = "/api/v1/hubs/{id}/members", tag = "hubs", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Hub id"), MemberQuery), responses((status = 200, body = Vec<HubMember>)))]
+async fn hub_members(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    ApiPath(id): ApiPath<HubId>,
+    ApiQuery(q): ApiQuery<MemberQuery>,
+) -> ApiResult<Json<Vec<HubMember>>> {
+    Ok(Json(s.svc.hub_members(&a, id, q.matching).await?))
+}
+
+/// Matches a member to a person, exempts them with a reason, or removes them.
+#[utoipa::path(post, path = "/api/v1/hubs/{id}/members/{app_member_id}", tag = "hubs", security(("bearer" = [])), request_body = MemberAction,
+    params(("id" = String, Path, description = "Hub id"), ("app_member_id" = String, Path, description = "The app's member id")),
+    responses((status = 200, body = HubMember)))]
+async fn member_action(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    ApiPath((id, member)): ApiPath<(HubId, String)>,
+    ApiJson(act): ApiJson<MemberAction>,
+) -> ApiResult<Json<HubMember>> {
+    Ok(Json(s.svc.act_on_member(&a, id, &member, act).await?))
+}
+
+/// Grants: who is given the hub, with which hub role and app role.
+#[utoipa::path(get, path = "/api/v1/hubs/{id}/grants", tag = "hubs", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Hub id")), responses((status = 200, body = Vec<Grant>)))]
+async fn hub_grants(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    ApiPath(id): ApiPath<HubId>,
+) -> ApiResult<Json<Vec<Grant>>> {
+    Ok(Json(s.svc.hub_grants(&a, id).await?))
+}
+
+/// Shares the hub with a person or changes their app role; the bot invites or updates them.
+#[utoipa::path(put, path = "/api/v1/hubs/{id}/grants/{person_id}", tag = "hubs", security(("bearer" = [])), request_body = ShareHub,
+    params(("id" = String, Path, description = "Hub id"), ("person_id" = String, Path, description = "Person id")),
+    responses((status = 200, body = Grant)))]
+async fn share_hub(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    ApiPath((id, person)): ApiPath<(HubId, PersonId)>,
+    ApiJson(req): ApiJson<ShareHub>,
+) -> ApiResult<Json<Grant>> {
+    Ok(Json(s.svc.share_hub(&a, id, person, req).await?))
+}
+
+/// Revokes people's grants in one plan; the bot removes them (keep-seat drops only Castellan's management).
+#[utoipa::path(post, path = "/api/v1/hubs/{id}/revoke", tag = "hubs", security(("bearer" = [])), request_body = RevokeHub,
+    params(("id" = String, Path, description = "Hub id")), responses((status = 200, body = Vec<Grant>)))]
+async fn revoke_hub(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    ApiPath(id): ApiPath<HubId>,
+    ApiJson(req): ApiJson<RevokeHub>,
+) -> ApiResult<Json<Vec<Grant>>> {
+    Ok(Json(s.svc.revoke_hub(&a, id, req).await?))
+}
+
+/// The automation log: jobs, newest first.
+#[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", security(("bearer" = [])), params(JobQuery), responses((status = 200, body = Vec<Job>)))]
+async fn list_jobs(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    ApiQuery(q): ApiQuery<JobQuery>,
+) -> ApiResult<Json<Vec<Job>>> {
+    let f = JobFilter {
+        hub_id: q.hub_id,
+        states: q.state.map(|s| vec![s]),
+        limit: q.limit,
+    };
+    Ok(Json(s.svc.jobs(&a, f).await?))
+}
+
+/// One job.
+#[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Job id")), responses((status = 200, body = Job)))]
+async fn get_job(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    ApiPath(id): ApiPath<JobId>,
+) -> ApiResult<Json<Job>> {
+    Ok(Json(s.svc.job(&a, id).await?))
+}
+
+/// Queues a not-completed job again.
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/retry", tag = "jobs", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Job id")), responses((status = 200, body = Job)))]
+async fn retry_job(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    ApiPath(id): ApiPath<JobId>,
+) -> ApiResult<Json<Job>> {
+    Ok(Json(s.svc.retry_job(&a, id).await?))
+}
+
+/// Cancels a queued or retrying job.
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/cancel", tag = "jobs", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Job id")), responses((status = 200, body = Job)))]
+async fn cancel_job(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    ApiPath(id): ApiPath<JobId>,
+) -> ApiResult<Json<Job>> {
+    Ok(Json(s.svc.cancel_job(&a, id).await?))
+}
