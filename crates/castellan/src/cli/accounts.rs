@@ -174,7 +174,8 @@ const ACCOUNT_COLS: &[(&str, &str)] = &[
     ("role", "/my_role"),
 ];
 
-async fn account_id(c: &Client, s: &str) -> Result<String> {
+/// The id of an account given by id or label.
+pub async fn account_id(c: &Client, s: &str) -> Result<String> {
     if uuid::Uuid::parse_str(s).is_ok() {
         return Ok(s.to_owned());
     }

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod admin;
+mod hubs;
 mod serve;
 
 use std::process::ExitCode;
@@ -60,6 +61,14 @@ pub enum Command {
     /// The activity log.
     #[command(subcommand)]
     Activity(admin::ActivityCmd),
+    /// Business hubs: connect apps and keep their members in line.
+    #[command(subcommand)]
+    Hub(hubs::HubCmd),
+    /// The automation log (the bot's jobs).
+    #[command(subcommand)]
+    Jobs(hubs::JobsCmd),
+    /// Run bot workers without the HTTP server (for more capacity on PostgreSQL).
+    Worker(serve::WorkerArgs),
 }
 
 /// Runs a parsed command line. Returns the process exit code.
@@ -71,6 +80,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Keys(k) => serve::keys(k).await,
         Command::Accounts(c) => accounts::run(c, server).await,
         Command::Generate(g) => accounts::generate(g, server).await,
+        Command::Hub(h) => hubs::hub(h, server).await,
+        Command::Jobs(j) => hubs::jobs(j, server).await,
+        Command::Worker(w) => serve::worker(w).await,
         other => admin::run(other, server).await,
     }
 }

@@ -24,6 +24,102 @@ pub struct ServeArgs {
     /// Log format: `text` or `json`. Levels come from `CASTELLAN_LOG` (default `info`).
     #[arg(long, env = "CASTELLAN_LOG_FORMAT")]
     log_format: Option<String>,
+    #[command(flatten)]
+    bot: BotArgs,
+}
+
+/// Bot worker settings.
+#[derive(Debug, Clone, Args)]
+pub struct BotArgs {
+    /// Bot workers to run in this process (0 = none).
+    #[arg(long, env = "CASTELLAN_WORKERS", default_value_t = 1)]
+    workers: usize,
+    /// Seconds a worker holds a job before another may take it over.
+    #[arg(long, env = "CASTELLAN_JOB_LEASE_SECS", default_value_t = 60)]
+    job_lease_secs: i64,
+    /// Seconds between checks for hubs whose scheduled sync is due.
+    #[arg(long, env = "CASTELLAN_SCHEDULE_POLL_SECS", default_value_t = 30)]
+    schedule_poll_secs: u64,
+    /// First retry delay in seconds (doubles per attempt, with jitter).
+    #[arg(long, env = "CASTELLAN_RETRY_BASE_SECS", default_value_t = 5)]
+    retry_base_secs: i64,
+}
+
+/// `castellan worker`.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    host: HostArgs,
+    #[command(flatten)]
+    bot: BotArgs,
+    /// Log format: `text` or `json`.
+    #[arg(long, env = "CASTELLAN_LOG_FORMAT")]
+    log_format: Option<String>,
+}
+
+/// Starts `n` workers and the scheduler; returns their handles.
+fn start_bots(
+    svc: &castellan_core::Castellan,
+    a: &BotArgs,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let registry: std::sync::Arc<dyn castellan_core::connector::ConnectorRegistry> =
+        std::sync::Arc::new(castellan_connectors::Registry::default());
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
+    let mut handles = vec![];
+    for n in 0..a.workers {
+        let cfg = castellan_core::service::BotConfig {
+            worker_id: format!("{host}:{}:{n}", std::process::id()),
+            lease: chrono::Duration::seconds(a.job_lease_secs.max(1)),
+            poll: std::time::Duration::from_millis(300),
+            backoff_base: chrono::Duration::seconds(a.retry_base_secs.max(1)),
+        };
+        let bot = castellan_core::service::Bot::new(svc.clone(), registry.clone(), cfg);
+        let mut rx = shutdown.clone();
+        handles.push(tokio::spawn(async move {
+            bot.run(async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            })
+            .await;
+        }));
+        if n == 0 {
+            let sched = castellan_core::service::Bot::new(
+                svc.clone(),
+                registry.clone(),
+                castellan_core::service::BotConfig::default(),
+            );
+            let every = std::time::Duration::from_secs(a.schedule_poll_secs.max(1));
+            let mut rx = shutdown.clone();
+            handles.push(tokio::spawn(async move {
+                loop {
+                    if let Err(e) = sched.schedule_due().await {
+                        tracing::warn!(error = %e, "scheduling due syncs failed");
+                    }
+                    tokio::select! {
+                        _ = rx.wait_for(|stop| *stop) => break,
+                        _ = tokio::time::sleep(every) => {}
+                    }
+                }
+            }));
+        }
+    }
+    handles
+}
+
+/// Runs bot workers (no HTTP) until SIGINT or SIGTERM.
+pub async fn worker(a: WorkerArgs) -> Result<ExitCode> {
+    let cfg = a.host.resolve(None, None, a.log_format.as_deref())?;
+    init_tracing(&cfg.log_format);
+    let svc = host::open(&cfg, false).await?;
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let handles = start_bots(&svc, &a.bot, rx);
+    eprintln!("castellan worker running {} worker(s)", a.bot.workers);
+    shutdown_signal().await;
+    let _ = tx.send(true);
+    for h in handles {
+        let _ = h.await;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `castellan init`.
@@ -94,8 +190,14 @@ pub async fn serve(a: ServeArgs) -> Result<ExitCode> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, backend = svc.store().backend(), "castellan is serving");
     eprintln!("castellan is serving on http://{addr}");
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let handles = start_bots(&svc, &a.bot, rx);
     let state = castellan_server::AppState { svc };
     castellan_server::serve(listener, state, shutdown_signal()).await?;
+    let _ = tx.send(true);
+    for h in handles {
+        let _ = h.await;
+    }
     tracing::info!("castellan stopped");
     Ok(ExitCode::SUCCESS)
 }

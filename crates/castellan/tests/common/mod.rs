@@ -49,11 +49,19 @@ impl Server {
     /// Starts `castellan serve --listen 127.0.0.1:0 <host args>` with `CASTELLAN_LOG=debug` and
     /// waits until it prints its address (30 s at most).
     pub fn start(host: &[String]) -> Server {
+        Self::start_env(host, &[])
+    }
+
+    /// Like [`Server::start`] with extra environment variables (e.g. `CASTELLAN_WORKERS`).
+    pub fn start_env(host: &[String], env: &[(&str, &str)]) -> Server {
         let mut cmd = Command::new(bin());
         cmd.arg("serve")
             .arg("--listen")
             .arg("127.0.0.1:0")
             .args(host);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         cmd.env("CASTELLAN_LOG", "debug")
             .env_remove("CASTELLAN_SERVER")
             .env_remove("CASTELLAN_DATABASE_URL")
@@ -156,6 +164,7 @@ impl Cli {
     pub fn run_stdin(&self, args: &[&str], stdin: &str) -> Output {
         use std::io::Write;
         let mut child = Command::new(bin())
+            .env_remove("CASTELLAN_DATABASE_URL")
             .args(args)
             .env("CASTELLAN_SERVER", &self.server)
             .env("CASTELLAN_CONFIG_DIR", &self.config_dir)

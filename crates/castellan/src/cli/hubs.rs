@@ -1,0 +1,496 @@
+//! Client commands for business hubs and the automation log.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use reqwest::Method;
+use serde_json::{json, Map, Value};
+
+use super::admin::{vault_id, JsonFlag};
+use crate::client::{q, Client};
+use crate::output;
+
+/// `castellan hub connect`.
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// Catalog app id or name (e.g. matrix-synapse).
+    #[arg(long)]
+    app: String,
+    /// Hub label.
+    #[arg(long)]
+    label: String,
+    /// The app's organization or business id.
+    #[arg(long)]
+    organization_id: Option<String>,
+    /// The app instance's base URL (self-hosted apps).
+    #[arg(long)]
+    base_url: Option<String>,
+    /// User management method: api or browser.
+    #[arg(long)]
+    user_management: Option<String>,
+    /// Login method: password, password_totp, password_email_code.
+    #[arg(long)]
+    login_method: Option<String>,
+    /// Existing automation account (id or label).
+    #[arg(long, conflicts_with = "placeholder_username")]
+    account: Option<String>,
+    /// Make a new placeholder account with this username and a generated password.
+    #[arg(long)]
+    placeholder_username: Option<String>,
+    /// Vault for the placeholder account.
+    #[arg(long)]
+    vault: Option<String>,
+    /// Safeguard threshold, 0.0-1.0 (default 0.2).
+    #[arg(long)]
+    safeguard_threshold: Option<f64>,
+    /// Seconds between scheduled syncs (default 86400).
+    #[arg(long)]
+    sync_interval_secs: Option<i64>,
+    /// Wait for the first sync and show its progress.
+    #[arg(long)]
+    wait: bool,
+    #[command(flatten)]
+    j: JsonFlag,
+}
+
+/// `castellan hub …`.
+#[derive(Debug, Subcommand)]
+pub enum HubCmd {
+    /// Connect a business hub.
+    Connect(ConnectArgs),
+    /// List hubs.
+    List(JsonFlag),
+    /// Show a hub: status, reason, warnings, last report.
+    Show {
+        hub: String,
+        #[command(flatten)]
+        j: JsonFlag,
+    },
+    /// Check for updates now and show progress.
+    Sync {
+        hub: String,
+        /// Let a plan halted by the safeguard proceed.
+        #[arg(long)]
+        confirm: bool,
+        /// Return at once instead of following the job.
+        #[arg(long)]
+        no_wait: bool,
+        #[command(flatten)]
+        j: JsonFlag,
+    },
+    /// Members by matching tab (onboarded, unmatched, guest, exempted).
+    Members {
+        hub: String,
+        #[arg(long)]
+        matching: Option<String>,
+        #[command(flatten)]
+        j: JsonFlag,
+    },
+    /// Grants on the hub.
+    Grants {
+        hub: String,
+        #[command(flatten)]
+        j: JsonFlag,
+    },
+    /// Share the hub with a person (email or id), or change their app role.
+    Share {
+        hub: String,
+        person: String,
+        /// App role (default: the app's default role).
+        #[arg(long)]
+        app_role: Option<String>,
+        /// Hub role: owner, manager, collaborator.
+        #[arg(long)]
+        hub_role: Option<String>,
+    },
+    /// Revoke people (emails or ids): the bot removes them.
+    Revoke {
+        hub: String,
+        #[arg(required = true)]
+        people: Vec<String>,
+        /// Keep their seat: drop only Castellan's management.
+        #[arg(long)]
+        keep_seat: bool,
+    },
+    /// Match an unmatched member to a person.
+    Match {
+        hub: String,
+        member: String,
+        person: String,
+    },
+    /// Exempt a member, with a reason.
+    Exempt {
+        hub: String,
+        member: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Remove a member from the app.
+    RemoveMember { hub: String, member: String },
+}
+
+/// `castellan jobs …`.
+#[derive(Debug, Subcommand)]
+pub enum JobsCmd {
+    /// The automation log.
+    List {
+        /// Only this hub (id or label).
+        #[arg(long)]
+        hub: Option<String>,
+        /// Only this state.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[command(flatten)]
+        j: JsonFlag,
+    },
+    /// One job.
+    Show {
+        id: String,
+        #[command(flatten)]
+        j: JsonFlag,
+    },
+    /// Queue a not-completed job again.
+    Retry { id: String },
+    /// Cancel a queued or retrying job.
+    Cancel { id: String },
+}
+
+const JOB_COLS: &[(&str, &str)] = &[
+    ("id", "/id"),
+    ("task", "/task"),
+    ("state", "/state"),
+    ("target", "/target"),
+    ("trigger", "/trigger"),
+    ("actor", "/actor"),
+    ("updated", "/updated_at"),
+    ("error", "/error"),
+];
+
+async fn hub_id(c: &Client, s: &str) -> Result<String> {
+    if uuid::Uuid::parse_str(s).is_ok() {
+        return Ok(s.to_owned());
+    }
+    let hubs: Value = c.get("/hubs").await?;
+    hubs.as_array()
+        .into_iter()
+        .flatten()
+        .find(|h| {
+            h["label"]
+                .as_str()
+                .is_some_and(|l| l.eq_ignore_ascii_case(s))
+        })
+        .and_then(|h| h["id"].as_str().map(str::to_owned))
+        .ok_or_else(|| anyhow::anyhow!("no hub labelled `{s}`"))
+}
+
+async fn person_id(c: &Client, s: &str) -> Result<String> {
+    if uuid::Uuid::parse_str(s).is_ok() {
+        return Ok(s.to_owned());
+    }
+    let people: Value = c.get("/people").await?;
+    people
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| {
+            p["email"]
+                .as_str()
+                .is_some_and(|e| e.eq_ignore_ascii_case(s))
+        })
+        .and_then(|p| p["id"].as_str().map(str::to_owned))
+        .ok_or_else(|| anyhow::anyhow!("no person with email `{s}`"))
+}
+
+/// Follows a job until it finishes, printing its progress on stderr. Returns the final job.
+async fn follow(c: &Client, id: &str) -> Result<Value> {
+    let mut last = String::new();
+    loop {
+        let j = c.call(Method::GET, &format!("/jobs/{id}"), None).await?;
+        let state = j["state"].as_str().unwrap_or_default().to_owned();
+        let line = format!(
+            "{} {}: {}",
+            j["task"].as_str().unwrap_or_default(),
+            state,
+            j["progress"].as_str().unwrap_or("")
+        );
+        if line != last {
+            eprintln!("{line}");
+            last = line;
+        }
+        if matches!(state.as_str(), "completed" | "not_completed") {
+            return Ok(j);
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// Dispatches `hub`.
+pub async fn hub(cmd: HubCmd, server: Option<String>) -> Result<ExitCode> {
+    let c = Client::new(server, None)?;
+    match cmd {
+        HubCmd::Connect(a) => {
+            let mut body = Map::new();
+            body.insert("app".into(), a.app.into());
+            body.insert("label".into(), a.label.into());
+            for (k, v) in [
+                ("organization_id", a.organization_id),
+                ("base_url", a.base_url),
+                ("user_management", a.user_management),
+                ("login_method", a.login_method),
+            ] {
+                if let Some(v) = v {
+                    body.insert(k.into(), v.into());
+                }
+            }
+            if let Some(acc) = a.account {
+                body.insert(
+                    "automation_account_id".into(),
+                    super::accounts::account_id(&c, &acc).await?.into(),
+                );
+            }
+            if let Some(u) = a.placeholder_username {
+                let mut p = json!({ "username": u });
+                if let Some(v) = a.vault {
+                    p["vault_id"] = vault_id(&c, &v).await?.into();
+                }
+                body.insert("placeholder".into(), p);
+            }
+            if let Some(t) = a.safeguard_threshold {
+                body.insert("safeguard_threshold".into(), t.into());
+            }
+            if let Some(i) = a.sync_interval_secs {
+                body.insert("sync_interval_secs".into(), i.into());
+            }
+            let hub = c
+                .call(Method::POST, "/hubs", Some(&Value::Object(body)))
+                .await?;
+            for w in hub["warnings"].as_array().into_iter().flatten() {
+                eprintln!("warning: {}", w.as_str().unwrap_or_default());
+            }
+            if a.wait {
+                let id = hub["id"].as_str().unwrap_or_default().to_owned();
+                let jobs = c
+                    .call(Method::GET, &format!("/jobs?hub_id={id}"), None)
+                    .await?;
+                if let Some(job) = jobs
+                    .as_array()
+                    .and_then(|j| j.last())
+                    .and_then(|j| j["id"].as_str())
+                {
+                    follow(&c, job).await?;
+                }
+                output::object(
+                    &c.call(Method::GET, &format!("/hubs/{id}"), None).await?,
+                    a.j.json,
+                );
+            } else {
+                output::object(&hub, a.j.json);
+            }
+        }
+        HubCmd::List(j) => output::list(
+            &c.call(Method::GET, "/hubs", None).await?,
+            j.json,
+            &[
+                ("id", "/id"),
+                ("label", "/label"),
+                ("app", "/app_id"),
+                ("status", "/status"),
+                ("reason", "/status_reason"),
+                ("last sync", "/last_sync_at"),
+            ],
+        ),
+        HubCmd::Show { hub, j } => {
+            let id = hub_id(&c, &hub).await?;
+            output::object(
+                &c.call(Method::GET, &format!("/hubs/{id}"), None).await?,
+                j.json,
+            );
+        }
+        HubCmd::Sync {
+            hub,
+            confirm,
+            no_wait,
+            j,
+        } => {
+            let id = hub_id(&c, &hub).await?;
+            let job = c
+                .call(
+                    Method::POST,
+                    &format!("/hubs/{id}/sync"),
+                    Some(&json!({ "confirm": confirm })),
+                )
+                .await?;
+            if no_wait {
+                output::object(&job, j.json);
+            } else {
+                let done = follow(&c, job["id"].as_str().unwrap_or_default()).await?;
+                output::object(&done, j.json);
+                if done["state"] != "completed" {
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+        }
+        HubCmd::Members { hub, matching, j } => {
+            let id = hub_id(&c, &hub).await?;
+            let qs = matching
+                .map(|m| format!("?matching={}", q(&m)))
+                .unwrap_or_default();
+            output::list(
+                &c.call(Method::GET, &format!("/hubs/{id}/members{qs}"), None)
+                    .await?,
+                j.json,
+                &[
+                    ("member", "/app_member_id"),
+                    ("email", "/email"),
+                    ("name", "/name"),
+                    ("role", "/app_role"),
+                    ("state", "/state"),
+                    ("matching", "/matching"),
+                    ("reason", "/exempt_reason"),
+                ],
+            );
+        }
+        HubCmd::Grants { hub, j } => {
+            let id = hub_id(&c, &hub).await?;
+            output::list(
+                &c.call(Method::GET, &format!("/hubs/{id}/grants"), None)
+                    .await?,
+                j.json,
+                &[
+                    ("person", "/person_id"),
+                    ("hub role", "/hub_role"),
+                    ("app role", "/app_role"),
+                    ("revoked", "/revoked"),
+                    ("keep seat", "/keep_seat"),
+                ],
+            );
+        }
+        HubCmd::Share {
+            hub,
+            person,
+            app_role,
+            hub_role,
+        } => {
+            let (id, p) = (hub_id(&c, &hub).await?, person_id(&c, &person).await?);
+            let g = c
+                .call(
+                    Method::PUT,
+                    &format!("/hubs/{id}/grants/{p}"),
+                    Some(&json!({ "app_role": app_role, "hub_role": hub_role })),
+                )
+                .await?;
+            println!(
+                "shared {hub} with {person} as {}; the bot will bring the app in line",
+                g["app_role"].as_str().unwrap_or_default()
+            );
+        }
+        HubCmd::Revoke {
+            hub,
+            people,
+            keep_seat,
+        } => {
+            let id = hub_id(&c, &hub).await?;
+            let mut ids = vec![];
+            for p in &people {
+                ids.push(person_id(&c, p).await?);
+            }
+            c.call(
+                Method::POST,
+                &format!("/hubs/{id}/revoke"),
+                Some(&json!({ "person_ids": ids, "keep_seat": keep_seat })),
+            )
+            .await?;
+            println!(
+                "revoked {} on {hub}{}",
+                people.join(", "),
+                if keep_seat { " (seats kept)" } else { "" }
+            );
+        }
+        HubCmd::Match {
+            hub,
+            member,
+            person,
+        } => {
+            let (id, p) = (hub_id(&c, &hub).await?, person_id(&c, &person).await?);
+            c.call(
+                Method::POST,
+                &format!("/hubs/{id}/members/{}", q(&member)),
+                Some(&json!({ "action": "match", "person_id": p })),
+            )
+            .await?;
+            println!("matched {member} to {person}");
+        }
+        HubCmd::Exempt {
+            hub,
+            member,
+            reason,
+        } => {
+            let id = hub_id(&c, &hub).await?;
+            c.call(
+                Method::POST,
+                &format!("/hubs/{id}/members/{}", q(&member)),
+                Some(&json!({ "action": "exempt", "reason": reason })),
+            )
+            .await?;
+            println!("exempted {member}");
+        }
+        HubCmd::RemoveMember { hub, member } => {
+            let id = hub_id(&c, &hub).await?;
+            c.call(
+                Method::POST,
+                &format!("/hubs/{id}/members/{}", q(&member)),
+                Some(&json!({ "action": "remove" })),
+            )
+            .await?;
+            println!("the bot will remove {member}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Dispatches `jobs`.
+pub async fn jobs(cmd: JobsCmd, server: Option<String>) -> Result<ExitCode> {
+    let c = Client::new(server, None)?;
+    match cmd {
+        JobsCmd::List {
+            hub,
+            state,
+            limit,
+            j,
+        } => {
+            let mut qs = vec![format!("limit={limit}")];
+            if let Some(h) = hub {
+                qs.push(format!("hub_id={}", hub_id(&c, &h).await?));
+            }
+            if let Some(s) = state {
+                qs.push(format!("state={}", q(&s)));
+            }
+            output::list(
+                &c.call(Method::GET, &format!("/jobs?{}", qs.join("&")), None)
+                    .await?,
+                j.json,
+                JOB_COLS,
+            );
+        }
+        JobsCmd::Show { id, j } => output::object(
+            &c.call(Method::GET, &format!("/jobs/{}", q(&id)), None)
+                .await?,
+            j.json,
+        ),
+        JobsCmd::Retry { id } => {
+            c.call(Method::POST, &format!("/jobs/{}/retry", q(&id)), None)
+                .await?;
+            println!("queued {id} again");
+        }
+        JobsCmd::Cancel { id } => {
+            c.call(Method::POST, &format!("/jobs/{}/cancel", q(&id)), None)
+                .await?;
+            println!("cancelled {id}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
