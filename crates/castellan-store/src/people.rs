@@ -1,0 +1,192 @@
+//! People.
+
+use async_trait::async_trait;
+use castellan_core::activity::NewEvent;
+use castellan_core::ids::PersonId;
+use castellan_core::model::{PersonRecord, PersonStatus, WorkspaceRole};
+use castellan_core::ports::PeopleStore;
+use castellan_core::{CoreError, CoreResult};
+use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
+
+use crate::activity::append_in_tx;
+use crate::db::{db_err, get, map_err, ms, opt_ms, opt_time, parse, time, uuid, violated};
+use crate::SqlStore;
+
+const PERSON_COLS: &str = "id, email, name, role, status, password_hash, invitation_hash, \
+     invitation_expires_at, external_id, created_at, updated_at";
+
+/// Reads a person from columns named with `prefix` (`""`, or `"p_"` in the token join).
+pub(crate) fn row_to_person(row: &AnyRow, prefix: &str) -> CoreResult<PersonRecord> {
+    let c = |name: &str| format!("{prefix}{name}");
+    Ok(PersonRecord {
+        id: PersonId(uuid(row, &c("id"))?),
+        email: get(row, &c("email"))?,
+        name: get(row, &c("name"))?,
+        role: parse(row, &c("role"))?,
+        status: parse(row, &c("status"))?,
+        password_hash: get(row, &c("password_hash"))?,
+        invitation_hash: get(row, &c("invitation_hash"))?,
+        invitation_expires_at: opt_time(row, &c("invitation_expires_at"))?,
+        external_id: get(row, &c("external_id"))?,
+        created_at: time(row, &c("created_at"))?,
+        updated_at: time(row, &c("updated_at"))?,
+    })
+}
+
+/// The conflict message for a unique violation on `people`: the one-owner index or the email.
+fn person_conflict(e: sqlx::Error, p: &PersonRecord) -> CoreError {
+    let what = violated(&e);
+    let msg = if what.contains("one_owner") || what.contains("people.role") {
+        "the workspace already has an owner".to_owned()
+    } else {
+        format!("a person with email `{}` already exists", p.email)
+    };
+    map_err(e, &msg, "person")
+}
+
+/// Inserts a person inside a write transaction. `Conflict` on a duplicate email or a second owner.
+pub(crate) async fn insert_person_in_tx(
+    conn: &mut AnyConnection,
+    p: &PersonRecord,
+) -> CoreResult<()> {
+    sqlx::query(
+        "INSERT INTO people (id, email, name, role, status, password_hash, invitation_hash, \
+         invitation_expires_at, external_id, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(p.id.to_string())
+    .bind(&p.email)
+    .bind(&p.name)
+    .bind(p.role.as_str())
+    .bind(p.status.as_str())
+    .bind(&p.password_hash)
+    .bind(&p.invitation_hash)
+    .bind(opt_ms(p.invitation_expires_at))
+    .bind(&p.external_id)
+    .bind(ms(p.created_at))
+    .bind(ms(p.updated_at))
+    .execute(conn)
+    .await
+    .map_err(|e| person_conflict(e, p))?;
+    Ok(())
+}
+
+#[async_trait]
+impl PeopleStore for SqlStore {
+    #[tracing::instrument(skip_all, err, fields(person_id = %p.id))]
+    async fn insert_person(&self, p: &PersonRecord, event: &NewEvent) -> CoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        insert_person_in_tx(&mut tx, p).await?;
+        append_in_tx(&mut tx, event).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn person(&self, id: PersonId) -> CoreResult<Option<PersonRecord>> {
+        let row = sqlx::query(&format!("SELECT {PERSON_COLS} FROM people WHERE id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.map(|r| row_to_person(&r, "")).transpose()
+    }
+
+    async fn person_by_email(&self, email: &str) -> CoreResult<Option<PersonRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {PERSON_COLS} FROM people WHERE email = $1"
+        ))
+        .bind(email)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.map(|r| row_to_person(&r, "")).transpose()
+    }
+
+    async fn people(&self) -> CoreResult<Vec<PersonRecord>> {
+        let rows = sqlx::query(&format!("SELECT {PERSON_COLS} FROM people ORDER BY email"))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(|r| row_to_person(r, "")).collect()
+    }
+
+    /// Replaces name, role, status, password and invitation hashes, invitation expiry,
+    /// external id and `updated_at` (not the email). Deactivating revokes the person's unrevoked
+    /// tokens at `p.updated_at`. `NotFound` if the person is missing; `Conflict` when the new
+    /// role would make a second owner.
+    #[tracing::instrument(skip_all, err, fields(person_id = %p.id))]
+    async fn update_person(&self, p: &PersonRecord, event: &NewEvent) -> CoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE people SET name = $1, role = $2, status = $3, password_hash = $4, \
+             invitation_hash = $5, invitation_expires_at = $6, external_id = $7, updated_at = $8 \
+             WHERE id = $9",
+        )
+        .bind(&p.name)
+        .bind(p.role.as_str())
+        .bind(p.status.as_str())
+        .bind(&p.password_hash)
+        .bind(&p.invitation_hash)
+        .bind(opt_ms(p.invitation_expires_at))
+        .bind(&p.external_id)
+        .bind(ms(p.updated_at))
+        .bind(p.id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| person_conflict(e, p))?;
+        if done.rows_affected() == 0 {
+            return Err(CoreError::NotFound { kind: "person" });
+        }
+        if p.status == PersonStatus::Deactivated {
+            sqlx::query(
+                "UPDATE api_tokens SET revoked_at = $1 WHERE person_id = $2 AND revoked_at IS NULL",
+            )
+            .bind(ms(p.updated_at))
+            .bind(p.id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        append_in_tx(&mut tx, event).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    /// Demotes `from` first (only while it is the owner), then promotes `to`, so the one-owner
+    /// index never sees two owners. `Conflict` if `from` is not the owner; `NotFound` if `to` is
+    /// missing. Both rows get `updated_at = event.at`.
+    #[tracing::instrument(skip_all, err, fields(from = %from, to = %to))]
+    async fn transfer_ownership(
+        &self,
+        from: PersonId,
+        to: PersonId,
+        event: &NewEvent,
+    ) -> CoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let demoted =
+            sqlx::query("UPDATE people SET role = $1, updated_at = $2 WHERE id = $3 AND role = $4")
+                .bind(WorkspaceRole::SuperAdmin.as_str())
+                .bind(ms(event.at))
+                .bind(from.to_string())
+                .bind(WorkspaceRole::Owner.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        if demoted.rows_affected() == 0 {
+            return Err(CoreError::Conflict(
+                "ownership changed meanwhile: that person is no longer the owner".into(),
+            ));
+        }
+        let promoted = sqlx::query("UPDATE people SET role = $1, updated_at = $2 WHERE id = $3")
+            .bind(WorkspaceRole::Owner.as_str())
+            .bind(ms(event.at))
+            .bind(to.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| map_err(e, "the workspace already has an owner", "person"))?;
+        if promoted.rows_affected() == 0 {
+            return Err(CoreError::NotFound { kind: "person" });
+        }
+        append_in_tx(&mut tx, event).await?;
+        tx.commit().await.map_err(db_err)
+    }
+}

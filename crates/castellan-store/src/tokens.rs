@@ -1,0 +1,163 @@
+//! Personal API tokens.
+
+use async_trait::async_trait;
+use castellan_core::activity::NewEvent;
+use castellan_core::ids::{PersonId, TokenId};
+use castellan_core::model::{PersonRecord, TokenRecord};
+use castellan_core::ports::TokenStore;
+use castellan_core::{CoreError, CoreResult};
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
+
+use crate::activity::append_in_tx;
+use crate::db::{db_err, get, map_err, ms, opt_ms, opt_time, time, uuid};
+use crate::people::row_to_person;
+use crate::SqlStore;
+
+const TOKEN_COLS: &str =
+    "id, person_id, name, hash, created_at, expires_at, last_used_at, revoked_at";
+
+fn row_to_token(row: &AnyRow) -> CoreResult<TokenRecord> {
+    Ok(TokenRecord {
+        id: TokenId(uuid(row, "id")?),
+        person_id: PersonId(uuid(row, "person_id")?),
+        name: get(row, "name")?,
+        hash: get(row, "hash")?,
+        created_at: time(row, "created_at")?,
+        expires_at: opt_time(row, "expires_at")?,
+        last_used_at: opt_time(row, "last_used_at")?,
+        revoked_at: opt_time(row, "revoked_at")?,
+    })
+}
+
+/// Inserts a token inside a write transaction. `NotFound { kind: "person" }` when its person is
+/// missing; `Conflict` on a duplicate id or hash.
+pub(crate) async fn insert_token_in_tx(
+    conn: &mut AnyConnection,
+    t: &TokenRecord,
+) -> CoreResult<()> {
+    sqlx::query(
+        "INSERT INTO api_tokens (id, person_id, name, hash, created_at, expires_at, \
+         last_used_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(t.id.to_string())
+    .bind(t.person_id.to_string())
+    .bind(&t.name)
+    .bind(&t.hash)
+    .bind(ms(t.created_at))
+    .bind(opt_ms(t.expires_at))
+    .bind(opt_ms(t.last_used_at))
+    .bind(opt_ms(t.revoked_at))
+    .execute(conn)
+    .await
+    .map_err(|e| map_err(e, "this token already exists", "person"))?;
+    Ok(())
+}
+
+#[async_trait]
+impl TokenStore for SqlStore {
+    #[tracing::instrument(skip_all, err, fields(token_id = %t.id, person_id = %t.person_id))]
+    async fn insert_token(&self, t: &TokenRecord, event: &NewEvent) -> CoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        insert_token_in_tx(&mut tx, t).await?;
+        append_in_tx(&mut tx, event).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn token_by_hash(&self, hash: &str) -> CoreResult<Option<(TokenRecord, PersonRecord)>> {
+        let row = sqlx::query(
+            "SELECT t.id, t.person_id, t.name, t.hash, t.created_at, t.expires_at, \
+             t.last_used_at, t.revoked_at, \
+             p.id AS p_id, p.email AS p_email, p.name AS p_name, p.role AS p_role, \
+             p.status AS p_status, p.password_hash AS p_password_hash, \
+             p.invitation_hash AS p_invitation_hash, \
+             p.invitation_expires_at AS p_invitation_expires_at, \
+             p.external_id AS p_external_id, p.created_at AS p_created_at, \
+             p.updated_at AS p_updated_at \
+             FROM api_tokens t JOIN people p ON p.id = t.person_id WHERE t.hash = $1",
+        )
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        match row {
+            None => Ok(None),
+            Some(r) => Ok(Some((row_to_token(&r)?, row_to_person(&r, "p_")?))),
+        }
+    }
+
+    async fn tokens_of(&self, person: PersonId) -> CoreResult<Vec<TokenRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {TOKEN_COLS} FROM api_tokens WHERE person_id = $1 \
+             ORDER BY created_at DESC, id DESC"
+        ))
+        .bind(person.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(row_to_token).collect()
+    }
+
+    /// Keeps an earlier `revoked_at` if the token was already revoked.
+    #[tracing::instrument(skip_all, err, fields(token_id = %id, person_id = %person))]
+    async fn revoke_token(
+        &self,
+        person: PersonId,
+        id: TokenId,
+        at: DateTime<Utc>,
+        event: &NewEvent,
+    ) -> CoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $1) \
+             WHERE id = $2 AND person_id = $3",
+        )
+        .bind(ms(at))
+        .bind(id.to_string())
+        .bind(person.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(CoreError::NotFound { kind: "token" });
+        }
+        append_in_tx(&mut tx, event).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    /// Appends `event` when the token was never used or its previous use is strictly older
+    /// than `log_after` before `at`. `NotFound` if the token is missing.
+    #[tracing::instrument(skip_all, err, fields(token_id = %id))]
+    async fn touch_token(
+        &self,
+        id: TokenId,
+        at: DateTime<Utc>,
+        log_after: chrono::Duration,
+        event: &NewEvent,
+    ) -> CoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(&format!(
+            "SELECT last_used_at FROM api_tokens WHERE id = $1{}",
+            self.for_update()
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .ok_or(CoreError::NotFound { kind: "token" })?;
+        let previous = opt_time(&row, "last_used_at")?;
+        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+            .bind(ms(at))
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let log = previous.is_none_or(|prev| at.signed_duration_since(prev) > log_after);
+        if log {
+            append_in_tx(&mut tx, event).await?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(log)
+    }
+}

@@ -1,0 +1,204 @@
+//! The store test suite: each case is written once and runs on SQLite and on PostgreSQL,
+//! each run on its own fresh database (see `harness`).
+
+mod account_cases;
+mod activity_cases;
+mod fixtures;
+mod harness;
+mod hub_cases;
+mod job_cases;
+mod people_cases;
+mod token_cases;
+mod vault_cases;
+
+use harness::{run, run_url, Db};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_migrations_are_idempotent() {
+    run_url(Db::Sqlite, people_cases::migrations_are_idempotent).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_migrations_are_idempotent() {
+    run_url(Db::Postgres, people_cases::migrations_are_idempotent).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_workspace_create_and_claim() {
+    run(Db::Sqlite, people_cases::workspace_create_and_claim).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_workspace_create_and_claim() {
+    run(Db::Postgres, people_cases::workspace_create_and_claim).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_people_lifecycle() {
+    run(Db::Sqlite, people_cases::people_lifecycle).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_people_lifecycle() {
+    run(Db::Postgres, people_cases::people_lifecycle).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_tokens_lifecycle() {
+    run(Db::Sqlite, token_cases::tokens_lifecycle).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_tokens_lifecycle() {
+    run(Db::Postgres, token_cases::tokens_lifecycle).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_vaults_grants_and_keys() {
+    run(Db::Sqlite, vault_cases::vaults_grants_and_keys).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_vaults_grants_and_keys() {
+    run(Db::Postgres, vault_cases::vaults_grants_and_keys).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_accounts_lifecycle() {
+    run(Db::Sqlite, account_cases::accounts_lifecycle).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_accounts_lifecycle() {
+    run(Db::Postgres, account_cases::accounts_lifecycle).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_custom_apps() {
+    run(Db::Sqlite, vault_cases::custom_apps).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_custom_apps() {
+    run(Db::Postgres, vault_cases::custom_apps).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_events_filters() {
+    run(Db::Sqlite, activity_cases::events_filters).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_events_filters() {
+    run(Db::Postgres, activity_cases::events_filters).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_tampering_is_detected() {
+    run(Db::Sqlite, activity_cases::tampering_is_detected).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_tampering_is_detected() {
+    run(Db::Postgres, activity_cases::tampering_is_detected).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_concurrent_appends() {
+    run(Db::Sqlite, activity_cases::concurrent_appends).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_concurrent_appends() {
+    run(Db::Postgres, activity_cases::concurrent_appends).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_concurrent_token_touches() {
+    run(Db::Sqlite, activity_cases::concurrent_token_touches).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_concurrent_token_touches() {
+    run(Db::Postgres, activity_cases::concurrent_token_touches).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_hubs_lifecycle() {
+    run(Db::Sqlite, hub_cases::hubs_lifecycle).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_hubs_lifecycle() {
+    run(Db::Postgres, hub_cases::hubs_lifecycle).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_save_sync_replaces_members() {
+    run(Db::Sqlite, hub_cases::save_sync_replaces_members).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_save_sync_replaces_members() {
+    run(Db::Postgres, hub_cases::save_sync_replaces_members).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_grants_enqueue_deduped_jobs() {
+    run(Db::Sqlite, hub_cases::grants_enqueue_deduped_jobs).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_grants_enqueue_deduped_jobs() {
+    run(Db::Postgres, hub_cases::grants_enqueue_deduped_jobs).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_claim_due_syncs_single_winner() {
+    run_url(Db::Sqlite, hub_cases::claim_due_syncs_single_winner).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_claim_due_syncs_single_winner() {
+    run_url(Db::Postgres, hub_cases::claim_due_syncs_single_winner).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_claims_in_order_with_leases() {
+    run(Db::Sqlite, job_cases::claims_in_order_with_leases).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_claims_in_order_with_leases() {
+    run(Db::Postgres, job_cases::claims_in_order_with_leases).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_retry_and_cancel() {
+    run(Db::Sqlite, job_cases::retry_and_cancel).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_retry_and_cancel() {
+    run(Db::Postgres, job_cases::retry_and_cancel).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_concurrent_claims() {
+    run_url(Db::Sqlite, job_cases::concurrent_claims).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_concurrent_claims() {
+    run_url(Db::Postgres, job_cases::concurrent_claims).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_job_run_counts() {
+    run(Db::Sqlite, job_cases::job_run_counts).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_job_run_counts() {
+    run(Db::Postgres, job_cases::job_run_counts).await;
+}

@@ -1,0 +1,302 @@
+//! Migrations, the workspace and its claim, people.
+
+use castellan_core::activity::GENESIS_HASH;
+use castellan_core::ids::{PersonId, VaultId};
+use castellan_core::model::{PersonStatus, Vault, VaultKind, WorkspaceRole};
+use castellan_core::ports::{
+    ActivityStore, PeopleStore, Store, TokenStore, VaultStore, WorkspaceStore,
+};
+use castellan_core::CoreError;
+use castellan_store::SqlStore;
+
+use crate::fixtures::*;
+
+pub async fn migrations_are_idempotent(url: String) {
+    let first = SqlStore::connect(&url).await.expect("first connect");
+    assert!(["sqlite", "postgres"].contains(&first.backend()));
+    assert_eq!(first.backend(), first.backend_name());
+    if first.backend() == "sqlite" {
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(first.pool())
+            .await
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let fks: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(first.pool())
+            .await
+            .unwrap();
+        assert_eq!(fks, 1);
+    }
+    let head = first.chain_head().await.unwrap();
+    assert_eq!((head.seq, head.hash.as_str()), (0, GENESIS_HASH));
+    first
+        .insert_person(
+            &person("a@x.io", WorkspaceRole::Admin),
+            &ev("person.create"),
+        )
+        .await
+        .unwrap();
+    // A second instance on the same database re-runs the migrator: nothing to do, no error.
+    let second = SqlStore::connect(&url).await.expect("second connect");
+    assert_eq!(second.people().await.unwrap().len(), 1);
+    first.close().await;
+    second.close().await;
+    let third = SqlStore::connect(&url).await.expect("third connect");
+    assert_eq!(seq(&third).await, 1);
+    assert_intact(&third).await;
+    third.close().await;
+}
+
+fn default_vault() -> Vault {
+    Vault {
+        is_default: true,
+        ..vault("Shared")
+    }
+}
+
+pub async fn workspace_create_and_claim(store: SqlStore) {
+    assert!(store.workspace().await.unwrap().is_none());
+    let ws = workspace("setup-1");
+    let v = default_vault();
+    store
+        .create_workspace(&ws, &v, &vault_key(v.id, "mk-1"), &ev("workspace.create"))
+        .await
+        .unwrap();
+    let mut n = appended_one(&store, 0, "workspace.create").await;
+    let got = store.workspace().await.unwrap().unwrap();
+    assert_eq!(
+        (got.id, got.name.as_str(), got.created_at),
+        (ws.id, "Acme", ws.created_at)
+    );
+    assert_eq!(got.setup_token_hash.as_deref(), Some("setup-1"));
+    let vaults = store.vaults().await.unwrap();
+    assert_eq!(vaults.len(), 1);
+    assert!(vaults[0].is_default);
+    assert_eq!(vaults[0].kind, VaultKind::Cloud);
+    assert_eq!(store.vault_keys(v.id).await.unwrap().len(), 1);
+
+    // A second workspace is refused, and nothing of it is written.
+    let v2 = Vault {
+        id: VaultId::new(),
+        name: "Other".into(),
+        ..default_vault()
+    };
+    let again = store
+        .create_workspace(
+            &workspace("x"),
+            &v2,
+            &vault_key(v2.id, "mk-1"),
+            &ev("workspace.create"),
+        )
+        .await;
+    assert!(matches!(again, Err(CoreError::Conflict(_))), "{again:?}");
+    assert_eq!(seq(&store).await, n);
+    assert_eq!(store.vaults().await.unwrap().len(), 1);
+
+    assert!(store
+        .reset_setup_token("setup-2", &ev("workspace.setup_token_reset"))
+        .await
+        .unwrap());
+    n = appended_one(&store, n, "workspace.setup_token_reset").await;
+
+    let owner = person("owner@x.io", WorkspaceRole::Owner);
+    let tok = token(owner.id, "tok-1", 10);
+    // The old setup token no longer matches: nothing written.
+    assert!(!store
+        .claim_workspace("setup-1", &owner, &tok, &ev("workspace.claim"))
+        .await
+        .unwrap());
+    assert_eq!(seq(&store).await, n);
+    assert!(store.people().await.unwrap().is_empty());
+    assert!(store.token_by_hash("tok-1").await.unwrap().is_none());
+
+    assert!(store
+        .claim_workspace("setup-2", &owner, &tok, &ev("workspace.claim"))
+        .await
+        .unwrap());
+    n = appended_one(&store, n, "workspace.claim").await;
+    assert!(store
+        .workspace()
+        .await
+        .unwrap()
+        .unwrap()
+        .setup_token_hash
+        .is_none());
+    let (t, p) = store.token_by_hash("tok-1").await.unwrap().unwrap();
+    assert_eq!(
+        (t.id, p.id, p.role),
+        (tok.id, owner.id, WorkspaceRole::Owner)
+    );
+
+    let other = person("late@x.io", WorkspaceRole::Owner);
+    let late = token(other.id, "tok-2", 10);
+    assert!(!store
+        .claim_workspace("setup-2", &other, &late, &ev("workspace.claim"))
+        .await
+        .unwrap());
+    assert!(!store
+        .reset_setup_token("setup-3", &ev("workspace.setup_token_reset"))
+        .await
+        .unwrap());
+    assert_eq!(seq(&store).await, n);
+    assert_eq!(store.people().await.unwrap().len(), 1);
+    assert_intact(&store).await;
+}
+
+pub async fn people_lifecycle(store: SqlStore) {
+    let owner = person("owner@x.io", WorkspaceRole::Owner);
+    let admin = person("admin@x.io", WorkspaceRole::Admin);
+    store
+        .insert_person(&owner, &ev("person.create"))
+        .await
+        .unwrap();
+    store
+        .insert_person(&admin, &ev("person.create"))
+        .await
+        .unwrap();
+    let mut n = appended_one(&store, 1, "person.create").await;
+
+    let dup = person("admin@x.io", WorkspaceRole::User);
+    let err = store
+        .insert_person(&dup, &ev("person.create"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, CoreError::Conflict(m) if m.contains("admin@x.io")),
+        "{err:?}"
+    );
+    let second_owner = person("second@x.io", WorkspaceRole::Owner);
+    let err = store
+        .insert_person(&second_owner, &ev("person.create"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, CoreError::Conflict(m) if m.contains("owner")),
+        "{err:?}"
+    );
+    assert_eq!(seq(&store).await, n);
+
+    let got = store.person(admin.id).await.unwrap().unwrap();
+    assert_eq!(got.email, "admin@x.io");
+    assert_eq!(got.invitation_expires_at, admin.invitation_expires_at);
+    assert_eq!(got.password_hash, admin.password_hash);
+    assert_eq!(
+        store
+            .person_by_email("owner@x.io")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        owner.id
+    );
+    assert!(store
+        .person_by_email("nobody@x.io")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store.person(PersonId::new()).await.unwrap().is_none());
+    let emails: Vec<_> = store
+        .people()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.email)
+        .collect();
+    assert_eq!(emails, ["admin@x.io", "owner@x.io"]);
+
+    let mut changed = admin.clone();
+    changed.name = "Ada".into();
+    changed.role = WorkspaceRole::SuperAdmin;
+    changed.external_id = Some("idp-7".into());
+    changed.updated_at = t(50);
+    store
+        .update_person(&changed, &ev("person.update"))
+        .await
+        .unwrap();
+    n = appended_one(&store, n, "person.update").await;
+    let got = store.person(admin.id).await.unwrap().unwrap();
+    assert_eq!(
+        (got.name.as_str(), got.role, got.updated_at),
+        ("Ada", WorkspaceRole::SuperAdmin, t(50))
+    );
+    assert_eq!(got.external_id.as_deref(), Some("idp-7"));
+
+    let missing = person("ghost@x.io", WorkspaceRole::User);
+    let err = store
+        .update_person(&missing, &ev("person.update"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, CoreError::NotFound { kind: "person" }),
+        "{err:?}"
+    );
+    // The one-owner index also guards updates.
+    let mut usurper = changed.clone();
+    usurper.role = WorkspaceRole::Owner;
+    let err = store
+        .update_person(&usurper, &ev("person.update"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CoreError::Conflict(_)), "{err:?}");
+    assert_eq!(seq(&store).await, n);
+
+    // Transfer to a missing person rolls back the demotion too.
+    let err = store
+        .transfer_ownership(owner.id, PersonId::new(), &ev("person.transfer"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, CoreError::NotFound { kind: "person" }),
+        "{err:?}"
+    );
+    assert_eq!(
+        store.person(owner.id).await.unwrap().unwrap().role,
+        WorkspaceRole::Owner
+    );
+
+    store
+        .transfer_ownership(owner.id, admin.id, &ev("person.transfer"))
+        .await
+        .unwrap();
+    n = appended_one(&store, n, "person.transfer").await;
+    assert_eq!(
+        store.person(owner.id).await.unwrap().unwrap().role,
+        WorkspaceRole::SuperAdmin
+    );
+    assert_eq!(
+        store.person(admin.id).await.unwrap().unwrap().role,
+        WorkspaceRole::Owner
+    );
+    let err = store
+        .transfer_ownership(owner.id, admin.id, &ev("person.transfer"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CoreError::Conflict(_)), "{err:?}");
+    assert_eq!(seq(&store).await, n);
+
+    // Deactivation revokes the person's live tokens, keeping earlier revocations.
+    let live = token(owner.id, "live", 10);
+    let mut old = token(owner.id, "old", 5);
+    old.revoked_at = Some(t(6));
+    store
+        .insert_token(&live, &ev("token.create"))
+        .await
+        .unwrap();
+    store.insert_token(&old, &ev("token.create")).await.unwrap();
+    n += 2;
+    let mut gone = store.person(owner.id).await.unwrap().unwrap();
+    gone.status = PersonStatus::Deactivated;
+    gone.updated_at = t(99);
+    store
+        .update_person(&gone, &ev("person.deactivate"))
+        .await
+        .unwrap();
+    appended_one(&store, n, "person.deactivate").await;
+    let tokens = store.tokens_of(owner.id).await.unwrap();
+    let revoked: Vec<_> = tokens
+        .iter()
+        .map(|t| (t.hash.as_str(), t.revoked_at))
+        .collect();
+    assert_eq!(revoked, [("live", Some(t(99))), ("old", Some(t(6)))]);
+    assert_intact(&store).await;
+}
