@@ -85,8 +85,10 @@ pub struct ConnectorContext {
     pub username: String,
     /// Its password.
     pub password: SecretString,
-    /// Its current TOTP code, when 2FA is managed by Castellan.
-    pub totp_code: Option<SecretString>,
+    /// Its authenticator, when 2FA is managed by Castellan: the connector computes a code with
+    /// `castellan_otp::code_at(params, now)` at the moment the app asks for it (and may wait
+    /// for the next time step when the app refuses a code it has already seen).
+    pub totp: Option<castellan_otp::OtpParams>,
     /// Request timeout.
     pub timeout: Duration,
 }

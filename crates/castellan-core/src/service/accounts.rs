@@ -864,6 +864,12 @@ impl Castellan {
     pub async fn delete_account(&self, actor: &Actor, id: AccountId) -> CoreResult<()> {
         self.require(actor, Action::AccountWrite)?;
         let (a, _) = self.account_for(actor, id, ItemAction::Delete).await?;
+        if let Some(h) = self.store.hubs().await?.iter().find(|h| h.automation_account_id == a.id) {
+            return Err(CoreError::Conflict(format!(
+                "the hub `{}` uses this account as its automation account; choose another account for the hub first",
+                h.label
+            )));
+        }
         let ev = NewEvent::new(actor, "account.delete").target("account", a.id, &a.label);
         self.store.delete_account(a.id, &ev).await
     }

@@ -161,8 +161,20 @@ impl Bot {
                     .await
             }
         };
+        let started = job.updated_at;
         let result = self.dispatch(&mut job, &hub).await;
-        self.finish(job, result).await
+        let completed_sync = job.task == Task::CheckForUpdates && result.is_ok();
+        self.finish(job.clone(), result).await?;
+        if completed_sync {
+            // A grant that changed while this sync ran had its own sync deduplicated into this
+            // one, which may have read the grants before the change: run again.
+            let changed = self.svc.store.grants(hub.id).await?.iter().any(|g| g.updated_at >= started);
+            if changed {
+                let actor = Actor::bot("bot (grant changed during a sync)");
+                self.svc.store.enqueue(&[super::hubs::sync_job(hub.id, Trigger::GrantChange, &actor, false)], None).await?;
+            }
+        }
+        Ok(())
     }
 
     async fn connector(&self, hub: &Hub) -> Result<Arc<dyn Connector>, Failure> {
