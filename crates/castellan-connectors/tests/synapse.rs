@@ -83,7 +83,7 @@ fn ctx_at(base_url: &str, username: &str, password: &str) -> ConnectorContext {
         organization_id: None,
         username: username.to_owned(),
         password: SecretString::from(password.to_owned()),
-        totp_code: None,
+        totp: None,
         timeout: Duration::from_secs(30),
     }
 }
