@@ -369,3 +369,31 @@ impl From<&TokenRecord> for ApiToken {
         }
     }
 }
+
+/// An account's authenticator settings (non-secret; the secret itself is the sealed field
+/// `totp_secret`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OtpRecord {
+    /// The account.
+    pub account_id: AccountId,
+    /// `totp`, `hotp` or `steam`.
+    pub kind: String,
+    /// `sha1`, `sha256` or `sha512`.
+    pub algorithm: String,
+    /// Code length (5 for Steam).
+    pub digits: i64,
+    /// Time step in seconds (TOTP, Steam).
+    pub period: i64,
+    /// Next HOTP counter.
+    pub counter: i64,
+    /// `issuer` parameter.
+    pub issuer: Option<String>,
+    /// Issuer prefix of the label.
+    pub label_issuer: Option<String>,
+    /// Account name of the label.
+    pub account_name: Option<String>,
+    /// Last time step (TOTP) or counter (HOTP) accepted by a verification; never accepted again.
+    pub last_step: Option<i64>,
+    /// When set.
+    pub created_at: DateTime<Utc>,
+}

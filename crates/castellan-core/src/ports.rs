@@ -16,7 +16,7 @@ use crate::error::CoreResult;
 use crate::hub::{Grant, Hub, HubId, HubMember, Job, JobId, JobState, SyncReport};
 use crate::ids::{AccountId, DataKeyId, PersonId, TokenId, VaultId};
 use crate::model::{
-    AccountRecord, ItemRole, PersonRecord, SealedField, TokenRecord, Vault, VaultAccess,
+    AccountRecord, ItemRole, OtpRecord, PersonRecord, SealedField, TokenRecord, Vault, VaultAccess,
     VaultKeyRecord, Workspace,
 };
 
@@ -252,6 +252,7 @@ pub trait Store:
     + ActivityStore
     + HubStore
     + JobStore
+    + OtpStore
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
@@ -368,4 +369,28 @@ pub trait JobStore: Send + Sync {
     ) -> CoreResult<()>;
     /// How many runs were recorded per job (job id, count), for audits.
     async fn job_run_counts(&self) -> CoreResult<Vec<(JobId, i64)>>;
+}
+
+/// Accounts' authenticators (2FA managed by Castellan).
+#[async_trait]
+pub trait OtpStore: Send + Sync {
+    /// In one transaction: updates the account like [`AccountStore::update_account`] (version
+    /// check, upsert `sealed`, delete `remove_fields`), then stores (`Some`) or deletes (`None`)
+    /// its authenticator settings, and appends `event`.
+    async fn set_account_otp(
+        &self,
+        a: &AccountRecord,
+        sealed: &[SealedField],
+        remove_fields: &[String],
+        otp: Option<&OtpRecord>,
+        event: &NewEvent,
+    ) -> CoreResult<()>;
+    /// The account's authenticator settings.
+    async fn account_otp(&self, id: AccountId) -> CoreResult<Option<OtpRecord>>;
+    /// Atomically takes the next HOTP counter (returns the value to use and stores +1), and
+    /// appends `event`. Two readers never get the same counter. `NotFound` without settings.
+    async fn next_hotp_counter(&self, id: AccountId, event: &NewEvent) -> CoreResult<i64>;
+    /// Records an accepted verification at `step` only if it is later than the last accepted
+    /// one; returns `false` (a replay) otherwise. Appends `event` when it returns `true`.
+    async fn claim_otp_step(&self, id: AccountId, step: i64, event: &NewEvent) -> CoreResult<bool>;
 }

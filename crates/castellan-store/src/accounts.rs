@@ -75,6 +75,57 @@ async fn upsert_sealed(conn: &mut AnyConnection, id: AccountId, s: &SealedField)
     Ok(())
 }
 
+/// The body of `update_account` inside a caller's transaction: the version-checked row update,
+/// sealed upserts and removals.
+pub(crate) async fn update_account_tx(
+    conn: &mut AnyConnection,
+    a: &AccountRecord,
+    sealed: &[SealedField],
+    remove_fields: &[String],
+) -> CoreResult<()> {
+    let done = sqlx::query(
+        "UPDATE accounts SET vault_id = $1, label = $2, label_key = $3, app_id = $4, \
+             login_url = $5, username = $6, setup = $7, custom_fields = $8, secret_fields = $9, \
+             version = $10, updated_at = $11 WHERE id = $12 AND version = $13",
+    )
+    .bind(a.vault_id.to_string())
+    .bind(&a.label)
+    .bind(label_key(&a.label))
+    .bind(a.app_id.as_ref().map(|x| x.as_str().to_owned()))
+    .bind(&a.login_url)
+    .bind(&a.username)
+    .bind(a.setup.as_str())
+    .bind(serde_json::to_string(&a.custom_fields).map_err(bad_json("custom_fields"))?)
+    .bind(serde_json::to_string(&a.secret_fields).map_err(bad_json("secret_fields"))?)
+    .bind(a.version)
+    .bind(ms(a.updated_at))
+    .bind(a.id.to_string())
+    .bind(a.version - 1)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| map_err(e, &duplicate_label(a), "vault"))?;
+    if done.rows_affected() == 0 {
+        if exists(conn, "accounts", a.id.to_string()).await? {
+            return Err(CoreError::Conflict(
+                "the account was changed meanwhile; reload it and try again".into(),
+            ));
+        }
+        return Err(CoreError::NotFound { kind: "account" });
+    }
+    for s in sealed {
+        upsert_sealed(conn, a.id, s).await?;
+    }
+    for field in remove_fields {
+        sqlx::query("DELETE FROM account_secrets WHERE account_id = $1 AND field = $2")
+            .bind(a.id.to_string())
+            .bind(field)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
 /// Inserts or replaces a person's item role on an account.
 async fn upsert_access(
     conn: &mut AnyConnection,
@@ -150,46 +201,7 @@ impl AccountStore for SqlStore {
         event: &NewEvent,
     ) -> CoreResult<()> {
         let mut tx = self.begin_write().await?;
-        let done = sqlx::query(
-            "UPDATE accounts SET vault_id = $1, label = $2, label_key = $3, app_id = $4, \
-             login_url = $5, username = $6, setup = $7, custom_fields = $8, secret_fields = $9, \
-             version = $10, updated_at = $11 WHERE id = $12 AND version = $13",
-        )
-        .bind(a.vault_id.to_string())
-        .bind(&a.label)
-        .bind(label_key(&a.label))
-        .bind(a.app_id.as_ref().map(|x| x.as_str().to_owned()))
-        .bind(&a.login_url)
-        .bind(&a.username)
-        .bind(a.setup.as_str())
-        .bind(serde_json::to_string(&a.custom_fields).map_err(bad_json("custom_fields"))?)
-        .bind(serde_json::to_string(&a.secret_fields).map_err(bad_json("secret_fields"))?)
-        .bind(a.version)
-        .bind(ms(a.updated_at))
-        .bind(a.id.to_string())
-        .bind(a.version - 1)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| map_err(e, &duplicate_label(a), "vault"))?;
-        if done.rows_affected() == 0 {
-            if exists(&mut tx, "accounts", a.id.to_string()).await? {
-                return Err(CoreError::Conflict(
-                    "the account was changed meanwhile; reload it and try again".into(),
-                ));
-            }
-            return Err(CoreError::NotFound { kind: "account" });
-        }
-        for s in sealed {
-            upsert_sealed(&mut tx, a.id, s).await?;
-        }
-        for field in remove_fields {
-            sqlx::query("DELETE FROM account_secrets WHERE account_id = $1 AND field = $2")
-                .bind(a.id.to_string())
-                .bind(field)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-        }
+        update_account_tx(&mut tx, a, sealed, remove_fields).await?;
         append_in_tx(&mut tx, event).await?;
         tx.commit().await.map_err(db_err)
     }

@@ -17,6 +17,7 @@ mod catalog;
 mod db;
 mod hubs;
 mod jobs;
+mod otp;
 mod people;
 mod tokens;
 mod vaults;

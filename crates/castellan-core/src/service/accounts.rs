@@ -304,7 +304,7 @@ impl Castellan {
 
     /// Loads an account and checks the actor may take `what` on it. `NotFound` when they cannot
     /// even view it (no existence leak); `Forbidden` when they can view but not do `what`.
-    async fn account_for(
+    pub(crate) async fn account_for(
         &self,
         actor: &Actor,
         id: AccountId,
@@ -408,6 +408,23 @@ impl Castellan {
             });
         }
         Ok(out)
+    }
+
+    /// Seals `(field, value)` pairs for an account under its vault's data key.
+    pub(crate) async fn seal_fields(
+        &self,
+        vault: VaultId,
+        account: AccountId,
+        fields: &[(String, String)],
+    ) -> CoreResult<Vec<SealedField>> {
+        let plain: Vec<Plain> = fields
+            .iter()
+            .map(|(f, v)| Plain {
+                field: f.clone(),
+                value: v.clone(),
+            })
+            .collect();
+        self.seal_all(vault, account, &plain).await
     }
 
     /// Every secret field of an account, decrypted: `(field, value)` pairs. For the bot.
@@ -864,7 +881,13 @@ impl Castellan {
     pub async fn delete_account(&self, actor: &Actor, id: AccountId) -> CoreResult<()> {
         self.require(actor, Action::AccountWrite)?;
         let (a, _) = self.account_for(actor, id, ItemAction::Delete).await?;
-        if let Some(h) = self.store.hubs().await?.iter().find(|h| h.automation_account_id == a.id) {
+        if let Some(h) = self
+            .store
+            .hubs()
+            .await?
+            .iter()
+            .find(|h| h.automation_account_id == a.id)
+        {
             return Err(CoreError::Conflict(format!(
                 "the hub `{}` uses this account as its automation account; choose another account for the hub first",
                 h.label

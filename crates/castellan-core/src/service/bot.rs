@@ -168,10 +168,27 @@ impl Bot {
         if completed_sync {
             // A grant that changed while this sync ran had its own sync deduplicated into this
             // one, which may have read the grants before the change: run again.
-            let changed = self.svc.store.grants(hub.id).await?.iter().any(|g| g.updated_at >= started);
+            let changed = self
+                .svc
+                .store
+                .grants(hub.id)
+                .await?
+                .iter()
+                .any(|g| g.updated_at >= started);
             if changed {
                 let actor = Actor::bot("bot (grant changed during a sync)");
-                self.svc.store.enqueue(&[super::hubs::sync_job(hub.id, Trigger::GrantChange, &actor, false)], None).await?;
+                self.svc
+                    .store
+                    .enqueue(
+                        &[super::hubs::sync_job(
+                            hub.id,
+                            Trigger::GrantChange,
+                            &actor,
+                            false,
+                        )],
+                        None,
+                    )
+                    .await?;
             }
         }
         Ok(())

@@ -847,7 +847,7 @@ impl Castellan {
             organization_id: hub.organization_id.clone(),
             username: acc.username.clone().unwrap_or_default(),
             password,
-            totp: None,
+            totp: self.otp_params(&acc).await?.map(|(_, p)| p),
             timeout: std::time::Duration::from_secs(30),
         })
     }

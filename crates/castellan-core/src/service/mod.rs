@@ -9,6 +9,7 @@ mod generate;
 mod hubs;
 mod keys;
 mod people;
+mod totp;
 mod vaults;
 
 use std::collections::HashMap;
@@ -34,6 +35,9 @@ pub use hubs::{
 };
 pub use keys::RotationReport;
 pub use people::{InvitePerson, Invited, IssuedApiToken, NewToken, PersonPatch};
+pub use totp::{
+    ImportedAccount, MigrationImport, TotpCode, TotpExport, TotpInput, TotpVerification, TotpView,
+};
 pub use vaults::NewVault;
 
 /// Source of the workspace master keys. The server's implementation re-reads the key file when

@@ -8,6 +8,7 @@ mod catalog;
 mod hubs;
 mod people;
 mod setup;
+mod totp;
 pub(crate) mod vaults;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -24,4 +25,5 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .merge(catalog::routes())
         .merge(activity::routes())
         .merge(hubs::routes())
+        .merge(totp::routes())
 }

@@ -4,6 +4,7 @@ mod accounts;
 mod admin;
 mod hubs;
 mod serve;
+mod totp;
 
 use std::process::ExitCode;
 
@@ -67,6 +68,9 @@ pub enum Command {
     /// The automation log (the bot's jobs).
     #[command(subcommand)]
     Jobs(hubs::JobsCmd),
+    /// 2FA managed by Castellan: each account's authenticator.
+    #[command(subcommand)]
+    Totp(totp::TotpCmd),
     /// Run bot workers without the HTTP server (for more capacity on PostgreSQL).
     Worker(serve::WorkerArgs),
 }
@@ -83,6 +87,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Hub(h) => hubs::hub(h, server).await,
         Command::Jobs(j) => hubs::jobs(j, server).await,
         Command::Worker(w) => serve::worker(w).await,
+        Command::Totp(t) => totp::run(t, server).await,
         other => admin::run(other, server).await,
     }
 }
