@@ -8,8 +8,10 @@ use std::sync::Arc;
 
 use castellan_core::connector::{Connector, ConnectorRegistry};
 
+pub mod redmine;
 pub mod synapse;
 
+pub use redmine::RedmineConnector;
 pub use synapse::SynapseConnector;
 
 /// The connectors Castellan knows, by name.
@@ -19,9 +21,11 @@ pub struct Registry {
 }
 
 impl Default for Registry {
-    /// Every built-in connector: `synapse`.
+    /// Every built-in connector: `redmine`, `synapse`.
     fn default() -> Self {
-        Self::empty().with(synapse::NAME, Arc::new(SynapseConnector::new()))
+        Self::empty()
+            .with(redmine::NAME, Arc::new(RedmineConnector::new()))
+            .with(synapse::NAME, Arc::new(SynapseConnector::new()))
     }
 }
 
@@ -63,7 +67,8 @@ mod tests {
         assert_eq!(c.describe().roles, ["admin", "user"]);
         assert_eq!(c.describe().default_role, "user");
         assert!(r.connector("nope").is_none());
-        assert_eq!(r.names().collect::<Vec<_>>(), ["synapse"]);
+        assert_eq!(r.names().collect::<Vec<_>>(), ["redmine", "synapse"]);
+        assert_eq!(r.connector("redmine").unwrap().describe().name, "redmine");
     }
 
     #[test]
