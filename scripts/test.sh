@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+scripts/install-test-deps.sh
 scripts/ensure-postgres.sh
 
 export CASTELLAN_TEST_PG_URL=${CASTELLAN_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}

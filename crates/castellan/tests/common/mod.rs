@@ -58,7 +58,9 @@ impl Server {
         cmd.arg("serve")
             .arg("--listen")
             .arg("127.0.0.1:0")
-            .args(host);
+            .args(host)
+            // Parallel servers must not fight over the default SMTP port (a test may override).
+            .env("CASTELLAN_SMTP_LISTEN", "127.0.0.1:0");
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -208,6 +210,13 @@ impl Cli {
         let mut a = args.to_vec();
         a.push("--json");
         serde_json::from_str(&self.ok(&a)).expect("json output")
+    }
+
+    /// Runs with `--json` appended, feeding `stdin`, and parses stdout.
+    pub fn json_stdin(&self, args: &[&str], stdin: &str) -> serde_json::Value {
+        let mut a = args.to_vec();
+        a.push("--json");
+        serde_json::from_str(&self.ok_stdin(&a, stdin)).expect("json output")
     }
 
     /// Claims the workspace as `email` with a fixed password and saves the login.

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests need when they are missing: PostgreSQL client tools,
+# swaks (a real SMTP client) with TLS support, curl, jq, flock. Synapse (PyPI) and Redmine
+# (Debian) are installed by their own start scripts on first use.
+set -euo pipefail
+need=()
+command -v pg_isready >/dev/null || need+=(postgresql-client)
+command -v swaks >/dev/null || need+=(swaks)
+perl -MNet::SSLeay -e1 2>/dev/null || need+=(libnet-ssleay-perl libio-socket-ssl-perl)
+command -v curl >/dev/null || need+=(curl)
+command -v jq >/dev/null || need+=(jq)
+command -v flock >/dev/null || need+=(util-linux)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "install-test-deps: installing ${need[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
