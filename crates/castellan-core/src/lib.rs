@@ -8,6 +8,7 @@ pub mod connector;
 pub mod error;
 pub mod hub;
 pub mod ids;
+pub mod inbox;
 pub mod model;
 pub mod permissions;
 pub mod ports;

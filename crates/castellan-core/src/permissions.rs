@@ -48,6 +48,8 @@ pub enum Action {
     /// Connect hubs, share and revoke them, match and exempt members, run syncs, retry and
     /// cancel jobs.
     HubManage,
+    /// Manage the shared inbox's phone number pool (add and list numbers).
+    InboxManage,
 }
 
 use WorkspaceRole as R;
@@ -145,6 +147,7 @@ pub const MATRIX: &[(Action, &[WorkspaceRole])] = &[
     (Action::ActivityVerify, &[R::Owner, R::SuperAdmin]),
     (Action::HubRead, &[R::Owner, R::SuperAdmin, R::Admin]),
     (Action::HubManage, &[R::Owner, R::SuperAdmin, R::Admin]),
+    (Action::InboxManage, &[R::Owner, R::SuperAdmin, R::Admin]),
 ];
 
 /// Whether `role` may take `action`, from [`MATRIX`]. An action missing from the table is denied.
@@ -187,6 +190,7 @@ fn action_words(a: Action) -> &'static str {
         Action::ActivityVerify => "verify the activity log",
         Action::HubRead => "read business hubs",
         Action::HubManage => "manage business hubs",
+        Action::InboxManage => "manage the phone number pool",
     }
 }
 
@@ -292,6 +296,7 @@ mod tests {
             Action::ActivityVerify,
             Action::HubRead,
             Action::HubManage,
+            Action::InboxManage,
         ];
         for a in all {
             assert_eq!(MATRIX.iter().filter(|(x, _)| *x == a).count(), 1, "{a:?}");

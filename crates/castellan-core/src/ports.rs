@@ -253,6 +253,7 @@ pub trait Store:
     + HubStore
     + JobStore
     + OtpStore
+    + crate::inbox::InboxStore
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -19,6 +19,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 pub use error::{ApiError, ApiResult, Problem};
+pub use routes::inbox::SmsWebhook;
 
 /// Largest request body, in bytes (1 MiB).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -28,6 +29,18 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub struct AppState {
     /// The application service.
     pub svc: Castellan,
+    /// The inbound SMS webhook (off by default).
+    pub sms: SmsWebhook,
+}
+
+impl AppState {
+    /// State with the optional parts off (no SMS webhook).
+    pub fn new(svc: Castellan) -> Self {
+        Self {
+            svc,
+            sms: SmsWebhook::default(),
+        }
+    }
 }
 
 struct BearerAuth;

@@ -89,6 +89,34 @@ const AUTHENTICATED: &[Endpoint] = &[
     ep("GET", "/api/v1/activity", Action::ActivityRead),
     ep("GET", "/api/v1/activity/export.csv", Action::ActivityRead),
     ep("GET", "/api/v1/activity/verify", Action::ActivityVerify),
+    ep("GET", "/api/v1/accounts/{id}/totp", Action::AccountRead),
+    ep("PUT", "/api/v1/accounts/{id}/totp", Action::AccountWrite),
+    ep("DELETE", "/api/v1/accounts/{id}/totp", Action::AccountWrite),
+    ep(
+        "GET",
+        "/api/v1/accounts/{id}/totp/code",
+        Action::AccountRead,
+    ),
+    ep(
+        "POST",
+        "/api/v1/accounts/{id}/totp/verify",
+        Action::AccountRead,
+    ),
+    ep(
+        "GET",
+        "/api/v1/accounts/{id}/totp/export",
+        Action::AccountReveal,
+    ),
+    ep(
+        "GET",
+        "/api/v1/accounts/{id}/totp/qr.png",
+        Action::AccountReveal,
+    ),
+    ep(
+        "POST",
+        "/api/v1/accounts/import-migration",
+        Action::AccountCreate,
+    ),
     ep("GET", "/api/v1/hubs", Action::HubRead),
     ep("POST", "/api/v1/hubs", Action::HubManage),
     ep("GET", "/api/v1/hubs/{id}", Action::HubRead),
@@ -111,6 +139,17 @@ const AUTHENTICATED: &[Endpoint] = &[
     ep("GET", "/api/v1/jobs/{id}", Action::HubRead),
     ep("POST", "/api/v1/jobs/{id}/retry", Action::HubManage),
     ep("POST", "/api/v1/jobs/{id}/cancel", Action::HubManage),
+    ep("POST", "/api/v1/accounts/{id}/email", Action::AccountWrite),
+    ep("POST", "/api/v1/accounts/{id}/phone", Action::AccountWrite),
+    ep("GET", "/api/v1/phone-numbers", Action::InboxManage),
+    ep("POST", "/api/v1/phone-numbers", Action::InboxManage),
+    ep("GET", "/api/v1/inbox", Action::AccountRead),
+    ep("GET", "/api/v1/inbox/{id}", Action::AccountRead),
+    ep(
+        "GET",
+        "/api/v1/accounts/{id}/inbox/code",
+        Action::AccountRead,
+    ),
 ];
 
 const TRANSFER: &str = "/api/v1/people/{id}/transfer-ownership";
@@ -123,6 +162,8 @@ const PUBLIC: &[(&str, &str)] = &[
     ("POST", "/api/v1/auth/sign-in"),
     ("POST", "/api/v1/auth/accept-invitation"),
     ("GET", "/api/v1/openapi.json"),
+    // Signed by the SMS provider (`X-Twilio-Signature`) instead of a bearer token.
+    ("POST", "/api/v1/webhooks/sms"),
 ];
 
 /// Public routes that the OpenAPI document does not describe: the document itself.
@@ -318,6 +359,74 @@ impl Walk {
             .str("id")
     }
 
+    /// A fresh account shared with `who` as manager, with 2FA managed by Castellan.
+    async fn account_with_totp(&mut self, who: &Session) -> String {
+        let a = self.account_for(who, "manager").await;
+        let owner = self.owner().to_owned();
+        self.w
+            .app
+            .put(
+                &format!("/api/v1/accounts/{a}/totp"),
+                &owner,
+                json!({ "secret": "JBSWY3DPEHPK3PXP" }),
+            )
+            .await
+            .ok();
+        a
+    }
+
+    /// A free number in the workspace's pool (added by the owner).
+    async fn free_number(&mut self) -> String {
+        let n = self.next();
+        let owner = self.owner().to_owned();
+        let number = format!("+1500555{n:04}");
+        self.w
+            .app
+            .post(
+                "/api/v1/phone-numbers",
+                &owner,
+                json!({ "numbers": [number] }),
+            )
+            .await
+            .ok();
+        number
+    }
+
+    /// A fresh account shared with `who` as collaborator that received one SMS with a code
+    /// (through the signed webhook); returns (account id, message id).
+    async fn account_with_message(&mut self, who: &Session) -> (String, String) {
+        let a = self.account_for(who, "collaborator").await;
+        self.free_number().await;
+        let owner = self.owner().to_owned();
+        let number = self
+            .w
+            .app
+            .post(&format!("/api/v1/accounts/{a}/phone"), &owner, json!({}))
+            .await
+            .ok()
+            .str("e164");
+        let n = self.next();
+        self.w
+            .app
+            .sms(
+                "+14155550100",
+                &number,
+                "Your code is 246810",
+                &format!("SM{n}"),
+            )
+            .await
+            .ok();
+        let list = self
+            .w
+            .app
+            .get(&format!("/api/v1/inbox?account_id={a}"), &owner)
+            .await
+            .ok()
+            .json();
+        let id = list[0]["id"].as_str().expect("a message").to_owned();
+        (a, id)
+    }
+
     /// A queued job: the first sync of a fresh hub.
     async fn queued_job(&mut self) -> String {
         let hub = self.hub().await;
@@ -506,6 +615,37 @@ impl Walk {
             ),
             ("GET", "/api/v1/apps/{id}") => (p("/api/v1/apps/slack"), None),
             ("POST", "/api/v1/generate") => (p(e.path), Some(json!({ "length": 24 }))),
+            ("PUT", "/api/v1/accounts/{id}/totp") => (
+                e.path
+                    .replace("{id}", &self.account_for(who, "manager").await),
+                Some(json!({ "secret": "JBSWY3DPEHPK3PXP" })),
+            ),
+            (
+                "GET" | "DELETE",
+                "/api/v1/accounts/{id}/totp"
+                | "/api/v1/accounts/{id}/totp/code"
+                | "/api/v1/accounts/{id}/totp/export"
+                | "/api/v1/accounts/{id}/totp/qr.png",
+            ) => (
+                e.path.replace("{id}", &self.account_with_totp(who).await),
+                None,
+            ),
+            ("POST", "/api/v1/accounts/{id}/totp/verify") => (
+                e.path.replace("{id}", &self.account_with_totp(who).await),
+                Some(json!({ "code": "000000" })),
+            ),
+            ("POST", "/api/v1/accounts/import-migration") => {
+                let mut otp = castellan_otp::OtpParams::new(
+                    castellan_otp::Kind::Totp,
+                    castellan_otp::Secret::from_bytes(b"12345678901234567890".to_vec()),
+                );
+                otp.issuer = Some(format!("Imported {n}"));
+                otp.account_name = Some(format!("who{n}@example.com"));
+                (
+                    p(e.path),
+                    Some(json!({ "uri": castellan_otp::migration_uri(&[otp]) })),
+                )
+            }
             ("GET", "/api/v1/hubs" | "/api/v1/jobs") => (p(e.path), None),
             ("POST", "/api/v1/hubs") => {
                 let acc = self.account_for(who, "manager").await;
@@ -576,6 +716,32 @@ impl Walk {
                     .await
                     .ok();
                 (format!("/api/v1/jobs/{job}/retry"), None)
+            }
+            ("POST", "/api/v1/accounts/{id}/email") => (
+                e.path
+                    .replace("{id}", &self.account_for(who, "manager").await),
+                Some(json!({ "use_as_username": true })),
+            ),
+            ("POST", "/api/v1/accounts/{id}/phone") => {
+                self.free_number().await;
+                (
+                    e.path
+                        .replace("{id}", &self.account_for(who, "manager").await),
+                    None,
+                )
+            }
+            ("GET", "/api/v1/phone-numbers" | "/api/v1/inbox") => (p(e.path), None),
+            ("POST", "/api/v1/phone-numbers") => (
+                p(e.path),
+                Some(json!({ "numbers": [format!("+1415555{n:04}")] })),
+            ),
+            ("GET", "/api/v1/inbox/{id}") => {
+                let (_, id) = self.account_with_message(who).await;
+                (format!("/api/v1/inbox/{id}"), None)
+            }
+            ("GET", "/api/v1/accounts/{id}/inbox/code") => {
+                let (a, _) = self.account_with_message(who).await;
+                (e.path.replace("{id}", &a), None)
             }
             (m, path) => panic!("no fixture for {m} {path}: add one to `prepare`"),
         }

@@ -16,6 +16,7 @@ mod activity;
 mod catalog;
 mod db;
 mod hubs;
+mod inbox;
 mod jobs;
 mod otp;
 mod people;

@@ -24,6 +24,15 @@ pub struct FileConfig {
     workspace_name: Option<String>,
     log_format: Option<String>,
     server: Option<String>,
+    // The shared inbox (`serve`); read by `inbox_glue`.
+    pub(crate) smtp_listen: Option<String>,
+    pub(crate) smtp_tls_cert: Option<PathBuf>,
+    pub(crate) smtp_tls_key: Option<PathBuf>,
+    pub(crate) mail_domains: Option<Vec<String>>,
+    pub(crate) max_message_bytes: Option<usize>,
+    pub(crate) inbox_retention_days: Option<u32>,
+    pub(crate) sms_auth_token: Option<String>,
+    pub(crate) public_url: Option<String>,
 }
 
 /// Flags shared by host-local commands.
@@ -65,7 +74,7 @@ pub struct HostConfig {
     pub log_format: String,
 }
 
-fn read_file_config(path: Option<&Path>) -> Result<FileConfig> {
+pub(crate) fn read_file_config(path: Option<&Path>) -> Result<FileConfig> {
     let Some(path) = path else {
         return Ok(FileConfig::default());
     };
@@ -75,7 +84,7 @@ fn read_file_config(path: Option<&Path>) -> Result<FileConfig> {
 }
 
 /// Reads a secret from `NAME_FILE` if set (trailing newline trimmed).
-fn secret_from_file_var(name: &str) -> Result<Option<String>> {
+pub(crate) fn secret_from_file_var(name: &str) -> Result<Option<String>> {
     match std::env::var_os(format!("{name}_FILE")) {
         None => Ok(None),
         Some(p) => {

@@ -6,6 +6,7 @@ mod cli;
 mod client;
 mod config;
 mod host;
+mod inbox_glue;
 mod output;
 
 use clap::Parser;

@@ -7,6 +7,7 @@ mod auth;
 mod bot;
 mod generate;
 mod hubs;
+mod inbox;
 mod keys;
 mod people;
 mod totp;
@@ -32,6 +33,10 @@ pub use generate::{GenerateRequest, GenerateResult};
 pub use hubs::{
     unfinished, ConnectHub, HubDetail, HubPatch, MemberAction, NewPlaceholder, RevokeHub, ShareHub,
     DEFAULT_SAFEGUARD,
+};
+pub use inbox::{
+    normalize_e164, normalize_mail_domain, InboxQuery, ReceivedMessage,
+    DEFAULT_INBOX_RETENTION_DAYS, DEFAULT_MAIL_DOMAIN, MAX_CODE_WAIT,
 };
 pub use keys::RotationReport;
 pub use people::{InvitePerson, Invited, IssuedApiToken, NewToken, PersonPatch};
@@ -70,6 +75,7 @@ pub struct Castellan {
     builtin_apps: Arc<Vec<App>>,
     data_keys: Arc<RwLock<HashMap<VaultId, (DataKeyId, DataKey)>>>,
     connectors: Option<Arc<dyn ConnectorRegistry>>,
+    mail_domains: Arc<Vec<String>>,
 }
 
 impl std::fmt::Debug for Castellan {
@@ -90,6 +96,7 @@ impl Castellan {
             builtin_apps: Arc::new(parse_catalog(BUILTIN_CATALOG)?),
             data_keys: Arc::new(RwLock::new(HashMap::new())),
             connectors: None,
+            mail_domains: Arc::new(vec![inbox::DEFAULT_MAIL_DOMAIN.to_owned()]),
         })
     }
 

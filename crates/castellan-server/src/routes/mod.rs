@@ -6,6 +6,7 @@ mod accounts;
 mod activity;
 mod catalog;
 mod hubs;
+pub(crate) mod inbox;
 mod people;
 mod setup;
 mod totp;
@@ -26,4 +27,5 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .merge(activity::routes())
         .merge(hubs::routes())
         .merge(totp::routes())
+        .merge(inbox::routes())
 }

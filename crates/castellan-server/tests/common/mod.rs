@@ -25,6 +25,12 @@ use tower::ServiceExt;
 /// The password every test person uses (at least 12 characters).
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// The SMS webhook's auth token in every test app.
+pub const SMS_AUTH_TOKEN: &str = "test-sms-auth-token";
+
+/// The public URL the SMS webhook's signatures cover in every test app.
+pub const SMS_PUBLIC_URL: &str = "http://castellan.test";
+
 /// Media type of problem documents.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -212,7 +218,10 @@ impl TestApp {
             .expect("a fresh database gives a setup token")
             .expose_secret()
             .to_owned();
-        let (router, openapi) = router_and_openapi(AppState { svc });
+        // The SMS webhook is on, with a fixed auth token (see [`SMS_AUTH_TOKEN`]).
+        let sms =
+            castellan_server::SmsWebhook::new(SMS_AUTH_TOKEN.to_owned().into(), SMS_PUBLIC_URL);
+        let (router, openapi) = router_and_openapi(AppState { svc, sms });
         Self {
             router,
             openapi,
@@ -411,6 +420,42 @@ impl TestApp {
             .expect("update api_tokens");
         assert_eq!(done.rows_affected(), 1, "no token {token_id}");
         store.close().await;
+    }
+
+    /// POSTs an inbound SMS to the webhook as Twilio would: form-encoded `From`, `To`, `Body`
+    /// and `MessageSid`, signed with [`SMS_AUTH_TOKEN`] over [`SMS_PUBLIC_URL`] + the path.
+    pub async fn sms(&self, from: &str, to: &str, body: &str, sid: &str) -> Resp {
+        let params: Vec<(String, String)> = [
+            ("From", from),
+            ("To", to),
+            ("Body", body),
+            ("MessageSid", sid),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        let path = "/api/v1/webhooks/sms";
+        let signature = castellan_inbox::twilio_signature(
+            SMS_AUTH_TOKEN,
+            &format!("{SMS_PUBLIC_URL}{path}"),
+            &params,
+        );
+        let form = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params.iter())
+            .finish();
+        self.raw(
+            "POST",
+            path,
+            &[
+                (header::CONTENT_TYPE, "application/x-www-form-urlencoded"),
+                (
+                    header::HeaderName::from_static("x-twilio-signature"),
+                    &signature,
+                ),
+            ],
+            form.into_bytes(),
+        )
+        .await
     }
 
     /// Puts one member into a hub's snapshot, as a sync would.

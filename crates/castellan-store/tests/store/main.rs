@@ -6,6 +6,7 @@ mod activity_cases;
 mod fixtures;
 mod harness;
 mod hub_cases;
+mod inbox_cases;
 mod job_cases;
 mod people_cases;
 mod token_cases;
@@ -201,4 +202,42 @@ async fn sqlite_job_run_counts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_job_run_counts() {
     run(Db::Postgres, job_cases::job_run_counts).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_inbox_managed_addresses() {
+    run(Db::Sqlite, inbox_cases::managed_addresses).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_inbox_managed_addresses() {
+    run(Db::Postgres, inbox_cases::managed_addresses).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_inbox_phone_number_pool() {
+    run(Db::Sqlite, inbox_cases::phone_number_pool).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_inbox_phone_number_pool() {
+    run(Db::Postgres, inbox_cases::phone_number_pool).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_inbox_messages_exactly_once_filters_and_purge() {
+    run(
+        Db::Sqlite,
+        inbox_cases::messages_exactly_once_filters_and_purge,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_inbox_messages_exactly_once_filters_and_purge() {
+    run(
+        Db::Postgres,
+        inbox_cases::messages_exactly_once_filters_and_purge,
+    )
+    .await;
 }

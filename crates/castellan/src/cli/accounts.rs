@@ -121,6 +121,21 @@ pub enum AccountsCmd {
     },
     /// Stop sharing with a person.
     Unshare { account: String, person: String },
+    /// Give the account a managed email address (or show the one it has).
+    Email {
+        account: String,
+        /// Also make the address the account's username.
+        #[arg(long)]
+        use_as_username: bool,
+        #[command(flatten)]
+        j: JsonFlag,
+    },
+    /// Give the account a managed phone number from the workspace's pool (or show its number).
+    Phone {
+        account: String,
+        #[command(flatten)]
+        j: JsonFlag,
+    },
 }
 
 /// `castellan generate`.
@@ -385,6 +400,14 @@ pub async fn run(cmd: AccountsCmd, server: Option<String>) -> Result<ExitCode> {
             c.call(Method::DELETE, &format!("/accounts/{id}/access/{p}"), None)
                 .await?;
             println!("stopped sharing {account} with {person}");
+        }
+        AccountsCmd::Email {
+            account,
+            use_as_username,
+            j,
+        } => super::inbox::account_email(&c, &account, use_as_username, j.json).await?,
+        AccountsCmd::Phone { account, j } => {
+            super::inbox::account_phone(&c, &account, j.json).await?;
         }
     }
     Ok(ExitCode::SUCCESS)

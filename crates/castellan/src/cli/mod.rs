@@ -3,6 +3,7 @@
 mod accounts;
 mod admin;
 mod hubs;
+mod inbox;
 mod serve;
 mod totp;
 
@@ -73,6 +74,12 @@ pub enum Command {
     Totp(totp::TotpCmd),
     /// Run bot workers without the HTTP server (for more capacity on PostgreSQL).
     Worker(serve::WorkerArgs),
+    /// The shared inbox: emails and SMS received for managed addresses and numbers, and codes.
+    #[command(subcommand)]
+    Inbox(inbox::InboxCmd),
+    /// The workspace's pool of managed phone numbers.
+    #[command(subcommand)]
+    Numbers(inbox::NumbersCmd),
 }
 
 /// Runs a parsed command line. Returns the process exit code.
@@ -88,6 +95,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Jobs(j) => hubs::jobs(j, server).await,
         Command::Worker(w) => serve::worker(w).await,
         Command::Totp(t) => totp::run(t, server).await,
+        Command::Inbox(i) => inbox::run(i, server).await,
+        Command::Numbers(n) => inbox::numbers(n, server).await,
         other => admin::run(other, server).await,
     }
 }

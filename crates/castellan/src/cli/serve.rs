@@ -26,6 +26,8 @@ pub struct ServeArgs {
     log_format: Option<String>,
     #[command(flatten)]
     bot: BotArgs,
+    #[command(flatten)]
+    inbox: crate::inbox_glue::InboxArgs,
 }
 
 /// Bot worker settings.
@@ -181,6 +183,7 @@ pub async fn serve(a: ServeArgs) -> Result<ExitCode> {
         a.workspace_name.as_deref(),
         a.log_format.as_deref(),
     )?;
+    let inbox = a.inbox.resolve(a.host.config.as_deref())?;
     init_tracing(&cfg.log_format);
     let svc = host::open(&cfg, true).await?;
     host::init(&svc, &cfg.workspace_name, false).await?;
@@ -188,11 +191,17 @@ pub async fn serve(a: ServeArgs) -> Result<ExitCode> {
         .await
         .with_context(|| format!("cannot listen on {}", cfg.listen))?;
     let addr = listener.local_addr()?;
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let inbox = crate::inbox_glue::start(svc, &inbox, addr, rx.clone()).await?;
+    let svc = inbox.svc;
     tracing::info!(%addr, backend = svc.store().backend(), "castellan is serving");
     eprintln!("castellan is serving on http://{addr}");
-    let (tx, rx) = tokio::sync::watch::channel(false);
-    let handles = start_bots(&svc, &a.bot, rx);
-    let state = castellan_server::AppState { svc };
+    let mut handles = start_bots(&svc, &a.bot, rx);
+    handles.extend(inbox.tasks);
+    let state = castellan_server::AppState {
+        svc,
+        sms: inbox.sms,
+    };
     castellan_server::serve(listener, state, shutdown_signal()).await?;
     let _ = tx.send(true);
     for h in handles {
