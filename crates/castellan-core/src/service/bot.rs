@@ -141,6 +141,15 @@ impl Bot {
 
     #[tracing::instrument(skip_all, err, fields(job_id = %job.id, hub_id = %job.hub_id, task = %job.task))]
     async fn execute(&self, mut job: Job) -> CoreResult<()> {
+        if job.attempts >= job.max_attempts {
+            // Taken over after a lease expired more times than allowed (a worker keeps dying).
+            let err = Failure::Core(CoreError::Conflict(format!(
+                "gave up after {} attempts",
+                job.attempts
+            )));
+            job.state = JobState::Running;
+            return self.finish(job, Err(err)).await;
+        }
         job.state = JobState::Running;
         job.attempts += 1;
         job.updated_at = truncate_ms(Utc::now());

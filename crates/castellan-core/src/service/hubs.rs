@@ -320,6 +320,10 @@ impl Castellan {
                 self.create_account(actor, input).await?
             }
         };
+        // Pointing the bot at a URL sends it the account's password: only someone who may reveal
+        // the password may choose the account and the URL.
+        self.account_for(actor, account.id, crate::permissions::ItemAction::Reveal)
+            .await?;
         if account.setup == AccountSetup::IdpProvisioned && !app.saml_sso {
             return Err(CoreError::invalid(
                 "automation_account_id",
@@ -428,6 +432,11 @@ impl Castellan {
         let mut hub = self.hub_record(id).await?;
         if let Some(l) = &p.label {
             hub.label = validate::text("label", l, validate::MAX_LABEL)?;
+        }
+        if p.base_url.is_some() || p.automation_account_id.is_some() {
+            let acc = p.automation_account_id.unwrap_or(hub.automation_account_id);
+            self.account_for(actor, acc, crate::permissions::ItemAction::Reveal)
+                .await?;
         }
         if let Some(u) = &p.base_url {
             hub.base_url = validate::http_url("base_url", u)?

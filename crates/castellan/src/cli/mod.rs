@@ -37,7 +37,7 @@ pub enum Command {
     Claim(admin::ClaimArgs),
     /// Sign in and save an API token for later commands.
     Login(admin::LoginArgs),
-    /// Revoke the saved token on the server and forget it.
+    /// Forget the saved login (revoke the token itself with `castellan tokens revoke ID`).
     Logout,
     /// Show the signed-in person.
     Whoami(admin::JsonFlag),

@@ -72,7 +72,7 @@ fn start_bots(
     for n in 0..a.workers {
         let cfg = castellan_core::service::BotConfig {
             worker_id: format!("{host}:{}:{n}", std::process::id()),
-            lease: chrono::Duration::seconds(a.job_lease_secs.max(1)),
+            lease: chrono::Duration::seconds(a.job_lease_secs.max(3)),
             poll: std::time::Duration::from_millis(300),
             backoff_base: chrono::Duration::seconds(a.retry_base_secs.max(1)),
         };
@@ -240,6 +240,9 @@ pub async fn keys(cmd: KeysCmd) -> Result<ExitCode> {
     match cmd {
         KeysCmd::Rotate(h) => {
             let cfg = h.host.resolve(None, None, None)?;
+            // One key operation at a time: two rotations racing on the key file could leave data
+            // keys wrapped by a key that was overwritten.
+            let _lock = lock_key_file(&cfg.master_key_file)?;
             // Open first: proves the current key file matches the database.
             let svc = host::open(&cfg, false).await?;
             let mut ring = Keyring::load(&cfg.master_key_file)?;
@@ -257,6 +260,7 @@ pub async fn keys(cmd: KeysCmd) -> Result<ExitCode> {
         }
         KeysCmd::Rewrap(h) => {
             let cfg = h.host.resolve(None, None, None)?;
+            let _lock = lock_key_file(&cfg.master_key_file)?;
             let svc = host::open(&cfg, false).await?;
             let report = svc
                 .rewrap_data_keys()
@@ -276,6 +280,7 @@ pub async fn keys(cmd: KeysCmd) -> Result<ExitCode> {
         }
         KeysCmd::Retire { key_id, host: h } => {
             let cfg = h.host_resolve()?;
+            let _lock = lock_key_file(&cfg.master_key_file)?;
             let svc = host::open(&cfg, false).await?;
             let in_use = svc
                 .store()
@@ -292,6 +297,25 @@ pub async fn keys(cmd: KeysCmd) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// An exclusive advisory lock on `<key file>.lock`, held until dropped (`File::lock`, flock on Unix).
+fn lock_key_file(key: &std::path::Path) -> Result<std::fs::File> {
+    let mut name = key.as_os_str().to_owned();
+    name.push(".lock");
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&name)
+        .with_context(|| {
+            format!(
+                "cannot open the key lock file {}",
+                std::path::Path::new(&name).display()
+            )
+        })?;
+    f.lock().context("cannot lock the key file")?;
+    Ok(f)
 }
 
 trait HostResolve {

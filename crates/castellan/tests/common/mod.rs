@@ -107,11 +107,23 @@ impl Server {
 
     /// The setup token printed on first start.
     pub fn setup_token(&self) -> String {
-        let out = self.stdout.lock().unwrap();
-        out.split_whitespace()
-            .find(|w| w.starts_with("cst_setup_"))
-            .expect("setup token printed")
-            .to_owned()
+        // stdout and stderr are read by separate threads: the token may arrive after the
+        // "serving" line on a loaded machine, so wait for it (30 s at most).
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let found = self
+                .stdout
+                .lock()
+                .unwrap()
+                .split_whitespace()
+                .find(|w| w.starts_with("cst_setup_"))
+                .map(str::to_owned);
+            if let Some(t) = found {
+                return t;
+            }
+            assert!(Instant::now() < deadline, "setup token printed");
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// Everything the server wrote to stdout and stderr.
