@@ -175,6 +175,23 @@ pub enum PlannedChange {
 pub fn plan(members: &[HubMember], grants: &[Grant], people: &[MatchPerson]) -> Vec<PlannedChange> {
     let people: HashMap<PersonId, &MatchPerson> = people.iter().map(|p| (p.id, p)).collect();
     let mut out = vec![];
+    // A deactivated person leaves every app, granted through Castellan or matched by email.
+    for m in members {
+        let gone = m
+            .person_id
+            .and_then(|p| people.get(&p))
+            .is_some_and(|p| !p.active);
+        let kept = grants
+            .iter()
+            .any(|g| Some(g.person_id) == m.person_id && g.keep_seat);
+        if gone && !kept && m.matching == Matching::Onboarded && m.state != MemberState::Deactivated
+        {
+            out.push(PlannedChange::Remove {
+                person_id: m.person_id,
+                app_member_id: m.app_member_id.clone(),
+            });
+        }
+    }
     for g in grants {
         let member = members
             .iter()
@@ -208,7 +225,11 @@ pub fn plan(members: &[HubMember], grants: &[Grant], people: &[MatchPerson]) -> 
                     role: g.app_role.clone(),
                 })
             }
-            (false, Some(m)) if m.state != MemberState::Deactivated && !g.keep_seat => {
+            (false, Some(m))
+                if m.state != MemberState::Deactivated
+                    && !g.keep_seat
+                    && !out.iter().any(|c| matches!(c, PlannedChange::Remove { app_member_id, .. } if *app_member_id == m.app_member_id)) =>
+            {
                 out.push(PlannedChange::Remove {
                     person_id: Some(g.person_id),
                     app_member_id: m.app_member_id.clone(),

@@ -660,6 +660,17 @@ impl Castellan {
         actor: &Actor,
         person: PersonId,
     ) -> CoreResult<()> {
+        // Every hub re-plans: members matched to the person are removed even without a grant.
+        let syncs: Vec<Job> = self
+            .store
+            .hubs()
+            .await?
+            .iter()
+            .map(|h| sync_job(h.id, Trigger::GrantChange, actor, false))
+            .collect();
+        if !syncs.is_empty() {
+            self.store.enqueue(&syncs, None).await?;
+        }
         for (hub, mut g) in self.store.grants_of_person(person).await? {
             if g.revoked {
                 continue;
