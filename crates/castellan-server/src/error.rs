@@ -77,6 +77,11 @@ fn classify(e: &CoreError) -> (StatusCode, &'static str, &'static str) {
 }
 
 impl ApiError {
+    /// The status and the detail safe to show (what a web page displays for this error).
+    pub fn public_parts(&self) -> (StatusCode, String) {
+        (self.status, self.detail.clone())
+    }
+
     /// A problem with an explicit status, slug and detail.
     pub fn new(
         status: StatusCode,

@@ -5,6 +5,7 @@
 pub mod error;
 pub mod extract;
 mod routes;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -31,6 +32,8 @@ pub struct AppState {
     pub svc: Castellan,
     /// The inbound SMS webhook (off by default).
     pub sms: SmsWebhook,
+    /// The sign-in and claim rate limit (web and API).
+    pub limiter: web::security::SignInLimiter,
 }
 
 impl AppState {
@@ -39,6 +42,7 @@ impl AppState {
         Self {
             svc,
             sms: SmsWebhook::default(),
+            limiter: web::security::SignInLimiter::default(),
         }
     }
 }
@@ -84,6 +88,7 @@ pub fn router_and_openapi(state: AppState) -> (Router, utoipa::openapi::OpenApi)
     let spec = doc.clone();
     let router = Router::new()
         .merge(api)
+        .merge(web::routes())
         .route(
             "/api/v1/openapi.json",
             axum::routing::get(move || {
@@ -98,7 +103,7 @@ pub fn router_and_openapi(state: AppState) -> (Router, utoipa::openapi::OpenApi)
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
-        .layer(SetResponseHeaderLayer::overriding(
+        .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
         ))

@@ -62,6 +62,10 @@ pub struct SignIn {
     /// Password.
     #[schema(value_type = String)]
     pub password: SecretString,
+    /// The person's current two-step code (RFC 6238 TOTP, 6 digits), required when they have
+    /// set up two-step sign-in.
+    #[serde(default)]
+    pub totp_code: Option<String>,
     /// Label for the token created (default "sign-in").
     #[serde(default)]
     pub token_name: Option<String>,

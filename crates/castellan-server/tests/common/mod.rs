@@ -221,7 +221,10 @@ impl TestApp {
         // The SMS webhook is on, with a fixed auth token (see [`SMS_AUTH_TOKEN`]).
         let sms =
             castellan_server::SmsWebhook::new(SMS_AUTH_TOKEN.to_owned().into(), SMS_PUBLIC_URL);
-        let (router, openapi) = router_and_openapi(AppState { svc, sms });
+        let (router, openapi) = router_and_openapi(AppState {
+            sms,
+            ..AppState::new(svc)
+        });
         Self {
             router,
             openapi,

@@ -199,8 +199,8 @@ pub async fn serve(a: ServeArgs) -> Result<ExitCode> {
     let mut handles = start_bots(&svc, &a.bot, rx);
     handles.extend(inbox.tasks);
     let state = castellan_server::AppState {
-        svc,
         sms: inbox.sms,
+        ..castellan_server::AppState::new(svc)
     };
     castellan_server::serve(listener, state, shutdown_signal()).await?;
     let _ = tx.send(true);
