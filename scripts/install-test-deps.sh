@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests need when they are missing: PostgreSQL client tools,
-# swaks (a real SMTP client) with TLS support, curl, jq, flock. Synapse (PyPI) and Redmine
+# swaks (a real SMTP client) with TLS support, curl, jq, flock, Chromium and chromedriver. Synapse (PyPI) and Redmine
 # (Debian) are installed by their own start scripts on first use.
 set -euo pipefail
 need=()
@@ -12,6 +12,9 @@ command -v jq >/dev/null || need+=(jq)
 command -v openssl >/dev/null || need+=(openssl)
 command -v python3 >/dev/null || need+=(python3)
 command -v flock >/dev/null || need+=(util-linux)
+# The web app's browser test: Debian's Chromium and its WebDriver.
+command -v chromium >/dev/null || need+=(chromium)
+command -v chromedriver >/dev/null || need+=(chromium-driver)
 if [ ${#need[@]} -gt 0 ]; then
   echo "install-test-deps: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
