@@ -164,10 +164,27 @@ pub struct PersonRecord {
     pub invitation_expires_at: Option<DateTime<Utc>>,
     /// IdP id (SCIM `externalId`), if provisioned.
     pub external_id: Option<String>,
+    /// Their own authenticator for two-step sign-in, when they set one up.
+    pub two_step: Option<PersonTwoStep>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+}
+
+/// A person's own authenticator (two-step sign-in): the TOTP secret sealed with a vault's
+/// data key, which key sealed it, and the last accepted time step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonTwoStep {
+    /// The base32 secret sealed with the data key `dek_id` of `vault_id`, AAD
+    /// `field_aad("people", <person id>, "totp_secret")`.
+    pub sealed_secret: Vec<u8>,
+    /// The vault whose data key sealed it (the default vault at setup).
+    pub vault_id: VaultId,
+    /// The data key that sealed it.
+    pub dek_id: DataKeyId,
+    /// The last accepted time step; a code of this step or an earlier one is refused.
+    pub last_step: Option<i64>,
 }
 
 /// A person as the API shows them (no hashes).
@@ -186,6 +203,9 @@ pub struct Person {
     pub status: PersonStatus,
     /// IdP id, if any.
     pub external_id: Option<String>,
+    /// Whether they sign in with a two-step code from their own authenticator.
+    #[serde(default)]
+    pub two_step: bool,
     /// Creation time (RFC 3339).
     pub created_at: DateTime<Utc>,
 }
@@ -199,6 +219,7 @@ impl From<&PersonRecord> for Person {
             role: p.role,
             status: p.status,
             external_id: p.external_id.clone(),
+            two_step: p.two_step.is_some(),
             created_at: p.created_at,
         }
     }

@@ -16,8 +16,8 @@ use crate::error::CoreResult;
 use crate::hub::{Grant, Hub, HubId, HubMember, Job, JobId, JobState, SyncReport};
 use crate::ids::{AccountId, DataKeyId, PersonId, TokenId, VaultId};
 use crate::model::{
-    AccountRecord, ItemRole, OtpRecord, PersonRecord, SealedField, TokenRecord, Vault, VaultAccess,
-    VaultKeyRecord, Workspace,
+    AccountRecord, ItemRole, OtpRecord, PersonRecord, PersonTwoStep, SealedField, TokenRecord,
+    Vault, VaultAccess, VaultKeyRecord, Workspace,
 };
 
 /// The workspace row and its one-time setup.
@@ -70,6 +70,26 @@ pub trait PeopleStore: Send + Sync {
         to: PersonId,
         event: &NewEvent,
     ) -> CoreResult<()>;
+    /// Sets (or with `None`, removes) a person's two-step authenticator, including its last
+    /// accepted step. [`PeopleStore::update_person`] never touches these columns, so a stale
+    /// record cannot roll the step back. `NotFound` if the person is missing.
+    async fn set_person_two_step(
+        &self,
+        id: PersonId,
+        two_step: Option<&PersonTwoStep>,
+        event: &NewEvent,
+    ) -> CoreResult<()>;
+    /// Signs in with a two-step code, atomically: claims time step `step` for the person (only
+    /// while they have an authenticator and `step` is above its last accepted step), then
+    /// inserts `token` and appends `event`. Returns `false`, writing nothing, when the step was
+    /// already used (a replayed code) or two-step is off.
+    async fn sign_in_with_step(
+        &self,
+        person: PersonId,
+        step: i64,
+        token: &TokenRecord,
+        event: &NewEvent,
+    ) -> CoreResult<bool>;
 }
 
 /// Personal API tokens.

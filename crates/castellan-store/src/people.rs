@@ -2,19 +2,25 @@
 
 use async_trait::async_trait;
 use castellan_core::activity::NewEvent;
-use castellan_core::ids::PersonId;
-use castellan_core::model::{PersonRecord, PersonStatus, WorkspaceRole};
+use castellan_core::ids::{DataKeyId, PersonId, VaultId};
+use castellan_core::model::{
+    PersonRecord, PersonStatus, PersonTwoStep, TokenRecord, WorkspaceRole,
+};
 use castellan_core::ports::PeopleStore;
 use castellan_core::{CoreError, CoreResult};
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
 use crate::activity::append_in_tx;
-use crate::db::{db_err, get, map_err, ms, opt_ms, opt_time, parse, time, uuid, violated};
+use crate::db::{
+    db_err, get, map_err, ms, opt_ms, opt_time, opt_uuid, parse, time, uuid, violated,
+};
+use crate::tokens::insert_token_in_tx;
 use crate::SqlStore;
 
 const PERSON_COLS: &str = "id, email, name, role, status, password_hash, invitation_hash, \
-     invitation_expires_at, external_id, created_at, updated_at";
+     invitation_expires_at, external_id, created_at, updated_at, totp_secret, totp_vault_id, \
+     totp_dek_id, totp_last_step";
 
 /// Reads a person from columns named with `prefix` (`""`, or `"p_"` in the token join).
 pub(crate) fn row_to_person(row: &AnyRow, prefix: &str) -> CoreResult<PersonRecord> {
@@ -29,8 +35,26 @@ pub(crate) fn row_to_person(row: &AnyRow, prefix: &str) -> CoreResult<PersonReco
         invitation_hash: get(row, &c("invitation_hash"))?,
         invitation_expires_at: opt_time(row, &c("invitation_expires_at"))?,
         external_id: get(row, &c("external_id"))?,
+        two_step: row_to_two_step(row, prefix)?,
         created_at: time(row, &c("created_at"))?,
         updated_at: time(row, &c("updated_at"))?,
+    })
+}
+
+/// The two-step columns: `Some` when the sealed secret and its key ids are all present.
+fn row_to_two_step(row: &AnyRow, prefix: &str) -> CoreResult<Option<PersonTwoStep>> {
+    let c = |name: &str| format!("{prefix}{name}");
+    let sealed: Option<Vec<u8>> = get(row, &c("totp_secret"))?;
+    let vault = opt_uuid(row, &c("totp_vault_id"))?;
+    let dek = opt_uuid(row, &c("totp_dek_id"))?;
+    Ok(match (sealed, vault, dek) {
+        (Some(sealed_secret), Some(v), Some(d)) => Some(PersonTwoStep {
+            sealed_secret,
+            vault_id: VaultId(v),
+            dek_id: DataKeyId(d),
+            last_step: get(row, &c("totp_last_step"))?,
+        }),
+        _ => None,
     })
 }
 
@@ -50,10 +74,12 @@ pub(crate) async fn insert_person_in_tx(
     conn: &mut AnyConnection,
     p: &PersonRecord,
 ) -> CoreResult<()> {
+    let ts = p.two_step.as_ref();
     sqlx::query(
         "INSERT INTO people (id, email, name, role, status, password_hash, invitation_hash, \
-         invitation_expires_at, external_id, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         invitation_expires_at, external_id, created_at, updated_at, totp_secret, \
+         totp_vault_id, totp_dek_id, totp_last_step) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(p.id.to_string())
     .bind(&p.email)
@@ -66,6 +92,10 @@ pub(crate) async fn insert_person_in_tx(
     .bind(&p.external_id)
     .bind(ms(p.created_at))
     .bind(ms(p.updated_at))
+    .bind(ts.map(|t| t.sealed_secret.clone()))
+    .bind(ts.map(|t| t.vault_id.to_string()))
+    .bind(ts.map(|t| t.dek_id.to_string()))
+    .bind(ts.and_then(|t| t.last_step))
     .execute(conn)
     .await
     .map_err(|e| person_conflict(e, p))?;
@@ -111,7 +141,8 @@ impl PeopleStore for SqlStore {
     }
 
     /// Replaces name, role, status, password and invitation hashes, invitation expiry,
-    /// external id and `updated_at` (not the email). Deactivating revokes the person's unrevoked
+    /// external id and `updated_at` (not the email, not the two-step columns: see
+    /// `set_person_two_step`). Deactivating revokes the person's unrevoked
     /// tokens at `p.updated_at`. `NotFound` if the person is missing; `Conflict` when the new
     /// role would make a second owner.
     #[tracing::instrument(skip_all, err, fields(person_id = %p.id))]
@@ -188,5 +219,61 @@ impl PeopleStore for SqlStore {
         }
         append_in_tx(&mut tx, event).await?;
         tx.commit().await.map_err(db_err)
+    }
+
+    #[tracing::instrument(skip_all, err, fields(person_id = %id))]
+    async fn set_person_two_step(
+        &self,
+        id: PersonId,
+        two_step: Option<&PersonTwoStep>,
+        event: &NewEvent,
+    ) -> CoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE people SET totp_secret = $1, totp_vault_id = $2, totp_dek_id = $3, \
+             totp_last_step = $4, updated_at = $5 WHERE id = $6",
+        )
+        .bind(two_step.map(|t| t.sealed_secret.clone()))
+        .bind(two_step.map(|t| t.vault_id.to_string()))
+        .bind(two_step.map(|t| t.dek_id.to_string()))
+        .bind(two_step.and_then(|t| t.last_step))
+        .bind(ms(event.at))
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(CoreError::NotFound { kind: "person" });
+        }
+        append_in_tx(&mut tx, event).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    #[tracing::instrument(skip_all, err, fields(person_id = %person, token_id = %token.id))]
+    async fn sign_in_with_step(
+        &self,
+        person: PersonId,
+        step: i64,
+        token: &TokenRecord,
+        event: &NewEvent,
+    ) -> CoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE people SET totp_last_step = $2 WHERE id = $1 AND totp_secret IS NOT NULL \
+             AND (totp_last_step IS NULL OR totp_last_step < $2)",
+        )
+        .bind(person.to_string())
+        .bind(step)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            tx.rollback().await.map_err(db_err)?;
+            return Ok(false);
+        }
+        insert_token_in_tx(&mut tx, token).await?;
+        append_in_tx(&mut tx, event).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
     }
 }

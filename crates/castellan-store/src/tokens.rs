@@ -74,7 +74,9 @@ impl TokenStore for SqlStore {
              p.invitation_hash AS p_invitation_hash, \
              p.invitation_expires_at AS p_invitation_expires_at, \
              p.external_id AS p_external_id, p.created_at AS p_created_at, \
-             p.updated_at AS p_updated_at \
+             p.updated_at AS p_updated_at, p.totp_secret AS p_totp_secret, \
+             p.totp_vault_id AS p_totp_vault_id, p.totp_dek_id AS p_totp_dek_id, \
+             p.totp_last_step AS p_totp_last_step \
              FROM api_tokens t JOIN people p ON p.id = t.person_id WHERE t.hash = $1",
         )
         .bind(hash)

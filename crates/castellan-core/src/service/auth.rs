@@ -204,6 +204,7 @@ impl Castellan {
             invitation_hash: None,
             invitation_expires_at: None,
             external_id: None,
+            two_step: None,
             created_at: now,
             updated_at: now,
         };
@@ -242,7 +243,11 @@ impl Castellan {
 
     /// Signs in with email and password and issues an API token. Every attempt is recorded
     /// (`auth.sign_in` or `auth.sign_in_failed`). Errors: `Unauthenticated` with one message for
-    /// unknown email, wrong password or inactive person (no account enumeration).
+    /// unknown email, wrong password or inactive person (no account enumeration). When the person
+    /// has two-step sign-in on, and only once the password checked out, `totp_code` must be a
+    /// current code whose time step was not used before: `Unauthenticated("a two-step code is
+    /// required")` without one, `Unauthenticated("the two-step code is not valid")` for a wrong
+    /// or reused one. The accepted step and the new token are stored in one transaction.
     pub async fn sign_in(&self, actor: &Actor, s: SignIn) -> CoreResult<ClaimResult> {
         let lifetime = token_days(s.expires_in_days, 30)?;
         let token_name =
@@ -294,7 +299,41 @@ impl Castellan {
         me.name = person.email.clone();
         me.token_id = Some(token.id);
         let ev = NewEvent::new(&me, "auth.sign_in").target("person", person.id, &person.email);
-        self.store.insert_token(&token, &ev).await?;
+        match &person.two_step {
+            None => self.store.insert_token(&token, &ev).await?,
+            Some(ts) => {
+                // Only now, after the password checked out, does the answer mention a code.
+                let code = s.totp_code.as_deref().map(str::trim).unwrap_or_default();
+                let failed = |reason: &str| {
+                    NewEvent::new(actor, "auth.sign_in_failed")
+                        .target("person", person.id, &person.email)
+                        .details(serde_json::json!({ "reason": reason }))
+                };
+                if code.is_empty() {
+                    self.store.append(&failed("two_step_code_missing")).await?;
+                    return Err(CoreError::Unauthenticated(
+                        "a two-step code is required".into(),
+                    ));
+                }
+                let step = if code.len() > 20 {
+                    None
+                } else {
+                    self.match_two_step(&person, ts, code).await?
+                };
+                let Some(step) = step else {
+                    self.store.append(&failed("two_step_code_wrong")).await?;
+                    return Err(super::two_step::code_not_valid());
+                };
+                if !self
+                    .store
+                    .sign_in_with_step(person.id, step, &token, &ev)
+                    .await?
+                {
+                    self.store.append(&failed("two_step_code_reused")).await?;
+                    return Err(super::two_step::code_not_valid());
+                }
+            }
+        }
         Ok(ClaimResult {
             person: Person::from(&person),
             token: issued.secret.expose_secret().to_owned(),

@@ -11,6 +11,7 @@ mod inbox;
 mod keys;
 mod people;
 mod totp;
+mod two_step;
 mod vaults;
 
 use std::collections::HashMap;
@@ -42,6 +43,10 @@ pub use keys::RotationReport;
 pub use people::{InvitePerson, Invited, IssuedApiToken, NewToken, PersonPatch};
 pub use totp::{
     ImportedAccount, MigrationImport, TotpCode, TotpExport, TotpInput, TotpVerification, TotpView,
+};
+pub use two_step::{
+    DisableTwoStep, EnableTwoStep, TwoStepEnrollment, TwoStepStatus, TWO_STEP_ISSUER,
+    TWO_STEP_SECRET_BYTES,
 };
 pub use vaults::NewVault;
 

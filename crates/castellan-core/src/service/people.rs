@@ -159,6 +159,7 @@ impl Castellan {
             invitation_hash: Some(inv.hash.clone()),
             invitation_expires_at: Some(now + chrono::Duration::days(INVITATION_DAYS)),
             external_id,
+            two_step: None,
             created_at: now,
             updated_at: now,
         };

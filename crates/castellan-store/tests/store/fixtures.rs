@@ -45,6 +45,7 @@ pub fn person(email: &str, role: WorkspaceRole) -> PersonRecord {
         invitation_hash: None,
         invitation_expires_at: Some(t(3600)),
         external_id: None,
+        two_step: None,
         created_at: t(1),
         updated_at: t(1),
     }

@@ -45,6 +45,16 @@ async fn postgres_people_lifecycle() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_person_two_step() {
+    run(Db::Sqlite, people_cases::person_two_step).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_person_two_step() {
+    run(Db::Postgres, people_cases::person_two_step).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_tokens_lifecycle() {
     run(Db::Sqlite, token_cases::tokens_lifecycle).await;
 }

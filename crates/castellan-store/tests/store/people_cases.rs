@@ -1,8 +1,10 @@
 //! Migrations, the workspace and its claim, people.
 
 use castellan_core::activity::GENESIS_HASH;
-use castellan_core::ids::{PersonId, VaultId};
-use castellan_core::model::{PersonStatus, Vault, VaultKind, WorkspaceRole};
+use castellan_core::ids::{DataKeyId, PersonId, VaultId};
+use castellan_core::model::{
+    PersonStatus, PersonTwoStep, TokenRecord, Vault, VaultKind, WorkspaceRole,
+};
 use castellan_core::ports::{
     ActivityStore, PeopleStore, Store, TokenStore, VaultStore, WorkspaceStore,
 };
@@ -298,5 +300,126 @@ pub async fn people_lifecycle(store: SqlStore) {
         .map(|t| (t.hash.as_str(), t.revoked_at))
         .collect();
     assert_eq!(revoked, [("live", Some(t(99))), ("old", Some(t(6)))]);
+    assert_intact(&store).await;
+}
+
+/// Two-step columns: round trip through every read path, `update_person` leaves them alone,
+/// a step is claimed once and only upward (with the token and event in the same transaction),
+/// and turning it off clears everything.
+pub async fn person_two_step(store: SqlStore) {
+    let mut p = person("two@x.io", WorkspaceRole::User);
+    store.insert_person(&p, &ev("person.create")).await.unwrap();
+    let mut n = seq(&store).await;
+    assert!(store
+        .person(p.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .two_step
+        .is_none());
+
+    // Without an authenticator no step can be claimed, and nothing is written.
+    let t0 = token(p.id, "tok-0", 5);
+    assert!(!store
+        .sign_in_with_step(p.id, 10, &t0, &ev("auth.sign_in"))
+        .await
+        .unwrap());
+    assert!(store.token_by_hash("tok-0").await.unwrap().is_none());
+    assert_eq!(seq(&store).await, n);
+
+    let ts = PersonTwoStep {
+        sealed_secret: vec![0, 1, 2, 254, 255],
+        vault_id: VaultId::new(),
+        dek_id: DataKeyId::new(),
+        last_step: Some(100),
+    };
+    store
+        .set_person_two_step(p.id, Some(&ts), &ev("person.two_step_enable"))
+        .await
+        .unwrap();
+    n = appended_one(&store, n, "person.two_step_enable").await;
+    assert_eq!(
+        store.person(p.id).await.unwrap().unwrap().two_step,
+        Some(ts.clone())
+    );
+    assert_eq!(
+        store
+            .person_by_email("two@x.io")
+            .await
+            .unwrap()
+            .unwrap()
+            .two_step,
+        Some(ts.clone())
+    );
+    let listed = store.people().await.unwrap();
+    assert_eq!(listed[0].two_step, Some(ts.clone()));
+
+    // A stale record written back does not touch the two-step columns.
+    p.name = "Renamed".into();
+    store.update_person(&p, &ev("person.update")).await.unwrap();
+    n = appended_one(&store, n, "person.update").await;
+    let got = store.person(p.id).await.unwrap().unwrap();
+    assert_eq!(
+        (got.name.as_str(), got.two_step),
+        ("Renamed", Some(ts.clone()))
+    );
+
+    // Steps at or below the last accepted one are refused; a later one is claimed with its token.
+    for old in [99, 100] {
+        let t = token(p.id, &format!("tok-{old}"), 6);
+        assert!(!store
+            .sign_in_with_step(p.id, old, &t, &ev("auth.sign_in"))
+            .await
+            .unwrap());
+        assert!(store.token_by_hash(&t.hash).await.unwrap().is_none());
+    }
+    assert_eq!(seq(&store).await, n);
+    let t1 = token(p.id, "tok-101", 7);
+    assert!(store
+        .sign_in_with_step(p.id, 101, &t1, &ev("auth.sign_in"))
+        .await
+        .unwrap());
+    n = appended_one(&store, n, "auth.sign_in").await;
+    let (tok, who) = store.token_by_hash("tok-101").await.unwrap().unwrap();
+    assert_eq!(tok.id, t1.id);
+    assert_eq!(who.two_step.and_then(|t| t.last_step), Some(101));
+    let t2 = token(p.id, "tok-101b", 8);
+    assert!(!store
+        .sign_in_with_step(p.id, 101, &t2, &ev("auth.sign_in"))
+        .await
+        .unwrap());
+    assert_eq!(seq(&store).await, n);
+
+    // A token that cannot be inserted rolls the claimed step back.
+    let dup = TokenRecord {
+        hash: "tok-101".into(),
+        ..token(p.id, "x", 9)
+    };
+    assert!(store
+        .sign_in_with_step(p.id, 105, &dup, &ev("auth.sign_in"))
+        .await
+        .is_err());
+    let got = store.person(p.id).await.unwrap().unwrap();
+    assert_eq!(got.two_step.and_then(|t| t.last_step), Some(101));
+    assert_eq!(seq(&store).await, n);
+
+    store
+        .set_person_two_step(p.id, None, &ev("person.two_step_disable"))
+        .await
+        .unwrap();
+    n = appended_one(&store, n, "person.two_step_disable").await;
+    assert!(store
+        .person(p.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .two_step
+        .is_none());
+    let err = store
+        .set_person_two_step(PersonId::new(), None, &ev("person.two_step_disable"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CoreError::NotFound { .. }), "{err:?}");
+    assert_eq!(seq(&store).await, n);
     assert_intact(&store).await;
 }
