@@ -176,6 +176,7 @@ fn web_ctx(base_url: &str, username: &str, password: &str) -> ConnectorContext {
         username: username.to_owned(),
         password: SecretString::from(password.to_owned()),
         totp: None,
+        codes: None,
         timeout: DEFAULT_TIMEOUT,
     }
 }

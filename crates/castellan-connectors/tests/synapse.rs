@@ -84,6 +84,7 @@ fn ctx_at(base_url: &str, username: &str, password: &str) -> ConnectorContext {
         username: username.to_owned(),
         password: SecretString::from(password.to_owned()),
         totp: None,
+        codes: None,
         timeout: Duration::from_secs(30),
     }
 }

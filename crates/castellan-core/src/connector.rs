@@ -2,14 +2,17 @@
 //! `castellan-connectors` implements it, one module per app (API first; a headless browser where
 //! an app has no API).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::catalog::Capability;
+use crate::inbox::InboxCode;
 
 /// What a connector can do and which roles its app knows.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -89,8 +92,33 @@ pub struct ConnectorContext {
     /// `castellan_otp::code_at(params, now)` at the moment the app asks for it (and may wait
     /// for the next time step when the app refuses a code it has already seen).
     pub totp: Option<castellan_otp::OtpParams>,
+    /// The shared inbox of the automation account, for apps that send a one-time code or a
+    /// magic link by email or SMS during sign-in: take `since = Utc::now()` just before the
+    /// step that makes the app send it, then call [`CodeWaiter::next_code`]. `None` outside
+    /// the bot (connector tests, one-off helpers); the bot always sets it.
+    pub codes: Option<Arc<dyn CodeWaiter>>,
     /// Request timeout.
     pub timeout: Duration,
+}
+
+/// The port through which a connector waits for a one-time code sent to the automation account
+/// during a login. The bot's implementation reads the shared inbox as the bot, so every code
+/// it hands out is recorded as an `inbox.code_read` activity, like any other read.
+#[async_trait]
+pub trait CodeWaiter: Send + Sync + std::fmt::Debug {
+    /// The newest message with a code or link received for the automation account at or after
+    /// `since` (inclusive, compared at millisecond precision), waiting up to `timeout` for one
+    /// to arrive: its code (normalized: `G-123 456` gives `123456`) and/or link, sender, kind,
+    /// time received and expiry. The wait is capped by the bot at half the job's lease and at
+    /// `castellan_core::service::MAX_CODE_WAIT` (120 s); `Duration::ZERO` looks once.
+    ///
+    /// `Ok(None)` when nothing came in time. Errors: `Configuration` when the automation account
+    /// is gone or cannot be read, `Unavailable` when the inbox cannot be read now (retryable).
+    async fn next_code(
+        &self,
+        since: DateTime<Utc>,
+        timeout: Duration,
+    ) -> Result<Option<InboxCode>, ConnectorError>;
 }
 
 /// A signed-in session (opaque to core): e.g. an access token or a cookie jar.

@@ -159,8 +159,10 @@ pub struct InboxMessage {
     pub text: Option<String>,
 }
 
-/// The latest one-time code (or link) received for an account.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+/// The latest one-time code (or link) received for an account: what `castellan inbox code`,
+/// `GET /api/v1/accounts/{id}/inbox/code` and a connector's
+/// [`CodeWaiter`](crate::connector::CodeWaiter) give. `Debug` leaves the code and the link out.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct InboxCode {
     /// The message it came in.
     #[schema(value_type = String, format = Uuid)]
@@ -180,6 +182,21 @@ pub struct InboxCode {
     pub received_at: DateTime<Utc>,
     /// When it expires.
     pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for InboxCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InboxCode")
+            .field("message_id", &self.message_id)
+            .field("account_id", &self.account_id)
+            .field("kind", &self.kind)
+            .field("has_code", &self.code.is_some())
+            .field("has_link", &self.link.is_some())
+            .field("from", &self.from)
+            .field("received_at", &self.received_at)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 /// A filter for listing messages.

@@ -7,8 +7,18 @@ mod common;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use castellan_core::connector::{
+    AppMember, Connector, ConnectorContext, ConnectorError, ConnectorInfo, ConnectorRegistry,
+    Invitation, MemberPage, Session,
+};
+use castellan_core::inbox::{InboxCode, InboxKind};
+use castellan_core::service::{Bot, BotConfig};
+use castellan_core::{Castellan, StaticKeys};
+use castellan_crypto::Keyring;
+use castellan_store::SqlStore;
 use common::{host_args, Cli, Server};
 use serde_json::Value;
 
@@ -564,4 +574,263 @@ fn starttls_and_the_size_limit_with_swaks() {
     assert!(!out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("552"), "{}", text(&out));
     assert_eq!(count(&owner.json(&["inbox", "list"])), 1);
+}
+
+/// A connector for an app that emails a one-time code at every sign-in: its `login` makes the
+/// "app" send the code (with swaks, to the automation account's username, its managed address),
+/// then waits for it through `ctx.codes`, as a real connector would; a second wait, when no
+/// further mail comes, must time out with `None`. What the waits gave is kept for the test.
+#[derive(Debug)]
+struct EmailCodeConnector {
+    smtp: (String, u16),
+    /// The code the "app" sends at sign-in, as written in the mail.
+    sends: String,
+    /// `(first wait, second wait, how long the second took)`.
+    seen: std::sync::Mutex<Vec<WaitOutcome>>,
+}
+
+type WaitOutcome = (
+    Result<Option<InboxCode>, ConnectorError>,
+    Result<Option<InboxCode>, ConnectorError>,
+    Duration,
+);
+
+#[async_trait::async_trait]
+impl Connector for EmailCodeConnector {
+    fn describe(&self) -> ConnectorInfo {
+        ConnectorInfo {
+            name: "synapse".into(),
+            roles: vec!["admin".into(), "user".into()],
+            capabilities: vec![],
+            default_role: "user".into(),
+        }
+    }
+
+    async fn login(&self, ctx: &ConnectorContext) -> Result<Session, ConnectorError> {
+        let codes = ctx
+            .codes
+            .clone()
+            .ok_or_else(|| ConnectorError::Configuration("the bot gave no code waiter".into()))?;
+        let since = chrono::Utc::now();
+        let (smtp, to) = (self.smtp.clone(), ctx.username.clone());
+        let body = format!(
+            "Someone is signing in to your account.\n\nYour sign-in code is {}.\n\nThe team, 1 Main St, 2024-05-01",
+            self.sends
+        );
+        let sender = tokio::task::spawn_blocking(move || {
+            // The app takes a moment to send: the waiter must really wait.
+            std::thread::sleep(Duration::from_millis(800));
+            swaks(&smtp, &to, "Your sign-in code", &body, &[])
+        });
+        let first = codes.next_code(since, Duration::from_secs(30)).await;
+        let sent = sender.await.expect("swaks task");
+        assert!(sent.status.success(), "swaks failed: {}", text(&sent));
+        let started = Instant::now();
+        let second = codes
+            .next_code(chrono::Utc::now(), Duration::from_millis(1500))
+            .await;
+        self.seen
+            .lock()
+            .unwrap()
+            .push((first, second, started.elapsed()));
+        Ok(Session {
+            token: "test-session".to_owned().into(),
+            data: Value::Null,
+        })
+    }
+
+    async fn verify_permissions(
+        &self,
+        _: &ConnectorContext,
+        _: &Session,
+    ) -> Result<(), ConnectorError> {
+        Ok(())
+    }
+
+    async fn list_members(
+        &self,
+        _: &ConnectorContext,
+        _: &Session,
+        _: Option<String>,
+    ) -> Result<MemberPage, ConnectorError> {
+        Ok(MemberPage {
+            members: vec![],
+            next: None,
+        })
+    }
+
+    async fn get_member(
+        &self,
+        _: &ConnectorContext,
+        _: &Session,
+        _: &str,
+    ) -> Result<Option<AppMember>, ConnectorError> {
+        Ok(None)
+    }
+
+    async fn find_by_email(
+        &self,
+        _: &ConnectorContext,
+        _: &Session,
+        _: &str,
+    ) -> Result<Option<AppMember>, ConnectorError> {
+        Ok(None)
+    }
+
+    async fn invite(
+        &self,
+        _: &ConnectorContext,
+        _: &Session,
+        _: &Invitation,
+    ) -> Result<AppMember, ConnectorError> {
+        Err(ConnectorError::Configuration("not in this test".into()))
+    }
+
+    async fn update_role(
+        &self,
+        _: &ConnectorContext,
+        _: &Session,
+        _: &str,
+        _: &str,
+    ) -> Result<AppMember, ConnectorError> {
+        Err(ConnectorError::Configuration("not in this test".into()))
+    }
+
+    async fn remove(
+        &self,
+        _: &ConnectorContext,
+        _: &Session,
+        _: &str,
+    ) -> Result<(), ConnectorError> {
+        Err(ConnectorError::Configuration("not in this test".into()))
+    }
+}
+
+/// Every connector name gives the test connector.
+#[derive(Debug)]
+struct OneConnector(Arc<EmailCodeConnector>);
+
+impl ConnectorRegistry for OneConnector {
+    fn connector(&self, _: &str) -> Option<Arc<dyn Connector>> {
+        Some(self.0.clone())
+    }
+}
+
+/// A connector waits for the code the app emails during its login: `castellan serve` receives the
+/// mail from swaks on its SMTP port and stores it; a bot worker in this process (over the same
+/// database and master key, with a connector registered here) runs the hub's first sync, whose
+/// login gets exactly that code through `ConnectorContext::codes`, not an older one, and a wait
+/// with no new mail gives `None` after its timeout. The read is recorded as the bot's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connectors_wait_for_the_code_sent_during_a_login() {
+    require("swaks", "swaks");
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    // No workers in the server: the bot under test is the one in this process.
+    let server = Server::start_env(&host_args(&data, None, None), &[("CASTELLAN_WORKERS", "0")]);
+    let smtp = smtp_addr(&server);
+    let owner = Cli::new(&server.url, &tmp.path().join("owner"));
+    owner.claim(&server.setup_token(), "owner@example.com");
+    owner.ok_stdin(
+        &[
+            "accounts",
+            "add",
+            "--label",
+            "Chat bot",
+            "--app",
+            "matrix-synapse",
+            "--username",
+            "bot@example.com",
+            "--setup",
+            "placeholder",
+            "--password-stdin",
+        ],
+        "bot-password-1\n",
+    );
+    let address = owner.json(&["accounts", "email", "Chat bot", "--use-as-username"])["address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // An older code, sent before the login: the connector must not get it.
+    let out = swaks(
+        &smtp,
+        &address,
+        "Your sign-in code",
+        "Your sign-in code is 111 222.",
+        &[],
+    );
+    assert!(out.status.success(), "swaks failed: {}", text(&out));
+    assert_eq!(owner.ok(&["inbox", "code", "Chat bot"]).trim(), "111222");
+    let hub = owner.json(&[
+        "hub",
+        "connect",
+        "--app",
+        "matrix-synapse",
+        "--label",
+        "Chat",
+        "--account",
+        "Chat bot",
+        "--base-url",
+        "http://127.0.0.1:9",
+        "--login-method",
+        "password_email_code",
+    ]);
+    let hub_id = hub["id"].as_str().unwrap().to_owned();
+
+    let store = SqlStore::connect(&format!("sqlite://{}", data.join("castellan.db").display()))
+        .await
+        .expect("open the server's database");
+    let keys = Keyring::load(&data.join("master.key")).expect("the server's master key");
+    let svc = Castellan::new(Arc::new(store), Arc::new(StaticKeys(Arc::new(keys)))).unwrap();
+    let connector = Arc::new(EmailCodeConnector {
+        smtp: smtp.clone(),
+        sends: "604-219".into(),
+        seen: std::sync::Mutex::new(vec![]),
+    });
+    let bot = Bot::new(
+        svc,
+        Arc::new(OneConnector(connector.clone())),
+        BotConfig {
+            worker_id: "test-worker".into(),
+            lease: chrono::Duration::seconds(120),
+            poll: Duration::from_millis(100),
+            backoff_base: chrono::Duration::seconds(1),
+        },
+    );
+    assert!(bot.run_one().await.expect("run the job"), "no job queued");
+
+    let seen = std::mem::take(&mut *connector.seen.lock().unwrap());
+    assert_eq!(seen.len(), 1, "the connector logged in once");
+    let (first, second, waited) = &seen[0];
+    let got = first
+        .as_ref()
+        .expect("the wait succeeds")
+        .as_ref()
+        .expect("the code sent during the login arrives");
+    assert_eq!(got.code.as_deref(), Some("604219"), "{got:?}");
+    assert_eq!(got.kind, InboxKind::Email);
+    assert_eq!(got.from, "no-reply@slack.com");
+    assert!(
+        !format!("{got:?}").contains("604219"),
+        "Debug shows the code"
+    );
+    assert_eq!(second, &Ok(None), "no new mail: the wait times out");
+    assert!(
+        *waited >= Duration::from_millis(1400),
+        "the second wait returned after {waited:?}"
+    );
+    let jobs = owner.json(&["jobs", "list", "--hub", &hub_id]);
+    assert_eq!(jobs[0]["state"], "completed", "{jobs:#}");
+
+    // The bot's read is recorded like any other: by the bot, on the account, without the code.
+    let reads = owner.json(&["activity", "list", "--action", "inbox.code_read"]);
+    let by_bot: Vec<&Value> = reads
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor_kind"] == "bot")
+        .collect();
+    assert_eq!(by_bot.len(), 1, "{reads:#}");
+    assert_eq!(by_bot[0]["target_label"], "Chat bot");
+    assert!(!reads.to_string().contains("604219"));
 }

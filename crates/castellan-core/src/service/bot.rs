@@ -225,7 +225,10 @@ impl Bot {
         hub: &Hub,
     ) -> Result<(Arc<dyn Connector>, ConnectorContext, Session), Failure> {
         let c = self.connector(hub).await?;
-        let ctx = self.svc.bot_context(hub, job).await?;
+        // A connector waiting for a code holds the job: keep the wait well inside the lease, so
+        // no other worker takes the job over meanwhile.
+        let max_code_wait = (self.cfg.lease / 2).to_std().unwrap_or(StdDuration::ZERO);
+        let ctx = self.svc.bot_context(hub, job, max_code_wait).await?;
         let s = c.login(&ctx).await?;
         Ok((c, ctx, s))
     }

@@ -834,11 +834,13 @@ impl Castellan {
     }
 
     /// The automation account's credentials for one bot call, decrypted now and recorded as
-    /// `account.use` by the bot.
+    /// `account.use` by the bot, with its shared inbox (codes read as the bot, each wait capped
+    /// at `max_code_wait`).
     pub(crate) async fn bot_context(
         &self,
         hub: &Hub,
         job: &Job,
+        max_code_wait: std::time::Duration,
     ) -> CoreResult<crate::connector::ConnectorContext> {
         let acc = self
             .store
@@ -868,6 +870,12 @@ impl Castellan {
             username: acc.username.clone().unwrap_or_default(),
             password,
             totp: self.otp_params(&acc).await?.map(|(_, p)| p),
+            codes: Some(std::sync::Arc::new(super::inbox::InboxCodeWaiter::new(
+                self.clone(),
+                acc.id,
+                bot,
+                max_code_wait,
+            ))),
             timeout: std::time::Duration::from_secs(30),
         })
     }

@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use async_trait::async_trait;
 use castellan_crypto::{field_aad, DataKey};
 use chrono::{DateTime, Utc};
 use rand::Rng;
@@ -18,6 +19,7 @@ use super::accounts::{AccountPatch, AccountView};
 use super::Castellan;
 use crate::activity::{truncate_ms, Actor, NewEvent};
 use crate::catalog::InboxHints;
+use crate::connector::{CodeWaiter, ConnectorError};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{AccountId, VaultId};
 use crate::inbox::{
@@ -102,6 +104,73 @@ pub struct InboxQuery {
     pub until: Option<DateTime<Utc>>,
     /// At most this many (default 100, at most 1000).
     pub limit: Option<u32>,
+}
+
+/// The bot's [`CodeWaiter`]: waits for codes sent to one automation account by reading the
+/// shared inbox as the bot ([`Castellan::wait_for_code`]), so each code handed to a connector is
+/// recorded as `inbox.code_read` with the bot as the actor.
+pub(crate) struct InboxCodeWaiter {
+    svc: Castellan,
+    account: AccountId,
+    actor: Actor,
+    max_wait: Duration,
+}
+
+impl InboxCodeWaiter {
+    /// A waiter for `account`'s codes, reading as `actor`; each wait is capped at `max_wait`
+    /// (and at [`MAX_CODE_WAIT`]).
+    pub(crate) fn new(
+        svc: Castellan,
+        account: AccountId,
+        actor: Actor,
+        max_wait: Duration,
+    ) -> Self {
+        Self {
+            svc,
+            account,
+            actor,
+            max_wait: max_wait.min(MAX_CODE_WAIT),
+        }
+    }
+}
+
+impl std::fmt::Debug for InboxCodeWaiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InboxCodeWaiter")
+            .field("account", &self.account)
+            .field("actor", &self.actor.name)
+            .field("max_wait", &self.max_wait)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl CodeWaiter for InboxCodeWaiter {
+    async fn next_code(
+        &self,
+        since: DateTime<Utc>,
+        timeout: Duration,
+    ) -> Result<Option<InboxCode>, ConnectorError> {
+        let wait = timeout.min(self.max_wait);
+        self.svc
+            .wait_for_code(&self.actor, self.account, Some(truncate_ms(since)), wait)
+            .await
+            .map_err(|e| match e {
+                CoreError::Unavailable(detail) | CoreError::Internal(detail) => {
+                    tracing::warn!(
+                        account_id = %self.account,
+                        error = %detail,
+                        "a connector could not read the shared inbox"
+                    );
+                    ConnectorError::Unavailable(
+                        "cannot read the automation account's shared inbox now".into(),
+                    )
+                }
+                other => ConnectorError::Configuration(format!(
+                    "cannot read the automation account's shared inbox: {other}"
+                )),
+            })
+    }
 }
 
 /// The sealed part of a message.
