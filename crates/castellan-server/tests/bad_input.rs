@@ -734,7 +734,7 @@ async fn unknown_path_is_404_problem() {
     for path in [
         "/api/v1/nope",
         "/api/v2/accounts",
-        "/",
+        "/no-such-page",
         "/api/v1/accounts/a/b/c",
     ] {
         refused_without_writes!(

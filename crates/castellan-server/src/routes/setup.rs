@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::error::{ApiResult, Problem};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, Auth, Source};
 use crate::AppState;
 
@@ -64,6 +64,7 @@ async fn claim(
     src: Source,
     ApiJson(c): ApiJson<Claim>,
 ) -> ApiResult<(StatusCode, Json<ClaimResult>)> {
+    rate_limit(&s, &src, "")?;
     let actor = Actor::anonymous(src.ip, src.user_agent);
     Ok((StatusCode::CREATED, Json(s.svc.claim(&actor, c).await?)))
 }
@@ -71,14 +72,31 @@ async fn claim(
 /// Signs in with email and password; returns a new API token (shown once). Every attempt is
 /// recorded in the activity log.
 #[utoipa::path(post, path = "/api/v1/auth/sign-in", tag = "setup", request_body = SignIn,
-    responses((status = 201, body = ClaimResult), (status = 401, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, body = ClaimResult), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json")))]
 async fn sign_in(
     State(s): State<AppState>,
     src: Source,
     ApiJson(req): ApiJson<SignIn>,
 ) -> ApiResult<(StatusCode, Json<ClaimResult>)> {
+    rate_limit(&s, &src, &req.email)?;
     let actor = Actor::anonymous(src.ip, src.user_agent);
     Ok((StatusCode::CREATED, Json(s.svc.sign_in(&actor, req).await?)))
+}
+
+/// Counts a sign-in or claim attempt against the shared limit (per IP, per email); over the
+/// limit → 429 with `Retry-After` (seconds).
+fn rate_limit(s: &AppState, src: &Source, email: &str) -> Result<(), ApiError> {
+    let ip = src.ip.as_deref().and_then(|i| i.parse().ok());
+    s.limiter.check(ip, email).map_err(|wait| {
+        ApiError::too_many(
+            format!(
+                "too many sign-in attempts; retry in {} seconds",
+                wait.as_secs()
+            ),
+            wait.as_secs(),
+        )
+    })
 }
 
 /// Accepting an invitation.
