@@ -13,6 +13,7 @@ use crate::activity::{truncate_ms, Actor, NewEvent};
 use crate::catalog::App;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{AccountId, AppId, PersonId, VaultId};
+use crate::inbox::{ManagedAddress, ManagedNumber};
 use crate::model::{
     AccountRecord, AccountSetup, CustomField, ItemRole, PersonStatus, SealedField, WorkspaceRole,
 };
@@ -906,6 +907,21 @@ impl Castellan {
         self.require(actor, Action::AccountRead)?;
         self.account_for(actor, id, ItemAction::View).await?;
         self.store.account_access(id).await
+    }
+
+    /// The account's managed email address and managed phone number, when it has them. Needs
+    /// the account to be viewable (`NotFound` otherwise).
+    pub async fn account_contacts(
+        &self,
+        actor: &Actor,
+        id: AccountId,
+    ) -> CoreResult<(Option<ManagedAddress>, Option<ManagedNumber>)> {
+        self.require(actor, Action::AccountRead)?;
+        let (a, _) = self.account_for(actor, id, ItemAction::View).await?;
+        Ok((
+            self.store.managed_address_of(a.id).await?,
+            self.store.number_of(a.id).await?,
+        ))
     }
 
     /// Shares an account with a person with an item role, or unshares (`None`). Needs
