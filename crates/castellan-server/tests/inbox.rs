@@ -311,3 +311,170 @@ async fn people_see_only_messages_of_accounts_they_may_view() {
         StatusCode::BAD_REQUEST
     );
 }
+
+/// The labels of the accounts of `GET /api/v1/inbox?{query}`, newest message first.
+async fn listed(app: &TestApp, token: &str, query: &str) -> Vec<String> {
+    let list = app
+        .get(&format!("/api/v1/inbox?{query}"), token)
+        .await
+        .ok()
+        .json();
+    list.as_array()
+        .unwrap_or_else(|| panic!("not a list: {list}"))
+        .iter()
+        .map(|m| m["account_label"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// `since` / `until` query value for `t`, percent-encoded.
+fn at(t: chrono::DateTime<chrono::Utc>) -> String {
+    let s = t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// A pause that puts the next message in a later millisecond than `now()` before it.
+async fn tick() -> chrono::DateTime<chrono::Utc> {
+    tokio::time::sleep(std::time::Duration::from_millis(15)).await;
+    let t = chrono::Utc::now();
+    tokio::time::sleep(std::time::Duration::from_millis(15)).await;
+    t
+}
+
+#[tokio::test]
+async fn inbox_filters_narrow_the_list_and_bad_filters_are_refused() {
+    let app = TestApp::new().await;
+    let owner = app.claim().await;
+    let t = owner.token.as_str();
+    let personal = app.default_vault(t).await;
+    let team = app
+        .post("/api/v1/vaults", t, json!({ "name": "Team" }))
+        .await
+        .ok()
+        .str("id");
+    let mut ids = vec![];
+    for (label, app_id, vault) in [
+        ("GitHub bot", "github", &personal),
+        ("Slack bot", "slack", &team),
+        ("GitHub ops", "github", &team),
+    ] {
+        ids.push(
+            app.post(
+                "/api/v1/accounts",
+                t,
+                json!({ "label": label, "app": app_id, "vault_id": vault }),
+            )
+            .await
+            .ok()
+            .str("id"),
+        );
+    }
+    let (github, slack, github_ops) = (&ids[0], &ids[1], &ids[2]);
+    app.post(
+        "/api/v1/phone-numbers",
+        t,
+        json!({ "numbers": ["+15005550006", "+15005550007"] }),
+    )
+    .await
+    .ok();
+    let mut numbers = vec![];
+    for acc in [github, github_ops] {
+        numbers.push(
+            app.post(&format!("/api/v1/accounts/{acc}/phone"), t, json!({}))
+                .await
+                .ok()
+                .str("e164"),
+        );
+    }
+    let address = app
+        .post(&format!("/api/v1/accounts/{slack}/email"), t, json!({}))
+        .await
+        .ok()
+        .str("address");
+
+    // An SMS, then an email, then an SMS, each in its own time slot.
+    let t0 = tick().await;
+    app.sms(
+        "+14155550100",
+        &numbers[0],
+        "Your GitHub code: 111111",
+        "SM1",
+    )
+    .await
+    .ok();
+    let t1 = tick().await;
+    app.email(
+        "feedback@slack.com",
+        &address,
+        "Slack confirmation code",
+        "Your confirmation code is 222-333.",
+    )
+    .await;
+    let t2 = tick().await;
+    app.sms(
+        "+14155550100",
+        &numbers[1],
+        "Your GitHub code: 444444",
+        "SM2",
+    )
+    .await
+    .ok();
+    let t3 = tick().await;
+
+    let all = ["GitHub ops", "Slack bot", "GitHub bot"];
+    assert_eq!(listed(&app, t, "").await, all);
+    // Each filter narrows the list to exactly the matching messages.
+    let cases: Vec<(String, Vec<&str>)> = vec![
+        ("app=github".into(), vec!["GitHub ops", "GitHub bot"]),
+        ("app=slack".into(), vec!["Slack bot"]),
+        ("app=figma".into(), vec![]),
+        (format!("account_id={slack}"), vec!["Slack bot"]),
+        (format!("account_id={github}"), vec!["GitHub bot"]),
+        (format!("vault_id={team}"), vec!["GitHub ops", "Slack bot"]),
+        (format!("vault_id={personal}"), vec!["GitHub bot"]),
+        ("kind=email".into(), vec!["Slack bot"]),
+        ("kind=sms".into(), vec!["GitHub ops", "GitHub bot"]),
+        (format!("since={}", at(t1)), vec!["GitHub ops", "Slack bot"]),
+        (format!("until={}", at(t1)), vec!["GitHub bot"]),
+        (
+            format!("since={}&until={}", at(t1), at(t2)),
+            vec!["Slack bot"],
+        ),
+        (format!("since={}&until={}", at(t0), at(t3)), all.to_vec()),
+        (format!("since={}", at(t3)), vec![]),
+        (
+            format!("app=github&vault_id={team}&kind=sms"),
+            vec!["GitHub ops"],
+        ),
+        (format!("kind=email&vault_id={personal}"), vec![]),
+        ("limit=1".into(), vec!["GitHub ops"]),
+    ];
+    for (query, expected) in cases {
+        assert_eq!(listed(&app, t, &query).await, expected, "?{query}");
+    }
+
+    // Bad values are refused with a problem naming the parameter.
+    for (query, status, field) in [
+        ("kind=fax", StatusCode::BAD_REQUEST, "kind"),
+        ("account_id=slack", StatusCode::BAD_REQUEST, "account_id"),
+        ("vault_id=12345", StatusCode::BAD_REQUEST, "vault_id"),
+        ("since=yesterday", StatusCode::BAD_REQUEST, "since"),
+        (
+            "until=2024-13-01T00:00:00Z",
+            StatusCode::BAD_REQUEST,
+            "until",
+        ),
+        ("limit=many", StatusCode::BAD_REQUEST, "limit"),
+        ("acount_id=x", StatusCode::BAD_REQUEST, "acount_id"),
+    ] {
+        let r = app.get(&format!("/api/v1/inbox?{query}"), t).await;
+        r.assert_problem(status, &[field]);
+    }
+    let r = app
+        .get(
+            &format!("/api/v1/inbox?since={}&until={}", at(t2), at(t1)),
+            t,
+        )
+        .await;
+    r.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, &["since", "until"]);
+    assert_eq!(r.json()["errors"][0]["field"], "since");
+}

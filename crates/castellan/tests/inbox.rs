@@ -289,6 +289,41 @@ fn mail_from_real_clients_reaches_the_inbox_encrypted_and_only_for_those_who_may
     assert!(shown["text"].as_str().unwrap().contains(phrase));
     assert!(owner.ok(&["inbox", "show", &id]).contains(phrase));
     assert_eq!(count(&owner.json(&["inbox", "list", "--kind", "sms"])), 0);
+    // The other filters: app, vault and time (`since` was taken between the two messages).
+    assert_eq!(count(&owner.json(&["inbox", "list", "--app", "slack"])), 2);
+    assert_eq!(count(&owner.json(&["inbox", "list", "--app", "github"])), 0);
+    let vaults = owner.json(&["vaults", "list"]);
+    let default_vault = vaults
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["is_default"] == true)
+        .expect("a default vault");
+    let default_vault = default_vault["name"].as_str().unwrap();
+    assert_eq!(
+        count(&owner.json(&["inbox", "list", "--vault", default_vault])),
+        2
+    );
+    owner.ok(&["vaults", "create", "Empty vault"]);
+    assert_eq!(
+        count(&owner.json(&["inbox", "list", "--vault", "Empty vault"])),
+        0
+    );
+    let newer = owner.json(&["inbox", "list", "--since", &since]);
+    assert_eq!(count(&newer), 1, "{newer}");
+    assert_eq!(newer[0]["subject"], "Confirm your email");
+    let older = owner.json(&["inbox", "list", "--until", &since]);
+    assert_eq!(count(&older), 1, "{older}");
+    assert_eq!(older[0]["subject"], "Slack confirmation code: 493-812");
+    for (flag, value) in [("--kind", "fax"), ("--since", "yesterday")] {
+        let refused = owner.run(&["inbox", "list", flag, value]);
+        assert!(!refused.status.success(), "{flag} {value} accepted");
+        let said = text(&refused);
+        assert!(
+            said.contains("HTTP 400") && said.contains(&flag[2..]),
+            "{flag} {value}: {said}"
+        );
+    }
 
     // A person without access to the account sees none of its messages.
     let inv = owner.json(&[

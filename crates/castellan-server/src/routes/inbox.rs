@@ -80,32 +80,37 @@ pub struct AddNumbers {
     pub numbers: Vec<String>,
 }
 
-/// Filters of the shared inbox.
+/// Filters of the shared inbox; they combine (AND). A value that does not parse, or a parameter
+/// not listed here, is refused with 400 naming it; `since` after `until` with 422.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct InboxParams {
-    /// Only messages received for this catalog app id.
+    /// Only messages received for accounts of this catalog app id (e.g. `slack`), as the account
+    /// was when the message came.
     pub app: Option<String>,
-    /// Only this account.
-    #[param(value_type = Option<String>)]
+    /// Only this account (UUID).
+    #[param(value_type = Option<String>, format = Uuid)]
     pub account_id: Option<AccountId>,
-    /// Only accounts in this vault.
-    #[param(value_type = Option<String>)]
+    /// Only accounts now in this vault (UUID).
+    #[param(value_type = Option<String>, format = Uuid)]
     pub vault_id: Option<VaultId>,
     /// `email` or `sms`.
     #[param(value_type = Option<String>)]
     pub kind: Option<InboxKind>,
-    /// Received at or after (RFC 3339).
+    /// Received at or after this time (RFC 3339, e.g. `2024-05-01T00:00:00Z`; percent-encode a
+    /// `+` offset).
     pub since: Option<DateTime<Utc>>,
-    /// Received before (RFC 3339).
+    /// Received before this time (RFC 3339).
     pub until: Option<DateTime<Utc>>,
     /// At most this many (default 100, at most 1000).
     pub limit: Option<u32>,
 }
 
-/// How long to wait for a code.
+/// How long to wait for a code. Unknown parameters are refused with 400.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct CodeParams {
     /// Seconds to wait for a message with a code or link (0 to 120, default 0).
     pub wait: Option<u64>,

@@ -186,6 +186,8 @@ pub struct Session {
 pub struct TestApp {
     pub router: Router,
     pub openapi: utoipa::openapi::OpenApi,
+    /// The service behind the router (for what has no HTTP route, such as receiving mail).
+    pub svc: Castellan,
     pub db_url: String,
     pub setup_token: String,
     dir: TempDir,
@@ -223,11 +225,12 @@ impl TestApp {
             castellan_server::SmsWebhook::new(SMS_AUTH_TOKEN.to_owned().into(), SMS_PUBLIC_URL);
         let (router, openapi) = router_and_openapi(AppState {
             sms,
-            ..AppState::new(svc)
+            ..AppState::new(svc.clone())
         });
         Self {
             router,
             openapi,
+            svc,
             db_url,
             setup_token,
             dir,
@@ -459,6 +462,33 @@ impl TestApp {
             form.into_bytes(),
         )
         .await
+    }
+
+    /// Delivers an email to a managed address as the SMTP receiver does: parsed, with the code
+    /// or link extracted (no app hints). Panics when the address is not managed.
+    pub async fn email(&self, from: &str, to: &str, subject: &str, body: &str) {
+        let raw = format!(
+            "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{}@test>\r\n\r\n{body}\r\n",
+            uuid::Uuid::now_v7()
+        )
+        .into_bytes();
+        let parsed = castellan_inbox::parse_mail(&raw).expect("a parsable mail");
+        let found = castellan_inbox::extract(&parsed, None);
+        self.svc
+            .receive_email(castellan_core::service::ReceivedMessage {
+                to: to.to_owned(),
+                from: from.to_owned(),
+                subject: parsed.subject.clone(),
+                text: parsed.text.clone(),
+                raw: Some(raw),
+                received_at: chrono::Utc::now(),
+                message_key: format!("test:{}", uuid::Uuid::now_v7()),
+                code: found.code,
+                link: found.link,
+                expires_in: found.expires_in,
+            })
+            .await
+            .expect("the email is stored");
     }
 
     /// Puts one member into a hub's snapshot, as a sync would.

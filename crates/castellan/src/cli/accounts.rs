@@ -123,6 +123,7 @@ pub enum AccountsCmd {
     Unshare { account: String, person: String },
     /// Give the account a managed email address (or show the one it has).
     Email {
+        /// Account (id or label).
         account: String,
         /// Also make the address the account's username.
         #[arg(long)]
@@ -132,6 +133,7 @@ pub enum AccountsCmd {
     },
     /// Give the account a managed phone number from the workspace's pool (or show its number).
     Phone {
+        /// Account (id or label).
         account: String,
         #[command(flatten)]
         j: JsonFlag,
