@@ -16,6 +16,53 @@ document.addEventListener("click", (ev) => {
   });
 });
 
+// --- Business hubs: live job progress -------------------------------------------------------
+// The hub page's #hub-jobs section carries data-poll="/hubs/{id}/jobs.json" while a job is
+// queued or running. Every 2 s this reads the feed and updates each job's state, progress and
+// attempts; when a new job shows up or every job has finished, it reloads the page so the
+// status, members and report are fresh. Without JS the section's "Refresh" link does the same.
+(() => {
+  const section = document.getElementById("hub-jobs");
+  if (!section || !section.dataset.poll) return;
+  const status = document.getElementById("hub-jobs-status");
+  const setText = (row, sel, text) => {
+    const el = row.querySelector(sel);
+    if (el && el.textContent !== text) el.textContent = text;
+  };
+  const tick = () => {
+    fetch(section.dataset.poll, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then((r) => {
+        const type = r.headers.get("content-type") || "";
+        return r.ok && type.startsWith("application/json") ? r.json() : Promise.reject(new Error(String(r.status)));
+      })
+      .then((feed) => {
+        let unknown = false;
+        for (const j of feed.jobs) {
+          const row = section.querySelector(`tr[data-job="${j.id}"]`);
+          if (!row) { unknown = true; continue; }
+          if (row.dataset.state !== j.state) {
+            row.dataset.state = j.state;
+            const badge = row.querySelector(".job-state .badge");
+            if (badge) { badge.textContent = j.state_label; badge.className = `badge state-${j.state}`; }
+          }
+          setText(row, ".job-progress", j.error || j.progress);
+          setText(row, ".job-attempts", `${j.attempts}/${j.max_attempts}`);
+          setText(row, ".job-updated", j.updated);
+        }
+        if (unknown || feed.active === 0) {
+          if (status) status.textContent = "Jobs finished; reloading…";
+          window.location.reload();
+          return;
+        }
+        setTimeout(tick, 2000);
+      })
+      .catch(() => {
+        if (status) status.textContent = "Live progress stopped. Use Refresh to see the latest state.";
+      });
+  };
+  setTimeout(tick, 2000);
+})();
+
 // --- Account page: the 2FA code's countdown (web/accounts.rs) ---
 // <span id="totp-countdown" data-seconds="N" data-code-url="…"> counts down each second; at 0 it
 // fetches the next code from the JSON endpoint (same session cookie) and updates #totp-code.

@@ -1,9 +1,1015 @@
-//! Business hub pages: the connect wizard, the hub page (status, members, actions, last sync report, live job progress) and the automation log.
+//! Business hub pages: the hubs list, the connect wizard ([`wizard`]), the hub page (status,
+//! members in tabs, grants and their actions, the last sync report, live job progress) and the
+//! automation log ([`jobs`]).
+//!
+//! Every page and action calls the core services with the signed-in person's actor, so the
+//! permission matrix applies unchanged (hubs need an admin role). The hub page is rendered by
+//! [`hub_page_html`], a plain function over [`HubData`], so a benchmark can call it without a
+//! server.
 
+mod jobs;
+mod wizard;
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
 use axum::Router;
+use castellan_core::catalog::Capability;
+use castellan_core::connector::MemberState;
+use castellan_core::hub::{
+    Grant, HubId, HubMember, HubRole, HubStatus, Job, Matching, SyncReport, Trigger,
+};
+use castellan_core::ids::PersonId;
+use castellan_core::model::{Person, PersonStatus};
+use castellan_core::ports::JobFilter;
+use castellan_core::service::{HubDetail, MemberAction, RevokeHub, ShareHub};
+use castellan_core::CoreError;
+use serde::Deserialize;
 
+use super::auth::FieldErrors;
+use super::pages::when;
+use super::{render, render_status, see_other, Chrome, WebError, WebForm, WebResult, WebUser};
 use crate::AppState;
+pub use jobs::JobRow;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
+        .route("/hubs", get(hubs_page))
+        .route("/hubs/new", get(wizard::start).post(wizard::step))
+        .route("/hubs/{id}", get(hub_page))
+        .route("/hubs/{id}/share", post(share))
+        .route("/hubs/{id}/revoke", post(revoke))
+        .route("/hubs/{id}/members", post(member_action))
+        .route("/hubs/{id}/sync", post(sync))
+        .route("/hubs/{id}/jobs.json", get(jobs::jobs_json))
+        .route("/hubs/{id}/log", get(jobs::hub_log))
+        .route("/automation-log", get(jobs::automation_log))
+        .route("/automation-log/{job}/retry", post(jobs::retry))
+        .route("/automation-log/{job}/cancel", post(jobs::cancel))
+}
+
+/// Members shown per page of a tab.
+pub const MEMBERS_PER_PAGE: usize = 200;
+/// Jobs shown in the hub page's live progress section (and returned by `jobs.json`).
+pub const RECENT_JOBS: u32 = 10;
+/// Names shown per list of the sync report before "and N more".
+const REPORT_NAMES: usize = 20;
+
+/// The member tabs, in order: (matching, tab label).
+const TABS: [(Matching, &str); 4] = [
+    (Matching::Onboarded, "Onboarded"),
+    (Matching::Unmatched, "Unmatched"),
+    (Matching::Guest, "Guest"),
+    (Matching::Exempted, "Exempted"),
+];
+
+/// Parses a hub id from a path; anything else is "no such hub" (404).
+fn hub_id(s: &str) -> WebResult<HubId> {
+    s.parse()
+        .map_err(|_| WebError::status(StatusCode::NOT_FOUND, "No such business hub."))
+}
+
+/// `under_validation` → "Under validation".
+pub(crate) fn humanize(code: &str) -> String {
+    capitalized(&code.replace('_', " "))
+}
+
+/// A core message as a sentence: capitalized, ending with a full stop.
+pub(crate) fn sentence(msg: &str) -> String {
+    let mut s = capitalized(msg.trim());
+    if !s.ends_with(['.', '!', '?']) {
+        s.push('.');
+    }
+    s
+}
+
+fn capitalized(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// Field errors from a core error, worded as sentences, with the core field renamed by `map`.
+pub(crate) fn field_errors(e: CoreError, map: &[(&str, &str)]) -> FieldErrors {
+    let mut fe = FieldErrors::from_core(e);
+    for (field, msg) in &mut fe.0 {
+        if let Some((_, to)) = map.iter().find(|(from, _)| from == field) {
+            *field = (*to).to_owned();
+        }
+        *msg = sentence(msg);
+    }
+    fe
+}
+
+/// An id usable as an HTML id: the value with whitespace replaced by `_`.
+pub(crate) fn dom_id(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_whitespace() { '_' } else { c })
+        .collect()
+}
+
+/// The CSS class of a status badge.
+fn status_class(s: HubStatus) -> &'static str {
+    match s {
+        HubStatus::Healthy => "ok",
+        HubStatus::ReviewConfiguration | HubStatus::ReviewServiceAccount => "bad",
+        HubStatus::UnderValidation | HubStatus::RequiresSync => "",
+    }
+}
+
+fn state_label(s: MemberState) -> &'static str {
+    match s {
+        MemberState::Active => "active",
+        MemberState::Invited => "invited",
+        MemberState::Deactivated => "deactivated",
+    }
+}
+
+/// A query string (`?a=1&b=2`) from pairs, leaving out empty values.
+pub(crate) fn query(pairs: &[(&str, &str)]) -> String {
+    let mut s = url::form_urlencoded::Serializer::new(String::new());
+    let mut any = false;
+    for (k, v) in pairs.iter().filter(|(_, v)| !v.is_empty()) {
+        s.append_pair(k, v);
+        any = true;
+    }
+    if any {
+        format!("?{}", s.finish())
+    } else {
+        String::new()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The hubs list
+// ---------------------------------------------------------------------------------------------
+
+/// One row of the hubs list.
+#[derive(Debug)]
+struct HubRow {
+    id: String,
+    label: String,
+    app: String,
+    status: String,
+    status_class: &'static str,
+    reason: String,
+    warnings: usize,
+    counts: Option<SyncCounts>,
+    last_sync: String,
+    pending: usize,
+}
+
+/// Member counts of the last sync.
+#[derive(Debug)]
+struct SyncCounts {
+    total: usize,
+    onboarded: usize,
+    unmatched: usize,
+    guests: usize,
+    exempted: usize,
+}
+
+#[derive(askama::Template)]
+#[template(path = "hubs.html")]
+struct HubsPage {
+    chrome: Chrome,
+    hubs: Vec<HubRow>,
+}
+
+async fn hubs_page(State(s): State<AppState>, user: WebUser) -> WebResult {
+    let mut hubs = s.svc.hubs(&user.actor).await?;
+    hubs.sort_by_key(|h| h.label.to_lowercase());
+    let mut rows = Vec::with_capacity(hubs.len());
+    for h in hubs {
+        let d = s.svc.hub(&user.actor, h.id).await?;
+        rows.push(HubRow {
+            id: h.id.to_string(),
+            app: d.app_name.clone(),
+            status: humanize(h.status.as_str()),
+            status_class: status_class(h.status),
+            reason: h.status_reason.clone().unwrap_or_default(),
+            warnings: h.warnings.len(),
+            counts: d.last_report.as_ref().map(|r| SyncCounts {
+                total: r.total,
+                onboarded: r.onboarded,
+                unmatched: r.unmatched,
+                guests: r.guests,
+                exempted: r.exempted,
+            }),
+            last_sync: h.last_sync_at.map(when).unwrap_or_else(|| "never".into()),
+            pending: d.pending_jobs,
+            label: h.label,
+        });
+    }
+    Ok(render(&HubsPage {
+        chrome: user.chrome("Business hubs", "hubs"),
+        hubs: rows,
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The hub page
+// ---------------------------------------------------------------------------------------------
+
+/// Everything the hub page shows, as the core services return it.
+#[derive(Debug, Clone)]
+pub struct HubData {
+    /// The hub with its last report.
+    pub detail: HubDetail,
+    /// Every member of the snapshot (all tabs).
+    pub members: Vec<HubMember>,
+    /// The hub's grants.
+    pub grants: Vec<Grant>,
+    /// The workspace's people (for names, emails and the share field's suggestions).
+    pub people: Vec<Person>,
+    /// The hub's most recent jobs, newest first.
+    pub jobs: Vec<Job>,
+    /// The app's roles, most privileged first.
+    pub roles: Vec<String>,
+    /// Whether the app can keep a member's seat on revoke.
+    pub keep_seat: bool,
+    /// The automation account's label, when the viewer can see the account.
+    pub account_label: Option<String>,
+}
+
+/// The hub page's query: `?tab=unmatched&page=2&done=shared`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct HubQuery {
+    /// The member tab: `onboarded` (default), `unmatched`, `guest` or `exempted`.
+    #[serde(default)]
+    pub tab: Option<String>,
+    /// The page of the tab, from 1.
+    #[serde(default)]
+    pub page: Option<String>,
+    /// What was just done (shows a notice): `connected`, `shared`, `role`, `revoked`, ….
+    #[serde(default)]
+    pub done: Option<String>,
+}
+
+impl HubQuery {
+    fn tab(&self) -> Matching {
+        self.tab
+            .as_deref()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(Matching::Onboarded)
+    }
+    fn page(&self) -> usize {
+        self.page
+            .as_deref()
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or(1)
+            .max(1)
+    }
+}
+
+/// The notice for `?done=`: fixed texts only (never echoed from the URL).
+fn done_notice(done: Option<&str>) -> Option<String> {
+    let n = match done? {
+        "connected" => "The hub is connected. The bot is validating the automation account and checking for updates.",
+        "shared" => "Shared. The bot will invite the person or update their app role.",
+        "role" => "App role changed. The bot will update the member in the app.",
+        "revoked" => "Revoked. The bot will remove the person from the app.",
+        "matched" => "The member is matched to the person.",
+        "exempted" => "The member is exempted.",
+        "sync" => "Checking for updates. Follow the progress under Jobs.",
+        "confirmed" => "Confirmed: the halted changes will proceed.",
+        "retried" => "The job is queued again.",
+        "cancelled" => "The job is cancelled.",
+        _ => return None,
+    };
+    Some(n.to_owned())
+}
+
+/// A form on the hub page that failed: which one, the errors and what was typed.
+#[derive(Debug, Default)]
+struct FormState {
+    /// `share`, `role:<person id>`, `member:<app member id>` or `general`.
+    key: String,
+    errors: FieldErrors,
+    values: HashMap<String, String>,
+}
+
+impl FormState {
+    fn new(key: impl Into<String>, errors: FieldErrors, values: &[(&str, &str)]) -> Self {
+        Self {
+            key: key.into(),
+            errors,
+            values: values
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        }
+    }
+    fn value(&self, key: &str, field: &str) -> String {
+        if self.key == key {
+            self.values.get(field).cloned().unwrap_or_default()
+        } else {
+            String::new()
+        }
+    }
+    fn error(&self, key: &str, field: &str) -> String {
+        if self.key == key {
+            self.errors.get(field).to_owned()
+        } else {
+            String::new()
+        }
+    }
+}
+
+/// The hub's status block.
+#[derive(Debug)]
+struct StatusView {
+    code: &'static str,
+    label: String,
+    class: &'static str,
+    reason: String,
+    warnings: Vec<String>,
+}
+
+/// A member tab link.
+#[derive(Debug)]
+struct TabLink {
+    key: &'static str,
+    label: &'static str,
+    count: usize,
+    current: bool,
+}
+
+/// One row of the members table.
+#[derive(Debug)]
+struct MemberRow {
+    id: String,
+    dom: String,
+    name: String,
+    email: String,
+    app_role: String,
+    state: &'static str,
+    person: String,
+    reason: String,
+    match_value: String,
+    match_error: String,
+    reason_value: String,
+    reason_error: String,
+}
+
+/// One row of the grants table.
+#[derive(Debug)]
+struct GrantRow {
+    person_id: String,
+    email: String,
+    dom: String,
+    name: String,
+    hub_role: &'static str,
+    app_role: String,
+    revoked: bool,
+    keep_seat: bool,
+    updated: String,
+    roles: Vec<(String, bool)>,
+    role_error: String,
+}
+
+/// Part of a list of names in the sync report.
+#[derive(Debug, Default)]
+struct Names {
+    shown: Vec<String>,
+    more: usize,
+}
+
+impl Names {
+    fn of(all: &[String]) -> Self {
+        Self {
+            shown: all.iter().take(REPORT_NAMES).cloned().collect(),
+            more: all.len().saturating_sub(REPORT_NAMES),
+        }
+    }
+    fn count(&self) -> usize {
+        self.shown.len() + self.more
+    }
+}
+
+/// The last sync report.
+#[derive(Debug)]
+struct ReportView {
+    at: String,
+    total: usize,
+    onboarded: usize,
+    unmatched: usize,
+    guests: usize,
+    exempted: usize,
+    drift: usize,
+    /// (title, names): added, changed, removed, and the planned invites, updates, removals.
+    lists: Vec<(&'static str, Names)>,
+    halted: Option<String>,
+}
+
+impl ReportView {
+    fn of(at: String, r: &SyncReport) -> Self {
+        Self {
+            at,
+            total: r.total,
+            onboarded: r.onboarded,
+            unmatched: r.unmatched,
+            guests: r.guests,
+            exempted: r.exempted,
+            drift: r.drift,
+            lists: vec![
+                ("Added", Names::of(&r.new)),
+                ("Changed", Names::of(&r.changed)),
+                ("Removed", Names::of(&r.gone)),
+                ("Invites planned", Names::of(&r.planned_invites)),
+                ("Role updates planned", Names::of(&r.planned_updates)),
+                ("Removals planned", Names::of(&r.planned_removals)),
+            ],
+            halted: r.halted.clone(),
+        }
+    }
+}
+
+/// The share form's state.
+#[derive(Debug, Default)]
+struct ShareView {
+    person: String,
+    role: String,
+    hub_role: String,
+    person_error: String,
+    role_error: String,
+}
+
+#[derive(askama::Template)]
+#[template(path = "hub.html")]
+struct HubPage {
+    chrome: Chrome,
+    id: String,
+    label: String,
+    app_name: String,
+    base_url: String,
+    organization_id: String,
+    user_management: String,
+    login_method: String,
+    account_id: String,
+    account_label: String,
+    threshold_pct: String,
+    last_sync: String,
+    next_sync: String,
+    status: StatusView,
+    tabs: Vec<TabLink>,
+    tab: &'static str,
+    tab_label: &'static str,
+    members: Vec<MemberRow>,
+    page: usize,
+    pages: usize,
+    first: usize,
+    last: usize,
+    in_tab: usize,
+    prev: Option<String>,
+    next: Option<String>,
+    grants: Vec<GrantRow>,
+    roles: Vec<String>,
+    hub_roles: Vec<&'static str>,
+    people: Vec<String>,
+    keep_seat: bool,
+    share: ShareView,
+    report: Option<ReportView>,
+    jobs: Vec<JobRow>,
+    jobs_active: bool,
+    general_error: String,
+    here: String,
+}
+
+/// Builds the hub page from its data: pure, no I/O.
+fn build_hub_page(mut chrome: Chrome, d: &HubData, q: &HubQuery, form: &FormState) -> HubPage {
+    let hub = &d.detail.hub;
+    let id = hub.id.to_string();
+    let people: HashMap<PersonId, &Person> = d.people.iter().map(|p| (p.id, p)).collect();
+    let tab = q.tab();
+    let tab_key = tab.as_str();
+
+    let mut counts = [0usize; 4];
+    let mut in_tab: Vec<&HubMember> = Vec::new();
+    for m in &d.members {
+        if let Some(i) = TABS.iter().position(|(t, _)| *t == m.matching) {
+            counts[i] += 1;
+        }
+        if m.matching == tab {
+            in_tab.push(m);
+        }
+    }
+    let sort_key = |m: &HubMember| {
+        m.email
+            .clone()
+            .or_else(|| m.name.clone())
+            .unwrap_or_else(|| m.app_member_id.clone())
+            .to_lowercase()
+    };
+    in_tab.sort_by_cached_key(|m| sort_key(m));
+    let pages = in_tab.len().div_ceil(MEMBERS_PER_PAGE).max(1);
+    let page = q.page().min(pages);
+    let start = (page - 1) * MEMBERS_PER_PAGE;
+    let shown = &in_tab[start.min(in_tab.len())..(start + MEMBERS_PER_PAGE).min(in_tab.len())];
+    let page_href = |p: usize| {
+        let ps = p.to_string();
+        format!(
+            "/hubs/{id}{}#members",
+            query(&[("tab", tab_key), ("page", if p > 1 { &ps } else { "" })])
+        )
+    };
+    let members = shown
+        .iter()
+        .map(|m| {
+            let key = format!("member:{}", m.app_member_id);
+            MemberRow {
+                id: m.app_member_id.clone(),
+                dom: dom_id(&m.app_member_id),
+                name: m.name.clone().unwrap_or_default(),
+                email: m.email.clone().unwrap_or_default(),
+                app_role: m.app_role.clone().unwrap_or_else(|| "—".into()),
+                state: state_label(m.state),
+                person: m
+                    .person_id
+                    .and_then(|p| people.get(&p))
+                    .map(|p| p.email.clone())
+                    .unwrap_or_default(),
+                reason: m.exempt_reason.clone().unwrap_or_default(),
+                match_value: form.value(&key, "person"),
+                match_error: form.error(&key, "person"),
+                reason_value: form.value(&key, "reason"),
+                reason_error: form.error(&key, "reason"),
+            }
+        })
+        .collect();
+
+    let grants = d
+        .grants
+        .iter()
+        .map(|g| {
+            let p = people.get(&g.person_id);
+            let email = p.map(|p| p.email.clone()).unwrap_or_default();
+            let key = format!("role:{}", g.person_id);
+            let wanted = form.value(&key, "app_role");
+            let selected = if wanted.is_empty() {
+                g.app_role.clone()
+            } else {
+                wanted
+            };
+            GrantRow {
+                person_id: g.person_id.to_string(),
+                dom: dom_id(
+                    if email.is_empty() {
+                        g.person_id.to_string()
+                    } else {
+                        email.clone()
+                    }
+                    .as_str(),
+                ),
+                name: p.map(|p| p.name.clone()).unwrap_or_default(),
+                email,
+                hub_role: g.hub_role.as_str(),
+                app_role: g.app_role.clone(),
+                revoked: g.revoked,
+                keep_seat: g.keep_seat,
+                updated: when(g.updated_at),
+                roles: d
+                    .roles
+                    .iter()
+                    .map(|r| (r.clone(), *r == selected))
+                    .collect(),
+                role_error: form.error(&key, "app_role"),
+            }
+        })
+        .collect();
+
+    let share = ShareView {
+        person: form.value("share", "person"),
+        role: form.value("share", "app_role"),
+        hub_role: form.value("share", "hub_role"),
+        person_error: form.error("share", "person"),
+        role_error: form.error("share", "app_role"),
+    };
+    let jobs: Vec<JobRow> = d.jobs.iter().map(|j| JobRow::of(j, None)).collect();
+    let jobs_active = jobs.iter().any(|j| j.active);
+    let general_error = form.error("general", "general");
+    chrome.notice = done_notice(q.done.as_deref());
+    let here = page_href(page);
+
+    HubPage {
+        chrome,
+        label: hub.label.clone(),
+        app_name: d.detail.app_name.clone(),
+        base_url: hub.base_url.clone(),
+        organization_id: hub.organization_id.clone().unwrap_or_default(),
+        user_management: hub.user_management.clone(),
+        login_method: hub.login_method.replace('_', " + "),
+        account_id: hub.automation_account_id.to_string(),
+        account_label: d.account_label.clone().unwrap_or_default(),
+        threshold_pct: format!("{:.0}%", hub.safeguard_threshold * 100.0),
+        last_sync: hub.last_sync_at.map(when).unwrap_or_else(|| "never".into()),
+        next_sync: hub.next_sync_at.map(when).unwrap_or_else(|| "—".into()),
+        status: StatusView {
+            code: hub.status.as_str(),
+            label: humanize(hub.status.as_str()),
+            class: status_class(hub.status),
+            reason: hub.status_reason.clone().unwrap_or_default(),
+            warnings: hub.warnings.iter().map(|w| sentence(w)).collect(),
+        },
+        tabs: TABS
+            .iter()
+            .zip(counts)
+            .map(|((t, label), count)| TabLink {
+                key: t.as_str(),
+                label,
+                count,
+                current: *t == tab,
+            })
+            .collect(),
+        tab: tab_key,
+        tab_label: TABS
+            .iter()
+            .find(|(t, _)| *t == tab)
+            .map(|(_, l)| *l)
+            .unwrap_or("Onboarded"),
+        members,
+        page,
+        pages,
+        first: if in_tab.is_empty() { 0 } else { start + 1 },
+        last: start + shown.len(),
+        in_tab: in_tab.len(),
+        prev: (page > 1).then(|| page_href(page - 1)),
+        next: (page < pages).then(|| page_href(page + 1)),
+        grants,
+        roles: d.roles.clone(),
+        hub_roles: vec![
+            HubRole::Collaborator.as_str(),
+            HubRole::Manager.as_str(),
+            HubRole::Owner.as_str(),
+        ],
+        people: d
+            .people
+            .iter()
+            .filter(|p| p.status != PersonStatus::Deactivated)
+            .map(|p| p.email.clone())
+            .collect(),
+        keep_seat: d.keep_seat,
+        share,
+        report: d
+            .detail
+            .last_report
+            .as_ref()
+            .map(|r| ReportView::of(d.detail.last_report_at.map(when).unwrap_or_default(), r)),
+        jobs,
+        jobs_active,
+        general_error,
+        here,
+        id,
+    }
+}
+
+/// Renders the hub page for `data` as the person with `chrome` sees it, on the tab and page of
+/// `q`. A plain function over data (no I/O), for the server and for benchmarks.
+pub fn hub_page_html(chrome: Chrome, data: &HubData, q: &HubQuery) -> askama::Result<String> {
+    askama::Template::render(&build_hub_page(chrome, data, q, &FormState::default()))
+}
+
+/// Loads everything the hub page shows, through the services (so permissions apply).
+async fn load_hub(s: &AppState, user: &WebUser, id: HubId) -> Result<HubData, CoreError> {
+    let a = &user.actor;
+    let detail = s.svc.hub(a, id).await?;
+    let (members, grants, people, jobs, app) = tokio::try_join!(
+        s.svc.hub_members(a, id, None),
+        s.svc.hub_grants(a, id),
+        s.svc.people(a),
+        s.svc.jobs(
+            a,
+            JobFilter {
+                hub_id: Some(id),
+                states: None,
+                limit: Some(RECENT_JOBS),
+            }
+        ),
+        s.svc.app(a, detail.hub.app_id.as_str()),
+    )?;
+    let account_label = s
+        .svc
+        .account(a, detail.hub.automation_account_id)
+        .await
+        .ok()
+        .map(|acc| acc.label);
+    Ok(HubData {
+        members,
+        grants,
+        people,
+        jobs,
+        keep_seat: app.capabilities.contains(&Capability::KeepSeat),
+        roles: app.roles,
+        account_label,
+        detail,
+    })
+}
+
+/// Loads and renders the hub page with `status` (422 when a form failed).
+async fn show_hub(
+    s: &AppState,
+    user: &WebUser,
+    id: HubId,
+    q: &HubQuery,
+    form: &FormState,
+    status: StatusCode,
+) -> WebResult {
+    let data = load_hub(s, user, id).await?;
+    let title = data.detail.hub.label.clone();
+    let page = build_hub_page(user.chrome(title, "hubs"), &data, q, form);
+    Ok(render_status(status, &page))
+}
+
+async fn hub_page(
+    State(s): State<AppState>,
+    user: WebUser,
+    Path(id): Path<String>,
+    Query(q): Query<HubQuery>,
+) -> WebResult {
+    let id = hub_id(&id)?;
+    show_hub(&s, &user, id, &q, &FormState::default(), StatusCode::OK).await
+}
+
+/// Shows the hub page again (422) with a failed form's errors and what was typed, on the tab
+/// and page the form came from.
+async fn refused(
+    s: &AppState,
+    user: &WebUser,
+    id: HubId,
+    (tab, page): (&str, &str),
+    form: FormState,
+) -> WebResult {
+    let q = HubQuery {
+        tab: Some(tab.to_owned()),
+        page: Some(page.to_owned()),
+        done: None,
+    };
+    show_hub(s, user, id, &q, &form, StatusCode::UNPROCESSABLE_ENTITY).await
+}
+
+/// After a failed action: a validation error is shown next to the field of form `key` (a
+/// `general` form shows it at the top), with what was typed; any other error is an error page.
+async fn refused_by(
+    s: &AppState,
+    user: &WebUser,
+    id: HubId,
+    back: (&str, &str),
+    key: String,
+    e: CoreError,
+    values: &[(&str, &str)],
+) -> WebResult {
+    if !matches!(e, CoreError::Validation { .. }) {
+        return Err(e.into());
+    }
+    let mut errors = field_errors(e, &[("person_id", "person")]);
+    if key == "general" {
+        for (field, _) in &mut errors.0 {
+            *field = "general".into();
+        }
+    }
+    refused(s, user, id, back, FormState::new(key, errors, values)).await
+}
+
+/// Where to go after an action on the hub page: the same tab and page, with a notice.
+fn back_to_hub(id: HubId, tab: &str, page: &str, done: &str, anchor: &str) -> Response {
+    let page = if page == "1" { "" } else { page };
+    see_other(&format!(
+        "/hubs/{id}{}#{anchor}",
+        query(&[("tab", tab), ("page", page), ("done", done)])
+    ))
+}
+
+/// The person with this email (case-insensitive), through the people service.
+async fn person_by_email(
+    s: &AppState,
+    user: &WebUser,
+    email: &str,
+) -> Result<Option<Person>, CoreError> {
+    let email = email.trim().to_lowercase();
+    if email.is_empty() {
+        return Ok(None);
+    }
+    Ok(s.svc
+        .people(&user.actor)
+        .await?
+        .into_iter()
+        .find(|p| p.email == email))
+}
+
+/// The share form and the change-role form (both share the hub with a person).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ShareForm {
+    /// `share` or `role`.
+    form: String,
+    person: String,
+    app_role: String,
+    hub_role: String,
+    tab: String,
+    page: String,
+}
+
+async fn share(
+    State(s): State<AppState>,
+    user: WebUser,
+    Path(id): Path<String>,
+    WebForm(f): WebForm<ShareForm>,
+) -> WebResult {
+    let id = hub_id(&id)?;
+    let is_role = f.form == "role";
+    let person = person_by_email(&s, &user, &f.person).await?;
+    let values = [
+        ("person", f.person.as_str()),
+        ("app_role", f.app_role.as_str()),
+        ("hub_role", f.hub_role.as_str()),
+    ];
+    let Some(person) = person else {
+        let msg = if f.person.trim().is_empty() {
+            "Give the person's email."
+        } else {
+            "No person in the workspace has this email."
+        };
+        let form = FormState::new(
+            "share",
+            FieldErrors(vec![("person".into(), msg.into())]),
+            &values,
+        );
+        return refused(&s, &user, id, (&f.tab, &f.page), form).await;
+    };
+    let hub_role = match f.hub_role.trim() {
+        "" => None,
+        r => Some(
+            r.parse::<HubRole>()
+                .map_err(|_| WebError::status(StatusCode::BAD_REQUEST, "Unknown hub role."))?,
+        ),
+    };
+    let app_role = Some(f.app_role.trim().to_owned()).filter(|r| !r.is_empty());
+    match s
+        .svc
+        .share_hub(&user.actor, id, person.id, ShareHub { hub_role, app_role })
+        .await
+    {
+        Ok(_) => Ok(back_to_hub(
+            id,
+            &f.tab,
+            &f.page,
+            if is_role { "role" } else { "shared" },
+            "grants",
+        )),
+        Err(e) => {
+            let key = if is_role {
+                format!("role:{}", person.id)
+            } else {
+                "share".to_owned()
+            };
+            refused_by(&s, &user, id, (&f.tab, &f.page), key, e, &values).await
+        }
+    }
+}
+
+/// The revoke button of a grant.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RevokeForm {
+    person_id: String,
+    keep_seat: Option<String>,
+    tab: String,
+    page: String,
+}
+
+async fn revoke(
+    State(s): State<AppState>,
+    user: WebUser,
+    Path(id): Path<String>,
+    WebForm(f): WebForm<RevokeForm>,
+) -> WebResult {
+    let id = hub_id(&id)?;
+    let person: PersonId = f
+        .person_id
+        .parse()
+        .map_err(|_| WebError::status(StatusCode::BAD_REQUEST, "No such person."))?;
+    let r = RevokeHub {
+        person_ids: vec![person],
+        keep_seat: f.keep_seat.is_some(),
+    };
+    match s.svc.revoke_hub(&user.actor, id, r).await {
+        Ok(_) => Ok(back_to_hub(id, &f.tab, &f.page, "revoked", "grants")),
+        Err(e) => refused_by(&s, &user, id, (&f.tab, &f.page), "general".into(), e, &[]).await,
+    }
+}
+
+/// Match or exempt on a member row.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct MemberForm {
+    member: String,
+    /// `match` or `exempt`.
+    action: String,
+    person: String,
+    reason: String,
+    tab: String,
+    page: String,
+}
+
+async fn member_action(
+    State(s): State<AppState>,
+    user: WebUser,
+    Path(id): Path<String>,
+    WebForm(f): WebForm<MemberForm>,
+) -> WebResult {
+    let id = hub_id(&id)?;
+    let key = format!("member:{}", f.member);
+    let values = [("person", f.person.as_str()), ("reason", f.reason.as_str())];
+    let action = match f.action.as_str() {
+        "match" => match person_by_email(&s, &user, &f.person).await? {
+            Some(p) => MemberAction::Match { person_id: p.id },
+            None => {
+                let msg = if f.person.trim().is_empty() {
+                    "Give the email of the person to match."
+                } else {
+                    "No person in the workspace has this email."
+                };
+                let form = FormState::new(
+                    key,
+                    FieldErrors(vec![("person".into(), msg.into())]),
+                    &values,
+                );
+                return refused(&s, &user, id, (&f.tab, &f.page), form).await;
+            }
+        },
+        "exempt" => MemberAction::Exempt {
+            reason: f.reason.clone(),
+        },
+        _ => {
+            return Err(WebError::status(
+                StatusCode::BAD_REQUEST,
+                "Unknown member action.",
+            ))
+        }
+    };
+    let done = if f.action == "match" {
+        "matched"
+    } else {
+        "exempted"
+    };
+    match s
+        .svc
+        .act_on_member(&user.actor, id, &f.member, action)
+        .await
+    {
+        Ok(_) => Ok(back_to_hub(id, &f.tab, &f.page, done, "members")),
+        Err(e) => refused_by(&s, &user, id, (&f.tab, &f.page), key, e, &values).await,
+    }
+}
+
+/// "Check for updates", or confirming a plan halted by the safeguard.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct SyncForm {
+    confirm: Option<String>,
+    tab: String,
+    page: String,
+}
+
+async fn sync(
+    State(s): State<AppState>,
+    user: WebUser,
+    Path(id): Path<String>,
+    WebForm(f): WebForm<SyncForm>,
+) -> WebResult {
+    let id = hub_id(&id)?;
+    let confirm = f.confirm.is_some();
+    s.svc
+        .sync_hub(&user.actor, id, confirm, Trigger::Manual)
+        .await?;
+    let done = if confirm { "confirmed" } else { "sync" };
+    Ok(back_to_hub(id, &f.tab, &f.page, done, "hub-jobs"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_and_ids() {
+        assert_eq!(humanize("review_service_account"), "Review service account");
+        assert_eq!(sentence("must not be empty"), "Must not be empty.");
+        assert_eq!(sentence("Done."), "Done.");
+        assert_eq!(dom_id("John Smith"), "John_Smith");
+        assert_eq!(query(&[("tab", "guest"), ("page", "")]), "?tab=guest");
+        assert_eq!(query(&[("tab", "")]), "");
+        assert_eq!(query(&[("a", "x y&")]), "?a=x+y%26");
+    }
+
+    #[test]
+    fn unknown_done_codes_show_nothing() {
+        assert!(done_notice(Some("shared")).is_some());
+        assert!(done_notice(Some("<script>")).is_none());
+        assert!(done_notice(None).is_none());
+    }
 }

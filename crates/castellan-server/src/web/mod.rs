@@ -10,7 +10,7 @@
 mod accounts;
 mod admin;
 mod auth;
-mod hubs;
+pub mod hubs;
 mod pages;
 pub mod security;
 mod two_step;
