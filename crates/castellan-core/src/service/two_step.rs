@@ -81,6 +81,31 @@ fn params(secret: Secret, email: &str) -> OtpParams {
     p
 }
 
+/// A secret typed or sent back for a new authenticator: base32, at least 128 bits.
+fn parse_new_secret(secret: &SecretString) -> CoreResult<Secret> {
+    let (secret, _) = castellan_otp::parse_secret(secret.expose_secret())
+        .map_err(|e| CoreError::invalid("secret", e.to_string()))?;
+    if secret.bits() < castellan_otp::RECOMMENDED_MIN_BITS {
+        return Err(CoreError::invalid(
+            "secret",
+            format!(
+                "must be at least {} bits",
+                castellan_otp::RECOMMENDED_MIN_BITS
+            ),
+        ));
+    }
+    Ok(secret)
+}
+
+fn enrollment(p: OtpParams) -> CoreResult<TwoStepEnrollment> {
+    let png = castellan_otp::qr_png(&p).map_err(CoreError::internal)?;
+    Ok(TwoStepEnrollment {
+        secret: p.secret.to_base32(),
+        uri: castellan_otp::to_uri(&p),
+        qr_png_base64: base64::engine::general_purpose::STANDARD.encode(png),
+    })
+}
+
 fn aad(person: PersonId) -> Vec<u8> {
     field_aad("people", &person.to_string(), FIELD)
 }
@@ -116,13 +141,22 @@ impl Castellan {
         }
         let mut bytes = vec![0u8; TWO_STEP_SECRET_BYTES];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
-        let p = params(Secret::from_bytes(bytes), &me.email);
-        let png = castellan_otp::qr_png(&p).map_err(CoreError::internal)?;
-        Ok(TwoStepEnrollment {
-            secret: p.secret.to_base32(),
-            uri: castellan_otp::to_uri(&p),
-            qr_png_base64: base64::engine::general_purpose::STANDARD.encode(png),
-        })
+        enrollment(params(Secret::from_bytes(bytes), &me.email))
+    }
+
+    /// The enrollment for a secret given back by the person's browser (to show the QR code
+    /// again after a code that did not match). Stores nothing. Errors: `Validation` on `secret`
+    /// (not base32, under 128 bits), `Conflict` when two-step sign-in is already on.
+    pub async fn resume_two_step(
+        &self,
+        actor: &Actor,
+        secret: &SecretString,
+    ) -> CoreResult<TwoStepEnrollment> {
+        let me = self.own_record(actor).await?;
+        if me.two_step.is_some() {
+            return Err(CoreError::Conflict("two-step sign-in is already on".into()));
+        }
+        enrollment(params(parse_new_secret(secret)?, &me.email))
     }
 
     /// Turns two-step sign-in on with `secret` (from [`Castellan::begin_two_step`]) once `code`
@@ -140,17 +174,7 @@ impl Castellan {
         if me.two_step.is_some() {
             return Err(CoreError::Conflict("two-step sign-in is already on".into()));
         }
-        let (secret, _) = castellan_otp::parse_secret(secret.expose_secret())
-            .map_err(|e| CoreError::invalid("secret", e.to_string()))?;
-        if secret.bits() < castellan_otp::RECOMMENDED_MIN_BITS {
-            return Err(CoreError::invalid(
-                "secret",
-                format!(
-                    "must be at least {} bits",
-                    castellan_otp::RECOMMENDED_MIN_BITS
-                ),
-            ));
-        }
+        let secret = parse_new_secret(secret)?;
         let code = code.trim();
         if code.is_empty() || code.len() > 20 {
             return Err(CoreError::invalid(

@@ -11,6 +11,8 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use castellan_core::CoreError;
+
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiQuery, Auth};
 use crate::AppState;
@@ -76,8 +78,14 @@ async fn export_activity(
     ApiQuery(q): ApiQuery<ActivityQuery>,
 ) -> ApiResult<impl IntoResponse> {
     let events = s.svc.activity_export(&a, q.into()).await?;
+    let body = activity_csv(events).map_err(ApiError::from)?;
+    Ok(csv_download(body))
+}
+
+/// The CSV (RFC 4180) of activity events, with a header row; shared by the API and the web
+/// export. Every cell goes through [`csv_cell`].
+pub(crate) fn activity_csv(events: Vec<ActivityEvent>) -> Result<Vec<u8>, CoreError> {
     let mut w = csv::Writer::from_writer(vec![]);
-    let fail = |e: csv::Error| ApiError::from(castellan_core::CoreError::internal(e));
     w.write_record([
         "seq",
         "at",
@@ -94,13 +102,13 @@ async fn export_activity(
         "details",
         "hash",
     ])
-    .map_err(fail)?;
+    .map_err(CoreError::internal)?;
     for e in events {
         let kind = serde_json::to_value(e.actor_kind)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default();
-        w.write_record([
+        let row = [
             e.seq.to_string(),
             e.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             kind,
@@ -115,13 +123,16 @@ async fn export_activity(
             e.user_agent.unwrap_or_default(),
             e.details,
             e.hash,
-        ])
-        .map_err(fail)?;
+        ];
+        w.write_record(row.into_iter().map(csv_cell))
+            .map_err(CoreError::internal)?;
     }
-    let body = w
-        .into_inner()
-        .map_err(|e| ApiError::from(castellan_core::CoreError::internal(e)))?;
-    Ok((
+    w.into_inner().map_err(CoreError::internal)
+}
+
+/// The CSV as a download: `text/csv`, `Content-Disposition: attachment`.
+pub(crate) fn csv_download(body: Vec<u8>) -> axum::response::Response {
+    (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
             (
@@ -130,7 +141,19 @@ async fn export_activity(
             ),
         ],
         body,
-    ))
+    )
+        .into_response()
+}
+
+/// A cell made safe for spreadsheets (OWASP "CSV injection"): text that starts with `=`, `+`,
+/// `-`, `@`, a tab or a carriage return would be read as a formula, so it gets a leading `'`.
+/// Labels, names and user agents come from people and apps, so any of them may try.
+pub(crate) fn csv_cell(s: String) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s
+    }
 }
 
 /// Walks the hash chain and reports every changed, removed or inserted event.
@@ -138,4 +161,19 @@ async fn export_activity(
     responses((status = 200, body = ChainReport)))]
 async fn verify_activity(State(s): State<AppState>, Auth(a): Auth) -> ApiResult<Json<ChainReport>> {
     Ok(Json(s.svc.verify_activity(&a).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_cell;
+
+    #[test]
+    fn formula_cells_are_neutralised() {
+        for bad in ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tx", "\rx"] {
+            assert_eq!(csv_cell(bad.into()), format!("'{bad}"));
+        }
+        for fine in ["account.reveal", "", "{\"a\":1}", "12", "a=b"] {
+            assert_eq!(csv_cell(fine.into()), fine);
+        }
+    }
 }

@@ -3,7 +3,7 @@
 //! matrix before it touches the store.
 
 mod accounts;
-mod activity;
+pub(crate) mod activity;
 mod catalog;
 mod hubs;
 pub(crate) mod inbox;

@@ -73,7 +73,7 @@ impl FieldErrors {
 }
 
 /// Sets a fresh CSRF cookie when the request has none; returns its value.
-fn anonymous_csrf(headers: &HeaderMap) -> (String, Option<axum::http::HeaderValue>) {
+pub(super) fn anonymous_csrf(headers: &HeaderMap) -> (String, Option<axum::http::HeaderValue>) {
     match security::cookie_value(headers, security::CSRF_COOKIE) {
         Some(v) if v.len() == 64 => (v, None),
         _ => {
@@ -84,7 +84,7 @@ fn anonymous_csrf(headers: &HeaderMap) -> (String, Option<axum::http::HeaderValu
     }
 }
 
-fn with_cookie(mut r: Response, c: Option<axum::http::HeaderValue>) -> Response {
+pub(super) fn with_cookie(mut r: Response, c: Option<axum::http::HeaderValue>) -> Response {
     if let Some(c) = c {
         r.headers_mut().append(header::SET_COOKIE, c);
     }
@@ -186,7 +186,7 @@ async fn setup_submit(
     start_session(&s, &src, &f.email, f.password, None, "/accounts").await
 }
 
-fn too_many(wait: std::time::Duration) -> FieldErrors {
+pub(super) fn too_many(wait: std::time::Duration) -> FieldErrors {
     FieldErrors(vec![(
         "general".into(),
         format!(
@@ -197,7 +197,7 @@ fn too_many(wait: std::time::Duration) -> FieldErrors {
 }
 
 /// Signs in and answers with the session cookie and a redirect to `next`.
-async fn start_session(
+pub(super) async fn start_session(
     s: &AppState,
     src: &Source,
     email: &str,

@@ -1,0 +1,877 @@
+//! Two-step sign-in and the admin pages through the router: setting up a person's own
+//! authenticator (a wrong code, then the right one), signing in with it on the web form and on
+//! the API (missing, wrong and replayed codes refused), people and workspace roles with
+//! invitations accepted on the web, vaults and their access, the activity log's filter and its
+//! CSV export (formula cells neutralised), CSRF refusals, and people without an admin role
+//! refused by the permission matrix.
+
+mod common;
+
+use axum::http::{header, StatusCode};
+use castellan_core::model::WorkspaceRole;
+use castellan_otp::{Kind, OtpParams};
+use common::{Resp, TestApp, PASSWORD};
+use serde_json::json;
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// A browser: a cookie jar and the CSRF token of the current page or session.
+mod web {
+    use super::*;
+
+    /// One browser over a [`TestApp`].
+    pub struct Browser<'a> {
+        pub app: &'a TestApp,
+        cookies: Vec<(String, String)>,
+        /// The CSRF token forms carry (from the last page, or bound to the session).
+        pub csrf: String,
+    }
+
+    /// The value of hidden field `name` in `html`.
+    pub fn hidden(html: &str, name: &str) -> String {
+        let needle = format!("name=\"{name}\" value=\"");
+        let at = html
+            .find(&needle)
+            .unwrap_or_else(|| panic!("no hidden {name} in {html}"));
+        let rest = &html[at + needle.len()..];
+        rest[..rest.find('"').expect("closing quote")].to_owned()
+    }
+
+    /// The text of the element with `id` (up to its first `<`).
+    pub fn by_id(html: &str, id: &str) -> String {
+        let at = html
+            .find(&format!("id=\"{id}\""))
+            .unwrap_or_else(|| panic!("no #{id} in {html}"));
+        let rest = &html[at..];
+        let start = rest.find('>').expect("tag end") + 1;
+        let rest = &rest[start..];
+        rest[..rest.find('<').expect("next tag")].to_owned()
+    }
+
+    impl<'a> Browser<'a> {
+        /// A browser with no cookies.
+        pub fn new(app: &'a TestApp) -> Self {
+            Self {
+                app,
+                cookies: vec![],
+                csrf: String::new(),
+            }
+        }
+
+        /// A browser already signed in with an API token as its session (the web session
+        /// cookie holds such a token).
+        pub fn with_session(app: &'a TestApp, token: &str) -> Self {
+            let mut b = Self::new(app);
+            b.cookies.push(("castellan_session".into(), token.into()));
+            b.csrf = castellan_server::web::security::csrf_for_session(token);
+            b
+        }
+
+        /// The value of a cookie in the jar.
+        pub fn cookie(&self, name: &str) -> Option<&str> {
+            self.cookies
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+        }
+
+        fn cookie_header(&self) -> String {
+            self.cookies
+                .iter()
+                .map(|(n, v)| format!("{n}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        }
+
+        fn keep_cookies(&mut self, r: &Resp) {
+            for v in r.headers.get_all(header::SET_COOKIE) {
+                let v = v.to_str().expect("ascii cookie");
+                let pair = v.split(';').next().unwrap_or_default();
+                let (name, value) = pair.split_once('=').expect("name=value");
+                self.cookies.retain(|(n, _)| n != name);
+                if !value.is_empty() && !v.contains("Max-Age=0") {
+                    self.cookies.push((name.into(), value.into()));
+                }
+            }
+            if let Some(s) = self.cookie("castellan_session") {
+                self.csrf = castellan_server::web::security::csrf_for_session(s);
+            }
+        }
+
+        /// GET with the jar's cookies; keeps new cookies.
+        pub async fn get(&mut self, path: &str) -> Resp {
+            let cookies = self.cookie_header();
+            let mut h = vec![];
+            if !cookies.is_empty() {
+                h.push((header::COOKIE, cookies.as_str()));
+            }
+            let r = self.app.raw("GET", path, &h, vec![]).await;
+            self.keep_cookies(&r);
+            r
+        }
+
+        /// GET a public form page and take its CSRF token.
+        pub async fn open_form(&mut self, path: &str) -> Resp {
+            let r = self.get(path).await;
+            assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text());
+            self.csrf = hidden(&r.text(), "csrf");
+            r
+        }
+
+        /// POSTs `fields` as a form, with `csrf` as given (not added).
+        pub async fn post_raw(&mut self, path: &str, fields: &[(&str, &str)]) -> Resp {
+            let body = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(fields)
+                .finish();
+            let cookies = self.cookie_header();
+            let mut h = vec![(header::CONTENT_TYPE, FORM)];
+            if !cookies.is_empty() {
+                h.push((header::COOKIE, cookies.as_str()));
+            }
+            let r = self.app.raw("POST", path, &h, body.into_bytes()).await;
+            self.keep_cookies(&r);
+            r
+        }
+
+        /// POSTs `fields` with the current CSRF token.
+        pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Resp {
+            let csrf = self.csrf.clone();
+            let mut all = vec![("csrf", csrf.as_str())];
+            all.extend_from_slice(fields);
+            self.post_raw(path, &all).await
+        }
+
+        /// Signs in through the web form (`code` empty for none).
+        pub async fn sign_in(&mut self, email: &str, password: &str, code: &str) -> Resp {
+            self.open_form("/sign-in").await;
+            self.post(
+                "/sign-in",
+                &[
+                    ("email", email),
+                    ("password", password),
+                    ("code", code),
+                    ("next", "/accounts"),
+                ],
+            )
+            .await
+        }
+    }
+}
+
+use web::{by_id, hidden, Browser};
+
+fn now() -> u64 {
+    u64::try_from(chrono::Utc::now().timestamp()).expect("after 1970")
+}
+
+fn params(secret: &str) -> OtpParams {
+    let (s, _) = castellan_otp::parse_secret(secret).expect("base32 secret");
+    OtpParams::new(Kind::Totp, s)
+}
+
+/// The code `secret` shows `offset` seconds from now.
+fn code(secret: &str, offset: u64) -> String {
+    castellan_otp::code_at(&params(secret), now() + offset)
+}
+
+/// A code that matches no step within ±2 of now.
+fn wrong_code(secret: &str) -> String {
+    let p = params(secret);
+    let near: Vec<String> = (0..5)
+        .map(|i| castellan_otp::code_at(&p, now() + i * 30 - 60))
+        .collect();
+    ["000000", "111111", "222222", "333333", "444444", "555555"]
+        .into_iter()
+        .find(|c| !near.iter().any(|n| n == c))
+        .expect("one of six codes is not among five")
+        .to_owned()
+}
+
+#[track_caller]
+fn assert_status(r: &Resp, status: StatusCode) {
+    assert_eq!(r.status, status, "body: {}", r.text());
+}
+
+#[track_caller]
+fn assert_redirect(r: &Resp, to: &str) {
+    assert_status(r, StatusCode::SEE_OTHER);
+    assert_eq!(r.headers[header::LOCATION], to);
+}
+
+/// Sets up two-step sign-in through the web for a signed-in browser; returns the secret.
+/// Checks the wrong-code round on the way.
+async fn enroll(b: &mut Browser<'_>) -> String {
+    let page = b.get("/account-security").await;
+    assert_status(&page, StatusCode::OK);
+    let html = page.text();
+    assert_eq!(by_id(&html, "two-step-status"), "Off");
+    // No secret before the explicit "Set up" post.
+    assert!(!html.contains("data:image/png") && !html.contains("name=\"secret\""));
+
+    let setup = b.post("/account-security/two-step/begin", &[]).await;
+    assert_status(&setup, StatusCode::OK);
+    let html = setup.text();
+    assert!(html.contains("src=\"data:image/png;base64,"), "{html}");
+    assert!(html.contains("id=\"two-step-code\"") && html.contains("id=\"two-step-enable\""));
+    let secret = hidden(&html, "secret");
+    assert_eq!(secret.len(), 32, "160 bits in base32: {secret}");
+    let grouped = by_id(&html, "two-step-secret");
+    assert_eq!(grouped.replace(' ', ""), secret);
+
+    // A wrong code: the same secret again, the error next to the code field, nothing stored.
+    let bad = wrong_code(&secret);
+    let again = b
+        .post(
+            "/account-security/two-step",
+            &[("secret", &secret), ("code", &bad)],
+        )
+        .await;
+    assert_status(&again, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = again.text();
+    assert!(
+        html.contains("aria-describedby=\"two-step-code-error\""),
+        "{html}"
+    );
+    assert!(by_id(&html, "two-step-code-error").contains("does not match"));
+    assert_eq!(hidden(&html, "secret"), secret);
+    assert!(
+        html.contains(&format!("value=\"{bad}\"")),
+        "keeps what was typed"
+    );
+    let html = b.get("/account-security").await.text();
+    assert_eq!(by_id(&html, "two-step-status"), "Off");
+
+    let ok = b
+        .post(
+            "/account-security/two-step",
+            &[("secret", &secret), ("code", &code(&secret, 0))],
+        )
+        .await;
+    assert_redirect(&ok, "/account-security?done=on");
+    let html = b.get("/account-security?done=on").await.text();
+    assert_eq!(by_id(&html, "two-step-status"), "On");
+    assert!(html.contains("role=\"status\""), "a notice: {html}");
+    assert!(!html.contains(&secret), "the secret is not shown again");
+    secret
+}
+
+#[tokio::test]
+async fn two_step_enrollment_and_web_sign_in() {
+    let app = TestApp::new().await;
+    let owner = app.claim().await;
+    let mut b = Browser::new(&app);
+    let r = b.sign_in(&owner.email, PASSWORD, "").await;
+    assert_redirect(&r, "/accounts");
+    assert!(b.cookie("castellan_session").is_some());
+
+    // Forms need the session's CSRF token.
+    let no = b.post_raw("/account-security/two-step/begin", &[]).await;
+    assert_status(&no, StatusCode::FORBIDDEN);
+    let wrong = b
+        .post_raw(
+            "/account-security/two-step/begin",
+            &[("csrf", &"0".repeat(64))],
+        )
+        .await;
+    assert_status(&wrong, StatusCode::FORBIDDEN);
+
+    let secret = enroll(&mut b).await;
+    // Setting up again while on is refused.
+    let twice = b.post("/account-security/two-step/begin", &[]).await;
+    assert_status(&twice, StatusCode::CONFLICT);
+
+    // A new browser: the password alone now asks for the code.
+    let mut other = Browser::new(&app);
+    let r = other.sign_in(&owner.email, PASSWORD, "").await;
+    assert_status(&r, StatusCode::UNAUTHORIZED);
+    let html = r.text();
+    assert!(
+        by_id(&html, "code-error").contains("two-step code is required"),
+        "{html}"
+    );
+    assert!(html.contains("aria-describedby=\"code-error\""));
+    assert!(other.cookie("castellan_session").is_none());
+    // The next step's code signs in; the same code again is refused.
+    let next = code(&secret, 30);
+    let r = other.sign_in(&owner.email, PASSWORD, &next).await;
+    assert_redirect(&r, "/accounts");
+    assert!(other.cookie("castellan_session").is_some());
+    let mut third = Browser::new(&app);
+    let r = third.sign_in(&owner.email, PASSWORD, &next).await;
+    assert_status(&r, StatusCode::UNAUTHORIZED);
+    assert!(by_id(&r.text(), "code-error").contains("two-step code is not valid"));
+    assert!(third.cookie("castellan_session").is_none());
+    // A wrong password says only that, even with a good code: nothing tells two-step is on.
+    let r = third
+        .sign_in(&owner.email, "not the password at all", &code(&secret, 30))
+        .await;
+    assert_status(&r, StatusCode::UNAUTHORIZED);
+    assert!(r.text().contains("wrong email or password"));
+    assert!(!r.text().contains("two-step code is"));
+    assert!(!r.text().contains("id=\"code-error\""));
+
+    // Failed codes are in the activity log.
+    let events = app
+        .get("/api/v1/activity?action=auth.sign_in_failed", &owner.token)
+        .await
+        .ok()
+        .json();
+    let reasons: Vec<String> = events
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["details"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(
+        reasons.iter().any(|d| d.contains("two_step_code_missing")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|d| d.contains("two_step_code_reused")),
+        "{reasons:?}"
+    );
+    let enabled = app
+        .get(
+            "/api/v1/activity?action=person.two_step_enable",
+            &owner.token,
+        )
+        .await
+        .ok()
+        .json();
+    assert_eq!(enabled.as_array().map(Vec::len), Some(1));
+
+    // Turning it off needs the password: a wrong one is shown next to the field.
+    let bad = b
+        .post(
+            "/account-security/two-step/disable",
+            &[("password", "not the password at all")],
+        )
+        .await;
+    assert_status(&bad, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = bad.text();
+    assert!(by_id(&html, "two-step-password-error").contains("password"));
+    assert!(
+        !html.contains("not the password at all"),
+        "passwords are not echoed"
+    );
+    let off = b
+        .post(
+            "/account-security/two-step/disable",
+            &[("password", PASSWORD)],
+        )
+        .await;
+    assert_redirect(&off, "/account-security?done=off");
+    let html = b.get("/account-security").await.text();
+    assert_eq!(by_id(&html, "two-step-status"), "Off");
+    let me = app.get("/api/v1/me", &owner.token).await.ok().json();
+    assert_eq!(me["two_step"], json!(false));
+}
+
+#[tokio::test]
+async fn api_sign_in_enforces_two_step() {
+    let app = TestApp::new().await;
+    let owner = app.claim().await;
+    let mut b = Browser::with_session(&app, &owner.token);
+    let secret = enroll(&mut b).await;
+    let me = app.get("/api/v1/me", &owner.token).await.ok().json();
+    assert_eq!(me["two_step"], json!(true));
+    // Five attempts: the sign-in rate limit allows five per email per minute.
+    let sign_in = |code: Option<String>, password: &'static str| {
+        let mut body = json!({ "email": owner.email, "password": password });
+        if let Some(c) = code {
+            body["totp_code"] = json!(c);
+        }
+        app.call("POST", "/api/v1/auth/sign-in", None, Some(body))
+    };
+    sign_in(None, PASSWORD)
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED, &["a two-step code is required"]);
+    sign_in(Some(wrong_code(&secret)), PASSWORD)
+        .await
+        .assert_problem(
+            StatusCode::UNAUTHORIZED,
+            &["the two-step code is not valid"],
+        );
+    // The enrollment's own code was used up by turning it on.
+    sign_in(Some(code(&secret, 0)), PASSWORD)
+        .await
+        .assert_problem(
+            StatusCode::UNAUTHORIZED,
+            &["the two-step code is not valid"],
+        );
+    let next = code(&secret, 30);
+    let r = sign_in(Some(next.clone()), PASSWORD).await;
+    assert_status(&r, StatusCode::CREATED);
+    assert!(r.str("token").starts_with("cst_"));
+    sign_in(Some(next), PASSWORD).await.assert_problem(
+        StatusCode::UNAUTHORIZED,
+        &["the two-step code is not valid"],
+    );
+}
+
+#[tokio::test]
+async fn people_invite_accept_role_and_deactivate() {
+    let app = TestApp::new().await;
+    let owner = app.claim().await;
+    let mut b = Browser::with_session(&app, &owner.token);
+    let page = b.get("/people").await;
+    assert_status(&page, StatusCode::OK);
+    let html = page.text();
+    for id in [
+        "invite-email",
+        "invite-name",
+        "invite-role",
+        "invite-submit",
+    ] {
+        assert!(html.contains(&format!("id=\"{id}\"")), "#{id}");
+        assert!(
+            id == "invite-submit" || html.contains(&format!("<label for=\"{id}\"")),
+            "label for #{id}"
+        );
+    }
+    assert!(html.contains("owner@example.com"));
+    assert!(
+        !html.contains("<option value=\"owner\""),
+        "owner is never offered"
+    );
+
+    // CSRF: none or wrong is refused and nobody is invited.
+    let r = b
+        .post_raw(
+            "/people/invite",
+            &[("email", "x@example.com"), ("name", "X"), ("role", "user")],
+        )
+        .await;
+    assert_status(&r, StatusCode::FORBIDDEN);
+    let r = b
+        .post_raw(
+            "/people/invite",
+            &[
+                ("csrf", "nope"),
+                ("email", "x@example.com"),
+                ("name", "X"),
+                ("role", "user"),
+            ],
+        )
+        .await;
+    assert_status(&r, StatusCode::FORBIDDEN);
+    let people = app.get("/api/v1/people", &owner.token).await.ok().json();
+    assert_eq!(people.as_array().map(Vec::len), Some(1));
+
+    // A bad email: the error next to the field, what was typed kept.
+    let r = b
+        .post(
+            "/people/invite",
+            &[
+                ("email", "not-an-email"),
+                ("name", "Uma User"),
+                ("role", "admin"),
+            ],
+        )
+        .await;
+    assert_status(&r, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text();
+    assert!(html.contains("id=\"invite-email-error\""), "{html}");
+    assert!(html.contains("value=\"Uma User\"") && html.contains("value=\"not-an-email\""));
+    assert!(html.contains("<option value=\"admin\" selected>"));
+
+    let r = b
+        .post(
+            "/people/invite",
+            &[
+                ("email", "uma@example.com"),
+                ("name", "Uma User"),
+                ("role", "user"),
+            ],
+        )
+        .await;
+    assert_status(&r, StatusCode::OK);
+    let token = by_id(&r.text(), "invitation-token");
+    assert!(token.starts_with("cst_invite"), "{token}");
+    // A taken email is shown next to the email field.
+    let r = b
+        .post(
+            "/people/invite",
+            &[
+                ("email", "uma@example.com"),
+                ("name", "Uma"),
+                ("role", "user"),
+            ],
+        )
+        .await;
+    assert_status(&r, StatusCode::CONFLICT);
+    assert!(by_id(&r.text(), "invite-email-error").contains("already exists"));
+    let html = b.get("/people").await.text();
+    assert!(html.contains("uma@example.com") && html.contains(">invited<"));
+    assert!(
+        !html.contains(&token),
+        "the invitation token is shown only once"
+    );
+
+    // Uma accepts on the web: a wrong token, then the right one signs her in.
+    let mut uma = Browser::new(&app);
+    let r = uma
+        .open_form("/accept-invitation?email=uma%40example.com")
+        .await;
+    assert!(r.text().contains("value=\"uma@example.com\""));
+    let no_csrf = uma
+        .post_raw(
+            "/accept-invitation",
+            &[
+                ("email", "uma@example.com"),
+                ("invitation_token", &token),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_status(&no_csrf, StatusCode::FORBIDDEN);
+    let r = uma
+        .post(
+            "/accept-invitation",
+            &[
+                ("email", "uma@example.com"),
+                ("invitation_token", "cst_invite_wrong"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_status(&r, StatusCode::UNAUTHORIZED);
+    assert!(r.text().contains("id=\"invitation_token-error\""));
+    let r = uma
+        .post(
+            "/accept-invitation",
+            &[
+                ("email", "uma@example.com"),
+                ("invitation_token", &token),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_redirect(&r, "/accounts");
+    assert_status(&uma.get("/accounts").await, StatusCode::OK);
+    // As a user, Uma may not see the admin pages.
+    for path in ["/people", "/vaults", "/activity", "/activity.csv"] {
+        assert_status(&uma.get(path).await, StatusCode::FORBIDDEN);
+    }
+    let r = uma
+        .post(
+            "/people/invite",
+            &[("email", "v@example.com"), ("name", "V"), ("role", "user")],
+        )
+        .await;
+    assert_status(&r, StatusCode::FORBIDDEN);
+
+    // The owner makes Uma an admin, then deactivates her.
+    let people = app.get("/api/v1/people", &owner.token).await.ok().json();
+    let uma_id = people
+        .as_array()
+        .expect("people")
+        .iter()
+        .find(|p| p["email"] == "uma@example.com")
+        .and_then(|p| p["id"].as_str())
+        .expect("uma")
+        .to_owned();
+    let r = b
+        .post(&format!("/people/{uma_id}/role"), &[("role", "admin")])
+        .await;
+    assert_redirect(&r, "/people?done=role");
+    let p = app
+        .get(&format!("/api/v1/people/{uma_id}"), &owner.token)
+        .await
+        .ok()
+        .json();
+    assert_eq!(p["role"], "admin");
+    // Now an admin, she may open the people page.
+    assert_status(&uma.get("/people").await, StatusCode::OK);
+    let r = b
+        .post(&format!("/people/{uma_id}/role"), &[("role", "owner")])
+        .await;
+    assert_status(&r, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("id=\"people-error\""));
+
+    let r = b
+        .post(
+            &format!("/people/{uma_id}/status"),
+            &[("status", "deactivated")],
+        )
+        .await;
+    assert_redirect(&r, "/people?done=deactivated");
+    let p = app
+        .get(&format!("/api/v1/people/{uma_id}"), &owner.token)
+        .await
+        .ok()
+        .json();
+    assert_eq!(p["status"], "deactivated");
+    // Her web session stopped working.
+    let r = uma.get("/accounts").await;
+    assert_status(&r, StatusCode::SEE_OTHER);
+    assert!(r.headers[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .starts_with("/sign-in"));
+    // The owner cannot deactivate themselves; the refusal is shown on the page.
+    let r = b
+        .post(
+            &format!("/people/{}/status", owner.person_id),
+            &[("status", "deactivated")],
+        )
+        .await;
+    assert!(r.status.is_client_error(), "{}", r.status);
+}
+
+#[tokio::test]
+async fn vaults_create_and_grant_access() {
+    let app = TestApp::new().await;
+    let owner = app.claim().await;
+    let user = app
+        .person(&owner.token, "ursula@example.com", WorkspaceRole::User)
+        .await;
+    let mut b = Browser::with_session(&app, &owner.token);
+    let html = b.get("/vaults").await.text();
+    assert!(
+        html.contains("Shared") && html.contains(">cloud<"),
+        "{html}"
+    );
+
+    let r = b
+        .post("/vaults", &[("name", ""), ("description", "kept text")])
+        .await;
+    assert_status(&r, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("id=\"vault-name-error\""));
+    assert!(r.text().contains("value=\"kept text\""));
+
+    let r = b
+        .post(
+            "/vaults",
+            &[("name", "Marketing"), ("description", "Social apps")],
+        )
+        .await;
+    assert_status(&r, StatusCode::SEE_OTHER);
+    let to = r.headers[header::LOCATION].to_str().unwrap().to_owned();
+    assert!(
+        to.starts_with("/vaults/") && to.ends_with("?done=created"),
+        "{to}"
+    );
+    let vault_path = to.split('?').next().unwrap().to_owned();
+    let html = b.get(&to).await.text();
+    assert!(html.contains("Vault Marketing") && html.contains("Social apps"));
+    assert!(
+        html.contains("owner@example.com"),
+        "the creator is its owner"
+    );
+    let r = b
+        .post("/vaults", &[("name", "marketing"), ("description", "")])
+        .await;
+    assert_status(&r, StatusCode::CONFLICT);
+    assert!(r.text().contains("id=\"vault-name-error\""));
+
+    let r = b
+        .post(
+            &format!("{vault_path}/access"),
+            &[("person_id", &user.person_id), ("role", "manager")],
+        )
+        .await;
+    assert_redirect(&r, &format!("{vault_path}?done=access"));
+    let html = b.get(&vault_path).await.text();
+    assert!(
+        html.contains("ursula@example.com") && html.contains(">manager<"),
+        "{html}"
+    );
+    // Ursula now reaches the vault through the API.
+    let vaults = app.get("/api/v1/vaults", &user.token).await.ok().json();
+    assert!(vaults
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|v| v["name"] == "Marketing"));
+    let r = b
+        .post(
+            &format!("{vault_path}/access"),
+            &[("person_id", &user.person_id), ("role", "none")],
+        )
+        .await;
+    assert_redirect(&r, &format!("{vault_path}?done=access"));
+    let vaults = app.get("/api/v1/vaults", &user.token).await.ok().json();
+    assert!(!vaults
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|v| v["name"] == "Marketing"));
+
+    // Ursula (a user) is refused the vault pages and forms.
+    let mut u = Browser::with_session(&app, &user.token);
+    assert_status(&u.get(&vault_path).await, StatusCode::FORBIDDEN);
+    let r = u.post("/vaults", &[("name", "Mine")]).await;
+    assert_status(&r, StatusCode::FORBIDDEN);
+    assert_status(&b.get("/vaults/not-a-uuid").await, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn activity_filter_paging_and_csv_export() {
+    let app = TestApp::new().await;
+    let owner = app.claim().await;
+    let mut b = Browser::with_session(&app, &owner.token);
+    // A vault name that a spreadsheet would run as a formula.
+    let evil = "=HYPERLINK(\"http://evil.test\",\"x\")";
+    let r = b.post("/vaults", &[("name", evil)]).await;
+    assert_status(&r, StatusCode::SEE_OTHER);
+    let r = b.post("/vaults", &[("name", "+plain")]).await;
+    assert_status(&r, StatusCode::SEE_OTHER);
+
+    let page = b.get("/activity?action=vault.").await;
+    assert_status(&page, StatusCode::OK);
+    let html = page.text();
+    assert!(html
+        .contains("id=\"activity-filter-action\" name=\"action\" type=\"text\" value=\"vault.\""));
+    assert!(html.contains("vault.create"));
+    assert!(!html.contains("workspace.claim"), "filtered out: {html}");
+    assert!(
+        html.contains("href=\"/activity.csv?action=vault.\""),
+        "{html}"
+    );
+    let all = b.get("/activity").await.text();
+    assert!(all.contains("workspace.claim") && all.contains("vault.create"));
+    assert!(all.contains("href=\"/activity.csv\""));
+
+    // Paging: only events before a sequence number.
+    let first = app
+        .get("/api/v1/activity?action=vault.create", &owner.token)
+        .await
+        .ok()
+        .json();
+    let newest = first[0]["seq"].as_i64().unwrap();
+    let older = b
+        .get(&format!("/activity?action=vault.&before={newest}"))
+        .await
+        .text();
+    assert!(older.contains("vault.create"));
+    assert!(!older.contains("+plain"), "the newest is on the newer page");
+
+    // A bad date is a field error.
+    let r = b.get("/activity?since=2024-13-45").await;
+    assert_status(&r, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("id=\"activity-filter-since-error\""));
+    let future = b.get("/activity?since=2999-01-01").await.text();
+    assert!(future.contains("No events match."));
+    let r = b.get("/activity?until=2000-01-01&action=vault.").await;
+    assert!(r.text().contains("No events match."));
+
+    // The CSV: same filters, an attachment, formula cells neutralised.
+    let csv = b.get("/activity.csv?action=vault.").await;
+    assert_status(&csv, StatusCode::OK);
+    assert!(csv.content_type().starts_with("text/csv"));
+    let cd = csv.headers[header::CONTENT_DISPOSITION].to_str().unwrap();
+    assert!(cd.starts_with("attachment;"), "{cd}");
+    let text = csv.text();
+    assert!(text.starts_with("seq,at,"), "{text}");
+    assert!(!text.contains("workspace.claim"));
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    let labels: Vec<String> = rows
+        .records()
+        .map(|r| r.expect("csv row")[9].to_owned())
+        .collect();
+    assert!(labels.contains(&format!("'{evil}")), "{labels:?}");
+    assert!(labels.contains(&"'+plain".to_owned()), "{labels:?}");
+    assert!(!labels
+        .iter()
+        .any(|l| l.starts_with('=') || l.starts_with('+')));
+    // The API's export shares the writer.
+    let api = app
+        .get("/api/v1/activity/export.csv?action=vault.", &owner.token)
+        .await
+        .ok()
+        .text();
+    assert!(
+        api.contains("'=HYPERLINK") && api.contains("'+plain"),
+        "{api}"
+    );
+    // The export itself is recorded.
+    let exports = app
+        .get("/api/v1/activity?action=activity.export", &owner.token)
+        .await
+        .ok()
+        .json();
+    assert_eq!(exports.as_array().map(Vec::len), Some(2));
+}
+
+#[tokio::test]
+async fn admin_pages_follow_the_matrix() {
+    let app = TestApp::new().await;
+    let owner = app.claim().await;
+    for role in [
+        WorkspaceRole::SuperAdmin,
+        WorkspaceRole::Admin,
+        WorkspaceRole::User,
+        WorkspaceRole::LoginOnly,
+        WorkspaceRole::Guest,
+    ] {
+        let email = format!("{}@example.com", role.as_str().replace('_', "-"));
+        let s = app.person(&owner.token, &email, role).await;
+        let mut b = Browser::with_session(&app, &s.token);
+        let admin = matches!(role, WorkspaceRole::SuperAdmin | WorkspaceRole::Admin);
+        for path in ["/people", "/vaults", "/activity", "/activity.csv"] {
+            let r = b.get(path).await;
+            let want = if admin {
+                StatusCode::OK
+            } else {
+                StatusCode::FORBIDDEN
+            };
+            assert_eq!(r.status, want, "{role:?} {path}: {}", r.text());
+        }
+        // Everyone reaches their own two-step page.
+        assert_status(&b.get("/account-security").await, StatusCode::OK);
+    }
+    // Signed out: to the sign-in page.
+    let mut anon = Browser::new(&app);
+    let r = anon.get("/people").await;
+    assert_redirect(&r, "/sign-in?next=%2Fpeople");
+}
+
+#[tokio::test]
+async fn an_admin_turns_off_a_lost_authenticator() {
+    let app = TestApp::new().await;
+    let owner = app.claim().await;
+    let admin = app
+        .person(&owner.token, "ada@example.com", WorkspaceRole::Admin)
+        .await;
+    let user = app
+        .person(&owner.token, "ulla@example.com", WorkspaceRole::User)
+        .await;
+    let mut u = Browser::with_session(&app, &user.token);
+    enroll(&mut u).await;
+    let mut o = Browser::with_session(&app, &owner.token);
+    enroll(&mut o).await;
+
+    let mut a = Browser::with_session(&app, &admin.token);
+    let html = a.get("/people").await.text();
+    assert!(html.contains(&format!("id=\"two-step-reset-{}\"", user.person_id)));
+    assert!(
+        !html.contains(&format!("id=\"two-step-reset-{}\"", owner.person_id)),
+        "an admin cannot manage the owner"
+    );
+    // Pages stay within the CSP: no inline scripts, styles or handlers.
+    assert!(!html.contains("<script>") && !html.contains(" style=") && !html.contains(" onclick="));
+    let r = a
+        .post(&format!("/people/{}/two-step/reset", owner.person_id), &[])
+        .await;
+    assert_status(&r, StatusCode::FORBIDDEN);
+    let r = a
+        .post(&format!("/people/{}/two-step/reset", user.person_id), &[])
+        .await;
+    assert_redirect(&r, "/people?done=two-step");
+    let me = app.get("/api/v1/me", &user.token).await.ok().json();
+    assert_eq!(me["two_step"], json!(false));
+    let owner_me = app.get("/api/v1/me", &owner.token).await.ok().json();
+    assert_eq!(owner_me["two_step"], json!(true));
+    let reset = app
+        .get(
+            "/api/v1/activity?action=person.two_step_reset",
+            &owner.token,
+        )
+        .await
+        .ok()
+        .json();
+    assert_eq!(reset[0]["target_label"], "ulla@example.com");
+    // The person signs in with the password alone again.
+    app.sign_in(&user.email, WorkspaceRole::User).await;
+}
