@@ -457,7 +457,7 @@ async fn the_wizard_makes_a_placeholder_account_and_never_echoes_its_password() 
     assert!(status.contains("no 2FA managed by Castellan"), "{status}");
     assert!(!page.contains(secret));
 
-    // A failing connect leaves no placeholder account behind (label taken by now).
+    // A refused connect (the label is taken by now) makes no placeholder account.
     let before = app.account_count(&token).await;
     let html = refused(
         &b,
@@ -474,6 +474,7 @@ async fn the_wizard_makes_a_placeholder_account_and_never_echoes_its_password() 
         ),
     )
     .await;
+    assert!(has_attr(&html, "hub-label", "aria-invalid"), "{html}");
     assert_eq!(app.account_count(&token).await, before);
 }
 

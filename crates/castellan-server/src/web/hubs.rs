@@ -7,6 +7,7 @@
 //! [`hub_page_html`], a plain function over [`HubData`], so a benchmark can call it without a
 //! server.
 
+mod actions;
 mod jobs;
 mod wizard;
 
@@ -14,24 +15,21 @@ use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use castellan_core::catalog::Capability;
 use castellan_core::connector::MemberState;
-use castellan_core::hub::{
-    Grant, HubId, HubMember, HubRole, HubStatus, Job, Matching, SyncReport, Trigger,
-};
+use castellan_core::hub::{Grant, HubId, HubMember, HubRole, HubStatus, Job, Matching, SyncReport};
 use castellan_core::ids::PersonId;
 use castellan_core::model::{Person, PersonStatus};
 use castellan_core::ports::JobFilter;
-use castellan_core::service::{HubDetail, MemberAction, RevokeHub, ShareHub};
+use castellan_core::service::HubDetail;
 use castellan_core::CoreError;
 use serde::Deserialize;
 
 use super::auth::FieldErrors;
 use super::pages::when;
-use super::{render, render_status, see_other, Chrome, WebError, WebForm, WebResult, WebUser};
+use super::{render, render_status, Chrome, WebError, WebResult, WebUser};
 use crate::AppState;
 pub use jobs::JobRow;
 
@@ -40,10 +38,10 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/hubs", get(hubs_page))
         .route("/hubs/new", get(wizard::start).post(wizard::step))
         .route("/hubs/{id}", get(hub_page))
-        .route("/hubs/{id}/share", post(share))
-        .route("/hubs/{id}/revoke", post(revoke))
-        .route("/hubs/{id}/members", post(member_action))
-        .route("/hubs/{id}/sync", post(sync))
+        .route("/hubs/{id}/share", post(actions::share))
+        .route("/hubs/{id}/revoke", post(actions::revoke))
+        .route("/hubs/{id}/members", post(actions::member_action))
+        .route("/hubs/{id}/sync", post(actions::sync))
         .route("/hubs/{id}/jobs.json", get(jobs::jobs_json))
         .route("/hubs/{id}/log", get(jobs::hub_log))
         .route("/automation-log", get(jobs::automation_log))
@@ -733,262 +731,6 @@ async fn hub_page(
 ) -> WebResult {
     let id = hub_id(&id)?;
     show_hub(&s, &user, id, &q, &FormState::default(), StatusCode::OK).await
-}
-
-/// Shows the hub page again (422) with a failed form's errors and what was typed, on the tab
-/// and page the form came from.
-async fn refused(
-    s: &AppState,
-    user: &WebUser,
-    id: HubId,
-    (tab, page): (&str, &str),
-    form: FormState,
-) -> WebResult {
-    let q = HubQuery {
-        tab: Some(tab.to_owned()),
-        page: Some(page.to_owned()),
-        done: None,
-    };
-    show_hub(s, user, id, &q, &form, StatusCode::UNPROCESSABLE_ENTITY).await
-}
-
-/// After a failed action: a validation error is shown next to the field of form `key` (a
-/// `general` form shows it at the top), with what was typed; any other error is an error page.
-async fn refused_by(
-    s: &AppState,
-    user: &WebUser,
-    id: HubId,
-    back: (&str, &str),
-    key: String,
-    e: CoreError,
-    values: &[(&str, &str)],
-) -> WebResult {
-    if !matches!(e, CoreError::Validation { .. }) {
-        return Err(e.into());
-    }
-    let mut errors = field_errors(e, &[("person_id", "person")]);
-    if key == "general" {
-        for (field, _) in &mut errors.0 {
-            *field = "general".into();
-        }
-    }
-    refused(s, user, id, back, FormState::new(key, errors, values)).await
-}
-
-/// Where to go after an action on the hub page: the same tab and page, with a notice.
-fn back_to_hub(id: HubId, tab: &str, page: &str, done: &str, anchor: &str) -> Response {
-    let page = if page == "1" { "" } else { page };
-    see_other(&format!(
-        "/hubs/{id}{}#{anchor}",
-        query(&[("tab", tab), ("page", page), ("done", done)])
-    ))
-}
-
-/// The person with this email (case-insensitive), through the people service.
-async fn person_by_email(
-    s: &AppState,
-    user: &WebUser,
-    email: &str,
-) -> Result<Option<Person>, CoreError> {
-    let email = email.trim().to_lowercase();
-    if email.is_empty() {
-        return Ok(None);
-    }
-    Ok(s.svc
-        .people(&user.actor)
-        .await?
-        .into_iter()
-        .find(|p| p.email == email))
-}
-
-/// The share form and the change-role form (both share the hub with a person).
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct ShareForm {
-    /// `share` or `role`.
-    form: String,
-    person: String,
-    app_role: String,
-    hub_role: String,
-    tab: String,
-    page: String,
-}
-
-async fn share(
-    State(s): State<AppState>,
-    user: WebUser,
-    Path(id): Path<String>,
-    WebForm(f): WebForm<ShareForm>,
-) -> WebResult {
-    let id = hub_id(&id)?;
-    let is_role = f.form == "role";
-    let person = person_by_email(&s, &user, &f.person).await?;
-    let values = [
-        ("person", f.person.as_str()),
-        ("app_role", f.app_role.as_str()),
-        ("hub_role", f.hub_role.as_str()),
-    ];
-    let Some(person) = person else {
-        let msg = if f.person.trim().is_empty() {
-            "Give the person's email."
-        } else {
-            "No person in the workspace has this email."
-        };
-        let form = FormState::new(
-            "share",
-            FieldErrors(vec![("person".into(), msg.into())]),
-            &values,
-        );
-        return refused(&s, &user, id, (&f.tab, &f.page), form).await;
-    };
-    let hub_role = match f.hub_role.trim() {
-        "" => None,
-        r => Some(
-            r.parse::<HubRole>()
-                .map_err(|_| WebError::status(StatusCode::BAD_REQUEST, "Unknown hub role."))?,
-        ),
-    };
-    let app_role = Some(f.app_role.trim().to_owned()).filter(|r| !r.is_empty());
-    match s
-        .svc
-        .share_hub(&user.actor, id, person.id, ShareHub { hub_role, app_role })
-        .await
-    {
-        Ok(_) => Ok(back_to_hub(
-            id,
-            &f.tab,
-            &f.page,
-            if is_role { "role" } else { "shared" },
-            "grants",
-        )),
-        Err(e) => {
-            let key = if is_role {
-                format!("role:{}", person.id)
-            } else {
-                "share".to_owned()
-            };
-            refused_by(&s, &user, id, (&f.tab, &f.page), key, e, &values).await
-        }
-    }
-}
-
-/// The revoke button of a grant.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct RevokeForm {
-    person_id: String,
-    keep_seat: Option<String>,
-    tab: String,
-    page: String,
-}
-
-async fn revoke(
-    State(s): State<AppState>,
-    user: WebUser,
-    Path(id): Path<String>,
-    WebForm(f): WebForm<RevokeForm>,
-) -> WebResult {
-    let id = hub_id(&id)?;
-    let person: PersonId = f
-        .person_id
-        .parse()
-        .map_err(|_| WebError::status(StatusCode::BAD_REQUEST, "No such person."))?;
-    let r = RevokeHub {
-        person_ids: vec![person],
-        keep_seat: f.keep_seat.is_some(),
-    };
-    match s.svc.revoke_hub(&user.actor, id, r).await {
-        Ok(_) => Ok(back_to_hub(id, &f.tab, &f.page, "revoked", "grants")),
-        Err(e) => refused_by(&s, &user, id, (&f.tab, &f.page), "general".into(), e, &[]).await,
-    }
-}
-
-/// Match or exempt on a member row.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct MemberForm {
-    member: String,
-    /// `match` or `exempt`.
-    action: String,
-    person: String,
-    reason: String,
-    tab: String,
-    page: String,
-}
-
-async fn member_action(
-    State(s): State<AppState>,
-    user: WebUser,
-    Path(id): Path<String>,
-    WebForm(f): WebForm<MemberForm>,
-) -> WebResult {
-    let id = hub_id(&id)?;
-    let key = format!("member:{}", f.member);
-    let values = [("person", f.person.as_str()), ("reason", f.reason.as_str())];
-    let action = match f.action.as_str() {
-        "match" => match person_by_email(&s, &user, &f.person).await? {
-            Some(p) => MemberAction::Match { person_id: p.id },
-            None => {
-                let msg = if f.person.trim().is_empty() {
-                    "Give the email of the person to match."
-                } else {
-                    "No person in the workspace has this email."
-                };
-                let form = FormState::new(
-                    key,
-                    FieldErrors(vec![("person".into(), msg.into())]),
-                    &values,
-                );
-                return refused(&s, &user, id, (&f.tab, &f.page), form).await;
-            }
-        },
-        "exempt" => MemberAction::Exempt {
-            reason: f.reason.clone(),
-        },
-        _ => {
-            return Err(WebError::status(
-                StatusCode::BAD_REQUEST,
-                "Unknown member action.",
-            ))
-        }
-    };
-    let done = if f.action == "match" {
-        "matched"
-    } else {
-        "exempted"
-    };
-    match s
-        .svc
-        .act_on_member(&user.actor, id, &f.member, action)
-        .await
-    {
-        Ok(_) => Ok(back_to_hub(id, &f.tab, &f.page, done, "members")),
-        Err(e) => refused_by(&s, &user, id, (&f.tab, &f.page), key, e, &values).await,
-    }
-}
-
-/// "Check for updates", or confirming a plan halted by the safeguard.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct SyncForm {
-    confirm: Option<String>,
-    tab: String,
-    page: String,
-}
-
-async fn sync(
-    State(s): State<AppState>,
-    user: WebUser,
-    Path(id): Path<String>,
-    WebForm(f): WebForm<SyncForm>,
-) -> WebResult {
-    let id = hub_id(&id)?;
-    let confirm = f.confirm.is_some();
-    s.svc
-        .sync_hub(&user.actor, id, confirm, Trigger::Manual)
-        .await?;
-    let done = if confirm { "confirmed" } else { "sync" };
-    Ok(back_to_hub(id, &f.tab, &f.page, done, "hub-jobs"))
 }
 
 #[cfg(test)]
