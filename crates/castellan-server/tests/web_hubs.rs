@@ -485,7 +485,7 @@ async fn the_hub_page_shows_status_warnings_tabs_and_pages_of_members() {
 
     let html = b.get(&app, &format!("/hubs/{hub}")).await.ok().text();
     let status = block(&html, "hub-status", "</section>").expect("status");
-    assert!(status.contains("Under validation"), "{status}");
+    assert!(status.contains("under validation"), "{status}");
     assert!(
         status.contains("validating the automation account"),
         "{status}"
@@ -537,7 +537,7 @@ async fn the_hub_page_shows_status_warnings_tabs_and_pages_of_members() {
 
     let html = b.get(&app, &format!("/hubs/{hub}")).await.ok().text();
     let status = block(&html, "hub-status", "</section>").unwrap();
-    assert!(status.contains("Healthy"), "{status}");
+    assert!(status.contains("healthy"), "{status}");
     assert!(has_attr(&html, "tab-onboarded", "aria-current"));
     assert!(!has_attr(&html, "tab-unmatched", "aria-current"));
     assert!(html.contains("id=\"member-@ana:example.org\""));
@@ -594,7 +594,7 @@ async fn the_hub_page_shows_status_warnings_tabs_and_pages_of_members() {
     assert!(list.contains("id=\"connect-hub\""));
     let row = block(&list, "connect-hub", "</table>").unwrap();
     assert!(
-        row.contains("Chat") && row.contains("Healthy") && row.contains("208"),
+        row.contains("Chat") && row.contains("healthy") && row.contains("208"),
         "{row}"
     );
 
@@ -707,10 +707,59 @@ async fn share_change_role_and_revoke_from_the_hub_page() {
     see_other(&r, &format!("/hubs/{hub}?done=revoked"));
     let g = grants(&app, &token, &hub).await;
     assert_eq!(g[0]["revoked"], true);
+    // While ana is still a member of the app, the revoked grant is listed (being removed)…
+    let mut ana = member(
+        "@ana:example.org",
+        "ana@example.com",
+        Matching::Onboarded,
+        "admin",
+    );
+    ana.person_id = Some(person.parse().unwrap());
+    seed_sync(
+        &app,
+        &hub,
+        &[ana.clone()],
+        &SyncReport::default(),
+        HubStatus::Healthy,
+    )
+    .await;
     let html = b.get(&app, &format!("/hubs/{hub}")).await.ok().text();
+    let row = block(&html, "grant-ana@example.com", "</tr>").expect("the revoked grant");
+    assert!(row.contains("revoked"), "{row}");
     assert!(
-        !html.contains("id=\"revoke-ana@example.com\""),
+        !row.contains("id=\"revoke-ana@example.com\""),
         "no revoke button on a revoked grant"
+    );
+    // …and once the app has deactivated her, she is gone from the page's grants and members.
+    ana.state = MemberState::Deactivated;
+    ana.email = None;
+    seed_sync(
+        &app,
+        &hub,
+        &[ana],
+        &SyncReport::default(),
+        HubStatus::Healthy,
+    )
+    .await;
+    let html = b.get(&app, &format!("/hubs/{hub}")).await.ok().text();
+    let shared = block(&html, "grants", "</section>").unwrap();
+    let listed = block(&html, "members", "</section>").unwrap();
+    assert!(!shared.contains("ana@example.com"), "{shared}");
+    assert!(!listed.contains("ana@example.com"), "{listed}");
+    assert!(listed.contains("Show 1 deactivated member"), "{listed}");
+    let all = b
+        .get(&app, &format!("/hubs/{hub}?tab=onboarded&state=all"))
+        .await
+        .ok()
+        .text();
+    let row = block(&all, "member-@ana:example.org", "</tr>").expect("shown on request");
+    assert!(
+        row.contains("deactivated") && row.contains("ana@example.com"),
+        "{row}"
+    );
+    assert_eq!(
+        attr(&all, "tab-guest", "href").as_deref(),
+        Some(format!("/hubs/{hub}?tab=guest&state=all#members").as_str())
     );
     // Revoking again is a form error, not a crash.
     let html = refused(
@@ -975,7 +1024,7 @@ async fn a_halted_sync_offers_a_confirm_button() {
     assert!(halted.contains("id=\"confirm-sync\""));
     assert!(block(&html, "hub-status", "</section>")
         .unwrap()
-        .contains("Requires sync"));
+        .contains("requires sync"));
 
     let r = b
         .post(&app, &format!("/hubs/{hub}/sync"), &[("confirm", "true")])

@@ -11,7 +11,7 @@ mod actions;
 mod jobs;
 mod wizard;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -188,7 +188,7 @@ async fn hubs_page(State(s): State<AppState>, user: WebUser) -> WebResult {
         rows.push(HubRow {
             id: h.id.to_string(),
             app: d.app_name.clone(),
-            status: humanize(h.status.as_str()),
+            status: h.status.as_str().replace('_', " "),
             status_class: status_class(h.status),
             reason: h.status_reason.clone().unwrap_or_default(),
             warnings: h.warnings.len(),
@@ -247,6 +247,9 @@ pub struct HubQuery {
     /// What was just done (shows a notice): `connected`, `shared`, `role`, `revoked`, ….
     #[serde(default)]
     pub done: Option<String>,
+    /// `all` also lists members the app has deactivated (hidden by default: they left).
+    #[serde(default)]
+    pub state: Option<String>,
 }
 
 impl HubQuery {
@@ -255,6 +258,9 @@ impl HubQuery {
             .as_deref()
             .and_then(|t| t.parse().ok())
             .unwrap_or(Matching::Onboarded)
+    }
+    fn all_states(&self) -> bool {
+        self.state.as_deref() == Some("all")
     }
     fn page(&self) -> usize {
         self.page
@@ -380,8 +386,10 @@ struct Names {
 
 impl Names {
     fn of(all: &[String]) -> Self {
+        let mut sorted: Vec<&String> = all.iter().collect();
+        sorted.sort_unstable_by_key(|n| n.to_lowercase());
         Self {
-            shown: all.iter().take(REPORT_NAMES).cloned().collect(),
+            shown: sorted.into_iter().take(REPORT_NAMES).cloned().collect(),
             more: all.len().saturating_sub(REPORT_NAMES),
         }
     }
@@ -464,6 +472,10 @@ struct HubPage {
     first: usize,
     last: usize,
     in_tab: usize,
+    /// Deactivated members of this tab, and the link that shows or hides them.
+    deactivated: usize,
+    all_states: bool,
+    toggle_href: String,
     prev: Option<String>,
     next: Option<String>,
     grants: Vec<GrantRow>,
@@ -487,9 +499,19 @@ fn build_hub_page(mut chrome: Chrome, d: &HubData, q: &HubQuery, form: &FormStat
     let tab = q.tab();
     let tab_key = tab.as_str();
 
+    // Members the app deactivated have left: listed only on request.
+    let all_states = q.all_states();
     let mut counts = [0usize; 4];
     let mut in_tab: Vec<&HubMember> = Vec::new();
+    let mut deactivated = 0;
     for m in &d.members {
+        let gone = m.state == MemberState::Deactivated;
+        if gone && m.matching == tab {
+            deactivated += 1;
+        }
+        if gone && !all_states {
+            continue;
+        }
         if let Some(i) = TABS.iter().position(|(t, _)| *t == m.matching) {
             counts[i] += 1;
         }
@@ -509,13 +531,25 @@ fn build_hub_page(mut chrome: Chrome, d: &HubData, q: &HubQuery, form: &FormStat
     let page = q.page().min(pages);
     let start = (page - 1) * MEMBERS_PER_PAGE;
     let shown = &in_tab[start.min(in_tab.len())..(start + MEMBERS_PER_PAGE).min(in_tab.len())];
+    let state_key = if all_states { "all" } else { "" };
     let page_href = |p: usize| {
         let ps = p.to_string();
         format!(
             "/hubs/{id}{}#members",
-            query(&[("tab", tab_key), ("page", if p > 1 { &ps } else { "" })])
+            query(&[
+                ("tab", tab_key),
+                ("page", if p > 1 { &ps } else { "" }),
+                ("state", state_key)
+            ])
         )
     };
+    let toggle_href = format!(
+        "/hubs/{id}{}#members",
+        query(&[
+            ("tab", tab_key),
+            ("state", if all_states { "" } else { "all" })
+        ])
+    );
     let members = shown
         .iter()
         .map(|m| {
@@ -541,9 +575,18 @@ fn build_hub_page(mut chrome: Chrome, d: &HubData, q: &HubQuery, form: &FormStat
         })
         .collect();
 
+    // A revoked grant is listed while the person is still a member (being removed, or a kept
+    // seat); once the app no longer has them, it is history (in the activity log).
+    let still_in: HashSet<PersonId> = d
+        .members
+        .iter()
+        .filter(|m| m.state != MemberState::Deactivated)
+        .filter_map(|m| m.person_id)
+        .collect();
     let grants = d
         .grants
         .iter()
+        .filter(|g| !g.revoked || still_in.contains(&g.person_id))
         .map(|g| {
             let p = people.get(&g.person_id);
             let email = p.map(|p| p.email.clone()).unwrap_or_default();
@@ -609,7 +652,7 @@ fn build_hub_page(mut chrome: Chrome, d: &HubData, q: &HubQuery, form: &FormStat
         next_sync: hub.next_sync_at.map(when).unwrap_or_else(|| "—".into()),
         status: StatusView {
             code: hub.status.as_str(),
-            label: humanize(hub.status.as_str()),
+            label: hub.status.as_str().replace('_', " "),
             class: status_class(hub.status),
             reason: hub.status_reason.clone().unwrap_or_default(),
             warnings: hub.warnings.iter().map(|w| sentence(w)).collect(),
@@ -636,6 +679,9 @@ fn build_hub_page(mut chrome: Chrome, d: &HubData, q: &HubQuery, form: &FormStat
         first: if in_tab.is_empty() { 0 } else { start + 1 },
         last: start + shown.len(),
         in_tab: in_tab.len(),
+        deactivated,
+        all_states,
+        toggle_href,
         prev: (page > 1).then(|| page_href(page - 1)),
         next: (page < pages).then(|| page_href(page + 1)),
         grants,

@@ -29,7 +29,7 @@ async fn refused(
     let q = HubQuery {
         tab: Some(tab.to_owned()),
         page: Some(page.to_owned()),
-        done: None,
+        ..HubQuery::default()
     };
     show_hub(s, user, id, &q, &form, StatusCode::UNPROCESSABLE_ENTITY).await
 }

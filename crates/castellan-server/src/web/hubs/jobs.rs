@@ -74,7 +74,7 @@ impl JobRow {
             task: j.task.as_str().to_owned(),
             task_label: humanize(j.task.as_str()),
             state: j.state.as_str().to_owned(),
-            state_label: humanize(j.state.as_str()),
+            state_label: j.state.as_str().replace('_', " "),
             trigger: humanize(j.trigger.as_str()),
             actor: j.actor.clone(),
             target: j.target.clone().unwrap_or_default(),
@@ -240,7 +240,13 @@ async fn log_page(
         JobState::Completed,
     ]
     .iter()
-    .map(|st| (st.as_str(), humanize(st.as_str()), Some(*st) == state))
+    .map(|st| {
+        (
+            st.as_str(),
+            st.as_str().replace('_', " "),
+            Some(*st) == state,
+        )
+    })
     .collect();
     let title = match &this {
         Some(h) if one_hub => format!("Automation log: {}", h.label),
