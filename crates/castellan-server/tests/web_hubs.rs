@@ -904,7 +904,10 @@ async fn check_for_updates_live_progress_and_the_automation_log() {
         attr(&html, "hub-jobs", "data-poll"),
         Some(format!("/hubs/{hub}/jobs.json"))
     );
-    assert!(html.contains("id=\"jobs-refresh\""));
+    assert_eq!(
+        attr(&html, "jobs-refresh", "href"),
+        Some(format!("/hubs/{hub}?tab=onboarded#hub-jobs"))
+    );
 
     let r = b.post(&app, &format!("/hubs/{hub}/sync"), &[]).await;
     see_other(&r, &format!("/hubs/{hub}?done=sync"));

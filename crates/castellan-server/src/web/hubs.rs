@@ -635,7 +635,8 @@ fn build_hub_page(mut chrome: Chrome, d: &HubData, q: &HubQuery, form: &FormStat
     let jobs_active = jobs.iter().any(|j| j.active);
     let general_error = form.error("general", "general");
     chrome.notice = done_notice(q.done.as_deref());
-    let here = page_href(page);
+    // This page without its fragment: where the job buttons return, and the Refresh link.
+    let here = page_href(page).trim_end_matches("#members").to_owned();
 
     HubPage {
         chrome,
