@@ -107,3 +107,255 @@ async fn claim_and_sign_in_with_the_keyboard() {
     assert_eq!(b.path().await, "/accounts");
     b.shot("signed-in").await;
 }
+
+/// The RFC 6238 SHA1 seed "12345678901234567890" in base32.
+const RFC_SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+const FAST_BOT: &[(&str, &str)] = &[
+    ("CASTELLAN_JOB_LEASE_SECS", "3"),
+    ("CASTELLAN_RETRY_BASE_SECS", "1"),
+    ("CASTELLAN_WORKERS", "1"),
+];
+
+/// Claims the workspace through the setup page and lands signed in on the accounts page.
+async fn claim(b: &Browser, server: &Server) {
+    b.goto(&format!("{}/setup", server.url)).await;
+    b.fill("#setup_token", &server.setup_token()).await;
+    b.fill("#name", "Olive Owner").await;
+    b.fill("#email", OWNER).await;
+    b.fill("#password", OWNER_PASSWORD).await;
+    b.click("button[type=submit]").await;
+    b.el("main h1").await;
+    assert_eq!(b.path().await, "/accounts");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_story_in_chromium_on_a_real_synapse() {
+    let syn = synapse_common::Synapse::ensure("main", synapse_common::Synapse::main_port()).await;
+    let t = synapse_common::tag();
+    let bot = format!("castellan_web_bot_{t}");
+    syn.put_user(&bot, "bot-password-1", true, None).await;
+    let ana = format!("ana_web_{t}@example.com");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start_env(&host_args(&tmp.path().join("data"), None, None), FAST_BOT);
+    let mut b = Browser::start("story").await;
+    let url = |p: &str| format!("{}{p}", server.url);
+
+    // 1. Claim the workspace and sign in.
+    claim(&b, &server).await;
+    b.shot("claimed-and-signed-in").await;
+
+    // 2. Add an account with a generated password.
+    // Keyboard only: label (focused first), app, username, password, the generator, save.
+    b.goto(&url("/accounts/new")).await;
+    let f = b.focused().await;
+    if f["id"] != "label" {
+        b.tab_to("label", 40).await;
+    }
+    b.type_here("Design team Figma").await;
+    b.tab_to("app", 1).await;
+    b.type_here("Figma").await;
+    b.tab_to("username", 1).await;
+    b.type_here("design@example.com").await;
+    b.tab_to("password", 1).await;
+    b.tab_to("generate", 1).await;
+    b.press(Key::Enter).await;
+    b.el("#password-note").await;
+    let generated = b
+        .el("#password")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(
+        generated.chars().count() >= 16,
+        "generated password: {generated:?}"
+    );
+    assert_eq!(
+        b.el("#label").await.prop("value").await.unwrap().as_deref(),
+        Some("Design team Figma"),
+        "the generator keeps what was typed"
+    );
+    b.shot("add-account-generated-password").await;
+    b.tab_to("save", 8).await;
+    b.press(Key::Enter).await;
+    b.el("#reveal").await;
+    let account_page = b.path().await;
+    assert!(account_page.starts_with("/accounts/"), "{account_page}");
+    let html = b.html().await;
+    assert!(
+        !html.contains(&generated),
+        "the password is in the page before a reveal"
+    );
+    b.click("#reveal").await;
+    let shown = b
+        .el("#revealed-password")
+        .await
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(shown.as_deref(), Some(generated.as_str()));
+    b.shot("password-revealed").await;
+
+    // 3. Add 2FA by uploading a QR image, and read the code.
+    let (secret, _) = castellan_otp::parse_secret(RFC_SECRET).unwrap();
+    let mut params = castellan_otp::OtpParams::new(castellan_otp::Kind::Totp, secret);
+    params.issuer = Some("Figma".into());
+    params.account_name = Some("design@example.com".into());
+    let qr = tmp.path().join("figma-qr.png");
+    std::fs::write(&qr, castellan_otp::qr_png(&params).unwrap()).unwrap();
+    b.goto(&url(&account_page)).await;
+    b.el("#totp-qr")
+        .await
+        .send_keys(&qr.display().to_string())
+        .await
+        .unwrap();
+    b.click("#totp-qr-submit").await;
+    let code = b
+        .el("#totp-code")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .replace(' ', "");
+    let t0 = now();
+    let expected = [t0 - 30, t0, t0 + 1].map(|s| castellan_otp::code_at(&params, s));
+    assert!(
+        expected.contains(&code),
+        "code {code} is not one of {expected:?}"
+    );
+    let countdown: u64 = b
+        .el("#totp-countdown")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .trim_end_matches('s')
+        .trim()
+        .parse()
+        .unwrap();
+    assert!((1..=30).contains(&countdown), "{countdown}");
+    b.shot_at("#totp-code", "totp-code").await;
+
+    // 4. Connect a hub on the real Synapse. First the automation account (a placeholder:
+    //    a dedicated Synapse admin), then the connect wizard.
+    b.goto(&url("/accounts/new")).await;
+    b.fill("#label", "Synapse bot").await;
+    b.fill("#app", "Matrix Synapse").await;
+    b.fill("#username", &bot).await;
+    b.fill("#password", "bot-password-1").await;
+    b.click("#save").await;
+    b.el("#reveal").await;
+
+    b.goto(&url("/hubs/new")).await;
+    b.select("#hub-app", "Synapse").await;
+    b.shot("hub-wizard-app").await;
+    b.click("#hub-next").await;
+    b.fill("#hub-label", &format!("Matrix {t}")).await;
+    b.fill("#hub-url", &syn.base).await;
+    b.click("#hub-next").await;
+    b.el("#hub-next, #hub-account").await;
+    if b.c
+        .find(fantoccini::Locator::Css("#hub-account"))
+        .await
+        .is_err()
+    {
+        b.shot("hub-wizard-method").await;
+        b.click("#hub-next").await;
+    }
+    b.select("#hub-account", "Synapse bot").await;
+    b.shot("hub-wizard-account").await;
+    b.click("#hub-connect").await;
+    b.el("#hub-status").await;
+    let hub_page = b.path().await;
+    assert!(hub_page.starts_with("/hubs/"), "{hub_page}");
+    let status = b
+        .reload_until_css("#hub-status[data-status=healthy]", 120)
+        .await;
+    assert!(
+        status.contains("@admin:localhost"),
+        "the first sync lists Synapse's members:\n{status}"
+    );
+    b.shot("hub-connected").await;
+
+    // 5. Share it with a person and see the member appear with the right role.
+    b.goto(&url("/people")).await;
+    b.fill("#invite-email", &ana).await;
+    b.fill("#invite-name", "Ana Web").await;
+    b.select("#invite-role", "user").await;
+    b.click("#invite-submit").await;
+    b.el("main h1").await;
+    // The hub page with the keyboard only: the skip link first, every stop named and with a
+    // visible focus, "Check for updates" reachable, then the share form filled and sent.
+    b.goto(&url(&hub_page)).await;
+    let stops = b.tab_to("check-for-updates", 40).await;
+    let first = b
+        .js(
+            "return document.querySelector('a.skip').textContent",
+            vec![],
+        )
+        .await;
+    assert_eq!(first, "Skip to content");
+    assert!(stops.len() > 3, "{stops:?}");
+    b.tab_to("share-person", 60).await;
+    b.type_here(&ana).await;
+    b.tab_to("share-role", 3).await;
+    b.type_here("user").await;
+    assert_eq!(
+        b.el("#share-role")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("user")
+    );
+    b.tab_to("share-submit", 4).await;
+    b.shot_at("#share-submit", "hub-share").await;
+    b.press(Key::Enter).await;
+    b.el("#hub-status").await;
+    b.goto(&url(&format!("{hub_page}?tab=onboarded"))).await;
+    let member = format!("#members-table tr[data-email=\"{ana}\"]");
+    b.reload_until_css(&member, 120).await;
+    let row = b.el(&member).await.text().await.unwrap();
+    assert!(
+        row.contains("user"),
+        "ana's member row shows the app role `user`: {row}"
+    );
+    let u = syn
+        .user_by_email(&ana)
+        .await
+        .expect("ana exists in Synapse");
+    assert_eq!(u["admin"], false);
+    assert_eq!(u["deactivated"], false);
+    b.shot_at(&member, "member-onboarded").await;
+
+    // 6. Revoke, and see them go.
+    let ana_id = u["name"].as_str().unwrap().to_owned();
+    b.click(&format!("button[data-email=\"{ana}\"]")).await;
+    b.goto(&url(&format!("{hub_page}?tab=onboarded"))).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while b.c.find(fantoccini::Locator::Css(&member)).await.is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "ana is still onboarded:\n{}",
+            b.text().await
+        );
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        b.c.refresh().await.unwrap();
+    }
+    // The grant is gone from the active grants (listed as revoked, or not at all).
+    let active = format!("tr[data-email=\"{ana}\"][data-state=active]");
+    assert!(b.c.find(fantoccini::Locator::Css(&active)).await.is_err());
+    assert_eq!(syn.user(&ana_id).await.unwrap()["deactivated"], true);
+    b.shot_at("#members", "member-revoked").await;
+}

@@ -116,6 +116,16 @@ impl Browser {
         std::fs::write(&path, png).unwrap();
     }
 
+    /// Scrolls the element `css` to the middle of the window, then saves a screenshot.
+    pub async fn shot_at(&mut self, css: &str, what: &str) {
+        self.js(
+            "document.querySelector(arguments[0]).scrollIntoView({block: 'center'})",
+            vec![json!(css)],
+        )
+        .await;
+        self.shot(what).await;
+    }
+
     /// Opens `url` and waits for the document to load.
     pub async fn goto(&self, url: &str) {
         self.c.goto(url).await.expect("goto");
@@ -143,12 +153,16 @@ impl Browser {
         self.el(css).await.click().await.expect("click");
     }
 
-    /// Chooses the option whose visible text contains `text` in the <select> `css`.
+    /// Chooses the option of the <select> `css` whose text or value is `text` (case-insensitive),
+    /// else the first whose text contains it.
     pub async fn select(&self, css: &str, text: &str) {
         let found: bool = self
             .js(
                 "const s = document.querySelector(arguments[0]);
-                 const o = [...s.options].find(o => o.text.includes(arguments[1]));
+                 const want = arguments[1].toLowerCase();
+                 const opts = [...s.options];
+                 const o = opts.find(o => o.text.trim().toLowerCase() === want || o.value.toLowerCase() === want)
+                        || opts.find(o => o.text.toLowerCase().includes(want));
                  if (!o) return false; s.value = o.value;
                  s.dispatchEvent(new Event('change', {bubbles: true})); return true;",
                 vec![json!(css), json!(text)],
@@ -189,6 +203,24 @@ impl Browser {
                 return t;
             }
             assert!(Instant::now() < deadline, "`{needle}` never appeared:\n{t}");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            self.c.refresh().await.expect("refresh");
+        }
+    }
+
+    /// Waits (up to `secs`) until an element matching `css` is on the page, reloading it every
+    /// second. Returns the page's visible text.
+    pub async fn reload_until_css(&self, css: &str, secs: u64) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if self.c.find(Locator::Css(css)).await.is_ok() {
+                return self.text().await;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "`{css}` never appeared:\n{}",
+                self.text().await
+            );
             tokio::time::sleep(Duration::from_secs(1)).await;
             self.c.refresh().await.expect("refresh");
         }
