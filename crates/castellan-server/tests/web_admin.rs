@@ -58,12 +58,29 @@ mod web {
             }
         }
 
-        /// A browser already signed in with an API token as its session (the web session
-        /// cookie holds such a token).
-        pub fn with_session(app: &'a TestApp, token: &str) -> Self {
+        /// A browser already signed in as `email` (password [`super::PASSWORD`]): a web
+        /// session issued by the service, as the sign-in form does, without counting against
+        /// the sign-in rate limit.
+        pub async fn with_session(app: &'a TestApp, email: &str) -> Self {
+            let r = app
+                .svc
+                .sign_in(
+                    &castellan_core::activity::Actor::anonymous(None, None),
+                    castellan_core::service::SignIn {
+                        email: email.into(),
+                        password: super::PASSWORD.to_owned().into(),
+                        totp_code: None,
+                        token_name: Some("web session: test".into()),
+                        expires_in_days: Some(1),
+                        web_session: true,
+                    },
+                )
+                .await
+                .expect("web session");
             let mut b = Self::new(app);
-            b.cookies.push(("castellan_session".into(), token.into()));
-            b.csrf = castellan_server::web::security::csrf_for_session(token);
+            b.cookies
+                .push(("castellan_session".into(), r.token.clone()));
+            b.csrf = castellan_server::web::security::csrf_for_session(&r.token);
             b
         }
 
@@ -371,7 +388,7 @@ async fn two_step_enrollment_and_web_sign_in() {
 async fn api_sign_in_enforces_two_step() {
     let app = TestApp::new().await;
     let owner = app.claim().await;
-    let mut b = Browser::with_session(&app, &owner.token);
+    let mut b = Browser::with_session(&app, &owner.email).await;
     let secret = enroll(&mut b).await;
     let me = app.get("/api/v1/me", &owner.token).await.ok().json();
     assert_eq!(me["two_step"], json!(true));
@@ -413,7 +430,7 @@ async fn api_sign_in_enforces_two_step() {
 async fn people_invite_accept_role_and_deactivate() {
     let app = TestApp::new().await;
     let owner = app.claim().await;
-    let mut b = Browser::with_session(&app, &owner.token);
+    let mut b = Browser::with_session(&app, &owner.email).await;
     let page = b.get("/people").await;
     assert_status(&page, StatusCode::OK);
     let html = page.text();
@@ -626,7 +643,7 @@ async fn vaults_create_and_grant_access() {
     let user = app
         .person(&owner.token, "ursula@example.com", WorkspaceRole::User)
         .await;
-    let mut b = Browser::with_session(&app, &owner.token);
+    let mut b = Browser::with_session(&app, &owner.email).await;
     let html = b.get("/vaults").await.text();
     assert!(
         html.contains("Shared") && html.contains(">cloud<"),
@@ -699,7 +716,7 @@ async fn vaults_create_and_grant_access() {
         .any(|v| v["name"] == "Marketing"));
 
     // Ursula (a user) is refused the vault pages and forms.
-    let mut u = Browser::with_session(&app, &user.token);
+    let mut u = Browser::with_session(&app, &user.email).await;
     assert_status(&u.get(&vault_path).await, StatusCode::FORBIDDEN);
     let r = u.post("/vaults", &[("name", "Mine")]).await;
     assert_status(&r, StatusCode::FORBIDDEN);
@@ -710,7 +727,7 @@ async fn vaults_create_and_grant_access() {
 async fn activity_filter_paging_and_csv_export() {
     let app = TestApp::new().await;
     let owner = app.claim().await;
-    let mut b = Browser::with_session(&app, &owner.token);
+    let mut b = Browser::with_session(&app, &owner.email).await;
     // A vault name that a spreadsheet would run as a formula.
     let evil = "=HYPERLINK(\"http://evil.test\",\"x\")";
     let r = b.post("/vaults", &[("name", evil)]).await;
@@ -807,7 +824,7 @@ async fn admin_pages_follow_the_matrix() {
     ] {
         let email = format!("{}@example.com", role.as_str().replace('_', "-"));
         let s = app.person(&owner.token, &email, role).await;
-        let mut b = Browser::with_session(&app, &s.token);
+        let mut b = Browser::with_session(&app, &s.email).await;
         let admin = matches!(role, WorkspaceRole::SuperAdmin | WorkspaceRole::Admin);
         for path in ["/people", "/vaults", "/activity", "/activity.csv"] {
             let r = b.get(path).await;
@@ -837,12 +854,12 @@ async fn an_admin_turns_off_a_lost_authenticator() {
     let user = app
         .person(&owner.token, "ulla@example.com", WorkspaceRole::User)
         .await;
-    let mut u = Browser::with_session(&app, &user.token);
+    let mut u = Browser::with_session(&app, &user.email).await;
     enroll(&mut u).await;
-    let mut o = Browser::with_session(&app, &owner.token);
+    let mut o = Browser::with_session(&app, &owner.email).await;
     enroll(&mut o).await;
 
-    let mut a = Browser::with_session(&app, &admin.token);
+    let mut a = Browser::with_session(&app, &admin.email).await;
     let html = a.get("/people").await.text();
     assert!(html.contains(&format!("id=\"two-step-reset-{}\"", user.person_id)));
     assert!(

@@ -152,6 +152,32 @@ async fn forms_without_the_right_csrf_token_are_refused() {
         .await;
     assert_eq!(page.status, StatusCode::OK);
     let session_csrf = hidden(&page.text(), "csrf");
+
+    // A web session is not an API token, and an API token is not a web session.
+    assert!(session.starts_with("cstweb_"), "{session}");
+    app.get("/api/v1/me", &session).await.assert_problem(
+        StatusCode::UNAUTHORIZED,
+        &["web session cannot be used as an API token"],
+    );
+    let api = app
+        .sign_in(
+            "owner@example.com",
+            castellan_core::model::WorkspaceRole::Owner,
+        )
+        .await;
+    let as_cookie = app
+        .raw(
+            "GET",
+            "/accounts",
+            &[(header::COOKIE, &format!("castellan_session={}", api.token))],
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        as_cookie.status,
+        StatusCode::SEE_OTHER,
+        "an API token opened a page"
+    );
     assert_ne!(session_csrf, t);
     let stale = app
         .raw(
@@ -193,6 +219,58 @@ async fn forms_without_the_right_csrf_token_are_refused() {
         app.get("/api/v1/me", &session).await.status,
         StatusCode::UNAUTHORIZED
     );
+}
+
+#[tokio::test]
+async fn raw_non_ascii_form_bytes_and_odd_next_values_are_refused() {
+    let app = TestApp::new().await;
+    app.claim().await;
+    let (c, t) = sign_in_form(&app).await;
+    let mut body = enc(&[
+        ("csrf", &t),
+        ("email", "owner@example.com"),
+        ("password", PASSWORD),
+    ]);
+    body.extend_from_slice(b"&x=\xff\xfe");
+    let r = app
+        .raw(
+            "POST",
+            "/sign-in",
+            &[
+                (header::CONTENT_TYPE, FORM),
+                (header::COOKIE, &format!("castellan_csrf={c}")),
+            ],
+            body,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(cookie(&r, "castellan_session").is_none());
+    // `next` with a tab, a newline or a backslash falls back to /accounts (no open redirect, no 500).
+    for next in [
+        "/\t/evil.test",
+        "/\n/evil.test",
+        "/a\r\nSet-Cookie: x=1",
+        "/x/\\evil.test",
+    ] {
+        let r = app
+            .raw(
+                "POST",
+                "/sign-in",
+                &[
+                    (header::CONTENT_TYPE, FORM),
+                    (header::COOKIE, &format!("castellan_csrf={c}")),
+                ],
+                enc(&[
+                    ("csrf", &t),
+                    ("email", "owner@example.com"),
+                    ("password", PASSWORD),
+                    ("next", next),
+                ]),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{next:?}: {}", r.text());
+        assert_eq!(r.headers[header::LOCATION], "/accounts", "{next:?}");
+    }
 }
 
 #[tokio::test]

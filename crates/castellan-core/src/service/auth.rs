@@ -17,6 +17,9 @@ use crate::validate;
 
 /// Prefix of personal API tokens.
 pub const TOKEN_PREFIX: &str = "cst";
+/// Prefix of web session tokens (the web app's session cookie). Disjoint from
+/// [`TOKEN_PREFIX`] tokens (`cst_…`): the API refuses these, and the web app accepts only these.
+pub const SESSION_PREFIX: &str = "cstweb";
 /// Prefix of setup tokens.
 pub const SETUP_PREFIX: &str = "cst_setup";
 /// Prefix of invitation tokens.
@@ -72,6 +75,10 @@ pub struct SignIn {
     /// Token lifetime in days (1..=365, default 30).
     #[serde(default)]
     pub expires_in_days: Option<u32>,
+    /// Issue a web session token ([`SESSION_PREFIX`]) instead of an API token. Not part of the
+    /// API body: only the web app sets it.
+    #[serde(skip)]
+    pub web_session: bool,
 }
 
 /// A person and the token issued to them (shown once).
@@ -282,7 +289,11 @@ impl Castellan {
             }
         };
         let now = crate::activity::truncate_ms(Utc::now());
-        let issued = issue_token(TOKEN_PREFIX);
+        let issued = issue_token(if s.web_session {
+            SESSION_PREFIX
+        } else {
+            TOKEN_PREFIX
+        });
         let token = TokenRecord {
             id: TokenId::new(),
             person_id: person.id,

@@ -223,6 +223,7 @@ pub(super) async fn start_session(
                 totp_code,
                 token_name: Some(format!("{SESSION_TOKEN_PREFIX}: {browser}")),
                 expires_in_days: Some(SESSION_DAYS),
+                web_session: true,
             },
         )
         .await?;

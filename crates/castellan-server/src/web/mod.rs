@@ -125,7 +125,10 @@ impl FromRequestParts<AppState> for WebUser {
             .map(|p| p.as_str().to_owned())
             .unwrap_or_else(|| "/".into());
         let to_sign_in = || WebError::SignIn { next: next.clone() };
-        let token = cookie_value(&parts.headers, SESSION_COOKIE).ok_or_else(to_sign_in)?;
+        // Only web session tokens open pages: an API token in the cookie is not a session.
+        let token = cookie_value(&parts.headers, SESSION_COOKIE)
+            .filter(|t| t.starts_with(&format!("{}_", castellan_core::service::SESSION_PREFIX)))
+            .ok_or_else(to_sign_in)?;
         let src = Source::from_request_parts(parts, state)
             .await
             .map_err(|_| to_sign_in())?;
@@ -163,6 +166,13 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for WebForm<T> {
             .unwrap_or_default();
         if !csrf_matches(&expected, &given) {
             return Err(WebError::Csrf);
+        }
+        if !bytes.is_ascii() {
+            // Browsers percent-encode every non-ASCII byte; raw ones would be decoded lossily.
+            return Err(WebError::status(
+                StatusCode::BAD_REQUEST,
+                "The form is not valid application/x-www-form-urlencoded: it has raw non-ASCII bytes.",
+            ));
         }
         let v = serde_urlencoded::from_bytes(&bytes).map_err(|e| {
             WebError::status(
@@ -331,10 +341,12 @@ pub type WebResult<T = Response> = Result<T, WebError>;
 /// otherwise `/accounts`.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
+        // Browsers drop tabs and newlines from URLs and read `\` as `/`: refuse them anywhere.
         Some(n)
             if n.starts_with('/')
                 && !n.starts_with("//")
-                && !n.starts_with("/\\")
+                && !n.contains('\\')
+                && !n.chars().any(char::is_control)
                 && n.len() < 2048 =>
         {
             n.to_owned()
@@ -354,5 +366,9 @@ mod tests {
         assert_eq!(safe_next(Some("/\\evil.test")), "/accounts");
         assert_eq!(safe_next(Some("https://evil.test/")), "/accounts");
         assert_eq!(safe_next(None), "/accounts");
+        assert_eq!(safe_next(Some("/\t/evil.test")), "/accounts");
+        assert_eq!(safe_next(Some("/\n/evil.test")), "/accounts");
+        assert_eq!(safe_next(Some("/a\r\nSet-Cookie: x=1")), "/accounts");
+        assert_eq!(safe_next(Some("/a/\\evil")), "/accounts");
     }
 }
