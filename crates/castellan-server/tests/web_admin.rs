@@ -240,7 +240,7 @@ async fn enroll(b: &mut Browser<'_>) -> String {
     let again = b
         .post(
             "/account-security/two-step",
-            &[("secret", &secret), ("code", &bad)],
+            &[("secret", &secret), ("code", &bad), ("password", PASSWORD)],
         )
         .await;
     assert_status(&again, StatusCode::UNPROCESSABLE_ENTITY);
@@ -258,10 +258,30 @@ async fn enroll(b: &mut Browser<'_>) -> String {
     let html = b.get("/account-security").await.text();
     assert_eq!(by_id(&html, "two-step-status"), "Off");
 
+    // The right code without the person's password: refused, nothing stored.
+    let no_pw = b
+        .post(
+            "/account-security/two-step",
+            &[
+                ("secret", &secret),
+                ("code", &code(&secret, 0)),
+                ("password", "not my password"),
+            ],
+        )
+        .await;
+    assert_status(&no_pw, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(by_id(&no_pw.text(), "two-step-confirm-password-error").contains("password"));
+    let html = b.get("/account-security").await.text();
+    assert_eq!(by_id(&html, "two-step-status"), "Off");
+
     let ok = b
         .post(
             "/account-security/two-step",
-            &[("secret", &secret), ("code", &code(&secret, 0))],
+            &[
+                ("secret", &secret),
+                ("code", &code(&secret, 0)),
+                ("password", PASSWORD),
+            ],
         )
         .await;
     assert_redirect(&ok, "/account-security?done=on");
@@ -355,7 +375,17 @@ async fn two_step_enrollment_and_web_sign_in() {
         .await
         .ok()
         .json();
-    assert_eq!(enabled.as_array().map(Vec::len), Some(1));
+    // (`action` filters by prefix: the refused attempt without the password is there too.)
+    let count = |a: &str| {
+        enabled
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == a)
+            .count()
+    };
+    assert_eq!(count("person.two_step_enable"), 1);
+    assert_eq!(count("person.two_step_enable_failed"), 1);
 
     // Turning it off needs the password: a wrong one is shown next to the field.
     let bad = b

@@ -162,18 +162,22 @@ impl Castellan {
     /// Turns two-step sign-in on with `secret` (from [`Castellan::begin_two_step`]) once `code`
     /// matches it (±1 time step). The secret is sealed with the default vault's data key; the
     /// code's step counts as used. Recorded as `person.two_step_enable`. Errors: `Validation`
-    /// on `secret` (not base32, under 128 bits) or `code` (empty, or does not match);
-    /// `Conflict` when already on.
+    /// on `password` (not the person's own: the change needs it, so a hijacked session cannot
+    /// lock the person out), `secret` (not base32, under 128 bits) or `code` (empty, or does
+    /// not match); `Conflict` when already on.
     pub async fn enable_two_step(
         &self,
         actor: &Actor,
         secret: &SecretString,
         code: &str,
+        password: &SecretString,
     ) -> CoreResult<()> {
         let me = self.own_record(actor).await?;
         if me.two_step.is_some() {
             return Err(CoreError::Conflict("two-step sign-in is already on".into()));
         }
+        self.confirm_password(actor, &me, password, "person.two_step_enable_failed")
+            .await?;
         let secret = parse_new_secret(secret)?;
         let code = code.trim();
         if code.is_empty() || code.len() > 20 {
@@ -210,18 +214,31 @@ impl Castellan {
         if me.two_step.is_none() {
             return Err(CoreError::Conflict("two-step sign-in is off".into()));
         }
+        self.confirm_password(actor, &me, password, "person.two_step_disable_failed")
+            .await?;
+        let ev = NewEvent::new(actor, "person.two_step_disable").target("person", me.id, &me.email);
+        self.store.set_person_two_step(me.id, None, &ev).await
+    }
+
+    /// Checks the signed-in person's own password before a change to how they sign in; a wrong
+    /// one is recorded as `failed_action` and refused as a `password` field error.
+    async fn confirm_password(
+        &self,
+        actor: &Actor,
+        me: &PersonRecord,
+        password: &SecretString,
+        failed_action: &str,
+    ) -> CoreResult<()> {
         let phc = me.password_hash.clone();
         let pw = password.clone();
         let ok =
             blocking(move || phc.is_some_and(|h| verify_password(pw.expose_secret(), &h))).await?;
         if !ok {
-            let ev = NewEvent::new(actor, "person.two_step_disable_failed")
-                .target("person", me.id, &me.email);
+            let ev = NewEvent::new(actor, failed_action).target("person", me.id, &me.email);
             self.store.append(&ev).await?;
             return Err(CoreError::invalid("password", "the password is not right"));
         }
-        let ev = NewEvent::new(actor, "person.two_step_disable").target("person", me.id, &me.email);
-        self.store.set_person_two_step(me.id, None, &ev).await
+        Ok(())
     }
 
     /// An admin turns another person's two-step sign-in off (a lost phone). Needs

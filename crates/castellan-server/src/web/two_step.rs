@@ -121,6 +121,8 @@ struct EnableForm {
     secret: String,
     #[serde(default)]
     code: String,
+    #[serde(default)]
+    password: String,
 }
 
 /// Turns two-step sign-in on when the code matches the secret; else shows the same secret
@@ -131,7 +133,16 @@ async fn enable(
     WebForm(f): WebForm<EnableForm>,
 ) -> WebResult {
     let secret = SecretString::from(f.secret.clone());
-    match s.svc.enable_two_step(&user.actor, &secret, &f.code).await {
+    match s
+        .svc
+        .enable_two_step(
+            &user.actor,
+            &secret,
+            &f.code,
+            &SecretString::from(f.password.clone()),
+        )
+        .await
+    {
         Ok(()) => Ok(see_other("/account-security?done=on")),
         Err(e @ CoreError::Validation { .. }) => {
             let mut errors = FieldErrors::from_core(e);
