@@ -230,6 +230,9 @@ fn check_backup_codes(codes: &[SecretString]) -> CoreResult<Option<String>> {
     Ok((!list.is_empty()).then(|| serde_json::Value::from(list).to_string()))
 }
 
+/// The most accounts one listing returns.
+pub const MAX_LISTED_ACCOUNTS: u32 = 100_000;
+
 impl Castellan {
     /// Every catalog app: built-in and custom.
     pub(crate) async fn all_apps(&self) -> CoreResult<Vec<App>> {
@@ -627,8 +630,8 @@ impl Castellan {
         Ok(())
     }
 
-    /// Accounts the actor can reach, optionally searched (label, username, app, URL) and
-    /// filtered by vault or app.
+    /// Accounts the actor can reach (at most [`MAX_LISTED_ACCOUNTS`]), ordered by label,
+    /// optionally searched (label, username, app, URL) and filtered by vault or app.
     pub async fn accounts(
         &self,
         actor: &Actor,
@@ -649,6 +652,8 @@ impl Castellan {
         let mut filter = AccountFilter {
             query,
             app_id: app,
+            // Every reachable account: the store's default page (500) would hide the rest.
+            limit: Some(MAX_LISTED_ACCOUNTS),
             ..Default::default()
         };
         if !all_access {

@@ -141,6 +141,16 @@ impl Browser {
             .unwrap_or_else(|e| panic!("no element `{css}`: {e}"))
     }
 
+    /// The element matching `css`, waiting up to `secs` for it to appear (without reloading).
+    pub async fn el_within(&self, css: &str, secs: u64) -> Element {
+        self.c
+            .wait()
+            .at_most(Duration::from_secs(secs))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no element `{css}` within {secs} s: {e}"))
+    }
+
     /// Clears the field `css` and types `text` into it.
     pub async fn fill(&self, css: &str, text: &str) {
         let e = self.el(css).await;
