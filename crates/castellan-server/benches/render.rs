@@ -34,6 +34,9 @@ use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
+/// Request headers (authentication) of one variant.
+type Headers = Vec<(header::HeaderName, String)>;
+
 const PASSWORD: &str = "correct horse battery staple";
 
 struct Args {
@@ -256,7 +259,7 @@ async fn main() {
         store.close().await;
     }
 
-    let variants: [(&str, String, &Vec<(header::HeaderName, String)>); 4] = [
+    let variants: [(&str, String, &Headers); 4] = [
         ("accounts page (HTML)", "/accounts".into(), &cookie),
         (
             "GET /api/v1/accounts (JSON baseline)",
