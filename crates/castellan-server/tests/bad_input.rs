@@ -1316,3 +1316,58 @@ async fn patching_an_account_of_a_custom_app_keeps_the_app_rules() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[tokio::test]
+async fn a_hub_refuses_an_automation_account_of_another_app() {
+    let (app, owner) = claimed().await;
+    let slack = app
+        .post(
+            "/api/v1/accounts",
+            &owner.token,
+            json!({ "label": "Slack admin", "app": "slack", "username": "a@example.com", "password": "pw-1234567890" }),
+        )
+        .await
+        .ok()
+        .str("id");
+    refused_without_writes!(
+        app,
+        owner,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &["is for Slack, not Matrix Synapse"],
+        app.post(
+            "/api/v1/hubs",
+            &owner.token,
+            json!({ "app": "matrix-synapse", "label": "Matrix", "base_url": "http://127.0.0.1:9", "automation_account_id": slack }),
+        )
+    );
+    // Switching a hub to such an account is refused too.
+    let synapse = app
+        .post(
+            "/api/v1/accounts",
+            &owner.token,
+            json!({ "label": "Synapse bot", "app": "matrix-synapse", "username": "bot", "password": "pw-1234567890" }),
+        )
+        .await
+        .ok()
+        .str("id");
+    let hub = app
+        .post(
+            "/api/v1/hubs",
+            &owner.token,
+            json!({ "app": "matrix-synapse", "label": "Matrix", "base_url": "http://127.0.0.1:9", "automation_account_id": synapse }),
+        )
+        .await
+        .ok()
+        .str("id");
+    refused_without_writes!(
+        app,
+        owner,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &["is for Slack"],
+        app.patch(
+            &format!("/api/v1/hubs/{hub}"),
+            &owner.token,
+            json!({ "automation_account_id": slack }),
+        )
+    );
+}

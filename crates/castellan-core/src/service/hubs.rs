@@ -324,6 +324,7 @@ impl Castellan {
         // the password may choose the account and the URL.
         self.account_for(actor, account.id, crate::permissions::ItemAction::Reveal)
             .await?;
+        account_fits_app(&account, &app)?;
         if account.setup == AccountSetup::IdpProvisioned && !app.saml_sso {
             return Err(CoreError::invalid(
                 "automation_account_id",
@@ -463,7 +464,9 @@ impl Castellan {
             hub.next_sync_at = Some(truncate_ms(Utc::now()) + Duration::seconds(i));
         }
         if let Some(a) = p.automation_account_id {
-            self.account(actor, a).await?;
+            let account = self.account(actor, a).await?;
+            let app = self.app(actor, hub.app_id.as_str()).await?;
+            account_fits_app(&account, &app)?;
             hub.automation_account_id = a;
         }
         hub.updated_at = truncate_ms(Utc::now());
@@ -889,4 +892,21 @@ pub fn unfinished() -> Vec<JobState> {
         JobState::Running,
         JobState::Retrying,
     ]
+}
+
+/// An automation account must be for the hub's app (an account with only a login URL and no
+/// catalog app is accepted). Errors: `Validation` on `automation_account_id` naming both apps.
+fn account_fits_app(account: &AccountView, app: &crate::catalog::App) -> CoreResult<()> {
+    match &account.app_id {
+        Some(other) if other.as_str() != app.id.as_str() => Err(CoreError::invalid(
+            "automation_account_id",
+            format!(
+                "the account `{}` is for {}, not {}",
+                account.label,
+                account.app_name.as_deref().unwrap_or(other.as_str()),
+                app.name
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
