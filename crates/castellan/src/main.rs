@@ -2,12 +2,13 @@
 //! client of the REST API (every other subcommand).
 #![forbid(unsafe_code)]
 
+#[macro_use]
+mod output;
 mod cli;
 mod client;
 mod config;
 mod host;
 mod inbox_glue;
-mod output;
 
 use clap::Parser;
 

@@ -1,5 +1,27 @@
 //! Terminal output: aligned tables for people, `--json` for scripts.
 
+/// `println!` for command output: when stdout is closed early (piped into `head`, say), the
+/// command stops quietly with exit status 0 instead of panicking on the broken pipe.
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let mut o = std::io::stdout().lock();
+        if let Err(e) = writeln!(o, $($t)*) {
+            $crate::output::stdout_failed(&e);
+        }
+    }};
+}
+
+/// What a failed write to stdout does: a closed pipe ends the process with status 0 (the reader
+/// has what it wanted); any other error is reported on stderr with status 1.
+pub fn stdout_failed(e: &std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    eprintln!("error: cannot write to standard output: {e}");
+    std::process::exit(1);
+}
+
 use serde_json::Value;
 
 /// Renders a JSON value at `pointer` as a table cell.
@@ -21,7 +43,7 @@ fn cell(v: &Value, pointer: &str) -> String {
 /// Prints `rows` as JSON (`json`) or as a table with `(header, JSON pointer)` columns.
 pub fn list(rows: &Value, json: bool, columns: &[(&str, &str)]) {
     if json {
-        println!("{}", serde_json::to_string_pretty(rows).unwrap_or_default());
+        out!("{}", serde_json::to_string_pretty(rows).unwrap_or_default());
         return;
     }
     let items = rows.as_array().cloned().unwrap_or_default();
@@ -51,21 +73,21 @@ pub fn list(rows: &Value, json: bool, columns: &[(&str, &str)]) {
                 format!("{c:<w$}")
             })
             .collect();
-        println!("{}", parts.join("  ").trim_end());
+        out!("{}", parts.join("  ").trim_end());
     };
     line(columns.iter().map(|(h, _)| h.to_uppercase()).collect());
     for r in table {
         line(r);
     }
     if items.is_empty() {
-        println!("(none)");
+        out!("(none)");
     }
 }
 
 /// Prints one object as JSON or as `key: value` lines.
 pub fn object(v: &Value, json: bool) {
     if json {
-        println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+        out!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
         return;
     }
     if let Some(map) = v.as_object() {
@@ -76,9 +98,9 @@ pub fn object(v: &Value, json: bool) {
                 Value::Null => "-".into(),
                 other => other.to_string(),
             };
-            println!("{k:<w$}  {s}");
+            out!("{k:<w$}  {s}");
         }
     } else {
-        println!("{v}");
+        out!("{v}");
     }
 }

@@ -760,3 +760,32 @@ async fn two_instances_share_one_postgres_database() {
     drop(b);
     common::drop_pg_db(&name).await;
 }
+
+/// Output piped into a reader that is gone (`castellan … | head -0`) ends the command quietly
+/// with status 0, not with a panic on the broken pipe.
+#[test]
+fn a_closed_stdout_pipe_ends_commands_quietly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let init = std::process::Command::new(common::bin())
+        .args(["init", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(common::bin())
+        .args(["keys", "list", "--data-dir"])
+        .arg(&data)
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}

@@ -366,7 +366,7 @@ pub async fn run(cmd: AccountsCmd, server: Option<String>) -> Result<ExitCode> {
             let id = account_id(&c, &account).await?;
             c.call(Method::DELETE, &format!("/accounts/{id}"), None)
                 .await?;
-            println!("deleted {account}");
+            out!("deleted {account}");
         }
         AccountsCmd::Access { account, j } => {
             let id = account_id(&c, &account).await?;
@@ -392,7 +392,7 @@ pub async fn run(cmd: AccountsCmd, server: Option<String>) -> Result<ExitCode> {
                 Some(&json!({"role": role})),
             )
             .await?;
-            println!("shared {account} with {person} as {role}");
+            out!("shared {account} with {person} as {role}");
         }
         AccountsCmd::Unshare { account, person } => {
             let (id, p) = (
@@ -401,7 +401,7 @@ pub async fn run(cmd: AccountsCmd, server: Option<String>) -> Result<ExitCode> {
             );
             c.call(Method::DELETE, &format!("/accounts/{id}/access/{p}"), None)
                 .await?;
-            println!("stopped sharing {account} with {person}");
+            out!("stopped sharing {account} with {person}");
         }
         AccountsCmd::Email {
             account,
@@ -438,7 +438,7 @@ pub async fn generate(g: GenerateArgs, server: Option<String>) -> Result<ExitCod
     if g.j.json {
         output::object(&r, true);
     } else {
-        println!("{}", r["value"].as_str().unwrap_or_default());
+        out!("{}", r["value"].as_str().unwrap_or_default());
         eprintln!("strength: {} bits", r["entropy_bits"]);
     }
     Ok(ExitCode::SUCCESS)

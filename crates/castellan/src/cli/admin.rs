@@ -291,7 +291,7 @@ pub async fn run(cmd: Command, server: Option<String>) -> Result<ExitCode> {
                 server: c.server().to_owned(),
                 token: r["token"].as_str().unwrap_or_default().to_owned(),
             })?;
-            println!(
+            out!(
                 "claimed the workspace as {}; login saved to {}",
                 r["person"]["email"].as_str().unwrap_or_default(),
                 path.display()
@@ -305,7 +305,7 @@ pub async fn run(cmd: Command, server: Option<String>) -> Result<ExitCode> {
                 server: c.server().to_owned(),
                 token: r["token"].as_str().unwrap_or_default().to_owned(),
             })?;
-            println!(
+            out!(
                 "signed in as {}; token saved to {}",
                 r["person"]["email"].as_str().unwrap_or_default(),
                 path.display()
@@ -315,7 +315,7 @@ pub async fn run(cmd: Command, server: Option<String>) -> Result<ExitCode> {
             let me: Value = c.get("/tokens").await.unwrap_or(Value::Null);
             let _ = me;
             forget_credentials()?;
-            println!(
+            out!(
                 "forgot the saved login (revoke server-side tokens with `castellan tokens revoke`)"
             );
         }
@@ -323,7 +323,7 @@ pub async fn run(cmd: Command, server: Option<String>) -> Result<ExitCode> {
         Command::AcceptInvitation(a) => {
             let pw = read_password(a.password_stdin, "New password (at least 12 characters): ")?;
             let r = c.call(Method::POST, "/auth/accept-invitation", Some(&json!({"email": a.email, "invitation_token": a.invitation_token, "password": pw}))).await?;
-            println!(
+            out!(
                 "welcome, {}: sign in with `castellan login --email {}`",
                 r["name"].as_str().unwrap_or_default(),
                 a.email
@@ -369,8 +369,8 @@ async fn people(c: &Client, cmd: PeopleCmd) -> Result<()> {
             if j.json {
                 output::object(&r, true);
             } else {
-                println!("invited {} as {}", email, role);
-                println!(
+                out!("invited {} as {}", email, role);
+                out!(
                     "invitation token (shown once, valid 7 days): {}",
                     r["invitation_token"].as_str().unwrap_or_default()
                 );
@@ -412,7 +412,7 @@ async fn people(c: &Client, cmd: PeopleCmd) -> Result<()> {
                 Some(&json!({"status": "deactivated"})),
             )
             .await?;
-            println!("deactivated {person}");
+            out!("deactivated {person}");
         }
         PeopleCmd::TransferOwnership { person } => {
             let id = person_id(c, &person).await?;
@@ -422,7 +422,7 @@ async fn people(c: &Client, cmd: PeopleCmd) -> Result<()> {
                 None,
             )
             .await?;
-            println!("{person} is now the owner; you are a super_admin");
+            out!("{person} is now the owner; you are a super_admin");
         }
     }
     Ok(())
@@ -452,13 +452,13 @@ async fn tokens(c: &Client, cmd: TokensCmd) -> Result<()> {
             if j.json {
                 output::object(&r, true)
             } else {
-                println!("{}", r["secret"].as_str().unwrap_or_default())
+                out!("{}", r["secret"].as_str().unwrap_or_default())
             }
         }
         TokensCmd::Revoke { id } => {
             c.call(Method::DELETE, &format!("/tokens/{id}"), None)
                 .await?;
-            println!("revoked {id}");
+            out!("revoked {id}");
         }
     }
     Ok(())
@@ -512,13 +512,13 @@ async fn vaults(c: &Client, cmd: VaultsCmd) -> Result<()> {
                 Some(&json!({"role": role})),
             )
             .await?;
-            println!("granted {person} {role} on {vault}");
+            out!("granted {person} {role} on {vault}");
         }
         VaultsCmd::Revoke { vault, person } => {
             let (v, p) = (vault_id(c, &vault).await?, person_id(c, &person).await?);
             c.call(Method::DELETE, &format!("/vaults/{v}/access/{p}"), None)
                 .await?;
-            println!("revoked {person}'s access to {vault}");
+            out!("revoked {person}'s access to {vault}");
         }
     }
     Ok(())
@@ -624,11 +624,11 @@ async fn activity(c: &Client, cmd: ActivityCmd) -> Result<ExitCode> {
             if j.json {
                 output::object(&report, true);
             } else if intact {
-                println!("activity log intact: {} events verified", report["checked"]);
+                out!("activity log intact: {} events verified", report["checked"]);
             } else {
-                println!("ACTIVITY LOG BROKEN: {} events checked", report["checked"]);
+                out!("ACTIVITY LOG BROKEN: {} events checked", report["checked"]);
                 for p in report["problems"].as_array().into_iter().flatten() {
-                    println!(
+                    out!(
                         "  event #{}: {}",
                         p["seq"],
                         p["problem"].as_str().unwrap_or_default()

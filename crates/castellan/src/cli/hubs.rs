@@ -383,7 +383,7 @@ pub async fn hub(cmd: HubCmd, server: Option<String>) -> Result<ExitCode> {
                     Some(&json!({ "app_role": app_role, "hub_role": hub_role })),
                 )
                 .await?;
-            println!(
+            out!(
                 "shared {hub} with {person} as {}; the bot will bring the app in line",
                 g["app_role"].as_str().unwrap_or_default()
             );
@@ -404,7 +404,7 @@ pub async fn hub(cmd: HubCmd, server: Option<String>) -> Result<ExitCode> {
                 Some(&json!({ "person_ids": ids, "keep_seat": keep_seat })),
             )
             .await?;
-            println!(
+            out!(
                 "revoked {} on {hub}{}",
                 people.join(", "),
                 if keep_seat { " (seats kept)" } else { "" }
@@ -422,7 +422,7 @@ pub async fn hub(cmd: HubCmd, server: Option<String>) -> Result<ExitCode> {
                 Some(&json!({ "action": "match", "person_id": p })),
             )
             .await?;
-            println!("matched {member} to {person}");
+            out!("matched {member} to {person}");
         }
         HubCmd::Exempt {
             hub,
@@ -436,7 +436,7 @@ pub async fn hub(cmd: HubCmd, server: Option<String>) -> Result<ExitCode> {
                 Some(&json!({ "action": "exempt", "reason": reason })),
             )
             .await?;
-            println!("exempted {member}");
+            out!("exempted {member}");
         }
         HubCmd::RemoveMember { hub, member } => {
             let id = hub_id(&c, &hub).await?;
@@ -446,7 +446,7 @@ pub async fn hub(cmd: HubCmd, server: Option<String>) -> Result<ExitCode> {
                 Some(&json!({ "action": "remove" })),
             )
             .await?;
-            println!("the bot will remove {member}");
+            out!("the bot will remove {member}");
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -484,12 +484,12 @@ pub async fn jobs(cmd: JobsCmd, server: Option<String>) -> Result<ExitCode> {
         JobsCmd::Retry { id } => {
             c.call(Method::POST, &format!("/jobs/{}/retry", q(&id)), None)
                 .await?;
-            println!("queued {id} again");
+            out!("queued {id} again");
         }
         JobsCmd::Cancel { id } => {
             c.call(Method::POST, &format!("/jobs/{}/cancel", q(&id)), None)
                 .await?;
-            println!("cancelled {id}");
+            out!("cancelled {id}");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -182,8 +182,8 @@ pub async fn run(cmd: InboxCmd, server: Option<String>) -> Result<ExitCode> {
                     o.remove("text");
                 }
                 output::object(&head, false);
-                println!();
-                println!("{}", m["text"].as_str().unwrap_or_default());
+                out!();
+                out!("{}", m["text"].as_str().unwrap_or_default());
             }
         }
         InboxCmd::Code {
@@ -202,9 +202,9 @@ pub async fn run(cmd: InboxCmd, server: Option<String>) -> Result<ExitCode> {
             if j.json {
                 output::object(&v, true);
             } else if let Some(code) = v["code"].as_str() {
-                println!("{code}");
+                out!("{code}");
             } else {
-                println!("{}", v["link"].as_str().unwrap_or_default());
+                out!("{}", v["link"].as_str().unwrap_or_default());
             }
         }
         InboxCmd::Purge { .. } => unreachable!("handled above"),
@@ -226,7 +226,7 @@ async fn purge(older_than_days: Option<u32>, host: &HostArgs) -> Result<ExitCode
         .purge_inbox(chrono::Duration::days(i64::from(days)))
         .await
         .map_err(|e| anyhow::anyhow!(crate::host::describe(&e)))?;
-    println!("purged {n} message(s) received more than {days} day(s) ago");
+    out!("purged {n} message(s) received more than {days} day(s) ago");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -275,7 +275,7 @@ pub async fn account_email(
     if json {
         output::object(&v, true);
     } else {
-        println!("{}", v["address"].as_str().unwrap_or_default());
+        out!("{}", v["address"].as_str().unwrap_or_default());
         if use_as_username {
             eprintln!("the account's username is now this address");
         }
@@ -292,7 +292,7 @@ pub async fn account_phone(c: &Client, account: &str, json: bool) -> Result<()> 
     if json {
         output::object(&v, true);
     } else {
-        println!("{}", v["e164"].as_str().unwrap_or_default());
+        out!("{}", v["e164"].as_str().unwrap_or_default());
     }
     Ok(())
 }

@@ -252,11 +252,11 @@ pub async fn keys(cmd: KeysCmd) -> Result<ExitCode> {
                 .rewrap_data_keys()
                 .await
                 .map_err(|e| anyhow::anyhow!(host::describe(&e)))?;
-            println!(
+            out!(
                 "new active master key {new_id}; re-wrapped {} vault data key(s)",
                 report.rewrapped
             );
-            println!("the old key stays in the key file for reading; remove it with `castellan keys retire ID` once backups no longer need it");
+            out!("the old key stays in the key file for reading; remove it with `castellan keys retire ID` once backups no longer need it");
         }
         KeysCmd::Rewrap(h) => {
             let cfg = h.host.resolve(None, None, None)?;
@@ -266,16 +266,17 @@ pub async fn keys(cmd: KeysCmd) -> Result<ExitCode> {
                 .rewrap_data_keys()
                 .await
                 .map_err(|e| anyhow::anyhow!(host::describe(&e)))?;
-            println!(
+            out!(
                 "active master key {}; re-wrapped {} vault data key(s)",
-                report.active_key_id, report.rewrapped
+                report.active_key_id,
+                report.rewrapped
             );
         }
         KeysCmd::List(h) => {
             let cfg = h.host.resolve(None, None, None)?;
             let ring = Keyring::load(&cfg.master_key_file)?;
             for (i, id) in ring.key_ids().iter().enumerate() {
-                println!("{id}{}", if i == 0 { "  (active)" } else { "" });
+                out!("{id}{}", if i == 0 { "  (active)" } else { "" });
             }
         }
         KeysCmd::Retire { key_id, host: h } => {
@@ -293,7 +294,7 @@ pub async fn keys(cmd: KeysCmd) -> Result<ExitCode> {
             let mut ring = Keyring::load(&cfg.master_key_file)?;
             ring.retire(&castellan_crypto::KeyId(key_id.clone()))?;
             ring.save(&cfg.master_key_file)?;
-            println!("retired {key_id}");
+            out!("retired {key_id}");
         }
     }
     Ok(ExitCode::SUCCESS)

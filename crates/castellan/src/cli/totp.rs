@@ -133,7 +133,7 @@ pub async fn run(cmd: TotpCmd, server: Option<String>) -> Result<ExitCode> {
                 if j.json {
                     output::object(&v, true);
                 } else {
-                    println!(
+                    out!(
                         "{}  ({}s left)",
                         v["code"].as_str().unwrap_or_default(),
                         v["seconds_remaining"]
@@ -156,9 +156,9 @@ pub async fn run(cmd: TotpCmd, server: Option<String>) -> Result<ExitCode> {
                 )
                 .await?;
             if v["valid"] == true {
-                println!("valid");
+                out!("valid");
             } else {
-                println!("refused: {}", v["reason"].as_str().unwrap_or("invalid"));
+                out!("refused: {}", v["reason"].as_str().unwrap_or("invalid"));
                 return Ok(ExitCode::FAILURE);
             }
         }
@@ -167,7 +167,7 @@ pub async fn run(cmd: TotpCmd, server: Option<String>) -> Result<ExitCode> {
             let v = c
                 .call(Method::GET, &format!("/accounts/{id}/totp/export"), None)
                 .await?;
-            println!("{}", v["uri"].as_str().unwrap_or_default());
+            out!("{}", v["uri"].as_str().unwrap_or_default());
             if let Some(path) = qr {
                 let png = base64::engine::general_purpose::STANDARD
                     .decode(v["qr_png_base64"].as_str().unwrap_or_default())?;
@@ -179,7 +179,7 @@ pub async fn run(cmd: TotpCmd, server: Option<String>) -> Result<ExitCode> {
             let id = account_id(&c, &account).await?;
             c.call(Method::DELETE, &format!("/accounts/{id}/totp"), None)
                 .await?;
-            println!("2FA removed from {account}");
+            out!("2FA removed from {account}");
         }
         TotpCmd::Import { qr, vault, j } => {
             let mut body = json!({});
@@ -197,7 +197,7 @@ pub async fn run(cmd: TotpCmd, server: Option<String>) -> Result<ExitCode> {
                 output::object(&r, true);
             } else {
                 for a in r.as_array().into_iter().flatten() {
-                    println!(
+                    out!(
                         "imported {}",
                         a["account"]["label"].as_str().unwrap_or_default()
                     );
