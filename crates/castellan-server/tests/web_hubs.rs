@@ -968,6 +968,23 @@ async fn check_for_updates_live_progress_and_the_automation_log() {
         .ok()
         .json();
     assert_eq!(j["state"], "queued");
+    // A `back` with a CR/LF (header injection attempt) falls back to the log, no 500.
+    let r = b
+        .post(
+            &app,
+            &format!("/automation-log/{job}/cancel"),
+            &[("back", &format!("/hubs/{hub}\r\nSet-Cookie: x=1"))],
+        )
+        .await;
+    see_other(&r, "/automation-log?done=cancelled");
+    let r = b
+        .post(
+            &app,
+            &format!("/automation-log/{job}/retry"),
+            &[("back", "/automation-log")],
+        )
+        .await;
+    see_other(&r, "/automation-log?done=retried");
     // Retrying a queued job is refused with the reason.
     let r = b
         .post(&app, &format!("/automation-log/{job}/retry"), &[])

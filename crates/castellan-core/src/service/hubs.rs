@@ -717,6 +717,17 @@ impl Castellan {
         match a {
             MemberAction::Match { person_id } => {
                 let p = self.person_record(person_id).await?;
+                if p.status == crate::model::PersonStatus::Deactivated {
+                    // The next sync would plan this member's removal (a deactivated person has
+                    // no access): exempt the member instead, or reactivate the person.
+                    return Err(CoreError::invalid(
+                        "person_id",
+                        format!(
+                            "{} is deactivated; matching would remove this member from the app",
+                            p.email
+                        ),
+                    ));
+                }
                 m.matching = Matching::Onboarded;
                 m.person_id = Some(p.id);
                 m.exempt_reason = None;

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::accounts::{AccountInput, AccountView, TOTP_SECRET};
+use super::blocking;
 use super::Castellan;
 use crate::activity::{truncate_ms, Actor, NewEvent};
 use crate::error::{CoreError, CoreResult};
@@ -251,7 +252,8 @@ impl Castellan {
     ) -> CoreResult<TotpView> {
         self.require(actor, Action::AccountWrite)?;
         let (mut a, _) = self.account_for(actor, id, ItemAction::Edit).await?;
-        let (p, warnings) = parse_input(&input)?;
+        // QR decoding is CPU work (up to the 20-megapixel cap): off the async runtime.
+        let (p, warnings) = blocking(move || parse_input(&input)).await??;
         let sealed = self
             .seal_fields(
                 a.vault_id,
@@ -405,7 +407,10 @@ impl Castellan {
         self.require(actor, Action::AccountCreate)?;
         let uri = match (&m.uri, &m.qr_image_base64) {
             (Some(u), None) => u.expose_secret().trim().to_owned(),
-            (None, Some(img)) => decode_image("qr_image_base64", img)?,
+            (None, Some(img)) => {
+                let img = img.clone();
+                blocking(move || decode_image("qr_image_base64", &img)).await??
+            }
             _ => {
                 return Err(CoreError::invalid(
                     "uri",

@@ -123,7 +123,9 @@ impl Castellan {
     }
 
     /// Grants a person access to a vault with an item role, or revokes it (`role: None`).
-    /// Needs `VaultManage`.
+    /// Needs `VaultManage`. Errors: `Forbidden` for the caller's own access and for a person
+    /// whose workspace role the caller may not manage ([`crate::permissions::may_manage_role`]);
+    /// `NotFound`; `Validation` for a deactivated person.
     pub async fn set_vault_access(
         &self,
         actor: &Actor,
@@ -138,6 +140,21 @@ impl Castellan {
             .await?
             .ok_or(CoreError::NotFound { kind: "vault" })?;
         let p = self.person_record(person).await?;
+        // Vault access reaches secrets: nobody changes their own, and admins change only the
+        // people whose role they may manage (so an admin cannot make themselves a vault owner
+        // and reveal what they were not given, nor cut off the owner or a super admin).
+        if actor.person_id == Some(p.id) {
+            return Err(CoreError::Forbidden(
+                "you may not change your own vault access; ask another admin".into(),
+            ));
+        }
+        if !crate::permissions::may_manage_role(actor.role, p.role) {
+            return Err(CoreError::Forbidden(format!(
+                "the workspace role `{}` may not change the vault access of a `{}`",
+                actor.role.as_str(),
+                p.role.as_str()
+            )));
+        }
         if role.is_some() && p.status == PersonStatus::Deactivated {
             return Err(CoreError::invalid(
                 "person_id",

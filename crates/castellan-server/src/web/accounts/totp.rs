@@ -165,7 +165,11 @@ async fn add_by_qr(
         let e = CoreError::invalid("qr", "choose an image of the QR code first");
         return account_with_error(&s, &user, id, e, "totp-qr", PageExtras::default()).await;
     };
-    let uri = match castellan_otp::decode_qr_image(&image) {
+    // QR decoding is CPU work (up to the 20-megapixel cap): off the async runtime.
+    let decoded = tokio::task::spawn_blocking(move || castellan_otp::decode_qr_image(&image))
+        .await
+        .map_err(|e| CoreError::Internal(format!("QR decoding task failed: {e}")))?;
+    let uri = match decoded {
         Ok(u) => u,
         Err(e) => {
             let e = CoreError::invalid("qr", e.to_string());

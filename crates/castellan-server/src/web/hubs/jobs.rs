@@ -291,6 +291,7 @@ fn back_from(back: &str, done: &str) -> Response {
     let back = if (back.starts_with("/hubs/") || back.starts_with("/automation-log"))
         && !back.contains("//")
         && !back.contains('\\')
+        && !back.chars().any(char::is_control)
         && back.len() < 2048
     {
         back.split('#').next().unwrap_or("/automation-log")
