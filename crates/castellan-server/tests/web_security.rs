@@ -4,6 +4,8 @@
 //! session on the server.
 
 mod common;
+#[path = "common/web.rs"]
+mod web;
 
 use axum::http::{header, StatusCode};
 use common::{Resp, TestApp, PASSWORD};
@@ -12,20 +14,11 @@ use serde_json::json;
 const FORM: &str = "application/x-www-form-urlencoded";
 
 fn cookie(r: &Resp, name: &str) -> Option<String> {
-    r.headers
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix(&format!("{name}=")))
-        .map(|v| v.split(';').next().unwrap_or("").to_owned())
+    web::set_cookie(r, name)
 }
 
 fn hidden(html: &str, name: &str) -> String {
-    let at = html
-        .find(&format!("name=\"{name}\" value=\""))
-        .unwrap_or_else(|| panic!("no hidden {name} in {html}"));
-    let rest = &html[at + name.len() + 15..];
-    rest[..rest.find('"').unwrap()].to_owned()
+    web::hidden(html, name).unwrap_or_else(|| panic!("no hidden {name} in {html}"))
 }
 
 fn enc(pairs: &[(&str, &str)]) -> Vec<u8> {
@@ -316,4 +309,75 @@ async fn sign_in_is_rate_limited_per_email_on_the_web_and_the_api() {
         )
         .await;
     assert_eq!(other.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_person_sees_their_sessions_and_revokes_another_one() {
+    let app = TestApp::new().await;
+    app.claim().await;
+    let a = web::Browser::sign_in(&app, "owner@example.com", PASSWORD).await;
+    let b = web::Browser::sign_in(&app, "owner@example.com", PASSWORD).await;
+    let page = a.get(&app, "/sessions").await.text();
+    // Two sessions listed, one marked as this browser; the other one's revoke form.
+    let forms: Vec<&str> = page.split("action=\"/sessions/").skip(1).collect();
+    assert_eq!(forms.len(), 2, "{page}");
+    assert_eq!(page.matches("this browser").count(), 1, "{page}");
+    let rows: Vec<&str> = page.split("<tr>").skip(2).collect();
+    let other = rows
+        .iter()
+        .find(|r| !r.contains("this browser"))
+        .and_then(|r| r.split("action=\"/sessions/").nth(1))
+        .and_then(|r| r.split('/').next())
+        .expect("the other session's id");
+    assert_eq!(b.get(&app, "/accounts").await.status, StatusCode::OK);
+    let r = a
+        .post(&app, &format!("/sessions/{other}/revoke"), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(web::location(&r), "/sessions");
+    // The other browser is signed out at once; this one stays.
+    assert_eq!(b.get(&app, "/accounts").await.status, StatusCode::SEE_OTHER);
+    assert_eq!(a.get(&app, "/accounts").await.status, StatusCode::OK);
+    assert_eq!(
+        a.get(&app, "/sessions")
+            .await
+            .text()
+            .matches("action=\"/sessions/")
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn the_accounts_page_searches_by_label_app_and_username() {
+    let app = TestApp::new().await;
+    let owner = app.claim().await;
+    for (label, app_id, user) in [
+        ("Design Figma", "figma", "design@example.com"),
+        ("Sales Slack", "slack", "sales@example.com"),
+        ("Ops Slack", "slack", "ops@example.com"),
+    ] {
+        let r = app
+            .post(
+                "/api/v1/accounts",
+                &owner.token,
+                json!({ "label": label, "app": app_id, "username": user }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    }
+    let b = web::Browser::sign_in(&app, "owner@example.com", PASSWORD).await;
+    let cards = |html: &str| html.matches("class=\"card\"").count();
+    let all = b.get(&app, "/accounts").await.text();
+    assert_eq!(cards(&all), 3);
+    let slack = b.get(&app, "/accounts?q=slack").await.text();
+    assert_eq!(cards(&slack), 2, "{slack}");
+    assert!(slack.contains("Sales Slack") && !slack.contains("Design Figma"));
+    let by_user = b.get(&app, "/accounts?q=ops%40").await.text();
+    assert_eq!(cards(&by_user), 1, "{by_user}");
+    assert!(by_user.contains("Ops Slack"));
+    assert!(
+        by_user.contains("value=\"ops@\""),
+        "the search box keeps the query"
+    );
 }
