@@ -67,19 +67,14 @@ impl FromRequestParts<AppState> for Auth {
                     "the Authorization header must use the Bearer scheme".into(),
                 ))
             })?;
-        if token
-            .trim()
-            .starts_with(&format!("{}_", castellan_core::service::SESSION_PREFIX))
-        {
-            return Err(ApiError::from(castellan_core::CoreError::Unauthenticated(
-                "a web session cannot be used as an API token; create an API token \
-                 (`castellan tokens create` or POST /api/v1/tokens)"
-                    .into(),
-            )));
-        }
         let actor = state
             .svc
-            .authenticate(token, src.ip, src.user_agent)
+            .authenticate(
+                token,
+                castellan_core::service::TokenUse::Api,
+                src.ip,
+                src.user_agent,
+            )
             .await?;
         Ok(Self(actor))
     }

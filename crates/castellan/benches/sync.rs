@@ -758,7 +758,14 @@ impl CastellanBench {
                 },
             )
             .await?;
-        let owner = svc.authenticate(&claimed.token, None, None).await?;
+        let owner = svc
+            .authenticate(
+                &claimed.token,
+                castellan_core::service::TokenUse::Api,
+                None,
+                None,
+            )
+            .await?;
         let account = svc
             .create_account(
                 &owner,

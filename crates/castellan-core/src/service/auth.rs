@@ -20,6 +20,15 @@ pub const TOKEN_PREFIX: &str = "cst";
 /// Prefix of web session tokens (the web app's session cookie). Disjoint from
 /// [`TOKEN_PREFIX`] tokens (`cst_…`): the API refuses these, and the web app accepts only these.
 pub const SESSION_PREFIX: &str = "cstweb";
+/// Where a token is presented to [`Castellan::authenticate`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenUse {
+    /// `Authorization: Bearer` on the API: API tokens only.
+    Api,
+    /// The web app's session cookie: web session tokens only.
+    WebSession,
+}
+
 /// Prefix of setup tokens.
 pub const SETUP_PREFIX: &str = "cst_setup";
 /// Prefix of invitation tokens.
@@ -390,15 +399,34 @@ impl Castellan {
         Ok(Person::from(&p))
     }
 
-    /// Resolves a bearer token to an actor. Refuses unknown, revoked and expired tokens and
+    /// Resolves a token to an actor. `used_as` says where it was presented: web session tokens
+    /// ([`SESSION_PREFIX`]) open only pages and API tokens only the API, so a stolen session
+    /// cookie cannot be used to mint API tokens. Refuses unknown, revoked and expired tokens and
     /// tokens of people who are not active (`Unauthenticated`). Records the use (`token.use`,
     /// at most once per token per 5 minutes; mutations are recorded with the token id anyway).
     pub async fn authenticate(
         &self,
         bearer: &str,
+        used_as: TokenUse,
         source_ip: Option<String>,
         user_agent: Option<String>,
     ) -> CoreResult<Actor> {
+        let is_session = bearer.trim().starts_with(&format!("{SESSION_PREFIX}_"));
+        match (used_as, is_session) {
+            (TokenUse::Api, true) => {
+                return Err(CoreError::Unauthenticated(
+                    "a web session cannot be used as an API token; create an API token \
+                     (`castellan tokens create` or POST /api/v1/tokens)"
+                        .into(),
+                ))
+            }
+            (TokenUse::WebSession, false) => {
+                return Err(CoreError::Unauthenticated(
+                    "an API token is not a web session; sign in".into(),
+                ))
+            }
+            _ => {}
+        }
         let hash = hash_token(bearer.trim());
         let bad = |why: &str| CoreError::Unauthenticated(format!("the API token {why}"));
         let (t, p) = self

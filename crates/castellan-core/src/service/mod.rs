@@ -28,7 +28,7 @@ use crate::permissions::{self, Action};
 use crate::ports::Store;
 
 pub use accounts::{AccountInput, AccountPatch, AccountSecrets, AccountView};
-pub use auth::{Claim, ClaimResult, SetupStatus, SignIn, SESSION_PREFIX};
+pub use auth::{Claim, ClaimResult, SetupStatus, SignIn, TokenUse, SESSION_PREFIX};
 pub use bot::{backoff, Bot, BotConfig};
 pub use generate::{GenerateRequest, GenerateResult};
 pub use hubs::{

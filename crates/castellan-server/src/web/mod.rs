@@ -125,14 +125,16 @@ impl FromRequestParts<AppState> for WebUser {
             .map(|p| p.as_str().to_owned())
             .unwrap_or_else(|| "/".into());
         let to_sign_in = || WebError::SignIn { next: next.clone() };
-        // Only web session tokens open pages: an API token in the cookie is not a session.
-        let token = cookie_value(&parts.headers, SESSION_COOKIE)
-            .filter(|t| t.starts_with(&format!("{}_", castellan_core::service::SESSION_PREFIX)))
-            .ok_or_else(to_sign_in)?;
+        let token = cookie_value(&parts.headers, SESSION_COOKIE).ok_or_else(to_sign_in)?;
         let src = Source::from_request_parts(parts, state)
             .await
             .map_err(|_| to_sign_in())?;
-        match state.svc.authenticate(&token, src.ip, src.user_agent).await {
+        let used_as = castellan_core::service::TokenUse::WebSession;
+        match state
+            .svc
+            .authenticate(&token, used_as, src.ip, src.user_agent)
+            .await
+        {
             Ok(actor) => Ok(Self {
                 actor,
                 csrf: csrf_for_session(&token),
