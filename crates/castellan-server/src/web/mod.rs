@@ -339,20 +339,21 @@ fn message_only(status: StatusCode) -> String {
 /// Result of page handlers.
 pub type WebResult<T = Response> = Result<T, WebError>;
 
-/// A local path to return to after sign-in: only paths on this origin (`/…`, not `//…`),
-/// otherwise `/accounts`.
+/// Whether `p` is a path on this origin that is safe to redirect to: starts with one `/`, no
+/// backslash or control character anywhere (browsers drop tabs and newlines from URLs and read
+/// `\` as `/`, which would turn `/\t/evil.test` into `//evil.test`), under 2 KiB.
+pub fn is_local_path(p: &str) -> bool {
+    p.starts_with('/')
+        && !p.starts_with("//")
+        && !p.contains('\\')
+        && !p.chars().any(char::is_control)
+        && p.len() < 2048
+}
+
+/// A local path to return to after sign-in ([`is_local_path`]), otherwise `/accounts`.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        // Browsers drop tabs and newlines from URLs and read `\` as `/`: refuse them anywhere.
-        Some(n)
-            if n.starts_with('/')
-                && !n.starts_with("//")
-                && !n.contains('\\')
-                && !n.chars().any(char::is_control)
-                && n.len() < 2048 =>
-        {
-            n.to_owned()
-        }
+        Some(n) if is_local_path(n) => n.to_owned(),
         _ => "/accounts".into(),
     }
 }

@@ -290,9 +290,7 @@ pub(super) struct JobForm {
 fn back_from(back: &str, done: &str) -> Response {
     let back = if (back.starts_with("/hubs/") || back.starts_with("/automation-log"))
         && !back.contains("//")
-        && !back.contains('\\')
-        && !back.chars().any(char::is_control)
-        && back.len() < 2048
+        && crate::web::is_local_path(back)
     {
         back.split('#').next().unwrap_or("/automation-log")
     } else {
