@@ -135,8 +135,9 @@ struct NewAccountPage {
     focus: String,
 }
 
-/// The fields of "Add account".
-#[derive(Debug, Default, Deserialize)]
+/// The fields of "Add account". No `Debug`: it holds the password as typed, which must never
+/// reach a log.
+#[derive(Default, Deserialize)]
 struct NewAccountForm {
     #[serde(default)]
     label: String,

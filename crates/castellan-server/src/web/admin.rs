@@ -385,7 +385,8 @@ async fn accept_page(headers: HeaderMap, Query(q): Query<EmailQuery>) -> Respons
     )
 }
 
-#[derive(Debug, Deserialize)]
+/// No `Debug`: it holds a secret as typed, which must never reach a log.
+#[derive(Deserialize)]
 struct AcceptForm {
     #[serde(default)]
     email: String,

@@ -121,7 +121,8 @@ async fn setup_page(State(s): State<AppState>, headers: HeaderMap) -> WebResult 
     Ok(with_cookie(render(&page), set))
 }
 
-#[derive(Debug, Deserialize)]
+/// No `Debug`: it holds a secret as typed, which must never reach a log.
+#[derive(Deserialize)]
 struct SetupForm {
     #[serde(default)]
     setup_token: String,
@@ -278,7 +279,8 @@ async fn sign_in_page(
     Ok(with_cookie(render(&page), set))
 }
 
-#[derive(Debug, Deserialize)]
+/// No `Debug`: it holds a secret as typed, which must never reach a log.
+#[derive(Deserialize)]
 struct SignInForm {
     #[serde(default)]
     email: String,

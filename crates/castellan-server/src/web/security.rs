@@ -117,8 +117,10 @@ impl SignInLimiter {
     /// allowed (rounded up to whole seconds, at least 1 s).
     pub fn check(&self, ip: Option<IpAddr>, email: &str) -> Result<(), Duration> {
         let now = DefaultClock::default().now();
-        let round =
-            |d: Duration| Duration::from_secs(d.as_secs().max(1) + u64::from(d.subsec_nanos() > 0));
+        // Whole seconds, rounded up, at least 1.
+        let round = |d: Duration| {
+            Duration::from_secs((d.as_secs() + u64::from(d.subsec_nanos() > 0)).max(1))
+        };
         if self.by_ip.len() > 100_000 {
             self.by_ip.retain_recent();
         }

@@ -115,7 +115,8 @@ async fn begin(State(s): State<AppState>, user: WebUser, WebForm(_): WebForm<Emp
     )))
 }
 
-#[derive(Debug, Deserialize)]
+/// No `Debug`: it holds a secret as typed, which must never reach a log.
+#[derive(Deserialize)]
 struct EnableForm {
     #[serde(default)]
     secret: String,
@@ -165,7 +166,8 @@ async fn enable(
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// No `Debug`: it holds a secret as typed, which must never reach a log.
+#[derive(Deserialize)]
 struct DisableForm {
     #[serde(default)]
     password: String,

@@ -64,7 +64,8 @@ async fn code_json(
 }
 
 /// The 2FA text field: a base32 secret or an `otpauth://` URI.
-#[derive(Debug, Deserialize)]
+/// No `Debug`: it holds a secret as typed, which must never reach a log.
+#[derive(Deserialize)]
 struct SecretForm {
     #[serde(default)]
     secret: String,
