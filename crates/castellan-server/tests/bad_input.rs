@@ -1341,24 +1341,7 @@ async fn a_hub_refuses_an_automation_account_of_another_app() {
         )
     );
     // Switching a hub to such an account is refused too.
-    let synapse = app
-        .post(
-            "/api/v1/accounts",
-            &owner.token,
-            json!({ "label": "Synapse bot", "app": "matrix-synapse", "username": "bot", "password": "pw-1234567890" }),
-        )
-        .await
-        .ok()
-        .str("id");
-    let hub = app
-        .post(
-            "/api/v1/hubs",
-            &owner.token,
-            json!({ "app": "matrix-synapse", "label": "Matrix", "base_url": "http://127.0.0.1:9", "automation_account_id": synapse }),
-        )
-        .await
-        .ok()
-        .str("id");
+    let hub = synapse_hub(&app, &owner).await;
     refused_without_writes!(
         app,
         owner,
@@ -1417,24 +1400,7 @@ async fn admins_cannot_grant_themselves_vault_access_or_cut_off_those_above_them
 #[tokio::test]
 async fn a_member_cannot_be_matched_to_a_deactivated_person() {
     let (app, owner) = claimed().await;
-    let acc = app
-        .post(
-            "/api/v1/accounts",
-            &owner.token,
-            json!({ "label": "Synapse bot", "app": "matrix-synapse", "username": "bot", "password": "pw-1234567890" }),
-        )
-        .await
-        .ok()
-        .str("id");
-    let hub = app
-        .post(
-            "/api/v1/hubs",
-            &owner.token,
-            json!({ "app": "matrix-synapse", "label": "Matrix", "base_url": "http://127.0.0.1:9", "automation_account_id": acc }),
-        )
-        .await
-        .ok()
-        .str("id");
+    let hub = synapse_hub(&app, &owner).await;
     app.seed_hub_member(&hub, "@gone:localhost").await;
     let gone = app
         .person(&owner.token, "gone@example.com", WorkspaceRole::User)
@@ -1457,4 +1423,26 @@ async fn a_member_cannot_be_matched_to_a_deactivated_person() {
             json!({ "action": "match", "person_id": gone.person_id }),
         )
     );
+}
+
+/// A Synapse hub "Matrix" (at a closed port: no worker runs here) with its automation account
+/// "Synapse bot"; returns the hub id.
+async fn synapse_hub(app: &TestApp, owner: &Session) -> String {
+    let acc = app
+        .post(
+            "/api/v1/accounts",
+            &owner.token,
+            json!({ "label": "Synapse bot", "app": "matrix-synapse", "username": "bot", "password": "pw-1234567890" }),
+        )
+        .await
+        .ok()
+        .str("id");
+    app.post(
+        "/api/v1/hubs",
+        &owner.token,
+        json!({ "app": "matrix-synapse", "label": "Matrix", "base_url": "http://127.0.0.1:9", "automation_account_id": acc }),
+    )
+    .await
+    .ok()
+    .str("id")
 }
