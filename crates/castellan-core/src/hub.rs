@@ -174,6 +174,14 @@ pub struct HubMember {
 }
 
 impl HubMember {
+    /// The member as [`crate::desired::step`] sees it.
+    pub fn seen(&self) -> crate::desired::Seen<'_> {
+        crate::desired::Seen {
+            state: self.state,
+            role: self.app_role.as_deref(),
+        }
+    }
+
     /// The member as the connector reported it.
     pub fn as_app_member(&self) -> AppMember {
         AppMember {

@@ -5,6 +5,7 @@
 pub mod activity;
 pub mod catalog;
 pub mod connector;
+pub mod desired;
 pub mod error;
 pub mod hub;
 pub mod ids;

@@ -293,8 +293,9 @@ pub trait HubStore: Send + Sync {
     async fn update_hub(&self, h: &Hub, event: Option<&NewEvent>) -> CoreResult<()>;
     /// The hub's member snapshot, ordered by app member id.
     async fn hub_members(&self, id: HubId) -> CoreResult<Vec<HubMember>>;
-    /// Replaces the snapshot, stores the report (with the job that made it) and updates the
-    /// hub (status, last sync), all in one transaction.
+    /// Replaces the snapshot, stores the report (with the job that made it), updates the hub
+    /// (status, last sync) and enqueues the planned `jobs` (deduplicated like
+    /// [`JobStore::enqueue`]), all in one transaction.
     async fn save_sync(
         &self,
         h: &Hub,
@@ -302,6 +303,7 @@ pub trait HubStore: Send + Sync {
         report: &SyncReport,
         job: JobId,
         event: &NewEvent,
+        jobs: &[Job],
     ) -> CoreResult<()>;
     /// The latest report and when it was made.
     async fn last_report(&self, id: HubId) -> CoreResult<Option<(DateTime<Utc>, SyncReport)>>;
@@ -315,20 +317,54 @@ pub trait HubStore: Send + Sync {
     ) -> CoreResult<()>;
     /// The hub's grants (active and revoked).
     async fn grants(&self, id: HubId) -> CoreResult<Vec<Grant>>;
-    /// Inserts or replaces a person's grant on a hub and enqueues `jobs` (deduplicated like
-    /// [`JobStore::enqueue`]) in one transaction.
+    /// In one transaction: inserts or replaces a person's grant on a hub, bumps the hub's
+    /// grants version, cancels the write jobs the change makes obsolete (`supersede`), enqueues
+    /// `jobs` (deduplicated like [`JobStore::enqueue`]) and appends `event`. Returns the ids of
+    /// the cancelled jobs. `NotFound` (`hub` or `person`) writes nothing.
     async fn upsert_grant(
         &self,
         id: HubId,
         g: &Grant,
+        supersede: &Supersede,
         jobs: &[Job],
         event: &NewEvent,
-    ) -> CoreResult<()>;
+    ) -> CoreResult<Vec<JobId>>;
+    /// The hub's grants version: a counter bumped by every change of its desired state (a
+    /// grant, or a person's deactivation). `NotFound { kind: "hub" }` when missing.
+    async fn grants_version(&self, id: HubId) -> CoreResult<i64>;
+    /// Bumps the grants version of `hubs` (the desired state changed outside a grant, e.g. a
+    /// person was deactivated) and enqueues `jobs`, in one transaction that takes the same
+    /// locks as [`Self::upsert_grant`]. Unknown hub ids are ignored.
+    async fn mark_desired_changed(&self, hubs: &[HubId], jobs: &[Job]) -> CoreResult<()>;
     /// Every hub a person holds a grant on, with the grant.
     async fn grants_of_person(&self, person: PersonId) -> CoreResult<Vec<(HubId, Grant)>>;
     /// Hubs whose `next_sync_at` is due: sets it to now + interval atomically (so only one
     /// instance wins) and returns their ids.
     async fn claim_due_syncs(&self, now: DateTime<Utc>) -> CoreResult<Vec<HubId>>;
+}
+
+/// The write jobs a grant change makes obsolete (see [`crate::desired`]): on the hub, every
+/// `queued` or `retrying` job whose `dedupe_key` starts with `key_prefix` is cancelled
+/// (`not_completed`, its `error` set to `reason`), each with a copy of `event` (a
+/// `job.superseded` event) targeted at the job. Jobs held by a worker are left to re-decide
+/// when they run.
+#[derive(Debug, Clone)]
+pub struct Supersede {
+    /// Dedupe-key prefix of the obsolete jobs ([`crate::desired::supersede_prefix`]).
+    pub key_prefix: String,
+    /// Why, for the automation log.
+    pub reason: String,
+    /// The event to append per cancelled job (its id and target are set per job).
+    pub event: NewEvent,
+}
+
+/// A job to enqueue when a job completes after the hub's desired state changed under it.
+#[derive(Debug, Clone)]
+pub struct FollowUp {
+    /// The hub's grants version read before the job read the grants.
+    pub seen_grants_version: i64,
+    /// The job to enqueue (a check for updates).
+    pub job: Job,
 }
 
 /// A filter for the automation log.
@@ -360,12 +396,16 @@ pub trait JobStore: Send + Sync {
     ) -> CoreResult<Option<Job>>;
     /// Writes the job's mutable fields only while `worker` still holds it (`worker_id` matches
     /// and the state is `started`/`running`/`retrying`). Returns `false` when the lease was lost.
-    /// `event` is appended in the same transaction when given.
+    /// `event` is appended in the same transaction when given. With `follow_up` (and an
+    /// `event`), the same transaction then reads the hub's grants version and enqueues the
+    /// follow-up job when it moved past the version the job started from; the read happens
+    /// under the lock that every grant change takes, so no change slips between the two.
     async fn update_job(
         &self,
         job: &Job,
         worker: &str,
         event: Option<&NewEvent>,
+        follow_up: Option<&FollowUp>,
     ) -> CoreResult<bool>;
     /// Writes the job's mutable fields only while its state is one of `from` (admin retry and
     /// cancel). Returns `false` otherwise.

@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 
 use crate::connector::{AppMember, MemberState};
+use crate::desired::{desired, step, Step};
 use crate::hub::{Grant, HubMember, Matching, SyncReport};
 use crate::ids::PersonId;
 
@@ -167,27 +168,26 @@ pub enum PlannedChange {
     },
 }
 
-/// Compares grants with the snapshot:
+/// Compares grants with the snapshot, through the one rule of [`crate::desired`]:
 /// - an active grant whose person has no active member → invite;
 /// - an active grant whose member has another role → update the role;
 /// - a revoked grant (without keep-seat) or a deactivated person whose member is still active →
 ///   remove. Members without a grant are left alone: Castellan manages only what it was given.
 pub fn plan(members: &[HubMember], grants: &[Grant], people: &[MatchPerson]) -> Vec<PlannedChange> {
     let people: HashMap<PersonId, &MatchPerson> = people.iter().map(|p| (p.id, p)).collect();
+    let grant_of: HashMap<PersonId, &Grant> = grants.iter().map(|g| (g.person_id, g)).collect();
+    let active = |p: PersonId| people.get(&p).is_some_and(|p| p.active);
     let mut out = vec![];
     // A deactivated person leaves every app, granted through Castellan or matched by email.
     for m in members {
-        let gone = m
-            .person_id
-            .and_then(|p| people.get(&p))
-            .is_some_and(|p| !p.active);
-        let kept = grants
-            .iter()
-            .any(|g| Some(g.person_id) == m.person_id && g.keep_seat);
-        if gone && !kept && m.matching == Matching::Onboarded && m.state != MemberState::Deactivated
-        {
+        let Some(pid) = m.person_id else { continue };
+        if m.matching != Matching::Onboarded || active(pid) || !people.contains_key(&pid) {
+            continue;
+        }
+        let d = desired(grant_of.get(&pid).copied(), false);
+        if step(&d, Some(m.seen())) == Step::Remove {
             out.push(PlannedChange::Remove {
-                person_id: m.person_id,
+                person_id: Some(pid),
                 app_member_id: m.app_member_id.clone(),
             });
         }
@@ -196,39 +196,26 @@ pub fn plan(members: &[HubMember], grants: &[Grant], people: &[MatchPerson]) -> 
         let member = members
             .iter()
             .find(|m| m.person_id == Some(g.person_id) && m.matching != Matching::Exempted);
-        let person_active = people.get(&g.person_id).is_some_and(|p| p.active);
-        let wanted = !g.revoked && person_active;
-        match (wanted, member) {
-            (true, None) => {
-                if let Some(p) = people.get(&g.person_id) {
-                    out.push(PlannedChange::Invite {
-                        person_id: g.person_id,
-                        email: p.email.clone(),
-                        role: g.app_role.clone(),
-                    });
-                }
-            }
-            (true, Some(m)) if m.state == MemberState::Deactivated => {
+        let d = desired(Some(g), active(g.person_id));
+        let email = || people.get(&g.person_id).map(|p| p.email.clone());
+        match (step(&d, member.map(HubMember::seen)), member) {
+            (Step::Invite { role }, _) => {
                 // Apps such as Synapse drop a deactivated member's email: use the person's.
-                if let Some(p) = people.get(&g.person_id) {
+                if let Some(email) = email() {
                     out.push(PlannedChange::Invite {
                         person_id: g.person_id,
-                        email: p.email.clone(),
-                        role: g.app_role.clone(),
+                        email,
+                        role,
                     });
                 }
             }
-            (true, Some(m)) if m.app_role.as_deref() != Some(g.app_role.as_str()) => {
-                out.push(PlannedChange::UpdateRole {
-                    person_id: g.person_id,
-                    app_member_id: m.app_member_id.clone(),
-                    role: g.app_role.clone(),
-                })
-            }
-            (false, Some(m))
-                if m.state != MemberState::Deactivated
-                    && !g.keep_seat
-                    && !out.iter().any(|c| matches!(c, PlannedChange::Remove { app_member_id, .. } if *app_member_id == m.app_member_id)) =>
+            (Step::UpdateRole { role }, Some(m)) => out.push(PlannedChange::UpdateRole {
+                person_id: g.person_id,
+                app_member_id: m.app_member_id.clone(),
+                role,
+            }),
+            (Step::Remove, Some(m))
+                if !out.iter().any(|c| matches!(c, PlannedChange::Remove { app_member_id, .. } if *app_member_id == m.app_member_id)) =>
             {
                 out.push(PlannedChange::Remove {
                     person_id: Some(g.person_id),

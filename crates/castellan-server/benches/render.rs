@@ -253,7 +253,7 @@ async fn main() {
             "Bench hub",
         );
         store
-            .save_sync(&hub, &members, &report, job, &ev)
+            .save_sync(&hub, &members, &report, job, &ev, &[])
             .await
             .unwrap();
         store.close().await;

@@ -96,7 +96,7 @@ async fn seed_sync(
         .id;
     let ev = NewEvent::new(&Actor::bot("test"), "hub.sync");
     store
-        .save_sync(&h, members, report, job, &ev)
+        .save_sync(&h, members, report, job, &ev, &[])
         .await
         .expect("save sync");
     store.close().await;

@@ -5,7 +5,7 @@ use castellan_core::activity::NewEvent;
 use castellan_core::connector::MemberState;
 use castellan_core::hub::{Grant, Hub, HubId, HubMember, Job, JobId, SyncReport};
 use castellan_core::ids::{AccountId, AppId, PersonId};
-use castellan_core::ports::HubStore;
+use castellan_core::ports::{HubStore, Supersede};
 use castellan_core::validate::label_key;
 use castellan_core::{CoreError, CoreResult};
 use chrono::{DateTime, Utc};
@@ -17,7 +17,7 @@ use crate::db::{
     bad_json, boolean, db_err, flag, get, map_err, ms, opt_ms, opt_time, opt_uuid, parse, time,
     uuid, Sql,
 };
-use crate::jobs::enqueue_in_tx;
+use crate::jobs::{enqueue_in_tx, grants_version_in_tx, supersede_in_tx};
 use crate::vaults::exists;
 use crate::SqlStore;
 
@@ -196,6 +196,20 @@ async fn upsert_members(
     Ok(())
 }
 
+/// Bumps the grants version of each hub; returns how many hubs exist among them.
+async fn bump_grants_version(conn: &mut AnyConnection, hubs: &[HubId]) -> CoreResult<u64> {
+    let mut n = 0;
+    for h in hubs {
+        n += sqlx::query("UPDATE hubs SET grants_version = grants_version + 1 WHERE id = $1")
+            .bind(h.to_string())
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+    }
+    Ok(n)
+}
+
 #[async_trait]
 impl HubStore for SqlStore {
     /// The jobs are deduplicated like `enqueue`. `Conflict` on a duplicate label (case- and
@@ -288,6 +302,7 @@ impl HubStore for SqlStore {
         report: &SyncReport,
         job: JobId,
         event: &NewEvent,
+        jobs: &[Job],
     ) -> CoreResult<()> {
         let mut tx = self.begin_write().await?;
         update_hub_in_tx(&mut tx, h).await?;
@@ -308,6 +323,7 @@ impl HubStore for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
+        enqueue_in_tx(&mut tx, jobs).await?;
         append_in_tx(&mut tx, event).await?;
         tx.commit().await.map_err(db_err)
     }
@@ -367,11 +383,12 @@ impl HubStore for SqlStore {
         &self,
         id: HubId,
         g: &Grant,
+        supersede: &Supersede,
         jobs: &[Job],
         event: &NewEvent,
-    ) -> CoreResult<()> {
+    ) -> CoreResult<Vec<JobId>> {
         let mut tx = self.begin_write().await?;
-        if !exists(&mut tx, "hubs", id.to_string()).await? {
+        if bump_grants_version(&mut tx, &[id]).await? == 0 {
             return Err(CoreError::NotFound { kind: "hub" });
         }
         if !exists(&mut tx, "people", g.person_id.to_string()).await? {
@@ -393,8 +410,24 @@ impl HubStore for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(|e| map_err(e, "this grant already exists", "person"))?;
+        let superseded = supersede_in_tx(&mut tx, id, supersede, event.at).await?;
         enqueue_in_tx(&mut tx, jobs).await?;
         append_in_tx(&mut tx, event).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(superseded)
+    }
+
+    async fn grants_version(&self, id: HubId) -> CoreResult<i64> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        grants_version_in_tx(&mut conn, id).await
+    }
+
+    /// Takes the chain lock like every grant change (see `upsert_grant`).
+    #[tracing::instrument(skip_all, err, fields(hubs = hubs.len()))]
+    async fn mark_desired_changed(&self, hubs: &[HubId], jobs: &[Job]) -> CoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        bump_grants_version(&mut tx, hubs).await?;
+        enqueue_in_tx(&mut tx, jobs).await?;
         tx.commit().await.map_err(db_err)
     }
 

@@ -8,7 +8,7 @@
 use async_trait::async_trait;
 use castellan_core::activity::NewEvent;
 use castellan_core::hub::{HubId, Job, JobId, JobState};
-use castellan_core::ports::{JobFilter, JobStore};
+use castellan_core::ports::{FollowUp, JobFilter, JobStore, Supersede};
 use castellan_core::{CoreError, CoreResult};
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
@@ -103,6 +103,58 @@ pub(crate) async fn enqueue_in_tx(
     Ok(inserted)
 }
 
+/// The hub's grants version (`NotFound { kind: "hub" }` when missing).
+pub(crate) async fn grants_version_in_tx(conn: &mut AnyConnection, hub: HubId) -> CoreResult<i64> {
+    let row = sqlx::query("SELECT grants_version FROM hubs WHERE id = $1")
+        .bind(hub.to_string())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?
+        .ok_or(CoreError::NotFound { kind: "hub" })?;
+    get(&row, "grants_version")
+}
+
+/// Cancels the hub's `queued` and `retrying` jobs whose dedupe key starts with the prefix, each
+/// with a copy of the event targeted at it; returns their ids. Held jobs are left alone.
+pub(crate) async fn supersede_in_tx(
+    conn: &mut AnyConnection,
+    hub: HubId,
+    s: &Supersede,
+    now: DateTime<Utc>,
+) -> CoreResult<Vec<JobId>> {
+    // The prefix is `member:<uuid>:<uuid>:` (no LIKE wildcards); escape anyway.
+    let pattern = format!(
+        "{}%",
+        s.key_prefix
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    let rows = sqlx::query(
+        "UPDATE jobs SET state = 'not_completed', error = $1, lease_until = NULL, updated_at = $2 \
+         WHERE hub_id = $3 AND state IN ('queued', 'retrying') \
+           AND dedupe_key LIKE $4 ESCAPE '\\' \
+         RETURNING id, task",
+    )
+    .bind(&s.reason)
+    .bind(ms(now))
+    .bind(hub.to_string())
+    .bind(pattern)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    let mut ids = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let id = JobId(uuid(r, "id")?);
+        let task: String = get(r, "task")?;
+        let mut ev = s.event.clone();
+        ev.id = castellan_core::ids::EventId::new();
+        append_in_tx(conn, &ev.target("job", id, task)).await?;
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
 #[async_trait]
 impl JobStore for SqlStore {
     /// Takes the chain lock only when `event` is given (the deduplication does not need it).
@@ -156,6 +208,7 @@ impl JobStore for SqlStore {
         job: &Job,
         worker: &str,
         event: Option<&NewEvent>,
+        follow_up: Option<&FollowUp>,
     ) -> CoreResult<bool> {
         let mut tx = self.begin_for(event).await?;
         let done = sqlx::query(&format!(
@@ -179,6 +232,13 @@ impl JobStore for SqlStore {
             return Ok(false);
         }
         if let Some(ev) = event {
+            // The chain lock taken by `begin_write` is the lock every grant change takes first:
+            // the version read here is final until this transaction commits.
+            if let Some(f) = follow_up {
+                if grants_version_in_tx(&mut tx, job.hub_id).await? > f.seen_grants_version {
+                    enqueue_in_tx(&mut tx, std::slice::from_ref(&f.job)).await?;
+                }
+            }
             append_in_tx(&mut tx, ev).await?;
         }
         tx.commit().await.map_err(db_err)?;

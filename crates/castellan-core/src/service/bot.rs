@@ -12,14 +12,14 @@ use super::hubs::{new_job, unfinished};
 use super::Castellan;
 use crate::activity::{truncate_ms, Actor, NewEvent};
 use crate::connector::{
-    Connector, ConnectorContext, ConnectorError, ConnectorRegistry, Invitation, MemberState,
-    Session,
+    Connector, ConnectorContext, ConnectorError, ConnectorRegistry, Invitation, Session,
 };
+use crate::desired::{decide, desired, member_job_key, Desired, Seen, Step};
 use crate::error::{CoreError, CoreResult};
 use crate::hub::{Hub, HubMember, HubStatus, Job, JobState, Matching, SyncReport, Task, Trigger};
 use crate::ids::PersonId;
 use crate::model::PersonStatus;
-use crate::ports::JobFilter;
+use crate::ports::{FollowUp, JobFilter};
 use crate::reconcile::{self, MatchPerson, PlannedChange};
 
 /// Settings of one worker.
@@ -148,7 +148,7 @@ impl Bot {
                 job.attempts
             )));
             job.state = JobState::Running;
-            return self.finish(job, Err(err)).await;
+            return self.finish(job, Err(err), None).await;
         }
         job.state = JobState::Running;
         job.attempts += 1;
@@ -157,7 +157,7 @@ impl Bot {
         if !self
             .svc
             .store
-            .update_job(&job, &self.cfg.worker_id, None)
+            .update_job(&job, &self.cfg.worker_id, None, None)
             .await?
         {
             return Ok(());
@@ -166,41 +166,28 @@ impl Bot {
             Some(h) => h,
             None => {
                 return self
-                    .finish(job, Err(Failure::Core(CoreError::NotFound { kind: "hub" })))
+                    .finish(
+                        job,
+                        Err(Failure::Core(CoreError::NotFound { kind: "hub" })),
+                        None,
+                    )
                     .await
             }
         };
-        let started = job.updated_at;
+        // Read before the job reads any grant: a change after this point moves the version,
+        // and completing the job then queues a check for updates in the same transaction.
+        let seen = self.svc.store.grants_version(hub.id).await?;
         let result = self.dispatch(&mut job, &hub).await;
-        let completed_sync = job.task == Task::CheckForUpdates && result.is_ok();
-        self.finish(job.clone(), result).await?;
-        if completed_sync {
-            // A grant that changed while this sync ran had its own sync deduplicated into this
-            // one, which may have read the grants before the change: run again.
-            let changed = self
-                .svc
-                .store
-                .grants(hub.id)
-                .await?
-                .iter()
-                .any(|g| g.updated_at >= started);
-            if changed {
-                let actor = Actor::bot("bot (grant changed during a sync)");
-                self.svc
-                    .store
-                    .enqueue(
-                        &[super::hubs::sync_job(
-                            hub.id,
-                            Trigger::GrantChange,
-                            &actor,
-                            false,
-                        )],
-                        None,
-                    )
-                    .await?;
-            }
-        }
-        Ok(())
+        let follow_up = FollowUp {
+            seen_grants_version: seen,
+            job: super::hubs::sync_job(
+                hub.id,
+                Trigger::GrantChange,
+                &Actor::bot("bot (the grants changed while a job ran)"),
+                false,
+            ),
+        };
+        self.finish(job, result, Some(&follow_up)).await
     }
 
     async fn connector(&self, hub: &Hub) -> Result<Arc<dyn Connector>, Failure> {
@@ -240,7 +227,7 @@ impl Bot {
         if self
             .svc
             .store
-            .update_job(job, &self.cfg.worker_id, None)
+            .update_job(job, &self.cfg.worker_id, None, None)
             .await?
         {
             Ok(())
@@ -252,9 +239,9 @@ impl Bot {
     async fn dispatch(&self, job: &mut Job, hub: &Hub) -> Result<String, Failure> {
         match job.task {
             Task::CheckForUpdates => self.check_for_updates(job, hub).await,
-            Task::InviteMember => self.invite(job, hub).await,
-            Task::UpdateMemberRole => self.update_role(job, hub).await,
-            Task::RemoveMember => self.remove(job, hub).await,
+            Task::InviteMember | Task::UpdateMemberRole | Task::RemoveMember => {
+                self.converge(job, hub).await
+            }
         }
     }
 
@@ -359,11 +346,8 @@ impl Bot {
         let saved = if keep_old { &previous } else { &snapshot };
         self.svc
             .store
-            .save_sync(&hub, saved, &report, job.id, &ev)
+            .save_sync(&hub, saved, &report, job.id, &ev, &to_enqueue)
             .await?;
-        if !to_enqueue.is_empty() {
-            self.svc.store.enqueue(&to_enqueue, None).await?;
-        }
         Ok(format!(
             "{} members; {} new, {} changed, {} gone; {} change(s) planned{}",
             report.total,
@@ -394,7 +378,7 @@ impl Bot {
                 &actor,
                 Some(email.clone()),
                 serde_json::json!({ "person_id": person_id, "email": email, "role": role }),
-                Some(format!("invite:{hub}:{person_id}")),
+                Some(member_job_key(hub, Some(*person_id), None)),
             ),
             PlannedChange::UpdateRole {
                 person_id,
@@ -407,7 +391,7 @@ impl Bot {
                 &actor,
                 Some(app_member_id.clone()),
                 serde_json::json!({ "person_id": person_id, "app_member_id": app_member_id, "role": role }),
-                Some(format!("role:{hub}:{app_member_id}")),
+                Some(member_job_key(hub, Some(*person_id), Some(app_member_id))),
             ),
             PlannedChange::Remove {
                 person_id,
@@ -419,7 +403,7 @@ impl Bot {
                 &actor,
                 Some(app_member_id.clone()),
                 serde_json::json!({ "person_id": person_id, "app_member_id": app_member_id }),
-                Some(format!("remove:{hub}:{app_member_id}")),
+                Some(member_job_key(hub, *person_id, Some(app_member_id))),
             ),
         }
     }
@@ -476,7 +460,8 @@ impl Bot {
         // Crash-test failpoint: `CASTELLAN_FAILPOINT=abort_after:<task>` kills the process right
         // after the app was changed and before the job is marked completed, as a SIGKILL would.
         if let Ok(fp) = std::env::var("CASTELLAN_FAILPOINT") {
-            if fp == format!("abort_after:{}", job.task) && !outcome.starts_with("already") {
+            let side_effect = matches!(outcome, "invited" | "role_updated" | "removed");
+            if fp == format!("abort_after:{}", job.task) && side_effect {
                 tracing::error!(job_id = %job.id, "failpoint: aborting after the side effect");
                 std::process::abort();
             }
@@ -484,79 +469,116 @@ impl Bot {
         Ok(())
     }
 
-    async fn invite(&self, job: &mut Job, hub: &Hub) -> Result<String, Failure> {
-        let email = Self::param(job, "email")?.to_owned();
-        let role = Self::param(job, "role")?.to_owned();
+    /// Every write job (invite, role change, removal) decides when it runs, from the current
+    /// grant and the member as the app shows it now ([`crate::desired::decide`]): a retry never
+    /// acts twice, and a delayed job never carries out a change that is no longer wanted.
+    async fn converge(&self, job: &mut Job, hub: &Hub) -> Result<String, Failure> {
         let person: Option<PersonId> = Self::param(job, "person_id")
             .ok()
             .and_then(|p| p.parse().ok());
+        let planned_role = Self::param(job, "role").ok().map(str::to_owned);
+        let app_member_id = Self::param(job, "app_member_id").ok().map(str::to_owned);
         let (c, ctx, s) = self.session(job, hub).await?;
-        // Re-read before writing: a retry after a crash must not invite twice.
-        let existing = c.find_by_email(&ctx, &s, &email).await?;
-        let (member, outcome) = match existing {
-            Some(m) if m.state != MemberState::Deactivated && m.roles.first() == Some(&role) => {
-                (m, "already_member")
+        let (want, record) = match person {
+            Some(pid) => {
+                let record = self.svc.store.person(pid).await?;
+                let grants = self.svc.store.grants(hub.id).await?;
+                let grant = grants.iter().find(|g| g.person_id == pid);
+                let active = record
+                    .as_ref()
+                    .is_some_and(|p| p.status != PersonStatus::Deactivated);
+                (desired(grant, active), record)
             }
-            Some(m) if m.state != MemberState::Deactivated => (
-                c.update_role(&ctx, &s, &m.app_member_id, &role).await?,
-                "role_updated",
-            ),
-            _ => {
-                let name = match person {
-                    Some(p) => self.svc.store.person(p).await?.map(|p| p.name),
-                    None => None,
-                };
+            // A removal an admin asked for by hand, of a member no person is matched to.
+            None => (Desired::Absent, None),
+        };
+        let email = Self::param(job, "email")
+            .ok()
+            .map(str::to_owned)
+            .or_else(|| record.as_ref().map(|p| p.email.clone()));
+        // Re-read before writing: the app is the truth about what is already done.
+        let member = match (&app_member_id, &email) {
+            (Some(id), _) => c.get_member(&ctx, &s, id).await?,
+            (None, Some(e)) => c.find_by_email(&ctx, &s, e).await?,
+            (None, None) => None,
+        };
+        let seen = member.as_ref().map(|m| Seen {
+            state: m.state,
+            role: m.roles.first().map(String::as_str),
+        });
+        let decision = decide(job.task, planned_role.as_deref(), &want, seen);
+        let target = app_member_id
+            .clone()
+            .or_else(|| email.clone())
+            .unwrap_or_default();
+        let (outcome, after) = match &decision.step {
+            Step::Invite { role } => {
+                let email = email.clone().ok_or_else(|| {
+                    Failure::Core(CoreError::internal(format!(
+                        "job {} has no email to invite",
+                        job.id
+                    )))
+                })?;
                 let inv = Invitation {
-                    email: email.clone(),
+                    email,
                     username: None,
-                    name,
+                    name: record.as_ref().map(|p| p.name.clone()),
                     role: role.clone(),
                 };
-                (c.invite(&ctx, &s, &inv).await?, "invited")
+                ("invited", Some(c.invite(&ctx, &s, &inv).await?))
             }
-        };
-        self.record(job, outcome).await?;
-        self.remember(hub, &member, person).await?;
-        Ok(format!("{email}: {outcome} as {role}"))
-    }
-
-    async fn update_role(&self, job: &mut Job, hub: &Hub) -> Result<String, Failure> {
-        let id = Self::param(job, "app_member_id")?.to_owned();
-        let role = Self::param(job, "role")?.to_owned();
-        let (c, ctx, s) = self.session(job, hub).await?;
-        let current = c
-            .get_member(&ctx, &s, &id)
-            .await?
-            .ok_or_else(|| ConnectorError::NotFound(id.clone()))?;
-        let (member, outcome) = if current.roles.first() == Some(&role) {
-            (current, "already_in_role")
-        } else {
-            (c.update_role(&ctx, &s, &id, &role).await?, "role_updated")
-        };
-        self.record(job, outcome).await?;
-        self.remember(hub, &member, None).await?;
-        Ok(format!("{id}: {outcome} ({role})"))
-    }
-
-    async fn remove(&self, job: &mut Job, hub: &Hub) -> Result<String, Failure> {
-        let id = Self::param(job, "app_member_id")?.to_owned();
-        let (c, ctx, s) = self.session(job, hub).await?;
-        let outcome = match c.get_member(&ctx, &s, &id).await? {
-            None => "already_gone",
-            Some(m) if m.state == MemberState::Deactivated => "already_deactivated",
-            Some(_) => {
+            Step::UpdateRole { role } => {
+                let id = member
+                    .as_ref()
+                    .map(|m| m.app_member_id.clone())
+                    .unwrap_or_default();
+                (
+                    "role_updated",
+                    Some(c.update_role(&ctx, &s, &id, role).await?),
+                )
+            }
+            Step::Remove => {
+                let id = member
+                    .as_ref()
+                    .map(|m| m.app_member_id.clone())
+                    .unwrap_or_default();
                 c.remove(&ctx, &s, &id).await?;
-                "removed"
+                ("removed", c.get_member(&ctx, &s, &id).await?)
+            }
+            Step::Nothing => {
+                let outcome = match (&decision.superseded, job.task, &member) {
+                    (Some(_), _, _) => "superseded",
+                    (None, Task::InviteMember, _) => "already_member",
+                    (None, Task::UpdateMemberRole, _) => "already_in_role",
+                    (None, _, None) => "already_gone",
+                    (None, _, Some(_)) => "already_deactivated",
+                };
+                (outcome, member.clone())
             }
         };
         self.record(job, outcome).await?;
-        if let Some(m) = c.get_member(&ctx, &s, &id).await? {
-            self.remember(hub, &m, None).await?;
+        if let Some(m) = &after {
+            let matched = person.filter(|_| matches!(decision.step, Step::Invite { .. }));
+            self.remember(hub, m, matched).await?;
         }
-        Ok(format!("{id}: {outcome}"))
+        let role = match &decision.step {
+            Step::Invite { role } | Step::UpdateRole { role } => format!(" as {role}"),
+            _ => String::new(),
+        };
+        Ok(match decision.superseded {
+            Some(why) => format!("{target}: {outcome}{role} ({why})"),
+            None => format!("{target}: {outcome}{role}"),
+        })
     }
 
-    async fn finish(&self, mut job: Job, result: Result<String, Failure>) -> CoreResult<()> {
+    /// Writes the job's outcome (and, when it completed, the follow-up check for updates if
+    /// the grants moved under it, in the same transaction) and updates the hub's status.
+    async fn finish(
+        &self,
+        mut job: Job,
+        result: Result<String, Failure>,
+        follow_up: Option<&FollowUp>,
+    ) -> CoreResult<()> {
         let now = truncate_ms(Utc::now());
         job.updated_at = now;
         let bot = Actor::bot(&format!("bot ({})", job.task));
@@ -619,11 +641,15 @@ impl Bot {
         };
         let ev = NewEvent::new(&bot, action)
             .target("job", job.id, job.task.as_str())
-            .details(serde_json::json!({ "hub_id": job.hub_id, "attempts": job.attempts, "error": job.error }));
+            .details(serde_json::json!({
+                "hub_id": job.hub_id, "attempts": job.attempts, "error": job.error,
+                "outcome": if job.state == JobState::Completed { job.progress.clone() } else { None },
+            }));
+        let follow_up = follow_up.filter(|_| job.state == JobState::Completed);
         if !self
             .svc
             .store
-            .update_job(&job, &self.cfg.worker_id, Some(&ev))
+            .update_job(&job, &self.cfg.worker_id, Some(&ev), follow_up)
             .await?
         {
             tracing::warn!(job_id = %job.id, "lease lost before finishing");

@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use super::accounts::{AccountInput, AccountView};
 use super::Castellan;
 use crate::activity::{truncate_ms, Actor, NewEvent};
+use crate::desired::{member_job_key, supersede_prefix};
 use crate::error::{CoreError, CoreResult};
 use crate::hub::{
     Grant, Hub, HubId, HubMember, HubRole, HubStatus, Job, JobId, JobState, Matching, SyncReport,
@@ -17,7 +18,7 @@ use crate::hub::{
 use crate::ids::{AccountId, PersonId, VaultId};
 use crate::model::{AccountSetup, PersonStatus};
 use crate::permissions::Action;
-use crate::ports::JobFilter;
+use crate::ports::{JobFilter, Supersede};
 use crate::validate;
 
 /// Default safeguard threshold: a sync or plan that would remove more than 20% halts.
@@ -198,6 +199,19 @@ pub(crate) fn sync_job(hub: HubId, trigger: Trigger, actor: &Actor, confirm: boo
         serde_json::json!({ "confirm": confirm }),
         Some(format!("sync:{hub}:{confirm}")),
     )
+}
+
+/// The write jobs a change of `person`'s grant on `hub` makes obsolete, with the reason and
+/// the `job.superseded` event for the automation log.
+fn supersede(actor: &Actor, hub: HubId, person: PersonId, what: &str) -> Supersede {
+    let reason = format!("superseded: the grant was {what} by {}", actor.name);
+    let event = NewEvent::new(actor, "job.superseded")
+        .details(serde_json::json!({ "hub_id": hub, "person_id": person, "reason": reason }));
+    Supersede {
+        key_prefix: supersede_prefix(hub, person),
+        reason,
+        event,
+    }
 }
 
 fn origin_of(url: &str) -> Option<String> {
@@ -599,10 +613,12 @@ impl Castellan {
         let ev = NewEvent::new(actor, "hub.share")
             .target("hub", hub.id, &hub.label)
             .details(serde_json::json!({ "person_id": p.id, "email": p.email, "hub_role": g.hub_role, "app_role": g.app_role }));
+        let why = format!("shared with app role `{}`", g.app_role);
         self.store
             .upsert_grant(
                 id,
                 &g,
+                &supersede(actor, id, person, &why),
                 &[sync_job(id, Trigger::GrantChange, actor, false)],
                 &ev,
             )
@@ -652,7 +668,14 @@ impl Castellan {
             } else {
                 vec![]
             };
-            self.store.upsert_grant(id, g, &jobs, &ev).await?;
+            let why = if g.keep_seat {
+                "revoked, keeping the seat"
+            } else {
+                "revoked"
+            };
+            self.store
+                .upsert_grant(id, g, &supersede(actor, id, g.person_id, why), &jobs, &ev)
+                .await?;
         }
         Ok(out)
     }
@@ -664,16 +687,13 @@ impl Castellan {
         person: PersonId,
     ) -> CoreResult<()> {
         // Every hub re-plans: members matched to the person are removed even without a grant.
-        let syncs: Vec<Job> = self
-            .store
-            .hubs()
-            .await?
+        // Their desired state changed, so jobs running now queue a follow-up when they finish.
+        let hubs: Vec<HubId> = self.store.hubs().await?.iter().map(|h| h.id).collect();
+        let syncs: Vec<Job> = hubs
             .iter()
-            .map(|h| sync_job(h.id, Trigger::GrantChange, actor, false))
+            .map(|h| sync_job(*h, Trigger::GrantChange, actor, false))
             .collect();
-        if !syncs.is_empty() {
-            self.store.enqueue(&syncs, None).await?;
-        }
+        self.store.mark_desired_changed(&hubs, &syncs).await?;
         for (hub, mut g) in self.store.grants_of_person(person).await? {
             if g.revoked {
                 continue;
@@ -689,6 +709,7 @@ impl Castellan {
                 .upsert_grant(
                     hub,
                     &g,
+                    &supersede(actor, hub, person, "revoked: the person was deactivated"),
                     &[sync_job(hub, Trigger::GrantChange, actor, false)],
                     &ev,
                 )
@@ -750,6 +771,17 @@ impl Castellan {
                 self.store.upsert_hub_member(id, &m, Some(&ev)).await?;
             }
             MemberAction::Remove => {
+                if let Some(pid) = m.person_id {
+                    let grants = self.store.grants(id).await?;
+                    if grants.iter().any(|g| g.person_id == pid && !g.revoked) {
+                        // The grant would bring the member back: one intent at a time.
+                        return Err(CoreError::Conflict(
+                            "this member's person holds an active grant on the hub: revoke the grant instead".into(),
+                        ));
+                    }
+                }
+                // An admin's explicit removal (no person in the parameters: the job removes,
+                // whatever the grants say); a later grant for the person supersedes it.
                 let job = new_job(
                     id,
                     Task::RemoveMember,
@@ -757,7 +789,7 @@ impl Castellan {
                     actor,
                     Some(m.app_member_id.clone()),
                     serde_json::json!({ "app_member_id": m.app_member_id }),
-                    Some(format!("remove:{id}:{}", m.app_member_id)),
+                    Some(member_job_key(id, m.person_id, Some(&m.app_member_id))),
                 );
                 let ev = NewEvent::new(actor, "hub.member_remove")
                     .target("hub", hub.id, &hub.label)

@@ -273,3 +273,12 @@ pub async fn assert_intact(store: &SqlStore) {
     let report = verify(store).await;
     assert!(report.intact, "chain broken: {:?}", report.problems);
 }
+
+/// A supersede that matches no job (for cases about grants alone).
+pub fn no_supersede() -> castellan_core::ports::Supersede {
+    castellan_core::ports::Supersede {
+        key_prefix: "none:".into(),
+        reason: "superseded".into(),
+        event: ev("job.superseded"),
+    }
+}

@@ -225,6 +225,7 @@ pub async fn save_sync_replaces_members(store: SqlStore) {
             &report,
             job1,
             &ev("hub.check_for_updates"),
+            &[],
         )
         .await
         .unwrap();
@@ -279,6 +280,7 @@ pub async fn save_sync_replaces_members(store: SqlStore) {
             &report2,
             JobId::new(),
             &ev("hub.check_for_updates"),
+            &[],
         )
         .await
         .unwrap();
@@ -297,6 +299,7 @@ pub async fn save_sync_replaces_members(store: SqlStore) {
             &report,
             JobId::new(),
             &ev("hub.check_for_updates"),
+            &[],
         )
         .await
         .unwrap_err();
@@ -314,6 +317,7 @@ pub async fn save_sync_replaces_members(store: SqlStore) {
             &report,
             JobId::new(),
             &ev("hub.check_for_updates"),
+            &[],
         )
         .await
         .unwrap_err();
@@ -364,7 +368,13 @@ pub async fn grants_enqueue_deduped_jobs(store: SqlStore) {
     let g = grant(ana.id, HubRole::Collaborator, "member");
     let first = job(h.id, Task::CheckForUpdates, 40, Some(&key));
     store
-        .upsert_grant(h.id, &g, std::slice::from_ref(&first), &ev("hub.share"))
+        .upsert_grant(
+            h.id,
+            &g,
+            &no_supersede(),
+            std::slice::from_ref(&first),
+            &ev("hub.share"),
+        )
         .await
         .unwrap();
     n = appended_one(&store, n, "hub.share").await;
@@ -380,6 +390,7 @@ pub async fn grants_enqueue_deduped_jobs(store: SqlStore) {
         .upsert_grant(
             h.id,
             &g2,
+            &no_supersede(),
             std::slice::from_ref(&second),
             &ev("hub.role_change"),
         )
@@ -469,13 +480,19 @@ pub async fn grants_enqueue_deduped_jobs(store: SqlStore) {
     claimed.lease_until = None;
     claimed.updated_at = t(101);
     assert!(store
-        .update_job(&claimed, "w1", Some(&ev("job.completed")))
+        .update_job(&claimed, "w1", Some(&ev("job.completed")), None)
         .await
         .unwrap());
     n = appended_one(&store, n, "job.completed").await;
     let g3 = grant(bob.id, HubRole::Collaborator, "member");
     store
-        .upsert_grant(h.id, &g3, std::slice::from_ref(&third), &ev("hub.share"))
+        .upsert_grant(
+            h.id,
+            &g3,
+            &no_supersede(),
+            std::slice::from_ref(&third),
+            &ev("hub.share"),
+        )
         .await
         .unwrap();
     n = appended_one(&store, n, "hub.share").await;
@@ -490,7 +507,7 @@ pub async fn grants_enqueue_deduped_jobs(store: SqlStore) {
     g4.revoked = true;
     g4.keep_seat = true;
     store
-        .upsert_grant(h2.id, &g4, &[], &ev("hub.revoke"))
+        .upsert_grant(h2.id, &g4, &no_supersede(), &[], &ev("hub.revoke"))
         .await
         .unwrap();
     n = appended_one(&store, n, "hub.revoke").await;
@@ -506,7 +523,7 @@ pub async fn grants_enqueue_deduped_jobs(store: SqlStore) {
 
     // Missing hub or person: not found, nothing written.
     let err = store
-        .upsert_grant(HubId::new(), &g, &[], &ev("hub.share"))
+        .upsert_grant(HubId::new(), &g, &no_supersede(), &[], &ev("hub.share"))
         .await
         .unwrap_err();
     assert!(
@@ -523,6 +540,7 @@ pub async fn grants_enqueue_deduped_jobs(store: SqlStore) {
         .upsert_grant(
             h.id,
             &stranger,
+            &no_supersede(),
             std::slice::from_ref(&lost),
             &ev("hub.share"),
         )

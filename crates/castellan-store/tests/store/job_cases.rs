@@ -88,7 +88,7 @@ pub async fn claims_in_order_with_leases(store: SqlStore) {
         let mut k = held.clone();
         k.state = JobState::Running;
         k.lease_until = Some(t(300));
-        assert!(store.update_job(&k, "w-b", None).await.unwrap());
+        assert!(store.update_job(&k, "w-b", None, None).await.unwrap());
     }
 
     // The worker keeps its lease alive; the lease is checked against the stored worker.
@@ -98,9 +98,9 @@ pub async fn claims_in_order_with_leases(store: SqlStore) {
     running.progress = Some("listed 10 members".into());
     running.lease_until = Some(t(90));
     running.updated_at = t(60);
-    assert!(store.update_job(&running, "w-a", None).await.unwrap());
+    assert!(store.update_job(&running, "w-a", None, None).await.unwrap());
     assert!(
-        !store.update_job(&running, "w-x", None).await.unwrap(),
+        !store.update_job(&running, "w-x", None, None).await.unwrap(),
         "not the holder"
     );
     let stored = store.job(a.id).await.unwrap().unwrap();
@@ -139,7 +139,7 @@ pub async fn claims_in_order_with_leases(store: SqlStore) {
     stale.lease_until = None;
     stale.updated_at = t(95);
     assert!(!store
-        .update_job(&stale, "w-a", Some(&ev("job.completed")))
+        .update_job(&stale, "w-a", Some(&ev("job.completed")), None)
         .await
         .unwrap());
     assert_eq!(seq(&store).await, n);
@@ -157,7 +157,7 @@ pub async fn claims_in_order_with_leases(store: SqlStore) {
     r.lease_until = None;
     r.updated_at = t(96);
     assert!(store
-        .update_job(&r, "w-c", Some(&ev("job.retrying")))
+        .update_job(&r, "w-c", Some(&ev("job.retrying")), None)
         .await
         .unwrap());
     let n = appended_one(&store, n, "job.retrying").await;
@@ -184,12 +184,12 @@ pub async fn claims_in_order_with_leases(store: SqlStore) {
     fin.lease_until = None;
     fin.updated_at = t(201);
     assert!(store
-        .update_job(&fin, "w-d", Some(&ev("job.completed")))
+        .update_job(&fin, "w-d", Some(&ev("job.completed")), None)
         .await
         .unwrap());
     let n = appended_one(&store, n, "job.completed").await;
     assert!(
-        !store.update_job(&fin, "w-d", None).await.unwrap(),
+        !store.update_job(&fin, "w-d", None, None).await.unwrap(),
         "a finished job is no longer held"
     );
     let got = store.job(a.id).await.unwrap().unwrap();

@@ -9,6 +9,7 @@ mod hub_cases;
 mod inbox_cases;
 mod job_cases;
 mod people_cases;
+mod supersede_cases;
 mod token_cases;
 mod vault_cases;
 
@@ -248,6 +249,60 @@ async fn postgres_inbox_messages_exactly_once_filters_and_purge() {
     run(
         Db::Postgres,
         inbox_cases::messages_exactly_once_filters_and_purge,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_grant_changes_supersede_obsolete_jobs() {
+    run(
+        Db::Sqlite,
+        supersede_cases::grant_changes_supersede_obsolete_jobs,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_grant_changes_supersede_obsolete_jobs() {
+    run(
+        Db::Postgres,
+        supersede_cases::grant_changes_supersede_obsolete_jobs,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_follow_up_only_when_the_grants_moved() {
+    run(
+        Db::Sqlite,
+        supersede_cases::follow_up_only_when_the_grants_moved,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_follow_up_only_when_the_grants_moved() {
+    run(
+        Db::Postgres,
+        supersede_cases::follow_up_only_when_the_grants_moved,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_grant_change_racing_a_completion_leaves_a_sync() {
+    run_url(
+        Db::Sqlite,
+        supersede_cases::grant_change_racing_a_completion_leaves_a_sync,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_grant_change_racing_a_completion_leaves_a_sync() {
+    run_url(
+        Db::Postgres,
+        supersede_cases::grant_change_racing_a_completion_leaves_a_sync,
     )
     .await;
 }

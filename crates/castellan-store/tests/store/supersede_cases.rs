@@ -1,0 +1,333 @@
+//! "Revoked means revoked" in the store: a grant change cancels the write jobs it makes
+//! obsolete and bumps the hub's grants version; completing a job queues its follow-up in the
+//! same transaction when the version moved, even against a concurrent grant change.
+
+use std::sync::Arc;
+
+use castellan_core::desired::{member_job_key, supersede_prefix};
+use castellan_core::hub::{Job, JobState, Task};
+use castellan_core::ids::PersonId;
+use castellan_core::model::WorkspaceRole;
+use castellan_core::ports::{
+    ActivityFilter, ActivityStore, FollowUp, HubStore, JobStore, PeopleStore, Supersede,
+};
+use castellan_store::SqlStore;
+use chrono::Duration;
+use tokio::sync::Barrier;
+
+use crate::fixtures::*;
+
+fn supersede_for(hub: castellan_core::hub::HubId, person: PersonId) -> Supersede {
+    Supersede {
+        key_prefix: supersede_prefix(hub, person),
+        reason: "superseded: the grant was revoked by admin@acme.io".into(),
+        event: ev("job.superseded"),
+    }
+}
+
+/// Claims the next due job as `worker` at `now` seconds; it must be `want`.
+async fn claim(store: &SqlStore, worker: &str, now: i64, want: &Job) -> Job {
+    let got = store
+        .claim_job(worker, t(now), Duration::seconds(600))
+        .await
+        .unwrap()
+        .expect("a due job");
+    assert_eq!(got.id, want.id, "claimed {:?}", got.dedupe_key);
+    got
+}
+
+pub async fn grant_changes_supersede_obsolete_jobs(store: SqlStore) {
+    let ana = person("ana@acme.io", WorkspaceRole::User);
+    let bob = person("bob@acme.io", WorkspaceRole::User);
+    for p in [&ana, &bob] {
+        store.insert_person(p, &ev("person.create")).await.unwrap();
+    }
+    let (h, h2) = (hub("Slack"), hub("Notion"));
+    for x in [&h, &h2] {
+        store.insert_hub(x, &[], &ev("hub.connect")).await.unwrap();
+    }
+    let key = |hub, p: &castellan_core::model::PersonRecord, m: Option<&str>| {
+        member_job_key(hub, Some(p.id), m)
+    };
+    // Ana: a removal held by a worker, a role change waiting to retry, a queued invitation.
+    // Bob on the same hub and Ana on another hub must not be touched.
+    let held = job(
+        h.id,
+        Task::RemoveMember,
+        1,
+        Some(&key(h.id, &ana, Some("U1"))),
+    );
+    let retrying = job(
+        h.id,
+        Task::UpdateMemberRole,
+        2,
+        Some(&key(h.id, &ana, Some("U2"))),
+    );
+    let queued = job(h.id, Task::InviteMember, 500, Some(&key(h.id, &ana, None)));
+    let other_person = job(h.id, Task::InviteMember, 500, Some(&key(h.id, &bob, None)));
+    let other_hub = job(
+        h2.id,
+        Task::InviteMember,
+        500,
+        Some(&key(h2.id, &ana, None)),
+    );
+    let all = [&held, &retrying, &queued, &other_person, &other_hub].map(Clone::clone);
+    assert_eq!(store.enqueue(&all, None).await.unwrap().len(), 5);
+    let mut running = claim(&store, "w-a", 10, &held).await;
+    running.state = JobState::Running;
+    assert!(store.update_job(&running, "w-a", None, None).await.unwrap());
+    let mut r = claim(&store, "w-b", 10, &retrying).await;
+    r.state = JobState::Retrying;
+    r.attempts = 1;
+    r.run_at = t(400);
+    r.lease_until = None;
+    assert!(store
+        .update_job(&r, "w-b", Some(&ev("job.retrying")), None)
+        .await
+        .unwrap());
+
+    let v0 = store.grants_version(h.id).await.unwrap();
+    let before = seq(&store).await;
+    let mut g = grant(ana.id, castellan_core::hub::HubRole::Collaborator, "member");
+    g.revoked = true;
+    let sync = job(h.id, Task::CheckForUpdates, 20, Some("sync:h:false"));
+    let mut cancelled = store
+        .upsert_grant(
+            h.id,
+            &g,
+            &supersede_for(h.id, ana.id),
+            std::slice::from_ref(&sync),
+            &ev("hub.revoke"),
+        )
+        .await
+        .unwrap();
+    cancelled.sort();
+    let mut want = vec![retrying.id, queued.id];
+    want.sort();
+    assert_eq!(cancelled, want, "the queued and the retrying job of Ana");
+    assert_eq!(store.grants_version(h.id).await.unwrap(), v0 + 1);
+    assert_eq!(store.grants_version(h2.id).await.unwrap(), v0);
+    for id in [retrying.id, queued.id] {
+        let j = store.job(id).await.unwrap().unwrap();
+        assert_eq!(j.state, JobState::NotCompleted);
+        assert_eq!(
+            j.error.as_deref(),
+            Some("superseded: the grant was revoked by admin@acme.io")
+        );
+        assert_eq!(j.lease_until, None);
+    }
+    for (j, state) in [
+        (&held, JobState::Running),
+        (&other_person, JobState::Queued),
+        (&other_hub, JobState::Queued),
+        (&sync, JobState::Queued),
+    ] {
+        assert_eq!(store.job(j.id).await.unwrap().unwrap().state, state);
+    }
+    // One event per cancelled job, targeted at it, plus the revocation.
+    assert_eq!(seq(&store).await, before + 3);
+    let superseded = store
+        .events(&ActivityFilter {
+            action: Some("job.superseded".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut targets: Vec<String> = superseded
+        .iter()
+        .filter_map(|e| e.target_id.clone())
+        .collect();
+    targets.sort();
+    let mut want: Vec<String> = want.iter().map(ToString::to_string).collect();
+    want.sort();
+    assert_eq!(targets, want);
+    assert_eq!(last_action(&store).await, "hub.revoke");
+
+    // The key is free again: a newer job for Ana is accepted, not dropped as a duplicate.
+    let newer = job(h.id, Task::InviteMember, 30, Some(&key(h.id, &ana, None)));
+    assert_eq!(
+        store
+            .enqueue(std::slice::from_ref(&newer), None)
+            .await
+            .unwrap(),
+        [newer.id]
+    );
+    // Desired-state changes outside grants bump every named hub; unknown hubs are ignored.
+    store
+        .mark_desired_changed(&[h.id, h2.id, castellan_core::hub::HubId::new()], &[])
+        .await
+        .unwrap();
+    assert_eq!(store.grants_version(h.id).await.unwrap(), v0 + 2);
+    assert_eq!(store.grants_version(h2.id).await.unwrap(), v0 + 1);
+    assert!(matches!(
+        store
+            .grants_version(castellan_core::hub::HubId::new())
+            .await
+            .unwrap_err(),
+        castellan_core::CoreError::NotFound { kind: "hub" }
+    ));
+    assert_intact(&store).await;
+}
+
+/// Completing a job: the follow-up is queued only when the grants moved since it started.
+pub async fn follow_up_only_when_the_grants_moved(store: SqlStore) {
+    let ana = person("ana@acme.io", WorkspaceRole::User);
+    store
+        .insert_person(&ana, &ev("person.create"))
+        .await
+        .unwrap();
+    let h = hub("Slack");
+    let key = format!("sync:{}:false", h.id);
+    let first = job(h.id, Task::CheckForUpdates, 1, Some(&key));
+    store
+        .insert_hub(&h, std::slice::from_ref(&first), &ev("hub.connect"))
+        .await
+        .unwrap();
+
+    // Nothing changed: completing queues nothing.
+    let mut s1 = claim(&store, "w", 10, &first).await;
+    let seen = store.grants_version(h.id).await.unwrap();
+    s1.state = JobState::Completed;
+    let f1 = job(h.id, Task::CheckForUpdates, 11, Some(&key));
+    let follow = FollowUp {
+        seen_grants_version: seen,
+        job: f1.clone(),
+    };
+    assert!(store
+        .update_job(&s1, "w", Some(&ev("job.completed")), Some(&follow))
+        .await
+        .unwrap());
+    assert!(store.job(f1.id).await.unwrap().is_none());
+
+    // A grant changes while the next sync runs: its own sync is deduplicated into the running
+    // one, and completing the running one queues the follow-up in the same transaction.
+    let second = job(h.id, Task::CheckForUpdates, 12, Some(&key));
+    store
+        .enqueue(std::slice::from_ref(&second), None)
+        .await
+        .unwrap();
+    let mut s2 = claim(&store, "w", 20, &second).await;
+    let seen = store.grants_version(h.id).await.unwrap();
+    let dropped = job(h.id, Task::CheckForUpdates, 21, Some(&key));
+    store
+        .upsert_grant(
+            h.id,
+            &grant(ana.id, castellan_core::hub::HubRole::Collaborator, "member"),
+            &supersede_for(h.id, ana.id),
+            std::slice::from_ref(&dropped),
+            &ev("hub.share"),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store.job(dropped.id).await.unwrap().is_none(),
+        "deduplicated"
+    );
+    s2.state = JobState::Completed;
+    let f2 = job(h.id, Task::CheckForUpdates, 22, Some(&key));
+    let follow = FollowUp {
+        seen_grants_version: seen,
+        job: f2.clone(),
+    };
+    // Without an event nothing is completed through this path, and no follow-up is queued.
+    s2.progress = Some("progress".into());
+    let mut progress = s2.clone();
+    progress.state = JobState::Running;
+    assert!(store
+        .update_job(&progress, "w", None, Some(&follow))
+        .await
+        .unwrap());
+    assert!(store.job(f2.id).await.unwrap().is_none());
+    // A lost lease writes nothing, follow-up included.
+    assert!(!store
+        .update_job(
+            &s2,
+            "someone-else",
+            Some(&ev("job.completed")),
+            Some(&follow)
+        )
+        .await
+        .unwrap());
+    assert!(store.job(f2.id).await.unwrap().is_none());
+    assert!(store
+        .update_job(&s2, "w", Some(&ev("job.completed")), Some(&follow))
+        .await
+        .unwrap());
+    assert_eq!(
+        store.job(f2.id).await.unwrap().unwrap().state,
+        JobState::Queued
+    );
+    assert_intact(&store).await;
+}
+
+/// A grant change racing the completion of a running sync, on two connections: whichever
+/// commits first, exactly one check for updates is left queued afterwards.
+pub async fn grant_change_racing_a_completion_leaves_a_sync(url: String) {
+    let a = SqlStore::connect(&url).await.unwrap();
+    let b = SqlStore::connect(&url).await.unwrap();
+    let ana = person("ana@acme.io", WorkspaceRole::User);
+    a.insert_person(&ana, &ev("person.create")).await.unwrap();
+    let h = hub("Race");
+    a.insert_hub(&h, &[], &ev("hub.connect")).await.unwrap();
+    let key = format!("sync:{}:false", h.id);
+    for round in 0..25_i64 {
+        let base = 1000 * (round + 1);
+        let running = job(h.id, Task::CheckForUpdates, base, Some(&key));
+        a.enqueue(std::slice::from_ref(&running), None)
+            .await
+            .unwrap();
+        let mut s = claim(&a, "w", base + 1, &running).await;
+        let seen = a.grants_version(h.id).await.unwrap();
+        s.state = JobState::Completed;
+        let barrier = Arc::new(Barrier::new(2));
+        let (ba, bb) = (barrier.clone(), barrier);
+        let follow = FollowUp {
+            seen_grants_version: seen,
+            job: job(h.id, Task::CheckForUpdates, base + 2, Some(&key)),
+        };
+        let (store_a, store_b) = (a.clone(), b.clone());
+        let complete = tokio::spawn(async move {
+            ba.wait().await;
+            store_a
+                .update_job(&s, "w", Some(&ev("job.completed")), Some(&follow))
+                .await
+                .unwrap()
+        });
+        let mut g = grant(ana.id, castellan_core::hub::HubRole::Collaborator, "member");
+        g.revoked = round % 2 == 0;
+        g.updated_at = t(base + 3);
+        let sync = job(h.id, Task::CheckForUpdates, base + 3, Some(&key));
+        let change = tokio::spawn(async move {
+            bb.wait().await;
+            store_b
+                .upsert_grant(
+                    h.id,
+                    &g,
+                    &supersede_for(h.id, ana.id),
+                    std::slice::from_ref(&sync),
+                    &ev("hub.share"),
+                )
+                .await
+                .unwrap()
+        });
+        assert!(complete.await.unwrap());
+        change.await.unwrap();
+        let queued = a
+            .jobs(&castellan_core::ports::JobFilter {
+                hub_id: Some(h.id),
+                states: Some(vec![JobState::Queued]),
+                limit: None,
+            })
+            .await
+            .unwrap();
+        assert_eq!(queued.len(), 1, "round {round}: {queued:#?}");
+        // Complete it so the next round starts from a quiet hub.
+        let mut next = claim(&a, "w", base + 5, &queued[0]).await;
+        next.state = JobState::Completed;
+        assert!(a
+            .update_job(&next, "w", Some(&ev("job.completed")), None)
+            .await
+            .unwrap());
+    }
+    assert_intact(&a).await;
+}
