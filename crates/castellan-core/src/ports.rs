@@ -407,6 +407,10 @@ pub trait JobStore: Send + Sync {
         event: Option<&NewEvent>,
         follow_up: Option<&FollowUp>,
     ) -> CoreResult<bool>;
+    /// Extends the lease of a job `worker` holds (a heartbeat while a connector call is in
+    /// flight): sets `lease_until = until` only while `worker_id` matches and the state is
+    /// `started`/`running`. Returns `false` when the lease was lost. Appends no event.
+    async fn renew_lease(&self, id: JobId, worker: &str, until: DateTime<Utc>) -> CoreResult<bool>;
     /// Writes the job's mutable fields only while its state is one of `from` (admin retry and
     /// cancel). Returns `false` otherwise.
     async fn update_job_if(

@@ -245,6 +245,23 @@ impl JobStore for SqlStore {
         Ok(true)
     }
 
+    #[tracing::instrument(skip_all, err, fields(job_id = %id, worker = %worker))]
+    async fn renew_lease(&self, id: JobId, worker: &str, until: DateTime<Utc>) -> CoreResult<bool> {
+        let mut tx = self.begin_unchained().await?;
+        let done = sqlx::query(
+            "UPDATE jobs SET lease_until = $1 \
+             WHERE id = $2 AND worker_id = $3 AND state IN ('started', 'running')",
+        )
+        .bind(ms(until))
+        .bind(id.to_string())
+        .bind(worker)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Also writes `worker_id`. `Conflict` when re-queueing would make a second unfinished
     /// job with the same `dedupe_key`. `from` empty: `false`.
     #[tracing::instrument(skip_all, err, fields(job_id = %job.id, state = %job.state))]

@@ -1,62 +1,20 @@
 //! Business hubs and the bot, end to end on a real Matrix Synapse.
 
 mod common;
+#[path = "common/hub_fixture.rs"]
+mod hub_fixture;
 #[path = "common/synapse.rs"]
 mod synapse_common;
 
 use std::time::{Duration, Instant};
 
 use common::{host_args, Cli, Server};
+use hub_fixture::{add_bot_account, wait_idle, FAST_BOT};
 use serde_json::Value;
 use synapse_common::{tag, Synapse};
 
-const FAST_BOT: &[(&str, &str)] = &[
-    ("CASTELLAN_JOB_LEASE_SECS", "3"),
-    ("CASTELLAN_RETRY_BASE_SECS", "1"),
-    ("CASTELLAN_WORKERS", "1"),
-];
-
-/// Polls the automation log until the hub has no unfinished job; returns its jobs.
-fn wait_idle(cli: &Cli, hub: &str) -> Vec<Value> {
-    let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
-        let jobs = cli.json(&["jobs", "list", "--hub", hub, "--limit", "1000"]);
-        let jobs = jobs.as_array().unwrap().clone();
-        if !jobs.is_empty()
-            && jobs
-                .iter()
-                .all(|j| matches!(j["state"].as_str(), Some("completed" | "not_completed")))
-        {
-            return jobs;
-        }
-        assert!(Instant::now() < deadline, "jobs did not finish: {jobs:#?}");
-        std::thread::sleep(Duration::from_millis(300));
-    }
-}
-
 fn hub_show(cli: &Cli, hub: &str) -> Value {
     cli.json(&["hub", "show", hub])
-}
-
-fn add_bot_account(cli: &Cli, label: &str, username: &str, password: &str, setup: &str) {
-    cli.ok_stdin(
-        &[
-            "accounts",
-            "add",
-            "--label",
-            label,
-            "--app",
-            "matrix-synapse",
-            "--login-url",
-            "http://127.0.0.1/_matrix/client/v3/login",
-            "--username",
-            username,
-            "--setup",
-            setup,
-            "--password-stdin",
-        ],
-        &format!("{password}\n"),
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,7 +14,7 @@ use crate::activity::{truncate_ms, Actor, NewEvent};
 use crate::connector::{
     Connector, ConnectorContext, ConnectorError, ConnectorRegistry, Invitation, Session,
 };
-use crate::desired::{decide, desired, member_job_key, Desired, Seen, Step};
+use crate::desired::{decide, desired, member_job_key, Decision, Desired, Seen, Step};
 use crate::error::{CoreError, CoreResult};
 use crate::hub::{Hub, HubMember, HubStatus, Job, JobState, Matching, SyncReport, Task, Trigger};
 use crate::ids::PersonId;
@@ -177,7 +177,11 @@ impl Bot {
         // Read before the job reads any grant: a change after this point moves the version,
         // and completing the job then queues a check for updates in the same transaction.
         let seen = self.svc.store.grants_version(hub.id).await?;
-        let result = self.dispatch(&mut job, &hub).await;
+        let id = job.id;
+        let result = tokio::select! {
+            r = self.dispatch(&mut job, &hub) => r,
+            () = self.heartbeat(id) => Err(Failure::LeaseLost),
+        };
         let follow_up = FollowUp {
             seen_grants_version: seen,
             job: super::hubs::sync_job(
@@ -188,6 +192,34 @@ impl Bot {
             ),
         };
         self.finish(job, result, Some(&follow_up)).await
+    }
+
+    /// Renews the job's lease every third of it while the job runs, so a slow connector call
+    /// never lets another worker take over a job whose worker is alive (only a dead worker's
+    /// job is taken over). Resolves only when the lease was lost.
+    async fn heartbeat(&self, id: crate::hub::JobId) {
+        let every = (self.cfg.lease / 3)
+            .to_std()
+            .unwrap_or(StdDuration::from_secs(1))
+            .max(StdDuration::from_millis(200));
+        loop {
+            tokio::time::sleep(every).await;
+            let until = truncate_ms(Utc::now()) + self.cfg.lease;
+            match self
+                .svc
+                .store
+                .renew_lease(id, &self.cfg.worker_id, until)
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!(job_id = %id, "lease lost; stopping this attempt");
+                    return;
+                }
+                // A database hiccup: the next beat tries again (the lease still runs).
+                Err(e) => tracing::warn!(job_id = %id, error = %e, "renewing the lease failed"),
+            }
+        }
     }
 
     async fn connector(&self, hub: &Hub) -> Result<Arc<dyn Connector>, Failure> {
@@ -292,7 +324,7 @@ impl Bot {
         hub.last_sync_at = Some(now);
         hub.updated_at = now;
         let bot = Actor::bot("bot (check_for_updates)");
-        let mut to_enqueue = vec![];
+        let mut to_enqueue: Vec<Job> = vec![];
         // Shrink safeguard: many members vanishing at once is more likely a broken listing
         // than a real departure; keep the old snapshot until an admin confirms.
         let gone_share = if previous.is_empty() {
@@ -328,6 +360,7 @@ impl Bot {
                 to_enqueue.push(self.job_for(hub.id, change, job));
             }
         }
+        let to_enqueue = one_job_per_person(to_enqueue);
         (hub.status, hub.status_reason) = match (&halted, plan.len()) {
             (Some(reason), _) => (HubStatus::RequiresSync, Some(reason.clone())),
             (None, 0) => (HubStatus::Healthy, None),
@@ -390,7 +423,7 @@ impl Bot {
                 trigger,
                 &actor,
                 Some(app_member_id.clone()),
-                serde_json::json!({ "person_id": person_id, "app_member_id": app_member_id, "role": role }),
+                serde_json::json!({ "person_id": person_id, "app_member_ids": [app_member_id], "role": role }),
                 Some(member_job_key(hub, Some(*person_id), Some(app_member_id))),
             ),
             PlannedChange::Remove {
@@ -402,9 +435,24 @@ impl Bot {
                 trigger,
                 &actor,
                 Some(app_member_id.clone()),
-                serde_json::json!({ "person_id": person_id, "app_member_id": app_member_id }),
+                serde_json::json!({ "person_id": person_id, "app_member_ids": [app_member_id] }),
                 Some(member_job_key(hub, *person_id, Some(app_member_id))),
             ),
+        }
+    }
+
+    /// The members a write job is about: `app_member_ids` (or the older `app_member_id`).
+    fn member_ids(job: &Job) -> Vec<String> {
+        match (
+            job.params.get("app_member_ids"),
+            job.params.get("app_member_id"),
+        ) {
+            (Some(serde_json::Value::Array(ids)), _) => ids
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            (_, Some(serde_json::Value::String(id))) => vec![id.clone()],
+            _ => vec![],
         }
     }
 
@@ -470,14 +518,15 @@ impl Bot {
     }
 
     /// Every write job (invite, role change, removal) decides when it runs, from the current
-    /// grant and the member as the app shows it now ([`crate::desired::decide`]): a retry never
-    /// acts twice, and a delayed job never carries out a change that is no longer wanted.
+    /// grant and the members as the app shows them now ([`crate::desired::decide`]): a retry
+    /// never acts twice, and a delayed job never carries out a change that is no longer wanted.
+    /// One job per person at a time (its dedupe key), so no two jobs act on one person at once.
     async fn converge(&self, job: &mut Job, hub: &Hub) -> Result<String, Failure> {
         let person: Option<PersonId> = Self::param(job, "person_id")
             .ok()
             .and_then(|p| p.parse().ok());
         let planned_role = Self::param(job, "role").ok().map(str::to_owned);
-        let app_member_id = Self::param(job, "app_member_id").ok().map(str::to_owned);
+        let ids = Self::member_ids(job);
         let (c, ctx, s) = self.session(job, hub).await?;
         let (want, record) = match person {
             Some(pid) => {
@@ -497,21 +546,82 @@ impl Bot {
             .map(str::to_owned)
             .or_else(|| record.as_ref().map(|p| p.email.clone()));
         // Re-read before writing: the app is the truth about what is already done.
-        let member = match (&app_member_id, &email) {
-            (Some(id), _) => c.get_member(&ctx, &s, id).await?,
-            (None, Some(e)) => c.find_by_email(&ctx, &s, e).await?,
-            (None, None) => None,
+        let mut members = vec![];
+        for id in &ids {
+            members.push(c.get_member(&ctx, &s, id).await?);
+        }
+        if members.iter().all(Option::is_none) {
+            if let Some(e) = &email {
+                members = vec![c.find_by_email(&ctx, &s, e).await?];
+            }
+        }
+        if members.is_empty() {
+            members.push(None);
+        }
+        // A person wanted in the app has one member; an unwanted one loses every member.
+        if want != Desired::Absent {
+            members.truncate(1);
+        }
+        let mut outcomes = vec![];
+        for member in members {
+            let seen = member.as_ref().map(|m| Seen {
+                state: m.state,
+                role: m.roles.first().map(String::as_str),
+            });
+            let decision = decide(job.task, planned_role.as_deref(), &want, seen);
+            let (outcome, after) = self
+                .take_step(
+                    &c,
+                    &ctx,
+                    &s,
+                    &decision,
+                    member.clone(),
+                    &email,
+                    &record,
+                    job,
+                )
+                .await?;
+            self.record(job, outcome).await?;
+            if let Some(m) = &after {
+                let matched = person.filter(|_| matches!(decision.step, Step::Invite { .. }));
+                self.remember(hub, m, matched).await?;
+            }
+            let target = member
+                .map(|m| m.app_member_id)
+                .or_else(|| email.clone())
+                .unwrap_or_default();
+            let role = match &decision.step {
+                Step::Invite { role } | Step::UpdateRole { role } => format!(" as {role}"),
+                _ => String::new(),
+            };
+            outcomes.push(match decision.superseded {
+                Some(why) => format!("{target}: {outcome}{role} ({why})"),
+                None => format!("{target}: {outcome}{role}"),
+            });
+        }
+        Ok(outcomes.join("; "))
+    }
+
+    /// Carries out one step on one member; returns the outcome and the member afterwards.
+    #[allow(clippy::too_many_arguments)]
+    async fn take_step(
+        &self,
+        c: &Arc<dyn Connector>,
+        ctx: &ConnectorContext,
+        s: &Session,
+        decision: &Decision,
+        member: Option<crate::connector::AppMember>,
+        email: &Option<String>,
+        record: &Option<crate::model::PersonRecord>,
+        job: &Job,
+    ) -> Result<(&'static str, Option<crate::connector::AppMember>), Failure> {
+        let member_id = || {
+            member
+                .as_ref()
+                .map(|m| m.app_member_id.clone())
+                .unwrap_or_default()
         };
-        let seen = member.as_ref().map(|m| Seen {
-            state: m.state,
-            role: m.roles.first().map(String::as_str),
-        });
-        let decision = decide(job.task, planned_role.as_deref(), &want, seen);
-        let target = app_member_id
-            .clone()
-            .or_else(|| email.clone())
-            .unwrap_or_default();
-        let (outcome, after) = match &decision.step {
+        Ok(match &decision.step {
             Step::Invite { role } => {
                 let email = email.clone().ok_or_else(|| {
                     Failure::Core(CoreError::internal(format!(
@@ -525,25 +635,16 @@ impl Bot {
                     name: record.as_ref().map(|p| p.name.clone()),
                     role: role.clone(),
                 };
-                ("invited", Some(c.invite(&ctx, &s, &inv).await?))
+                ("invited", Some(c.invite(ctx, s, &inv).await?))
             }
             Step::UpdateRole { role } => {
-                let id = member
-                    .as_ref()
-                    .map(|m| m.app_member_id.clone())
-                    .unwrap_or_default();
-                (
-                    "role_updated",
-                    Some(c.update_role(&ctx, &s, &id, role).await?),
-                )
+                let m = c.update_role(ctx, s, &member_id(), role).await?;
+                ("role_updated", Some(m))
             }
             Step::Remove => {
-                let id = member
-                    .as_ref()
-                    .map(|m| m.app_member_id.clone())
-                    .unwrap_or_default();
-                c.remove(&ctx, &s, &id).await?;
-                ("removed", c.get_member(&ctx, &s, &id).await?)
+                let id = member_id();
+                c.remove(ctx, s, &id).await?;
+                ("removed", c.get_member(ctx, s, &id).await?)
             }
             Step::Nothing => {
                 let outcome = match (&decision.superseded, job.task, &member) {
@@ -553,21 +654,8 @@ impl Bot {
                     (None, _, None) => "already_gone",
                     (None, _, Some(_)) => "already_deactivated",
                 };
-                (outcome, member.clone())
+                (outcome, member)
             }
-        };
-        self.record(job, outcome).await?;
-        if let Some(m) = &after {
-            let matched = person.filter(|_| matches!(decision.step, Step::Invite { .. }));
-            self.remember(hub, m, matched).await?;
-        }
-        let role = match &decision.step {
-            Step::Invite { role } | Step::UpdateRole { role } => format!(" as {role}"),
-            _ => String::new(),
-        };
-        Ok(match decision.superseded {
-            Some(why) => format!("{target}: {outcome}{role} ({why})"),
-            None => format!("{target}: {outcome}{role}"),
         })
     }
 
@@ -688,4 +776,28 @@ impl Bot {
         }
         Ok(())
     }
+}
+
+/// One write job per person (they share a dedupe key): a deactivated person matched to several
+/// members gets one removal job over all of them.
+fn one_job_per_person(jobs: Vec<Job>) -> Vec<Job> {
+    let mut out: Vec<Job> = Vec::with_capacity(jobs.len());
+    for j in jobs {
+        let same = out
+            .iter_mut()
+            .find(|o| o.dedupe_key.is_some() && o.dedupe_key == j.dedupe_key);
+        match same {
+            Some(o) if o.task == Task::RemoveMember && j.task == Task::RemoveMember => {
+                if let (Some(serde_json::Value::Array(a)), Some(serde_json::Value::Array(b))) = (
+                    o.params.get_mut("app_member_ids"),
+                    j.params.get("app_member_ids"),
+                ) {
+                    a.extend(b.iter().cloned());
+                }
+            }
+            Some(_) => {}
+            None => out.push(j),
+        }
+    }
+    out
 }

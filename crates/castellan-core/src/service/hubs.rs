@@ -788,13 +788,18 @@ impl Castellan {
                     Trigger::Manual,
                     actor,
                     Some(m.app_member_id.clone()),
-                    serde_json::json!({ "app_member_id": m.app_member_id }),
+                    serde_json::json!({ "app_member_ids": [m.app_member_id] }),
                     Some(member_job_key(id, m.person_id, Some(&m.app_member_id))),
                 );
                 let ev = NewEvent::new(actor, "hub.member_remove")
                     .target("hub", hub.id, &hub.label)
                     .details(serde_json::json!({ "app_member_id": m.app_member_id }));
-                self.store.enqueue(&[job], Some(&ev)).await?;
+                if self.store.enqueue(&[job], Some(&ev)).await?.is_empty() {
+                    return Err(CoreError::Conflict(
+                        "the bot already has a pending job for this member: wait for it to finish"
+                            .into(),
+                    ));
+                }
             }
         }
         Ok(m)

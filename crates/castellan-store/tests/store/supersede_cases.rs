@@ -39,40 +39,28 @@ async fn claim(store: &SqlStore, worker: &str, now: i64, want: &Job) -> Job {
 pub async fn grant_changes_supersede_obsolete_jobs(store: SqlStore) {
     let ana = person("ana@acme.io", WorkspaceRole::User);
     let bob = person("bob@acme.io", WorkspaceRole::User);
-    for p in [&ana, &bob] {
+    let cy = person("cy@acme.io", WorkspaceRole::User);
+    for p in [&ana, &bob, &cy] {
         store.insert_person(p, &ev("person.create")).await.unwrap();
     }
     let (h, h2) = (hub("Slack"), hub("Notion"));
     for x in [&h, &h2] {
         store.insert_hub(x, &[], &ev("hub.connect")).await.unwrap();
     }
-    let key = |hub, p: &castellan_core::model::PersonRecord, m: Option<&str>| {
-        member_job_key(hub, Some(p.id), m)
-    };
-    // Ana: a removal held by a worker, a role change waiting to retry, a queued invitation.
-    // Bob on the same hub and Ana on another hub must not be touched.
-    let held = job(
-        h.id,
-        Task::RemoveMember,
-        1,
-        Some(&key(h.id, &ana, Some("U1"))),
+    let key = |hub, p: &castellan_core::model::PersonRecord| member_job_key(hub, Some(p.id), None);
+    // One write job per person: Ana's is held by a worker, Bob's waits to retry, Cy's is queued;
+    // Cy also has one on another hub, which must not be touched.
+    let held = job(h.id, Task::RemoveMember, 1, Some(&key(h.id, &ana)));
+    let retrying = job(h.id, Task::UpdateMemberRole, 2, Some(&key(h.id, &bob)));
+    let queued = job(h.id, Task::InviteMember, 500, Some(&key(h.id, &cy)));
+    let other_hub = job(h2.id, Task::InviteMember, 500, Some(&key(h2.id, &cy)));
+    let twice = job(h.id, Task::UpdateMemberRole, 501, Some(&key(h.id, &ana)));
+    let all = [&held, &retrying, &queued, &other_hub, &twice].map(Clone::clone);
+    assert_eq!(
+        store.enqueue(&all, None).await.unwrap().len(),
+        4,
+        "a second job for Ana is a duplicate"
     );
-    let retrying = job(
-        h.id,
-        Task::UpdateMemberRole,
-        2,
-        Some(&key(h.id, &ana, Some("U2"))),
-    );
-    let queued = job(h.id, Task::InviteMember, 500, Some(&key(h.id, &ana, None)));
-    let other_person = job(h.id, Task::InviteMember, 500, Some(&key(h.id, &bob, None)));
-    let other_hub = job(
-        h2.id,
-        Task::InviteMember,
-        500,
-        Some(&key(h2.id, &ana, None)),
-    );
-    let all = [&held, &retrying, &queued, &other_person, &other_hub].map(Clone::clone);
-    assert_eq!(store.enqueue(&all, None).await.unwrap().len(), 5);
     let mut running = claim(&store, "w-a", 10, &held).await;
     running.state = JobState::Running;
     assert!(store.update_job(&running, "w-a", None, None).await.unwrap());
@@ -88,24 +76,30 @@ pub async fn grant_changes_supersede_obsolete_jobs(store: SqlStore) {
 
     let v0 = store.grants_version(h.id).await.unwrap();
     let before = seq(&store).await;
-    let mut g = grant(ana.id, castellan_core::hub::HubRole::Collaborator, "member");
-    g.revoked = true;
-    let sync = job(h.id, Task::CheckForUpdates, 20, Some("sync:h:false"));
-    let mut cancelled = store
-        .upsert_grant(
-            h.id,
-            &g,
-            &supersede_for(h.id, ana.id),
-            std::slice::from_ref(&sync),
-            &ev("hub.revoke"),
-        )
-        .await
-        .unwrap();
-    cancelled.sort();
-    let mut want = vec![retrying.id, queued.id];
-    want.sort();
-    assert_eq!(cancelled, want, "the queued and the retrying job of Ana");
-    assert_eq!(store.grants_version(h.id).await.unwrap(), v0 + 1);
+    let mut cancelled = vec![];
+    for p in [&ana, &bob, &cy] {
+        let mut g = grant(p.id, castellan_core::hub::HubRole::Collaborator, "member");
+        g.revoked = true;
+        let sync = job(h.id, Task::CheckForUpdates, 20, Some("sync:h:false"));
+        cancelled.extend(
+            store
+                .upsert_grant(
+                    h.id,
+                    &g,
+                    &supersede_for(h.id, p.id),
+                    std::slice::from_ref(&sync),
+                    &ev("hub.revoke"),
+                )
+                .await
+                .unwrap(),
+        );
+    }
+    assert_eq!(
+        cancelled,
+        [retrying.id, queued.id],
+        "Bob's retrying and Cy's queued job; Ana's held job re-decides when it runs"
+    );
+    assert_eq!(store.grants_version(h.id).await.unwrap(), v0 + 3);
     assert_eq!(store.grants_version(h2.id).await.unwrap(), v0);
     for id in [retrying.id, queued.id] {
         let j = store.job(id).await.unwrap().unwrap();
@@ -116,16 +110,11 @@ pub async fn grant_changes_supersede_obsolete_jobs(store: SqlStore) {
         );
         assert_eq!(j.lease_until, None);
     }
-    for (j, state) in [
-        (&held, JobState::Running),
-        (&other_person, JobState::Queued),
-        (&other_hub, JobState::Queued),
-        (&sync, JobState::Queued),
-    ] {
+    for (j, state) in [(&held, JobState::Running), (&other_hub, JobState::Queued)] {
         assert_eq!(store.job(j.id).await.unwrap().unwrap().state, state);
     }
-    // One event per cancelled job, targeted at it, plus the revocation.
-    assert_eq!(seq(&store).await, before + 3);
+    // One event per cancelled job, targeted at it, plus the three revocations.
+    assert_eq!(seq(&store).await, before + 5);
     let superseded = store
         .events(&ActivityFilter {
             action: Some("job.superseded".into()),
@@ -138,13 +127,16 @@ pub async fn grant_changes_supersede_obsolete_jobs(store: SqlStore) {
         .filter_map(|e| e.target_id.clone())
         .collect();
     targets.sort();
-    let mut want: Vec<String> = want.iter().map(ToString::to_string).collect();
+    let mut want: Vec<String> = [retrying.id, queued.id]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     want.sort();
     assert_eq!(targets, want);
     assert_eq!(last_action(&store).await, "hub.revoke");
 
-    // The key is free again: a newer job for Ana is accepted, not dropped as a duplicate.
-    let newer = job(h.id, Task::InviteMember, 30, Some(&key(h.id, &ana, None)));
+    // The key is free again: a newer job for Cy is accepted, not dropped as a duplicate.
+    let newer = job(h.id, Task::InviteMember, 30, Some(&key(h.id, &cy)));
     assert_eq!(
         store
             .enqueue(std::slice::from_ref(&newer), None)
@@ -157,7 +149,7 @@ pub async fn grant_changes_supersede_obsolete_jobs(store: SqlStore) {
         .mark_desired_changed(&[h.id, h2.id, castellan_core::hub::HubId::new()], &[])
         .await
         .unwrap();
-    assert_eq!(store.grants_version(h.id).await.unwrap(), v0 + 2);
+    assert_eq!(store.grants_version(h.id).await.unwrap(), v0 + 4);
     assert_eq!(store.grants_version(h2.id).await.unwrap(), v0 + 1);
     assert!(matches!(
         store

@@ -1,0 +1,280 @@
+//! A fault-injecting HTTP proxy for end-to-end tests: it sits between Castellan and a real app
+//! on loopback, forwards every request, and on request fails chosen ones the way networks and
+//! apps fail: the connection is reset before the app sees the request, the app answers 503, or
+//! the request is held (the test then kills Castellan, or lets the request through late).
+//! It logs every write it forwarded, so tests can check that no write was done twice.
+//!
+//! One request per connection (`Connection: close`), HTTP/1.1 with `Content-Length` bodies:
+//! what Castellan's connectors send.
+#![allow(dead_code)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{oneshot, Notify};
+
+/// What happens to a matching request.
+#[derive(Debug)]
+pub enum Fault {
+    /// Close the connection without forwarding: the app never sees the request.
+    Reset,
+    /// Answer with this status (and a JSON error body) without forwarding.
+    Status(u16),
+    /// Keep the request until the test releases it ([`Held`]).
+    Hold(Arc<Held>),
+}
+
+/// A held request: the test waits for it to arrive, then lets it through or drops it.
+#[derive(Debug, Default)]
+pub struct Held {
+    arrived: Notify,
+    release: Mutex<Option<oneshot::Sender<bool>>>,
+    count: Mutex<usize>,
+}
+
+impl Held {
+    /// Waits until a request is held (at most `limit`).
+    pub async fn arrived(&self, limit: Duration) {
+        if *self.count.lock().unwrap() > 0 {
+            return;
+        }
+        tokio::time::timeout(limit, self.arrived.notified())
+            .await
+            .expect("the held request never came");
+    }
+
+    /// Lets the held request through to the app (whether or not its client is still there).
+    pub fn forward(&self) {
+        self.finish(true)
+    }
+
+    /// Drops the held request: the app never sees it.
+    pub fn drop_it(&self) {
+        self.finish(false)
+    }
+
+    fn finish(&self, forward: bool) {
+        if let Some(tx) = self.release.lock().unwrap().take() {
+            let _sent = tx.send(forward);
+        }
+    }
+}
+
+struct Rule {
+    method: String,
+    path_contains: String,
+    fault: Fault,
+    times: usize,
+}
+
+/// A write the proxy forwarded to the app, with the app's status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Write {
+    /// HTTP method.
+    pub method: String,
+    /// Path and query.
+    pub path: String,
+    /// The request body (JSON as sent).
+    pub body: String,
+    /// The app's status.
+    pub status: u16,
+}
+
+struct State {
+    upstream: String,
+    rules: Mutex<Vec<Rule>>,
+    writes: Mutex<Vec<Write>>,
+    http: reqwest::Client,
+}
+
+/// A running proxy; `url` is what a hub's base URL points at.
+#[derive(Clone)]
+pub struct FaultProxy {
+    pub url: String,
+    state: Arc<State>,
+}
+
+impl FaultProxy {
+    /// Starts a proxy to `upstream` (e.g. `http://127.0.0.1:18008`) on a free loopback port.
+    pub async fn start(upstream: &str) -> FaultProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let state = Arc::new(State {
+            upstream: upstream.trim_end_matches('/').to_owned(),
+            rules: Mutex::new(vec![]),
+            writes: Mutex::new(vec![]),
+            http: reqwest::Client::new(),
+        });
+        let st = state.clone();
+        tokio::spawn(async move {
+            while let Ok((sock, _)) = listener.accept().await {
+                tokio::spawn(serve(sock, st.clone()));
+            }
+        });
+        FaultProxy { url, state }
+    }
+
+    /// Applies `fault` to the next `times` requests with this method whose path contains
+    /// `path_contains`.
+    pub fn fail(&self, method: &str, path_contains: &str, fault: Fault, times: usize) {
+        self.state.rules.lock().unwrap().push(Rule {
+            method: method.to_owned(),
+            path_contains: path_contains.to_owned(),
+            fault,
+            times,
+        });
+    }
+
+    /// Holds the next matching request; returns the handle to release it.
+    pub fn hold(&self, method: &str, path_contains: &str) -> Arc<Held> {
+        let held = Arc::new(Held::default());
+        self.fail(method, path_contains, Fault::Hold(held.clone()), 1);
+        held
+    }
+
+    /// Every write (non-GET request) forwarded so far, in order.
+    pub fn writes(&self) -> Vec<Write> {
+        self.state.writes.lock().unwrap().clone()
+    }
+}
+
+enum Plan {
+    Forward,
+    Reset,
+    Status(u16),
+    Hold(Arc<Held>, oneshot::Receiver<bool>),
+}
+
+fn plan(state: &State, method: &str, path: &str) -> Plan {
+    let mut rules = state.rules.lock().unwrap();
+    let Some(i) = rules
+        .iter()
+        .position(|r| r.times > 0 && r.method == method && path.contains(&r.path_contains))
+    else {
+        return Plan::Forward;
+    };
+    rules[i].times -= 1;
+    match &rules[i].fault {
+        Fault::Reset => Plan::Reset,
+        Fault::Status(s) => Plan::Status(*s),
+        Fault::Hold(h) => {
+            let (tx, rx) = oneshot::channel();
+            *h.release.lock().unwrap() = Some(tx);
+            *h.count.lock().unwrap() += 1;
+            h.arrived.notify_waiters();
+            Plan::Hold(h.clone(), rx)
+        }
+    }
+}
+
+/// Reads one request: method, path, headers (lowercased names) and body.
+async fn read_request(
+    sock: &mut TcpStream,
+) -> Option<(String, String, Vec<(String, String)>, Vec<u8>)> {
+    let mut buf = Vec::with_capacity(4096);
+    let head_end = loop {
+        let mut chunk = [0u8; 4096];
+        let n = sock.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        if buf.len() > 64 * 1024 {
+            return None;
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next()?.split(' ');
+    let (method, path) = (first.next()?.to_owned(), first.next()?.to_owned());
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = buf[head_end..].to_vec();
+    while body.len() < len {
+        let mut chunk = vec![0u8; len - body.len()];
+        let n = sock.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    Some((method, path, headers, body))
+}
+
+async fn respond(sock: &mut TcpStream, status: u16, headers: &[(String, String)], body: &[u8]) {
+    let mut out = format!(
+        "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        out.push_str(&format!("{k}: {v}\r\n"));
+    }
+    out.push_str("\r\n");
+    // The client may be gone (killed while the request was held): nothing to do then.
+    let _gone = sock.write_all(out.as_bytes()).await;
+    let _gone = sock.write_all(body).await;
+    let _gone = sock.shutdown().await;
+}
+
+async fn serve(mut sock: TcpStream, state: Arc<State>) {
+    let Some((method, path, headers, body)) = read_request(&mut sock).await else {
+        return;
+    };
+    match plan(&state, &method, &path) {
+        Plan::Forward => {}
+        Plan::Reset => return,
+        Plan::Status(s) => {
+            let body = br#"{"errcode":"M_UNKNOWN","error":"injected by the fault proxy"}"#;
+            let ct = [("Content-Type".to_owned(), "application/json".to_owned())];
+            return respond(&mut sock, s, &ct, body).await;
+        }
+        Plan::Hold(_, rx) => {
+            if !rx.await.unwrap_or(false) {
+                return;
+            }
+        }
+    }
+    let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut req = state
+        .http
+        .request(m, format!("{}{path}", state.upstream))
+        .timeout(Duration::from_secs(60))
+        .body(body.clone());
+    for (k, v) in &headers {
+        if matches!(k.as_str(), "authorization" | "content-type" | "accept") {
+            req = req.header(k, v);
+        }
+    }
+    let Ok(resp) = req.send().await else {
+        return;
+    };
+    let status = resp.status().as_u16();
+    if method != "GET" {
+        state.writes.lock().unwrap().push(Write {
+            method: method.clone(),
+            path: path.clone(),
+            body: String::from_utf8_lossy(&body).into_owned(),
+            status,
+        });
+    }
+    let keep: Vec<(String, String)> = resp
+        .headers()
+        .iter()
+        .filter(|(k, _)| matches!(k.as_str(), "content-type" | "retry-after" | "location"))
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
+        .collect();
+    let bytes = resp.bytes().await.unwrap_or_default();
+    respond(&mut sock, status, &keep, &bytes).await;
+}

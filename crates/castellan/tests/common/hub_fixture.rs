@@ -1,0 +1,187 @@
+//! A Synapse hub ready for a story: a workspace claimed by `owner@example.com`, people invited,
+//! the automation account stored and the hub connected (optionally through a fault proxy),
+//! plus the waits and restarts the bot's end-to-end tests share.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::common::{host_args, Cli, Server};
+use crate::synapse_common::{tag, Synapse};
+
+/// A short lease and quick retries, one worker.
+pub const FAST_BOT: &[(&str, &str)] = &[
+    ("CASTELLAN_JOB_LEASE_SECS", "3"),
+    ("CASTELLAN_RETRY_BASE_SECS", "1"),
+    ("CASTELLAN_WORKERS", "1"),
+];
+
+/// The owner's password in every story.
+pub const OWNER_PASSWORD: &str = "owner-password-123";
+
+/// Polls the automation log until the hub has no unfinished job (at most `limit`); returns
+/// its jobs, newest first.
+pub fn wait_idle_for(cli: &Cli, hub: &str, limit: Duration) -> Vec<Value> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let jobs = cli.json(&["jobs", "list", "--hub", hub, "--limit", "1000"]);
+        let jobs = jobs.as_array().unwrap().clone();
+        if !jobs.is_empty()
+            && jobs
+                .iter()
+                .all(|j| matches!(j["state"].as_str(), Some("completed" | "not_completed")))
+        {
+            return jobs;
+        }
+        assert!(Instant::now() < deadline, "jobs did not finish: {jobs:#?}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// [`wait_idle_for`] with three minutes.
+pub fn wait_idle(cli: &Cli, hub: &str) -> Vec<Value> {
+    wait_idle_for(cli, hub, Duration::from_secs(180))
+}
+
+/// Stores a Synapse automation account with the CLI.
+pub fn add_bot_account(cli: &Cli, label: &str, username: &str, password: &str, setup: &str) {
+    cli.ok_stdin(
+        &[
+            "accounts",
+            "add",
+            "--label",
+            label,
+            "--app",
+            "matrix-synapse",
+            "--login-url",
+            "http://127.0.0.1/_matrix/client/v3/login",
+            "--username",
+            username,
+            "--setup",
+            setup,
+            "--password-stdin",
+        ],
+        &format!("{password}\n"),
+    );
+}
+
+/// A connected Synapse hub and the server that drives it.
+pub struct HubStory {
+    pub tmp: tempfile::TempDir,
+    pub data: PathBuf,
+    pub env: Vec<(String, String)>,
+    pub server: Server,
+    pub cli: Cli,
+    pub label: String,
+    /// A tag unique to this story (in emails and labels).
+    pub t: String,
+}
+
+impl HubStory {
+    /// Claims a workspace, invites `people` (`<name>_<tag>@example.com`), stores a new Synapse
+    /// admin as the automation account and connects a hub at `base_url` (Synapse itself or a
+    /// proxy in front of it), waiting until it is healthy.
+    pub async fn connect(
+        syn: &Synapse,
+        base_url: &str,
+        env: &[(&str, &str)],
+        people: &[&str],
+    ) -> HubStory {
+        let t = tag();
+        let bot = format!("castellan_bot_{t}");
+        syn.put_user(&bot, "bot-password-1", true, None).await;
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        let server = Server::start_env(&host_args(&data, None, None), env);
+        let cli = Cli::new(&server.url, &tmp.path().join("cfg"));
+        cli.claim(&server.setup_token(), "owner@example.com");
+        let story = HubStory {
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            label: format!("Matrix {t}"),
+            tmp,
+            data,
+            server,
+            cli,
+            t,
+        };
+        for name in people {
+            let email = story.email(name);
+            story.cli.ok(&[
+                "people", "invite", "--email", &email, "--name", name, "--role", "user",
+            ]);
+        }
+        add_bot_account(
+            &story.cli,
+            "Synapse bot",
+            &bot,
+            "bot-password-1",
+            "placeholder",
+        );
+        let hub = story.cli.json(&[
+            "hub",
+            "connect",
+            "--app",
+            "matrix-synapse",
+            "--label",
+            &story.label,
+            "--account",
+            "Synapse bot",
+            "--base-url",
+            base_url,
+            "--wait",
+        ]);
+        assert_eq!(hub["status"], "healthy", "{hub:#}");
+        story
+    }
+
+    /// The email of a person of this story.
+    pub fn email(&self, name: &str) -> String {
+        format!("{}_{}@example.com", name.to_lowercase(), self.t)
+    }
+
+    /// Kills the server with SIGKILL (when it still runs) and starts it again on the same data
+    /// directory; signs the CLI in again (the new server has a new port).
+    pub fn restart(&mut self) {
+        let _already_gone = self.server.child.kill();
+        let _status = self.server.child.wait();
+        let env: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        self.server = Server::start_env(&host_args(&self.data, None, None), &env);
+        self.cli = Cli::new(&self.server.url, &self.tmp.path().join("cfg"));
+        self.cli.ok_stdin(
+            &["login", "--email", "owner@example.com", "--password-stdin"],
+            &format!("{OWNER_PASSWORD}\n"),
+        );
+    }
+
+    /// Shares the hub with a person with an app role.
+    pub fn share(&self, name: &str, role: &str) {
+        self.cli.ok(&[
+            "hub",
+            "share",
+            &self.label,
+            &self.email(name),
+            "--app-role",
+            role,
+        ]);
+    }
+
+    /// Revokes a person's grant.
+    pub fn revoke(&self, name: &str) {
+        self.cli
+            .ok(&["hub", "revoke", &self.label, &self.email(name)]);
+    }
+
+    /// Waits until the hub's jobs are all finished; returns them.
+    pub fn wait_idle(&self) -> Vec<Value> {
+        wait_idle(&self.cli, &self.label)
+    }
+}
