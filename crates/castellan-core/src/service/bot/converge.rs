@@ -1,0 +1,234 @@
+//! Write jobs (invite, role change, removal): each decides when it runs, from the current
+//! grant and the members as the app shows them then ([`crate::desired`]).
+
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use super::{Bot, Failure};
+use crate::activity::truncate_ms;
+use crate::connector::{Connector, ConnectorContext, Invitation, Session};
+use crate::desired::{decide, desired, Decision, Desired, Seen, Step};
+use crate::error::CoreError;
+use crate::hub::{Hub, HubMember, Job, Matching, Task};
+use crate::ids::PersonId;
+use crate::model::PersonStatus;
+use crate::CoreResult;
+
+impl Bot {
+    /// The members a write job is about: `app_member_ids` (or the older `app_member_id`).
+    fn member_ids(job: &Job) -> Vec<String> {
+        match (
+            job.params.get("app_member_ids"),
+            job.params.get("app_member_id"),
+        ) {
+            (Some(serde_json::Value::Array(ids)), _) => ids
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            (_, Some(serde_json::Value::String(id))) => vec![id.clone()],
+            _ => vec![],
+        }
+    }
+
+    /// Every write job (invite, role change, removal) decides when it runs, from the current
+    /// grant and the members as the app shows them now ([`crate::desired::decide`]): a retry
+    /// never acts twice, and a delayed job never carries out a change that is no longer wanted.
+    /// One job per person at a time (its dedupe key), so no two jobs act on one person at once.
+    pub(super) async fn converge(&self, job: &mut Job, hub: &Hub) -> Result<String, Failure> {
+        let person: Option<PersonId> = Self::param(job, "person_id")
+            .ok()
+            .and_then(|p| p.parse().ok());
+        let planned_role = Self::param(job, "role").ok().map(str::to_owned);
+        let ids = Self::member_ids(job);
+        let (c, ctx, s) = self.session(job, hub).await?;
+        let (want, record) = match person {
+            Some(pid) => {
+                let record = self.svc.store.person(pid).await?;
+                let grants = self.svc.store.grants(hub.id).await?;
+                let grant = grants.iter().find(|g| g.person_id == pid);
+                let active = record
+                    .as_ref()
+                    .is_some_and(|p| p.status != PersonStatus::Deactivated);
+                (desired(grant, active), record)
+            }
+            // A removal an admin asked for by hand, of a member no person is matched to.
+            None => (Desired::Absent, None),
+        };
+        let email = Self::param(job, "email")
+            .ok()
+            .map(str::to_owned)
+            .or_else(|| record.as_ref().map(|p| p.email.clone()));
+        // Re-read before writing: the app is the truth about what is already done.
+        let mut members = vec![];
+        for id in &ids {
+            members.push(c.get_member(&ctx, &s, id).await?);
+        }
+        if members.iter().all(Option::is_none) {
+            if let Some(e) = &email {
+                members = vec![c.find_by_email(&ctx, &s, e).await?];
+            }
+        }
+        if members.is_empty() {
+            members.push(None);
+        }
+        // A person wanted in the app has one member; an unwanted one loses every member.
+        if want != Desired::Absent {
+            members.truncate(1);
+        }
+        let mut outcomes = vec![];
+        for member in members {
+            let seen = member.as_ref().map(|m| Seen {
+                state: m.state,
+                role: m.roles.first().map(String::as_str),
+            });
+            let decision = decide(job.task, planned_role.as_deref(), &want, seen);
+            let (outcome, after) = self
+                .take_step(
+                    &c,
+                    &ctx,
+                    &s,
+                    &decision,
+                    member.clone(),
+                    &email,
+                    &record,
+                    job,
+                )
+                .await?;
+            self.record(job, outcome).await?;
+            if let Some(m) = &after {
+                let matched = person.filter(|_| matches!(decision.step, Step::Invite { .. }));
+                self.remember(hub, m, matched).await?;
+            }
+            let target = member
+                .map(|m| m.app_member_id)
+                .or_else(|| email.clone())
+                .unwrap_or_default();
+            let role = match &decision.step {
+                Step::Invite { role } | Step::UpdateRole { role } => format!(" as {role}"),
+                _ => String::new(),
+            };
+            outcomes.push(match decision.superseded {
+                Some(why) => format!("{target}: {outcome}{role} ({why})"),
+                None => format!("{target}: {outcome}{role}"),
+            });
+        }
+        Ok(outcomes.join("; "))
+    }
+
+    /// Carries out one step on one member; returns the outcome and the member afterwards.
+    #[allow(clippy::too_many_arguments)]
+    async fn take_step(
+        &self,
+        c: &Arc<dyn Connector>,
+        ctx: &ConnectorContext,
+        s: &Session,
+        decision: &Decision,
+        member: Option<crate::connector::AppMember>,
+        email: &Option<String>,
+        record: &Option<crate::model::PersonRecord>,
+        job: &Job,
+    ) -> Result<(&'static str, Option<crate::connector::AppMember>), Failure> {
+        let member_id = || {
+            member
+                .as_ref()
+                .map(|m| m.app_member_id.clone())
+                .unwrap_or_default()
+        };
+        Ok(match &decision.step {
+            Step::Invite { role } => {
+                let email = email.clone().ok_or_else(|| {
+                    Failure::Core(CoreError::internal(format!(
+                        "job {} has no email to invite",
+                        job.id
+                    )))
+                })?;
+                let inv = Invitation {
+                    email,
+                    username: None,
+                    name: record.as_ref().map(|p| p.name.clone()),
+                    role: role.clone(),
+                };
+                ("invited", Some(c.invite(ctx, s, &inv).await?))
+            }
+            Step::UpdateRole { role } => {
+                let m = c.update_role(ctx, s, &member_id(), role).await?;
+                ("role_updated", Some(m))
+            }
+            Step::Remove => {
+                let id = member_id();
+                c.remove(ctx, s, &id).await?;
+                ("removed", c.get_member(ctx, s, &id).await?)
+            }
+            Step::Nothing => {
+                let outcome = match (&decision.superseded, job.task, &member) {
+                    (Some(_), _, _) => "superseded",
+                    (None, Task::InviteMember, _) => "already_member",
+                    (None, Task::UpdateMemberRole, _) => "already_in_role",
+                    (None, _, None) => "already_gone",
+                    (None, _, Some(_)) => "already_deactivated",
+                };
+                (outcome, member)
+            }
+        })
+    }
+
+    pub(super) async fn remember(
+        &self,
+        hub: &Hub,
+        m: &crate::connector::AppMember,
+        person: Option<PersonId>,
+    ) -> CoreResult<()> {
+        let now = truncate_ms(Utc::now());
+        let prev = self
+            .svc
+            .store
+            .hub_members(hub.id)
+            .await?
+            .into_iter()
+            .find(|x| x.app_member_id == m.app_member_id);
+        let hm = HubMember {
+            app_member_id: m.app_member_id.clone(),
+            email: m.email.clone(),
+            name: m.name.clone(),
+            app_role: m.roles.first().cloned(),
+            state: m.state,
+            matching: if person.is_some() {
+                Matching::Onboarded
+            } else {
+                prev.as_ref()
+                    .map(|p| p.matching)
+                    .unwrap_or(Matching::Unmatched)
+            },
+            person_id: person.or(prev.as_ref().and_then(|p| p.person_id)),
+            exempt_reason: prev.as_ref().and_then(|p| p.exempt_reason.clone()),
+            first_seen_at: prev.map(|p| p.first_seen_at).unwrap_or(now),
+            last_seen_at: now,
+        };
+        self.svc.store.upsert_hub_member(hub.id, &hm, None).await
+    }
+}
+
+/// One write job per person (they share a dedupe key): a deactivated person matched to several
+/// members gets one removal job over all of them.
+pub(super) fn one_job_per_person(jobs: Vec<Job>) -> Vec<Job> {
+    let mut out: Vec<Job> = Vec::with_capacity(jobs.len());
+    for j in jobs {
+        let same = out
+            .iter_mut()
+            .find(|o| o.dedupe_key.is_some() && o.dedupe_key == j.dedupe_key);
+        match same {
+            Some(o) if o.task == Task::RemoveMember && j.task == Task::RemoveMember => {
+                if let (Some(serde_json::Value::Array(a)), Some(serde_json::Value::Array(b))) = (
+                    o.params.get_mut("app_member_ids"),
+                    j.params.get("app_member_ids"),
+                ) {
+                    a.extend(b.iter().cloned());
+                }
+            }
+            Some(_) => {}
+            None => out.push(j),
+        }
+    }
+    out
+}
