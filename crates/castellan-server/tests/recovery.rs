@@ -44,6 +44,17 @@ async fn use_link(app: &TestApp, token: &str, password: &str) -> Resp {
     .await
 }
 
+/// Asserts `email` signs in with [`NEW_PASSWORD`] and no longer with [`PASSWORD`].
+async fn only_the_new_password_signs_in(app: &TestApp, email: &str) {
+    sign_in(app, email, PASSWORD)
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED, &["wrong email or password"]);
+    assert_eq!(
+        sign_in(app, email, NEW_PASSWORD).await.status,
+        StatusCode::CREATED
+    );
+}
+
 /// Every activity event with `action`, newest first.
 async fn events(app: &TestApp, owner: &str, action: &str) -> Vec<Value> {
     let r = app
@@ -121,13 +132,7 @@ async fn changing_ones_password_ends_the_other_sessions_and_tokens() {
         let r = app.get("/api/v1/me", t).await;
         r.assert_problem(StatusCode::UNAUTHORIZED, &["revoked"]);
     }
-    sign_in(&app, "ana@example.com", PASSWORD)
-        .await
-        .assert_problem(StatusCode::UNAUTHORIZED, &["wrong email or password"]);
-    assert_eq!(
-        sign_in(&app, "ana@example.com", NEW_PASSWORD).await.status,
-        StatusCode::CREATED
-    );
+    only_the_new_password_signs_in(&app, "ana@example.com").await;
 
     let done = events(&app, &owner.token, "person.password_change").await;
     assert_eq!(done.len(), 1);
@@ -246,13 +251,7 @@ async fn a_reset_link_works_once_ends_every_session_and_is_recorded() {
             .await
             .assert_problem(StatusCode::UNAUTHORIZED, &["revoked"]);
     }
-    sign_in(&app, "ana@example.com", PASSWORD)
-        .await
-        .assert_problem(StatusCode::UNAUTHORIZED, &["wrong email or password"]);
-    assert_eq!(
-        sign_in(&app, "ana@example.com", NEW_PASSWORD).await.status,
-        StatusCode::CREATED
-    );
+    only_the_new_password_signs_in(&app, "ana@example.com").await;
     // Single use.
     use_link(&app, &token, "yet another passphrase")
         .await
