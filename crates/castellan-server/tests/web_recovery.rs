@@ -91,7 +91,29 @@ async fn changing_the_password_keeps_this_browser_and_signs_out_the_others() {
     app.get("/api/v1/me", &api_token)
         .await
         .assert_problem(StatusCode::UNAUTHORIZED, &["revoked"]);
-    Browser::sign_in(&app, "owner@example.com", NEW_PASSWORD).await;
+    // The other browser signs in again although it still sends its ended session's cookie
+    // (its sign-in form carries the token that cookie binds).
+    let page = other.get(&app, "/sign-in").await;
+    let csrf = hidden(&page.text(), "csrf").expect("a csrf field");
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("csrf", csrf.as_str()),
+            ("email", "owner@example.com"),
+            ("password", NEW_PASSWORD),
+        ])
+        .finish();
+    let r = app
+        .raw(
+            "POST",
+            "/sign-in",
+            &[
+                (header::COOKIE, other.cookie.as_str()),
+                (header::CONTENT_TYPE, "application/x-www-form-urlencoded"),
+            ],
+            body.into_bytes(),
+        )
+        .await;
+    assert_see_other(&r, "/accounts");
 }
 
 /// An anonymous browser's CSRF cookie and form token from `page`.

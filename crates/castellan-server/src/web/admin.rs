@@ -21,8 +21,7 @@ use castellan_core::CoreError;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::auth::{anonymous_csrf, start_session, too_many, with_cookie, FieldErrors};
-use super::security::{self, SESSION_COOKIE};
+use super::auth::{public_csrf, start_session, too_many, with_cookie, FieldErrors};
 use super::{render, render_status, see_other, Chrome, WebError, WebForm, WebResult, WebUser};
 use crate::extract::Source;
 use crate::AppState;
@@ -430,15 +429,6 @@ struct AcceptPage {
 #[derive(Debug, Deserialize)]
 struct EmailQuery {
     email: Option<String>,
-}
-
-/// The CSRF token for a public form: the session's when a session cookie is present (a
-/// signed-in browser), else the CSRF cookie's (set here when missing).
-pub(super) fn public_csrf(headers: &HeaderMap) -> (String, Option<axum::http::HeaderValue>) {
-    match security::cookie_value(headers, SESSION_COOKIE) {
-        Some(t) => (security::csrf_for_session(&t), None),
-        None => anonymous_csrf(headers),
-    }
 }
 
 fn accept_view(csrf: String, email: String, errors: FieldErrors) -> AcceptPage {

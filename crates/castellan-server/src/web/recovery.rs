@@ -15,8 +15,7 @@ use castellan_core::CoreError;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::admin::public_csrf;
-use super::auth::{too_many, with_cookie, FieldErrors};
+use super::auth::{public_csrf, too_many, with_cookie, FieldErrors};
 use super::{render, render_status, see_other, Chrome, WebForm, WebResult, WebUser};
 use crate::extract::Source;
 use crate::AppState;
