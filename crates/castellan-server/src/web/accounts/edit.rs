@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
 use castellan_core::ids::VaultId;
+use castellan_core::permissions::{allows, item_allows, Action, ItemAction};
 use castellan_core::service::{AccountPatch, AccountView};
 use castellan_core::validate::{is_look_alike, LookAlike};
 use castellan_core::CoreError;
@@ -118,13 +119,8 @@ async fn edit_view(
 async fn editable(s: &AppState, user: &WebUser, raw: &str) -> WebResult<AccountView> {
     let id = account_id(raw)?;
     let a = s.svc.account(&user.actor, id).await?;
-    let can = castellan_core::permissions::allows(
-        user.actor.role,
-        castellan_core::permissions::Action::AccountWrite,
-    ) && castellan_core::permissions::item_allows(
-        a.my_role,
-        castellan_core::permissions::ItemAction::Edit,
-    );
+    let can =
+        allows(user.actor.role, Action::AccountWrite) && item_allows(a.my_role, ItemAction::Edit);
     if !can {
         return Err(CoreError::Forbidden(format!(
             "your item role `{}` on this account does not allow editing it",
