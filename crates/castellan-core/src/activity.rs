@@ -191,6 +191,18 @@ pub struct ActivityEvent {
     pub hash: String,
 }
 
+/// The rule for throttled activity (token use, repeated TOTP code reads): whether a use at `at`
+/// is written to the log, given when the last logged one was (`previous`): always the first
+/// time, then only once more than `window` has passed. A clock running backwards (an earlier
+/// `at`) logs nothing.
+pub fn log_due(
+    previous: Option<DateTime<Utc>>,
+    at: DateTime<Utc>,
+    window: chrono::Duration,
+) -> bool {
+    previous.is_none_or(|prev| at.signed_duration_since(prev) > window)
+}
+
 /// Drops sub-millisecond precision so a time survives a round trip through the store.
 pub fn truncate_ms(t: DateTime<Utc>) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(t.timestamp_millis())
@@ -347,6 +359,27 @@ impl ChainVerifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn throttled_uses_are_logged_once_per_window() {
+        let t0 = Utc
+            .timestamp_millis_opt(1_700_000_000_000)
+            .single()
+            .unwrap();
+        let w = chrono::Duration::minutes(10);
+        let at = |secs: i64| t0 + chrono::Duration::seconds(secs);
+        assert!(log_due(None, t0, w), "the first use is logged");
+        // A page refreshing every 30 s for 10 minutes logs nothing more…
+        for s in (30..=600).step_by(30) {
+            assert!(!log_due(Some(t0), at(s), w), "{s} s after");
+        }
+        // …then one more use past the window is logged.
+        assert!(log_due(Some(t0), at(601), w));
+        assert!(
+            !log_due(Some(t0), at(-5), w),
+            "a clock going backwards logs nothing"
+        );
+    }
 
     fn chain(n: i64) -> Vec<ActivityEvent> {
         let actor = Actor::system("test");

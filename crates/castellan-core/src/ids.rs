@@ -58,6 +58,8 @@ crate::uuid_id!(/// A personal API token.
     TokenId, "token");
 crate::uuid_id!(/// An activity event.
     EventId, "event");
+crate::uuid_id!(/// A password reset link.
+    PasswordResetId, "password_reset");
 crate::uuid_id!(/// A vault data key (DEK).
     DataKeyId, "data_key");
 

@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::ids::{AccountId, AppId, DataKeyId, PersonId, TokenId, VaultId, WorkspaceId};
+use crate::ids::{
+    AccountId, AppId, DataKeyId, PasswordResetId, PersonId, TokenId, VaultId, WorkspaceId,
+};
 
 #[macro_export]
 #[doc(hidden)]
@@ -358,6 +360,44 @@ pub struct TokenRecord {
     pub last_used_at: Option<DateTime<Utc>>,
     /// Revocation time.
     pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A password reset link as the store keeps it: only the SHA-256 of its token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordResetRecord {
+    /// Id.
+    pub id: PasswordResetId,
+    /// Whose password it resets.
+    pub person_id: PersonId,
+    /// SHA-256 hex of the link's token.
+    pub hash: String,
+    /// The admin who issued it.
+    pub created_by: Option<PersonId>,
+    /// When issued.
+    pub created_at: DateTime<Utc>,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+    /// When it was used (it works once).
+    pub used_at: Option<DateTime<Utc>>,
+    /// When a newer link or a password change made it void.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A new password for a person, and what setting it ends: every token (web sessions and API
+/// tokens) of the person except `keep_token`, and every pending reset link.
+#[derive(Debug, Clone)]
+pub struct NewPassword {
+    /// The person.
+    pub person_id: PersonId,
+    /// The new Argon2id PHC string.
+    pub password_hash: String,
+    /// When (tokens and links are revoked at this time).
+    pub at: DateTime<Utc>,
+    /// The token that stays valid (the one the change was made with), if any.
+    pub keep_token: Option<TokenId>,
+    /// The reset link being used: the change happens only while it is unused, not revoked and
+    /// not expired at `at`, and marks it used.
+    pub reset: Option<PasswordResetId>,
 }
 
 /// A token as the API lists it.

@@ -16,8 +16,8 @@ use crate::error::CoreResult;
 use crate::hub::{Grant, Hub, HubId, HubMember, Job, JobId, JobState, SyncReport};
 use crate::ids::{AccountId, DataKeyId, PersonId, TokenId, VaultId};
 use crate::model::{
-    AccountRecord, ItemRole, OtpRecord, PersonRecord, PersonTwoStep, SealedField, TokenRecord,
-    Vault, VaultAccess, VaultKeyRecord, Workspace,
+    AccountRecord, ItemRole, NewPassword, OtpRecord, PasswordResetRecord, PersonRecord,
+    PersonTwoStep, SealedField, TokenRecord, Vault, VaultAccess, VaultKeyRecord, Workspace,
 };
 
 /// The workspace row and its one-time setup.
@@ -90,6 +90,26 @@ pub trait PeopleStore: Send + Sync {
         token: &TokenRecord,
         event: &NewEvent,
     ) -> CoreResult<bool>;
+    /// Stores a new password reset link and revokes (at `r.created_at`) the person's earlier
+    /// links that are still pending, then appends `event`, in one transaction. `NotFound` if
+    /// the person is missing.
+    async fn insert_password_reset(
+        &self,
+        r: &PasswordResetRecord,
+        event: &NewEvent,
+    ) -> CoreResult<()>;
+    /// The reset link with this SHA-256 hash and its person.
+    async fn password_reset_by_hash(
+        &self,
+        hash: &str,
+    ) -> CoreResult<Option<(PasswordResetRecord, PersonRecord)>>;
+    /// Sets a person's password atomically: when `change.reset` is given, first marks that link
+    /// used (only while it is pending and not expired at `change.at`; otherwise writes nothing
+    /// and returns `None`); then stores the hash, revokes every token of the person but
+    /// `change.keep_token` and every pending reset link, and appends `event`. Returns how many
+    /// tokens it revoked. `NotFound` if the person is missing.
+    async fn set_password(&self, change: &NewPassword, event: &NewEvent)
+        -> CoreResult<Option<u64>>;
 }
 
 /// Personal API tokens.
@@ -253,6 +273,15 @@ pub struct ActivityFilter {
 pub trait ActivityStore: Send + Sync {
     /// Appends one event on its own (sign-in, reveal, failures).
     async fn append(&self, event: &NewEvent) -> CoreResult<ActivityEvent>;
+    /// Appends `event` unless the same token already did the same action on the same target
+    /// recently: the last such event's time and `event.at` go through
+    /// [`crate::activity::log_due`] with `window`. Events without a token or a target are always
+    /// appended. Returns whether it appended. Serialized with every other append.
+    async fn append_throttled(
+        &self,
+        event: &NewEvent,
+        window: chrono::Duration,
+    ) -> CoreResult<bool>;
     /// Events matching the filter, newest first.
     async fn events(&self, f: &ActivityFilter) -> CoreResult<Vec<ActivityEvent>>;
     /// Events with `seq > after`, oldest first, at most `limit` (for verification and export).

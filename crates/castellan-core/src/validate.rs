@@ -1,4 +1,14 @@
 //! Validation at the edge: field limits and normalizers shared by every entry point.
+//!
+//! Every label, name and username goes through [`text`]: trimmed, NFC-normalized (UAX #15), and
+//! refused when it holds control characters, bidirectional controls or invisible characters
+//! ([`visible`]). Labels that only *look* like an existing one (UTS #39 confusable skeletons)
+//! are found by [`look_alike`]; the use cases refuse them unless the caller confirms
+//! ([`LookAlike::Allow`]).
+
+use unicode_normalization::UnicodeNormalization;
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+use unicode_security::{skeleton, MixedScript};
 
 use crate::error::CoreError;
 
@@ -26,10 +36,13 @@ pub fn clip(s: &str) -> String {
     out
 }
 
-/// Trims `value` and checks it is non-empty, at most `max` characters and free of control
-/// characters. Returns the trimmed text or a `Validation` error naming `field`.
+/// Trims `value`, normalizes it to NFC and checks it is non-empty, at most `max` characters
+/// (counted after normalization) and free of control characters and of the invisible and
+/// direction-changing characters [`visible`] refuses. Returns the normalized text or a
+/// `Validation` error naming `field`.
 pub fn text(field: &str, value: &str, max: usize) -> Result<String, CoreError> {
-    let v = value.trim();
+    let v: String = value.trim().nfc().collect();
+    let v = v.trim();
     if v.is_empty() {
         return Err(CoreError::invalid(field, "must not be empty"));
     }
@@ -46,7 +59,159 @@ pub fn text(field: &str, value: &str, max: usize) -> Result<String, CoreError> {
             "must not contain control characters",
         ));
     }
+    visible(field, v)?;
     Ok(v.to_owned())
+}
+
+/// Whether `c` is in Unicode's `Default_Ignorable_Code_Point` set (DerivedCoreProperties.txt,
+/// Unicode 15.1): characters that render as nothing, such as zero-width spaces, joiners,
+/// variation selectors and Hangul fillers.
+fn default_ignorable(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}'..='\u{1160}' | '\u{17B4}'..='\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}'
+        | '\u{FFF0}'..='\u{FFF8}' | '\u{1BCA0}'..='\u{1BCA3}' | '\u{1D173}'..='\u{1D17A}'
+        | '\u{E0000}'..='\u{E0FFF}')
+}
+
+/// What is wrong with `c` in a label or name (`prev` is the character before it), or `None`.
+/// Emoji presentation selectors (U+FE0E, U+FE0F) are fine right after a symbol (`☁️`).
+fn hidden_kind(c: char, prev: Option<char>) -> Option<&'static str> {
+    match c {
+        '\u{202A}'..='\u{202E}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{200E}'
+        | '\u{200F}'
+        | '\u{061C}' => Some("a bidirectional control, which can reverse how the text reads"),
+        '\u{FE0E}' | '\u{FE0F}'
+            if prev.is_some_and(|p| p.general_category() == GeneralCategory::OtherSymbol) =>
+        {
+            None
+        }
+        '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' => Some("a zero-width character"),
+        '\u{2028}' | '\u{2029}' => Some("an invisible line or paragraph separator"),
+        _ if default_ignorable(c) || c.general_category() == GeneralCategory::Format => {
+            Some("an invisible formatting character")
+        }
+        _ => None,
+    }
+}
+
+/// Refuses text holding a bidirectional control (U+202A–U+202E, U+2066–U+2069, LRM, RLM,
+/// ALM), a zero-width or other invisible character (the `Cf` category and the
+/// `Default_Ignorable_Code_Point` set), or a line or paragraph separator: with them two labels
+/// that read the same can differ, and `invoice\u{202E}gpj.exe` reads as `invoiceexe.jpg`.
+/// The `Validation` error names `field`, the code point and its position (from 1).
+pub fn visible(field: &str, value: &str) -> Result<(), CoreError> {
+    let mut prev = None;
+    for (i, c) in value.chars().enumerate() {
+        if let Some(kind) = hidden_kind(c, prev) {
+            return Err(CoreError::invalid(
+                field,
+                format!(
+                    "must not contain invisible or direction-changing characters: U+{:04X} ({kind}) at character {}",
+                    u32::from(c),
+                    i + 1
+                ),
+            ));
+        }
+        prev = Some(c);
+    }
+    Ok(())
+}
+
+/// Whether a label that looks like an existing one (see [`look_alike`]) is accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LookAlike {
+    /// Refuse it with a `Validation` error naming the existing label (the default).
+    #[default]
+    Refuse,
+    /// The caller confirmed it (`confirm_confusable=true`, `--allow-confusable`, the web
+    /// form's checkbox).
+    Allow,
+}
+
+impl LookAlike {
+    /// `Allow` when `confirmed`, else `Refuse`.
+    pub fn confirmed(confirmed: bool) -> Self {
+        if confirmed {
+            Self::Allow
+        } else {
+            Self::Refuse
+        }
+    }
+}
+
+/// The words every look-alike refusal starts its message with (the web forms key on them to
+/// offer the confirmation checkbox).
+pub const LOOK_ALIKE_MESSAGE: &str = "looks like the existing";
+
+/// Case- and space-folded UTS #39 skeletons of a label: of the text as written and of its
+/// lowercase form (`SIack` and `slack` both reach `slack`).
+fn skeletons(label: &str) -> [String; 2] {
+    let fold = |s: String| label_key(&s);
+    [
+        fold(skeleton(label).collect()),
+        fold(skeleton(&label.to_lowercase()).collect()),
+    ]
+}
+
+/// The first of `existing` that `label` can be mistaken for: a different label (by
+/// [`label_key`]) with the same confusable skeleton (UTS #39 section 4, case and white space
+/// folded), e.g. `Slаck admin` (Cyrillic `а`) or `SIack admin` (capital `I`) for
+/// `Slack admin`. An identical label is not a look-alike (it is a duplicate: a conflict).
+pub fn look_alike<'a>(label: &str, existing: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let key = label_key(label);
+    let mine = skeletons(label);
+    existing.into_iter().find(|other| {
+        label_key(other) != key && {
+            let theirs = skeletons(other);
+            mine.iter().any(|m| theirs.contains(m))
+        }
+    })
+}
+
+/// The refusal of `label` in `field` because it looks like `existing` (`noun`: "label",
+/// "vault name"); says when the label mixes scripts and how to confirm.
+pub fn look_alike_error(field: &str, noun: &str, label: &str, existing: &str) -> CoreError {
+    let mixed = if label.is_single_script() {
+        ""
+    } else {
+        " (it mixes letters of different scripts)"
+    };
+    CoreError::invalid(
+        field,
+        format!(
+            "`{}` {LOOK_ALIKE_MESSAGE} {noun} `{}`{mixed}; if it is meant to, confirm it (API: \
+             `confirm_confusable=true`, CLI: `--allow-confusable`)",
+            clip(label),
+            clip(existing)
+        ),
+    )
+}
+
+/// Refuses `label` when it looks like one of `existing` (see [`look_alike`]), unless `allow`
+/// is [`LookAlike::Allow`].
+pub fn check_look_alike<'a>(
+    field: &str,
+    noun: &str,
+    label: &str,
+    existing: impl IntoIterator<Item = &'a str>,
+    allow: LookAlike,
+) -> Result<(), CoreError> {
+    if allow == LookAlike::Allow {
+        return Ok(());
+    }
+    match look_alike(label, existing) {
+        Some(other) => Err(look_alike_error(field, noun, label, other)),
+        None => Ok(()),
+    }
+}
+
+/// Whether `e` is a look-alike refusal (see [`look_alike_error`]).
+pub fn is_look_alike(e: &CoreError) -> bool {
+    matches!(e, CoreError::Validation { message, .. } if message.contains(LOOK_ALIKE_MESSAGE))
 }
 
 /// Like [`text`] but `None`/empty gives `None`.
@@ -93,7 +258,7 @@ pub fn http_url(field: &str, value: &str) -> Result<url::Url, CoreError> {
 /// domain case-insensitively; nearly every provider also folds the local part). Errors when the
 /// value is not `local@domain` with a dot-free-or-dotted domain and no spaces.
 pub fn email(field: &str, value: &str) -> Result<String, CoreError> {
-    let v = value.trim().to_lowercase();
+    let v = value.trim().nfc().collect::<String>().to_lowercase();
     let bad = || {
         CoreError::invalid(
             field,
@@ -103,6 +268,7 @@ pub fn email(field: &str, value: &str) -> Result<String, CoreError> {
     if v.len() > MAX_USERNAME || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(bad());
     }
+    visible(field, &v)?;
     let (local, domain) = v.rsplit_once('@').ok_or_else(bad)?;
     if local.is_empty() || domain.is_empty() || domain.starts_with('.') || domain.ends_with('.') {
         return Err(bad());
@@ -151,5 +317,92 @@ mod tests {
     #[test]
     fn label_keys_fold_case_and_space() {
         assert_eq!(label_key("  Slack   Admin "), "slack admin");
+    }
+
+    #[test]
+    fn text_is_nfc_normalized() {
+        // `e` + combining acute (NFD) becomes the one precomposed `é` (NFC).
+        let nfd = "Cafe\u{301} team";
+        let nfc = text("name", nfd, 20).unwrap();
+        assert_eq!(nfc, "Caf\u{e9} team");
+        assert_eq!(nfc.chars().count(), 9);
+        assert_eq!(text("name", "Caf\u{e9} team", 20).unwrap(), nfc);
+        // Compatibility forms are not folded (NFC, not NFKC): the confusable check sees them.
+        assert_eq!(text("label", "\u{FF33}lack", 20).unwrap(), "\u{FF33}lack");
+        assert_eq!(
+            email("email", "Jos\u{65}\u{301}@Example.com").unwrap(),
+            "jos\u{e9}@example.com"
+        );
+    }
+
+    #[test]
+    fn invisible_and_bidi_characters_are_refused_naming_the_field() {
+        for (bad, what) in [
+            ("invoice\u{202E}gpj.exe", "U+202E"),
+            ("Slack\u{200B} admin", "U+200B"),
+            ("Slack\u{200D}admin", "U+200D"),
+            ("\u{FEFF}Slack admin", "U+FEFF"),
+            ("Slack\u{2066}admin\u{2069}", "U+2066"),
+            ("Slack\u{00AD}admin", "U+00AD"),
+            ("Slack\u{E0041}", "U+E0041"),
+            ("S\u{FE0F}lack", "U+FE0F"),
+            ("Slack\u{2028}admin", "U+2028"),
+            ("\u{3164}", "U+3164"),
+        ] {
+            let e = text("label", bad, 200).unwrap_err();
+            let CoreError::Validation { field, message } = e else {
+                panic!("{bad:?}: not a validation error");
+            };
+            assert_eq!(field, "label");
+            assert!(message.contains(what), "{bad:?}: {message}");
+            assert!(
+                message.contains("invisible or direction-changing"),
+                "{message}"
+            );
+        }
+        assert!(email("email", "ana\u{200B}@example.com").is_err());
+        // Right-to-left scripts, accents and emoji need none of them.
+        for ok in [
+            "\u{5E9}\u{5DC}\u{5D5}\u{5DD}",
+            "Café",
+            "\u{2601}\u{FE0F} Cloud",
+            "Zoë Ødegaard",
+            "東京オフィス",
+        ] {
+            assert!(text("label", ok, 200).is_ok(), "{ok:?}");
+        }
+    }
+
+    #[test]
+    fn look_alike_labels_are_found() {
+        let existing = ["Slack admin", "GitHub", "Payroll"];
+        let hit = |l: &str| look_alike(l, existing.iter().copied());
+        assert_eq!(hit("Sl\u{430}ck admin"), Some("Slack admin")); // Cyrillic а
+        assert_eq!(hit("SIack admin"), Some("Slack admin")); // capital I for l
+        assert_eq!(hit("sIack  admin"), Some("Slack admin")); // case and spaces folded
+        assert_eq!(hit("\u{FF33}lack admin"), Some("Slack admin")); // fullwidth S
+        assert_eq!(hit("Slack adrnin"), Some("Slack admin")); // rn for m
+        assert_eq!(hit("G\u{456}tHub"), Some("GitHub")); // Cyrillic і
+                                                         // The same label is a duplicate (a conflict), not a look-alike; others are fine.
+        assert_eq!(hit("slack admin"), None);
+        assert_eq!(hit("Slack billing"), None);
+        assert_eq!(hit("GitLab"), None);
+        let e = look_alike_error("label", "label", "Sl\u{430}ck admin", "Slack admin");
+        assert!(is_look_alike(&e));
+        let CoreError::Validation { field, message } = e else {
+            panic!()
+        };
+        assert_eq!(field, "label");
+        assert!(message.contains("`Slack admin`"), "{message}");
+        assert!(
+            message.contains("mixes letters of different scripts"),
+            "{message}"
+        );
+        assert!(
+            check_look_alike("label", "label", "SIack admin", existing, LookAlike::Refuse).is_err()
+        );
+        assert!(
+            check_look_alike("label", "label", "SIack admin", existing, LookAlike::Allow).is_ok()
+        );
     }
 }

@@ -602,6 +602,16 @@ async fn unknown_json_field_is_422_on_every_json_body() {
             json!({ "email": "p@example.com", "name": "P", "role": "user", "x": 1 }),
         ),
         (
+            "POST",
+            "/api/v1/auth/reset-password".into(),
+            json!({ "reset_token": "cst_reset_x", "new_password": PASSWORD, "x": 1 }),
+        ),
+        (
+            "POST",
+            "/api/v1/me/password".into(),
+            json!({ "current_password": PASSWORD, "new_password": "another long password", "x": 1 }),
+        ),
+        (
             "PATCH",
             format!("/api/v1/people/{pid}"),
             json!({ "name": "P", "x": 1 }),
@@ -675,6 +685,105 @@ async fn unknown_json_field_is_422_on_every_json_body() {
         "{} bodies accept unknown fields:\n{}",
         failures.len(),
         failures.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn recovery_endpoints_refuse_bad_input_without_writes() {
+    let (app, owner) = claimed().await;
+    let t = owner.token.as_str();
+    let nobody = uuid::Uuid::now_v7();
+    for path in [
+        format!("/api/v1/people/{nobody}/password-reset"),
+        format!("/api/v1/people/{nobody}/invitation"),
+    ] {
+        refused_without_writes!(
+            app,
+            owner,
+            StatusCode::NOT_FOUND,
+            &["person"],
+            app.post(&path, t, json!({}))
+        );
+        let r = app
+            .post(&path.replace(&nobody.to_string(), "nope"), t, json!({}))
+            .await;
+        assert!(r.status.is_client_error() && r.is_problem(), "{}", r.text());
+    }
+    // Missing, mistyped or too short fields: 422 naming them, before any password is checked.
+    for (body, field) in [
+        (json!({ "current_password": PASSWORD }), "new_password"),
+        (
+            json!({ "current_password": PASSWORD, "new_password": 12 }),
+            "new_password",
+        ),
+        (
+            json!({ "current_password": PASSWORD, "new_password": "short" }),
+            "new_password",
+        ),
+        (
+            json!({ "current_password": PASSWORD, "new_password": "x".repeat(2000) }),
+            "new_password",
+        ),
+    ] {
+        refused_without_writes!(
+            app,
+            owner,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &[field],
+            app.post("/api/v1/me/password", t, body)
+        );
+    }
+    for (body, field) in [
+        (json!({ "new_password": PASSWORD }), "reset_token"),
+        (
+            json!({ "reset_token": "cst_reset_x", "new_password": "short" }),
+            "new_password",
+        ),
+    ] {
+        refused_without_writes!(
+            app,
+            owner,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &[field],
+            app.call("POST", "/api/v1/auth/reset-password", None, Some(body))
+        );
+    }
+    let bearer = format!("Bearer {t}");
+    for (path, auth) in [
+        ("/api/v1/me/password", Some(bearer.as_str())),
+        ("/api/v1/auth/reset-password", None),
+    ] {
+        let mut headers = vec![(header::CONTENT_TYPE, "application/json")];
+        headers.extend(auth.map(|a| (header::AUTHORIZATION, a)));
+        refused_without_writes!(
+            app,
+            owner,
+            StatusCode::BAD_REQUEST,
+            &[],
+            app.raw("POST", path, &headers, b"{\"new_password\": ".to_vec())
+        );
+    }
+    // A reset token that is not one is refused (and, like a failed sign-in, recorded).
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/auth/reset-password",
+            None,
+            Some(json!({ "reset_token": "", "new_password": "a long enough password" })),
+        )
+        .await;
+    r.assert_problem(StatusCode::UNAUTHORIZED, &["not valid"]);
+    // The look-alike confirmation takes a boolean.
+    refused_without_writes!(
+        app,
+        owner,
+        StatusCode::BAD_REQUEST,
+        &["confirm_confusable"],
+        app.post(
+            "/api/v1/accounts?confirm_confusable=maybe",
+            t,
+            account("Maybe")
+        )
     );
 }
 

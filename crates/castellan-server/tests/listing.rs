@@ -1,5 +1,5 @@
 //! Listings are complete: more accounts than the store's default page (500) are all listed,
-//! by the API and on the accounts page.
+//! by the API and on the accounts page (in pages of 50).
 
 mod common;
 
@@ -37,22 +37,29 @@ async fn more_than_500_accounts_are_all_listed() {
         )
         .await
         .unwrap();
-    let page = app
-        .raw(
-            "GET",
-            "/accounts",
-            &[(
-                axum::http::header::COOKIE,
-                &format!("castellan_session={}", session.token),
-            )],
-            vec![],
-        )
-        .await;
-    assert_eq!(page.status, StatusCode::OK);
-    let html = page.text();
+    let cookie = format!("castellan_session={}", session.token);
+    let get = |path: &'static str| {
+        let cookie = cookie.clone();
+        let app = &app;
+        async move {
+            let page = app
+                .raw(
+                    "GET",
+                    path,
+                    &[(axum::http::header::COOKIE, &cookie)],
+                    vec![],
+                )
+                .await;
+            assert_eq!(page.status, StatusCode::OK);
+            page.text()
+        }
+    };
+    // The page counts them all and shows them 50 at a time: the last one is on page 11.
+    let html = get("/accounts").await;
     assert!(html.contains("501 accounts"), "the count");
+    let last = get("/accounts?page=11").await;
     assert!(
-        html.contains("Account 0500"),
-        "the last account is on the page"
+        last.contains("Account 0500"),
+        "the last account is on the last page"
     );
 }

@@ -44,6 +44,17 @@ const AUTHENTICATED: &[Endpoint] = &[
         "/api/v1/people/{id}/transfer-ownership",
         Action::OwnershipTransfer,
     ),
+    ep(
+        "POST",
+        "/api/v1/people/{id}/password-reset",
+        Action::PeopleManage,
+    ),
+    ep(
+        "POST",
+        "/api/v1/people/{id}/invitation",
+        Action::PeopleManage,
+    ),
+    ep("POST", "/api/v1/me/password", Action::TokensManageOwn),
     ep("GET", "/api/v1/tokens", Action::TokensManageOwn),
     ep("POST", "/api/v1/tokens", Action::TokensManageOwn),
     ep("DELETE", "/api/v1/tokens/{id}", Action::TokensManageOwn),
@@ -161,6 +172,7 @@ const PUBLIC: &[(&str, &str)] = &[
     ("POST", "/api/v1/setup/claim"),
     ("POST", "/api/v1/auth/sign-in"),
     ("POST", "/api/v1/auth/accept-invitation"),
+    ("POST", "/api/v1/auth/reset-password"),
     ("GET", "/api/v1/openapi.json"),
     // Signed by the SMS provider (`X-Twilio-Signature`) instead of a bearer token.
     ("POST", "/api/v1/webhooks/sms"),
@@ -275,6 +287,7 @@ async fn public_endpoints_answer_without_a_token() {
         ("POST", "/api/v1/setup/claim"),
         ("POST", "/api/v1/auth/sign-in"),
         ("POST", "/api/v1/auth/accept-invitation"),
+        ("POST", "/api/v1/auth/reset-password"),
     ] {
         let r = app.call(m, p, None, Some(json!({}))).await;
         assert_eq!(
@@ -510,6 +523,38 @@ impl Walk {
                     Some(json!({ "name": format!("Renamed {n}") })),
                 )
             }
+            ("POST", "/api/v1/people/{id}/password-reset") => {
+                // A fresh active guest: every role that may manage people may manage guests.
+                let guest = self
+                    .w
+                    .app
+                    .person(
+                        &owner,
+                        &format!("resetme{n}@example.com"),
+                        WorkspaceRole::Guest,
+                    )
+                    .await;
+                (e.path.replace("{id}", &guest.person_id), None)
+            }
+            ("POST", "/api/v1/people/{id}/invitation") => {
+                let (id, _) = self
+                    .w
+                    .app
+                    .invite(
+                        &owner,
+                        &format!("renewme{n}@example.com"),
+                        WorkspaceRole::Guest,
+                    )
+                    .await;
+                (e.path.replace("{id}", &id), None)
+            }
+            // The caller's own password, changed to a new one (their session stays valid).
+            ("POST", "/api/v1/me/password") => (
+                p(e.path),
+                Some(
+                    json!({ "current_password": common::PASSWORD, "new_password": format!("{} {n}", common::PASSWORD) }),
+                ),
+            ),
             ("POST", "/api/v1/tokens") => (
                 p(e.path),
                 Some(json!({ "name": format!("matrix token {n}") })),

@@ -8,7 +8,7 @@ mod common;
 use axum::http::{header, StatusCode};
 use castellan_core::model::WorkspaceRole;
 use castellan_otp::{Kind, OtpParams};
-use common::{Resp, Session, TestApp, PASSWORD};
+use common::{Resp, TestApp, PASSWORD};
 use serde_json::json;
 
 #[path = "common/web.rs"]
@@ -57,15 +57,7 @@ async fn post_multipart(
     .await
 }
 
-use web::{attr, location, tag, Browser};
-
-#[track_caller]
-fn assert_see_other(r: &Resp, starts_with: &str) -> String {
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-    let to = location(r);
-    assert!(to.starts_with(starts_with), "redirect to {to}");
-    to
-}
+use web::{api_account, assert_see_other, attr, events, location, owner_in_browser, tag, Browser};
 
 /// The "Add account" form for a Slack account saved with a generated password.
 fn with_generated<'a>(
@@ -84,14 +76,6 @@ fn with_generated<'a>(
     ]
 }
 
-/// A claimed workspace and its owner, signed in through the web sign-in form.
-async fn owner_in_browser() -> (TestApp, Session, Browser) {
-    let app = TestApp::new().await;
-    let owner = app.claim().await;
-    let b = Browser::sign_in(&app, "owner@example.com", PASSWORD).await;
-    (app, owner, b)
-}
-
 /// The account id in `/accounts/{id}?…`.
 fn account_in(location: &str) -> String {
     location
@@ -100,31 +84,6 @@ fn account_in(location: &str) -> String {
         .next()
         .unwrap_or_default()
         .to_owned()
-}
-
-/// An account made through the API; returns its id.
-async fn api_account(app: &TestApp, token: &str, body: serde_json::Value) -> String {
-    app.post("/api/v1/accounts", token, body)
-        .await
-        .ok()
-        .str("id")
-}
-
-/// Events of `action` whose target is `account`, read with an owner's token.
-async fn events(app: &TestApp, owner: &str, action: &str, account: &str) -> usize {
-    let v = app
-        .get(
-            &format!("/api/v1/activity?action={action}&limit=1000"),
-            owner,
-        )
-        .await
-        .ok()
-        .json();
-    v.as_array()
-        .expect("events")
-        .iter()
-        .filter(|e| e["target_id"] == json!(account) && e["action"] == json!(action))
-        .count()
 }
 
 #[tokio::test]
@@ -622,7 +581,11 @@ async fn two_factor_by_secret_and_by_qr_upload_shows_the_right_code() {
     let html = b.get(&app, &format!("/accounts/{q}")).await.text();
     assert_eq!(text_of(&html, "totp-code").unwrap().len(), 8);
     let r = b
-        .post(&app, &format!("/accounts/{q}/totp/remove"), &[])
+        .post(
+            &app,
+            &format!("/accounts/{q}/totp/remove"),
+            &[("confirm", "1")],
+        )
         .await;
     assert_see_other(&r, &format!("/accounts/{q}?done=totp-removed"));
     let html = b.get(&app, &format!("/accounts/{q}")).await.text();

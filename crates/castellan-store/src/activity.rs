@@ -7,7 +7,7 @@ use castellan_core::{CoreError, CoreResult};
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
-use crate::db::{db_err, get, like_escape, ms, time, Sql};
+use crate::db::{db_err, get, like_escape, ms, opt_time, time, Sql};
 use crate::SqlStore;
 
 const EVENT_COLS: &str = "seq, id, at, actor_kind, actor_id, actor_name, token_id, action, \
@@ -113,6 +113,38 @@ impl ActivityStore for SqlStore {
         let sealed = append_in_tx(&mut tx, event).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(sealed)
+    }
+
+    #[tracing::instrument(skip_all, err, fields(action = %event.action))]
+    async fn append_throttled(
+        &self,
+        event: &NewEvent,
+        window: chrono::Duration,
+    ) -> CoreResult<bool> {
+        let (Some(token), Some(target)) = (&event.token_id, &event.target_id) else {
+            self.append(event).await?;
+            return Ok(true);
+        };
+        // The write transaction holds the chain lock first, so two concurrent reads by one
+        // session cannot both see "not logged yet".
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(
+            "SELECT MAX(at) AS last FROM activity_events \
+             WHERE target_id = $1 AND token_id = $2 AND action = $3",
+        )
+        .bind(target)
+        .bind(token)
+        .bind(&event.action)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let last = opt_time(&row, "last")?;
+        let due = castellan_core::activity::log_due(last, event.at, window);
+        if due {
+            append_in_tx(&mut tx, event).await?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(due)
     }
 
     /// Newest first. `action` is a prefix; `limit` defaults to 100, `u32::MAX` means all.

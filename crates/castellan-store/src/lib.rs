@@ -20,6 +20,7 @@ mod inbox;
 mod jobs;
 mod otp;
 mod people;
+mod recovery;
 mod tokens;
 mod vaults;
 mod workspace;

@@ -4,7 +4,8 @@ use async_trait::async_trait;
 use castellan_core::activity::NewEvent;
 use castellan_core::ids::{DataKeyId, PersonId, VaultId};
 use castellan_core::model::{
-    PersonRecord, PersonStatus, PersonTwoStep, TokenRecord, WorkspaceRole,
+    NewPassword, PasswordResetRecord, PersonRecord, PersonStatus, PersonTwoStep, TokenRecord,
+    WorkspaceRole,
 };
 use castellan_core::ports::PeopleStore;
 use castellan_core::{CoreError, CoreResult};
@@ -21,6 +22,38 @@ use crate::SqlStore;
 const PERSON_COLS: &str = "id, email, name, role, status, password_hash, invitation_hash, \
      invitation_expires_at, external_id, created_at, updated_at, totp_secret, totp_vault_id, \
      totp_dek_id, totp_last_step";
+
+/// The person columns of `people p` as `p_*`, for joins read with `row_to_person(row, "p_")`.
+const PERSON_COLS_AS_P: &str = "p.id AS p_id, p.email AS p_email, \
+     p.name AS p_name, p.role AS p_role, p.status AS p_status, \
+     p.password_hash AS p_password_hash, p.invitation_hash AS p_invitation_hash, \
+     p.invitation_expires_at AS p_invitation_expires_at, p.external_id AS p_external_id, \
+     p.created_at AS p_created_at, p.updated_at AS p_updated_at, \
+     p.totp_secret AS p_totp_secret, p.totp_vault_id AS p_totp_vault_id, \
+     p.totp_dek_id AS p_totp_dek_id, p.totp_last_step AS p_totp_last_step";
+
+/// The row of `table` (aliased `x`, with a `person_id` and a unique `hash` column) whose hash
+/// is `hash`, read by `read` from the columns `cols` (each `x.…`), with its person.
+pub(crate) async fn by_hash_with_person<T>(
+    pool: &sqlx::AnyPool,
+    table: &str,
+    cols: &str,
+    hash: &str,
+    read: fn(&AnyRow) -> CoreResult<T>,
+) -> CoreResult<Option<(T, PersonRecord)>> {
+    let row = sqlx::query(&format!(
+        "SELECT {cols}, {PERSON_COLS_AS_P} FROM {table} x JOIN people p ON p.id = x.person_id \
+         WHERE x.hash = $1"
+    ))
+    .bind(hash)
+    .fetch_optional(pool)
+    .await
+    .map_err(db_err)?;
+    match row {
+        None => Ok(None),
+        Some(r) => Ok(Some((read(&r)?, row_to_person(&r, "p_")?))),
+    }
+}
 
 /// Reads a person from columns named with `prefix` (`""`, or `"p_"` in the token join).
 pub(crate) fn row_to_person(row: &AnyRow, prefix: &str) -> CoreResult<PersonRecord> {
@@ -275,5 +308,28 @@ impl PeopleStore for SqlStore {
         append_in_tx(&mut tx, event).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(true)
+    }
+
+    async fn insert_password_reset(
+        &self,
+        r: &PasswordResetRecord,
+        event: &NewEvent,
+    ) -> CoreResult<()> {
+        self.insert_reset(r, event).await
+    }
+
+    async fn password_reset_by_hash(
+        &self,
+        hash: &str,
+    ) -> CoreResult<Option<(PasswordResetRecord, PersonRecord)>> {
+        self.reset_by_hash(hash).await
+    }
+
+    async fn set_password(
+        &self,
+        change: &NewPassword,
+        event: &NewEvent,
+    ) -> CoreResult<Option<u64>> {
+        self.store_password(change, event).await
     }
 }

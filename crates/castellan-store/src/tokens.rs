@@ -12,7 +12,7 @@ use sqlx::AnyConnection;
 
 use crate::activity::append_in_tx;
 use crate::db::{db_err, get, map_err, ms, opt_ms, opt_time, time, uuid};
-use crate::people::row_to_person;
+use crate::people::by_hash_with_person;
 use crate::SqlStore;
 
 const TOKEN_COLS: &str =
@@ -66,27 +66,15 @@ impl TokenStore for SqlStore {
     }
 
     async fn token_by_hash(&self, hash: &str) -> CoreResult<Option<(TokenRecord, PersonRecord)>> {
-        let row = sqlx::query(
-            "SELECT t.id, t.person_id, t.name, t.hash, t.created_at, t.expires_at, \
-             t.last_used_at, t.revoked_at, \
-             p.id AS p_id, p.email AS p_email, p.name AS p_name, p.role AS p_role, \
-             p.status AS p_status, p.password_hash AS p_password_hash, \
-             p.invitation_hash AS p_invitation_hash, \
-             p.invitation_expires_at AS p_invitation_expires_at, \
-             p.external_id AS p_external_id, p.created_at AS p_created_at, \
-             p.updated_at AS p_updated_at, p.totp_secret AS p_totp_secret, \
-             p.totp_vault_id AS p_totp_vault_id, p.totp_dek_id AS p_totp_dek_id, \
-             p.totp_last_step AS p_totp_last_step \
-             FROM api_tokens t JOIN people p ON p.id = t.person_id WHERE t.hash = $1",
+        by_hash_with_person(
+            &self.pool,
+            "api_tokens",
+            "x.id, x.person_id, x.name, x.hash, x.created_at, x.expires_at, x.last_used_at, \
+             x.revoked_at",
+            hash,
+            row_to_token,
         )
-        .bind(hash)
-        .fetch_optional(&self.pool)
         .await
-        .map_err(db_err)?;
-        match row {
-            None => Ok(None),
-            Some(r) => Ok(Some((row_to_token(&r)?, row_to_person(&r, "p_")?))),
-        }
     }
 
     async fn tokens_of(&self, person: PersonId) -> CoreResult<Vec<TokenRecord>> {
@@ -155,7 +143,7 @@ impl TokenStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        let log = previous.is_none_or(|prev| at.signed_duration_since(prev) > log_after);
+        let log = castellan_core::activity::log_due(previous, at, log_after);
         if log {
             append_in_tx(&mut tx, event).await?;
         }

@@ -136,6 +136,78 @@ async fn claim(b: &Browser, server: &Server) {
     assert_eq!(b.path().await, "/accounts");
 }
 
+/// Issue 10: changing one's password in the web app. The new password is asked twice (a typo is
+/// caught next to the field), a wrong current password is refused, and once it changes this
+/// browser stays signed in while another browser's session ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changing_the_password_in_chromium() {
+    const NEW_PASSWORD: &str = "a brand new passphrase";
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&host_args(&tmp.path().join("data"), None, None));
+    let mut b = Browser::start("password").await;
+    claim(&b, &server).await;
+    // A second browser signed in as the same person.
+    let other = Browser::start("password-other").await;
+    other.goto(&format!("{}/sign-in", server.url)).await;
+    other.fill("#email", OWNER).await;
+    other.fill("#password", OWNER_PASSWORD).await;
+    other.click("button[type=submit]").await;
+    other.el("main h1").await;
+    assert_eq!(other.path().await, "/accounts");
+
+    // From "Your sessions" to the form, with the keyboard's order: current, new, again.
+    b.goto(&format!("{}/sessions", server.url)).await;
+    b.click("a[href='/account-security/password']").await;
+    assert_eq!(b.path().await, "/account-security/password");
+    b.fill("#current_password", OWNER_PASSWORD).await;
+    b.fill("#new_password", NEW_PASSWORD).await;
+    b.fill("#confirm_password", "a brand new passphrasf").await;
+    b.click("#password-submit").await;
+    let err = b.el("#confirm_password-error").await.text().await.unwrap();
+    assert!(err.contains("differ"), "{err}");
+    b.shot("password-typo").await;
+
+    b.fill("#current_password", "not my password at all").await;
+    b.fill("#new_password", NEW_PASSWORD).await;
+    b.fill("#confirm_password", NEW_PASSWORD).await;
+    b.click("#password-submit").await;
+    let err = b.el("#current_password-error").await.text().await.unwrap();
+    assert!(err.contains("not right"), "{err}");
+
+    b.fill("#current_password", OWNER_PASSWORD).await;
+    b.fill("#new_password", NEW_PASSWORD).await;
+    b.fill("#confirm_password", NEW_PASSWORD).await;
+    b.el("#confirm_password")
+        .await
+        .send_keys(&char::from(Key::Enter).to_string())
+        .await
+        .unwrap();
+    b.el("main h1").await;
+    assert_eq!(b.path().await, "/account-security");
+    assert!(
+        b.text().await.contains("Your password was changed"),
+        "{}",
+        b.text().await
+    );
+    b.shot("password-changed").await;
+
+    // This browser stays signed in; the other one is sent to sign in.
+    b.goto(&format!("{}/accounts", server.url)).await;
+    assert_eq!(b.path().await, "/accounts");
+    other.goto(&format!("{}/accounts", server.url)).await;
+    assert_eq!(other.path().await, "/sign-in");
+    // There, only the new password works.
+    other.fill("#email", OWNER).await;
+    other.fill("#password", OWNER_PASSWORD).await;
+    other.click("button[type=submit]").await;
+    let err = other.el("#general-error").await.text().await.unwrap();
+    assert!(err.contains("wrong email or password"), "{err}");
+    other.fill("#password", NEW_PASSWORD).await;
+    other.click("button[type=submit]").await;
+    other.el("main h1").await;
+    assert_eq!(other.path().await, "/accounts");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_story_in_chromium_on_a_real_synapse() {
     let syn = synapse_common::Synapse::ensure("main", synapse_common::Synapse::main_port()).await;

@@ -19,7 +19,7 @@ use crate::model::{
 };
 use crate::permissions::{effective_item_role, item_allows, Action, ItemAction};
 use crate::ports::AccountFilter;
-use crate::validate;
+use crate::validate::{self, LookAlike};
 
 /// Secret field names.
 pub const PASSWORD: &str = "password";
@@ -485,6 +485,19 @@ impl Castellan {
         actor: &Actor,
         input: AccountInput,
     ) -> CoreResult<AccountView> {
+        self.create_account_checked(actor, input, LookAlike::Refuse)
+            .await
+    }
+
+    /// [`Castellan::create_account`], where `look_alike` says whether a label that looks like
+    /// another one in the vault ([`validate::look_alike`]) is accepted; refused, it is a
+    /// `Validation` error on `label` naming the existing label.
+    pub async fn create_account_checked(
+        &self,
+        actor: &Actor,
+        input: AccountInput,
+        look_alike: LookAlike,
+    ) -> CoreResult<AccountView> {
         self.require(actor, Action::AccountCreate)?;
         let label = validate::text("label", &input.label, validate::MAX_LABEL)?;
         let username = validate::opt_text(
@@ -512,7 +525,8 @@ impl Castellan {
         let setup = input.setup.unwrap_or(AccountSetup::Shared);
         Self::check_setup(setup, app.as_ref())?;
         let vault_id = self.writable_vault(actor, input.vault_id).await?;
-        self.ensure_label_free(vault_id, &label, None).await?;
+        self.ensure_label_free(vault_id, &label, None, look_alike)
+            .await?;
 
         let id = AccountId::new();
         let mut plain = vec![];
@@ -604,30 +618,40 @@ impl Castellan {
         Ok(self.view(&rec, ItemRole::Owner, &self.all_apps().await?))
     }
 
+    /// Refuses a label another account of the vault has (`Conflict`) or, unless `look_alike`
+    /// allows it, one that looks like another account's label (`Validation` on `label`).
     async fn ensure_label_free(
         &self,
         vault: VaultId,
         label: &str,
         except: Option<AccountId>,
+        look_alike: LookAlike,
     ) -> CoreResult<()> {
         let key = validate::label_key(label);
-        let taken = self
+        let others: Vec<String> = self
             .store
             .accounts(&AccountFilter {
                 vaults: Some(vec![vault]),
-                query: Some(label.to_owned()),
-                limit: Some(10_000),
+                limit: Some(MAX_LISTED_ACCOUNTS),
                 ..Default::default()
             })
             .await?
-            .iter()
-            .any(|a| validate::label_key(&a.label) == key && Some(a.id) != except);
-        if taken {
+            .into_iter()
+            .filter(|a| Some(a.id) != except)
+            .map(|a| a.label)
+            .collect();
+        if others.iter().any(|l| validate::label_key(l) == key) {
             return Err(CoreError::Conflict(format!(
                 "an account labelled `{label}` already exists in this vault"
             )));
         }
-        Ok(())
+        validate::check_look_alike(
+            "label",
+            "label",
+            label,
+            others.iter().map(String::as_str),
+            look_alike,
+        )
     }
 
     /// Accounts the actor can reach (at most [`MAX_LISTED_ACCOUNTS`]), ordered by label,
@@ -729,6 +753,19 @@ impl Castellan {
         id: AccountId,
         patch: AccountPatch,
     ) -> CoreResult<AccountView> {
+        self.update_account_checked(actor, id, patch, LookAlike::Refuse)
+            .await
+    }
+
+    /// [`Castellan::update_account`], where `look_alike` says whether a new label (or a move to
+    /// another vault) that looks like another account's label there is accepted.
+    pub async fn update_account_checked(
+        &self,
+        actor: &Actor,
+        id: AccountId,
+        patch: AccountPatch,
+        look_alike: LookAlike,
+    ) -> CoreResult<AccountView> {
         self.require(actor, Action::AccountWrite)?;
         let (mut a, role) = self.account_for(actor, id, ItemAction::Edit).await?;
         if patch.version.is_some_and(|v| v != a.version) {
@@ -783,7 +820,7 @@ impl Castellan {
             changed.push("vault_id");
         }
         if changed.contains(&"label") || changed.contains(&"vault_id") {
-            self.ensure_label_free(a.vault_id, &a.label, Some(a.id))
+            self.ensure_label_free(a.vault_id, &a.label, Some(a.id), look_alike)
                 .await?;
         }
         // Current secrets, to re-seal on a vault move and to keep secret custom fields.

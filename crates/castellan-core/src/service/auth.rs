@@ -1,6 +1,6 @@
 //! Setup (init and claim), signing in, invitations and token authentication.
 
-use castellan_crypto::{hash_password, hash_token, issue_token, verify_password, DataKey};
+use castellan_crypto::{hash_token, issue_token, verify_password, DataKey};
 use chrono::{Duration, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -114,6 +114,17 @@ pub(crate) fn person_password(field: &str, pw: &SecretString) -> CoreResult<()> 
     validate::secret(field, p, 1024)
 }
 
+/// `actor` (an anonymous caller) as the person `p`: for events the person is the author of
+/// (accepting an invitation, using a reset link).
+pub(crate) fn acting_as(actor: &Actor, p: &PersonRecord) -> Actor {
+    let mut me = actor.clone();
+    me.kind = ActorKind::Person;
+    me.person_id = Some(p.id);
+    me.role = p.role;
+    me.name = p.email.clone();
+    me
+}
+
 pub(crate) fn token_days(days: Option<u32>, default: u32) -> CoreResult<chrono::Duration> {
     let d = days.unwrap_or(default);
     if !(1..=365).contains(&d) {
@@ -207,8 +218,7 @@ impl Castellan {
                 "the setup token is not valid".into(),
             ));
         }
-        let pw = c.password.clone();
-        let phc = blocking(move || hash_password(pw.expose_secret())).await??;
+        let phc = self.hash_new_password(&c.password).await?;
         let now = crate::activity::truncate_ms(Utc::now());
         let owner = PersonRecord {
             id: PersonId::new(),
@@ -313,10 +323,7 @@ impl Castellan {
             last_used_at: None,
             revoked_at: None,
         };
-        let mut me = actor.clone();
-        me.kind = ActorKind::Person;
-        me.person_id = Some(person.id);
-        me.name = person.email.clone();
+        let mut me = acting_as(actor, &person);
         me.token_id = Some(token.id);
         let ev = NewEvent::new(&me, "auth.sign_in").target("person", person.id, &person.email);
         match &person.two_step {
@@ -384,17 +391,13 @@ impl Castellan {
         if !valid {
             return Err(bad());
         }
-        let pw = password.clone();
-        p.password_hash = Some(blocking(move || hash_password(pw.expose_secret())).await??);
+        p.password_hash = Some(self.hash_new_password(password).await?);
         p.invitation_hash = None;
         p.invitation_expires_at = None;
         p.status = PersonStatus::Active;
         p.updated_at = crate::activity::truncate_ms(Utc::now());
-        let mut me = actor.clone();
-        me.kind = ActorKind::Person;
-        me.person_id = Some(p.id);
-        me.name = p.email.clone();
-        let ev = NewEvent::new(&me, "person.accept_invitation").target("person", p.id, &p.email);
+        let ev = NewEvent::new(&acting_as(actor, &p), "person.accept_invitation")
+            .target("person", p.id, &p.email);
         self.store.update_person(&p, &ev).await?;
         Ok(Person::from(&p))
     }

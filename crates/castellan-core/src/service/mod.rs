@@ -10,6 +10,7 @@ mod hubs;
 mod inbox;
 mod keys;
 mod people;
+mod recovery;
 mod totp;
 mod two_step;
 mod vaults;
@@ -40,9 +41,14 @@ pub use inbox::{
     DEFAULT_INBOX_RETENTION_DAYS, DEFAULT_MAIL_DOMAIN, MAX_CODE_WAIT,
 };
 pub use keys::RotationReport;
-pub use people::{InvitePerson, Invited, IssuedApiToken, NewToken, PersonPatch};
+pub use people::{InvitePerson, Invited, IssuedApiToken, NewToken, PersonPatch, INVITATION_DAYS};
+pub use recovery::{
+    ChangePassword, PasswordChanged, PasswordResetLink, UseResetLink, RESET_LINK_MINUTES,
+    RESET_PATH, RESET_PREFIX,
+};
 pub use totp::{
     ImportedAccount, MigrationImport, TotpCode, TotpExport, TotpInput, TotpVerification, TotpView,
+    TOTP_READ_LOG_WINDOW_SECS,
 };
 pub use two_step::{
     DisableTwoStep, EnableTwoStep, TwoStepEnrollment, TwoStepStatus, TWO_STEP_ISSUER,

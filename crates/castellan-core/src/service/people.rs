@@ -142,9 +142,18 @@ impl Castellan {
                 actor.role, input.role
             )));
         }
-        if self.store.person_by_email(&email).await?.is_some() {
+        if let Some(existing) = self.store.person_by_email(&email).await? {
+            let hint = if existing.status == PersonStatus::Invited {
+                format!(
+                    "; they were invited already: renew their invitation (POST \
+                     /api/v1/people/{}/invitation, `castellan people reinvite {email}`)",
+                    existing.id
+                )
+            } else {
+                String::new()
+            };
             return Err(CoreError::Conflict(format!(
-                "a person with email `{email}` already exists"
+                "a person with email `{email}` already exists{hint}"
             )));
         }
         let now = truncate_ms(Utc::now());
@@ -189,12 +198,7 @@ impl Castellan {
                 "the owner's role and status change only by transferring ownership".into(),
             ));
         }
-        if !may_manage_role(actor.role, p.role) {
-            return Err(CoreError::Forbidden(format!(
-                "your role `{}` may not manage a person with role `{}`",
-                actor.role, p.role
-            )));
-        }
+        self.require_manages(actor, &p)?;
         let mut changes = serde_json::Map::new();
         if let Some(name) = &patch.name {
             p.name = validate::text("name", name, validate::MAX_LABEL)?;

@@ -18,6 +18,10 @@ use crate::ids::{AccountId, VaultId};
 use crate::model::{AccountRecord, OtpRecord};
 use crate::permissions::{Action, ItemAction};
 
+/// Repeated TOTP code reads of one account by one session are recorded at most once per this
+/// window (seconds).
+pub const TOTP_READ_LOG_WINDOW_SECS: i64 = 600;
+
 /// Adding 2FA to an account: exactly one of `secret`, `uri`, `qr_image_base64`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -309,8 +313,11 @@ impl Castellan {
     }
 
     /// The current code and the seconds remaining; for HOTP, the next counter's code (the counter
-    /// advances atomically). Anyone who may use the account may read codes; each read is
-    /// recorded as `account.totp_code`.
+    /// advances atomically). Anyone who may use the account may read codes. Reads are recorded
+    /// as `account.totp_code`: every HOTP read (each uses a code up), and a TOTP or Steam read
+    /// once per session (token) and account per [`TOTP_READ_LOG_WINDOW_SECS`], so a page left
+    /// open that refreshes the code every 30 s writes one event, not one per refresh (the rule:
+    /// [`crate::activity::log_due`]).
     pub async fn totp_code(&self, actor: &Actor, id: AccountId) -> CoreResult<TotpCode> {
         self.require(actor, Action::AccountRead)?;
         let (a, _) = self.account_for(actor, id, ItemAction::Use).await?;
@@ -326,7 +333,8 @@ impl Castellan {
                 0,
             )
         } else {
-            self.store.append(&ev).await?;
+            let window = chrono::Duration::seconds(TOTP_READ_LOG_WINDOW_SECS);
+            self.store.append_throttled(&ev, window).await?;
             (
                 castellan_otp::code_at(&p, now),
                 castellan_otp::seconds_remaining(&p, now),

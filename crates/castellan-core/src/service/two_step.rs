@@ -17,7 +17,7 @@ use crate::activity::{Actor, NewEvent};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::PersonId;
 use crate::model::{PersonRecord, PersonTwoStep};
-use crate::permissions::{may_manage_role, Action};
+use crate::permissions::Action;
 
 /// The issuer shown in authenticator apps.
 pub const TWO_STEP_ISSUER: &str = "Castellan";
@@ -116,7 +116,7 @@ pub(crate) fn code_not_valid() -> CoreError {
 }
 
 impl Castellan {
-    async fn own_record(&self, actor: &Actor) -> CoreResult<PersonRecord> {
+    pub(super) async fn own_record(&self, actor: &Actor) -> CoreResult<PersonRecord> {
         self.require(actor, Action::TokensManageOwn)?;
         let id = actor
             .person_id
@@ -176,8 +176,14 @@ impl Castellan {
         if me.two_step.is_some() {
             return Err(CoreError::Conflict("two-step sign-in is already on".into()));
         }
-        self.confirm_password(actor, &me, password, "person.two_step_enable_failed")
-            .await?;
+        self.confirm_password(
+            actor,
+            &me,
+            "password",
+            password,
+            "person.two_step_enable_failed",
+        )
+        .await?;
         let secret = parse_new_secret(secret)?;
         let code = code.trim();
         if code.is_empty() || code.len() > 20 {
@@ -214,18 +220,25 @@ impl Castellan {
         if me.two_step.is_none() {
             return Err(CoreError::Conflict("two-step sign-in is off".into()));
         }
-        self.confirm_password(actor, &me, password, "person.two_step_disable_failed")
-            .await?;
+        self.confirm_password(
+            actor,
+            &me,
+            "password",
+            password,
+            "person.two_step_disable_failed",
+        )
+        .await?;
         let ev = NewEvent::new(actor, "person.two_step_disable").target("person", me.id, &me.email);
         self.store.set_person_two_step(me.id, None, &ev).await
     }
 
     /// Checks the signed-in person's own password before a change to how they sign in; a wrong
-    /// one is recorded as `failed_action` and refused as a `password` field error.
-    async fn confirm_password(
+    /// one is recorded as `failed_action` and refused as an error on `field`.
+    pub(super) async fn confirm_password(
         &self,
         actor: &Actor,
         me: &PersonRecord,
+        field: &str,
         password: &SecretString,
         failed_action: &str,
     ) -> CoreResult<()> {
@@ -236,7 +249,7 @@ impl Castellan {
         if !ok {
             let ev = NewEvent::new(actor, failed_action).target("person", me.id, &me.email);
             self.store.append(&ev).await?;
-            return Err(CoreError::invalid("password", "the password is not right"));
+            return Err(CoreError::invalid(field, "the password is not right"));
         }
         Ok(())
     }
@@ -247,12 +260,7 @@ impl Castellan {
     pub async fn reset_two_step(&self, actor: &Actor, person: PersonId) -> CoreResult<()> {
         self.require(actor, Action::PeopleManage)?;
         let p = self.person_record(person).await?;
-        if !may_manage_role(actor.role, p.role) {
-            return Err(CoreError::Forbidden(format!(
-                "your role `{}` may not manage a person with role `{}`",
-                actor.role, p.role
-            )));
-        }
+        self.require_manages(actor, &p)?;
         if p.two_step.is_none() {
             return Err(CoreError::Conflict(
                 "this person has two-step sign-in off".into(),

@@ -11,7 +11,7 @@ use crate::error::{CoreError, CoreResult};
 use crate::ids::{PersonId, VaultId};
 use crate::model::{ItemRole, PersonStatus, Vault, VaultAccess, VaultKind, WorkspaceRole};
 use crate::permissions::Action;
-use crate::validate;
+use crate::validate::{self, LookAlike};
 
 /// Creating a vault.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -75,6 +75,19 @@ impl Castellan {
     /// `VaultManage`. Errors: `Conflict` for a taken name; `Validation` for `local` (needs
     /// trusted devices, a later feature).
     pub async fn create_vault(&self, actor: &Actor, input: NewVault) -> CoreResult<Vault> {
+        self.create_vault_checked(actor, input, LookAlike::Refuse)
+            .await
+    }
+
+    /// [`Castellan::create_vault`], where `look_alike` says whether a name that looks like
+    /// another vault's ([`validate::look_alike`]) is accepted; refused, it is a `Validation`
+    /// error on `name` naming the existing vault.
+    pub async fn create_vault_checked(
+        &self,
+        actor: &Actor,
+        input: NewVault,
+        look_alike: LookAlike,
+    ) -> CoreResult<Vault> {
         self.require(actor, Action::VaultManage)?;
         let name = validate::text("name", &input.name, validate::MAX_LABEL)?;
         let description = validate::opt_text("description", input.description.as_deref(), 1000)?;
@@ -86,17 +99,19 @@ impl Castellan {
             ));
         }
         let key = validate::label_key(&name);
-        if self
-            .store
-            .vaults()
-            .await?
-            .iter()
-            .any(|v| validate::label_key(&v.name) == key)
-        {
+        let vaults = self.store.vaults().await?;
+        if vaults.iter().any(|v| validate::label_key(&v.name) == key) {
             return Err(CoreError::Conflict(format!(
                 "a vault named `{name}` already exists"
             )));
         }
+        validate::check_look_alike(
+            "name",
+            "vault name",
+            &name,
+            vaults.iter().map(|v| v.name.as_str()),
+            look_alike,
+        )?;
         let v = Vault {
             id: VaultId::new(),
             name,

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::vaults::RoleGrant;
+use super::vaults::{ConfirmQuery, RoleGrant};
 use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth};
 use crate::AppState;
@@ -75,18 +75,26 @@ async fn list_accounts(
     Ok(Json(s.svc.accounts(&a, q.q, q.vault_id, q.app).await?))
 }
 
-/// Adds an account (the "Add account" form). Secrets are sealed under the vault's data key.
+/// Adds an account (the "Add account" form). Secrets are sealed under the vault's data key. A
+/// label that looks like another one in the vault is refused (422 naming it) unless
+/// `confirm_confusable=true`.
 #[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", security(("bearer" = [])), request_body = AccountInput,
+    params(ConfirmQuery),
     responses((status = 201, body = AccountView), (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn create_account(
     State(s): State<AppState>,
     Auth(a): Auth,
+    ApiQuery(q): ApiQuery<ConfirmQuery>,
     ApiJson(req): ApiJson<AccountInput>,
 ) -> ApiResult<(StatusCode, Json<AccountView>)> {
     Ok((
         StatusCode::CREATED,
-        Json(s.svc.create_account(&a, req).await?),
+        Json(
+            s.svc
+                .create_account_checked(&a, req, q.look_alike())
+                .await?,
+        ),
     ))
 }
 
@@ -102,17 +110,24 @@ async fn get_account(
     Ok(Json(s.svc.account(&a, id).await?))
 }
 
-/// Changes an account; send `version` to refuse a stale edit.
+/// Changes an account; send `version` to refuse a stale edit. A new label that looks like
+/// another one in the vault is refused (422) unless `confirm_confusable=true`.
 #[utoipa::path(patch, path = "/api/v1/accounts/{id}", tag = "accounts", security(("bearer" = [])), request_body = AccountPatch,
-    params(("id" = String, Path, description = "Account id (UUID)")),
-    responses((status = 200, body = AccountView), (status = 409, body = Problem, content_type = "application/problem+json")))]
+    params(("id" = String, Path, description = "Account id (UUID)"), ConfirmQuery),
+    responses((status = 200, body = AccountView), (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn update_account(
     State(s): State<AppState>,
     Auth(a): Auth,
     ApiPath(id): ApiPath<AccountId>,
+    ApiQuery(q): ApiQuery<ConfirmQuery>,
     ApiJson(p): ApiJson<AccountPatch>,
 ) -> ApiResult<Json<AccountView>> {
-    Ok(Json(s.svc.update_account(&a, id, p).await?))
+    Ok(Json(
+        s.svc
+            .update_account_checked(&a, id, p, q.look_alike())
+            .await?,
+    ))
 }
 
 /// Deletes an account and its secrets (item owners only).

@@ -5,7 +5,10 @@ use axum::http::StatusCode;
 use axum::Json;
 use castellan_core::ids::{PersonId, TokenId};
 use castellan_core::model::{ApiToken, Person};
-use castellan_core::service::{InvitePerson, Invited, IssuedApiToken, NewToken, PersonPatch};
+use castellan_core::service::{
+    ChangePassword, InvitePerson, Invited, IssuedApiToken, NewToken, PasswordChanged,
+    PasswordResetLink, PersonPatch,
+};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::error::{ApiResult, Problem};
@@ -17,6 +20,9 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_people, invite_person))
         .routes(routes!(get_person, update_person))
         .routes(routes!(transfer_ownership))
+        .routes(routes!(issue_password_reset))
+        .routes(routes!(renew_invitation))
+        .routes(routes!(change_password))
         .routes(routes!(list_tokens, create_token))
         .routes(routes!(revoke_token))
 }
@@ -77,6 +83,56 @@ async fn transfer_ownership(
     ApiPath(id): ApiPath<PersonId>,
 ) -> ApiResult<Json<Person>> {
     Ok(Json(s.svc.transfer_ownership(&a, id).await?))
+}
+
+/// Issues a single-use password reset link for an active person whose role the caller manages
+/// (the same rule as for roles: admins reset users, login-only people and guests; super admins
+/// also admins and super admins; nobody the Owner). The token is shown once and works for 60
+/// minutes; an earlier pending link of the person stops working.
+#[utoipa::path(post, path = "/api/v1/people/{id}/password-reset", tag = "people", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Person id (UUID)")),
+    responses((status = 201, body = PasswordResetLink), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn issue_password_reset(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    ApiPath(id): ApiPath<PersonId>,
+) -> ApiResult<(StatusCode, Json<PasswordResetLink>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.svc.issue_password_reset(&a, id).await?),
+    ))
+}
+
+/// Renews an invitation that was not accepted: a new token (shown once, valid 7 days); the
+/// old one stops working.
+#[utoipa::path(post, path = "/api/v1/people/{id}/invitation", tag = "people", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Person id (UUID)")),
+    responses((status = 201, body = Invited), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json")))]
+async fn renew_invitation(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    ApiPath(id): ApiPath<PersonId>,
+) -> ApiResult<(StatusCode, Json<Invited>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.svc.renew_invitation(&a, id).await?),
+    ))
+}
+
+/// Changes the caller's own password (needs the current one). Every other web session and
+/// API token of theirs ends; the token used stays. Rate limited like sign-in.
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "people", security(("bearer" = [])), request_body = ChangePassword,
+    responses((status = 200, body = PasswordChanged), (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json")))]
+async fn change_password(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    ApiJson(req): ApiJson<ChangePassword>,
+) -> ApiResult<Json<PasswordChanged>> {
+    super::setup::limit(&s, a.source_ip.as_deref(), &a.name)?;
+    Ok(Json(s.svc.change_password(&a, &req).await?))
 }
 
 /// The caller's API tokens.

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use castellan_core::activity::Actor;
 use castellan_core::model::Person;
-use castellan_core::service::{Claim, ClaimResult, SetupStatus, SignIn};
+use castellan_core::service::{Claim, ClaimResult, SetupStatus, SignIn, UseResetLink};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -22,6 +22,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(claim))
         .routes(routes!(sign_in))
         .routes(routes!(accept_invitation))
+        .routes(routes!(reset_password))
         .routes(routes!(me))
 }
 
@@ -84,10 +85,15 @@ async fn sign_in(
     Ok((StatusCode::CREATED, Json(s.svc.sign_in(&actor, req).await?)))
 }
 
-/// Counts a sign-in or claim attempt against the shared limit (per IP, per email); over the
-/// limit → 429 with `Retry-After` (seconds).
-fn rate_limit(s: &AppState, src: &Source, email: &str) -> Result<(), ApiError> {
-    let ip = src.ip.as_deref().and_then(|i| i.parse().ok());
+/// Counts a sign-in, claim, invitation, reset-link or password-change attempt against the
+/// shared limit (per IP, per email); over the limit → 429 with `Retry-After` (seconds).
+pub(super) fn rate_limit(s: &AppState, src: &Source, email: &str) -> Result<(), ApiError> {
+    limit(s, src.ip.as_deref(), email)
+}
+
+/// [`rate_limit`] from a source IP as text.
+pub(super) fn limit(s: &AppState, ip: Option<&str>, email: &str) -> Result<(), ApiError> {
+    let ip = ip.and_then(|i| i.parse().ok());
     s.limiter.check(ip, email).map_err(|wait| {
         ApiError::too_many(
             format!(
@@ -113,20 +119,40 @@ pub struct AcceptInvitation {
     pub password: SecretString,
 }
 
-/// Accepts an invitation: sets the password and activates the person.
+/// Accepts an invitation: sets the password and activates the person. Rate limited like
+/// sign-in.
 #[utoipa::path(post, path = "/api/v1/auth/accept-invitation", tag = "setup", request_body = AcceptInvitation,
-    responses((status = 200, body = Person), (status = 401, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = Person), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json")))]
 async fn accept_invitation(
     State(s): State<AppState>,
     src: Source,
     ApiJson(req): ApiJson<AcceptInvitation>,
 ) -> ApiResult<Json<Person>> {
+    rate_limit(&s, &src, &req.email)?;
     let actor = Actor::anonymous(src.ip, src.user_agent);
     Ok(Json(
         s.svc
             .accept_invitation(&actor, &req.email, &req.invitation_token, &req.password)
             .await?,
     ))
+}
+
+/// Uses a password reset link (no authentication: the link's token is the credential): sets
+/// the new password, ends every session and token of the person; the link works once, for 60
+/// minutes. Rate limited like sign-in.
+#[utoipa::path(post, path = "/api/v1/auth/reset-password", tag = "setup", request_body = UseResetLink,
+    responses((status = 200, body = Person), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json")))]
+async fn reset_password(
+    State(s): State<AppState>,
+    src: Source,
+    ApiJson(req): ApiJson<UseResetLink>,
+) -> ApiResult<Json<Person>> {
+    rate_limit(&s, &src, "")?;
+    let actor = Actor::anonymous(src.ip, src.user_agent);
+    Ok(Json(s.svc.reset_password(&actor, &req).await?))
 }
 
 /// The signed-in person.

@@ -6,12 +6,13 @@ use axum::Json;
 use castellan_core::ids::{PersonId, VaultId};
 use castellan_core::model::{ItemRole, Vault, VaultAccess};
 use castellan_core::service::NewVault;
+use castellan_core::validate::LookAlike;
 use serde::Deserialize;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::error::{ApiResult, Problem};
-use crate::extract::{ApiJson, ApiPath, Auth};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth};
 use crate::AppState;
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
@@ -30,23 +31,44 @@ pub struct RoleGrant {
     pub role: ItemRole,
 }
 
+/// Confirming a label or vault name that looks like an existing one.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ConfirmQuery {
+    /// `true` keeps a label that looks like another one (same letters from another script,
+    /// `I` for `l`…); without it such a label is refused with 422 naming the existing one.
+    #[serde(default)]
+    pub confirm_confusable: bool,
+}
+
+impl ConfirmQuery {
+    /// The core's look-alike setting for this request.
+    pub fn look_alike(&self) -> LookAlike {
+        LookAlike::confirmed(self.confirm_confusable)
+    }
+}
+
 /// Vaults the caller can reach.
 #[utoipa::path(get, path = "/api/v1/vaults", tag = "vaults", security(("bearer" = [])), responses((status = 200, body = Vec<Vault>)))]
 async fn list_vaults(State(s): State<AppState>, Auth(a): Auth) -> ApiResult<Json<Vec<Vault>>> {
     Ok(Json(s.svc.vaults(&a).await?))
 }
 
-/// Creates a cloud vault with its own data key; the creator gets `owner` on it.
+/// Creates a cloud vault with its own data key; the creator gets `owner` on it. A name that
+/// looks like another vault's is refused (422) unless `confirm_confusable=true`.
 #[utoipa::path(post, path = "/api/v1/vaults", tag = "vaults", security(("bearer" = [])), request_body = NewVault,
-    responses((status = 201, body = Vault), (status = 409, body = Problem, content_type = "application/problem+json")))]
+    params(ConfirmQuery),
+    responses((status = 201, body = Vault), (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn create_vault(
     State(s): State<AppState>,
     Auth(a): Auth,
+    ApiQuery(q): ApiQuery<ConfirmQuery>,
     ApiJson(req): ApiJson<NewVault>,
 ) -> ApiResult<(StatusCode, Json<Vault>)> {
     Ok((
         StatusCode::CREATED,
-        Json(s.svc.create_vault(&a, req).await?),
+        Json(s.svc.create_vault_checked(&a, req, q.look_alike()).await?),
     ))
 }
 

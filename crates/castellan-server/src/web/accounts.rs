@@ -4,7 +4,9 @@
 //! Every page calls the core services as the signed-in person, so the permission matrix and
 //! item roles apply unchanged: an account the person cannot view answers 404.
 
+mod edit;
 mod inbox;
+mod new;
 mod totp;
 
 use std::collections::HashMap;
@@ -13,13 +15,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
-use castellan_core::ids::{AccountId, PersonId, VaultId};
+use castellan_core::ids::{AccountId, PersonId};
 use castellan_core::model::{ItemRole, PersonStatus};
 use castellan_core::permissions::{allows, item_allows, Action, ItemAction};
 use castellan_core::ports::ActivityFilter;
-use castellan_core::service::{AccountInput, AccountView, GenerateRequest};
+use castellan_core::service::AccountView;
 use castellan_core::CoreError;
-use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::auth::FieldErrors;
@@ -29,13 +30,14 @@ use crate::AppState;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/accounts/new", get(new_page).post(new_submit))
         .route("/accounts/{id}", get(account_page))
         .route("/accounts/{id}/reveal", post(reveal))
         .route("/accounts/{id}/email", post(assign_email))
         .route("/accounts/{id}/phone", post(assign_phone))
         .route("/accounts/{id}/share", post(share))
         .route("/accounts/{id}/unshare", post(unshare))
+        .merge(edit::routes())
+        .merge(new::routes())
         .merge(totp::routes())
         .merge(inbox::routes())
 }
@@ -101,249 +103,6 @@ fn first_error(errors: &FieldErrors) -> Option<&str> {
 /// Whether a core error is one to show on the form (rather than as an error page).
 fn is_form_error(e: &CoreError) -> bool {
     matches!(e, CoreError::Validation { .. } | CoreError::Conflict(_))
-}
-
-// ---------------------------------------------------------------------------------------------
-// Add item → Account
-
-/// A vault the person may choose.
-#[derive(Debug, Clone)]
-struct VaultChoice {
-    id: String,
-    name: String,
-}
-
-#[derive(askama::Template)]
-#[template(path = "account_new.html")]
-struct NewAccountPage {
-    chrome: Chrome,
-    label: String,
-    app: String,
-    username: String,
-    /// The password to put back in the field: only a generated one.
-    password: String,
-    /// Whether `password` came from the generator (shown in clear, kept on errors).
-    generated: bool,
-    /// What the generator said about the password ("20 characters, 131 bits").
-    generated_note: String,
-    vault: String,
-    vaults: Vec<VaultChoice>,
-    /// Catalog app names for the drop-down.
-    apps: Vec<String>,
-    errors: FieldErrors,
-    /// The id of the element that gets the focus (the first field with an error).
-    focus: String,
-}
-
-/// The fields of "Add account". No `Debug`: it holds the password as typed, which must never
-/// reach a log.
-#[derive(Default, Deserialize)]
-struct NewAccountForm {
-    #[serde(default)]
-    label: String,
-    #[serde(default)]
-    app: String,
-    #[serde(default)]
-    username: String,
-    #[serde(default)]
-    password: String,
-    #[serde(default)]
-    vault: String,
-    /// `generate` fills in a password; anything else saves.
-    #[serde(default)]
-    action: String,
-    /// `1` when the password field holds a generated password.
-    #[serde(default)]
-    generated: String,
-}
-
-/// The form's context: the person's vaults (the default vault first) and the catalog's app
-/// names. Refuses people whose workspace role may not add accounts.
-async fn new_form_context(
-    s: &AppState,
-    user: &WebUser,
-) -> WebResult<(Vec<VaultChoice>, Vec<String>)> {
-    if !allows(user.actor.role, Action::AccountCreate) {
-        return Err(WebError::status(
-            StatusCode::FORBIDDEN,
-            format!(
-                "Your workspace role ({}) may not add accounts.",
-                user.actor.role.as_str().replace('_', " ")
-            ),
-        ));
-    }
-    let mut vaults = s.svc.vaults(&user.actor).await?;
-    vaults.sort_by_key(|v| (!v.is_default, v.name.to_lowercase()));
-    let apps = s.svc.apps(&user.actor).await?;
-    Ok((
-        vaults
-            .into_iter()
-            .map(|v| VaultChoice {
-                id: v.id.to_string(),
-                name: v.name,
-            })
-            .collect(),
-        apps.into_iter().map(|a| a.name).collect(),
-    ))
-}
-
-async fn new_page(State(s): State<AppState>, user: WebUser) -> WebResult {
-    let (vaults, apps) = new_form_context(&s, &user).await?;
-    Ok(render(&NewAccountPage {
-        chrome: user.chrome("Add account", "accounts"),
-        label: String::new(),
-        app: String::new(),
-        username: String::new(),
-        password: String::new(),
-        generated: false,
-        generated_note: String::new(),
-        vault: vaults.first().map(|v| v.id.clone()).unwrap_or_default(),
-        vaults,
-        apps,
-        errors: FieldErrors::default(),
-        focus: "label".into(),
-    }))
-}
-
-/// Core field names of `create_account` → ids on the form.
-const NEW_ACCOUNT_FIELDS: &[(&str, &str)] = &[
-    ("label", "label"),
-    ("app", "app"),
-    ("login_url", "app"),
-    ("username", "username"),
-    ("password", "password"),
-    ("vault_id", "vault"),
-];
-
-async fn new_submit(
-    State(s): State<AppState>,
-    user: WebUser,
-    WebForm(f): WebForm<NewAccountForm>,
-) -> WebResult {
-    let (vaults, apps) = new_form_context(&s, &user).await?;
-    let generated = f.generated == "1";
-    let page = |errors: FieldErrors, password: String, generated: bool, note: String| {
-        let status = if errors.0.is_empty() {
-            StatusCode::OK
-        } else {
-            StatusCode::UNPROCESSABLE_ENTITY
-        };
-        render_status(
-            status,
-            &NewAccountPage {
-                chrome: user.chrome("Add account", "accounts"),
-                label: f.label.clone(),
-                app: f.app.clone(),
-                username: f.username.clone(),
-                password,
-                generated,
-                generated_note: note,
-                vault: f.vault.clone(),
-                vaults: vaults.clone(),
-                apps: apps.clone(),
-                focus: first_error(&errors)
-                    .unwrap_or(if generated { "generate" } else { "" })
-                    .to_owned(),
-                errors,
-            },
-        )
-    };
-
-    if f.action == "generate" {
-        let t = f.app.trim();
-        let app = s
-            .svc
-            .apps(&user.actor)
-            .await?
-            .into_iter()
-            .find(|a| a.id.as_str() == t || a.name.eq_ignore_ascii_case(t));
-        let g = s
-            .svc
-            .generate(
-                &user.actor,
-                GenerateRequest {
-                    app: app.as_ref().map(|a| a.id.to_string()),
-                    ..GenerateRequest::default()
-                },
-            )
-            .await?;
-        let note = match app.filter(|_| g.rules_from.is_some()) {
-            Some(app) => format!(
-                "{} characters, about {} bits, following {}'s password rules.",
-                g.length, g.entropy_bits, app.name
-            ),
-            None => format!("{} characters, about {} bits.", g.length, g.entropy_bits),
-        };
-        return Ok(page(FieldErrors::default(), g.value, true, note));
-    }
-
-    let vault_id = match non_empty(&f.vault) {
-        None => None,
-        Some(v) => match v.parse::<VaultId>() {
-            Ok(id) => Some(id),
-            Err(_) => {
-                return Ok(page(
-                    FieldErrors(vec![(
-                        "vault".into(),
-                        "Choose a vault from the list.".into(),
-                    )]),
-                    kept_password(&f, generated),
-                    generated,
-                    String::new(),
-                ))
-            }
-        },
-    };
-    let input = AccountInput {
-        label: f.label.clone(),
-        app: non_empty(&f.app),
-        login_url: None,
-        username: non_empty(&f.username),
-        password: (!f.password.is_empty()).then(|| SecretString::from(f.password.clone())),
-        generate_password: false,
-        vault_id,
-        setup: None,
-        notes: None,
-        custom_fields: vec![],
-        backup_codes: vec![],
-    };
-    match s.svc.create_account(&user.actor, input).await {
-        Ok(a) => Ok(see_other(&format!("/accounts/{}?done=created", a.id))),
-        Err(e) if is_form_error(&e) => {
-            let mut errors = form_errors(e, NEW_ACCOUNT_FIELDS, "label");
-            if errors.has("vault") && vaults.len() <= 1 {
-                // The vault field is hidden: say it at the top.
-                for (f, _) in &mut errors.0 {
-                    if f == "vault" {
-                        "general".clone_into(f);
-                    }
-                }
-            }
-            if !generated && !f.password.is_empty() && !errors.has("password") {
-                errors.0.push((
-                    "password".into(),
-                    "For your safety the password was not kept: type it again.".into(),
-                ));
-            }
-            Ok(page(
-                errors,
-                kept_password(&f, generated),
-                generated,
-                String::new(),
-            ))
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// The password to put back after an error: a generated one (already shown on screen), never
-/// one the person typed.
-fn kept_password(f: &NewAccountForm, generated: bool) -> String {
-    if generated {
-        f.password.clone()
-    } else {
-        String::new()
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -417,6 +176,8 @@ struct AccountPage {
     can_edit: bool,
     can_share: bool,
     is_owner: bool,
+    /// May delete it: `AccountWrite` and the item role `owner`.
+    can_delete: bool,
     revealed: Option<String>,
     has_totp: bool,
     totp_issuer: String,
@@ -438,6 +199,7 @@ struct AccountPage {
 fn done_notice(done: Option<&str>) -> Option<String> {
     let text = match done? {
         "created" => "Account added.",
+        "updated" => "Account saved.",
         "totp" => "2FA is now managed by Castellan for this account.",
         "totp-removed" => "2FA was removed from this account.",
         "email" => "A managed email address was assigned.",
@@ -487,6 +249,7 @@ async fn show_account(
     let can_edit = can(Action::AccountWrite, ItemAction::Edit);
     let can_share = can(Action::AccountWrite, ItemAction::Share);
     let is_owner = a.my_role == ItemRole::Owner;
+    let can_delete = can(Action::AccountWrite, ItemAction::Delete);
 
     // 2FA: the current code (recorded by the service), except for HOTP, whose counter each
     // read advances: that code is shown only after the "Show the next code" button.
@@ -598,6 +361,7 @@ async fn show_account(
         can_edit,
         can_share,
         is_owner,
+        can_delete,
         revealed: extras.revealed,
         has_totp: a.has_totp,
         totp_issuer,

@@ -16,13 +16,12 @@ use axum::Router;
 use castellan_core::ids::PersonId;
 use castellan_core::model::{Person, PersonStatus, WorkspaceRole};
 use castellan_core::permissions::{self, may_manage_role, Action};
-use castellan_core::service::{InvitePerson, PersonPatch};
+use castellan_core::service::{InvitePerson, Invited, PersonPatch};
 use castellan_core::CoreError;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::auth::{anonymous_csrf, start_session, too_many, with_cookie, FieldErrors};
-use super::security::{self, SESSION_COOKIE};
+use super::auth::{public_csrf, start_session, too_many, with_cookie, FieldErrors};
 use super::{render, render_status, see_other, Chrome, WebError, WebForm, WebResult, WebUser};
 use crate::extract::Source;
 use crate::AppState;
@@ -34,6 +33,8 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/people/{id}/role", post(change_role))
         .route("/people/{id}/status", post(change_status))
         .route("/people/{id}/two-step/reset", post(reset_two_step))
+        .route("/people/{id}/password-reset", post(issue_reset_link))
+        .route("/people/{id}/invitation", post(renew_invitation))
         .route("/accept-invitation", get(accept_page).post(accept_submit))
         .merge(vaults::routes())
         .merge(activity::routes())
@@ -182,6 +183,8 @@ async fn people_page(
 #[template(path = "people_invited.html")]
 struct InvitedPage {
     chrome: Chrome,
+    /// A renewed invitation (the old token stopped working).
+    renewed: bool,
     email: String,
     name: String,
     role: String,
@@ -207,19 +210,93 @@ async fn invite(
         external_id: None,
     };
     match s.svc.invite_person(&user.actor, input).await {
-        Ok(inv) => {
-            let q: String =
-                url::form_urlencoded::byte_serialize(inv.person.email.as_bytes()).collect();
-            Ok(render(&InvitedPage {
-                chrome: user.chrome("Invitation created", "people"),
-                accept_path: format!("/accept-invitation?email={q}"),
-                email: inv.person.email,
-                name: inv.person.name,
-                role: role_words(inv.person.role),
-                token: inv.invitation_token,
-            }))
-        }
+        Ok(inv) => Ok(invited_page(&user, inv, false)),
         Err(e) => invite_again(&s, &user, f, e).await,
+    }
+}
+
+/// The page that shows an invitation token once.
+fn invited_page(user: &WebUser, inv: Invited, renewed: bool) -> Response {
+    let q: String = url::form_urlencoded::byte_serialize(inv.person.email.as_bytes()).collect();
+    let title = if renewed {
+        "Invitation renewed"
+    } else {
+        "Invitation created"
+    };
+    render(&InvitedPage {
+        chrome: user.chrome(title, "people"),
+        renewed,
+        accept_path: format!("/accept-invitation?email={q}"),
+        email: inv.person.email,
+        name: inv.person.name,
+        role: role_words(inv.person.role),
+        token: inv.invitation_token,
+    })
+}
+
+/// Renews an invitation that was not accepted: a new token, shown once.
+async fn renew_invitation(
+    State(s): State<AppState>,
+    user: WebUser,
+    Path(id): Path<String>,
+    WebForm(_): WebForm<Empty>,
+) -> WebResult {
+    let id: PersonId = path_id(&id, "person")?;
+    match s.svc.renew_invitation(&user.actor, id).await {
+        Ok(inv) => Ok(invited_page(&user, inv, true)),
+        Err(e) => after_change(&s, &user, Err(e), "").await,
+    }
+}
+
+#[derive(askama::Template)]
+#[template(path = "people_reset_link.html")]
+struct ResetLinkPage {
+    chrome: Chrome,
+    name: String,
+    email: String,
+    link: String,
+    expires: String,
+}
+
+/// The address people reach this Castellan at, from the `Host` the admin's browser used:
+/// `http://` for loopback hosts, else `https://` (elsewhere Castellan is served behind HTTPS,
+/// or sign-in cookies would not stick).
+fn origin(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
+        })
+        .unwrap_or("127.0.0.1:8460");
+    let name = host
+        .rsplit_once(':')
+        .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
+        .map_or(host, |(name, _)| name);
+    let local = name == "localhost" || name == "[::1]" || name.starts_with("127.");
+    format!("{}://{host}", if local { "http" } else { "https" })
+}
+
+/// Issues a password reset link for a person and shows it once.
+async fn issue_reset_link(
+    State(s): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    WebForm(_): WebForm<Empty>,
+) -> WebResult {
+    let id: PersonId = path_id(&id, "person")?;
+    match s.svc.issue_password_reset(&user.actor, id).await {
+        Ok(link) => Ok(render(&ResetLinkPage {
+            chrome: user.chrome("Password reset link", "people"),
+            link: format!("{}{}", origin(&headers), link.reset_path),
+            expires: super::pages::when(link.expires_at),
+            name: link.person.name,
+            email: link.person.email,
+        })),
+        Err(e) => after_change(&s, &user, Err(e), "").await,
     }
 }
 
@@ -352,15 +429,6 @@ struct AcceptPage {
 #[derive(Debug, Deserialize)]
 struct EmailQuery {
     email: Option<String>,
-}
-
-/// The CSRF token for a public form: the session's when a session cookie is present (a
-/// signed-in browser), else the CSRF cookie's (set here when missing).
-fn public_csrf(headers: &HeaderMap) -> (String, Option<axum::http::HeaderValue>) {
-    match security::cookie_value(headers, SESSION_COOKIE) {
-        Some(t) => (security::csrf_for_session(&t), None),
-        None => anonymous_csrf(headers),
-    }
 }
 
 fn accept_view(csrf: String, email: String, errors: FieldErrors) -> AcceptPage {

@@ -72,8 +72,14 @@ impl FieldErrors {
     }
 }
 
-/// Sets a fresh CSRF cookie when the request has none; returns its value.
-pub(super) fn anonymous_csrf(headers: &HeaderMap) -> (String, Option<axum::http::HeaderValue>) {
+/// The CSRF token for a form shown before sign-in (claim, sign-in, invitation, reset link): the
+/// one [`super::WebForm`] will expect. With a session cookie (even an expired or revoked one,
+/// e.g. after a password change ended it) that is the session's token; otherwise the CSRF
+/// cookie's, set here when missing. Returns the token and the cookie to set, if any.
+pub(super) fn public_csrf(headers: &HeaderMap) -> (String, Option<axum::http::HeaderValue>) {
+    if let Some(t) = security::cookie_value(headers, SESSION_COOKIE) {
+        return (security::csrf_for_session(&t), None);
+    }
     match security::cookie_value(headers, security::CSRF_COOKIE) {
         Some(v) if v.len() == 64 => (v, None),
         _ => {
@@ -106,7 +112,7 @@ async fn setup_page(State(s): State<AppState>, headers: HeaderMap) -> WebResult 
     if st.claimed {
         return Ok(see_other("/sign-in"));
     }
-    let (csrf, set) = anonymous_csrf(&headers);
+    let (csrf, set) = public_csrf(&headers);
     let page = SetupPage {
         chrome: Chrome {
             title: "Claim your workspace".into(),
@@ -141,7 +147,7 @@ async fn setup_submit(
     WebForm(f): WebForm<SetupForm>,
 ) -> WebResult {
     let st = s.svc.setup_status().await?;
-    let (csrf, _) = anonymous_csrf(&headers);
+    let (csrf, _) = public_csrf(&headers);
     let ip = src.ip.as_deref().and_then(|i| i.parse().ok());
     let again = |errors: FieldErrors, status: StatusCode| {
         render_status(
@@ -264,7 +270,7 @@ async fn sign_in_page(
     if !s.svc.setup_status().await?.claimed {
         return Ok(see_other("/setup"));
     }
-    let (csrf, set) = anonymous_csrf(&headers);
+    let (csrf, set) = public_csrf(&headers);
     let page = SignInPage {
         chrome: Chrome {
             title: "Sign in".into(),
@@ -299,7 +305,7 @@ async fn sign_in_submit(
     WebForm(f): WebForm<SignInForm>,
 ) -> WebResult {
     let next = safe_next(f.next.as_deref());
-    let (csrf, _) = anonymous_csrf(&headers);
+    let (csrf, _) = public_csrf(&headers);
     let again = |errors: FieldErrors, status: StatusCode, ask_code: bool| {
         render_status(
             status,

@@ -12,6 +12,7 @@ mod admin;
 mod auth;
 pub mod hubs;
 mod pages;
+mod recovery;
 pub mod security;
 mod two_step;
 
@@ -43,6 +44,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(hubs::routes())
         .merge(admin::routes())
         .merge(two_step::routes())
+        .merge(recovery::routes())
         .route("/static/app.css", get(stylesheet))
         .route("/static/app.js", get(script))
         .layer(SetResponseHeaderLayer::overriding(

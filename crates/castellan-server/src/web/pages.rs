@@ -37,17 +37,50 @@ pub struct AccountCard {
     pub has_totp: bool,
 }
 
+/// Accounts per page on the accounts page.
+pub const ACCOUNTS_PER_PAGE: usize = 50;
+
 #[derive(askama::Template)]
 #[template(path = "accounts.html")]
 struct AccountsPage {
     chrome: Chrome,
     q: String,
+    /// This page's cards.
     cards: Vec<AccountCard>,
+    /// How many accounts match in all.
+    total: usize,
+    /// Position of the first and last card shown (from 1).
+    first: usize,
+    last: usize,
+    /// Links to the previous and next pages (keeping the search), when there are some.
+    prev: Option<String>,
+    next: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 struct SearchQuery {
     q: Option<String>,
+    /// The page, from 1.
+    page: Option<String>,
+    /// What was just done (`deleted`).
+    done: Option<String>,
+}
+
+/// The link to page `page` of the accounts page for search `q`.
+fn page_link(q: &str, page: usize) -> String {
+    let mut url = url::form_urlencoded::Serializer::new(String::new());
+    if !q.is_empty() {
+        url.append_pair("q", q);
+    }
+    if page > 1 {
+        url.append_pair("page", &page.to_string());
+    }
+    let query = url.finish();
+    if query.is_empty() {
+        "/accounts".into()
+    } else {
+        format!("/accounts?{query}")
+    }
 }
 
 /// The accounts the person can reach, as cards, searched by `q`.
@@ -94,11 +127,35 @@ async fn accounts_page(
     user: WebUser,
     Query(q): Query<SearchQuery>,
 ) -> WebResult {
-    let q = q.q.map(|q| q.trim().to_owned()).filter(|q| !q.is_empty());
-    let cards = account_cards(&s, &user, q.clone()).await?;
+    let search = q.q.map(|q| q.trim().to_owned()).filter(|q| !q.is_empty());
+    let all = account_cards(&s, &user, search.clone()).await?;
+    let search = search.unwrap_or_default();
+    let total = all.len();
+    let pages = total.div_ceil(ACCOUNTS_PER_PAGE).max(1);
+    // A page number that is not one, or past the end, shows the nearest page.
+    let page = q
+        .page
+        .and_then(|p| p.trim().parse::<usize>().ok())
+        .unwrap_or(1)
+        .clamp(1, pages);
+    let start = (page - 1) * ACCOUNTS_PER_PAGE;
+    let cards: Vec<AccountCard> = all
+        .into_iter()
+        .skip(start)
+        .take(ACCOUNTS_PER_PAGE)
+        .collect();
+    let mut chrome = user.chrome("Accounts", "accounts");
+    if q.done.as_deref() == Some("deleted") {
+        chrome.notice = Some("The account was deleted.".into());
+    }
     Ok(render(&AccountsPage {
-        chrome: user.chrome("Accounts", "accounts"),
-        q: q.unwrap_or_default(),
+        chrome,
+        first: if total == 0 { 0 } else { start + 1 },
+        last: start + cards.len(),
+        prev: (page > 1).then(|| page_link(&search, page - 1)),
+        next: (page < pages).then(|| page_link(&search, page + 1)),
+        q: search,
         cards,
+        total,
     }))
 }

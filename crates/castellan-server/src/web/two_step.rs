@@ -59,6 +59,9 @@ fn notice(done: Option<&str>) -> Option<String> {
             "Two-step sign-in is on. From now on, signing in asks for a code from your app.".into(),
         ),
         "off" => Some("Two-step sign-in is off. Signing in needs only your password.".into()),
+        "password" => Some(
+            "Your password was changed. Your other browsers and API tokens were signed out.".into(),
+        ),
         _ => None,
     }
 }

@@ -6,7 +6,7 @@
 
 use axum::http::{header, StatusCode};
 
-use super::common::{Resp, TestApp};
+use super::common::{Resp, Session, TestApp, PASSWORD};
 
 /// Undoes askama's HTML escaping (`&amp;`, `&lt;`, `&gt;`, `&quot;`, `&#39;`, `&#NN;`, `&#xNN;`).
 pub fn unescape(s: &str) -> String {
@@ -171,4 +171,48 @@ impl Browser {
         )
         .await
     }
+}
+
+/// A claimed app with the owner signed in through the web sign-in form.
+pub async fn owner_in_browser() -> (TestApp, Session, Browser) {
+    let app = TestApp::new().await;
+    let owner = app.claim().await;
+    let b = Browser::sign_in(&app, "owner@example.com", PASSWORD).await;
+    (app, owner, b)
+}
+
+/// An account made through the API; returns its id.
+pub async fn api_account(app: &TestApp, token: &str, body: serde_json::Value) -> String {
+    app.post("/api/v1/accounts", token, body)
+        .await
+        .ok()
+        .str("id")
+}
+
+/// Events of `action` whose target is `target`, read with an owner's token.
+pub async fn events(app: &TestApp, owner: &str, action: &str, target: &str) -> usize {
+    let v = app
+        .get(
+            &format!("/api/v1/activity?action={action}&limit=1000"),
+            owner,
+        )
+        .await
+        .ok()
+        .json();
+    v.as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| {
+            e["target_id"] == serde_json::json!(target) && e["action"] == serde_json::json!(action)
+        })
+        .count()
+}
+
+/// Asserts a 303 whose `Location` starts with `starts_with`; returns the location.
+#[track_caller]
+pub fn assert_see_other(r: &Resp, starts_with: &str) -> String {
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let to = location(r);
+    assert!(to.starts_with(starts_with), "redirect to {to}");
+    to
 }

@@ -9,6 +9,7 @@ mod hub_cases;
 mod inbox_cases;
 mod job_cases;
 mod people_cases;
+mod recovery_cases;
 mod supersede_cases;
 mod token_cases;
 mod vault_cases;
@@ -305,4 +306,24 @@ async fn postgres_grant_change_racing_a_completion_leaves_a_sync() {
         supersede_cases::grant_change_racing_a_completion_leaves_a_sync,
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_password_resets_and_changes() {
+    run(Db::Sqlite, recovery_cases::password_resets_and_changes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_password_resets_and_changes() {
+    run(Db::Postgres, recovery_cases::password_resets_and_changes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_throttled_appends() {
+    run(Db::Sqlite, recovery_cases::throttled_appends).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_throttled_appends() {
+    run(Db::Postgres, recovery_cases::throttled_appends).await;
 }

@@ -12,9 +12,22 @@ use super::read_password;
 use crate::client::{q, Client};
 use crate::output;
 
+/// The query that confirms a look-alike label (`--allow-confusable`), or "".
+pub fn confirm_query(allow: bool) -> &'static str {
+    if allow {
+        "?confirm_confusable=true"
+    } else {
+        ""
+    }
+}
+
 /// Fields of the "Add account" form.
 #[derive(Debug, Args)]
 pub struct AccountFields {
+    /// Keep a label that looks like another one in the vault (same letters from another
+    /// script, `I` for `l`…); without it such a label is refused, naming the existing one.
+    #[arg(long)]
+    allow_confusable: bool,
     /// App: a catalog id or name (`slack`) or a login URL.
     #[arg(long)]
     app: Option<String>,
@@ -330,8 +343,9 @@ pub async fn run(cmd: AccountsCmd, server: Option<String>) -> Result<ExitCode> {
                 body.insert("vault_id".into(), vault_id(&c, &v).await?.into());
             }
             fields_body(&f, &mut body)?;
+            let path = format!("/accounts{}", confirm_query(f.allow_confusable));
             output::object(
-                &c.call(Method::POST, "/accounts", Some(&Value::Object(body)))
+                &c.call(Method::POST, &path, Some(&Value::Object(body)))
                     .await?,
                 j.json,
             );
@@ -355,7 +369,7 @@ pub async fn run(cmd: AccountsCmd, server: Option<String>) -> Result<ExitCode> {
             output::object(
                 &c.call(
                     Method::PATCH,
-                    &format!("/accounts/{id}"),
+                    &format!("/accounts/{id}{}", confirm_query(f.allow_confusable)),
                     Some(&Value::Object(body)),
                 )
                 .await?,

@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::{read_password, Command};
+use super::{read_new_password, read_password, Command};
 use crate::client::{forget_credentials, q, save_credentials, Client, Credentials};
 use crate::config::HostArgs;
 use crate::output;
@@ -32,7 +32,7 @@ pub struct ClaimArgs {
     /// Your name.
     #[arg(long)]
     name: String,
-    /// Read the password from the first line of standard input instead of prompting.
+    /// Read the password from the first line of standard input instead of prompting (twice).
     #[arg(long)]
     password_stdin: bool,
 }
@@ -103,6 +103,20 @@ pub enum PeopleCmd {
     },
     /// Deactivate a person (their tokens are revoked).
     Deactivate { person: String },
+    /// Issue a single-use password reset link for a person (shown once, works for 60 minutes);
+    /// admins reset the roles they manage.
+    ResetPassword {
+        person: String,
+        #[command(flatten)]
+        j: JsonFlag,
+    },
+    /// Renew an invitation that was not accepted: a new token (shown once, valid 7 days); the
+    /// old one stops working.
+    Reinvite {
+        person: String,
+        #[command(flatten)]
+        j: JsonFlag,
+    },
     /// Make another person the Owner; you become super_admin.
     TransferOwnership { person: String },
 }
@@ -141,6 +155,9 @@ pub enum VaultsCmd {
         name: String,
         #[arg(long)]
         description: Option<String>,
+        /// Keep a name that looks like another vault's (refused otherwise).
+        #[arg(long)]
+        allow_confusable: bool,
         #[command(flatten)]
         j: JsonFlag,
     },
@@ -282,7 +299,7 @@ pub async fn run(cmd: Command, server: Option<String>) -> Result<ExitCode> {
     let c = Client::new(server.clone(), None)?;
     match cmd {
         Command::Claim(a) => {
-            let pw = read_password(
+            let pw = read_new_password(
                 a.password_stdin,
                 "Owner password (at least 12 characters): ",
             )?;
@@ -321,7 +338,8 @@ pub async fn run(cmd: Command, server: Option<String>) -> Result<ExitCode> {
         }
         Command::Whoami(j) => output::object(&c.call(Method::GET, "/me", None).await?, j.json),
         Command::AcceptInvitation(a) => {
-            let pw = read_password(a.password_stdin, "New password (at least 12 characters): ")?;
+            let pw =
+                read_new_password(a.password_stdin, "New password (at least 12 characters): ")?;
             let r = c.call(Method::POST, "/auth/accept-invitation", Some(&json!({"email": a.email, "invitation_token": a.invitation_token, "password": pw}))).await?;
             out!(
                 "welcome, {}: sign in with `castellan login --email {}`",
@@ -404,6 +422,14 @@ async fn people(c: &Client, cmd: PeopleCmd) -> Result<()> {
                 j.json,
             );
         }
+        PeopleCmd::ResetPassword { person, j } => {
+            let id = person_id(c, &person).await?;
+            super::recovery::reset_link(c, &id, j.json).await?;
+        }
+        PeopleCmd::Reinvite { person, j } => {
+            let id = person_id(c, &person).await?;
+            super::recovery::reinvite(c, &id, j.json).await?;
+        }
         PeopleCmd::Deactivate { person } => {
             let id = person_id(c, &person).await?;
             c.call(
@@ -481,11 +507,15 @@ async fn vaults(c: &Client, cmd: VaultsCmd) -> Result<()> {
         VaultsCmd::Create {
             name,
             description,
+            allow_confusable,
             j,
         } => output::object(
             &c.call(
                 Method::POST,
-                "/vaults",
+                &format!(
+                    "/vaults{}",
+                    super::accounts::confirm_query(allow_confusable)
+                ),
                 Some(&json!({"name": name, "description": description})),
             )
             .await?,

@@ -4,6 +4,7 @@ mod accounts;
 mod admin;
 mod hubs;
 mod inbox;
+mod recovery;
 mod serve;
 mod totp;
 
@@ -43,6 +44,12 @@ pub enum Command {
     Whoami(admin::JsonFlag),
     /// Accept an invitation and set your password.
     AcceptInvitation(admin::AcceptArgs),
+    /// Your password: change it, or set a new one with a reset link from an admin.
+    #[command(subcommand)]
+    Password(recovery::PasswordCmd),
+    /// The Owner's recovery on the host (needs the master key file).
+    #[command(subcommand)]
+    Owner(recovery::OwnerCmd),
     /// People and workspace roles.
     #[command(subcommand)]
     People(admin::PeopleCmd),
@@ -89,6 +96,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve(a) => serve::serve(a).await,
         Command::Init(a) => serve::init(a).await,
         Command::Keys(k) => serve::keys(k).await,
+        Command::Owner(o) => recovery::owner(o).await,
+        Command::Password(p) => recovery::password(p, server).await,
         Command::Accounts(c) => accounts::run(c, server).await,
         Command::Generate(g) => accounts::generate(g, server).await,
         Command::Hub(h) => hubs::hub(h, server).await,
@@ -106,6 +115,20 @@ pub fn read_stdin_line() -> Result<String> {
     let mut s = String::new();
     std::io::stdin().read_line(&mut s)?;
     Ok(s.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+/// A new password: the first line of stdin (`from_stdin`, no confirmation), or typed twice at
+/// a prompt (refused when the two differ, before anything is sent).
+pub fn read_new_password(from_stdin: bool, prompt: &str) -> Result<String> {
+    if from_stdin {
+        return read_stdin_line();
+    }
+    let first = rpassword::prompt_password(prompt)?;
+    let again = rpassword::prompt_password("Type it again: ")?;
+    if first != again {
+        anyhow::bail!("the two passwords differ; nothing was changed");
+    }
+    Ok(first)
 }
 
 /// A password from stdin (`from_stdin`) or an interactive prompt.

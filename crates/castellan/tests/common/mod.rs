@@ -160,6 +160,24 @@ impl Drop for Server {
     }
 }
 
+/// Runs `cmd` with `stdin` written to its standard input; returns its output.
+pub fn run_with_stdin(cmd: &mut Command, stdin: &str) -> Output {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run the command");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
 /// A CLI session: its own config dir (saved login) and server URL.
 pub struct Cli {
     pub server: String,
@@ -176,25 +194,13 @@ impl Cli {
 
     /// Runs `castellan ARGS` with `stdin` fed in.
     pub fn run_stdin(&self, args: &[&str], stdin: &str) -> Output {
-        use std::io::Write;
-        let mut child = Command::new(bin())
-            .env_remove("CASTELLAN_DATABASE_URL")
+        let mut cmd = Command::new(bin());
+        cmd.env_remove("CASTELLAN_DATABASE_URL")
             .args(args)
             .env("CASTELLAN_SERVER", &self.server)
             .env("CASTELLAN_CONFIG_DIR", &self.config_dir)
-            .env_remove("CASTELLAN_TOKEN")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run castellan");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+            .env_remove("CASTELLAN_TOKEN");
+        run_with_stdin(&mut cmd, stdin)
     }
 
     pub fn run(&self, args: &[&str]) -> Output {

@@ -188,14 +188,29 @@ async fn add_by_qr(
     set(&s, &user, id, input, "totp-qr").await
 }
 
-/// `POST /accounts/{id}/totp/remove`: turns 2FA off (the secret is deleted).
+/// The "Remove 2FA" form: its box must be ticked.
+#[derive(Debug, Deserialize)]
+struct RemoveForm {
+    #[serde(default)]
+    confirm: String,
+}
+
+/// `POST /accounts/{id}/totp/remove`: turns 2FA off (the secret is deleted), only with the
+/// confirmation box ticked (browsers enforce it too; without JavaScript the server does).
 async fn remove(
     State(s): State<AppState>,
     user: WebUser,
     Path(id): Path<String>,
-    WebForm(_): WebForm<Empty>,
+    WebForm(f): WebForm<RemoveForm>,
 ) -> WebResult {
     let id = account_id(&id)?;
+    if f.confirm != "1" {
+        let e = CoreError::invalid(
+            "confirm",
+            "tick the box to confirm: removing 2FA deletes the secret, and codes cannot be read again",
+        );
+        return account_with_error(&s, &user, id, e, "totp-remove", PageExtras::default()).await;
+    }
     s.svc.remove_totp(&user.actor, id).await?;
     Ok(see_other(&format!("/accounts/{id}?done=totp-removed")))
 }

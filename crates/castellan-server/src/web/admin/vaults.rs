@@ -10,6 +10,7 @@ use castellan_core::ids::{PersonId, VaultId};
 use castellan_core::model::{ItemRole, PersonStatus};
 use castellan_core::permissions::{self, Action};
 use castellan_core::service::NewVault;
+use castellan_core::validate::LookAlike;
 use castellan_core::CoreError;
 use serde::Deserialize;
 
@@ -44,6 +45,9 @@ struct VaultForm {
     name: String,
     #[serde(default)]
     description: String,
+    /// `1` when the look-alike confirmation box is ticked.
+    #[serde(default)]
+    confirm_confusable: String,
 }
 
 #[derive(askama::Template)]
@@ -107,7 +111,12 @@ async fn create(
         description: Some(f.description.clone()).filter(|d| !d.trim().is_empty()),
         kind: None,
     };
-    let (status, errors) = match s.svc.create_vault(&user.actor, input).await {
+    let look_alike = LookAlike::confirmed(f.confirm_confusable == "1");
+    let created = s
+        .svc
+        .create_vault_checked(&user.actor, input, look_alike)
+        .await;
+    let (status, errors) = match created {
         Ok(v) => return Ok(see_other(&format!("/vaults/{}?done=created", v.id))),
         Err(e @ CoreError::Validation { .. }) => {
             (StatusCode::UNPROCESSABLE_ENTITY, FieldErrors::from_core(e))
