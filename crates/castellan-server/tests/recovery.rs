@@ -538,3 +538,107 @@ async fn look_alike_and_invisible_labels_are_refused_unless_confirmed() {
         .ok();
     assert_eq!(again.str("label"), "Slack admin");
 }
+
+/// A reset link or an invitation stands only as issued: a later promotion, ownership transfer,
+/// deactivation and reactivation of the person, or the issuer's own deactivation, voids it, so
+/// an admin cannot keep a link and use it once the person's role is out of their reach.
+#[tokio::test]
+async fn later_changes_void_reset_links_and_invitations() {
+    let w = World::new().await;
+    let app = &w.app;
+    let owner = w.owner.clone();
+    let admin: Session = w.of(WorkspaceRole::Admin).clone();
+    let link = |r: Resp| {
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        r.str("reset_token")
+    };
+    let voided = |r: Resp| r.assert_problem(StatusCode::UNAUTHORIZED, &["not valid"]);
+
+    // Promoted to super admin after the admin issued the link.
+    let bob = app
+        .person(&owner.token, "bob@example.com", WorkspaceRole::User)
+        .await;
+    let t = link(issue(app, &admin.token, &bob.person_id).await);
+    let r = app
+        .patch(
+            &format!("/api/v1/people/{}", bob.person_id),
+            &owner.token,
+            json!({ "role": "super_admin" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    voided(use_link(app, &t, NEW_PASSWORD).await);
+
+    // Given the workspace after the link was issued (by a super admin who may reset admins).
+    let sup: Session = w.of(WorkspaceRole::SuperAdmin).clone();
+    let cy = app
+        .person(&owner.token, "cy@example.com", WorkspaceRole::Admin)
+        .await;
+    let t = link(issue(app, &sup.token, &cy.person_id).await);
+    let r = app
+        .post(
+            &format!("/api/v1/people/{}/transfer-ownership", cy.person_id),
+            &owner.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    voided(use_link(app, &t, NEW_PASSWORD).await);
+
+    // Deactivated and reactivated after the link was issued.
+    let dee = app
+        .person(&cy.token, "dee@example.com", WorkspaceRole::User)
+        .await;
+    let t = link(issue(app, &admin.token, &dee.person_id).await);
+    for status in ["deactivated", "active"] {
+        let r = app
+            .patch(
+                &format!("/api/v1/people/{}", dee.person_id),
+                &cy.token,
+                json!({ "status": status }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    }
+    voided(use_link(app, &t, NEW_PASSWORD).await);
+
+    // The issuer was deactivated after issuing it.
+    let eve = app
+        .person(&cy.token, "eve@example.com", WorkspaceRole::User)
+        .await;
+    let t = link(issue(app, &admin.token, &eve.person_id).await);
+    let r = app
+        .patch(
+            &format!("/api/v1/people/{}", admin.person_id),
+            &cy.token,
+            json!({ "status": "deactivated" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    voided(use_link(app, &t, NEW_PASSWORD).await);
+    // A link that still stands works.
+    let t = link(issue(app, &sup.token, &eve.person_id).await);
+    assert_eq!(use_link(app, &t, NEW_PASSWORD).await.status, StatusCode::OK);
+
+    // An invitation whose role changes before it is accepted needs a new one.
+    let (fay, token) = app
+        .invite(&cy.token, "fay@example.com", WorkspaceRole::User)
+        .await;
+    let r = app
+        .patch(
+            &format!("/api/v1/people/{fay}"),
+            &cy.token,
+            json!({ "role": "super_admin" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/auth/accept-invitation",
+            None,
+            Some(json!({ "email": "fay@example.com", "invitation_token": token, "password": PASSWORD })),
+        )
+        .await;
+    r.assert_problem(StatusCode::UNAUTHORIZED, &["not valid"]);
+}

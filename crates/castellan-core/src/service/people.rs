@@ -222,6 +222,12 @@ impl Castellan {
                 serde_json::json!({ "from": p.role, "to": role }),
             );
             p.role = role;
+            // An invitation issued for the old role does not carry over to the new one: whoever
+            // holds its token could otherwise accept a role the issuer may not give.
+            if p.status == PersonStatus::Invited {
+                p.invitation_hash = None;
+                p.invitation_expires_at = None;
+            }
         }
         if let Some(status) = patch.status {
             if status == PersonStatus::Invited {

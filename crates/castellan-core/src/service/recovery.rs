@@ -223,12 +223,17 @@ impl Castellan {
                 None => ev,
             }
         };
+        let issuer = match found.as_ref().and_then(|(r, _)| r.created_by) {
+            Some(id) => self.store.person(id).await?,
+            None => None,
+        };
         let (r, p) = match found {
             Some((r, p))
                 if r.used_at.is_none()
                     && r.revoked_at.is_none()
                     && r.expires_at > now
-                    && p.status == PersonStatus::Active =>
+                    && p.status == PersonStatus::Active
+                    && link_still_stands(&r, &p, issuer.as_ref()) =>
             {
                 (r, p)
             }
@@ -335,4 +340,21 @@ impl Castellan {
             invitation_token: inv.secret.expose_secret().to_owned(),
         })
     }
+}
+
+/// A reset link stands only as issued: the person was not changed since (a role change, an
+/// ownership transfer, a deactivation and reactivation all void it), and the admin who issued
+/// it is still active and still manages the person's role. Checked when the link is used, so
+/// no later change can turn an admin's link into a way into a more powerful account.
+fn link_still_stands(
+    r: &PasswordResetRecord,
+    p: &PersonRecord,
+    issuer: Option<&PersonRecord>,
+) -> bool {
+    p.updated_at <= r.created_at
+        && issuer.is_some_and(|i| {
+            i.status == PersonStatus::Active
+                && i.id != p.id
+                && crate::permissions::may_manage_role(i.role, p.role)
+        })
 }
