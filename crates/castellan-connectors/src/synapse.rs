@@ -362,45 +362,57 @@ impl Connector for SynapseConnector {
             return self.reactivate(&api, &id, &email, inv, admin).await;
         }
 
-        let user_id = match &inv.username {
+        let named = match &inv.username {
             Some(u) if !u.trim().is_empty() => {
                 let u = u.trim();
-                match u.strip_prefix('@').and_then(|rest| rest.split_once(':')) {
-                    Some((local, srv)) if srv == server => {
-                        format!("@{}:{server}", derive_localpart(local)?)
-                    }
-                    Some(_) => {
-                        return Err(ConnectorError::Configuration(format!(
-                            "{u} is not a user of this homeserver ({server})"
-                        )))
-                    }
-                    None => format!("@{}:{server}", derive_localpart(u)?),
-                }
+                Some(
+                    match u.strip_prefix('@').and_then(|rest| rest.split_once(':')) {
+                        Some((local, srv)) if srv == server => {
+                            format!("@{}:{server}", derive_localpart(local)?)
+                        }
+                        Some(_) => {
+                            return Err(ConnectorError::Configuration(format!(
+                                "{u} is not a user of this homeserver ({server})"
+                            )))
+                        }
+                        None => format!("@{}:{server}", derive_localpart(u)?),
+                    },
+                )
             }
-            _ => format!("@{}:{server}", derive_localpart(email_local_part(&email))?),
+            _ => None,
         };
-
-        match self.user(&api, &user_id).await? {
-            None => {
-                let mut body = json!({
-                    "password": random_password(),
-                    "admin": admin,
-                    "threepids": [{ "medium": "email", "address": email }],
-                    "logout_devices": false,
-                });
-                if let Some(name) = inv.name.as_deref().filter(|n| !n.trim().is_empty()) {
-                    body["displayname"] = json!(name.trim());
+        if let Some(user_id) = named {
+            // A username the caller chose: that account, reactivated when it was deactivated
+            // (the engine names a person's own former member).
+            return match self.user(&api, &user_id).await? {
+                None => self.create_user(&api, &user_id, &email, inv, admin).await,
+                Some(u) if u.deactivated => {
+                    self.reactivate(&api, &user_id, &email, inv, admin).await
                 }
-                let created = self.put_user(&api, &user_id, body, "create a user").await?;
-                debug!(member = %user_id, "created a Synapse user");
-                Ok(created.member)
-            }
-            Some(u) if u.deactivated => self.reactivate(&api, &user_id, &email, inv, admin).await,
-            Some(u) if u.emails.contains(&email) => Ok(u.member),
-            Some(_) => Err(ConnectorError::Conflict(format!(
-                "the user id {user_id} is taken by an account with another email address"
-            ))),
+                Some(u) if u.emails.contains(&email) => Ok(u.member),
+                Some(_) => Err(ConnectorError::Conflict(format!(
+                    "the user id {user_id} is taken by an account with another email address"
+                ))),
+            };
         }
+        // A username derived from the email never revives someone else's account: Synapse drops
+        // a deactivated user's addresses, so a departed `ana@` and a new `ana@` look alike. The
+        // first free id among `ana`, `ana-2`, … `ana-20` is taken instead.
+        let base = derive_localpart(email_local_part(&email))?;
+        for n in 1..=MAX_LOCALPART_TRIES {
+            let user_id = match n {
+                1 => format!("@{base}:{server}"),
+                n => format!("@{base}-{n}:{server}"),
+            };
+            match self.user(&api, &user_id).await? {
+                None => return self.create_user(&api, &user_id, &email, inv, admin).await,
+                Some(u) if !u.deactivated && u.emails.contains(&email) => return Ok(u.member),
+                Some(_) => {}
+            }
+        }
+        Err(ConnectorError::Conflict(format!(
+            "the user ids @{base}:{server} to @{base}-{MAX_LOCALPART_TRIES}:{server} are all taken by other accounts"
+        )))
     }
 
     #[instrument(skip_all, fields(connector = NAME, member = %app_member_id, role = %role))]
@@ -513,6 +525,30 @@ impl SynapseConnector {
             return Err(unexpected("find a user by email"));
         };
         self.user(api, user_id).await
+    }
+
+    /// Creates a user (`PUT /_synapse/admin/v2/users/<user_id>`) with a random password, the
+    /// invitation's role, email and name.
+    async fn create_user(
+        &self,
+        api: &Api<'_>,
+        user_id: &str,
+        email: &str,
+        inv: &Invitation,
+        admin: bool,
+    ) -> Result<AppMember, ConnectorError> {
+        let mut body = json!({
+            "password": random_password(),
+            "admin": admin,
+            "threepids": [{ "medium": "email", "address": email }],
+            "logout_devices": false,
+        });
+        if let Some(name) = inv.name.as_deref().filter(|n| !n.trim().is_empty()) {
+            body["displayname"] = json!(name.trim());
+        }
+        let created = self.put_user(api, user_id, body, "create a user").await?;
+        debug!(member = %user_id, "created a Synapse user");
+        Ok(created.member)
     }
 
     /// Reactivates a deactivated account with a new random password (Synapse asks for one when
@@ -840,6 +876,9 @@ fn derive_localpart(raw: &str) -> Result<String, ConnectorError> {
     }
     Ok(local)
 }
+
+/// How many user ids (`ana`, `ana-2`, …) an invitation tries before it gives up.
+const MAX_LOCALPART_TRIES: u32 = 20;
 
 /// A password nobody knows: the member signs in through SSO or resets it.
 fn random_password() -> String {

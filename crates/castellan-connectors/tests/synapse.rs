@@ -493,9 +493,31 @@ async fn invite_update_role_remove_and_reinvite() {
     assert_eq!(gone.state, MemberState::Deactivated);
     c.remove(&ctx, &s, &id).await.expect("remove again");
 
-    // Inviting again reactivates the account with the requested role and the email.
+    // Another person whose email has the same local part never gets the departed account:
+    // Synapse dropped its address, so the derived id is skipped for the next free one.
+    let other = format!("ana.inv_{sfx}@elsewhere.test");
+    let stranger = c
+        .invite(&ctx, &s, &invitation(&other, None, "user"))
+        .await
+        .expect("invite a namesake");
+    assert_eq!(
+        stranger.app_member_id,
+        format!("@ana.inv_{sfx}-2:localhost")
+    );
+    assert_eq!(raw.user(&id).await.unwrap()["deactivated"], true);
+    let again = c
+        .invite(&ctx, &s, &invitation(&other, None, "user"))
+        .await
+        .expect("the namesake again");
+    assert_eq!(
+        again.app_member_id, stranger.app_member_id,
+        "idempotent by email"
+    );
+
+    // Inviting the person again names their own former member (as the engine does): the
+    // account is reactivated with the requested role and the email.
     let back = c
-        .invite(&ctx, &s, &invitation(&email, None, "admin"))
+        .invite(&ctx, &s, &invitation(&email, Some(&id), "admin"))
         .await
         .expect("re-invite");
     assert_eq!(back.app_member_id, id);

@@ -68,7 +68,10 @@ pub struct MemberPage {
 pub struct Invitation {
     /// Their email.
     pub email: String,
-    /// Preferred username (apps that need one derive it from the email otherwise).
+    /// Preferred username (apps that need one derive it from the email otherwise). When it
+    /// names a deactivated member, that member is reactivated: the engine passes only the
+    /// person's own former member. A username derived from the email must never revive another
+    /// person's deactivated account.
     pub username: Option<String>,
     /// Display name.
     pub name: Option<String>,

@@ -149,6 +149,8 @@ pub enum PlannedChange {
         email: String,
         /// App role.
         role: String,
+        /// The person's own deactivated member, to reactivate (never another person's).
+        app_member_id: Option<String>,
     },
     /// Change the member's role.
     UpdateRole {
@@ -199,13 +201,14 @@ pub fn plan(members: &[HubMember], grants: &[Grant], people: &[MatchPerson]) -> 
         let d = desired(Some(g), active(g.person_id));
         let email = || people.get(&g.person_id).map(|p| p.email.clone());
         match (step(&d, member.map(HubMember::seen)), member) {
-            (Step::Invite { role }, _) => {
+            (Step::Invite { role }, m) => {
                 // Apps such as Synapse drop a deactivated member's email: use the person's.
                 if let Some(email) = email() {
                     out.push(PlannedChange::Invite {
                         person_id: g.person_id,
                         email,
                         role,
+                        app_member_id: m.map(|m| m.app_member_id.clone()),
                     });
                 }
             }

@@ -132,6 +132,13 @@ async fn a_503_then_a_revoke_cancels_the_invite() {
         id,
     ]);
     assert_eq!(superseded.as_array().unwrap().len(), 1, "{superseded:#}");
+    // A superseded job cannot be retried: running it would undo the newer change.
+    let retry = s.cli.run(&["jobs", "retry", id]);
+    assert!(!retry.status.success());
+    assert!(
+        String::from_utf8_lossy(&retry.stderr).contains("superseded"),
+        "{retry:?}"
+    );
     assert!(
         syn.user(&user_id(&s, "Bo")).await.is_none(),
         "never created"

@@ -788,7 +788,9 @@ impl Castellan {
                     Trigger::Manual,
                     actor,
                     Some(m.app_member_id.clone()),
-                    serde_json::json!({ "app_member_ids": [m.app_member_id] }),
+                    serde_json::json!({
+                        "app_member_ids": [m.app_member_id], "manual": true, "person_id": m.person_id,
+                    }),
                     Some(member_job_key(id, m.person_id, Some(&m.app_member_id))),
                 );
                 let ev = NewEvent::new(actor, "hub.member_remove")
@@ -835,6 +837,15 @@ impl Castellan {
                 "only a not_completed job can be retried; this one is {}",
                 j.state
             )));
+        }
+        if j.error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("superseded"))
+        {
+            // A newer grant change replaced it: running it now would undo that change.
+            return Err(CoreError::Conflict(
+                "this job was superseded by a newer change to the grant and cannot run again; check for updates instead".into(),
+            ));
         }
         j.state = JobState::Queued;
         j.attempts = 0;

@@ -55,6 +55,19 @@ impl Bot {
             // A removal an admin asked for by hand, of a member no person is matched to.
             None => (Desired::Absent, None),
         };
+        // A removal an admin asked for by hand removes, unless the person was given the hub
+        // since: then the grant wins (and a manual removal never turns into an invitation).
+        let manual = job
+            .params
+            .get("manual")
+            .and_then(serde_json::Value::as_bool)
+            == Some(true);
+        let given_since = manual && matches!(want, Desired::Member { .. });
+        let want = match want {
+            Desired::Member { .. } if manual => Desired::Unmanaged,
+            _ if manual => Desired::Absent,
+            other => other,
+        };
         let email = Self::param(job, "email")
             .ok()
             .map(str::to_owned)
@@ -82,7 +95,12 @@ impl Bot {
                 state: m.state,
                 role: m.roles.first().map(String::as_str),
             });
-            let decision = decide(job.task, planned_role.as_deref(), &want, seen);
+            let mut decision = decide(job.task, planned_role.as_deref(), &want, seen);
+            if given_since {
+                decision.superseded = Some(
+                    "skipped: the person was given the hub after the removal was asked for".into(),
+                );
+            }
             let (outcome, after) = self
                 .take_step(
                     &c,
@@ -143,9 +161,11 @@ impl Bot {
                         job.id
                     )))
                 })?;
+                // Reactivating names the person's own (deactivated) member; a new member's
+                // username is the connector's to choose, never a departed person's.
                 let inv = Invitation {
                     email,
-                    username: None,
+                    username: member.as_ref().map(|m| m.app_member_id.clone()),
                     name: record.as_ref().map(|p| p.name.clone()),
                     role: role.clone(),
                 };

@@ -404,13 +404,17 @@ impl Bot {
                 person_id,
                 email,
                 role,
+                app_member_id,
             } => new_job(
                 hub,
                 Task::InviteMember,
                 trigger,
                 &actor,
                 Some(email.clone()),
-                serde_json::json!({ "person_id": person_id, "email": email, "role": role }),
+                serde_json::json!({
+                    "person_id": person_id, "email": email, "role": role,
+                    "app_member_ids": app_member_id.iter().collect::<Vec<_>>(),
+                }),
                 Some(member_job_key(hub, Some(*person_id), None)),
             ),
             PlannedChange::UpdateRole {
