@@ -8,7 +8,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -170,47 +170,74 @@ enum Stage {
     Request,
 }
 
-/// The stage and when it began, shared by the connection's I/O and its service.
+/// The stage and when it began, shared by the connection's I/O and its service, and the waker
+/// of the last read that found nothing to read.
 #[derive(Debug)]
-struct Phase(Mutex<(Stage, Instant)>);
+struct Phase(Mutex<PhaseState>);
+
+#[derive(Debug)]
+struct PhaseState {
+    stage: Stage,
+    since: Instant,
+    reader: Option<Waker>,
+}
 
 impl Phase {
     fn new() -> Self {
-        Self(Mutex::new((Stage::Idle, Instant::now())))
+        Self(Mutex::new(PhaseState {
+            stage: Stage::Idle,
+            since: Instant::now(),
+            reader: None,
+        }))
     }
 
-    fn set(&self, stage: Stage, only_from: Option<Stage>) {
-        let mut p = self
-            .0
+    fn lock(&self) -> std::sync::MutexGuard<'_, PhaseState> {
+        self.0
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if only_from.is_none_or(|from| p.0 == from) {
-            *p = (stage, Instant::now());
-        }
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn enter(&self, stage: Stage) {
+        let mut p = self.lock();
+        p.stage = stage;
+        p.since = Instant::now();
     }
 
     fn bytes_arrived(&self) {
-        self.set(Stage::Head, Some(Stage::Idle));
+        if self.lock().stage == Stage::Idle {
+            self.enter(Stage::Head);
+        }
     }
 
     fn request_started(&self) {
-        self.set(Stage::Request, None);
+        self.enter(Stage::Request);
     }
 
+    /// Back to idle. The connection's last read may have parked while the request was in
+    /// progress, without a deadline: wake it so that it starts the idle timer.
     fn response_sent(&self) {
-        self.set(Stage::Idle, None);
+        let waker = {
+            let mut p = self.lock();
+            p.stage = Stage::Idle;
+            p.since = Instant::now();
+            p.reader.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
     }
 
-    /// When the connection must have read more, if ever.
-    fn read_deadline(&self, limits: &ServeLimits) -> Option<Instant> {
-        let p = *self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match p.0 {
-            Stage::Idle => Some(p.1 + limits.idle_timeout),
-            Stage::Head => Some(p.1 + limits.header_read_timeout),
-            Stage::Request => None,
+    /// When the connection must have read more, if ever; remembers `waker` for
+    /// [`Phase::response_sent`].
+    fn read_deadline(&self, limits: &ServeLimits, waker: &Waker) -> Option<Instant> {
+        let mut p = self.lock();
+        match p.stage {
+            Stage::Idle => Some(p.since + limits.idle_timeout),
+            Stage::Head => Some(p.since + limits.header_read_timeout),
+            Stage::Request => {
+                p.reader = Some(waker.clone());
+                None
+            }
         }
     }
 }
@@ -301,7 +328,7 @@ impl AsyncRead for Watched {
                 Poll::Ready(Ok(()))
             }
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => match this.phase.read_deadline(&this.limits) {
+            Poll::Pending => match this.phase.read_deadline(&this.limits, cx.waker()) {
                 Some(deadline) if expired(&mut this.read_timer, deadline, cx) => {
                     Poll::Ready(Err(timed_out("reading the request")))
                 }

@@ -35,6 +35,7 @@ pub struct FileConfig {
     pub(crate) public_url: Option<String>,
     // Limits of `serve`; read by `ops`.
     pub(crate) max_password_hashes: Option<usize>,
+    pub(crate) password_hash_wait_ms: Option<u64>,
     pub(crate) max_connections: Option<usize>,
     pub(crate) header_read_timeout_secs: Option<u64>,
     pub(crate) idle_timeout_secs: Option<u64>,

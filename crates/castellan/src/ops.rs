@@ -19,10 +19,14 @@ const RESERVED_FDS: u64 = 128;
 /// `castellan serve` flags of its limits. Each also reads its variable and config key.
 #[derive(Debug, Clone, Args)]
 pub struct LimitArgs {
-    /// Password hashes (Argon2id, 19 MiB each) computed at once; sign-ins beyond wait up to 2 s,
-    /// then get 503 with Retry-After (default: the CPU cores, fewer on small memory).
+    /// Password hashes (Argon2id, 19 MiB each) computed at once; sign-ins beyond wait (see
+    /// --password-hash-wait-ms), then get 503 with Retry-After (default: the CPU cores, fewer on
+    /// small memory).
     #[arg(long, env = "CASTELLAN_MAX_PASSWORD_HASHES", value_name = "N")]
     max_password_hashes: Option<usize>,
+    /// Milliseconds a sign-in waits for a free password-hash slot before 503 (default 2000).
+    #[arg(long, env = "CASTELLAN_PASSWORD_HASH_WAIT_MS", value_name = "MS")]
+    password_hash_wait_ms: Option<u64>,
     /// Most open HTTP connections (default 1024); one more gets 503 and is closed.
     #[arg(long, env = "CASTELLAN_MAX_CONNECTIONS", value_name = "N")]
     max_connections: Option<usize>,
@@ -54,6 +58,8 @@ pub struct LimitArgs {
 pub struct Limits {
     /// Concurrent password hashes.
     pub max_password_hashes: usize,
+    /// How long a password hash waits for a slot.
+    pub password_hash_wait: Duration,
     /// The HTTP server's limits.
     pub http: ServeLimits,
     /// Concurrent SMTP sessions.
@@ -124,8 +130,16 @@ impl LimitArgs {
             )?,
             ..d
         };
+        let password_hash_wait = self
+            .password_hash_wait_ms
+            .or(file.password_hash_wait_ms)
+            .map_or(
+                castellan_crypto::password_hash::DEFAULT_HASH_WAIT,
+                Duration::from_millis,
+            );
         Ok(Limits {
             max_password_hashes,
+            password_hash_wait,
             http,
             smtp_max_sessions,
             smtp_command_timeout: pick(
@@ -147,10 +161,8 @@ impl LimitArgs {
 impl Limits {
     /// Sizes the process-wide password-hash gate; call before anything hashes.
     pub fn apply_hash_limit(&self) -> Result<()> {
-        if !castellan_crypto::configure_hash_gate(
-            self.max_password_hashes,
-            castellan_crypto::password_hash::DEFAULT_HASH_WAIT,
-        ) {
+        if !castellan_crypto::configure_hash_gate(self.max_password_hashes, self.password_hash_wait)
+        {
             bail!("the password hash limit was set too late (a hash already ran)");
         }
         Ok(())
