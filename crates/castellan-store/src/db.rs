@@ -274,9 +274,15 @@ mod tests {
         assert!(is_transient_code("40P01"));
         assert!(is_transient_code("13"), "SQLITE_FULL");
         assert!(is_transient_code("53100"), "PostgreSQL disk_full");
-        assert!(is_transient_code("40001"), "PostgreSQL serialization failure");
+        assert!(
+            is_transient_code("40001"),
+            "PostgreSQL serialization failure"
+        );
         assert!(is_transient_code("08006"), "PostgreSQL connection failure");
-        assert!(!is_transient_code("3338"), "an SQLite extended code of another kind");
+        assert!(
+            !is_transient_code("3338"),
+            "an SQLite extended code of another kind"
+        );
         assert!(!is_transient_code("2067"));
         assert!(!is_transient_code("23505"));
     }

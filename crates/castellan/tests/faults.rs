@@ -92,14 +92,21 @@ fn piped_logs_have_no_colour_and_json_logs_are_json_only() {
 /// A tmpfs mounted for one test and unmounted when dropped.
 struct Tmpfs(PathBuf);
 
+/// Says that a test was skipped, on the real standard error (not captured by the test harness,
+/// so it shows even when the test "passes").
+fn skipped(why: &str) {
+    let _ = writeln!(
+        std::io::stderr(),
+        "\n*** SKIPPED a_full_disk_fails_writes_and_readiness_until_space_is_freed: {why} ***\n"
+    );
+}
+
 impl Tmpfs {
     /// Mounts a tmpfs of `size` (`mount -t tmpfs -o size=…`) at `dir`; `None`, with a loud
     /// message, where this process may not mount (not root, or no mount privilege).
     fn mount(dir: &Path, size: &str) -> Option<Self> {
         if !rustix::process::geteuid().is_root() {
-            eprintln!(
-                "\n*** SKIPPED: not root, so no tmpfs can be mounted for the full-disk test ***\n"
-            );
+            skipped("not root, so no tmpfs can be mounted");
             return None;
         }
         let out = Command::new("mount")
@@ -115,15 +122,15 @@ impl Tmpfs {
         match out {
             Ok(o) if o.status.success() => Some(Self(dir.to_owned())),
             Ok(o) => {
-                eprintln!(
-                    "\n*** SKIPPED: mounting a tmpfs failed ({}): {} ***\n",
+                skipped(&format!(
+                    "mounting a tmpfs failed ({}): {}",
                     o.status,
-                    String::from_utf8_lossy(&o.stderr)
-                );
+                    String::from_utf8_lossy(&o.stderr).trim()
+                ));
                 None
             }
             Err(e) => {
-                eprintln!("\n*** SKIPPED: cannot run mount: {e} ***\n");
+                skipped(&format!("cannot run mount: {e}"));
                 None
             }
         }

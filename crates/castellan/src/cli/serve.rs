@@ -128,14 +128,14 @@ pub async fn worker(a: WorkerArgs) -> Result<ExitCode> {
     ));
     shutdown_signal().await;
     let _ = tx.send(true);
-    join_bounded(handles, grace).await;
+    join_bounded(handles, tokio::time::Instant::now() + grace).await;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Waits for `handles` up to `grace` plus a little (a released job's last write); aborts the
+/// Waits for `handles` until `until` plus a little (a released job's last write); aborts the
 /// rest.
-async fn join_bounded(handles: Vec<tokio::task::JoinHandle<()>>, grace: Duration) {
-    let deadline = tokio::time::Instant::now() + grace + Duration::from_secs(3);
+async fn join_bounded(handles: Vec<tokio::task::JoinHandle<()>>, until: tokio::time::Instant) {
+    let deadline = until + Duration::from_secs(3);
     for mut h in handles {
         if tokio::time::timeout_at(deadline, &mut h).await.is_err() {
             h.abort();
@@ -233,10 +233,13 @@ pub async fn serve(a: ServeArgs) -> Result<ExitCode> {
         readiness,
         ..castellan_server::AppState::new(svc)
     };
-    // One stop signal for the HTTP server, the SMTP receiver and the bots alike.
+    // One stop signal for the HTTP server, the SMTP receiver and the bots alike; the drain
+    // time counts from it for all of them.
+    let (drained_tx, drained_by) = tokio::sync::oneshot::channel();
     tokio::spawn(async move {
         shutdown_signal().await;
         tracing::info!("stopping");
+        let _ = drained_tx.send(tokio::time::Instant::now() + drain);
         let _ = tx.send(true);
     });
     let mut stop = rx;
@@ -244,7 +247,10 @@ pub async fn serve(a: ServeArgs) -> Result<ExitCode> {
         let _ = stop.wait_for(|s| *s).await;
     })
     .await?;
-    join_bounded(handles, drain).await;
+    let until = drained_by
+        .await
+        .unwrap_or_else(|_| tokio::time::Instant::now());
+    join_bounded(handles, until).await;
     tracing::info!("castellan stopped");
     Ok(ExitCode::SUCCESS)
 }
