@@ -8,7 +8,8 @@ stop them before the password check. Every attempt runs Argon2id (unknown emails
 against a dummy hash). Meanwhile it samples the server's resident memory every 20 ms and asks
 `GET /api/v1/health` every 100 ms.
 
-It passes when the server's peak RSS (the kernel's VmHWM) stays under --max-rss-mb (default 96)
+It passes when the server's peak RSS (the kernel's VmHWM, or the highest 20 ms sample if higher)
+stays under --max-rss-mb (default 96, in MB of 10^6 bytes)
 and every health request answers 200 within --max-health-s (default 1.0). Prints the figures;
 exit status 0 on pass, 1 on fail. Linux only (reads /proc). Python 3.11, standard library only.
 
@@ -212,6 +213,9 @@ async def main():
                 proc.kill()
 
     sampled_peak = max((v for _, v in samples), default=0)
+    # The kernel updates VmHWM from per-thread counters, so a 20 ms sample can read a little
+    # higher: the peak is the larger of the two.
+    peak_kib = max(peak_kib or 0, sampled_peak)
     worst = max((d for _, d, _ in health), default=0.0)
     bad_health = [(d, s) for _, d, s in health if s != 200 or d > args.max_health_s]
     mib = lambda kib: kib / 1024  # noqa: E731
@@ -221,13 +225,14 @@ async def main():
     print(f"answers: {dict(sorted(statuses.items(), key=str))}")
     if retry_after:
         print(f"Retry-After on 503: {dict(retry_after)}")
-    print(f"RSS idle before: {mib(idle_kib):.1f} MiB; peak (VmHWM): {mib(peak_kib):.1f} MiB; "
-          f"peak sampled every 20 ms: {mib(sampled_peak):.1f} MiB; 2 s after: {mib(after_kib):.1f} MiB")
+    print(f"RSS idle before: {mib(idle_kib):.1f} MiB; peak: {mib(peak_kib):.1f} MiB = "
+          f"{peak_kib * 1024 / 1e6:.1f} MB (VmHWM and 20 ms samples; limit {args.max_rss_mb} MB); "
+          f"2 s after: {mib(after_kib):.1f} MiB")
     print(f"health: {len(health)} requests, slowest {worst * 1000:.0f} ms, "
           f"{len(bad_health)} over {args.max_health_s} s or not 200")
     ok = (
         alive
-        and peak_kib / 1024 < args.max_rss_mb
+        and peak_kib * 1024 / 1e6 < args.max_rss_mb
         and not bad_health
         and not any(isinstance(s, str) or s >= 500 and s != 503 for s in statuses)
     )
