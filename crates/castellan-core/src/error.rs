@@ -31,6 +31,13 @@ pub enum CoreError {
     /// The store or another dependency is unreachable; retrying may help.
     #[error("service unavailable")]
     Unavailable(String),
+    /// Too much work of one kind is in progress (every password-hashing slot is busy); the
+    /// request may be repeated after `retry_after_secs` seconds.
+    #[error("the server is busy; retry in {retry_after_secs} s")]
+    Overloaded {
+        /// Seconds after which a retry is likely to succeed.
+        retry_after_secs: u64,
+    },
     /// A bug or an unexpected failure; the text is for logs only.
     #[error("internal error")]
     Internal(String),
@@ -53,7 +60,12 @@ impl CoreError {
 
 impl From<castellan_crypto::CryptoError> for CoreError {
     fn from(e: castellan_crypto::CryptoError) -> Self {
-        Self::Internal(format!("crypto: {e}"))
+        match e {
+            castellan_crypto::CryptoError::Busy { retry_after } => Self::Overloaded {
+                retry_after_secs: retry_after.as_secs().max(1),
+            },
+            e => Self::Internal(format!("crypto: {e}")),
+        }
     }
 }
 

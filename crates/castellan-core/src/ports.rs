@@ -46,6 +46,10 @@ pub trait WorkspaceStore: Send + Sync {
         token: &TokenRecord,
         event: &NewEvent,
     ) -> CoreResult<bool>;
+    /// Rewrites the readiness probe's row with `at` in a write transaction and commits it:
+    /// `Ok` proves the database takes writes now. `Unavailable` when it does not (disk full,
+    /// locked past the busy timeout, unreachable).
+    async fn probe_write(&self, at: DateTime<Utc>) -> CoreResult<()>;
 }
 
 /// People.

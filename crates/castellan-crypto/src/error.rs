@@ -29,4 +29,11 @@ pub enum CryptoError {
     /// Argon2id hashing failed (only on internal errors of the `argon2` crate).
     #[error("password hashing failed")]
     PasswordHash,
+    /// Every password-hashing slot stayed busy for the gate's wait
+    /// ([`crate::password_hash::HashGate`]); retry after `retry_after`.
+    #[error("too many password checks in progress")]
+    Busy {
+        /// When a retry is likely to find a free slot.
+        retry_after: std::time::Duration,
+    },
 }

@@ -13,7 +13,8 @@
 //!   key file load/save.
 //! - [`envelope`]: [`DataKey`] seal/open, [`field_aad`], [`data_key_aad`].
 //! - [`token`]: [`issue_token`], [`hash_token`], [`hashes_equal`].
-//! - [`password_hash`]: [`hash_password`], [`verify_password`].
+//! - [`password_hash`]: [`hash_password`], [`verify_password`] (through the bounded
+//!   [`HashGate`]; [`configure_hash_gate`] sizes it).
 //! - [`generator`]: [`generate_password`], [`generate_passphrase`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -33,5 +34,8 @@ pub use generator::{
     PasswordOptions,
 };
 pub use keyring::{KeyId, Keyring, MasterKey, WrappedKey};
-pub use password_hash::{hash_password, verify_password};
+pub use password_hash::{
+    configure_hash_gate, default_hash_concurrency, hash_gate, hash_password, verify_password,
+    HashGate,
+};
 pub use token::{hash_token, hashes_equal, issue_token, IssuedToken};

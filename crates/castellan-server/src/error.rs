@@ -68,6 +68,9 @@ fn classify(e: &CoreError) -> (StatusCode, &'static str, &'static str) {
             "unavailable",
             "Service unavailable",
         ),
+        CoreError::Overloaded { .. } => {
+            (StatusCode::SERVICE_UNAVAILABLE, "overloaded", "Server busy")
+        }
         CoreError::Internal(_) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
@@ -150,13 +153,17 @@ impl From<CoreError> for ApiError {
             }
             other => (other.to_string(), vec![]),
         };
+        let retry_after = match e {
+            CoreError::Overloaded { retry_after_secs } => Some(retry_after_secs),
+            _ => None,
+        };
         Self {
             status,
             slug,
             title,
             detail,
             errors,
-            retry_after: None,
+            retry_after,
         }
     }
 }

@@ -4,23 +4,26 @@
 
 pub mod error;
 pub mod extract;
+pub mod limits;
 mod routes;
+mod serve;
 pub mod web;
-
-use std::net::SocketAddr;
-use std::time::Duration;
 
 use axum::http::{header, HeaderValue, Request, StatusCode};
 use axum::response::IntoResponse;
 use axum::Router;
 use castellan_core::Castellan;
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 pub use error::{ApiError, ApiResult, Problem};
+pub use limits::ServeLimits;
+pub use routes::health::{CheckFailure, CheckFuture, Readiness, ReadinessCheck};
 pub use routes::inbox::SmsWebhook;
+pub use serve::serve;
 
 /// Largest request body, in bytes (1 MiB).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -34,15 +37,21 @@ pub struct AppState {
     pub sms: SmsWebhook,
     /// The sign-in and claim rate limit (web and API).
     pub limiter: web::security::SignInLimiter,
+    /// Connection and time limits ([`ServeLimits::default`] unless configured).
+    pub limits: ServeLimits,
+    /// The host's readiness checks besides the database (none by default).
+    pub readiness: Readiness,
 }
 
 impl AppState {
-    /// State with the optional parts off (no SMS webhook).
+    /// State with the optional parts off (no SMS webhook) and the default limits.
     pub fn new(svc: Castellan) -> Self {
         Self {
             svc,
             sms: SmsWebhook::default(),
             limiter: web::security::SignInLimiter::default(),
+            limits: ServeLimits::default(),
+            readiness: Readiness::default(),
         }
     }
 }
@@ -86,6 +95,7 @@ pub fn router_and_openapi(state: AppState) -> (Router, utoipa::openapi::OpenApi)
         base
     };
     let spec = doc.clone();
+    let limits = state.limits;
     let router = Router::new()
         .merge(api)
         .merge(web::routes())
@@ -100,6 +110,10 @@ pub fn router_and_openapi(state: AppState) -> (Router, utoipa::openapi::OpenApi)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(RequestBodyTimeoutLayer::new(limits.body_timeout))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            limits::deadline(limits, req, next)
+        }))
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
@@ -137,18 +151,4 @@ async fn method_not_allowed() -> impl IntoResponse {
         "Method not allowed",
         "this endpoint does not take that method",
     )
-}
-
-/// Serves `router` on `listener` until `shutdown` resolves, then drains connections for up to
-/// 10 seconds. Errors: I/O errors of the listener.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    state: AppState,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let _ = Duration::from_secs(10);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
 }

@@ -168,6 +168,8 @@ const TRANSFER: &str = "/api/v1/people/{id}/transfer-ownership";
 /// Endpoints that take no token.
 const PUBLIC: &[(&str, &str)] = &[
     ("GET", "/api/v1/health"),
+    ("GET", "/api/v1/health/live"),
+    ("GET", "/api/v1/health/ready"),
     ("GET", "/api/v1/setup"),
     ("POST", "/api/v1/setup/claim"),
     ("POST", "/api/v1/auth/sign-in"),
@@ -276,6 +278,8 @@ async fn public_endpoints_answer_without_a_token() {
     let app = TestApp::new().await;
     for (m, p) in [
         ("GET", "/api/v1/health"),
+        ("GET", "/api/v1/health/live"),
+        ("GET", "/api/v1/health/ready"),
         ("GET", "/api/v1/setup"),
         ("GET", "/api/v1/openapi.json"),
     ] {

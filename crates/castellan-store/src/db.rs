@@ -58,11 +58,16 @@ pub(crate) fn violated(e: &sqlx::Error) -> String {
         .unwrap_or_default()
 }
 
-/// SQLite busy/locked (primary codes 5 and 6 with their extended codes), PostgreSQL
-/// serialization failure, deadlock, connection exceptions, shutdown and resource exhaustion.
+/// SQLite busy/locked and full disk (primary codes 5, 6 and 13 with their extended codes),
+/// PostgreSQL serialization failure, deadlock, connection exceptions, shutdown and resource
+/// exhaustion (53100 disk full among them).
 fn is_transient_code(code: &str) -> bool {
-    if let Ok(n) = code.parse::<i64>() {
-        return matches!(n & 0xff, 5 | 6);
+    // A PostgreSQL SQLSTATE always has five characters, and may be all digits (`40001`,
+    // `53100`); SQLite's numeric (extended) codes are below 10000.
+    if code.len() != 5 {
+        if let Ok(n) = code.parse::<i64>() {
+            return matches!(n & 0xff, 5 | 6 | 13);
+        }
     }
     code == "40001"
         || code == "40P01"
@@ -267,6 +272,17 @@ mod tests {
         assert!(is_transient_code("5"));
         assert!(is_transient_code("517"));
         assert!(is_transient_code("40P01"));
+        assert!(is_transient_code("13"), "SQLITE_FULL");
+        assert!(is_transient_code("53100"), "PostgreSQL disk_full");
+        assert!(
+            is_transient_code("40001"),
+            "PostgreSQL serialization failure"
+        );
+        assert!(is_transient_code("08006"), "PostgreSQL connection failure");
+        assert!(
+            !is_transient_code("3338"),
+            "an SQLite extended code of another kind"
+        );
         assert!(!is_transient_code("2067"));
         assert!(!is_transient_code("23505"));
     }

@@ -94,6 +94,7 @@ impl SqlStore {
             Backend::Postgres => AnyPoolOptions::new().max_connections(10),
         };
         let pool = options
+            .after_release(|conn, _meta| Box::pin(release_check(conn)))
             .acquire_timeout(Duration::from_secs(30))
             .connect(&url)
             .await
@@ -201,19 +202,49 @@ impl Store for SqlStore {
     }
 }
 
+/// Whether a connection going back to the pool may be handed out again: only when no
+/// transaction is open on it. A dropped transaction queues its `ROLLBACK`; the ping waits for it.
+/// When the rollback itself failed (SQLite had already rolled the transaction back after
+/// `SQLITE_FULL`, say), sqlx still counts the transaction as open and every later `BEGIN` on that
+/// connection would fail ("begin_with at non-zero transaction depth"): such a connection is
+/// closed instead, and the pool opens a fresh one when needed.
+async fn release_check(conn: &mut sqlx::AnyConnection) -> Result<bool, sqlx::Error> {
+    use sqlx::Connection;
+    if conn.is_in_transaction() {
+        conn.ping().await?;
+        if conn.is_in_transaction() {
+            tracing::warn!("closing a database connection left inside a transaction");
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// The file path and query of a `sqlite://PATH?QUERY` or `sqlite:PATH` URL.
+fn sqlite_parts(url: &str) -> Option<(&str, &str)> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    Some(rest.split_once('?').unwrap_or((rest, "")))
+}
+
+/// The database file of a SQLite URL (`sqlite://PATH`, query string ignored); `None` for
+/// another scheme or an in-memory database.
+pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let (path, query) = sqlite_parts(url)?;
+    (!path.is_empty() && path != ":memory:" && !query.contains("mode=memory"))
+        .then(|| std::path::PathBuf::from(path))
+}
+
 /// Picks the backend and, for SQLite, creates the file (0600) and adds `mode=rwc`.
 fn normalize_url(url: &str) -> CoreResult<(Backend, String)> {
     let bad = |msg: &str| CoreError::invalid("database_url", msg);
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return Ok((Backend::Postgres, url.to_owned()));
     }
-    let Some(rest) = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-    else {
+    let Some((path, query)) = sqlite_parts(url) else {
         return Err(bad("use sqlite://PATH or postgres://USER@HOST/DATABASE"));
     };
-    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     if path.is_empty() || path == ":memory:" || query.contains("mode=memory") {
         return Err(bad(
             "an in-memory SQLite database is not supported: give a file path",

@@ -5,7 +5,8 @@ use castellan_core::activity::NewEvent;
 use castellan_core::ids::WorkspaceId;
 use castellan_core::model::{PersonRecord, TokenRecord, Vault, VaultKeyRecord, Workspace};
 use castellan_core::ports::WorkspaceStore;
-use castellan_core::CoreResult;
+use castellan_core::{CoreError, CoreResult};
+use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 
 use crate::activity::append_in_tx;
@@ -103,5 +104,22 @@ impl WorkspaceStore for SqlStore {
         append_in_tx(&mut tx, event).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(true)
+    }
+
+    /// A write transaction without the chain lock (no event is appended), so a probe never
+    /// queues behind the activity chain on PostgreSQL.
+    async fn probe_write(&self, at: DateTime<Utc>) -> CoreResult<()> {
+        let mut tx = self.begin_unchained().await?;
+        let done = sqlx::query("UPDATE health_probe SET checked_at = $1 WHERE id = 1")
+            .bind(ms(at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if done.rows_affected() != 1 {
+            return Err(CoreError::Internal(
+                "the readiness probe row (health_probe id 1) is missing".into(),
+            ));
+        }
+        tx.commit().await.map_err(db_err)
     }
 }

@@ -33,6 +33,17 @@ pub struct FileConfig {
     pub(crate) inbox_retention_days: Option<u32>,
     pub(crate) sms_auth_token: Option<String>,
     pub(crate) public_url: Option<String>,
+    // Limits of `serve`; read by `ops`.
+    pub(crate) max_password_hashes: Option<usize>,
+    pub(crate) password_hash_wait_ms: Option<u64>,
+    pub(crate) max_connections: Option<usize>,
+    pub(crate) header_read_timeout_secs: Option<u64>,
+    pub(crate) idle_timeout_secs: Option<u64>,
+    pub(crate) request_timeout_secs: Option<u64>,
+    pub(crate) shutdown_drain_secs: Option<u64>,
+    pub(crate) smtp_max_sessions: Option<usize>,
+    pub(crate) smtp_command_timeout_secs: Option<u64>,
+    pub(crate) smtp_session_timeout_secs: Option<u64>,
 }
 
 /// Flags shared by host-local commands.

@@ -75,10 +75,74 @@ fn ensure_data_dir(cfg: &HostConfig) -> Result<()> {
     Ok(())
 }
 
-/// Opens the store (running migrations) and the keyring, creating a keyring only when the
-/// database holds no workspace yet. Returns the service and whether the workspace is new.
+/// When [`open`] may create a keyring (and so a new workspace).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Create {
+    /// Never: the workspace must exist.
+    Never,
+    /// `serve`: only on a first start, when neither the key file nor a workspace exists.
+    FirstStart,
+    /// `init`: whenever the database holds no workspace (an existing key file is kept).
+    Explicit,
+}
+
+/// Opens the store (running migrations) and the keyring, creating a keyring only when `create`
+/// and the database holds no workspace yet (`castellan init`).
 pub async fn open(cfg: &HostConfig, create: bool) -> Result<Castellan> {
+    open_as(
+        cfg,
+        if create {
+            Create::Explicit
+        } else {
+            Create::Never
+        },
+    )
+    .await
+}
+
+/// [`open`] for `serve`: creates the workspace on a first start (empty data directory), but
+/// refuses when the master key file exists while the database is missing or holds no workspace
+/// (a lost or misplaced database must not silently become a new, empty workspace).
+pub async fn open_for_serve(cfg: &HostConfig) -> Result<Castellan> {
+    open_as(cfg, Create::FirstStart).await
+}
+
+/// The refusal of a first start beside an existing key file, naming both.
+fn orphan_key_file(cfg: &HostConfig, what: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the master key file {} exists, but the database {} {what}. Restore the database (or \
+         point --data-dir / --database-url at it); Castellan will not start a new workspace \
+         beside an existing key file. To create a new workspace on purpose, run `castellan init` \
+         with the same settings (it keeps this key file)",
+        cfg.master_key_file.display(),
+        describe_database(&cfg.database_url)
+    )
+}
+
+/// The database for messages: the SQLite file's path, or the PostgreSQL URL without password.
+pub fn describe_database(url: &str) -> String {
+    if let Some(p) = castellan_store::sqlite_path(url) {
+        return p.display().to_string();
+    }
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        Err(_) => "(unparsable database URL)".into(),
+    }
+}
+
+async fn open_as(cfg: &HostConfig, create: Create) -> Result<Castellan> {
     ensure_data_dir(cfg)?;
+    let key_exists = cfg.master_key_file.exists();
+    if create == Create::FirstStart && key_exists {
+        if let Some(db) = castellan_store::sqlite_path(&cfg.database_url) {
+            if !db.exists() {
+                return Err(orphan_key_file(cfg, "is missing"));
+            }
+        }
+    }
     let store = SqlStore::connect(&cfg.database_url)
         .await
         .map_err(|e| anyhow::anyhow!("cannot open the database: {}", describe(&e)))?;
@@ -86,7 +150,10 @@ pub async fn open(cfg: &HostConfig, create: bool) -> Result<Castellan> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot read the database: {}", describe(&e)))?
         .is_some();
-    if !cfg.master_key_file.exists() {
+    if create == Create::FirstStart && key_exists && !has_workspace {
+        return Err(orphan_key_file(cfg, "holds no workspace"));
+    }
+    if !key_exists {
         if has_workspace {
             bail!(
                 "the master key file {} is missing, but the database already holds a workspace: \
@@ -95,7 +162,7 @@ pub async fn open(cfg: &HostConfig, create: bool) -> Result<Castellan> {
                 cfg.master_key_file.display()
             );
         }
-        if !create {
+        if create == Create::Never {
             bail!("no workspace yet: run `castellan init` or `castellan serve` first");
         }
         let (_, created) = Keyring::load_or_create(&cfg.master_key_file).with_context(|| {
@@ -105,7 +172,7 @@ pub async fn open(cfg: &HostConfig, create: bool) -> Result<Castellan> {
             )
         })?;
         if created {
-            eprintln!("wrote the workspace master key file {} (mode 0600): back it up; without it the vaults cannot be read", cfg.master_key_file.display());
+            crate::logging::notice(&format!("wrote the workspace master key file {} (mode 0600): back it up; without it the vaults cannot be read", cfg.master_key_file.display()));
         }
     }
     let keys = FileKeys::load(&cfg.master_key_file)?;
@@ -153,9 +220,9 @@ pub async fn init(svc: &Castellan, name: &str, new_setup_token: bool) -> Result<
                 .await
                 .map_err(|e| anyhow::anyhow!(describe(&e)))?;
             if st.claimed {
-                eprintln!("the workspace is initialized and claimed");
+                crate::logging::notice("the workspace is initialized and claimed");
             } else {
-                eprintln!("the workspace is initialized but not claimed; the setup token was printed at first start (run `castellan init --new-setup-token` for a new one)");
+                crate::logging::notice("the workspace is initialized but not claimed; the setup token was printed at first start (run `castellan init --new-setup-token` for a new one)");
             }
         }
     }
@@ -163,11 +230,68 @@ pub async fn init(svc: &Castellan, name: &str, new_setup_token: bool) -> Result<
 }
 
 fn print_setup_token(token: &str) {
-    println!(
-        "Castellan workspace created. Claim it as the Owner with this setup token (shown once):"
+    let indented = format!("    {token}");
+    let example = format!(
+        "  castellan claim --setup-token {token} --email you@example.com --name 'Your Name'"
     );
-    println!();
-    println!("    {token}");
-    println!();
-    println!("  castellan claim --setup-token {token} --email you@example.com --name 'Your Name'");
+    crate::logging::stdout_lines(&[
+        "Castellan workspace created. Claim it as the Owner with this setup token (shown once):",
+        "",
+        &indented,
+        "",
+        &example,
+    ]);
+}
+
+/// An exclusive advisory lock (`flock`) on `<SQLite database>.lock`, holding this process's pid,
+/// so that one `serve` at a time runs on a SQLite database. Released when dropped or when the
+/// process ends, however it ends.
+#[derive(Debug)]
+pub struct ServeLock {
+    _file: std::fs::File,
+}
+
+/// Takes the [`ServeLock`] of the configured SQLite database; `None` on PostgreSQL (several
+/// instances are supported there). Errors: another process holds it (the message names its pid,
+/// the database and the lock file), or the lock file cannot be opened.
+pub fn lock_sqlite(cfg: &HostConfig) -> Result<Option<ServeLock>> {
+    use std::io::Write;
+    let Some(db) = castellan_store::sqlite_path(&cfg.database_url) else {
+        return Ok(None);
+    };
+    ensure_data_dir(cfg)?;
+    let mut name = db.clone().into_os_string();
+    name.push(".lock");
+    let lock_path = PathBuf::from(name);
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(&lock_path)
+        .with_context(|| format!("cannot open the lock file {}", lock_path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let holder = std::fs::read_to_string(&lock_path).unwrap_or_default();
+            let pid = holder.trim();
+            let pid = if pid.is_empty() { "unknown" } else { pid };
+            bail!(
+                "another castellan serve (pid {pid}) is already running on the SQLite database {} \
+                 (lock file {}); stop it first, or give this one another --data-dir",
+                db.display(),
+                lock_path.display()
+            );
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("cannot lock {}", lock_path.display()));
+        }
+    }
+    file.set_len(0)?;
+    writeln!(file, "{}", std::process::id())?;
+    file.flush()?;
+    Ok(Some(ServeLock { _file: file }))
 }

@@ -3,6 +3,7 @@
 //! SMS webhook's settings for the HTTP server, the mail domains, and the hourly retention purge.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -171,6 +172,8 @@ pub struct Running {
     pub sms: SmsWebhook,
     /// The SMTP receiver and the purge loop; they end when `shutdown` turns true.
     pub tasks: Vec<JoinHandle<()>>,
+    /// Whether the SMTP receiver's accept loop runs (`None` when it is off), for readiness.
+    pub smtp_up: Option<Arc<AtomicBool>>,
 }
 
 /// Sets the mail domains on `svc`, starts the SMTP receiver (printing `castellan smtp on ADDR`
@@ -179,6 +182,7 @@ pub struct Running {
 pub async fn start(
     svc: Castellan,
     s: &InboxSettings,
+    limits: &crate::ops::Limits,
     http_addr: std::net::SocketAddr,
     shutdown: watch::Receiver<bool>,
 ) -> Result<Running> {
@@ -186,6 +190,7 @@ pub async fn start(
         .with_mail_domains(s.mail_domains.clone())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut tasks = vec![];
+    let mut smtp_up = None;
     if let Some(listen) = &s.smtp_listen {
         let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| {
             format!("cannot listen for SMTP on {listen} (give another --smtp-listen address, or `off`)")
@@ -209,11 +214,17 @@ pub async fn start(
             hostname: svc.mail_domains()[0].clone(),
             max_message_bytes: s.max_message_bytes,
             tls,
+            max_sessions: limits.smtp_max_sessions,
+            idle_timeout: limits.smtp_command_timeout,
+            session_timeout: limits.smtp_session_timeout,
+            shutdown_grace: limits.http.shutdown_drain,
             ..SmtpConfig::default()
         };
         let starttls = cfg.tls.is_some();
         let sink: Arc<dyn MailSink> = Arc::new(CastellanSink { svc: svc.clone() });
         let mut rx = shutdown.clone();
+        let up = Arc::new(AtomicBool::new(true));
+        smtp_up = Some(up.clone());
         tasks.push(tokio::spawn(async move {
             let stop = async move {
                 let _ = rx.wait_for(|stop| *stop).await;
@@ -221,9 +232,10 @@ pub async fn start(
             if let Err(e) = castellan_inbox::serve_smtp(listener, cfg, sink, stop).await {
                 tracing::error!(error = %e, "the SMTP receiver stopped");
             }
+            up.store(false, Ordering::Release);
         }));
         tracing::info!(%addr, starttls, "SMTP receiver started");
-        eprintln!("castellan smtp on {addr}");
+        crate::logging::notice(&format!("castellan smtp on {addr}"));
     }
     let retention = chrono::Duration::days(i64::from(s.retention_days));
     let purger = svc.clone();
@@ -252,7 +264,12 @@ pub async fn start(
         }
         None => SmsWebhook::default(),
     };
-    Ok(Running { svc, sms, tasks })
+    Ok(Running {
+        svc,
+        sms,
+        tasks,
+        smtp_up,
+    })
 }
 
 /// Delivers accepted mail into the service: parses it, extracts the code or link with the

@@ -9,6 +9,8 @@ mod client;
 mod config;
 mod host;
 mod inbox_glue;
+mod logging;
+mod ops;
 
 use clap::Parser;
 
@@ -20,15 +22,18 @@ fn main() -> std::process::ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
+            logging::fatal(&format!("cannot start the runtime: {e}"));
             return std::process::ExitCode::FAILURE;
         }
     };
-    match rt.block_on(cli::run(args)) {
+    let code = match rt.block_on(cli::run(args)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            logging::fatal(&format!("{e:#}"));
             std::process::ExitCode::FAILURE
         }
-    }
+    };
+    // Blocking work still queued (a password hash) gets a moment, not a say in when we exit.
+    rt.shutdown_timeout(std::time::Duration::from_secs(2));
+    code
 }

@@ -290,12 +290,9 @@ impl Castellan {
         // Verify against a dummy hash when the person is unknown, so timing does not tell.
         let ok = blocking(move || match phc {
             Some(h) => verify_password(pw.expose_secret(), &h),
-            None => {
-                let _ = verify_password(pw.expose_secret(), DUMMY_PHC);
-                false
-            }
+            None => verify_password(pw.expose_secret(), DUMMY_PHC).map(|_| false),
         })
-        .await?;
+        .await??;
         let person = match person {
             Some(p) if ok && p.status == PersonStatus::Active => p,
             _ => {

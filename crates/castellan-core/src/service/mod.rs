@@ -122,6 +122,12 @@ impl Castellan {
         &self.store
     }
 
+    /// Readiness: the store commits a small write now (see
+    /// [`crate::ports::WorkspaceStore::probe_write`]). No permission check: it reveals nothing.
+    pub async fn probe_store(&self) -> CoreResult<()> {
+        self.store.probe_write(chrono::Utc::now()).await
+    }
+
     /// Checks `action` against the matrix for the actor's role.
     pub(crate) fn require(&self, actor: &Actor, action: Action) -> CoreResult<()> {
         permissions::require(actor.role, action)

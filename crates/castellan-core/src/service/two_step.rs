@@ -244,8 +244,11 @@ impl Castellan {
     ) -> CoreResult<()> {
         let phc = me.password_hash.clone();
         let pw = password.clone();
-        let ok =
-            blocking(move || phc.is_some_and(|h| verify_password(pw.expose_secret(), &h))).await?;
+        let ok = blocking(move || match phc {
+            Some(h) => verify_password(pw.expose_secret(), &h),
+            None => Ok(false),
+        })
+        .await??;
         if !ok {
             let ev = NewEvent::new(actor, failed_action).target("person", me.id, &me.email);
             self.store.append(&ev).await?;

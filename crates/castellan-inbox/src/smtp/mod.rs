@@ -25,6 +25,9 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 use tokio_rustls::rustls::ServerConfig;
 
+/// How long past [`SmtpConfig::session_timeout`] a session may run before it is cut off.
+const SESSION_OVERRUN: Duration = Duration::from_secs(60);
+
 /// Settings of the SMTP receiver. [`SmtpConfig::default`] gives the documented defaults.
 #[derive(Clone)]
 pub struct SmtpConfig {
@@ -55,8 +58,13 @@ pub struct SmtpConfig {
     pub greet_pause: Duration,
     /// Concurrent sessions; further connections get 421 and are closed. Default 100.
     pub max_sessions: usize,
-    /// Longest session, whatever the traffic. Default 10 minutes; then 421 and close.
+    /// Longest session, whatever the traffic. Default 10 minutes; then 421 and close. A
+    /// session still going a minute later (a client that stopped reading our replies, say) is
+    /// cut off without a reply.
     pub session_timeout: Duration,
+    /// On shutdown, how long sessions in progress may go on (idle ones are told 421 at once)
+    /// before they are cut off. Default 10 s.
+    pub shutdown_grace: Duration,
     /// Whether a message must pass [`crate::mime::check_structure`] (nesting, header size and
     /// part count limits) before it is stored; a failure is refused with 554. Default true.
     pub check_mime: bool,
@@ -76,6 +84,7 @@ impl Default for SmtpConfig {
             greet_pause: Duration::from_millis(300),
             max_sessions: 100,
             session_timeout: Duration::from_secs(600),
+            shutdown_grace: Duration::from_secs(10),
             check_mime: true,
         }
     }
@@ -95,6 +104,7 @@ impl fmt::Debug for SmtpConfig {
             .field("greet_pause", &self.greet_pause)
             .field("max_sessions", &self.max_sessions)
             .field("session_timeout", &self.session_timeout)
+            .field("shutdown_grace", &self.shutdown_grace)
             .field("check_mime", &self.check_mime)
             .finish()
     }
@@ -156,7 +166,7 @@ impl fmt::Debug for InboundMail {
 
 /// Accepts connections on `listener` until `shutdown` completes, running each session in its
 /// own task. On shutdown, idle sessions are told 421 and closed; sessions still busy get up to
-/// 10 seconds before they are aborted.
+/// [`SmtpConfig::shutdown_grace`] before they are aborted.
 ///
 /// # Errors
 /// None in practice: accept errors (for example, out of file descriptors) are logged and the
@@ -209,15 +219,21 @@ pub async fn serve_smtp(
             acceptor.clone(),
             stop_rx.clone(),
         );
+        let hard_stop = cfg.session_timeout + SESSION_OVERRUN;
         sessions.spawn(async move {
-            session.run(stream).await;
+            if tokio::time::timeout(hard_stop, session.run(stream))
+                .await
+                .is_err()
+            {
+                tracing::info!(%peer, "SMTP session cut off past its time limit");
+            }
             drop(permit);
         });
     }
     tracing::info!(sessions = sessions.len(), "SMTP receiver stopping");
     let _ = stop_tx.send(true);
     let drain = async { while sessions.join_next().await.is_some() {} };
-    if tokio::time::timeout(Duration::from_secs(10), drain)
+    if tokio::time::timeout(cfg.shutdown_grace, drain)
         .await
         .is_err()
     {

@@ -5,6 +5,7 @@
 mod accounts;
 pub(crate) mod activity;
 mod catalog;
+pub(crate) mod health;
 mod hubs;
 pub(crate) mod inbox;
 mod people;
@@ -20,6 +21,7 @@ use crate::AppState;
 pub(crate) fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(setup::routes())
+        .merge(health::routes())
         .merge(people::routes())
         .merge(vaults::routes())
         .merge(accounts::routes())

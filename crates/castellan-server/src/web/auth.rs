@@ -349,6 +349,17 @@ async fn sign_in_submit(
                 false,
             ))
         }
+        Err(WebError::Page { status, message }) if status == StatusCode::SERVICE_UNAVAILABLE => {
+            // Every password check slot is busy (or the store is down): the form stays filled.
+            let mut r = again(
+                FieldErrors(vec![("general".into(), message)]),
+                status,
+                false,
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+            Ok(r)
+        }
         Err(e) => Err(e),
     }
 }

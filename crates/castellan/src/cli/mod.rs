@@ -28,7 +28,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server (creates the workspace on first start and prints the setup token).
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Create the workspace without serving (non-interactive, for scripts).
     Init(serve::InitArgs),
     /// Master key administration (host-local).
@@ -93,7 +93,7 @@ pub enum Command {
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     let server = cli.server.clone();
     match cli.command {
-        Command::Serve(a) => serve::serve(a).await,
+        Command::Serve(a) => serve::serve(*a).await,
         Command::Init(a) => serve::init(a).await,
         Command::Keys(k) => serve::keys(k).await,
         Command::Owner(o) => recovery::owner(o).await,

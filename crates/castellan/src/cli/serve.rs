@@ -1,14 +1,15 @@
 //! `serve`, `init` and `keys`: commands that run on the host with the database and key file.
 
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use castellan_crypto::Keyring;
 use clap::{Args, Subcommand};
-use tracing_subscriber::EnvFilter;
 
 use crate::config::HostArgs;
-use crate::host;
+use crate::{host, logging};
 
 /// `castellan serve`.
 #[derive(Debug, Args)]
@@ -28,6 +29,8 @@ pub struct ServeArgs {
     bot: BotArgs,
     #[command(flatten)]
     inbox: crate::inbox_glue::InboxArgs,
+    #[command(flatten)]
+    limits: crate::ops::LimitArgs,
 }
 
 /// Bot worker settings.
@@ -59,11 +62,13 @@ pub struct WorkerArgs {
     log_format: Option<String>,
 }
 
-/// Starts `n` workers and the scheduler; returns their handles.
+/// Starts `n` workers and the scheduler; returns their handles. Once `shutdown` turns true, a
+/// job in progress gets `grace` to finish before it is interrupted and released.
 fn start_bots(
     svc: &castellan_core::Castellan,
     a: &BotArgs,
     shutdown: tokio::sync::watch::Receiver<bool>,
+    grace: Duration,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let registry: std::sync::Arc<dyn castellan_core::connector::ConnectorRegistry> =
         std::sync::Arc::new(castellan_connectors::Registry::default());
@@ -79,10 +84,10 @@ fn start_bots(
         let bot = castellan_core::service::Bot::new(svc.clone(), registry.clone(), cfg);
         let mut rx = shutdown.clone();
         handles.push(tokio::spawn(async move {
-            bot.run(async move {
+            let stop = async move {
                 let _ = rx.wait_for(|stop| *stop).await;
-            })
-            .await;
+            };
+            bot.run_bounded(stop, grace).await;
         }));
         if n == 0 {
             let sched = castellan_core::service::Bot::new(
@@ -108,20 +113,34 @@ fn start_bots(
     handles
 }
 
-/// Runs bot workers (no HTTP) until SIGINT or SIGTERM.
+/// Runs bot workers (no HTTP) until SIGINT or SIGTERM; a job in progress then gets the default
+/// drain time (10 s) to finish before it is released for another worker.
 pub async fn worker(a: WorkerArgs) -> Result<ExitCode> {
     let cfg = a.host.resolve(None, None, a.log_format.as_deref())?;
-    init_tracing(&cfg.log_format);
+    logging::init(&cfg.log_format);
     let svc = host::open(&cfg, false).await?;
+    let grace = castellan_server::ServeLimits::default().shutdown_drain;
     let (tx, rx) = tokio::sync::watch::channel(false);
-    let handles = start_bots(&svc, &a.bot, rx);
-    eprintln!("castellan worker running {} worker(s)", a.bot.workers);
+    let handles = start_bots(&svc, &a.bot, rx, grace);
+    logging::notice(&format!(
+        "castellan worker running {} worker(s)",
+        a.bot.workers
+    ));
     shutdown_signal().await;
     let _ = tx.send(true);
-    for h in handles {
-        let _ = h.await;
-    }
+    join_bounded(handles, tokio::time::Instant::now() + grace).await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Waits for `handles` until `until` plus a little (a released job's last write); aborts the
+/// rest.
+async fn join_bounded(handles: Vec<tokio::task::JoinHandle<()>>, until: tokio::time::Instant) {
+    let deadline = until + Duration::from_secs(3);
+    for mut h in handles {
+        if tokio::time::timeout_at(deadline, &mut h).await.is_err() {
+            h.abort();
+        }
+    }
 }
 
 /// `castellan init`.
@@ -163,20 +182,9 @@ pub struct HostOnly {
     host: HostArgs,
 }
 
-fn init_tracing(format: &str) {
-    let filter =
-        EnvFilter::try_from_env("CASTELLAN_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if format == "json" {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
-}
-
-/// Runs the server until SIGINT or SIGTERM.
+/// Runs the server until SIGINT or SIGTERM, then stops within the drain time: the listeners
+/// close, requests, SMTP sessions and bot jobs in progress get `--shutdown-drain-secs` to
+/// finish, and what is left is closed (a bot job is released for another worker).
 pub async fn serve(a: ServeArgs) -> Result<ExitCode> {
     let cfg = a.host.resolve(
         a.listen.as_deref(),
@@ -184,29 +192,65 @@ pub async fn serve(a: ServeArgs) -> Result<ExitCode> {
         a.log_format.as_deref(),
     )?;
     let inbox = a.inbox.resolve(a.host.config.as_deref())?;
-    init_tracing(&cfg.log_format);
-    let svc = host::open(&cfg, true).await?;
+    let mut limits = a.limits.resolve(a.host.config.as_deref())?;
+    logging::init(&cfg.log_format);
+    let _lock = host::lock_sqlite(&cfg)?;
+    limits.fit_open_files();
+    limits.apply_hash_limit()?;
+    let svc = host::open_for_serve(&cfg).await?;
     host::init(&svc, &cfg.workspace_name, false).await?;
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
         .await
         .with_context(|| format!("cannot listen on {}", cfg.listen))?;
     let addr = listener.local_addr()?;
     let (tx, rx) = tokio::sync::watch::channel(false);
-    let inbox = crate::inbox_glue::start(svc, &inbox, addr, rx.clone()).await?;
+    let inbox = crate::inbox_glue::start(svc, &inbox, &limits, addr, rx.clone()).await?;
     let svc = inbox.svc;
-    tracing::info!(%addr, backend = svc.store().backend(), "castellan is serving");
-    eprintln!("castellan is serving on http://{addr}");
-    let mut handles = start_bots(&svc, &a.bot, rx);
+    tracing::info!(
+        %addr,
+        backend = svc.store().backend(),
+        max_password_hashes = limits.max_password_hashes,
+        max_connections = limits.http.max_connections,
+        "castellan is serving"
+    );
+    logging::notice(&format!("castellan is serving on http://{addr}"));
+    let drain = limits.http.shutdown_drain;
+    let mut handles = start_bots(&svc, &a.bot, rx.clone(), drain);
     handles.extend(inbox.tasks);
+    let mut readiness = castellan_server::Readiness::default().with(Arc::new(
+        crate::ops::KeyFileCheck(cfg.master_key_file.clone()),
+    ));
+    if let Some(db) = castellan_store::sqlite_path(&cfg.database_url) {
+        let dir = db.parent().map(ToOwned::to_owned).unwrap_or_default();
+        readiness = readiness.with(Arc::new(crate::ops::DiskCheck(dir)));
+    }
+    if let Some(up) = inbox.smtp_up {
+        readiness = readiness.with(Arc::new(crate::ops::SmtpCheck(up)));
+    }
     let state = castellan_server::AppState {
         sms: inbox.sms,
+        limits: limits.http,
+        readiness,
         ..castellan_server::AppState::new(svc)
     };
-    castellan_server::serve(listener, state, shutdown_signal()).await?;
-    let _ = tx.send(true);
-    for h in handles {
-        let _ = h.await;
-    }
+    // One stop signal for the HTTP server, the SMTP receiver and the bots alike; the drain
+    // time counts from it for all of them.
+    let (drained_tx, drained_by) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("stopping");
+        let _ = drained_tx.send(tokio::time::Instant::now() + drain);
+        let _ = tx.send(true);
+    });
+    let mut stop = rx;
+    castellan_server::serve(listener, state, async move {
+        let _ = stop.wait_for(|s| *s).await;
+    })
+    .await?;
+    let until = drained_by
+        .await
+        .unwrap_or_else(|_| tokio::time::Instant::now());
+    join_bounded(handles, until).await;
     tracing::info!("castellan stopped");
     Ok(ExitCode::SUCCESS)
 }

@@ -54,34 +54,18 @@ impl Server {
 
     /// Like [`Server::start`] with extra environment variables (e.g. `CASTELLAN_WORKERS`).
     pub fn start_env(host: &[String], env: &[(&str, &str)]) -> Server {
-        let mut cmd = Command::new(bin());
-        cmd.arg("serve")
-            .arg("--listen")
-            .arg("127.0.0.1:0")
-            .args(host)
-            // Parallel servers must not fight over the default SMTP port (a test may override).
-            .env("CASTELLAN_SMTP_LISTEN", "127.0.0.1:0");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd.env("CASTELLAN_LOG", "debug")
-            .env_remove("CASTELLAN_SERVER")
-            .env_remove("CASTELLAN_DATABASE_URL")
-            .env_remove("CASTELLAN_MASTER_KEY_FILE")
+        let mut child = serve_command(host, env)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .stdin(Stdio::null());
-        let mut child = cmd.spawn().expect("start castellan serve");
+            .spawn()
+            .expect("start castellan serve");
         let stdout = Arc::new(Mutex::new(String::new()));
         let stderr = Arc::new(Mutex::new(String::new()));
         pump(child.stdout.take().unwrap(), stdout.clone());
         pump(child.stderr.take().unwrap(), stderr.clone());
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            let found = stderr.lock().unwrap().lines().find_map(|l| {
-                l.strip_prefix("castellan is serving on ")
-                    .map(str::to_owned)
-            });
+            let found = stderr.lock().unwrap().lines().find_map(serving_url);
             if let Some(url) = found {
                 return Server {
                     url,
@@ -137,19 +121,73 @@ impl Server {
 
     /// SIGTERM and wait (10 s), then SIGKILL.
     pub fn stop(&mut self) {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        if self.terminate(Duration::from_secs(10)).is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then waits up to `within` for the process to exit by itself: its exit status,
+    /// or `None` if it is still running.
+    pub fn terminate(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        sigterm(&self.child);
+        wait_exit(&mut self.child, within)
+    }
+
+    /// `host:port` of the HTTP listener.
+    pub fn addr(&self) -> String {
+        self.url.trim_start_matches("http://").to_owned()
+    }
+}
+
+/// `castellan serve --listen 127.0.0.1:0 <host args>` with `CASTELLAN_LOG=debug` (unless `env`
+/// sets it), the SMTP receiver on a free port, and `env`; standard input closed.
+pub fn serve_command(host: &[String], env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(bin());
+    cmd.arg("serve")
+        .arg("--listen")
+        .arg("127.0.0.1:0")
+        .args(host)
+        // Parallel servers must not fight over the default SMTP port (a test may override).
+        .env("CASTELLAN_SMTP_LISTEN", "127.0.0.1:0")
+        .env("CASTELLAN_LOG", "debug")
+        .env_remove("CASTELLAN_SERVER")
+        .env_remove("CASTELLAN_DATABASE_URL")
+        .env_remove("CASTELLAN_MASTER_KEY_FILE")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// The URL in a `castellan is serving on URL` line (plain, or inside a JSON log line).
+pub fn serving_url(line: &str) -> Option<String> {
+    const MARK: &str = "castellan is serving on ";
+    let i = line.find(MARK)?;
+    let rest = &line[i + MARK.len()..];
+    Some(rest.split(['"', ' ']).next().unwrap_or(rest).to_owned())
+}
+
+/// Sends SIGTERM to `child`.
+pub fn sigterm(child: &Child) {
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+}
+
+/// Waits up to `within` for `child` to exit: its status, or `None` if it still runs.
+pub fn wait_exit(child: &mut Child, within: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

@@ -93,13 +93,50 @@ impl Bot {
         Self { svc, registry, cfg }
     }
 
-    /// Runs until `shutdown` resolves: claims and runs jobs one at a time.
+    /// Runs until `shutdown` resolves: claims and runs jobs one at a time; a job in progress
+    /// when `shutdown` resolves is finished first.
     pub async fn run(&self, shutdown: impl std::future::Future<Output = ()>) {
+        self.run_bounded(shutdown, StdDuration::MAX).await;
+    }
+
+    /// Like [`Bot::run`], but a job in progress when `shutdown` resolves gets at most `grace`
+    /// to finish. Past it the job is interrupted (its future dropped) and its lease released
+    /// ([`Bot::release`]), so another worker takes it up at once, as after a worker's death:
+    /// invite, update-role and remove re-read the app first, so the resumed job does not act
+    /// twice.
+    pub async fn run_bounded(
+        &self,
+        shutdown: impl std::future::Future<Output = ()>,
+        grace: StdDuration,
+    ) {
         tokio::pin!(shutdown);
         loop {
-            match self.run_one().await {
-                Ok(true) => continue,
-                Ok(false) => {}
+            // Never start a job once stopping (checked without waiting).
+            tokio::select! {
+                biased;
+                _ = &mut shutdown => return,
+                _ = std::future::ready(()) => {}
+            }
+            match self.claim().await {
+                Ok(Some(job)) => {
+                    let id = job.id;
+                    let work = self.execute(job);
+                    tokio::pin!(work);
+                    let finished = tokio::select! {
+                        r = &mut work => Some(r),
+                        _ = &mut shutdown => None,
+                    };
+                    let Some(result) = finished else {
+                        match tokio::time::timeout(grace, &mut work).await {
+                            Ok(r) => self.log_failure(r),
+                            Err(_) => self.release(id).await,
+                        }
+                        return;
+                    };
+                    self.log_failure(result);
+                    continue;
+                }
+                Ok(None) => {}
                 Err(e) => {
                     tracing::warn!(error = %e, worker = %self.cfg.worker_id, "claiming a job failed")
                 }
@@ -107,6 +144,46 @@ impl Bot {
             tokio::select! {
                 _ = &mut shutdown => break,
                 _ = tokio::time::sleep(self.cfg.poll) => {}
+            }
+        }
+    }
+
+    fn log_failure(&self, r: CoreResult<()>) {
+        if let Err(e) = r {
+            tracing::warn!(error = %e, worker = %self.cfg.worker_id, "running a job failed");
+        }
+    }
+
+    /// Gives up a job this worker holds after an interrupted run (shutdown): its lease ends
+    /// now, so any worker claims it at once, and the interrupted attempt is not counted. Does
+    /// nothing when the job moved on (finished, or taken over). Errors are logged: the lease
+    /// then simply expires.
+    async fn release(&self, id: crate::hub::JobId) {
+        let released = async {
+            let Some(mut job) = self.svc.store.job(id).await? else {
+                return Ok(false);
+            };
+            let mine = job.worker_id.as_deref() == Some(self.cfg.worker_id.as_str());
+            if !mine || !matches!(job.state, JobState::Started | JobState::Running) {
+                return Ok(false);
+            }
+            let now = truncate_ms(Utc::now());
+            job.lease_until = Some(now - Duration::milliseconds(1));
+            job.attempts = (job.attempts - 1).max(0);
+            job.updated_at = now;
+            self.svc
+                .store
+                .update_job(&job, &self.cfg.worker_id, None)
+                .await
+        }
+        .await;
+        match released {
+            Ok(true) => {
+                tracing::info!(job_id = %id, worker = %self.cfg.worker_id, "interrupted by shutdown; released the job for another worker")
+            }
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(job_id = %id, error = %e, "releasing an interrupted job failed; its lease will expire")
             }
         }
     }
@@ -127,16 +204,19 @@ impl Bot {
 
     /// Claims one job and runs it. Returns whether a job was found.
     pub async fn run_one(&self) -> CoreResult<bool> {
-        let Some(job) = self
-            .svc
-            .store
-            .claim_job(&self.cfg.worker_id, Utc::now(), self.cfg.lease)
-            .await?
-        else {
+        let Some(job) = self.claim().await? else {
             return Ok(false);
         };
         self.execute(job).await?;
         Ok(true)
+    }
+
+    /// Claims the next due job for this worker, if any.
+    async fn claim(&self) -> CoreResult<Option<Job>> {
+        self.svc
+            .store
+            .claim_job(&self.cfg.worker_id, Utc::now(), self.cfg.lease)
+            .await
     }
 
     #[tracing::instrument(skip_all, err, fields(job_id = %job.id, hub_id = %job.hub_id, task = %job.task))]
