@@ -173,7 +173,7 @@ impl Bot {
             job.updated_at = now;
             self.svc
                 .store
-                .update_job(&job, &self.cfg.worker_id, None)
+                .update_job(&job, &self.cfg.worker_id, None, None)
                 .await
         }
         .await;
