@@ -17,7 +17,7 @@ use crate::config::read_file_config;
 const RESERVED_FDS: u64 = 128;
 
 /// `castellan serve` flags of its limits. Each also reads its variable and config key.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct LimitArgs {
     /// Password hashes (Argon2id, 19 MiB each) computed at once; sign-ins beyond wait (see
     /// --password-hash-wait-ms), then get 503 with Retry-After (default: the CPU cores, fewer on
@@ -70,10 +70,18 @@ pub struct Limits {
     pub smtp_session_timeout: Duration,
 }
 
-/// A positive number of seconds, named for the error.
+/// The longest timeout or drain any setting takes, in seconds (a day): larger values are
+/// mistakes, and would overflow the clock arithmetic of a deadline.
+const MAX_SECS: u64 = 86_400;
+/// The longest wait for a password-hash slot, in milliseconds.
+const MAX_HASH_WAIT_MS: u64 = 60_000;
+/// The most password hashes at once an operator may ask for (19 MiB each: 4.75 GiB).
+const MAX_PASSWORD_HASHES: usize = 256;
+
+/// A number of seconds from 1 to a day, named for the error.
 fn secs(v: u64, name: &str) -> Result<Duration> {
-    if v == 0 {
-        bail!("{name} must be at least 1");
+    if !(1..=MAX_SECS).contains(&v) {
+        bail!("{name} must be between 1 and {MAX_SECS} (a day), not {v}");
     }
     Ok(Duration::from_secs(v))
 }
@@ -101,6 +109,20 @@ impl LimitArgs {
             .unwrap_or(smtp.max_sessions);
         if max_password_hashes == 0 || max_connections == 0 || smtp_max_sessions == 0 {
             bail!("--max-password-hashes, --max-connections and --smtp-max-sessions must be at least 1");
+        }
+        if max_password_hashes > MAX_PASSWORD_HASHES {
+            bail!(
+                "--max-password-hashes must be at most {MAX_PASSWORD_HASHES} (each hash holds 19 MiB), not {max_password_hashes}"
+            );
+        }
+        let suggested = castellan_crypto::default_hash_concurrency();
+        if max_password_hashes > suggested.saturating_mul(4) {
+            tracing::warn!(
+                max_password_hashes,
+                suggested,
+                "--max-password-hashes is far above what this machine's cores and memory suggest: concurrent sign-ins may use {} MiB",
+                max_password_hashes * 19
+            );
         }
         let http = ServeLimits {
             max_connections,
@@ -134,9 +156,16 @@ impl LimitArgs {
             .password_hash_wait_ms
             .or(file.password_hash_wait_ms)
             .map_or(
-                castellan_crypto::password_hash::DEFAULT_HASH_WAIT,
-                Duration::from_millis,
-            );
+                Ok(castellan_crypto::password_hash::DEFAULT_HASH_WAIT),
+                |ms| {
+                    if ms > MAX_HASH_WAIT_MS {
+                        bail!(
+                            "--password-hash-wait-ms must be at most {MAX_HASH_WAIT_MS}, not {ms}"
+                        );
+                    }
+                    Ok(Duration::from_millis(ms))
+                },
+            )?;
         Ok(Limits {
             max_password_hashes,
             password_hash_wait,
@@ -199,9 +228,10 @@ impl Limits {
     }
 }
 
-/// Readiness: the master key file can be read and parsed (re-read each time).
+/// Readiness: the master key file can be read and parsed (re-read each time) and opens this
+/// database's vault keys (another workspace's key file would make the next start refuse).
 #[derive(Debug)]
-pub struct KeyFileCheck(pub PathBuf);
+pub struct KeyFileCheck(pub PathBuf, pub castellan_core::Castellan);
 
 impl ReadinessCheck for KeyFileCheck {
     fn name(&self) -> &'static str {
@@ -211,10 +241,14 @@ impl ReadinessCheck for KeyFileCheck {
     fn check(&self) -> CheckFuture<'_> {
         let path = self.0.clone();
         Box::pin(async move {
-            tokio::task::spawn_blocking(move || castellan_crypto::Keyring::load(&path).map(drop))
+            let ring = tokio::task::spawn_blocking(move || castellan_crypto::Keyring::load(&path))
                 .await
                 .map_err(|e| failure("cannot read the master key file", e))?
-                .map_err(|e| failure("cannot read the master key file", e))
+                .map_err(|e| failure("cannot read the master key file", e))?;
+            self.1
+                .check_keyring(&ring)
+                .await
+                .map_err(|e| failure("the master key file does not belong to this workspace", e))
         })
     }
 }
@@ -276,5 +310,47 @@ fn failure(public: &'static str, e: impl std::fmt::Display) -> CheckFailure {
     CheckFailure {
         public,
         private: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_are_bounded_on_both_sides() {
+        assert!(LimitArgs::default().resolve(None).is_ok());
+        let huge = LimitArgs {
+            shutdown_drain_secs: Some(u64::MAX),
+            ..Default::default()
+        };
+        let e = huge.resolve(None).unwrap_err().to_string();
+        assert!(
+            e.contains("--shutdown-drain-secs must be between 1 and 86400"),
+            "{e}"
+        );
+        let zero = LimitArgs {
+            request_timeout_secs: Some(0),
+            ..Default::default()
+        };
+        assert!(zero.resolve(None).is_err());
+        let wait = LimitArgs {
+            password_hash_wait_ms: Some(u64::MAX),
+            ..Default::default()
+        };
+        assert!(wait
+            .resolve(None)
+            .unwrap_err()
+            .to_string()
+            .contains("at most 60000"));
+        let hashes = LimitArgs {
+            max_password_hashes: Some(100_000),
+            ..Default::default()
+        };
+        assert!(hashes
+            .resolve(None)
+            .unwrap_err()
+            .to_string()
+            .contains("at most 256"));
     }
 }

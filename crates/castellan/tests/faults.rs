@@ -255,3 +255,30 @@ async fn a_full_disk_fails_writes_and_readiness_until_space_is_freed() {
     assert!(cli.ok(&["activity", "verify"]).contains("intact"));
     server.stop();
 }
+
+/// The key file is swapped for another workspace's while serving: readiness fails on
+/// `key_file` (the next start would refuse), and recovers when the right file is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_refuses_another_workspaces_key_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mine, other) = (tmp.path().join("a"), tmp.path().join("b"));
+    let server = Server::start(&host_args(&mine, None, None));
+    let second = Server::start(&host_args(&other, None, None));
+    let http = reqwest::Client::new();
+    let (status, _) = readiness(&http, &server.url).await;
+    assert_eq!(status, 200);
+    let key = mine.join("master.key");
+    let kept = std::fs::read(&key).unwrap();
+    std::fs::copy(other.join("master.key"), &key).unwrap();
+    let (status, body) = readiness(&http, &server.url).await;
+    assert_eq!(status, 503, "{body:#}");
+    assert!(
+        body.to_string()
+            .contains("does not belong to this workspace"),
+        "{body:#}"
+    );
+    std::fs::write(&key, kept).unwrap();
+    let (status, body) = readiness(&http, &server.url).await;
+    assert_eq!(status, 200, "{body:#}");
+    drop(second);
+}

@@ -83,6 +83,32 @@ impl Castellan {
         Ok((row.dek_id, dek))
     }
 
+    /// Whether `ring` (a key file read again, e.g. for readiness) opens the database's vault
+    /// keys: the first cloud vault's master-wrapped data key must unwrap with it, without the
+    /// cache. Errors: `Internal` (a foreign or damaged key file), `Unavailable` (the store).
+    pub async fn check_keyring(&self, ring: &castellan_crypto::Keyring) -> CoreResult<()> {
+        for v in self.store.vaults().await? {
+            if v.kind != crate::model::VaultKind::Cloud {
+                continue;
+            }
+            let rows = self.store.vault_keys(v.id).await?;
+            if let Some(row) = rows.iter().find(|r| r.wrap_kind == WrapKind::Master) {
+                let wrapped = WrappedKey {
+                    key_id: KeyId(row.wrapping_key_id.clone()),
+                    ciphertext: row.wrapped.clone(),
+                };
+                let aad = data_key_aad(&v.id.to_string(), &row.dek_id.to_string());
+                ring.unwrap(&wrapped, &aad).map_err(|e| {
+                    CoreError::internal(format!(
+                        "the key file does not open this database's vault keys: {e}"
+                    ))
+                })?;
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
     /// Unwraps every cloud vault's data key once, to prove the key file matches the database.
     /// Errors: `Internal` naming the failure.
     pub async fn check_keys(&self) -> CoreResult<()> {

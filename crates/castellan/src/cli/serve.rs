@@ -218,7 +218,7 @@ pub async fn serve(a: ServeArgs) -> Result<ExitCode> {
     let mut handles = start_bots(&svc, &a.bot, rx.clone(), drain);
     handles.extend(inbox.tasks);
     let mut readiness = castellan_server::Readiness::default().with(Arc::new(
-        crate::ops::KeyFileCheck(cfg.master_key_file.clone()),
+        crate::ops::KeyFileCheck(cfg.master_key_file.clone(), svc.clone()),
     ));
     if let Some(db) = castellan_store::sqlite_path(&cfg.database_url) {
         let dir = db.parent().map(ToOwned::to_owned).unwrap_or_default();
