@@ -25,5 +25,5 @@ pub use mime::{parse_mail, MimeError, ParsedMail};
 pub use sms::{
     normalize_e164, parse_sms_form, twilio_signature, verify_twilio_signature, InboundSms, SmsError,
 };
-pub use smtp::{serve_smtp, InboundMail, MailSink, SinkError, SmtpConfig};
+pub use smtp::{serve_smtp, serve_smtp_stream, InboundMail, MailSink, SinkError, SmtpConfig};
 pub use tls::{tls_config_from_pem, TlsError};

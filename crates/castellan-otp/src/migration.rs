@@ -29,7 +29,7 @@ use prost::Message;
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::secret::short_secret_warning;
-use crate::uri::{issuer_mismatch, non_empty, split_label, strip_prefix_ignore_case};
+use crate::uri::{issuer_mismatch, join_label, non_empty, split_label, strip_prefix_ignore_case};
 use crate::{Algorithm, Kind, OtpError, OtpParams, Secret, Warning};
 
 /// `MigrationPayload` (see the module documentation).
@@ -204,7 +204,8 @@ pub fn parse_migration(uri: &str) -> Result<Vec<(OtpParams, Vec<Warning>)>, OtpE
 /// [`parse_migration`], for round-trip tests and for moving accounts to a phone).
 ///
 /// Output: `otpauth-migration://offline?data=…` with version 1, batch size 1, batch index 0,
-/// batch id 0. The name is `label_issuer:account_name` (or the account name).
+/// batch id 0. The name is `label_issuer:account_name`, or the account name (after a `:` when
+/// it holds one, so that it reads back whole).
 ///
 /// The format is narrower than [`OtpParams`]: digits other than 6 and 8 are written as
 /// "unspecified" (read back as 6), Steam accounts as TOTP, the period is dropped (read back
@@ -215,10 +216,11 @@ pub fn migration_uri(accounts: &[OtpParams]) -> String {
         .iter()
         .map(|p| OtpParameters {
             secret: p.secret.as_bytes().to_vec(),
-            name: match (&p.label_issuer, &p.account_name) {
-                (Some(issuer), account) => format!("{issuer}:{}", account.as_deref().unwrap_or("")),
-                (None, account) => account.clone().unwrap_or_default(),
-            },
+            name: join_label(
+                p.label_issuer.as_deref(),
+                p.account_name.as_deref(),
+                str::to_owned,
+            ),
             issuer: p.issuer.clone().unwrap_or_default(),
             algorithm: match p.algorithm {
                 Algorithm::Sha1 => 1,

@@ -44,6 +44,23 @@ pub(crate) fn split_label(label: &str) -> (Option<String>, Option<String>) {
     }
 }
 
+/// The inverse of [`split_label`], over parts written with `encode`: `issuer:account`, or the
+/// account alone. An account name that holds a `:` and has no issuer is written `:account`
+/// (an empty issuer prefix), else reading it back would take the text before its `:` for the
+/// issuer. Also used for migration names.
+pub(crate) fn join_label(
+    issuer: Option<&str>,
+    account: Option<&str>,
+    encode: impl Fn(&str) -> String,
+) -> String {
+    let account = account.unwrap_or("");
+    match issuer {
+        Some(issuer) => format!("{}:{}", encode(issuer), encode(account)),
+        None if account.contains(':') => format!(":{}", encode(account)),
+        None => encode(account),
+    }
+}
+
 /// [`Warning::IssuerMismatch`] when both issuers are present and differ, ignoring case.
 pub(crate) fn issuer_mismatch(p: &OtpParams) -> Option<Warning> {
     match (&p.label_issuer, &p.issuer) {
@@ -164,16 +181,14 @@ pub fn parse_uri(uri: &str) -> Result<(OtpParams, Vec<Warning>), OtpError> {
 /// where LABEL is `label_issuer:account_name` (or just the account name), each part
 /// percent-encoded; `secret` is upper-case base32 without padding; `counter` only for HOTP.
 ///
+/// An account name that holds a `:` and has no label issuer is written after an empty issuer
+/// prefix (`otpauth://totp/:a%3Ab?…`), so that it reads back whole.
+///
 /// `parse_uri(&to_uri(p))` gives back `p` for every normalized `p` (as the parsers produce)
-/// whose `label_issuer` contains no `:`, and whose account name contains no `:` when there is
-/// no label issuer: the Key URI Format cannot express those.
+/// whose `label_issuer` contains no `:`: the Key URI Format cannot express those.
 pub fn to_uri(p: &OtpParams) -> String {
     let encode = |s: &str| utf8_percent_encode(s, URI_COMPONENT).to_string();
-    let account = encode(p.account_name.as_deref().unwrap_or(""));
-    let label = match &p.label_issuer {
-        Some(issuer) => format!("{}:{account}", encode(issuer)),
-        None => account,
-    };
+    let label = join_label(p.label_issuer.as_deref(), p.account_name.as_deref(), encode);
     let mut uri = format!(
         "otpauth://{}/{label}?secret={}",
         p.kind,

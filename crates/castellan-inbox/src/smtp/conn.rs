@@ -8,13 +8,30 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
 
-/// A session's transport: plain until STARTTLS, then TLS.
-#[derive(Debug)]
+/// A byte stream other than a TCP socket that a session can run over (see
+/// [`crate::smtp::serve_smtp_stream`]).
+pub trait SessionIo: AsyncRead + AsyncWrite + Unpin + Send {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> SessionIo for T {}
+
+/// A session's transport: plain until STARTTLS, then TLS; or a caller's stream (never TLS).
 pub(crate) enum Conn {
     Plain(TcpStream),
     Tls(Box<TlsStream<TcpStream>>),
+    Stream(Box<dyn SessionIo>),
     /// Only while the TLS handshake owns the socket.
     Closed,
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Conn::Plain(_) => "Conn::Plain",
+            Conn::Tls(_) => "Conn::Tls",
+            Conn::Stream(_) => "Conn::Stream",
+            Conn::Closed => "Conn::Closed",
+        })
+    }
 }
 
 fn closed() -> io::Error {
@@ -30,6 +47,7 @@ impl AsyncRead for Conn {
         match self.get_mut() {
             Conn::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Conn::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            Conn::Stream(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
             Conn::Closed => Poll::Ready(Err(closed())),
         }
     }
@@ -44,6 +62,7 @@ impl AsyncWrite for Conn {
         match self.get_mut() {
             Conn::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Conn::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            Conn::Stream(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
             Conn::Closed => Poll::Ready(Err(closed())),
         }
     }
@@ -52,6 +71,7 @@ impl AsyncWrite for Conn {
         match self.get_mut() {
             Conn::Plain(s) => Pin::new(s).poll_flush(cx),
             Conn::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            Conn::Stream(s) => Pin::new(s.as_mut()).poll_flush(cx),
             Conn::Closed => Poll::Ready(Ok(())),
         }
     }
@@ -60,6 +80,7 @@ impl AsyncWrite for Conn {
         match self.get_mut() {
             Conn::Plain(s) => Pin::new(s).poll_shutdown(cx),
             Conn::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            Conn::Stream(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
             Conn::Closed => Poll::Ready(Ok(())),
         }
     }

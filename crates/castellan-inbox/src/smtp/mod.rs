@@ -10,6 +10,8 @@
 mod conn;
 mod session;
 
+pub use conn::SessionIo;
+
 use std::fmt;
 use std::future::Future;
 use std::io;
@@ -240,6 +242,28 @@ pub async fn serve_smtp(
         sessions.abort_all();
     }
     Ok(())
+}
+
+/// Runs one SMTP session over an already-connected byte stream, to its end: the same state
+/// machine, replies, limits and delivery to `sink` as a session of [`serve_smtp`].
+///
+/// Differences, because there is no TCP socket: no greet pause (the client's first bytes are
+/// read after the greeting whatever their timing), STARTTLS is neither advertised nor accepted
+/// (502, whatever `cfg.tls` says), and no server shutdown reaches the session. `peer` is the
+/// address written in the `Received:` line and handed to the sink. Returns when the client
+/// quits, closes its side (end of input) or breaks a limit, or on an I/O error of `stream`,
+/// which is logged, not returned. The fuzz target `smtp_session` (docs/fuzzing.md) drives
+/// sessions through it from arbitrary client bytes.
+pub async fn serve_smtp_stream<S: conn::SessionIo + 'static>(
+    stream: S,
+    peer: SocketAddr,
+    cfg: SmtpConfig,
+    sink: Arc<dyn MailSink>,
+) {
+    // The sender is dropped at once: a session waiting for a stop that never comes.
+    let (_, stop_rx) = watch::channel(false);
+    let session = session::Session::new(0, peer, Arc::new(cfg), sink, None, stop_rx);
+    session.run_on(conn::Conn::Stream(Box::new(stream))).await;
 }
 
 /// Writes one reply and closes, for connections that get no session.

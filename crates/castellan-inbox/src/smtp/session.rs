@@ -78,7 +78,7 @@ impl Session {
     }
 
     /// Runs the session to its end; errors are logged, never propagated.
-    pub(super) async fn run(mut self, stream: TcpStream) {
+    pub(super) async fn run(self, stream: TcpStream) {
         if !self.cfg.greet_pause.is_zero() {
             let mut probe = [0u8; 1];
             match tokio::time::timeout(self.cfg.greet_pause, stream.peek(&mut probe)).await {
@@ -95,7 +95,12 @@ impl Session {
                 }
             }
         }
-        self.conn = Conn::Plain(stream);
+        self.run_on(Conn::Plain(stream)).await;
+    }
+
+    /// Runs the session over `conn` from the greeting on; errors are logged, never propagated.
+    pub(super) async fn run_on(mut self, conn: Conn) {
+        self.conn = conn;
         let result = self.serve().await;
         if let Err(e) = &result {
             tracing::debug!(id = self.id, error = %e, "SMTP session ended with an I/O error");

@@ -1,0 +1,49 @@
+//! Every JSON request body type of the API that castellan-core defines, deserialized from the
+//! same arbitrary bytes (serde_json, as axum's Json extractor does). Checks: no panic in a
+//! Deserialize impl (custom ones: ids, secrets, enums), and the catalog's App, which is also
+//! written back as JSON, reads back equal.
+#![no_main]
+
+use castellan_core::catalog::App;
+use castellan_core::service::{
+    AccountInput, AccountPatch, Claim, ConnectHub, DisableTwoStep, EnableTwoStep, GenerateRequest,
+    HubPatch, InvitePerson, MemberAction, MigrationImport, NewToken, NewVault, PersonPatch,
+    RevokeHub, ShareHub, SignIn, TotpInput,
+};
+use libfuzzer_sys::fuzz_target;
+
+macro_rules! try_all {
+    ($data:expr, $($t:ty),+ $(,)?) => {
+        $( let _ = serde_json::from_slice::<$t>($data); )+
+    };
+}
+
+fuzz_target!(|data: &[u8]| {
+    try_all!(
+        data,
+        AccountInput,
+        AccountPatch,
+        Claim,
+        SignIn,
+        GenerateRequest,
+        ConnectHub,
+        HubPatch,
+        ShareHub,
+        RevokeHub,
+        MemberAction,
+        InvitePerson,
+        PersonPatch,
+        NewToken,
+        TotpInput,
+        MigrationImport,
+        EnableTwoStep,
+        DisableTwoStep,
+        NewVault,
+    );
+    if let Ok(app) = serde_json::from_slice::<App>(data) {
+        let written = serde_json::to_vec(&app).expect("an App serializes");
+        let back: App = serde_json::from_slice(&written)
+            .unwrap_or_else(|e| panic!("an App written as JSON does not read back: {e}"));
+        assert_eq!(back, app, "App round trip");
+    }
+});
