@@ -182,8 +182,10 @@ async fn changing_the_password_in_chromium() {
         .send_keys(&char::from(Key::Enter).to_string())
         .await
         .unwrap();
-    b.el("main h1").await;
-    assert_eq!(b.path().await, "/account-security");
+    assert_eq!(
+        b.wait_path("/account-security", 20).await,
+        "/account-security"
+    );
     assert!(
         b.text().await.contains("Your password was changed"),
         "{}",
@@ -204,8 +206,7 @@ async fn changing_the_password_in_chromium() {
     assert!(err.contains("wrong email or password"), "{err}");
     other.fill("#password", NEW_PASSWORD).await;
     other.click("button[type=submit]").await;
-    other.el("main h1").await;
-    assert_eq!(other.path().await, "/accounts");
+    assert_eq!(other.wait_path("/accounts", 20).await, "/accounts");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -203,6 +203,19 @@ impl Browser {
         self.c.current_url().await.expect("url").path().to_owned()
     }
 
+    /// Waits (up to `secs`) until the current path is `want` (a form's answer may still be on
+    /// its way after the click returns); returns the last path seen.
+    pub async fn wait_path(&self, want: &str, secs: u64) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let path = self.path().await;
+            if path == want || Instant::now() > deadline {
+                return path;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Waits (up to `secs`) until the page, reloaded every second, contains `needle` in its
     /// visible text. Returns the text.
     pub async fn reload_until(&self, needle: &str, secs: u64) -> String {
