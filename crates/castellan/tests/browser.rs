@@ -55,8 +55,7 @@ async fn claim_and_sign_in_with_the_keyboard() {
     b.fill("#setup_token", &server.setup_token()).await;
     b.fill("#password", OWNER_PASSWORD).await;
     b.click("button[type=submit]").await;
-    b.el("h1").await;
-    assert_eq!(b.path().await, "/accounts");
+    assert_eq!(b.wait_path("/accounts", 20).await, "/accounts");
     assert!(b.text().await.contains(OWNER));
     b.shot("claimed").await;
 
@@ -103,8 +102,7 @@ async fn claim_and_sign_in_with_the_keyboard() {
         .send_keys(&char::from(Key::Enter).to_string())
         .await
         .unwrap();
-    b.el("main h1").await;
-    assert_eq!(b.path().await, "/accounts");
+    assert_eq!(b.wait_path("/accounts", 20).await, "/accounts");
     b.shot("signed-in").await;
 }
 
@@ -132,8 +130,7 @@ async fn claim(b: &Browser, server: &Server) {
     b.fill("#email", OWNER).await;
     b.fill("#password", OWNER_PASSWORD).await;
     b.click("button[type=submit]").await;
-    b.el("main h1").await;
-    assert_eq!(b.path().await, "/accounts");
+    assert_eq!(b.wait_path("/accounts", 20).await, "/accounts");
 }
 
 /// Issue 10: changing one's password in the web app. The new password is asked twice (a typo is
@@ -152,8 +149,7 @@ async fn changing_the_password_in_chromium() {
     other.fill("#email", OWNER).await;
     other.fill("#password", OWNER_PASSWORD).await;
     other.click("button[type=submit]").await;
-    other.el("main h1").await;
-    assert_eq!(other.path().await, "/accounts");
+    assert_eq!(other.wait_path("/accounts", 20).await, "/accounts");
 
     // From "Your sessions" to the form, with the keyboard's order: current, new, again.
     b.goto(&format!("{}/sessions", server.url)).await;

@@ -131,14 +131,28 @@ impl Browser {
         self.c.goto(url).await.expect("goto");
     }
 
-    /// The element matching `css`, waiting up to 20 s for it to appear.
+    /// The element matching `css`, waiting up to 20 s for it to appear. A wait cut short by a
+    /// navigation (a form's answer arriving) starts again on the new page.
     pub async fn el(&self, css: &str) -> Element {
-        self.c
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no element `{css}`: {e}"))
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            match self
+                .c
+                .wait()
+                .at_most(Duration::from_secs(20))
+                .for_element(Locator::Css(css))
+                .await
+            {
+                Ok(e) => return e,
+                Err(e)
+                    if e.to_string().contains("aborted by navigation")
+                        && Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("no element `{css}`: {e}"),
+            }
+        }
     }
 
     /// The element matching `css`, waiting up to `secs` for it to appear (without reloading).
