@@ -63,7 +63,9 @@ pub fn notice(line: &str) {
     if JSON.load(Ordering::Relaxed) {
         tracing::info!(target: "castellan", "{line}");
     } else {
-        let _ = writeln!(LossyStderr, "{line}");
+        // One write of the whole line: `writeln!` writes the text and the newline apart, and a
+        // log line from another thread could land between them.
+        let _ = LossyStderr.write(format!("{line}\n").as_bytes());
     }
 }
 
@@ -73,7 +75,7 @@ pub fn fatal(message: &str) {
     if JSON.load(Ordering::Relaxed) {
         tracing::error!(target: "castellan", "{message}");
     } else {
-        let _ = writeln!(LossyStderr, "error: {message}");
+        let _ = LossyStderr.write(format!("error: {message}\n").as_bytes());
     }
 }
 

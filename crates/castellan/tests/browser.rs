@@ -370,7 +370,7 @@ async fn the_story_in_chromium_on_a_real_synapse() {
     b.fill("#invite-name", "Ana Web").await;
     b.select("#invite-role", "user").await;
     b.click("#invite-submit").await;
-    b.el("main h1").await;
+    b.wait_text("Invitation created", 20).await;
     // The hub page with the keyboard only: the skip link first, every stop named and with a
     // visible focus, "Check for updates" reachable, then the share form filled and sent.
     b.goto(&url(&hub_page)).await;

@@ -217,6 +217,30 @@ impl Browser {
         self.c.current_url().await.expect("url").path().to_owned()
     }
 
+    /// Waits (up to `secs`, without reloading) until the page's visible text contains
+    /// `needle`: a form's answer has arrived. Panics otherwise.
+    pub async fn wait_text(&self, needle: &str, secs: u64) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            // Errors while the page changes under the script count as "not yet".
+            let text = self
+                .c
+                .execute(
+                    "return document.body ? document.body.innerText : '';",
+                    vec![],
+                )
+                .await
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            if text.contains(needle) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "no `{needle}` within {secs} s");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Waits (up to `secs`) until the current path is `want` (a form's answer may still be on
     /// its way after the click returns); returns the last path seen.
     pub async fn wait_path(&self, want: &str, secs: u64) -> String {
