@@ -537,15 +537,8 @@ impl SynapseConnector {
         inv: &Invitation,
         admin: bool,
     ) -> Result<AppMember, ConnectorError> {
-        let mut body = json!({
-            "password": random_password(),
-            "admin": admin,
-            "threepids": [{ "medium": "email", "address": email }],
-            "logout_devices": false,
-        });
-        if let Some(name) = inv.name.as_deref().filter(|n| !n.trim().is_empty()) {
-            body["displayname"] = json!(name.trim());
-        }
+        let mut body = user_body(email, inv, admin);
+        body["logout_devices"] = json!(false);
         let created = self.put_user(api, user_id, body, "create a user").await?;
         debug!(member = %user_id, "created a Synapse user");
         Ok(created.member)
@@ -561,15 +554,8 @@ impl SynapseConnector {
         inv: &Invitation,
         admin: bool,
     ) -> Result<AppMember, ConnectorError> {
-        let mut body = json!({
-            "deactivated": false,
-            "password": random_password(),
-            "admin": admin,
-            "threepids": [{ "medium": "email", "address": email }],
-        });
-        if let Some(name) = inv.name.as_deref().filter(|n| !n.trim().is_empty()) {
-            body["displayname"] = json!(name.trim());
-        }
+        let mut body = user_body(email, inv, admin);
+        body["deactivated"] = json!(false);
         let user = self
             .put_user(api, user_id, body, "reactivate a user")
             .await?;
@@ -875,6 +861,20 @@ fn derive_localpart(raw: &str) -> Result<String, ConnectorError> {
         )));
     }
     Ok(local)
+}
+
+/// The body of `PUT /_synapse/admin/v2/users/<user_id>` that (re)makes an invited member: a
+/// random password, the server-admin flag of the role, the email and the display name.
+fn user_body(email: &str, inv: &Invitation, admin: bool) -> Value {
+    let mut body = json!({
+        "password": random_password(),
+        "admin": admin,
+        "threepids": [{ "medium": "email", "address": email }],
+    });
+    if let Some(name) = inv.name.as_deref().filter(|n| !n.trim().is_empty()) {
+        body["displayname"] = json!(name.trim());
+    }
+    body
 }
 
 /// How many user ids (`ana`, `ana-2`, …) an invitation tries before it gives up.
