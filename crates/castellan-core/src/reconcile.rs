@@ -231,8 +231,13 @@ pub fn plan(members: &[HubMember], grants: &[Grant], people: &[MatchPerson]) -> 
     out
 }
 
-/// The safeguard: `Some(reason)` when the removals exceed `threshold` (0..=1) of the active
-/// members. Halts need an admin's confirmation.
+/// The fewest removals the safeguard ever holds: one removal is an admin's revoke or one
+/// leaver, never the mass removal the safeguard is for, even in a hub of three members.
+pub const SAFEGUARD_MIN_REMOVALS: usize = 2;
+
+/// The safeguard: `Some(reason)` when the removals number at least
+/// [`SAFEGUARD_MIN_REMOVALS`] and exceed `threshold` (0..=1) of the active members. Halts need
+/// an admin's confirmation.
 pub fn safeguard(
     changes: &[PlannedChange],
     members: &[HubMember],
@@ -246,7 +251,7 @@ pub fn safeguard(
         .iter()
         .filter(|m| m.state != MemberState::Deactivated)
         .count();
-    if removals == 0 || active == 0 {
+    if removals < SAFEGUARD_MIN_REMOVALS || active == 0 {
         return None;
     }
     let share = removals as f64 / active as f64;
@@ -263,6 +268,12 @@ pub fn safeguard(
 mod tests {
     use super::*;
     use crate::hub::HubRole;
+
+    /// A fixed instant: the rules take `now` as input, so tests need no clock.
+    fn t0() -> chrono::DateTime<chrono::Utc> {
+        use chrono::TimeZone;
+        chrono::Utc.timestamp_opt(1_780_000_000, 0).unwrap()
+    }
 
     fn person(email: &str) -> MatchPerson {
         MatchPerson {
@@ -289,7 +300,7 @@ mod tests {
             app_role: role.into(),
             revoked,
             keep_seat: false,
-            updated_at: Utc::now(),
+            updated_at: t0(),
         }
     }
 
@@ -302,7 +313,7 @@ mod tests {
             member("@zed", "zed@acme.com", "user"),
             member("@ext", "x@partner.io", "user"),
         ];
-        let snap = match_members(&members, &[], &[ana.clone(), bo], Utc::now());
+        let snap = match_members(&members, &[], &[ana.clone(), bo], t0());
         assert_eq!(snap[0].matching, Matching::Onboarded);
         assert_eq!(snap[0].person_id, Some(ana.id));
         assert_eq!(snap[1].matching, Matching::Unmatched);
@@ -311,7 +322,7 @@ mod tests {
 
     #[test]
     fn exemptions_survive_a_sync() {
-        let now = Utc::now();
+        let now = t0();
         let mut first = match_members(
             &[member("@ext", "x@partner.io", "user")],
             &[],
@@ -340,7 +351,7 @@ mod tests {
             ],
             &[],
             &people,
-            Utc::now(),
+            t0(),
         );
         let after = match_members(
             &[
@@ -349,7 +360,7 @@ mod tests {
             ],
             &before,
             &people,
-            Utc::now(),
+            t0(),
         );
         let mut r = SyncReport::default();
         diff(&before, &after, &mut r);
@@ -373,7 +384,7 @@ mod tests {
             ],
             &[],
             &people,
-            Utc::now(),
+            t0(),
         );
         let grants = [
             grant(&a, "user", false),
@@ -398,7 +409,7 @@ mod tests {
         let members: Vec<AppMember> = (0..10)
             .map(|i| member(&format!("@p{i}"), &format!("p{i}@acme.com"), "user"))
             .collect();
-        let snap = match_members(&members, &[], &people, Utc::now());
+        let snap = match_members(&members, &[], &people, t0());
         let grants: Vec<Grant> = people
             .iter()
             .enumerate()
@@ -409,5 +420,29 @@ mod tests {
         assert!(safeguard(&changes, &snap, 0.2).is_some());
         assert!(safeguard(&changes[..2], &snap, 0.2).is_none());
         assert!(safeguard(&changes, &snap, 0.3).is_none());
+    }
+
+    #[test]
+    fn one_removal_is_never_held_even_in_a_small_hub() {
+        let people: Vec<MatchPerson> = (0..3).map(|i| person(&format!("p{i}@acme.com"))).collect();
+        let members: Vec<AppMember> = (0..3)
+            .map(|i| member(&format!("@p{i}"), &format!("p{i}@acme.com"), "user"))
+            .collect();
+        let snap = match_members(&members, &[], &people, t0());
+        let revoke = |n: usize| -> Vec<Grant> {
+            people
+                .iter()
+                .enumerate()
+                .map(|(i, p)| grant(p, "user", i < n))
+                .collect()
+        };
+        let one = plan(&snap, &revoke(1), &people);
+        assert_eq!(one.len(), 1, "{one:?}");
+        assert!(
+            safeguard(&one, &snap, 0.2).is_none(),
+            "1 of 3 is a revoke, not a mass removal"
+        );
+        let two = plan(&snap, &revoke(2), &people);
+        assert!(safeguard(&two, &snap, 0.2).is_some(), "2 of 3 is held");
     }
 }
