@@ -120,11 +120,12 @@ pub struct NewEvent {
 }
 
 impl NewEvent {
-    /// An event by `actor` now, with no target.
-    pub fn new(actor: &Actor, action: &str) -> Self {
+    /// An event by `actor` at `at` (truncated to milliseconds), with no target. The service
+    /// takes `at` from its [`crate::clock::Clock`].
+    pub fn new(actor: &Actor, action: &str, at: DateTime<Utc>) -> Self {
         Self {
             id: EventId::new(),
-            at: truncate_ms(Utc::now()),
+            at: truncate_ms(at),
             actor_kind: actor.kind,
             actor_id: actor.person_id.map(|p| p.to_string()),
             actor_name: actor.name.clone(),
@@ -386,7 +387,15 @@ mod tests {
         let mut prev = GENESIS_HASH.to_owned();
         (1..=n)
             .map(|seq| {
-                let ev = ActivityEvent::chain(&NewEvent::new(&actor, "x.test"), seq, &prev);
+                let ev = ActivityEvent::chain(
+                    &NewEvent::new(
+                        &actor,
+                        "x.test",
+                        Utc.timestamp_opt(1_700_000_000 + seq, 0).unwrap(),
+                    ),
+                    seq,
+                    &prev,
+                );
                 prev = ev.hash.clone();
                 ev
             })

@@ -96,7 +96,7 @@ pub struct ConnectorContext {
     /// for the next time step when the app refuses a code it has already seen).
     pub totp: Option<castellan_otp::OtpParams>,
     /// The shared inbox of the automation account, for apps that send a one-time code or a
-    /// magic link by email or SMS during sign-in: take `since = Utc::now()` just before the
+    /// magic link by email or SMS during sign-in: take `since` as the current time just before the
     /// step that makes the app send it, then call [`CodeWaiter::next_code`]. `None` outside
     /// the bot (connector tests, one-off helpers); the bot always sets it.
     pub codes: Option<Arc<dyn CodeWaiter>>,

@@ -160,9 +160,13 @@ pub fn supersede_prefix(hub: HubId, person: PersonId) -> String {
 
 #[cfg(test)]
 mod tests {
-    use chrono::Utc;
-
     use super::*;
+
+    /// A fixed instant: the rules take `now` as input, so tests need no clock.
+    fn t0() -> chrono::DateTime<chrono::Utc> {
+        use chrono::TimeZone;
+        chrono::Utc.timestamp_opt(1_780_000_000, 0).unwrap()
+    }
     use crate::hub::HubRole;
 
     fn grant(role: &str, revoked: bool, keep_seat: bool) -> Grant {
@@ -172,7 +176,7 @@ mod tests {
             app_role: role.into(),
             revoked,
             keep_seat,
-            updated_at: Utc::now(),
+            updated_at: t0(),
         }
     }
 

@@ -4,6 +4,7 @@
 
 pub mod activity;
 pub mod catalog;
+pub mod clock;
 pub mod connector;
 pub mod desired;
 pub mod error;

@@ -2,7 +2,11 @@
 //! to an account. Every API endpoint names one [`Action`]; core services check it through
 //! [`require`] before touching the store.
 
+use std::marker::PhantomData;
+
 use serde::Serialize;
+
+use crate::activity::Actor;
 
 use crate::error::CoreError;
 use crate::model::{ItemRole, WorkspaceRole};
@@ -156,6 +160,98 @@ pub fn allows(role: WorkspaceRole, action: Action) -> bool {
         .iter()
         .find(|(a, _)| *a == action)
         .is_some_and(|(_, roles)| roles.contains(&role))
+}
+
+/// A permission: a marker type in [`can`] naming one [`Action`] of the matrix. Sealed: only
+/// the markers below exist.
+pub trait Permission: sealed::Sealed {
+    /// The action of the matrix this permission stands for.
+    const ACTION: Action;
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+macro_rules! markers {
+    ($($name:ident),* $(,)?) => {
+        /// One marker type per [`Action`]: `Permit<can::VaultManage>` is the proof that an
+        /// actor may manage vaults.
+        pub mod can {
+            $(
+                #[doc = concat!("The permission to take [`super::Action::", stringify!($name), "`].")]
+                #[derive(Debug)]
+                pub enum $name {}
+                impl super::sealed::Sealed for $name {}
+                impl super::Permission for $name {
+                    const ACTION: super::Action = super::Action::$name;
+                }
+            )*
+        }
+    };
+}
+
+markers!(
+    WorkspaceRead,
+    PeopleRead,
+    PeopleManage,
+    OwnershipTransfer,
+    TokensManageOwn,
+    VaultRead,
+    VaultManage,
+    AccountRead,
+    AccountCreate,
+    AccountWrite,
+    AccountReveal,
+    CatalogRead,
+    CatalogManage,
+    Generate,
+    ActivityRead,
+    ActivityVerify,
+    HubRead,
+    HubManage,
+    InboxManage,
+);
+
+/// Proof that an actor passed the matrix for permission `P`: a use case that needs `P` takes
+/// a `&Permit<P>`, so it cannot be called without the check. Only [`Permit::check`] (or
+/// [`Actor::permit`]) makes one; its fields are private to this module.
+#[derive(Debug, Clone)]
+pub struct Permit<P: Permission> {
+    actor: Actor,
+    _permission: PhantomData<fn() -> P>,
+}
+
+impl<P: Permission> Permit<P> {
+    /// Checks `actor`'s workspace role against [`MATRIX`] for `P::ACTION`. Errors:
+    /// `CoreError::Forbidden` naming the role and the action.
+    pub fn check(actor: &Actor) -> Result<Self, CoreError> {
+        require(actor.role, P::ACTION)?;
+        Ok(Self {
+            actor: actor.clone(),
+            _permission: PhantomData,
+        })
+    }
+
+    /// The actor who holds the permit.
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// Narrows this permit to another permission the same actor also holds, checking the
+    /// matrix again. Errors: `Forbidden`.
+    pub fn and<Q: Permission>(&self) -> Result<Permit<Q>, CoreError> {
+        Permit::check(&self.actor)
+    }
+}
+
+impl Actor {
+    /// The permit for `P`, checked against the matrix (see [`Permit::check`]). The type of
+    /// `P` usually comes from the use case the permit is passed to:
+    /// `svc.vaults().create(&actor.permit()?, input)`.
+    pub fn permit<P: Permission>(&self) -> Result<Permit<P>, CoreError> {
+        Permit::check(self)
+    }
 }
 
 /// `Ok(())` when allowed, else `CoreError::Forbidden` naming the role and the action.

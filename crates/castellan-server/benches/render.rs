@@ -149,6 +149,7 @@ async fn main() {
     )
     .unwrap();
     let setup = svc
+        .sessions()
         .init("Bench")
         .await
         .unwrap()
@@ -247,11 +248,12 @@ async fn main() {
             total: members.len(),
             ..Default::default()
         };
-        let ev = NewEvent::new(&Actor::system("bench"), "hub.check_for_updates").target(
-            "hub",
-            hub_id,
-            "Bench hub",
-        );
+        let ev = NewEvent::new(
+            &Actor::system("bench"),
+            "hub.check_for_updates",
+            chrono::Utc::now(),
+        )
+        .target("hub", hub_id, "Bench hub");
         store
             .save_sync(&hub, &members, &report, job, &ev, &[])
             .await

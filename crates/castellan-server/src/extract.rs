@@ -69,6 +69,7 @@ impl FromRequestParts<AppState> for Auth {
             })?;
         let actor = state
             .svc
+            .sessions()
             .authenticate(
                 token,
                 castellan_core::service::TokenUse::Api,

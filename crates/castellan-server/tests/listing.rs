@@ -24,6 +24,7 @@ async fn more_than_500_accounts_are_all_listed() {
     assert_eq!(app.account_count(&owner.token).await, 501);
     let session = app
         .svc
+        .sessions()
         .sign_in(
             &castellan_core::activity::Actor::anonymous(None, None),
             castellan_core::service::SignIn {

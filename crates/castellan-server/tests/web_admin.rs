@@ -64,6 +64,7 @@ mod web {
         pub async fn with_session(app: &'a TestApp, email: &str) -> Self {
             let r = app
                 .svc
+                .sessions()
                 .sign_in(
                     &castellan_core::activity::Actor::anonymous(None, None),
                     castellan_core::service::SignIn {

@@ -94,7 +94,7 @@ async fn seed_sync(
         .first()
         .expect("the connect job")
         .id;
-    let ev = NewEvent::new(&Actor::bot("test"), "hub.sync");
+    let ev = NewEvent::new(&Actor::bot("test"), "hub.sync", chrono::Utc::now());
     store
         .save_sync(&h, members, report, job, &ev, &[])
         .await
@@ -1024,7 +1024,7 @@ async fn a_halted_sync_offers_a_confirm_button() {
         .find(|j| j.hub_id.to_string() == hub)
         .unwrap();
     j.state = castellan_core::hub::JobState::Completed;
-    let ev = NewEvent::new(&Actor::bot("test"), "job.done");
+    let ev = NewEvent::new(&Actor::bot("test"), "job.done", chrono::Utc::now());
     assert!(store
         .update_job_if(&j, &[castellan_core::hub::JobState::Queued], &ev)
         .await

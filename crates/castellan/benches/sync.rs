@@ -744,10 +744,12 @@ impl CastellanBench {
         )?
         .with_connectors(registry.clone());
         let setup = svc
+            .sessions()
             .init("Bench")
             .await?
             .context("a fresh database gives a setup token")?;
         let claimed = svc
+            .sessions()
             .claim(
                 &Actor::anonymous(None, None),
                 Claim {
@@ -759,6 +761,7 @@ impl CastellanBench {
             )
             .await?;
         let owner = svc
+            .sessions()
             .authenticate(
                 &claimed.token,
                 castellan_core::service::TokenUse::Api,

@@ -179,7 +179,7 @@ async fn open_as(cfg: &HostConfig, create: Create) -> Result<Castellan> {
     let svc =
         Castellan::new(Arc::new(store), Arc::new(keys)).map_err(|e| anyhow::anyhow!("{e}"))?;
     if has_workspace {
-        svc.check_keys().await.map_err(|e| {
+        svc.keys().check().await.map_err(|e| {
             anyhow::anyhow!(
                 "the master key file {} does not open this database's vault keys ({}); is it the right file?",
                 cfg.master_key_file.display(),
@@ -202,6 +202,7 @@ pub fn describe(e: &CoreError) -> String {
 /// Initializes the workspace if needed and prints the setup token once.
 pub async fn init(svc: &Castellan, name: &str, new_setup_token: bool) -> Result<()> {
     match svc
+        .sessions()
         .init(name)
         .await
         .map_err(|e| anyhow::anyhow!(describe(&e)))?
@@ -209,6 +210,7 @@ pub async fn init(svc: &Castellan, name: &str, new_setup_token: bool) -> Result<
         Some(token) => print_setup_token(token.expose_secret()),
         None if new_setup_token => {
             let t = svc
+                .sessions()
                 .new_setup_token()
                 .await
                 .map_err(|e| anyhow::anyhow!(describe(&e)))?;
@@ -216,6 +218,7 @@ pub async fn init(svc: &Castellan, name: &str, new_setup_token: bool) -> Result<
         }
         None => {
             let st = svc
+                .sessions()
                 .setup_status()
                 .await
                 .map_err(|e| anyhow::anyhow!(describe(&e)))?;

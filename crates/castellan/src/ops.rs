@@ -246,6 +246,7 @@ impl ReadinessCheck for KeyFileCheck {
                 .map_err(|e| failure("cannot read the master key file", e))?
                 .map_err(|e| failure("cannot read the master key file", e))?;
             self.1
+                .keys()
                 .check_keyring(&ring)
                 .await
                 .map_err(|e| failure("the master key file does not belong to this workspace", e))

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::Castellan;
-use crate::activity::{truncate_ms, Actor, NewEvent};
+use crate::activity::{Actor, NewEvent};
 use crate::catalog::App;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{AccountId, AppId, PersonId, VaultId};
@@ -585,7 +585,7 @@ impl Castellan {
                 public_fields.push(f);
             }
         }
-        let now = truncate_ms(Utc::now());
+        let now = self.now();
         let rec = AccountRecord {
             id,
             vault_id,
@@ -607,7 +607,7 @@ impl Castellan {
             .map(|p| (p, ItemRole::Owner))
             .into_iter()
             .collect();
-        let ev = NewEvent::new(actor, "account.create")
+        let ev = NewEvent::new(actor, "account.create", self.now())
             .target("account", id, &rec.label)
             .details(
                 serde_json::json!({ "vault_id": vault_id, "app_id": rec.app_id, "setup": setup }),
@@ -738,7 +738,7 @@ impl Castellan {
                 }
             }
         }
-        let ev = NewEvent::new(actor, "account.reveal")
+        let ev = NewEvent::new(actor, "account.reveal", self.now())
             .target("account", a.id, &a.label)
             .details(serde_json::json!({ "fields": shown }));
         self.store.append(&ev).await?;
@@ -912,8 +912,8 @@ impl Castellan {
             .collect();
         let sealed = self.seal_all(a.vault_id, a.id, &plain).await?;
         a.version += 1;
-        a.updated_at = truncate_ms(Utc::now());
-        let ev = NewEvent::new(actor, "account.update")
+        a.updated_at = self.now();
+        let ev = NewEvent::new(actor, "account.update", self.now())
             .target("account", a.id, &a.label)
             .details(serde_json::json!({ "changed": changed }));
         self.store.update_account(&a, &sealed, &remove, &ev).await?;
@@ -936,7 +936,8 @@ impl Castellan {
                 h.label
             )));
         }
-        let ev = NewEvent::new(actor, "account.delete").target("account", a.id, &a.label);
+        let ev =
+            NewEvent::new(actor, "account.delete", self.now()).target("account", a.id, &a.label);
         self.store.delete_account(a.id, &ev).await
     }
 
@@ -1006,7 +1007,7 @@ impl Castellan {
         } else {
             "account.unshare"
         };
-        let ev = NewEvent::new(actor, action)
+        let ev = NewEvent::new(actor, action, self.now())
             .target("account", a.id, &a.label)
             .details(serde_json::json!({ "person_id": p.id, "email": p.email, "role": role }));
         self.store.set_account_access(id, person, role, &ev).await?;

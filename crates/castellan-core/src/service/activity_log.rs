@@ -1,53 +1,49 @@
 //! Reading, exporting and verifying the activity log.
 
-use super::Castellan;
-use crate::activity::{ActivityEvent, Actor, ChainReport, ChainVerifier, NewEvent};
+use super::Activity;
+#[cfg(doc)]
+use crate::activity::Actor;
+use crate::activity::{ActivityEvent, ChainReport, ChainVerifier, NewEvent};
 use crate::error::CoreResult;
-use crate::permissions::Action;
+use crate::permissions::{can, Permit};
 use crate::ports::ActivityFilter;
 
 /// Events read per page when verifying or exporting.
 const PAGE: u32 = 1000;
 
-impl Castellan {
-    /// Events, newest first, filtered. Needs `ActivityRead`.
-    pub async fn activity(
+impl Activity<'_> {
+    /// Events, newest first, filtered; at most `filter.limit` (default 100, at most 1,000).
+    pub async fn list(
         &self,
-        actor: &Actor,
+        _: &Permit<can::ActivityRead>,
         filter: ActivityFilter,
     ) -> CoreResult<Vec<ActivityEvent>> {
-        self.require(actor, Action::ActivityRead)?;
         let mut f = filter;
         f.limit = Some(f.limit.unwrap_or(100).min(1000));
         self.store.events(&f).await
     }
 
     /// Every event matching the filter, oldest first, for CSV export (recorded as
-    /// `activity.export`). Needs `ActivityRead`.
-    pub async fn activity_export(
+    /// `activity.export`).
+    pub async fn export(
         &self,
-        actor: &Actor,
+        p: &Permit<can::ActivityRead>,
         filter: ActivityFilter,
     ) -> CoreResult<Vec<ActivityEvent>> {
-        self.require(actor, Action::ActivityRead)?;
         let mut f = filter;
         f.limit = Some(u32::MAX);
         let mut events = self.store.events(&f).await?;
         events.reverse();
         self.store
-            .append(&NewEvent::new(actor, "activity.export"))
+            .append(&NewEvent::new(p.actor(), "activity.export", self.now()))
             .await?;
         Ok(events)
     }
 
-    /// Walks the whole chain and the head. Needs `ActivityVerify`.
-    pub async fn verify_activity(&self, actor: &Actor) -> CoreResult<ChainReport> {
-        self.require(actor, Action::ActivityVerify)?;
-        self.verify_activity_unchecked().await
-    }
-
-    /// Verification for host-local callers (no actor check).
-    pub async fn verify_activity_unchecked(&self) -> CoreResult<ChainReport> {
+    /// Walks the whole chain and checks it against the head (host-local callers pass a
+    /// [`Actor::system`] permit). Tampering shows in the report, not as an error; errors are
+    /// the store's.
+    pub async fn verify(&self, _: &Permit<can::ActivityVerify>) -> CoreResult<ChainReport> {
         // Read the head first: events appended during the walk are past it and not checked.
         let head = self.store.chain_head().await?;
         let mut v = ChainVerifier::default();

@@ -1,12 +1,12 @@
 //! Setup (init and claim), signing in, invitations and token authentication.
 
 use castellan_crypto::{hash_token, issue_token, verify_password, DataKey};
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{blocking, Castellan};
+use super::{blocking, Sessions};
 use crate::activity::{Actor, ActorKind, NewEvent};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{PersonId, TokenId, VaultId, WorkspaceId};
@@ -136,7 +136,7 @@ pub(crate) fn token_days(days: Option<u32>, default: u32) -> CoreResult<chrono::
     Ok(Duration::days(i64::from(d)))
 }
 
-impl Castellan {
+impl Sessions<'_> {
     /// Creates the workspace, its default cloud vault (with a fresh data key wrapped by the active
     /// master key) and a setup token. Returns `Some(setup token)` when it created the workspace,
     /// `None` when one already existed (idempotent).
@@ -145,7 +145,7 @@ impl Castellan {
             return Ok(None);
         }
         let name = validate::text("workspace_name", workspace_name, validate::MAX_LABEL)?;
-        let now = crate::activity::truncate_ms(Utc::now());
+        let now = self.now();
         let token = issue_token(super::auth::SETUP_PREFIX);
         let ws = Workspace {
             id: WorkspaceId::new(),
@@ -163,7 +163,8 @@ impl Castellan {
         };
         let (key, _) = self.wrap_new_data_key(vault.id, &DataKey::generate())?;
         let actor = Actor::system("castellan init");
-        let ev = NewEvent::new(&actor, "workspace.create").target("workspace", ws.id, &name);
+        let ev =
+            NewEvent::new(&actor, "workspace.create", self.now()).target("workspace", ws.id, &name);
         self.store.create_workspace(&ws, &vault, &key, &ev).await?;
         Ok(Some(token.secret))
     }
@@ -175,6 +176,7 @@ impl Castellan {
         let ev = NewEvent::new(
             &Actor::system("castellan init"),
             "workspace.setup_token_reset",
+            self.now(),
         );
         if self.store.reset_setup_token(&token.hash, &ev).await? {
             Ok(token.secret)
@@ -212,14 +214,14 @@ impl Castellan {
         };
         let given = hash_token(c.setup_token.expose_secret().trim());
         if !castellan_crypto::hashes_equal(&given, &expected) {
-            let ev = NewEvent::new(actor, "workspace.claim_failed");
+            let ev = NewEvent::new(actor, "workspace.claim_failed", self.now());
             self.store.append(&ev).await?;
             return Err(CoreError::Unauthenticated(
                 "the setup token is not valid".into(),
             ));
         }
         let phc = self.hash_new_password(&c.password).await?;
-        let now = crate::activity::truncate_ms(Utc::now());
+        let now = self.now();
         let owner = PersonRecord {
             id: PersonId::new(),
             email,
@@ -249,8 +251,11 @@ impl Castellan {
         owner_actor.kind = ActorKind::Person;
         owner_actor.person_id = Some(owner.id);
         owner_actor.name = owner.email.clone();
-        let ev =
-            NewEvent::new(&owner_actor, "workspace.claim").target("person", owner.id, &owner.email);
+        let ev = NewEvent::new(&owner_actor, "workspace.claim", self.now()).target(
+            "person",
+            owner.id,
+            &owner.email,
+        );
         if !self
             .store
             .claim_workspace(&expected, &owner, &token, &ev)
@@ -296,7 +301,7 @@ impl Castellan {
         let person = match person {
             Some(p) if ok && p.status == PersonStatus::Active => p,
             _ => {
-                let mut ev = NewEvent::new(actor, "auth.sign_in_failed");
+                let mut ev = NewEvent::new(actor, "auth.sign_in_failed", self.now());
                 if let Some(p) = &person {
                     ev = ev.target("person", p.id, &p.email);
                 }
@@ -304,7 +309,7 @@ impl Castellan {
                 return Err(CoreError::Unauthenticated("wrong email or password".into()));
             }
         };
-        let now = crate::activity::truncate_ms(Utc::now());
+        let now = self.now();
         let issued = issue_token(if s.web_session {
             SESSION_PREFIX
         } else {
@@ -322,14 +327,18 @@ impl Castellan {
         };
         let mut me = acting_as(actor, &person);
         me.token_id = Some(token.id);
-        let ev = NewEvent::new(&me, "auth.sign_in").target("person", person.id, &person.email);
+        let ev = NewEvent::new(&me, "auth.sign_in", self.now()).target(
+            "person",
+            person.id,
+            &person.email,
+        );
         match &person.two_step {
             None => self.store.insert_token(&token, &ev).await?,
             Some(ts) => {
                 // Only now, after the password checked out, does the answer mention a code.
                 let code = s.totp_code.as_deref().map(str::trim).unwrap_or_default();
                 let failed = |reason: &str| {
-                    NewEvent::new(actor, "auth.sign_in_failed")
+                    NewEvent::new(actor, "auth.sign_in_failed", self.now())
                         .target("person", person.id, &person.email)
                         .details(serde_json::json!({ "reason": reason }))
                 };
@@ -384,7 +393,7 @@ impl Castellan {
             && p.invitation_hash
                 .as_deref()
                 .is_some_and(|h| castellan_crypto::hashes_equal(h, &given))
-            && p.invitation_expires_at.is_some_and(|t| t > Utc::now());
+            && p.invitation_expires_at.is_some_and(|t| t > self.now());
         if !valid {
             return Err(bad());
         }
@@ -392,9 +401,13 @@ impl Castellan {
         p.invitation_hash = None;
         p.invitation_expires_at = None;
         p.status = PersonStatus::Active;
-        p.updated_at = crate::activity::truncate_ms(Utc::now());
-        let ev = NewEvent::new(&acting_as(actor, &p), "person.accept_invitation")
-            .target("person", p.id, &p.email);
+        p.updated_at = self.now();
+        let ev = NewEvent::new(
+            &acting_as(actor, &p),
+            "person.accept_invitation",
+            self.now(),
+        )
+        .target("person", p.id, &p.email);
         self.store.update_person(&p, &ev).await?;
         Ok(Person::from(&p))
     }
@@ -434,7 +447,7 @@ impl Castellan {
             .token_by_hash(&hash)
             .await?
             .ok_or_else(|| bad("is not valid"))?;
-        let now = Utc::now();
+        let now = self.now();
         if t.revoked_at.is_some() {
             return Err(bad("was revoked"));
         }
@@ -458,7 +471,7 @@ impl Castellan {
         if t.last_used_at
             .is_none_or(|last| now - last > Duration::seconds(60))
         {
-            let ev = NewEvent::new(&actor, "token.use").target("token", t.id, &t.name);
+            let ev = NewEvent::new(&actor, "token.use", self.now()).target("token", t.id, &t.name);
             self.store
                 .touch_token(t.id, now, Duration::seconds(TOKEN_USE_LOG_WINDOW_SECS), &ev)
                 .await?;

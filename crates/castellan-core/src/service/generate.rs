@@ -8,12 +8,12 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::Castellan;
-use crate::activity::{Actor, NewEvent};
+use super::{Castellan, Catalog};
+use crate::activity::NewEvent;
 use crate::catalog::{App, AppSource, CharClass};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{AccountId, AppId};
-use crate::permissions::Action;
+use crate::permissions::{can, Permit};
 
 /// Symbols used when neither the request nor the app names a set.
 pub const DEFAULT_SYMBOLS: &str = "!#$%&()*+,-./:;<=>?@[]^_{|}~";
@@ -101,21 +101,22 @@ impl Castellan {
         }
         Ok(generate_password(&opts)?)
     }
+}
 
+impl Catalog<'_> {
     /// The generator. Any role may use it (`Generate`); looking up an account's rules needs
     /// the account to be viewable. Errors: `Validation` for out-of-range options.
     pub async fn generate(
         &self,
-        actor: &Actor,
+        p: &Permit<can::Generate>,
         req: GenerateRequest,
     ) -> CoreResult<GenerateResult> {
-        self.require(actor, Action::Generate)?;
         let app = match (&req.app, req.account_id) {
-            (Some(a), _) => Some(self.app(actor, a).await?),
+            (Some(a), _) => Some(self.get(&p.and()?, a).await?),
             (None, Some(id)) => {
-                let acc = self.account(actor, id).await?;
+                let acc = self.account(p.actor(), id).await?;
                 match acc.app_id {
-                    Some(a) => Some(self.app(actor, a.as_str()).await?),
+                    Some(a) => Some(self.get(&p.and()?, a.as_str()).await?),
                     None => None,
                 }
             }
@@ -175,17 +176,15 @@ impl Castellan {
         })
     }
 
-    /// Every catalog app (built-in and custom), by name. Needs `CatalogRead`.
-    pub async fn apps(&self, actor: &Actor) -> CoreResult<Vec<App>> {
-        self.require(actor, Action::CatalogRead)?;
+    /// Every catalog app (built-in and custom), by name.
+    pub async fn list(&self, _: &Permit<can::CatalogRead>) -> CoreResult<Vec<App>> {
         let mut apps = self.all_apps().await?;
         apps.sort_by_key(|a| a.name.to_lowercase());
         Ok(apps)
     }
 
     /// One app by id or name. Errors: `NotFound`.
-    pub async fn app(&self, actor: &Actor, id_or_name: &str) -> CoreResult<App> {
-        self.require(actor, Action::CatalogRead)?;
+    pub async fn get(&self, _: &Permit<can::CatalogRead>, id_or_name: &str) -> CoreResult<App> {
         self.all_apps()
             .await?
             .into_iter()
@@ -193,9 +192,8 @@ impl Castellan {
             .ok_or(CoreError::NotFound { kind: "app" })
     }
 
-    /// Adds a custom app. Needs `CatalogManage`. Errors: `Validation`, `Conflict` on a taken id.
-    pub async fn add_app(&self, actor: &Actor, mut app: App) -> CoreResult<App> {
-        self.require(actor, Action::CatalogManage)?;
+    /// Adds a custom app. Errors: `Validation`, `Conflict` on a taken id.
+    pub async fn add(&self, p: &Permit<can::CatalogManage>, mut app: App) -> CoreResult<App> {
         app.id = AppId::parse(app.id.as_str())?;
         app.validate()?;
         app.source = AppSource::Custom;
@@ -211,7 +209,8 @@ impl Castellan {
                 app.id
             )));
         }
-        let ev = NewEvent::new(actor, "catalog.add_app").target("app", &app.id, &app.name);
+        let ev = NewEvent::new(p.actor(), "catalog.add_app", self.now())
+            .target("app", &app.id, &app.name);
         self.store.insert_app(&app, &ev).await?;
         Ok(app)
     }

@@ -1,14 +1,14 @@
 //! Business hubs: connect, list, show, members, grants (share, change role, revoke), matching
 //! and exemptions, syncs on demand, and the automation log.
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::accounts::{AccountInput, AccountView};
 use super::Castellan;
-use crate::activity::{truncate_ms, Actor, NewEvent};
+use crate::activity::{Actor, NewEvent};
 use crate::desired::{member_job_key, supersede_prefix};
 use crate::error::{CoreError, CoreResult};
 use crate::hub::{
@@ -156,56 +156,73 @@ pub enum MemberAction {
     Remove,
 }
 
-pub(crate) fn new_job(
-    hub: HubId,
-    task: Task,
-    trigger: Trigger,
-    actor: &Actor,
-    target: Option<String>,
-    params: serde_json::Value,
-    dedupe: Option<String>,
-) -> Job {
-    let now = truncate_ms(Utc::now());
-    Job {
-        id: JobId::new(),
-        hub_id: hub,
-        task,
-        state: JobState::Queued,
-        trigger,
-        actor: actor.name.clone(),
-        target,
-        params,
-        attempts: 0,
-        max_attempts: MAX_ATTEMPTS,
-        run_at: now,
-        worker_id: None,
-        lease_until: None,
-        progress: None,
-        dedupe_key: dedupe,
-        error: None,
-        created_at: now,
-        updated_at: now,
+impl Castellan {
+    // Eight arguments until job parameters are typed per task (issue 11, point 5).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new_job(
+        &self,
+        hub: HubId,
+        task: Task,
+        trigger: Trigger,
+        actor: &Actor,
+        target: Option<String>,
+        params: serde_json::Value,
+        dedupe: Option<String>,
+    ) -> Job {
+        let now = self.now();
+        Job {
+            id: JobId::new(),
+            hub_id: hub,
+            task,
+            state: JobState::Queued,
+            trigger,
+            actor: actor.name.clone(),
+            target,
+            params,
+            attempts: 0,
+            max_attempts: MAX_ATTEMPTS,
+            run_at: now,
+            worker_id: None,
+            lease_until: None,
+            progress: None,
+            dedupe_key: dedupe,
+            error: None,
+            created_at: now,
+            updated_at: now,
+        }
     }
-}
 
-/// A `check_for_updates` job for a hub (one unfinished per hub).
-pub(crate) fn sync_job(hub: HubId, trigger: Trigger, actor: &Actor, confirm: bool) -> Job {
-    new_job(
-        hub,
-        Task::CheckForUpdates,
-        trigger,
-        actor,
-        None,
-        serde_json::json!({ "confirm": confirm }),
-        Some(format!("sync:{hub}:{confirm}")),
-    )
+    /// A `check_for_updates` job for a hub (one unfinished per hub).
+    pub(crate) fn sync_job(
+        &self,
+        hub: HubId,
+        trigger: Trigger,
+        actor: &Actor,
+        confirm: bool,
+    ) -> Job {
+        self.new_job(
+            hub,
+            Task::CheckForUpdates,
+            trigger,
+            actor,
+            None,
+            serde_json::json!({ "confirm": confirm }),
+            Some(format!("sync:{hub}:{confirm}")),
+        )
+    }
 }
 
 /// The write jobs a change of `person`'s grant on `hub` makes obsolete, with the reason and
 /// the `job.superseded` event for the automation log.
-fn supersede(actor: &Actor, hub: HubId, person: PersonId, what: &str) -> Supersede {
+fn supersede(
+    now: DateTime<Utc>,
+    actor: &Actor,
+    hub: HubId,
+    person: PersonId,
+    what: &str,
+) -> Supersede {
     let reason = format!("superseded: the grant was {what} by {}", actor.name);
-    let event = NewEvent::new(actor, "job.superseded")
+    let event = NewEvent::new(actor, "job.superseded", now)
         .details(serde_json::json!({ "hub_id": hub, "person_id": person, "reason": reason }));
     Supersede {
         key_prefix: supersede_prefix(hub, person),
@@ -227,12 +244,16 @@ impl Castellan {
     pub async fn connect_hub(&self, actor: &Actor, input: ConnectHub) -> CoreResult<Hub> {
         self.require(actor, Action::HubManage)?;
         let label = validate::text("label", &input.label, validate::MAX_LABEL)?;
-        let app = self.app(actor, input.app.trim()).await.map_err(|_| {
-            CoreError::invalid(
-                "app",
-                format!("`{}` is not a catalog app", validate::clip(&input.app)),
-            )
-        })?;
+        let app = self
+            .catalog()
+            .get(&actor.permit()?, input.app.trim())
+            .await
+            .map_err(|_| {
+                CoreError::invalid(
+                    "app",
+                    format!("`{}` is not a catalog app", validate::clip(&input.app)),
+                )
+            })?;
         let connector = app.connector.clone().ok_or_else(|| {
             CoreError::invalid(
                 "app",
@@ -369,7 +390,7 @@ impl Castellan {
                 .or_else(|| app.login_urls.first().and_then(|u| origin_of(u)))
                 .ok_or_else(|| CoreError::invalid("base_url", "give the app's base URL"))?,
         };
-        let now = truncate_ms(Utc::now());
+        let now = self.now();
         let hub = Hub {
             id: HubId::new(),
             app_id: app.id.clone(),
@@ -390,8 +411,8 @@ impl Castellan {
             created_at: now,
             updated_at: now,
         };
-        let job = sync_job(hub.id, Trigger::Connect, actor, false);
-        let ev = NewEvent::new(actor, "hub.connect")
+        let job = self.sync_job(hub.id, Trigger::Connect, actor, false);
+        let ev = NewEvent::new(actor, "hub.connect", self.now())
             .target("hub", hub.id, &hub.label)
             .details(serde_json::json!({ "app_id": hub.app_id, "automation_account_id": hub.automation_account_id, "warnings": hub.warnings }));
         self.store.insert_hub(&hub, &[job], &ev).await?;
@@ -475,16 +496,19 @@ impl Castellan {
                 ));
             }
             hub.sync_interval_secs = i;
-            hub.next_sync_at = Some(truncate_ms(Utc::now()) + Duration::seconds(i));
+            hub.next_sync_at = Some(self.now() + Duration::seconds(i));
         }
         if let Some(a) = p.automation_account_id {
             let account = self.account(actor, a).await?;
-            let app = self.app(actor, hub.app_id.as_str()).await?;
+            let app = self
+                .catalog()
+                .get(&actor.permit()?, hub.app_id.as_str())
+                .await?;
             account_fits_app(&account, &app)?;
             hub.automation_account_id = a;
         }
-        hub.updated_at = truncate_ms(Utc::now());
-        let ev = NewEvent::new(actor, "hub.update").target("hub", hub.id, &hub.label);
+        hub.updated_at = self.now();
+        let ev = NewEvent::new(actor, "hub.update", self.now()).target("hub", hub.id, &hub.label);
         self.store.update_hub(&hub, Some(&ev)).await?;
         Ok(hub)
     }
@@ -500,8 +524,8 @@ impl Castellan {
     ) -> CoreResult<Job> {
         self.require(actor, Action::HubManage)?;
         let hub = self.hub_record(id).await?;
-        let job = sync_job(hub.id, trigger, actor, confirm);
-        let ev = NewEvent::new(actor, "hub.sync")
+        let job = self.sync_job(hub.id, trigger, actor, confirm);
+        let ev = NewEvent::new(actor, "hub.sync", self.now())
             .target("hub", hub.id, &hub.label)
             .details(serde_json::json!({ "confirm": confirm }));
         let ids = self
@@ -608,9 +632,9 @@ impl Castellan {
             app_role,
             revoked: false,
             keep_seat: false,
-            updated_at: truncate_ms(Utc::now()),
+            updated_at: self.now(),
         };
-        let ev = NewEvent::new(actor, "hub.share")
+        let ev = NewEvent::new(actor, "hub.share", self.now())
             .target("hub", hub.id, &hub.label)
             .details(serde_json::json!({ "person_id": p.id, "email": p.email, "hub_role": g.hub_role, "app_role": g.app_role }));
         let why = format!("shared with app role `{}`", g.app_role);
@@ -618,8 +642,8 @@ impl Castellan {
             .upsert_grant(
                 id,
                 &g,
-                &supersede(actor, id, person, &why),
-                &[sync_job(id, Trigger::GrantChange, actor, false)],
+                &supersede(self.now(), actor, id, person, &why),
+                &[self.sync_job(id, Trigger::GrantChange, actor, false)],
                 &ev,
             )
             .await?;
@@ -654,17 +678,17 @@ impl Castellan {
                 })?;
             g.revoked = true;
             g.keep_seat = r.keep_seat;
-            g.updated_at = truncate_ms(Utc::now());
+            g.updated_at = self.now();
             out.push(g);
         }
         let last = out.len() - 1;
         for (i, g) in out.iter().enumerate() {
-            let ev = NewEvent::new(actor, "hub.revoke")
+            let ev = NewEvent::new(actor, "hub.revoke", self.now())
                 .target("hub", hub.id, &hub.label)
                 .details(serde_json::json!({ "person_id": g.person_id, "keep_seat": g.keep_seat }));
             // One sync job after the last grant: the plan sees every revocation at once.
             let jobs = if i == last {
-                vec![sync_job(id, Trigger::GrantChange, actor, false)]
+                vec![self.sync_job(id, Trigger::GrantChange, actor, false)]
             } else {
                 vec![]
             };
@@ -674,7 +698,13 @@ impl Castellan {
                 "revoked"
             };
             self.store
-                .upsert_grant(id, g, &supersede(actor, id, g.person_id, why), &jobs, &ev)
+                .upsert_grant(
+                    id,
+                    g,
+                    &supersede(self.now(), actor, id, g.person_id, why),
+                    &jobs,
+                    &ev,
+                )
                 .await?;
         }
         Ok(out)
@@ -691,7 +721,7 @@ impl Castellan {
         let hubs: Vec<HubId> = self.store.hubs().await?.iter().map(|h| h.id).collect();
         let syncs: Vec<Job> = hubs
             .iter()
-            .map(|h| sync_job(*h, Trigger::GrantChange, actor, false))
+            .map(|h| self.sync_job(*h, Trigger::GrantChange, actor, false))
             .collect();
         self.store.mark_desired_changed(&hubs, &syncs).await?;
         for (hub, mut g) in self.store.grants_of_person(person).await? {
@@ -699,8 +729,8 @@ impl Castellan {
                 continue;
             }
             g.revoked = true;
-            g.updated_at = truncate_ms(Utc::now());
-            let ev = NewEvent::new(actor, "hub.revoke")
+            g.updated_at = self.now();
+            let ev = NewEvent::new(actor, "hub.revoke", self.now())
                 .target("hub", hub, "")
                 .details(
                     serde_json::json!({ "person_id": person, "reason": "person deactivated" }),
@@ -709,8 +739,14 @@ impl Castellan {
                 .upsert_grant(
                     hub,
                     &g,
-                    &supersede(actor, hub, person, "revoked: the person was deactivated"),
-                    &[sync_job(hub, Trigger::GrantChange, actor, false)],
+                    &supersede(
+                        self.now(),
+                        actor,
+                        hub,
+                        person,
+                        "revoked: the person was deactivated",
+                    ),
+                    &[self.sync_job(hub, Trigger::GrantChange, actor, false)],
                     &ev,
                 )
                 .await?;
@@ -752,7 +788,7 @@ impl Castellan {
                 m.matching = Matching::Onboarded;
                 m.person_id = Some(p.id);
                 m.exempt_reason = None;
-                let ev = NewEvent::new(actor, "hub.member_match")
+                let ev = NewEvent::new(actor, "hub.member_match", self.now())
                     .target("hub", hub.id, &hub.label)
                     .details(
                         serde_json::json!({ "app_member_id": m.app_member_id, "person_id": p.id }),
@@ -763,7 +799,7 @@ impl Castellan {
                 let reason = validate::text("reason", &reason, 500)?;
                 m.matching = Matching::Exempted;
                 m.exempt_reason = Some(reason.clone());
-                let ev = NewEvent::new(actor, "hub.member_exempt")
+                let ev = NewEvent::new(actor, "hub.member_exempt", self.now())
                     .target("hub", hub.id, &hub.label)
                     .details(
                         serde_json::json!({ "app_member_id": m.app_member_id, "reason": reason }),
@@ -782,7 +818,7 @@ impl Castellan {
                 }
                 // An admin's explicit removal (no person in the parameters: the job removes,
                 // whatever the grants say); a later grant for the person supersedes it.
-                let job = new_job(
+                let job = self.new_job(
                     id,
                     Task::RemoveMember,
                     Trigger::Manual,
@@ -793,7 +829,7 @@ impl Castellan {
                     }),
                     Some(member_job_key(id, m.person_id, Some(&m.app_member_id))),
                 );
-                let ev = NewEvent::new(actor, "hub.member_remove")
+                let ev = NewEvent::new(actor, "hub.member_remove", self.now())
                     .target("hub", hub.id, &hub.label)
                     .details(serde_json::json!({ "app_member_id": m.app_member_id }));
                 if self.store.enqueue(&[job], Some(&ev)).await?.is_empty() {
@@ -852,9 +888,9 @@ impl Castellan {
         j.error = None;
         j.worker_id = None;
         j.lease_until = None;
-        j.run_at = truncate_ms(Utc::now());
+        j.run_at = self.now();
         j.updated_at = j.run_at;
-        let ev = NewEvent::new(actor, "job.retry").target("job", j.id, j.task.as_str());
+        let ev = NewEvent::new(actor, "job.retry", self.now()).target("job", j.id, j.task.as_str());
         if !self
             .store
             .update_job_if(&j, &[JobState::NotCompleted], &ev)
@@ -881,8 +917,9 @@ impl Castellan {
         }
         j.state = JobState::NotCompleted;
         j.error = Some(format!("cancelled by {}", actor.name));
-        j.updated_at = truncate_ms(Utc::now());
-        let ev = NewEvent::new(actor, "job.cancel").target("job", j.id, j.task.as_str());
+        j.updated_at = self.now();
+        let ev =
+            NewEvent::new(actor, "job.cancel", self.now()).target("job", j.id, j.task.as_str());
         if !self
             .store
             .update_job_if(&j, &[JobState::Queued, JobState::Retrying], &ev)
@@ -921,7 +958,7 @@ impl Castellan {
                 )
             })?;
         let bot = Actor::bot(&format!("bot ({})", job.task));
-        let ev = NewEvent::new(&bot, "account.use")
+        let ev = NewEvent::new(&bot, "account.use", self.now())
             .target("account", acc.id, &acc.label)
             .details(serde_json::json!({ "hub_id": hub.id, "job_id": job.id, "task": job.task }));
         self.store.append(&ev).await?;

@@ -345,9 +345,9 @@ impl Castellan {
                 id: ManagedAddressId::new(),
                 account_id: a.id,
                 address: format!("{slug}-{}@{domain}", random_part(ADDRESS_RANDOM_LEN)),
-                created_at: truncate_ms(Utc::now()),
+                created_at: self.now(),
             };
-            let ev = NewEvent::new(actor, "inbox.address_assign")
+            let ev = NewEvent::new(actor, "inbox.address_assign", self.now())
                 .target("account", a.id, &a.label)
                 .details(serde_json::json!({ "address": m.address }));
             match self.store.insert_managed_address(&m, &ev).await {
@@ -408,7 +408,7 @@ impl Castellan {
                 format!("give 1 to {MAX_NUMBERS_PER_CALL} phone numbers"),
             ));
         }
-        let now = truncate_ms(Utc::now());
+        let now = self.now();
         let mut list: Vec<ManagedNumber> = vec![];
         for (i, n) in numbers.iter().enumerate() {
             let e164 = normalize_e164(n).ok_or_else(|| {
@@ -430,7 +430,7 @@ impl Castellan {
                 });
             }
         }
-        let ev = NewEvent::new(actor, "inbox.numbers_add").details(serde_json::json!({
+        let ev = NewEvent::new(actor, "inbox.numbers_add", self.now()).details(serde_json::json!({
             "numbers": list.iter().map(|m| m.e164.as_str()).collect::<Vec<_>>(),
         }));
         self.store.add_numbers(&list, &ev).await?;
@@ -456,9 +456,10 @@ impl Castellan {
         if let Some(n) = self.store.number_of(a.id).await? {
             return Ok(n);
         }
-        let ev = NewEvent::new(actor, "inbox.number_assign").target("account", a.id, &a.label);
+        let ev = NewEvent::new(actor, "inbox.number_assign", self.now())
+            .target("account", a.id, &a.label);
         self.store
-            .assign_free_number(a.id, truncate_ms(Utc::now()), &ev)
+            .assign_free_number(a.id, self.now(), &ev)
             .await?
             .ok_or_else(|| {
                 CoreError::Conflict(
@@ -583,15 +584,19 @@ impl Castellan {
             "inbox.message_received"
         };
         // Never the code, the link or the text: only that something arrived, and from whom.
-        let ev = NewEvent::new(&Actor::system(&format!("inbox ({kind})")), action)
-            .target("account", a.id, &a.label)
-            .details(serde_json::json!({
-                "message_id": id,
-                "kind": kind,
-                "from": rec.from,
-                "has_code": rec.has_code,
-                "has_link": rec.has_link,
-            }));
+        let ev = NewEvent::new(
+            &Actor::system(&format!("inbox ({kind})")),
+            action,
+            self.now(),
+        )
+        .target("account", a.id, &a.label)
+        .details(serde_json::json!({
+            "message_id": id,
+            "kind": kind,
+            "from": rec.from,
+            "has_code": rec.has_code,
+            "has_link": rec.has_link,
+        }));
         let stored = self.store.insert_inbox_message(&rec, &ev).await?;
         tracing::info!(message_id = %id, account_id = %a.id, stored, "inbox message received");
         Ok(stored.then_some(id))
@@ -739,7 +744,7 @@ impl Castellan {
     ) -> CoreResult<InboxMessage> {
         let (r, a) = self.readable_message(actor, id).await?;
         let content = self.open_content(&r).await?;
-        let ev = NewEvent::new(actor, "inbox.read")
+        let ev = NewEvent::new(actor, "inbox.read", self.now())
             .target("account", a.id, &a.label)
             .details(serde_json::json!({ "message_id": r.id, "kind": r.kind }));
         self.store.append(&ev).await?;
@@ -783,7 +788,7 @@ impl Castellan {
             };
             if let Some(r) = self.store.inbox_messages(&f).await?.into_iter().next() {
                 let c = self.open_content(&r).await?;
-                let ev = NewEvent::new(actor, "inbox.code_read")
+                let ev = NewEvent::new(actor, "inbox.code_read", self.now())
                     .target("account", a.id, &a.label)
                     .details(serde_json::json!({ "message_id": r.id, "kind": r.kind }));
                 self.store.append(&ev).await?;
@@ -816,8 +821,8 @@ impl Castellan {
                 "the retention period cannot be negative",
             ));
         }
-        let before = Utc::now() - older_than;
-        let ev = NewEvent::new(&Actor::system("inbox retention"), "inbox.purge").details(
+        let before = self.now() - older_than;
+        let ev = NewEvent::new(&Actor::system("inbox retention"), "inbox.purge", self.now()).details(
             serde_json::json!({ "older_than_seconds": older_than.num_seconds(), "before": before }),
         );
         self.store.purge_inbox(before, &ev).await

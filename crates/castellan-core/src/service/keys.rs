@@ -3,12 +3,11 @@
 //! public keys instead (`WrapKind::Device`), with no master-key copy.
 
 use castellan_crypto::{data_key_aad, DataKey, KeyId, WrappedKey};
-use chrono::Utc;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::Castellan;
-use crate::activity::{truncate_ms, Actor, NewEvent};
+use super::{Castellan, Keys};
+use crate::activity::{Actor, NewEvent};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{DataKeyId, VaultId};
 use crate::model::{VaultKeyRecord, WrapKind};
@@ -39,7 +38,7 @@ impl Castellan {
                 wrap_kind: WrapKind::Master,
                 wrapping_key_id: w.key_id.0,
                 wrapped: w.ciphertext,
-                created_at: truncate_ms(Utc::now()),
+                created_at: self.now(),
             },
             dek_id,
         ))
@@ -82,7 +81,10 @@ impl Castellan {
             .insert(vault, (row.dek_id, dek.clone()));
         Ok((row.dek_id, dek))
     }
+}
 
+/// Host-local key operations: no actor, the caller holds the key file.
+impl Keys<'_> {
     /// Whether `ring` (a key file read again, e.g. for readiness) opens the database's vault
     /// keys: the first cloud vault's master-wrapped data key must unwrap with it, without the
     /// cache. Errors: `Internal` (a foreign or damaged key file), `Unavailable` (the store).
@@ -111,7 +113,7 @@ impl Castellan {
 
     /// Unwraps every cloud vault's data key once, to prove the key file matches the database.
     /// Errors: `Internal` naming the failure.
-    pub async fn check_keys(&self) -> CoreResult<()> {
+    pub async fn check(&self) -> CoreResult<()> {
         for v in self.store.vaults().await? {
             if v.kind == crate::model::VaultKind::Cloud {
                 self.data_key(v.id).await?;
@@ -125,7 +127,7 @@ impl Castellan {
     /// readable and a running server keeps serving. Loops until none is left (a vault created
     /// concurrently under the old key is caught on the next pass). Host-local (the CLI's
     /// `keys rotate` calls it after adding the new key to the key file).
-    pub async fn rewrap_data_keys(&self) -> CoreResult<RotationReport> {
+    pub async fn rewrap(&self) -> CoreResult<RotationReport> {
         let ring = self.keys.reload()?;
         let active = ring.active().id().clone();
         let mut total = 0;
@@ -143,21 +145,31 @@ impl Castellan {
                     let mut next = row.clone();
                     next.wrapping_key_id = new.key_id.0;
                     next.wrapped = new.ciphertext;
-                    next.created_at = truncate_ms(Utc::now());
+                    next.created_at = self.now();
                     replacements.push((row, next));
                 }
             }
             if replacements.is_empty() {
                 break;
             }
-            let ev = NewEvent::new(&Actor::system("castellan keys rotate"), "keys.rewrap")
-                .target("master_key", &active, &active.0)
-                .details(serde_json::json!({ "count": replacements.len() }));
+            let ev = NewEvent::new(
+                &Actor::system("castellan keys rotate"),
+                "keys.rewrap",
+                self.now(),
+            )
+            .target("master_key", &active, &active.0)
+            .details(serde_json::json!({ "count": replacements.len() }));
             total += self.store.rewrap_keys(&replacements, &ev).await?;
         }
         Ok(RotationReport {
             active_key_id: active.0,
             rewrapped: total,
         })
+    }
+
+    /// How many vault data keys are still wrapped by the master key `key_id` (a key may be
+    /// retired from the key file only at 0). Errors: the store's.
+    pub async fn wrapped_by(&self, key_id: &str) -> CoreResult<usize> {
+        Ok(self.store.keys_wrapped_by(key_id).await?.len())
     }
 }

@@ -19,9 +19,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use castellan_crypto::{DataKey, Keyring};
+use chrono::{DateTime, Utc};
 
-use crate::activity::Actor;
+use crate::activity::{truncate_ms, Actor};
 use crate::catalog::{parse_catalog, App, BUILTIN_CATALOG};
+use crate::clock::{Clock, Jitter, SystemClock, ThreadJitter};
 use crate::connector::ConnectorRegistry;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{DataKeyId, VaultId};
@@ -78,6 +80,56 @@ impl KeyProvider for StaticKeys {
     }
 }
 
+/// Declares the capability handles: each is a small borrowed view of the service whose
+/// methods are the use cases of one capability, reached through the accessor on [`Castellan`].
+macro_rules! handles {
+    ($($(#[$doc:meta])* $name:ident => $accessor:ident;)*) => {
+        $(
+            $(#[$doc])*
+            #[derive(Clone, Copy)]
+            pub struct $name<'a>(&'a Castellan);
+
+            impl std::ops::Deref for $name<'_> {
+                type Target = Castellan;
+                fn deref(&self) -> &Castellan {
+                    self.0
+                }
+            }
+
+            impl std::fmt::Debug for $name<'_> {
+                fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.debug_tuple(stringify!($name)).finish()
+                }
+            }
+        )*
+
+        impl Castellan {
+            $(
+                #[doc = concat!("The [`", stringify!($name), "`] capability.")]
+                pub fn $accessor(&self) -> $name<'_> {
+                    $name(self)
+                }
+            )*
+        }
+    };
+}
+
+handles! {
+    /// People of the workspace: invitations, roles, ownership, recovery by an admin.
+    People => people;
+    /// Signing in and one's own credentials: claim, sign-in, invitations accepted, API
+    /// tokens, two-step sign-in, password changes and reset links.
+    Sessions => sessions;
+    /// Vaults and who can reach them.
+    Vaults => vaults;
+    /// The activity log: listing, export and verification of its hash chain.
+    Activity => activity;
+    /// The app catalog and the password generator.
+    Catalog => catalog;
+    /// Workspace master keys and vault data keys (host-local commands).
+    Keys => keys;
+}
+
 /// The service. Cheap to clone (everything inside is shared).
 #[derive(Clone)]
 pub struct Castellan {
@@ -87,6 +139,8 @@ pub struct Castellan {
     data_keys: Arc<RwLock<HashMap<VaultId, (DataKeyId, DataKey)>>>,
     connectors: Option<Arc<dyn ConnectorRegistry>>,
     mail_domains: Arc<Vec<String>>,
+    clock: Arc<dyn Clock>,
+    jitter: Arc<dyn Jitter>,
 }
 
 impl std::fmt::Debug for Castellan {
@@ -108,7 +162,35 @@ impl Castellan {
             data_keys: Arc::new(RwLock::new(HashMap::new())),
             connectors: None,
             mail_domains: Arc::new(vec![inbox::DEFAULT_MAIL_DOMAIN.to_owned()]),
+            clock: Arc::new(SystemClock),
+            jitter: Arc::new(ThreadJitter),
         })
+    }
+
+    /// Replaces the clock (tests run core's rules under a fake clock; shipping builds keep
+    /// [`SystemClock`]).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Replaces the source of retry jitter (tests pin it; shipping builds keep
+    /// [`ThreadJitter`]).
+    pub fn with_jitter(mut self, jitter: Arc<dyn Jitter>) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
+    /// The current time in whole seconds since the Unix epoch (the `T` input of RFC 6238 §4.2),
+    /// from the service's clock; 0 before 1970.
+    pub(crate) fn now_secs(&self) -> u64 {
+        u64::try_from(self.clock.now().timestamp()).unwrap_or_default()
+    }
+
+    /// The current instant from the service's clock, truncated to milliseconds (the stores'
+    /// precision).
+    pub fn now(&self) -> DateTime<Utc> {
+        truncate_ms(self.clock.now())
     }
 
     /// Adds the connector registry (connecting a hub checks that its connector exists).
@@ -117,15 +199,15 @@ impl Castellan {
         self
     }
 
-    /// The store (for host-local commands and health checks).
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
+    /// The store's backend name (`sqlite` or `postgres`), for the operator's notices.
+    pub fn backend(&self) -> &'static str {
+        self.store.backend()
     }
 
     /// Readiness: the store commits a small write now (see
     /// [`crate::ports::WorkspaceStore::probe_write`]). No permission check: it reveals nothing.
     pub async fn probe_store(&self) -> CoreResult<()> {
-        self.store.probe_write(chrono::Utc::now()).await
+        self.store.probe_write(self.now()).await
     }
 
     /// Checks `action` against the matrix for the actor's role.

@@ -1,18 +1,18 @@
 //! People, workspace roles and personal API tokens.
 
 use castellan_crypto::issue_token;
-use chrono::Utc;
+
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::{token_days, INVITE_PREFIX, TOKEN_PREFIX};
-use super::Castellan;
-use crate::activity::{truncate_ms, Actor, NewEvent};
+use super::{Castellan, People, Sessions};
+use crate::activity::NewEvent;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{PersonId, TokenId};
 use crate::model::{ApiToken, Person, PersonRecord, PersonStatus, TokenRecord, WorkspaceRole};
-use crate::permissions::{may_manage_role, Action};
+use crate::permissions::{can, may_manage_role, Permit};
 use crate::validate;
 
 /// Invitation lifetime, in days.
@@ -79,9 +79,80 @@ pub struct IssuedApiToken {
 }
 
 impl Castellan {
+    pub(crate) async fn person_record(&self, id: PersonId) -> CoreResult<PersonRecord> {
+        self.store
+            .person(id)
+            .await?
+            .ok_or(CoreError::NotFound { kind: "person" })
+    }
+}
+
+impl Sessions<'_> {
+    /// Issues a personal API token for the actor (shown once). Needs `TokensManageOwn`.
+    pub async fn create_token(
+        &self,
+        permit: &Permit<can::TokensManageOwn>,
+        input: NewToken,
+    ) -> CoreResult<IssuedApiToken> {
+        let actor = permit.actor();
+        let person = actor
+            .person_id
+            .ok_or(CoreError::NotFound { kind: "person" })?;
+        let name = validate::text("name", &input.name, validate::MAX_LABEL)?;
+        let lifetime = token_days(input.expires_in_days, 90)?;
+        let now = self.now();
+        let issued = issue_token(TOKEN_PREFIX);
+        let t = TokenRecord {
+            id: TokenId::new(),
+            person_id: person,
+            name,
+            hash: issued.hash.clone(),
+            created_at: now,
+            expires_at: Some(now + lifetime),
+            last_used_at: None,
+            revoked_at: None,
+        };
+        let ev = NewEvent::new(actor, "token.create", self.now()).target("token", t.id, &t.name);
+        self.store.insert_token(&t, &ev).await?;
+        Ok(IssuedApiToken {
+            token: ApiToken::from(&t),
+            secret: issued.secret.expose_secret().to_owned(),
+        })
+    }
+
+    /// The actor's tokens, newest first.
+    pub async fn tokens(&self, permit: &Permit<can::TokensManageOwn>) -> CoreResult<Vec<ApiToken>> {
+        let actor = permit.actor();
+        let person = actor
+            .person_id
+            .ok_or(CoreError::NotFound { kind: "person" })?;
+        Ok(self
+            .store
+            .tokens_of(person)
+            .await?
+            .iter()
+            .map(ApiToken::from)
+            .collect())
+    }
+
+    /// Revokes one of the actor's tokens. Errors: `NotFound` if it is not theirs.
+    pub async fn revoke_token(
+        &self,
+        permit: &Permit<can::TokensManageOwn>,
+        id: TokenId,
+    ) -> CoreResult<()> {
+        let actor = permit.actor();
+        let person = actor
+            .person_id
+            .ok_or(CoreError::NotFound { kind: "token" })?;
+        let ev = NewEvent::new(actor, "token.revoke", self.now()).target("token", id, "");
+        self.store.revoke_token(person, id, self.now(), &ev).await
+    }
+}
+
+impl People<'_> {
     /// Every person. Needs `PeopleRead`.
-    pub async fn people(&self, actor: &Actor) -> CoreResult<Vec<Person>> {
-        self.require(actor, Action::PeopleRead)?;
+    pub async fn list(&self, _: &Permit<can::PeopleRead>) -> CoreResult<Vec<Person>> {
         Ok(self
             .store
             .people()
@@ -92,8 +163,8 @@ impl Castellan {
     }
 
     /// The actor's own profile (any role).
-    pub async fn me(&self, actor: &Actor) -> CoreResult<Person> {
-        self.require(actor, Action::WorkspaceRead)?;
+    pub async fn me(&self, permit: &Permit<can::WorkspaceRead>) -> CoreResult<Person> {
+        let actor = permit.actor();
         let id = actor
             .person_id
             .ok_or(CoreError::NotFound { kind: "person" })?;
@@ -106,8 +177,7 @@ impl Castellan {
     }
 
     /// One person. Needs `PeopleRead`. Errors: `NotFound`.
-    pub async fn person(&self, actor: &Actor, id: PersonId) -> CoreResult<Person> {
-        self.require(actor, Action::PeopleRead)?;
+    pub async fn get(&self, _: &Permit<can::PeopleRead>, id: PersonId) -> CoreResult<Person> {
         let p = self
             .store
             .person(id)
@@ -116,17 +186,14 @@ impl Castellan {
         Ok(Person::from(&p))
     }
 
-    pub(crate) async fn person_record(&self, id: PersonId) -> CoreResult<PersonRecord> {
-        self.store
-            .person(id)
-            .await?
-            .ok_or(CoreError::NotFound { kind: "person" })
-    }
-
     /// Invites a person with a role. Needs `PeopleManage` and a role the actor may hand out.
     /// Errors: `Conflict` for a taken email, `Forbidden` for a role above the actor's reach.
-    pub async fn invite_person(&self, actor: &Actor, input: InvitePerson) -> CoreResult<Invited> {
-        self.require(actor, Action::PeopleManage)?;
+    pub async fn invite(
+        &self,
+        permit: &Permit<can::PeopleManage>,
+        input: InvitePerson,
+    ) -> CoreResult<Invited> {
+        let actor = permit.actor();
         let email = validate::email("email", &input.email)?;
         let name = validate::text("name", &input.name, validate::MAX_LABEL)?;
         let external_id = validate::opt_text("external_id", input.external_id.as_deref(), 256)?;
@@ -156,7 +223,7 @@ impl Castellan {
                 "a person with email `{email}` already exists{hint}"
             )));
         }
-        let now = truncate_ms(Utc::now());
+        let now = self.now();
         let inv = issue_token(INVITE_PREFIX);
         let p = PersonRecord {
             id: PersonId::new(),
@@ -172,7 +239,7 @@ impl Castellan {
             created_at: now,
             updated_at: now,
         };
-        let ev = NewEvent::new(actor, "person.invite")
+        let ev = NewEvent::new(actor, "person.invite", self.now())
             .target("person", p.id, &p.email)
             .details(serde_json::json!({ "role": p.role }));
         self.store.insert_person(&p, &ev).await?;
@@ -185,13 +252,13 @@ impl Castellan {
     /// Changes a person's name, role or status. Needs `PeopleManage`, and the actor must be able
     /// to manage both the person's current and new role; nobody changes the owner this way
     /// (transfer ownership) and nobody deactivates themselves.
-    pub async fn update_person(
+    pub async fn update(
         &self,
-        actor: &Actor,
+        permit: &Permit<can::PeopleManage>,
         id: PersonId,
         patch: PersonPatch,
     ) -> CoreResult<Person> {
-        self.require(actor, Action::PeopleManage)?;
+        let actor = permit.actor();
         let mut p = self.person_record(id).await?;
         if p.role == WorkspaceRole::Owner {
             return Err(CoreError::Forbidden(
@@ -254,13 +321,13 @@ impl Castellan {
             );
             p.status = status;
         }
-        p.updated_at = truncate_ms(Utc::now());
+        p.updated_at = self.now();
         let action = if patch.status == Some(PersonStatus::Deactivated) {
             "person.deactivate"
         } else {
             "person.update"
         };
-        let ev = NewEvent::new(actor, action)
+        let ev = NewEvent::new(actor, action, self.now())
             .target("person", p.id, &p.email)
             .details(serde_json::Value::Object(changes));
         self.store.update_person(&p, &ev).await?;
@@ -273,8 +340,12 @@ impl Castellan {
 
     /// Hands the Owner role to `to` (who must be active); the old owner becomes `super_admin`.
     /// Needs `OwnershipTransfer`.
-    pub async fn transfer_ownership(&self, actor: &Actor, to: PersonId) -> CoreResult<Person> {
-        self.require(actor, Action::OwnershipTransfer)?;
+    pub async fn transfer_ownership(
+        &self,
+        permit: &Permit<can::OwnershipTransfer>,
+        to: PersonId,
+    ) -> CoreResult<Person> {
+        let actor = permit.actor();
         let from = actor
             .person_id
             .ok_or(CoreError::NotFound { kind: "person" })?;
@@ -288,65 +359,12 @@ impl Castellan {
                 "the new owner must be an active person",
             ));
         }
-        let ev = NewEvent::new(actor, "workspace.transfer_ownership").target(
+        let ev = NewEvent::new(actor, "workspace.transfer_ownership", self.now()).target(
             "person",
             to,
             &target.email,
         );
         self.store.transfer_ownership(from, to, &ev).await?;
         Ok(Person::from(&self.person_record(to).await?))
-    }
-
-    /// Issues a personal API token for the actor (shown once). Needs `TokensManageOwn`.
-    pub async fn create_token(&self, actor: &Actor, input: NewToken) -> CoreResult<IssuedApiToken> {
-        self.require(actor, Action::TokensManageOwn)?;
-        let person = actor
-            .person_id
-            .ok_or(CoreError::NotFound { kind: "person" })?;
-        let name = validate::text("name", &input.name, validate::MAX_LABEL)?;
-        let lifetime = token_days(input.expires_in_days, 90)?;
-        let now = truncate_ms(Utc::now());
-        let issued = issue_token(TOKEN_PREFIX);
-        let t = TokenRecord {
-            id: TokenId::new(),
-            person_id: person,
-            name,
-            hash: issued.hash.clone(),
-            created_at: now,
-            expires_at: Some(now + lifetime),
-            last_used_at: None,
-            revoked_at: None,
-        };
-        let ev = NewEvent::new(actor, "token.create").target("token", t.id, &t.name);
-        self.store.insert_token(&t, &ev).await?;
-        Ok(IssuedApiToken {
-            token: ApiToken::from(&t),
-            secret: issued.secret.expose_secret().to_owned(),
-        })
-    }
-
-    /// The actor's tokens, newest first.
-    pub async fn tokens(&self, actor: &Actor) -> CoreResult<Vec<ApiToken>> {
-        self.require(actor, Action::TokensManageOwn)?;
-        let person = actor
-            .person_id
-            .ok_or(CoreError::NotFound { kind: "person" })?;
-        Ok(self
-            .store
-            .tokens_of(person)
-            .await?
-            .iter()
-            .map(ApiToken::from)
-            .collect())
-    }
-
-    /// Revokes one of the actor's tokens. Errors: `NotFound` if it is not theirs.
-    pub async fn revoke_token(&self, actor: &Actor, id: TokenId) -> CoreResult<()> {
-        self.require(actor, Action::TokensManageOwn)?;
-        let person = actor
-            .person_id
-            .ok_or(CoreError::NotFound { kind: "token" })?;
-        let ev = NewEvent::new(actor, "token.revoke").target("token", id, "");
-        self.store.revoke_token(person, id, Utc::now(), &ev).await
     }
 }

@@ -14,14 +14,14 @@ use utoipa::ToSchema;
 
 use super::auth::{acting_as, person_password};
 use super::people::{Invited, INVITATION_DAYS};
-use super::{blocking, Castellan};
-use crate::activity::{truncate_ms, Actor, NewEvent};
+use super::{blocking, Castellan, People, Sessions};
+use crate::activity::{Actor, NewEvent};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{PasswordResetId, PersonId};
 use crate::model::{
     NewPassword, PasswordResetRecord, Person, PersonRecord, PersonStatus, WorkspaceRole,
 };
-use crate::permissions::Action;
+use crate::permissions::{can, Permit};
 
 /// Prefix of password reset link tokens.
 pub const RESET_PREFIX: &str = "cst_reset";
@@ -105,7 +105,9 @@ impl Castellan {
             )))
         }
     }
+}
 
+impl Sessions<'_> {
     /// The signed-in person changes their own password: needs the current one (a wrong one is
     /// recorded as `person.password_change_failed` and refused on `current_password`). Ends
     /// every other web session and API token of theirs (keeping the one used) and their
@@ -113,10 +115,11 @@ impl Castellan {
     /// `new_password` (under 12 characters, or the current one) or `current_password`.
     pub async fn change_password(
         &self,
-        actor: &Actor,
+        permit: &Permit<can::TokensManageOwn>,
         input: &ChangePassword,
     ) -> CoreResult<PasswordChanged> {
-        let me = self.own_record(actor).await?;
+        let actor = permit.actor();
+        let me = self.own_record(permit).await?;
         person_password("new_password", &input.new_password)?;
         self.confirm_password(
             actor,
@@ -135,74 +138,16 @@ impl Castellan {
         let change = NewPassword {
             person_id: me.id,
             password_hash: self.hash_new_password(&input.new_password).await?,
-            at: truncate_ms(Utc::now()),
+            at: self.now(),
             keep_token: actor.token_id,
             reset: None,
         };
-        let ev = NewEvent::new(actor, "person.password_change").target("person", me.id, &me.email);
+        let ev = NewEvent::new(actor, "person.password_change", self.now())
+            .target("person", me.id, &me.email);
         let revoked = self.store.set_password(&change, &ev).await?.unwrap_or(0);
         Ok(PasswordChanged {
             person: Person::from(&me),
             revoked_tokens: revoked,
-        })
-    }
-
-    /// An admin issues a single-use password reset link for an active person whose role they
-    /// manage (the same rule as for roles and invitations); an earlier pending link of that
-    /// person stops working. Recorded as `person.password_reset_issue` (never the token).
-    /// Errors: `Forbidden` (the matrix, or a role the actor may not manage: nobody resets the
-    /// Owner this way, see [`Castellan::reset_owner_password`]), `NotFound`, `Validation` on
-    /// `person_id` (themselves: they change their own password with the current one; an
-    /// invited or deactivated person).
-    pub async fn issue_password_reset(
-        &self,
-        actor: &Actor,
-        id: PersonId,
-    ) -> CoreResult<PasswordResetLink> {
-        self.require(actor, Action::PeopleManage)?;
-        let p = self.person_record(id).await?;
-        self.require_manages(actor, &p)?;
-        if Some(p.id) == actor.person_id {
-            return Err(CoreError::invalid(
-                "person_id",
-                "change your own password instead: it needs your current one",
-            ));
-        }
-        match p.status {
-            PersonStatus::Active => {}
-            PersonStatus::Invited => return Err(CoreError::invalid(
-                "person_id",
-                "this person has not accepted their invitation yet: renew the invitation instead",
-            )),
-            PersonStatus::Deactivated => {
-                return Err(CoreError::invalid(
-                    "person_id",
-                    "this person is deactivated: reactivate them first",
-                ))
-            }
-        }
-        let now = truncate_ms(Utc::now());
-        let issued = issue_token(RESET_PREFIX);
-        let r = PasswordResetRecord {
-            id: PasswordResetId::new(),
-            person_id: p.id,
-            hash: issued.hash.clone(),
-            created_by: actor.person_id,
-            created_at: now,
-            expires_at: now + Duration::minutes(RESET_LINK_MINUTES),
-            used_at: None,
-            revoked_at: None,
-        };
-        let ev = NewEvent::new(actor, "person.password_reset_issue")
-            .target("person", p.id, &p.email)
-            .details(serde_json::json!({ "reset_id": r.id, "expires_at": r.expires_at }));
-        self.store.insert_password_reset(&r, &ev).await?;
-        let token = issued.secret.expose_secret().to_owned();
-        Ok(PasswordResetLink {
-            person: Person::from(&p),
-            reset_path: format!("{RESET_PATH}?token={token}"),
-            reset_token: token,
-            expires_at: r.expires_at,
         })
     }
 
@@ -215,9 +160,9 @@ impl Castellan {
         person_password("new_password", &input.new_password)?;
         let hash = hash_token(input.reset_token.expose_secret().trim());
         let found = self.store.password_reset_by_hash(&hash).await?;
-        let now = truncate_ms(Utc::now());
+        let now = self.now();
         let failed = |p: Option<&PersonRecord>| {
-            let ev = NewEvent::new(actor, "person.password_reset_failed");
+            let ev = NewEvent::new(actor, "person.password_reset_failed", self.now());
             match p {
                 Some(p) => ev.target("person", p.id, &p.email),
                 None => ev,
@@ -247,11 +192,11 @@ impl Castellan {
         let change = NewPassword {
             person_id: p.id,
             password_hash: self.hash_new_password(&input.new_password).await?,
-            at: truncate_ms(Utc::now()),
+            at: self.now(),
             keep_token: None,
             reset: Some(r.id),
         };
-        let ev = NewEvent::new(&acting_as(actor, &p), "person.password_reset")
+        let ev = NewEvent::new(&acting_as(actor, &p), "person.password_reset", self.now())
             .target("person", p.id, &p.email)
             .details(serde_json::json!({ "reset_id": r.id }));
         if self.store.set_password(&change, &ev).await?.is_none() {
@@ -290,18 +235,18 @@ impl Castellan {
         let change = NewPassword {
             person_id: owner.id,
             password_hash: self.hash_new_password(new_password).await?,
-            at: truncate_ms(Utc::now()),
+            at: self.now(),
             keep_token: None,
             reset: None,
         };
-        let ev = NewEvent::new(&system, "person.owner_password_reset").target(
+        let ev = NewEvent::new(&system, "person.owner_password_reset", self.now()).target(
             "person",
             owner.id,
             &owner.email,
         );
         let revoked = self.store.set_password(&change, &ev).await?.unwrap_or(0);
         if turn_off_two_step && owner.two_step.is_some() {
-            let ev = NewEvent::new(&system, "person.two_step_reset").target(
+            let ev = NewEvent::new(&system, "person.two_step_reset", self.now()).target(
                 "person",
                 owner.id,
                 &owner.email,
@@ -311,13 +256,78 @@ impl Castellan {
         let owner = self.person_record(owner.id).await?;
         Ok((Person::from(&owner), revoked))
     }
+}
+
+impl People<'_> {
+    /// An admin issues a single-use password reset link for an active person whose role they
+    /// manage (the same rule as for roles and invitations); an earlier pending link of that
+    /// person stops working. Recorded as `person.password_reset_issue` (never the token).
+    /// Errors: `Forbidden` (the matrix, or a role the actor may not manage: nobody resets the
+    /// Owner this way, see [`Castellan::reset_owner_password`]), `NotFound`, `Validation` on
+    /// `person_id` (themselves: they change their own password with the current one; an
+    /// invited or deactivated person).
+    pub async fn issue_password_reset(
+        &self,
+        permit: &Permit<can::PeopleManage>,
+        id: PersonId,
+    ) -> CoreResult<PasswordResetLink> {
+        let actor = permit.actor();
+        let p = self.person_record(id).await?;
+        self.require_manages(actor, &p)?;
+        if Some(p.id) == actor.person_id {
+            return Err(CoreError::invalid(
+                "person_id",
+                "change your own password instead: it needs your current one",
+            ));
+        }
+        match p.status {
+            PersonStatus::Active => {}
+            PersonStatus::Invited => return Err(CoreError::invalid(
+                "person_id",
+                "this person has not accepted their invitation yet: renew the invitation instead",
+            )),
+            PersonStatus::Deactivated => {
+                return Err(CoreError::invalid(
+                    "person_id",
+                    "this person is deactivated: reactivate them first",
+                ))
+            }
+        }
+        let now = self.now();
+        let issued = issue_token(RESET_PREFIX);
+        let r = PasswordResetRecord {
+            id: PasswordResetId::new(),
+            person_id: p.id,
+            hash: issued.hash.clone(),
+            created_by: actor.person_id,
+            created_at: now,
+            expires_at: now + Duration::minutes(RESET_LINK_MINUTES),
+            used_at: None,
+            revoked_at: None,
+        };
+        let ev = NewEvent::new(actor, "person.password_reset_issue", self.now())
+            .target("person", p.id, &p.email)
+            .details(serde_json::json!({ "reset_id": r.id, "expires_at": r.expires_at }));
+        self.store.insert_password_reset(&r, &ev).await?;
+        let token = issued.secret.expose_secret().to_owned();
+        Ok(PasswordResetLink {
+            person: Person::from(&p),
+            reset_path: format!("{RESET_PATH}?token={token}"),
+            reset_token: token,
+            expires_at: r.expires_at,
+        })
+    }
 
     /// Renews an invitation that was not accepted (lost or expired): a new token valid for 7
     /// days; the old one stops working. Needs `PeopleManage` and a role that may manage the
     /// person's. Recorded as `person.invitation_renew` (never the token). Errors: `Forbidden`,
     /// `NotFound`, `Conflict` when the person already accepted (issue a reset link instead).
-    pub async fn renew_invitation(&self, actor: &Actor, id: PersonId) -> CoreResult<Invited> {
-        self.require(actor, Action::PeopleManage)?;
+    pub async fn renew_invitation(
+        &self,
+        permit: &Permit<can::PeopleManage>,
+        id: PersonId,
+    ) -> CoreResult<Invited> {
+        let actor = permit.actor();
         let mut p = self.person_record(id).await?;
         self.require_manages(actor, &p)?;
         if p.status != PersonStatus::Invited {
@@ -326,12 +336,12 @@ impl Castellan {
                     .into(),
             ));
         }
-        let now = truncate_ms(Utc::now());
+        let now = self.now();
         let inv = issue_token(super::auth::INVITE_PREFIX);
         p.invitation_hash = Some(inv.hash.clone());
         p.invitation_expires_at = Some(now + Duration::days(INVITATION_DAYS));
         p.updated_at = now;
-        let ev = NewEvent::new(actor, "person.invitation_renew")
+        let ev = NewEvent::new(actor, "person.invitation_renew", self.now())
             .target("person", p.id, &p.email)
             .details(serde_json::json!({ "expires_at": p.invitation_expires_at }));
         self.store.update_person(&p, &ev).await?;

@@ -4,7 +4,7 @@
 
 use base64::Engine;
 use castellan_otp::{Kind, OtpParams};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -130,10 +130,6 @@ fn otp_err(field: &str, e: castellan_otp::OtpError) -> CoreError {
     CoreError::invalid(field, e.to_string())
 }
 
-fn now_secs() -> u64 {
-    u64::try_from(Utc::now().timestamp()).unwrap_or_default()
-}
-
 fn decode_image(field: &str, b64: &SecretString) -> CoreResult<String> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(b64.expose_secret().trim())
@@ -186,7 +182,7 @@ fn parse_input(t: &TotpInput) -> CoreResult<(OtpParams, Vec<String>)> {
     Ok((p, warnings.iter().map(ToString::to_string).collect()))
 }
 
-fn record_of(a: AccountId, p: &OtpParams) -> OtpRecord {
+fn record_of(a: AccountId, p: &OtpParams, now: DateTime<Utc>) -> OtpRecord {
     OtpRecord {
         account_id: a,
         kind: p.kind.to_string(),
@@ -198,7 +194,7 @@ fn record_of(a: AccountId, p: &OtpParams) -> OtpRecord {
         label_issuer: p.label_issuer.clone(),
         account_name: p.account_name.clone(),
         last_step: None,
-        created_at: truncate_ms(Utc::now()),
+        created_at: truncate_ms(now),
     }
 }
 
@@ -269,9 +265,9 @@ impl Castellan {
             a.secret_fields.push(TOTP_SECRET.to_owned());
         }
         a.version += 1;
-        a.updated_at = truncate_ms(Utc::now());
-        let rec = record_of(a.id, &p);
-        let ev = NewEvent::new(actor, "account.totp_set")
+        a.updated_at = self.now();
+        let rec = record_of(a.id, &p, self.now());
+        let ev = NewEvent::new(actor, "account.totp_set", self.now())
             .target("account", a.id, &a.label)
             .details(serde_json::json!({ "kind": rec.kind, "algorithm": rec.algorithm, "digits": rec.digits, "period": rec.period, "warnings": warnings }));
         self.store
@@ -291,8 +287,9 @@ impl Castellan {
         }
         a.secret_fields.retain(|f| f != TOTP_SECRET);
         a.version += 1;
-        a.updated_at = truncate_ms(Utc::now());
-        let ev = NewEvent::new(actor, "account.totp_remove").target("account", a.id, &a.label);
+        a.updated_at = self.now();
+        let ev = NewEvent::new(actor, "account.totp_remove", self.now())
+            .target("account", a.id, &a.label);
         self.store
             .set_account_otp(&a, &[], &[TOTP_SECRET.to_owned()], None, &ev)
             .await
@@ -324,8 +321,9 @@ impl Castellan {
         let (o, p) = self.otp_params(&a).await?.ok_or(CoreError::NotFound {
             kind: "authenticator",
         })?;
-        let ev = NewEvent::new(actor, "account.totp_code").target("account", a.id, &a.label);
-        let now = now_secs();
+        let ev =
+            NewEvent::new(actor, "account.totp_code", self.now()).target("account", a.id, &a.label);
+        let now = self.now_secs();
         let (code, remaining) = if p.kind == Kind::Hotp {
             let counter = self.store.next_hotp_counter(a.id, &ev).await?;
             (
@@ -364,13 +362,14 @@ impl Castellan {
         if code.trim().is_empty() || code.len() > 20 {
             return Err(CoreError::invalid("code", "give the code shown by the app"));
         }
-        let Some(step) = castellan_otp::verify_totp(&p, code, now_secs(), 1) else {
+        let Some(step) = castellan_otp::verify_totp(&p, code, self.now_secs(), 1) else {
             return Ok(TotpVerification {
                 valid: false,
                 reason: Some("the code does not match".into()),
             });
         };
-        let ev = NewEvent::new(actor, "account.totp_verify").target("account", a.id, &a.label);
+        let ev = NewEvent::new(actor, "account.totp_verify", self.now())
+            .target("account", a.id, &a.label);
         let fresh = self
             .store
             .claim_otp_step(a.id, i64::try_from(step).unwrap_or(i64::MAX), &ev)
@@ -397,7 +396,8 @@ impl Castellan {
             kind: "authenticator",
         })?;
         let png = castellan_otp::qr_png(&p).map_err(CoreError::internal)?;
-        let ev = NewEvent::new(actor, "account.totp_export").target("account", a.id, &a.label);
+        let ev = NewEvent::new(actor, "account.totp_export", self.now())
+            .target("account", a.id, &a.label);
         self.store.append(&ev).await?;
         Ok(TotpExport {
             uri: castellan_otp::to_uri(&p),

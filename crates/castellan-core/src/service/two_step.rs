@@ -6,18 +6,17 @@
 use base64::Engine;
 use castellan_crypto::{field_aad, verify_password};
 use castellan_otp::{Kind, OtpParams, Secret};
-use chrono::Utc;
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{blocking, Castellan};
+use super::{blocking, Castellan, People, Sessions};
 use crate::activity::{Actor, NewEvent};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::PersonId;
 use crate::model::{PersonRecord, PersonTwoStep};
-use crate::permissions::Action;
+use crate::permissions::{can, Permit};
 
 /// The issuer shown in authenticator apps.
 pub const TWO_STEP_ISSUER: &str = "Castellan";
@@ -67,10 +66,6 @@ pub struct TwoStepStatus {
     pub enabled: bool,
 }
 
-fn now_secs() -> u64 {
-    u64::try_from(Utc::now().timestamp()).unwrap_or_default()
-}
-
 /// The authenticator parameters for a person: TOTP, SHA1, 6 digits, 30 seconds (what every
 /// authenticator app supports).
 fn params(secret: Secret, email: &str) -> OtpParams {
@@ -116,120 +111,15 @@ pub(crate) fn code_not_valid() -> CoreError {
 }
 
 impl Castellan {
-    pub(super) async fn own_record(&self, actor: &Actor) -> CoreResult<PersonRecord> {
-        self.require(actor, Action::TokensManageOwn)?;
-        let id = actor
+    pub(super) async fn own_record(
+        &self,
+        permit: &Permit<can::TokensManageOwn>,
+    ) -> CoreResult<PersonRecord> {
+        let id = permit
+            .actor()
             .person_id
             .ok_or(CoreError::NotFound { kind: "person" })?;
         self.person_record(id).await
-    }
-
-    /// Whether the actor has two-step sign-in on. Any signed-in person.
-    pub async fn two_step_status(&self, actor: &Actor) -> CoreResult<bool> {
-        Ok(self.own_record(actor).await?.two_step.is_some())
-    }
-
-    /// A fresh random 160-bit secret for the actor's authenticator app, as text, URI and QR
-    /// code. Stores nothing. Errors: `Conflict` when two-step sign-in is already on.
-    pub async fn begin_two_step(&self, actor: &Actor) -> CoreResult<TwoStepEnrollment> {
-        let me = self.own_record(actor).await?;
-        if me.two_step.is_some() {
-            return Err(CoreError::Conflict(
-                "two-step sign-in is already on; turn it off first to set up a new authenticator"
-                    .into(),
-            ));
-        }
-        let mut bytes = vec![0u8; TWO_STEP_SECRET_BYTES];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
-        enrollment(params(Secret::from_bytes(bytes), &me.email))
-    }
-
-    /// The enrollment for a secret given back by the person's browser (to show the QR code
-    /// again after a code that did not match). Stores nothing. Errors: `Validation` on `secret`
-    /// (not base32, under 128 bits), `Conflict` when two-step sign-in is already on.
-    pub async fn resume_two_step(
-        &self,
-        actor: &Actor,
-        secret: &SecretString,
-    ) -> CoreResult<TwoStepEnrollment> {
-        let me = self.own_record(actor).await?;
-        if me.two_step.is_some() {
-            return Err(CoreError::Conflict("two-step sign-in is already on".into()));
-        }
-        enrollment(params(parse_new_secret(secret)?, &me.email))
-    }
-
-    /// Turns two-step sign-in on with `secret` (from [`Castellan::begin_two_step`]) once `code`
-    /// matches it (±1 time step). The secret is sealed with the default vault's data key; the
-    /// code's step counts as used. Recorded as `person.two_step_enable`. Errors: `Validation`
-    /// on `password` (not the person's own: the change needs it, so a hijacked session cannot
-    /// lock the person out), `secret` (not base32, under 128 bits) or `code` (empty, or does
-    /// not match); `Conflict` when already on.
-    pub async fn enable_two_step(
-        &self,
-        actor: &Actor,
-        secret: &SecretString,
-        code: &str,
-        password: &SecretString,
-    ) -> CoreResult<()> {
-        let me = self.own_record(actor).await?;
-        if me.two_step.is_some() {
-            return Err(CoreError::Conflict("two-step sign-in is already on".into()));
-        }
-        self.confirm_password(
-            actor,
-            &me,
-            "password",
-            password,
-            "person.two_step_enable_failed",
-        )
-        .await?;
-        let secret = parse_new_secret(secret)?;
-        let code = code.trim();
-        if code.is_empty() || code.len() > 20 {
-            return Err(CoreError::invalid(
-                "code",
-                "type the 6-digit code your authenticator app shows",
-            ));
-        }
-        let p = params(secret, &me.email);
-        let step = castellan_otp::verify_totp(&p, code, now_secs(), SKEW_STEPS).ok_or_else(|| {
-            CoreError::invalid(
-                "code",
-                "the code does not match; check that your phone's clock is right and type the current code",
-            )
-        })?;
-        let vault = self.default_vault().await?;
-        let (dek_id, dek) = self.data_key(vault.id).await?;
-        let sealed = dek.seal(p.secret.to_base32().as_bytes(), &aad(me.id));
-        let ts = PersonTwoStep {
-            sealed_secret: sealed,
-            vault_id: vault.id,
-            dek_id,
-            last_step: Some(i64::try_from(step).unwrap_or(i64::MAX)),
-        };
-        let ev = NewEvent::new(actor, "person.two_step_enable").target("person", me.id, &me.email);
-        self.store.set_person_two_step(me.id, Some(&ts), &ev).await
-    }
-
-    /// Turns the actor's two-step sign-in off; needs their password. Recorded as
-    /// `person.two_step_disable`. Errors: `Validation` on `password` when it is wrong,
-    /// `Conflict` when two-step sign-in is off.
-    pub async fn disable_two_step(&self, actor: &Actor, password: &SecretString) -> CoreResult<()> {
-        let me = self.own_record(actor).await?;
-        if me.two_step.is_none() {
-            return Err(CoreError::Conflict("two-step sign-in is off".into()));
-        }
-        self.confirm_password(
-            actor,
-            &me,
-            "password",
-            password,
-            "person.two_step_disable_failed",
-        )
-        .await?;
-        let ev = NewEvent::new(actor, "person.two_step_disable").target("person", me.id, &me.email);
-        self.store.set_person_two_step(me.id, None, &ev).await
     }
 
     /// Checks the signed-in person's own password before a change to how they sign in; a wrong
@@ -250,27 +140,12 @@ impl Castellan {
         })
         .await??;
         if !ok {
-            let ev = NewEvent::new(actor, failed_action).target("person", me.id, &me.email);
+            let ev =
+                NewEvent::new(actor, failed_action, self.now()).target("person", me.id, &me.email);
             self.store.append(&ev).await?;
             return Err(CoreError::invalid(field, "the password is not right"));
         }
         Ok(())
-    }
-
-    /// An admin turns another person's two-step sign-in off (a lost phone). Needs
-    /// `PeopleManage` and a role that may manage the person's role. Recorded as
-    /// `person.two_step_reset`. Errors: `Forbidden`, `NotFound`, `Conflict` when it is off.
-    pub async fn reset_two_step(&self, actor: &Actor, person: PersonId) -> CoreResult<()> {
-        self.require(actor, Action::PeopleManage)?;
-        let p = self.person_record(person).await?;
-        self.require_manages(actor, &p)?;
-        if p.two_step.is_none() {
-            return Err(CoreError::Conflict(
-                "this person has two-step sign-in off".into(),
-            ));
-        }
-        let ev = NewEvent::new(actor, "person.two_step_reset").target("person", p.id, &p.email);
-        self.store.set_person_two_step(p.id, None, &ev).await
     }
 
     /// The time step `code` matches for a person with two-step sign-in on, or `None`.
@@ -293,8 +168,152 @@ impl Castellan {
             castellan_otp::parse_secret(b32.expose_secret()).map_err(CoreError::internal)?;
         let params = params(secret, &p.email);
         Ok(
-            castellan_otp::verify_totp(&params, code, now_secs(), SKEW_STEPS)
+            castellan_otp::verify_totp(&params, code, self.now_secs(), SKEW_STEPS)
                 .map(|s| i64::try_from(s).unwrap_or(i64::MAX)),
         )
+    }
+}
+
+impl Sessions<'_> {
+    /// Whether the actor has two-step sign-in on. Any signed-in person.
+    pub async fn two_step_status(&self, permit: &Permit<can::TokensManageOwn>) -> CoreResult<bool> {
+        Ok(self.own_record(permit).await?.two_step.is_some())
+    }
+
+    /// A fresh random 160-bit secret for the actor's authenticator app, as text, URI and QR
+    /// code. Stores nothing. Errors: `Conflict` when two-step sign-in is already on.
+    pub async fn begin_two_step(
+        &self,
+        permit: &Permit<can::TokensManageOwn>,
+    ) -> CoreResult<TwoStepEnrollment> {
+        let me = self.own_record(permit).await?;
+        if me.two_step.is_some() {
+            return Err(CoreError::Conflict(
+                "two-step sign-in is already on; turn it off first to set up a new authenticator"
+                    .into(),
+            ));
+        }
+        let mut bytes = vec![0u8; TWO_STEP_SECRET_BYTES];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        enrollment(params(Secret::from_bytes(bytes), &me.email))
+    }
+
+    /// The enrollment for a secret given back by the person's browser (to show the QR code
+    /// again after a code that did not match). Stores nothing. Errors: `Validation` on `secret`
+    /// (not base32, under 128 bits), `Conflict` when two-step sign-in is already on.
+    pub async fn resume_two_step(
+        &self,
+        permit: &Permit<can::TokensManageOwn>,
+        secret: &SecretString,
+    ) -> CoreResult<TwoStepEnrollment> {
+        let me = self.own_record(permit).await?;
+        if me.two_step.is_some() {
+            return Err(CoreError::Conflict("two-step sign-in is already on".into()));
+        }
+        enrollment(params(parse_new_secret(secret)?, &me.email))
+    }
+
+    /// Turns two-step sign-in on with `secret` (from [`Castellan::begin_two_step`]) once `code`
+    /// matches it (±1 time step). The secret is sealed with the default vault's data key; the
+    /// code's step counts as used. Recorded as `person.two_step_enable`. Errors: `Validation`
+    /// on `password` (not the person's own: the change needs it, so a hijacked session cannot
+    /// lock the person out), `secret` (not base32, under 128 bits) or `code` (empty, or does
+    /// not match); `Conflict` when already on.
+    pub async fn enable_two_step(
+        &self,
+        permit: &Permit<can::TokensManageOwn>,
+        secret: &SecretString,
+        code: &str,
+        password: &SecretString,
+    ) -> CoreResult<()> {
+        let actor = permit.actor();
+        let me = self.own_record(permit).await?;
+        if me.two_step.is_some() {
+            return Err(CoreError::Conflict("two-step sign-in is already on".into()));
+        }
+        self.confirm_password(
+            actor,
+            &me,
+            "password",
+            password,
+            "person.two_step_enable_failed",
+        )
+        .await?;
+        let secret = parse_new_secret(secret)?;
+        let code = code.trim();
+        if code.is_empty() || code.len() > 20 {
+            return Err(CoreError::invalid(
+                "code",
+                "type the 6-digit code your authenticator app shows",
+            ));
+        }
+        let p = params(secret, &me.email);
+        let step = castellan_otp::verify_totp(&p, code, self.now_secs(), SKEW_STEPS).ok_or_else(|| {
+            CoreError::invalid(
+                "code",
+                "the code does not match; check that your phone's clock is right and type the current code",
+            )
+        })?;
+        let vault = self.default_vault().await?;
+        let (dek_id, dek) = self.data_key(vault.id).await?;
+        let sealed = dek.seal(p.secret.to_base32().as_bytes(), &aad(me.id));
+        let ts = PersonTwoStep {
+            sealed_secret: sealed,
+            vault_id: vault.id,
+            dek_id,
+            last_step: Some(i64::try_from(step).unwrap_or(i64::MAX)),
+        };
+        let ev = NewEvent::new(actor, "person.two_step_enable", self.now())
+            .target("person", me.id, &me.email);
+        self.store.set_person_two_step(me.id, Some(&ts), &ev).await
+    }
+
+    /// Turns the actor's two-step sign-in off; needs their password. Recorded as
+    /// `person.two_step_disable`. Errors: `Validation` on `password` when it is wrong,
+    /// `Conflict` when two-step sign-in is off.
+    pub async fn disable_two_step(
+        &self,
+        permit: &Permit<can::TokensManageOwn>,
+        password: &SecretString,
+    ) -> CoreResult<()> {
+        let actor = permit.actor();
+        let me = self.own_record(permit).await?;
+        if me.two_step.is_none() {
+            return Err(CoreError::Conflict("two-step sign-in is off".into()));
+        }
+        self.confirm_password(
+            actor,
+            &me,
+            "password",
+            password,
+            "person.two_step_disable_failed",
+        )
+        .await?;
+        let ev = NewEvent::new(actor, "person.two_step_disable", self.now())
+            .target("person", me.id, &me.email);
+        self.store.set_person_two_step(me.id, None, &ev).await
+    }
+}
+
+impl People<'_> {
+    /// An admin turns another person's two-step sign-in off (a lost phone). Needs
+    /// `PeopleManage` and a role that may manage the person's role. Recorded as
+    /// `person.two_step_reset`. Errors: `Forbidden`, `NotFound`, `Conflict` when it is off.
+    pub async fn reset_two_step(
+        &self,
+        permit: &Permit<can::PeopleManage>,
+        person: PersonId,
+    ) -> CoreResult<()> {
+        let actor = permit.actor();
+        let p = self.person_record(person).await?;
+        self.require_manages(actor, &p)?;
+        if p.two_step.is_none() {
+            return Err(CoreError::Conflict(
+                "this person has two-step sign-in off".into(),
+            ));
+        }
+        let ev = NewEvent::new(actor, "person.two_step_reset", self.now())
+            .target("person", p.id, &p.email);
+        self.store.set_person_two_step(p.id, None, &ev).await
     }
 }

@@ -1,16 +1,15 @@
 //! Vaults and access to them.
 
 use castellan_crypto::DataKey;
-use chrono::Utc;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::Castellan;
-use crate::activity::{truncate_ms, Actor, NewEvent};
+use super::{Castellan, Vaults};
+use crate::activity::NewEvent;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{PersonId, VaultId};
 use crate::model::{ItemRole, PersonStatus, Vault, VaultAccess, VaultKind, WorkspaceRole};
-use crate::permissions::Action;
+use crate::permissions::{can, Permit};
 use crate::validate::{self, LookAlike};
 
 /// Creating a vault.
@@ -28,10 +27,22 @@ pub struct NewVault {
 }
 
 impl Castellan {
+    /// The default vault.
+    pub(crate) async fn default_vault(&self) -> CoreResult<Vault> {
+        self.store
+            .vaults()
+            .await?
+            .into_iter()
+            .find(|v| v.is_default)
+            .ok_or(CoreError::NotFound { kind: "vault" })
+    }
+}
+
+impl Vaults<'_> {
     /// Vaults the actor can reach: owners, super admins and admins see every vault; others see
     /// the vaults they were granted.
-    pub async fn vaults(&self, actor: &Actor) -> CoreResult<Vec<Vault>> {
-        self.require(actor, Action::VaultRead)?;
+    pub async fn list(&self, p: &Permit<can::VaultRead>) -> CoreResult<Vec<Vault>> {
+        let actor = p.actor();
         let all = self.store.vaults().await?;
         if matches!(
             actor.role,
@@ -53,42 +64,31 @@ impl Castellan {
     }
 
     /// One reachable vault. Errors: `NotFound` (also when the actor cannot reach it).
-    pub async fn vault(&self, actor: &Actor, id: VaultId) -> CoreResult<Vault> {
-        self.vaults(actor)
+    pub async fn get(&self, p: &Permit<can::VaultRead>, id: VaultId) -> CoreResult<Vault> {
+        self.list(p)
             .await?
             .into_iter()
             .find(|v| v.id == id)
             .ok_or(CoreError::NotFound { kind: "vault" })
     }
 
-    /// The default vault.
-    pub(crate) async fn default_vault(&self) -> CoreResult<Vault> {
-        self.store
-            .vaults()
-            .await?
-            .into_iter()
-            .find(|v| v.is_default)
-            .ok_or(CoreError::NotFound { kind: "vault" })
-    }
-
     /// Creates a cloud vault with a fresh data key; the creator gets `owner` on it. Needs
     /// `VaultManage`. Errors: `Conflict` for a taken name; `Validation` for `local` (needs
     /// trusted devices, a later feature).
-    pub async fn create_vault(&self, actor: &Actor, input: NewVault) -> CoreResult<Vault> {
-        self.create_vault_checked(actor, input, LookAlike::Refuse)
-            .await
+    pub async fn create(&self, p: &Permit<can::VaultManage>, input: NewVault) -> CoreResult<Vault> {
+        self.create_checked(p, input, LookAlike::Refuse).await
     }
 
-    /// [`Castellan::create_vault`], where `look_alike` says whether a name that looks like
+    /// [`Vaults::create`], where `look_alike` says whether a name that looks like
     /// another vault's ([`validate::look_alike`]) is accepted; refused, it is a `Validation`
     /// error on `name` naming the existing vault.
-    pub async fn create_vault_checked(
+    pub async fn create_checked(
         &self,
-        actor: &Actor,
+        p: &Permit<can::VaultManage>,
         input: NewVault,
         look_alike: LookAlike,
     ) -> CoreResult<Vault> {
-        self.require(actor, Action::VaultManage)?;
+        let actor = p.actor();
         let name = validate::text("name", &input.name, validate::MAX_LABEL)?;
         let description = validate::opt_text("description", input.description.as_deref(), 1000)?;
         let kind = input.kind.unwrap_or(VaultKind::Cloud);
@@ -118,7 +118,7 @@ impl Castellan {
             description,
             kind,
             is_default: false,
-            created_at: truncate_ms(Utc::now()),
+            created_at: self.now(),
         };
         let (wrapped, _) = self.wrap_new_data_key(v.id, &DataKey::generate())?;
         let grants: Vec<VaultAccess> = actor
@@ -130,7 +130,7 @@ impl Castellan {
             })
             .into_iter()
             .collect();
-        let ev = NewEvent::new(actor, "vault.create").target("vault", v.id, &v.name);
+        let ev = NewEvent::new(actor, "vault.create", self.now()).target("vault", v.id, &v.name);
         self.store
             .insert_vault(&v, &[wrapped], &grants, &ev)
             .await?;
@@ -141,14 +141,14 @@ impl Castellan {
     /// Needs `VaultManage`. Errors: `Forbidden` for the caller's own access and for a person
     /// whose workspace role the caller may not manage ([`crate::permissions::may_manage_role`]);
     /// `NotFound`; `Validation` for a deactivated person.
-    pub async fn set_vault_access(
+    pub async fn set_access(
         &self,
-        actor: &Actor,
+        permit: &Permit<can::VaultManage>,
         vault: VaultId,
         person: PersonId,
         role: Option<ItemRole>,
     ) -> CoreResult<Vec<VaultAccess>> {
-        self.require(actor, Action::VaultManage)?;
+        let actor = permit.actor();
         let v = self
             .store
             .vault(vault)
@@ -181,7 +181,7 @@ impl Castellan {
         } else {
             "vault.revoke"
         };
-        let ev = NewEvent::new(actor, action)
+        let ev = NewEvent::new(actor, action, self.now())
             .target("vault", v.id, &v.name)
             .details(serde_json::json!({ "person_id": p.id, "email": p.email, "role": role }));
         self.store
@@ -191,12 +191,11 @@ impl Castellan {
     }
 
     /// Who can reach a vault. Needs `VaultManage`.
-    pub async fn vault_access(
+    pub async fn access(
         &self,
-        actor: &Actor,
+        _: &Permit<can::VaultManage>,
         vault: VaultId,
     ) -> CoreResult<Vec<VaultAccess>> {
-        self.require(actor, Action::VaultManage)?;
         self.store
             .vault(vault)
             .await?

@@ -66,7 +66,7 @@ async fn list_activity(
     Auth(a): Auth,
     ApiQuery(q): ApiQuery<ActivityQuery>,
 ) -> ApiResult<Json<Vec<ActivityEvent>>> {
-    Ok(Json(s.svc.activity(&a, q.into()).await?))
+    Ok(Json(s.svc.activity().list(&a.permit()?, q.into()).await?))
 }
 
 /// Every matching event as CSV (RFC 4180), oldest first.
@@ -77,7 +77,7 @@ async fn export_activity(
     Auth(a): Auth,
     ApiQuery(q): ApiQuery<ActivityQuery>,
 ) -> ApiResult<impl IntoResponse> {
-    let events = s.svc.activity_export(&a, q.into()).await?;
+    let events = s.svc.activity().export(&a.permit()?, q.into()).await?;
     let body = activity_csv(events).map_err(ApiError::from)?;
     Ok(csv_download(body))
 }
@@ -160,7 +160,7 @@ pub(crate) fn csv_cell(s: String) -> String {
 #[utoipa::path(get, path = "/api/v1/activity/verify", tag = "activity", security(("bearer" = [])),
     responses((status = 200, body = ChainReport)))]
 async fn verify_activity(State(s): State<AppState>, Auth(a): Auth) -> ApiResult<Json<ChainReport>> {
-    Ok(Json(s.svc.verify_activity(&a).await?))
+    Ok(Json(s.svc.activity().verify(&a.permit()?).await?))
 }
 
 #[cfg(test)]

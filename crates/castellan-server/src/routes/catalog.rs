@@ -21,7 +21,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
 /// The catalog: built-in and custom apps, by name.
 #[utoipa::path(get, path = "/api/v1/apps", tag = "catalog", security(("bearer" = [])), responses((status = 200, body = Vec<App>)))]
 async fn list_apps(State(s): State<AppState>, Auth(a): Auth) -> ApiResult<Json<Vec<App>>> {
-    Ok(Json(s.svc.apps(&a).await?))
+    Ok(Json(s.svc.catalog().list(&a.permit()?).await?))
 }
 
 /// Adds a custom app to the catalog.
@@ -32,7 +32,10 @@ async fn add_app(
     Auth(a): Auth,
     ApiJson(app): ApiJson<App>,
 ) -> ApiResult<(StatusCode, Json<App>)> {
-    Ok((StatusCode::CREATED, Json(s.svc.add_app(&a, app).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(s.svc.catalog().add(&a.permit()?, app).await?),
+    ))
 }
 
 /// One app by id or name.
@@ -44,7 +47,7 @@ async fn get_app(
     Auth(a): Auth,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<App>> {
-    Ok(Json(s.svc.app(&a, &id).await?))
+    Ok(Json(s.svc.catalog().get(&a.permit()?, &id).await?))
 }
 
 /// Generates a password or passphrase from the OS CSPRNG, with a strength estimate in bits.
@@ -56,5 +59,5 @@ async fn generate(
     Auth(a): Auth,
     ApiJson(req): ApiJson<GenerateRequest>,
 ) -> ApiResult<Json<GenerateResult>> {
-    Ok(Json(s.svc.generate(&a, req).await?))
+    Ok(Json(s.svc.catalog().generate(&a.permit()?, req).await?))
 }

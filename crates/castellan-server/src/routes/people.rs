@@ -31,7 +31,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
 #[utoipa::path(get, path = "/api/v1/people", tag = "people", security(("bearer" = [])),
     responses((status = 200, body = Vec<Person>), (status = 403, body = Problem, content_type = "application/problem+json")))]
 async fn list_people(State(s): State<AppState>, Auth(a): Auth) -> ApiResult<Json<Vec<Person>>> {
-    Ok(Json(s.svc.people(&a).await?))
+    Ok(Json(s.svc.people().list(&a.permit()?).await?))
 }
 
 /// Invites a person with a workspace role; returns the invitation token once.
@@ -44,7 +44,7 @@ async fn invite_person(
 ) -> ApiResult<(StatusCode, Json<Invited>)> {
     Ok((
         StatusCode::CREATED,
-        Json(s.svc.invite_person(&a, req).await?),
+        Json(s.svc.people().invite(&a.permit()?, req).await?),
     ))
 }
 
@@ -57,7 +57,7 @@ async fn get_person(
     Auth(a): Auth,
     ApiPath(id): ApiPath<PersonId>,
 ) -> ApiResult<Json<Person>> {
-    Ok(Json(s.svc.person(&a, id).await?))
+    Ok(Json(s.svc.people().get(&a.permit()?, id).await?))
 }
 
 /// Changes a person's name, role or status (`active`/`deactivated`).
@@ -70,7 +70,7 @@ async fn update_person(
     ApiPath(id): ApiPath<PersonId>,
     ApiJson(p): ApiJson<PersonPatch>,
 ) -> ApiResult<Json<Person>> {
-    Ok(Json(s.svc.update_person(&a, id, p).await?))
+    Ok(Json(s.svc.people().update(&a.permit()?, id, p).await?))
 }
 
 /// Hands the Owner role to this person; the caller (the owner) becomes super_admin.
@@ -82,7 +82,9 @@ async fn transfer_ownership(
     Auth(a): Auth,
     ApiPath(id): ApiPath<PersonId>,
 ) -> ApiResult<Json<Person>> {
-    Ok(Json(s.svc.transfer_ownership(&a, id).await?))
+    Ok(Json(
+        s.svc.people().transfer_ownership(&a.permit()?, id).await?,
+    ))
 }
 
 /// Issues a single-use password reset link for an active person whose role the caller manages
@@ -100,7 +102,12 @@ async fn issue_password_reset(
 ) -> ApiResult<(StatusCode, Json<PasswordResetLink>)> {
     Ok((
         StatusCode::CREATED,
-        Json(s.svc.issue_password_reset(&a, id).await?),
+        Json(
+            s.svc
+                .people()
+                .issue_password_reset(&a.permit()?, id)
+                .await?,
+        ),
     ))
 }
 
@@ -117,7 +124,7 @@ async fn renew_invitation(
 ) -> ApiResult<(StatusCode, Json<Invited>)> {
     Ok((
         StatusCode::CREATED,
-        Json(s.svc.renew_invitation(&a, id).await?),
+        Json(s.svc.people().renew_invitation(&a.permit()?, id).await?),
     ))
 }
 
@@ -132,13 +139,15 @@ async fn change_password(
     ApiJson(req): ApiJson<ChangePassword>,
 ) -> ApiResult<Json<PasswordChanged>> {
     super::setup::limit(&s, a.source_ip.as_deref(), &a.name)?;
-    Ok(Json(s.svc.change_password(&a, &req).await?))
+    Ok(Json(
+        s.svc.sessions().change_password(&a.permit()?, &req).await?,
+    ))
 }
 
 /// The caller's API tokens.
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens", security(("bearer" = [])), responses((status = 200, body = Vec<ApiToken>)))]
 async fn list_tokens(State(s): State<AppState>, Auth(a): Auth) -> ApiResult<Json<Vec<ApiToken>>> {
-    Ok(Json(s.svc.tokens(&a).await?))
+    Ok(Json(s.svc.sessions().tokens(&a.permit()?).await?))
 }
 
 /// Issues a personal API token (the secret is shown once; only its SHA-256 is stored).
@@ -151,7 +160,7 @@ async fn create_token(
 ) -> ApiResult<(StatusCode, Json<IssuedApiToken>)> {
     Ok((
         StatusCode::CREATED,
-        Json(s.svc.create_token(&a, req).await?),
+        Json(s.svc.sessions().create_token(&a.permit()?, req).await?),
     ))
 }
 
@@ -164,6 +173,6 @@ async fn revoke_token(
     Auth(a): Auth,
     ApiPath(id): ApiPath<TokenId>,
 ) -> ApiResult<StatusCode> {
-    s.svc.revoke_token(&a, id).await?;
+    s.svc.sessions().revoke_token(&a.permit()?, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -41,10 +41,10 @@ pub struct Health {
 #[utoipa::path(get, path = "/api/v1/health", tag = "setup",
     responses((status = 200, body = Health), (status = 503, body = Problem, content_type = "application/problem+json")))]
 async fn health(State(s): State<AppState>) -> ApiResult<Json<Health>> {
-    s.svc.setup_status().await?;
+    s.svc.sessions().setup_status().await?;
     Ok(Json(Health {
         status: "ok".into(),
-        backend: s.svc.store().backend().into(),
+        backend: s.svc.backend().into(),
         version: env!("CARGO_PKG_VERSION").into(),
     }))
 }
@@ -52,7 +52,7 @@ async fn health(State(s): State<AppState>) -> ApiResult<Json<Health>> {
 /// Whether the workspace is initialized and claimed (no authentication).
 #[utoipa::path(get, path = "/api/v1/setup", tag = "setup", responses((status = 200, body = SetupStatus)))]
 async fn setup_status(State(s): State<AppState>) -> ApiResult<Json<SetupStatus>> {
-    Ok(Json(s.svc.setup_status().await?))
+    Ok(Json(s.svc.sessions().setup_status().await?))
 }
 
 /// The Owner claims the workspace with the setup token printed at first start. Returns the
@@ -67,7 +67,10 @@ async fn claim(
 ) -> ApiResult<(StatusCode, Json<ClaimResult>)> {
     rate_limit(&s, &src, "")?;
     let actor = Actor::anonymous(src.ip, src.user_agent);
-    Ok((StatusCode::CREATED, Json(s.svc.claim(&actor, c).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(s.svc.sessions().claim(&actor, c).await?),
+    ))
 }
 
 /// Signs in with email and password; returns a new API token (shown once). Every attempt is
@@ -82,7 +85,10 @@ async fn sign_in(
 ) -> ApiResult<(StatusCode, Json<ClaimResult>)> {
     rate_limit(&s, &src, &req.email)?;
     let actor = Actor::anonymous(src.ip, src.user_agent);
-    Ok((StatusCode::CREATED, Json(s.svc.sign_in(&actor, req).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(s.svc.sessions().sign_in(&actor, req).await?),
+    ))
 }
 
 /// Counts a sign-in, claim, invitation, reset-link or password-change attempt against the
@@ -133,6 +139,7 @@ async fn accept_invitation(
     let actor = Actor::anonymous(src.ip, src.user_agent);
     Ok(Json(
         s.svc
+            .sessions()
             .accept_invitation(&actor, &req.email, &req.invitation_token, &req.password)
             .await?,
     ))
@@ -152,12 +159,12 @@ async fn reset_password(
 ) -> ApiResult<Json<Person>> {
     rate_limit(&s, &src, "")?;
     let actor = Actor::anonymous(src.ip, src.user_agent);
-    Ok(Json(s.svc.reset_password(&actor, &req).await?))
+    Ok(Json(s.svc.sessions().reset_password(&actor, &req).await?))
 }
 
 /// The signed-in person.
 #[utoipa::path(get, path = "/api/v1/me", tag = "people", security(("bearer" = [])),
     responses((status = 200, body = Person), (status = 401, body = Problem, content_type = "application/problem+json")))]
 async fn me(State(s): State<AppState>, Auth(actor): Auth) -> ApiResult<Json<Person>> {
-    Ok(Json(s.svc.me(&actor).await?))
+    Ok(Json(s.svc.people().me(&actor.permit()?).await?))
 }

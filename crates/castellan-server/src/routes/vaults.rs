@@ -51,7 +51,7 @@ impl ConfirmQuery {
 /// Vaults the caller can reach.
 #[utoipa::path(get, path = "/api/v1/vaults", tag = "vaults", security(("bearer" = [])), responses((status = 200, body = Vec<Vault>)))]
 async fn list_vaults(State(s): State<AppState>, Auth(a): Auth) -> ApiResult<Json<Vec<Vault>>> {
-    Ok(Json(s.svc.vaults(&a).await?))
+    Ok(Json(s.svc.vaults().list(&a.permit()?).await?))
 }
 
 /// Creates a cloud vault with its own data key; the creator gets `owner` on it. A name that
@@ -68,7 +68,12 @@ async fn create_vault(
 ) -> ApiResult<(StatusCode, Json<Vault>)> {
     Ok((
         StatusCode::CREATED,
-        Json(s.svc.create_vault_checked(&a, req, q.look_alike()).await?),
+        Json(
+            s.svc
+                .vaults()
+                .create_checked(&a.permit()?, req, q.look_alike())
+                .await?,
+        ),
     ))
 }
 
@@ -81,7 +86,7 @@ async fn get_vault(
     Auth(a): Auth,
     ApiPath(id): ApiPath<VaultId>,
 ) -> ApiResult<Json<Vault>> {
-    Ok(Json(s.svc.vault(&a, id).await?))
+    Ok(Json(s.svc.vaults().get(&a.permit()?, id).await?))
 }
 
 /// Who can reach a vault, with which item role.
@@ -92,7 +97,7 @@ async fn vault_access(
     Auth(a): Auth,
     ApiPath(id): ApiPath<VaultId>,
 ) -> ApiResult<Json<Vec<VaultAccess>>> {
-    Ok(Json(s.svc.vault_access(&a, id).await?))
+    Ok(Json(s.svc.vaults().access(&a.permit()?, id).await?))
 }
 
 /// Grants a person access to a vault with an item role (replaces an earlier grant).
@@ -106,7 +111,10 @@ async fn grant_vault(
     ApiJson(g): ApiJson<RoleGrant>,
 ) -> ApiResult<Json<Vec<VaultAccess>>> {
     Ok(Json(
-        s.svc.set_vault_access(&a, id, person, Some(g.role)).await?,
+        s.svc
+            .vaults()
+            .set_access(&a.permit()?, id, person, Some(g.role))
+            .await?,
     ))
 }
 
@@ -119,5 +127,10 @@ async fn revoke_vault(
     Auth(a): Auth,
     ApiPath((id, person)): ApiPath<(VaultId, PersonId)>,
 ) -> ApiResult<Json<Vec<VaultAccess>>> {
-    Ok(Json(s.svc.set_vault_access(&a, id, person, None).await?))
+    Ok(Json(
+        s.svc
+            .vaults()
+            .set_access(&a.permit()?, id, person, None)
+            .await?,
+    ))
 }

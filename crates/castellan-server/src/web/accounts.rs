@@ -239,7 +239,8 @@ async fn show_account(
     let a: AccountView = s.svc.account(actor, id).await?;
     let vault = s
         .svc
-        .vaults(actor)
+        .vaults()
+        .list(&actor.permit()?)
         .await?
         .into_iter()
         .find(|v| v.id == a.vault_id)
@@ -279,7 +280,7 @@ async fn show_account(
     let (address, number) = s.svc.account_contacts(actor, id).await?;
 
     // Sharing: names come from the people list when the person may read it.
-    let people = match s.svc.people(actor).await {
+    let people = match s.svc.people().list(&actor.permit()?).await {
         Ok(p) => p,
         Err(CoreError::Forbidden(_)) => vec![],
         Err(e) => return Err(e.into()),
@@ -318,8 +319,9 @@ async fn show_account(
     let activity = if allows(actor.role, Action::ActivityRead) {
         let events = s
             .svc
-            .activity(
-                actor,
+            .activity()
+            .list(
+                &actor.permit()?,
                 ActivityFilter {
                     target_id: Some(id.to_string()),
                     limit: Some(ACTIVITY_ON_PAGE),

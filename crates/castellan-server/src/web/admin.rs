@@ -139,7 +139,8 @@ async fn people_view(
     let me = user.actor.role;
     let people = s
         .svc
-        .people(&user.actor)
+        .people()
+        .list(&user.actor.permit()?)
         .await?
         .into_iter()
         .map(|p: Person| PersonRow {
@@ -209,7 +210,7 @@ async fn invite(
         role,
         external_id: None,
     };
-    match s.svc.invite_person(&user.actor, input).await {
+    match s.svc.people().invite(&user.actor.permit()?, input).await {
         Ok(inv) => Ok(invited_page(&user, inv, false)),
         Err(e) => invite_again(&s, &user, f, e).await,
     }
@@ -242,7 +243,12 @@ async fn renew_invitation(
     WebForm(_): WebForm<Empty>,
 ) -> WebResult {
     let id: PersonId = path_id(&id, "person")?;
-    match s.svc.renew_invitation(&user.actor, id).await {
+    match s
+        .svc
+        .people()
+        .renew_invitation(&user.actor.permit()?, id)
+        .await
+    {
         Ok(inv) => Ok(invited_page(&user, inv, true)),
         Err(e) => after_change(&s, &user, Err(e), "").await,
     }
@@ -288,7 +294,12 @@ async fn issue_reset_link(
     WebForm(_): WebForm<Empty>,
 ) -> WebResult {
     let id: PersonId = path_id(&id, "person")?;
-    match s.svc.issue_password_reset(&user.actor, id).await {
+    match s
+        .svc
+        .people()
+        .issue_password_reset(&user.actor.permit()?, id)
+        .await
+    {
         Ok(link) => Ok(render(&ResetLinkPage {
             chrome: user.chrome("Password reset link", "people"),
             link: format!("{}{}", origin(&headers), link.reset_path),
@@ -338,7 +349,12 @@ async fn change_role(
         ..Default::default()
     });
     let done = match patch {
-        Ok(p) => s.svc.update_person(&user.actor, id, p).await.map(|_| ()),
+        Ok(p) => s
+            .svc
+            .people()
+            .update(&user.actor.permit()?, id, p)
+            .await
+            .map(|_| ()),
         Err(e) => Err(e),
     };
     after_change(&s, &user, done, "role").await
@@ -367,8 +383,9 @@ async fn change_status(
     let done = match status {
         Ok(st) => s
             .svc
-            .update_person(
-                &user.actor,
+            .people()
+            .update(
+                &user.actor.permit()?,
                 id,
                 PersonPatch {
                     status: Some(st),
@@ -390,7 +407,11 @@ async fn reset_two_step(
     WebForm(_): WebForm<Empty>,
 ) -> WebResult {
     let id: PersonId = path_id(&id, "person")?;
-    let done = s.svc.reset_two_step(&user.actor, id).await;
+    let done = s
+        .svc
+        .people()
+        .reset_two_step(&user.actor.permit()?, id)
+        .await;
     after_change(&s, &user, done, "two-step").await
 }
 
@@ -484,6 +505,7 @@ async fn accept_submit(
     let password = SecretString::from(f.password.clone());
     match s
         .svc
+        .sessions()
         .accept_invitation(&actor, &f.email, &token, &password)
         .await
     {

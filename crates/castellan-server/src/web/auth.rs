@@ -33,7 +33,7 @@ pub const SESSION_TOKEN_PREFIX: &str = "web session";
 
 /// `/`: the claim page on a new workspace, the sign-in page when signed out, else accounts.
 pub(super) async fn home(State(s): State<AppState>, headers: HeaderMap) -> WebResult {
-    let st = s.svc.setup_status().await?;
+    let st = s.svc.sessions().setup_status().await?;
     if !st.claimed {
         return Ok(see_other("/setup"));
     }
@@ -108,7 +108,7 @@ struct SetupPage {
 }
 
 async fn setup_page(State(s): State<AppState>, headers: HeaderMap) -> WebResult {
-    let st = s.svc.setup_status().await?;
+    let st = s.svc.sessions().setup_status().await?;
     if st.claimed {
         return Ok(see_other("/sign-in"));
     }
@@ -146,7 +146,7 @@ async fn setup_submit(
     headers: HeaderMap,
     WebForm(f): WebForm<SetupForm>,
 ) -> WebResult {
-    let st = s.svc.setup_status().await?;
+    let st = s.svc.sessions().setup_status().await?;
     let (csrf, _) = public_csrf(&headers);
     let ip = src.ip.as_deref().and_then(|i| i.parse().ok());
     let again = |errors: FieldErrors, status: StatusCode| {
@@ -175,7 +175,7 @@ async fn setup_submit(
         name: f.name.clone(),
         password: SecretString::from(f.password.clone()),
     };
-    match s.svc.claim(&actor, claim).await {
+    match s.svc.sessions().claim(&actor, claim).await {
         Ok(_) => {}
         Err(e @ CoreError::Unauthenticated(_)) => {
             let mut fe = FieldErrors::from_core(e);
@@ -222,6 +222,7 @@ pub(super) async fn start_session(
         .collect();
     let r = s
         .svc
+        .sessions()
         .sign_in(
             &actor,
             SignIn {
@@ -267,7 +268,7 @@ async fn sign_in_page(
     headers: HeaderMap,
     Query(q): Query<NextQuery>,
 ) -> WebResult {
-    if !s.svc.setup_status().await?.claimed {
+    if !s.svc.sessions().setup_status().await?.claimed {
         return Ok(see_other("/setup"));
     }
     let (csrf, set) = public_csrf(&headers);
@@ -374,7 +375,10 @@ async fn sign_out(
     WebForm(_): WebForm<Empty>,
 ) -> WebResult {
     if let Some(t) = user.actor.token_id {
-        s.svc.revoke_token(&user.actor, t).await?;
+        s.svc
+            .sessions()
+            .revoke_token(&user.actor.permit()?, t)
+            .await?;
     }
     let mut r = see_other("/sign-in");
     r.headers_mut().append(
@@ -406,7 +410,8 @@ async fn sessions_page(State(s): State<AppState>, user: WebUser) -> WebResult {
     let now = chrono::Utc::now();
     let sessions = s
         .svc
-        .tokens(&user.actor)
+        .sessions()
+        .tokens(&user.actor.permit()?)
         .await?
         .into_iter()
         .filter(|t| t.name.starts_with(SESSION_TOKEN_PREFIX))
@@ -446,7 +451,10 @@ async fn revoke_session(
     let id: TokenId = id
         .parse()
         .map_err(|_| WebError::status(StatusCode::NOT_FOUND, "No such session."))?;
-    s.svc.revoke_token(&user.actor, id).await?;
+    s.svc
+        .sessions()
+        .revoke_token(&user.actor.permit()?, id)
+        .await?;
     if Some(id) == user.actor.token_id {
         let mut r = see_other("/sign-in");
         r.headers_mut().append(

@@ -723,10 +723,12 @@ pub fn hub_page_html(chrome: Chrome, data: &HubData, q: &HubQuery) -> askama::Re
 async fn load_hub(s: &AppState, user: &WebUser, id: HubId) -> Result<HubData, CoreError> {
     let a = &user.actor;
     let detail = s.svc.hub(a, id).await?;
+    let (catalog, catalog_read) = (s.svc.catalog(), a.permit()?);
+    let (people, people_read) = (s.svc.people(), a.permit()?);
     let (members, grants, people, jobs, app) = tokio::try_join!(
         s.svc.hub_members(a, id, None),
         s.svc.hub_grants(a, id),
-        s.svc.people(a),
+        people.list(&people_read),
         s.svc.jobs(
             a,
             JobFilter {
@@ -735,7 +737,7 @@ async fn load_hub(s: &AppState, user: &WebUser, id: HubId) -> Result<HubData, Co
                 limit: Some(RECENT_JOBS),
             }
         ),
-        s.svc.app(a, detail.hub.app_id.as_str()),
+        catalog.get(&catalog_read, detail.hub.app_id.as_str()),
     )?;
     let account_label = s
         .svc

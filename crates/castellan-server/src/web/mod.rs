@@ -134,6 +134,7 @@ impl FromRequestParts<AppState> for WebUser {
         let used_as = castellan_core::service::TokenUse::WebSession;
         match state
             .svc
+            .sessions()
             .authenticate(&token, used_as, src.ip, src.user_agent)
             .await
         {

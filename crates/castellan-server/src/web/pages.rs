@@ -91,7 +91,8 @@ pub async fn account_cards(
 ) -> Result<Vec<AccountCard>, castellan_core::CoreError> {
     let vaults: HashMap<_, _> = s
         .svc
-        .vaults(&user.actor)
+        .vaults()
+        .list(&user.actor.permit()?)
         .await?
         .into_iter()
         .map(|v| (v.id, v.name))

@@ -88,7 +88,12 @@ async fn change_submit(
         current_password: SecretString::from(f.current_password),
         new_password: SecretString::from(f.new_password),
     };
-    match s.svc.change_password(&user.actor, &input).await {
+    match s
+        .svc
+        .sessions()
+        .change_password(&user.actor.permit()?, &input)
+        .await
+    {
         Ok(_) => Ok(see_other("/account-security?done=password")),
         Err(e @ CoreError::Validation { .. }) => Ok(again(
             FieldErrors::from_core(e),
@@ -177,7 +182,7 @@ async fn reset_submit(
         reset_token: SecretString::from(f.token.clone()),
         new_password: SecretString::from(f.new_password.clone()),
     };
-    match s.svc.reset_password(&actor, &input).await {
+    match s.svc.sessions().reset_password(&actor, &input).await {
         Ok(_) => Ok(render(&reset_view(
             csrf.clone(),
             String::new(),

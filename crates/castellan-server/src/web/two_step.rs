@@ -71,7 +71,11 @@ async fn security_page(
     user: WebUser,
     Query(q): Query<DoneQuery>,
 ) -> WebResult {
-    let enabled = s.svc.two_step_status(&user.actor).await?;
+    let enabled = s
+        .svc
+        .sessions()
+        .two_step_status(&user.actor.permit()?)
+        .await?;
     let mut chrome = user.chrome(TITLE, "sessions");
     chrome.notice = notice(q.done.as_deref());
     Ok(render(&SecurityPage {
@@ -109,7 +113,11 @@ struct Empty {}
 
 /// "Set up": a fresh secret, shown once as a QR code and as text.
 async fn begin(State(s): State<AppState>, user: WebUser, WebForm(_): WebForm<Empty>) -> WebResult {
-    let e = s.svc.begin_two_step(&user.actor).await?;
+    let e = s
+        .svc
+        .sessions()
+        .begin_two_step(&user.actor.permit()?)
+        .await?;
     Ok(render(&setup_page(
         &user,
         e,
@@ -139,8 +147,9 @@ async fn enable(
     let secret = SecretString::from(f.secret.clone());
     match s
         .svc
+        .sessions()
         .enable_two_step(
-            &user.actor,
+            &user.actor.permit()?,
             &secret,
             &f.code,
             &SecretString::from(f.password.clone()),
@@ -153,13 +162,21 @@ async fn enable(
             if errors.has("secret") {
                 // A secret that does not parse did not come from the page: start again.
                 errors.0[0].0 = "general".into();
-                let e = s.svc.begin_two_step(&user.actor).await?;
+                let e = s
+                    .svc
+                    .sessions()
+                    .begin_two_step(&user.actor.permit()?)
+                    .await?;
                 return Ok(render_status(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     &setup_page(&user, e, String::new(), errors),
                 ));
             }
-            let e = s.svc.resume_two_step(&user.actor, &secret).await?;
+            let e = s
+                .svc
+                .sessions()
+                .resume_two_step(&user.actor.permit()?, &secret)
+                .await?;
             Ok(render_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &setup_page(&user, e, f.code.trim().to_owned(), errors),
@@ -183,7 +200,12 @@ async fn disable(
     WebForm(f): WebForm<DisableForm>,
 ) -> WebResult {
     let password = SecretString::from(f.password);
-    match s.svc.disable_two_step(&user.actor, &password).await {
+    match s
+        .svc
+        .sessions()
+        .disable_two_step(&user.actor.permit()?, &password)
+        .await
+    {
         Ok(()) => Ok(see_other("/account-security?done=off")),
         Err(e @ CoreError::Validation { .. }) => Ok(render_status(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -214,6 +214,7 @@ impl TestApp {
         )
         .expect("service");
         let setup_token = svc
+            .sessions()
             .init("Test")
             .await
             .expect("init")

@@ -22,7 +22,7 @@ pub fn t(secs: i64) -> DateTime<Utc> {
 }
 
 pub fn ev(action: &str) -> NewEvent {
-    NewEvent::new(&Actor::system("store tests"), action)
+    NewEvent::new(&Actor::system("store tests"), action, chrono::Utc::now())
 }
 
 pub fn workspace(setup_hash: &str) -> Workspace {

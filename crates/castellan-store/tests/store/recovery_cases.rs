@@ -193,7 +193,8 @@ pub async fn password_resets_and_changes(store: SqlStore) {
 fn read(token: Option<TokenId>, target: &str, action: &str, secs: i64) -> NewEvent {
     let mut actor = Actor::system("store tests");
     actor.token_id = token;
-    let mut e = NewEvent::new(&actor, action).target("account", target, "GitHub");
+    let mut e =
+        NewEvent::new(&actor, action, chrono::Utc::now()).target("account", target, "GitHub");
     e.at = t(secs);
     e
 }

@@ -642,8 +642,15 @@ async fn activity(c: &Client, cmd: ActivityCmd) -> Result<ExitCode> {
             let report: Value = if local {
                 let cfg = host.resolve(None, None, None)?;
                 let svc = crate::host::open(&cfg, false).await?;
+                // Host-local: whoever holds the data dir acts as the system (an owner).
+                let system = castellan_core::activity::Actor::system("castellan activity verify");
                 serde_json::to_value(
-                    svc.verify_activity_unchecked()
+                    svc.activity()
+                        .verify(
+                            &system
+                                .permit()
+                                .map_err(|e| anyhow::anyhow!(e.to_string()))?,
+                        )
                         .await
                         .map_err(|e| anyhow::anyhow!(crate::host::describe(&e)))?,
                 )?

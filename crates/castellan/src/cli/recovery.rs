@@ -192,6 +192,7 @@ pub async fn owner(cmd: OwnerCmd) -> Result<ExitCode> {
         "New Owner password (at least 12 characters): ",
     )?;
     let (owner, revoked) = svc
+        .sessions()
         .reset_owner_password(&SecretString::from(new), a.turn_off_two_step)
         .await
         .map_err(|e| anyhow::anyhow!(host::describe(&e)))?;

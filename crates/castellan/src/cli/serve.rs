@@ -208,7 +208,7 @@ pub async fn serve(a: ServeArgs) -> Result<ExitCode> {
     let svc = inbox.svc;
     tracing::info!(
         %addr,
-        backend = svc.store().backend(),
+        backend = svc.backend(),
         max_password_hashes = limits.max_password_hashes,
         max_connections = limits.http.max_connections,
         "castellan is serving"
@@ -293,7 +293,8 @@ pub async fn keys(cmd: KeysCmd) -> Result<ExitCode> {
             let new_id = ring.rotate();
             ring.save(&cfg.master_key_file)?;
             let report = svc
-                .rewrap_data_keys()
+                .keys()
+                .rewrap()
                 .await
                 .map_err(|e| anyhow::anyhow!(host::describe(&e)))?;
             out!(
@@ -307,7 +308,8 @@ pub async fn keys(cmd: KeysCmd) -> Result<ExitCode> {
             let _lock = lock_key_file(&cfg.master_key_file)?;
             let svc = host::open(&cfg, false).await?;
             let report = svc
-                .rewrap_data_keys()
+                .keys()
+                .rewrap()
                 .await
                 .map_err(|e| anyhow::anyhow!(host::describe(&e)))?;
             out!(
@@ -328,12 +330,12 @@ pub async fn keys(cmd: KeysCmd) -> Result<ExitCode> {
             let _lock = lock_key_file(&cfg.master_key_file)?;
             let svc = host::open(&cfg, false).await?;
             let in_use = svc
-                .store()
-                .keys_wrapped_by(&key_id)
+                .keys()
+                .wrapped_by(&key_id)
                 .await
                 .map_err(|e| anyhow::anyhow!(host::describe(&e)))?;
-            if !in_use.is_empty() {
-                anyhow::bail!("{} vault data key(s) are still wrapped by {key_id}: run `castellan keys rewrap` first", in_use.len());
+            if in_use > 0 {
+                anyhow::bail!("{in_use} vault data key(s) are still wrapped by {key_id}: run `castellan keys rewrap` first");
             }
             let mut ring = Keyring::load(&cfg.master_key_file)?;
             ring.retire(&castellan_crypto::KeyId(key_id.clone()))?;

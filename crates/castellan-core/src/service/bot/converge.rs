@@ -3,10 +3,7 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
-
 use super::{Bot, Failure};
-use crate::activity::truncate_ms;
 use crate::connector::{Connector, ConnectorContext, Invitation, Session};
 use crate::desired::{decide, desired, Decision, Desired, Seen, Step};
 use crate::error::CoreError;
@@ -199,7 +196,7 @@ impl Bot {
         m: &crate::connector::AppMember,
         person: Option<PersonId>,
     ) -> CoreResult<()> {
-        let now = truncate_ms(Utc::now());
+        let now = self.now();
         let prev = self
             .svc
             .store

@@ -5,12 +5,12 @@
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
+use crate::clock::Jitter;
 use chrono::{Duration, Utc};
-use rand::Rng;
 
-use super::hubs::{new_job, unfinished};
+use super::hubs::unfinished;
 use super::Castellan;
-use crate::activity::{truncate_ms, Actor, NewEvent};
+use crate::activity::{Actor, NewEvent};
 use crate::connector::{Connector, ConnectorContext, ConnectorError, ConnectorRegistry, Session};
 use crate::desired::member_job_key;
 use crate::error::{CoreError, CoreResult};
@@ -74,12 +74,17 @@ impl From<CoreError> for Failure {
 
 /// The retry delay before attempt `attempt` (1-based): `base * 2^(attempt-1)`, ±20% jitter,
 /// at most 10 minutes; an app's `retry_after` wins when longer.
-pub fn backoff(base: Duration, attempt: i32, retry_after: Option<StdDuration>) -> Duration {
+pub fn backoff(
+    jitter: &dyn Jitter,
+    base: Duration,
+    attempt: i32,
+    retry_after: Option<StdDuration>,
+) -> Duration {
     let exp = base
         .num_milliseconds()
         .saturating_mul(1i64 << (attempt - 1).clamp(0, 16));
     let capped = exp.min(600_000) as f64;
-    let jitter = rand::thread_rng().gen_range(0.8..=1.2);
+    let jitter = jitter.factor(0.8, 1.2);
     let mut ms = (capped * jitter) as i64;
     if let Some(ra) = retry_after {
         ms = ms.max(ra.as_millis() as i64);
@@ -88,6 +93,11 @@ pub fn backoff(base: Duration, attempt: i32, retry_after: Option<StdDuration>) -
 }
 
 impl Bot {
+    /// The service clock's current instant (milliseconds).
+    fn now(&self) -> chrono::DateTime<Utc> {
+        self.svc.now()
+    }
+
     /// A worker over the service and the connectors.
     pub fn new(svc: Castellan, registry: Arc<dyn ConnectorRegistry>, cfg: BotConfig) -> Self {
         Self { svc, registry, cfg }
@@ -167,7 +177,7 @@ impl Bot {
             if !mine || !matches!(job.state, JobState::Started | JobState::Running) {
                 return Ok(false);
             }
-            let now = truncate_ms(Utc::now());
+            let now = self.now();
             job.lease_until = Some(now - Duration::milliseconds(1));
             job.attempts = (job.attempts - 1).max(0);
             job.updated_at = now;
@@ -190,11 +200,11 @@ impl Bot {
 
     /// Enqueues `check_for_updates` for every hub whose schedule is due (one instance wins each).
     pub async fn schedule_due(&self) -> CoreResult<usize> {
-        let due = self.svc.store.claim_due_syncs(Utc::now()).await?;
+        let due = self.svc.store.claim_due_syncs(self.now()).await?;
         let actor = Actor::bot("schedule");
         let jobs: Vec<Job> = due
             .iter()
-            .map(|h| super::hubs::sync_job(*h, Trigger::Schedule, &actor, false))
+            .map(|h| self.svc.sync_job(*h, Trigger::Schedule, &actor, false))
             .collect();
         if jobs.is_empty() {
             return Ok(0);
@@ -215,7 +225,7 @@ impl Bot {
     async fn claim(&self) -> CoreResult<Option<Job>> {
         self.svc
             .store
-            .claim_job(&self.cfg.worker_id, Utc::now(), self.cfg.lease)
+            .claim_job(&self.cfg.worker_id, self.now(), self.cfg.lease)
             .await
     }
 
@@ -232,7 +242,7 @@ impl Bot {
         }
         job.state = JobState::Running;
         job.attempts += 1;
-        job.updated_at = truncate_ms(Utc::now());
+        job.updated_at = self.now();
         job.lease_until = Some(job.updated_at + self.cfg.lease);
         if !self
             .svc
@@ -264,7 +274,7 @@ impl Bot {
         };
         let follow_up = FollowUp {
             seen_grants_version: seen,
-            job: super::hubs::sync_job(
+            job: self.svc.sync_job(
                 hub.id,
                 Trigger::GrantChange,
                 &Actor::bot("bot (the grants changed while a job ran)"),
@@ -284,7 +294,7 @@ impl Bot {
             .max(StdDuration::from_millis(200));
         loop {
             tokio::time::sleep(every).await;
-            let until = truncate_ms(Utc::now()) + self.cfg.lease;
+            let until = self.now() + self.cfg.lease;
             match self
                 .svc
                 .store
@@ -334,7 +344,7 @@ impl Bot {
 
     async fn progress(&self, job: &mut Job, text: String) -> Result<(), Failure> {
         job.progress = Some(text);
-        job.updated_at = truncate_ms(Utc::now());
+        job.updated_at = self.now();
         job.lease_until = Some(job.updated_at + self.cfg.lease);
         if self
             .svc
@@ -394,7 +404,7 @@ impl Bot {
             .unwrap_or(false);
         let people = self.people().await?;
         let previous = self.svc.store.hub_members(hub.id).await?;
-        let now = truncate_ms(Utc::now());
+        let now = self.now();
         let snapshot = reconcile::match_members(&members, &previous, &people, now);
         let mut report = SyncReport::default();
         reconcile::diff(&previous, &snapshot, &mut report);
@@ -450,7 +460,7 @@ impl Bot {
             ),
         };
         let keep_old = halted.is_some() && gone_share > hub.safeguard_threshold;
-        let ev = NewEvent::new(&bot, "hub.check_for_updates")
+        let ev = NewEvent::new(&bot, "hub.check_for_updates", self.now())
             .target("hub", hub.id, &hub.label)
             .details(serde_json::json!({
                 "job_id": job.id, "total": report.total, "new": report.new.len(), "changed": report.changed.len(),
@@ -485,7 +495,7 @@ impl Bot {
                 email,
                 role,
                 app_member_id,
-            } => new_job(
+            } => self.svc.new_job(
                 hub,
                 Task::InviteMember,
                 trigger,
@@ -501,7 +511,7 @@ impl Bot {
                 person_id,
                 app_member_id,
                 role,
-            } => new_job(
+            } => self.svc.new_job(
                 hub,
                 Task::UpdateMemberRole,
                 trigger,
@@ -513,7 +523,7 @@ impl Bot {
             PlannedChange::Remove {
                 person_id,
                 app_member_id,
-            } => new_job(
+            } => self.svc.new_job(
                 hub,
                 Task::RemoveMember,
                 trigger,
@@ -537,7 +547,7 @@ impl Bot {
     async fn record(&self, job: &Job, outcome: &str) -> CoreResult<()> {
         self.svc
             .store
-            .record_job_run(job.id, &self.cfg.worker_id, Utc::now(), outcome)
+            .record_job_run(job.id, &self.cfg.worker_id, self.now(), outcome)
             .await?;
         // Crash-test failpoint: `CASTELLAN_FAILPOINT=abort_after:<task>` kills the process right
         // after the app was changed and before the job is marked completed, as a SIGKILL would.
@@ -559,7 +569,7 @@ impl Bot {
         result: Result<String, Failure>,
         follow_up: Option<&FollowUp>,
     ) -> CoreResult<()> {
-        let now = truncate_ms(Utc::now());
+        let now = self.now();
         job.updated_at = now;
         let bot = Actor::bot(&format!("bot ({})", job.task));
         let mut hub_update: Option<(HubStatus, String)> = None;
@@ -582,7 +592,13 @@ impl Bot {
                 };
                 job.state = JobState::Retrying;
                 job.error = Some(e.to_string());
-                job.run_at = now + backoff(self.cfg.backoff_base, job.attempts, retry_after);
+                job.run_at = now
+                    + backoff(
+                        self.svc.jitter.as_ref(),
+                        self.cfg.backoff_base,
+                        job.attempts,
+                        retry_after,
+                    );
                 job.lease_until = None;
                 "job.retrying"
             }
@@ -619,7 +635,7 @@ impl Bot {
                 "job.not_completed"
             }
         };
-        let ev = NewEvent::new(&bot, action)
+        let ev = NewEvent::new(&bot, action, self.now())
             .target("job", job.id, job.task.as_str())
             .details(serde_json::json!({
                 "hub_id": job.hub_id, "attempts": job.attempts, "error": job.error,

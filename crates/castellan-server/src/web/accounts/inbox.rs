@@ -163,7 +163,8 @@ async fn inbox_page(
     let actor = &user.actor;
     let mut apps: Vec<Choice> = s
         .svc
-        .apps(actor)
+        .catalog()
+        .list(&actor.permit()?)
         .await?
         .into_iter()
         .map(|a| Choice {
@@ -189,7 +190,8 @@ async fn inbox_page(
     account_choices.sort_by_key(|c| c.label.to_lowercase());
     let vaults: Vec<Choice> = s
         .svc
-        .vaults(actor)
+        .vaults()
+        .list(&actor.permit()?)
         .await?
         .into_iter()
         .map(|v| Choice {

@@ -92,9 +92,9 @@ pub(super) async fn new_form_context(
             ),
         ));
     }
-    let mut vaults = s.svc.vaults(&user.actor).await?;
+    let mut vaults = s.svc.vaults().list(&user.actor.permit()?).await?;
     vaults.sort_by_key(|v| (!v.is_default, v.name.to_lowercase()));
-    let apps = s.svc.apps(&user.actor).await?;
+    let apps = s.svc.catalog().list(&user.actor.permit()?).await?;
     Ok((
         vaults
             .into_iter()
@@ -176,14 +176,16 @@ async fn new_submit(
         let t = f.app.trim();
         let app = s
             .svc
-            .apps(&user.actor)
+            .catalog()
+            .list(&user.actor.permit()?)
             .await?
             .into_iter()
             .find(|a| a.id.as_str() == t || a.name.eq_ignore_ascii_case(t));
         let g = s
             .svc
+            .catalog()
             .generate(
-                &user.actor,
+                &user.actor.permit()?,
                 GenerateRequest {
                     app: app.as_ref().map(|a| a.id.to_string()),
                     ..GenerateRequest::default()

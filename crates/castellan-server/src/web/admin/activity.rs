@@ -162,7 +162,8 @@ async fn activity_page(
     permissions::require(user.actor.role, Action::ActivityRead)?;
     let actors = s
         .svc
-        .people(&user.actor)
+        .people()
+        .list(&user.actor.permit()?)
         .await?
         .into_iter()
         .map(|p| Choice {
@@ -174,7 +175,7 @@ async fn activity_page(
     let (events, older, errors, status) = match q.filter() {
         Ok(mut f) => {
             f.limit = Some(PAGE_SIZE + 1);
-            let mut events = s.svc.activity(&user.actor, f).await?;
+            let mut events = s.svc.activity().list(&user.actor.permit()?, f).await?;
             let more = events.len() > PAGE_SIZE as usize;
             events.truncate(PAGE_SIZE as usize);
             let older = match events.last() {
@@ -222,7 +223,7 @@ async fn activity_csv(
 ) -> WebResult {
     let mut f = q.filter()?;
     f.before_seq = None;
-    let events = s.svc.activity_export(&user.actor, f).await?;
+    let events = s.svc.activity().export(&user.actor.permit()?, f).await?;
     let body = crate::routes::activity::activity_csv(events).map_err(WebError::from)?;
     Ok(crate::routes::activity::csv_download(body))
 }

@@ -68,7 +68,8 @@ async fn vaults_view(
     permissions::require(user.actor.role, Action::VaultManage)?;
     let vaults = s
         .svc
-        .vaults(&user.actor)
+        .vaults()
+        .list(&user.actor.permit()?)
         .await?
         .into_iter()
         .map(|v| VaultRow {
@@ -114,7 +115,8 @@ async fn create(
     let look_alike = LookAlike::confirmed(f.confirm_confusable == "1");
     let created = s
         .svc
-        .create_vault_checked(&user.actor, input, look_alike)
+        .vaults()
+        .create_checked(&user.actor.permit()?, input, look_alike)
         .await;
     let (status, errors) = match created {
         Ok(v) => return Ok(see_other(&format!("/vaults/{}?done=created", v.id))),
@@ -177,9 +179,9 @@ async fn vault_view(
     errors: FieldErrors,
 ) -> Result<VaultPage, WebError> {
     permissions::require(user.actor.role, Action::VaultManage)?;
-    let v = s.svc.vault(&user.actor, id).await?;
-    let grants = s.svc.vault_access(&user.actor, id).await?;
-    let people = s.svc.people(&user.actor).await?;
+    let v = s.svc.vaults().get(&user.actor.permit()?, id).await?;
+    let grants = s.svc.vaults().access(&user.actor.permit()?, id).await?;
+    let people = s.svc.people().list(&user.actor.permit()?).await?;
     let by_id: HashMap<PersonId, _> = people.iter().map(|p| (p.id, p)).collect();
     let mut access: Vec<AccessRow> = grants
         .iter()
@@ -273,7 +275,10 @@ async fn set_access(
                 CoreError::invalid("role", "choose owner, manager, collaborator or no access")
             })?),
         };
-        s.svc.set_vault_access(&user.actor, id, person, role).await
+        s.svc
+            .vaults()
+            .set_access(&user.actor.permit()?, id, person, role)
+            .await
     }
     .await;
     match result {

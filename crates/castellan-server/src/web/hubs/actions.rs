@@ -77,7 +77,8 @@ async fn person_by_email(
         return Ok(None);
     }
     Ok(s.svc
-        .people(&user.actor)
+        .people()
+        .list(&user.actor.permit()?)
         .await?
         .into_iter()
         .find(|p| p.email == email))

@@ -195,7 +195,12 @@ async fn chosen_app(
     user: &WebUser,
     f: &WizardForm,
 ) -> Result<Option<App>, CoreError> {
-    match s.svc.app(&user.actor, f.app.trim()).await {
+    match s
+        .svc
+        .catalog()
+        .get(&user.actor.permit()?, f.app.trim())
+        .await
+    {
         Ok(a) => Ok(Some(a)),
         Err(CoreError::NotFound { .. }) => Ok(None),
         Err(e) => Err(e),
@@ -246,7 +251,8 @@ async fn page(
     }
     let apps = if step == 1 {
         s.svc
-            .apps(a)
+            .catalog()
+            .list(&a.permit()?)
             .await?
             .into_iter()
             .filter(|x| x.connector.is_some())
@@ -263,7 +269,7 @@ async fn page(
     };
     let (mut app_accounts, mut other_accounts, mut vaults) = (vec![], vec![], vec![]);
     if step == 4 {
-        let vault_list = s.svc.vaults(a).await?;
+        let vault_list = s.svc.vaults().list(&a.permit()?).await?;
         let app_id = app.as_ref().map(|x| x.id.clone());
         for acc in s.svc.accounts(a, None, None, None).await? {
             let vault = vault_list
