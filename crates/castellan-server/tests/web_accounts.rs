@@ -772,6 +772,7 @@ async fn the_shared_inbox_filters_and_shows_a_message_escaped() {
         .ok()
         .str("address");
     app.svc
+        .inbox_delivery()
         .receive_email(castellan_core::service::ReceivedMessage {
             to: address,
             from: "noreply@github.com".into(),

@@ -770,8 +770,9 @@ impl CastellanBench {
             )
             .await?;
         let account = svc
-            .create_account(
-                &owner,
+            .accounts()
+            .create(
+                &owner.permit()?,
                 AccountInput {
                     label: "Synapse bench bot".into(),
                     app: Some("matrix-synapse".into()),
@@ -788,8 +789,9 @@ impl CastellanBench {
             )
             .await?;
         let hub = svc
-            .connect_hub(
-                &owner,
+            .hubs()
+            .connect(
+                &owner.permit()?,
                 ConnectHub {
                     app: "matrix-synapse".into(),
                     label: "Bench Synapse".into(),
@@ -831,7 +833,8 @@ impl CastellanBench {
         let id = if queue {
             Some(
                 self.svc
-                    .sync_hub(&self.owner, self.hub, false, Trigger::Manual)
+                    .hubs()
+                    .sync(&self.owner.permit()?, self.hub, false, Trigger::Manual)
                     .await?
                     .id,
             )
@@ -841,7 +844,7 @@ impl CastellanBench {
         loop {
             let ran = self.bot.run_one().await?;
             let job = match id {
-                Some(id) => self.svc.job(&self.owner, id).await?,
+                Some(id) => self.svc.hubs().job(&self.owner.permit()?, id).await?,
                 None => {
                     ensure!(ran, "no job was queued by connect_hub");
                     // The only job there is: connect_hub's check_for_updates.
@@ -851,7 +854,8 @@ impl CastellanBench {
                         limit: Some(1),
                     };
                     self.svc
-                        .jobs(&self.owner, f)
+                        .hubs()
+                        .jobs(&self.owner.permit()?, f)
                         .await?
                         .into_iter()
                         .next()
@@ -861,7 +865,7 @@ impl CastellanBench {
             match job.state {
                 JobState::Completed => {
                     let total = t.elapsed();
-                    let hub = self.svc.hub(&self.owner, self.hub).await?;
+                    let hub = self.svc.hubs().get(&self.owner.permit()?, self.hub).await?;
                     let stamped = hub.hub.last_sync_at.context("no last_sync_at")?;
                     let listing = (stamped - started).to_std().unwrap_or_default().min(total);
                     return Ok(Run {
@@ -884,7 +888,7 @@ impl CastellanBench {
     /// Checks the last report (and, with `members`, the stored snapshot): `expected` members,
     /// `emails` of them with an address.
     async fn check(&self, expected: usize, emails: usize, members: bool) -> Result<()> {
-        let hub = self.svc.hub(&self.owner, self.hub).await?;
+        let hub = self.svc.hubs().get(&self.owner.permit()?, self.hub).await?;
         let report = hub.last_report.context("no report after the sync")?;
         ensure!(
             report.total == expected && report.halted.is_none(),
@@ -893,7 +897,11 @@ impl CastellanBench {
             report.halted
         );
         if members {
-            let m = self.svc.hub_members(&self.owner, self.hub, None).await?;
+            let m = self
+                .svc
+                .hubs()
+                .members(&self.owner.permit()?, self.hub, None)
+                .await?;
             let with_email = m.iter().filter(|m| m.email.is_some()).count();
             ensure!(
                 m.len() == expected && with_email == emails,

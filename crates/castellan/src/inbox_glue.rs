@@ -242,7 +242,7 @@ pub async fn start(
     let mut rx = shutdown.clone();
     tasks.push(tokio::spawn(async move {
         loop {
-            match purger.purge_inbox(retention).await {
+            match purger.inbox_delivery().purge(retention).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(deleted = n, "purged old inbox messages"),
                 Err(e) => tracing::warn!(error = %e, "purging the inbox failed"),
@@ -292,7 +292,7 @@ fn sink_error(e: CoreError) -> SinkError {
 #[async_trait]
 impl MailSink for CastellanSink {
     async fn accepts(&self, rcpt: &str) -> bool {
-        match self.svc.accepts_recipient(rcpt).await {
+        match self.svc.inbox_delivery().accepts_recipient(rcpt).await {
             Ok(known) => known,
             Err(e) => {
                 // Do not bounce on a database hiccup: accept here, and `deliver` answers 451.
@@ -311,7 +311,7 @@ impl MailSink for CastellanSink {
             .unwrap_or_else(|| msg.mail_from.to_lowercase());
         let mut known = 0;
         for rcpt in &msg.rcpt_to {
-            let hints = match self.svc.recipient_hints(rcpt).await {
+            let hints = match self.svc.inbox_delivery().recipient_hints(rcpt).await {
                 Ok(h) => h,
                 Err(CoreError::NotFound { .. }) => continue,
                 Err(e) => return Err(sink_error(e)),
@@ -334,7 +334,11 @@ impl MailSink for CastellanSink {
                 link: found.link,
                 expires_in: found.expires_in,
             };
-            self.svc.receive_email(m).await.map_err(sink_error)?;
+            self.svc
+                .inbox_delivery()
+                .receive_email(m)
+                .await
+                .map_err(sink_error)?;
         }
         if known == 0 {
             return Err(SinkError::Permanent(

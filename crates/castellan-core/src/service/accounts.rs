@@ -8,7 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::Castellan;
+use super::{Accounts, Castellan};
 use crate::activity::{Actor, NewEvent};
 use crate::catalog::App;
 use crate::error::{CoreError, CoreResult};
@@ -17,7 +17,7 @@ use crate::inbox::{ManagedAddress, ManagedNumber};
 use crate::model::{
     AccountRecord, AccountSetup, CustomField, ItemRole, PersonStatus, SealedField, WorkspaceRole,
 };
-use crate::permissions::{effective_item_role, item_allows, Action, ItemAction};
+use crate::permissions::{can, effective_item_role, item_allows, ItemAction, Permit};
 use crate::ports::AccountFilter;
 use crate::validate::{self, LookAlike};
 
@@ -477,28 +477,65 @@ impl Castellan {
         Ok(())
     }
 
+    /// Refuses a label another account of the vault has (`Conflict`) or, unless `look_alike`
+    /// allows it, one that looks like another account's label (`Validation` on `label`).
+    async fn ensure_label_free(
+        &self,
+        vault: VaultId,
+        label: &str,
+        except: Option<AccountId>,
+        look_alike: LookAlike,
+    ) -> CoreResult<()> {
+        let key = validate::label_key(label);
+        let others: Vec<String> = self
+            .store
+            .accounts(&AccountFilter {
+                vaults: Some(vec![vault]),
+                limit: Some(MAX_LISTED_ACCOUNTS),
+                ..Default::default()
+            })
+            .await?
+            .into_iter()
+            .filter(|a| Some(a.id) != except)
+            .map(|a| a.label)
+            .collect();
+        if others.iter().any(|l| validate::label_key(l) == key) {
+            return Err(CoreError::Conflict(format!(
+                "an account labelled `{label}` already exists in this vault"
+            )));
+        }
+        validate::check_look_alike(
+            "label",
+            "label",
+            label,
+            others.iter().map(String::as_str),
+            look_alike,
+        )
+    }
+}
+
+impl Accounts<'_> {
     /// Adds an account. Needs `AccountCreate` and write access to the vault. The creator gets
     /// the `owner` item role. Errors: `Validation` (unknown vault, bad URL, unknown app,
     /// over-long fields), `Conflict` (label taken in the vault).
-    pub async fn create_account(
+    pub async fn create(
         &self,
-        actor: &Actor,
+        permit: &Permit<can::AccountCreate>,
         input: AccountInput,
     ) -> CoreResult<AccountView> {
-        self.create_account_checked(actor, input, LookAlike::Refuse)
-            .await
+        self.create_checked(permit, input, LookAlike::Refuse).await
     }
 
-    /// [`Castellan::create_account`], where `look_alike` says whether a label that looks like
+    /// [`Accounts::create`], where `look_alike` says whether a label that looks like
     /// another one in the vault ([`validate::look_alike`]) is accepted; refused, it is a
     /// `Validation` error on `label` naming the existing label.
-    pub async fn create_account_checked(
+    pub async fn create_checked(
         &self,
-        actor: &Actor,
+        permit: &Permit<can::AccountCreate>,
         input: AccountInput,
         look_alike: LookAlike,
     ) -> CoreResult<AccountView> {
-        self.require(actor, Action::AccountCreate)?;
+        let actor = permit.actor();
         let label = validate::text("label", &input.label, validate::MAX_LABEL)?;
         let username = validate::opt_text(
             "username",
@@ -523,7 +560,7 @@ impl Castellan {
             .resolve_app(input.app.as_deref(), input.login_url.as_deref())
             .await?;
         let setup = input.setup.unwrap_or(AccountSetup::Shared);
-        Self::check_setup(setup, app.as_ref())?;
+        Castellan::check_setup(setup, app.as_ref())?;
         let vault_id = self.writable_vault(actor, input.vault_id).await?;
         self.ensure_label_free(vault_id, &label, None, look_alike)
             .await?;
@@ -618,52 +655,16 @@ impl Castellan {
         Ok(self.view(&rec, ItemRole::Owner, &self.all_apps().await?))
     }
 
-    /// Refuses a label another account of the vault has (`Conflict`) or, unless `look_alike`
-    /// allows it, one that looks like another account's label (`Validation` on `label`).
-    async fn ensure_label_free(
-        &self,
-        vault: VaultId,
-        label: &str,
-        except: Option<AccountId>,
-        look_alike: LookAlike,
-    ) -> CoreResult<()> {
-        let key = validate::label_key(label);
-        let others: Vec<String> = self
-            .store
-            .accounts(&AccountFilter {
-                vaults: Some(vec![vault]),
-                limit: Some(MAX_LISTED_ACCOUNTS),
-                ..Default::default()
-            })
-            .await?
-            .into_iter()
-            .filter(|a| Some(a.id) != except)
-            .map(|a| a.label)
-            .collect();
-        if others.iter().any(|l| validate::label_key(l) == key) {
-            return Err(CoreError::Conflict(format!(
-                "an account labelled `{label}` already exists in this vault"
-            )));
-        }
-        validate::check_look_alike(
-            "label",
-            "label",
-            label,
-            others.iter().map(String::as_str),
-            look_alike,
-        )
-    }
-
     /// Accounts the actor can reach (at most [`MAX_LISTED_ACCOUNTS`]), ordered by label,
     /// optionally searched (label, username, app, URL) and filtered by vault or app.
-    pub async fn accounts(
+    pub async fn list(
         &self,
-        actor: &Actor,
+        permit: &Permit<can::AccountRead>,
         query: Option<String>,
         vault: Option<VaultId>,
         app: Option<String>,
     ) -> CoreResult<Vec<AccountView>> {
-        self.require(actor, Action::AccountRead)?;
+        let actor = permit.actor();
         let query = validate::opt_text("q", query.as_deref(), validate::MAX_LABEL)?;
         let all_access = matches!(actor.role, WorkspaceRole::Owner | WorkspaceRole::SuperAdmin);
         let (vault_grants, direct) = match actor.person_id {
@@ -703,8 +704,12 @@ impl Castellan {
     }
 
     /// One account (no secrets). Errors: `NotFound`.
-    pub async fn account(&self, actor: &Actor, id: AccountId) -> CoreResult<AccountView> {
-        self.require(actor, Action::AccountRead)?;
+    pub async fn get(
+        &self,
+        permit: &Permit<can::AccountRead>,
+        id: AccountId,
+    ) -> CoreResult<AccountView> {
+        let actor = permit.actor();
         let (a, role) = self.account_for(actor, id, ItemAction::View).await?;
         Ok(self.view(&a, role, &self.all_apps().await?))
     }
@@ -714,11 +719,11 @@ impl Castellan {
     /// `account.reveal` with the field names (never the values).
     pub async fn reveal(
         &self,
-        actor: &Actor,
+        permit: &Permit<can::AccountReveal>,
         id: AccountId,
         fields: Option<Vec<String>>,
     ) -> CoreResult<AccountSecrets> {
-        self.require(actor, Action::AccountReveal)?;
+        let actor = permit.actor();
         let (a, _) = self.account_for(actor, id, ItemAction::Reveal).await?;
         let mut out = AccountSecrets::default();
         let mut shown = vec![];
@@ -747,26 +752,26 @@ impl Castellan {
 
     /// Applies a patch. Needs `AccountWrite` and an item role that may edit. Errors as for
     /// create, plus `Conflict` for a stale `version`.
-    pub async fn update_account(
+    pub async fn update(
         &self,
-        actor: &Actor,
+        permit: &Permit<can::AccountWrite>,
         id: AccountId,
         patch: AccountPatch,
     ) -> CoreResult<AccountView> {
-        self.update_account_checked(actor, id, patch, LookAlike::Refuse)
+        self.update_checked(permit, id, patch, LookAlike::Refuse)
             .await
     }
 
-    /// [`Castellan::update_account`], where `look_alike` says whether a new label (or a move to
+    /// [`Accounts::update`], where `look_alike` says whether a new label (or a move to
     /// another vault) that looks like another account's label there is accepted.
-    pub async fn update_account_checked(
+    pub async fn update_checked(
         &self,
-        actor: &Actor,
+        permit: &Permit<can::AccountWrite>,
         id: AccountId,
         patch: AccountPatch,
         look_alike: LookAlike,
     ) -> CoreResult<AccountView> {
-        self.require(actor, Action::AccountWrite)?;
+        let actor = permit.actor();
         let (mut a, role) = self.account_for(actor, id, ItemAction::Edit).await?;
         if patch.version.is_some_and(|v| v != a.version) {
             return Err(CoreError::Conflict(format!(
@@ -807,7 +812,7 @@ impl Castellan {
             a.setup = s;
             changed.push("setup");
         }
-        Self::check_setup(a.setup, app.as_ref())?;
+        Castellan::check_setup(a.setup, app.as_ref())?;
         if patch.generate_password && patch.password.is_some() {
             return Err(CoreError::invalid(
                 "password",
@@ -921,8 +926,12 @@ impl Castellan {
     }
 
     /// Deletes an account and its secrets. Needs `AccountWrite` and the `owner` item role.
-    pub async fn delete_account(&self, actor: &Actor, id: AccountId) -> CoreResult<()> {
-        self.require(actor, Action::AccountWrite)?;
+    pub async fn delete(
+        &self,
+        permit: &Permit<can::AccountWrite>,
+        id: AccountId,
+    ) -> CoreResult<()> {
+        let actor = permit.actor();
         let (a, _) = self.account_for(actor, id, ItemAction::Delete).await?;
         if let Some(h) = self
             .store
@@ -942,24 +951,24 @@ impl Castellan {
     }
 
     /// Who has a direct item role on the account. Needs the account to be viewable.
-    pub async fn account_access(
+    pub async fn access(
         &self,
-        actor: &Actor,
+        permit: &Permit<can::AccountRead>,
         id: AccountId,
     ) -> CoreResult<Vec<(PersonId, ItemRole)>> {
-        self.require(actor, Action::AccountRead)?;
+        let actor = permit.actor();
         self.account_for(actor, id, ItemAction::View).await?;
         self.store.account_access(id).await
     }
 
     /// The account's managed email address and managed phone number, when it has them. Needs
     /// the account to be viewable (`NotFound` otherwise).
-    pub async fn account_contacts(
+    pub async fn contacts(
         &self,
-        actor: &Actor,
+        permit: &Permit<can::AccountRead>,
         id: AccountId,
     ) -> CoreResult<(Option<ManagedAddress>, Option<ManagedNumber>)> {
-        self.require(actor, Action::AccountRead)?;
+        let actor = permit.actor();
         let (a, _) = self.account_for(actor, id, ItemAction::View).await?;
         Ok((
             self.store.managed_address_of(a.id).await?,
@@ -969,14 +978,14 @@ impl Castellan {
 
     /// Shares an account with a person with an item role, or unshares (`None`). Needs
     /// `AccountWrite` and an item role that may share; only item owners hand out `owner`.
-    pub async fn share_account(
+    pub async fn share(
         &self,
-        actor: &Actor,
+        permit: &Permit<can::AccountWrite>,
         id: AccountId,
         person: PersonId,
         role: Option<ItemRole>,
     ) -> CoreResult<Vec<(PersonId, ItemRole)>> {
-        self.require(actor, Action::AccountWrite)?;
+        let actor = permit.actor();
         let (a, my_role) = self.account_for(actor, id, ItemAction::Share).await?;
         if role == Some(ItemRole::Owner) && my_role != ItemRole::Owner {
             return Err(CoreError::Forbidden(

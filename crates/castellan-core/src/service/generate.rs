@@ -114,7 +114,7 @@ impl Catalog<'_> {
         let app = match (&req.app, req.account_id) {
             (Some(a), _) => Some(self.get(&p.and()?, a).await?),
             (None, Some(id)) => {
-                let acc = self.account(p.actor(), id).await?;
+                let acc = self.accounts().get(&p.and()?, id).await?;
                 match acc.app_id {
                     Some(a) => Some(self.get(&p.and()?, a.as_str()).await?),
                     None => None,

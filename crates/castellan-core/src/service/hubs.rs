@@ -2,12 +2,11 @@
 //! and exemptions, syncs on demand, and the automation log.
 
 use chrono::{DateTime, Duration, Utc};
-use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::accounts::{AccountInput, AccountView};
-use super::Castellan;
+use super::{Castellan, Hubs};
 use crate::activity::{Actor, NewEvent};
 use crate::desired::{member_job_key, supersede_prefix};
 use crate::error::{CoreError, CoreResult};
@@ -17,7 +16,7 @@ use crate::hub::{
 };
 use crate::ids::{AccountId, PersonId, VaultId};
 use crate::model::{AccountSetup, PersonStatus};
-use crate::permissions::Action;
+use crate::permissions::{can, Permit};
 use crate::ports::{JobFilter, Supersede};
 use crate::validate;
 
@@ -237,12 +236,136 @@ fn origin_of(url: &str) -> Option<String> {
 }
 
 impl Castellan {
+    async fn hub_record(&self, id: HubId) -> CoreResult<Hub> {
+        self.store
+            .hub(id)
+            .await?
+            .ok_or(CoreError::NotFound { kind: "hub" })
+    }
+
+    async fn connector_roles(&self, hub: &Hub) -> CoreResult<(Vec<String>, String)> {
+        let app = self
+            .all_apps()
+            .await?
+            .into_iter()
+            .find(|a| a.id == hub.app_id)
+            .ok_or(CoreError::NotFound { kind: "app" })?;
+        let from_connector = app
+            .connector
+            .as_deref()
+            .and_then(|c| self.connectors.as_ref().and_then(|r| r.connector(c)))
+            .map(|c| c.describe());
+        Ok(match from_connector {
+            Some(info) => (info.roles, info.default_role),
+            None => {
+                let default = app.roles.last().cloned().unwrap_or_else(|| "user".into());
+                (app.roles, default)
+            }
+        })
+    }
+
+    /// Deactivation of a person: revokes their grants on every hub (called by `update_person`).
+    pub(crate) async fn revoke_everywhere(
+        &self,
+        actor: &Actor,
+        person: PersonId,
+    ) -> CoreResult<()> {
+        // Every hub re-plans: members matched to the person are removed even without a grant.
+        // Their desired state changed, so jobs running now queue a follow-up when they finish.
+        let hubs: Vec<HubId> = self.store.hubs().await?.iter().map(|h| h.id).collect();
+        let syncs: Vec<Job> = hubs
+            .iter()
+            .map(|h| self.sync_job(*h, Trigger::GrantChange, actor, false))
+            .collect();
+        self.store.mark_desired_changed(&hubs, &syncs).await?;
+        for (hub, mut g) in self.store.grants_of_person(person).await? {
+            if g.revoked {
+                continue;
+            }
+            g.revoked = true;
+            g.updated_at = self.now();
+            let ev = NewEvent::new(actor, "hub.revoke", self.now())
+                .target("hub", hub, "")
+                .details(
+                    serde_json::json!({ "person_id": person, "reason": "person deactivated" }),
+                );
+            self.store
+                .upsert_grant(
+                    hub,
+                    &g,
+                    &supersede(
+                        self.now(),
+                        actor,
+                        hub,
+                        person,
+                        "revoked: the person was deactivated",
+                    ),
+                    &[self.sync_job(hub, Trigger::GrantChange, actor, false)],
+                    &ev,
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The automation account's credentials for one bot call, decrypted now and recorded as
+    /// `account.use` by the bot, with its shared inbox (codes read as the bot, each wait capped
+    /// at `max_code_wait`).
+    pub(crate) async fn bot_context(
+        &self,
+        hub: &Hub,
+        job: &Job,
+        max_code_wait: std::time::Duration,
+    ) -> CoreResult<crate::connector::ConnectorContext> {
+        let acc = self
+            .store
+            .account(hub.automation_account_id)
+            .await?
+            .ok_or(CoreError::NotFound { kind: "account" })?;
+        let plain = self.open_fields(&acc).await?;
+        let password = plain
+            .iter()
+            .find(|(f, _)| f == super::accounts::PASSWORD)
+            .map(|(_, v)| secrecy::SecretString::from(v.clone()))
+            .ok_or_else(|| {
+                CoreError::invalid(
+                    "automation_account_id",
+                    "the automation account has no password",
+                )
+            })?;
+        let bot = Actor::bot(&format!("bot ({})", job.task));
+        let ev = NewEvent::new(&bot, "account.use", self.now())
+            .target("account", acc.id, &acc.label)
+            .details(serde_json::json!({ "hub_id": hub.id, "job_id": job.id, "task": job.task }));
+        self.store.append(&ev).await?;
+        Ok(crate::connector::ConnectorContext {
+            base_url: hub.base_url.clone(),
+            organization_id: hub.organization_id.clone(),
+            username: acc.username.clone().unwrap_or_default(),
+            password,
+            totp: self.otp_params(&acc).await?.map(|(_, p)| p),
+            codes: Some(std::sync::Arc::new(super::inbox::InboxCodeWaiter::new(
+                self.clone(),
+                acc.id,
+                bot.permit()?,
+                max_code_wait,
+            ))),
+            timeout: std::time::Duration::from_secs(30),
+        })
+    }
+}
+
+impl Hubs<'_> {
     /// Connects a hub. Checks the app has a connector, the account-setup rules (an
     /// `idp_provisioned` account needs an app with SAML SSO), makes a placeholder account when
     /// asked, records warnings (individual account, no 2FA managed by Castellan), sets the status
     /// `under_validation` and queues `check_for_updates`. Needs `HubManage`.
-    pub async fn connect_hub(&self, actor: &Actor, input: ConnectHub) -> CoreResult<Hub> {
-        self.require(actor, Action::HubManage)?;
+    pub async fn connect(
+        &self,
+        permit: &Permit<can::HubManage>,
+        input: ConnectHub,
+    ) -> CoreResult<Hub> {
+        let actor = permit.actor();
         let label = validate::text("label", &input.label, validate::MAX_LABEL)?;
         let app = self
             .catalog()
@@ -331,13 +454,18 @@ impl Castellan {
                     "choose the automation account, or ask for a placeholder",
                 ))
             }
-            (Some(id), None) => self.account(actor, id).await.map_err(|e| match e {
-                CoreError::NotFound { .. } => CoreError::invalid(
-                    "automation_account_id",
-                    "no such account that you can reach",
-                ),
-                other => other,
-            })?,
+            (Some(id), None) => {
+                self.accounts()
+                    .get(&actor.permit()?, id)
+                    .await
+                    .map_err(|e| match e {
+                        CoreError::NotFound { .. } => CoreError::invalid(
+                            "automation_account_id",
+                            "no such account that you can reach",
+                        ),
+                        other => other,
+                    })?
+            }
             (None, Some(p)) => {
                 let input = AccountInput {
                     label: format!("{} automation ({label})", app.name),
@@ -352,7 +480,7 @@ impl Castellan {
                     custom_fields: vec![],
                     backup_codes: vec![],
                 };
-                self.create_account(actor, input).await?
+                self.accounts().create(&actor.permit()?, input).await?
             }
         };
         // Pointing the bot at a URL sends it the account's password: only someone who may reveal
@@ -419,22 +547,13 @@ impl Castellan {
         Ok(hub)
     }
 
-    async fn hub_record(&self, id: HubId) -> CoreResult<Hub> {
-        self.store
-            .hub(id)
-            .await?
-            .ok_or(CoreError::NotFound { kind: "hub" })
-    }
-
     /// Every hub. Needs `HubRead`.
-    pub async fn hubs(&self, actor: &Actor) -> CoreResult<Vec<Hub>> {
-        self.require(actor, Action::HubRead)?;
+    pub async fn list(&self, _: &Permit<can::HubRead>) -> CoreResult<Vec<Hub>> {
         self.store.hubs().await
     }
 
     /// One hub with its latest report. Needs `HubRead`.
-    pub async fn hub(&self, actor: &Actor, id: HubId) -> CoreResult<HubDetail> {
-        self.require(actor, Action::HubRead)?;
+    pub async fn get(&self, _: &Permit<can::HubRead>, id: HubId) -> CoreResult<HubDetail> {
         let hub = self.hub_record(id).await?;
         let report = self.store.last_report(id).await?;
         let pending = self
@@ -463,8 +582,13 @@ impl Castellan {
     }
 
     /// Changes a hub's settings. Needs `HubManage`.
-    pub async fn update_hub(&self, actor: &Actor, id: HubId, p: HubPatch) -> CoreResult<Hub> {
-        self.require(actor, Action::HubManage)?;
+    pub async fn update(
+        &self,
+        permit: &Permit<can::HubManage>,
+        id: HubId,
+        p: HubPatch,
+    ) -> CoreResult<Hub> {
+        let actor = permit.actor();
         let mut hub = self.hub_record(id).await?;
         if let Some(l) = &p.label {
             hub.label = validate::text("label", l, validate::MAX_LABEL)?;
@@ -499,7 +623,7 @@ impl Castellan {
             hub.next_sync_at = Some(self.now() + Duration::seconds(i));
         }
         if let Some(a) = p.automation_account_id {
-            let account = self.account(actor, a).await?;
+            let account = self.accounts().get(&actor.permit()?, a).await?;
             let app = self
                 .catalog()
                 .get(&actor.permit()?, hub.app_id.as_str())
@@ -515,14 +639,14 @@ impl Castellan {
 
     /// Queues `check_for_updates`; with `confirm`, a plan halted by the safeguard proceeds.
     /// Needs `HubManage`. Returns the job (or the unfinished one already queued).
-    pub async fn sync_hub(
+    pub async fn sync(
         &self,
-        actor: &Actor,
+        permit: &Permit<can::HubManage>,
         id: HubId,
         confirm: bool,
         trigger: Trigger,
     ) -> CoreResult<Job> {
-        self.require(actor, Action::HubManage)?;
+        let actor = permit.actor();
         let hub = self.hub_record(id).await?;
         let job = self.sync_job(hub.id, trigger, actor, confirm);
         let ev = NewEvent::new(actor, "hub.sync", self.now())
@@ -550,13 +674,12 @@ impl Castellan {
     }
 
     /// The member snapshot, optionally one matching tab. Needs `HubRead`.
-    pub async fn hub_members(
+    pub async fn members(
         &self,
-        actor: &Actor,
+        _: &Permit<can::HubRead>,
         id: HubId,
         matching: Option<Matching>,
     ) -> CoreResult<Vec<HubMember>> {
-        self.require(actor, Action::HubRead)?;
         self.hub_record(id).await?;
         let all = self.store.hub_members(id).await?;
         Ok(all
@@ -566,43 +689,21 @@ impl Castellan {
     }
 
     /// The hub's grants. Needs `HubRead`.
-    pub async fn hub_grants(&self, actor: &Actor, id: HubId) -> CoreResult<Vec<Grant>> {
-        self.require(actor, Action::HubRead)?;
+    pub async fn grants(&self, _: &Permit<can::HubRead>, id: HubId) -> CoreResult<Vec<Grant>> {
         self.hub_record(id).await?;
         self.store.grants(id).await
     }
 
-    async fn connector_roles(&self, hub: &Hub) -> CoreResult<(Vec<String>, String)> {
-        let app = self
-            .all_apps()
-            .await?
-            .into_iter()
-            .find(|a| a.id == hub.app_id)
-            .ok_or(CoreError::NotFound { kind: "app" })?;
-        let from_connector = app
-            .connector
-            .as_deref()
-            .and_then(|c| self.connectors.as_ref().and_then(|r| r.connector(c)))
-            .map(|c| c.describe());
-        Ok(match from_connector {
-            Some(info) => (info.roles, info.default_role),
-            None => {
-                let default = app.roles.last().cloned().unwrap_or_else(|| "user".into());
-                (app.roles, default)
-            }
-        })
-    }
-
     /// Shares the hub with a person (or changes their app role): the bot then invites them or
     /// updates their role. Needs `HubManage`.
-    pub async fn share_hub(
+    pub async fn share(
         &self,
-        actor: &Actor,
+        permit: &Permit<can::HubManage>,
         id: HubId,
         person: PersonId,
         s: ShareHub,
     ) -> CoreResult<Grant> {
-        self.require(actor, Action::HubManage)?;
+        let actor = permit.actor();
         let hub = self.hub_record(id).await?;
         let p = self.person_record(person).await?;
         if p.status == PersonStatus::Deactivated {
@@ -652,13 +753,13 @@ impl Castellan {
 
     /// Revokes people's grants: the bot removes them (or, with keep-seat, only stops managing
     /// them). All revocations land in one plan, so the safeguard sees them together.
-    pub async fn revoke_hub(
+    pub async fn revoke(
         &self,
-        actor: &Actor,
+        permit: &Permit<can::HubManage>,
         id: HubId,
         r: RevokeHub,
     ) -> CoreResult<Vec<Grant>> {
-        self.require(actor, Action::HubManage)?;
+        let actor = permit.actor();
         let hub = self.hub_record(id).await?;
         if r.person_ids.is_empty() {
             return Err(CoreError::invalid("person_ids", "name at least one person"));
@@ -710,59 +811,15 @@ impl Castellan {
         Ok(out)
     }
 
-    /// Deactivation of a person: revokes their grants on every hub (called by `update_person`).
-    pub(crate) async fn revoke_everywhere(
-        &self,
-        actor: &Actor,
-        person: PersonId,
-    ) -> CoreResult<()> {
-        // Every hub re-plans: members matched to the person are removed even without a grant.
-        // Their desired state changed, so jobs running now queue a follow-up when they finish.
-        let hubs: Vec<HubId> = self.store.hubs().await?.iter().map(|h| h.id).collect();
-        let syncs: Vec<Job> = hubs
-            .iter()
-            .map(|h| self.sync_job(*h, Trigger::GrantChange, actor, false))
-            .collect();
-        self.store.mark_desired_changed(&hubs, &syncs).await?;
-        for (hub, mut g) in self.store.grants_of_person(person).await? {
-            if g.revoked {
-                continue;
-            }
-            g.revoked = true;
-            g.updated_at = self.now();
-            let ev = NewEvent::new(actor, "hub.revoke", self.now())
-                .target("hub", hub, "")
-                .details(
-                    serde_json::json!({ "person_id": person, "reason": "person deactivated" }),
-                );
-            self.store
-                .upsert_grant(
-                    hub,
-                    &g,
-                    &supersede(
-                        self.now(),
-                        actor,
-                        hub,
-                        person,
-                        "revoked: the person was deactivated",
-                    ),
-                    &[self.sync_job(hub, Trigger::GrantChange, actor, false)],
-                    &ev,
-                )
-                .await?;
-        }
-        Ok(())
-    }
-
     /// Matches an unmatched member to a person, exempts them with a reason, or removes them.
     pub async fn act_on_member(
         &self,
-        actor: &Actor,
+        permit: &Permit<can::HubManage>,
         id: HubId,
         app_member_id: &str,
         a: MemberAction,
     ) -> CoreResult<HubMember> {
-        self.require(actor, Action::HubManage)?;
+        let actor = permit.actor();
         let hub = self.hub_record(id).await?;
         let mut m = self
             .store
@@ -844,16 +901,14 @@ impl Castellan {
     }
 
     /// The automation log: jobs, newest first. Needs `HubRead`.
-    pub async fn jobs(&self, actor: &Actor, f: JobFilter) -> CoreResult<Vec<Job>> {
-        self.require(actor, Action::HubRead)?;
+    pub async fn jobs(&self, _: &Permit<can::HubRead>, f: JobFilter) -> CoreResult<Vec<Job>> {
         let mut f = f;
         f.limit = Some(f.limit.unwrap_or(100).min(1000));
         self.store.jobs(&f).await
     }
 
     /// One job. Needs `HubRead`.
-    pub async fn job(&self, actor: &Actor, id: JobId) -> CoreResult<Job> {
-        self.require(actor, Action::HubRead)?;
+    pub async fn job(&self, _: &Permit<can::HubRead>, id: JobId) -> CoreResult<Job> {
         self.store
             .job(id)
             .await?
@@ -861,8 +916,8 @@ impl Castellan {
     }
 
     /// Queues a `not_completed` job again. Needs `HubManage`.
-    pub async fn retry_job(&self, actor: &Actor, id: JobId) -> CoreResult<Job> {
-        self.require(actor, Action::HubManage)?;
+    pub async fn retry_job(&self, permit: &Permit<can::HubManage>, id: JobId) -> CoreResult<Job> {
+        let actor = permit.actor();
         let mut j = self
             .store
             .job(id)
@@ -902,8 +957,8 @@ impl Castellan {
     }
 
     /// Cancels a queued or retrying job. Needs `HubManage`.
-    pub async fn cancel_job(&self, actor: &Actor, id: JobId) -> CoreResult<Job> {
-        self.require(actor, Action::HubManage)?;
+    pub async fn cancel_job(&self, permit: &Permit<can::HubManage>, id: JobId) -> CoreResult<Job> {
+        let actor = permit.actor();
         let mut j = self
             .store
             .job(id)
@@ -930,53 +985,6 @@ impl Castellan {
             ));
         }
         Ok(j)
-    }
-
-    /// The automation account's credentials for one bot call, decrypted now and recorded as
-    /// `account.use` by the bot, with its shared inbox (codes read as the bot, each wait capped
-    /// at `max_code_wait`).
-    pub(crate) async fn bot_context(
-        &self,
-        hub: &Hub,
-        job: &Job,
-        max_code_wait: std::time::Duration,
-    ) -> CoreResult<crate::connector::ConnectorContext> {
-        let acc = self
-            .store
-            .account(hub.automation_account_id)
-            .await?
-            .ok_or(CoreError::NotFound { kind: "account" })?;
-        let plain = self.open_fields(&acc).await?;
-        let password = plain
-            .iter()
-            .find(|(f, _)| f == super::accounts::PASSWORD)
-            .map(|(_, v)| secrecy::SecretString::from(v.clone()))
-            .ok_or_else(|| {
-                CoreError::invalid(
-                    "automation_account_id",
-                    "the automation account has no password",
-                )
-            })?;
-        let bot = Actor::bot(&format!("bot ({})", job.task));
-        let ev = NewEvent::new(&bot, "account.use", self.now())
-            .target("account", acc.id, &acc.label)
-            .details(serde_json::json!({ "hub_id": hub.id, "job_id": job.id, "task": job.task }));
-        self.store.append(&ev).await?;
-        let _ = password.expose_secret().len();
-        Ok(crate::connector::ConnectorContext {
-            base_url: hub.base_url.clone(),
-            organization_id: hub.organization_id.clone(),
-            username: acc.username.clone().unwrap_or_default(),
-            password,
-            totp: self.otp_params(&acc).await?.map(|(_, p)| p),
-            codes: Some(std::sync::Arc::new(super::inbox::InboxCodeWaiter::new(
-                self.clone(),
-                acc.id,
-                bot,
-                max_code_wait,
-            ))),
-            timeout: std::time::Duration::from_secs(30),
-        })
     }
 }
 

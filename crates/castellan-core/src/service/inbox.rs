@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::accounts::{AccountPatch, AccountView};
-use super::Castellan;
+use super::{Castellan, Inbox, InboxDelivery};
 use crate::activity::{truncate_ms, Actor, NewEvent};
 use crate::catalog::InboxHints;
 use crate::connector::{CodeWaiter, ConnectorError};
@@ -27,7 +27,7 @@ use crate::inbox::{
     ManagedAddress, ManagedAddressId, ManagedNumber, ManagedNumberId,
 };
 use crate::model::{AccountRecord, WorkspaceRole};
-use crate::permissions::{Action, ItemAction};
+use crate::permissions::{can, ItemAction, Permit};
 use crate::validate;
 
 /// The mail domain used when none is configured.
@@ -107,28 +107,28 @@ pub struct InboxQuery {
 }
 
 /// The bot's [`CodeWaiter`]: waits for codes sent to one automation account by reading the
-/// shared inbox as the bot ([`Castellan::wait_for_code`]), so each code handed to a connector is
+/// shared inbox as the bot ([`Inbox::wait_for_code`]), so each code handed to a connector is
 /// recorded as `inbox.code_read` with the bot as the actor.
 pub(crate) struct InboxCodeWaiter {
     svc: Castellan,
     account: AccountId,
-    actor: Actor,
+    permit: Permit<can::AccountRead>,
     max_wait: Duration,
 }
 
 impl InboxCodeWaiter {
-    /// A waiter for `account`'s codes, reading as `actor`; each wait is capped at `max_wait`
-    /// (and at [`MAX_CODE_WAIT`]).
+    /// A waiter for `account`'s codes, reading with `permit`; each wait is capped at
+    /// `max_wait` (and at [`MAX_CODE_WAIT`]).
     pub(crate) fn new(
         svc: Castellan,
         account: AccountId,
-        actor: Actor,
+        permit: Permit<can::AccountRead>,
         max_wait: Duration,
     ) -> Self {
         Self {
             svc,
             account,
-            actor,
+            permit,
             max_wait: max_wait.min(MAX_CODE_WAIT),
         }
     }
@@ -138,7 +138,7 @@ impl std::fmt::Debug for InboxCodeWaiter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("InboxCodeWaiter")
             .field("account", &self.account)
-            .field("actor", &self.actor.name)
+            .field("actor", &self.permit.actor().name)
             .field("max_wait", &self.max_wait)
             .finish_non_exhaustive()
     }
@@ -153,7 +153,8 @@ impl CodeWaiter for InboxCodeWaiter {
     ) -> Result<Option<InboxCode>, ConnectorError> {
         let wait = timeout.min(self.max_wait);
         self.svc
-            .wait_for_code(&self.actor, self.account, Some(truncate_ms(since)), wait)
+            .inbox()
+            .wait_for_code(&self.permit, self.account, Some(truncate_ms(since)), wait)
             .await
             .map_err(|e| match e {
                 CoreError::Unavailable(detail) | CoreError::Internal(detail) => {
@@ -310,28 +311,6 @@ impl Castellan {
             .and_then(|x| x.inbox_hints))
     }
 
-    /// Gives an account a managed email address (or returns the one it has), and with
-    /// `use_as_username` also makes it the account's username. Needs `AccountWrite` and an item
-    /// role that may edit. Recorded as `inbox.address_assign`.
-    pub async fn assign_email(
-        &self,
-        actor: &Actor,
-        account: AccountId,
-        use_as_username: bool,
-    ) -> CoreResult<ManagedAddress> {
-        self.require(actor, Action::AccountWrite)?;
-        let (a, _) = self.account_for(actor, account, ItemAction::Edit).await?;
-        let existing = self.store.managed_address_of(a.id).await?;
-        let address = match existing {
-            Some(m) => m,
-            None => self.new_address(actor, &a).await?,
-        };
-        if use_as_username && a.username.as_deref() != Some(address.address.as_str()) {
-            self.use_address_as_username(actor, account).await?;
-        }
-        Ok(address)
-    }
-
     async fn new_address(&self, actor: &Actor, a: &AccountRecord) -> CoreResult<ManagedAddress> {
         let domain = self
             .mail_domains
@@ -368,127 +347,6 @@ impl Castellan {
         )))
     }
 
-    /// Sets the account's username to its managed address, in one step. Needs `AccountWrite`
-    /// and an item role that may edit; `Validation` when the account has no managed address.
-    pub async fn use_address_as_username(
-        &self,
-        actor: &Actor,
-        account: AccountId,
-    ) -> CoreResult<AccountView> {
-        self.require(actor, Action::AccountWrite)?;
-        let (a, _) = self.account_for(actor, account, ItemAction::Edit).await?;
-        let m = self.store.managed_address_of(a.id).await?.ok_or_else(|| {
-            CoreError::invalid(
-                "account_id",
-                "this account has no managed email address yet: assign one first",
-            )
-        })?;
-        self.update_account(
-            actor,
-            account,
-            AccountPatch {
-                username: Some(m.address),
-                ..AccountPatch::default()
-            },
-        )
-        .await
-    }
-
-    /// Adds numbers (E.164; spaces, dots, hyphens and parentheses are fine) to the workspace's
-    /// pool; numbers already in it are skipped. Needs `InboxManage`. Returns the whole pool.
-    pub async fn add_numbers(
-        &self,
-        actor: &Actor,
-        numbers: Vec<String>,
-    ) -> CoreResult<Vec<ManagedNumber>> {
-        self.require(actor, Action::InboxManage)?;
-        if numbers.is_empty() || numbers.len() > MAX_NUMBERS_PER_CALL {
-            return Err(CoreError::invalid(
-                "numbers",
-                format!("give 1 to {MAX_NUMBERS_PER_CALL} phone numbers"),
-            ));
-        }
-        let now = self.now();
-        let mut list: Vec<ManagedNumber> = vec![];
-        for (i, n) in numbers.iter().enumerate() {
-            let e164 = normalize_e164(n).ok_or_else(|| {
-                CoreError::invalid(
-                    format!("numbers[{i}]"),
-                    format!(
-                        "`{}` is not a phone number in E.164 form (+ country code and number, e.g. +14155550100)",
-                        validate::clip(n)
-                    ),
-                )
-            })?;
-            if !list.iter().any(|m| m.e164 == e164) {
-                list.push(ManagedNumber {
-                    id: ManagedNumberId::new(),
-                    e164,
-                    account_id: None,
-                    created_at: now,
-                    assigned_at: None,
-                });
-            }
-        }
-        let ev = NewEvent::new(actor, "inbox.numbers_add", self.now()).details(serde_json::json!({
-            "numbers": list.iter().map(|m| m.e164.as_str()).collect::<Vec<_>>(),
-        }));
-        self.store.add_numbers(&list, &ev).await?;
-        self.store.numbers().await
-    }
-
-    /// The workspace's pool of phone numbers. Needs `InboxManage`.
-    pub async fn phone_numbers(&self, actor: &Actor) -> CoreResult<Vec<ManagedNumber>> {
-        self.require(actor, Action::InboxManage)?;
-        self.store.numbers().await
-    }
-
-    /// Gives an account a free number of the pool (or returns the one it has). Needs
-    /// `AccountWrite` and an item role that may edit. `Conflict` when no number is free.
-    /// Recorded as `inbox.number_assign`.
-    pub async fn assign_number(
-        &self,
-        actor: &Actor,
-        account: AccountId,
-    ) -> CoreResult<ManagedNumber> {
-        self.require(actor, Action::AccountWrite)?;
-        let (a, _) = self.account_for(actor, account, ItemAction::Edit).await?;
-        if let Some(n) = self.store.number_of(a.id).await? {
-            return Ok(n);
-        }
-        let ev = NewEvent::new(actor, "inbox.number_assign", self.now())
-            .target("account", a.id, &a.label);
-        self.store
-            .assign_free_number(a.id, self.now(), &ev)
-            .await?
-            .ok_or_else(|| {
-                CoreError::Conflict(
-                    "the workspace's pool has no free phone number: an admin adds numbers with `castellan numbers add`"
-                        .into(),
-                )
-            })
-    }
-
-    /// Whether `address` is a managed address (the SMTP receiver refuses others at `RCPT TO`).
-    pub async fn accepts_recipient(&self, address: &str) -> CoreResult<bool> {
-        let address = address.trim().to_lowercase();
-        Ok(self.store.managed_address(&address).await?.is_some())
-    }
-
-    /// The catalog hints for mail to a managed address (its account's app).
-    /// `NotFound` when the address is not managed.
-    pub async fn recipient_hints(&self, address: &str) -> CoreResult<Option<InboxHints>> {
-        let a = self.recipient_account(InboxKind::Email, address).await?;
-        self.account_hints(&a).await
-    }
-
-    /// The catalog hints for an SMS to a managed number (its account's app).
-    /// `NotFound` when the number is not in the pool or not assigned.
-    pub async fn number_hints(&self, e164: &str) -> CoreResult<Option<InboxHints>> {
-        let a = self.recipient_account(InboxKind::Sms, e164).await?;
-        self.account_hints(&a).await
-    }
-
     async fn recipient_account(&self, kind: InboxKind, to: &str) -> CoreResult<AccountRecord> {
         let account = match kind {
             InboxKind::Email => self
@@ -510,17 +368,6 @@ impl Castellan {
         };
         let id = account.ok_or_else(missing)?;
         self.store.account(id).await?.ok_or_else(missing)
-    }
-
-    /// Stores an email received for a managed address. Returns the new message's id, or `None`
-    /// when the same message was already stored. `NotFound` when the address is not managed.
-    pub async fn receive_email(&self, m: ReceivedMessage) -> CoreResult<Option<InboxMessageId>> {
-        self.receive(InboxKind::Email, m).await
-    }
-
-    /// Stores an SMS received for a managed number, like [`Castellan::receive_email`].
-    pub async fn receive_sms(&self, m: ReceivedMessage) -> CoreResult<Option<InboxMessageId>> {
-        self.receive(InboxKind::Sms, m).await
     }
 
     #[tracing::instrument(skip_all, err, fields(kind = %kind))]
@@ -623,18 +470,6 @@ impl Castellan {
         serde_json::from_slice(&bytes).map_err(CoreError::internal)
     }
 
-    /// The raw message of an email, decrypted (for an export or a re-parse).
-    pub async fn inbox_raw(&self, actor: &Actor, id: InboxMessageId) -> CoreResult<Vec<u8>> {
-        let (r, _) = self.readable_message(actor, id).await?;
-        let Some(raw) = &r.raw else {
-            return Err(CoreError::NotFound {
-                kind: "raw message",
-            });
-        };
-        let dek = self.message_key_of(&r).await?;
-        Ok(dek.open(raw, &field_aad("inbox_messages", &r.id.to_string(), "raw"))?)
-    }
-
     fn view_of(
         r: &InboxMessageRecord,
         label: &str,
@@ -663,11 +498,232 @@ impl Castellan {
         }
     }
 
+    /// A message the actor may read, with its account.
+    async fn readable_message(
+        &self,
+        permit: &Permit<can::AccountRead>,
+        id: InboxMessageId,
+    ) -> CoreResult<(InboxMessageRecord, AccountRecord)> {
+        let actor = permit.actor();
+        let r = self
+            .store
+            .inbox_message(id)
+            .await?
+            .ok_or_else(not_found_message)?;
+        let (a, _) = match self
+            .account_for(actor, r.account_id, ItemAction::View)
+            .await
+        {
+            Err(CoreError::NotFound { .. }) => return Err(not_found_message()),
+            other => other?,
+        };
+        Ok((r, a))
+    }
+}
+
+impl InboxDelivery<'_> {
+    /// Whether `address` is a managed address (the SMTP receiver refuses others at `RCPT TO`).
+    pub async fn accepts_recipient(&self, address: &str) -> CoreResult<bool> {
+        let address = address.trim().to_lowercase();
+        Ok(self.store.managed_address(&address).await?.is_some())
+    }
+
+    /// The catalog hints for mail to a managed address (its account's app).
+    /// `NotFound` when the address is not managed.
+    pub async fn recipient_hints(&self, address: &str) -> CoreResult<Option<InboxHints>> {
+        let a = self.recipient_account(InboxKind::Email, address).await?;
+        self.account_hints(&a).await
+    }
+
+    /// The catalog hints for an SMS to a managed number (its account's app).
+    /// `NotFound` when the number is not in the pool or not assigned.
+    pub async fn number_hints(&self, e164: &str) -> CoreResult<Option<InboxHints>> {
+        let a = self.recipient_account(InboxKind::Sms, e164).await?;
+        self.account_hints(&a).await
+    }
+
+    /// Stores an email received for a managed address. Returns the new message's id, or `None`
+    /// when the same message was already stored. `NotFound` when the address is not managed.
+    pub async fn receive_email(&self, m: ReceivedMessage) -> CoreResult<Option<InboxMessageId>> {
+        self.receive(InboxKind::Email, m).await
+    }
+
+    /// Stores an SMS received for a managed number, like [`Castellan::receive_email`].
+    pub async fn receive_sms(&self, m: ReceivedMessage) -> CoreResult<Option<InboxMessageId>> {
+        self.receive(InboxKind::Sms, m).await
+    }
+
+    /// Deletes messages received more than `older_than` ago (the retention period). A system
+    /// task: the server runs it hourly, `castellan inbox purge` runs it on the host. Recorded
+    /// as `inbox.purge` when anything was deleted. Returns how many messages were deleted.
+    pub async fn purge(&self, older_than: chrono::Duration) -> CoreResult<u64> {
+        if older_than < chrono::Duration::zero() {
+            return Err(CoreError::invalid(
+                "older_than",
+                "the retention period cannot be negative",
+            ));
+        }
+        let before = self.now() - older_than;
+        let ev = NewEvent::new(&Actor::system("inbox retention"), "inbox.purge", self.now()).details(
+            serde_json::json!({ "older_than_seconds": older_than.num_seconds(), "before": before }),
+        );
+        self.store.purge_inbox(before, &ev).await
+    }
+}
+
+impl Inbox<'_> {
+    /// Gives an account a managed email address (or returns the one it has), and with
+    /// `use_as_username` also makes it the account's username. Needs `AccountWrite` and an item
+    /// role that may edit. Recorded as `inbox.address_assign`.
+    pub async fn assign_email(
+        &self,
+        permit: &Permit<can::AccountWrite>,
+        account: AccountId,
+        use_as_username: bool,
+    ) -> CoreResult<ManagedAddress> {
+        let actor = permit.actor();
+        let (a, _) = self.account_for(actor, account, ItemAction::Edit).await?;
+        let existing = self.store.managed_address_of(a.id).await?;
+        let address = match existing {
+            Some(m) => m,
+            None => self.new_address(actor, &a).await?,
+        };
+        if use_as_username && a.username.as_deref() != Some(address.address.as_str()) {
+            self.use_address_as_username(&permit.and()?, account)
+                .await?;
+        }
+        Ok(address)
+    }
+
+    /// Sets the account's username to its managed address, in one step. Needs `AccountWrite`
+    /// and an item role that may edit; `Validation` when the account has no managed address.
+    pub async fn use_address_as_username(
+        &self,
+        permit: &Permit<can::AccountWrite>,
+        account: AccountId,
+    ) -> CoreResult<AccountView> {
+        let actor = permit.actor();
+        let (a, _) = self.account_for(actor, account, ItemAction::Edit).await?;
+        let m = self.store.managed_address_of(a.id).await?.ok_or_else(|| {
+            CoreError::invalid(
+                "account_id",
+                "this account has no managed email address yet: assign one first",
+            )
+        })?;
+        self.accounts()
+            .update(
+                &actor.permit()?,
+                account,
+                AccountPatch {
+                    username: Some(m.address),
+                    ..AccountPatch::default()
+                },
+            )
+            .await
+    }
+
+    /// Adds numbers (E.164; spaces, dots, hyphens and parentheses are fine) to the workspace's
+    /// pool; numbers already in it are skipped. Needs `InboxManage`. Returns the whole pool.
+    pub async fn add_numbers(
+        &self,
+        permit: &Permit<can::InboxManage>,
+        numbers: Vec<String>,
+    ) -> CoreResult<Vec<ManagedNumber>> {
+        let actor = permit.actor();
+        if numbers.is_empty() || numbers.len() > MAX_NUMBERS_PER_CALL {
+            return Err(CoreError::invalid(
+                "numbers",
+                format!("give 1 to {MAX_NUMBERS_PER_CALL} phone numbers"),
+            ));
+        }
+        let now = self.now();
+        let mut list: Vec<ManagedNumber> = vec![];
+        for (i, n) in numbers.iter().enumerate() {
+            let e164 = normalize_e164(n).ok_or_else(|| {
+                CoreError::invalid(
+                    format!("numbers[{i}]"),
+                    format!(
+                        "`{}` is not a phone number in E.164 form (+ country code and number, e.g. +14155550100)",
+                        validate::clip(n)
+                    ),
+                )
+            })?;
+            if !list.iter().any(|m| m.e164 == e164) {
+                list.push(ManagedNumber {
+                    id: ManagedNumberId::new(),
+                    e164,
+                    account_id: None,
+                    created_at: now,
+                    assigned_at: None,
+                });
+            }
+        }
+        let ev = NewEvent::new(actor, "inbox.numbers_add", self.now()).details(serde_json::json!({
+            "numbers": list.iter().map(|m| m.e164.as_str()).collect::<Vec<_>>(),
+        }));
+        self.store.add_numbers(&list, &ev).await?;
+        self.store.numbers().await
+    }
+
+    /// The workspace's pool of phone numbers. Needs `InboxManage`.
+    pub async fn phone_numbers(
+        &self,
+        _: &Permit<can::InboxManage>,
+    ) -> CoreResult<Vec<ManagedNumber>> {
+        self.store.numbers().await
+    }
+
+    /// Gives an account a free number of the pool (or returns the one it has). Needs
+    /// `AccountWrite` and an item role that may edit. `Conflict` when no number is free.
+    /// Recorded as `inbox.number_assign`.
+    pub async fn assign_number(
+        &self,
+        permit: &Permit<can::AccountWrite>,
+        account: AccountId,
+    ) -> CoreResult<ManagedNumber> {
+        let actor = permit.actor();
+        let (a, _) = self.account_for(actor, account, ItemAction::Edit).await?;
+        if let Some(n) = self.store.number_of(a.id).await? {
+            return Ok(n);
+        }
+        let ev = NewEvent::new(actor, "inbox.number_assign", self.now())
+            .target("account", a.id, &a.label);
+        self.store
+            .assign_free_number(a.id, self.now(), &ev)
+            .await?
+            .ok_or_else(|| {
+                CoreError::Conflict(
+                    "the workspace's pool has no free phone number: an admin adds numbers with `castellan numbers add`"
+                        .into(),
+                )
+            })
+    }
+
+    /// The raw message of an email, decrypted (for an export or a re-parse).
+    pub async fn raw(
+        &self,
+        permit: &Permit<can::AccountRead>,
+        id: InboxMessageId,
+    ) -> CoreResult<Vec<u8>> {
+        let (r, _) = self.readable_message(permit, id).await?;
+        let Some(raw) = &r.raw else {
+            return Err(CoreError::NotFound {
+                kind: "raw message",
+            });
+        };
+        let dek = self.message_key_of(&r).await?;
+        Ok(dek.open(raw, &field_aad("inbox_messages", &r.id.to_string(), "raw"))?)
+    }
+
     /// The shared inbox: messages of the accounts the actor may view, newest first, filtered.
     /// Needs `AccountRead`. Codes, links and bodies are left out (see
-    /// [`Castellan::inbox_message`]).
-    pub async fn inbox(&self, actor: &Actor, q: InboxQuery) -> CoreResult<Vec<InboxMessage>> {
-        self.require(actor, Action::AccountRead)?;
+    /// [`Inbox::message`]).
+    pub async fn list(
+        &self,
+        permit: &Permit<can::AccountRead>,
+        q: InboxQuery,
+    ) -> CoreResult<Vec<InboxMessage>> {
+        let actor = permit.actor();
         if let (Some(s), Some(u)) = (q.since, q.until) {
             if s > u {
                 return Err(CoreError::invalid("since", "`since` is after `until`"));
@@ -708,47 +764,25 @@ impl Castellan {
                 }
             };
             let content = self.open_content(&r).await?;
-            out.push(Self::view_of(&r, &label, Some(content), false));
+            out.push(Castellan::view_of(&r, &label, Some(content), false));
         }
         Ok(out)
     }
 
-    /// A message the actor may read, with its account.
-    async fn readable_message(
-        &self,
-        actor: &Actor,
-        id: InboxMessageId,
-    ) -> CoreResult<(InboxMessageRecord, AccountRecord)> {
-        self.require(actor, Action::AccountRead)?;
-        let r = self
-            .store
-            .inbox_message(id)
-            .await?
-            .ok_or_else(not_found_message)?;
-        let (a, _) = match self
-            .account_for(actor, r.account_id, ItemAction::View)
-            .await
-        {
-            Err(CoreError::NotFound { .. }) => return Err(not_found_message()),
-            other => other?,
-        };
-        Ok((r, a))
-    }
-
     /// One message with its code, link and text. Needs `AccountRead` and an item role that may
     /// view its account (others get `NotFound`). Recorded as `inbox.read`.
-    pub async fn inbox_message(
+    pub async fn message(
         &self,
-        actor: &Actor,
+        permit: &Permit<can::AccountRead>,
         id: InboxMessageId,
     ) -> CoreResult<InboxMessage> {
-        let (r, a) = self.readable_message(actor, id).await?;
+        let (r, a) = self.readable_message(permit, id).await?;
         let content = self.open_content(&r).await?;
-        let ev = NewEvent::new(actor, "inbox.read", self.now())
+        let ev = NewEvent::new(permit.actor(), "inbox.read", self.now())
             .target("account", a.id, &a.label)
             .details(serde_json::json!({ "message_id": r.id, "kind": r.kind }));
         self.store.append(&ev).await?;
-        Ok(Self::view_of(&r, &a.label, Some(content), true))
+        Ok(Castellan::view_of(&r, &a.label, Some(content), true))
     }
 
     /// The newest code or link received for an account: at or after `since` when given, else
@@ -756,25 +790,25 @@ impl Castellan {
     /// an item role that may view the account. Recorded as `inbox.code_read`.
     pub async fn latest_code(
         &self,
-        actor: &Actor,
+        permit: &Permit<can::AccountRead>,
         account: AccountId,
         since: Option<DateTime<Utc>>,
     ) -> CoreResult<Option<InboxCode>> {
-        self.wait_for_code(actor, account, since, Duration::ZERO)
+        self.wait_for_code(permit, account, since, Duration::ZERO)
             .await
     }
 
-    /// Like [`Castellan::latest_code`], waiting up to `wait` (at most [`MAX_CODE_WAIT`]) for a
+    /// Like [`Inbox::latest_code`], waiting up to `wait` (at most [`MAX_CODE_WAIT`]) for a
     /// message to arrive: the store is read every 500 ms. The bot calls this with
     /// `Actor::bot(..)` during a login that sends a code by email or SMS.
     pub async fn wait_for_code(
         &self,
-        actor: &Actor,
+        permit: &Permit<can::AccountRead>,
         account: AccountId,
         since: Option<DateTime<Utc>>,
         wait: Duration,
     ) -> CoreResult<Option<InboxCode>> {
-        self.require(actor, Action::AccountRead)?;
+        let actor = permit.actor();
         let (a, _) = self.account_for(actor, account, ItemAction::View).await?;
         let deadline = tokio::time::Instant::now() + wait.min(MAX_CODE_WAIT);
         loop {
@@ -809,23 +843,6 @@ impl Castellan {
             }
             tokio::time::sleep(CODE_POLL.min(deadline - now)).await;
         }
-    }
-
-    /// Deletes messages received more than `older_than` ago (the retention period). A system
-    /// task: the server runs it hourly, `castellan inbox purge` runs it on the host. Recorded
-    /// as `inbox.purge` when anything was deleted. Returns how many messages were deleted.
-    pub async fn purge_inbox(&self, older_than: chrono::Duration) -> CoreResult<u64> {
-        if older_than < chrono::Duration::zero() {
-            return Err(CoreError::invalid(
-                "older_than",
-                "the retention period cannot be negative",
-            ));
-        }
-        let before = self.now() - older_than;
-        let ev = NewEvent::new(&Actor::system("inbox retention"), "inbox.purge", self.now()).details(
-            serde_json::json!({ "older_than_seconds": older_than.num_seconds(), "before": before }),
-        );
-        self.store.purge_inbox(before, &ev).await
     }
 }
 

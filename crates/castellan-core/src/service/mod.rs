@@ -21,13 +21,13 @@ use std::sync::{Arc, RwLock};
 use castellan_crypto::{DataKey, Keyring};
 use chrono::{DateTime, Utc};
 
-use crate::activity::{truncate_ms, Actor};
+use crate::activity::truncate_ms;
 use crate::catalog::{parse_catalog, App, BUILTIN_CATALOG};
 use crate::clock::{Clock, Jitter, SystemClock, ThreadJitter};
 use crate::connector::ConnectorRegistry;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{DataKeyId, VaultId};
-use crate::permissions::{self, Action};
+
 use crate::ports::Store;
 
 pub use accounts::{AccountInput, AccountPatch, AccountSecrets, AccountView};
@@ -120,6 +120,18 @@ handles! {
     /// Signing in and one's own credentials: claim, sign-in, invitations accepted, API
     /// tokens, two-step sign-in, password changes and reset links.
     Sessions => sessions;
+    /// Accounts in vaults: their fields, secrets and sharing.
+    Accounts => accounts;
+    /// The authenticator: each account's TOTP/HOTP secret, codes and migration imports.
+    Authenticator => authenticator;
+    /// Business hubs: connecting apps, sharing and revoking them, members, syncs and the
+    /// automation log (the bot's jobs).
+    Hubs => hubs;
+    /// The shared inbox as people use it: managed addresses and numbers, messages and codes.
+    Inbox => inbox;
+    /// The shared inbox's receiving side (the SMTP receiver, the SMS webhook, retention):
+    /// no actor, the host delivers.
+    InboxDelivery => inbox_delivery;
     /// Vaults and who can reach them.
     Vaults => vaults;
     /// The activity log: listing, export and verification of its hash chain.
@@ -208,11 +220,6 @@ impl Castellan {
     /// [`crate::ports::WorkspaceStore::probe_write`]). No permission check: it reveals nothing.
     pub async fn probe_store(&self) -> CoreResult<()> {
         self.store.probe_write(self.now()).await
-    }
-
-    /// Checks `action` against the matrix for the actor's role.
-    pub(crate) fn require(&self, actor: &Actor, action: Action) -> CoreResult<()> {
-        permissions::require(actor.role, action)
     }
 }
 

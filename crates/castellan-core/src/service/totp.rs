@@ -11,12 +11,12 @@ use utoipa::ToSchema;
 
 use super::accounts::{AccountInput, AccountView, TOTP_SECRET};
 use super::blocking;
-use super::Castellan;
-use crate::activity::{truncate_ms, Actor, NewEvent};
+use super::{Authenticator, Castellan};
+use crate::activity::{truncate_ms, NewEvent};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{AccountId, VaultId};
 use crate::model::{AccountRecord, OtpRecord};
-use crate::permissions::{Action, ItemAction};
+use crate::permissions::{can, ItemAction, Permit};
 
 /// Repeated TOTP code reads of one account by one session are recorded at most once per this
 /// window (seconds).
@@ -239,18 +239,20 @@ impl Castellan {
         p.account_name = o.account_name.clone();
         Ok(Some((o, p)))
     }
+}
 
+impl Authenticator<'_> {
     /// Turns on 2FA managed by Castellan for an account (replacing an earlier secret). Needs
     /// `AccountWrite` and an item role that may edit. Errors: `Validation` naming the problem
     /// (empty or non-base32 secret, bad URI, no QR code in the image…). Short secrets are
     /// accepted with a warning.
-    pub async fn set_totp(
+    pub async fn set(
         &self,
-        actor: &Actor,
+        permit: &Permit<can::AccountWrite>,
         id: AccountId,
         input: TotpInput,
     ) -> CoreResult<TotpView> {
-        self.require(actor, Action::AccountWrite)?;
+        let actor = permit.actor();
         let (mut a, _) = self.account_for(actor, id, ItemAction::Edit).await?;
         // QR decoding is CPU work (up to the 20-megapixel cap): off the async runtime.
         let (p, warnings) = blocking(move || parse_input(&input)).await??;
@@ -277,8 +279,12 @@ impl Castellan {
     }
 
     /// Turns 2FA off for an account (the secret is deleted). Needs edit rights.
-    pub async fn remove_totp(&self, actor: &Actor, id: AccountId) -> CoreResult<()> {
-        self.require(actor, Action::AccountWrite)?;
+    pub async fn remove(
+        &self,
+        permit: &Permit<can::AccountWrite>,
+        id: AccountId,
+    ) -> CoreResult<()> {
+        let actor = permit.actor();
         let (mut a, _) = self.account_for(actor, id, ItemAction::Edit).await?;
         if self.store.account_otp(a.id).await?.is_none() {
             return Err(CoreError::NotFound {
@@ -296,8 +302,12 @@ impl Castellan {
     }
 
     /// The authenticator's settings (no secret). Needs the account to be viewable.
-    pub async fn totp(&self, actor: &Actor, id: AccountId) -> CoreResult<TotpView> {
-        self.require(actor, Action::AccountRead)?;
+    pub async fn get(
+        &self,
+        permit: &Permit<can::AccountRead>,
+        id: AccountId,
+    ) -> CoreResult<TotpView> {
+        let actor = permit.actor();
         let (a, _) = self.account_for(actor, id, ItemAction::View).await?;
         let o = self
             .store
@@ -315,8 +325,12 @@ impl Castellan {
     /// once per session (token) and account per [`TOTP_READ_LOG_WINDOW_SECS`], so a page left
     /// open that refreshes the code every 30 s writes one event, not one per refresh (the rule:
     /// [`crate::activity::log_due`]).
-    pub async fn totp_code(&self, actor: &Actor, id: AccountId) -> CoreResult<TotpCode> {
-        self.require(actor, Action::AccountRead)?;
+    pub async fn code(
+        &self,
+        permit: &Permit<can::AccountRead>,
+        id: AccountId,
+    ) -> CoreResult<TotpCode> {
+        let actor = permit.actor();
         let (a, _) = self.account_for(actor, id, ItemAction::Use).await?;
         let (o, p) = self.otp_params(&a).await?.ok_or(CoreError::NotFound {
             kind: "authenticator",
@@ -348,13 +362,13 @@ impl Castellan {
 
     /// Verifies a typed code within ±1 time step (HOTP: the next two counters) and never
     /// accepts the same step twice for one account.
-    pub async fn verify_totp(
+    pub async fn verify(
         &self,
-        actor: &Actor,
+        permit: &Permit<can::AccountRead>,
         id: AccountId,
         code: &str,
     ) -> CoreResult<TotpVerification> {
-        self.require(actor, Action::AccountRead)?;
+        let actor = permit.actor();
         let (a, _) = self.account_for(actor, id, ItemAction::Use).await?;
         let (_, p) = self.otp_params(&a).await?.ok_or(CoreError::NotFound {
             kind: "authenticator",
@@ -389,8 +403,12 @@ impl Castellan {
 
     /// Exports the secret as an otpauth URI and a QR PNG. Needs reveal rights; recorded as
     /// `account.totp_export`.
-    pub async fn export_totp(&self, actor: &Actor, id: AccountId) -> CoreResult<TotpExport> {
-        self.require(actor, Action::AccountReveal)?;
+    pub async fn export(
+        &self,
+        permit: &Permit<can::AccountReveal>,
+        id: AccountId,
+    ) -> CoreResult<TotpExport> {
+        let actor = permit.actor();
         let (a, _) = self.account_for(actor, id, ItemAction::Reveal).await?;
         let (_, p) = self.otp_params(&a).await?.ok_or(CoreError::NotFound {
             kind: "authenticator",
@@ -409,10 +427,10 @@ impl Castellan {
     /// by Castellan. Needs `AccountCreate`.
     pub async fn import_migration(
         &self,
-        actor: &Actor,
+        permit: &Permit<can::AccountCreate>,
         m: MigrationImport,
     ) -> CoreResult<Vec<ImportedAccount>> {
-        self.require(actor, Action::AccountCreate)?;
+        let actor = permit.actor();
         let uri = match (&m.uri, &m.qr_image_base64) {
             (Some(u), None) => u.expose_secret().trim().to_owned(),
             (None, Some(img)) => {
@@ -461,7 +479,7 @@ impl Castellan {
                     custom_fields: vec![],
                     backup_codes: vec![],
                 };
-                match self.create_account(actor, input).await {
+                match self.accounts().create(&actor.permit()?, input).await {
                     Err(CoreError::Conflict(_)) if n < 50 => {
                         n += 1;
                         label = format!("{base} ({n})");
@@ -470,8 +488,8 @@ impl Castellan {
                 }
             };
             let view = self
-                .set_totp(
-                    actor,
+                .set(
+                    &permit.and()?,
                     account.id,
                     TotpInput {
                         secret: None,
@@ -483,7 +501,7 @@ impl Castellan {
                     },
                 )
                 .await?;
-            let mut account = self.account(actor, account.id).await?;
+            let mut account = self.accounts().get(&permit.and()?, account.id).await?;
             account.has_totp = true;
             out.push(ImportedAccount {
                 account,

@@ -72,7 +72,12 @@ async fn list_accounts(
     Auth(a): Auth,
     ApiQuery(q): ApiQuery<AccountQuery>,
 ) -> ApiResult<Json<Vec<AccountView>>> {
-    Ok(Json(s.svc.accounts(&a, q.q, q.vault_id, q.app).await?))
+    Ok(Json(
+        s.svc
+            .accounts()
+            .list(&a.permit()?, q.q, q.vault_id, q.app)
+            .await?,
+    ))
 }
 
 /// Adds an account (the "Add account" form). Secrets are sealed under the vault's data key. A
@@ -92,7 +97,8 @@ async fn create_account(
         StatusCode::CREATED,
         Json(
             s.svc
-                .create_account_checked(&a, req, q.look_alike())
+                .accounts()
+                .create_checked(&a.permit()?, req, q.look_alike())
                 .await?,
         ),
     ))
@@ -107,7 +113,7 @@ async fn get_account(
     Auth(a): Auth,
     ApiPath(id): ApiPath<AccountId>,
 ) -> ApiResult<Json<AccountView>> {
-    Ok(Json(s.svc.account(&a, id).await?))
+    Ok(Json(s.svc.accounts().get(&a.permit()?, id).await?))
 }
 
 /// Changes an account; send `version` to refuse a stale edit. A new label that looks like
@@ -125,7 +131,8 @@ async fn update_account(
 ) -> ApiResult<Json<AccountView>> {
     Ok(Json(
         s.svc
-            .update_account_checked(&a, id, p, q.look_alike())
+            .accounts()
+            .update_checked(&a.permit()?, id, p, q.look_alike())
             .await?,
     ))
 }
@@ -138,7 +145,7 @@ async fn delete_account(
     Auth(a): Auth,
     ApiPath(id): ApiPath<AccountId>,
 ) -> ApiResult<StatusCode> {
-    s.svc.delete_account(&a, id).await?;
+    s.svc.accounts().delete(&a.permit()?, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -154,7 +161,9 @@ async fn reveal(
 ) -> ApiResult<Json<AccountSecrets>> {
     // The body is optional: empty means every field.
     let fields = crate::extract::optional_json::<RevealRequest>(body)?.and_then(|r| r.fields);
-    Ok(Json(s.svc.reveal(&a, id, fields).await?))
+    Ok(Json(
+        s.svc.accounts().reveal(&a.permit()?, id, fields).await?,
+    ))
 }
 
 /// Direct grants on an account.
@@ -165,7 +174,7 @@ async fn account_access(
     Auth(a): Auth,
     ApiPath(id): ApiPath<AccountId>,
 ) -> ApiResult<Json<Vec<AccountGrant>>> {
-    Ok(grants(s.svc.account_access(&a, id).await?))
+    Ok(grants(s.svc.accounts().access(&a.permit()?, id).await?))
 }
 
 /// Shares an account with a person with an item role.
@@ -179,7 +188,10 @@ async fn share(
     ApiJson(g): ApiJson<RoleGrant>,
 ) -> ApiResult<Json<Vec<AccountGrant>>> {
     Ok(grants(
-        s.svc.share_account(&a, id, person, Some(g.role)).await?,
+        s.svc
+            .accounts()
+            .share(&a.permit()?, id, person, Some(g.role))
+            .await?,
     ))
 }
 
@@ -192,5 +204,10 @@ async fn unshare(
     Auth(a): Auth,
     ApiPath((id, person)): ApiPath<(AccountId, PersonId)>,
 ) -> ApiResult<Json<Vec<AccountGrant>>> {
-    Ok(grants(s.svc.share_account(&a, id, person, None).await?))
+    Ok(grants(
+        s.svc
+            .accounts()
+            .share(&a.permit()?, id, person, None)
+            .await?,
+    ))
 }

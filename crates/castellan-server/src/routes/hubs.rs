@@ -66,7 +66,7 @@ pub struct JobQuery {
 /// Hubs.
 #[utoipa::path(get, path = "/api/v1/hubs", tag = "hubs", security(("bearer" = [])), responses((status = 200, body = Vec<Hub>)))]
 async fn list_hubs(State(s): State<AppState>, Auth(a): Auth) -> ApiResult<Json<Vec<Hub>>> {
-    Ok(Json(s.svc.hubs(&a).await?))
+    Ok(Json(s.svc.hubs().list(&a.permit()?).await?))
 }
 
 /// Connects a business hub with its automation account; queues validation and a first sync.
@@ -77,7 +77,10 @@ async fn connect_hub(
     Auth(a): Auth,
     ApiJson(req): ApiJson<ConnectHub>,
 ) -> ApiResult<(StatusCode, Json<Hub>)> {
-    Ok((StatusCode::CREATED, Json(s.svc.connect_hub(&a, req).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(s.svc.hubs().connect(&a.permit()?, req).await?),
+    ))
 }
 
 /// One hub with status, warnings and the last sync report.
@@ -88,7 +91,7 @@ async fn get_hub(
     Auth(a): Auth,
     ApiPath(id): ApiPath<HubId>,
 ) -> ApiResult<Json<HubDetail>> {
-    Ok(Json(s.svc.hub(&a, id).await?))
+    Ok(Json(s.svc.hubs().get(&a.permit()?, id).await?))
 }
 
 /// Changes a hub's settings (label, base URL, safeguard threshold, schedule, automation account).
@@ -100,7 +103,7 @@ async fn update_hub(
     ApiPath(id): ApiPath<HubId>,
     ApiJson(p): ApiJson<HubPatch>,
 ) -> ApiResult<Json<Hub>> {
-    Ok(Json(s.svc.update_hub(&a, id, p).await?))
+    Ok(Json(s.svc.hubs().update(&a.permit()?, id, p).await?))
 }
 
 /// Checks for updates now; `confirm` lets a plan halted by the safeguard proceed.
@@ -115,7 +118,12 @@ async fn sync_hub(
     let confirm = crate::extract::optional_json::<SyncRequest>(body)?.is_some_and(|b| b.confirm);
     Ok((
         StatusCode::ACCEPTED,
-        Json(s.svc.sync_hub(&a, id, confirm, Trigger::Api).await?),
+        Json(
+            s.svc
+                .hubs()
+                .sync(&a.permit()?, id, confirm, Trigger::Api)
+                .await?,
+        ),
     ))
 }
 
@@ -128,7 +136,9 @@ async fn hub_members(
     ApiPath(id): ApiPath<HubId>,
     ApiQuery(q): ApiQuery<MemberQuery>,
 ) -> ApiResult<Json<Vec<HubMember>>> {
-    Ok(Json(s.svc.hub_members(&a, id, q.matching).await?))
+    Ok(Json(
+        s.svc.hubs().members(&a.permit()?, id, q.matching).await?,
+    ))
 }
 
 /// Matches a member to a person, exempts them with a reason, or removes them.
@@ -141,7 +151,12 @@ async fn member_action(
     ApiPath((id, member)): ApiPath<(HubId, String)>,
     ApiJson(act): ApiJson<MemberAction>,
 ) -> ApiResult<Json<HubMember>> {
-    Ok(Json(s.svc.act_on_member(&a, id, &member, act).await?))
+    Ok(Json(
+        s.svc
+            .hubs()
+            .act_on_member(&a.permit()?, id, &member, act)
+            .await?,
+    ))
 }
 
 /// Grants: who is given the hub, with which hub role and app role.
@@ -152,7 +167,7 @@ async fn hub_grants(
     Auth(a): Auth,
     ApiPath(id): ApiPath<HubId>,
 ) -> ApiResult<Json<Vec<Grant>>> {
-    Ok(Json(s.svc.hub_grants(&a, id).await?))
+    Ok(Json(s.svc.hubs().grants(&a.permit()?, id).await?))
 }
 
 /// Shares the hub with a person or changes their app role; the bot invites or updates them.
@@ -165,7 +180,9 @@ async fn share_hub(
     ApiPath((id, person)): ApiPath<(HubId, PersonId)>,
     ApiJson(req): ApiJson<ShareHub>,
 ) -> ApiResult<Json<Grant>> {
-    Ok(Json(s.svc.share_hub(&a, id, person, req).await?))
+    Ok(Json(
+        s.svc.hubs().share(&a.permit()?, id, person, req).await?,
+    ))
 }
 
 /// Revokes people's grants in one plan; the bot removes them (keep-seat drops only Castellan's management).
@@ -177,7 +194,7 @@ async fn revoke_hub(
     ApiPath(id): ApiPath<HubId>,
     ApiJson(req): ApiJson<RevokeHub>,
 ) -> ApiResult<Json<Vec<Grant>>> {
-    Ok(Json(s.svc.revoke_hub(&a, id, req).await?))
+    Ok(Json(s.svc.hubs().revoke(&a.permit()?, id, req).await?))
 }
 
 /// The automation log: jobs, newest first.
@@ -192,7 +209,7 @@ async fn list_jobs(
         states: q.state.map(|s| vec![s]),
         limit: q.limit,
     };
-    Ok(Json(s.svc.jobs(&a, f).await?))
+    Ok(Json(s.svc.hubs().jobs(&a.permit()?, f).await?))
 }
 
 /// One job.
@@ -203,7 +220,7 @@ async fn get_job(
     Auth(a): Auth,
     ApiPath(id): ApiPath<JobId>,
 ) -> ApiResult<Json<Job>> {
-    Ok(Json(s.svc.job(&a, id).await?))
+    Ok(Json(s.svc.hubs().job(&a.permit()?, id).await?))
 }
 
 /// Queues a not-completed job again.
@@ -214,7 +231,7 @@ async fn retry_job(
     Auth(a): Auth,
     ApiPath(id): ApiPath<JobId>,
 ) -> ApiResult<Json<Job>> {
-    Ok(Json(s.svc.retry_job(&a, id).await?))
+    Ok(Json(s.svc.hubs().retry_job(&a.permit()?, id).await?))
 }
 
 /// Cancels a queued or retrying job.
@@ -225,5 +242,5 @@ async fn cancel_job(
     Auth(a): Auth,
     ApiPath(id): ApiPath<JobId>,
 ) -> ApiResult<Json<Job>> {
-    Ok(Json(s.svc.cancel_job(&a, id).await?))
+    Ok(Json(s.svc.hubs().cancel_job(&a.permit()?, id).await?))
 }

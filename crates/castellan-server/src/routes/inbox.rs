@@ -132,7 +132,10 @@ async fn assign_email(
 ) -> ApiResult<Json<ManagedAddress>> {
     let opts = optional_json::<AssignEmail>(body)?.unwrap_or_default();
     Ok(Json(
-        s.svc.assign_email(&a, id, opts.use_as_username).await?,
+        s.svc
+            .inbox()
+            .assign_email(&a.permit()?, id, opts.use_as_username)
+            .await?,
     ))
 }
 
@@ -145,7 +148,7 @@ async fn assign_phone(
     Auth(a): Auth,
     ApiPath(id): ApiPath<AccountId>,
 ) -> ApiResult<Json<ManagedNumber>> {
-    Ok(Json(s.svc.assign_number(&a, id).await?))
+    Ok(Json(s.svc.inbox().assign_number(&a.permit()?, id).await?))
 }
 
 /// The workspace's pool of phone numbers.
@@ -155,7 +158,7 @@ async fn list_numbers(
     State(s): State<AppState>,
     Auth(a): Auth,
 ) -> ApiResult<Json<Vec<ManagedNumber>>> {
-    Ok(Json(s.svc.phone_numbers(&a).await?))
+    Ok(Json(s.svc.inbox().phone_numbers(&a.permit()?).await?))
 }
 
 /// Adds numbers to the pool (numbers already in it are skipped); returns the pool.
@@ -168,7 +171,7 @@ async fn add_numbers(
 ) -> ApiResult<(StatusCode, Json<Vec<ManagedNumber>>)> {
     Ok((
         StatusCode::CREATED,
-        Json(s.svc.add_numbers(&a, n.numbers).await?),
+        Json(s.svc.inbox().add_numbers(&a.permit()?, n.numbers).await?),
     ))
 }
 
@@ -190,7 +193,7 @@ async fn list_inbox(
         until: q.until,
         limit: q.limit,
     };
-    Ok(Json(s.svc.inbox(&a, q).await?))
+    Ok(Json(s.svc.inbox().list(&a.permit()?, q).await?))
 }
 
 /// One message with its code, link and text. Recorded as `inbox.read`.
@@ -202,7 +205,7 @@ async fn get_message(
     Auth(a): Auth,
     ApiPath(id): ApiPath<castellan_core::inbox::InboxMessageId>,
 ) -> ApiResult<Json<InboxMessage>> {
-    Ok(Json(s.svc.inbox_message(&a, id).await?))
+    Ok(Json(s.svc.inbox().message(&a.permit()?, id).await?))
 }
 
 /// The newest code or link received for the account, waiting up to `wait` seconds (at most
@@ -217,7 +220,12 @@ async fn latest_code(
     ApiQuery(q): ApiQuery<CodeParams>,
 ) -> ApiResult<Json<InboxCode>> {
     let wait = Duration::from_secs(q.wait.unwrap_or(0)).min(MAX_CODE_WAIT);
-    match s.svc.wait_for_code(&a, id, q.since, wait).await? {
+    match s
+        .svc
+        .inbox()
+        .wait_for_code(&a.permit()?, id, q.since, wait)
+        .await?
+    {
         Some(c) => Ok(Json(c)),
         None => Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -300,6 +308,7 @@ async fn sms_webhook(
         .map_err(|e| ApiError::bad_request(format!("the SMS form is not valid: {e}")))?;
     let hints = s
         .svc
+        .inbox_delivery()
         .number_hints(&sms.to)
         .await?
         .map(|h| castellan_inbox::Hints {
@@ -319,6 +328,7 @@ async fn sms_webhook(
     };
     let id = s
         .svc
+        .inbox_delivery()
         .receive_sms(ReceivedMessage {
             to: sms.to,
             from: sms.from,

@@ -43,7 +43,7 @@ async fn get_totp(
     Auth(a): Auth,
     ApiPath(id): ApiPath<AccountId>,
 ) -> ApiResult<Json<TotpView>> {
-    Ok(Json(s.svc.totp(&a, id).await?))
+    Ok(Json(s.svc.authenticator().get(&a.permit()?, id).await?))
 }
 
 /// Turns on 2FA managed by Castellan: a base32 secret, an otpauth URI or a QR image (base64).
@@ -55,7 +55,7 @@ async fn set_totp(
     ApiPath(id): ApiPath<AccountId>,
     ApiJson(t): ApiJson<TotpInput>,
 ) -> ApiResult<Json<TotpView>> {
-    Ok(Json(s.svc.set_totp(&a, id, t).await?))
+    Ok(Json(s.svc.authenticator().set(&a.permit()?, id, t).await?))
 }
 
 /// Turns 2FA off and deletes the secret.
@@ -66,7 +66,7 @@ async fn remove_totp(
     Auth(a): Auth,
     ApiPath(id): ApiPath<AccountId>,
 ) -> ApiResult<StatusCode> {
-    s.svc.remove_totp(&a, id).await?;
+    s.svc.authenticator().remove(&a.permit()?, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -78,7 +78,7 @@ async fn totp_code(
     Auth(a): Auth,
     ApiPath(id): ApiPath<AccountId>,
 ) -> ApiResult<Json<TotpCode>> {
-    Ok(Json(s.svc.totp_code(&a, id).await?))
+    Ok(Json(s.svc.authenticator().code(&a.permit()?, id).await?))
 }
 
 /// Verifies a typed code (±1 time step; a code is never accepted twice).
@@ -90,7 +90,12 @@ async fn verify_totp(
     ApiPath(id): ApiPath<AccountId>,
     ApiJson(v): ApiJson<VerifyCode>,
 ) -> ApiResult<Json<TotpVerification>> {
-    Ok(Json(s.svc.verify_totp(&a, id, &v.code).await?))
+    Ok(Json(
+        s.svc
+            .authenticator()
+            .verify(&a.permit()?, id, &v.code)
+            .await?,
+    ))
 }
 
 /// Exports the secret as an otpauth URI and a QR PNG (base64). Recorded.
@@ -101,7 +106,7 @@ async fn export_totp(
     Auth(a): Auth,
     ApiPath(id): ApiPath<AccountId>,
 ) -> ApiResult<Json<TotpExport>> {
-    Ok(Json(s.svc.export_totp(&a, id).await?))
+    Ok(Json(s.svc.authenticator().export(&a.permit()?, id).await?))
 }
 
 /// The secret's QR code as a PNG image. Recorded.
@@ -112,7 +117,7 @@ async fn totp_qr(
     Auth(a): Auth,
     ApiPath(id): ApiPath<AccountId>,
 ) -> ApiResult<impl IntoResponse> {
-    let e = s.svc.export_totp(&a, id).await?;
+    let e = s.svc.authenticator().export(&a.permit()?, id).await?;
     let png = base64::engine::general_purpose::STANDARD
         .decode(e.qr_png_base64)
         .map_err(|e| ApiError::from(castellan_core::CoreError::internal(e)))?;
@@ -130,6 +135,11 @@ async fn import_migration(
 ) -> ApiResult<(StatusCode, Json<Vec<ImportedAccount>>)> {
     Ok((
         StatusCode::CREATED,
-        Json(s.svc.import_migration(&a, m).await?),
+        Json(
+            s.svc
+                .authenticator()
+                .import_migration(&a.permit()?, m)
+                .await?,
+        ),
     ))
 }

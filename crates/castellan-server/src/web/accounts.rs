@@ -236,7 +236,7 @@ async fn show_account(
     extras: PageExtras,
 ) -> WebResult<AccountPage> {
     let actor = &user.actor;
-    let a: AccountView = s.svc.account(actor, id).await?;
+    let a: AccountView = s.svc.accounts().get(&actor.permit()?, id).await?;
     let vault = s
         .svc
         .vaults()
@@ -256,7 +256,7 @@ async fn show_account(
     // read advances: that code is shown only after the "Show the next code" button.
     let (mut code, mut totp_issuer, mut totp_warnings) = (None, String::new(), vec![]);
     if a.has_totp {
-        let t = s.svc.totp(actor, id).await?;
+        let t = s.svc.authenticator().get(&actor.permit()?, id).await?;
         totp_issuer = t.issuer.clone().unwrap_or_default();
         totp_warnings = t.warnings;
         if t.kind == "hotp" {
@@ -267,7 +267,7 @@ async fn show_account(
                 kind: t.kind,
             });
         } else {
-            let c = s.svc.totp_code(actor, id).await?;
+            let c = s.svc.authenticator().code(&actor.permit()?, id).await?;
             code = Some(CodeShown {
                 code: c.code,
                 seconds: c.seconds_remaining,
@@ -277,7 +277,7 @@ async fn show_account(
         }
     }
 
-    let (address, number) = s.svc.account_contacts(actor, id).await?;
+    let (address, number) = s.svc.accounts().contacts(&actor.permit()?, id).await?;
 
     // Sharing: names come from the people list when the person may read it.
     let people = match s.svc.people().list(&actor.permit()?).await {
@@ -288,7 +288,8 @@ async fn show_account(
     let by_id: HashMap<PersonId, _> = people.iter().map(|p| (p.id, p)).collect();
     let mut access: Vec<AccessRow> = s
         .svc
-        .account_access(actor, id)
+        .accounts()
+        .access(&actor.permit()?, id)
         .await?
         .into_iter()
         .map(|(pid, role)| {
@@ -456,7 +457,8 @@ async fn reveal(
     let id = account_id(&id)?;
     let secrets = s
         .svc
-        .reveal(&user.actor, id, Some(vec!["password".into()]))
+        .accounts()
+        .reveal(&user.actor.permit()?, id, Some(vec!["password".into()]))
         .await?;
     account_response(
         &s,
@@ -486,7 +488,11 @@ async fn assign_email(
 ) -> WebResult {
     let id = account_id(&id)?;
     let as_username = f.use_as_username == "1";
-    let r = s.svc.assign_email(&user.actor, id, as_username).await;
+    let r = s
+        .svc
+        .inbox()
+        .assign_email(&user.actor.permit()?, id, as_username)
+        .await;
     let done = if as_username { "username" } else { "email" };
     outcome(&s, &user, id, r, done, "email", PageExtras::default()).await
 }
@@ -498,7 +504,7 @@ async fn assign_phone(
     WebForm(_): WebForm<Empty>,
 ) -> WebResult {
     let id = account_id(&id)?;
-    let r = s.svc.assign_number(&user.actor, id).await;
+    let r = s.svc.inbox().assign_number(&user.actor.permit()?, id).await;
     outcome(&s, &user, id, r, "phone", "phone", PageExtras::default()).await
 }
 
@@ -536,7 +542,8 @@ async fn share(
     };
     let r = s
         .svc
-        .share_account(&user.actor, id, person, Some(role))
+        .accounts()
+        .share(&user.actor.permit()?, id, person, Some(role))
         .await;
     outcome(&s, &user, id, r, "shared", "share-person", kept()).await
 }
@@ -552,6 +559,10 @@ async fn unshare(
         .person
         .parse()
         .map_err(|_| WebError::status(StatusCode::BAD_REQUEST, "No such person."))?;
-    let r = s.svc.share_account(&user.actor, id, person, None).await;
+    let r = s
+        .svc
+        .accounts()
+        .share(&user.actor.permit()?, id, person, None)
+        .await;
     outcome(&s, &user, id, r, "shared", "access", PageExtras::default()).await
 }

@@ -180,11 +180,11 @@ struct HubsPage {
 }
 
 async fn hubs_page(State(s): State<AppState>, user: WebUser) -> WebResult {
-    let mut hubs = s.svc.hubs(&user.actor).await?;
+    let mut hubs = s.svc.hubs().list(&user.actor.permit()?).await?;
     hubs.sort_by_key(|h| h.label.to_lowercase());
     let mut rows = Vec::with_capacity(hubs.len());
     for h in hubs {
-        let d = s.svc.hub(&user.actor, h.id).await?;
+        let d = s.svc.hubs().get(&user.actor.permit()?, h.id).await?;
         rows.push(HubRow {
             id: h.id.to_string(),
             app: d.app_name.clone(),
@@ -722,15 +722,17 @@ pub fn hub_page_html(chrome: Chrome, data: &HubData, q: &HubQuery) -> askama::Re
 /// Loads everything the hub page shows, through the services (so permissions apply).
 async fn load_hub(s: &AppState, user: &WebUser, id: HubId) -> Result<HubData, CoreError> {
     let a = &user.actor;
-    let detail = s.svc.hub(a, id).await?;
+    // One permit per capability the page reads; the futures below borrow them.
+    let (hubs, hub_read) = (s.svc.hubs(), a.permit()?);
     let (catalog, catalog_read) = (s.svc.catalog(), a.permit()?);
     let (people, people_read) = (s.svc.people(), a.permit()?);
+    let detail = hubs.get(&hub_read, id).await?;
     let (members, grants, people, jobs, app) = tokio::try_join!(
-        s.svc.hub_members(a, id, None),
-        s.svc.hub_grants(a, id),
+        hubs.members(&hub_read, id, None),
+        hubs.grants(&hub_read, id),
         people.list(&people_read),
-        s.svc.jobs(
-            a,
+        hubs.jobs(
+            &hub_read,
             JobFilter {
                 hub_id: Some(id),
                 states: None,
@@ -741,7 +743,8 @@ async fn load_hub(s: &AppState, user: &WebUser, id: HubId) -> Result<HubData, Co
     )?;
     let account_label = s
         .svc
-        .account(a, detail.hub.automation_account_id)
+        .accounts()
+        .get(&a.permit()?, detail.hub.automation_account_id)
         .await
         .ok()
         .map(|acc| acc.label);

@@ -97,7 +97,11 @@ pub async fn account_cards(
         .into_iter()
         .map(|v| (v.id, v.name))
         .collect();
-    let accounts = s.svc.accounts(&user.actor, q, None, None).await?;
+    let accounts = s
+        .svc
+        .accounts()
+        .list(&user.actor.permit()?, q, None, None)
+        .await?;
     Ok(accounts
         .into_iter()
         .map(|a| AccountCard {

@@ -476,6 +476,7 @@ impl TestApp {
         let parsed = castellan_inbox::parse_mail(&raw).expect("a parsable mail");
         let found = castellan_inbox::extract(&parsed, None);
         self.svc
+            .inbox_delivery()
             .receive_email(castellan_core::service::ReceivedMessage {
                 to: to.to_owned(),
                 from: from.to_owned(),

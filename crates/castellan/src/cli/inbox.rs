@@ -223,7 +223,8 @@ async fn purge(older_than_days: Option<u32>, host: &HostArgs) -> Result<ExitCode
     };
     let svc = crate::host::open(&cfg, false).await?;
     let n = svc
-        .purge_inbox(chrono::Duration::days(i64::from(days)))
+        .inbox_delivery()
+        .purge(chrono::Duration::days(i64::from(days)))
         .await
         .map_err(|e| anyhow::anyhow!(crate::host::describe(&e)))?;
     out!("purged {n} message(s) received more than {days} day(s) ago");

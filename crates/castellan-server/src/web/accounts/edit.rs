@@ -118,7 +118,7 @@ async fn edit_view(
 /// Refuses people whose item role may not edit the account (403 page), before any form.
 async fn editable(s: &AppState, user: &WebUser, raw: &str) -> WebResult<AccountView> {
     let id = account_id(raw)?;
-    let a = s.svc.account(&user.actor, id).await?;
+    let a = s.svc.accounts().get(&user.actor.permit()?, id).await?;
     let can =
         allows(user.actor.role, Action::AccountWrite) && item_allows(a.my_role, ItemAction::Edit);
     if !can {
@@ -180,7 +180,8 @@ async fn edit_submit(
     let result = match patch_of(&a, &f) {
         Ok(patch) => {
             s.svc
-                .update_account_checked(&user.actor, a.id, patch, look_alike)
+                .accounts()
+                .update_checked(&user.actor.permit()?, a.id, patch, look_alike)
                 .await
         }
         Err(e) => Err(e),
@@ -229,7 +230,7 @@ async fn delete_page(
     Path(id): Path<String>,
 ) -> WebResult {
     let id = account_id(&id)?;
-    let a = s.svc.account(&user.actor, id).await?;
+    let a = s.svc.accounts().get(&user.actor.permit()?, id).await?;
     Ok(render(&delete_view(&user, &a, String::new())))
 }
 
@@ -240,8 +241,8 @@ async fn delete_submit(
     WebForm(_): WebForm<Empty>,
 ) -> WebResult {
     let id = account_id(&id)?;
-    let a = s.svc.account(&user.actor, id).await?;
-    match s.svc.delete_account(&user.actor, id).await {
+    let a = s.svc.accounts().get(&user.actor.permit()?, id).await?;
+    match s.svc.accounts().delete(&user.actor.permit()?, id).await {
         Ok(()) => Ok(see_other("/accounts?done=deleted")),
         Err(CoreError::Conflict(m)) => Ok(render_status(
             StatusCode::CONFLICT,

@@ -172,7 +172,11 @@ async fn inbox_page(
             label: a.name,
         })
         .collect();
-    let accounts = s.svc.accounts(actor, None, None, None).await?;
+    let accounts = s
+        .svc
+        .accounts()
+        .list(&actor.permit()?, None, None, None)
+        .await?;
     // Only apps that some reachable account uses: the catalog is long.
     apps.retain(|c| {
         accounts
@@ -213,7 +217,7 @@ async fn inbox_page(
             form_errors(e, &fields, "general"),
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
-        Ok(q) => match s.svc.inbox(actor, q).await {
+        Ok(q) => match s.svc.inbox().list(&actor.permit()?, q).await {
             Ok(list) => (rows_of(list), FieldErrors::default(), StatusCode::OK),
             Err(e @ CoreError::Validation { .. }) => (
                 vec![],
@@ -294,7 +298,7 @@ async fn message_page(
     let id: InboxMessageId = id
         .parse()
         .map_err(|_| WebError::status(StatusCode::NOT_FOUND, "No such message."))?;
-    let m = s.svc.inbox_message(&user.actor, id).await?;
+    let m = s.svc.inbox().message(&user.actor.permit()?, id).await?;
     let title = m
         .subject
         .clone()

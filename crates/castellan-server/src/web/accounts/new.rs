@@ -235,7 +235,8 @@ async fn new_submit(
     let look_alike = LookAlike::confirmed(f.confirm_confusable == "1");
     match s
         .svc
-        .create_account_checked(&user.actor, input, look_alike)
+        .accounts()
+        .create_checked(&user.actor.permit()?, input, look_alike)
         .await
     {
         Ok(a) => Ok(see_other(&format!("/accounts/{}?done=created", a.id))),

@@ -47,14 +47,18 @@ async fn code_json(
     Path(id): Path<String>,
 ) -> WebResult<Response> {
     let id = account_id(&id)?;
-    let t = s.svc.totp(&user.actor, id).await?;
+    let t = s.svc.authenticator().get(&user.actor.permit()?, id).await?;
     if t.kind == "hotp" {
         return Err(WebError::status(
             StatusCode::NOT_FOUND,
             "This account's authenticator counts codes (HOTP): use the button on the account page.",
         ));
     }
-    let c = s.svc.totp_code(&user.actor, id).await?;
+    let c = s
+        .svc
+        .authenticator()
+        .code(&user.actor.permit()?, id)
+        .await?;
     Ok(Json(CodeJson {
         code: c.code,
         seconds_remaining: c.seconds_remaining,
@@ -97,7 +101,11 @@ async fn set(
     input: TotpInput,
     field: &str,
 ) -> WebResult {
-    let r = s.svc.set_totp(&user.actor, id, input).await;
+    let r = s
+        .svc
+        .authenticator()
+        .set(&user.actor.permit()?, id, input)
+        .await;
     outcome(s, user, id, r, "totp", field, PageExtras::default()).await
 }
 
@@ -211,7 +219,10 @@ async fn remove(
         );
         return account_with_error(&s, &user, id, e, "totp-remove", PageExtras::default()).await;
     }
-    s.svc.remove_totp(&user.actor, id).await?;
+    s.svc
+        .authenticator()
+        .remove(&user.actor.permit()?, id)
+        .await?;
     Ok(see_other(&format!("/accounts/{id}?done=totp-removed")))
 }
 
@@ -224,7 +235,11 @@ async fn next_hotp(
     WebForm(_): WebForm<Empty>,
 ) -> WebResult {
     let id = account_id(&id)?;
-    let c = s.svc.totp_code(&user.actor, id).await?;
+    let c = s
+        .svc
+        .authenticator()
+        .code(&user.actor.permit()?, id)
+        .await?;
     account_response(
         &s,
         &user,

@@ -134,7 +134,13 @@ pub(super) async fn share(
     let app_role = Some(f.app_role.trim().to_owned()).filter(|r| !r.is_empty());
     match s
         .svc
-        .share_hub(&user.actor, id, person.id, ShareHub { hub_role, app_role })
+        .hubs()
+        .share(
+            &user.actor.permit()?,
+            id,
+            person.id,
+            ShareHub { hub_role, app_role },
+        )
         .await
     {
         Ok(_) => Ok(back_to_hub(
@@ -180,7 +186,7 @@ pub(super) async fn revoke(
         person_ids: vec![person],
         keep_seat: f.keep_seat.is_some(),
     };
-    match s.svc.revoke_hub(&user.actor, id, r).await {
+    match s.svc.hubs().revoke(&user.actor.permit()?, id, r).await {
         Ok(_) => Ok(back_to_hub(id, &f.tab, &f.page, "revoked", "grants")),
         Err(e) => refused_by(&s, &user, id, (&f.tab, &f.page), "general".into(), e, &[]).await,
     }
@@ -242,7 +248,8 @@ pub(super) async fn member_action(
     };
     match s
         .svc
-        .act_on_member(&user.actor, id, &f.member, action)
+        .hubs()
+        .act_on_member(&user.actor.permit()?, id, &f.member, action)
         .await
     {
         Ok(_) => Ok(back_to_hub(id, &f.tab, &f.page, done, "members")),
@@ -268,7 +275,8 @@ pub(super) async fn sync(
     let id = hub_id(&id)?;
     let confirm = f.confirm.is_some();
     s.svc
-        .sync_hub(&user.actor, id, confirm, Trigger::Manual)
+        .hubs()
+        .sync(&user.actor.permit()?, id, confirm, Trigger::Manual)
         .await?;
     let done = if confirm { "confirmed" } else { "sync" };
     Ok(back_to_hub(id, &f.tab, &f.page, done, "hub-jobs"))

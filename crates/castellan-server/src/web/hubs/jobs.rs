@@ -109,8 +109,9 @@ pub(super) async fn jobs_json(
     let id = hub_id(&id)?;
     let jobs = s
         .svc
+        .hubs()
         .jobs(
-            &user.actor,
+            &user.actor.permit()?,
             JobFilter {
                 hub_id: Some(id),
                 states: None,
@@ -191,7 +192,7 @@ async fn log_page(
     one_hub: bool,
 ) -> WebResult {
     let state: Option<JobState> = q.state.as_deref().and_then(|st| st.parse().ok());
-    let hubs = s.svc.hubs(&user.actor).await?;
+    let hubs = s.svc.hubs().list(&user.actor.permit()?).await?;
     if let Some(h) = hub {
         if !hubs.iter().any(|x| x.id == h) {
             return Err(WebError::status(
@@ -203,8 +204,9 @@ async fn log_page(
     let labels: HashMap<HubId, &str> = hubs.iter().map(|h| (h.id, h.label.as_str())).collect();
     let jobs = s
         .svc
+        .hubs()
         .jobs(
-            &user.actor,
+            &user.actor.permit()?,
             JobFilter {
                 hub_id: hub,
                 states: state.map(|st| vec![st]),
@@ -317,7 +319,10 @@ pub(super) async fn retry(
     Path(id): Path<String>,
     WebForm(f): WebForm<JobForm>,
 ) -> WebResult {
-    s.svc.retry_job(&user.actor, job_id(&id)?).await?;
+    s.svc
+        .hubs()
+        .retry_job(&user.actor.permit()?, job_id(&id)?)
+        .await?;
     Ok(back_from(&f.back, "retried"))
 }
 
@@ -328,7 +333,10 @@ pub(super) async fn cancel(
     Path(id): Path<String>,
     WebForm(f): WebForm<JobForm>,
 ) -> WebResult {
-    s.svc.cancel_job(&user.actor, job_id(&id)?).await?;
+    s.svc
+        .hubs()
+        .cancel_job(&user.actor.permit()?, job_id(&id)?)
+        .await?;
     Ok(back_from(&f.back, "cancelled"))
 }
 

@@ -271,7 +271,12 @@ async fn page(
     if step == 4 {
         let vault_list = s.svc.vaults().list(&a.permit()?).await?;
         let app_id = app.as_ref().map(|x| x.id.clone());
-        for acc in s.svc.accounts(a, None, None, None).await? {
+        for acc in s
+            .svc
+            .accounts()
+            .list(&a.permit()?, None, None, None)
+            .await?
+        {
             let vault = vault_list
                 .iter()
                 .find(|v| v.id == acc.vault_id)
@@ -405,7 +410,8 @@ async fn check(
                 Ok(label) => {
                     let key = validate::label_key(&label);
                     if s.svc
-                        .hubs(&user.actor)
+                        .hubs()
+                        .list(&user.actor.permit()?)
                         .await?
                         .iter()
                         .any(|h| validate::label_key(&h.label) == key)
@@ -545,7 +551,7 @@ async fn new_placeholder(
         custom_fields: vec![],
         backup_codes: vec![],
     };
-    match s.svc.create_account(&user.actor, input).await {
+    match s.svc.accounts().create(&user.actor.permit()?, input).await {
         Ok(acc) => Ok(Ok(acc.id)),
         Err(e @ (CoreError::Validation { .. } | CoreError::Conflict(_))) => Ok(Err(field_errors(
             e,
@@ -590,13 +596,18 @@ async fn connect(s: &AppState, user: &WebUser, f: &WizardForm) -> WebResult {
         safeguard_threshold: None,
         sync_interval_secs: None,
     };
-    let err = match s.svc.connect_hub(&user.actor, input).await {
+    let err = match s.svc.hubs().connect(&user.actor.permit()?, input).await {
         Ok(hub) => return Ok(see_other(&format!("/hubs/{}?done=connected", hub.id))),
         Err(e) => e,
     };
     if placeholder {
         // The hub was not made: don't leave its new account behind.
-        if let Err(e) = s.svc.delete_account(&user.actor, account).await {
+        if let Err(e) = s
+            .svc
+            .accounts()
+            .delete(&user.actor.permit()?, account)
+            .await
+        {
             tracing::warn!(error = %e, "could not delete the placeholder account of a failed connect");
         }
     }
