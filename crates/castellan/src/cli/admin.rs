@@ -640,7 +640,7 @@ async fn activity(c: &Client, cmd: ActivityCmd) -> Result<ExitCode> {
         }
         ActivityCmd::Verify { local, host, j } => {
             let report: Value = if local {
-                let cfg = host.resolve(None, None, None)?;
+                let cfg = host.load()?;
                 let svc = crate::host::open(&cfg, false).await?;
                 serde_json::to_value(
                     svc.verify_activity_unchecked()
