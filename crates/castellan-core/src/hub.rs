@@ -102,6 +102,33 @@ crate::str_enum!(
     }
 );
 
+crate::str_enum!(
+    /// How the bot manages a hub's members. Stored and sent as its `snake_case` name.
+    #[derive(Default)]
+    UserManagement, "user_management" {
+        /// With the app's API (the default).
+        #[default]
+        Api = "api",
+        /// On the app's own web pages, in a headless browser.
+        Browser = "browser",
+    }
+);
+
+crate::str_enum!(
+    /// How the bot signs in with a hub's automation account. Stored and sent as its
+    /// `snake_case` name.
+    #[derive(Default)]
+    LoginMethod, "login_method" {
+        /// Username and password (the default).
+        #[default]
+        Password = "password",
+        /// Password, then a TOTP code from Castellan's authenticator.
+        PasswordTotp = "password_totp",
+        /// Password, then a code the app emails to the account's managed address.
+        PasswordEmailCode = "password_email_code",
+    }
+);
+
 /// A business hub row.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Hub {
@@ -117,9 +144,10 @@ pub struct Hub {
     pub organization_id: Option<String>,
     /// The app instance's base URL (self-hosted apps) or API base.
     pub base_url: String,
-    /// How users are managed (`api` or `browser`).
+    /// How users are managed: a [`UserManagement`] name (`api` or `browser`).
     pub user_management: String,
-    /// How the bot signs in (`password`, `password_totp`, `password_email_code`).
+    /// How the bot signs in: a [`LoginMethod`] name (`password`, `password_totp`,
+    /// `password_email_code`).
     pub login_method: String,
     /// The automation account item.
     #[schema(value_type = String, format = Uuid)]
@@ -284,4 +312,41 @@ pub struct SyncReport {
     pub drift: usize,
     /// The safeguard halted: the reason.
     pub halted: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::CoreError;
+
+    /// The names are the strings stored and sent before these were enums.
+    #[test]
+    fn hub_choices_keep_their_names_and_refuse_others_by_field() {
+        let names = |all: &[&str]| all.join(",");
+        let um: Vec<_> = UserManagement::ALL.iter().map(|v| v.as_str()).collect();
+        assert_eq!(names(&um), "api,browser");
+        let lm: Vec<_> = LoginMethod::ALL.iter().map(|v| v.as_str()).collect();
+        assert_eq!(names(&lm), "password,password_totp,password_email_code");
+        assert_eq!(UserManagement::default(), UserManagement::Api);
+        assert_eq!(LoginMethod::default(), LoginMethod::Password);
+        assert_eq!(
+            serde_json::to_string(&LoginMethod::PasswordEmailCode).unwrap(),
+            "\"password_email_code\""
+        );
+        assert_eq!(
+            "password_totp".parse::<LoginMethod>().unwrap(),
+            LoginMethod::PasswordTotp
+        );
+        match "carrier pigeon".parse::<LoginMethod>() {
+            Err(CoreError::Validation { field, message }) => {
+                assert_eq!(field, "login_method");
+                assert!(message.contains("password_totp"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            "ldap".parse::<UserManagement>(),
+            Err(CoreError::Validation { field, .. }) if field == "user_management"
+        ));
+    }
 }

@@ -115,7 +115,7 @@ fn orphan_key_file(cfg: &HostConfig, what: &str) -> anyhow::Error {
          beside an existing key file. To create a new workspace on purpose, run `castellan init` \
          with the same settings (it keeps this key file)",
         cfg.master_key_file.display(),
-        describe_database(&cfg.database_url)
+        describe_database(cfg.database_url.expose())
     )
 }
 
@@ -137,13 +137,13 @@ async fn open_as(cfg: &HostConfig, create: Create) -> Result<Castellan> {
     ensure_data_dir(cfg)?;
     let key_exists = cfg.master_key_file.exists();
     if create == Create::FirstStart && key_exists {
-        if let Some(db) = castellan_store::sqlite_path(&cfg.database_url) {
+        if let Some(db) = castellan_store::sqlite_path(cfg.database_url.expose()) {
             if !db.exists() {
                 return Err(orphan_key_file(cfg, "is missing"));
             }
         }
     }
-    let store = SqlStore::connect(&cfg.database_url)
+    let store = SqlStore::connect(cfg.database_url.expose())
         .await
         .map_err(|e| anyhow::anyhow!("cannot open the database: {}", describe(&e)))?;
     let has_workspace = castellan_core::ports::WorkspaceStore::workspace(&store)
@@ -259,7 +259,7 @@ pub struct ServeLock {
 /// the database and the lock file), or the lock file cannot be opened.
 pub fn lock_sqlite(cfg: &HostConfig) -> Result<Option<ServeLock>> {
     use std::io::Write;
-    let Some(db) = castellan_store::sqlite_path(&cfg.database_url) else {
+    let Some(db) = castellan_store::sqlite_path(cfg.database_url.expose()) else {
         return Ok(None);
     };
     ensure_data_dir(cfg)?;

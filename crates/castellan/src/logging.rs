@@ -39,10 +39,9 @@ impl<'a> MakeWriter<'a> for LossyStderr {
     }
 }
 
-/// Starts `tracing` for `format` (`text` or `json`) at the levels in `CASTELLAN_LOG` (default
-/// `info`).
-pub fn init(format: &str) {
-    let json = format == "json";
+/// Starts `tracing` in `format` at the levels in `CASTELLAN_LOG` (default `info`).
+pub fn init(format: crate::config::LogFormat) {
+    let json = format == crate::config::LogFormat::Json;
     JSON.store(json, Ordering::Relaxed);
     let filter =
         EnvFilter::try_from_env("CASTELLAN_LOG").unwrap_or_else(|_| EnvFilter::new("info"));

@@ -640,7 +640,7 @@ async fn activity(c: &Client, cmd: ActivityCmd) -> Result<ExitCode> {
         }
         ActivityCmd::Verify { local, host, j } => {
             let report: Value = if local {
-                let cfg = host.resolve(None, None, None)?;
+                let cfg = host.load()?;
                 let svc = crate::host::open(&cfg, false).await?;
                 // Host-local: whoever holds the data dir acts as the system (an owner).
                 let system = castellan_core::activity::Actor::system("castellan activity verify");

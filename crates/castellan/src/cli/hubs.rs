@@ -4,6 +4,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Result;
+use castellan_core::hub::{LoginMethod, UserManagement};
 use clap::{Args, Subcommand};
 use reqwest::Method;
 use serde_json::{json, Map, Value};
@@ -27,12 +28,12 @@ pub struct ConnectArgs {
     /// The app instance's base URL (self-hosted apps).
     #[arg(long)]
     base_url: Option<String>,
-    /// User management method: api or browser.
-    #[arg(long)]
-    user_management: Option<String>,
-    /// Login method: password, password_totp, password_email_code.
-    #[arg(long)]
-    login_method: Option<String>,
+    /// User management method: api (default) or browser.
+    #[arg(long, value_name = "METHOD")]
+    user_management: Option<UserManagement>,
+    /// Login method: password (default), password_totp or password_email_code.
+    #[arg(long, value_name = "METHOD")]
+    login_method: Option<LoginMethod>,
     /// Existing automation account (id or label).
     #[arg(long, conflicts_with = "placeholder_username")]
     account: Option<String>,
@@ -239,8 +240,8 @@ pub async fn hub(cmd: HubCmd, server: Option<String>) -> Result<ExitCode> {
             for (k, v) in [
                 ("organization_id", a.organization_id),
                 ("base_url", a.base_url),
-                ("user_management", a.user_management),
-                ("login_method", a.login_method),
+                ("user_management", a.user_management.map(|v| v.to_string())),
+                ("login_method", a.login_method.map(|v| v.to_string())),
             ] {
                 if let Some(v) = v {
                     body.insert(k.into(), v.into());

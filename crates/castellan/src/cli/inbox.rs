@@ -67,8 +67,9 @@ pub enum InboxCmd {
     },
     /// Delete messages older than the retention period now (host-local: reads the database).
     Purge {
-        /// Delete messages received more than this many days ago (0: every message).
-        #[arg(long, env = "CASTELLAN_INBOX_RETENTION_DAYS")]
+        /// Delete messages received more than this many days ago (0: every message); default
+        /// the inbox retention (`inbox_retention_days`, CASTELLAN_INBOX_RETENTION_DAYS, 30).
+        #[arg(long, value_name = "DAYS")]
         older_than_days: Option<u32>,
         #[command(flatten)]
         host: HostArgs,
@@ -214,12 +215,11 @@ pub async fn run(cmd: InboxCmd, server: Option<String>) -> Result<ExitCode> {
 
 /// `castellan inbox purge`: runs the retention purge against the database.
 async fn purge(older_than_days: Option<u32>, host: &HostArgs) -> Result<ExitCode> {
-    let cfg = host.resolve(None, None, None)?;
+    let layers = host.layers(crate::config::Env::Process)?;
+    let cfg = host.resolve(&layers)?;
     let days = match older_than_days {
         Some(d) => d,
-        None => crate::config::read_file_config(host.config.as_deref())?
-            .inbox_retention_days
-            .unwrap_or(castellan_core::service::DEFAULT_INBOX_RETENTION_DAYS),
+        None => crate::config::retention_days(&layers, None)?,
     };
     let svc = crate::host::open(&cfg, false).await?;
     let n = svc

@@ -28,8 +28,10 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server (creates the workspace on first start and prints the setup token).
+    #[command(after_help = crate::config::AFTER_HELP)]
     Serve(Box<serve::ServeArgs>),
     /// Create the workspace without serving (non-interactive, for scripts).
+    #[command(after_help = crate::config::AFTER_HELP)]
     Init(serve::InitArgs),
     /// Master key administration (host-local).
     #[command(subcommand)]
@@ -80,6 +82,7 @@ pub enum Command {
     #[command(subcommand)]
     Totp(totp::TotpCmd),
     /// Run bot workers without the HTTP server (for more capacity on PostgreSQL).
+    #[command(after_help = crate::config::AFTER_HELP)]
     Worker(serve::WorkerArgs),
     /// The shared inbox: emails and SMS received for managed addresses and numbers, and codes.
     #[command(subcommand)]
@@ -87,6 +90,21 @@ pub enum Command {
     /// The workspace's pool of managed phone numbers.
     #[command(subcommand)]
     Numbers(inbox::NumbersCmd),
+}
+
+/// The command line as the derive builds it, before [`crate::config::annotate_help`].
+pub fn command_without_annotations() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
+/// Parses the process's arguments; `--help` names each setting's variable and config key.
+/// Exits with clap's message on a usage error.
+pub fn parse() -> Cli {
+    let mut matches = crate::config::annotate_help(command_without_annotations()).get_matches();
+    match <Cli as clap::FromArgMatches>::from_arg_matches_mut(&mut matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    }
 }
 
 /// Runs a parsed command line. Returns the process exit code.

@@ -183,7 +183,7 @@ pub async fn reinvite(c: &Client, person_id: &str, json: bool) -> Result<()> {
 /// Runs `castellan owner …` on the host.
 pub async fn owner(cmd: OwnerCmd) -> Result<ExitCode> {
     let OwnerCmd::ResetPassword(a) = cmd;
-    let cfg = a.host.resolve(None, None, None)?;
+    let cfg = a.host.load()?;
     // Opening checks the key file against the database: no key file, another workspace's key
     // file or one readable by others, and nothing happens.
     let svc = host::open(&cfg, false).await?;

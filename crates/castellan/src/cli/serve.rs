@@ -8,65 +8,15 @@ use anyhow::{Context, Result};
 use castellan_crypto::Keyring;
 use clap::{Args, Subcommand};
 
-use crate::config::HostArgs;
+use crate::config::{BotSettings, Env, HostArgs};
+pub use crate::config::{InitArgs, ServeArgs, WorkerArgs};
 use crate::{host, logging};
-
-/// `castellan serve`.
-#[derive(Debug, Args)]
-pub struct ServeArgs {
-    #[command(flatten)]
-    host: HostArgs,
-    /// HTTP listen address (default 127.0.0.1:8460; port 0 picks a free port).
-    #[arg(long, env = "CASTELLAN_LISTEN", value_name = "ADDR")]
-    listen: Option<String>,
-    /// Name of the workspace created on first start.
-    #[arg(long, env = "CASTELLAN_WORKSPACE_NAME")]
-    workspace_name: Option<String>,
-    /// Log format: `text` or `json`. Levels come from `CASTELLAN_LOG` (default `info`).
-    #[arg(long, env = "CASTELLAN_LOG_FORMAT")]
-    log_format: Option<String>,
-    #[command(flatten)]
-    bot: BotArgs,
-    #[command(flatten)]
-    inbox: crate::inbox_glue::InboxArgs,
-    #[command(flatten)]
-    limits: crate::ops::LimitArgs,
-}
-
-/// Bot worker settings.
-#[derive(Debug, Clone, Args)]
-pub struct BotArgs {
-    /// Bot workers to run in this process (0 = none).
-    #[arg(long, env = "CASTELLAN_WORKERS", default_value_t = 1)]
-    workers: usize,
-    /// Seconds a worker holds a job before another may take it over.
-    #[arg(long, env = "CASTELLAN_JOB_LEASE_SECS", default_value_t = 60)]
-    job_lease_secs: i64,
-    /// Seconds between checks for hubs whose scheduled sync is due.
-    #[arg(long, env = "CASTELLAN_SCHEDULE_POLL_SECS", default_value_t = 30)]
-    schedule_poll_secs: u64,
-    /// First retry delay in seconds (doubles per attempt, with jitter).
-    #[arg(long, env = "CASTELLAN_RETRY_BASE_SECS", default_value_t = 5)]
-    retry_base_secs: i64,
-}
-
-/// `castellan worker`.
-#[derive(Debug, Args)]
-pub struct WorkerArgs {
-    #[command(flatten)]
-    host: HostArgs,
-    #[command(flatten)]
-    bot: BotArgs,
-    /// Log format: `text` or `json`.
-    #[arg(long, env = "CASTELLAN_LOG_FORMAT")]
-    log_format: Option<String>,
-}
 
 /// Starts `n` workers and the scheduler; returns their handles. Once `shutdown` turns true, a
 /// job in progress gets `grace` to finish before it is interrupted and released.
 fn start_bots(
     svc: &castellan_core::Castellan,
-    a: &BotArgs,
+    a: &BotSettings,
     shutdown: tokio::sync::watch::Receiver<bool>,
     grace: Duration,
 ) -> Vec<tokio::task::JoinHandle<()>> {
@@ -77,9 +27,9 @@ fn start_bots(
     for n in 0..a.workers {
         let cfg = castellan_core::service::BotConfig {
             worker_id: format!("{host}:{}:{n}", std::process::id()),
-            lease: chrono::Duration::seconds(a.job_lease_secs.max(3)),
+            lease: chrono_duration(a.job_lease),
             poll: std::time::Duration::from_millis(300),
-            backoff_base: chrono::Duration::seconds(a.retry_base_secs.max(1)),
+            backoff_base: chrono_duration(a.retry_base),
         };
         let bot = castellan_core::service::Bot::new(svc.clone(), registry.clone(), cfg);
         let mut rx = shutdown.clone();
@@ -95,7 +45,7 @@ fn start_bots(
                 registry.clone(),
                 castellan_core::service::BotConfig::default(),
             );
-            let every = std::time::Duration::from_secs(a.schedule_poll_secs.max(1));
+            let every = a.schedule_poll;
             let mut rx = shutdown.clone();
             handles.push(tokio::spawn(async move {
                 loop {
@@ -116,15 +66,15 @@ fn start_bots(
 /// Runs bot workers (no HTTP) until SIGINT or SIGTERM; a job in progress then gets the default
 /// drain time (10 s) to finish before it is released for another worker.
 pub async fn worker(a: WorkerArgs) -> Result<ExitCode> {
-    let cfg = a.host.resolve(None, None, a.log_format.as_deref())?;
-    logging::init(&cfg.log_format);
-    let svc = host::open(&cfg, false).await?;
+    let cfg = a.resolve(Env::Process)?;
+    logging::init(cfg.log_format);
+    let svc = host::open(&cfg.host, false).await?;
     let grace = castellan_server::ServeLimits::default().shutdown_drain;
     let (tx, rx) = tokio::sync::watch::channel(false);
-    let handles = start_bots(&svc, &a.bot, rx, grace);
+    let handles = start_bots(&svc, &cfg.bot, rx, grace);
     logging::notice(&format!(
         "castellan worker running {} worker(s)",
-        a.bot.workers
+        cfg.bot.workers
     ));
     shutdown_signal().await;
     let _ = tx.send(true);
@@ -141,19 +91,6 @@ async fn join_bounded(handles: Vec<tokio::task::JoinHandle<()>>, until: tokio::t
             h.abort();
         }
     }
-}
-
-/// `castellan init`.
-#[derive(Debug, Args)]
-pub struct InitArgs {
-    #[command(flatten)]
-    host: HostArgs,
-    /// Name of the workspace.
-    #[arg(long, env = "CASTELLAN_WORKSPACE_NAME")]
-    workspace_name: Option<String>,
-    /// Issue a new setup token for an unclaimed workspace (the old one stops working).
-    #[arg(long)]
-    new_setup_token: bool,
 }
 
 /// `castellan keys …`.
@@ -186,25 +123,20 @@ pub struct HostOnly {
 /// close, requests, SMTP sessions and bot jobs in progress get `--shutdown-drain-secs` to
 /// finish, and what is left is closed (a bot job is released for another worker).
 pub async fn serve(a: ServeArgs) -> Result<ExitCode> {
-    let cfg = a.host.resolve(
-        a.listen.as_deref(),
-        a.workspace_name.as_deref(),
-        a.log_format.as_deref(),
-    )?;
-    let inbox = a.inbox.resolve(a.host.config.as_deref())?;
-    let mut limits = a.limits.resolve(a.host.config.as_deref())?;
-    logging::init(&cfg.log_format);
-    let _lock = host::lock_sqlite(&cfg)?;
+    let cfg = a.resolve(Env::Process)?;
+    let mut limits = cfg.limits;
+    logging::init(cfg.log_format);
+    let _lock = host::lock_sqlite(&cfg.host)?;
     limits.fit_open_files();
     limits.apply_hash_limit()?;
-    let svc = host::open_for_serve(&cfg).await?;
+    let svc = host::open_for_serve(&cfg.host).await?;
     host::init(&svc, &cfg.workspace_name, false).await?;
-    let listener = tokio::net::TcpListener::bind(&cfg.listen)
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| format!("cannot listen on {}", cfg.listen))?;
     let addr = listener.local_addr()?;
     let (tx, rx) = tokio::sync::watch::channel(false);
-    let inbox = crate::inbox_glue::start(svc, &inbox, &limits, addr, rx.clone()).await?;
+    let inbox = crate::inbox_glue::start(svc, &cfg.inbox, &limits, addr, rx.clone()).await?;
     let svc = inbox.svc;
     tracing::info!(
         %addr,
@@ -215,12 +147,12 @@ pub async fn serve(a: ServeArgs) -> Result<ExitCode> {
     );
     logging::notice(&format!("castellan is serving on http://{addr}"));
     let drain = limits.http.shutdown_drain;
-    let mut handles = start_bots(&svc, &a.bot, rx.clone(), drain);
+    let mut handles = start_bots(&svc, &cfg.bot, rx.clone(), drain);
     handles.extend(inbox.tasks);
     let mut readiness = castellan_server::Readiness::default().with(Arc::new(
-        crate::ops::KeyFileCheck(cfg.master_key_file.clone(), svc.clone()),
+        crate::ops::KeyFileCheck(cfg.host.master_key_file.clone(), svc.clone()),
     ));
-    if let Some(db) = castellan_store::sqlite_path(&cfg.database_url) {
+    if let Some(db) = castellan_store::sqlite_path(cfg.host.database_url.expose()) {
         let dir = db.parent().map(ToOwned::to_owned).unwrap_or_default();
         readiness = readiness.with(Arc::new(crate::ops::DiskCheck(dir)));
     }
@@ -273,8 +205,8 @@ async fn shutdown_signal() {
 
 /// Creates the workspace and prints the setup token.
 pub async fn init(a: InitArgs) -> Result<ExitCode> {
-    let cfg = a.host.resolve(None, a.workspace_name.as_deref(), None)?;
-    let svc = host::open(&cfg, true).await?;
+    let cfg = a.resolve(Env::Process)?;
+    let svc = host::open(&cfg.host, true).await?;
     host::init(&svc, &cfg.workspace_name, a.new_setup_token).await?;
     Ok(ExitCode::SUCCESS)
 }
@@ -283,7 +215,7 @@ pub async fn init(a: InitArgs) -> Result<ExitCode> {
 pub async fn keys(cmd: KeysCmd) -> Result<ExitCode> {
     match cmd {
         KeysCmd::Rotate(h) => {
-            let cfg = h.host.resolve(None, None, None)?;
+            let cfg = h.host.load()?;
             // One key operation at a time: two rotations racing on the key file could leave data
             // keys wrapped by a key that was overwritten.
             let _lock = lock_key_file(&cfg.master_key_file)?;
@@ -304,7 +236,7 @@ pub async fn keys(cmd: KeysCmd) -> Result<ExitCode> {
             out!("the old key stays in the key file for reading; remove it with `castellan keys retire ID` once backups no longer need it");
         }
         KeysCmd::Rewrap(h) => {
-            let cfg = h.host.resolve(None, None, None)?;
+            let cfg = h.host.load()?;
             let _lock = lock_key_file(&cfg.master_key_file)?;
             let svc = host::open(&cfg, false).await?;
             let report = svc
@@ -319,14 +251,14 @@ pub async fn keys(cmd: KeysCmd) -> Result<ExitCode> {
             );
         }
         KeysCmd::List(h) => {
-            let cfg = h.host.resolve(None, None, None)?;
+            let cfg = h.host.load()?;
             let ring = Keyring::load(&cfg.master_key_file)?;
             for (i, id) in ring.key_ids().iter().enumerate() {
                 out!("{id}{}", if i == 0 { "  (active)" } else { "" });
             }
         }
         KeysCmd::Retire { key_id, host: h } => {
-            let cfg = h.host_resolve()?;
+            let cfg = h.load()?;
             let _lock = lock_key_file(&cfg.master_key_file)?;
             let svc = host::open(&cfg, false).await?;
             let in_use = svc
@@ -365,12 +297,8 @@ fn lock_key_file(key: &std::path::Path) -> Result<std::fs::File> {
     Ok(f)
 }
 
-trait HostResolve {
-    fn host_resolve(&self) -> Result<crate::config::HostConfig>;
-}
-
-impl HostResolve for HostArgs {
-    fn host_resolve(&self) -> Result<crate::config::HostConfig> {
-        self.resolve(None, None, None)
-    }
+/// A `std` duration as a `chrono` one (the bot's engine counts in `chrono`); the settings
+/// are bounded to a day, far inside `chrono`'s range.
+fn chrono_duration(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
 }

@@ -7,6 +7,7 @@
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use castellan_core::catalog::{App, Capability};
+use castellan_core::hub::{LoginMethod, UserManagement};
 use castellan_core::ids::{AccountId, VaultId};
 use castellan_core::model::{AccountSetup, VaultKind};
 use castellan_core::permissions::{self, Action};
@@ -32,33 +33,33 @@ const STEPS: [(u8, &str); 4] = [
 ];
 
 /// User management methods: (value, label, hint).
-const USER_MANAGEMENT: [(&str, &str, &str); 2] = [
+const USER_MANAGEMENT: [(UserManagement, &str, &str); 2] = [
     (
-        "api",
+        UserManagement::Api,
         "Through the app's API",
         "The bot manages members with the app's API. Recommended.",
     ),
     (
-        "browser",
+        UserManagement::Browser,
         "Through the app's web pages",
         "The bot signs in to the app's web pages in a headless browser, for apps without an API.",
     ),
 ];
 
 /// Login methods of the automation account: (value, label, hint).
-const LOGIN_METHODS: [(&str, &str, &str); 3] = [
+const LOGIN_METHODS: [(LoginMethod, &str, &str); 3] = [
     (
-        "password",
+        LoginMethod::Password,
         "Password",
         "The bot signs in with the account's username and password.",
     ),
     (
-        "password_totp",
+        LoginMethod::PasswordTotp,
         "Password and a code from Castellan's authenticator",
         "The app asks for a 2FA code; Castellan holds the account's TOTP secret (2FA managed by Castellan).",
     ),
     (
-        "password_email_code",
+        LoginMethod::PasswordEmailCode,
         "Password and a code sent by email",
         "The app emails a code to the account's managed email address; Castellan reads it from the shared inbox.",
     ),
@@ -168,23 +169,26 @@ fn is_self_hosted(app: &App) -> bool {
     app.category.as_deref() == Some("self_hosted")
 }
 
-fn choices(options: &[(&str, &str, &str)], current: &str) -> Vec<Choice> {
+/// The options of a select over the enum `T` (value, label, hint), the one `current` names
+/// (or the first) selected.
+fn choices<T: std::fmt::Display>(options: &[(T, &str, &str)], current: &str) -> Vec<Choice> {
     options
         .iter()
         .enumerate()
         .map(|(i, (v, l, h))| Choice {
-            value: (*v).to_owned(),
+            value: v.to_string(),
             label: (*l).to_owned(),
             hint: (*h).to_owned(),
-            selected: *v == current || (current.is_empty() && i == 0),
+            selected: v.to_string() == current || (current.is_empty() && i == 0),
         })
         .collect()
 }
 
-fn label_of(options: &[(&str, &str, &str)], value: &str) -> String {
+/// The label of the option named `value`, or `value` itself.
+fn label_of<T: std::fmt::Display>(options: &[(T, &str, &str)], value: &str) -> String {
     options
         .iter()
-        .find(|(v, _, _)| *v == value)
+        .find(|(v, _, _)| v.to_string() == value)
         .map(|(_, l, _)| (*l).to_owned())
         .unwrap_or_else(|| value.to_owned())
 }
@@ -443,16 +447,13 @@ async fn check(
             }
         }
         3 => {
-            if !USER_MANAGEMENT
-                .iter()
-                .any(|(v, _, _)| *v == f.user_management)
-            {
+            if f.user_management.parse::<UserManagement>().is_err() {
                 add(CoreError::invalid(
                     "user_management",
                     "choose how the bot manages members",
                 ));
             }
-            if !LOGIN_METHODS.iter().any(|(v, _, _)| *v == f.login_method) {
+            if f.login_method.parse::<LoginMethod>().is_err() {
                 add(CoreError::invalid(
                     "login_method",
                     "choose how the bot signs in",
@@ -519,6 +520,12 @@ pub(in crate::web) async fn step(
 
 fn opt(s: &str) -> Option<String> {
     Some(s.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+/// A choice in its stored spelling (`API` → `api`); what does not parse is passed as typed,
+/// for `connect_hub` to refuse by field.
+fn canonical<T: std::str::FromStr + std::fmt::Display>(s: &str) -> Option<String> {
+    opt(s).map(|v| v.parse::<T>().map_or(v, |t| t.to_string()))
 }
 
 /// Makes the placeholder account (with the typed password, or a generated one).
@@ -589,8 +596,8 @@ async fn connect(s: &AppState, user: &WebUser, f: &WizardForm) -> WebResult {
         label: f.label.clone(),
         organization_id: opt(&f.organization_id),
         base_url: opt(&f.base_url),
-        user_management: opt(&f.user_management),
-        login_method: opt(&f.login_method),
+        user_management: canonical::<UserManagement>(&f.user_management),
+        login_method: canonical::<LoginMethod>(&f.login_method),
         automation_account_id: Some(account),
         placeholder: None,
         safeguard_threshold: None,
