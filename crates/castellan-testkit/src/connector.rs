@@ -56,12 +56,24 @@ pub struct Call {
     pub target: Option<String>,
     /// The role asked for (invite, update role).
     pub role: Option<String>,
-    /// `Some(error)` when a scripted failure answered the call.
-    pub failed: Option<ConnectorError>,
+    /// How the call ended as far as the script goes.
+    pub outcome: Outcome,
+}
+
+/// How a call ended as far as the failure script goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// No scripted failure: the app answered (possibly with its own error, e.g. `NotFound`).
+    Answered,
+    /// A scripted failure answered instead of the app; nothing changed.
+    Failed(ConnectorError),
+    /// The app carried the call out, then its answer was lost: the caller got this error.
+    AnswerLost(ConnectorError),
 }
 
 /// A scripted failure: the next `times` calls that match (operation and/or target) fail with
-/// `error` before touching the app. Build with [`Fail::next`] or [`Fail::always`].
+/// `error` before touching the app (or, with [`Fail::after_applying`], after). Build with
+/// [`Fail::next`] or [`Fail::always`].
 #[derive(Debug, Clone)]
 pub struct Fail {
     op: Option<Op>,
@@ -69,6 +81,7 @@ pub struct Fail {
     /// `None`: every matching call.
     times: Option<usize>,
     error: ConnectorError,
+    after: bool,
 }
 
 impl Fail {
@@ -79,6 +92,7 @@ impl Fail {
             target: None,
             times: Some(n),
             error,
+            after: false,
         }
     }
 
@@ -89,6 +103,7 @@ impl Fail {
             target: None,
             times: None,
             error,
+            after: false,
         }
     }
 
@@ -101,6 +116,13 @@ impl Fail {
     /// Only calls about this member: its app member id or its email (compared lowercased).
     pub fn for_member(mut self, id_or_email: &str) -> Self {
         self.target = Some(id_or_email.to_lowercase());
+        self
+    }
+
+    /// The call is carried out, then fails: the answer was lost on its way back (a timeout
+    /// after the app acted). A retry then finds the change already made.
+    pub fn after_applying(mut self) -> Self {
+        self.after = true;
         self
     }
 }
@@ -125,6 +147,119 @@ struct App {
     permitted: bool,
     page_size: usize,
     remove_deletes: bool,
+    /// The error to give once the call in progress is carried out ([`Fail::after_applying`]).
+    lost: Option<ConnectorError>,
+}
+
+impl App {
+    /// The call's answer: `r`, unless a scripted failure said to lose it.
+    fn answer<T>(&mut self, r: Result<T, ConnectorError>) -> Result<T, ConnectorError> {
+        match self.lost.take() {
+            Some(e) => Err(e),
+            None => r,
+        }
+    }
+
+    fn login(&self, ctx: &ConnectorContext) -> Result<Session, ConnectorError> {
+        if let Some((user, password)) = &self.credentials {
+            if ctx.username != *user || ctx.password.expose_secret() != password {
+                return Err(ConnectorError::BadCredentials(
+                    "the fake app does not know this username and password".into(),
+                ));
+            }
+        }
+        Ok(Session {
+            token: SecretString::from(format!("fake-session-{}", ctx.username)),
+            data: serde_json::json!({}),
+        })
+    }
+
+    fn verify_permissions(&self) -> Result<(), ConnectorError> {
+        if self.permitted {
+            Ok(())
+        } else {
+            Err(ConnectorError::InsufficientPermission(
+                "the automation account is not an admin of the fake app".into(),
+            ))
+        }
+    }
+
+    fn list(&self, cursor: Option<String>) -> MemberPage {
+        let from = std::ops::Bound::Excluded(cursor.unwrap_or_default());
+        let mut members: Vec<AppMember> = self
+            .members
+            .range((from, std::ops::Bound::Unbounded))
+            .map(|(_, m)| m.clone())
+            .collect();
+        let next = if members.len() > self.page_size {
+            members.truncate(self.page_size);
+            members.last().map(|m| m.app_member_id.clone())
+        } else {
+            None
+        };
+        MemberPage { members, next }
+    }
+
+    fn by_email(&self, email: &str) -> Option<AppMember> {
+        let email = email.to_lowercase();
+        self.members
+            .values()
+            .find(|m| m.email.as_deref() == Some(email.as_str()))
+            .cloned()
+    }
+
+    fn invite(&mut self, inv: &Invitation) -> Result<AppMember, ConnectorError> {
+        let email = inv.email.to_lowercase();
+        if let Some(m) = inv
+            .username
+            .as_deref()
+            .and_then(|u| self.members.get_mut(u))
+            .filter(|m| m.state == MemberState::Deactivated)
+        {
+            m.state = MemberState::Active;
+            m.roles = vec![inv.role.clone()];
+            m.email = Some(email);
+            return Ok(m.clone());
+        }
+        let taken = self.members.values().any(|m| {
+            m.email.as_deref() == Some(email.as_str()) && m.state != MemberState::Deactivated
+        });
+        if taken {
+            return Err(ConnectorError::Conflict(format!(
+                "{email} is already a member of the fake app"
+            )));
+        }
+        let id = format!("m{:04}", self.next_id);
+        self.next_id += 1;
+        let m = AppMember {
+            app_member_id: id.clone(),
+            email: Some(email),
+            name: inv.name.clone(),
+            roles: vec![inv.role.clone()],
+            state: MemberState::Active,
+        };
+        self.members.insert(id, m.clone());
+        Ok(m)
+    }
+
+    fn update_role(&mut self, id: &str, role: &str) -> Result<AppMember, ConnectorError> {
+        let m = self
+            .members
+            .get_mut(id)
+            .ok_or_else(|| ConnectorError::NotFound(id.to_owned()))?;
+        m.roles = vec![role.to_owned()];
+        Ok(m.clone())
+    }
+
+    fn remove(&mut self, id: &str) -> Result<(), ConnectorError> {
+        let gone = || ConnectorError::NotFound(id.to_owned());
+        if self.remove_deletes {
+            return self.members.remove(id).map(|_| ()).ok_or_else(gone);
+        }
+        let m = self.members.get_mut(id).ok_or_else(gone)?;
+        m.state = MemberState::Deactivated;
+        Ok(())
+    }
 }
 
 /// An in-memory app and its connector. Cheap to clone: clones share the app, so a test keeps
@@ -152,6 +287,7 @@ impl FakeConnector {
                 permitted: true,
                 page_size: 50,
                 remove_deletes: false,
+                lost: None,
             })),
         }
     }
@@ -191,12 +327,7 @@ impl FakeConnector {
 
     /// The member with this email (lowercased), if any.
     pub fn member_by_email(&self, email: &str) -> Option<AppMember> {
-        let email = email.to_lowercase();
-        self.lock()
-            .members
-            .values()
-            .find(|m| m.email.as_deref() == Some(email.as_str()))
-            .cloned()
+        self.lock().by_email(email)
     }
 
     /// Only this username and password sign in (`BadCredentials` otherwise).
@@ -245,13 +376,13 @@ impl FakeConnector {
             .collect()
     }
 
-    /// The write calls (invite, update role, remove) that changed the app: failed calls are
-    /// left out.
+    /// The write calls (invite, update role, remove) that reached the app (calls answered by a
+    /// scripted failure before the app are left out).
     pub fn writes(&self) -> Vec<Call> {
         self.lock()
             .calls
             .iter()
-            .filter(|c| c.op.is_write() && c.failed.is_none())
+            .filter(|c| c.op.is_write() && !matches!(c.outcome, Outcome::Failed(_)))
             .cloned()
             .collect()
     }
@@ -291,22 +422,33 @@ impl FakeConnector {
                 && f.target.as_ref().is_none_or(|ft| aliases.contains(ft))
                 && f.times != Some(0)
         });
-        let failed = hit.map(|i| {
-            let f = &mut app.failures[i];
-            if let Some(n) = f.times.as_mut() {
-                *n -= 1;
+        let outcome = match hit {
+            None => Outcome::Answered,
+            Some(i) => {
+                let f = &mut app.failures[i];
+                if let Some(n) = f.times.as_mut() {
+                    *n -= 1;
+                }
+                if f.after {
+                    Outcome::AnswerLost(f.error.clone())
+                } else {
+                    Outcome::Failed(f.error.clone())
+                }
             }
-            f.error.clone()
-        });
+        };
         app.calls.push(Call {
             op,
             target: target.map(str::to_owned),
             role: role.map(str::to_owned),
-            failed: failed.clone(),
+            outcome: outcome.clone(),
         });
-        match failed {
-            Some(e) => Err(e),
-            None => Ok(app),
+        match outcome {
+            Outcome::Answered => Ok(app),
+            Outcome::Failed(e) => Err(e),
+            Outcome::AnswerLost(e) => {
+                app.lost = Some(e);
+                Ok(app)
+            }
         }
     }
 
@@ -340,55 +482,33 @@ impl Connector for FakeConnector {
 
     /// `BadCredentials` when credentials were set and these differ.
     async fn login(&self, ctx: &ConnectorContext) -> Result<Session, ConnectorError> {
-        let app = self.enter(Op::Login, None, None)?;
-        if let Some((user, password)) = &app.credentials {
-            if ctx.username != *user || ctx.password.expose_secret() != password {
-                return Err(ConnectorError::BadCredentials(
-                    "the fake app does not know this username and password".into(),
-                ));
-            }
-        }
-        Ok(Session {
-            token: SecretString::from(format!("fake-session-{}", ctx.username)),
-            data: serde_json::json!({}),
-        })
+        let mut app = self.enter(Op::Login, None, None)?;
+        let r = app.login(ctx);
+        app.answer(r)
     }
 
+    /// `InsufficientPermission` after [`FakeConnector::set_permitted`]`(false)`.
     async fn verify_permissions(
         &self,
         _ctx: &ConnectorContext,
         _s: &Session,
     ) -> Result<(), ConnectorError> {
-        let app = self.enter(Op::VerifyPermissions, None, None)?;
-        if app.permitted {
-            Ok(())
-        } else {
-            Err(ConnectorError::InsufficientPermission(
-                "the automation account is not an admin of the fake app".into(),
-            ))
-        }
+        let mut app = self.enter(Op::VerifyPermissions, None, None)?;
+        let r = app.verify_permissions();
+        app.answer(r)
     }
 
+    /// Pages of [`FakeConnector::set_page_size`] members in id order; the cursor is the last
+    /// id of the previous page.
     async fn list_members(
         &self,
         _ctx: &ConnectorContext,
         _s: &Session,
         cursor: Option<String>,
     ) -> Result<MemberPage, ConnectorError> {
-        let app = self.enter(Op::ListMembers, cursor.as_deref(), None)?;
-        let from = std::ops::Bound::Excluded(cursor.unwrap_or_default());
-        let mut members: Vec<AppMember> = app
-            .members
-            .range((from, std::ops::Bound::Unbounded))
-            .map(|(_, m)| m.clone())
-            .collect();
-        let next = if members.len() > app.page_size {
-            members.truncate(app.page_size);
-            members.last().map(|m| m.app_member_id.clone())
-        } else {
-            None
-        };
-        Ok(MemberPage { members, next })
+        let mut app = self.enter(Op::ListMembers, cursor.as_deref(), None)?;
+        let page = app.list(cursor);
+        app.answer(Ok(page))
     }
 
     async fn get_member(
@@ -397,8 +517,9 @@ impl Connector for FakeConnector {
         _s: &Session,
         app_member_id: &str,
     ) -> Result<Option<AppMember>, ConnectorError> {
-        let app = self.enter(Op::GetMember, Some(app_member_id), None)?;
-        Ok(app.members.get(app_member_id).cloned())
+        let mut app = self.enter(Op::GetMember, Some(app_member_id), None)?;
+        let m = app.members.get(app_member_id).cloned();
+        app.answer(Ok(m))
     }
 
     async fn find_by_email(
@@ -407,13 +528,9 @@ impl Connector for FakeConnector {
         _s: &Session,
         email: &str,
     ) -> Result<Option<AppMember>, ConnectorError> {
-        let app = self.enter(Op::FindByEmail, Some(email), None)?;
-        let email = email.to_lowercase();
-        Ok(app
-            .members
-            .values()
-            .find(|m| m.email.as_deref() == Some(email.as_str()))
-            .cloned())
+        let mut app = self.enter(Op::FindByEmail, Some(email), None)?;
+        let m = app.by_email(email);
+        app.answer(Ok(m))
     }
 
     /// Reactivates the deactivated member named by `inv.username`, else creates a new member
@@ -427,37 +544,8 @@ impl Connector for FakeConnector {
     ) -> Result<AppMember, ConnectorError> {
         self.check_role(&inv.role)?;
         let mut app = self.enter(Op::Invite, Some(&inv.email), Some(&inv.role))?;
-        let email = inv.email.to_lowercase();
-        if let Some(m) = inv
-            .username
-            .as_deref()
-            .and_then(|u| app.members.get_mut(u))
-            .filter(|m| m.state == MemberState::Deactivated)
-        {
-            m.state = MemberState::Active;
-            m.roles = vec![inv.role.clone()];
-            m.email = Some(email);
-            return Ok(m.clone());
-        }
-        let taken = app.members.values().any(|m| {
-            m.email.as_deref() == Some(email.as_str()) && m.state != MemberState::Deactivated
-        });
-        if taken {
-            return Err(ConnectorError::Conflict(format!(
-                "{email} is already a member of the fake app"
-            )));
-        }
-        let id = format!("m{:04}", app.next_id);
-        app.next_id += 1;
-        let m = AppMember {
-            app_member_id: id.clone(),
-            email: Some(email),
-            name: inv.name.clone(),
-            roles: vec![inv.role.clone()],
-            state: MemberState::Active,
-        };
-        app.members.insert(id, m.clone());
-        Ok(m)
+        let r = app.invite(inv);
+        app.answer(r)
     }
 
     /// `NotFound` for an unknown member; `Configuration` for an unknown role.
@@ -470,12 +558,8 @@ impl Connector for FakeConnector {
     ) -> Result<AppMember, ConnectorError> {
         self.check_role(role)?;
         let mut app = self.enter(Op::UpdateRole, Some(app_member_id), Some(role))?;
-        let m = app
-            .members
-            .get_mut(app_member_id)
-            .ok_or_else(|| ConnectorError::NotFound(app_member_id.to_owned()))?;
-        m.roles = vec![role.to_owned()];
-        Ok(m.clone())
+        let r = app.update_role(app_member_id, role);
+        app.answer(r)
     }
 
     /// Deactivates (or deletes) the member. `NotFound` for an unknown member.
@@ -486,18 +570,8 @@ impl Connector for FakeConnector {
         app_member_id: &str,
     ) -> Result<(), ConnectorError> {
         let mut app = self.enter(Op::Remove, Some(app_member_id), None)?;
-        if app.remove_deletes {
-            return match app.members.remove(app_member_id) {
-                Some(_) => Ok(()),
-                None => Err(ConnectorError::NotFound(app_member_id.to_owned())),
-            };
-        }
-        let m = app
-            .members
-            .get_mut(app_member_id)
-            .ok_or_else(|| ConnectorError::NotFound(app_member_id.to_owned()))?;
-        m.state = MemberState::Deactivated;
-        Ok(())
+        let r = app.remove(app_member_id);
+        app.answer(r)
     }
 }
 

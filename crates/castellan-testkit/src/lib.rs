@@ -18,6 +18,6 @@ mod world;
 
 pub use clock::{FakeClock, FixedJitter};
 pub use codes::FakeCodeWaiter;
-pub use connector::{permanent, transient, Call, Fail, FakeConnector, FakeRegistry, Op};
+pub use connector::{permanent, transient, Call, Fail, FakeConnector, FakeRegistry, Op, Outcome};
 pub use memory::MemoryStore;
-pub use world::World;
+pub use world::{World, APP, BOT_PASSWORD, CONNECTOR};

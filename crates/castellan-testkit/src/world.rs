@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
-use castellan_core::activity::{truncate_ms, Actor, NewEvent};
+use castellan_core::activity::{truncate_ms, Actor, ActorKind, NewEvent};
 use castellan_core::connector::ConnectorRegistry;
 use castellan_core::hub::{Hub, HubId, Job};
 use castellan_core::ids::{AccountId, PersonId};
@@ -107,12 +107,17 @@ impl World {
 
     /// Adds an active person with the `user` role straight to the store; returns their id.
     pub async fn person(&self, email: &str) -> PersonId {
+        self.person_with_role(email, WorkspaceRole::User).await
+    }
+
+    /// Adds an active person with `role` straight to the store; returns their id.
+    pub async fn person_with_role(&self, email: &str, role: WorkspaceRole) -> PersonId {
         let now = truncate_ms(Utc::now());
         let p = PersonRecord {
             id: PersonId::new(),
             email: email.to_lowercase(),
             name: format!("Name of {email}"),
-            role: WorkspaceRole::User,
+            role,
             status: PersonStatus::Active,
             password_hash: None,
             invitation_hash: None,
@@ -129,6 +134,21 @@ impl World {
             .await
             .expect("insert a person");
         p.id
+    }
+
+    /// A new active person with `role`, as the actor of their requests (as if signed in
+    /// through the API, without a token).
+    pub async fn signed_in(&self, email: &str, role: WorkspaceRole) -> Actor {
+        let id = self.person_with_role(email, role).await;
+        Actor {
+            kind: ActorKind::Person,
+            person_id: Some(id),
+            role,
+            name: email.to_lowercase(),
+            token_id: None,
+            source_ip: None,
+            user_agent: None,
+        }
     }
 
     /// Stores an automation account (username `castellan-bot`, password [`BOT_PASSWORD`]) for
@@ -162,6 +182,12 @@ impl World {
         let account = self
             .automation_account(&format!("{label} automation"))
             .await;
+        self.connect_with(label, account).await
+    }
+
+    /// Connects a hub labelled `label` to `https://app.example` with the given automation
+    /// account and the default settings. Errors as `Castellan::connect_hub`.
+    pub async fn connect_with(&self, label: &str, account: AccountId) -> CoreResult<Hub> {
         self.svc
             .connect_hub(
                 &self.owner,
