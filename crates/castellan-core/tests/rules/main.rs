@@ -6,4 +6,5 @@ mod activity;
 mod bot;
 mod fixtures;
 mod permissions;
+mod plans;
 mod status;
