@@ -9,6 +9,7 @@
 //! - [`FakeClock`] and [`FixedJitter`]: time and retry jitter set by the test.
 //! - [`World`]: a claimed workspace over these fakes, with an owner and a bot, for service tests.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod clock;
 mod codes;

@@ -57,13 +57,12 @@ impl World {
         app.set_credentials("castellan-bot", BOT_PASSWORD);
         let registry = FakeRegistry::with(&app);
         let dyn_store: Arc<dyn Store> = store.clone();
-        let dyn_registry: Arc<dyn ConnectorRegistry> = Arc::new(registry.clone());
         let svc = Castellan::new(
             dyn_store,
             Arc::new(StaticKeys(Arc::new(Keyring::generate()))),
         )
         .expect("the service starts")
-        .with_connectors(dyn_registry.clone());
+        .with_connectors(Arc::new(registry.clone()));
         let setup = svc
             .init("Test workspace")
             .await
@@ -85,16 +84,7 @@ impl World {
             .authenticate(&claimed.token, TokenUse::Api, None, None)
             .await
             .expect("the owner's token works");
-        let bot = Bot::new(
-            svc.clone(),
-            dyn_registry,
-            BotConfig {
-                worker_id: "test-worker".into(),
-                lease: Duration::seconds(60),
-                poll: StdDuration::from_millis(5),
-                backoff_base: Duration::milliseconds(1),
-            },
-        );
+        let bot = worker(&svc, &registry, "test-worker");
         World {
             svc,
             store,
@@ -103,6 +93,12 @@ impl World {
             owner,
             bot,
         }
+    }
+
+    /// Another worker on the same service and registry (the world's own is `test-worker`),
+    /// with the same settings.
+    pub fn worker(&self, id: &str) -> Bot {
+        worker(&self.svc, &self.registry, id)
     }
 
     /// Adds an active person with the `user` role straight to the store; returns their id.
@@ -261,4 +257,19 @@ impl World {
             tokio::time::sleep(StdDuration::from_millis(2)).await;
         }
     }
+}
+
+/// A worker with the world's settings: lease 60 s, poll 5 ms, backoff base 1 ms.
+fn worker(svc: &Castellan, registry: &FakeRegistry, id: &str) -> Bot {
+    let registry: Arc<dyn ConnectorRegistry> = Arc::new(registry.clone());
+    Bot::new(
+        svc.clone(),
+        registry,
+        BotConfig {
+            worker_id: id.into(),
+            lease: Duration::seconds(60),
+            poll: StdDuration::from_millis(5),
+            backoff_base: Duration::milliseconds(1),
+        },
+    )
 }

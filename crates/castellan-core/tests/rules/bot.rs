@@ -309,3 +309,38 @@ async fn a_live_lease_is_not_taken_over() {
     assert_eq!(job.state, JobState::NotCompleted);
     assert!(job.error.unwrap().contains("gave up after"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn workers_racing_on_one_queue_run_each_job_once() {
+    let (w, hub) = synced_world().await;
+    let mut people = vec![];
+    for i in 0..12 {
+        people.push(w.person(&format!("p{i}@example.com")).await);
+    }
+    for p in &people {
+        share(&w, hub.id, *p, None).await;
+    }
+    let workers: Vec<_> = (0..4)
+        .map(|n| {
+            let bot = w.worker(&format!("worker-{n}"));
+            tokio::spawn(async move {
+                let mut ran = 0;
+                for _ in 0..200 {
+                    match bot.run_one().await.unwrap() {
+                        true => ran += 1,
+                        false => tokio::time::sleep(std::time::Duration::from_millis(2)).await,
+                    }
+                }
+                ran
+            })
+        })
+        .collect();
+    for t in workers {
+        t.await.unwrap();
+    }
+    w.drain().await;
+    assert_eq!(w.app.calls_of(Op::Invite).len(), 12, "one invitation each");
+    let counts = w.store.job_run_counts().await.unwrap();
+    assert!(counts.iter().all(|(_, n)| *n == 1), "{counts:?}");
+    assert_eq!(counts.len(), 12);
+}
