@@ -1,14 +1,14 @@
 //! Accounts: sealed fields, grants, versions, filters.
 
+use crate::harness::SuiteStore;
 use castellan_core::ids::{AccountId, AppId, DataKeyId, VaultId};
 use castellan_core::model::{AccountRecord, ItemRole, WorkspaceRole};
-use castellan_core::ports::{AccountFilter, AccountStore, ActivityStore, PeopleStore, VaultStore};
+use castellan_core::ports::AccountFilter;
 use castellan_core::CoreError;
-use castellan_store::SqlStore;
 
 use crate::fixtures::*;
 
-pub async fn accounts_lifecycle(store: SqlStore) {
+pub async fn accounts_lifecycle<S: SuiteStore>(store: S) {
     let p = person("p@x.io", WorkspaceRole::User);
     store.insert_person(&p, &ev("person.create")).await.unwrap();
     let (v1, v2) = (vault("One"), vault("Two"));
@@ -205,7 +205,7 @@ pub async fn accounts_lifecycle(store: SqlStore) {
     assert_intact(&store).await;
 }
 
-async fn labels(store: &SqlStore, f: AccountFilter) -> Vec<String> {
+async fn labels(store: &impl SuiteStore, f: AccountFilter) -> Vec<String> {
     store
         .accounts(&f)
         .await
@@ -216,7 +216,13 @@ async fn labels(store: &SqlStore, f: AccountFilter) -> Vec<String> {
 }
 
 /// `a` is "Slack Admin" (root@acme.io) in `v1`, `b` is "Slack admin" (ops@acme.io) in `v2`.
-async fn filters(store: &SqlStore, a: &AccountRecord, b: &AccountRecord, v1: VaultId, v2: VaultId) {
+async fn filters(
+    store: &impl SuiteStore,
+    a: &AccountRecord,
+    b: &AccountRecord,
+    v1: VaultId,
+    v2: VaultId,
+) {
     let mut c = account(v2, "Figma 100% design_team", "designer@acme.io");
     c.app_id = Some(AppId::parse("figma").unwrap());
     c.login_url = Some("https://www.figma.com/login".into());

@@ -1,14 +1,14 @@
 //! The activity log: filters, tamper detection, concurrent appends.
 
+use crate::harness::SuiteStore;
 use castellan_core::activity::{ActivityEvent, GENESIS_HASH};
 use castellan_core::model::WorkspaceRole;
-use castellan_core::ports::{ActivityFilter, ActivityStore, PeopleStore, TokenStore};
-use castellan_store::SqlStore;
+use castellan_core::ports::ActivityFilter;
 use chrono::Duration;
 
 use crate::fixtures::*;
 
-pub async fn events_filters(store: SqlStore) {
+pub async fn events_filters<S: SuiteStore>(store: S) {
     let specs = [
         ("account.create", "p1", "acc-1", 10),
         ("account.reveal", "p2", "acc-1", 20),
@@ -101,22 +101,19 @@ pub async fn events_filters(store: SqlStore) {
     assert_intact(&store).await;
 }
 
-pub async fn tampering_is_detected(store: SqlStore) {
+pub async fn tampering_is_detected<S: SuiteStore>(store: S) {
     for action in ["auth.sign_in", "account.reveal", "account.delete"] {
         store.append(&ev(action)).await.unwrap();
     }
     assert_intact(&store).await;
-    sqlx::query("UPDATE activity_events SET action = 'x' WHERE seq = 2")
-        .execute(store.pool())
-        .await
-        .unwrap();
+    store.tamper_action(2, "x").await;
     let report = verify(&store).await;
     assert!(!report.intact);
     assert_eq!(report.checked, 3);
     assert_eq!(report.problems[0].seq, 2, "{:?}", report.problems);
 }
 
-pub async fn concurrent_appends(store: SqlStore) {
+pub async fn concurrent_appends<S: SuiteStore>(store: S) {
     let tasks: Vec<_> = (0..20)
         .map(|i| {
             let store = store.clone();
@@ -138,7 +135,7 @@ pub async fn concurrent_appends(store: SqlStore) {
 
 /// Read-then-write transactions under contention: exactly one of 20 simultaneous first uses of a
 /// token logs, and none fails on a lock.
-pub async fn concurrent_token_touches(store: SqlStore) {
+pub async fn concurrent_token_touches<S: SuiteStore>(store: S) {
     let p = person("p@x.io", WorkspaceRole::User);
     let tok = token(p.id, "hash", 1);
     store.insert_person(&p, &ev("person.create")).await.unwrap();

@@ -1,5 +1,6 @@
 //! Records to write and small checks on the activity chain.
 
+use crate::harness::SuiteStore;
 use castellan_core::activity::{Actor, ChainReport, ChainVerifier, NewEvent};
 use castellan_core::catalog::{App, AppSource, PasswordRules};
 use castellan_core::connector::MemberState;
@@ -11,8 +12,6 @@ use castellan_core::model::{
     AccountRecord, AccountSetup, CustomField, PersonRecord, PersonStatus, SealedField, TokenRecord,
     Vault, VaultKeyRecord, VaultKind, Workspace, WorkspaceRole, WrapKind,
 };
-use castellan_core::ports::ActivityStore;
-use castellan_store::SqlStore;
 use chrono::{DateTime, TimeZone, Utc};
 
 /// A fixed time, `secs` after 2023-11-14, millisecond precision.
@@ -236,18 +235,18 @@ pub fn grant(person: PersonId, role: HubRole, app_role: &str) -> Grant {
 }
 
 /// The chain head's `seq`: how many events were appended.
-pub async fn seq(store: &SqlStore) -> i64 {
+pub async fn seq(store: &impl SuiteStore) -> i64 {
     store.chain_head().await.unwrap().seq
 }
 
 /// The newest event's action.
-pub async fn last_action(store: &SqlStore) -> String {
+pub async fn last_action(store: &impl SuiteStore) -> String {
     let evs = store.events_after(seq(store).await - 1, 1).await.unwrap();
     evs.last().map(|e| e.action.clone()).unwrap_or_default()
 }
 
 /// Asserts that exactly one event, `action`, was appended since `before`.
-pub async fn appended_one(store: &SqlStore, before: i64, action: &str) -> i64 {
+pub async fn appended_one(store: &impl SuiteStore, before: i64, action: &str) -> i64 {
     let now = seq(store).await;
     assert_eq!(now, before + 1, "expected exactly one event for {action}");
     assert_eq!(last_action(store).await, action);
@@ -255,7 +254,7 @@ pub async fn appended_one(store: &SqlStore, before: i64, action: &str) -> i64 {
 }
 
 /// Verifies the whole chain against the head, paging through `events_after`.
-pub async fn verify(store: &SqlStore) -> ChainReport {
+pub async fn verify(store: &impl SuiteStore) -> ChainReport {
     let head = store.chain_head().await.unwrap();
     let mut v = ChainVerifier::default();
     let mut after = 0;
@@ -269,7 +268,7 @@ pub async fn verify(store: &SqlStore) -> ChainReport {
 }
 
 /// Asserts the chain is intact.
-pub async fn assert_intact(store: &SqlStore) {
+pub async fn assert_intact(store: &impl SuiteStore) {
     let report = verify(store).await;
     assert!(report.intact, "chain broken: {:?}", report.problems);
 }

@@ -4,10 +4,16 @@
 //! `castellan_test_<uuid>` on the server at `CASTELLAN_TEST_PG_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`), dropped when the test ends (best effort).
 //! An unreachable PostgreSQL fails the test unless `CASTELLAN_TEST_SKIP_PG=1`.
+//!
+//! The cases are generic over [`SuiteStore`], so they also run on `castellan-testkit`'s
+//! `MemoryStore`: that run is the proof that the fake behaves like the real stores.
 
+use std::any::Any;
 use std::future::Future;
 
+use castellan_core::ports::Store;
 use castellan_store::SqlStore;
+use castellan_testkit::MemoryStore;
 use sqlx::Connection;
 
 const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -139,4 +145,113 @@ fn database_names_replace_the_path() {
         with_database("postgres://p@h?sslmode=disable", "t1"),
         "postgres://p@h/t1?sslmode=disable"
     );
+}
+
+/// What the cases need from a store besides the ports: the few things that reach behind them.
+pub trait SuiteStore: Store + Clone + Send + Sync + 'static {
+    /// Changes the stored action of event `seq` behind the store's back (its hash stays).
+    fn tamper_action(&self, seq: i64, action: &str) -> impl Future<Output = ()> + Send;
+    /// Holds the activity chain lock until the returned guard is dropped, where there is one to
+    /// hold apart from the write lock (PostgreSQL); `None` elsewhere.
+    fn hold_chain_lock(&self) -> impl Future<Output = Option<Box<dyn Any + Send>>> + Send;
+    /// Closes this instance's connections.
+    fn close_store(&self) -> impl Future<Output = ()> + Send;
+}
+
+impl SuiteStore for SqlStore {
+    async fn tamper_action(&self, seq: i64, action: &str) {
+        sqlx::query("UPDATE activity_events SET action = $1 WHERE seq = $2")
+            .bind(action.to_owned())
+            .bind(seq)
+            .execute(self.pool())
+            .await
+            .unwrap();
+    }
+
+    async fn hold_chain_lock(&self) -> Option<Box<dyn Any + Send>> {
+        if self.backend_name() != "postgres" {
+            return None;
+        }
+        let mut tx = self.pool().begin().await.unwrap();
+        sqlx::query("SELECT seq FROM activity_head WHERE id = 1 FOR UPDATE")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        Some(Box::new(tx))
+    }
+
+    async fn close_store(&self) {
+        self.close().await;
+    }
+}
+
+impl SuiteStore for MemoryStore {
+    async fn tamper_action(&self, seq: i64, action: &str) {
+        assert!(self.tamper_event(seq, |e| e.action = action.to_owned()));
+    }
+
+    /// One mutex serializes everything: there is no separate chain lock.
+    async fn hold_chain_lock(&self) -> Option<Box<dyn Any + Send>> {
+        None
+    }
+
+    async fn close_store(&self) {}
+}
+
+/// Several instances on one database (each its own pool, as separate processes would be).
+pub trait Instances: Send + 'static {
+    /// The store type.
+    type S: SuiteStore;
+    /// Opens another instance.
+    fn open(&self) -> impl Future<Output = Self::S> + Send;
+}
+
+/// SQL instances: a new connection pool on the database each time.
+pub struct SqlInstances(String);
+
+impl Instances for SqlInstances {
+    type S = SqlStore;
+    async fn open(&self) -> SqlStore {
+        SqlStore::connect(&self.0).await.unwrap()
+    }
+}
+
+/// Memory "instances": handles on one shared in-memory state.
+pub struct MemoryInstances(MemoryStore);
+
+impl Instances for MemoryInstances {
+    type S = MemoryStore;
+    async fn open(&self) -> MemoryStore {
+        self.0.clone()
+    }
+}
+
+/// Runs `case` with several instances on a fresh database.
+pub async fn run_instances<F, Fut>(db: Db, case: F)
+where
+    F: FnOnce(SqlInstances) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    run_url(db, |url| case(SqlInstances(url))).await;
+}
+
+/// Runs `case` with a fresh [`MemoryStore`].
+pub async fn run_memory<F, Fut>(case: F)
+where
+    F: FnOnce(MemoryStore) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let outcome = tokio::spawn(case(MemoryStore::new())).await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+/// Runs `case` with several handles on one fresh [`MemoryStore`].
+pub async fn run_memory_instances<F, Fut>(case: F)
+where
+    F: FnOnce(MemoryInstances) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    run_memory(|store| case(MemoryInstances(store))).await;
 }

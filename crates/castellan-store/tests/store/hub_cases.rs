@@ -3,17 +3,17 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::harness::{Instances, SuiteStore};
 use castellan_core::hub::{HubId, HubRole, HubStatus, JobId, JobState, Matching, SyncReport, Task};
 use castellan_core::model::WorkspaceRole;
-use castellan_core::ports::{ActivityStore, HubStore, JobFilter, JobStore, PeopleStore};
+use castellan_core::ports::{HubStore, JobFilter};
 use castellan_core::CoreError;
-use castellan_store::SqlStore;
 use chrono::Duration;
 use tokio::sync::Barrier;
 
 use crate::fixtures::*;
 
-pub async fn hubs_lifecycle(store: SqlStore) {
+pub async fn hubs_lifecycle<S: SuiteStore>(store: S) {
     let p = person("admin@acme.io", WorkspaceRole::Admin);
     store.insert_person(&p, &ev("person.create")).await.unwrap();
     let mut h = hub("Slack  Acme");
@@ -144,7 +144,7 @@ pub async fn hubs_lifecycle(store: SqlStore) {
     assert_intact(&store).await;
 }
 
-pub async fn save_sync_replaces_members(store: SqlStore) {
+pub async fn save_sync_replaces_members<S: SuiteStore>(store: S) {
     let ana = person("ana@acme.io", WorkspaceRole::User);
     store
         .insert_person(&ana, &ev("person.create"))
@@ -232,7 +232,7 @@ pub async fn save_sync_replaces_members(store: SqlStore) {
     let took = started.elapsed();
     eprintln!(
         "{}: save_sync of 5,000 members took {took:?}",
-        store.backend_name()
+        store.backend()
     );
     assert!(
         took < std::time::Duration::from_secs(20),
@@ -335,7 +335,7 @@ pub async fn save_sync_replaces_members(store: SqlStore) {
     assert_intact(&store).await;
 }
 
-pub async fn grants_enqueue_deduped_jobs(store: SqlStore) {
+pub async fn grants_enqueue_deduped_jobs<S: SuiteStore>(store: S) {
     let ana = person("ana@acme.io", WorkspaceRole::User);
     let bob = person("bob@acme.io", WorkspaceRole::User);
     store
@@ -556,9 +556,9 @@ pub async fn grants_enqueue_deduped_jobs(store: SqlStore) {
 }
 
 /// Two instances call the scheduler at the same moment: each due hub goes to exactly one.
-pub async fn claim_due_syncs_single_winner(url: String) {
-    let a = SqlStore::connect(&url).await.unwrap();
-    let b = SqlStore::connect(&url).await.unwrap();
+pub async fn claim_due_syncs_single_winner<I: Instances>(db: I) {
+    let a = db.open().await;
+    let b = db.open().await;
     let mut due = hub("Due");
     due.next_sync_at = Some(t(0));
     due.sync_interval_secs = 600;
@@ -605,6 +605,6 @@ pub async fn claim_due_syncs_single_winner(url: String) {
     );
     assert_eq!(a.hub(never.id).await.unwrap().unwrap().next_sync_at, None);
     assert_eq!(seq(&a).await, n, "the schedule appends no event");
-    a.close().await;
-    b.close().await;
+    a.close_store().await;
+    b.close_store().await;
 }

@@ -1,14 +1,13 @@
 //! The shared inbox: managed addresses, the phone number pool, messages (exactly once),
 //! filters, access reach, retention and cascades.
 
+use crate::harness::SuiteStore;
 use castellan_core::ids::{AccountId, AppId, DataKeyId, VaultId};
 use castellan_core::inbox::{
-    InboxFilter, InboxKind, InboxMessageId, InboxMessageRecord, InboxStore, ManagedAddress,
-    ManagedAddressId, ManagedNumber, ManagedNumberId,
+    InboxFilter, InboxKind, InboxMessageId, InboxMessageRecord, ManagedAddress, ManagedAddressId,
+    ManagedNumber, ManagedNumberId,
 };
-use castellan_core::ports::{AccountStore, VaultStore};
 use castellan_core::CoreError;
-use castellan_store::SqlStore;
 
 use crate::fixtures::*;
 
@@ -59,7 +58,7 @@ fn message(
     }
 }
 
-async fn two_accounts(store: &SqlStore) -> (VaultId, VaultId, AccountId, AccountId) {
+async fn two_accounts(store: &impl SuiteStore) -> (VaultId, VaultId, AccountId, AccountId) {
     let (v1, v2) = (vault("Inbox One"), vault("Inbox Two"));
     for v in [&v1, &v2] {
         store
@@ -78,7 +77,7 @@ async fn two_accounts(store: &SqlStore) -> (VaultId, VaultId, AccountId, Account
     (v1.id, v2.id, a1.id, a2.id)
 }
 
-pub async fn managed_addresses(store: SqlStore) {
+pub async fn managed_addresses<S: SuiteStore>(store: S) {
     let (_, _, a1, a2) = two_accounts(&store).await;
     let before = seq(&store).await;
     let m = address(a1, "slack-abcd1234@castellan.localhost");
@@ -130,7 +129,7 @@ pub async fn managed_addresses(store: SqlStore) {
     assert_intact(&store).await;
 }
 
-pub async fn phone_number_pool(store: SqlStore) {
+pub async fn phone_number_pool<S: SuiteStore>(store: S) {
     let (_, _, a1, a2) = two_accounts(&store).await;
     let before = seq(&store).await;
     let added = store
@@ -211,11 +210,11 @@ pub async fn phone_number_pool(store: SqlStore) {
     assert_intact(&store).await;
 }
 
-async fn first_vault(store: &SqlStore) -> VaultId {
+async fn first_vault(store: &impl SuiteStore) -> VaultId {
     store.vaults().await.unwrap()[0].id
 }
 
-pub async fn messages_exactly_once_filters_and_purge(store: SqlStore) {
+pub async fn messages_exactly_once_filters_and_purge<S: SuiteStore>(store: S) {
     let (v1, v2, a1, a2) = two_accounts(&store).await;
     let before = seq(&store).await;
     let m1 = message(a1, v1, InboxKind::Email, 100, "key-1", true);

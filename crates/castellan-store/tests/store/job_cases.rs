@@ -3,10 +3,10 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use crate::harness::{Instances, SuiteStore};
 use castellan_core::hub::{Job, JobId, JobState, Task};
-use castellan_core::ports::{HubStore, JobFilter, JobStore};
+use castellan_core::ports::{HubStore, JobFilter, JobStore, Store};
 use castellan_core::CoreError;
-use castellan_store::SqlStore;
 use chrono::Duration;
 use tokio::sync::Barrier;
 
@@ -16,7 +16,7 @@ fn lease() -> Duration {
     Duration::seconds(30)
 }
 
-pub async fn claims_in_order_with_leases(store: SqlStore) {
+pub async fn claims_in_order_with_leases<S: SuiteStore>(store: S) {
     let h = hub("Slack");
     store.insert_hub(&h, &[], &ev("hub.connect")).await.unwrap();
     let n = seq(&store).await;
@@ -233,7 +233,7 @@ pub async fn claims_in_order_with_leases(store: SqlStore) {
     assert_intact(&store).await;
 }
 
-pub async fn retry_and_cancel(store: SqlStore) {
+pub async fn retry_and_cancel<S: SuiteStore>(store: S) {
     let h = hub("Slack");
     store.insert_hub(&h, &[], &ev("hub.connect")).await.unwrap();
     let mut n = seq(&store).await;
@@ -333,8 +333,8 @@ pub async fn retry_and_cancel(store: SqlStore) {
 /// Four workers (each its own store: its own pool, as separate instances would be) claim 200
 /// jobs at once: every job is claimed exactly once. On PostgreSQL they do it while another
 /// transaction holds the activity chain lock.
-pub async fn concurrent_claims(url: String) {
-    let first = SqlStore::connect(&url).await.unwrap();
+pub async fn concurrent_claims<I: Instances>(db: I) {
+    let first = db.open().await;
     let h = hub("Slack");
     first.insert_hub(&h, &[], &ev("hub.connect")).await.unwrap();
     let jobs: Vec<Job> = (0..200)
@@ -350,19 +350,10 @@ pub async fn concurrent_claims(url: String) {
     assert_eq!(first.enqueue(&jobs, None).await.unwrap().len(), 200);
     let mut stores = vec![first.clone()];
     for _ in 1..4 {
-        stores.push(SqlStore::connect(&url).await.unwrap());
+        stores.push(db.open().await);
     }
     // PostgreSQL: claims must not wait for the activity chain lock, so hold it meanwhile.
-    let chain_lock = if first.backend_name() == "postgres" {
-        let mut tx = first.pool().begin().await.unwrap();
-        sqlx::query("SELECT seq FROM activity_head WHERE id = 1 FOR UPDATE")
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-        Some(tx)
-    } else {
-        None
-    };
+    let chain_lock = first.hold_chain_lock().await;
     let barrier = Arc::new(Barrier::new(4));
     let tasks: Vec<_> = stores
         .iter()
@@ -395,7 +386,7 @@ pub async fn concurrent_claims(url: String) {
         claimed.extend(mine);
     }
     drop(chain_lock);
-    eprintln!("{}: claims per worker {per_worker:?}", first.backend_name());
+    eprintln!("{}: claims per worker {per_worker:?}", first.backend());
     assert_eq!(claimed.len(), 200);
     let unique: HashSet<JobId> = claimed.iter().copied().collect();
     assert_eq!(unique.len(), 200, "a job was claimed twice");
@@ -411,11 +402,11 @@ pub async fn concurrent_claims(url: String) {
     assert_eq!(first.jobs(&started).await.unwrap().len(), 200);
     assert_eq!(seq(&first).await, 1, "claims append no event");
     for s in stores {
-        s.close().await;
+        s.close_store().await;
     }
 }
 
-pub async fn job_run_counts(store: SqlStore) {
+pub async fn job_run_counts<S: SuiteStore>(store: S) {
     let h = hub("Slack");
     let (a, b) = (
         job(h.id, Task::InviteMember, 1, None),

@@ -1,5 +1,6 @@
 //! The store test suite: each case is written once and runs on SQLite and on PostgreSQL,
-//! each run on its own fresh database (see `harness`).
+//! each run on its own fresh database (see `harness`), and on `castellan-testkit`'s
+//! `MemoryStore` (see `memory`).
 
 mod account_cases;
 mod activity_cases;
@@ -8,13 +9,14 @@ mod harness;
 mod hub_cases;
 mod inbox_cases;
 mod job_cases;
+mod memory;
 mod people_cases;
 mod recovery_cases;
 mod supersede_cases;
 mod token_cases;
 mod vault_cases;
 
-use harness::{run, run_url, Db};
+use harness::{run, run_instances, run_url, Db};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_migrations_are_idempotent() {
@@ -168,12 +170,12 @@ async fn postgres_grants_enqueue_deduped_jobs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_claim_due_syncs_single_winner() {
-    run_url(Db::Sqlite, hub_cases::claim_due_syncs_single_winner).await;
+    run_instances(Db::Sqlite, hub_cases::claim_due_syncs_single_winner).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_claim_due_syncs_single_winner() {
-    run_url(Db::Postgres, hub_cases::claim_due_syncs_single_winner).await;
+    run_instances(Db::Postgres, hub_cases::claim_due_syncs_single_winner).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -198,12 +200,12 @@ async fn postgres_retry_and_cancel() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_concurrent_claims() {
-    run_url(Db::Sqlite, job_cases::concurrent_claims).await;
+    run_instances(Db::Sqlite, job_cases::concurrent_claims).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_concurrent_claims() {
-    run_url(Db::Postgres, job_cases::concurrent_claims).await;
+    run_instances(Db::Postgres, job_cases::concurrent_claims).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -292,7 +294,7 @@ async fn postgres_follow_up_only_when_the_grants_moved() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_grant_change_racing_a_completion_leaves_a_sync() {
-    run_url(
+    run_instances(
         Db::Sqlite,
         supersede_cases::grant_change_racing_a_completion_leaves_a_sync,
     )
@@ -301,7 +303,7 @@ async fn sqlite_grant_change_racing_a_completion_leaves_a_sync() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_grant_change_racing_a_completion_leaves_a_sync() {
-    run_url(
+    run_instances(
         Db::Postgres,
         supersede_cases::grant_change_racing_a_completion_leaves_a_sync,
     )

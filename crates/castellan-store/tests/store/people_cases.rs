@@ -5,11 +5,11 @@ use castellan_core::ids::{DataKeyId, PersonId, VaultId};
 use castellan_core::model::{
     PersonStatus, PersonTwoStep, TokenRecord, Vault, VaultKind, WorkspaceRole,
 };
-use castellan_core::ports::{
-    ActivityStore, PeopleStore, Store, TokenStore, VaultStore, WorkspaceStore,
-};
+use castellan_core::ports::{ActivityStore, PeopleStore, Store};
 use castellan_core::CoreError;
 use castellan_store::SqlStore;
+
+use crate::harness::SuiteStore;
 
 use crate::fixtures::*;
 
@@ -56,7 +56,7 @@ fn default_vault() -> Vault {
     }
 }
 
-pub async fn workspace_create_and_claim(store: SqlStore) {
+pub async fn workspace_create_and_claim<S: SuiteStore>(store: S) {
     assert!(store.workspace().await.unwrap().is_none());
     let ws = workspace("setup-1");
     let v = default_vault();
@@ -145,7 +145,7 @@ pub async fn workspace_create_and_claim(store: SqlStore) {
     assert_intact(&store).await;
 }
 
-pub async fn people_lifecycle(store: SqlStore) {
+pub async fn people_lifecycle<S: SuiteStore>(store: S) {
     let owner = person("owner@x.io", WorkspaceRole::Owner);
     let admin = person("admin@x.io", WorkspaceRole::Admin);
     store
@@ -306,7 +306,7 @@ pub async fn people_lifecycle(store: SqlStore) {
 /// Two-step columns: round trip through every read path, `update_person` leaves them alone,
 /// a step is claimed once and only upward (with the token and event in the same transaction),
 /// and turning it off clears everything.
-pub async fn person_two_step(store: SqlStore) {
+pub async fn person_two_step<S: SuiteStore>(store: S) {
     let mut p = person("two@x.io", WorkspaceRole::User);
     store.insert_person(&p, &ev("person.create")).await.unwrap();
     let mut n = seq(&store).await;

@@ -1,12 +1,11 @@
 //! Account recovery: password reset links, setting a password (which ends the person's other
 //! tokens and pending links), and throttled activity.
 
+use crate::harness::SuiteStore;
 use castellan_core::activity::{Actor, NewEvent};
 use castellan_core::ids::{PasswordResetId, PersonId, TokenId};
 use castellan_core::model::{NewPassword, PasswordResetRecord, WorkspaceRole};
-use castellan_core::ports::{ActivityStore, PeopleStore, TokenStore};
 use castellan_core::CoreError;
-use castellan_store::SqlStore;
 use chrono::Duration;
 
 use crate::fixtures::*;
@@ -34,16 +33,16 @@ fn change(person: PersonId, hash: &str, at: i64) -> NewPassword {
     }
 }
 
-async fn password_of(store: &SqlStore, p: PersonId) -> Option<String> {
+async fn password_of(store: &impl SuiteStore, p: PersonId) -> Option<String> {
     store.person(p).await.unwrap().unwrap().password_hash
 }
 
-async fn revoked(store: &SqlStore, hash: &str) -> bool {
+async fn revoked(store: &impl SuiteStore, hash: &str) -> bool {
     let (tok, _) = store.token_by_hash(hash).await.unwrap().unwrap();
     tok.revoked_at.is_some()
 }
 
-pub async fn password_resets_and_changes(store: SqlStore) {
+pub async fn password_resets_and_changes<S: SuiteStore>(store: S) {
     let p = person("p@x.io", WorkspaceRole::User);
     let q = person("q@x.io", WorkspaceRole::User);
     store.insert_person(&p, &ev("person.create")).await.unwrap();
@@ -199,7 +198,7 @@ fn read(token: Option<TokenId>, target: &str, action: &str, secs: i64) -> NewEve
     e
 }
 
-pub async fn throttled_appends(store: SqlStore) {
+pub async fn throttled_appends<S: SuiteStore>(store: S) {
     let window = Duration::minutes(10);
     let (a, b) = (Some(TokenId::new()), Some(TokenId::new()));
     let n = seq(&store).await;

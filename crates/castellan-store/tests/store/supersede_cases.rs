@@ -4,14 +4,12 @@
 
 use std::sync::Arc;
 
+use crate::harness::{Instances, SuiteStore};
 use castellan_core::desired::{member_job_key, supersede_prefix};
 use castellan_core::hub::{Job, JobState, Task};
 use castellan_core::ids::PersonId;
 use castellan_core::model::WorkspaceRole;
-use castellan_core::ports::{
-    ActivityFilter, ActivityStore, FollowUp, HubStore, JobStore, PeopleStore, Supersede,
-};
-use castellan_store::SqlStore;
+use castellan_core::ports::{ActivityFilter, FollowUp, HubStore, JobStore, PeopleStore, Supersede};
 use chrono::Duration;
 use tokio::sync::Barrier;
 
@@ -26,7 +24,7 @@ fn supersede_for(hub: castellan_core::hub::HubId, person: PersonId) -> Supersede
 }
 
 /// Claims the next due job as `worker` at `now` seconds; it must be `want`.
-async fn claim(store: &SqlStore, worker: &str, now: i64, want: &Job) -> Job {
+async fn claim(store: &impl SuiteStore, worker: &str, now: i64, want: &Job) -> Job {
     let got = store
         .claim_job(worker, t(now), Duration::seconds(600))
         .await
@@ -36,7 +34,7 @@ async fn claim(store: &SqlStore, worker: &str, now: i64, want: &Job) -> Job {
     got
 }
 
-pub async fn grant_changes_supersede_obsolete_jobs(store: SqlStore) {
+pub async fn grant_changes_supersede_obsolete_jobs<S: SuiteStore>(store: S) {
     let ana = person("ana@acme.io", WorkspaceRole::User);
     let bob = person("bob@acme.io", WorkspaceRole::User);
     let cy = person("cy@acme.io", WorkspaceRole::User);
@@ -162,7 +160,7 @@ pub async fn grant_changes_supersede_obsolete_jobs(store: SqlStore) {
 }
 
 /// Completing a job: the follow-up is queued only when the grants moved since it started.
-pub async fn follow_up_only_when_the_grants_moved(store: SqlStore) {
+pub async fn follow_up_only_when_the_grants_moved<S: SuiteStore>(store: S) {
     let ana = person("ana@acme.io", WorkspaceRole::User);
     store
         .insert_person(&ana, &ev("person.create"))
@@ -254,9 +252,9 @@ pub async fn follow_up_only_when_the_grants_moved(store: SqlStore) {
 
 /// A grant change racing the completion of a running sync, on two connections: whichever
 /// commits first, exactly one check for updates is left queued afterwards.
-pub async fn grant_change_racing_a_completion_leaves_a_sync(url: String) {
-    let a = SqlStore::connect(&url).await.unwrap();
-    let b = SqlStore::connect(&url).await.unwrap();
+pub async fn grant_change_racing_a_completion_leaves_a_sync<I: Instances>(db: I) {
+    let a = db.open().await;
+    let b = db.open().await;
     let ana = person("ana@acme.io", WorkspaceRole::User);
     a.insert_person(&ana, &ev("person.create")).await.unwrap();
     let h = hub("Race");

@@ -1,15 +1,14 @@
 //! Personal API tokens.
 
+use crate::harness::SuiteStore;
 use castellan_core::ids::{PersonId, TokenId};
 use castellan_core::model::WorkspaceRole;
-use castellan_core::ports::{PeopleStore, TokenStore};
 use castellan_core::CoreError;
-use castellan_store::SqlStore;
 use chrono::Duration;
 
 use crate::fixtures::*;
 
-pub async fn tokens_lifecycle(store: SqlStore) {
+pub async fn tokens_lifecycle<S: SuiteStore>(store: S) {
     let p = person("p@x.io", WorkspaceRole::User);
     let q = person("q@x.io", WorkspaceRole::User);
     store.insert_person(&p, &ev("person.create")).await.unwrap();

@@ -1,14 +1,13 @@
 //! Vaults and custom apps.
 
+use crate::harness::SuiteStore;
 use castellan_core::ids::{PersonId, VaultId};
 use castellan_core::model::{ItemRole, VaultAccess, VaultKeyRecord, WorkspaceRole};
-use castellan_core::ports::{CatalogStore, PeopleStore, VaultStore};
 use castellan_core::CoreError;
-use castellan_store::SqlStore;
 
 use crate::fixtures::*;
 
-pub async fn vaults_grants_and_keys(store: SqlStore) {
+pub async fn vaults_grants_and_keys<S: SuiteStore>(store: S) {
     let p1 = person("p1@x.io", WorkspaceRole::Admin);
     let p2 = person("p2@x.io", WorkspaceRole::User);
     store
@@ -206,7 +205,7 @@ pub async fn vaults_grants_and_keys(store: SqlStore) {
     assert_intact(&store).await;
 }
 
-pub async fn custom_apps(store: SqlStore) {
+pub async fn custom_apps<S: SuiteStore>(store: S) {
     assert!(store.custom_apps().await.unwrap().is_empty());
     store
         .insert_app(&app("zulip-cloud"), &ev("catalog.create"))
