@@ -1,4 +1,4 @@
-//! Reading, exporting and verifying the activity log.
+//! The [`Activity`] capability: reading, exporting and verifying the activity log.
 
 use super::Activity;
 #[cfg(doc)]

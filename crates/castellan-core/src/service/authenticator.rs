@@ -1,6 +1,6 @@
-//! 2FA managed by Castellan: each account's authenticator. Adding a secret (pasted, as an
-//! otpauth URI, from a QR image, or a Google Authenticator export), reading codes, verifying a
-//! typed code once, HOTP counters, and exporting the secret.
+//! The [`Authenticator`] capability, 2FA managed by Castellan: each account's authenticator.
+//! Adding a secret (pasted, as an otpauth URI, from a QR image, or a Google Authenticator
+//! export), reading codes, verifying a typed code once, HOTP counters, and exporting the secret.
 
 use base64::Engine;
 use castellan_otp::{Kind, OtpParams};

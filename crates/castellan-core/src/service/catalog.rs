@@ -1,4 +1,5 @@
-//! The password generator and the app catalog use cases.
+//! The [`Catalog`] capability: the app catalog (built-in and custom apps) and the password
+//! generator.
 
 use castellan_crypto::{
     generate_passphrase, generate_password, CharClasses, Generated, PassphraseOptions,

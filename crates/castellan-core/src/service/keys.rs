@@ -1,3 +1,6 @@
+//! The [`Keys`] capability (host-local key commands) and the vault data keys every other
+//! capability seals with.
+//!
 //! The key hierarchy: workspace master keys (in the key file) wrap per-vault data keys (in the
 //! store); data keys seal secret fields. A local vault will wrap its data key to trusted devices'
 //! public keys instead (`WrapKind::Device`), with no master-key copy.

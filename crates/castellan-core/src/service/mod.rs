@@ -2,17 +2,14 @@
 //! permission matrix before it touches the store. The server and the CLI call only this.
 
 mod accounts;
-mod activity_log;
-mod auth;
+mod activity;
+mod authenticator;
 mod bot;
-mod generate;
+mod catalog;
 mod hubs;
 mod inbox;
 mod keys;
 mod people;
-mod recovery;
-mod totp;
-mod two_step;
 mod vaults;
 
 use std::collections::HashMap;
@@ -31,9 +28,8 @@ use crate::ids::{DataKeyId, VaultId};
 use crate::ports::Store;
 
 pub use accounts::{AccountInput, AccountPatch, AccountSecrets, AccountView};
-pub use auth::{Claim, ClaimResult, SetupStatus, SignIn, TokenUse, SESSION_PREFIX};
 pub use bot::{backoff, Bot, BotConfig};
-pub use generate::{GenerateRequest, GenerateResult};
+pub use catalog::{GenerateRequest, GenerateResult};
 pub use hubs::{
     unfinished, ConnectHub, HubDetail, HubPatch, MemberAction, NewPlaceholder, RevokeHub, ShareHub,
     DEFAULT_SAFEGUARD,
@@ -43,18 +39,16 @@ pub use inbox::{
     DEFAULT_INBOX_RETENTION_DAYS, DEFAULT_MAIL_DOMAIN, MAX_CODE_WAIT,
 };
 pub use keys::RotationReport;
-pub use people::{InvitePerson, Invited, IssuedApiToken, NewToken, PersonPatch, INVITATION_DAYS};
-pub use recovery::{
-    ChangePassword, PasswordChanged, PasswordResetLink, UseResetLink, RESET_LINK_MINUTES,
-    RESET_PATH, RESET_PREFIX,
+pub use people::{
+    ChangePassword, Claim, ClaimResult, DisableTwoStep, EnableTwoStep, InvitePerson, Invited,
+    IssuedApiToken, NewToken, PasswordChanged, PasswordResetLink, PersonPatch, SetupStatus,
+    SignIn, TokenUse, TwoStepEnrollment, TwoStepStatus, UseResetLink, INVITATION_DAYS,
+    RESET_LINK_MINUTES, RESET_PATH, RESET_PREFIX, SESSION_PREFIX, TWO_STEP_ISSUER,
+    TWO_STEP_SECRET_BYTES,
 };
-pub use totp::{
+pub use authenticator::{
     ImportedAccount, MigrationImport, TotpCode, TotpExport, TotpInput, TotpVerification, TotpView,
     TOTP_READ_LOG_WINDOW_SECS,
-};
-pub use two_step::{
-    DisableTwoStep, EnableTwoStep, TwoStepEnrollment, TwoStepStatus, TWO_STEP_ISSUER,
-    TWO_STEP_SECRET_BYTES,
 };
 pub use vaults::NewVault;
 

@@ -1,4 +1,4 @@
-//! Vaults and access to them.
+//! The [`Vaults`] capability: vaults and access to them.
 
 use castellan_crypto::DataKey;
 use serde::Deserialize;

@@ -1,4 +1,4 @@
-//! The bot's job engine: claims durable jobs from the store, runs them through the app's
+//! The bot (no capability handle: the host runs it beside the service). Its job engine: claims durable jobs from the store, runs them through the app's
 //! connector with the automation account, retries with exponential backoff and jitter, and
 //! takes over jobs whose worker died once their lease expires.
 

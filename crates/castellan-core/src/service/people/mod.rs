@@ -1,4 +1,16 @@
-//! People, workspace roles and personal API tokens.
+//! The [`People`] capability (people of the workspace: list, invite, change, transfer
+//! ownership) and, in its submodules, the [`Sessions`](crate::service::Sessions) capability (one's own sign-in and
+//! credentials):
+//!
+//! - [`sessions`]: setup and claim, sign-in, accepting an invitation, token authentication;
+//! - [`tokens`]: personal API tokens;
+//! - [`two_step`]: two-step sign-in (a person's own TOTP);
+//! - [`recovery`]: password changes, reset links, renewed invitations.
+
+mod recovery;
+mod sessions;
+mod tokens;
+mod two_step;
 
 use castellan_crypto::issue_token;
 
@@ -6,14 +18,25 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::auth::{token_days, INVITE_PREFIX, TOKEN_PREFIX};
-use super::{Castellan, People, Sessions};
 use crate::activity::NewEvent;
 use crate::error::{CoreError, CoreResult};
-use crate::ids::{PersonId, TokenId};
-use crate::model::{ApiToken, Person, PersonRecord, PersonStatus, TokenRecord, WorkspaceRole};
+use crate::ids::PersonId;
+use crate::model::{Person, PersonRecord, PersonStatus, WorkspaceRole};
 use crate::permissions::{can, may_manage_role, Permit};
+use crate::service::{Castellan, People};
 use crate::validate;
+use sessions::INVITE_PREFIX;
+
+pub use recovery::{
+    ChangePassword, PasswordChanged, PasswordResetLink, UseResetLink, RESET_LINK_MINUTES,
+    RESET_PATH, RESET_PREFIX,
+};
+pub use sessions::{Claim, ClaimResult, SetupStatus, SignIn, TokenUse, SESSION_PREFIX};
+pub use tokens::{IssuedApiToken, NewToken};
+pub use two_step::{
+    DisableTwoStep, EnableTwoStep, TwoStepEnrollment, TwoStepStatus, TWO_STEP_ISSUER,
+    TWO_STEP_SECRET_BYTES,
+};
 
 /// Invitation lifetime, in days.
 pub const INVITATION_DAYS: i64 = 7;
@@ -57,96 +80,12 @@ pub struct PersonPatch {
     pub status: Option<PersonStatus>,
 }
 
-/// A new API token request.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewToken {
-    /// Label.
-    pub name: String,
-    /// Lifetime in days (1..=365, default 90).
-    #[serde(default)]
-    pub expires_in_days: Option<u32>,
-}
-
-/// A newly issued token: the secret is shown once.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct IssuedApiToken {
-    /// The token row.
-    #[serde(flatten)]
-    pub token: ApiToken,
-    /// The secret, shown once.
-    pub secret: String,
-}
-
 impl Castellan {
     pub(crate) async fn person_record(&self, id: PersonId) -> CoreResult<PersonRecord> {
         self.store
             .person(id)
             .await?
             .ok_or(CoreError::NotFound { kind: "person" })
-    }
-}
-
-impl Sessions<'_> {
-    /// Issues a personal API token for the actor (shown once). Needs `TokensManageOwn`.
-    pub async fn create_token(
-        &self,
-        permit: &Permit<can::TokensManageOwn>,
-        input: NewToken,
-    ) -> CoreResult<IssuedApiToken> {
-        let actor = permit.actor();
-        let person = actor
-            .person_id
-            .ok_or(CoreError::NotFound { kind: "person" })?;
-        let name = validate::text("name", &input.name, validate::MAX_LABEL)?;
-        let lifetime = token_days(input.expires_in_days, 90)?;
-        let now = self.now();
-        let issued = issue_token(TOKEN_PREFIX);
-        let t = TokenRecord {
-            id: TokenId::new(),
-            person_id: person,
-            name,
-            hash: issued.hash.clone(),
-            created_at: now,
-            expires_at: Some(now + lifetime),
-            last_used_at: None,
-            revoked_at: None,
-        };
-        let ev = NewEvent::new(actor, "token.create", self.now()).target("token", t.id, &t.name);
-        self.store.insert_token(&t, &ev).await?;
-        Ok(IssuedApiToken {
-            token: ApiToken::from(&t),
-            secret: issued.secret.expose_secret().to_owned(),
-        })
-    }
-
-    /// The actor's tokens, newest first.
-    pub async fn tokens(&self, permit: &Permit<can::TokensManageOwn>) -> CoreResult<Vec<ApiToken>> {
-        let actor = permit.actor();
-        let person = actor
-            .person_id
-            .ok_or(CoreError::NotFound { kind: "person" })?;
-        Ok(self
-            .store
-            .tokens_of(person)
-            .await?
-            .iter()
-            .map(ApiToken::from)
-            .collect())
-    }
-
-    /// Revokes one of the actor's tokens. Errors: `NotFound` if it is not theirs.
-    pub async fn revoke_token(
-        &self,
-        permit: &Permit<can::TokensManageOwn>,
-        id: TokenId,
-    ) -> CoreResult<()> {
-        let actor = permit.actor();
-        let person = actor
-            .person_id
-            .ok_or(CoreError::NotFound { kind: "token" })?;
-        let ev = NewEvent::new(actor, "token.revoke", self.now()).target("token", id, "");
-        self.store.revoke_token(person, id, self.now(), &ev).await
     }
 }
 

@@ -1,8 +1,9 @@
-//! Account recovery: changing one's own password, password reset links issued by admins (for
-//! the people their role manages), the Owner's host-local reset, and renewing invitations.
+//! Account recovery, on the [`Sessions`] capability (changing one's own password, using a reset
+//! link, the Owner's host-local reset) and the [`People`] capability (password reset links issued
+//! by admins for the people their role manages, renewing invitations).
 //!
 //! Every new password follows the same rule as at claim and invitation (at least
-//! [`super::auth::MIN_PERSON_PASSWORD`] characters) and is hashed with Argon2id by
+//! [`super::sessions::MIN_PERSON_PASSWORD`] characters) and is hashed with Argon2id by
 //! `castellan_crypto`; setting one ends the person's other sessions and tokens and their
 //! pending reset links in the same transaction. Nothing secret reaches the activity log.
 
@@ -12,9 +13,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::auth::{acting_as, person_password};
-use super::people::{Invited, INVITATION_DAYS};
-use super::{blocking, Castellan, People, Sessions};
+use super::sessions::{acting_as, person_password};
+use super::{Invited, INVITATION_DAYS};
+use crate::service::{blocking, Castellan, People, Sessions};
 use crate::activity::{Actor, NewEvent};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{PasswordResetId, PersonId};
@@ -337,7 +338,7 @@ impl People<'_> {
             ));
         }
         let now = self.now();
-        let inv = issue_token(super::auth::INVITE_PREFIX);
+        let inv = issue_token(super::sessions::INVITE_PREFIX);
         p.invitation_hash = Some(inv.hash.clone());
         p.invitation_expires_at = Some(now + Duration::days(INVITATION_DAYS));
         p.updated_at = now;

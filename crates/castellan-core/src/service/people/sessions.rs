@@ -1,4 +1,5 @@
-//! Setup (init and claim), signing in, invitations and token authentication.
+//! The [`Sessions`] capability, signing in: setup (init and claim), sign-in, accepting an
+//! invitation, and authenticating a presented token.
 
 use castellan_crypto::{hash_token, issue_token, verify_password, DataKey};
 use chrono::Duration;
@@ -6,7 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{blocking, Sessions};
+use crate::service::{blocking, Sessions};
 use crate::activity::{Actor, ActorKind, NewEvent};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{PersonId, TokenId, VaultId, WorkspaceId};
@@ -146,7 +147,7 @@ impl Sessions<'_> {
         }
         let name = validate::text("workspace_name", workspace_name, validate::MAX_LABEL)?;
         let now = self.now();
-        let token = issue_token(super::auth::SETUP_PREFIX);
+        let token = issue_token(SETUP_PREFIX);
         let ws = Workspace {
             id: WorkspaceId::new(),
             name: name.clone(),

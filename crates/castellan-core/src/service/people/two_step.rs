@@ -1,4 +1,5 @@
-//! Two-step sign-in: a person's own authenticator (RFC 6238 TOTP). Setting it up shows a fresh
+//! Two-step sign-in, on the [`Sessions`] capability (one's own) and the [`People`] capability
+//! (an admin's reset): a person's own authenticator (RFC 6238 TOTP). Setting it up shows a fresh
 //! secret (text, `otpauth://` URI and QR code); turning it on needs a code that matches, and
 //! stores the secret sealed with the default vault's data key. Signing in then needs a current
 //! code, and a code's time step is accepted only once.
@@ -11,7 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{blocking, Castellan, People, Sessions};
+use crate::service::{blocking, Castellan, People, Sessions};
 use crate::activity::{Actor, NewEvent};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::PersonId;
