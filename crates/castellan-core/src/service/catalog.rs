@@ -93,6 +93,13 @@ fn classes_of(rules_require: &[CharClass], base: CharClasses) -> CharClasses {
 }
 
 impl Castellan {
+    /// Every catalog app: built-in and custom.
+    pub(crate) async fn all_apps(&self) -> CoreResult<Vec<App>> {
+        let mut apps: Vec<App> = self.builtin_apps.as_ref().clone();
+        apps.extend(self.store.custom_apps().await?);
+        Ok(apps)
+    }
+
     /// Generates a password that fits `app`'s rules (default options otherwise), for the
     /// "generate" button of the account form.
     pub(crate) fn generate_for_app(&self, app: Option<&App>) -> CoreResult<Generated> {

@@ -28,6 +28,10 @@ use crate::ids::{DataKeyId, VaultId};
 use crate::ports::Store;
 
 pub use accounts::{AccountInput, AccountPatch, AccountSecrets, AccountView};
+pub use authenticator::{
+    ImportedAccount, MigrationImport, TotpCode, TotpExport, TotpInput, TotpVerification, TotpView,
+    TOTP_READ_LOG_WINDOW_SECS,
+};
 pub use bot::{backoff, Bot, BotConfig};
 pub use catalog::{GenerateRequest, GenerateResult};
 pub use hubs::{
@@ -41,14 +45,9 @@ pub use inbox::{
 pub use keys::RotationReport;
 pub use people::{
     ChangePassword, Claim, ClaimResult, DisableTwoStep, EnableTwoStep, InvitePerson, Invited,
-    IssuedApiToken, NewToken, PasswordChanged, PasswordResetLink, PersonPatch, SetupStatus,
-    SignIn, TokenUse, TwoStepEnrollment, TwoStepStatus, UseResetLink, INVITATION_DAYS,
-    RESET_LINK_MINUTES, RESET_PATH, RESET_PREFIX, SESSION_PREFIX, TWO_STEP_ISSUER,
-    TWO_STEP_SECRET_BYTES,
-};
-pub use authenticator::{
-    ImportedAccount, MigrationImport, TotpCode, TotpExport, TotpInput, TotpVerification, TotpView,
-    TOTP_READ_LOG_WINDOW_SECS,
+    IssuedApiToken, NewToken, PasswordChanged, PasswordResetLink, PersonPatch, SetupStatus, SignIn,
+    TokenUse, TwoStepEnrollment, TwoStepStatus, UseResetLink, INVITATION_DAYS, RESET_LINK_MINUTES,
+    RESET_PATH, RESET_PREFIX, SESSION_PREFIX, TWO_STEP_ISSUER, TWO_STEP_SECRET_BYTES,
 };
 pub use vaults::NewVault;
 

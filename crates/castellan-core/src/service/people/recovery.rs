@@ -15,7 +15,6 @@ use utoipa::ToSchema;
 
 use super::sessions::{acting_as, person_password};
 use super::{Invited, INVITATION_DAYS};
-use crate::service::{blocking, Castellan, People, Sessions};
 use crate::activity::{Actor, NewEvent};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{PasswordResetId, PersonId};
@@ -23,6 +22,7 @@ use crate::model::{
     NewPassword, PasswordResetRecord, Person, PersonRecord, PersonStatus, WorkspaceRole,
 };
 use crate::permissions::{can, Permit};
+use crate::service::{blocking, Castellan, People, Sessions};
 
 /// Prefix of password reset link tokens.
 pub const RESET_PREFIX: &str = "cst_reset";

@@ -7,13 +7,13 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::service::{blocking, Sessions};
 use crate::activity::{Actor, ActorKind, NewEvent};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{PersonId, TokenId, VaultId, WorkspaceId};
 use crate::model::{
     Person, PersonRecord, PersonStatus, TokenRecord, Vault, VaultKind, Workspace, WorkspaceRole,
 };
+use crate::service::{blocking, Sessions};
 use crate::validate;
 
 /// Prefix of personal API tokens.

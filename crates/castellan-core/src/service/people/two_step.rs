@@ -12,12 +12,12 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::service::{blocking, Castellan, People, Sessions};
 use crate::activity::{Actor, NewEvent};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::PersonId;
 use crate::model::{PersonRecord, PersonTwoStep};
 use crate::permissions::{can, Permit};
+use crate::service::{blocking, Castellan, People, Sessions};
 
 /// The issuer shown in authenticator apps.
 pub const TWO_STEP_ISSUER: &str = "Castellan";

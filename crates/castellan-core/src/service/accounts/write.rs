@@ -1,183 +1,25 @@
-//! Accounts (items): the "Add account" form, listing and search, reveal, update, delete, share.
+//! Writing accounts: the "Add account" form ([`Accounts::create`]), changes
+//! ([`Accounts::update`]) and deletion, with the checks they share (the app or URL, the vault,
+//! the setup kind, the label, custom fields and backup codes).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
-use castellan_crypto::{field_aad, DataKey};
-use chrono::Utc;
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
-use super::{Accounts, Castellan};
+use super::sealing::Plain;
+use super::{
+    AccountInput, AccountPatch, AccountView, BACKUP_CODES, CUSTOM_PREFIX, MAX_LISTED_ACCOUNTS,
+    NOTES, PASSWORD,
+};
 use crate::activity::{Actor, NewEvent};
 use crate::catalog::App;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{AccountId, AppId, PersonId, VaultId};
-use crate::inbox::{ManagedAddress, ManagedNumber};
-use crate::model::{
-    AccountRecord, AccountSetup, CustomField, ItemRole, PersonStatus, SealedField, WorkspaceRole,
-};
+use crate::model::{AccountRecord, AccountSetup, CustomField, ItemRole};
 use crate::permissions::{can, effective_item_role, item_allows, ItemAction, Permit};
 use crate::ports::AccountFilter;
+use crate::service::{Accounts, Castellan};
 use crate::validate::{self, LookAlike};
-
-/// Secret field names.
-pub const PASSWORD: &str = "password";
-/// Notes (sealed).
-pub const NOTES: &str = "notes";
-/// Backup codes (sealed, JSON array).
-pub const BACKUP_CODES: &str = "backup_codes";
-/// TOTP secret (sealed).
-pub const TOTP_SECRET: &str = "totp_secret";
-const CUSTOM_PREFIX: &str = "custom:";
-
-/// The "Add account" form.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AccountInput {
-    /// Account label, unique in its vault (case-insensitive), 1..=200 characters.
-    pub label: String,
-    /// App: a catalog app id or name (`slack`, `Slack`), or a login URL (`https://…`).
-    #[serde(default)]
-    pub app: Option<String>,
-    /// Explicit login URL (overrides the app's first login URL).
-    #[serde(default)]
-    pub login_url: Option<String>,
-    /// Username or email used to sign in (at most 320 characters).
-    #[serde(default)]
-    pub username: Option<String>,
-    /// Current password (at most 4096 bytes).
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub password: Option<SecretString>,
-    /// Generate a password that fits the app's password rules instead of giving one.
-    #[serde(default)]
-    pub generate_password: bool,
-    /// Vault (default: the default vault).
-    #[serde(default)]
-    #[schema(value_type = Option<String>, format = Uuid)]
-    pub vault_id: Option<VaultId>,
-    /// Account setup kind (default `shared`).
-    #[serde(default)]
-    pub setup: Option<AccountSetup>,
-    /// Notes (sealed; at most 64 KiB).
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub notes: Option<SecretString>,
-    /// Custom fields (at most 50).
-    #[serde(default)]
-    pub custom_fields: Vec<CustomField>,
-    /// Backup codes (sealed; at most 64 of at most 100 characters).
-    #[serde(default)]
-    #[schema(value_type = Vec<String>)]
-    pub backup_codes: Vec<SecretString>,
-}
-
-/// Changes to an account. Absent fields stay; `""` clears an optional field.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AccountPatch {
-    /// The version the change is based on (from `GET`); a stale one is refused with 409.
-    #[serde(default)]
-    pub version: Option<i64>,
-    /// New label.
-    #[serde(default)]
-    pub label: Option<String>,
-    /// New app (id, name or URL); `""` clears.
-    #[serde(default)]
-    pub app: Option<String>,
-    /// New login URL; `""` clears.
-    #[serde(default)]
-    pub login_url: Option<String>,
-    /// New username; `""` clears.
-    #[serde(default)]
-    pub username: Option<String>,
-    /// New password; `""` clears.
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub password: Option<SecretString>,
-    /// Generate a new password under the app's rules.
-    #[serde(default)]
-    pub generate_password: bool,
-    /// Move to another vault (secrets are re-sealed under its key).
-    #[serde(default)]
-    #[schema(value_type = Option<String>, format = Uuid)]
-    pub vault_id: Option<VaultId>,
-    /// New setup kind.
-    #[serde(default)]
-    pub setup: Option<AccountSetup>,
-    /// New notes; `""` clears.
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub notes: Option<SecretString>,
-    /// Replaces all custom fields; a secret field given with no value keeps its stored value.
-    #[serde(default)]
-    pub custom_fields: Option<Vec<CustomField>>,
-    /// Replaces the backup codes; `[]` clears.
-    #[serde(default)]
-    #[schema(value_type = Option<Vec<String>>)]
-    pub backup_codes: Option<Vec<SecretString>>,
-}
-
-/// An account as listed and shown (no secret values).
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct AccountView {
-    /// Id.
-    #[schema(value_type = String, format = Uuid)]
-    pub id: AccountId,
-    /// Vault.
-    #[schema(value_type = String, format = Uuid)]
-    pub vault_id: VaultId,
-    /// Label.
-    pub label: String,
-    /// Catalog app id, if matched.
-    #[schema(value_type = Option<String>)]
-    pub app_id: Option<AppId>,
-    /// Catalog app name, if matched.
-    pub app_name: Option<String>,
-    /// Login URL.
-    pub login_url: Option<String>,
-    /// Username.
-    pub username: Option<String>,
-    /// Setup kind.
-    pub setup: AccountSetup,
-    /// Custom fields; secret values are `null` until revealed.
-    pub custom_fields: Vec<CustomField>,
-    /// Whether a password is stored.
-    pub has_password: bool,
-    /// Whether a TOTP secret is stored (2FA managed by Castellan).
-    pub has_totp: bool,
-    /// Whether notes are stored.
-    pub has_notes: bool,
-    /// Whether backup codes are stored.
-    pub has_backup_codes: bool,
-    /// The caller's item role.
-    pub my_role: ItemRole,
-    /// Version for optimistic concurrency.
-    pub version: i64,
-    /// Creation time.
-    pub created_at: chrono::DateTime<Utc>,
-    /// Last change.
-    pub updated_at: chrono::DateTime<Utc>,
-}
-
-/// Revealed secret fields (only those that are set and were asked for).
-#[derive(Debug, Clone, Default, Serialize, ToSchema)]
-pub struct AccountSecrets {
-    /// Password.
-    pub password: Option<String>,
-    /// Notes.
-    pub notes: Option<String>,
-    /// Backup codes.
-    pub backup_codes: Option<Vec<String>>,
-    /// Secret custom fields by name.
-    pub custom_fields: BTreeMap<String, String>,
-}
-
-struct Plain {
-    field: String,
-    value: String,
-}
 
 fn check_custom_fields(fields: &[CustomField]) -> CoreResult<Vec<CustomField>> {
     if fields.len() > validate::MAX_CUSTOM_FIELDS {
@@ -230,17 +72,7 @@ fn check_backup_codes(codes: &[SecretString]) -> CoreResult<Option<String>> {
     Ok((!list.is_empty()).then(|| serde_json::Value::from(list).to_string()))
 }
 
-/// The most accounts one listing returns.
-pub const MAX_LISTED_ACCOUNTS: u32 = 100_000;
-
 impl Castellan {
-    /// Every catalog app: built-in and custom.
-    pub(crate) async fn all_apps(&self) -> CoreResult<Vec<App>> {
-        let mut apps: Vec<App> = self.builtin_apps.as_ref().clone();
-        apps.extend(self.store.custom_apps().await?);
-        Ok(apps)
-    }
-
     /// Resolves the form's "app name or URL": a URL gives the login URL and, when its host is a
     /// catalog domain, the app; otherwise the text must be a catalog id or name.
     async fn resolve_app(
@@ -284,53 +116,6 @@ impl Castellan {
         Ok((Some(found), login))
     }
 
-    /// The actor's item role on an account, or `None` if they cannot reach it.
-    async fn item_role(&self, actor: &Actor, a: &AccountRecord) -> CoreResult<Option<ItemRole>> {
-        let Some(me) = actor.person_id else {
-            return Ok(effective_item_role(actor.role, None, None));
-        };
-        let vault = self
-            .store
-            .vault_grants_of(me)
-            .await?
-            .into_iter()
-            .find(|g| g.vault_id == a.vault_id)
-            .map(|g| g.role);
-        let direct = self
-            .store
-            .account_grants_of(me)
-            .await?
-            .into_iter()
-            .find(|(id, _)| *id == a.id)
-            .map(|(_, r)| r);
-        Ok(effective_item_role(actor.role, vault, direct))
-    }
-
-    /// Loads an account and checks the actor may take `what` on it. `NotFound` when they cannot
-    /// even view it (no existence leak); `Forbidden` when they can view but not do `what`.
-    pub(crate) async fn account_for(
-        &self,
-        actor: &Actor,
-        id: AccountId,
-        what: ItemAction,
-    ) -> CoreResult<(AccountRecord, ItemRole)> {
-        let a = self
-            .store
-            .account(id)
-            .await?
-            .ok_or(CoreError::NotFound { kind: "account" })?;
-        let role = self
-            .item_role(actor, &a)
-            .await?
-            .ok_or(CoreError::NotFound { kind: "account" })?;
-        if !item_allows(role, what) {
-            return Err(CoreError::Forbidden(format!(
-                "your item role `{role}` on this account does not allow this"
-            )));
-        }
-        Ok((a, role))
-    }
-
     /// The vault the actor may add to: they need `manager` or `owner` on it (owners and super
     /// admins always do). `Validation` naming `vault_id` when it is unknown or out of reach.
     async fn writable_vault(&self, actor: &Actor, id: Option<VaultId>) -> CoreResult<VaultId> {
@@ -368,102 +153,6 @@ impl Castellan {
             ))
         } else {
             Err(unknown())
-        }
-    }
-
-    async fn seal_all(
-        &self,
-        vault: VaultId,
-        account: AccountId,
-        plain: &[Plain],
-    ) -> CoreResult<Vec<SealedField>> {
-        let (dek_id, dek) = self.data_key(vault).await?;
-        Ok(plain
-            .iter()
-            .map(|p| SealedField {
-                field: p.field.clone(),
-                dek_id,
-                ciphertext: dek.seal(
-                    p.value.as_bytes(),
-                    &field_aad("accounts", &account.to_string(), &p.field),
-                ),
-            })
-            .collect())
-    }
-
-    async fn open_all(&self, a: &AccountRecord) -> CoreResult<Vec<Plain>> {
-        let (dek_id, dek): (_, DataKey) = self.data_key(a.vault_id).await?;
-        let mut out = vec![];
-        for s in self.store.sealed_fields(a.id).await? {
-            if s.dek_id != dek_id {
-                return Err(CoreError::internal(format!(
-                    "field sealed under unknown data key {}",
-                    s.dek_id
-                )));
-            }
-            let bytes = dek.open(
-                &s.ciphertext,
-                &field_aad("accounts", &a.id.to_string(), &s.field),
-            )?;
-            let value = String::from_utf8(bytes).map_err(CoreError::internal)?;
-            out.push(Plain {
-                field: s.field,
-                value,
-            });
-        }
-        Ok(out)
-    }
-
-    /// Seals `(field, value)` pairs for an account under its vault's data key.
-    pub(crate) async fn seal_fields(
-        &self,
-        vault: VaultId,
-        account: AccountId,
-        fields: &[(String, String)],
-    ) -> CoreResult<Vec<SealedField>> {
-        let plain: Vec<Plain> = fields
-            .iter()
-            .map(|(f, v)| Plain {
-                field: f.clone(),
-                value: v.clone(),
-            })
-            .collect();
-        self.seal_all(vault, account, &plain).await
-    }
-
-    /// Every secret field of an account, decrypted: `(field, value)` pairs. For the bot.
-    pub(crate) async fn open_fields(&self, a: &AccountRecord) -> CoreResult<Vec<(String, String)>> {
-        Ok(self
-            .open_all(a)
-            .await?
-            .into_iter()
-            .map(|p| (p.field, p.value))
-            .collect())
-    }
-
-    fn view(&self, a: &AccountRecord, role: ItemRole, apps: &[App]) -> AccountView {
-        let app = a
-            .app_id
-            .as_ref()
-            .and_then(|id| apps.iter().find(|x| &x.id == id));
-        AccountView {
-            id: a.id,
-            vault_id: a.vault_id,
-            label: a.label.clone(),
-            app_id: a.app_id.clone(),
-            app_name: app.map(|x| x.name.clone()),
-            login_url: a.login_url.clone(),
-            username: a.username.clone(),
-            setup: a.setup,
-            custom_fields: a.custom_fields.clone(),
-            has_password: a.secret_fields.iter().any(|f| f == PASSWORD),
-            has_totp: a.secret_fields.iter().any(|f| f == TOTP_SECRET),
-            has_notes: a.secret_fields.iter().any(|f| f == NOTES),
-            has_backup_codes: a.secret_fields.iter().any(|f| f == BACKUP_CODES),
-            my_role: role,
-            version: a.version,
-            created_at: a.created_at,
-            updated_at: a.updated_at,
         }
     }
 
@@ -653,101 +342,6 @@ impl Accounts<'_> {
             .insert_account(&rec, &sealed, &grants, &ev)
             .await?;
         Ok(self.view(&rec, ItemRole::Owner, &self.all_apps().await?))
-    }
-
-    /// Accounts the actor can reach (at most [`MAX_LISTED_ACCOUNTS`]), ordered by label,
-    /// optionally searched (label, username, app, URL) and filtered by vault or app.
-    pub async fn list(
-        &self,
-        permit: &Permit<can::AccountRead>,
-        query: Option<String>,
-        vault: Option<VaultId>,
-        app: Option<String>,
-    ) -> CoreResult<Vec<AccountView>> {
-        let actor = permit.actor();
-        let query = validate::opt_text("q", query.as_deref(), validate::MAX_LABEL)?;
-        let all_access = matches!(actor.role, WorkspaceRole::Owner | WorkspaceRole::SuperAdmin);
-        let (vault_grants, direct) = match actor.person_id {
-            Some(me) if !all_access => (
-                self.store.vault_grants_of(me).await?,
-                self.store.account_grants_of(me).await?,
-            ),
-            _ => (vec![], vec![]),
-        };
-        let mut filter = AccountFilter {
-            query,
-            app_id: app,
-            // Every reachable account: the store's default page (500) would hide the rest.
-            limit: Some(MAX_LISTED_ACCOUNTS),
-            ..Default::default()
-        };
-        if !all_access {
-            filter.vaults = Some(vault_grants.iter().map(|g| g.vault_id).collect());
-            filter.also_accounts = direct.iter().map(|(a, _)| *a).collect();
-        }
-        let apps = self.all_apps().await?;
-        let mut out = vec![];
-        for a in self.store.accounts(&filter).await? {
-            if vault.is_some_and(|v| v != a.vault_id) {
-                continue;
-            }
-            let vg = vault_grants
-                .iter()
-                .find(|g| g.vault_id == a.vault_id)
-                .map(|g| g.role);
-            let dg = direct.iter().find(|(id, _)| *id == a.id).map(|(_, r)| *r);
-            if let Some(role) = effective_item_role(actor.role, vg, dg) {
-                out.push(self.view(&a, role, &apps));
-            }
-        }
-        Ok(out)
-    }
-
-    /// One account (no secrets). Errors: `NotFound`.
-    pub async fn get(
-        &self,
-        permit: &Permit<can::AccountRead>,
-        id: AccountId,
-    ) -> CoreResult<AccountView> {
-        let actor = permit.actor();
-        let (a, role) = self.account_for(actor, id, ItemAction::View).await?;
-        Ok(self.view(&a, role, &self.all_apps().await?))
-    }
-
-    /// Reveals secret fields (all, or those named: `password`, `notes`, `backup_codes`,
-    /// `custom:<name>`). Needs `AccountReveal` and an item role that may reveal; recorded as
-    /// `account.reveal` with the field names (never the values).
-    pub async fn reveal(
-        &self,
-        permit: &Permit<can::AccountReveal>,
-        id: AccountId,
-        fields: Option<Vec<String>>,
-    ) -> CoreResult<AccountSecrets> {
-        let actor = permit.actor();
-        let (a, _) = self.account_for(actor, id, ItemAction::Reveal).await?;
-        let mut out = AccountSecrets::default();
-        let mut shown = vec![];
-        for p in self.open_all(&a).await? {
-            if p.field == TOTP_SECRET || fields.as_ref().is_some_and(|f| !f.contains(&p.field)) {
-                continue;
-            }
-            shown.push(p.field.clone());
-            match p.field.as_str() {
-                PASSWORD => out.password = Some(p.value),
-                NOTES => out.notes = Some(p.value),
-                BACKUP_CODES => out.backup_codes = serde_json::from_str(&p.value).ok(),
-                other => {
-                    if let Some(name) = other.strip_prefix(CUSTOM_PREFIX) {
-                        out.custom_fields.insert(name.to_owned(), p.value);
-                    }
-                }
-            }
-        }
-        let ev = NewEvent::new(actor, "account.reveal", self.now())
-            .target("account", a.id, &a.label)
-            .details(serde_json::json!({ "fields": shown }));
-        self.store.append(&ev).await?;
-        Ok(out)
     }
 
     /// Applies a patch. Needs `AccountWrite` and an item role that may edit. Errors as for
@@ -948,78 +542,5 @@ impl Accounts<'_> {
         let ev =
             NewEvent::new(actor, "account.delete", self.now()).target("account", a.id, &a.label);
         self.store.delete_account(a.id, &ev).await
-    }
-
-    /// Who has a direct item role on the account. Needs the account to be viewable.
-    pub async fn access(
-        &self,
-        permit: &Permit<can::AccountRead>,
-        id: AccountId,
-    ) -> CoreResult<Vec<(PersonId, ItemRole)>> {
-        let actor = permit.actor();
-        self.account_for(actor, id, ItemAction::View).await?;
-        self.store.account_access(id).await
-    }
-
-    /// The account's managed email address and managed phone number, when it has them. Needs
-    /// the account to be viewable (`NotFound` otherwise).
-    pub async fn contacts(
-        &self,
-        permit: &Permit<can::AccountRead>,
-        id: AccountId,
-    ) -> CoreResult<(Option<ManagedAddress>, Option<ManagedNumber>)> {
-        let actor = permit.actor();
-        let (a, _) = self.account_for(actor, id, ItemAction::View).await?;
-        Ok((
-            self.store.managed_address_of(a.id).await?,
-            self.store.number_of(a.id).await?,
-        ))
-    }
-
-    /// Shares an account with a person with an item role, or unshares (`None`). Needs
-    /// `AccountWrite` and an item role that may share; only item owners hand out `owner`.
-    pub async fn share(
-        &self,
-        permit: &Permit<can::AccountWrite>,
-        id: AccountId,
-        person: PersonId,
-        role: Option<ItemRole>,
-    ) -> CoreResult<Vec<(PersonId, ItemRole)>> {
-        let actor = permit.actor();
-        let (a, my_role) = self.account_for(actor, id, ItemAction::Share).await?;
-        if role == Some(ItemRole::Owner) && my_role != ItemRole::Owner {
-            return Err(CoreError::Forbidden(
-                "only an item owner can make another owner".into(),
-            ));
-        }
-        let p = self.person_record(person).await?;
-        if role.is_some() && p.status == PersonStatus::Deactivated {
-            return Err(CoreError::invalid(
-                "person_id",
-                "this person is deactivated",
-            ));
-        }
-        let current = self
-            .store
-            .account_access(id)
-            .await?
-            .into_iter()
-            .find(|(who, _)| *who == person)
-            .map(|(_, r)| r);
-        if current == Some(ItemRole::Owner) && my_role != ItemRole::Owner {
-            return Err(CoreError::Forbidden(
-                "only an item owner can change or remove another owner's access".into(),
-            ));
-        }
-        let action = if role.is_some() {
-            "account.share"
-        } else {
-            "account.unshare"
-        };
-        let ev = NewEvent::new(actor, action, self.now())
-            .target("account", a.id, &a.label)
-            .details(serde_json::json!({ "person_id": p.id, "email": p.email, "role": role }));
-        self.store.set_account_access(id, person, role, &ev).await?;
-        self.store.account_access(id).await
     }
 }

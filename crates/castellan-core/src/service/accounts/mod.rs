@@ -1,0 +1,320 @@
+//! The [`Accounts`] capability: accounts (items) in vaults.
+//!
+//! - here: the form's types, listing and search, one account, and the item-role checks every
+//!   capability that touches an account goes through ([`Castellan::account_for`]);
+//! - [`write`]: the "Add account" form, changes and deletion;
+//! - [`sealing`]: sealing and opening an account's secret fields, and revealing them;
+//! - [`sharing`]: who has access, sharing, and the account's managed email and number.
+
+mod sealing;
+mod sharing;
+mod write;
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::activity::Actor;
+use crate::catalog::App;
+use crate::error::{CoreError, CoreResult};
+use crate::ids::{AccountId, AppId, VaultId};
+use crate::model::{AccountRecord, AccountSetup, CustomField, ItemRole, WorkspaceRole};
+use crate::permissions::{can, effective_item_role, item_allows, ItemAction, Permit};
+use crate::ports::AccountFilter;
+use crate::service::{Accounts, Castellan};
+use crate::validate;
+
+/// Secret field names.
+pub const PASSWORD: &str = "password";
+/// Notes (sealed).
+pub const NOTES: &str = "notes";
+/// Backup codes (sealed, JSON array).
+pub const BACKUP_CODES: &str = "backup_codes";
+/// TOTP secret (sealed).
+pub const TOTP_SECRET: &str = "totp_secret";
+const CUSTOM_PREFIX: &str = "custom:";
+
+/// The "Add account" form.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountInput {
+    /// Account label, unique in its vault (case-insensitive), 1..=200 characters.
+    pub label: String,
+    /// App: a catalog app id or name (`slack`, `Slack`), or a login URL (`https://…`).
+    #[serde(default)]
+    pub app: Option<String>,
+    /// Explicit login URL (overrides the app's first login URL).
+    #[serde(default)]
+    pub login_url: Option<String>,
+    /// Username or email used to sign in (at most 320 characters).
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Current password (at most 4096 bytes).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub password: Option<SecretString>,
+    /// Generate a password that fits the app's password rules instead of giving one.
+    #[serde(default)]
+    pub generate_password: bool,
+    /// Vault (default: the default vault).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub vault_id: Option<VaultId>,
+    /// Account setup kind (default `shared`).
+    #[serde(default)]
+    pub setup: Option<AccountSetup>,
+    /// Notes (sealed; at most 64 KiB).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub notes: Option<SecretString>,
+    /// Custom fields (at most 50).
+    #[serde(default)]
+    pub custom_fields: Vec<CustomField>,
+    /// Backup codes (sealed; at most 64 of at most 100 characters).
+    #[serde(default)]
+    #[schema(value_type = Vec<String>)]
+    pub backup_codes: Vec<SecretString>,
+}
+
+/// Changes to an account. Absent fields stay; `""` clears an optional field.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountPatch {
+    /// The version the change is based on (from `GET`); a stale one is refused with 409.
+    #[serde(default)]
+    pub version: Option<i64>,
+    /// New label.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// New app (id, name or URL); `""` clears.
+    #[serde(default)]
+    pub app: Option<String>,
+    /// New login URL; `""` clears.
+    #[serde(default)]
+    pub login_url: Option<String>,
+    /// New username; `""` clears.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// New password; `""` clears.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub password: Option<SecretString>,
+    /// Generate a new password under the app's rules.
+    #[serde(default)]
+    pub generate_password: bool,
+    /// Move to another vault (secrets are re-sealed under its key).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub vault_id: Option<VaultId>,
+    /// New setup kind.
+    #[serde(default)]
+    pub setup: Option<AccountSetup>,
+    /// New notes; `""` clears.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub notes: Option<SecretString>,
+    /// Replaces all custom fields; a secret field given with no value keeps its stored value.
+    #[serde(default)]
+    pub custom_fields: Option<Vec<CustomField>>,
+    /// Replaces the backup codes; `[]` clears.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub backup_codes: Option<Vec<SecretString>>,
+}
+
+/// An account as listed and shown (no secret values).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AccountView {
+    /// Id.
+    #[schema(value_type = String, format = Uuid)]
+    pub id: AccountId,
+    /// Vault.
+    #[schema(value_type = String, format = Uuid)]
+    pub vault_id: VaultId,
+    /// Label.
+    pub label: String,
+    /// Catalog app id, if matched.
+    #[schema(value_type = Option<String>)]
+    pub app_id: Option<AppId>,
+    /// Catalog app name, if matched.
+    pub app_name: Option<String>,
+    /// Login URL.
+    pub login_url: Option<String>,
+    /// Username.
+    pub username: Option<String>,
+    /// Setup kind.
+    pub setup: AccountSetup,
+    /// Custom fields; secret values are `null` until revealed.
+    pub custom_fields: Vec<CustomField>,
+    /// Whether a password is stored.
+    pub has_password: bool,
+    /// Whether a TOTP secret is stored (2FA managed by Castellan).
+    pub has_totp: bool,
+    /// Whether notes are stored.
+    pub has_notes: bool,
+    /// Whether backup codes are stored.
+    pub has_backup_codes: bool,
+    /// The caller's item role.
+    pub my_role: ItemRole,
+    /// Version for optimistic concurrency.
+    pub version: i64,
+    /// Creation time.
+    pub created_at: chrono::DateTime<Utc>,
+    /// Last change.
+    pub updated_at: chrono::DateTime<Utc>,
+}
+
+/// Revealed secret fields (only those that are set and were asked for).
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct AccountSecrets {
+    /// Password.
+    pub password: Option<String>,
+    /// Notes.
+    pub notes: Option<String>,
+    /// Backup codes.
+    pub backup_codes: Option<Vec<String>>,
+    /// Secret custom fields by name.
+    pub custom_fields: BTreeMap<String, String>,
+}
+
+/// The most accounts one listing returns.
+pub const MAX_LISTED_ACCOUNTS: u32 = 100_000;
+
+impl Castellan {
+    /// The actor's item role on an account, or `None` if they cannot reach it.
+    async fn item_role(&self, actor: &Actor, a: &AccountRecord) -> CoreResult<Option<ItemRole>> {
+        let Some(me) = actor.person_id else {
+            return Ok(effective_item_role(actor.role, None, None));
+        };
+        let vault = self
+            .store
+            .vault_grants_of(me)
+            .await?
+            .into_iter()
+            .find(|g| g.vault_id == a.vault_id)
+            .map(|g| g.role);
+        let direct = self
+            .store
+            .account_grants_of(me)
+            .await?
+            .into_iter()
+            .find(|(id, _)| *id == a.id)
+            .map(|(_, r)| r);
+        Ok(effective_item_role(actor.role, vault, direct))
+    }
+
+    /// Loads an account and checks the actor may take `what` on it. `NotFound` when they cannot
+    /// even view it (no existence leak); `Forbidden` when they can view but not do `what`.
+    pub(crate) async fn account_for(
+        &self,
+        actor: &Actor,
+        id: AccountId,
+        what: ItemAction,
+    ) -> CoreResult<(AccountRecord, ItemRole)> {
+        let a = self
+            .store
+            .account(id)
+            .await?
+            .ok_or(CoreError::NotFound { kind: "account" })?;
+        let role = self
+            .item_role(actor, &a)
+            .await?
+            .ok_or(CoreError::NotFound { kind: "account" })?;
+        if !item_allows(role, what) {
+            return Err(CoreError::Forbidden(format!(
+                "your item role `{role}` on this account does not allow this"
+            )));
+        }
+        Ok((a, role))
+    }
+
+    fn view(&self, a: &AccountRecord, role: ItemRole, apps: &[App]) -> AccountView {
+        let app = a
+            .app_id
+            .as_ref()
+            .and_then(|id| apps.iter().find(|x| &x.id == id));
+        AccountView {
+            id: a.id,
+            vault_id: a.vault_id,
+            label: a.label.clone(),
+            app_id: a.app_id.clone(),
+            app_name: app.map(|x| x.name.clone()),
+            login_url: a.login_url.clone(),
+            username: a.username.clone(),
+            setup: a.setup,
+            custom_fields: a.custom_fields.clone(),
+            has_password: a.secret_fields.iter().any(|f| f == PASSWORD),
+            has_totp: a.secret_fields.iter().any(|f| f == TOTP_SECRET),
+            has_notes: a.secret_fields.iter().any(|f| f == NOTES),
+            has_backup_codes: a.secret_fields.iter().any(|f| f == BACKUP_CODES),
+            my_role: role,
+            version: a.version,
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+        }
+    }
+}
+
+impl Accounts<'_> {
+    /// Accounts the actor can reach (at most [`MAX_LISTED_ACCOUNTS`]), ordered by label,
+    /// optionally searched (label, username, app, URL) and filtered by vault or app.
+    pub async fn list(
+        &self,
+        permit: &Permit<can::AccountRead>,
+        query: Option<String>,
+        vault: Option<VaultId>,
+        app: Option<String>,
+    ) -> CoreResult<Vec<AccountView>> {
+        let actor = permit.actor();
+        let query = validate::opt_text("q", query.as_deref(), validate::MAX_LABEL)?;
+        let all_access = matches!(actor.role, WorkspaceRole::Owner | WorkspaceRole::SuperAdmin);
+        let (vault_grants, direct) = match actor.person_id {
+            Some(me) if !all_access => (
+                self.store.vault_grants_of(me).await?,
+                self.store.account_grants_of(me).await?,
+            ),
+            _ => (vec![], vec![]),
+        };
+        let mut filter = AccountFilter {
+            query,
+            app_id: app,
+            // Every reachable account: the store's default page (500) would hide the rest.
+            limit: Some(MAX_LISTED_ACCOUNTS),
+            ..Default::default()
+        };
+        if !all_access {
+            filter.vaults = Some(vault_grants.iter().map(|g| g.vault_id).collect());
+            filter.also_accounts = direct.iter().map(|(a, _)| *a).collect();
+        }
+        let apps = self.all_apps().await?;
+        let mut out = vec![];
+        for a in self.store.accounts(&filter).await? {
+            if vault.is_some_and(|v| v != a.vault_id) {
+                continue;
+            }
+            let vg = vault_grants
+                .iter()
+                .find(|g| g.vault_id == a.vault_id)
+                .map(|g| g.role);
+            let dg = direct.iter().find(|(id, _)| *id == a.id).map(|(_, r)| *r);
+            if let Some(role) = effective_item_role(actor.role, vg, dg) {
+                out.push(self.view(&a, role, &apps));
+            }
+        }
+        Ok(out)
+    }
+
+    /// One account (no secrets). Errors: `NotFound`.
+    pub async fn get(
+        &self,
+        permit: &Permit<can::AccountRead>,
+        id: AccountId,
+    ) -> CoreResult<AccountView> {
+        let actor = permit.actor();
+        let (a, role) = self.account_for(actor, id, ItemAction::View).await?;
+        Ok(self.view(&a, role, &self.all_apps().await?))
+    }
+}
