@@ -1,0 +1,253 @@
+//! Grants, on the [`Hubs`] capability: sharing a hub with a person (or changing their app
+//! role), revoking grants, revoking everywhere when a person is deactivated, and superseding
+//! the write jobs a grant change makes obsolete.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::activity::{Actor, NewEvent};
+use crate::desired::supersede_prefix;
+use crate::error::{CoreError, CoreResult};
+use crate::hub::{Grant, Hub, HubId, HubRole, Job, Trigger};
+use crate::ids::PersonId;
+use crate::model::PersonStatus;
+use crate::permissions::{can, Permit};
+use crate::ports::Supersede;
+use crate::service::{Castellan, Hubs};
+use crate::validate;
+
+/// Sharing a hub (or changing the app role).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShareHub {
+    /// Hub role (default collaborator).
+    #[serde(default)]
+    pub hub_role: Option<HubRole>,
+    /// App role (default: the connector's default role).
+    #[serde(default)]
+    pub app_role: Option<String>,
+}
+
+/// Revoking people's access.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeHub {
+    /// The people.
+    #[schema(value_type = Vec<String>)]
+    pub person_ids: Vec<PersonId>,
+    /// Keep their seat: drop only Castellan's management.
+    #[serde(default)]
+    pub keep_seat: bool,
+}
+
+/// The write jobs a change of `person`'s grant on `hub` makes obsolete, with the reason and
+/// the `job.superseded` event for the automation log.
+fn supersede(
+    now: DateTime<Utc>,
+    actor: &Actor,
+    hub: HubId,
+    person: PersonId,
+    what: &str,
+) -> Supersede {
+    let reason = format!("superseded: the grant was {what} by {}", actor.name);
+    let event = NewEvent::new(actor, "job.superseded", now)
+        .details(serde_json::json!({ "hub_id": hub, "person_id": person, "reason": reason }));
+    Supersede {
+        key_prefix: supersede_prefix(hub, person),
+        reason,
+        event,
+    }
+}
+
+impl Castellan {
+    async fn connector_roles(&self, hub: &Hub) -> CoreResult<(Vec<String>, String)> {
+        let app = self
+            .all_apps()
+            .await?
+            .into_iter()
+            .find(|a| a.id == hub.app_id)
+            .ok_or(CoreError::NotFound { kind: "app" })?;
+        let from_connector = app
+            .connector
+            .as_deref()
+            .and_then(|c| self.connectors.as_ref().and_then(|r| r.connector(c)))
+            .map(|c| c.describe());
+        Ok(match from_connector {
+            Some(info) => (info.roles, info.default_role),
+            None => {
+                let default = app.roles.last().cloned().unwrap_or_else(|| "user".into());
+                (app.roles, default)
+            }
+        })
+    }
+
+    /// Deactivation of a person: revokes their grants on every hub (called by `update_person`).
+    pub(crate) async fn revoke_everywhere(
+        &self,
+        actor: &Actor,
+        person: PersonId,
+    ) -> CoreResult<()> {
+        // Every hub re-plans: members matched to the person are removed even without a grant.
+        // Their desired state changed, so jobs running now queue a follow-up when they finish.
+        let hubs: Vec<HubId> = self.store.hubs().await?.iter().map(|h| h.id).collect();
+        let syncs: Vec<Job> = hubs
+            .iter()
+            .map(|h| self.sync_job(*h, Trigger::GrantChange, actor, false))
+            .collect();
+        self.store.mark_desired_changed(&hubs, &syncs).await?;
+        for (hub, mut g) in self.store.grants_of_person(person).await? {
+            if g.revoked {
+                continue;
+            }
+            g.revoked = true;
+            g.updated_at = self.now();
+            let ev = NewEvent::new(actor, "hub.revoke", self.now())
+                .target("hub", hub, "")
+                .details(
+                    serde_json::json!({ "person_id": person, "reason": "person deactivated" }),
+                );
+            self.store
+                .upsert_grant(
+                    hub,
+                    &g,
+                    &supersede(
+                        self.now(),
+                        actor,
+                        hub,
+                        person,
+                        "revoked: the person was deactivated",
+                    ),
+                    &[self.sync_job(hub, Trigger::GrantChange, actor, false)],
+                    &ev,
+                )
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+impl Hubs<'_> {
+    /// The hub's grants. Needs `HubRead`.
+    pub async fn grants(&self, _: &Permit<can::HubRead>, id: HubId) -> CoreResult<Vec<Grant>> {
+        self.hub_record(id).await?;
+        self.store.grants(id).await
+    }
+
+    /// Shares the hub with a person (or changes their app role): the bot then invites them or
+    /// updates their role. Needs `HubManage`.
+    pub async fn share(
+        &self,
+        permit: &Permit<can::HubManage>,
+        id: HubId,
+        person: PersonId,
+        s: ShareHub,
+    ) -> CoreResult<Grant> {
+        let actor = permit.actor();
+        let hub = self.hub_record(id).await?;
+        let p = self.person_record(person).await?;
+        if p.status == PersonStatus::Deactivated {
+            return Err(CoreError::invalid(
+                "person_id",
+                "this person is deactivated",
+            ));
+        }
+        let (roles, default) = self.connector_roles(&hub).await?;
+        let app_role = s
+            .app_role
+            .map(|r| r.trim().to_lowercase())
+            .unwrap_or(default);
+        if !roles.contains(&app_role) {
+            return Err(CoreError::invalid(
+                "app_role",
+                format!(
+                    "`{}` is not one of the app's roles: {}",
+                    validate::clip(&app_role),
+                    roles.join(", ")
+                ),
+            ));
+        }
+        let g = Grant {
+            person_id: person,
+            hub_role: s.hub_role.unwrap_or(HubRole::Collaborator),
+            app_role,
+            revoked: false,
+            keep_seat: false,
+            updated_at: self.now(),
+        };
+        let ev = NewEvent::new(actor, "hub.share", self.now())
+            .target("hub", hub.id, &hub.label)
+            .details(serde_json::json!({ "person_id": p.id, "email": p.email, "hub_role": g.hub_role, "app_role": g.app_role }));
+        let why = format!("shared with app role `{}`", g.app_role);
+        self.store
+            .upsert_grant(
+                id,
+                &g,
+                &supersede(self.now(), actor, id, person, &why),
+                &[self.sync_job(id, Trigger::GrantChange, actor, false)],
+                &ev,
+            )
+            .await?;
+        Ok(g)
+    }
+
+    /// Revokes people's grants: the bot removes them (or, with keep-seat, only stops managing
+    /// them). All revocations land in one plan, so the safeguard sees them together.
+    pub async fn revoke(
+        &self,
+        permit: &Permit<can::HubManage>,
+        id: HubId,
+        r: RevokeHub,
+    ) -> CoreResult<Vec<Grant>> {
+        let actor = permit.actor();
+        let hub = self.hub_record(id).await?;
+        if r.person_ids.is_empty() {
+            return Err(CoreError::invalid("person_ids", "name at least one person"));
+        }
+        let grants = self.store.grants(id).await?;
+        let mut out = vec![];
+        for (i, pid) in r.person_ids.iter().enumerate() {
+            let mut g = grants
+                .iter()
+                .find(|g| g.person_id == *pid && !g.revoked)
+                .cloned()
+                .ok_or_else(|| {
+                    CoreError::invalid(
+                        format!("person_ids[{i}]"),
+                        "this person holds no active grant on the hub",
+                    )
+                })?;
+            g.revoked = true;
+            g.keep_seat = r.keep_seat;
+            g.updated_at = self.now();
+            out.push(g);
+        }
+        let last = out.len() - 1;
+        for (i, g) in out.iter().enumerate() {
+            let ev = NewEvent::new(actor, "hub.revoke", self.now())
+                .target("hub", hub.id, &hub.label)
+                .details(serde_json::json!({ "person_id": g.person_id, "keep_seat": g.keep_seat }));
+            // One sync job after the last grant: the plan sees every revocation at once.
+            let jobs = if i == last {
+                vec![self.sync_job(id, Trigger::GrantChange, actor, false)]
+            } else {
+                vec![]
+            };
+            let why = if g.keep_seat {
+                "revoked, keeping the seat"
+            } else {
+                "revoked"
+            };
+            self.store
+                .upsert_grant(
+                    id,
+                    g,
+                    &supersede(self.now(), actor, id, g.person_id, why),
+                    &jobs,
+                    &ev,
+                )
+                .await?;
+        }
+        Ok(out)
+    }
+}

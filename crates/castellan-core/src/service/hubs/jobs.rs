@@ -1,0 +1,251 @@
+//! Jobs, on the [`Hubs`] capability: syncs on demand and the automation log (list, show, retry,
+//! cancel), and the jobs and connector context the service makes for the bot.
+
+use crate::activity::{Actor, NewEvent};
+use crate::error::{CoreError, CoreResult};
+use crate::hub::{Hub, HubId, Job, JobId, JobState, Task, Trigger};
+use crate::permissions::{can, Permit};
+use crate::ports::JobFilter;
+use crate::service::{Castellan, Hubs};
+
+/// Attempts before a job gives up.
+pub const MAX_ATTEMPTS: i32 = 5;
+
+impl Castellan {
+    // Eight arguments until job parameters are typed per task (issue 11, point 5).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new_job(
+        &self,
+        hub: HubId,
+        task: Task,
+        trigger: Trigger,
+        actor: &Actor,
+        target: Option<String>,
+        params: serde_json::Value,
+        dedupe: Option<String>,
+    ) -> Job {
+        let now = self.now();
+        Job {
+            id: JobId::new(),
+            hub_id: hub,
+            task,
+            state: JobState::Queued,
+            trigger,
+            actor: actor.name.clone(),
+            target,
+            params,
+            attempts: 0,
+            max_attempts: MAX_ATTEMPTS,
+            run_at: now,
+            worker_id: None,
+            lease_until: None,
+            progress: None,
+            dedupe_key: dedupe,
+            error: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// A `check_for_updates` job for a hub (one unfinished per hub).
+    pub(crate) fn sync_job(
+        &self,
+        hub: HubId,
+        trigger: Trigger,
+        actor: &Actor,
+        confirm: bool,
+    ) -> Job {
+        self.new_job(
+            hub,
+            Task::CheckForUpdates,
+            trigger,
+            actor,
+            None,
+            serde_json::json!({ "confirm": confirm }),
+            Some(format!("sync:{hub}:{confirm}")),
+        )
+    }
+
+    /// The automation account's credentials for one bot call, decrypted now and recorded as
+    /// `account.use` by the bot, with its shared inbox (codes read as the bot, each wait capped
+    /// at `max_code_wait`).
+    pub(crate) async fn bot_context(
+        &self,
+        hub: &Hub,
+        job: &Job,
+        max_code_wait: std::time::Duration,
+    ) -> CoreResult<crate::connector::ConnectorContext> {
+        let acc = self
+            .store
+            .account(hub.automation_account_id)
+            .await?
+            .ok_or(CoreError::NotFound { kind: "account" })?;
+        let plain = self.open_fields(&acc).await?;
+        let password = plain
+            .iter()
+            .find(|(f, _)| f == crate::service::accounts::PASSWORD)
+            .map(|(_, v)| secrecy::SecretString::from(v.clone()))
+            .ok_or_else(|| {
+                CoreError::invalid(
+                    "automation_account_id",
+                    "the automation account has no password",
+                )
+            })?;
+        let bot = Actor::bot(&format!("bot ({})", job.task));
+        let ev = NewEvent::new(&bot, "account.use", self.now())
+            .target("account", acc.id, &acc.label)
+            .details(serde_json::json!({ "hub_id": hub.id, "job_id": job.id, "task": job.task }));
+        self.store.append(&ev).await?;
+        Ok(crate::connector::ConnectorContext {
+            base_url: hub.base_url.clone(),
+            organization_id: hub.organization_id.clone(),
+            username: acc.username.clone().unwrap_or_default(),
+            password,
+            totp: self.otp_params(&acc).await?.map(|(_, p)| p),
+            codes: Some(std::sync::Arc::new(
+                crate::service::inbox::InboxCodeWaiter::new(
+                    self.clone(),
+                    acc.id,
+                    bot.permit()?,
+                    max_code_wait,
+                ),
+            )),
+            timeout: std::time::Duration::from_secs(30),
+        })
+    }
+}
+
+impl Hubs<'_> {
+    /// Queues `check_for_updates`; with `confirm`, a plan halted by the safeguard proceeds.
+    /// Needs `HubManage`. Returns the job (or the unfinished one already queued).
+    pub async fn sync(
+        &self,
+        permit: &Permit<can::HubManage>,
+        id: HubId,
+        confirm: bool,
+        trigger: Trigger,
+    ) -> CoreResult<Job> {
+        let actor = permit.actor();
+        let hub = self.hub_record(id).await?;
+        let job = self.sync_job(hub.id, trigger, actor, confirm);
+        let ev = NewEvent::new(actor, "hub.sync", self.now())
+            .target("hub", hub.id, &hub.label)
+            .details(serde_json::json!({ "confirm": confirm }));
+        let ids = self
+            .store
+            .enqueue(std::slice::from_ref(&job), Some(&ev))
+            .await?;
+        if ids.contains(&job.id) {
+            return Ok(job);
+        }
+        let pending = self
+            .store
+            .jobs(&JobFilter {
+                hub_id: Some(id),
+                states: Some(unfinished()),
+                limit: Some(100),
+            })
+            .await?;
+        pending
+            .into_iter()
+            .find(|j| j.task == Task::CheckForUpdates)
+            .ok_or_else(|| CoreError::Conflict("a sync is already running; try again".into()))
+    }
+
+    /// The automation log: jobs, newest first. Needs `HubRead`.
+    pub async fn jobs(&self, _: &Permit<can::HubRead>, f: JobFilter) -> CoreResult<Vec<Job>> {
+        let mut f = f;
+        f.limit = Some(f.limit.unwrap_or(100).min(1000));
+        self.store.jobs(&f).await
+    }
+
+    /// One job. Needs `HubRead`.
+    pub async fn job(&self, _: &Permit<can::HubRead>, id: JobId) -> CoreResult<Job> {
+        self.store
+            .job(id)
+            .await?
+            .ok_or(CoreError::NotFound { kind: "job" })
+    }
+
+    /// Queues a `not_completed` job again. Needs `HubManage`.
+    pub async fn retry_job(&self, permit: &Permit<can::HubManage>, id: JobId) -> CoreResult<Job> {
+        let actor = permit.actor();
+        let mut j = self
+            .store
+            .job(id)
+            .await?
+            .ok_or(CoreError::NotFound { kind: "job" })?;
+        if j.state != JobState::NotCompleted {
+            return Err(CoreError::Conflict(format!(
+                "only a not_completed job can be retried; this one is {}",
+                j.state
+            )));
+        }
+        if j.error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("superseded"))
+        {
+            // A newer grant change replaced it: running it now would undo that change.
+            return Err(CoreError::Conflict(
+                "this job was superseded by a newer change to the grant and cannot run again; check for updates instead".into(),
+            ));
+        }
+        j.state = JobState::Queued;
+        j.attempts = 0;
+        j.error = None;
+        j.worker_id = None;
+        j.lease_until = None;
+        j.run_at = self.now();
+        j.updated_at = j.run_at;
+        let ev = NewEvent::new(actor, "job.retry", self.now()).target("job", j.id, j.task.as_str());
+        if !self
+            .store
+            .update_job_if(&j, &[JobState::NotCompleted], &ev)
+            .await?
+        {
+            return Err(CoreError::Conflict("the job changed; reload".into()));
+        }
+        Ok(j)
+    }
+
+    /// Cancels a queued or retrying job. Needs `HubManage`.
+    pub async fn cancel_job(&self, permit: &Permit<can::HubManage>, id: JobId) -> CoreResult<Job> {
+        let actor = permit.actor();
+        let mut j = self
+            .store
+            .job(id)
+            .await?
+            .ok_or(CoreError::NotFound { kind: "job" })?;
+        if !matches!(j.state, JobState::Queued | JobState::Retrying) {
+            return Err(CoreError::Conflict(format!(
+                "only a queued or retrying job can be cancelled; this one is {}",
+                j.state
+            )));
+        }
+        j.state = JobState::NotCompleted;
+        j.error = Some(format!("cancelled by {}", actor.name));
+        j.updated_at = self.now();
+        let ev =
+            NewEvent::new(actor, "job.cancel", self.now()).target("job", j.id, j.task.as_str());
+        if !self
+            .store
+            .update_job_if(&j, &[JobState::Queued, JobState::Retrying], &ev)
+            .await?
+        {
+            return Err(CoreError::Conflict(
+                "the job was taken by a worker; it can no longer be cancelled".into(),
+            ));
+        }
+        Ok(j)
+    }
+}
+
+/// States of a job that is not finished.
+pub fn unfinished() -> Vec<JobState> {
+    vec![
+        JobState::Queued,
+        JobState::Started,
+        JobState::Running,
+        JobState::Retrying,
+    ]
+}

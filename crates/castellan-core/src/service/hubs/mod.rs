@@ -1,0 +1,435 @@
+//! The [`Hubs`] capability: business hubs.
+//!
+//! - here: connecting a hub, listing, showing and changing hubs;
+//! - [`grants`]: who the hub is shared with (share, change role, revoke; revocation when a
+//!   person is deactivated) and the write jobs a grant change supersedes;
+//! - [`members`]: the app's members, matching, exemptions and removals;
+//! - [`jobs`]: syncs on demand, the automation log (the bot's jobs: retry, cancel), and the
+//!   jobs and connector context the service makes for the bot.
+
+mod grants;
+mod jobs;
+mod members;
+
+use chrono::{Duration, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::activity::NewEvent;
+use crate::error::{CoreError, CoreResult};
+use crate::hub::{Hub, HubId, HubStatus, SyncReport, Trigger};
+use crate::ids::{AccountId, VaultId};
+use crate::model::AccountSetup;
+use crate::permissions::{can, Permit};
+use crate::ports::JobFilter;
+use crate::service::accounts::{AccountInput, AccountView};
+use crate::service::{Castellan, Hubs};
+use crate::validate;
+
+pub use grants::{RevokeHub, ShareHub};
+pub use jobs::unfinished;
+pub use members::MemberAction;
+
+/// Default safeguard threshold: a sync or plan that would remove more than 20% halts.
+pub const DEFAULT_SAFEGUARD: f64 = 0.2;
+/// Default schedule: daily.
+pub const DEFAULT_SYNC_INTERVAL_SECS: i64 = 86_400;
+
+/// A new placeholder ("ghost") automation account made while connecting.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPlaceholder {
+    /// The account's username in the app.
+    pub username: String,
+    /// Vault for the new account (default vault when absent).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub vault_id: Option<VaultId>,
+}
+
+/// Connecting a hub.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectHub {
+    /// Catalog app id or name.
+    pub app: String,
+    /// Hub label (unique).
+    pub label: String,
+    /// The app's organization or business id.
+    #[serde(default)]
+    pub organization_id: Option<String>,
+    /// The app instance's base URL (default: the account's or the app's login URL origin).
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// `api` (default) or `browser`.
+    #[serde(default)]
+    pub user_management: Option<String>,
+    /// `password` (default), `password_totp` or `password_email_code`.
+    #[serde(default)]
+    pub login_method: Option<String>,
+    /// An existing account item to use as the automation account.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub automation_account_id: Option<AccountId>,
+    /// Or a new placeholder account with a generated password.
+    #[serde(default)]
+    pub placeholder: Option<NewPlaceholder>,
+    /// Safeguard threshold, 0.0..=1.0 (default 0.2).
+    #[serde(default)]
+    pub safeguard_threshold: Option<f64>,
+    /// Seconds between scheduled syncs, 300..=2592000 (default 86400).
+    #[serde(default)]
+    pub sync_interval_secs: Option<i64>,
+}
+
+/// Changing a hub's settings.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HubPatch {
+    /// New label.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// New base URL.
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// New safeguard threshold.
+    #[serde(default)]
+    pub safeguard_threshold: Option<f64>,
+    /// New schedule.
+    #[serde(default)]
+    pub sync_interval_secs: Option<i64>,
+    /// Another automation account.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub automation_account_id: Option<AccountId>,
+}
+
+/// A hub with its latest report.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HubDetail {
+    /// The hub.
+    #[serde(flatten)]
+    pub hub: Hub,
+    /// App name.
+    pub app_name: String,
+    /// When the last report was made.
+    pub last_report_at: Option<chrono::DateTime<Utc>>,
+    /// The last report.
+    pub last_report: Option<SyncReport>,
+    /// Unfinished jobs.
+    pub pending_jobs: usize,
+}
+
+fn origin_of(url: &str) -> Option<String> {
+    let u = url::Url::parse(url).ok()?;
+    Some(u.origin().ascii_serialization())
+}
+
+impl Castellan {
+    async fn hub_record(&self, id: HubId) -> CoreResult<Hub> {
+        self.store
+            .hub(id)
+            .await?
+            .ok_or(CoreError::NotFound { kind: "hub" })
+    }
+}
+
+impl Hubs<'_> {
+    /// Connects a hub. Checks the app has a connector, the account-setup rules (an
+    /// `idp_provisioned` account needs an app with SAML SSO), makes a placeholder account when
+    /// asked, records warnings (individual account, no 2FA managed by Castellan), sets the status
+    /// `under_validation` and queues `check_for_updates`. Needs `HubManage`.
+    pub async fn connect(
+        &self,
+        permit: &Permit<can::HubManage>,
+        input: ConnectHub,
+    ) -> CoreResult<Hub> {
+        let actor = permit.actor();
+        let label = validate::text("label", &input.label, validate::MAX_LABEL)?;
+        let app = self
+            .catalog()
+            .get(&actor.permit()?, input.app.trim())
+            .await
+            .map_err(|_| {
+                CoreError::invalid(
+                    "app",
+                    format!("`{}` is not a catalog app", validate::clip(&input.app)),
+                )
+            })?;
+        let connector = app.connector.clone().ok_or_else(|| {
+            CoreError::invalid(
+                "app",
+                format!("Castellan has no connector for {} yet", app.name),
+            )
+        })?;
+        if let Some(reg) = &self.connectors {
+            if reg.connector(&connector).is_none() {
+                return Err(CoreError::invalid(
+                    "app",
+                    format!("the `{connector}` connector is not available in this build"),
+                ));
+            }
+        }
+        let threshold = input.safeguard_threshold.unwrap_or(DEFAULT_SAFEGUARD);
+        if !(0.0..=1.0).contains(&threshold) || threshold.is_nan() {
+            return Err(CoreError::invalid(
+                "safeguard_threshold",
+                "must be between 0 and 1",
+            ));
+        }
+        let interval = input
+            .sync_interval_secs
+            .unwrap_or(DEFAULT_SYNC_INTERVAL_SECS);
+        if !(300..=2_592_000).contains(&interval) {
+            return Err(CoreError::invalid(
+                "sync_interval_secs",
+                "must be between 300 (5 minutes) and 2592000 (30 days)",
+            ));
+        }
+        let user_management = input.user_management.unwrap_or_else(|| "api".into());
+        if !matches!(user_management.as_str(), "api" | "browser") {
+            return Err(CoreError::invalid(
+                "user_management",
+                "must be `api` or `browser`",
+            ));
+        }
+        let login_method = input.login_method.unwrap_or_else(|| "password".into());
+        if !matches!(
+            login_method.as_str(),
+            "password" | "password_totp" | "password_email_code"
+        ) {
+            return Err(CoreError::invalid(
+                "login_method",
+                "must be `password`, `password_totp` or `password_email_code`",
+            ));
+        }
+        let organization_id = validate::opt_text(
+            "organization_id",
+            input.organization_id.as_deref(),
+            validate::MAX_LABEL,
+        )?;
+        let key = validate::label_key(&label);
+        if self
+            .store
+            .hubs()
+            .await?
+            .iter()
+            .any(|h| validate::label_key(&h.label) == key)
+        {
+            return Err(CoreError::Conflict(format!(
+                "a hub labelled `{label}` already exists"
+            )));
+        }
+        let account: AccountView = match (input.automation_account_id, &input.placeholder) {
+            (Some(_), Some(_)) => {
+                return Err(CoreError::invalid(
+                    "automation_account_id",
+                    "choose an existing account or a placeholder, not both",
+                ))
+            }
+            (None, None) => {
+                return Err(CoreError::invalid(
+                    "automation_account_id",
+                    "choose the automation account, or ask for a placeholder",
+                ))
+            }
+            (Some(id), None) => {
+                self.accounts()
+                    .get(&actor.permit()?, id)
+                    .await
+                    .map_err(|e| match e {
+                        CoreError::NotFound { .. } => CoreError::invalid(
+                            "automation_account_id",
+                            "no such account that you can reach",
+                        ),
+                        other => other,
+                    })?
+            }
+            (None, Some(p)) => {
+                let input = AccountInput {
+                    label: format!("{} automation ({label})", app.name),
+                    app: Some(app.id.to_string()),
+                    login_url: input.base_url.clone(),
+                    username: Some(p.username.clone()),
+                    password: None,
+                    generate_password: true,
+                    vault_id: p.vault_id,
+                    setup: Some(AccountSetup::Placeholder),
+                    notes: None,
+                    custom_fields: vec![],
+                    backup_codes: vec![],
+                };
+                self.accounts().create(&actor.permit()?, input).await?
+            }
+        };
+        // Pointing the bot at a URL sends it the account's password: only someone who may reveal
+        // the password may choose the account and the URL.
+        self.account_for(actor, account.id, crate::permissions::ItemAction::Reveal)
+            .await?;
+        account_fits_app(&account, &app)?;
+        if account.setup == AccountSetup::IdpProvisioned && !app.saml_sso {
+            return Err(CoreError::invalid(
+                "automation_account_id",
+                format!("{} does not support SAML SSO, so an `idp_provisioned` automation account cannot work", app.name),
+            ));
+        }
+        if !account.has_password {
+            return Err(CoreError::invalid(
+                "automation_account_id",
+                "the automation account has no password stored",
+            ));
+        }
+        let mut warnings = vec![];
+        if account.setup == AccountSetup::Individual {
+            warnings.push("the automation account is a person's individual account: use a dedicated (placeholder or IdP-provisioned) account".to_owned());
+        }
+        if !account.has_totp {
+            warnings.push("the automation account has no 2FA managed by Castellan: turn on 2FA with Castellan as the authenticator".to_owned());
+        }
+        let base_url = match input.base_url.as_deref() {
+            Some(u) => validate::http_url("base_url", u)?
+                .origin()
+                .ascii_serialization(),
+            None => account
+                .login_url
+                .as_deref()
+                .and_then(origin_of)
+                .or_else(|| app.login_urls.first().and_then(|u| origin_of(u)))
+                .ok_or_else(|| CoreError::invalid("base_url", "give the app's base URL"))?,
+        };
+        let now = self.now();
+        let hub = Hub {
+            id: HubId::new(),
+            app_id: app.id.clone(),
+            label,
+            organization_id,
+            base_url,
+            user_management,
+            login_method,
+            automation_account_id: account.id,
+            status: HubStatus::UnderValidation,
+            status_reason: Some("validating the automation account".into()),
+            warnings,
+            safeguard_threshold: threshold,
+            sync_interval_secs: interval,
+            next_sync_at: Some(now + Duration::seconds(interval)),
+            last_sync_at: None,
+            created_by: actor.person_id,
+            created_at: now,
+            updated_at: now,
+        };
+        let job = self.sync_job(hub.id, Trigger::Connect, actor, false);
+        let ev = NewEvent::new(actor, "hub.connect", self.now())
+            .target("hub", hub.id, &hub.label)
+            .details(serde_json::json!({ "app_id": hub.app_id, "automation_account_id": hub.automation_account_id, "warnings": hub.warnings }));
+        self.store.insert_hub(&hub, &[job], &ev).await?;
+        Ok(hub)
+    }
+
+    /// Every hub. Needs `HubRead`.
+    pub async fn list(&self, _: &Permit<can::HubRead>) -> CoreResult<Vec<Hub>> {
+        self.store.hubs().await
+    }
+
+    /// One hub with its latest report. Needs `HubRead`.
+    pub async fn get(&self, _: &Permit<can::HubRead>, id: HubId) -> CoreResult<HubDetail> {
+        let hub = self.hub_record(id).await?;
+        let report = self.store.last_report(id).await?;
+        let pending = self
+            .store
+            .jobs(&JobFilter {
+                hub_id: Some(id),
+                states: Some(unfinished()),
+                limit: Some(10_000),
+            })
+            .await?
+            .len();
+        let app_name = self
+            .all_apps()
+            .await?
+            .into_iter()
+            .find(|a| a.id == hub.app_id)
+            .map(|a| a.name)
+            .unwrap_or_default();
+        Ok(HubDetail {
+            app_name,
+            last_report_at: report.as_ref().map(|r| r.0),
+            last_report: report.map(|r| r.1),
+            pending_jobs: pending,
+            hub,
+        })
+    }
+
+    /// Changes a hub's settings. Needs `HubManage`.
+    pub async fn update(
+        &self,
+        permit: &Permit<can::HubManage>,
+        id: HubId,
+        p: HubPatch,
+    ) -> CoreResult<Hub> {
+        let actor = permit.actor();
+        let mut hub = self.hub_record(id).await?;
+        if let Some(l) = &p.label {
+            hub.label = validate::text("label", l, validate::MAX_LABEL)?;
+        }
+        if p.base_url.is_some() || p.automation_account_id.is_some() {
+            let acc = p.automation_account_id.unwrap_or(hub.automation_account_id);
+            self.account_for(actor, acc, crate::permissions::ItemAction::Reveal)
+                .await?;
+        }
+        if let Some(u) = &p.base_url {
+            hub.base_url = validate::http_url("base_url", u)?
+                .origin()
+                .ascii_serialization();
+        }
+        if let Some(t) = p.safeguard_threshold {
+            if !(0.0..=1.0).contains(&t) {
+                return Err(CoreError::invalid(
+                    "safeguard_threshold",
+                    "must be between 0 and 1",
+                ));
+            }
+            hub.safeguard_threshold = t;
+        }
+        if let Some(i) = p.sync_interval_secs {
+            if !(300..=2_592_000).contains(&i) {
+                return Err(CoreError::invalid(
+                    "sync_interval_secs",
+                    "must be between 300 and 2592000",
+                ));
+            }
+            hub.sync_interval_secs = i;
+            hub.next_sync_at = Some(self.now() + Duration::seconds(i));
+        }
+        if let Some(a) = p.automation_account_id {
+            let account = self.accounts().get(&actor.permit()?, a).await?;
+            let app = self
+                .catalog()
+                .get(&actor.permit()?, hub.app_id.as_str())
+                .await?;
+            account_fits_app(&account, &app)?;
+            hub.automation_account_id = a;
+        }
+        hub.updated_at = self.now();
+        let ev = NewEvent::new(actor, "hub.update", self.now()).target("hub", hub.id, &hub.label);
+        self.store.update_hub(&hub, Some(&ev)).await?;
+        Ok(hub)
+    }
+}
+
+/// An automation account must be for the hub's app (an account with only a login URL and no
+/// catalog app is accepted). Errors: `Validation` on `automation_account_id` naming both apps.
+fn account_fits_app(account: &AccountView, app: &crate::catalog::App) -> CoreResult<()> {
+    match &account.app_id {
+        Some(other) if other.as_str() != app.id.as_str() => Err(CoreError::invalid(
+            "automation_account_id",
+            format!(
+                "the account `{}` is for {}, not {}",
+                account.label,
+                account.app_name.as_deref().unwrap_or(other.as_str()),
+                app.name
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
