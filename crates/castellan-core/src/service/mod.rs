@@ -1,5 +1,23 @@
-//! The application service: every use case, each taking the [`Actor`] and checking the
+//! The application service: every use case, each taking the [`Actor`](crate::activity::Actor) and checking the
 //! permission matrix before it touches the store. The server and the CLI call only this.
+//!
+//! [`Castellan`] is the wiring root; it hands out one capability handle per folder or file
+//! (declared by `handles!` below), and permission-checked use cases take a
+//! [`Permit`](crate::permissions::Permit). Helpers several capabilities share stay
+//! `pub(crate)` methods on [`Castellan`], in the module of the capability they belong to.
+//!
+//! | module | handle | what |
+//! |---|---|---|
+//! | `people/` | [`People`], [`Sessions`] | people and roles; sign-in, API tokens, two-step sign-in, recovery |
+//! | `accounts/` | [`Accounts`] | accounts in vaults: reads, writes, sealed fields, sharing |
+//! | `authenticator.rs` | [`Authenticator`] | each account's TOTP/HOTP secret and codes |
+//! | `hubs/` | [`Hubs`] | business hubs: connect, grants, members, jobs |
+//! | `inbox/` | [`Inbox`], [`InboxDelivery`] | managed addresses and numbers, codes, receiving |
+//! | `vaults.rs` | [`Vaults`] | vaults and who can reach them |
+//! | `catalog.rs` | [`Catalog`] | the app catalog and the password generator |
+//! | `activity.rs` | [`Activity`] | the activity log |
+//! | `keys.rs` | [`Keys`] | master keys and vault data keys |
+//! | `bot/` | (none: [`Bot`]) | the bot's job engine |
 
 mod accounts;
 mod activity;

@@ -2,7 +2,7 @@
 //!
 //! - here: the form's types, listing and search, one account, and the item-role checks every
 //!   capability that touches an account goes through ([`Castellan::account_for`]);
-//! - [`write`]: the "Add account" form, changes and deletion;
+//! - [`write`](mod@write): the "Add account" form, changes and deletion;
 //! - [`sealing`]: sealing and opening an account's secret fields, and revealing them;
 //! - [`sharing`]: who has access, sharing, and the account's managed email and number.
 

@@ -206,7 +206,7 @@ impl InboxDelivery<'_> {
         self.receive(InboxKind::Email, m).await
     }
 
-    /// Stores an SMS received for a managed number, like [`Castellan::receive_email`].
+    /// Stores an SMS received for a managed number, like [`InboxDelivery::receive_email`].
     pub async fn receive_sms(&self, m: ReceivedMessage) -> CoreResult<Option<InboxMessageId>> {
         self.receive(InboxKind::Sms, m).await
     }

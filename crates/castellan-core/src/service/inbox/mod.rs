@@ -1,5 +1,5 @@
 //! The [`Inbox`] capability (the shared inbox as people use it) and, in [`delivery`], the
-//! [`InboxDelivery`] capability (its receiving side).
+//! [`InboxDelivery`](crate::service::InboxDelivery) capability (its receiving side).
 //!
 //! Adapters (the SMTP receiver, the SMS webhook) parse and extract; core gets plain values
 //! ([`ReceivedMessage`]), routes them to the account of the managed address or number, seals

@@ -264,7 +264,7 @@ impl People<'_> {
     /// manage (the same rule as for roles and invitations); an earlier pending link of that
     /// person stops working. Recorded as `person.password_reset_issue` (never the token).
     /// Errors: `Forbidden` (the matrix, or a role the actor may not manage: nobody resets the
-    /// Owner this way, see [`Castellan::reset_owner_password`]), `NotFound`, `Validation` on
+    /// Owner this way, see [`Sessions::reset_owner_password`]), `NotFound`, `Validation` on
     /// `person_id` (themselves: they change their own password with the current one; an
     /// invited or deactivated person).
     pub async fn issue_password_reset(

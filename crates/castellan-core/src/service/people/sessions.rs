@@ -21,7 +21,7 @@ pub const TOKEN_PREFIX: &str = "cst";
 /// Prefix of web session tokens (the web app's session cookie). Disjoint from
 /// [`TOKEN_PREFIX`] tokens (`cst_…`): the API refuses these, and the web app accepts only these.
 pub const SESSION_PREFIX: &str = "cstweb";
-/// Where a token is presented to [`Castellan::authenticate`].
+/// Where a token is presented to [`Sessions::authenticate`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenUse {
     /// `Authorization: Bearer` on the API: API tokens only.

@@ -29,7 +29,7 @@ const SKEW_STEPS: u64 = 1;
 const FIELD: &str = "totp_secret";
 
 /// A new authenticator to add to the person's app. Nothing is stored until
-/// [`Castellan::enable_two_step`] gets a matching code.
+/// [`Sessions::enable_two_step`] gets a matching code.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TwoStepEnrollment {
     /// The secret, base32 (to type into the app by hand).
@@ -214,7 +214,7 @@ impl Sessions<'_> {
         enrollment(params(parse_new_secret(secret)?, &me.email))
     }
 
-    /// Turns two-step sign-in on with `secret` (from [`Castellan::begin_two_step`]) once `code`
+    /// Turns two-step sign-in on with `secret` (from [`Sessions::begin_two_step`]) once `code`
     /// matches it (±1 time step). The secret is sealed with the default vault's data key; the
     /// code's step counts as used. Recorded as `person.two_step_enable`. Errors: `Validation`
     /// on `password` (not the person's own: the change needs it, so a hijacked session cannot
