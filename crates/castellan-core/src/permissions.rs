@@ -216,10 +216,28 @@ markers!(
 /// Proof that an actor passed the matrix for permission `P`: a use case that needs `P` takes
 /// a `&Permit<P>`, so it cannot be called without the check. Only [`Permit::check`] (or
 /// [`Actor::permit`]) makes one; its fields are private to this module.
-#[derive(Debug, Clone)]
 pub struct Permit<P: Permission> {
     actor: Actor,
     _permission: PhantomData<fn() -> P>,
+}
+
+impl<P: Permission> Clone for Permit<P> {
+    fn clone(&self) -> Self {
+        Self {
+            actor: self.actor.clone(),
+            _permission: PhantomData,
+        }
+    }
+}
+
+impl<P: Permission> std::fmt::Debug for Permit<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Permit")
+            .field("action", &P::ACTION)
+            .field("actor", &self.actor.name)
+            .field("role", &self.actor.role)
+            .finish()
+    }
 }
 
 impl<P: Permission> Permit<P> {

@@ -1,11 +1,12 @@
 //! [`FakeClock`] and [`FixedJitter`]: time and retry jitter that a test sets.
 //!
-//! They are shaped for core's `Clock` and `Jitter` ports (`now()`, `factor(low, high)`); until
-//! those ports are on this branch they offer the same methods as inherent methods.
+//! They implement core's [`Clock`] and [`Jitter`] ports; [`crate::World`] runs the service
+//! and its bot on them, so time moves only when a test (or `World::drain`) moves it.
 
 use std::sync::{Arc, Mutex};
 
 use castellan_core::activity::truncate_ms;
+use castellan_core::clock::{Clock, Jitter};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
 /// A clock that moves only when told. Cheap to clone: clones share the time, so a test keeps
@@ -68,6 +69,18 @@ impl FixedJitter {
     /// The pinned factor, clamped into `[low, high]`.
     pub fn factor(&self, low: f64, high: f64) -> f64 {
         self.0.clamp(low, high)
+    }
+}
+
+impl Clock for FakeClock {
+    fn now(&self) -> DateTime<Utc> {
+        FakeClock::now(self)
+    }
+}
+
+impl Jitter for FixedJitter {
+    fn factor(&self, low: f64, high: f64) -> f64 {
+        FixedJitter::factor(self, low, high)
     }
 }
 

@@ -8,16 +8,16 @@ use castellan_core::connector::ConnectorRegistry;
 use castellan_core::hub::{Hub, HubId, Job};
 use castellan_core::ids::{AccountId, PersonId};
 use castellan_core::model::{AccountSetup, PersonRecord, PersonStatus, WorkspaceRole};
-use castellan_core::ports::{JobFilter, PeopleStore, Store};
+use castellan_core::ports::{JobFilter, JobStore, PeopleStore, Store};
 use castellan_core::service::{
     unfinished, AccountInput, Bot, BotConfig, Claim, ConnectHub, TokenUse,
 };
 use castellan_core::{Castellan, CoreResult, StaticKeys};
 use castellan_crypto::Keyring;
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::{FakeConnector, FakeRegistry, MemoryStore};
+use crate::{FakeClock, FakeConnector, FakeRegistry, FixedJitter, MemoryStore};
 
 /// The catalog app the world's hubs use: the built-in `matrix-synapse`, whose connector name
 /// (`synapse`) the world's registry gives to [`World::app`].
@@ -46,6 +46,8 @@ pub struct World {
     pub owner: Actor,
     /// A worker (`test-worker`).
     pub bot: Bot,
+    /// The service's clock: it moves only when the test (or [`World::drain`]) moves it.
+    pub clock: FakeClock,
 }
 
 impl World {
@@ -57,18 +59,23 @@ impl World {
         app.set_credentials("castellan-bot", BOT_PASSWORD);
         let registry = FakeRegistry::with(&app);
         let dyn_store: Arc<dyn Store> = store.clone();
+        let clock = FakeClock::default();
         let svc = Castellan::new(
             dyn_store,
             Arc::new(StaticKeys(Arc::new(Keyring::generate()))),
         )
         .expect("the service starts")
-        .with_connectors(Arc::new(registry.clone()));
+        .with_connectors(Arc::new(registry.clone()))
+        .with_clock(Arc::new(clock.clone()))
+        .with_jitter(Arc::new(FixedJitter::default()));
         let setup = svc
+            .sessions()
             .init("Test workspace")
             .await
             .expect("init")
             .expect("a fresh store gives a setup token");
         let claimed = svc
+            .sessions()
             .claim(
                 &Actor::anonymous(None, None),
                 Claim {
@@ -81,6 +88,7 @@ impl World {
             .await
             .expect("claim");
         let owner = svc
+            .sessions()
             .authenticate(&claimed.token, TokenUse::Api, None, None)
             .await
             .expect("the owner's token works");
@@ -92,6 +100,7 @@ impl World {
             registry,
             owner,
             bot,
+            clock,
         }
     }
 
@@ -108,7 +117,7 @@ impl World {
 
     /// Adds an active person with `role` straight to the store; returns their id.
     pub async fn person_with_role(&self, email: &str, role: WorkspaceRole) -> PersonId {
-        let now = truncate_ms(Utc::now());
+        let now = truncate_ms(self.clock.now());
         let p = PersonRecord {
             id: PersonId::new(),
             email: email.to_lowercase(),
@@ -123,7 +132,7 @@ impl World {
             created_at: now,
             updated_at: now,
         };
-        let ev = NewEvent::new(&Actor::system("testkit"), "person.create")
+        let ev = NewEvent::new(&Actor::system("testkit"), "person.create", self.clock.now())
             .target("person", p.id, &p.email);
         self.store
             .insert_person(&p, &ev)
@@ -151,8 +160,9 @@ impl World {
     /// [`APP`] in the default vault.
     pub async fn automation_account(&self, label: &str) -> AccountId {
         self.svc
-            .create_account(
-                &self.owner,
+            .accounts()
+            .create(
+                &self.owner.permit().unwrap(),
                 AccountInput {
                     label: label.into(),
                     app: Some(APP.into()),
@@ -185,8 +195,9 @@ impl World {
     /// account and the default settings. Errors as `Castellan::connect_hub`.
     pub async fn connect_with(&self, label: &str, account: AccountId) -> CoreResult<Hub> {
         self.svc
-            .connect_hub(
-                &self.owner,
+            .hubs()
+            .connect(
+                &self.owner.permit().unwrap(),
                 ConnectHub {
                     app: APP.into(),
                     label: label.into(),
@@ -206,7 +217,8 @@ impl World {
     /// The hub as stored now.
     pub async fn hub(&self, id: HubId) -> Hub {
         self.svc
-            .hub(&self.owner, id)
+            .hubs()
+            .get(&self.owner.permit().unwrap(), id)
             .await
             .expect("read the hub")
             .hub
@@ -215,8 +227,9 @@ impl World {
     /// The hub's jobs, newest first.
     pub async fn jobs(&self, id: HubId) -> Vec<Job> {
         self.svc
+            .hubs()
             .jobs(
-                &self.owner,
+                &self.owner.permit().unwrap(),
                 JobFilter {
                     hub_id: Some(id),
                     states: None,
@@ -227,34 +240,45 @@ impl World {
             .expect("list jobs")
     }
 
-    /// Runs the bot until no job is unfinished (waiting for retries to come due); returns how
-    /// many job runs it made. Panics after 10 s of work (a job that never settles).
+    /// Runs the bot until no job is unfinished; returns how many job runs it made. When no job
+    /// is due, the fake clock jumps to the next job's `run_at` (retries and backoff take no
+    /// real time), or by a lease when every unfinished job is leased. Panics after 10 s of
+    /// work or 10,000 jumps (a job that never settles).
     pub async fn drain(&self) -> usize {
         let started = Instant::now();
         let mut runs = 0;
+        let mut jumps = 0;
         loop {
             if self.bot.run_one().await.expect("run a job") {
                 runs += 1;
                 continue;
             }
             let pending = self
-                .svc
-                .store()
+                .store
                 .jobs(&JobFilter {
                     hub_id: None,
                     states: Some(unfinished()),
-                    limit: Some(1),
+                    limit: Some(1000),
                 })
                 .await
                 .expect("list unfinished jobs");
             if pending.is_empty() {
                 return runs;
             }
+            jumps += 1;
             assert!(
-                started.elapsed() < StdDuration::from_secs(10),
+                started.elapsed() < StdDuration::from_secs(10) && jumps < 10_000,
                 "the bot did not settle: {pending:#?}"
             );
-            tokio::time::sleep(StdDuration::from_millis(2)).await;
+            let now = self.clock.now();
+            let next = pending
+                .iter()
+                .map(|j| j.run_at)
+                .filter(|t| *t > now)
+                .min()
+                .unwrap_or(now + Duration::seconds(61));
+            self.clock.set(next);
+            tokio::task::yield_now().await;
         }
     }
 }

@@ -15,7 +15,12 @@ async fn busy_world() -> World {
 #[tokio::test]
 async fn the_bots_steps_are_chained_and_verify() {
     let w = busy_world().await;
-    let report = w.svc.verify_activity(&w.owner).await.unwrap();
+    let report = w
+        .svc
+        .activity()
+        .verify(&w.owner.permit().unwrap())
+        .await
+        .unwrap();
     assert!(report.intact, "{:?}", report.problems);
     let head = w.store.chain_head().await.unwrap();
     assert_eq!(report.checked, head.seq);
@@ -41,7 +46,12 @@ async fn verification_finds_a_changed_event() {
     assert!(w
         .store
         .tamper_event(seq, |e| e.actor_name = "someone else".into()));
-    let report = w.svc.verify_activity(&w.owner).await.unwrap();
+    let report = w
+        .svc
+        .activity()
+        .verify(&w.owner.permit().unwrap())
+        .await
+        .unwrap();
     assert!(!report.intact);
     assert_eq!(report.problems[0].seq, seq, "{:?}", report.problems);
 }
@@ -50,14 +60,24 @@ async fn verification_finds_a_changed_event() {
 async fn verification_finds_a_removed_event_and_a_cut_tail() {
     let w = busy_world().await;
     assert!(w.store.remove_event(3));
-    let report = w.svc.verify_activity(&w.owner).await.unwrap();
+    let report = w
+        .svc
+        .activity()
+        .verify(&w.owner.permit().unwrap())
+        .await
+        .unwrap();
     assert!(!report.intact);
     assert_eq!(report.problems[0].seq, 4, "{:?}", report.problems);
 
     let w = busy_world().await;
     let last = w.store.chain_head().await.unwrap().seq;
     assert!(w.store.remove_event(last));
-    let report = w.svc.verify_activity(&w.owner).await.unwrap();
+    let report = w
+        .svc
+        .activity()
+        .verify(&w.owner.permit().unwrap())
+        .await
+        .unwrap();
     assert!(!report.intact, "a removed last event is found by the head");
 }
 
@@ -71,5 +91,12 @@ async fn a_refused_write_leaves_no_event() {
     assert!(matches!(err, CoreError::Conflict(_)), "{err:?}");
     assert_eq!(w.store.chain_head().await.unwrap(), before);
     assert_eq!(events(&w, "hub.connect").await.len(), 1);
-    assert!(w.svc.verify_activity(&w.owner).await.unwrap().intact);
+    assert!(
+        w.svc
+            .activity()
+            .verify(&w.owner.permit().unwrap())
+            .await
+            .unwrap()
+            .intact
+    );
 }

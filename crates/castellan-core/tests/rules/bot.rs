@@ -6,7 +6,7 @@ use castellan_core::hub::{HubStatus, JobState, Matching, Task};
 use castellan_core::ports::{HubStore, JobStore};
 use castellan_core::service::backoff;
 use castellan_testkit::{permanent, transient, Fail, Op, Outcome, World};
-use chrono::{Duration, Utc};
+use chrono::Duration;
 
 use crate::fixtures::*;
 
@@ -65,8 +65,9 @@ async fn matching_then_share_role_change_and_revoke_converge() {
     assert_eq!(writes, [Op::Invite, Op::UpdateRole, Op::Remove]);
     // The next sync finds nothing to do.
     w.svc
-        .sync_hub(
-            &w.owner,
+        .hubs()
+        .sync(
+            &w.owner.permit().unwrap(),
             hub.id,
             false,
             castellan_core::hub::Trigger::Manual,
@@ -151,16 +152,20 @@ fn backoff_doubles_with_jitter_up_to_ten_minutes() {
     for attempt in 1..=5 {
         let nominal = 5_000 * (1i64 << (attempt - 1));
         for _ in 0..50 {
-            let d = backoff(base, attempt, None).num_milliseconds();
+            let d = backoff(&castellan_core::clock::ThreadJitter, base, attempt, None)
+                .num_milliseconds();
             assert!(
                 (nominal * 8 / 10..=nominal * 12 / 10).contains(&d),
                 "attempt {attempt}: {d} ms"
             );
         }
     }
-    assert!(backoff(base, 30, None) <= Duration::minutes(12));
+    assert!(backoff(&castellan_core::clock::ThreadJitter, base, 30, None) <= Duration::minutes(12));
     let asked = std::time::Duration::from_secs(3600);
-    assert_eq!(backoff(base, 1, Some(asked)), Duration::hours(1));
+    assert_eq!(
+        backoff(&castellan_core::clock::ThreadJitter, base, 1, Some(asked)),
+        Duration::hours(1)
+    );
 }
 
 #[tokio::test]
@@ -263,14 +268,20 @@ async fn a_revoke_supersedes_an_invitation_still_queued() {
 async fn a_dead_workers_job_is_taken_over_when_its_lease_expires() {
     let w = World::new().await;
     let hub = w.connect("Chat").await.unwrap();
-    // A worker claimed the first sync, then died: its lease ended a minute ago.
+    // A worker claimed the first sync for a minute, then died.
     let held = w
         .store
-        .claim_job("dead-worker", Utc::now(), Duration::minutes(-1))
+        .claim_job("dead-worker", w.clock.now(), Duration::minutes(1))
         .await
         .unwrap()
         .expect("the sync is due");
     assert_eq!(held.worker_id.as_deref(), Some("dead-worker"));
+    w.clock.advance(Duration::seconds(59));
+    assert!(
+        !w.bot.run_one().await.unwrap(),
+        "a lease with a second left is not taken over"
+    );
+    w.clock.advance(Duration::seconds(2));
     assert!(
         w.bot.run_one().await.unwrap(),
         "the expired lease is taken over"
@@ -288,7 +299,7 @@ async fn a_live_lease_is_not_taken_over() {
     w.connect("Chat").await.unwrap();
     let held = w
         .store
-        .claim_job("other-worker", Utc::now(), Duration::minutes(1))
+        .claim_job("other-worker", w.clock.now(), Duration::minutes(1))
         .await
         .unwrap()
         .unwrap();
@@ -298,7 +309,7 @@ async fn a_live_lease_is_not_taken_over() {
     // The other worker's lease ran out while it kept failing: its attempts are used up.
     let mut worn = job.clone();
     worn.attempts = worn.max_attempts;
-    worn.lease_until = Some(Utc::now() - Duration::seconds(1));
+    worn.lease_until = Some(w.clock.now() - Duration::seconds(1));
     assert!(w
         .store
         .update_job(&worn, "other-worker", None, None)
@@ -343,4 +354,35 @@ async fn workers_racing_on_one_queue_run_each_job_once() {
     let counts = w.store.job_run_counts().await.unwrap();
     assert!(counts.iter().all(|(_, n)| *n == 1), "{counts:?}");
     assert_eq!(counts.len(), 12);
+}
+
+/// Under the fake clock and a pinned jitter, a failed write comes back exactly when its
+/// backoff says (base 1 ms × 2^(attempt−1)), and not a millisecond before.
+#[tokio::test]
+async fn a_retry_comes_due_exactly_after_its_backoff() {
+    let (w, hub) = synced_world().await;
+    let bob = w.person("bob@example.com").await;
+    w.app.fail(Fail::next(2, transient()).on(Op::Invite));
+    share(&w, hub.id, bob, None).await;
+    // The sync plans the invitation; the invitation fails once.
+    assert!(w.bot.run_one().await.unwrap());
+    assert!(w.bot.run_one().await.unwrap());
+    let failed_at = w.clock.now();
+    let job = only_job(&w, hub.id, Task::InviteMember).await;
+    assert_eq!(job.state, JobState::Retrying, "{job:#?}");
+    assert_eq!(job.run_at, failed_at + Duration::milliseconds(1));
+    assert!(!w.bot.run_one().await.unwrap(), "not due yet");
+    w.clock.advance(Duration::milliseconds(1));
+    assert!(w.bot.run_one().await.unwrap(), "due after 1 ms");
+    // The second failure doubles the delay.
+    let job = only_job(&w, hub.id, Task::InviteMember).await;
+    assert_eq!(job.state, JobState::Retrying);
+    assert_eq!(job.run_at, w.clock.now() + Duration::milliseconds(2));
+    w.clock.advance(Duration::milliseconds(1));
+    assert!(!w.bot.run_one().await.unwrap(), "1 ms of 2 is not enough");
+    w.clock.advance(Duration::milliseconds(1));
+    assert!(w.bot.run_one().await.unwrap());
+    let job = only_job(&w, hub.id, Task::InviteMember).await;
+    assert_eq!(job.state, JobState::Completed);
+    assert_eq!(job.attempts, 3);
 }

@@ -45,8 +45,9 @@ pub fn add_guests(w: &World, n: usize) {
 /// Shares the hub with the person (app role `role`, or the app's default).
 pub async fn share(w: &World, hub: HubId, person: PersonId, role: Option<&str>) {
     w.svc
-        .share_hub(
-            &w.owner,
+        .hubs()
+        .share(
+            &w.owner.permit().unwrap(),
             hub,
             person,
             ShareHub {
@@ -61,8 +62,9 @@ pub async fn share(w: &World, hub: HubId, person: PersonId, role: Option<&str>) 
 /// Revokes the people's grants (one plan for all).
 pub async fn revoke(w: &World, hub: HubId, people: &[PersonId]) {
     w.svc
-        .revoke_hub(
-            &w.owner,
+        .hubs()
+        .revoke(
+            &w.owner.permit().unwrap(),
             hub,
             RevokeHub {
                 person_ids: people.to_vec(),

@@ -1,78 +1,74 @@
-//! The permission checks in front of the hub use cases: a role outside the matrix gets
-//! `Forbidden` and nothing is written.
+//! The permission handles: a use case that needs a permission takes a `Permit<can::…>`, and
+//! only the matrix makes one. A role outside the matrix gets `Forbidden` before any use case
+//! runs, so nothing is written; a role inside it gets a permit that the use case accepts.
 
-use castellan_core::hub::Trigger;
+use castellan_core::activity::Actor;
 use castellan_core::model::WorkspaceRole;
-use castellan_core::ports::{ActivityStore, JobFilter};
-use castellan_core::service::{RevokeHub, ShareHub};
+use castellan_core::permissions::{allows, can, Permission, Permit, MATRIX};
+use castellan_core::ports::ActivityStore;
+use castellan_core::service::ShareHub;
 use castellan_core::CoreError;
 
 use crate::fixtures::*;
 
-fn forbidden<T: std::fmt::Debug>(r: Result<T, CoreError>) {
-    assert!(matches!(r, Err(CoreError::Forbidden(_))), "{r:?}");
+fn forbidden<P: Permission>(who: &Actor) {
+    let r = Permit::<P>::check(who);
+    assert!(
+        matches!(r, Err(CoreError::Forbidden(_))),
+        "{} holds {:?}: {r:?}",
+        who.role,
+        P::ACTION
+    );
 }
 
 #[tokio::test]
-async fn users_may_not_manage_hubs_or_verify_the_log() {
+async fn users_get_no_permit_to_manage_hubs_or_verify_the_log() {
     let (w, hub) = synced_world().await;
     let user = w.signed_in("user@example.com", WorkspaceRole::User).await;
-    let ana = w.person("ana@example.com").await;
     let before = w.store.chain_head().await.unwrap();
-    forbidden(
-        w.svc
-            .share_hub(
-                &user,
-                hub.id,
-                ana,
-                ShareHub {
-                    hub_role: None,
-                    app_role: None,
-                },
-            )
-            .await,
-    );
-    forbidden(
-        w.svc
-            .revoke_hub(
-                &user,
-                hub.id,
-                RevokeHub {
-                    person_ids: vec![ana],
-                    keep_seat: false,
-                },
-            )
-            .await,
-    );
-    forbidden(w.svc.sync_hub(&user, hub.id, true, Trigger::Manual).await);
-    forbidden(w.svc.verify_activity(&user).await);
-    forbidden(w.svc.jobs(&user, JobFilter::default()).await);
+    forbidden::<can::HubManage>(&user);
+    forbidden::<can::HubRead>(&user);
+    forbidden::<can::ActivityVerify>(&user);
     assert_eq!(
         w.store.chain_head().await.unwrap(),
         before,
-        "nothing written"
+        "asking for a permit writes nothing"
     );
-    assert!(w.svc.hub_grants(&w.owner, hub.id).await.unwrap().is_empty());
+    let owner_read = w.owner.permit().unwrap();
+    assert!(w
+        .svc
+        .hubs()
+        .grants(&owner_read, hub.id)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test]
-async fn guests_and_login_only_people_may_not_see_hubs() {
-    let (w, hub) = synced_world().await;
+async fn guests_and_login_only_people_get_no_permit_to_see_hubs() {
+    let (w, _hub) = synced_world().await;
     for role in [WorkspaceRole::Guest, WorkspaceRole::LoginOnly] {
         let who = w.signed_in(&format!("{role}@example.com"), role).await;
-        forbidden(w.svc.hubs(&who).await);
-        forbidden(w.svc.hub_members(&who, hub.id, None).await);
+        forbidden::<can::HubRead>(&who);
+        forbidden::<can::AccountReveal>(&who);
     }
 }
 
 #[tokio::test]
-async fn an_admin_may_share_a_hub() {
+async fn an_admin_gets_a_permit_and_may_share_a_hub() {
     let (w, hub) = synced_world().await;
     let admin = w.signed_in("admin@example.com", WorkspaceRole::Admin).await;
     let ana = w.person("ana@example.com").await;
+    let permit: Permit<can::HubManage> = admin.permit().expect("admins manage hubs");
+    assert_eq!(
+        permit.actor().name,
+        admin.name,
+        "the permit carries its actor"
+    );
     w.svc
-        .share_hub(
-            &admin,
+        .hubs()
+        .share(
+            &permit,
             hub.id,
             ana,
             ShareHub {
@@ -84,4 +80,55 @@ async fn an_admin_may_share_a_hub() {
         .expect("an admin may share");
     w.drain().await;
     assert!(w.app.member_by_email("ana@example.com").is_some());
+}
+
+/// Every role × action of the matrix: a permit is made exactly where the table allows.
+#[test]
+fn permits_follow_the_one_matrix() {
+    fn check<P: Permission>(role: WorkspaceRole) {
+        let who = Actor {
+            role,
+            ..Actor::system("matrix walk")
+        };
+        assert_eq!(
+            Permit::<P>::check(&who).is_ok(),
+            allows(role, P::ACTION),
+            "{role} / {:?}",
+            P::ACTION
+        );
+    }
+    let roles = [
+        WorkspaceRole::Owner,
+        WorkspaceRole::SuperAdmin,
+        WorkspaceRole::Admin,
+        WorkspaceRole::User,
+        WorkspaceRole::LoginOnly,
+        WorkspaceRole::Guest,
+    ];
+    for r in roles {
+        check::<can::WorkspaceRead>(r);
+        check::<can::PeopleRead>(r);
+        check::<can::PeopleManage>(r);
+        check::<can::OwnershipTransfer>(r);
+        check::<can::TokensManageOwn>(r);
+        check::<can::VaultRead>(r);
+        check::<can::VaultManage>(r);
+        check::<can::AccountRead>(r);
+        check::<can::AccountCreate>(r);
+        check::<can::AccountWrite>(r);
+        check::<can::AccountReveal>(r);
+        check::<can::CatalogRead>(r);
+        check::<can::CatalogManage>(r);
+        check::<can::Generate>(r);
+        check::<can::ActivityRead>(r);
+        check::<can::ActivityVerify>(r);
+        check::<can::HubRead>(r);
+        check::<can::HubManage>(r);
+        check::<can::InboxManage>(r);
+    }
+    assert_eq!(
+        MATRIX.len(),
+        19,
+        "a new action needs its marker in `can` and a line here"
+    );
 }

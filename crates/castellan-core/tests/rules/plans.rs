@@ -35,8 +35,9 @@ async fn random_story(seed: u64) {
     let hub = w.connect("Chat").await.unwrap();
     // Random revocations may remove many members at once: this test is about convergence.
     w.svc
-        .update_hub(
-            &w.owner,
+        .hubs()
+        .update(
+            &w.owner.permit().unwrap(),
             hub.id,
             HubPatch {
                 safeguard_threshold: Some(1.0),
@@ -67,7 +68,8 @@ async fn random_story(seed: u64) {
     }
     w.drain().await;
     w.svc
-        .sync_hub(&w.owner, hub.id, false, Trigger::Manual)
+        .hubs()
+        .sync(&w.owner.permit().unwrap(), hub.id, false, Trigger::Manual)
         .await
         .unwrap();
     w.drain().await;
@@ -94,7 +96,8 @@ async fn random_story(seed: u64) {
             None => {
                 let was_shared = w
                     .svc
-                    .hub_grants(&w.owner, hub.id)
+                    .hubs()
+                    .grants(&w.owner.permit().unwrap(), hub.id)
                     .await
                     .unwrap()
                     .iter()

@@ -9,7 +9,8 @@ use crate::fixtures::*;
 
 async fn sync(w: &World, hub: castellan_core::hub::HubId, confirm: bool) {
     w.svc
-        .sync_hub(&w.owner, hub, confirm, Trigger::Manual)
+        .hubs()
+        .sync(&w.owner.permit().unwrap(), hub, confirm, Trigger::Manual)
         .await
         .expect("queue a sync");
     w.drain().await;
@@ -83,8 +84,9 @@ async fn a_wrong_setting_sends_the_hub_to_review_configuration_until_fixed() {
     // The admin corrects the base URL and syncs again.
     w.app.clear_failures();
     w.svc
-        .update_hub(
-            &w.owner,
+        .hubs()
+        .update(
+            &w.owner.permit().unwrap(),
             hub.id,
             HubPatch {
                 base_url: Some("https://chat.example".into()),
