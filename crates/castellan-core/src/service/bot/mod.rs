@@ -551,6 +551,8 @@ impl Bot {
             .await?;
         // Crash-test failpoint: `CASTELLAN_FAILPOINT=abort_after:<task>` kills the process right
         // after the app was changed and before the job is marked completed, as a SIGKILL would.
+        // Compiled only with the `failpoints` feature, which only the tests turn on.
+        #[cfg(feature = "failpoints")]
         if let Ok(fp) = std::env::var("CASTELLAN_FAILPOINT") {
             let side_effect = matches!(outcome, "invited" | "role_updated" | "removed");
             if fp == format!("abort_after:{}", job.task) && side_effect {
