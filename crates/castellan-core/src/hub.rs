@@ -144,11 +144,12 @@ pub struct Hub {
     pub organization_id: Option<String>,
     /// The app instance's base URL (self-hosted apps) or API base.
     pub base_url: String,
-    /// How users are managed: a [`UserManagement`] name (`api` or `browser`).
-    pub user_management: String,
-    /// How the bot signs in: a [`LoginMethod`] name (`password`, `password_totp`,
-    /// `password_email_code`).
-    pub login_method: String,
+    /// How users are managed (`api` or `browser`).
+    #[schema(value_type = String)]
+    pub user_management: UserManagement,
+    /// How the bot signs in (`password`, `password_totp`, `password_email_code`).
+    #[schema(value_type = String)]
+    pub login_method: LoginMethod,
     /// The automation account item.
     #[schema(value_type = String, format = Uuid)]
     pub automation_account_id: AccountId,

@@ -41,8 +41,8 @@ fn row_to_hub(row: &AnyRow) -> CoreResult<Hub> {
         label: get(row, "label")?,
         organization_id: get(row, "organization_id")?,
         base_url: get(row, "base_url")?,
-        user_management: get(row, "user_management")?,
-        login_method: get(row, "login_method")?,
+        user_management: parse(row, "user_management")?,
+        login_method: parse(row, "login_method")?,
         automation_account_id: AccountId(uuid(row, "automation_account_id")?),
         status: parse(row, "status")?,
         status_reason: get(row, "status_reason")?,
@@ -126,8 +126,8 @@ async fn update_hub_in_tx(conn: &mut AnyConnection, h: &Hub) -> CoreResult<()> {
     .bind(label_key(&h.label))
     .bind(&h.organization_id)
     .bind(&h.base_url)
-    .bind(&h.user_management)
-    .bind(&h.login_method)
+    .bind(h.user_management.as_str())
+    .bind(h.login_method.as_str())
     .bind(h.automation_account_id.to_string())
     .bind(h.status.as_str())
     .bind(&h.status_reason)
@@ -226,8 +226,8 @@ impl HubStore for SqlStore {
         .bind(&h.label)
         .bind(&h.organization_id)
         .bind(&h.base_url)
-        .bind(&h.user_management)
-        .bind(&h.login_method)
+        .bind(h.user_management.as_str())
+        .bind(h.login_method.as_str())
         .bind(h.automation_account_id.to_string())
         .bind(h.status.as_str())
         .bind(&h.status_reason)

@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 
 use crate::activity::NewEvent;
 use crate::error::{CoreError, CoreResult};
-use crate::hub::{Hub, HubId, HubStatus, SyncReport, Trigger};
+use crate::hub::{Hub, HubId, HubStatus, LoginMethod, SyncReport, Trigger, UserManagement};
 use crate::ids::{AccountId, VaultId};
 use crate::model::AccountSetup;
 use crate::permissions::{can, Permit};
@@ -186,23 +186,18 @@ impl Hubs<'_> {
                 "must be between 300 (5 minutes) and 2592000 (30 days)",
             ));
         }
-        let user_management = input.user_management.unwrap_or_else(|| "api".into());
-        if !matches!(user_management.as_str(), "api" | "browser") {
-            return Err(CoreError::invalid(
-                "user_management",
-                "must be `api` or `browser`",
-            ));
-        }
-        let login_method = input.login_method.unwrap_or_else(|| "password".into());
-        if !matches!(
-            login_method.as_str(),
-            "password" | "password_totp" | "password_email_code"
-        ) {
-            return Err(CoreError::invalid(
-                "login_method",
-                "must be `password`, `password_totp` or `password_email_code`",
-            ));
-        }
+        let user_management: UserManagement = input
+            .user_management
+            .as_deref()
+            .map(str::parse)
+            .transpose()?
+            .unwrap_or_default();
+        let login_method: LoginMethod = input
+            .login_method
+            .as_deref()
+            .map(str::parse)
+            .transpose()?
+            .unwrap_or_default();
         let organization_id = validate::opt_text(
             "organization_id",
             input.organization_id.as_deref(),
