@@ -16,6 +16,10 @@ pub struct Credentials {
     pub server: String,
     /// API token.
     pub token: String,
+    /// The token's id, so `logout` can revoke it on the server (absent in files saved by
+    /// older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_id: Option<String>,
 }
 
 /// Where credentials live: `$CASTELLAN_CONFIG_DIR`, else `$XDG_CONFIG_HOME/castellan`, else
@@ -56,6 +60,15 @@ pub fn save_credentials(c: &Credentials) -> Result<PathBuf> {
     Ok(path)
 }
 
+/// The saved credentials: `Ok(None)` when there are none or the file cannot be parsed (a
+/// damaged file is treated as no login). Errors: no config directory can be found.
+pub fn load_credentials() -> Result<Option<Credentials>> {
+    let path = credentials_path()?;
+    Ok(std::fs::read_to_string(path)
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok()))
+}
+
 /// Removes saved credentials.
 pub fn forget_credentials() -> Result<()> {
     let p = credentials_path()?;
@@ -77,11 +90,7 @@ impl Client {
     /// A client for `server`; the token comes from `CASTELLAN_TOKEN`, `CASTELLAN_TOKEN_FILE`,
     /// or the saved credentials (whose server is used when `server_flag` is absent).
     pub fn new(server_flag: Option<String>, config: Option<&std::path::Path>) -> Result<Self> {
-        let saved: Option<Credentials> = credentials_path()
-            .ok()
-            .filter(|p| p.exists())
-            .and_then(|p| std::fs::read_to_string(p).ok())
-            .and_then(|s| serde_json::from_str(&s).ok());
+        let saved = load_credentials().ok().flatten();
         let env_token = match std::env::var("CASTELLAN_TOKEN") {
             Ok(t) if !t.trim().is_empty() => Some(t.trim().to_owned()),
             _ => match std::env::var_os("CASTELLAN_TOKEN_FILE") {

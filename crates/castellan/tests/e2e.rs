@@ -69,6 +69,22 @@ fn first_start_creates_workspace_key_file_and_claim_works() {
         "owner-password-123\n",
     );
     assert_eq!(cli.json(&["whoami"])["email"], "owner@example.com");
+
+    // `logout` revokes the saved token on the server, not only on this machine.
+    let saved: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("cfg").join("credentials.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(saved["token_id"].as_str().is_some(), "{saved}");
+    let out = cli.ok(&["logout"]);
+    assert!(out.contains("revoked on the server"), "{out}");
+    assert!(!tmp.path().join("cfg").join("credentials.json").exists());
+    // A copy of the old login kept elsewhere no longer works.
+    let other = Cli::new(&server.url, &tmp.path().join("cfg3"));
+    std::fs::create_dir_all(&other.config_dir).unwrap();
+    std::fs::write(other.config_dir.join("credentials.json"), saved.to_string()).unwrap();
+    let refused = other.run(&["whoami"]);
+    assert!(!refused.status.success(), "the old token still works");
 }
 
 #[test]

@@ -307,6 +307,7 @@ pub async fn run(cmd: Command, server: Option<String>) -> Result<ExitCode> {
             let path = save_credentials(&Credentials {
                 server: c.server().to_owned(),
                 token: r["token"].as_str().unwrap_or_default().to_owned(),
+                token_id: r["token_id"].as_str().map(str::to_owned),
             })?;
             out!(
                 "claimed the workspace as {}; login saved to {}",
@@ -321,6 +322,7 @@ pub async fn run(cmd: Command, server: Option<String>) -> Result<ExitCode> {
             let path = save_credentials(&Credentials {
                 server: c.server().to_owned(),
                 token: r["token"].as_str().unwrap_or_default().to_owned(),
+                token_id: r["token_id"].as_str().map(str::to_owned),
             })?;
             out!(
                 "signed in as {}; token saved to {}",
@@ -329,12 +331,27 @@ pub async fn run(cmd: Command, server: Option<String>) -> Result<ExitCode> {
             );
         }
         Command::Logout => {
-            let me: Value = c.get("/tokens").await.unwrap_or(Value::Null);
-            let _ = me;
+            // Revoke the saved token on the server first, then forget it here; a token the
+            // server no longer knows (expired, revoked elsewhere) is forgotten all the same.
+            let saved = crate::client::load_credentials().ok().flatten();
+            let revoked = match saved.as_ref().and_then(|s| s.token_id.clone()) {
+                Some(id) => match c.call(Method::DELETE, &format!("/tokens/{id}"), None).await {
+                    Ok(_) => true,
+                    Err(e) => {
+                        eprintln!("castellan: could not revoke the token on the server: {e:#}");
+                        false
+                    }
+                },
+                None => false,
+            };
             forget_credentials()?;
-            out!(
-                "forgot the saved login (revoke server-side tokens with `castellan tokens revoke`)"
-            );
+            if revoked {
+                out!("signed out: the token was revoked on the server and forgotten here");
+            } else {
+                out!(
+                    "forgot the saved login; the token was not revoked on the server (revoke it with `castellan tokens revoke`)"
+                );
+            }
         }
         Command::Whoami(j) => output::object(&c.call(Method::GET, "/me", None).await?, j.json),
         Command::AcceptInvitation(a) => {
