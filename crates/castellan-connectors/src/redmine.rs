@@ -27,7 +27,7 @@
 //!    ignores the session for `.json` requests, and refuses HTTP Basic with a password once 2FA
 //!    is on), so every later call sends the key in `X-Redmine-API-Key`.
 //!
-//! The [`Session`]'s token holds the API key and the web session's cookies (never logged); its
+//! The [`AppSession`]'s token holds the API key and the web session's cookies (never logged); its
 //! data holds the account's user id, login and administrator flag.
 //!
 //! Turning 2FA on with Castellan as the authenticator ([`enable_totp_for`], then
@@ -54,8 +54,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use castellan_core::catalog::Capability;
 use castellan_core::connector::{
-    AppMember, Connector, ConnectorContext, ConnectorError, ConnectorInfo, Invitation, MemberPage,
-    MemberState, Session,
+    AppMember, AppSession, Connector, ConnectorContext, ConnectorError, ConnectorInfo, Invitation,
+    MemberPage, MemberState,
 };
 use castellan_otp::{Kind, OtpParams};
 use regex::Regex;
@@ -295,7 +295,11 @@ impl RedmineConnector {
         })
     }
 
-    fn api<'a>(&'a self, ctx: &ConnectorContext, s: &Session) -> Result<Api<'a>, ConnectorError> {
+    fn api<'a>(
+        &'a self,
+        ctx: &ConnectorContext,
+        s: &AppSession,
+    ) -> Result<Api<'a>, ConnectorError> {
         Ok(Api {
             http: &self.http,
             base: base_url(&ctx.base_url)?,
@@ -469,7 +473,7 @@ impl Connector for RedmineConnector {
     }
 
     #[instrument(skip_all, fields(connector = NAME, username = %ctx.username))]
-    async fn login(&self, ctx: &ConnectorContext) -> Result<Session, ConnectorError> {
+    async fn login(&self, ctx: &ConnectorContext) -> Result<AppSession, ConnectorError> {
         if let Some(p) = &ctx.totp {
             if p.kind != Kind::Totp {
                 return Err(ConnectorError::Configuration(
@@ -549,7 +553,7 @@ impl Connector for RedmineConnector {
             return Err(unexpected("read the signed-in user"));
         };
         debug!(user_id = id, second_factor, "signed in to Redmine");
-        Ok(Session {
+        Ok(AppSession {
             token: SessionToken {
                 api_key: key,
                 cookie: web.cookie_header(),
@@ -568,7 +572,7 @@ impl Connector for RedmineConnector {
     async fn verify_permissions(
         &self,
         ctx: &ConnectorContext,
-        s: &Session,
+        s: &AppSession,
     ) -> Result<(), ConnectorError> {
         let api = self.api(ctx, s)?;
         api.send(
@@ -586,7 +590,7 @@ impl Connector for RedmineConnector {
     async fn list_members(
         &self,
         ctx: &ConnectorContext,
-        s: &Session,
+        s: &AppSession,
         cursor: Option<String>,
     ) -> Result<MemberPage, ConnectorError> {
         let api = self.api(ctx, s)?;
@@ -625,7 +629,7 @@ impl Connector for RedmineConnector {
     async fn get_member(
         &self,
         ctx: &ConnectorContext,
-        s: &Session,
+        s: &AppSession,
         app_member_id: &str,
     ) -> Result<Option<AppMember>, ConnectorError> {
         let api = self.api(ctx, s)?;
@@ -636,7 +640,7 @@ impl Connector for RedmineConnector {
     async fn find_by_email(
         &self,
         ctx: &ConnectorContext,
-        s: &Session,
+        s: &AppSession,
         email: &str,
     ) -> Result<Option<AppMember>, ConnectorError> {
         let api = self.api(ctx, s)?;
@@ -647,7 +651,7 @@ impl Connector for RedmineConnector {
     async fn invite(
         &self,
         ctx: &ConnectorContext,
-        s: &Session,
+        s: &AppSession,
         inv: &Invitation,
     ) -> Result<AppMember, ConnectorError> {
         let admin = role_is_admin(&inv.role)?;
@@ -703,7 +707,7 @@ impl Connector for RedmineConnector {
     async fn update_role(
         &self,
         ctx: &ConnectorContext,
-        s: &Session,
+        s: &AppSession,
         app_member_id: &str,
         role: &str,
     ) -> Result<AppMember, ConnectorError> {
@@ -733,7 +737,7 @@ impl Connector for RedmineConnector {
     async fn remove(
         &self,
         ctx: &ConnectorContext,
-        s: &Session,
+        s: &AppSession,
         app_member_id: &str,
     ) -> Result<(), ConnectorError> {
         let api = self.api(ctx, s)?;
@@ -1419,7 +1423,7 @@ fn base_url(raw: &str) -> Result<String, ConnectorError> {
 
 // ---- session, cursor, members --------------------------------------------------------------------
 
-/// The secret half of a [`Session`]: the API key for the REST API and the web session's
+/// The secret half of a [`AppSession`]: the API key for the REST API and the web session's
 /// cookies (kept for web-only pages), as JSON inside the `SecretString`.
 struct SessionToken {
     api_key: SecretString,
@@ -1437,7 +1441,7 @@ impl SessionToken {
         )
     }
 
-    fn parse(s: &Session) -> Result<Self, ConnectorError> {
+    fn parse(s: &AppSession) -> Result<Self, ConnectorError> {
         let bad = || {
             ConnectorError::Configuration(
                 "the session is not a Redmine session; log in again".into(),
@@ -1456,7 +1460,7 @@ impl SessionToken {
     }
 }
 
-fn session_user(s: &Session) -> Option<u64> {
+fn session_user(s: &AppSession) -> Option<u64> {
     s.data.get("user_id").and_then(Value::as_u64)
 }
 
@@ -1833,7 +1837,7 @@ mod tests {
             api_key: SecretString::from("k".repeat(40)),
             cookie: SecretString::from("Redmine=abc".to_owned()),
         };
-        let s = Session {
+        let s = AppSession {
             token: t.encode(),
             data: json!({"user_id": 5}),
         };
@@ -1842,7 +1846,7 @@ mod tests {
         assert_eq!(back.api_key.expose_secret(), "k".repeat(40));
         assert_eq!(back.cookie.expose_secret(), "Redmine=abc");
         assert_eq!(session_user(&s), Some(5));
-        let other = Session {
+        let other = AppSession {
             token: SecretString::from("syt_x".to_owned()),
             data: json!({}),
         };

@@ -25,8 +25,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use castellan_core::catalog::Capability;
 use castellan_core::connector::{
-    AppMember, Connector, ConnectorContext, ConnectorError, ConnectorInfo, Invitation, MemberPage,
-    MemberState, Session,
+    AppMember, AppSession, Connector, ConnectorContext, ConnectorError, ConnectorInfo, Invitation,
+    MemberPage, MemberState,
 };
 use futures::stream::{self, StreamExt, TryStreamExt};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -109,7 +109,7 @@ impl SynapseConnector {
     fn admin_api<'a>(
         &'a self,
         ctx: &ConnectorContext,
-        s: &'a Session,
+        s: &'a AppSession,
     ) -> Result<Api<'a>, ConnectorError> {
         self.api(ctx, Some(&s.token))
     }
@@ -179,7 +179,7 @@ impl Connector for SynapseConnector {
     }
 
     #[instrument(skip_all, fields(connector = NAME, username = %ctx.username))]
-    async fn login(&self, ctx: &ConnectorContext) -> Result<Session, ConnectorError> {
+    async fn login(&self, ctx: &ConnectorContext) -> Result<AppSession, ConnectorError> {
         let api = self.api(ctx, None)?;
         let user = ctx.username.trim();
         if user.is_empty() {
@@ -211,7 +211,7 @@ impl Connector for SynapseConnector {
             return Err(unexpected("log in"));
         };
         debug!(user_id, "signed in to Synapse");
-        Ok(Session {
+        Ok(AppSession {
             token: SecretString::from(token.to_owned()),
             data: json!({
                 "server_name": server_name,
@@ -225,7 +225,7 @@ impl Connector for SynapseConnector {
     async fn verify_permissions(
         &self,
         ctx: &ConnectorContext,
-        s: &Session,
+        s: &AppSession,
     ) -> Result<(), ConnectorError> {
         let api = self.admin_api(ctx, s)?;
         let reply = api
@@ -243,7 +243,7 @@ impl Connector for SynapseConnector {
     async fn list_members(
         &self,
         ctx: &ConnectorContext,
-        s: &Session,
+        s: &AppSession,
         cursor: Option<String>,
     ) -> Result<MemberPage, ConnectorError> {
         let api = self.admin_api(ctx, s)?;
@@ -321,7 +321,7 @@ impl Connector for SynapseConnector {
     async fn get_member(
         &self,
         ctx: &ConnectorContext,
-        s: &Session,
+        s: &AppSession,
         app_member_id: &str,
     ) -> Result<Option<AppMember>, ConnectorError> {
         let api = self.admin_api(ctx, s)?;
@@ -333,7 +333,7 @@ impl Connector for SynapseConnector {
     async fn find_by_email(
         &self,
         ctx: &ConnectorContext,
-        s: &Session,
+        s: &AppSession,
         email: &str,
     ) -> Result<Option<AppMember>, ConnectorError> {
         let api = self.admin_api(ctx, s)?;
@@ -344,7 +344,7 @@ impl Connector for SynapseConnector {
     async fn invite(
         &self,
         ctx: &ConnectorContext,
-        s: &Session,
+        s: &AppSession,
         inv: &Invitation,
     ) -> Result<AppMember, ConnectorError> {
         let admin = role_is_admin(&inv.role)?;
@@ -419,7 +419,7 @@ impl Connector for SynapseConnector {
     async fn update_role(
         &self,
         ctx: &ConnectorContext,
-        s: &Session,
+        s: &AppSession,
         app_member_id: &str,
         role: &str,
     ) -> Result<AppMember, ConnectorError> {
@@ -456,7 +456,7 @@ impl Connector for SynapseConnector {
     async fn remove(
         &self,
         ctx: &ConnectorContext,
-        s: &Session,
+        s: &AppSession,
         app_member_id: &str,
     ) -> Result<(), ConnectorError> {
         let api = self.admin_api(ctx, s)?;
@@ -790,7 +790,7 @@ fn seg(s: &str) -> String {
     utf8_percent_encode(s, SEGMENT).to_string()
 }
 
-fn server_name(s: &Session) -> Result<&str, ConnectorError> {
+fn server_name(s: &AppSession) -> Result<&str, ConnectorError> {
     s.data
         .get("server_name")
         .and_then(Value::as_str)
@@ -801,7 +801,7 @@ fn server_name(s: &Session) -> Result<&str, ConnectorError> {
         })
 }
 
-fn session_user(s: &Session) -> Option<&str> {
+fn session_user(s: &AppSession) -> Option<&str> {
     s.data.get("user_id").and_then(Value::as_str)
 }
 

@@ -22,8 +22,8 @@ use castellan_connectors::redmine::{self, RedmineConnector};
 use castellan_connectors::Registry;
 use castellan_core::catalog::Capability;
 use castellan_core::connector::{
-    AppMember, Connector, ConnectorContext, ConnectorError, ConnectorRegistry, Invitation,
-    MemberState, Session,
+    AppMember, AppSession, Connector, ConnectorContext, ConnectorError, ConnectorRegistry,
+    Invitation, MemberState,
 };
 use castellan_otp::{Algorithm, Kind, OtpParams};
 use secrecy::{ExposeSecret, SecretString};
@@ -114,7 +114,7 @@ fn ctx(username: &str, password: &str) -> ConnectorContext {
     ctx_at(base(), username, password)
 }
 
-async fn admin_session(c: &RedmineConnector) -> (ConnectorContext, Session) {
+async fn admin_session(c: &RedmineConnector) -> (ConnectorContext, AppSession) {
     let ctx = ctx(ADMIN, ADMIN_PASS);
     let s = c.login(&ctx).await.expect("the admin logs in");
     (ctx, s)
@@ -273,7 +273,7 @@ async fn paging_users() {
 async fn list_all(
     c: &RedmineConnector,
     ctx: &ConnectorContext,
-    s: &Session,
+    s: &AppSession,
 ) -> (Vec<AppMember>, usize) {
     let mut all = Vec::new();
     let mut cursor = None;

@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use castellan_connectors::{Registry, SynapseConnector};
 use castellan_core::connector::{
-    AppMember, Connector, ConnectorContext, ConnectorError, ConnectorRegistry, Invitation,
-    MemberState, Session,
+    AppMember, AppSession, Connector, ConnectorContext, ConnectorError, ConnectorRegistry,
+    Invitation, MemberState,
 };
 use futures::stream::{self, StreamExt};
 use secrecy::SecretString;
@@ -97,7 +97,7 @@ fn admin_ctx() -> ConnectorContext {
     ctx(ADMIN, ADMIN_PASS)
 }
 
-async fn admin_session(c: &SynapseConnector) -> (ConnectorContext, Session) {
+async fn admin_session(c: &SynapseConnector) -> (ConnectorContext, AppSession) {
     let ctx = admin_ctx();
     let s = c.login(&ctx).await.expect("the admin logs in");
     (ctx, s)
@@ -266,7 +266,7 @@ async fn paging_users() -> &'static [String] {
 async fn list_all<F, Fut>(
     c: &SynapseConnector,
     ctx: &ConnectorContext,
-    s: &Session,
+    s: &AppSession,
     between: F,
 ) -> (Vec<AppMember>, usize)
 where

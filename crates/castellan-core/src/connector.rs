@@ -124,9 +124,10 @@ pub trait CodeWaiter: Send + Sync + std::fmt::Debug {
     ) -> Result<Option<InboxCode>, ConnectorError>;
 }
 
-/// A signed-in session (opaque to core): e.g. an access token or a cookie jar.
+/// A signed-in app session (opaque to core): e.g. an access token or a cookie jar. "App
+/// session" is the bot's sign-in to an app; a web session is a person's sign-in to Castellan.
 #[derive(Debug, Clone)]
-pub struct Session {
+pub struct AppSession {
     /// The bearer token or session cookie.
     pub token: SecretString,
     /// Connector-specific values (server name, CSRF token, …). Never secrets of the account.
@@ -176,47 +177,47 @@ pub trait Connector: Send + Sync + std::fmt::Debug {
     /// Roles and capabilities.
     fn describe(&self) -> ConnectorInfo;
     /// Signs in as the automation account. Errors: `BadCredentials`, `Unavailable`, `Configuration`.
-    async fn login(&self, ctx: &ConnectorContext) -> Result<Session, ConnectorError>;
+    async fn login(&self, ctx: &ConnectorContext) -> Result<AppSession, ConnectorError>;
     /// Checks the account may list and change members. Errors: `InsufficientPermission`.
     async fn verify_permissions(
         &self,
         ctx: &ConnectorContext,
-        s: &Session,
+        s: &AppSession,
     ) -> Result<(), ConnectorError>;
     /// One page of members; `cursor` is `None` for the first page. Pages never lose or repeat
     /// a member while the member set is unchanged.
     async fn list_members(
         &self,
         ctx: &ConnectorContext,
-        s: &Session,
+        s: &AppSession,
         cursor: Option<String>,
     ) -> Result<MemberPage, ConnectorError>;
     /// One member by app id, `None` if absent.
     async fn get_member(
         &self,
         ctx: &ConnectorContext,
-        s: &Session,
+        s: &AppSession,
         app_member_id: &str,
     ) -> Result<Option<AppMember>, ConnectorError>;
     /// Finds a member by email, `None` if absent.
     async fn find_by_email(
         &self,
         ctx: &ConnectorContext,
-        s: &Session,
+        s: &AppSession,
         email: &str,
     ) -> Result<Option<AppMember>, ConnectorError>;
     /// Invites (creates) a member with a role.
     async fn invite(
         &self,
         ctx: &ConnectorContext,
-        s: &Session,
+        s: &AppSession,
         inv: &Invitation,
     ) -> Result<AppMember, ConnectorError>;
     /// Sets a member's app role.
     async fn update_role(
         &self,
         ctx: &ConnectorContext,
-        s: &Session,
+        s: &AppSession,
         app_member_id: &str,
         role: &str,
     ) -> Result<AppMember, ConnectorError>;
@@ -224,7 +225,7 @@ pub trait Connector: Send + Sync + std::fmt::Debug {
     async fn remove(
         &self,
         ctx: &ConnectorContext,
-        s: &Session,
+        s: &AppSession,
         app_member_id: &str,
     ) -> Result<(), ConnectorError>;
 }

@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 use castellan_core::catalog::Capability;
 use castellan_core::connector::{
-    AppMember, Connector, ConnectorContext, ConnectorError, ConnectorInfo, ConnectorRegistry,
-    Invitation, MemberPage, MemberState, Session,
+    AppMember, AppSession, Connector, ConnectorContext, ConnectorError, ConnectorInfo,
+    ConnectorRegistry, Invitation, MemberPage, MemberState,
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -160,7 +160,7 @@ impl App {
         }
     }
 
-    fn login(&self, ctx: &ConnectorContext) -> Result<Session, ConnectorError> {
+    fn login(&self, ctx: &ConnectorContext) -> Result<AppSession, ConnectorError> {
         if let Some((user, password)) = &self.credentials {
             if ctx.username != *user || ctx.password.expose_secret() != password {
                 return Err(ConnectorError::BadCredentials(
@@ -168,7 +168,7 @@ impl App {
                 ));
             }
         }
-        Ok(Session {
+        Ok(AppSession {
             token: SecretString::from(format!("fake-session-{}", ctx.username)),
             data: serde_json::json!({}),
         })
@@ -481,7 +481,7 @@ impl Connector for FakeConnector {
     }
 
     /// `BadCredentials` when credentials were set and these differ.
-    async fn login(&self, ctx: &ConnectorContext) -> Result<Session, ConnectorError> {
+    async fn login(&self, ctx: &ConnectorContext) -> Result<AppSession, ConnectorError> {
         let mut app = self.enter(Op::Login, None, None)?;
         let r = app.login(ctx);
         app.answer(r)
@@ -491,7 +491,7 @@ impl Connector for FakeConnector {
     async fn verify_permissions(
         &self,
         _ctx: &ConnectorContext,
-        _s: &Session,
+        _s: &AppSession,
     ) -> Result<(), ConnectorError> {
         let mut app = self.enter(Op::VerifyPermissions, None, None)?;
         let r = app.verify_permissions();
@@ -503,7 +503,7 @@ impl Connector for FakeConnector {
     async fn list_members(
         &self,
         _ctx: &ConnectorContext,
-        _s: &Session,
+        _s: &AppSession,
         cursor: Option<String>,
     ) -> Result<MemberPage, ConnectorError> {
         let mut app = self.enter(Op::ListMembers, cursor.as_deref(), None)?;
@@ -514,7 +514,7 @@ impl Connector for FakeConnector {
     async fn get_member(
         &self,
         _ctx: &ConnectorContext,
-        _s: &Session,
+        _s: &AppSession,
         app_member_id: &str,
     ) -> Result<Option<AppMember>, ConnectorError> {
         let mut app = self.enter(Op::GetMember, Some(app_member_id), None)?;
@@ -525,7 +525,7 @@ impl Connector for FakeConnector {
     async fn find_by_email(
         &self,
         _ctx: &ConnectorContext,
-        _s: &Session,
+        _s: &AppSession,
         email: &str,
     ) -> Result<Option<AppMember>, ConnectorError> {
         let mut app = self.enter(Op::FindByEmail, Some(email), None)?;
@@ -539,7 +539,7 @@ impl Connector for FakeConnector {
     async fn invite(
         &self,
         _ctx: &ConnectorContext,
-        _s: &Session,
+        _s: &AppSession,
         inv: &Invitation,
     ) -> Result<AppMember, ConnectorError> {
         self.check_role(&inv.role)?;
@@ -552,7 +552,7 @@ impl Connector for FakeConnector {
     async fn update_role(
         &self,
         _ctx: &ConnectorContext,
-        _s: &Session,
+        _s: &AppSession,
         app_member_id: &str,
         role: &str,
     ) -> Result<AppMember, ConnectorError> {
@@ -566,7 +566,7 @@ impl Connector for FakeConnector {
     async fn remove(
         &self,
         _ctx: &ConnectorContext,
-        _s: &Session,
+        _s: &AppSession,
         app_member_id: &str,
     ) -> Result<(), ConnectorError> {
         let mut app = self.enter(Op::Remove, Some(app_member_id), None)?;

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use castellan_core::connector::{
-    AppMember, Connector, ConnectorContext, ConnectorError, ConnectorInfo, ConnectorRegistry,
-    Invitation, MemberPage, Session,
+    AppMember, AppSession, Connector, ConnectorContext, ConnectorError, ConnectorInfo,
+    ConnectorRegistry, Invitation, MemberPage,
 };
 use castellan_core::inbox::{InboxCode, InboxKind};
 use castellan_core::service::{Bot, BotConfig};
@@ -641,7 +641,7 @@ impl Connector for EmailCodeConnector {
         }
     }
 
-    async fn login(&self, ctx: &ConnectorContext) -> Result<Session, ConnectorError> {
+    async fn login(&self, ctx: &ConnectorContext) -> Result<AppSession, ConnectorError> {
         let codes = ctx
             .codes
             .clone()
@@ -668,7 +668,7 @@ impl Connector for EmailCodeConnector {
             .lock()
             .unwrap()
             .push((first, second, started.elapsed()));
-        Ok(Session {
+        Ok(AppSession {
             token: "test-session".to_owned().into(),
             data: Value::Null,
         })
@@ -677,7 +677,7 @@ impl Connector for EmailCodeConnector {
     async fn verify_permissions(
         &self,
         _: &ConnectorContext,
-        _: &Session,
+        _: &AppSession,
     ) -> Result<(), ConnectorError> {
         Ok(())
     }
@@ -685,7 +685,7 @@ impl Connector for EmailCodeConnector {
     async fn list_members(
         &self,
         _: &ConnectorContext,
-        _: &Session,
+        _: &AppSession,
         _: Option<String>,
     ) -> Result<MemberPage, ConnectorError> {
         Ok(MemberPage {
@@ -697,7 +697,7 @@ impl Connector for EmailCodeConnector {
     async fn get_member(
         &self,
         _: &ConnectorContext,
-        _: &Session,
+        _: &AppSession,
         _: &str,
     ) -> Result<Option<AppMember>, ConnectorError> {
         Ok(None)
@@ -706,7 +706,7 @@ impl Connector for EmailCodeConnector {
     async fn find_by_email(
         &self,
         _: &ConnectorContext,
-        _: &Session,
+        _: &AppSession,
         _: &str,
     ) -> Result<Option<AppMember>, ConnectorError> {
         Ok(None)
@@ -715,7 +715,7 @@ impl Connector for EmailCodeConnector {
     async fn invite(
         &self,
         _: &ConnectorContext,
-        _: &Session,
+        _: &AppSession,
         _: &Invitation,
     ) -> Result<AppMember, ConnectorError> {
         Err(ConnectorError::Configuration("not in this test".into()))
@@ -724,7 +724,7 @@ impl Connector for EmailCodeConnector {
     async fn update_role(
         &self,
         _: &ConnectorContext,
-        _: &Session,
+        _: &AppSession,
         _: &str,
         _: &str,
     ) -> Result<AppMember, ConnectorError> {
@@ -734,7 +734,7 @@ impl Connector for EmailCodeConnector {
     async fn remove(
         &self,
         _: &ConnectorContext,
-        _: &Session,
+        _: &AppSession,
         _: &str,
     ) -> Result<(), ConnectorError> {
         Err(ConnectorError::Configuration("not in this test".into()))

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::{Bot, Failure};
-use crate::connector::{Connector, ConnectorContext, Invitation, Session};
+use crate::connector::{AppSession, Connector, ConnectorContext, Invitation};
 use crate::desired::{decide, desired, Decision, Desired, Seen, Step};
 use crate::error::CoreError;
 use crate::hub::{Hub, HubMember, Job, Matching, Task};
@@ -137,7 +137,7 @@ impl Bot {
         &self,
         c: &Arc<dyn Connector>,
         ctx: &ConnectorContext,
-        s: &Session,
+        s: &AppSession,
         decision: &Decision,
         member: Option<crate::connector::AppMember>,
         email: &Option<String>,

@@ -11,7 +11,9 @@ use chrono::{Duration, Utc};
 use super::hubs::unfinished;
 use super::Castellan;
 use crate::activity::{Actor, NewEvent};
-use crate::connector::{Connector, ConnectorContext, ConnectorError, ConnectorRegistry, Session};
+use crate::connector::{
+    AppSession, Connector, ConnectorContext, ConnectorError, ConnectorRegistry,
+};
 use crate::desired::member_job_key;
 use crate::error::{CoreError, CoreResult};
 use crate::hub::{Hub, HubStatus, Job, JobState, SyncReport, Task, Trigger};
@@ -332,7 +334,7 @@ impl Bot {
         &self,
         job: &Job,
         hub: &Hub,
-    ) -> Result<(Arc<dyn Connector>, ConnectorContext, Session), Failure> {
+    ) -> Result<(Arc<dyn Connector>, ConnectorContext, AppSession), Failure> {
         let c = self.connector(hub).await?;
         // A connector waiting for a code holds the job: keep the wait well inside the lease, so
         // no other worker takes the job over meanwhile.
