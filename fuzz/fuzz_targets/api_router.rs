@@ -190,6 +190,7 @@ fn fixture() -> &'static Fixture {
             )
             .expect("service");
             let setup_token = svc
+                .sessions()
                 .init("Fuzz")
                 .await
                 .expect("init")
