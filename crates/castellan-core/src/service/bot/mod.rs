@@ -10,7 +10,7 @@ use chrono::{Duration, Utc};
 
 use super::hubs::unfinished;
 use super::Castellan;
-use crate::activity::{Actor, NewEvent};
+use crate::activity::{ActivityAction, Actor, NewEvent};
 use crate::connector::{Connector, ConnectorContext, ConnectorError, ConnectorRegistry, Session};
 use crate::desired::member_job_key;
 use crate::error::{CoreError, CoreResult};
@@ -460,7 +460,7 @@ impl Bot {
             ),
         };
         let keep_old = halted.is_some() && gone_share > hub.safeguard_threshold;
-        let ev = NewEvent::new(&bot, "hub.check_for_updates", self.now())
+        let ev = NewEvent::new(&bot, ActivityAction::HubCheckForUpdates, self.now())
             .target("hub", hub.id, &hub.label)
             .details(serde_json::json!({
                 "job_id": job.id, "total": report.total, "new": report.new.len(), "changed": report.changed.len(),
@@ -581,7 +581,7 @@ impl Bot {
                 job.progress = Some(summary);
                 job.error = None;
                 job.lease_until = None;
-                "job.completed"
+                ActivityAction::JobCompleted
             }
             Err(Failure::LeaseLost) => {
                 tracing::warn!(job_id = %job.id, "lease lost; another worker took the job over");
@@ -602,7 +602,7 @@ impl Bot {
                         retry_after,
                     );
                 job.lease_until = None;
-                "job.retrying"
+                ActivityAction::JobRetrying
             }
             Err(Failure::Connector(e)) => {
                 job.state = JobState::NotCompleted;
@@ -619,9 +619,9 @@ impl Bot {
                     _ => None,
                 };
                 if job.attempts >= job.max_attempts && e.is_retryable() {
-                    "job.gave_up"
+                    ActivityAction::JobGaveUp
                 } else {
-                    "job.not_completed"
+                    ActivityAction::JobNotCompleted
                 }
             }
             Err(Failure::Core(e)) => {
@@ -634,7 +634,7 @@ impl Bot {
                 });
                 tracing::error!(job_id = %job.id, error = %e, "job failed");
                 job.lease_until = None;
-                "job.not_completed"
+                ActivityAction::JobNotCompleted
             }
         };
         let ev = NewEvent::new(&bot, action, self.now())
