@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
+mod actions;
+
+pub use actions::{catalog_markdown, ActivityAction, UnknownAction};
+
 use crate::ids::{EventId, PersonId, TokenId};
 use crate::model::WorkspaceRole;
 
@@ -103,7 +107,7 @@ pub struct NewEvent {
     pub actor_name: String,
     /// API token used, if any.
     pub token_id: Option<String>,
-    /// Dotted action name, e.g. `account.create`, `account.reveal`, `auth.sign_in`.
+    /// Dotted action name as stored ([`ActivityAction::as_str`]), e.g. `account.create`.
     pub action: String,
     /// Target kind, e.g. `account`.
     pub target_kind: Option<String>,
@@ -122,7 +126,7 @@ pub struct NewEvent {
 impl NewEvent {
     /// An event by `actor` at `at` (truncated to milliseconds), with no target. The service
     /// takes `at` from its [`crate::clock::Clock`].
-    pub fn new(actor: &Actor, action: &str, at: DateTime<Utc>) -> Self {
+    pub fn new(actor: &Actor, action: ActivityAction, at: DateTime<Utc>) -> Self {
         Self {
             id: EventId::new(),
             at: truncate_ms(at),
@@ -130,7 +134,7 @@ impl NewEvent {
             actor_id: actor.person_id.map(|p| p.to_string()),
             actor_name: actor.name.clone(),
             token_id: actor.token_id.map(|t| t.to_string()),
-            action: action.to_owned(),
+            action: action.as_str().to_owned(),
             target_kind: None,
             target_id: None,
             target_label: None,
@@ -390,7 +394,7 @@ mod tests {
                 let ev = ActivityEvent::chain(
                     &NewEvent::new(
                         &actor,
-                        "x.test",
+                        ActivityAction::AuthSignIn,
                         Utc.timestamp_opt(1_700_000_000 + seq, 0).unwrap(),
                     ),
                     seq,

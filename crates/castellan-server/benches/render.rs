@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
-use castellan_core::activity::{Actor, NewEvent};
+use castellan_core::activity::{ActivityAction, Actor, NewEvent};
 use castellan_core::connector::MemberState;
 use castellan_core::hub::{HubId, HubMember, Matching, SyncReport};
 use castellan_core::ports::{HubStore, JobStore};
@@ -250,7 +250,7 @@ async fn main() {
         };
         let ev = NewEvent::new(
             &Actor::system("bench"),
-            "hub.check_for_updates",
+            ActivityAction::HubCheckForUpdates,
             chrono::Utc::now(),
         )
         .target("hub", hub_id, "Bench hub");

@@ -9,7 +9,7 @@ mod common;
 mod web;
 
 use axum::http::StatusCode;
-use castellan_core::activity::{Actor, NewEvent};
+use castellan_core::activity::{ActivityAction, Actor, NewEvent};
 use castellan_core::connector::MemberState;
 use castellan_core::hub::{HubMember, HubStatus, Matching, SyncReport};
 use castellan_core::model::WorkspaceRole;
@@ -94,7 +94,11 @@ async fn seed_sync(
         .first()
         .expect("the connect job")
         .id;
-    let ev = NewEvent::new(&Actor::bot("test"), "hub.sync", chrono::Utc::now());
+    let ev = NewEvent::new(
+        &Actor::bot("test"),
+        ActivityAction::HubSync,
+        chrono::Utc::now(),
+    );
     store
         .save_sync(&h, members, report, job, &ev, &[])
         .await
@@ -1024,7 +1028,11 @@ async fn a_halted_sync_offers_a_confirm_button() {
         .find(|j| j.hub_id.to_string() == hub)
         .unwrap();
     j.state = castellan_core::hub::JobState::Completed;
-    let ev = NewEvent::new(&Actor::bot("test"), "job.done", chrono::Utc::now());
+    let ev = NewEvent::new(
+        &Actor::bot("test"),
+        ActivityAction::JobCompleted,
+        chrono::Utc::now(),
+    );
     assert!(store
         .update_job_if(&j, &[castellan_core::hub::JobState::Queued], &ev)
         .await

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
-use castellan_core::activity::{truncate_ms, Actor, ActorKind, NewEvent};
+use castellan_core::activity::{truncate_ms, ActivityAction, Actor, ActorKind, NewEvent};
 use castellan_core::connector::ConnectorRegistry;
 use castellan_core::hub::{Hub, HubId, Job};
 use castellan_core::ids::{AccountId, PersonId};
@@ -132,8 +132,12 @@ impl World {
             created_at: now,
             updated_at: now,
         };
-        let ev = NewEvent::new(&Actor::system("testkit"), "person.create", self.clock.now())
-            .target("person", p.id, &p.email);
+        let ev = NewEvent::new(
+            &Actor::system("testkit"),
+            ActivityAction::PersonInvite,
+            self.clock.now(),
+        )
+        .target("person", p.id, &p.email);
         self.store
             .insert_person(&p, &ev)
             .await

@@ -3,7 +3,7 @@
 use super::Activity;
 #[cfg(doc)]
 use crate::activity::Actor;
-use crate::activity::{ActivityEvent, ChainReport, ChainVerifier, NewEvent};
+use crate::activity::{ActivityAction, ActivityEvent, ChainReport, ChainVerifier, NewEvent};
 use crate::error::CoreResult;
 use crate::permissions::{can, Permit};
 use crate::ports::ActivityFilter;
@@ -35,7 +35,11 @@ impl Activity<'_> {
         let mut events = self.store.events(&f).await?;
         events.reverse();
         self.store
-            .append(&NewEvent::new(p.actor(), "activity.export", self.now()))
+            .append(&NewEvent::new(
+                p.actor(),
+                ActivityAction::ActivityExport,
+                self.now(),
+            ))
             .await?;
         Ok(events)
     }

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use super::accounts::{AccountInput, AccountView, TOTP_SECRET};
 use super::blocking;
 use super::{Authenticator, Castellan};
-use crate::activity::{truncate_ms, NewEvent};
+use crate::activity::{truncate_ms, ActivityAction, NewEvent};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{AccountId, VaultId};
 use crate::model::{AccountRecord, OtpRecord};
@@ -269,7 +269,7 @@ impl Authenticator<'_> {
         a.version += 1;
         a.updated_at = self.now();
         let rec = record_of(a.id, &p, self.now());
-        let ev = NewEvent::new(actor, "account.totp_set", self.now())
+        let ev = NewEvent::new(actor, ActivityAction::AccountTotpSet, self.now())
             .target("account", a.id, &a.label)
             .details(serde_json::json!({ "kind": rec.kind, "algorithm": rec.algorithm, "digits": rec.digits, "period": rec.period, "warnings": warnings }));
         self.store
@@ -294,7 +294,7 @@ impl Authenticator<'_> {
         a.secret_fields.retain(|f| f != TOTP_SECRET);
         a.version += 1;
         a.updated_at = self.now();
-        let ev = NewEvent::new(actor, "account.totp_remove", self.now())
+        let ev = NewEvent::new(actor, ActivityAction::AccountTotpRemove, self.now())
             .target("account", a.id, &a.label);
         self.store
             .set_account_otp(&a, &[], &[TOTP_SECRET.to_owned()], None, &ev)
@@ -335,8 +335,8 @@ impl Authenticator<'_> {
         let (o, p) = self.otp_params(&a).await?.ok_or(CoreError::NotFound {
             kind: "authenticator",
         })?;
-        let ev =
-            NewEvent::new(actor, "account.totp_code", self.now()).target("account", a.id, &a.label);
+        let ev = NewEvent::new(actor, ActivityAction::AccountTotpCode, self.now())
+            .target("account", a.id, &a.label);
         let now = self.now_secs();
         let (code, remaining) = if p.kind == Kind::Hotp {
             let counter = self.store.next_hotp_counter(a.id, &ev).await?;
@@ -382,7 +382,7 @@ impl Authenticator<'_> {
                 reason: Some("the code does not match".into()),
             });
         };
-        let ev = NewEvent::new(actor, "account.totp_verify", self.now())
+        let ev = NewEvent::new(actor, ActivityAction::AccountTotpVerify, self.now())
             .target("account", a.id, &a.label);
         let fresh = self
             .store
@@ -414,7 +414,7 @@ impl Authenticator<'_> {
             kind: "authenticator",
         })?;
         let png = castellan_otp::qr_png(&p).map_err(CoreError::internal)?;
-        let ev = NewEvent::new(actor, "account.totp_export", self.now())
+        let ev = NewEvent::new(actor, ActivityAction::AccountTotpExport, self.now())
             .target("account", a.id, &a.label);
         self.store.append(&ev).await?;
         Ok(TotpExport {

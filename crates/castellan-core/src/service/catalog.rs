@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{Castellan, Catalog};
-use crate::activity::NewEvent;
+use crate::activity::{ActivityAction, NewEvent};
 use crate::catalog::{App, AppSource, CharClass};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{AccountId, AppId};
@@ -217,7 +217,7 @@ impl Catalog<'_> {
                 app.id
             )));
         }
-        let ev = NewEvent::new(p.actor(), "catalog.add_app", self.now())
+        let ev = NewEvent::new(p.actor(), ActivityAction::CatalogAddApp, self.now())
             .target("app", &app.id, &app.name);
         self.store.insert_app(&app, &ev).await?;
         Ok(app)

@@ -10,7 +10,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{Castellan, Keys};
-use crate::activity::{Actor, NewEvent};
+use crate::activity::{ActivityAction, Actor, NewEvent};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{DataKeyId, VaultId};
 use crate::model::{VaultKeyRecord, WrapKind};
@@ -157,7 +157,7 @@ impl Keys<'_> {
             }
             let ev = NewEvent::new(
                 &Actor::system("castellan keys rotate"),
-                "keys.rewrap",
+                ActivityAction::KeysRewrap,
                 self.now(),
             )
             .target("master_key", &active, &active.0)

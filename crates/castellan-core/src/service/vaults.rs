@@ -5,7 +5,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::{Castellan, Vaults};
-use crate::activity::NewEvent;
+use crate::activity::{ActivityAction, NewEvent};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{PersonId, VaultId};
 use crate::model::{ItemRole, PersonStatus, Vault, VaultAccess, VaultKind, WorkspaceRole};
@@ -130,7 +130,8 @@ impl Vaults<'_> {
             })
             .into_iter()
             .collect();
-        let ev = NewEvent::new(actor, "vault.create", self.now()).target("vault", v.id, &v.name);
+        let ev = NewEvent::new(actor, ActivityAction::VaultCreate, self.now())
+            .target("vault", v.id, &v.name);
         self.store
             .insert_vault(&v, &[wrapped], &grants, &ev)
             .await?;
@@ -177,9 +178,9 @@ impl Vaults<'_> {
             ));
         }
         let action = if role.is_some() {
-            "vault.grant"
+            ActivityAction::VaultGrant
         } else {
-            "vault.revoke"
+            ActivityAction::VaultRevoke
         };
         let ev = NewEvent::new(actor, action, self.now())
             .target("vault", v.id, &v.name)

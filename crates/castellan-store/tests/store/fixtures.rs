@@ -1,7 +1,7 @@
 //! Records to write and small checks on the activity chain.
 
 use crate::harness::SuiteStore;
-use castellan_core::activity::{Actor, ChainReport, ChainVerifier, NewEvent};
+use castellan_core::activity::{ActivityAction, Actor, ChainReport, ChainVerifier, NewEvent};
 use castellan_core::catalog::{App, AppSource, PasswordRules};
 use castellan_core::connector::MemberState;
 use castellan_core::hub::{
@@ -20,8 +20,26 @@ pub fn t(secs: i64) -> DateTime<Utc> {
         .unwrap()
 }
 
+/// An event with the stored action `action`. The store keeps and filters the action as text
+/// (prefix match, `_` taken literally), so these tests may write names that are not in
+/// [`ActivityAction`]: the stored field is set directly, which only tests do.
 pub fn ev(action: &str) -> NewEvent {
-    NewEvent::new(&Actor::system("store tests"), action, chrono::Utc::now())
+    with_action(
+        NewEvent::new(
+            &Actor::system("store tests"),
+            ActivityAction::AuthSignIn,
+            chrono::Utc::now(),
+        ),
+        action,
+    )
+}
+
+/// `e` with its stored action replaced by `action` (see [`ev`]).
+pub fn with_action(e: NewEvent, action: &str) -> NewEvent {
+    NewEvent {
+        action: action.into(),
+        ..e
+    }
 }
 
 pub fn workspace(setup_hash: &str) -> Workspace {

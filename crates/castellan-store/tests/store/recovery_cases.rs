@@ -2,7 +2,7 @@
 //! tokens and pending links), and throttled activity.
 
 use crate::harness::SuiteStore;
-use castellan_core::activity::{Actor, NewEvent};
+use castellan_core::activity::{ActivityAction, Actor, NewEvent};
 use castellan_core::ids::{PasswordResetId, PersonId, TokenId};
 use castellan_core::model::{NewPassword, PasswordResetRecord, WorkspaceRole};
 use castellan_core::CoreError;
@@ -192,8 +192,9 @@ pub async fn password_resets_and_changes<S: SuiteStore>(store: S) {
 fn read(token: Option<TokenId>, target: &str, action: &str, secs: i64) -> NewEvent {
     let mut actor = Actor::system("store tests");
     actor.token_id = token;
-    let mut e =
-        NewEvent::new(&actor, action, chrono::Utc::now()).target("account", target, "GitHub");
+    let e = NewEvent::new(&actor, ActivityAction::AccountReveal, chrono::Utc::now())
+        .target("account", target, "GitHub");
+    let mut e = with_action(e, action);
     e.at = t(secs);
     e
 }

@@ -4,7 +4,7 @@
 use castellan_crypto::{field_aad, DataKey};
 
 use super::{AccountSecrets, BACKUP_CODES, CUSTOM_PREFIX, NOTES, PASSWORD, TOTP_SECRET};
-use crate::activity::NewEvent;
+use crate::activity::{ActivityAction, NewEvent};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{AccountId, VaultId};
 use crate::model::{AccountRecord, SealedField};
@@ -118,7 +118,7 @@ impl Accounts<'_> {
                 }
             }
         }
-        let ev = NewEvent::new(actor, "account.reveal", self.now())
+        let ev = NewEvent::new(actor, ActivityAction::AccountReveal, self.now())
             .target("account", a.id, &a.label)
             .details(serde_json::json!({ "fields": shown }));
         self.store.append(&ev).await?;

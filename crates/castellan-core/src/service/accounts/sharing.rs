@@ -1,7 +1,7 @@
 //! Sharing accounts: who has a direct item role ([`Accounts::access`]), sharing and unsharing
 //! ([`Accounts::share`]), and the account's managed email address and phone number.
 
-use crate::activity::NewEvent;
+use crate::activity::{ActivityAction, NewEvent};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{AccountId, PersonId};
 use crate::inbox::{ManagedAddress, ManagedNumber};
@@ -72,9 +72,9 @@ impl Accounts<'_> {
             ));
         }
         let action = if role.is_some() {
-            "account.share"
+            ActivityAction::AccountShare
         } else {
-            "account.unshare"
+            ActivityAction::AccountUnshare
         };
         let ev = NewEvent::new(actor, action, self.now())
             .target("account", a.id, &a.label)

@@ -11,7 +11,7 @@ use super::{
     AccountInput, AccountPatch, AccountView, BACKUP_CODES, CUSTOM_PREFIX, MAX_LISTED_ACCOUNTS,
     NOTES, PASSWORD,
 };
-use crate::activity::{Actor, NewEvent};
+use crate::activity::{ActivityAction, Actor, NewEvent};
 use crate::catalog::App;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{AccountId, AppId, PersonId, VaultId};
@@ -333,7 +333,7 @@ impl Accounts<'_> {
             .map(|p| (p, ItemRole::Owner))
             .into_iter()
             .collect();
-        let ev = NewEvent::new(actor, "account.create", self.now())
+        let ev = NewEvent::new(actor, ActivityAction::AccountCreate, self.now())
             .target("account", id, &rec.label)
             .details(
                 serde_json::json!({ "vault_id": vault_id, "app_id": rec.app_id, "setup": setup }),
@@ -512,7 +512,7 @@ impl Accounts<'_> {
         let sealed = self.seal_all(a.vault_id, a.id, &plain).await?;
         a.version += 1;
         a.updated_at = self.now();
-        let ev = NewEvent::new(actor, "account.update", self.now())
+        let ev = NewEvent::new(actor, ActivityAction::AccountUpdate, self.now())
             .target("account", a.id, &a.label)
             .details(serde_json::json!({ "changed": changed }));
         self.store.update_account(&a, &sealed, &remove, &ev).await?;
@@ -539,8 +539,8 @@ impl Accounts<'_> {
                 h.label
             )));
         }
-        let ev =
-            NewEvent::new(actor, "account.delete", self.now()).target("account", a.id, &a.label);
+        let ev = NewEvent::new(actor, ActivityAction::AccountDelete, self.now())
+            .target("account", a.id, &a.label);
         self.store.delete_account(a.id, &ev).await
     }
 }

@@ -10,7 +10,7 @@ use chrono::{Duration, Utc};
 
 use super::hubs::unfinished;
 use super::Castellan;
-use crate::activity::{Actor, NewEvent};
+use crate::activity::{ActivityAction, Actor, NewEvent};
 use crate::connector::{
     AppSession, Connector, ConnectorContext, ConnectorError, ConnectorRegistry,
 };
@@ -462,7 +462,7 @@ impl Bot {
             ),
         };
         let keep_old = halted.is_some() && gone_share > hub.safeguard_threshold;
-        let ev = NewEvent::new(&bot, "hub.check_for_updates", self.now())
+        let ev = NewEvent::new(&bot, ActivityAction::HubCheckForUpdates, self.now())
             .target("hub", hub.id, &hub.label)
             .details(serde_json::json!({
                 "job_id": job.id, "total": report.total, "new": report.new.len(), "changed": report.changed.len(),
@@ -583,7 +583,7 @@ impl Bot {
                 job.progress = Some(summary);
                 job.error = None;
                 job.lease_until = None;
-                "job.completed"
+                ActivityAction::JobCompleted
             }
             Err(Failure::LeaseLost) => {
                 tracing::warn!(job_id = %job.id, "lease lost; another worker took the job over");
@@ -604,7 +604,7 @@ impl Bot {
                         retry_after,
                     );
                 job.lease_until = None;
-                "job.retrying"
+                ActivityAction::JobRetrying
             }
             Err(Failure::Connector(e)) => {
                 job.state = JobState::NotCompleted;
@@ -621,9 +621,9 @@ impl Bot {
                     _ => None,
                 };
                 if job.attempts >= job.max_attempts && e.is_retryable() {
-                    "job.gave_up"
+                    ActivityAction::JobGaveUp
                 } else {
-                    "job.not_completed"
+                    ActivityAction::JobNotCompleted
                 }
             }
             Err(Failure::Core(e)) => {
@@ -636,7 +636,7 @@ impl Bot {
                 });
                 tracing::error!(job_id = %job.id, error = %e, "job failed");
                 job.lease_until = None;
-                "job.not_completed"
+                ActivityAction::JobNotCompleted
             }
         };
         let ev = NewEvent::new(&bot, action, self.now())

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::activity::{Actor, NewEvent};
+use crate::activity::{ActivityAction, Actor, NewEvent};
 use crate::desired::supersede_prefix;
 use crate::error::{CoreError, CoreResult};
 use crate::hub::{Grant, Hub, HubId, HubRole, Job, Trigger};
@@ -51,7 +51,7 @@ fn supersede(
     what: &str,
 ) -> Supersede {
     let reason = format!("superseded: the grant was {what} by {}", actor.name);
-    let event = NewEvent::new(actor, "job.superseded", now)
+    let event = NewEvent::new(actor, ActivityAction::JobSuperseded, now)
         .details(serde_json::json!({ "hub_id": hub, "person_id": person, "reason": reason }));
     Supersede {
         key_prefix: supersede_prefix(hub, person),
@@ -102,7 +102,7 @@ impl Castellan {
             }
             g.revoked = true;
             g.updated_at = self.now();
-            let ev = NewEvent::new(actor, "hub.revoke", self.now())
+            let ev = NewEvent::new(actor, ActivityAction::HubRevoke, self.now())
                 .target("hub", hub, "")
                 .details(
                     serde_json::json!({ "person_id": person, "reason": "person deactivated" }),
@@ -175,7 +175,7 @@ impl Hubs<'_> {
             keep_seat: false,
             updated_at: self.now(),
         };
-        let ev = NewEvent::new(actor, "hub.share", self.now())
+        let ev = NewEvent::new(actor, ActivityAction::HubShare, self.now())
             .target("hub", hub.id, &hub.label)
             .details(serde_json::json!({ "person_id": p.id, "email": p.email, "hub_role": g.hub_role, "app_role": g.app_role }));
         let why = format!("shared with app role `{}`", g.app_role);
@@ -224,7 +224,7 @@ impl Hubs<'_> {
         }
         let last = out.len() - 1;
         for (i, g) in out.iter().enumerate() {
-            let ev = NewEvent::new(actor, "hub.revoke", self.now())
+            let ev = NewEvent::new(actor, ActivityAction::HubRevoke, self.now())
                 .target("hub", hub.id, &hub.label)
                 .details(serde_json::json!({ "person_id": g.person_id, "keep_seat": g.keep_seat }));
             // One sync job after the last grant: the plan sees every revocation at once.

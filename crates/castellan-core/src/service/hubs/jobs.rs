@@ -1,7 +1,7 @@
 //! Jobs, on the [`Hubs`] capability: syncs on demand and the automation log (list, show, retry,
 //! cancel), and the jobs and connector context the service makes for the bot.
 
-use crate::activity::{Actor, NewEvent};
+use crate::activity::{ActivityAction, Actor, NewEvent};
 use crate::error::{CoreError, CoreResult};
 use crate::hub::{Hub, HubId, Job, JobId, JobState, Task, Trigger};
 use crate::permissions::{can, Permit};
@@ -92,7 +92,7 @@ impl Castellan {
                 )
             })?;
         let bot = Actor::bot(&format!("bot ({})", job.task));
-        let ev = NewEvent::new(&bot, "account.use", self.now())
+        let ev = NewEvent::new(&bot, ActivityAction::AccountUse, self.now())
             .target("account", acc.id, &acc.label)
             .details(serde_json::json!({ "hub_id": hub.id, "job_id": job.id, "task": job.task }));
         self.store.append(&ev).await?;
@@ -128,7 +128,7 @@ impl Hubs<'_> {
         let actor = permit.actor();
         let hub = self.hub_record(id).await?;
         let job = self.sync_job(hub.id, trigger, actor, confirm);
-        let ev = NewEvent::new(actor, "hub.sync", self.now())
+        let ev = NewEvent::new(actor, ActivityAction::HubSync, self.now())
             .target("hub", hub.id, &hub.label)
             .details(serde_json::json!({ "confirm": confirm }));
         let ids = self
@@ -197,7 +197,11 @@ impl Hubs<'_> {
         j.lease_until = None;
         j.run_at = self.now();
         j.updated_at = j.run_at;
-        let ev = NewEvent::new(actor, "job.retry", self.now()).target("job", j.id, j.task.as_str());
+        let ev = NewEvent::new(actor, ActivityAction::JobRetry, self.now()).target(
+            "job",
+            j.id,
+            j.task.as_str(),
+        );
         if !self
             .store
             .update_job_if(&j, &[JobState::NotCompleted], &ev)
@@ -225,8 +229,11 @@ impl Hubs<'_> {
         j.state = JobState::NotCompleted;
         j.error = Some(format!("cancelled by {}", actor.name));
         j.updated_at = self.now();
-        let ev =
-            NewEvent::new(actor, "job.cancel", self.now()).target("job", j.id, j.task.as_str());
+        let ev = NewEvent::new(actor, ActivityAction::JobCancel, self.now()).target(
+            "job",
+            j.id,
+            j.task.as_str(),
+        );
         if !self
             .store
             .update_job_if(&j, &[JobState::Queued, JobState::Retrying], &ev)

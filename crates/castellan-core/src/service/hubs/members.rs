@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::activity::NewEvent;
+use crate::activity::{ActivityAction, NewEvent};
 use crate::desired::member_job_key;
 use crate::error::{CoreError, CoreResult};
 use crate::hub::{HubId, HubMember, Matching, Task, Trigger};
@@ -82,7 +82,7 @@ impl Hubs<'_> {
                 m.matching = Matching::Onboarded;
                 m.person_id = Some(p.id);
                 m.exempt_reason = None;
-                let ev = NewEvent::new(actor, "hub.member_match", self.now())
+                let ev = NewEvent::new(actor, ActivityAction::HubMemberMatch, self.now())
                     .target("hub", hub.id, &hub.label)
                     .details(
                         serde_json::json!({ "app_member_id": m.app_member_id, "person_id": p.id }),
@@ -93,7 +93,7 @@ impl Hubs<'_> {
                 let reason = validate::text("reason", &reason, 500)?;
                 m.matching = Matching::Exempted;
                 m.exempt_reason = Some(reason.clone());
-                let ev = NewEvent::new(actor, "hub.member_exempt", self.now())
+                let ev = NewEvent::new(actor, ActivityAction::HubMemberExempt, self.now())
                     .target("hub", hub.id, &hub.label)
                     .details(
                         serde_json::json!({ "app_member_id": m.app_member_id, "reason": reason }),
@@ -123,7 +123,7 @@ impl Hubs<'_> {
                     }),
                     Some(member_job_key(id, m.person_id, Some(&m.app_member_id))),
                 );
-                let ev = NewEvent::new(actor, "hub.member_remove", self.now())
+                let ev = NewEvent::new(actor, ActivityAction::HubMemberRemove, self.now())
                     .target("hub", hub.id, &hub.label)
                     .details(serde_json::json!({ "app_member_id": m.app_member_id }));
                 if self.store.enqueue(&[job], Some(&ev)).await?.is_empty() {

@@ -15,7 +15,7 @@ use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::activity::NewEvent;
+use crate::activity::{ActivityAction, NewEvent};
 use crate::error::{CoreError, CoreResult};
 use crate::hub::{Hub, HubId, HubStatus, LoginMethod, SyncReport, Trigger, UserManagement};
 use crate::ids::{AccountId, VaultId};
@@ -314,7 +314,7 @@ impl Hubs<'_> {
             updated_at: now,
         };
         let job = self.sync_job(hub.id, Trigger::Connect, actor, false);
-        let ev = NewEvent::new(actor, "hub.connect", self.now())
+        let ev = NewEvent::new(actor, ActivityAction::HubConnect, self.now())
             .target("hub", hub.id, &hub.label)
             .details(serde_json::json!({ "app_id": hub.app_id, "automation_account_id": hub.automation_account_id, "warnings": hub.warnings }));
         self.store.insert_hub(&hub, &[job], &ev).await?;
@@ -406,7 +406,8 @@ impl Hubs<'_> {
             hub.automation_account_id = a;
         }
         hub.updated_at = self.now();
-        let ev = NewEvent::new(actor, "hub.update", self.now()).target("hub", hub.id, &hub.label);
+        let ev = NewEvent::new(actor, ActivityAction::HubUpdate, self.now())
+            .target("hub", hub.id, &hub.label);
         self.store.update_hub(&hub, Some(&ev)).await?;
         Ok(hub)
     }

@@ -5,7 +5,7 @@
 use rand::Rng;
 
 use super::DEFAULT_MAIL_DOMAIN;
-use crate::activity::{Actor, NewEvent};
+use crate::activity::{ActivityAction, Actor, NewEvent};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::AccountId;
 use crate::inbox::{ManagedAddress, ManagedAddressId, ManagedNumber, ManagedNumberId};
@@ -142,7 +142,7 @@ impl Castellan {
                 address: format!("{slug}-{}@{domain}", random_part(ADDRESS_RANDOM_LEN)),
                 created_at: self.now(),
             };
-            let ev = NewEvent::new(actor, "inbox.address_assign", self.now())
+            let ev = NewEvent::new(actor, ActivityAction::InboxAddressAssign, self.now())
                 .target("account", a.id, &a.label)
                 .details(serde_json::json!({ "address": m.address }));
             match self.store.insert_managed_address(&m, &ev).await {
@@ -251,9 +251,11 @@ impl Inbox<'_> {
                 });
             }
         }
-        let ev = NewEvent::new(actor, "inbox.numbers_add", self.now()).details(serde_json::json!({
-            "numbers": list.iter().map(|m| m.e164.as_str()).collect::<Vec<_>>(),
-        }));
+        let ev = NewEvent::new(actor, ActivityAction::InboxNumbersAdd, self.now()).details(
+            serde_json::json!({
+                "numbers": list.iter().map(|m| m.e164.as_str()).collect::<Vec<_>>(),
+            }),
+        );
         self.store.add_numbers(&list, &ev).await?;
         self.store.numbers().await
     }
@@ -279,7 +281,7 @@ impl Inbox<'_> {
         if let Some(n) = self.store.number_of(a.id).await? {
             return Ok(n);
         }
-        let ev = NewEvent::new(actor, "inbox.number_assign", self.now())
+        let ev = NewEvent::new(actor, ActivityAction::InboxNumberAssign, self.now())
             .target("account", a.id, &a.label);
         self.store
             .assign_free_number(a.id, self.now(), &ev)

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::MAX_CODE_WAIT;
-use crate::activity::{truncate_ms, NewEvent};
+use crate::activity::{truncate_ms, ActivityAction, NewEvent};
 use crate::connector::{CodeWaiter, ConnectorError};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::AccountId;
@@ -124,7 +124,7 @@ impl Inbox<'_> {
             };
             if let Some(r) = self.store.inbox_messages(&f).await?.into_iter().next() {
                 let c = self.open_content(&r).await?;
-                let ev = NewEvent::new(actor, "inbox.code_read", self.now())
+                let ev = NewEvent::new(actor, ActivityAction::InboxCodeRead, self.now())
                     .target("account", a.id, &a.label)
                     .details(serde_json::json!({ "message_id": r.id, "kind": r.kind }));
                 self.store.append(&ev).await?;

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use super::Content;
-use crate::activity::{truncate_ms, Actor, NewEvent};
+use crate::activity::{truncate_ms, ActivityAction, Actor, NewEvent};
 use crate::catalog::InboxHints;
 use crate::error::{CoreError, CoreResult};
 use crate::inbox::{InboxKind, InboxMessageId, InboxMessageRecord};
@@ -155,9 +155,9 @@ impl Castellan {
             raw_bytes: i64::try_from(raw_bytes).unwrap_or(i64::MAX),
         };
         let action = if found {
-            "inbox.code_received"
+            ActivityAction::InboxCodeReceived
         } else {
-            "inbox.message_received"
+            ActivityAction::InboxMessageReceived
         };
         // Never the code, the link or the text: only that something arrived, and from whom.
         let ev = NewEvent::new(
@@ -222,7 +222,12 @@ impl InboxDelivery<'_> {
             ));
         }
         let before = self.now() - older_than;
-        let ev = NewEvent::new(&Actor::system("inbox retention"), "inbox.purge", self.now()).details(
+        let ev = NewEvent::new(
+            &Actor::system("inbox retention"),
+            ActivityAction::InboxPurge,
+            self.now(),
+        )
+        .details(
             serde_json::json!({ "older_than_seconds": older_than.num_seconds(), "before": before }),
         );
         self.store.purge_inbox(before, &ev).await

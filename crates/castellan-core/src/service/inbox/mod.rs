@@ -22,7 +22,7 @@ use castellan_crypto::{field_aad, DataKey};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::activity::NewEvent;
+use crate::activity::{ActivityAction, NewEvent};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{AccountId, VaultId};
 use crate::inbox::{InboxFilter, InboxKind, InboxMessage, InboxMessageId, InboxMessageRecord};
@@ -228,7 +228,7 @@ impl Inbox<'_> {
     ) -> CoreResult<InboxMessage> {
         let (r, a) = self.readable_message(permit, id).await?;
         let content = self.open_content(&r).await?;
-        let ev = NewEvent::new(permit.actor(), "inbox.read", self.now())
+        let ev = NewEvent::new(permit.actor(), ActivityAction::InboxRead, self.now())
             .target("account", a.id, &a.label)
             .details(serde_json::json!({ "message_id": r.id, "kind": r.kind }));
         self.store.append(&ev).await?;

@@ -18,7 +18,7 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::activity::NewEvent;
+use crate::activity::{ActivityAction, NewEvent};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::PersonId;
 use crate::model::{Person, PersonRecord, PersonStatus, WorkspaceRole};
@@ -178,7 +178,7 @@ impl People<'_> {
             created_at: now,
             updated_at: now,
         };
-        let ev = NewEvent::new(actor, "person.invite", self.now())
+        let ev = NewEvent::new(actor, ActivityAction::PersonInvite, self.now())
             .target("person", p.id, &p.email)
             .details(serde_json::json!({ "role": p.role }));
         self.store.insert_person(&p, &ev).await?;
@@ -262,9 +262,9 @@ impl People<'_> {
         }
         p.updated_at = self.now();
         let action = if patch.status == Some(PersonStatus::Deactivated) {
-            "person.deactivate"
+            ActivityAction::PersonDeactivate
         } else {
-            "person.update"
+            ActivityAction::PersonUpdate
         };
         let ev = NewEvent::new(actor, action, self.now())
             .target("person", p.id, &p.email)
@@ -298,11 +298,12 @@ impl People<'_> {
                 "the new owner must be an active person",
             ));
         }
-        let ev = NewEvent::new(actor, "workspace.transfer_ownership", self.now()).target(
-            "person",
-            to,
-            &target.email,
-        );
+        let ev = NewEvent::new(
+            actor,
+            ActivityAction::WorkspaceTransferOwnership,
+            self.now(),
+        )
+        .target("person", to, &target.email);
         self.store.transfer_ownership(from, to, &ev).await?;
         Ok(Person::from(&self.person_record(to).await?))
     }

@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 
 use super::sessions::{acting_as, person_password};
 use super::{Invited, INVITATION_DAYS};
-use crate::activity::{Actor, NewEvent};
+use crate::activity::{ActivityAction, Actor, NewEvent};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{PasswordResetId, PersonId};
 use crate::model::{
@@ -127,7 +127,7 @@ impl Sessions<'_> {
             &me,
             "current_password",
             &input.current_password,
-            "person.password_change_failed",
+            ActivityAction::PersonPasswordChangeFailed,
         )
         .await?;
         if input.new_password.expose_secret() == input.current_password.expose_secret() {
@@ -143,7 +143,7 @@ impl Sessions<'_> {
             keep_token: actor.token_id,
             reset: None,
         };
-        let ev = NewEvent::new(actor, "person.password_change", self.now())
+        let ev = NewEvent::new(actor, ActivityAction::PersonPasswordChange, self.now())
             .target("person", me.id, &me.email);
         let revoked = self.store.set_password(&change, &ev).await?.unwrap_or(0);
         Ok(PasswordChanged {
@@ -163,7 +163,7 @@ impl Sessions<'_> {
         let found = self.store.password_reset_by_hash(&hash).await?;
         let now = self.now();
         let failed = |p: Option<&PersonRecord>| {
-            let ev = NewEvent::new(actor, "person.password_reset_failed", self.now());
+            let ev = NewEvent::new(actor, ActivityAction::PersonPasswordResetFailed, self.now());
             match p {
                 Some(p) => ev.target("person", p.id, &p.email),
                 None => ev,
@@ -197,9 +197,13 @@ impl Sessions<'_> {
             keep_token: None,
             reset: Some(r.id),
         };
-        let ev = NewEvent::new(&acting_as(actor, &p), "person.password_reset", self.now())
-            .target("person", p.id, &p.email)
-            .details(serde_json::json!({ "reset_id": r.id }));
+        let ev = NewEvent::new(
+            &acting_as(actor, &p),
+            ActivityAction::PersonPasswordReset,
+            self.now(),
+        )
+        .target("person", p.id, &p.email)
+        .details(serde_json::json!({ "reset_id": r.id }));
         if self.store.set_password(&change, &ev).await?.is_none() {
             // Used or voided by someone else meanwhile.
             self.store.append(&failed(Some(&p))).await?;
@@ -240,14 +244,15 @@ impl Sessions<'_> {
             keep_token: None,
             reset: None,
         };
-        let ev = NewEvent::new(&system, "person.owner_password_reset", self.now()).target(
-            "person",
-            owner.id,
-            &owner.email,
-        );
+        let ev = NewEvent::new(
+            &system,
+            ActivityAction::PersonOwnerPasswordReset,
+            self.now(),
+        )
+        .target("person", owner.id, &owner.email);
         let revoked = self.store.set_password(&change, &ev).await?.unwrap_or(0);
         if turn_off_two_step && owner.two_step.is_some() {
-            let ev = NewEvent::new(&system, "person.two_step_reset", self.now()).target(
+            let ev = NewEvent::new(&system, ActivityAction::PersonTwoStepReset, self.now()).target(
                 "person",
                 owner.id,
                 &owner.email,
@@ -306,7 +311,7 @@ impl People<'_> {
             used_at: None,
             revoked_at: None,
         };
-        let ev = NewEvent::new(actor, "person.password_reset_issue", self.now())
+        let ev = NewEvent::new(actor, ActivityAction::PersonPasswordResetIssue, self.now())
             .target("person", p.id, &p.email)
             .details(serde_json::json!({ "reset_id": r.id, "expires_at": r.expires_at }));
         self.store.insert_password_reset(&r, &ev).await?;
@@ -342,7 +347,7 @@ impl People<'_> {
         p.invitation_hash = Some(inv.hash.clone());
         p.invitation_expires_at = Some(now + Duration::days(INVITATION_DAYS));
         p.updated_at = now;
-        let ev = NewEvent::new(actor, "person.invitation_renew", self.now())
+        let ev = NewEvent::new(actor, ActivityAction::PersonInvitationRenew, self.now())
             .target("person", p.id, &p.email)
             .details(serde_json::json!({ "expires_at": p.invitation_expires_at }));
         self.store.update_person(&p, &ev).await?;

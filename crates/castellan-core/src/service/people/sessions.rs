@@ -7,7 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::activity::{Actor, ActorKind, NewEvent};
+use crate::activity::{ActivityAction, Actor, ActorKind, NewEvent};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{PersonId, TokenId, VaultId, WorkspaceId};
 use crate::model::{
@@ -164,8 +164,11 @@ impl Sessions<'_> {
         };
         let (key, _) = self.wrap_new_data_key(vault.id, &DataKey::generate())?;
         let actor = Actor::system("castellan init");
-        let ev =
-            NewEvent::new(&actor, "workspace.create", self.now()).target("workspace", ws.id, &name);
+        let ev = NewEvent::new(&actor, ActivityAction::WorkspaceCreate, self.now()).target(
+            "workspace",
+            ws.id,
+            &name,
+        );
         self.store.create_workspace(&ws, &vault, &key, &ev).await?;
         Ok(Some(token.secret))
     }
@@ -176,7 +179,7 @@ impl Sessions<'_> {
         let token = issue_token(SETUP_PREFIX);
         let ev = NewEvent::new(
             &Actor::system("castellan init"),
-            "workspace.setup_token_reset",
+            ActivityAction::WorkspaceSetupTokenReset,
             self.now(),
         );
         if self.store.reset_setup_token(&token.hash, &ev).await? {
@@ -215,7 +218,7 @@ impl Sessions<'_> {
         };
         let given = hash_token(c.setup_token.expose_secret().trim());
         if !castellan_crypto::hashes_equal(&given, &expected) {
-            let ev = NewEvent::new(actor, "workspace.claim_failed", self.now());
+            let ev = NewEvent::new(actor, ActivityAction::WorkspaceClaimFailed, self.now());
             self.store.append(&ev).await?;
             return Err(CoreError::Unauthenticated(
                 "the setup token is not valid".into(),
@@ -252,7 +255,7 @@ impl Sessions<'_> {
         owner_actor.kind = ActorKind::Person;
         owner_actor.person_id = Some(owner.id);
         owner_actor.name = owner.email.clone();
-        let ev = NewEvent::new(&owner_actor, "workspace.claim", self.now()).target(
+        let ev = NewEvent::new(&owner_actor, ActivityAction::WorkspaceClaim, self.now()).target(
             "person",
             owner.id,
             &owner.email,
@@ -302,7 +305,7 @@ impl Sessions<'_> {
         let person = match person {
             Some(p) if ok && p.status == PersonStatus::Active => p,
             _ => {
-                let mut ev = NewEvent::new(actor, "auth.sign_in_failed", self.now());
+                let mut ev = NewEvent::new(actor, ActivityAction::AuthSignInFailed, self.now());
                 if let Some(p) = &person {
                     ev = ev.target("person", p.id, &p.email);
                 }
@@ -328,7 +331,7 @@ impl Sessions<'_> {
         };
         let mut me = acting_as(actor, &person);
         me.token_id = Some(token.id);
-        let ev = NewEvent::new(&me, "auth.sign_in", self.now()).target(
+        let ev = NewEvent::new(&me, ActivityAction::AuthSignIn, self.now()).target(
             "person",
             person.id,
             &person.email,
@@ -339,7 +342,7 @@ impl Sessions<'_> {
                 // Only now, after the password checked out, does the answer mention a code.
                 let code = s.totp_code.as_deref().map(str::trim).unwrap_or_default();
                 let failed = |reason: &str| {
-                    NewEvent::new(actor, "auth.sign_in_failed", self.now())
+                    NewEvent::new(actor, ActivityAction::AuthSignInFailed, self.now())
                         .target("person", person.id, &person.email)
                         .details(serde_json::json!({ "reason": reason }))
                 };
@@ -405,7 +408,7 @@ impl Sessions<'_> {
         p.updated_at = self.now();
         let ev = NewEvent::new(
             &acting_as(actor, &p),
-            "person.accept_invitation",
+            ActivityAction::PersonAcceptInvitation,
             self.now(),
         )
         .target("person", p.id, &p.email);
@@ -472,7 +475,8 @@ impl Sessions<'_> {
         if t.last_used_at
             .is_none_or(|last| now - last > Duration::seconds(60))
         {
-            let ev = NewEvent::new(&actor, "token.use", self.now()).target("token", t.id, &t.name);
+            let ev = NewEvent::new(&actor, ActivityAction::TokenUse, self.now())
+                .target("token", t.id, &t.name);
             self.store
                 .touch_token(t.id, now, Duration::seconds(TOKEN_USE_LOG_WINDOW_SECS), &ev)
                 .await?;

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::sessions::{token_days, TOKEN_PREFIX};
-use crate::activity::NewEvent;
+use crate::activity::{ActivityAction, NewEvent};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::TokenId;
 use crate::model::{ApiToken, TokenRecord};
@@ -61,7 +61,8 @@ impl Sessions<'_> {
             last_used_at: None,
             revoked_at: None,
         };
-        let ev = NewEvent::new(actor, "token.create", self.now()).target("token", t.id, &t.name);
+        let ev = NewEvent::new(actor, ActivityAction::TokenCreate, self.now())
+            .target("token", t.id, &t.name);
         self.store.insert_token(&t, &ev).await?;
         Ok(IssuedApiToken {
             token: ApiToken::from(&t),
@@ -94,7 +95,8 @@ impl Sessions<'_> {
         let person = actor
             .person_id
             .ok_or(CoreError::NotFound { kind: "token" })?;
-        let ev = NewEvent::new(actor, "token.revoke", self.now()).target("token", id, "");
+        let ev =
+            NewEvent::new(actor, ActivityAction::TokenRevoke, self.now()).target("token", id, "");
         self.store.revoke_token(person, id, self.now(), &ev).await
     }
 }

@@ -12,7 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::activity::{Actor, NewEvent};
+use crate::activity::{ActivityAction, Actor, NewEvent};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::PersonId;
 use crate::model::{PersonRecord, PersonTwoStep};
@@ -131,7 +131,7 @@ impl Castellan {
         me: &PersonRecord,
         field: &str,
         password: &SecretString,
-        failed_action: &str,
+        failed_action: ActivityAction,
     ) -> CoreResult<()> {
         let phc = me.password_hash.clone();
         let pw = password.clone();
@@ -237,7 +237,7 @@ impl Sessions<'_> {
             &me,
             "password",
             password,
-            "person.two_step_enable_failed",
+            ActivityAction::PersonTwoStepEnableFailed,
         )
         .await?;
         let secret = parse_new_secret(secret)?;
@@ -264,7 +264,7 @@ impl Sessions<'_> {
             dek_id,
             last_step: Some(i64::try_from(step).unwrap_or(i64::MAX)),
         };
-        let ev = NewEvent::new(actor, "person.two_step_enable", self.now())
+        let ev = NewEvent::new(actor, ActivityAction::PersonTwoStepEnable, self.now())
             .target("person", me.id, &me.email);
         self.store.set_person_two_step(me.id, Some(&ts), &ev).await
     }
@@ -287,10 +287,10 @@ impl Sessions<'_> {
             &me,
             "password",
             password,
-            "person.two_step_disable_failed",
+            ActivityAction::PersonTwoStepDisableFailed,
         )
         .await?;
-        let ev = NewEvent::new(actor, "person.two_step_disable", self.now())
+        let ev = NewEvent::new(actor, ActivityAction::PersonTwoStepDisable, self.now())
             .target("person", me.id, &me.email);
         self.store.set_person_two_step(me.id, None, &ev).await
     }
@@ -313,7 +313,7 @@ impl People<'_> {
                 "this person has two-step sign-in off".into(),
             ));
         }
-        let ev = NewEvent::new(actor, "person.two_step_reset", self.now())
+        let ev = NewEvent::new(actor, ActivityAction::PersonTwoStepReset, self.now())
             .target("person", p.id, &p.email);
         self.store.set_person_two_step(p.id, None, &ev).await
     }

@@ -1,0 +1,242 @@
+//! The catalog of activity actions: every action Castellan writes to the log, with its stored
+//! dotted name, what it means, the kind of target it names and the detail fields it records.
+//! `docs/activity-actions.md` is generated from this table (see [`catalog_markdown`]).
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Declares [`ActivityAction`] from one table: `Variant = "dotted.name", target, [fields], "meaning"`.
+macro_rules! activity_actions {
+    ($( $variant:ident = $name:literal, $target:expr, [$($field:literal),* $(,)?], $meaning:literal; )+) => {
+        /// An action in the activity log. The dotted name ([`ActivityAction::as_str`]) is what is
+        /// stored, listed and filtered on; it never changes for an existing action.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum ActivityAction {
+            $(
+                #[doc = $meaning]
+                $variant,
+            )+
+        }
+
+        impl ActivityAction {
+            const ALL: &'static [ActivityAction] = &[$(ActivityAction::$variant),+];
+
+            /// Every action, in catalog order.
+            pub fn all() -> &'static [ActivityAction] {
+                Self::ALL
+            }
+
+            /// The stored dotted name, e.g. `account.create`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ActivityAction::$variant => $name,)+
+                }
+            }
+
+            /// What the action means, in one line.
+            pub fn meaning(self) -> &'static str {
+                match self {
+                    $(ActivityAction::$variant => $meaning,)+
+                }
+            }
+
+            /// The kind of target the event names (`account`, `hub`, `person`…), if any.
+            pub fn target(self) -> Option<&'static str> {
+                match self {
+                    $(ActivityAction::$variant => $target,)+
+                }
+            }
+
+            /// The fields of the event's details object.
+            pub fn fields(self) -> &'static [&'static str] {
+                match self {
+                    $(ActivityAction::$variant => &[$($field),*],)+
+                }
+            }
+        }
+    };
+}
+
+const ACCOUNT: Option<&str> = Some("account");
+const APP: Option<&str> = Some("app");
+const HUB: Option<&str> = Some("hub");
+const JOB: Option<&str> = Some("job");
+const MASTER_KEY: Option<&str> = Some("master_key");
+const PERSON: Option<&str> = Some("person");
+const TOKEN: Option<&str> = Some("token");
+const VAULT: Option<&str> = Some("vault");
+const WORKSPACE: Option<&str> = Some("workspace");
+const NONE: Option<&str> = None;
+
+activity_actions! {
+    // The workspace.
+    WorkspaceCreate = "workspace.create", WORKSPACE, [], "The workspace was initialized (`castellan init`).";
+    WorkspaceSetupTokenReset = "workspace.setup_token_reset", NONE, [], "A new setup token was issued for the unclaimed workspace.";
+    WorkspaceClaim = "workspace.claim", PERSON, [], "The workspace was claimed; the target is the new owner.";
+    WorkspaceClaimFailed = "workspace.claim_failed", NONE, [], "Someone tried to claim the workspace with a wrong setup token.";
+    WorkspaceTransferOwnership = "workspace.transfer_ownership", PERSON, [], "Workspace ownership was transferred; the target is the new owner.";
+    // Signing in and tokens.
+    AuthSignIn = "auth.sign_in", PERSON, [], "A person signed in.";
+    AuthSignInFailed = "auth.sign_in_failed", PERSON, ["reason"], "A sign-in was refused (wrong password or two-step code); the target is set when the person is known.";
+    TokenCreate = "token.create", TOKEN, [], "An API token was created.";
+    TokenRevoke = "token.revoke", TOKEN, [], "An API token was revoked.";
+    TokenUse = "token.use", TOKEN, [], "An API token was used (logged at most once per window).";
+    // People.
+    PersonInvite = "person.invite", PERSON, ["role"], "A person was invited to the workspace.";
+    PersonInvitationRenew = "person.invitation_renew", PERSON, ["expires_at"], "A person's invitation was renewed with a new token.";
+    PersonAcceptInvitation = "person.accept_invitation", PERSON, [], "A person accepted their invitation and set a password.";
+    PersonUpdate = "person.update", PERSON, ["name", "role", "status"], "A person's name, role or status was changed (each field present only when changed, as `from`/`to`).";
+    PersonDeactivate = "person.deactivate", PERSON, ["name", "role", "status"], "A person was deactivated (their hubs are revoked next).";
+    PersonPasswordChange = "person.password_change", PERSON, [], "A person changed their own password.";
+    PersonPasswordChangeFailed = "person.password_change_failed", PERSON, [], "A password change was refused: the current password was wrong.";
+    PersonPasswordResetIssue = "person.password_reset_issue", PERSON, ["reset_id", "expires_at"], "An admin issued a password reset link for a person.";
+    PersonPasswordReset = "person.password_reset", PERSON, ["reset_id"], "A person set a new password with a reset link.";
+    PersonPasswordResetFailed = "person.password_reset_failed", PERSON, [], "A password reset link was refused; the target is set when the person is known.";
+    PersonOwnerPasswordReset = "person.owner_password_reset", PERSON, [], "The owner's password was reset from the host (`castellan owner reset-password`).";
+    PersonTwoStepEnable = "person.two_step_enable", PERSON, [], "A person turned on two-step sign-in.";
+    PersonTwoStepEnableFailed = "person.two_step_enable_failed", PERSON, [], "Turning on two-step sign-in was refused: the password was wrong.";
+    PersonTwoStepDisable = "person.two_step_disable", PERSON, [], "A person turned off two-step sign-in.";
+    PersonTwoStepDisableFailed = "person.two_step_disable_failed", PERSON, [], "Turning off two-step sign-in was refused: the password was wrong.";
+    PersonTwoStepReset = "person.two_step_reset", PERSON, [], "A person's two-step sign-in was turned off by an admin or from the host.";
+    // Vaults.
+    VaultCreate = "vault.create", VAULT, [], "A vault was created.";
+    VaultGrant = "vault.grant", VAULT, ["person_id", "email", "role"], "A person was given (or changed) a role on a vault.";
+    VaultRevoke = "vault.revoke", VAULT, ["person_id", "email", "role"], "A person's access to a vault was removed.";
+    // Accounts.
+    AccountCreate = "account.create", ACCOUNT, ["vault_id", "app_id", "setup"], "An account item was created.";
+    AccountUpdate = "account.update", ACCOUNT, ["changed"], "An account item was changed; `changed` lists the field names, never values.";
+    AccountDelete = "account.delete", ACCOUNT, [], "An account item was deleted.";
+    AccountReveal = "account.reveal", ACCOUNT, ["fields"], "Secret fields of an account were revealed.";
+    AccountShare = "account.share", ACCOUNT, ["person_id", "email", "role"], "A person was given (or changed) an item role on an account.";
+    AccountUnshare = "account.unshare", ACCOUNT, ["person_id", "email", "role"], "A person's access to an account was removed.";
+    AccountUse = "account.use", ACCOUNT, ["hub_id", "job_id", "task"], "The bot used an automation account's credentials for a job.";
+    AccountTotpSet = "account.totp_set", ACCOUNT, ["kind", "algorithm", "digits", "period", "warnings"], "An account's TOTP/HOTP secret was set (Castellan became its authenticator).";
+    AccountTotpRemove = "account.totp_remove", ACCOUNT, [], "An account's TOTP/HOTP secret was removed.";
+    AccountTotpCode = "account.totp_code", ACCOUNT, [], "A one-time code for an account was produced (repeated reads logged once per window).";
+    AccountTotpVerify = "account.totp_verify", ACCOUNT, [], "A one-time code for an account was checked.";
+    AccountTotpExport = "account.totp_export", ACCOUNT, [], "An account's authenticator secret was exported as an `otpauth://` URI.";
+    // The app catalog.
+    CatalogAddApp = "catalog.add_app", APP, [], "A custom app was added to the catalog.";
+    // The shared inbox.
+    InboxAddressAssign = "inbox.address_assign", ACCOUNT, ["address"], "A managed email address was assigned to an account.";
+    InboxNumbersAdd = "inbox.numbers_add", NONE, ["numbers"], "Phone numbers were added to the workspace's pool.";
+    InboxNumberAssign = "inbox.number_assign", ACCOUNT, [], "A managed phone number was assigned to an account.";
+    InboxCodeReceived = "inbox.code_received", ACCOUNT, ["message_id", "kind", "from", "has_code", "has_link"], "An email or SMS with a code or link arrived for an account (never the code itself).";
+    InboxMessageReceived = "inbox.message_received", ACCOUNT, ["message_id", "kind", "from", "has_code", "has_link"], "An email or SMS with no code or link arrived for an account.";
+    InboxRead = "inbox.read", ACCOUNT, ["message_id", "kind"], "A received message was read.";
+    InboxCodeRead = "inbox.code_read", ACCOUNT, ["message_id", "kind"], "The latest code or link received for an account was read.";
+    InboxPurge = "inbox.purge", NONE, ["older_than_seconds", "before"], "Old inbox messages were deleted by the retention rule.";
+    // Business hubs.
+    HubConnect = "hub.connect", HUB, ["app_id", "automation_account_id", "warnings"], "A business hub was connected to an app through an automation account.";
+    HubUpdate = "hub.update", HUB, [], "A hub's settings were changed.";
+    HubSync = "hub.sync", HUB, ["confirm"], "A sync was requested (`confirm` releases a halted sync).";
+    HubCheckForUpdates = "hub.check_for_updates", HUB, ["job_id", "total", "new", "changed", "gone", "drift", "halted"], "The bot listed the app's members and wrote a sync report.";
+    HubShare = "hub.share", HUB, ["person_id", "email", "hub_role", "app_role"], "A person was granted a hub with a hub role and an app role.";
+    HubRevoke = "hub.revoke", HUB, ["person_id", "keep_seat", "reason"], "A person's hub grant was removed (`reason` when done for a deactivation).";
+    HubMemberMatch = "hub.member_match", HUB, ["app_member_id", "person_id"], "An app member was matched to a person.";
+    HubMemberExempt = "hub.member_exempt", HUB, ["app_member_id", "reason"], "An app member was exempted from matching.";
+    HubMemberRemove = "hub.member_remove", HUB, ["app_member_id"], "Removal of an app member from the app was requested.";
+    // Jobs.
+    JobRetry = "job.retry", JOB, [], "A person asked for a job to run again.";
+    JobCancel = "job.cancel", JOB, [], "A person cancelled a job.";
+    JobSuperseded = "job.superseded", NONE, ["hub_id", "person_id", "reason"], "Pending jobs for a person on a hub were replaced by a newer decision.";
+    JobCompleted = "job.completed", JOB, ["hub_id", "attempts", "error", "outcome"], "The bot completed a job.";
+    JobRetrying = "job.retrying", JOB, ["hub_id", "attempts", "error", "outcome"], "A job failed with a retryable error and will run again later.";
+    JobGaveUp = "job.gave_up", JOB, ["hub_id", "attempts", "error", "outcome"], "A job failed with a retryable error and has no attempts left.";
+    JobNotCompleted = "job.not_completed", JOB, ["hub_id", "attempts", "error", "outcome"], "A job failed with an error that retrying will not fix.";
+    // Keys and the log itself.
+    KeysRewrap = "keys.rewrap", MASTER_KEY, ["count"], "Data keys were re-wrapped under the active master key (`castellan keys rotate`).";
+    ActivityExport = "activity.export", NONE, [], "The activity log was exported.";
+}
+
+impl fmt::Display for ActivityAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The error of parsing an unknown action name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownAction(
+    /// The name given.
+    pub String,
+);
+
+impl fmt::Display for UnknownAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}` is not an activity action", self.0)
+    }
+}
+
+impl std::error::Error for UnknownAction {}
+
+impl FromStr for ActivityAction {
+    type Err = UnknownAction;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::all()
+            .iter()
+            .copied()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| UnknownAction(s.to_owned()))
+    }
+}
+
+/// The catalog as Markdown: the page committed as `docs/activity-actions.md`.
+pub fn catalog_markdown() -> String {
+    let mut out = String::from(
+        "# Activity actions\n\n\
+         <!-- Generated from `ActivityAction` in crates/castellan-core/src/activity/actions.rs; \
+         do not edit. Regenerate with \
+         `CASTELLAN_BLESS=1 cargo test -p castellan-core --test activity_catalog`. -->\n\n\
+         Every event in the activity log has one of these actions. The action is stored as its \
+         dotted name; the API's `action` filter matches a prefix of it (`account.` lists every \
+         account action). The target is the kind of thing the event names (`target_kind`, with \
+         its id and label at the time); the fields are the keys of the event's `details` object, \
+         which never holds a secret.\n\n\
+         | action | meaning | target | fields |\n|---|---|---|---|\n",
+    );
+    for a in ActivityAction::all() {
+        let fields = a
+            .fields()
+            .iter()
+            .map(|f| format!("`{f}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} |\n",
+            a.as_str(),
+            a.meaning().replace('|', "\\|"),
+            a.target().map_or("—".to_owned(), |t| format!("`{t}`")),
+            if fields.is_empty() {
+                "—".to_owned()
+            } else {
+                fields
+            },
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_dotted_and_round_trip() {
+        let mut seen = std::collections::HashSet::new();
+        for a in ActivityAction::all() {
+            let name = a.as_str();
+            assert!(seen.insert(name), "{name} appears twice");
+            let (area, verb) = name.split_once('.').expect("dotted");
+            let ok =
+                |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+            assert!(ok(area) && ok(verb), "{name}");
+            assert_eq!(name.parse::<ActivityAction>(), Ok(*a));
+            assert_eq!(a.to_string(), name);
+            assert!(a.meaning().ends_with('.'), "{name}: one sentence");
+        }
+        assert!("x.test".parse::<ActivityAction>().is_err());
+    }
+}
