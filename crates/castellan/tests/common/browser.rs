@@ -180,6 +180,9 @@ impl Browser {
     /// Chooses the option of the <select> `css` whose text or value is `text` (case-insensitive),
     /// else the first whose text contains it.
     pub async fn select(&self, css: &str, text: &str) {
+        // Wait for the <select> first: after a click that navigates, the next page may not
+        // be there yet (the script would then find no element).
+        self.el(css).await;
         let found: bool = self
             .js(
                 "const s = document.querySelector(arguments[0]);
