@@ -141,8 +141,9 @@ pub fn decide(
     Decision { step, superseded }
 }
 
-/// The deduplication key of a write job on a hub: one unfinished write job per person (it
-/// converges all of the person's members), so two jobs never act on one person at once.
+/// The deduplication key of a write job on a hub: one waiting write job per person (it
+/// converges all of the person's members), and jobs with one key run one at a time, so two
+/// jobs never act on one person at once.
 /// `person` is `None` for a manual removal of a member no person is matched to, keyed by the
 /// member (`app_member_id`).
 pub fn member_job_key(hub: HubId, person: Option<PersonId>, app_member_id: Option<&str>) -> String {

@@ -274,7 +274,8 @@ pub struct Job {
     pub lease_until: Option<DateTime<Utc>>,
     /// Progress text while running.
     pub progress: Option<String>,
-    /// At most one unfinished job per key (e.g. `invite:<hub>:<person>`); `None` = no dedupe.
+    /// At most one waiting job per key (e.g. `member:<hub>:<person>`), and jobs with one key
+    /// run one at a time; `None` = no dedupe.
     pub dedupe_key: Option<String>,
     /// Error, when not completed or retrying.
     pub error: Option<String>,

@@ -414,13 +414,17 @@ pub struct JobFilter {
 /// The bot's durable job queue.
 #[async_trait]
 pub trait JobStore: Send + Sync {
-    /// Enqueues jobs. A job whose `dedupe_key` matches an unfinished job (queued, started,
-    /// running, retrying) is skipped. Returns the ids actually enqueued.
+    /// Enqueues jobs. A job whose `dedupe_key` matches a *waiting* job (queued, retrying) is
+    /// skipped: that one will run from the same current state. A job a worker holds (started,
+    /// running) absorbs nothing, because it may have read the app or the grants before the
+    /// change the new job is for. Returns the ids actually enqueued.
     async fn enqueue(&self, jobs: &[Job], event: Option<&NewEvent>) -> CoreResult<Vec<JobId>>;
     /// Claims the next due job for `worker`: a `queued`/`retrying` job with `run_at <= now`, or a
     /// `started`/`running` job whose lease expired (its worker died). Sets state `started`,
     /// `worker_id`, `lease_until = now + lease`. Two workers never claim the same job
-    /// (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite: one writer at a time).
+    /// (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite: one writer at a time), and a job is not
+    /// claimed while another job with its `dedupe_key` is held (started or running, whatever
+    /// its lease): jobs with one key run one at a time, in order.
     async fn claim_job(
         &self,
         worker: &str,
@@ -429,6 +433,8 @@ pub trait JobStore: Send + Sync {
     ) -> CoreResult<Option<Job>>;
     /// Writes the job's mutable fields only while `worker` still holds it (`worker_id` matches
     /// and the state is `started`/`running`/`retrying`). Returns `false` when the lease was lost.
+    /// `Conflict` (nothing written) when the job would go back to waiting (`retrying`) while a
+    /// newer job with its `dedupe_key` waits; the engine then records it as superseded.
     /// `event` is appended in the same transaction when given. With `follow_up` (and an
     /// `event`), the same transaction then reads the hub's grants version and enqueues the
     /// follow-up job when it moved past the version the job started from; the read happens

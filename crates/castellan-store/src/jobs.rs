@@ -22,15 +22,15 @@ pub(crate) const JOB_COLS: &str = "id, hub_id, task, state, \"trigger\", actor, 
      attempts, max_attempts, run_at, worker_id, lease_until, progress, dedupe_key, error, \
      created_at, updated_at";
 
-/// The states of an unfinished job, as SQL. Must match the predicate of the
-/// `jobs_one_unfinished` index verbatim (it is also the `ON CONFLICT` target's predicate).
-const UNFINISHED: &str = "state IN ('queued', 'started', 'running', 'retrying')";
+/// The states of a waiting job, as SQL. Must match the predicate of the `jobs_one_waiting`
+/// index verbatim (it is also the `ON CONFLICT` target's predicate).
+const WAITING: &str = "state IN ('queued', 'retrying')";
 
 /// The states a worker may still write while it holds the job.
 const HELD: &str = "state IN ('started', 'running', 'retrying')";
 
-const DUPLICATE_UNFINISHED: &str =
-    "another unfinished job with the same deduplication key exists; wait for it to finish";
+const DUPLICATE_WAITING: &str =
+    "another job with the same deduplication key is waiting to run; wait for it to finish";
 
 fn row_to_job(row: &AnyRow) -> CoreResult<Job> {
     let int32 = |col: &str| -> CoreResult<i32> {
@@ -60,8 +60,8 @@ fn row_to_job(row: &AnyRow) -> CoreResult<Job> {
     })
 }
 
-/// Inserts each job unless an unfinished job (already stored, or earlier in `jobs`) has the
-/// same `dedupe_key`; returns the ids inserted. The partial unique index decides, through
+/// Inserts each job unless a waiting job (already stored, or earlier in `jobs`) has the same
+/// `dedupe_key`; returns the ids inserted. A job that a worker holds does not absorb it. The partial unique index decides, through
 /// `ON CONFLICT … DO NOTHING`, so concurrent enqueuers cannot both win.
 /// `NotFound { kind: "hub" }` when a job names a missing hub; `Conflict` on a duplicate job id.
 pub(crate) async fn enqueue_in_tx(
@@ -73,7 +73,7 @@ pub(crate) async fn enqueue_in_tx(
         let done = sqlx::query(&format!(
             "INSERT INTO jobs ({JOB_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
              $12, $13, $14, $15, $16, $17, $18) \
-             ON CONFLICT (dedupe_key) WHERE {UNFINISHED} DO NOTHING"
+             ON CONFLICT (dedupe_key) WHERE {WAITING} DO NOTHING"
         ))
         .bind(j.id.to_string())
         .bind(j.hub_id.to_string())
@@ -170,7 +170,8 @@ impl JobStore for SqlStore {
     }
 
     /// One `UPDATE … WHERE id = (SELECT … LIMIT 1 [FOR UPDATE SKIP LOCKED]) RETURNING`, oldest
-    /// `run_at` first. Appends no event and takes no chain lock.
+    /// `run_at` first, skipping a job whose dedupe key another held job has. Appends no event
+    /// and takes no chain lock.
     #[tracing::instrument(skip_all, err, fields(worker = %worker))]
     async fn claim_job(
         &self,
@@ -181,10 +182,12 @@ impl JobStore for SqlStore {
         let mut tx = self.begin_unchained().await?;
         let row = sqlx::query(&format!(
             "UPDATE jobs SET state = 'started', worker_id = $1, lease_until = $2, updated_at = $3 \
-             WHERE id = (SELECT id FROM jobs \
-                 WHERE (state IN ('queued', 'retrying') AND run_at <= $3) \
-                    OR (state IN ('started', 'running') AND lease_until < $3) \
-                 ORDER BY run_at, created_at, id LIMIT 1{}) \
+             WHERE id = (SELECT c.id FROM jobs c \
+                 WHERE ((c.state IN ('queued', 'retrying') AND c.run_at <= $3) \
+                    OR (c.state IN ('started', 'running') AND c.lease_until < $3)) \
+                   AND NOT EXISTS (SELECT 1 FROM jobs h WHERE h.dedupe_key = c.dedupe_key \
+                       AND h.id <> c.id AND h.state IN ('started', 'running')) \
+                 ORDER BY c.run_at, c.created_at, c.id LIMIT 1{}) \
              RETURNING {JOB_COLS}",
             self.skip_locked()
         ))
@@ -227,7 +230,7 @@ impl JobStore for SqlStore {
         .bind(worker)
         .execute(&mut *tx)
         .await
-        .map_err(|e| map_err(e, DUPLICATE_UNFINISHED, "job"))?;
+        .map_err(|e| map_err(e, DUPLICATE_WAITING, "job"))?;
         if done.rows_affected() != 1 {
             return Ok(false);
         }
@@ -262,7 +265,7 @@ impl JobStore for SqlStore {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Also writes `worker_id`. `Conflict` when re-queueing would make a second unfinished
+    /// Also writes `worker_id`. `Conflict` when re-queueing would make a second waiting
     /// job with the same `dedupe_key`. `from` empty: `false`.
     #[tracing::instrument(skip_all, err, fields(job_id = %job.id, state = %job.state))]
     async fn update_job_if(
@@ -300,7 +303,7 @@ impl JobStore for SqlStore {
             .query()
             .execute(&mut *tx)
             .await
-            .map_err(|e| map_err(e, DUPLICATE_UNFINISHED, "job"))?;
+            .map_err(|e| map_err(e, DUPLICATE_WAITING, "job"))?;
         if done.rows_affected() != 1 {
             return Ok(false);
         }

@@ -18,6 +18,27 @@ use castellan_core::connector::{
 };
 use secrecy::{ExposeSecret, SecretString};
 
+/// A held call ([`FakeConnector::hold`], [`FakeConnector::hold_before`]): it waits, before or
+/// after the app carried it out, until [`Hold::release`]. Models a slow connector call: a
+/// listing that read the app before a concurrent write landed, or a write still in flight.
+#[derive(Debug, Clone, Default)]
+pub struct Hold {
+    arrived: Arc<tokio::sync::Notify>,
+    released: Arc<tokio::sync::Notify>,
+}
+
+impl Hold {
+    /// Resolves once the held call was carried out and is waiting (at once if it already is).
+    pub async fn arrived(&self) {
+        self.arrived.notified().await;
+    }
+
+    /// Lets the held call return its answer (now, or as soon as it arrives).
+    pub fn release(&self) {
+        self.released.notify_one();
+    }
+}
+
 /// A connector operation, for the call log and for aiming failures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Op {
@@ -149,6 +170,9 @@ struct App {
     remove_deletes: bool,
     /// The error to give once the call in progress is carried out ([`Fail::after_applying`]).
     lost: Option<ConnectorError>,
+    /// Calls to hold: operation, whether before the app carries it out, the hold. Each holds
+    /// one call.
+    holds: Vec<(Op, bool, Hold)>,
 }
 
 impl App {
@@ -288,6 +312,7 @@ impl FakeConnector {
                 page_size: 50,
                 remove_deletes: false,
                 lost: None,
+                holds: vec![],
             })),
         }
     }
@@ -385,6 +410,51 @@ impl FakeConnector {
             .filter(|c| c.op.is_write() && !matches!(c.outcome, Outcome::Failed(_)))
             .cloned()
             .collect()
+    }
+
+    /// Holds the answer of the next call of `op` (after the app carried it out) until the
+    /// returned [`Hold`] is released. Applies to listing and the writes (invite, role change,
+    /// remove).
+    pub fn hold(&self, op: Op) -> Hold {
+        let h = Hold::default();
+        self.lock().holds.push((op, false, h.clone()));
+        h
+    }
+
+    /// Holds the next call of `op` before it reaches the app (a write still in flight) until
+    /// the returned [`Hold`] is released. Same operations as [`FakeConnector::hold`].
+    pub fn hold_before(&self, op: Op) -> Hold {
+        let h = Hold::default();
+        self.lock().holds.push((op, true, h.clone()));
+        h
+    }
+
+    /// Waits while a [`Hold`] for `op` at this stage is pending, consuming it.
+    async fn wait_if_held(&self, op: Op, before: bool) {
+        let hold = {
+            let mut app = self.lock();
+            let i = app
+                .holds
+                .iter()
+                .position(|(o, b, _)| *o == op && *b == before);
+            i.map(|i| app.holds.remove(i).2)
+        };
+        if let Some(h) = hold {
+            h.arrived.notify_one();
+            h.released.notified().await;
+        }
+    }
+
+    /// Carries out a call between its two possible holds.
+    async fn held<T>(
+        &self,
+        op: Op,
+        call: impl FnOnce() -> Result<T, ConnectorError>,
+    ) -> Result<T, ConnectorError> {
+        self.wait_if_held(op, true).await;
+        let r = call()?;
+        self.wait_if_held(op, false).await;
+        Ok(r)
     }
 
     /// Forgets the call log.
@@ -506,9 +576,12 @@ impl Connector for FakeConnector {
         _s: &AppSession,
         cursor: Option<String>,
     ) -> Result<MemberPage, ConnectorError> {
-        let mut app = self.enter(Op::ListMembers, cursor.as_deref(), None)?;
-        let page = app.list(cursor);
-        app.answer(Ok(page))
+        self.held(Op::ListMembers, || {
+            let mut app = self.enter(Op::ListMembers, cursor.as_deref(), None)?;
+            let page = app.list(cursor);
+            app.answer(Ok(page))
+        })
+        .await
     }
 
     async fn get_member(
@@ -543,9 +616,12 @@ impl Connector for FakeConnector {
         inv: &Invitation,
     ) -> Result<AppMember, ConnectorError> {
         self.check_role(&inv.role)?;
-        let mut app = self.enter(Op::Invite, Some(&inv.email), Some(&inv.role))?;
-        let r = app.invite(inv);
-        app.answer(r)
+        self.held(Op::Invite, || {
+            let mut app = self.enter(Op::Invite, Some(&inv.email), Some(&inv.role))?;
+            let r = app.invite(inv);
+            app.answer(r)
+        })
+        .await
     }
 
     /// `NotFound` for an unknown member; `Configuration` for an unknown role.
@@ -557,9 +633,12 @@ impl Connector for FakeConnector {
         role: &str,
     ) -> Result<AppMember, ConnectorError> {
         self.check_role(role)?;
-        let mut app = self.enter(Op::UpdateRole, Some(app_member_id), Some(role))?;
-        let r = app.update_role(app_member_id, role);
-        app.answer(r)
+        self.held(Op::UpdateRole, || {
+            let mut app = self.enter(Op::UpdateRole, Some(app_member_id), Some(role))?;
+            let r = app.update_role(app_member_id, role);
+            app.answer(r)
+        })
+        .await
     }
 
     /// Deactivates (or deletes) the member. `NotFound` for an unknown member.
@@ -569,9 +648,12 @@ impl Connector for FakeConnector {
         _s: &AppSession,
         app_member_id: &str,
     ) -> Result<(), ConnectorError> {
-        let mut app = self.enter(Op::Remove, Some(app_member_id), None)?;
-        let r = app.remove(app_member_id);
-        app.answer(r)
+        self.held(Op::Remove, || {
+            let mut app = self.enter(Op::Remove, Some(app_member_id), None)?;
+            let r = app.remove(app_member_id);
+            app.answer(r)
+        })
+        .await
     }
 }
 

@@ -19,6 +19,8 @@ mod world;
 
 pub use clock::{FakeClock, FixedJitter};
 pub use codes::FakeCodeWaiter;
-pub use connector::{permanent, transient, Call, Fail, FakeConnector, FakeRegistry, Op, Outcome};
+pub use connector::{
+    permanent, transient, Call, Fail, FakeConnector, FakeRegistry, Hold, Op, Outcome,
+};
 pub use memory::MemoryStore;
 pub use world::{World, APP, BOT_PASSWORD, CONNECTOR};

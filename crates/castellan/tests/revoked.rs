@@ -167,16 +167,27 @@ async fn a_delayed_role_change_yields_to_the_newer_role() {
     s.wait_idle();
     assert_eq!(syn.user(&cy).await.unwrap()["admin"], false);
 
-    let to_admin = proxy.hold("PUT", &format!("cy_{}", s.t));
+    let cy_name = format!("cy_{}", s.t);
+    let to_admin = proxy.hold("PUT", &cy_name);
     s.share("Cy", "admin");
     to_admin.arrived(Duration::from_secs(60)).await;
+    // The check for updates of the change back runs on the other worker: it reads the app
+    // (Cy is still `user`) and is held before it hears the answer...
+    let listing = proxy.hold_answer("GET", "order_by=name", &cy_name);
     s.share("Cy", "user");
-    // The check for updates of the change back runs on the other worker and sees `user`.
-    // Give it time to finish before the held change lands: a late write that lands while a
-    // check for updates is still listing is a separate, known race (the follow-up check is
-    // deduplicated against the running one; see the closing note of session 4).
-    std::thread::sleep(Duration::from_secs(10));
+    listing.arrived(Duration::from_secs(60)).await;
+    // ...while the late change to admin lands. The check then plans nothing; the late job's
+    // follow-up check must not be absorbed by the check still running.
     to_admin.forward();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while syn.user(&cy).await.unwrap()["admin"] != true {
+        assert!(
+            Instant::now() < deadline,
+            "the late change to admin never landed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    listing.forward();
     let jobs = s.wait_idle();
     let user = syn.user(&cy).await.unwrap();
     assert_eq!(user["admin"], false, "the newer role wins: {user:#}");

@@ -140,7 +140,7 @@ activity_actions! {
     // Jobs.
     JobRetry = "job.retry", JOB, [], "A person asked for a job to run again.";
     JobCancel = "job.cancel", JOB, [], "A person cancelled a job.";
-    JobSuperseded = "job.superseded", NONE, ["hub_id", "person_id", "reason"], "Pending jobs for a person on a hub were replaced by a newer decision.";
+    JobSuperseded = "job.superseded", JOB, ["hub_id", "person_id", "reason"], "A pending job was cancelled because a newer decision replaced it (a grant changed, or a newer job with the same key waits); `person_id` is set when a grant change caused it.";
     JobCompleted = "job.completed", JOB, ["hub_id", "attempts", "error", "outcome"], "The bot completed a job.";
     JobRetrying = "job.retrying", JOB, ["hub_id", "attempts", "error", "outcome"], "A job failed with a retryable error and will run again later.";
     JobGaveUp = "job.gave_up", JOB, ["hub_id", "attempts", "error", "outcome"], "A job failed with a retryable error and has no attempts left.";

@@ -7,4 +7,5 @@ mod bot;
 mod fixtures;
 mod permissions;
 mod plans;
+mod races;
 mod status;

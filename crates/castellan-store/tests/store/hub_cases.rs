@@ -461,21 +461,40 @@ pub async fn grants_enqueue_deduped_jobs<S: SuiteStore>(store: S) {
         "{err:?}"
     );
 
-    // Once the first sync completes, the same key is accepted again.
+    // Once a worker holds the first sync, the same key is accepted again: a held job absorbs
+    // nothing (it may have read the app already). The newer one waits for it.
     let mut claimed = store
         .claim_job("w1", t(100), Duration::seconds(30))
         .await
         .unwrap()
         .unwrap();
     assert_eq!(claimed.id, first.id);
+    let fourth = job(h.id, Task::CheckForUpdates, 1, Some(&key));
     assert_eq!(
         store
-            .enqueue(std::slice::from_ref(&third), None)
+            .enqueue(std::slice::from_ref(&fourth), None)
             .await
             .unwrap(),
-        Vec::<JobId>::new(),
-        "still unfinished while started"
+        [fourth.id],
+        "a started job absorbs no newer one"
     );
+    let next = store
+        .claim_job("w2", t(100), Duration::seconds(30))
+        .await
+        .unwrap();
+    assert_ne!(
+        next.as_ref().map(|j| j.id),
+        Some(fourth.id),
+        "not started while the first runs"
+    );
+    if let Some(mut other) = next {
+        other.state = JobState::Completed;
+        assert!(store
+            .update_job(&other, "w2", Some(&ev("job.completed")), None)
+            .await
+            .unwrap());
+        n = appended_one(&store, n, "job.completed").await;
+    }
     claimed.state = JobState::Completed;
     claimed.lease_until = None;
     claimed.updated_at = t(101);
@@ -496,8 +515,12 @@ pub async fn grants_enqueue_deduped_jobs<S: SuiteStore>(store: S) {
         .await
         .unwrap();
     n = appended_one(&store, n, "hub.share").await;
+    assert!(
+        store.job(third.id).await.unwrap().is_none(),
+        "deduplicated into the waiting one"
+    );
     assert_eq!(
-        store.job(third.id).await.unwrap().unwrap().state,
+        store.job(fourth.id).await.unwrap().unwrap().state,
         JobState::Queued
     );
     assert_eq!(store.grants(h.id).await.unwrap().len(), 2);

@@ -308,7 +308,7 @@ pub async fn retry_and_cancel<S: SuiteStore>(store: S) {
         JobState::NotCompleted
     );
 
-    // Re-queueing next to an unfinished job with the same key is a conflict, not a duplicate.
+    // Re-queueing next to a waiting job with the same key is a conflict, not a duplicate.
     let twin = job(h.id, Task::InviteMember, 110, Some("invite:ana"));
     assert_eq!(
         store

@@ -293,6 +293,20 @@ async fn postgres_follow_up_only_when_the_grants_moved() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_held_job_absorbs_no_newer_one() {
+    run(Db::Sqlite, supersede_cases::a_held_job_absorbs_no_newer_one).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_held_job_absorbs_no_newer_one() {
+    run(
+        Db::Postgres,
+        supersede_cases::a_held_job_absorbs_no_newer_one,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_grant_change_racing_a_completion_leaves_a_sync() {
     run_instances(
         Db::Sqlite,

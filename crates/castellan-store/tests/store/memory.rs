@@ -127,6 +127,11 @@ async fn memory_follow_up_only_when_the_grants_moved() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_a_held_job_absorbs_no_newer_one() {
+    run_memory(supersede_cases::a_held_job_absorbs_no_newer_one).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_grant_change_racing_a_completion_leaves_a_sync() {
     run_memory_instances(supersede_cases::grant_change_racing_a_completion_leaves_a_sync).await;
 }

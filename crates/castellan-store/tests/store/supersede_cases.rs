@@ -1,6 +1,7 @@
 //! "Revoked means revoked" in the store: a grant change cancels the write jobs it makes
 //! obsolete and bumps the hub's grants version; completing a job queues its follow-up in the
-//! same transaction when the version moved, even against a concurrent grant change.
+//! same transaction when the version moved, even against a concurrent grant change; a job a
+//! worker holds absorbs no newer job with its key.
 
 use std::sync::Arc;
 
@@ -189,8 +190,9 @@ pub async fn follow_up_only_when_the_grants_moved<S: SuiteStore>(store: S) {
         .unwrap());
     assert!(store.job(f1.id).await.unwrap().is_none());
 
-    // A grant changes while the next sync runs: its own sync is deduplicated into the running
-    // one, and completing the running one queues the follow-up in the same transaction.
+    // A grant changes while the next sync runs: its own sync is queued behind the running one
+    // (which may have listed the app already), and completing the running one then queues no
+    // second follow-up: the waiting sync covers it.
     let second = job(h.id, Task::CheckForUpdates, 12, Some(&key));
     store
         .enqueue(std::slice::from_ref(&second), None)
@@ -209,9 +211,10 @@ pub async fn follow_up_only_when_the_grants_moved<S: SuiteStore>(store: S) {
         )
         .await
         .unwrap();
-    assert!(
-        store.job(dropped.id).await.unwrap().is_none(),
-        "deduplicated"
+    assert_eq!(
+        store.job(dropped.id).await.unwrap().unwrap().state,
+        JobState::Queued,
+        "a held sync absorbs no newer one"
     );
     s2.state = JobState::Completed;
     let f2 = job(h.id, Task::CheckForUpdates, 22, Some(&key));
@@ -243,10 +246,92 @@ pub async fn follow_up_only_when_the_grants_moved<S: SuiteStore>(store: S) {
         .update_job(&s2, "w", Some(&ev("job.completed")), Some(&follow))
         .await
         .unwrap());
+    assert!(
+        store.job(f2.id).await.unwrap().is_none(),
+        "deduplicated into the waiting sync"
+    );
+    // With no sync waiting, completing after a grant change queues the follow-up.
+    let mut s3 = claim(&store, "w", 30, &dropped).await;
+    let seen = store.grants_version(h.id).await.unwrap();
+    store.mark_desired_changed(&[h.id], &[]).await.unwrap();
+    s3.state = JobState::Completed;
+    let f3 = job(h.id, Task::CheckForUpdates, 31, Some(&key));
+    let follow = FollowUp {
+        seen_grants_version: seen,
+        job: f3.clone(),
+    };
+    assert!(store
+        .update_job(&s3, "w", Some(&ev("job.completed")), Some(&follow))
+        .await
+        .unwrap());
     assert_eq!(
-        store.job(f2.id).await.unwrap().unwrap().state,
+        store.job(f3.id).await.unwrap().unwrap().state,
         JobState::Queued
     );
+    assert_intact(&store).await;
+}
+
+/// Jobs with one dedupe key: a held job absorbs no newer one, the newer one is not started
+/// while the held one runs (even once its lease expired), and a held job cannot go back to
+/// waiting while a newer one waits.
+pub async fn a_held_job_absorbs_no_newer_one<S: SuiteStore>(store: S) {
+    let h = hub("Slack");
+    store.insert_hub(&h, &[], &ev("hub.connect")).await.unwrap();
+    let key = format!("sync:{}:false", h.id);
+    let a = job(h.id, Task::CheckForUpdates, 1, Some(&key));
+    store.enqueue(std::slice::from_ref(&a), None).await.unwrap();
+    let mut held = claim(&store, "w-a", 10, &a).await;
+    held.state = JobState::Running;
+    assert!(store.update_job(&held, "w-a", None, None).await.unwrap());
+
+    let (b, c) = (
+        job(h.id, Task::CheckForUpdates, 11, Some(&key)),
+        job(h.id, Task::CheckForUpdates, 12, Some(&key)),
+    );
+    assert_eq!(
+        store.enqueue(&[b.clone(), c.clone()], None).await.unwrap(),
+        [b.id],
+        "the held job absorbs nothing; the waiting one absorbs the third"
+    );
+    // Another worker finds nothing to start: B waits for A.
+    assert!(store
+        .claim_job("w-b", t(20), Duration::seconds(600))
+        .await
+        .unwrap()
+        .is_none());
+    // A's worker died: after the lease, A is taken over (not B).
+    let mut a2 = claim(&store, "w-b", 700, &a).await;
+    assert_eq!(a2.worker_id.as_deref(), Some("w-b"));
+    // A cannot go back to waiting while B waits: a conflict, and nothing is written.
+    a2.state = JobState::Retrying;
+    a2.lease_until = None;
+    let err = store
+        .update_job(&a2, "w-b", Some(&ev("job.retrying")), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, castellan_core::CoreError::Conflict(_)),
+        "{err:?}"
+    );
+    assert_eq!(
+        store.job(a.id).await.unwrap().unwrap().state,
+        JobState::Started
+    );
+    a2.state = JobState::NotCompleted;
+    assert!(store
+        .update_job(&a2, "w-b", Some(&ev("job.superseded")), None)
+        .await
+        .unwrap());
+    // Now B starts.
+    claim(&store, "w-b", 701, &b).await;
+    // Jobs without a key never wait for each other.
+    let (x, y) = (
+        job(h.id, Task::RemoveMember, 702, None),
+        job(h.id, Task::RemoveMember, 703, None),
+    );
+    store.enqueue(&[x.clone(), y.clone()], None).await.unwrap();
+    claim(&store, "w-c", 800, &x).await;
+    claim(&store, "w-d", 800, &y).await;
     assert_intact(&store).await;
 }
 

@@ -12,35 +12,44 @@ use chrono::{DateTime, Utc};
 use super::tables::{ms, oms, RunRow, Stored, Tables};
 use super::{MemoryStore, Tx};
 
-const DUPLICATE_UNFINISHED: &str =
-    "another unfinished job with the same deduplication key exists; wait for it to finish";
+const DUPLICATE_WAITING: &str =
+    "another job with the same deduplication key is waiting to run; wait for it to finish";
 
-/// Queued, started, running or retrying: at most one such job per dedupe key.
-fn unfinished(s: JobState) -> bool {
-    matches!(
-        s,
-        JobState::Queued | JobState::Started | JobState::Running | JobState::Retrying
-    )
+/// Queued or retrying: at most one such job per dedupe key (the `jobs_one_waiting` index).
+fn waiting(s: JobState) -> bool {
+    matches!(s, JobState::Queued | JobState::Retrying)
+}
+
+/// Started or running: a worker holds it.
+fn held(s: JobState) -> bool {
+    matches!(s, JobState::Started | JobState::Running)
 }
 
 impl Tables {
-    /// Whether a job other than `except` with this dedupe key is unfinished.
-    fn key_busy(&self, key: &str, except: JobId) -> bool {
+    /// Whether a job other than `except` with this dedupe key is in a state `in_state` accepts.
+    fn key_taken(&self, key: &str, except: JobId, in_state: fn(JobState) -> bool) -> bool {
         self.jobs
             .values()
-            .any(|j| j.id != except && unfinished(j.state) && j.dedupe_key.as_deref() == Some(key))
+            .any(|j| j.id != except && in_state(j.state) && j.dedupe_key.as_deref() == Some(key))
     }
 
-    /// Inserts each job unless an unfinished job (stored, or earlier in `jobs`) has its dedupe
+    /// Whether another job with this job's dedupe key is held (so this one may not start).
+    fn twin_held(&self, j: &Job) -> bool {
+        j.dedupe_key
+            .as_deref()
+            .is_some_and(|k| self.key_taken(k, j.id, held))
+    }
+
+    /// Inserts each job unless a waiting job (stored, or earlier in `jobs`) has its dedupe
     /// key; returns the ids inserted. `NotFound { kind: "hub" }` when a job names a missing hub;
     /// `Conflict` on a duplicate job id.
     pub(crate) fn enqueue(&mut self, jobs: &[Job]) -> CoreResult<Vec<JobId>> {
         let mut inserted = Vec::with_capacity(jobs.len());
         for j in jobs {
-            let dup = unfinished(j.state)
+            let dup = waiting(j.state)
                 && j.dedupe_key
                     .as_deref()
-                    .is_some_and(|k| self.key_busy(k, j.id));
+                    .is_some_and(|k| self.key_taken(k, j.id, waiting));
             if dup {
                 continue;
             }
@@ -68,16 +77,16 @@ impl Tables {
     }
 
     /// Writes a job's mutable fields (and `worker_id` when `with_worker`), refusing a second
-    /// unfinished job with the same dedupe key.
+    /// waiting job with the same dedupe key.
     fn write_job(&mut self, job: &Job, with_worker: bool) -> CoreResult<()> {
-        let busy = unfinished(job.state)
+        let busy = waiting(job.state)
             && self
                 .jobs
                 .get(&job.id)
                 .and_then(|j| j.dedupe_key.clone())
-                .is_some_and(|k| self.key_busy(&k, job.id));
+                .is_some_and(|k| self.key_taken(&k, job.id, waiting));
         if busy {
-            return Err(CoreError::Conflict(DUPLICATE_UNFINISHED.into()));
+            return Err(CoreError::Conflict(DUPLICATE_WAITING.into()));
         }
         let Some(row) = self.jobs.get_mut(&job.id) else {
             return Err(CoreError::NotFound { kind: "job" });
@@ -144,7 +153,8 @@ impl JobStore for MemoryStore {
         })
     }
 
-    /// Oldest `run_at` first (then `created_at`, then id).
+    /// Oldest `run_at` first (then `created_at`, then id), skipping a job whose dedupe key
+    /// another held job has.
     async fn claim_job(
         &self,
         worker: &str,
@@ -162,6 +172,7 @@ impl JobStore for MemoryStore {
                     JobState::Started | JobState::Running => j.lease_until.is_some_and(|l| l < now),
                     _ => false,
                 })
+                .filter(|j| !tx.t.twin_held(j))
                 .min_by_key(|j| (j.run_at, j.created_at, j.id))
                 .map(|j| j.id);
             let Some(id) = due else { return Ok(None) };
@@ -222,8 +233,8 @@ impl JobStore for MemoryStore {
         })
     }
 
-    /// Also writes `worker_id`. `Conflict` when re-queueing would make a second unfinished
-    /// job with the same dedupe key. `from` empty: `false`.
+    /// Also writes `worker_id`. `Conflict` when re-queueing would make a second waiting job
+    /// with the same dedupe key. `from` empty: `false`.
     async fn update_job_if(
         &self,
         job: &Job,

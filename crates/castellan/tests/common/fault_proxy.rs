@@ -24,6 +24,9 @@ pub enum Fault {
     Status(u16),
     /// Keep the request until the test releases it ([`Held`]).
     Hold(Arc<Held>),
+    /// Forward the request, and keep the app's answer until the test releases it, when the
+    /// answer's body contains this text (otherwise pass it on and stay armed).
+    HoldAnswer(Arc<Held>, String),
 }
 
 /// A held request: the test waits for it to arrive, then lets it through or drops it.
@@ -35,6 +38,15 @@ pub struct Held {
 }
 
 impl Held {
+    /// Marks a request as held now; returns what releasing it sends.
+    fn arm(&self) -> oneshot::Receiver<bool> {
+        let (tx, rx) = oneshot::channel();
+        *self.release.lock().unwrap() = Some(tx);
+        *self.count.lock().unwrap() += 1;
+        self.arrived.notify_waiters();
+        rx
+    }
+
     /// Waits until a request is held (at most `limit`).
     pub async fn arrived(&self, limit: Duration) {
         if *self.count.lock().unwrap() > 0 {
@@ -45,7 +57,8 @@ impl Held {
             .expect("the held request never came");
     }
 
-    /// Lets the held request through to the app (whether or not its client is still there).
+    /// Lets the held request through to the app (whether or not its client is still there), or
+    /// a held answer through to the client.
     pub fn forward(&self) {
         self.finish(true)
     }
@@ -134,6 +147,25 @@ impl FaultProxy {
         held
     }
 
+    /// Forwards the next matching request whose answer contains `answer_contains`, and keeps
+    /// that answer until released: the app has carried the request out, the client has not
+    /// heard back yet (e.g. a listing that read the app before a concurrent write landed).
+    pub fn hold_answer(
+        &self,
+        method: &str,
+        path_contains: &str,
+        answer_contains: &str,
+    ) -> Arc<Held> {
+        let held = Arc::new(Held::default());
+        self.fail(
+            method,
+            path_contains,
+            Fault::HoldAnswer(held.clone(), answer_contains.to_owned()),
+            1,
+        );
+        held
+    }
+
     /// Every write (non-GET request) forwarded so far, in order.
     pub fn writes(&self) -> Vec<Write> {
         self.state.writes.lock().unwrap().clone()
@@ -145,6 +177,7 @@ enum Plan {
     Reset,
     Status(u16),
     Hold(Arc<Held>, oneshot::Receiver<bool>),
+    HoldAnswer(Arc<Held>, String),
 }
 
 fn plan(state: &State, method: &str, path: &str) -> Plan {
@@ -155,18 +188,36 @@ fn plan(state: &State, method: &str, path: &str) -> Plan {
     else {
         return Plan::Forward;
     };
+    if let Fault::HoldAnswer(h, text) = &rules[i].fault {
+        // Decided once the answer is known ([`hold_if_answer`]).
+        return Plan::HoldAnswer(h.clone(), text.clone());
+    }
     rules[i].times -= 1;
     match &rules[i].fault {
         Fault::Reset => Plan::Reset,
         Fault::Status(s) => Plan::Status(*s),
-        Fault::Hold(h) => {
-            let (tx, rx) = oneshot::channel();
-            *h.release.lock().unwrap() = Some(tx);
-            *h.count.lock().unwrap() += 1;
-            h.arrived.notify_waiters();
-            Plan::Hold(h.clone(), rx)
-        }
+        Fault::Hold(h) => Plan::Hold(h.clone(), h.arm()),
+        Fault::HoldAnswer(..) => unreachable!("decided above"),
     }
+}
+
+/// For a [`Fault::HoldAnswer`] rule: when `answer` contains its text and the rule is still
+/// armed, spends it and returns the receiver to wait on before answering.
+fn hold_if_answer(
+    state: &State,
+    held: &Arc<Held>,
+    text: &str,
+    answer: &[u8],
+) -> Option<oneshot::Receiver<bool>> {
+    if !String::from_utf8_lossy(answer).contains(text) {
+        return None;
+    }
+    let mut rules = state.rules.lock().unwrap();
+    let rule = rules.iter_mut().find(|r| {
+        r.times > 0 && matches!(&r.fault, Fault::HoldAnswer(h, _) if Arc::ptr_eq(h, held))
+    })?;
+    rule.times -= 1;
+    Some(held.arm())
 }
 
 /// Reads one request: method, path, headers (lowercased names) and body.
@@ -232,8 +283,10 @@ async fn serve(mut sock: TcpStream, state: Arc<State>) {
     let Some((method, path, headers, body)) = read_request(&mut sock).await else {
         return;
     };
+    let mut answer_hold = None;
     match plan(&state, &method, &path) {
         Plan::Forward => {}
+        Plan::HoldAnswer(h, text) => answer_hold = Some((h, text)),
         Plan::Reset => return,
         Plan::Status(s) => {
             let body = br#"{"errcode":"M_UNKNOWN","error":"injected by the fault proxy"}"#;
@@ -276,5 +329,10 @@ async fn serve(mut sock: TcpStream, state: Arc<State>) {
         .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
         .collect();
     let bytes = resp.bytes().await.unwrap_or_default();
+    if let Some(rx) = answer_hold.and_then(|(h, text)| hold_if_answer(&state, &h, &text, &bytes)) {
+        if !rx.await.unwrap_or(false) {
+            return;
+        }
+    }
     respond(&mut sock, status, &keep, &bytes).await;
 }

@@ -565,6 +565,27 @@ impl Bot {
         Ok(())
     }
 
+    /// Records a job that would retry while a newer job with its dedupe key waits as
+    /// superseded (`not_completed`, with a `job.superseded` event): the newer one decides from
+    /// the current grants and app when it runs, so retrying the older one would only repeat or
+    /// contradict it. Returns `false` when the lease was lost meanwhile.
+    async fn superseded_by_newer(&self, job: &mut Job, bot: &Actor) -> CoreResult<bool> {
+        let reason = format!(
+            "superseded: a newer job for the same change is waiting (this attempt failed: {})",
+            job.error.as_deref().unwrap_or("unknown error")
+        );
+        job.state = JobState::NotCompleted;
+        job.error = Some(reason.clone());
+        job.run_at = job.updated_at;
+        let ev = NewEvent::new(bot, ActivityAction::JobSuperseded, self.now())
+            .target("job", job.id, job.task.as_str())
+            .details(serde_json::json!({ "hub_id": job.hub_id, "reason": reason }));
+        self.svc
+            .store
+            .update_job(job, &self.cfg.worker_id, Some(&ev), None)
+            .await
+    }
+
     /// Writes the job's outcome (and, when it completed, the follow-up check for updates if
     /// the grants moved under it, in the same transaction) and updates the hub's status.
     async fn finish(
@@ -646,12 +667,19 @@ impl Bot {
                 "outcome": if job.state == JobState::Completed { job.progress.clone() } else { None },
             }));
         let follow_up = follow_up.filter(|_| job.state == JobState::Completed);
-        if !self
+        let written = match self
             .svc
             .store
             .update_job(&job, &self.cfg.worker_id, Some(&ev), follow_up)
-            .await?
+            .await
         {
+            // A newer job with this key waits and runs from the current state: this one yields.
+            Err(CoreError::Conflict(_)) if job.state == JobState::Retrying => {
+                self.superseded_by_newer(&mut job, &bot).await?
+            }
+            r => r?,
+        };
+        if !written {
             tracing::warn!(job_id = %job.id, "lease lost before finishing");
             return Ok(());
         }

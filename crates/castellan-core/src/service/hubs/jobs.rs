@@ -47,7 +47,7 @@ impl Castellan {
         }
     }
 
-    /// A `check_for_updates` job for a hub (one unfinished per hub).
+    /// A `check_for_updates` job for a hub (one waiting, and one running, per hub).
     pub(crate) fn sync_job(
         &self,
         hub: HubId,
