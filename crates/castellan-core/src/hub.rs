@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 
 use crate::connector::{AppMember, MemberState};
 use crate::ids::{AccountId, AppId, PersonId};
+pub use crate::job_params::{CheckParams, InviteParams, JobParams, RemoveParams, RoleParams};
 
 crate::uuid_id!(/// A business hub.
     HubId, "hub");
@@ -242,7 +243,7 @@ pub struct Grant {
 }
 
 /// One run of a task.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Job {
     /// Id.
     #[schema(value_type = String, format = Uuid)]
@@ -260,8 +261,9 @@ pub struct Job {
     pub actor: String,
     /// Target: person email or app member id.
     pub target: Option<String>,
-    /// Task parameters (person id, email, role, confirm flag).
-    pub params: serde_json::Value,
+    /// Task parameters, typed per task (always the shape `task` takes).
+    #[schema(value_type = Object)]
+    pub params: JobParams,
     /// Attempts so far.
     pub attempts: i32,
     /// Attempts allowed.

@@ -11,6 +11,7 @@ pub mod error;
 pub mod hub;
 pub mod ids;
 pub mod inbox;
+pub mod job_params;
 pub mod model;
 pub mod permissions;
 pub mod ports;

@@ -46,7 +46,10 @@ fn row_to_job(row: &AnyRow) -> CoreResult<Job> {
         trigger: parse(row, "trigger")?,
         actor: get(row, "actor")?,
         target: get(row, "target")?,
-        params: serde_json::from_str(&get::<String>(row, "params")?).map_err(bad_json("params"))?,
+        params: castellan_core::hub::JobParams::from_stored(
+            parse(row, "task")?,
+            serde_json::from_str(&get::<String>(row, "params")?).map_err(bad_json("params"))?,
+        )?,
         attempts: int32("attempts")?,
         max_attempts: int32("max_attempts")?,
         run_at: time(row, "run_at")?,

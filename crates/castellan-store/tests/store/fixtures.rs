@@ -5,7 +5,8 @@ use castellan_core::activity::{ActivityAction, Actor, ChainReport, ChainVerifier
 use castellan_core::catalog::{App, AppSource, PasswordRules};
 use castellan_core::connector::MemberState;
 use castellan_core::hub::{
-    Grant, Hub, HubId, HubMember, HubRole, HubStatus, Job, JobId, JobState, Matching, Task, Trigger,
+    CheckParams, Grant, Hub, HubId, HubMember, HubRole, HubStatus, InviteParams, Job, JobId,
+    JobParams, JobState, Matching, RemoveParams, RoleParams, Task, Trigger,
 };
 use castellan_core::ids::{AccountId, AppId, DataKeyId, PersonId, TokenId, VaultId, WorkspaceId};
 use castellan_core::model::{
@@ -186,6 +187,33 @@ pub fn hub(label: &str) -> Hub {
     }
 }
 
+/// Parameters of the task's shape, about Ana (a fixed person id) and member `U000001`.
+pub fn params_for(task: Task) -> JobParams {
+    let person = "7a1e8c4e-0000-4000-8000-000000000001"
+        .parse()
+        .expect("a uuid");
+    let ids = vec!["U000001".to_owned()];
+    match task {
+        Task::CheckForUpdates => JobParams::CheckForUpdates(CheckParams { confirm: false }),
+        Task::InviteMember => JobParams::InviteMember(InviteParams {
+            person_id: person,
+            email: "ana@acme.io".into(),
+            role: "member".into(),
+            app_member_ids: vec![],
+        }),
+        Task::UpdateMemberRole => JobParams::UpdateMemberRole(RoleParams {
+            person_id: person,
+            app_member_ids: ids,
+            role: "admin".into(),
+        }),
+        Task::RemoveMember => JobParams::RemoveMember(RemoveParams {
+            person_id: Some(person),
+            app_member_ids: ids,
+            manual: false,
+        }),
+    }
+}
+
 /// A queued job due at `t(run_at)`, created at `t(run_at)` too.
 pub fn job(hub: HubId, task: Task, run_at: i64, dedupe: Option<&str>) -> Job {
     Job {
@@ -196,7 +224,7 @@ pub fn job(hub: HubId, task: Task, run_at: i64, dedupe: Option<&str>) -> Job {
         trigger: Trigger::Manual,
         actor: "admin@acme.io".into(),
         target: Some("ana@acme.io".into()),
-        params: serde_json::json!({ "confirm": false, "role": "member" }),
+        params: params_for(task),
         attempts: 0,
         max_attempts: 5,
         run_at: t(run_at),

@@ -7,37 +7,20 @@ use super::{Bot, Failure};
 use crate::connector::{AppSession, Connector, ConnectorContext, Invitation};
 use crate::desired::{decide, desired, Decision, Desired, Seen, Step};
 use crate::error::CoreError;
-use crate::hub::{Hub, HubMember, Job, Matching, Task};
+use crate::hub::{Hub, HubMember, Job, JobParams, Matching, Task};
 use crate::ids::PersonId;
 use crate::model::PersonStatus;
 use crate::CoreResult;
 
 impl Bot {
-    /// The members a write job is about: `app_member_ids` (or the older `app_member_id`).
-    fn member_ids(job: &Job) -> Vec<String> {
-        match (
-            job.params.get("app_member_ids"),
-            job.params.get("app_member_id"),
-        ) {
-            (Some(serde_json::Value::Array(ids)), _) => ids
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect(),
-            (_, Some(serde_json::Value::String(id))) => vec![id.clone()],
-            _ => vec![],
-        }
-    }
-
     /// Every write job (invite, role change, removal) decides when it runs, from the current
     /// grant and the members as the app shows them now ([`crate::desired::decide`]): a retry
     /// never acts twice, and a delayed job never carries out a change that is no longer wanted.
     /// One job per person at a time (its dedupe key), so no two jobs act on one person at once.
     pub(super) async fn converge(&self, job: &mut Job, hub: &Hub) -> Result<String, Failure> {
-        let person: Option<PersonId> = Self::param(job, "person_id")
-            .ok()
-            .and_then(|p| p.parse().ok());
-        let planned_role = Self::param(job, "role").ok().map(str::to_owned);
-        let ids = Self::member_ids(job);
+        let person: Option<PersonId> = job.params.person_id();
+        let planned_role = job.params.role().map(str::to_owned);
+        let ids = job.params.app_member_ids().to_vec();
         let (c, ctx, s) = self.session(job, hub).await?;
         let (want, record) = match person {
             Some(pid) => {
@@ -54,19 +37,16 @@ impl Bot {
         };
         // A removal an admin asked for by hand removes, unless the person was given the hub
         // since: then the grant wins (and a manual removal never turns into an invitation).
-        let manual = job
-            .params
-            .get("manual")
-            .and_then(serde_json::Value::as_bool)
-            == Some(true);
+        let manual = job.params.manual();
         let given_since = manual && matches!(want, Desired::Member { .. });
         let want = match want {
             Desired::Member { .. } if manual => Desired::Unmanaged,
             _ if manual => Desired::Absent,
             other => other,
         };
-        let email = Self::param(job, "email")
-            .ok()
+        let email = job
+            .params
+            .email()
             .map(str::to_owned)
             .or_else(|| record.as_ref().map(|p| p.email.clone()));
         // Re-read before writing: the app is the truth about what is already done.
@@ -235,15 +215,13 @@ pub(super) fn one_job_per_person(jobs: Vec<Job>) -> Vec<Job> {
             .iter_mut()
             .find(|o| o.dedupe_key.is_some() && o.dedupe_key == j.dedupe_key);
         match same {
-            Some(o) if o.task == Task::RemoveMember && j.task == Task::RemoveMember => {
-                if let (Some(serde_json::Value::Array(a)), Some(serde_json::Value::Array(b))) = (
-                    o.params.get_mut("app_member_ids"),
-                    j.params.get("app_member_ids"),
-                ) {
-                    a.extend(b.iter().cloned());
+            Some(o) => {
+                if let (JobParams::RemoveMember(a), JobParams::RemoveMember(b)) =
+                    (&mut o.params, &j.params)
+                {
+                    a.app_member_ids.extend(b.app_member_ids.iter().cloned());
                 }
             }
-            Some(_) => {}
             None => out.push(j),
         }
     }

@@ -16,7 +16,10 @@ use crate::connector::{
 };
 use crate::desired::member_job_key;
 use crate::error::{CoreError, CoreResult};
-use crate::hub::{Hub, HubStatus, Job, JobState, SyncReport, Task, Trigger};
+use crate::hub::{
+    Hub, HubStatus, InviteParams, Job, JobParams, JobState, RemoveParams, RoleParams, SyncReport,
+    Task, Trigger,
+};
 use crate::model::PersonStatus;
 use crate::ports::{FollowUp, JobFilter};
 use crate::reconcile::{self, MatchPerson, PlannedChange};
@@ -399,11 +402,7 @@ impl Bot {
                 None => break,
             }
         }
-        let confirm = job
-            .params
-            .get("confirm")
-            .and_then(|v| v.as_bool())
-            .unwrap_or(false);
+        let confirm = job.params.confirm();
         let people = self.people().await?;
         let previous = self.svc.store.hub_members(hub.id).await?;
         let now = self.now();
@@ -499,13 +498,14 @@ impl Bot {
                 app_member_id,
             } => self.svc.new_job(
                 hub,
-                Task::InviteMember,
                 trigger,
                 &actor,
                 Some(email.clone()),
-                serde_json::json!({
-                    "person_id": person_id, "email": email, "role": role,
-                    "app_member_ids": app_member_id.iter().collect::<Vec<_>>(),
+                JobParams::InviteMember(InviteParams {
+                    person_id: *person_id,
+                    email: email.clone(),
+                    role: role.clone(),
+                    app_member_ids: app_member_id.iter().cloned().collect(),
                 }),
                 Some(member_job_key(hub, Some(*person_id), None)),
             ),
@@ -515,11 +515,14 @@ impl Bot {
                 role,
             } => self.svc.new_job(
                 hub,
-                Task::UpdateMemberRole,
                 trigger,
                 &actor,
                 Some(app_member_id.clone()),
-                serde_json::json!({ "person_id": person_id, "app_member_ids": [app_member_id], "role": role }),
+                JobParams::UpdateMemberRole(RoleParams {
+                    person_id: *person_id,
+                    app_member_ids: vec![app_member_id.clone()],
+                    role: role.clone(),
+                }),
                 Some(member_job_key(hub, Some(*person_id), Some(app_member_id))),
             ),
             PlannedChange::Remove {
@@ -527,23 +530,17 @@ impl Bot {
                 app_member_id,
             } => self.svc.new_job(
                 hub,
-                Task::RemoveMember,
                 trigger,
                 &actor,
                 Some(app_member_id.clone()),
-                serde_json::json!({ "person_id": person_id, "app_member_ids": [app_member_id] }),
+                JobParams::RemoveMember(RemoveParams {
+                    person_id: *person_id,
+                    app_member_ids: vec![app_member_id.clone()],
+                    manual: false,
+                }),
                 Some(member_job_key(hub, *person_id, Some(app_member_id))),
             ),
         }
-    }
-
-    fn param<'a>(job: &'a Job, key: &str) -> Result<&'a str, Failure> {
-        job.params.get(key).and_then(|v| v.as_str()).ok_or_else(|| {
-            Failure::Core(CoreError::internal(format!(
-                "job {} lacks parameter {key}",
-                job.id
-            )))
-        })
     }
 
     async fn record(&self, job: &Job, outcome: &str) -> CoreResult<()> {

@@ -3,7 +3,7 @@
 
 use crate::activity::{ActivityAction, Actor, NewEvent};
 use crate::error::{CoreError, CoreResult};
-use crate::hub::{Hub, HubId, Job, JobId, JobState, Task, Trigger};
+use crate::hub::{CheckParams, Hub, HubId, Job, JobId, JobParams, JobState, Task, Trigger};
 use crate::permissions::{can, Permit};
 use crate::ports::JobFilter;
 use crate::service::{Castellan, Hubs};
@@ -12,23 +12,21 @@ use crate::service::{Castellan, Hubs};
 pub const MAX_ATTEMPTS: i32 = 5;
 
 impl Castellan {
-    // Eight arguments until job parameters are typed per task (issue 11, point 5).
-    #[allow(clippy::too_many_arguments)]
+    /// A queued job for `hub`, due now, of the task `params` are for.
     pub(crate) fn new_job(
         &self,
         hub: HubId,
-        task: Task,
         trigger: Trigger,
         actor: &Actor,
         target: Option<String>,
-        params: serde_json::Value,
+        params: JobParams,
         dedupe: Option<String>,
     ) -> Job {
         let now = self.now();
         Job {
             id: JobId::new(),
             hub_id: hub,
-            task,
+            task: params.task(),
             state: JobState::Queued,
             trigger,
             actor: actor.name.clone(),
@@ -57,11 +55,10 @@ impl Castellan {
     ) -> Job {
         self.new_job(
             hub,
-            Task::CheckForUpdates,
             trigger,
             actor,
             None,
-            serde_json::json!({ "confirm": confirm }),
+            JobParams::CheckForUpdates(CheckParams { confirm }),
             Some(format!("sync:{hub}:{confirm}")),
         )
     }

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use crate::activity::{ActivityAction, NewEvent};
 use crate::desired::member_job_key;
 use crate::error::{CoreError, CoreResult};
-use crate::hub::{HubId, HubMember, Matching, Task, Trigger};
+use crate::hub::{HubId, HubMember, JobParams, Matching, RemoveParams, Trigger};
 use crate::ids::PersonId;
 use crate::permissions::{can, Permit};
 use crate::service::Hubs;
@@ -114,12 +114,13 @@ impl Hubs<'_> {
                 // whatever the grants say); a later grant for the person supersedes it.
                 let job = self.new_job(
                     id,
-                    Task::RemoveMember,
                     Trigger::Manual,
                     actor,
                     Some(m.app_member_id.clone()),
-                    serde_json::json!({
-                        "app_member_ids": [m.app_member_id], "manual": true, "person_id": m.person_id,
+                    JobParams::RemoveMember(RemoveParams {
+                        person_id: m.person_id,
+                        app_member_ids: vec![m.app_member_id.clone()],
+                        manual: true,
                     }),
                     Some(member_job_key(id, m.person_id, Some(&m.app_member_id))),
                 );
