@@ -1,6 +1,7 @@
 //! The permission matrix: which workspace role may do what, and which item role may do what
-//! to an account. Every API endpoint names one [`Action`]; core services check it through
-//! [`require`] before touching the store.
+//! to an account. Every API endpoint names one [`Action`]; a core use case that needs one takes
+//! a [`Permit`] for its marker in [`can`], which only the matrix check ([`Permit::check`]) makes.
+//! The actions, their words and the matrix are one table (`workspace_actions!` below).
 
 use std::marker::PhantomData;
 
@@ -11,148 +12,105 @@ use crate::activity::Actor;
 use crate::error::CoreError;
 use crate::model::{ItemRole, WorkspaceRole};
 
-/// Workspace-level actions, one per kind of endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    /// Read the workspace summary and one's own profile.
-    WorkspaceRead,
-    /// List and show people.
-    PeopleRead,
-    /// Invite people, change roles (up to one's own rank), deactivate.
-    PeopleManage,
-    /// Hand the Owner role to someone else.
-    OwnershipTransfer,
-    /// Create, list and revoke one's own API tokens.
-    TokensManageOwn,
-    /// List the vaults one can reach.
-    VaultRead,
-    /// Create vaults and grant or revoke access to them.
-    VaultManage,
-    /// List, search and show accounts one can reach (per item role).
-    AccountRead,
-    /// Add accounts.
-    AccountCreate,
-    /// Edit, delete and share accounts (per item role).
-    AccountWrite,
-    /// Reveal passwords and other secret fields (per item role).
-    AccountReveal,
-    /// Read the app catalog.
-    CatalogRead,
-    /// Add apps to the catalog.
-    CatalogManage,
-    /// Use the password generator.
-    Generate,
-    /// List, filter and export the activity log.
-    ActivityRead,
-    /// Verify the activity log's hash chain.
-    ActivityVerify,
-    /// List hubs, their members, reports and the automation log.
-    HubRead,
-    /// Connect hubs, share and revoke them, match and exempt members, run syncs, retry and
-    /// cancel jobs.
-    HubManage,
-    /// Manage the shared inbox's phone number pool (add and list numbers).
-    InboxManage,
+/// Declares the workspace actions from one table: each row is an action with its doc, the words
+/// an error uses for it, and the workspace roles that may take it. From it come [`Action`],
+/// [`MATRIX`], the marker types in [`can`] and [`each_permission`], so a new action is one row.
+macro_rules! workspace_actions {
+    ($( $(#[doc = $doc:literal])+ $name:ident, $words:literal, [$($role:ident),+ $(,)?]; )+) => {
+        /// Workspace-level actions, one per kind of endpoint.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum Action {
+            $( $(#[doc = $doc])+ $name, )+
+        }
+
+        impl Action {
+            /// Every action, in table order.
+            pub const ALL: &'static [Action] = &[$(Action::$name),+];
+
+            /// What the action lets one do, as an error message says it ("manage vaults").
+            pub fn words(self) -> &'static str {
+                match self {
+                    $(Action::$name => $words,)+
+                }
+            }
+        }
+
+        /// The matrix: each action with the workspace roles that may take it. One table, read
+        /// by [`allows`]; the router test walks every endpoint against it.
+        pub const MATRIX: &[(Action, &[WorkspaceRole])] = &[
+            $( (Action::$name, &[$(WorkspaceRole::$role),+]), )+
+        ];
+
+        /// One marker type per [`Action`]: `Permit<can::VaultManage>` is the proof that an
+        /// actor may manage vaults.
+        pub mod can {
+            $(
+                #[doc = concat!("The permission to take [`super::Action::", stringify!($name), "`].")]
+                #[derive(Debug)]
+                pub enum $name {}
+                impl super::sealed::Sealed for $name {}
+                impl super::Permission for $name {
+                    const ACTION: super::Action = super::Action::$name;
+                }
+            )+
+        }
+
+        /// Calls `v` once per permission marker, in table order (for walks over the whole
+        /// matrix, e.g. the rules test that checks every role against every permit).
+        pub fn each_permission(v: &mut impl PermissionVisitor) {
+            $( v.visit::<can::$name>(); )+
+        }
+    };
 }
 
-use WorkspaceRole as R;
+/// A walk over every permission marker ([`each_permission`]).
+pub trait PermissionVisitor {
+    /// Called once per marker type.
+    fn visit<P: Permission>(&mut self);
+}
 
-/// The matrix: each action with the workspace roles that may take it. One table, read by
-/// [`allows`]; the router test walks every endpoint against it.
-pub const MATRIX: &[(Action, &[WorkspaceRole])] = &[
-    (
-        Action::WorkspaceRead,
-        &[
-            R::Owner,
-            R::SuperAdmin,
-            R::Admin,
-            R::User,
-            R::LoginOnly,
-            R::Guest,
-        ],
-    ),
-    (
-        Action::PeopleRead,
-        &[R::Owner, R::SuperAdmin, R::Admin, R::User],
-    ),
-    (Action::PeopleManage, &[R::Owner, R::SuperAdmin, R::Admin]),
-    (Action::OwnershipTransfer, &[R::Owner]),
-    (
-        Action::TokensManageOwn,
-        &[
-            R::Owner,
-            R::SuperAdmin,
-            R::Admin,
-            R::User,
-            R::LoginOnly,
-            R::Guest,
-        ],
-    ),
-    (
-        Action::VaultRead,
-        &[
-            R::Owner,
-            R::SuperAdmin,
-            R::Admin,
-            R::User,
-            R::LoginOnly,
-            R::Guest,
-        ],
-    ),
-    (Action::VaultManage, &[R::Owner, R::SuperAdmin, R::Admin]),
-    (
-        Action::AccountRead,
-        &[
-            R::Owner,
-            R::SuperAdmin,
-            R::Admin,
-            R::User,
-            R::LoginOnly,
-            R::Guest,
-        ],
-    ),
-    (
-        Action::AccountCreate,
-        &[R::Owner, R::SuperAdmin, R::Admin, R::User],
-    ),
-    (
-        Action::AccountWrite,
-        &[R::Owner, R::SuperAdmin, R::Admin, R::User],
-    ),
-    (
-        Action::AccountReveal,
-        &[R::Owner, R::SuperAdmin, R::Admin, R::User],
-    ),
-    (
-        Action::CatalogRead,
-        &[
-            R::Owner,
-            R::SuperAdmin,
-            R::Admin,
-            R::User,
-            R::LoginOnly,
-            R::Guest,
-        ],
-    ),
-    (Action::CatalogManage, &[R::Owner, R::SuperAdmin, R::Admin]),
-    (
-        Action::Generate,
-        &[
-            R::Owner,
-            R::SuperAdmin,
-            R::Admin,
-            R::User,
-            R::LoginOnly,
-            R::Guest,
-        ],
-    ),
-    (Action::ActivityRead, &[R::Owner, R::SuperAdmin, R::Admin]),
-    (Action::ActivityVerify, &[R::Owner, R::SuperAdmin]),
-    (Action::HubRead, &[R::Owner, R::SuperAdmin, R::Admin]),
-    (Action::HubManage, &[R::Owner, R::SuperAdmin, R::Admin]),
-    (Action::InboxManage, &[R::Owner, R::SuperAdmin, R::Admin]),
-];
+workspace_actions! {
+    /// Read the workspace summary and one's own profile.
+    WorkspaceRead, "read the workspace", [Owner, SuperAdmin, Admin, User, LoginOnly, Guest];
+    /// List and show people.
+    PeopleRead, "list people", [Owner, SuperAdmin, Admin, User];
+    /// Invite people, change roles (up to one's own rank), deactivate.
+    PeopleManage, "manage people", [Owner, SuperAdmin, Admin];
+    /// Hand the Owner role to someone else.
+    OwnershipTransfer, "transfer ownership", [Owner];
+    /// Create, list and revoke one's own API tokens.
+    TokensManageOwn, "manage API tokens", [Owner, SuperAdmin, Admin, User, LoginOnly, Guest];
+    /// List the vaults one can reach.
+    VaultRead, "list vaults", [Owner, SuperAdmin, Admin, User, LoginOnly, Guest];
+    /// Create vaults and grant or revoke access to them.
+    VaultManage, "manage vaults", [Owner, SuperAdmin, Admin];
+    /// List, search and show accounts one can reach (per item role).
+    AccountRead, "read accounts", [Owner, SuperAdmin, Admin, User, LoginOnly, Guest];
+    /// Add accounts.
+    AccountCreate, "add accounts", [Owner, SuperAdmin, Admin, User];
+    /// Edit, delete and share accounts (per item role).
+    AccountWrite, "change accounts", [Owner, SuperAdmin, Admin, User];
+    /// Reveal passwords and other secret fields (per item role).
+    AccountReveal, "reveal secrets", [Owner, SuperAdmin, Admin, User];
+    /// Read the app catalog.
+    CatalogRead, "read the app catalog", [Owner, SuperAdmin, Admin, User, LoginOnly, Guest];
+    /// Add apps to the catalog.
+    CatalogManage, "change the app catalog", [Owner, SuperAdmin, Admin];
+    /// Use the password generator.
+    Generate, "generate passwords", [Owner, SuperAdmin, Admin, User, LoginOnly, Guest];
+    /// List, filter and export the activity log.
+    ActivityRead, "read the activity log", [Owner, SuperAdmin, Admin];
+    /// Verify the activity log's hash chain.
+    ActivityVerify, "verify the activity log", [Owner, SuperAdmin];
+    /// List hubs, their members, reports and the automation log.
+    HubRead, "read business hubs", [Owner, SuperAdmin, Admin];
+    /// Connect hubs, share and revoke them, match and exempt members, run syncs, retry and
+    /// cancel jobs.
+    HubManage, "manage business hubs", [Owner, SuperAdmin, Admin];
+    /// Manage the shared inbox's phone number pool (add and list numbers).
+    InboxManage, "manage the phone number pool", [Owner, SuperAdmin, Admin];
+}
 
 /// Whether `role` may take `action`, from [`MATRIX`]. An action missing from the table is denied.
 pub fn allows(role: WorkspaceRole, action: Action) -> bool {
@@ -172,46 +130,6 @@ pub trait Permission: sealed::Sealed {
 mod sealed {
     pub trait Sealed {}
 }
-
-macro_rules! markers {
-    ($($name:ident),* $(,)?) => {
-        /// One marker type per [`Action`]: `Permit<can::VaultManage>` is the proof that an
-        /// actor may manage vaults.
-        pub mod can {
-            $(
-                #[doc = concat!("The permission to take [`super::Action::", stringify!($name), "`].")]
-                #[derive(Debug)]
-                pub enum $name {}
-                impl super::sealed::Sealed for $name {}
-                impl super::Permission for $name {
-                    const ACTION: super::Action = super::Action::$name;
-                }
-            )*
-        }
-    };
-}
-
-markers!(
-    WorkspaceRead,
-    PeopleRead,
-    PeopleManage,
-    OwnershipTransfer,
-    TokensManageOwn,
-    VaultRead,
-    VaultManage,
-    AccountRead,
-    AccountCreate,
-    AccountWrite,
-    AccountReveal,
-    CatalogRead,
-    CatalogManage,
-    Generate,
-    ActivityRead,
-    ActivityVerify,
-    HubRead,
-    HubManage,
-    InboxManage,
-);
 
 /// Proof that an actor passed the matrix for permission `P`: a use case that needs `P` takes
 /// a `&Permit<P>`, so it cannot be called without the check. Only [`Permit::check`] (or
@@ -279,32 +197,8 @@ pub fn require(role: WorkspaceRole, action: Action) -> Result<(), CoreError> {
     } else {
         Err(CoreError::Forbidden(format!(
             "the workspace role `{role}` may not {}",
-            action_words(action)
+            action.words()
         )))
-    }
-}
-
-fn action_words(a: Action) -> &'static str {
-    match a {
-        Action::WorkspaceRead => "read the workspace",
-        Action::PeopleRead => "list people",
-        Action::PeopleManage => "manage people",
-        Action::OwnershipTransfer => "transfer ownership",
-        Action::TokensManageOwn => "manage API tokens",
-        Action::VaultRead => "list vaults",
-        Action::VaultManage => "manage vaults",
-        Action::AccountRead => "read accounts",
-        Action::AccountCreate => "add accounts",
-        Action::AccountWrite => "change accounts",
-        Action::AccountReveal => "reveal secrets",
-        Action::CatalogRead => "read the app catalog",
-        Action::CatalogManage => "change the app catalog",
-        Action::Generate => "generate passwords",
-        Action::ActivityRead => "read the activity log",
-        Action::ActivityVerify => "verify the activity log",
-        Action::HubRead => "read business hubs",
-        Action::HubManage => "manage business hubs",
-        Action::InboxManage => "manage the phone number pool",
     }
 }
 
@@ -391,31 +285,10 @@ mod tests {
 
     #[test]
     fn every_action_is_in_the_matrix_once() {
-        let all = [
-            Action::WorkspaceRead,
-            Action::PeopleRead,
-            Action::PeopleManage,
-            Action::OwnershipTransfer,
-            Action::TokensManageOwn,
-            Action::VaultRead,
-            Action::VaultManage,
-            Action::AccountRead,
-            Action::AccountCreate,
-            Action::AccountWrite,
-            Action::AccountReveal,
-            Action::CatalogRead,
-            Action::CatalogManage,
-            Action::Generate,
-            Action::ActivityRead,
-            Action::ActivityVerify,
-            Action::HubRead,
-            Action::HubManage,
-            Action::InboxManage,
-        ];
-        for a in all {
-            assert_eq!(MATRIX.iter().filter(|(x, _)| *x == a).count(), 1, "{a:?}");
+        for a in Action::ALL {
+            assert_eq!(MATRIX.iter().filter(|(x, _)| x == a).count(), 1, "{a:?}");
         }
-        assert_eq!(MATRIX.len(), all.len());
+        assert_eq!(MATRIX.len(), Action::ALL.len());
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! workspace role and asserts allow or deny from `castellan_core::permissions::allows`.
 //!
 //! The table below names, for every authenticated endpoint, the [`Action`] its core use case
-//! checks (`self.require(actor, Action::X)`). A completeness test compares the table with the
-//! OpenAPI document, so an endpoint added without a row here fails.
+//! takes a permit for (`Permit<can::X>`, checked against the matrix). A completeness test
+//! compares the table with the OpenAPI document, so an endpoint added without a row here fails.
 
 mod common;
 
