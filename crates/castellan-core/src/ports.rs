@@ -391,13 +391,21 @@ pub struct Supersede {
     pub event: NewEvent,
 }
 
-/// A job to enqueue when a job completes after the hub's desired state changed under it.
+/// Jobs to enqueue when a job completes: a check for updates when the hub's desired state
+/// changed under it, and one whatever the version says when the job's own effects need a
+/// second look (see `settle`).
 #[derive(Debug, Clone)]
 pub struct FollowUp {
     /// The hub's grants version read before the job read the grants.
     pub seen_grants_version: i64,
-    /// The job to enqueue (a check for updates).
+    /// The job to enqueue when the version moved past `seen_grants_version` (a check for
+    /// updates).
     pub job: Job,
+    /// A check for updates to enqueue in any case: after a manual removal (a person may have
+    /// been matched to the member and given the hub meanwhile, which no version tracks), or,
+    /// due later, after a job whose earlier attempt was interrupted (a call it sent may still
+    /// land in the app after this attempt re-read it).
+    pub settle: Option<Job>,
 }
 
 /// A filter for the automation log.
@@ -424,7 +432,8 @@ pub trait JobStore: Send + Sync {
     /// `worker_id`, `lease_until = now + lease`. Two workers never claim the same job
     /// (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite: one writer at a time), and a job is not
     /// claimed while another job with its `dedupe_key` is held (started or running, whatever
-    /// its lease): jobs with one key run one at a time, in order.
+    /// its lease): jobs with one key run one at a time, in order. Likewise a check for updates
+    /// is not claimed while another check of its hub is held (whatever their keys).
     async fn claim_job(
         &self,
         worker: &str,
@@ -437,8 +446,9 @@ pub trait JobStore: Send + Sync {
     /// newer job with its `dedupe_key` waits; the engine then records it as superseded.
     /// `event` is appended in the same transaction when given. With `follow_up` (and an
     /// `event`), the same transaction then reads the hub's grants version and enqueues the
-    /// follow-up job when it moved past the version the job started from; the read happens
-    /// under the lock that every grant change takes, so no change slips between the two.
+    /// follow-up job when it moved past the version the job started from (the read happens
+    /// under the lock that every grant change takes, so no change slips between the two), and
+    /// enqueues `follow_up.settle` when given.
     async fn update_job(
         &self,
         job: &Job,

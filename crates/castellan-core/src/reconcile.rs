@@ -195,10 +195,38 @@ pub fn plan(members: &[HubMember], grants: &[Grant], people: &[MatchPerson]) -> 
         }
     }
     for g in grants {
-        let member = members
+        let matched: Vec<&HubMember> = members
             .iter()
-            .find(|m| m.person_id == Some(g.person_id) && m.matching != Matching::Exempted);
+            .filter(|m| m.person_id == Some(g.person_id) && m.matching != Matching::Exempted)
+            .collect();
         let d = desired(Some(g), active(g.person_id));
+        // Unwanted: every member matched to the person goes (a second account, found by a
+        // `+tag` address or matched by hand, must not keep access after a revoke).
+        let removals: Vec<&HubMember> = matched
+            .iter()
+            .copied()
+            .filter(|m| step(&d, Some(m.seen())) == Step::Remove)
+            .collect();
+        if !removals.is_empty() {
+            for m in removals {
+                let planned = out.iter().any(|c| {
+                    matches!(c, PlannedChange::Remove { app_member_id, .. } if *app_member_id == m.app_member_id)
+                });
+                if !planned {
+                    out.push(PlannedChange::Remove {
+                        person_id: Some(g.person_id),
+                        app_member_id: m.app_member_id.clone(),
+                    });
+                }
+            }
+            continue;
+        }
+        // Wanted: one member carries the grant, an active one when there is one.
+        let member = matched
+            .iter()
+            .copied()
+            .find(|m| m.state != MemberState::Deactivated)
+            .or(matched.first().copied());
         let email = || people.get(&g.person_id).map(|p| p.email.clone());
         match (step(&d, member.map(HubMember::seen)), member) {
             (Step::Invite { role }, m) => {
@@ -217,14 +245,6 @@ pub fn plan(members: &[HubMember], grants: &[Grant], people: &[MatchPerson]) -> 
                 app_member_id: m.app_member_id.clone(),
                 role,
             }),
-            (Step::Remove, Some(m))
-                if !out.iter().any(|c| matches!(c, PlannedChange::Remove { app_member_id, .. } if *app_member_id == m.app_member_id)) =>
-            {
-                out.push(PlannedChange::Remove {
-                    person_id: Some(g.person_id),
-                    app_member_id: m.app_member_id.clone(),
-                })
-            }
             _ => {}
         }
     }

@@ -173,8 +173,9 @@ impl JobStore for SqlStore {
     }
 
     /// One `UPDATE … WHERE id = (SELECT … LIMIT 1 [FOR UPDATE SKIP LOCKED]) RETURNING`, oldest
-    /// `run_at` first, skipping a job whose dedupe key another held job has. Appends no event
-    /// and takes no chain lock.
+    /// `run_at` first, skipping a job whose dedupe key another held job has, and a check for
+    /// updates while another check of its hub is held. Appends no event and takes no chain
+    /// lock.
     #[tracing::instrument(skip_all, err, fields(worker = %worker))]
     async fn claim_job(
         &self,
@@ -188,8 +189,11 @@ impl JobStore for SqlStore {
              WHERE id = (SELECT c.id FROM jobs c \
                  WHERE ((c.state IN ('queued', 'retrying') AND c.run_at <= $3) \
                     OR (c.state IN ('started', 'running') AND c.lease_until < $3)) \
-                   AND NOT EXISTS (SELECT 1 FROM jobs h WHERE h.dedupe_key = c.dedupe_key \
-                       AND h.id <> c.id AND h.state IN ('started', 'running')) \
+                   AND NOT EXISTS (SELECT 1 FROM jobs h WHERE h.id <> c.id \
+                       AND h.state IN ('started', 'running') \
+                       AND (h.dedupe_key = c.dedupe_key \
+                         OR (c.task = 'check_for_updates' AND h.task = 'check_for_updates' \
+                             AND h.hub_id = c.hub_id))) \
                  ORDER BY c.run_at, c.created_at, c.id LIMIT 1{}) \
              RETURNING {JOB_COLS}",
             self.skip_locked()
@@ -243,6 +247,9 @@ impl JobStore for SqlStore {
             if let Some(f) = follow_up {
                 if grants_version_in_tx(&mut tx, job.hub_id).await? > f.seen_grants_version {
                     enqueue_in_tx(&mut tx, std::slice::from_ref(&f.job)).await?;
+                }
+                if let Some(settle) = &f.settle {
+                    enqueue_in_tx(&mut tx, std::slice::from_ref(settle)).await?;
                 }
             }
             append_in_tx(&mut tx, ev).await?;

@@ -183,6 +183,7 @@ pub async fn follow_up_only_when_the_grants_moved<S: SuiteStore>(store: S) {
     let follow = FollowUp {
         seen_grants_version: seen,
         job: f1.clone(),
+        settle: None,
     };
     assert!(store
         .update_job(&s1, "w", Some(&ev("job.completed")), Some(&follow))
@@ -221,6 +222,7 @@ pub async fn follow_up_only_when_the_grants_moved<S: SuiteStore>(store: S) {
     let follow = FollowUp {
         seen_grants_version: seen,
         job: f2.clone(),
+        settle: None,
     };
     // Without an event nothing is completed through this path, and no follow-up is queued.
     s2.progress = Some("progress".into());
@@ -259,6 +261,7 @@ pub async fn follow_up_only_when_the_grants_moved<S: SuiteStore>(store: S) {
     let follow = FollowUp {
         seen_grants_version: seen,
         job: f3.clone(),
+        settle: None,
     };
     assert!(store
         .update_job(&s3, "w", Some(&ev("job.completed")), Some(&follow))
@@ -322,8 +325,53 @@ pub async fn a_held_job_absorbs_no_newer_one<S: SuiteStore>(store: S) {
         .update_job(&a2, "w-b", Some(&ev("job.superseded")), None)
         .await
         .unwrap());
-    // Now B starts.
-    claim(&store, "w-b", 701, &b).await;
+    // Now B starts; while it runs, no other check of the hub starts, whatever its key.
+    let mut b_held = claim(&store, "w-b", 701, &b).await;
+    let confirm = job(
+        h.id,
+        Task::CheckForUpdates,
+        1,
+        Some(&format!("sync:{}:true", h.id)),
+    );
+    store
+        .enqueue(std::slice::from_ref(&confirm), None)
+        .await
+        .unwrap();
+    assert!(store
+        .claim_job("w-c", t(702), Duration::seconds(600))
+        .await
+        .unwrap()
+        .is_none());
+    // Completing B with a settle check queues it even though the grants did not move; the
+    // confirmed check starts after B.
+    b_held.state = JobState::Completed;
+    let settle = job(h.id, Task::CheckForUpdates, 760, Some("settle:h"));
+    let follow = FollowUp {
+        seen_grants_version: store.grants_version(h.id).await.unwrap(),
+        job: job(h.id, Task::CheckForUpdates, 703, Some(&key)),
+        settle: Some(settle.clone()),
+    };
+    assert!(store
+        .update_job(&b_held, "w-b", Some(&ev("job.completed")), Some(&follow))
+        .await
+        .unwrap());
+    assert!(store.job(follow.job.id).await.unwrap().is_none());
+    assert_eq!(
+        store.job(settle.id).await.unwrap().unwrap().state,
+        JobState::Queued
+    );
+    let mut c2 = claim(&store, "w-c", 702, &confirm).await;
+    c2.state = JobState::Completed;
+    assert!(store
+        .update_job(&c2, "w-c", Some(&ev("job.completed")), None)
+        .await
+        .unwrap());
+    let mut s2 = claim(&store, "w-c", 761, &settle).await;
+    s2.state = JobState::Completed;
+    assert!(store
+        .update_job(&s2, "w-c", Some(&ev("job.completed")), None)
+        .await
+        .unwrap());
     // Jobs without a key never wait for each other.
     let (x, y) = (
         job(h.id, Task::RemoveMember, 702, None),
@@ -359,6 +407,7 @@ pub async fn grant_change_racing_a_completion_leaves_a_sync<I: Instances>(db: I)
         let follow = FollowUp {
             seen_grants_version: seen,
             job: job(h.id, Task::CheckForUpdates, base + 2, Some(&key)),
+            settle: None,
         };
         let (store_a, store_b) = (a.clone(), b.clone());
         let complete = tokio::spawn(async move {

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use castellan_core::activity::NewEvent;
-use castellan_core::hub::{HubId, Job, JobId, JobState};
+use castellan_core::hub::{HubId, Job, JobId, JobState, Task};
 use castellan_core::ids::EventId;
 use castellan_core::ports::{FollowUp, JobFilter, JobStore, Supersede};
 use castellan_core::{CoreError, CoreResult};
@@ -33,11 +33,18 @@ impl Tables {
             .any(|j| j.id != except && in_state(j.state) && j.dedupe_key.as_deref() == Some(key))
     }
 
-    /// Whether another job with this job's dedupe key is held (so this one may not start).
+    /// Whether another job with this job's dedupe key is held, or, for a check for updates,
+    /// another check of its hub (so this one may not start).
     fn twin_held(&self, j: &Job) -> bool {
+        let check = |x: &Job| x.task == Task::CheckForUpdates;
         j.dedupe_key
             .as_deref()
             .is_some_and(|k| self.key_taken(k, j.id, held))
+            || (check(j)
+                && self
+                    .jobs
+                    .values()
+                    .any(|h| h.id != j.id && held(h.state) && check(h) && h.hub_id == j.hub_id))
     }
 
     /// Inserts each job unless a waiting job (stored, or earlier in `jobs`) has its dedupe
@@ -154,7 +161,7 @@ impl JobStore for MemoryStore {
     }
 
     /// Oldest `run_at` first (then `created_at`, then id), skipping a job whose dedupe key
-    /// another held job has.
+    /// another held job has, and a check for updates while another check of its hub is held.
     async fn claim_job(
         &self,
         worker: &str,
@@ -212,6 +219,9 @@ impl JobStore for MemoryStore {
                 if let Some(f) = follow_up {
                     if tx.t.grants_version(job.hub_id)? > f.seen_grants_version {
                         tx.t.enqueue(std::slice::from_ref(&f.job))?;
+                    }
+                    if let Some(settle) = &f.settle {
+                        tx.t.enqueue(std::slice::from_ref(settle))?;
                     }
                 }
                 tx.append(ev);

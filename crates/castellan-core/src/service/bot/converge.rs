@@ -18,9 +18,22 @@ impl Bot {
     /// never acts twice, and a delayed job never carries out a change that is no longer wanted.
     /// One job per person at a time (its dedupe key), so no two jobs act on one person at once.
     pub(super) async fn converge(&self, job: &mut Job, hub: &Hub) -> Result<String, Failure> {
-        let person: Option<PersonId> = job.params.person_id();
         let planned_role = job.params.role().map(str::to_owned);
         let ids = job.params.app_member_ids().to_vec();
+        let manual = job.params.manual();
+        // A manual removal of a member no person was matched to: a check for updates may have
+        // matched the member to a person since (who may hold the hub now).
+        let person: Option<PersonId> = match job.params.person_id() {
+            None if manual => self
+                .svc
+                .store
+                .hub_members(hub.id)
+                .await?
+                .into_iter()
+                .find(|m| ids.contains(&m.app_member_id))
+                .and_then(|m| m.person_id),
+            p => p,
+        };
         let (c, ctx, s) = self.session(job, hub).await?;
         let (want, record) = match person {
             Some(pid) => {
@@ -37,7 +50,6 @@ impl Bot {
         };
         // A removal an admin asked for by hand removes, unless the person was given the hub
         // since: then the grant wins (and a manual removal never turns into an invitation).
-        let manual = job.params.manual();
         let given_since = manual && matches!(want, Desired::Member { .. });
         let want = match want {
             Desired::Member { .. } if manual => Desired::Unmanaged,
@@ -130,6 +142,9 @@ impl Bot {
                 .map(|m| m.app_member_id.clone())
                 .unwrap_or_default()
         };
+        if decision.step != Step::Nothing {
+            self.fence(job).await?;
+        }
         Ok(match &decision.step {
             Step::Invite { role } => {
                 let email = email.clone().ok_or_else(|| {

@@ -8,7 +8,7 @@ use std::time::Duration as StdDuration;
 use crate::clock::Jitter;
 use chrono::{Duration, Utc};
 
-use super::hubs::unfinished;
+use super::hubs::{unfinished, CONNECTOR_CALL_TIMEOUT};
 use super::Castellan;
 use crate::activity::{ActivityAction, Actor, NewEvent};
 use crate::connector::{
@@ -26,6 +26,9 @@ use crate::reconcile::{self, MatchPerson, PlannedChange};
 
 mod converge;
 use converge::one_job_per_person;
+
+/// The error a job released at shutdown carries until its next attempt.
+const INTERRUPTED: &str = "interrupted by a shutdown; released for another worker";
 
 /// Settings of one worker.
 #[derive(Debug, Clone)]
@@ -186,6 +189,8 @@ impl Bot {
             job.lease_until = Some(now - Duration::milliseconds(1));
             job.attempts = (job.attempts - 1).max(0);
             job.updated_at = now;
+            // The next attempt must know a call of this one may still land (see `execute`).
+            job.error = Some(INTERRUPTED.into());
             self.svc
                 .store
                 .update_job(&job, &self.cfg.worker_id, None, None)
@@ -245,6 +250,11 @@ impl Bot {
             job.state = JobState::Running;
             return self.finish(job, Err(err), None).await;
         }
+        // An earlier attempt that did not end with the app's answer (a dead worker, a shutdown,
+        // a timeout before a retry) may have a call in flight that lands after this attempt
+        // re-read the app: completing then queues a check for updates once such a call has
+        // ended.
+        let interrupted_before = job.attempts > 0 || job.error.is_some();
         job.state = JobState::Running;
         job.attempts += 1;
         job.updated_at = self.now();
@@ -277,6 +287,26 @@ impl Bot {
             r = self.dispatch(&mut job, &hub) => r,
             () = self.heartbeat(id) => Err(Failure::LeaseLost),
         };
+        let settle = if interrupted_before && job.task != Task::CheckForUpdates {
+            let mut s = self.svc.sync_job(
+                hub.id,
+                Trigger::GrantChange,
+                &Actor::bot("bot (an earlier attempt's call may still land)"),
+                false,
+            );
+            s.run_at = self.now() + self.settle();
+            s.dedupe_key = Some(format!("settle:{}", hub.id));
+            Some(s)
+        } else if job.params.manual() {
+            Some(self.svc.sync_job(
+                hub.id,
+                Trigger::GrantChange,
+                &Actor::bot("bot (after a manual removal)"),
+                false,
+            ))
+        } else {
+            None
+        };
         let follow_up = FollowUp {
             seen_grants_version: seen,
             job: self.svc.sync_job(
@@ -285,8 +315,33 @@ impl Bot {
                 &Actor::bot("bot (the grants changed while a job ran)"),
                 false,
             ),
+            settle,
         };
         self.finish(job, result, Some(&follow_up)).await
+    }
+
+    /// How long after an interrupted attempt a call it sent may still land: the connector call
+    /// timeout, or the lease when that is shorter (a short lease is a test setting).
+    fn settle(&self) -> Duration {
+        let call = Duration::from_std(CONNECTOR_CALL_TIMEOUT).unwrap_or(Duration::seconds(30));
+        call.min(self.cfg.lease)
+    }
+
+    /// Checks that this worker still holds the job right before a write to the app (and
+    /// extends the lease): a worker that was stopped (SIGSTOP, a long pause) past its lease
+    /// must not write after another worker took the job over. `LeaseLost` otherwise.
+    async fn fence(&self, job: &Job) -> Result<(), Failure> {
+        let until = self.now() + self.cfg.lease;
+        if self
+            .svc
+            .store
+            .renew_lease(job.id, &self.cfg.worker_id, until)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(Failure::LeaseLost)
+        }
     }
 
     /// Renews the job's lease every third of it while the job runs, so a slow connector call

@@ -11,6 +11,11 @@ use crate::service::{Castellan, Hubs};
 /// Attempts before a job gives up.
 pub const MAX_ATTEMPTS: i32 = 5;
 
+/// How long one connector call may take before the bot gives up on it (the request timeout
+/// every connector is given). It also bounds how long after an interrupted attempt a call it
+/// sent may still land in the app.
+pub const CONNECTOR_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 impl Castellan {
     /// A queued job for `hub`, due now, of the task `params` are for.
     pub(crate) fn new_job(
@@ -107,7 +112,7 @@ impl Castellan {
                     max_code_wait,
                 ),
             )),
-            timeout: std::time::Duration::from_secs(30),
+            timeout: CONNECTOR_CALL_TIMEOUT,
         })
     }
 }

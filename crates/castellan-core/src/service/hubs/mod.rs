@@ -27,7 +27,7 @@ use crate::service::{Castellan, Hubs};
 use crate::validate;
 
 pub use grants::{RevokeHub, ShareHub};
-pub use jobs::unfinished;
+pub use jobs::{unfinished, CONNECTOR_CALL_TIMEOUT};
 pub use members::MemberAction;
 
 /// Default safeguard threshold: a sync or plan that would remove more than 20% halts.
