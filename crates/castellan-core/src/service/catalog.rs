@@ -7,7 +7,6 @@ use castellan_crypto::{
 };
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::{Castellan, Catalog};
 use crate::activity::{ActivityAction, NewEvent};
@@ -21,7 +20,7 @@ pub const DEFAULT_SYMBOLS: &str = "!#$%&()*+,-./:;<=>?@[]^_{|}~";
 
 /// A generator request. With `app` or `account_id`, the app's password rules win: the length is
 /// clamped to its range, its symbol set is used and its required classes are turned on.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GenerateRequest {
     /// `password` (default) or `passphrase`.
@@ -62,16 +61,14 @@ pub struct GenerateRequest {
     pub include_number: bool,
     /// Follow this catalog app's password rules.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub app: Option<String>,
     /// Follow the password rules of this account's app.
     #[serde(default)]
-    #[schema(value_type = Option<String>, format = Uuid)]
     pub account_id: Option<AccountId>,
 }
 
 /// A generated secret.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct GenerateResult {
     /// The password or passphrase.
     pub value: String,

@@ -2,7 +2,6 @@
 
 use castellan_crypto::DataKey;
 use serde::Deserialize;
-use utoipa::ToSchema;
 
 use super::{Castellan, Vaults};
 use crate::activity::{ActivityAction, NewEvent};
@@ -13,7 +12,7 @@ use crate::permissions::{can, Permit};
 use crate::validate::{self, LookAlike};
 
 /// Creating a vault.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewVault {
     /// Name (unique, case-insensitive).

@@ -4,7 +4,6 @@
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use utoipa::ToSchema;
 
 use crate::activity::{ActivityAction, Actor, NewEvent};
 use crate::desired::supersede_prefix;
@@ -18,7 +17,7 @@ use crate::service::{Castellan, Hubs};
 use crate::validate;
 
 /// Sharing a hub (or changing the app role).
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ShareHub {
     /// Hub role (default collaborator).
@@ -30,11 +29,10 @@ pub struct ShareHub {
 }
 
 /// Revoking people's access.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RevokeHub {
     /// The people.
-    #[schema(value_type = Vec<String>)]
     pub person_ids: Vec<PersonId>,
     /// Keep their seat: drop only Castellan's management.
     #[serde(default)]

@@ -2,7 +2,6 @@
 //! an admin does with one (match to a person, exempt with a reason, remove from the app).
 
 use serde::Deserialize;
-use utoipa::ToSchema;
 
 use crate::activity::{ActivityAction, NewEvent};
 use crate::desired::member_job_key;
@@ -14,13 +13,12 @@ use crate::service::Hubs;
 use crate::validate;
 
 /// What to do with an unmatched member.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "action", deny_unknown_fields)]
 pub enum MemberAction {
     /// Match to a person.
     Match {
         /// The person.
-        #[schema(value_type = String, format = Uuid)]
         person_id: PersonId,
     },
     /// Exempt with a reason.

@@ -13,7 +13,6 @@ mod members;
 
 use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::activity::{ActivityAction, NewEvent};
 use crate::error::{CoreError, CoreResult};
@@ -36,19 +35,18 @@ pub const DEFAULT_SAFEGUARD: f64 = 0.2;
 pub const DEFAULT_SYNC_INTERVAL_SECS: i64 = 86_400;
 
 /// A new placeholder ("ghost") automation account made while connecting.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewPlaceholder {
     /// The account's username in the app.
     pub username: String,
     /// Vault for the new account (default vault when absent).
     #[serde(default)]
-    #[schema(value_type = Option<String>, format = Uuid)]
     pub vault_id: Option<VaultId>,
 }
 
 /// Connecting a hub.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectHub {
     /// Catalog app id or name.
@@ -69,7 +67,6 @@ pub struct ConnectHub {
     pub login_method: Option<String>,
     /// An existing account item to use as the automation account.
     #[serde(default)]
-    #[schema(value_type = Option<String>, format = Uuid)]
     pub automation_account_id: Option<AccountId>,
     /// Or a new placeholder account with a generated password.
     #[serde(default)]
@@ -83,7 +80,7 @@ pub struct ConnectHub {
 }
 
 /// Changing a hub's settings.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HubPatch {
     /// New label.
@@ -100,12 +97,11 @@ pub struct HubPatch {
     pub sync_interval_secs: Option<i64>,
     /// Another automation account.
     #[serde(default)]
-    #[schema(value_type = Option<String>, format = Uuid)]
     pub automation_account_id: Option<AccountId>,
 }
 
 /// A hub with its latest report.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct HubDetail {
     /// The hub.
     #[serde(flatten)]

@@ -16,7 +16,6 @@ use castellan_crypto::issue_token;
 
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::activity::{ActivityAction, NewEvent};
 use crate::error::{CoreError, CoreResult};
@@ -42,7 +41,7 @@ pub use two_step::{
 pub const INVITATION_DAYS: i64 = 7;
 
 /// Inviting a person.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InvitePerson {
     /// Email (unique in the workspace).
@@ -57,7 +56,7 @@ pub struct InvitePerson {
 }
 
 /// A new person with their invitation token (shown once).
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Invited {
     /// The person, in status `invited`.
     pub person: Person,
@@ -66,7 +65,7 @@ pub struct Invited {
 }
 
 /// Changing a person.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PersonPatch {
     /// New display name.

@@ -4,7 +4,6 @@
 use castellan_crypto::issue_token;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::sessions::{token_days, TOKEN_PREFIX};
 use crate::activity::{ActivityAction, NewEvent};
@@ -16,7 +15,7 @@ use crate::service::Sessions;
 use crate::validate;
 
 /// A new API token request.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
     /// Label.
@@ -27,7 +26,7 @@ pub struct NewToken {
 }
 
 /// A newly issued token: the secret is shown once.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct IssuedApiToken {
     /// The token row.
     #[serde(flatten)]
