@@ -1,8 +1,6 @@
 //! Members, on the [`Hubs`] capability: the app's members as the last sync saw them, and what
 //! an admin does with one (match to a person, exempt with a reason, remove from the app).
 
-use serde::Deserialize;
-
 use crate::activity::{ActivityAction, NewEvent};
 use crate::desired::member_job_key;
 use crate::error::{CoreError, CoreResult};
@@ -13,8 +11,7 @@ use crate::service::Hubs;
 use crate::validate;
 
 /// What to do with an unmatched member.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "action", deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub enum MemberAction {
     /// Match to a person.
     Match {

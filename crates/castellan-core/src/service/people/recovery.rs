@@ -10,7 +10,6 @@
 use castellan_crypto::{hash_password, hash_token, issue_token};
 use chrono::{DateTime, Duration, Utc};
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
 
 use super::sessions::{acting_as, person_password};
 use super::{Invited, INVITATION_DAYS};
@@ -31,8 +30,7 @@ pub const RESET_LINK_MINUTES: i64 = 60;
 pub const RESET_PATH: &str = "/reset-password";
 
 /// Changing one's own password.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct ChangePassword {
     /// The current password.
     pub current_password: SecretString,
@@ -41,7 +39,7 @@ pub struct ChangePassword {
 }
 
 /// A password that was set.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct PasswordChanged {
     /// The person.
     pub person: Person,
@@ -50,7 +48,7 @@ pub struct PasswordChanged {
 }
 
 /// A new password reset link (its token is shown once).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct PasswordResetLink {
     /// Whose password it resets.
     pub person: Person,
@@ -64,8 +62,7 @@ pub struct PasswordResetLink {
 }
 
 /// Using a password reset link.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct UseResetLink {
     /// The link's token (`cst_reset_…`).
     pub reset_token: SecretString,

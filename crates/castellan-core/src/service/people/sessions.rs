@@ -50,8 +50,7 @@ pub struct SetupStatus {
 }
 
 /// Claiming the workspace with the setup token.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct Claim {
     /// The setup token printed by `castellan serve` / `castellan init`.
     pub setup_token: SecretString,
@@ -64,8 +63,7 @@ pub struct Claim {
 }
 
 /// Signing in with email and password.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct SignIn {
     /// Email.
     pub email: String,
@@ -73,22 +71,18 @@ pub struct SignIn {
     pub password: SecretString,
     /// The person's current two-step code (RFC 6238 TOTP, 6 digits), required when they have
     /// set up two-step sign-in.
-    #[serde(default)]
     pub totp_code: Option<String>,
     /// Label for the token created (default "sign-in").
-    #[serde(default)]
     pub token_name: Option<String>,
     /// Token lifetime in days (1..=365, default 30).
-    #[serde(default)]
     pub expires_in_days: Option<u32>,
     /// Issue a web session token ([`SESSION_PREFIX`]) instead of an API token. Not part of the
     /// API body: only the web app sets it.
-    #[serde(skip)]
     pub web_session: bool,
 }
 
 /// A person and the token issued to them (shown once).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct ClaimResult {
     /// The person.
     pub person: Person,
