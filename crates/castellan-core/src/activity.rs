@@ -5,7 +5,6 @@
 use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use utoipa::ToSchema;
 
 mod actions;
 
@@ -18,7 +17,7 @@ use crate::model::WorkspaceRole;
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Who did something.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActorKind {
     /// A person (through the API, CLI or web app).
@@ -160,7 +159,7 @@ impl NewEvent {
 }
 
 /// An event as stored and listed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActivityEvent {
     /// Position in the chain, from 1.
     pub seq: i64,
@@ -266,7 +265,7 @@ impl ActivityEvent {
 }
 
 /// One break found by [`verify_chain`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChainProblem {
     /// The sequence number where the chain breaks.
     pub seq: i64,
@@ -275,7 +274,7 @@ pub struct ChainProblem {
 }
 
 /// The outcome of a verification.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChainReport {
     /// Events checked.
     pub checked: i64,

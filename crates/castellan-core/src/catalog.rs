@@ -2,7 +2,6 @@
 //! custom entries added through the API and kept in the store.
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::error::{CoreError, CoreResult};
 use crate::ids::AppId;
@@ -12,7 +11,7 @@ use crate::validate;
 pub const BUILTIN_CATALOG: &str = include_str!("../../../catalog/apps.toml");
 
 /// What an automation account may do to members in the app.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Capability {
     /// List members with their roles.
@@ -28,7 +27,7 @@ pub enum Capability {
 }
 
 /// A character class a password rule may require.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CharClass {
     /// a-z
@@ -42,7 +41,7 @@ pub enum CharClass {
 }
 
 /// An app's password policy.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordRules {
     /// Minimum length, in characters.
@@ -58,7 +57,7 @@ pub struct PasswordRules {
 }
 
 /// Hints for reading the app's verification messages.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct InboxHints {
     /// Expected senders: full addresses or `@domain`.
@@ -70,7 +69,7 @@ pub struct InboxHints {
 }
 
 /// Whether an entry ships with Castellan or was added by the workspace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum AppSource {
     /// From `catalog/apps.toml`.
@@ -81,11 +80,10 @@ pub enum AppSource {
 }
 
 /// A catalog entry.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct App {
     /// Slug id, e.g. `matrix-synapse`.
-    #[schema(value_type = String)]
     pub id: AppId,
     /// Display name.
     pub name: String,

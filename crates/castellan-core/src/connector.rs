@@ -9,13 +9,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::catalog::Capability;
 use crate::inbox::InboxCode;
 
 /// What a connector can do and which roles its app knows.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConnectorInfo {
     /// Connector name (the catalog's `connector` value), e.g. `synapse`.
     pub name: String,
@@ -28,7 +27,7 @@ pub struct ConnectorInfo {
 }
 
 /// A member as the app reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppMember {
     /// The app's own id for the member (e.g. `@ana:example.org`).
     pub app_member_id: String,
@@ -43,7 +42,7 @@ pub struct AppMember {
 }
 
 /// A member's state in the app.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MemberState {
     /// Can sign in.

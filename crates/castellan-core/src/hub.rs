@@ -2,7 +2,6 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::connector::{AppMember, MemberState};
 use crate::ids::{AccountId, AppId, PersonId};
@@ -131,13 +130,11 @@ crate::str_enum!(
 );
 
 /// A business hub row.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Hub {
     /// Id.
-    #[schema(value_type = String, format = Uuid)]
     pub id: HubId,
     /// Catalog app.
-    #[schema(value_type = String)]
     pub app_id: AppId,
     /// Label, unique per workspace.
     pub label: String,
@@ -146,13 +143,10 @@ pub struct Hub {
     /// The app instance's base URL (self-hosted apps) or API base.
     pub base_url: String,
     /// How users are managed (`api` or `browser`).
-    #[schema(value_type = String)]
     pub user_management: UserManagement,
     /// How the bot signs in (`password`, `password_totp`, `password_email_code`).
-    #[schema(value_type = String)]
     pub login_method: LoginMethod,
     /// The automation account item.
-    #[schema(value_type = String, format = Uuid)]
     pub automation_account_id: AccountId,
     /// Status.
     pub status: HubStatus,
@@ -169,7 +163,6 @@ pub struct Hub {
     /// Last completed sync.
     pub last_sync_at: Option<DateTime<Utc>>,
     /// Who connected it.
-    #[schema(value_type = Option<String>)]
     pub created_by: Option<PersonId>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
@@ -178,7 +171,7 @@ pub struct Hub {
 }
 
 /// An app member as the hub keeps it after a sync.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HubMember {
     /// The app's id.
     pub app_member_id: String,
@@ -193,7 +186,6 @@ pub struct HubMember {
     /// Matching result.
     pub matching: Matching,
     /// The matched person.
-    #[schema(value_type = Option<String>)]
     pub person_id: Option<PersonId>,
     /// Why exempted.
     pub exempt_reason: Option<String>,
@@ -225,10 +217,9 @@ impl HubMember {
 }
 
 /// Desired access: a person given the hub with a hub role and an app role.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Grant {
     /// The person.
-    #[schema(value_type = String, format = Uuid)]
     pub person_id: PersonId,
     /// Hub role.
     pub hub_role: HubRole,
@@ -243,13 +234,11 @@ pub struct Grant {
 }
 
 /// One run of a task.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Job {
     /// Id.
-    #[schema(value_type = String, format = Uuid)]
     pub id: JobId,
     /// The hub.
-    #[schema(value_type = String, format = Uuid)]
     pub hub_id: HubId,
     /// Task.
     pub task: Task,
@@ -262,7 +251,6 @@ pub struct Job {
     /// Target: person email or app member id.
     pub target: Option<String>,
     /// Task parameters, typed per task (always the shape `task` takes).
-    #[schema(value_type = Object)]
     pub params: JobParams,
     /// Attempts so far.
     pub attempts: i32,
@@ -288,7 +276,7 @@ pub struct Job {
 }
 
 /// What a sync found.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SyncReport {
     /// Members now.
     pub total: usize,

@@ -9,7 +9,6 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::activity::NewEvent;
 use crate::error::CoreResult;
@@ -33,13 +32,11 @@ crate::str_enum!(
 );
 
 /// An email address on a Castellan mail domain, assigned to one account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ManagedAddress {
     /// Id.
-    #[schema(value_type = String, format = Uuid)]
     pub id: ManagedAddressId,
     /// The account it belongs to.
-    #[schema(value_type = String, format = Uuid)]
     pub account_id: AccountId,
     /// The address, lowercased: `<app-or-label>-<8 random characters>@<mail domain>`.
     pub address: String,
@@ -48,15 +45,13 @@ pub struct ManagedAddress {
 }
 
 /// A phone number of the workspace's pool, free or assigned to one account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ManagedNumber {
     /// Id.
-    #[schema(value_type = String, format = Uuid)]
     pub id: ManagedNumberId,
     /// The number in E.164 form (`+14155550100`).
     pub e164: String,
     /// The account it is assigned to; `None` while free.
-    #[schema(value_type = Option<String>, format = Uuid)]
     pub account_id: Option<AccountId>,
     /// When added to the pool.
     pub created_at: DateTime<Utc>,
@@ -117,23 +112,19 @@ impl std::fmt::Debug for InboxMessageRecord {
 
 /// A message as the API shows it. Listings leave `code`, `link` and `text` out (`null`): they
 /// are shown by `GET /api/v1/inbox/{id}` and the code endpoint, which record the read.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InboxMessage {
     /// Id.
-    #[schema(value_type = String, format = Uuid)]
     pub id: InboxMessageId,
     /// `email` or `sms`.
     pub kind: InboxKind,
     /// The account.
-    #[schema(value_type = String, format = Uuid)]
     pub account_id: AccountId,
     /// The account's label.
     pub account_label: String,
     /// The vault whose data key sealed the message.
-    #[schema(value_type = String, format = Uuid)]
     pub vault_id: VaultId,
     /// The account's catalog app when received.
-    #[schema(value_type = Option<String>)]
     pub app_id: Option<AppId>,
     /// When received.
     pub received_at: DateTime<Utc>,
@@ -162,13 +153,11 @@ pub struct InboxMessage {
 /// The latest one-time code (or link) received for an account: what `castellan inbox code`,
 /// `GET /api/v1/accounts/{id}/inbox/code` and a connector's
 /// [`CodeWaiter`](crate::connector::CodeWaiter) give. `Debug` leaves the code and the link out.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InboxCode {
     /// The message it came in.
-    #[schema(value_type = String, format = Uuid)]
     pub message_id: InboxMessageId,
     /// The account.
-    #[schema(value_type = String, format = Uuid)]
     pub account_id: AccountId,
     /// `email` or `sms`.
     pub kind: InboxKind,

@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::ids::{
     AccountId, AppId, DataKeyId, PasswordResetId, PersonId, TokenId, VaultId, WorkspaceId,
@@ -14,7 +13,7 @@ use crate::ids::{
 macro_rules! str_enum {
     ($(#[$doc:meta])* $name:ident, $what:literal { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
         #[serde(rename_all = "snake_case")]
         pub enum $name {
             $($(#[$vdoc])* $variant),+
@@ -190,10 +189,9 @@ pub struct PersonTwoStep {
 }
 
 /// A person as the API shows them (no hashes).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Person {
     /// Id (UUID).
-    #[schema(value_type = String, format = Uuid)]
     pub id: PersonId,
     /// Email, lowercased.
     pub email: String,
@@ -228,10 +226,9 @@ impl From<&PersonRecord> for Person {
 }
 
 /// A vault row.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Vault {
     /// Id (UUID).
-    #[schema(value_type = String, format = Uuid)]
     pub id: VaultId,
     /// Name, unique in the workspace (case-insensitive).
     pub name: String,
@@ -246,13 +243,11 @@ pub struct Vault {
 }
 
 /// A grant of a vault to a person: every account in it is reachable with `role`.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct VaultAccess {
     /// The vault.
-    #[schema(value_type = String, format = Uuid)]
     pub vault_id: VaultId,
     /// The person.
-    #[schema(value_type = String, format = Uuid)]
     pub person_id: PersonId,
     /// The item role on the vault's accounts.
     pub role: ItemRole,
@@ -287,7 +282,7 @@ pub struct VaultKeyRecord {
 }
 
 /// A custom field on an account. Secret ones are sealed; their `value` is only filled on reveal.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct CustomField {
     /// Field name, unique on the account (1..=100 characters).
     pub name: String,
@@ -401,10 +396,9 @@ pub struct NewPassword {
 }
 
 /// A token as the API lists it.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ApiToken {
     /// Id.
-    #[schema(value_type = String, format = Uuid)]
     pub id: TokenId,
     /// Label.
     pub name: String,

@@ -8,6 +8,7 @@ pub mod limits;
 mod routes;
 mod serve;
 pub mod web;
+pub mod wire;
 
 use axum::http::{header, HeaderValue, Request, StatusCode};
 use axum::response::IntoResponse;

@@ -6,8 +6,6 @@ use base64::Engine;
 use castellan_otp::{Kind, OtpParams};
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::accounts::{AccountInput, AccountView, TOTP_SECRET};
 use super::blocking;
@@ -23,34 +21,24 @@ use crate::permissions::{can, ItemAction, Permit};
 pub const TOTP_READ_LOG_WINDOW_SECS: i64 = 600;
 
 /// Adding 2FA to an account: exactly one of `secret`, `uri`, `qr_image_base64`.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct TotpInput {
     /// A base32 secret (any case; spaces, hyphens and missing padding are fine).
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub secret: Option<SecretString>,
     /// An `otpauth://` URI (Key URI Format).
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub uri: Option<SecretString>,
     /// A PNG or JPEG image of the QR code, base64.
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub qr_image_base64: Option<SecretString>,
     /// With `secret`: `sha1` (default), `sha256` or `sha512`.
-    #[serde(default)]
     pub algorithm: Option<String>,
     /// With `secret`: code length, 6 (default) to 10.
-    #[serde(default)]
     pub digits: Option<u32>,
     /// With `secret`: time step in seconds (default 30).
-    #[serde(default)]
     pub period: Option<u64>,
 }
 
 /// An account's authenticator as shown (no secret).
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct TotpView {
     /// `totp`, `hotp` or `steam`.
     pub kind: String,
@@ -69,7 +57,7 @@ pub struct TotpView {
 }
 
 /// A code to type.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct TotpCode {
     /// The code.
     pub code: String,
@@ -82,7 +70,7 @@ pub struct TotpCode {
 }
 
 /// The result of verifying a typed code.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct TotpVerification {
     /// Whether the code is accepted.
     pub valid: bool,
@@ -91,7 +79,7 @@ pub struct TotpVerification {
 }
 
 /// The secret, exported.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct TotpExport {
     /// `otpauth://` URI.
     pub uri: String,
@@ -100,25 +88,18 @@ pub struct TotpExport {
 }
 
 /// Importing a Google Authenticator export.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct MigrationImport {
     /// The `otpauth-migration://offline?data=…` URI (from the export QR code).
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub uri: Option<SecretString>,
     /// Or the export QR image (PNG/JPEG), base64.
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub qr_image_base64: Option<SecretString>,
     /// Vault for the new accounts (default vault when absent).
-    #[serde(default)]
-    #[schema(value_type = Option<String>, format = Uuid)]
     pub vault_id: Option<VaultId>,
 }
 
 /// One imported account.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct ImportedAccount {
     /// The new account.
     pub account: AccountView,

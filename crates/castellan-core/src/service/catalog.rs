@@ -6,8 +6,6 @@ use castellan_crypto::{
     PasswordOptions,
 };
 use secrecy::ExposeSecret;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::{Castellan, Catalog};
 use crate::activity::{ActivityAction, NewEvent};
@@ -21,57 +19,40 @@ pub const DEFAULT_SYMBOLS: &str = "!#$%&()*+,-./:;<=>?@[]^_{|}~";
 
 /// A generator request. With `app` or `account_id`, the app's password rules win: the length is
 /// clamped to its range, its symbol set is used and its required classes are turned on.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct GenerateRequest {
     /// `password` (default) or `passphrase`.
-    #[serde(default)]
     pub mode: Option<String>,
     /// Length in characters, 8..=128 (default 20).
-    #[serde(default)]
     pub length: Option<usize>,
     /// Include a-z (default true).
-    #[serde(default)]
     pub lower: Option<bool>,
     /// Include A-Z (default true).
-    #[serde(default)]
     pub upper: Option<bool>,
     /// Include 0-9 (default true).
-    #[serde(default)]
     pub digits: Option<bool>,
     /// Include symbols (default true).
-    #[serde(default)]
     pub symbols: Option<bool>,
     /// The symbol set to draw from.
-    #[serde(default)]
     pub symbol_set: Option<String>,
     /// Leave out look-alike characters (I l 1 O 0 o | ` ' ").
-    #[serde(default)]
     pub exclude_lookalikes: bool,
     /// Passphrase: number of words, 3..=20 (default 5).
-    #[serde(default)]
     pub words: Option<usize>,
     /// Passphrase: separator (default "-").
-    #[serde(default)]
     pub separator: Option<String>,
     /// Passphrase: capitalize words.
-    #[serde(default)]
     pub capitalize: bool,
     /// Passphrase: add a digit.
-    #[serde(default)]
     pub include_number: bool,
     /// Follow this catalog app's password rules.
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub app: Option<String>,
     /// Follow the password rules of this account's app.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, format = Uuid)]
     pub account_id: Option<AccountId>,
 }
 
 /// A generated secret.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct GenerateResult {
     /// The password or passphrase.
     pub value: String,

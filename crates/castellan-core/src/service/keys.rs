@@ -7,7 +7,6 @@
 
 use castellan_crypto::{data_key_aad, DataKey, KeyId, WrappedKey};
 use serde::Serialize;
-use utoipa::ToSchema;
 
 use super::{Castellan, Keys};
 use crate::activity::{ActivityAction, Actor, NewEvent};
@@ -16,7 +15,7 @@ use crate::ids::{DataKeyId, VaultId};
 use crate::model::{VaultKeyRecord, WrapKind};
 
 /// What a re-wrap did.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct RotationReport {
     /// The active master key id after the run.
     pub active_key_id: String,

@@ -1,8 +1,6 @@
 //! The [`Vaults`] capability: vaults and access to them.
 
 use castellan_crypto::DataKey;
-use serde::Deserialize;
-use utoipa::ToSchema;
 
 use super::{Castellan, Vaults};
 use crate::activity::{ActivityAction, NewEvent};
@@ -13,16 +11,13 @@ use crate::permissions::{can, Permit};
 use crate::validate::{self, LookAlike};
 
 /// Creating a vault.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct NewVault {
     /// Name (unique, case-insensitive).
     pub name: String,
     /// Description.
-    #[serde(default)]
     pub description: Option<String>,
     /// `cloud` (default). `local` vaults need trusted devices (not yet available).
-    #[serde(default)]
     pub kind: Option<VaultKind>,
 }
 

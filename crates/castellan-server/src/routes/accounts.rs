@@ -4,8 +4,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use castellan_core::ids::{AccountId, PersonId, VaultId};
-use castellan_core::model::ItemRole;
-use castellan_core::service::{AccountInput, AccountPatch, AccountSecrets, AccountView};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -13,6 +11,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::vaults::{ConfirmQuery, RoleGrant};
 use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth};
+use crate::wire::{self, AccountInput, AccountPatch, AccountSecrets, AccountView, ItemRole};
 use crate::AppState;
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
@@ -56,10 +55,13 @@ pub struct AccountGrant {
     pub role: ItemRole,
 }
 
-fn grants(list: Vec<(PersonId, ItemRole)>) -> Json<Vec<AccountGrant>> {
+fn grants(list: Vec<(PersonId, castellan_core::model::ItemRole)>) -> Json<Vec<AccountGrant>> {
     Json(
         list.into_iter()
-            .map(|(person_id, role)| AccountGrant { person_id, role })
+            .map(|(person_id, role)| AccountGrant {
+                person_id,
+                role: role.into(),
+            })
             .collect(),
     )
 }
@@ -72,12 +74,12 @@ async fn list_accounts(
     Auth(a): Auth,
     ApiQuery(q): ApiQuery<AccountQuery>,
 ) -> ApiResult<Json<Vec<AccountView>>> {
-    Ok(Json(
+    Ok(Json(wire::list(
         s.svc
             .accounts()
             .list(&a.permit()?, q.q, q.vault_id, q.app)
             .await?,
-    ))
+    )))
 }
 
 /// Adds an account (the "Add account" form). Secrets are sealed under the vault's data key. A
@@ -98,8 +100,9 @@ async fn create_account(
         Json(
             s.svc
                 .accounts()
-                .create_checked(&a.permit()?, req, q.look_alike())
-                .await?,
+                .create_checked(&a.permit()?, req.into(), q.look_alike())
+                .await?
+                .into(),
         ),
     ))
 }
@@ -113,7 +116,7 @@ async fn get_account(
     Auth(a): Auth,
     ApiPath(id): ApiPath<AccountId>,
 ) -> ApiResult<Json<AccountView>> {
-    Ok(Json(s.svc.accounts().get(&a.permit()?, id).await?))
+    Ok(Json(s.svc.accounts().get(&a.permit()?, id).await?.into()))
 }
 
 /// Changes an account; send `version` to refuse a stale edit. A new label that looks like
@@ -132,8 +135,9 @@ async fn update_account(
     Ok(Json(
         s.svc
             .accounts()
-            .update_checked(&a.permit()?, id, p, q.look_alike())
-            .await?,
+            .update_checked(&a.permit()?, id, p.into(), q.look_alike())
+            .await?
+            .into(),
     ))
 }
 
@@ -162,7 +166,11 @@ async fn reveal(
     // The body is optional: empty means every field.
     let fields = crate::extract::optional_json::<RevealRequest>(body)?.and_then(|r| r.fields);
     Ok(Json(
-        s.svc.accounts().reveal(&a.permit()?, id, fields).await?,
+        s.svc
+            .accounts()
+            .reveal(&a.permit()?, id, fields)
+            .await?
+            .into(),
     ))
 }
 
@@ -190,7 +198,7 @@ async fn share(
     Ok(grants(
         s.svc
             .accounts()
-            .share(&a.permit()?, id, person, Some(g.role))
+            .share(&a.permit()?, id, person, Some(g.role.into()))
             .await?,
     ))
 }

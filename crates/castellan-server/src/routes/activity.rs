@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;
-use castellan_core::activity::{ActivityEvent, ChainReport};
+use castellan_core::activity::ActivityEvent;
 use castellan_core::ports::ActivityFilter;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -15,6 +15,7 @@ use castellan_core::CoreError;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiQuery, Auth};
+use crate::wire::{self, ChainReport};
 use crate::AppState;
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
@@ -60,13 +61,15 @@ impl From<ActivityQuery> for ActivityFilter {
 
 /// Events, newest first.
 #[utoipa::path(get, path = "/api/v1/activity", tag = "activity", security(("bearer" = [])), params(ActivityQuery),
-    responses((status = 200, body = Vec<ActivityEvent>)))]
+    responses((status = 200, body = Vec<wire::ActivityEvent>)))]
 async fn list_activity(
     State(s): State<AppState>,
     Auth(a): Auth,
     ApiQuery(q): ApiQuery<ActivityQuery>,
-) -> ApiResult<Json<Vec<ActivityEvent>>> {
-    Ok(Json(s.svc.activity().list(&a.permit()?, q.into()).await?))
+) -> ApiResult<Json<Vec<wire::ActivityEvent>>> {
+    Ok(Json(wire::list(
+        s.svc.activity().list(&a.permit()?, q.into()).await?,
+    )))
 }
 
 /// Every matching event as CSV (RFC 4180), oldest first.
@@ -160,7 +163,7 @@ pub(crate) fn csv_cell(s: String) -> String {
 #[utoipa::path(get, path = "/api/v1/activity/verify", tag = "activity", security(("bearer" = [])),
     responses((status = 200, body = ChainReport)))]
 async fn verify_activity(State(s): State<AppState>, Auth(a): Auth) -> ApiResult<Json<ChainReport>> {
-    Ok(Json(s.svc.activity().verify(&a.permit()?).await?))
+    Ok(Json(s.svc.activity().verify(&a.permit()?).await?.into()))
 }
 
 #[cfg(test)]

@@ -3,12 +3,11 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use castellan_core::catalog::App;
-use castellan_core::service::{GenerateRequest, GenerateResult};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, ApiPath, Auth};
+use crate::wire::{self, App, GenerateRequest, GenerateResult};
 use crate::AppState;
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
@@ -21,7 +20,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
 /// The catalog: built-in and custom apps, by name.
 #[utoipa::path(get, path = "/api/v1/apps", tag = "catalog", security(("bearer" = [])), responses((status = 200, body = Vec<App>)))]
 async fn list_apps(State(s): State<AppState>, Auth(a): Auth) -> ApiResult<Json<Vec<App>>> {
-    Ok(Json(s.svc.catalog().list(&a.permit()?).await?))
+    Ok(Json(wire::list(s.svc.catalog().list(&a.permit()?).await?)))
 }
 
 /// Adds a custom app to the catalog.
@@ -34,7 +33,7 @@ async fn add_app(
 ) -> ApiResult<(StatusCode, Json<App>)> {
     Ok((
         StatusCode::CREATED,
-        Json(s.svc.catalog().add(&a.permit()?, app).await?),
+        Json(s.svc.catalog().add(&a.permit()?, app.into()).await?.into()),
     ))
 }
 
@@ -47,7 +46,7 @@ async fn get_app(
     Auth(a): Auth,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<App>> {
-    Ok(Json(s.svc.catalog().get(&a.permit()?, &id).await?))
+    Ok(Json(s.svc.catalog().get(&a.permit()?, &id).await?.into()))
 }
 
 /// Generates a password or passphrase from the OS CSPRNG, with a strength estimate in bits.
@@ -59,5 +58,11 @@ async fn generate(
     Auth(a): Auth,
     ApiJson(req): ApiJson<GenerateRequest>,
 ) -> ApiResult<Json<GenerateResult>> {
-    Ok(Json(s.svc.catalog().generate(&a.permit()?, req).await?))
+    Ok(Json(
+        s.svc
+            .catalog()
+            .generate(&a.permit()?, req.into())
+            .await?
+            .into(),
+    ))
 }

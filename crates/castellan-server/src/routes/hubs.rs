@@ -3,16 +3,19 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use castellan_core::hub::{Grant, Hub, HubId, HubMember, Job, JobId, JobState, Matching, Trigger};
+use castellan_core::hub::{HubId, JobId, JobState, Matching, Trigger};
 use castellan_core::ids::PersonId;
 use castellan_core::ports::JobFilter;
-use castellan_core::service::{ConnectHub, HubDetail, HubPatch, MemberAction, RevokeHub, ShareHub};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth};
+use crate::wire::{
+    self, ConnectHub, Grant, Hub, HubDetail, HubMember, HubPatch, Job, MemberAction, RevokeHub,
+    ShareHub,
+};
 use crate::AppState;
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
@@ -66,7 +69,7 @@ pub struct JobQuery {
 /// Hubs.
 #[utoipa::path(get, path = "/api/v1/hubs", tag = "hubs", security(("bearer" = [])), responses((status = 200, body = Vec<Hub>)))]
 async fn list_hubs(State(s): State<AppState>, Auth(a): Auth) -> ApiResult<Json<Vec<Hub>>> {
-    Ok(Json(s.svc.hubs().list(&a.permit()?).await?))
+    Ok(Json(wire::list(s.svc.hubs().list(&a.permit()?).await?)))
 }
 
 /// Connects a business hub with its automation account; queues validation and a first sync.
@@ -79,7 +82,7 @@ async fn connect_hub(
 ) -> ApiResult<(StatusCode, Json<Hub>)> {
     Ok((
         StatusCode::CREATED,
-        Json(s.svc.hubs().connect(&a.permit()?, req).await?),
+        Json(s.svc.hubs().connect(&a.permit()?, req.into()).await?.into()),
     ))
 }
 
@@ -91,7 +94,7 @@ async fn get_hub(
     Auth(a): Auth,
     ApiPath(id): ApiPath<HubId>,
 ) -> ApiResult<Json<HubDetail>> {
-    Ok(Json(s.svc.hubs().get(&a.permit()?, id).await?))
+    Ok(Json(s.svc.hubs().get(&a.permit()?, id).await?.into()))
 }
 
 /// Changes a hub's settings (label, base URL, safeguard threshold, schedule, automation account).
@@ -103,7 +106,13 @@ async fn update_hub(
     ApiPath(id): ApiPath<HubId>,
     ApiJson(p): ApiJson<HubPatch>,
 ) -> ApiResult<Json<Hub>> {
-    Ok(Json(s.svc.hubs().update(&a.permit()?, id, p).await?))
+    Ok(Json(
+        s.svc
+            .hubs()
+            .update(&a.permit()?, id, p.into())
+            .await?
+            .into(),
+    ))
 }
 
 /// Checks for updates now; `confirm` lets a plan halted by the safeguard proceed.
@@ -122,7 +131,8 @@ async fn sync_hub(
             s.svc
                 .hubs()
                 .sync(&a.permit()?, id, confirm, Trigger::Api)
-                .await?,
+                .await?
+                .into(),
         ),
     ))
 }
@@ -136,9 +146,9 @@ async fn hub_members(
     ApiPath(id): ApiPath<HubId>,
     ApiQuery(q): ApiQuery<MemberQuery>,
 ) -> ApiResult<Json<Vec<HubMember>>> {
-    Ok(Json(
+    Ok(Json(wire::list(
         s.svc.hubs().members(&a.permit()?, id, q.matching).await?,
-    ))
+    )))
 }
 
 /// Matches a member to a person, exempts them with a reason, or removes them.
@@ -154,8 +164,9 @@ async fn member_action(
     Ok(Json(
         s.svc
             .hubs()
-            .act_on_member(&a.permit()?, id, &member, act)
-            .await?,
+            .act_on_member(&a.permit()?, id, &member, act.into())
+            .await?
+            .into(),
     ))
 }
 
@@ -167,7 +178,9 @@ async fn hub_grants(
     Auth(a): Auth,
     ApiPath(id): ApiPath<HubId>,
 ) -> ApiResult<Json<Vec<Grant>>> {
-    Ok(Json(s.svc.hubs().grants(&a.permit()?, id).await?))
+    Ok(Json(wire::list(
+        s.svc.hubs().grants(&a.permit()?, id).await?,
+    )))
 }
 
 /// Shares the hub with a person or changes their app role; the bot invites or updates them.
@@ -181,7 +194,11 @@ async fn share_hub(
     ApiJson(req): ApiJson<ShareHub>,
 ) -> ApiResult<Json<Grant>> {
     Ok(Json(
-        s.svc.hubs().share(&a.permit()?, id, person, req).await?,
+        s.svc
+            .hubs()
+            .share(&a.permit()?, id, person, req.into())
+            .await?
+            .into(),
     ))
 }
 
@@ -194,7 +211,9 @@ async fn revoke_hub(
     ApiPath(id): ApiPath<HubId>,
     ApiJson(req): ApiJson<RevokeHub>,
 ) -> ApiResult<Json<Vec<Grant>>> {
-    Ok(Json(s.svc.hubs().revoke(&a.permit()?, id, req).await?))
+    Ok(Json(wire::list(
+        s.svc.hubs().revoke(&a.permit()?, id, req.into()).await?,
+    )))
 }
 
 /// The automation log: jobs, newest first.
@@ -209,7 +228,7 @@ async fn list_jobs(
         states: q.state.map(|s| vec![s]),
         limit: q.limit,
     };
-    Ok(Json(s.svc.hubs().jobs(&a.permit()?, f).await?))
+    Ok(Json(wire::list(s.svc.hubs().jobs(&a.permit()?, f).await?)))
 }
 
 /// One job.
@@ -220,7 +239,7 @@ async fn get_job(
     Auth(a): Auth,
     ApiPath(id): ApiPath<JobId>,
 ) -> ApiResult<Json<Job>> {
-    Ok(Json(s.svc.hubs().job(&a.permit()?, id).await?))
+    Ok(Json(s.svc.hubs().job(&a.permit()?, id).await?.into()))
 }
 
 /// Queues a not-completed job again.
@@ -231,7 +250,7 @@ async fn retry_job(
     Auth(a): Auth,
     ApiPath(id): ApiPath<JobId>,
 ) -> ApiResult<Json<Job>> {
-    Ok(Json(s.svc.hubs().retry_job(&a.permit()?, id).await?))
+    Ok(Json(s.svc.hubs().retry_job(&a.permit()?, id).await?.into()))
 }
 
 /// Cancels a queued or retrying job.
@@ -242,5 +261,7 @@ async fn cancel_job(
     Auth(a): Auth,
     ApiPath(id): ApiPath<JobId>,
 ) -> ApiResult<Json<Job>> {
-    Ok(Json(s.svc.hubs().cancel_job(&a.permit()?, id).await?))
+    Ok(Json(
+        s.svc.hubs().cancel_job(&a.permit()?, id).await?.into(),
+    ))
 }

@@ -8,7 +8,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
 use castellan_core::ids::{AccountId, VaultId};
-use castellan_core::inbox::{InboxCode, InboxKind, InboxMessage, ManagedAddress, ManagedNumber};
+use castellan_core::inbox::InboxKind;
 use castellan_core::service::{InboxQuery, ReceivedMessage, MAX_CODE_WAIT};
 use castellan_core::CoreError;
 use chrono::{DateTime, Utc};
@@ -19,6 +19,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{optional_json, ApiJson, ApiPath, ApiQuery, Auth};
+use crate::wire::{self, InboxCode, InboxMessage, ManagedAddress, ManagedNumber};
 use crate::AppState;
 
 /// The inbound SMS webhook's settings. The default leaves the webhook off: it answers 404.
@@ -135,7 +136,8 @@ async fn assign_email(
         s.svc
             .inbox()
             .assign_email(&a.permit()?, id, opts.use_as_username)
-            .await?,
+            .await?
+            .into(),
     ))
 }
 
@@ -148,7 +150,9 @@ async fn assign_phone(
     Auth(a): Auth,
     ApiPath(id): ApiPath<AccountId>,
 ) -> ApiResult<Json<ManagedNumber>> {
-    Ok(Json(s.svc.inbox().assign_number(&a.permit()?, id).await?))
+    Ok(Json(
+        s.svc.inbox().assign_number(&a.permit()?, id).await?.into(),
+    ))
 }
 
 /// The workspace's pool of phone numbers.
@@ -158,7 +162,9 @@ async fn list_numbers(
     State(s): State<AppState>,
     Auth(a): Auth,
 ) -> ApiResult<Json<Vec<ManagedNumber>>> {
-    Ok(Json(s.svc.inbox().phone_numbers(&a.permit()?).await?))
+    Ok(Json(wire::list(
+        s.svc.inbox().phone_numbers(&a.permit()?).await?,
+    )))
 }
 
 /// Adds numbers to the pool (numbers already in it are skipped); returns the pool.
@@ -171,7 +177,9 @@ async fn add_numbers(
 ) -> ApiResult<(StatusCode, Json<Vec<ManagedNumber>>)> {
     Ok((
         StatusCode::CREATED,
-        Json(s.svc.inbox().add_numbers(&a.permit()?, n.numbers).await?),
+        Json(wire::list(
+            s.svc.inbox().add_numbers(&a.permit()?, n.numbers).await?,
+        )),
     ))
 }
 
@@ -193,7 +201,7 @@ async fn list_inbox(
         until: q.until,
         limit: q.limit,
     };
-    Ok(Json(s.svc.inbox().list(&a.permit()?, q).await?))
+    Ok(Json(wire::list(s.svc.inbox().list(&a.permit()?, q).await?)))
 }
 
 /// One message with its code, link and text. Recorded as `inbox.read`.
@@ -205,7 +213,7 @@ async fn get_message(
     Auth(a): Auth,
     ApiPath(id): ApiPath<castellan_core::inbox::InboxMessageId>,
 ) -> ApiResult<Json<InboxMessage>> {
-    Ok(Json(s.svc.inbox().message(&a.permit()?, id).await?))
+    Ok(Json(s.svc.inbox().message(&a.permit()?, id).await?.into()))
 }
 
 /// The newest code or link received for the account, waiting up to `wait` seconds (at most
@@ -226,7 +234,7 @@ async fn latest_code(
         .wait_for_code(&a.permit()?, id, q.since, wait)
         .await?
     {
-        Some(c) => Ok(Json(c)),
+        Some(c) => Ok(Json(c.into())),
         None => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "not-found",

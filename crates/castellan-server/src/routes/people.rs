@@ -4,15 +4,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use castellan_core::ids::{PersonId, TokenId};
-use castellan_core::model::{ApiToken, Person};
-use castellan_core::service::{
-    ChangePassword, InvitePerson, Invited, IssuedApiToken, NewToken, PasswordChanged,
-    PasswordResetLink, PersonPatch,
-};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, ApiPath, Auth};
+use crate::wire::{
+    self, ApiToken, ChangePassword, InvitePerson, Invited, IssuedApiToken, NewToken,
+    PasswordChanged, PasswordResetLink, Person, PersonPatch,
+};
 use crate::AppState;
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
@@ -31,7 +30,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
 #[utoipa::path(get, path = "/api/v1/people", tag = "people", security(("bearer" = [])),
     responses((status = 200, body = Vec<Person>), (status = 403, body = Problem, content_type = "application/problem+json")))]
 async fn list_people(State(s): State<AppState>, Auth(a): Auth) -> ApiResult<Json<Vec<Person>>> {
-    Ok(Json(s.svc.people().list(&a.permit()?).await?))
+    Ok(Json(wire::list(s.svc.people().list(&a.permit()?).await?)))
 }
 
 /// Invites a person with a workspace role; returns the invitation token once.
@@ -44,7 +43,13 @@ async fn invite_person(
 ) -> ApiResult<(StatusCode, Json<Invited>)> {
     Ok((
         StatusCode::CREATED,
-        Json(s.svc.people().invite(&a.permit()?, req).await?),
+        Json(
+            s.svc
+                .people()
+                .invite(&a.permit()?, req.into())
+                .await?
+                .into(),
+        ),
     ))
 }
 
@@ -57,7 +62,7 @@ async fn get_person(
     Auth(a): Auth,
     ApiPath(id): ApiPath<PersonId>,
 ) -> ApiResult<Json<Person>> {
-    Ok(Json(s.svc.people().get(&a.permit()?, id).await?))
+    Ok(Json(s.svc.people().get(&a.permit()?, id).await?.into()))
 }
 
 /// Changes a person's name, role or status (`active`/`deactivated`).
@@ -70,7 +75,13 @@ async fn update_person(
     ApiPath(id): ApiPath<PersonId>,
     ApiJson(p): ApiJson<PersonPatch>,
 ) -> ApiResult<Json<Person>> {
-    Ok(Json(s.svc.people().update(&a.permit()?, id, p).await?))
+    Ok(Json(
+        s.svc
+            .people()
+            .update(&a.permit()?, id, p.into())
+            .await?
+            .into(),
+    ))
 }
 
 /// Hands the Owner role to this person; the caller (the owner) becomes super_admin.
@@ -83,7 +94,11 @@ async fn transfer_ownership(
     ApiPath(id): ApiPath<PersonId>,
 ) -> ApiResult<Json<Person>> {
     Ok(Json(
-        s.svc.people().transfer_ownership(&a.permit()?, id).await?,
+        s.svc
+            .people()
+            .transfer_ownership(&a.permit()?, id)
+            .await?
+            .into(),
     ))
 }
 
@@ -106,7 +121,8 @@ async fn issue_password_reset(
             s.svc
                 .people()
                 .issue_password_reset(&a.permit()?, id)
-                .await?,
+                .await?
+                .into(),
         ),
     ))
 }
@@ -124,7 +140,13 @@ async fn renew_invitation(
 ) -> ApiResult<(StatusCode, Json<Invited>)> {
     Ok((
         StatusCode::CREATED,
-        Json(s.svc.people().renew_invitation(&a.permit()?, id).await?),
+        Json(
+            s.svc
+                .people()
+                .renew_invitation(&a.permit()?, id)
+                .await?
+                .into(),
+        ),
     ))
 }
 
@@ -140,14 +162,20 @@ async fn change_password(
 ) -> ApiResult<Json<PasswordChanged>> {
     super::setup::limit(&s, a.source_ip.as_deref(), &a.name)?;
     Ok(Json(
-        s.svc.sessions().change_password(&a.permit()?, &req).await?,
+        s.svc
+            .sessions()
+            .change_password(&a.permit()?, &req.into())
+            .await?
+            .into(),
     ))
 }
 
 /// The caller's API tokens.
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens", security(("bearer" = [])), responses((status = 200, body = Vec<ApiToken>)))]
 async fn list_tokens(State(s): State<AppState>, Auth(a): Auth) -> ApiResult<Json<Vec<ApiToken>>> {
-    Ok(Json(s.svc.sessions().tokens(&a.permit()?).await?))
+    Ok(Json(wire::list(
+        s.svc.sessions().tokens(&a.permit()?).await?,
+    )))
 }
 
 /// Issues a personal API token (the secret is shown once; only its SHA-256 is stored).
@@ -160,7 +188,13 @@ async fn create_token(
 ) -> ApiResult<(StatusCode, Json<IssuedApiToken>)> {
     Ok((
         StatusCode::CREATED,
-        Json(s.svc.sessions().create_token(&a.permit()?, req).await?),
+        Json(
+            s.svc
+                .sessions()
+                .create_token(&a.permit()?, req.into())
+                .await?
+                .into(),
+        ),
     ))
 }
 

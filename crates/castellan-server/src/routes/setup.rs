@@ -4,8 +4,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use castellan_core::activity::Actor;
-use castellan_core::model::Person;
-use castellan_core::service::{Claim, ClaimResult, SetupStatus, SignIn, UseResetLink};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -13,6 +11,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, Auth, Source};
+use crate::wire::{Claim, ClaimResult, Person, SetupStatus, SignIn, UseResetLink};
 use crate::AppState;
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
@@ -52,7 +51,7 @@ async fn health(State(s): State<AppState>) -> ApiResult<Json<Health>> {
 /// Whether the workspace is initialized and claimed (no authentication).
 #[utoipa::path(get, path = "/api/v1/setup", tag = "setup", responses((status = 200, body = SetupStatus)))]
 async fn setup_status(State(s): State<AppState>) -> ApiResult<Json<SetupStatus>> {
-    Ok(Json(s.svc.sessions().setup_status().await?))
+    Ok(Json(s.svc.sessions().setup_status().await?.into()))
 }
 
 /// The Owner claims the workspace with the setup token printed at first start. Returns the
@@ -69,7 +68,7 @@ async fn claim(
     let actor = Actor::anonymous(src.ip, src.user_agent);
     Ok((
         StatusCode::CREATED,
-        Json(s.svc.sessions().claim(&actor, c).await?),
+        Json(s.svc.sessions().claim(&actor, c.into()).await?.into()),
     ))
 }
 
@@ -87,7 +86,7 @@ async fn sign_in(
     let actor = Actor::anonymous(src.ip, src.user_agent);
     Ok((
         StatusCode::CREATED,
-        Json(s.svc.sessions().sign_in(&actor, req).await?),
+        Json(s.svc.sessions().sign_in(&actor, req.into()).await?.into()),
     ))
 }
 
@@ -141,7 +140,8 @@ async fn accept_invitation(
         s.svc
             .sessions()
             .accept_invitation(&actor, &req.email, &req.invitation_token, &req.password)
-            .await?,
+            .await?
+            .into(),
     ))
 }
 
@@ -159,12 +159,18 @@ async fn reset_password(
 ) -> ApiResult<Json<Person>> {
     rate_limit(&s, &src, "")?;
     let actor = Actor::anonymous(src.ip, src.user_agent);
-    Ok(Json(s.svc.sessions().reset_password(&actor, &req).await?))
+    Ok(Json(
+        s.svc
+            .sessions()
+            .reset_password(&actor, &req.into())
+            .await?
+            .into(),
+    ))
 }
 
 /// The signed-in person.
 #[utoipa::path(get, path = "/api/v1/me", tag = "people", security(("bearer" = [])),
     responses((status = 200, body = Person), (status = 401, body = Problem, content_type = "application/problem+json")))]
 async fn me(State(s): State<AppState>, Auth(actor): Auth) -> ApiResult<Json<Person>> {
-    Ok(Json(s.svc.people().me(&actor.permit()?).await?))
+    Ok(Json(s.svc.people().me(&actor.permit()?).await?.into()))
 }

@@ -6,15 +6,16 @@ use axum::response::IntoResponse;
 use axum::Json;
 use base64::Engine;
 use castellan_core::ids::AccountId;
-use castellan_core::service::{
-    ImportedAccount, MigrationImport, TotpCode, TotpExport, TotpInput, TotpVerification, TotpView,
-};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, ApiPath, Auth};
+use crate::wire::{
+    self, ImportedAccount, MigrationImport, TotpCode, TotpExport, TotpInput, TotpVerification,
+    TotpView,
+};
 use crate::AppState;
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
@@ -43,7 +44,9 @@ async fn get_totp(
     Auth(a): Auth,
     ApiPath(id): ApiPath<AccountId>,
 ) -> ApiResult<Json<TotpView>> {
-    Ok(Json(s.svc.authenticator().get(&a.permit()?, id).await?))
+    Ok(Json(
+        s.svc.authenticator().get(&a.permit()?, id).await?.into(),
+    ))
 }
 
 /// Turns on 2FA managed by Castellan: a base32 secret, an otpauth URI or a QR image (base64).
@@ -55,7 +58,13 @@ async fn set_totp(
     ApiPath(id): ApiPath<AccountId>,
     ApiJson(t): ApiJson<TotpInput>,
 ) -> ApiResult<Json<TotpView>> {
-    Ok(Json(s.svc.authenticator().set(&a.permit()?, id, t).await?))
+    Ok(Json(
+        s.svc
+            .authenticator()
+            .set(&a.permit()?, id, t.into())
+            .await?
+            .into(),
+    ))
 }
 
 /// Turns 2FA off and deletes the secret.
@@ -78,7 +87,9 @@ async fn totp_code(
     Auth(a): Auth,
     ApiPath(id): ApiPath<AccountId>,
 ) -> ApiResult<Json<TotpCode>> {
-    Ok(Json(s.svc.authenticator().code(&a.permit()?, id).await?))
+    Ok(Json(
+        s.svc.authenticator().code(&a.permit()?, id).await?.into(),
+    ))
 }
 
 /// Verifies a typed code (±1 time step; a code is never accepted twice).
@@ -94,7 +105,8 @@ async fn verify_totp(
         s.svc
             .authenticator()
             .verify(&a.permit()?, id, &v.code)
-            .await?,
+            .await?
+            .into(),
     ))
 }
 
@@ -106,7 +118,9 @@ async fn export_totp(
     Auth(a): Auth,
     ApiPath(id): ApiPath<AccountId>,
 ) -> ApiResult<Json<TotpExport>> {
-    Ok(Json(s.svc.authenticator().export(&a.permit()?, id).await?))
+    Ok(Json(
+        s.svc.authenticator().export(&a.permit()?, id).await?.into(),
+    ))
 }
 
 /// The secret's QR code as a PNG image. Recorded.
@@ -135,11 +149,11 @@ async fn import_migration(
 ) -> ApiResult<(StatusCode, Json<Vec<ImportedAccount>>)> {
     Ok((
         StatusCode::CREATED,
-        Json(
+        Json(wire::list(
             s.svc
                 .authenticator()
-                .import_migration(&a.permit()?, m)
+                .import_migration(&a.permit()?, m.into())
                 .await?,
-        ),
+        )),
     ))
 }

@@ -4,8 +4,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use castellan_core::ids::{PersonId, VaultId};
-use castellan_core::model::{ItemRole, Vault, VaultAccess};
-use castellan_core::service::NewVault;
 use castellan_core::validate::LookAlike;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -13,6 +11,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth};
+use crate::wire::{self, ItemRole, NewVault, Vault, VaultAccess};
 use crate::AppState;
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
@@ -51,7 +50,7 @@ impl ConfirmQuery {
 /// Vaults the caller can reach.
 #[utoipa::path(get, path = "/api/v1/vaults", tag = "vaults", security(("bearer" = [])), responses((status = 200, body = Vec<Vault>)))]
 async fn list_vaults(State(s): State<AppState>, Auth(a): Auth) -> ApiResult<Json<Vec<Vault>>> {
-    Ok(Json(s.svc.vaults().list(&a.permit()?).await?))
+    Ok(Json(wire::list(s.svc.vaults().list(&a.permit()?).await?)))
 }
 
 /// Creates a cloud vault with its own data key; the creator gets `owner` on it. A name that
@@ -71,8 +70,9 @@ async fn create_vault(
         Json(
             s.svc
                 .vaults()
-                .create_checked(&a.permit()?, req, q.look_alike())
-                .await?,
+                .create_checked(&a.permit()?, req.into(), q.look_alike())
+                .await?
+                .into(),
         ),
     ))
 }
@@ -86,7 +86,7 @@ async fn get_vault(
     Auth(a): Auth,
     ApiPath(id): ApiPath<VaultId>,
 ) -> ApiResult<Json<Vault>> {
-    Ok(Json(s.svc.vaults().get(&a.permit()?, id).await?))
+    Ok(Json(s.svc.vaults().get(&a.permit()?, id).await?.into()))
 }
 
 /// Who can reach a vault, with which item role.
@@ -97,7 +97,9 @@ async fn vault_access(
     Auth(a): Auth,
     ApiPath(id): ApiPath<VaultId>,
 ) -> ApiResult<Json<Vec<VaultAccess>>> {
-    Ok(Json(s.svc.vaults().access(&a.permit()?, id).await?))
+    Ok(Json(wire::list(
+        s.svc.vaults().access(&a.permit()?, id).await?,
+    )))
 }
 
 /// Grants a person access to a vault with an item role (replaces an earlier grant).
@@ -110,12 +112,12 @@ async fn grant_vault(
     ApiPath((id, person)): ApiPath<(VaultId, PersonId)>,
     ApiJson(g): ApiJson<RoleGrant>,
 ) -> ApiResult<Json<Vec<VaultAccess>>> {
-    Ok(Json(
+    Ok(Json(wire::list(
         s.svc
             .vaults()
-            .set_access(&a.permit()?, id, person, Some(g.role))
+            .set_access(&a.permit()?, id, person, Some(g.role.into()))
             .await?,
-    ))
+    )))
 }
 
 /// Revokes a person's access to a vault.
@@ -127,10 +129,10 @@ async fn revoke_vault(
     Auth(a): Auth,
     ApiPath((id, person)): ApiPath<(VaultId, PersonId)>,
 ) -> ApiResult<Json<Vec<VaultAccess>>> {
-    Ok(Json(
+    Ok(Json(wire::list(
         s.svc
             .vaults()
             .set_access(&a.permit()?, id, person, None)
             .await?,
-    ))
+    )))
 }

@@ -14,8 +14,6 @@ use std::collections::BTreeMap;
 
 use chrono::Utc;
 use secrecy::SecretString;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::activity::Actor;
 use crate::catalog::App;
@@ -38,106 +36,71 @@ pub const TOTP_SECRET: &str = "totp_secret";
 const CUSTOM_PREFIX: &str = "custom:";
 
 /// The "Add account" form.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct AccountInput {
     /// Account label, unique in its vault (case-insensitive), 1..=200 characters.
     pub label: String,
     /// App: a catalog app id or name (`slack`, `Slack`), or a login URL (`https://…`).
-    #[serde(default)]
     pub app: Option<String>,
     /// Explicit login URL (overrides the app's first login URL).
-    #[serde(default)]
     pub login_url: Option<String>,
     /// Username or email used to sign in (at most 320 characters).
-    #[serde(default)]
     pub username: Option<String>,
     /// Current password (at most 4096 bytes).
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub password: Option<SecretString>,
     /// Generate a password that fits the app's password rules instead of giving one.
-    #[serde(default)]
     pub generate_password: bool,
     /// Vault (default: the default vault).
-    #[serde(default)]
-    #[schema(value_type = Option<String>, format = Uuid)]
     pub vault_id: Option<VaultId>,
     /// Account setup kind (default `shared`).
-    #[serde(default)]
     pub setup: Option<AccountSetup>,
     /// Notes (sealed; at most 64 KiB).
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub notes: Option<SecretString>,
     /// Custom fields (at most 50).
-    #[serde(default)]
     pub custom_fields: Vec<CustomField>,
     /// Backup codes (sealed; at most 64 of at most 100 characters).
-    #[serde(default)]
-    #[schema(value_type = Vec<String>)]
     pub backup_codes: Vec<SecretString>,
 }
 
 /// Changes to an account. Absent fields stay; `""` clears an optional field.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct AccountPatch {
     /// The version the change is based on (from `GET`); a stale one is refused with 409.
-    #[serde(default)]
     pub version: Option<i64>,
     /// New label.
-    #[serde(default)]
     pub label: Option<String>,
     /// New app (id, name or URL); `""` clears.
-    #[serde(default)]
     pub app: Option<String>,
     /// New login URL; `""` clears.
-    #[serde(default)]
     pub login_url: Option<String>,
     /// New username; `""` clears.
-    #[serde(default)]
     pub username: Option<String>,
     /// New password; `""` clears.
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub password: Option<SecretString>,
     /// Generate a new password under the app's rules.
-    #[serde(default)]
     pub generate_password: bool,
     /// Move to another vault (secrets are re-sealed under its key).
-    #[serde(default)]
-    #[schema(value_type = Option<String>, format = Uuid)]
     pub vault_id: Option<VaultId>,
     /// New setup kind.
-    #[serde(default)]
     pub setup: Option<AccountSetup>,
     /// New notes; `""` clears.
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub notes: Option<SecretString>,
     /// Replaces all custom fields; a secret field given with no value keeps its stored value.
-    #[serde(default)]
     pub custom_fields: Option<Vec<CustomField>>,
     /// Replaces the backup codes; `[]` clears.
-    #[serde(default)]
-    #[schema(value_type = Option<Vec<String>>)]
     pub backup_codes: Option<Vec<SecretString>>,
 }
 
 /// An account as listed and shown (no secret values).
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct AccountView {
     /// Id.
-    #[schema(value_type = String, format = Uuid)]
     pub id: AccountId,
     /// Vault.
-    #[schema(value_type = String, format = Uuid)]
     pub vault_id: VaultId,
     /// Label.
     pub label: String,
     /// Catalog app id, if matched.
-    #[schema(value_type = Option<String>)]
     pub app_id: Option<AppId>,
     /// Catalog app name, if matched.
     pub app_name: Option<String>,
@@ -168,7 +131,7 @@ pub struct AccountView {
 }
 
 /// Revealed secret fields (only those that are set and were asked for).
-#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+#[derive(Debug, Clone, Default)]
 pub struct AccountSecrets {
     /// Password.
     pub password: Option<String>,

@@ -3,8 +3,6 @@
 //! the write jobs a grant change makes obsolete.
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
-use utoipa::ToSchema;
 
 use crate::activity::{ActivityAction, Actor, NewEvent};
 use crate::desired::supersede_prefix;
@@ -18,26 +16,20 @@ use crate::service::{Castellan, Hubs};
 use crate::validate;
 
 /// Sharing a hub (or changing the app role).
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct ShareHub {
     /// Hub role (default collaborator).
-    #[serde(default)]
     pub hub_role: Option<HubRole>,
     /// App role (default: the connector's default role).
-    #[serde(default)]
     pub app_role: Option<String>,
 }
 
 /// Revoking people's access.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct RevokeHub {
     /// The people.
-    #[schema(value_type = Vec<String>)]
     pub person_ids: Vec<PersonId>,
     /// Keep their seat: drop only Castellan's management.
-    #[serde(default)]
     pub keep_seat: bool,
 }
 

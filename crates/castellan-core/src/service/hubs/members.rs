@@ -1,9 +1,6 @@
 //! Members, on the [`Hubs`] capability: the app's members as the last sync saw them, and what
 //! an admin does with one (match to a person, exempt with a reason, remove from the app).
 
-use serde::Deserialize;
-use utoipa::ToSchema;
-
 use crate::activity::{ActivityAction, NewEvent};
 use crate::desired::member_job_key;
 use crate::error::{CoreError, CoreResult};
@@ -14,13 +11,11 @@ use crate::service::Hubs;
 use crate::validate;
 
 /// What to do with an unmatched member.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case", tag = "action", deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub enum MemberAction {
     /// Match to a person.
     Match {
         /// The person.
-        #[schema(value_type = String, format = Uuid)]
         person_id: PersonId,
     },
     /// Exempt with a reason.

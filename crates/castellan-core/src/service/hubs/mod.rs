@@ -12,8 +12,6 @@ mod jobs;
 mod members;
 
 use chrono::{Duration, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::activity::{ActivityAction, NewEvent};
 use crate::error::{CoreError, CoreResult};
@@ -36,79 +34,58 @@ pub const DEFAULT_SAFEGUARD: f64 = 0.2;
 pub const DEFAULT_SYNC_INTERVAL_SECS: i64 = 86_400;
 
 /// A new placeholder ("ghost") automation account made while connecting.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct NewPlaceholder {
     /// The account's username in the app.
     pub username: String,
     /// Vault for the new account (default vault when absent).
-    #[serde(default)]
-    #[schema(value_type = Option<String>, format = Uuid)]
     pub vault_id: Option<VaultId>,
 }
 
 /// Connecting a hub.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct ConnectHub {
     /// Catalog app id or name.
     pub app: String,
     /// Hub label (unique).
     pub label: String,
     /// The app's organization or business id.
-    #[serde(default)]
     pub organization_id: Option<String>,
     /// The app instance's base URL (default: the account's or the app's login URL origin).
-    #[serde(default)]
     pub base_url: Option<String>,
     /// `api` (default) or `browser`.
-    #[serde(default)]
     pub user_management: Option<String>,
     /// `password` (default), `password_totp` or `password_email_code`.
-    #[serde(default)]
     pub login_method: Option<String>,
     /// An existing account item to use as the automation account.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, format = Uuid)]
     pub automation_account_id: Option<AccountId>,
     /// Or a new placeholder account with a generated password.
-    #[serde(default)]
     pub placeholder: Option<NewPlaceholder>,
     /// Safeguard threshold, 0.0..=1.0 (default 0.2).
-    #[serde(default)]
     pub safeguard_threshold: Option<f64>,
     /// Seconds between scheduled syncs, 300..=2592000 (default 86400).
-    #[serde(default)]
     pub sync_interval_secs: Option<i64>,
 }
 
 /// Changing a hub's settings.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct HubPatch {
     /// New label.
-    #[serde(default)]
     pub label: Option<String>,
     /// New base URL.
-    #[serde(default)]
     pub base_url: Option<String>,
     /// New safeguard threshold.
-    #[serde(default)]
     pub safeguard_threshold: Option<f64>,
     /// New schedule.
-    #[serde(default)]
     pub sync_interval_secs: Option<i64>,
     /// Another automation account.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, format = Uuid)]
     pub automation_account_id: Option<AccountId>,
 }
 
 /// A hub with its latest report.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct HubDetail {
     /// The hub.
-    #[serde(flatten)]
     pub hub: Hub,
     /// App name.
     pub app_name: String,

@@ -15,8 +15,6 @@ mod two_step;
 use castellan_crypto::issue_token;
 
 use secrecy::ExposeSecret;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::activity::{ActivityAction, NewEvent};
 use crate::error::{CoreError, CoreResult};
@@ -42,8 +40,7 @@ pub use two_step::{
 pub const INVITATION_DAYS: i64 = 7;
 
 /// Inviting a person.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct InvitePerson {
     /// Email (unique in the workspace).
     pub email: String,
@@ -52,12 +49,11 @@ pub struct InvitePerson {
     /// Workspace role (not `owner`: ownership is transferred).
     pub role: WorkspaceRole,
     /// IdP id, if provisioned from the IdP.
-    #[serde(default)]
     pub external_id: Option<String>,
 }
 
 /// A new person with their invitation token (shown once).
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct Invited {
     /// The person, in status `invited`.
     pub person: Person,
@@ -66,17 +62,13 @@ pub struct Invited {
 }
 
 /// Changing a person.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct PersonPatch {
     /// New display name.
-    #[serde(default)]
     pub name: Option<String>,
     /// New workspace role (not `owner`).
-    #[serde(default)]
     pub role: Option<WorkspaceRole>,
     /// `active` or `deactivated`.
-    #[serde(default)]
     pub status: Option<PersonStatus>,
 }
 

@@ -10,8 +10,6 @@
 use castellan_crypto::{hash_password, hash_token, issue_token};
 use chrono::{DateTime, Duration, Utc};
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::sessions::{acting_as, person_password};
 use super::{Invited, INVITATION_DAYS};
@@ -32,19 +30,16 @@ pub const RESET_LINK_MINUTES: i64 = 60;
 pub const RESET_PATH: &str = "/reset-password";
 
 /// Changing one's own password.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct ChangePassword {
     /// The current password.
-    #[schema(value_type = String)]
     pub current_password: SecretString,
     /// The new password (at least 12 characters, not the current one).
-    #[schema(value_type = String)]
     pub new_password: SecretString,
 }
 
 /// A password that was set.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct PasswordChanged {
     /// The person.
     pub person: Person,
@@ -53,7 +48,7 @@ pub struct PasswordChanged {
 }
 
 /// A new password reset link (its token is shown once).
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct PasswordResetLink {
     /// Whose password it resets.
     pub person: Person,
@@ -67,14 +62,11 @@ pub struct PasswordResetLink {
 }
 
 /// Using a password reset link.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct UseResetLink {
     /// The link's token (`cst_reset_…`).
-    #[schema(value_type = String)]
     pub reset_token: SecretString,
     /// The new password (at least 12 characters).
-    #[schema(value_type = String)]
     pub new_password: SecretString,
 }
 

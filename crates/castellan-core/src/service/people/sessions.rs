@@ -5,7 +5,6 @@ use castellan_crypto::{hash_token, issue_token, verify_password, DataKey};
 use chrono::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::activity::{ActivityAction, Actor, ActorKind, NewEvent};
 use crate::error::{CoreError, CoreResult};
@@ -40,7 +39,7 @@ pub const TOKEN_USE_LOG_WINDOW_SECS: i64 = 300;
 pub const MIN_PERSON_PASSWORD: usize = 12;
 
 /// Whether the workspace exists and has an owner.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SetupStatus {
     /// A workspace exists.
     pub initialized: bool,
@@ -51,55 +50,45 @@ pub struct SetupStatus {
 }
 
 /// Claiming the workspace with the setup token.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct Claim {
     /// The setup token printed by `castellan serve` / `castellan init`.
-    #[schema(value_type = String)]
     pub setup_token: SecretString,
     /// The owner's email.
     pub email: String,
     /// The owner's name.
     pub name: String,
     /// The owner's password (at least 12 characters).
-    #[schema(value_type = String)]
     pub password: SecretString,
 }
 
 /// Signing in with email and password.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct SignIn {
     /// Email.
     pub email: String,
     /// Password.
-    #[schema(value_type = String)]
     pub password: SecretString,
     /// The person's current two-step code (RFC 6238 TOTP, 6 digits), required when they have
     /// set up two-step sign-in.
-    #[serde(default)]
     pub totp_code: Option<String>,
     /// Label for the token created (default "sign-in").
-    #[serde(default)]
     pub token_name: Option<String>,
     /// Token lifetime in days (1..=365, default 30).
-    #[serde(default)]
     pub expires_in_days: Option<u32>,
     /// Issue a web session token ([`SESSION_PREFIX`]) instead of an API token. Not part of the
     /// API body: only the web app sets it.
-    #[serde(skip)]
     pub web_session: bool,
 }
 
 /// A person and the token issued to them (shown once).
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct ClaimResult {
     /// The person.
     pub person: Person,
     /// The new API token: shown once, stored only as a hash.
     pub token: String,
     /// Token id.
-    #[schema(value_type = String, format = Uuid)]
     pub token_id: TokenId,
 }
 

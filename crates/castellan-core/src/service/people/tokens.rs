@@ -3,8 +3,6 @@
 
 use castellan_crypto::issue_token;
 use secrecy::ExposeSecret;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::sessions::{token_days, TOKEN_PREFIX};
 use crate::activity::{ActivityAction, NewEvent};
@@ -16,21 +14,18 @@ use crate::service::Sessions;
 use crate::validate;
 
 /// A new API token request.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct NewToken {
     /// Label.
     pub name: String,
     /// Lifetime in days (1..=365, default 90).
-    #[serde(default)]
     pub expires_in_days: Option<u32>,
 }
 
 /// A newly issued token: the secret is shown once.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct IssuedApiToken {
     /// The token row.
-    #[serde(flatten)]
     pub token: ApiToken,
     /// The secret, shown once.
     pub secret: String,

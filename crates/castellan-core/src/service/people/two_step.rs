@@ -10,7 +10,6 @@ use castellan_otp::{Kind, OtpParams, Secret};
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::activity::{ActivityAction, Actor, NewEvent};
 use crate::error::{CoreError, CoreResult};
@@ -30,7 +29,7 @@ const FIELD: &str = "totp_secret";
 
 /// A new authenticator to add to the person's app. Nothing is stored until
 /// [`Sessions::enable_two_step`] gets a matching code.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct TwoStepEnrollment {
     /// The secret, base32 (to type into the app by hand).
     pub secret: String,
@@ -41,27 +40,25 @@ pub struct TwoStepEnrollment {
 }
 
 /// Turning two-step sign-in on.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnableTwoStep {
     /// The secret from the enrollment (base32).
-    #[schema(value_type = String)]
     pub secret: SecretString,
     /// The code the authenticator app shows now.
     pub code: String,
 }
 
 /// Turning two-step sign-in off.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DisableTwoStep {
     /// The person's password.
-    #[schema(value_type = String)]
     pub password: SecretString,
 }
 
 /// Whether two-step sign-in is on.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct TwoStepStatus {
     /// On: signing in needs a code.
     pub enabled: bool,
