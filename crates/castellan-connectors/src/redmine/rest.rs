@@ -57,41 +57,41 @@ impl RedmineConnector {
         }
     }
 
+    /// The user whose email is `email` (case-insensitive), found by search.
     pub(super) async fn user_by_email(
         &self,
         api: &Endpoint<'_>,
         email: &str,
     ) -> Result<Option<RedmineUser>, ConnectorError> {
-        let email = email.trim().to_lowercase();
-        if email.is_empty() {
-            return Ok(None);
-        }
-        let rows = self.search(api, &email).await?;
-        let hit = rows.iter().find(|u| {
-            u.get("mail")
-                .and_then(Value::as_str)
-                .is_some_and(|m| m.trim().eq_ignore_ascii_case(&email))
-        });
-        match hit.and_then(|u| u.get("id")).and_then(Value::as_u64) {
-            Some(id) => self.user(api, id).await,
-            None => Ok(None),
-        }
+        self.user_where(api, "mail", &email.trim().to_lowercase())
+            .await
     }
 
+    /// The user whose login is `login` (case-insensitive), found by search.
     pub(super) async fn user_by_login(
         &self,
         api: &Endpoint<'_>,
         login: &str,
     ) -> Result<Option<RedmineUser>, ConnectorError> {
-        let login = login.trim();
-        if login.is_empty() {
+        self.user_where(api, "login", login.trim()).await
+    }
+
+    /// The user whose `field` of the list (`mail`, `login`) is `value` (case-insensitive),
+    /// found by searching for `value`; `None` for an empty value.
+    async fn user_where(
+        &self,
+        api: &Endpoint<'_>,
+        field: &str,
+        value: &str,
+    ) -> Result<Option<RedmineUser>, ConnectorError> {
+        if value.is_empty() {
             return Ok(None);
         }
-        let rows = self.search(api, login).await?;
+        let rows = self.search(api, value).await?;
         let hit = rows.iter().find(|u| {
-            u.get("login")
+            u.get(field)
                 .and_then(Value::as_str)
-                .is_some_and(|l| l.eq_ignore_ascii_case(login))
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case(value))
         });
         match hit.and_then(|u| u.get("id")).and_then(Value::as_u64) {
             Some(id) => self.user(api, id).await,

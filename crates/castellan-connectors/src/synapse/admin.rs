@@ -13,6 +13,15 @@ use crate::sdk::errors::{common_error, unexpected};
 use crate::sdk::http::segment;
 use crate::sdk::{Endpoint, Reply};
 
+/// How [`SynapseConnector::make_user`] makes an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Making {
+    /// A new account.
+    Create,
+    /// A deactivated account, reactivated.
+    Reactivate,
+}
+
 /// What a call was, for mapping its errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Call {
@@ -107,39 +116,31 @@ impl SynapseConnector {
         self.user(api, user_id).await
     }
 
-    /// Creates a user (`PUT /_synapse/admin/v2/users/<user_id>`) with a random password, the
-    /// invitation's role, email and name.
-    pub(super) async fn create_user(
+    /// Makes the account of an invited member (`PUT /_synapse/admin/v2/users/<user_id>`) with
+    /// a random password, the invitation's role, email and name: a new account, or a
+    /// deactivated one reactivated (Synapse asks for a new password when password login is on).
+    pub(super) async fn make_user(
         &self,
         api: &Endpoint<'_>,
         user_id: &str,
         email: &str,
         inv: &Invitation,
         admin: bool,
+        how: Making,
     ) -> Result<AppMember, ConnectorError> {
         let mut body = user_body(email, inv, admin);
-        body["logout_devices"] = json!(false);
-        let created = self.put_user(api, user_id, body, "create a user").await?;
-        debug!(member = %user_id, "created a Synapse user");
-        Ok(created.member)
-    }
-
-    /// Reactivates a deactivated account with a new random password (Synapse asks for one when
-    /// password login is on), the invitation's role and email.
-    pub(super) async fn reactivate(
-        &self,
-        api: &Endpoint<'_>,
-        user_id: &str,
-        email: &str,
-        inv: &Invitation,
-        admin: bool,
-    ) -> Result<AppMember, ConnectorError> {
-        let mut body = user_body(email, inv, admin);
-        body["deactivated"] = json!(false);
-        let user = self
-            .put_user(api, user_id, body, "reactivate a user")
-            .await?;
-        debug!(member = %user_id, "reactivated a Synapse user");
+        let what = match how {
+            Making::Create => {
+                body["logout_devices"] = json!(false);
+                "create a user"
+            }
+            Making::Reactivate => {
+                body["deactivated"] = json!(false);
+                "reactivate a user"
+            }
+        };
+        let user = self.put_user(api, user_id, body, what).await?;
+        debug!(member = %user_id, "did {what} in Synapse");
         Ok(user.member)
     }
 }

@@ -44,7 +44,7 @@ use crate::sdk::members::{
 };
 use crate::sdk::paging::AnchoredOffset;
 use crate::sdk::{AddressPolicy, Auth, Endpoint, HttpClient};
-use admin::{Call, SynapseReply};
+use admin::{Call, Making, SynapseReply};
 use model::{
     derive_localpart, parse_cursor, qualify, server_name, session_user, SynapseUser,
     MAX_LOCALPART_TRIES,
@@ -303,7 +303,9 @@ impl Connector for SynapseConnector {
                 return Ok(existing.member);
             }
             let id = existing.member.app_member_id.clone();
-            return self.reactivate(&api, &id, &email, inv, admin).await;
+            return self
+                .make_user(&api, &id, &email, inv, admin, Making::Reactivate)
+                .await;
         }
 
         let named = match &inv.username {
@@ -329,9 +331,13 @@ impl Connector for SynapseConnector {
             // A username the caller chose: that account, reactivated when it was deactivated
             // (the engine names a person's own former member).
             return match self.user(&api, &user_id).await? {
-                None => self.create_user(&api, &user_id, &email, inv, admin).await,
+                None => {
+                    self.make_user(&api, &user_id, &email, inv, admin, Making::Create)
+                        .await
+                }
                 Some(u) if u.deactivated => {
-                    self.reactivate(&api, &user_id, &email, inv, admin).await
+                    self.make_user(&api, &user_id, &email, inv, admin, Making::Reactivate)
+                        .await
                 }
                 Some(u) if u.emails.contains(&email) => Ok(u.member),
                 Some(_) => Err(ConnectorError::Conflict(format!(
@@ -349,7 +355,11 @@ impl Connector for SynapseConnector {
                 n => format!("@{base}-{n}:{server}"),
             };
             match self.user(&api, &user_id).await? {
-                None => return self.create_user(&api, &user_id, &email, inv, admin).await,
+                None => {
+                    return self
+                        .make_user(&api, &user_id, &email, inv, admin, Making::Create)
+                        .await
+                }
                 Some(u) if !u.deactivated && u.emails.contains(&email) => return Ok(u.member),
                 Some(_) => {}
             }
