@@ -9,6 +9,7 @@ use std::sync::Arc;
 use castellan_core::connector::{Connector, ConnectorRegistry};
 
 pub mod redmine;
+pub mod sdk;
 pub mod synapse;
 
 pub use redmine::RedmineConnector;

@@ -80,8 +80,9 @@ async fn a_lost_create_call_then_a_revoke_leaves_no_member() {
     assert_eq!(hub["status"], "healthy", "{hub:#}");
 }
 
-/// Sequence 2: the app answers 503 to the create call, so the invite waits to retry; the
-/// person is revoked meanwhile. The revoke cancels the invite (recorded), and nothing is made.
+/// Sequence 2: the app answers 503 to the create call (to every attempt the connector makes
+/// within the call, so the call fails), so the invite waits to retry; the person is revoked
+/// meanwhile. The revoke cancels the invite (recorded), and nothing is made.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_503_then_a_revoke_cancels_the_invite() {
     let syn = Synapse::ensure("main", Synapse::main_port()).await;
@@ -93,7 +94,8 @@ async fn a_503_then_a_revoke_cancels_the_invite() {
         ("CASTELLAN_WORKERS", "1"),
     ];
     let s = HubStory::connect(&syn, &proxy.url, &env, &["Bo"]).await;
-    proxy.fail("PUT", &format!("bo_{}", s.t), Fault::Status(503), 1);
+    let attempts = castellan_connectors::sdk::http::MAX_ATTEMPTS as usize;
+    proxy.fail("PUT", &format!("bo_{}", s.t), Fault::Status(503), attempts);
     s.share("Bo", "user");
     let deadline = Instant::now() + Duration::from_secs(60);
     let invite = loop {
@@ -359,4 +361,46 @@ async fn random_kills_and_grant_changes_end_with_the_app_matching_the_grants() {
         assert_eq!(hub["status"], "healthy", "round {round}: {hub:#}");
     }
     println!("chaos: passed {rounds} rounds ({changes} grant changes, {kills} kills), seed {seed}");
+}
+
+/// A 429 with an HTTP-date `Retry-After` (RFC 9110 §10.2.3) on the create call is waited out and
+/// retried inside the connector call: the invite completes in its first job attempt, and the
+/// member is made once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_with_a_retry_date_is_retried_in_the_call() {
+    let syn = Synapse::ensure("main", Synapse::main_port()).await;
+    let proxy = FaultProxy::start(&syn.base).await;
+    let env = [
+        ("CASTELLAN_RETRY_BASE_SECS", "60"),
+        ("CASTELLAN_WORKERS", "1"),
+    ];
+    let s = HubStory::connect(&syn, &proxy.url, &env, &["Cy"]).await;
+    let at = chrono::Utc::now() + chrono::Duration::seconds(2);
+    let retry_after = at.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    proxy.fail(
+        "PUT",
+        &format!("cy_{}", s.t),
+        Fault::StatusWith(429, vec![("Retry-After".to_owned(), retry_after)]),
+        1,
+    );
+    s.share("Cy", "user");
+    let jobs = hub_fixture::wait_idle_for(&s.cli, &s.label, Duration::from_secs(60));
+    let invites = jobs_of(&jobs, "invite_member");
+    assert_eq!(invites.len(), 1, "{jobs:#?}");
+    assert_eq!(invites[0]["state"], "completed", "{jobs:#?}");
+    assert_eq!(
+        invites[0]["attempts"], 1,
+        "retried in the call, not by the engine"
+    );
+    let user = syn
+        .user(&user_id(&s, "Cy"))
+        .await
+        .expect("the member is made");
+    assert_eq!(user["deactivated"], false, "{user:#}");
+    let creates: Vec<_> = proxy
+        .writes()
+        .into_iter()
+        .filter(|w| w.path.contains(&format!("cy_{}", s.t)))
+        .collect();
+    assert_eq!(creates.len(), 1, "one create reached Synapse: {creates:#?}");
 }

@@ -22,6 +22,9 @@ pub enum Fault {
     Reset,
     /// Answer with this status (and a JSON error body) without forwarding.
     Status(u16),
+    /// Answer with this status, these extra headers (e.g. `Retry-After`) and a JSON error body,
+    /// without forwarding.
+    StatusWith(u16, Vec<(String, String)>),
     /// Keep the request until the test releases it ([`Held`]).
     Hold(Arc<Held>),
     /// Forward the request, and keep the app's answer until the test releases it, when the
@@ -175,7 +178,7 @@ impl FaultProxy {
 enum Plan {
     Forward,
     Reset,
-    Status(u16),
+    Status(u16, Vec<(String, String)>),
     Hold(Arc<Held>, oneshot::Receiver<bool>),
     HoldAnswer(Arc<Held>, String),
 }
@@ -195,7 +198,8 @@ fn plan(state: &State, method: &str, path: &str) -> Plan {
     rules[i].times -= 1;
     match &rules[i].fault {
         Fault::Reset => Plan::Reset,
-        Fault::Status(s) => Plan::Status(*s),
+        Fault::Status(s) => Plan::Status(*s, vec![]),
+        Fault::StatusWith(s, headers) => Plan::Status(*s, headers.clone()),
         Fault::Hold(h) => Plan::Hold(h.clone(), h.arm()),
         Fault::HoldAnswer(..) => unreachable!("decided above"),
     }
@@ -288,10 +292,11 @@ async fn serve(mut sock: TcpStream, state: Arc<State>) {
         Plan::Forward => {}
         Plan::HoldAnswer(h, text) => answer_hold = Some((h, text)),
         Plan::Reset => return,
-        Plan::Status(s) => {
+        Plan::Status(s, extra) => {
             let body = br#"{"errcode":"M_UNKNOWN","error":"injected by the fault proxy"}"#;
-            let ct = [("Content-Type".to_owned(), "application/json".to_owned())];
-            return respond(&mut sock, s, &ct, body).await;
+            let mut headers = vec![("Content-Type".to_owned(), "application/json".to_owned())];
+            headers.extend(extra);
+            return respond(&mut sock, s, &headers, body).await;
         }
         Plan::Hold(_, rx) => {
             if !rx.await.unwrap_or(false) {

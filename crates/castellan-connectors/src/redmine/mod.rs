@@ -1,0 +1,446 @@
+//! Redmine, signed in through its web login (password, then a TOTP code from Castellan's
+//! authenticator when the account has two-factor authentication), then driven through its REST
+//! API with the account's own API key.
+//!
+//! App roles are Redmine's administrator flag: `admin` and `user`. Project memberships with
+//! project roles (Manager, Developer, Reporter…) are not managed yet; they would come through
+//! the Memberships API. Removal locks the user (status 3), which keeps the user's issues,
+//! comments and history: Redmine could delete users (`DELETE /users/{id}.json`), but the
+//! connector never does. States: status 1 (active) → `active`, 2 (registered, not yet
+//! activated) → `invited`, 3 (locked) → `deactivated`.
+//!
+//! How a session is made ([`RedmineConnector::login`]):
+//! 1. `GET /login` gives the session cookie and the form's `authenticity_token` (Rails CSRF).
+//! 2. `POST /login` with `username`, `password`: a wrong password renders the login page again
+//!    with an error (HTTP 200); success redirects to `/my/page`; when the account has 2FA on,
+//!    Redmine redirects to `/account/twofa/confirm` (`AccountController#password_authentication`
+//!    in Redmine 5.0).
+//! 3. Second factor: `GET /account/twofa/confirm`, then `POST /account/twofa` with
+//!    `twofa_code`. The code comes from [`castellan_otp::code_at`] at that moment. Redmine
+//!    remembers the last time step it accepted (`twofa_totp_last_used_at`) and refuses a code of
+//!    that step or an earlier one, so a refused code is tried once more with the next step's
+//!    code. Redmine allows three codes per password entry. It keeps one pending two-factor
+//!    sign-in per user: two concurrent sign-ins of the same account end each other's
+//!    (`Unavailable`, retryable), so the bot should not sign in twice at once with one account.
+//! 4. `GET /my/api_key` shows the account's API key (Redmine creates it if there is none). The
+//!    REST API does not accept the web session (`ApplicationController#find_current_user`
+//!    ignores the session for `.json` requests, and refuses HTTP Basic with a password once 2FA
+//!    is on), so every later call sends the key in `X-Redmine-API-Key`.
+//!
+//! The [`AppSession`]'s token holds the API key and the web session's cookies (never logged); its
+//! data holds the account's user id, login and administrator flag.
+//!
+//! Turning 2FA on with Castellan as the authenticator ([`enable_totp_for`], then
+//! [`confirm_totp`]) follows Redmine's own pairing pages: `POST /my/twofa/totp/activate/init`
+//! (a new secret is stored on the user), `GET /my/twofa/totp/activate/confirm` (the page shows
+//! the secret as a QR code and as plain text), `POST /my/twofa/totp/activate` with `twofa_code`.
+//!
+//! APIs and pages used:
+//! - REST API (authentication by API key, paging with `offset`/`limit` ≤ 100, `total_count`):
+//!   <https://www.redmine.org/projects/redmine/wiki/Rest_api>
+//! - Users API (list with `status` (1 active, 2 registered, 3 locked; empty for all) and `name`
+//!   filters, show, create with `generate_password`, update `admin` and `status`):
+//!   <https://www.redmine.org/projects/redmine/wiki/Rest_Users>
+//! - Two-factor authentication (TOTP, Redmine 4.2+, the administration setting
+//!   "Two-factor authentication": disabled, optional, required, required for administrators):
+//!   <https://www.redmine.org/projects/redmine/wiki/RedmineAccounts> and
+//!   <https://www.redmine.org/projects/redmine/wiki/RedmineSettings#Two-factor-authentication>
+//! - API access key on the "My account" page: <https://www.redmine.org/projects/redmine/wiki/RedmineAccounts#My-account>
+
+mod html;
+mod model;
+mod rest;
+#[cfg(test)]
+mod tests;
+mod web_sign_in;
+
+use async_trait::async_trait;
+use castellan_core::catalog::Capability;
+use castellan_core::connector::{
+    AppMember, AppSession, Connector, ConnectorContext, ConnectorError, ConnectorInfo, Invitation,
+    MemberPage,
+};
+use castellan_otp::Kind;
+use reqwest::{Method, StatusCode};
+use secrecy::SecretString;
+use serde_json::{json, Value};
+use tracing::{debug, instrument};
+
+use crate::sdk::errors::unexpected;
+use crate::sdk::members::{
+    email_local_part, normalize_email, role_is_admin, ROLE_ADMIN, ROLE_USER,
+};
+use crate::sdk::{AddressPolicy, Auth, Endpoint, HttpClient};
+use model::{derive_login, session_user, split_name, Cursor, RedmineUser, SessionToken};
+use rest::{map_error, Call, RedmineReply};
+pub use web_sign_in::{confirm_totp, enable_totp_for, TotpSetup};
+use web_sign_in::{password_step, totp_step, unexpected_page, AfterPassword};
+
+/// The connector's name in the catalog.
+pub const NAME: &str = "redmine";
+
+/// The app's name in messages.
+const APP: &str = "Redmine";
+/// The REST API's authentication header.
+const API_KEY_HEADER: &str = "X-Redmine-API-Key";
+/// Users per page: the REST API's maximum `limit`.
+const PAGE_SIZE: usize = 100;
+/// Redmine's user statuses (`User::STATUS_*`), listed in this order.
+const STATUS_ACTIVE: u8 = 1;
+const STATUS_REGISTERED: u8 = 2;
+const STATUS_LOCKED: u8 = 3;
+const STATUSES: [u8; 3] = [STATUS_ACTIVE, STATUS_REGISTERED, STATUS_LOCKED];
+/// Redmine's limits (`app/models/user.rb`).
+const LOGIN_MAX: usize = 60;
+const NAME_MAX: usize = 30;
+
+const NO_SECOND_FACTOR: &str =
+    "Redmine asks for a second factor and the account has no 2FA managed by Castellan";
+
+/// The Redmine connector. Cheap to clone; share one per process (it pools connections).
+#[derive(Debug, Clone)]
+pub struct RedmineConnector {
+    http: HttpClient,
+}
+
+impl Default for RedmineConnector {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RedmineConnector {
+    /// A connector with its own HTTP client (see [`HttpClient`]: no redirects followed, so the
+    /// login reads them and the API key never leaves the configured base URL), allowing private
+    /// and loopback addresses ([`AddressPolicy::SELF_HOSTED`]; a per-hub setting will choose the
+    /// policy later).
+    pub fn new() -> Self {
+        Self::with_policy(AddressPolicy::SELF_HOSTED)
+    }
+
+    /// A connector whose client enforces `policy` on every address it connects to.
+    pub fn with_policy(policy: AddressPolicy) -> Self {
+        Self {
+            http: HttpClient::new(policy),
+        }
+    }
+
+    /// A connector over a given HTTP client (it must not follow redirects; its DNS resolution
+    /// is its own, so only literal IP base URLs are checked against the address policy).
+    pub fn with_client(http: reqwest::Client) -> Self {
+        Self {
+            http: HttpClient::with_client(http, AddressPolicy::SELF_HOSTED),
+        }
+    }
+
+    /// The REST API with the session's API key.
+    fn api(&self, ctx: &ConnectorContext, s: &AppSession) -> Result<Endpoint<'_>, ConnectorError> {
+        let key = SessionToken::parse(s)?.api_key;
+        Ok(self
+            .http
+            .endpoint(&ctx.base_url, ctx.timeout)?
+            .with_auth(Auth::Header(API_KEY_HEADER, key)))
+    }
+}
+
+#[async_trait]
+impl Connector for RedmineConnector {
+    fn describe(&self) -> ConnectorInfo {
+        ConnectorInfo {
+            name: NAME.to_owned(),
+            roles: vec![ROLE_ADMIN.to_owned(), ROLE_USER.to_owned()],
+            capabilities: vec![
+                Capability::ListMembers,
+                Capability::Invite,
+                Capability::UpdateRole,
+                Capability::Remove,
+                Capability::KeepSeat,
+            ],
+            default_role: ROLE_USER.to_owned(),
+        }
+    }
+
+    #[instrument(skip_all, fields(connector = NAME, username = %ctx.username))]
+    async fn login(&self, ctx: &ConnectorContext) -> Result<AppSession, ConnectorError> {
+        if let Some(p) = &ctx.totp {
+            if p.kind != Kind::Totp {
+                return Err(ConnectorError::Configuration(
+                    "Redmine's second factor is TOTP, but the account's authenticator is not"
+                        .into(),
+                ));
+            }
+        }
+        let mut web = self.web(ctx)?;
+        let second_factor = match password_step(&mut web, ctx).await? {
+            AfterPassword::SignedIn => false,
+            AfterPassword::SecondFactor => {
+                let params = ctx
+                    .totp
+                    .as_ref()
+                    .ok_or_else(|| ConnectorError::BadCredentials(NO_SECOND_FACTOR.into()))?;
+                totp_step(&mut web, params).await?;
+                true
+            }
+        };
+
+        let page = web.get("/my/api_key").await?;
+        let api_key = match (page.status, page.location_path()) {
+            (StatusCode::OK, _) => html::api_key(&page.text).ok_or_else(|| {
+                if html::has_field(&page.text, "sudo_password") {
+                    ConnectorError::Configuration(
+                        "Redmine asks for the password again (sudo mode) to show the API key"
+                            .into(),
+                    )
+                } else {
+                    unexpected_page(&page, "show the API key")
+                }
+            })?,
+            (s, Some(path)) if s.is_redirection() => {
+                return Err(if path.ends_with("/my/password") {
+                    ConnectorError::BadCredentials(
+                        "Redmine requires a new password for the account".into(),
+                    )
+                } else if path.contains("/my/twofa/") {
+                    ConnectorError::BadCredentials(
+                        "Redmine requires two-factor authentication for the account and it is \
+                         not on: turn it on with Castellan as the authenticator"
+                            .into(),
+                    )
+                } else if path.ends_with("/login") {
+                    ConnectorError::BadCredentials("Redmine ended the web session".into())
+                } else {
+                    unexpected_page(&page, "show the API key")
+                });
+            }
+            _ => return Err(map_error(&page, Call::Web, "show the API key")),
+        };
+
+        // The key just read must open the REST API; a 401 here means the API is disabled.
+        let key = SecretString::from(api_key);
+        let api = web
+            .ep
+            .clone()
+            .with_auth(Auth::Header(API_KEY_HEADER, key.clone()));
+        let r = api.get("/users/current.json").send().await?;
+        if r.status == StatusCode::UNAUTHORIZED || r.status == StatusCode::FORBIDDEN {
+            return Err(ConnectorError::Configuration(
+                "Redmine's REST API is disabled: enable it in Administration → Settings → API"
+                    .into(),
+            ));
+        }
+        let me = r.json(Call::Api, "read the signed-in user")?;
+        let me = me.get("user").unwrap_or(&Value::Null);
+        let (Some(id), Some(login)) = (
+            me.get("id").and_then(Value::as_u64),
+            me.get("login").and_then(Value::as_str),
+        ) else {
+            return Err(unexpected(APP, "read the signed-in user"));
+        };
+        debug!(user_id = id, second_factor, "signed in to Redmine");
+        Ok(AppSession {
+            token: SessionToken {
+                api_key: key,
+                cookie: web.cookies.header(),
+            }
+            .encode(),
+            data: json!({
+                "user_id": id,
+                "login": login,
+                "admin": me.get("admin").and_then(Value::as_bool).unwrap_or(false),
+                "second_factor": if second_factor { "totp" } else { "none" },
+            }),
+        })
+    }
+
+    #[instrument(skip_all, fields(connector = NAME))]
+    async fn verify_permissions(
+        &self,
+        ctx: &ConnectorContext,
+        s: &AppSession,
+    ) -> Result<(), ConnectorError> {
+        let api = self.api(ctx, s)?;
+        api.get("/users.json")
+            .query(&[("status", String::new()), ("limit", "1".into())])
+            .send()
+            .await?
+            .json(Call::Api, "list users")
+            .map(drop)
+    }
+
+    #[instrument(skip_all, fields(connector = NAME, cursor = cursor.as_deref().unwrap_or("")))]
+    async fn list_members(
+        &self,
+        ctx: &ConnectorContext,
+        s: &AppSession,
+        cursor: Option<String>,
+    ) -> Result<MemberPage, ConnectorError> {
+        let api = self.api(ctx, s)?;
+        let mut cursor = match cursor {
+            Some(c) => Cursor::parse(&c)?,
+            None => Cursor::start(STATUS_ACTIVE),
+        };
+        // Status by status (the list does not report a user's status); an empty status moves
+        // on to the next one within the same call.
+        loop {
+            let (members, next) = self.list_page(&api, &cursor).await?;
+            if !members.is_empty() {
+                debug!(
+                    count = members.len(),
+                    status = cursor.status,
+                    "listed a page of Redmine users"
+                );
+                return Ok(MemberPage {
+                    members,
+                    next: next.map(|c| c.encode()),
+                });
+            }
+            match next {
+                Some(n) => cursor = n,
+                None => {
+                    return Ok(MemberPage {
+                        members,
+                        next: None,
+                    })
+                }
+            }
+        }
+    }
+
+    #[instrument(skip_all, fields(connector = NAME, member = %app_member_id))]
+    async fn get_member(
+        &self,
+        ctx: &ConnectorContext,
+        s: &AppSession,
+        app_member_id: &str,
+    ) -> Result<Option<AppMember>, ConnectorError> {
+        let api = self.api(ctx, s)?;
+        Ok(self.resolve(&api, app_member_id).await?.map(|u| u.member))
+    }
+
+    #[instrument(skip_all, fields(connector = NAME))]
+    async fn find_by_email(
+        &self,
+        ctx: &ConnectorContext,
+        s: &AppSession,
+        email: &str,
+    ) -> Result<Option<AppMember>, ConnectorError> {
+        let api = self.api(ctx, s)?;
+        Ok(self.user_by_email(&api, email).await?.map(|u| u.member))
+    }
+
+    #[instrument(skip_all, fields(connector = NAME, role = %inv.role))]
+    async fn invite(
+        &self,
+        ctx: &ConnectorContext,
+        s: &AppSession,
+        inv: &Invitation,
+    ) -> Result<AppMember, ConnectorError> {
+        let admin = role_is_admin(APP, &inv.role)?;
+        let email = normalize_email(&inv.email)?;
+        let api = self.api(ctx, s)?;
+
+        // Whoever already holds the address is the invitee: invite is idempotent by email.
+        if let Some(existing) = self.user_by_email(&api, &email).await? {
+            if existing.status != STATUS_LOCKED {
+                debug!(member = %existing.member.app_member_id, "already a user with this email");
+                return Ok(existing.member);
+            }
+            let u = self
+                .update_user(
+                    &api,
+                    existing.id,
+                    json!({ "status": STATUS_ACTIVE, "admin": admin }),
+                    "unlock a user",
+                )
+                .await?;
+            debug!(member = %u.member.app_member_id, "unlocked a Redmine user");
+            return Ok(u.member);
+        }
+
+        let login = match inv.username.as_deref().map(str::trim) {
+            Some(u) if !u.is_empty() => derive_login(u)?,
+            _ => derive_login(email_local_part(&email))?,
+        };
+        let (firstname, lastname) = split_name(inv.name.as_deref(), &email);
+        let body = json!({
+            "user": {
+                "login": login,
+                "firstname": firstname,
+                "lastname": lastname,
+                "mail": email,
+                "generate_password": true,
+                "admin": admin,
+            },
+            // Redmine mails the new user their login and the generated password.
+            "send_information": true,
+        });
+        let created = api
+            .request(Method::POST, "/users.json")
+            .json(body)
+            .send()
+            .await?
+            .json(Call::Api, "create a user")?;
+        let u = RedmineUser::from_json(created.get("user").unwrap_or(&Value::Null), None)
+            .ok_or_else(|| unexpected(APP, "create a user"))?;
+        debug!(member = %u.member.app_member_id, "created a Redmine user");
+        Ok(u.member)
+    }
+
+    #[instrument(skip_all, fields(connector = NAME, member = %app_member_id, role = %role))]
+    async fn update_role(
+        &self,
+        ctx: &ConnectorContext,
+        s: &AppSession,
+        app_member_id: &str,
+        role: &str,
+    ) -> Result<AppMember, ConnectorError> {
+        let admin = role_is_admin(APP, role)?;
+        let api = self.api(ctx, s)?;
+        let current = self.resolve_existing(&api, app_member_id).await?;
+        if current.admin == admin {
+            return Ok(current.member);
+        }
+        if !admin && session_user(s) == Some(current.id) {
+            return Err(ConnectorError::Conflict(
+                "the automation account cannot take away its own administrator flag".into(),
+            ));
+        }
+        let u = self
+            .update_user(
+                &api,
+                current.id,
+                json!({ "admin": admin }),
+                "set the administrator flag",
+            )
+            .await?;
+        Ok(u.member)
+    }
+
+    #[instrument(skip_all, fields(connector = NAME, member = %app_member_id))]
+    async fn remove(
+        &self,
+        ctx: &ConnectorContext,
+        s: &AppSession,
+        app_member_id: &str,
+    ) -> Result<(), ConnectorError> {
+        let api = self.api(ctx, s)?;
+        let current = self.resolve_existing(&api, app_member_id).await?;
+        if session_user(s) == Some(current.id) {
+            return Err(ConnectorError::Conflict(
+                "the automation account cannot lock itself".into(),
+            ));
+        }
+        if current.status == STATUS_LOCKED {
+            return Ok(());
+        }
+        self.update_user(
+            &api,
+            current.id,
+            json!({ "status": STATUS_LOCKED }),
+            "lock a user",
+        )
+        .await?;
+        debug!(member = current.id, "locked a Redmine user");
+        Ok(())
+    }
+}
