@@ -3,13 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{CoreError, CoreResult};
 use crate::hub::Task;
 use crate::ids::PersonId;
 
 /// What a `check_for_updates` job is told.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct CheckParams {
     /// An admin confirmed the changes the safeguard held (the next plan runs whatever it removes).
     #[serde(default)]
@@ -18,7 +16,6 @@ pub struct CheckParams {
 
 /// What an `invite_member` job is told: the person, where to invite them and as what.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct InviteParams {
     /// The person the grant is for.
     pub person_id: PersonId,
@@ -33,7 +30,6 @@ pub struct InviteParams {
 
 /// What an `update_member_role` job is told.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RoleParams {
     /// The person the grant is for.
     pub person_id: PersonId,
@@ -45,7 +41,6 @@ pub struct RoleParams {
 
 /// What a `remove_member` job is told.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RemoveParams {
     /// The person matched to the members, if any (a manual removal may name none).
     pub person_id: Option<PersonId>,
@@ -58,9 +53,9 @@ pub struct RemoveParams {
 }
 
 /// A job's parameters: one shape per [`Task`]. Serialized as the inner object (the task is
-/// stored beside it); read back with [`JobParams::from_stored`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(untagged)]
+/// stored beside it); read back with [`JobParams::from_stored`]. Fields this build does not
+/// know are ignored on reading (a row written by a newer build still runs).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobParams {
     /// [`Task::CheckForUpdates`].
     CheckForUpdates(CheckParams),
@@ -70,6 +65,29 @@ pub enum JobParams {
     UpdateMemberRole(RoleParams),
     /// [`Task::RemoveMember`].
     RemoveMember(RemoveParams),
+    /// Stored parameters this build cannot read (a field it needs is missing or of another
+    /// type: a row edited by hand, or written by an incompatible build). Kept as stored and
+    /// shown as such; the job ends `not_completed` when it runs, and blocks no other job.
+    Unreadable {
+        /// The job's task.
+        task: Task,
+        /// The stored value, as it was.
+        stored: serde_json::Value,
+        /// Why it could not be read.
+        error: String,
+    },
+}
+
+impl Serialize for JobParams {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            JobParams::CheckForUpdates(p) => p.serialize(s),
+            JobParams::InviteMember(p) => p.serialize(s),
+            JobParams::UpdateMemberRole(p) => p.serialize(s),
+            JobParams::RemoveMember(p) => p.serialize(s),
+            JobParams::Unreadable { stored, .. } => stored.serialize(s),
+        }
+    }
 }
 
 impl JobParams {
@@ -80,35 +98,32 @@ impl JobParams {
             JobParams::InviteMember(_) => Task::InviteMember,
             JobParams::UpdateMemberRole(_) => Task::UpdateMemberRole,
             JobParams::RemoveMember(_) => Task::RemoveMember,
+            JobParams::Unreadable { task, .. } => *task,
         }
     }
 
     /// Reads stored parameters as the shape `task` takes. A single `app_member_id` (written by
     /// earlier builds, before a write job could cover several members) is read as a
-    /// one-element `app_member_ids`. `Internal` when the object does not have that shape.
-    pub fn from_stored(task: Task, mut value: serde_json::Value) -> CoreResult<JobParams> {
-        if let Some(obj) = value.as_object_mut() {
+    /// one-element `app_member_ids`. A value that does not have that shape is kept as
+    /// [`JobParams::Unreadable`] (never an error: one bad row must not stop the queue).
+    pub fn from_stored(task: Task, value: serde_json::Value) -> JobParams {
+        let mut v = value.clone();
+        if let Some(obj) = v.as_object_mut() {
             if let Some(id) = obj.remove("app_member_id") {
                 obj.entry("app_member_ids")
                     .or_insert_with(|| serde_json::Value::Array(vec![id]));
             }
         }
-        let bad = |e: serde_json::Error| {
-            CoreError::Internal(format!("stored parameters of a {task} job: {e}"))
+        let read = match task {
+            Task::CheckForUpdates => serde_json::from_value(v).map(JobParams::CheckForUpdates),
+            Task::InviteMember => serde_json::from_value(v).map(JobParams::InviteMember),
+            Task::UpdateMemberRole => serde_json::from_value(v).map(JobParams::UpdateMemberRole),
+            Task::RemoveMember => serde_json::from_value(v).map(JobParams::RemoveMember),
         };
-        Ok(match task {
-            Task::CheckForUpdates => {
-                JobParams::CheckForUpdates(serde_json::from_value(value).map_err(bad)?)
-            }
-            Task::InviteMember => {
-                JobParams::InviteMember(serde_json::from_value(value).map_err(bad)?)
-            }
-            Task::UpdateMemberRole => {
-                JobParams::UpdateMemberRole(serde_json::from_value(value).map_err(bad)?)
-            }
-            Task::RemoveMember => {
-                JobParams::RemoveMember(serde_json::from_value(value).map_err(bad)?)
-            }
+        read.unwrap_or_else(|e| JobParams::Unreadable {
+            task,
+            stored: value,
+            error: e.to_string(),
         })
     }
 
@@ -116,7 +131,7 @@ impl JobParams {
     /// no person is matched to).
     pub fn person_id(&self) -> Option<PersonId> {
         match self {
-            JobParams::CheckForUpdates(_) => None,
+            JobParams::CheckForUpdates(_) | JobParams::Unreadable { .. } => None,
             JobParams::InviteMember(p) => Some(p.person_id),
             JobParams::UpdateMemberRole(p) => Some(p.person_id),
             JobParams::RemoveMember(p) => p.person_id,
@@ -127,7 +142,7 @@ impl JobParams {
     /// someone who never was a member).
     pub fn app_member_ids(&self) -> &[String] {
         match self {
-            JobParams::CheckForUpdates(_) => &[],
+            JobParams::CheckForUpdates(_) | JobParams::Unreadable { .. } => &[],
             JobParams::InviteMember(p) => &p.app_member_ids,
             JobParams::UpdateMemberRole(p) => &p.app_member_ids,
             JobParams::RemoveMember(p) => &p.app_member_ids,
@@ -139,7 +154,9 @@ impl JobParams {
         match self {
             JobParams::InviteMember(p) => Some(&p.role),
             JobParams::UpdateMemberRole(p) => Some(&p.role),
-            JobParams::CheckForUpdates(_) | JobParams::RemoveMember(_) => None,
+            JobParams::CheckForUpdates(_)
+            | JobParams::RemoveMember(_)
+            | JobParams::Unreadable { .. } => None,
         }
     }
 
@@ -197,7 +214,7 @@ mod tests {
         ];
         for p in cases {
             let stored = serde_json::to_value(&p).unwrap();
-            assert_eq!(JobParams::from_stored(p.task(), stored).unwrap(), p);
+            assert_eq!(JobParams::from_stored(p.task(), stored), p);
         }
     }
 
@@ -223,23 +240,30 @@ mod tests {
         let p = JobParams::from_stored(
             Task::UpdateMemberRole,
             json!({ "person_id": PersonId::new(), "app_member_id": "m7", "role": "admin" }),
-        )
-        .unwrap();
+        );
         assert_eq!(p.app_member_ids(), ["m7"]);
     }
 
     #[test]
-    fn a_shape_that_does_not_fit_the_task_is_an_internal_error() {
+    fn a_shape_that_does_not_fit_the_task_is_kept_unreadable() {
         for (task, v) in [
             (Task::InviteMember, json!({ "confirm": false })),
             (Task::CheckForUpdates, json!({ "confirm": "yes" })),
-            (
-                Task::RemoveMember,
-                json!({ "app_member_ids": ["m1"], "extra": 1 }),
-            ),
+            (Task::RemoveMember, json!("not an object")),
         ] {
-            let err = JobParams::from_stored(task, v).unwrap_err();
-            assert!(matches!(err, CoreError::Internal(_)), "{err:?}");
+            let p = JobParams::from_stored(task, v.clone());
+            assert!(matches!(&p, JobParams::Unreadable { .. }), "{p:?}");
+            assert_eq!(p.task(), task);
+            assert_eq!(serde_json::to_value(&p).unwrap(), v, "shown as stored");
         }
+    }
+
+    #[test]
+    fn fields_of_a_newer_build_are_ignored() {
+        let p = JobParams::from_stored(
+            Task::CheckForUpdates,
+            json!({ "confirm": true, "added_later": 1 }),
+        );
+        assert_eq!(p, JobParams::CheckForUpdates(CheckParams { confirm: true }));
     }
 }

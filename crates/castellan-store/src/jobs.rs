@@ -46,10 +46,18 @@ fn row_to_job(row: &AnyRow) -> CoreResult<Job> {
         trigger: parse(row, "trigger")?,
         actor: get(row, "actor")?,
         target: get(row, "target")?,
-        params: castellan_core::hub::JobParams::from_stored(
-            parse(row, "task")?,
-            serde_json::from_str(&get::<String>(row, "params")?).map_err(bad_json("params"))?,
-        )?,
+        params: {
+            let task = parse(row, "task")?;
+            let raw: String = get(row, "params")?;
+            match serde_json::from_str(&raw) {
+                Ok(v) => castellan_core::hub::JobParams::from_stored(task, v),
+                Err(e) => castellan_core::hub::JobParams::Unreadable {
+                    task,
+                    stored: serde_json::Value::String(raw),
+                    error: format!("not JSON: {e}"),
+                },
+            }
+        },
         attempts: int32("attempts")?,
         max_attempts: int32("max_attempts")?,
         run_at: time(row, "run_at")?,

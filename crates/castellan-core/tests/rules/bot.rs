@@ -386,3 +386,29 @@ async fn a_retry_comes_due_exactly_after_its_backoff() {
     assert_eq!(job.state, JobState::Completed);
     assert_eq!(job.attempts, 3);
 }
+
+#[tokio::test]
+async fn a_job_whose_parameters_cannot_be_read_ends_and_blocks_nothing() {
+    let (w, hub) = synced_world().await;
+    let mut bad = only_job(&w, hub.id, Task::CheckForUpdates).await;
+    bad.id = castellan_core::hub::JobId::new();
+    bad.state = JobState::Queued;
+    bad.dedupe_key = None;
+    bad.task = Task::InviteMember;
+    bad.params = castellan_core::hub::JobParams::Unreadable {
+        task: Task::InviteMember,
+        stored: serde_json::json!({ "confirm": false }),
+        error: "missing field `person_id`".into(),
+    };
+    w.store
+        .enqueue(std::slice::from_ref(&bad), None)
+        .await
+        .unwrap();
+    let bob = w.person("bob@example.com").await;
+    share(&w, hub.id, bob, None).await;
+    w.drain().await;
+    let bad = w.store.job(bad.id).await.unwrap().unwrap();
+    assert_eq!(bad.state, JobState::NotCompleted);
+    assert!(bad.error.unwrap().contains("cannot be read"));
+    assert!(w.app.member_by_email("bob@example.com").is_some());
+}

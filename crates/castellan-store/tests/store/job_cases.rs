@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::harness::{Instances, SuiteStore};
-use castellan_core::hub::{Job, JobId, JobState, Task};
+use castellan_core::hub::{Job, JobId, JobParams, JobState, Task};
 use castellan_core::ports::{HubStore, JobFilter, JobStore, Store};
 use castellan_core::CoreError;
 use chrono::Duration;
@@ -444,4 +444,50 @@ pub async fn job_run_counts<S: SuiteStore>(store: S) {
         "{err:?}"
     );
     assert_eq!(seq(&store).await, n, "runs append no event");
+}
+
+/// A job whose stored parameters this build cannot read (edited by hand, or written by an
+/// incompatible build) is listed, claimed and shown as stored; it blocks no other job.
+pub async fn unreadable_params_block_nothing(store: castellan_store::SqlStore) {
+    let h = hub("Slack");
+    store.insert_hub(&h, &[], &ev("hub.connect")).await.unwrap();
+    let (bad, worse, good) = (
+        job(h.id, Task::InviteMember, 1, None),
+        job(h.id, Task::CheckForUpdates, 2, None),
+        job(h.id, Task::RemoveMember, 3, None),
+    );
+    store
+        .enqueue(&[bad.clone(), worse.clone(), good.clone()], None)
+        .await
+        .unwrap();
+    for (id, params) in [(bad.id, r#"{"confirm":false}"#), (worse.id, "not json")] {
+        sqlx::query("UPDATE jobs SET params = $1 WHERE id = $2")
+            .bind(params)
+            .bind(id.to_string())
+            .execute(store.pool())
+            .await
+            .unwrap();
+    }
+    let listed = store
+        .jobs(&JobFilter {
+            hub_id: Some(h.id),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 3);
+    let shown = listed.iter().find(|j| j.id == bad.id).unwrap();
+    assert!(matches!(shown.params, JobParams::Unreadable { .. }));
+    assert_eq!(
+        serde_json::to_value(&shown.params).unwrap(),
+        serde_json::json!({ "confirm": false })
+    );
+    for want in [&bad, &worse, &good] {
+        let got = store
+            .claim_job("w", t(10), Duration::seconds(60))
+            .await
+            .unwrap()
+            .expect("every job is claimed in turn");
+        assert_eq!(got.id, want.id);
+    }
 }

@@ -293,6 +293,16 @@ async fn postgres_follow_up_only_when_the_grants_moved() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_unreadable_params_block_nothing() {
+    run(Db::Sqlite, job_cases::unreadable_params_block_nothing).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_unreadable_params_block_nothing() {
+    run(Db::Postgres, job_cases::unreadable_params_block_nothing).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_a_held_job_absorbs_no_newer_one() {
     run(Db::Sqlite, supersede_cases::a_held_job_absorbs_no_newer_one).await;
 }
