@@ -133,7 +133,10 @@ pub struct AppSession {
     pub data: serde_json::Value,
 }
 
-/// Typed connector failures. The engine retries `RateLimited` and `Unavailable`.
+/// Typed connector failures. The engine retries `RateLimited` and `Unavailable` only; the
+/// hub's status says what a person must do after `BadCredentials`, `InsufficientPermission`
+/// and `NeedsHuman` (review the automation account) or `Configuration` and `AppChanged`
+/// (review the hub's settings).
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum ConnectorError {
     /// The app refused the automation account's username, password or second factor.
@@ -160,6 +163,18 @@ pub enum ConnectorError {
     /// The hub's settings are wrong (bad base URL, unknown organization, unknown role).
     #[error("the hub's configuration is wrong: {0}")]
     Configuration(String),
+    /// The connector (or this app's plan) cannot do what was asked, e.g. keep a seat on
+    /// removal. Not retried.
+    #[error("the app's connector does not support this: {0}")]
+    Unsupported(String),
+    /// The app wants a person before it goes on: a captcha, a consent screen, a new-device
+    /// check it sends to no inbox Castellan reads. Not retried: the hub asks for a person.
+    #[error("the app needs a person to continue: {0}")]
+    NeedsHuman(String),
+    /// The app answered with a page or a shape the connector does not know (an upgrade, a
+    /// proxy's page): not retried blindly; the hub asks an admin to look.
+    #[error("the app answered in a way the connector does not know: {0}")]
+    AppChanged(String),
 }
 
 impl ConnectorError {

@@ -54,10 +54,10 @@ pub fn common_error(r: &Reply, what: &str, fix: &str) -> Option<ConnectorError> 
     }
 }
 
-/// A success whose body is not what `app`'s API documents: `Unavailable` (a proxy's page, a
-/// half-upgraded app; a retry may do).
+/// A success whose body is not what `app`'s API documents: `AppChanged` (an upgrade, a
+/// proxy's page). Not retried blindly: the hub asks an admin to look.
 pub fn unexpected(app: &str, what: &str) -> ConnectorError {
-    ConnectorError::Unavailable(format!("{app} answered '{what}' with an unexpected body"))
+    ConnectorError::AppChanged(format!("{app} answered '{what}' with an unexpected body"))
 }
 
 #[cfg(test)]

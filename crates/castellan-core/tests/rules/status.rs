@@ -174,3 +174,68 @@ async fn a_small_removal_stays_under_the_safeguard() {
     );
     assert_eq!(w.hub(hub.id).await.status, HubStatus::Healthy);
 }
+
+#[tokio::test]
+async fn a_cancelled_change_keeps_the_hub_from_looking_healthy() {
+    let (w, hub) = synced_world().await;
+    let (ana, bob) = (
+        w.person("ana@example.com").await,
+        w.person("bob@example.com").await,
+    );
+    share(&w, hub.id, ana, None).await;
+    share(&w, hub.id, bob, None).await;
+    // The check plans both invitations; an admin cancels Ana's, Bob's goes through.
+    assert!(w.bot.run_one().await.unwrap());
+    let invites = jobs_of(&w, hub.id, Task::InviteMember).await;
+    assert_eq!(invites.len(), 2);
+    let ana_job = invites
+        .iter()
+        .find(|j| j.target.as_deref() == Some("ana@example.com"))
+        .unwrap();
+    w.svc
+        .hubs()
+        .cancel_job(&w.owner.permit().unwrap(), ana_job.id)
+        .await
+        .unwrap();
+    w.drain().await;
+    assert!(w.app.member_by_email("bob@example.com").is_some());
+    assert!(w.app.member_by_email("ana@example.com").is_none());
+    let h = w.hub(hub.id).await;
+    assert_eq!(h.status, HubStatus::RequiresSync, "{:?}", h.status_reason);
+    assert!(h.status_reason.unwrap().contains("cancelled"));
+    // The next check plans Ana's invitation again, and the hub ends healthy.
+    sync(&w, hub.id, false).await;
+    assert!(w.app.member_by_email("ana@example.com").is_some());
+    assert_eq!(w.hub(hub.id).await.status, HubStatus::Healthy);
+}
+
+#[tokio::test]
+async fn an_app_that_needs_a_person_or_answers_unknown_pages_is_not_retried() {
+    for (error, status, words) in [
+        (
+            ConnectorError::NeedsHuman("a captcha on the sign-in page".into()),
+            HubStatus::ReviewServiceAccount,
+            "captcha",
+        ),
+        (
+            ConnectorError::AppChanged("the member list has no `users` array".into()),
+            HubStatus::ReviewConfiguration,
+            "users",
+        ),
+    ] {
+        let w = World::new().await;
+        w.app.fail(Fail::always(error).on(Op::ListMembers));
+        let hub = w.connect("Chat").await.unwrap();
+        w.drain().await;
+        let h = w.hub(hub.id).await;
+        assert_eq!(h.status, status, "{:?}", h.status_reason);
+        assert!(h.status_reason.unwrap().contains(words));
+        assert_eq!(
+            w.app.calls_of(Op::ListMembers).len(),
+            1,
+            "no blind retry of the listing"
+        );
+        let check = only_job(&w, hub.id, Task::CheckForUpdates).await;
+        assert_eq!((check.state, check.attempts), (JobState::NotCompleted, 1));
+    }
+}

@@ -255,6 +255,13 @@ impl Bot {
         // re-read the app: completing then queues a check for updates once such a call has
         // ended.
         let interrupted_before = job.attempts > 0 || job.error.is_some();
+        if let JobParams::Unreadable { error, .. } = &job.params {
+            let err = Failure::Core(CoreError::Conflict(format!(
+                "its stored parameters cannot be read ({error}); run a check for updates to plan the change again"
+            )));
+            job.state = JobState::Running;
+            return self.finish(job, Err(err), None).await;
+        }
         job.state = JobState::Running;
         job.attempts += 1;
         job.updated_at = self.now();
@@ -685,10 +692,13 @@ impl Bot {
                 job.lease_until = None;
                 hub_update = match &e {
                     ConnectorError::BadCredentials(_)
-                    | ConnectorError::InsufficientPermission(_) => {
+                    | ConnectorError::InsufficientPermission(_)
+                    | ConnectorError::NeedsHuman(_) => {
                         Some((HubStatus::ReviewServiceAccount, e.to_string()))
                     }
-                    ConnectorError::Configuration(_) | ConnectorError::Unavailable(_) => {
+                    ConnectorError::Configuration(_)
+                    | ConnectorError::Unavailable(_)
+                    | ConnectorError::AppChanged(_) => {
                         Some((HubStatus::ReviewConfiguration, e.to_string()))
                     }
                     _ => None,

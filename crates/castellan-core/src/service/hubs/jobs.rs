@@ -3,7 +3,9 @@
 
 use crate::activity::{ActivityAction, Actor, NewEvent};
 use crate::error::{CoreError, CoreResult};
-use crate::hub::{CheckParams, Hub, HubId, Job, JobId, JobParams, JobState, Task, Trigger};
+use crate::hub::{
+    CheckParams, Hub, HubId, HubStatus, Job, JobId, JobParams, JobState, Task, Trigger,
+};
 use crate::permissions::{can, Permit};
 use crate::ports::JobFilter;
 use crate::service::{Castellan, Hubs};
@@ -244,6 +246,19 @@ impl Hubs<'_> {
             return Err(CoreError::Conflict(
                 "the job was taken by a worker; it can no longer be cancelled".into(),
             ));
+        }
+        // A cancelled change leaves the app short of what the grants ask: the hub says so
+        // until a check for updates plans it again (the bot never marks it healthy meanwhile).
+        if j.task != Task::CheckForUpdates {
+            if let Some(mut hub) = self.store.hub(j.hub_id).await? {
+                hub.status = HubStatus::RequiresSync;
+                hub.status_reason = Some(format!(
+                    "a planned change ({}) was cancelled by {}: run a check for updates to plan it again",
+                    j.task, actor.name
+                ));
+                hub.updated_at = self.now();
+                self.store.update_hub(&hub, None).await?;
+            }
         }
         Ok(j)
     }
