@@ -50,7 +50,7 @@ pub enum OtpError {
     #[error("Steam Guard codes use SHA1 (got {0})")]
     SteamAlgorithm(String),
     /// `period` is not a whole number of seconds of at least 1.
-    #[error("period must be a whole number of seconds, at least 1 (got `{0}`)")]
+    #[error("period must be a whole number of seconds from 1 to 86400 (got `{0}`)")]
     InvalidPeriod(String),
     /// The algorithm is not SHA1, SHA256 or SHA512 (for example MD5).
     #[error("unsupported algorithm {0}")]

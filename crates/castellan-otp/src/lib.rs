@@ -29,7 +29,9 @@ mod uri;
 pub use codes::{code_at, hotp, seconds_remaining, verify_totp, STEAM_ALPHABET};
 pub use error::{OtpError, Warning};
 pub use migration::{migration_uri, parse_migration};
-pub use params::{Algorithm, Kind, OtpParams, DEFAULT_DIGITS, DEFAULT_PERIOD, STEAM_DIGITS};
+pub use params::{
+    Algorithm, Kind, OtpParams, DEFAULT_DIGITS, DEFAULT_PERIOD, MAX_PERIOD_SECS, STEAM_DIGITS,
+};
 pub use qr::{decode_qr_image, qr_png, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS};
 pub use secret::{parse_secret, Secret, RECOMMENDED_MIN_BITS};
 pub use uri::{parse_uri, to_uri};

@@ -139,7 +139,7 @@ impl OtpParams {
     ///
     /// Errors: [`OtpError::EmptySecret`]; [`OtpError::InvalidDigits`] unless 6 to 10 (TOTP,
     /// HOTP); [`OtpError::SteamDigits`] unless 5 and [`OtpError::SteamAlgorithm`] unless SHA1
-    /// (Steam); [`OtpError::InvalidPeriod`] for 0 seconds.
+    /// (Steam); [`OtpError::InvalidPeriod`] for 0 seconds or more than [`MAX_PERIOD_SECS`].
     pub fn validate(&self) -> Result<(), OtpError> {
         if self.secret.as_bytes().is_empty() {
             return Err(OtpError::EmptySecret);
@@ -154,12 +154,16 @@ impl OtpParams {
         } else if !(6..=10).contains(&self.digits) {
             return Err(OtpError::InvalidDigits(self.digits.to_string()));
         }
-        if self.period == 0 {
-            return Err(OtpError::InvalidPeriod("0".into()));
+        if self.period == 0 || self.period > MAX_PERIOD_SECS {
+            return Err(OtpError::InvalidPeriod(self.period.to_string()));
         }
         Ok(())
     }
 }
+
+/// The longest time step accepted, in seconds (a day). RFC 6238 §5.2 recommends 30 s; a
+/// longer step is legal, but one of years would make a code that never changes.
+pub const MAX_PERIOD_SECS: u64 = 86_400;
 
 #[cfg(test)]
 mod tests {
@@ -205,6 +209,10 @@ mod tests {
         assert!(matches!(p.validate(), Err(OtpError::InvalidDigits(_))));
         p.digits = 10;
         p.period = 0;
+        assert!(matches!(p.validate(), Err(OtpError::InvalidPeriod(_))));
+        p.period = MAX_PERIOD_SECS;
+        assert_eq!(p.validate(), Ok(()));
+        p.period = MAX_PERIOD_SECS + 1;
         assert!(matches!(p.validate(), Err(OtpError::InvalidPeriod(_))));
         let mut s = OtpParams::new(Kind::Steam, secret);
         assert_eq!(s.digits, 5);

@@ -7,7 +7,7 @@ use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_AL
 use url::form_urlencoded;
 use zeroize::Zeroizing;
 
-use crate::params::STEAM_DIGITS;
+use crate::params::{MAX_PERIOD_SECS, STEAM_DIGITS};
 use crate::secret::parse_secret;
 use crate::{Algorithm, Kind, OtpError, OtpParams, Warning};
 
@@ -102,7 +102,7 @@ impl Query {
 /// are tolerated) and split at its first `:` (also written `%3A`) into `label_issuer` and
 /// `account_name`. Parameters: `secret` (required, base32 as in [`crate::parse_secret`]),
 /// `issuer`, `algorithm` (`SHA1`, `SHA256`, `SHA512`; default SHA1), `digits` (6 to 10,
-/// default 6; Steam: 5), `period` (seconds ≥ 1, default 30), `counter` (required for HOTP).
+/// default 6; Steam: 5), `period` (seconds, 1 to [`MAX_PERIOD_SECS`], default 30), `counter` (required for HOTP).
 /// Values are form-decoded (`+` is a space). Unknown parameters are ignored.
 ///
 /// Output: normalized, valid parameters and warnings: [`Warning::ShortSecret`] under 128 bits,
@@ -160,7 +160,7 @@ pub fn parse_uri(uri: &str) -> Result<(OtpParams, Vec<Warning>), OtpError> {
     }
     if let Some(value) = query.get("period") {
         p.period = match value.trim().parse::<u64>() {
-            Ok(period) if period >= 1 => period,
+            Ok(period) if (1..=MAX_PERIOD_SECS).contains(&period) => period,
             _ => return Err(OtpError::InvalidPeriod(value.to_string())),
         };
     }

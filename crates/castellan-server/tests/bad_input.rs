@@ -182,6 +182,16 @@ async fn over_long_fields_are_422_naming_the_field() {
         );
         assert_eq!(r.json()["errors"][0]["field"], json!(field), "{}", r.text());
     }
+    // An unknown key inside a custom field is refused like one at the top.
+    let r = app
+        .post(
+            "/api/v1/accounts",
+            t,
+            json!({ "label": "x6", "custom_fields": [{ "name": "a", "value": "b", "bogus": 1 }] }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(r.text().contains("bogus"), "{}", r.text());
     // Exactly at the limits is fine.
     let at_limits = json!({
         "label": "l".repeat(200),

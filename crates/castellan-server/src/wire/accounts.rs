@@ -48,6 +48,7 @@ impl From<AccountSetup> for castellan_core::model::AccountSetup {
 
 /// A custom field on an account. Secret ones are sealed; their `value` is only filled on reveal.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct CustomField {
     /// Field name, unique on the account (1..=100 characters).
     pub name: String,
