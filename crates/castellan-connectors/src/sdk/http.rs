@@ -31,6 +31,9 @@ use super::redact;
 
 /// The timeout of one request when the hub sets none.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long an idle pooled connection is kept: under the shortest keep-alive of the servers
+/// connectors talk to (WEBrick: 2 s), so the client never reuses one the server is closing.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long a TCP (and TLS) connection may take to open.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How many times one call sends a retryable request at most (the first try included).
@@ -160,6 +163,10 @@ impl HttpClient {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(CONNECT_TIMEOUT)
+            // Drop an idle connection before servers with a short keep-alive do (WEBrick, which
+            // Redmine runs on, closes after 2 s): reusing one the server is closing fails a
+            // request that may not be retried (a sign-in POST after waiting for a TOTP step).
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .user_agent(concat!("castellan/", env!("CARGO_PKG_VERSION")))
             .dns_resolver(std::sync::Arc::new(PolicyResolver::new(policy)))
             .build()
