@@ -70,7 +70,7 @@ use crate::sdk::errors::unexpected;
 use crate::sdk::members::{
     email_local_part, normalize_email, role_is_admin, ROLE_ADMIN, ROLE_USER,
 };
-use crate::sdk::{AddressPolicy, Auth, Endpoint, HttpClient};
+use crate::sdk::{Auth, Endpoint};
 use model::{derive_login, session_user, split_name, Cursor, RedmineUser, SessionToken};
 use rest::{map_error, Call, RedmineReply};
 pub use web_sign_in::{confirm_totp, enable_totp_for, TotpSetup};
@@ -97,42 +97,12 @@ const NAME_MAX: usize = 30;
 const NO_SECOND_FACTOR: &str =
     "Redmine asks for a second factor and the account has no 2FA managed by Castellan";
 
-/// The Redmine connector. Cheap to clone; share one per process (it pools connections).
-#[derive(Debug, Clone)]
-pub struct RedmineConnector {
-    http: HttpClient,
-}
-
-impl Default for RedmineConnector {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+crate::sdk::http_connector!(
+    /// The Redmine connector. Cheap to clone; share one per process (it pools connections).
+    RedmineConnector
+);
 
 impl RedmineConnector {
-    /// A connector with its own HTTP client (see [`HttpClient`]: no redirects followed, so the
-    /// login reads them and the API key never leaves the configured base URL), allowing private
-    /// and loopback addresses ([`AddressPolicy::SELF_HOSTED`]; a per-hub setting will choose the
-    /// policy later).
-    pub fn new() -> Self {
-        Self::with_policy(AddressPolicy::SELF_HOSTED)
-    }
-
-    /// A connector whose client enforces `policy` on every address it connects to.
-    pub fn with_policy(policy: AddressPolicy) -> Self {
-        Self {
-            http: HttpClient::new(policy),
-        }
-    }
-
-    /// A connector over a given HTTP client (it must not follow redirects; its DNS resolution
-    /// is its own, so only literal IP base URLs are checked against the address policy).
-    pub fn with_client(http: reqwest::Client) -> Self {
-        Self {
-            http: HttpClient::with_client(http, AddressPolicy::SELF_HOSTED),
-        }
-    }
-
     /// The REST API with the session's API key.
     fn api(&self, ctx: &ConnectorContext, s: &AppSession) -> Result<Endpoint<'_>, ConnectorError> {
         let key = SessionToken::parse(s)?.api_key;

@@ -43,7 +43,7 @@ use crate::sdk::members::{
     email_local_part, normalize_email, role_is_admin, ROLE_ADMIN, ROLE_USER,
 };
 use crate::sdk::paging::AnchoredOffset;
-use crate::sdk::{AddressPolicy, Auth, Endpoint, HttpClient};
+use crate::sdk::{Auth, Endpoint};
 use admin::{Call, Making, SynapseReply};
 use model::{
     derive_localpart, parse_cursor, qualify, server_name, session_user, SynapseUser,
@@ -63,41 +63,12 @@ const DETAIL_CONCURRENCY: usize = 8;
 const DEVICE_ID: &str = "CASTELLAN_BOT";
 const DEVICE_NAME: &str = "Castellan bot";
 
-/// The Synapse connector. Cheap to clone; share one per process (it pools connections).
-#[derive(Debug, Clone)]
-pub struct SynapseConnector {
-    http: HttpClient,
-}
-
-impl Default for SynapseConnector {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+crate::sdk::http_connector!(
+    /// The Synapse connector. Cheap to clone; share one per process (it pools connections).
+    SynapseConnector
+);
 
 impl SynapseConnector {
-    /// A connector with its own HTTP client (see [`HttpClient`]: no redirects followed, so a
-    /// token never leaves the configured base URL), allowing private and loopback addresses
-    /// ([`AddressPolicy::SELF_HOSTED`]; a per-hub setting will choose the policy later).
-    pub fn new() -> Self {
-        Self::with_policy(AddressPolicy::SELF_HOSTED)
-    }
-
-    /// A connector whose client enforces `policy` on every address it connects to.
-    pub fn with_policy(policy: AddressPolicy) -> Self {
-        Self {
-            http: HttpClient::new(policy),
-        }
-    }
-
-    /// A connector over a given HTTP client (it must not follow redirects; its DNS resolution
-    /// is its own, so only literal IP base URLs are checked against the address policy).
-    pub fn with_client(http: reqwest::Client) -> Self {
-        Self {
-            http: HttpClient::with_client(http, AddressPolicy::SELF_HOSTED),
-        }
-    }
-
     fn api(
         &self,
         ctx: &ConnectorContext,

@@ -295,15 +295,7 @@ impl Bot {
             () = self.heartbeat(id) => Err(Failure::LeaseLost),
         };
         let settle = if interrupted_before && job.task != Task::CheckForUpdates {
-            let mut s = self.svc.sync_job(
-                hub.id,
-                Trigger::GrantChange,
-                &Actor::bot("bot (an earlier attempt's call may still land)"),
-                false,
-            );
-            s.run_at = self.now() + self.settle();
-            s.dedupe_key = Some(format!("settle:{}", hub.id));
-            Some(s)
+            Some(self.svc.settle_job(hub.id, self.now() + self.settle()))
         } else if job.params.manual() {
             Some(self.svc.sync_job(
                 hub.id,

@@ -70,6 +70,22 @@ impl Castellan {
         )
     }
 
+    /// A check for updates due at `at`, after a job whose earlier attempt was interrupted: a
+    /// call of that attempt may land in the app until then. Its own key (`settle:<hub>`), so a
+    /// check waiting to run now does not absorb it.
+    pub(crate) fn settle_job(&self, hub: HubId, at: chrono::DateTime<chrono::Utc>) -> Job {
+        let mut job = self.new_job(
+            hub,
+            Trigger::GrantChange,
+            &Actor::bot("bot (an earlier attempt's call may still land)"),
+            None,
+            JobParams::CheckForUpdates(CheckParams { confirm: false }),
+            Some(format!("settle:{hub}")),
+        );
+        job.run_at = at;
+        job
+    }
+
     /// The automation account's credentials for one bot call, decrypted now and recorded as
     /// `account.use` by the bot, with its shared inbox (codes read as the bot, each wait capped
     /// at `max_code_wait`).
