@@ -85,6 +85,8 @@ fn ctx_at(base_url: &str, username: &str, password: &str) -> ConnectorContext {
         password: SecretString::from(password.to_owned()),
         totp: None,
         codes: None,
+        api_token: None,
+        settings: Default::default(),
         timeout: Duration::from_secs(30),
     }
 }

@@ -10,7 +10,8 @@ use crate::validate;
 /// The built-in catalog file, embedded in the binary.
 pub const BUILTIN_CATALOG: &str = include_str!("../../../catalog/apps.toml");
 
-/// What an automation account may do to members in the app.
+/// What an automation account may do in the app through its connector (contract v2: the
+/// first four are the base contract; the rest are optional, see `connector::resources`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Capability {
@@ -24,6 +25,18 @@ pub enum Capability {
     Remove,
     /// Keep a paid seat when a member leaves.
     KeepSeat,
+    /// Read the app's own roles (custom roles included).
+    ListRoles,
+    /// List resources inside the app (rooms, projects, sites, teams, groups).
+    ListResources,
+    /// List, grant and revoke members' roles on resources.
+    ResourceRoles,
+    /// Change the automation account's own password.
+    ChangeOwnPassword,
+    /// Read whether the automation account has a second factor.
+    ReadTwoFactor,
+    /// Turn on TOTP for the automation account.
+    EnableTwoFactor,
 }
 
 /// A character class a password rule may require.

@@ -547,6 +547,8 @@ impl Connector for FakeConnector {
                 Capability::Remove,
             ],
             default_role: "member".into(),
+            sign_in: castellan_core::connector::SignIn::Password,
+            settings: castellan_core::connector::settings::self_hosted_password(),
         }
     }
 

@@ -22,6 +22,8 @@ fn ctx() -> ConnectorContext {
         password: SecretString::from("pw".to_owned()),
         totp: None,
         codes: None,
+        api_token: None,
+        settings: Default::default(),
         timeout: StdDuration::from_secs(5),
     }
 }

@@ -638,6 +638,8 @@ impl Connector for EmailCodeConnector {
             roles: vec!["admin".into(), "user".into()],
             capabilities: vec![],
             default_role: "user".into(),
+            sign_in: castellan_core::connector::SignIn::Password,
+            settings: castellan_core::connector::settings::self_hosted_password(),
         }
     }
 

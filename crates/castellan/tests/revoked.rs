@@ -4,8 +4,6 @@
 //! or scheduled check.
 
 mod common;
-#[path = "common/fault_proxy.rs"]
-mod fault_proxy;
 #[path = "common/hub_fixture.rs"]
 mod hub_fixture;
 #[path = "common/synapse.rs"]
@@ -13,7 +11,7 @@ mod synapse_common;
 
 use std::time::{Duration, Instant};
 
-use fault_proxy::{Fault, FaultProxy};
+use castellan_conformance::fault_proxy::{self, Fault, FaultProxy};
 use hub_fixture::HubStory;
 use serde_json::Value;
 use synapse_common::Synapse;

@@ -127,6 +127,8 @@ impl Connector for RedmineConnector {
                 Capability::KeepSeat,
             ],
             default_role: ROLE_USER.to_owned(),
+            sign_in: castellan_core::connector::SignIn::Password,
+            settings: castellan_core::connector::settings::self_hosted_password(),
         }
     }
 

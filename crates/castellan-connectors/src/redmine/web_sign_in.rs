@@ -99,6 +99,8 @@ fn web_ctx(base_url: &str, username: &str, password: &str) -> ConnectorContext {
         password: SecretString::from(password.to_owned()),
         totp: None,
         codes: None,
+        api_token: None,
+        settings: Default::default(),
         timeout: DEFAULT_TIMEOUT,
     }
 }

@@ -106,6 +106,8 @@ impl Connector for SynapseConnector {
                 Capability::Remove,
             ],
             default_role: ROLE_USER.to_owned(),
+            sign_in: castellan_core::connector::SignIn::Password,
+            settings: castellan_core::connector::settings::self_hosted_password(),
         }
     }
 

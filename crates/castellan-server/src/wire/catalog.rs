@@ -4,7 +4,7 @@ use castellan_core::ids::{AccountId, AppId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// What an automation account may do to members in the app.
+/// What an automation account may do in the app through its connector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Capability {
@@ -18,6 +18,18 @@ pub enum Capability {
     Remove,
     /// Keep a paid seat when a member leaves.
     KeepSeat,
+    /// Read the app's own roles (custom roles included).
+    ListRoles,
+    /// List resources inside the app (rooms, projects, sites, teams, groups).
+    ListResources,
+    /// List, grant and revoke members' roles on resources.
+    ResourceRoles,
+    /// Change the automation account's own password.
+    ChangeOwnPassword,
+    /// Read whether the automation account has a second factor.
+    ReadTwoFactor,
+    /// Turn on TOTP for the automation account.
+    EnableTwoFactor,
 }
 
 impl From<castellan_core::catalog::Capability> for Capability {
@@ -28,6 +40,12 @@ impl From<castellan_core::catalog::Capability> for Capability {
             castellan_core::catalog::Capability::UpdateRole => Self::UpdateRole,
             castellan_core::catalog::Capability::Remove => Self::Remove,
             castellan_core::catalog::Capability::KeepSeat => Self::KeepSeat,
+            castellan_core::catalog::Capability::ListRoles => Self::ListRoles,
+            castellan_core::catalog::Capability::ListResources => Self::ListResources,
+            castellan_core::catalog::Capability::ResourceRoles => Self::ResourceRoles,
+            castellan_core::catalog::Capability::ChangeOwnPassword => Self::ChangeOwnPassword,
+            castellan_core::catalog::Capability::ReadTwoFactor => Self::ReadTwoFactor,
+            castellan_core::catalog::Capability::EnableTwoFactor => Self::EnableTwoFactor,
         }
     }
 }
@@ -40,6 +58,12 @@ impl From<Capability> for castellan_core::catalog::Capability {
             Capability::UpdateRole => Self::UpdateRole,
             Capability::Remove => Self::Remove,
             Capability::KeepSeat => Self::KeepSeat,
+            Capability::ListRoles => Self::ListRoles,
+            Capability::ListResources => Self::ListResources,
+            Capability::ResourceRoles => Self::ResourceRoles,
+            Capability::ChangeOwnPassword => Self::ChangeOwnPassword,
+            Capability::ReadTwoFactor => Self::ReadTwoFactor,
+            Capability::EnableTwoFactor => Self::EnableTwoFactor,
         }
     }
 }

@@ -130,6 +130,8 @@ impl Castellan {
                     max_code_wait,
                 ),
             )),
+            api_token: None,
+            settings: Default::default(),
             timeout: CONNECTOR_CALL_TIMEOUT,
         })
     }

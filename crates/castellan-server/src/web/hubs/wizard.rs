@@ -162,6 +162,12 @@ fn capability_words(c: Capability) -> &'static str {
         Capability::UpdateRole => "change members' app roles",
         Capability::Remove => "remove members",
         Capability::KeepSeat => "keep a member's seat on revoke",
+        Capability::ListRoles => "read the app's own roles",
+        Capability::ListResources => "list what is inside the app (rooms, projects, sites, groups)",
+        Capability::ResourceRoles => "grant and revoke roles inside the app",
+        Capability::ChangeOwnPassword => "change the automation account's password",
+        Capability::ReadTwoFactor => "check the automation account's second factor",
+        Capability::EnableTwoFactor => "turn on the automation account's second factor",
     }
 }
 

@@ -1,7 +1,19 @@
 //! The connector contract: how the bot drives one app through its automation account.
 //! `castellan-connectors` implements it, one module per app (API first; a headless browser where
 //! an app has no API).
+//!
+//! Contract v2: besides members and their app role, a connector may read the app's roles, list
+//! resources inside the app and the roles members hold on them ([`resources`]), remove a member
+//! while keeping their seat, and manage the automation account's own password and second factor.
+//! Each of these is a [`Capability`] the connector declares in [`ConnectorInfo`] and confirms at
+//! run time with [`Connector::discover`]; a method it does not have answers
+//! [`ConnectorError::Unsupported`] (the trait's defaults). It also declares the settings a hub
+//! needs ([`settings`]).
 
+pub mod resources;
+pub mod settings;
+
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +24,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::Capability;
 use crate::inbox::InboxCode;
+pub use resources::{
+    AppResource, AppRole, ResourceGrant, ResourceMember, ResourceMemberPage, ResourcePage,
+    TwoFactorState,
+};
+pub use settings::{SettingField, SettingKind, SignIn};
 
 /// What a connector can do and which roles its app knows.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -24,6 +41,17 @@ pub struct ConnectorInfo {
     pub capabilities: Vec<Capability>,
     /// The role given when an invite names none.
     pub default_role: String,
+    /// How the automation account signs in.
+    pub sign_in: SignIn,
+    /// The settings a hub on this connector needs, in the order to ask for them.
+    pub settings: Vec<SettingField>,
+}
+
+impl ConnectorInfo {
+    /// Whether the connector declares `c`.
+    pub fn can(&self, c: Capability) -> bool {
+        self.capabilities.contains(&c)
+    }
 }
 
 /// A member as the app reports it.
@@ -99,8 +127,39 @@ pub struct ConnectorContext {
     /// step that makes the app send it, then call [`CodeWaiter::next_code`]. `None` outside
     /// the bot (connector tests, one-off helpers); the bot always sets it.
     pub codes: Option<Arc<dyn CodeWaiter>>,
+    /// An API token or application password, for connectors whose [`ConnectorInfo::sign_in`]
+    /// uses one (sealed in the automation account's vault like its password).
+    pub api_token: Option<SecretString>,
+    /// The hub's other plain settings, by key (see [`settings`]); never secrets.
+    pub settings: BTreeMap<String, String>,
     /// Request timeout.
     pub timeout: Duration,
+}
+
+impl ConnectorContext {
+    /// A context for `base_url` as `username` with `password`: no organization, TOTP, inbox,
+    /// token or extra settings; a 30 s timeout. Tests and one-off helpers start here.
+    pub fn new(base_url: &str, username: &str, password: SecretString) -> Self {
+        Self {
+            base_url: base_url.to_owned(),
+            organization_id: None,
+            username: username.to_owned(),
+            password,
+            totp: None,
+            codes: None,
+            api_token: None,
+            settings: BTreeMap::new(),
+            timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// A plain setting's value, trimmed; `None` when absent or blank.
+    pub fn setting(&self, key: &str) -> Option<&str> {
+        self.settings
+            .get(key)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    }
 }
 
 /// The port through which a connector waits for a one-time code sent to the automation account
@@ -242,6 +301,136 @@ pub trait Connector: Send + Sync + std::fmt::Debug {
         s: &AppSession,
         app_member_id: &str,
     ) -> Result<(), ConnectorError>;
+
+    // ---- optional capabilities (contract v2): the defaults answer `Unsupported` ----------------
+
+    /// The capabilities this app instance really has for this account, checked at run time (a
+    /// plan without an API, a single site rather than a network, a SCIM server without PATCH).
+    /// A subset of [`ConnectorInfo::capabilities`]. Default: all the declared ones.
+    async fn discover(
+        &self,
+        _ctx: &ConnectorContext,
+        _s: &AppSession,
+    ) -> Result<Vec<Capability>, ConnectorError> {
+        Ok(self.describe().capabilities)
+    }
+
+    /// The app's roles as the app defines them ([`Capability::ListRoles`]), most privileged first;
+    /// the catalog's list is the fallback. Default: [`ConnectorInfo::roles`].
+    async fn list_roles(
+        &self,
+        _ctx: &ConnectorContext,
+        _s: &AppSession,
+    ) -> Result<Vec<AppRole>, ConnectorError> {
+        Ok(self
+            .describe()
+            .roles
+            .iter()
+            .map(|r| AppRole::plain(r))
+            .collect())
+    }
+
+    /// Removes a member but keeps the paid seat ([`Capability::KeepSeat`]): the app's own
+    /// "deactivate, keep license" or a demotion to no role. Returns the member as it is after.
+    async fn remove_keep_seat(
+        &self,
+        _ctx: &ConnectorContext,
+        _s: &AppSession,
+        _app_member_id: &str,
+    ) -> Result<AppMember, ConnectorError> {
+        Err(unsupported(self, "keeping a seat on removal"))
+    }
+
+    /// One page of the app's resources ([`Capability::ListResources`]); `cursor` is `None` for
+    /// the first page.
+    async fn list_resources(
+        &self,
+        _ctx: &ConnectorContext,
+        _s: &AppSession,
+        _cursor: Option<String>,
+    ) -> Result<ResourcePage, ConnectorError> {
+        Err(unsupported(self, "resources"))
+    }
+
+    /// One page of who holds which role on a resource ([`Capability::ResourceRoles`]).
+    /// Errors: `NotFound` when the resource is gone.
+    async fn list_resource_members(
+        &self,
+        _ctx: &ConnectorContext,
+        _s: &AppSession,
+        _resource_id: &str,
+        _cursor: Option<String>,
+    ) -> Result<ResourceMemberPage, ConnectorError> {
+        Err(unsupported(self, "roles on resources"))
+    }
+
+    /// Gives a member a role on a resource, replacing the role they held there
+    /// ([`Capability::ResourceRoles`]). Idempotent. Errors: `NotFound` (resource or member),
+    /// `Configuration` (a role the resource does not have).
+    async fn grant_resource_role(
+        &self,
+        _ctx: &ConnectorContext,
+        _s: &AppSession,
+        _grant: &ResourceGrant,
+    ) -> Result<(), ConnectorError> {
+        Err(unsupported(self, "roles on resources"))
+    }
+
+    /// Takes every role a member holds on a resource away ([`Capability::ResourceRoles`]).
+    /// Idempotent: a member who holds none is done.
+    async fn revoke_resource_role(
+        &self,
+        _ctx: &ConnectorContext,
+        _s: &AppSession,
+        _resource_id: &str,
+        _app_member_id: &str,
+    ) -> Result<(), ConnectorError> {
+        Err(unsupported(self, "roles on resources"))
+    }
+
+    /// Changes the automation account's own password ([`Capability::ChangeOwnPassword`]).
+    async fn change_own_password(
+        &self,
+        _ctx: &ConnectorContext,
+        _s: &AppSession,
+        _new_password: &SecretString,
+    ) -> Result<(), ConnectorError> {
+        Err(unsupported(
+            self,
+            "changing the automation account's password",
+        ))
+    }
+
+    /// Whether the automation account has a second factor ([`Capability::ReadTwoFactor`]).
+    async fn two_factor(
+        &self,
+        _ctx: &ConnectorContext,
+        _s: &AppSession,
+    ) -> Result<TwoFactorState, ConnectorError> {
+        Err(unsupported(
+            self,
+            "reading the automation account's second factor",
+        ))
+    }
+
+    /// Turns TOTP on for the automation account ([`Capability::EnableTwoFactor`]) and returns
+    /// the app's `otpauth://` URI (RFC 6238 parameters) for Castellan to keep; the connector has
+    /// confirmed it with a first code.
+    async fn enable_two_factor(
+        &self,
+        _ctx: &ConnectorContext,
+        _s: &AppSession,
+    ) -> Result<SecretString, ConnectorError> {
+        Err(unsupported(
+            self,
+            "turning on the automation account's second factor",
+        ))
+    }
+}
+
+/// The `Unsupported` error a connector without an optional capability answers.
+fn unsupported<C: Connector + ?Sized>(c: &C, what: &str) -> ConnectorError {
+    ConnectorError::Unsupported(format!("the {} connector has no {what}", c.describe().name))
 }
 
 /// Finds the connector for a catalog `connector` name.

@@ -6,8 +6,6 @@
 //!
 //! One request per connection (`Connection: close`), HTTP/1.1 with `Content-Length` bodies:
 //! what Castellan's connectors send.
-#![allow(dead_code)]
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -108,8 +106,18 @@ struct State {
 /// A running proxy; `url` is what a hub's base URL points at.
 #[derive(Clone)]
 pub struct FaultProxy {
+    /// The proxy's base URL (`http://127.0.0.1:<port>`).
     pub url: String,
     state: Arc<State>,
+}
+
+impl std::fmt::Debug for FaultProxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FaultProxy")
+            .field("url", &self.url)
+            .field("upstream", &self.state.upstream)
+            .finish_non_exhaustive()
+    }
 }
 
 impl FaultProxy {
@@ -179,7 +187,7 @@ enum Plan {
     Forward,
     Reset,
     Status(u16, Vec<(String, String)>),
-    Hold(Arc<Held>, oneshot::Receiver<bool>),
+    Hold(oneshot::Receiver<bool>),
     HoldAnswer(Arc<Held>, String),
 }
 
@@ -200,7 +208,7 @@ fn plan(state: &State, method: &str, path: &str) -> Plan {
         Fault::Reset => Plan::Reset,
         Fault::Status(s) => Plan::Status(*s, vec![]),
         Fault::StatusWith(s, headers) => Plan::Status(*s, headers.clone()),
-        Fault::Hold(h) => Plan::Hold(h.clone(), h.arm()),
+        Fault::Hold(h) => Plan::Hold(h.arm()),
         Fault::HoldAnswer(..) => unreachable!("decided above"),
     }
 }
@@ -298,7 +306,7 @@ async fn serve(mut sock: TcpStream, state: Arc<State>) {
             headers.extend(extra);
             return respond(&mut sock, s, &headers, body).await;
         }
-        Plan::Hold(_, rx) => {
+        Plan::Hold(rx) => {
             if !rx.await.unwrap_or(false) {
                 return;
             }

@@ -1,0 +1,54 @@
+//! The connector conformance suite: the cases every connector passes against its real app.
+//!
+//! A connector's test file is a [`Fixture`] (start the app, hold the automation account, seed
+//! members out of band) and one call of [`run`]. The suite drives the connector only through the
+//! [`Connector`] contract, so every connector is held to the same rules: sign-in (good, wrong
+//! password, non-admin), the permission probe, listing over more than two pages with no member lost
+//! or repeated, get and find by email (case-insensitive), invite (new; already a member), each
+//! role change, remove (present; already gone), resource grant and revoke where the connector has
+//! resources, and, through a fault-injecting proxy in front of the real app, 429 with
+//! `Retry-After`, 503, a reset connection and a slow answer, with no write done twice.
+//!
+//! Cases a connector does not declare (see [`castellan_core::connector::ConnectorInfo`]) are
+//! reported as unsupported, not passed. [`run`] prints one summary line per connector
+//! (`conformance <name>: passed N/M; unsupported: …; failed: …`) and panics when a case failed.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use castellan_core::connector::{Connector, ConnectorContext};
+
+pub mod fault_proxy;
+
+/// What the suite needs from a connector's test: the connector, the real app and an automation
+/// account on it. One fixture per test binary; the app is shared by every case, so the fixture
+/// and the suite give every case its own member names and emails.
+#[async_trait]
+pub trait Fixture: Send + Sync {
+    /// The connector under test (as the registry builds it).
+    fn connector(&self) -> Arc<dyn Connector>;
+
+    /// The real app's base URL (the app is started on first use), e.g. `http://127.0.0.1:18008`.
+    fn base_url(&self) -> String;
+
+    /// The automation account's context against `base_url`: the real app's, or the suite's
+    /// fault proxy in front of it. The account may manage members.
+    fn context(&self, base_url: &str) -> ConnectorContext;
+
+    /// The context of an account of the same app that signs in but may not manage members,
+    /// created out of band on first use; `None` when the app has no such account.
+    async fn non_admin(&self, base_url: &str) -> Option<ConnectorContext>;
+
+    /// Makes sure `n` members exist whose email is `<prefix><i>@<domain>` for `i` in `0..n`
+    /// (any domain the app accepts), created out of band (the app's own admin API or CLI, not the
+    /// connector) and idempotently, so a second run reuses them. Returns their emails, lowercase.
+    async fn seed_members(&self, prefix: &str, n: usize) -> Vec<String>;
+
+    /// A resource the suite may grant and revoke roles on (created out of band on first use),
+    /// by its app id; `None` when the connector has no resources.
+    async fn resource(&self) -> Option<String> {
+        None
+    }
+}

@@ -1,0 +1,217 @@
+//! The settings schema a connector declares: what a hub on its app needs (base URL,
+//! organization id, a password or an API token, extra fields), so the wizard, the API and the
+//! CLI ask for exactly that and check it the same way.
+//!
+//! Where values live: `base_url` and `organization_id` are the hub's own fields; other plain
+//! fields are the hub's `settings`; secrets (`api_token`, an OAuth client secret) belong to the
+//! automation account and are sealed in its vault like its password.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::CoreError;
+use crate::validate;
+
+/// The hub's base URL (key of the well-known field).
+pub const BASE_URL: &str = "base_url";
+/// The organization, workspace or business id in the app.
+pub const ORGANIZATION_ID: &str = "organization_id";
+/// An API token or application password the automation account signs in with.
+pub const API_TOKEN: &str = "api_token";
+
+/// Longest plain setting value, in bytes.
+pub const MAX_SETTING_LEN: usize = 2048;
+
+/// What kind of value a setting holds; decides how it is asked for and checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "choices")]
+pub enum SettingKind {
+    /// An `http` or `https` URL.
+    Url,
+    /// One line of text.
+    Text,
+    /// A secret (token, client secret): kept in the automation account's vault, never shown.
+    Secret,
+    /// One of a fixed list.
+    Choice(Vec<String>),
+}
+
+/// How the automation account proves who it is to the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignIn {
+    /// Username and password (and the account's TOTP, when the app asks).
+    Password,
+    /// An API token or application password ([`API_TOKEN`]); no password needed.
+    ApiToken,
+    /// Username with an API token or application password ([`API_TOKEN`]) for the API.
+    UsernameAndToken,
+}
+
+/// One setting a connector needs for a hub.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingField {
+    /// Key: [`BASE_URL`], [`ORGANIZATION_ID`], [`API_TOKEN`] or the connector's own
+    /// (`[a-z][a-z0-9_]*`).
+    pub key: String,
+    /// What a person sees (`Base URL`).
+    pub label: String,
+    /// Its kind.
+    #[serde(flatten)]
+    pub kind: SettingKind,
+    /// Whether a hub needs it.
+    pub required: bool,
+    /// One sentence of help: where to find the value in the app.
+    pub help: String,
+}
+
+impl SettingField {
+    /// A field with no help text.
+    pub fn new(key: &str, label: &str, kind: SettingKind, required: bool) -> Self {
+        Self {
+            key: key.to_owned(),
+            label: label.to_owned(),
+            kind,
+            required,
+            help: String::new(),
+        }
+    }
+
+    /// The same field with help text.
+    pub fn help(mut self, help: &str) -> Self {
+        self.help = help.to_owned();
+        self
+    }
+
+    /// Checks one value: a URL parses as http(s), a choice is one of the list, text is at
+    /// most [`MAX_SETTING_LEN`] bytes with no control characters. Secrets are checked by length
+    /// only. Errors: a validation error naming the field.
+    pub fn check(&self, value: &str) -> Result<(), CoreError> {
+        let field = format!("settings.{}", self.key);
+        match &self.kind {
+            SettingKind::Url => validate::http_url(&field, value).map(drop),
+            SettingKind::Text => validate::text(&field, value, MAX_SETTING_LEN).map(drop),
+            SettingKind::Secret => validate::secret(&field, value, MAX_SETTING_LEN),
+            SettingKind::Choice(choices) => {
+                if choices.iter().any(|c| c == value) {
+                    Ok(())
+                } else {
+                    Err(CoreError::invalid(
+                        &field,
+                        format!("must be one of {}", choices.join(", ")),
+                    ))
+                }
+            }
+        }
+    }
+}
+
+/// Checks a hub's values against a schema: every required field is present and not blank,
+/// every value passes [`SettingField::check`], and no key is unknown. `values` maps keys to
+/// values (secrets included, for the check only). Errors: the first problem found, as a
+/// validation error.
+pub fn check_settings(
+    schema: &[SettingField],
+    values: &BTreeMap<String, String>,
+) -> Result<(), CoreError> {
+    for key in values.keys() {
+        if !schema.iter().any(|f| &f.key == key) {
+            return Err(CoreError::invalid(
+                format!("settings.{key}"),
+                "is not a setting of this connector",
+            ));
+        }
+    }
+    for f in schema {
+        match values.get(&f.key).map(|v| v.trim()) {
+            Some("") | None if f.required => {
+                return Err(CoreError::invalid(
+                    format!("settings.{}", f.key),
+                    format!("({}) is required", f.label),
+                ))
+            }
+            Some("") | None => {}
+            Some(v) => f.check(v)?,
+        }
+    }
+    Ok(())
+}
+
+/// The schema of a self-hosted app signed in with a password: its base URL only.
+pub fn self_hosted_password() -> Vec<SettingField> {
+    vec![
+        SettingField::new(BASE_URL, "Base URL", SettingKind::Url, true)
+            .help("The address people open the app at, e.g. https://chat.example.org"),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema() -> Vec<SettingField> {
+        vec![
+            SettingField::new(BASE_URL, "Base URL", SettingKind::Url, true),
+            SettingField::new(API_TOKEN, "API token", SettingKind::Secret, true),
+            SettingField::new(
+                "deactivate_with",
+                "Deactivate with",
+                SettingKind::Choice(vec!["active_false".into(), "delete".into()]),
+                false,
+            ),
+        ]
+    }
+
+    fn values(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn a_complete_set_passes() {
+        let v = values(&[(BASE_URL, "https://a.example"), (API_TOKEN, "t0k")]);
+        check_settings(&schema(), &v).unwrap();
+        let v = values(&[
+            (BASE_URL, "https://a.example"),
+            (API_TOKEN, "t0k"),
+            ("deactivate_with", "delete"),
+        ]);
+        check_settings(&schema(), &v).unwrap();
+    }
+
+    #[test]
+    fn missing_unknown_and_bad_values_are_refused() {
+        let err = |pairs: &[(&str, &str)]| {
+            check_settings(&schema(), &values(pairs))
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(err(&[(BASE_URL, "https://a.example")]).contains("settings.api_token"));
+        assert!(err(&[(BASE_URL, " "), (API_TOKEN, "x")]).contains("settings.base_url"));
+        assert!(err(&[(BASE_URL, "ftp://a"), (API_TOKEN, "x")]).contains("settings.base_url"));
+        assert!(err(&[
+            (BASE_URL, "https://a.example"),
+            (API_TOKEN, "x"),
+            ("zone", "1")
+        ])
+        .contains("settings.zone: is not a setting"));
+        assert!(err(&[
+            (BASE_URL, "https://a.example"),
+            (API_TOKEN, "x"),
+            ("deactivate_with", "suspend")
+        ])
+        .contains("one of active_false, delete"));
+    }
+
+    #[test]
+    fn the_schema_serializes_with_its_kind_inline() {
+        let s = serde_json::to_value(&schema()[2]).unwrap();
+        assert_eq!(s["kind"], "choice");
+        assert_eq!(s["choices"][1], "delete");
+        let s = serde_json::to_value(&schema()[0]).unwrap();
+        assert_eq!(s["kind"], "url");
+    }
+}
