@@ -8,10 +8,12 @@ use std::sync::Arc;
 
 use castellan_core::connector::{Connector, ConnectorRegistry};
 
+pub mod mediawiki;
 pub mod redmine;
 pub mod sdk;
 pub mod synapse;
 
+pub use mediawiki::MediaWikiConnector;
 pub use redmine::RedmineConnector;
 pub use synapse::SynapseConnector;
 
@@ -22,9 +24,10 @@ pub struct Registry {
 }
 
 impl Default for Registry {
-    /// Every built-in connector: `redmine`, `synapse`.
+    /// Every built-in connector: `mediawiki`, `redmine`, `synapse`.
     fn default() -> Self {
         Self::empty()
+            .with(mediawiki::NAME, Arc::new(MediaWikiConnector::new()))
             .with(redmine::NAME, Arc::new(RedmineConnector::new()))
             .with(synapse::NAME, Arc::new(SynapseConnector::new()))
     }
@@ -68,8 +71,22 @@ mod tests {
         assert_eq!(c.describe().roles, ["admin", "user"]);
         assert_eq!(c.describe().default_role, "user");
         assert!(r.connector("nope").is_none());
-        assert_eq!(r.names().collect::<Vec<_>>(), ["redmine", "synapse"]);
+        assert_eq!(
+            r.names().collect::<Vec<_>>(),
+            ["mediawiki", "redmine", "synapse"]
+        );
         assert_eq!(r.connector("redmine").unwrap().describe().name, "redmine");
+        assert_eq!(
+            r.connector("mediawiki").unwrap().describe().roles,
+            [
+                "bureaucrat",
+                "suppress",
+                "sysop",
+                "interface-admin",
+                "bot",
+                "user"
+            ]
+        );
     }
 
     #[test]

@@ -10,11 +10,15 @@
 //! - [`errors`]: transport failures and the answers every app means the same way.
 //! - [`cookies`]: a cookie jar for apps driven through their web pages.
 //! - [`members`]: email addresses and admin-flag roles.
+//! - [`invites`]: usernames tried in turn and random passwords for invited members' accounts.
+//! - [`json`]: small readers of JSON answers.
 
 pub mod address;
 pub mod cookies;
 pub mod errors;
 pub mod http;
+pub mod invites;
+pub mod json;
 pub mod members;
 pub mod paging;
 pub mod redact;

@@ -13,13 +13,14 @@ use super::http::{Body, Reply};
 pub const REDACTED: &str = "[REDACTED]";
 
 /// Whether a header, parameter or field named `name` holds a secret (case-insensitive): names
-/// with `password`, `passwd`, `secret`, `token`, `key`, `auth`, `cookie`, `session`, `code`,
-/// `otp` or `signature` in them.
+/// with `password`, `passwd`, `retype` (a password typed again, e.g. MediaWiki's), `secret`,
+/// `token`, `key`, `auth`, `cookie`, `session`, `code`, `otp` or `signature` in them.
 pub fn is_secret_name(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     [
         "password",
         "passwd",
+        "retype",
         "secret",
         "token",
         "key",

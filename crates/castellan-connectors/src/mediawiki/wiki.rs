@@ -1,0 +1,212 @@
+//! The Action API as the connector calls it (JSON `formatversion=2`, the session's cookies,
+//! `assert=user` so that no call acts anonymously once the session has ended, tokens, one table
+//! from error codes to connector errors) and its users. Sources:
+//! <https://www.mediawiki.org/wiki/API:Errors_and_warnings>, <https://www.mediawiki.org/wiki/API:Assert>,
+//! <https://www.mediawiki.org/wiki/API:Tokens>, <https://www.mediawiki.org/wiki/API:Users>.
+
+use std::time::Duration;
+
+use castellan_core::connector::{AppMember, ConnectorError as E, MemberState};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::{APP, R};
+use crate::sdk::errors::{common_error, unexpected};
+use crate::sdk::json::{items, text};
+use crate::sdk::{Endpoint, Reply};
+
+/// Groups every user is in implicitly (`$wgImplicitGroups`): not roles.
+const IMPLICIT: [&str; 3] = ["*", "user", "autoconfirmed"];
+/// MediaWiki's own groups, most privileged first; other groups follow by name, `user` last.
+pub(super) const RANKED: [&str; 5] = ["bureaucrat", "suppress", "sysop", "interface-admin", "bot"];
+/// The role of a member in no explicit group.
+pub(super) const USER: &str = "user";
+/// The prefix of the automation account's options that record invitations.
+pub(super) const RECORD: &str = "userjs-castellan-invite-";
+
+/// The Action API of one wiki; `.1`: signed in, checked with `assert=user` on every call.
+#[derive(Debug)]
+pub(super) struct Wiki<'a>(pub(super) Endpoint<'a>, pub(super) bool);
+
+impl Wiki<'_> {
+    /// A call with `fixed` parameters (a query string) and the non-empty `extra` ones: a `GET`
+    /// or a `POST` form. Writes but sign-in and account creation set a state: sent again safely.
+    pub(super) async fn send(&self, post: bool, fixed: &str, extra: &[(&str, &str)]) -> R<Reply> {
+        let mut p = vec![("format", "json"), ("formatversion", "2")];
+        p.extend(self.1.then_some(("assert", "user")));
+        p.extend(fixed.split('&').filter_map(|kv| kv.split_once('=')));
+        p.extend(extra.iter().filter(|p| !p.1.is_empty()));
+        if !post {
+            let q: Vec<_> = p.iter().map(|(k, v)| (*k, v.to_string())).collect();
+            return self.0.get("/api.php").query(&q).send().await;
+        }
+        let req = self.0.request(Method::POST, "/api.php").form(&p);
+        let once = ["action=clientlogin", "action=createaccount"].contains(&fixed);
+        if once { req } else { req.idempotent() }.send().await
+    }
+
+    /// A read: the answer's JSON.
+    pub(super) async fn get(&self, fixed: &str, extra: &[(&str, &str)], what: &str) -> R<Value> {
+        body(self.send(false, fixed, extra).await?, what)
+    }
+
+    /// A write with a token of `kind` (`csrf`, `userrights`, `createaccount`).
+    pub(super) async fn write(&self, fixed: &str, kind: &str, extra: &[(&str, &str)]) -> R<Value> {
+        let what = fixed.trim_start_matches("action=");
+        let q = "action=query&meta=tokens";
+        let v = self.get(q, &[("type", kind)], what).await?;
+        let token = text(&v["query"]["tokens"][format!("{kind}token")]);
+        let name = ["token", "createtoken"][usize::from(kind == "createaccount")];
+        let all = [extra, &[(name, token)]].concat();
+        let r = self.send(true, fixed, &all);
+        body(r.await?, what)
+    }
+
+    /// Existing users by name, or by id when every one is digits; missing ones are left out.
+    pub(super) async fn users<S: AsRef<str>>(&self, ids: &[S]) -> R<Vec<AppMember>> {
+        let ids: Vec<&str> = ids.iter().map(|i| i.as_ref().trim()).collect();
+        let digits = |i: &&str| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit());
+        let key = ["ususers", "ususerids"][usize::from(ids.iter().all(digits))];
+        let q = "action=query&list=users&usprop=groups|blockinfo";
+        let v = self.get(q, &[(key, &ids.join("|"))], "read users").await?;
+        let rows = items(&v["query"]["users"]).iter();
+        let rows = rows.filter(|r| r.get("missing").or(r.get("invalid")).is_none());
+        let users = rows.map(member).collect::<Option<_>>();
+        users.ok_or_else(|| unexpected(APP, "read users"))
+    }
+
+    /// One user by id or name, `None` when there is none.
+    pub(super) async fn user(&self, id: &str) -> R<Option<AppMember>> {
+        Ok(self.users(&[id]).await?.pop())
+    }
+}
+
+/// The JSON of an answer, or the typed error: the SDK's common answers (429, 5xx, redirects),
+/// no MediaWiki API at the address, or an API error ([`map_code`]).
+pub(super) fn body(r: Reply, what: &str) -> R<Value> {
+    if let Some(e) = common_error(&r, what, "the wiki's script path (where api.php is)") {
+        return Err(e);
+    }
+    let (ok, base, wait) = (r.status == StatusCode::OK, r.base, r.retry_after);
+    match r.json {
+        Some(v) if ok && v.get("error").is_some() => {
+            let e = &v["error"];
+            Err(map_code(text(&e["code"]), text(&e["info"]), wait, what))
+        }
+        Some(v) if ok && v.is_object() => Ok(v),
+        _ => Err(E::Configuration(format!(
+            "{base} has no MediaWiki API at /api.php"
+        ))),
+    }
+}
+
+/// The error of a sign-in or account creation that did not pass: AuthManager's `FAIL` (its
+/// `messagecode`), or `UI`, `REDIRECT`, `RESTART` (a captcha, a second factor, another
+/// provider: a person must act). <https://www.mediawiki.org/wiki/API:Login#Method_2._clientlogin>
+pub(super) fn refused(res: &Value, wait: Option<Duration>, what: &str) -> E {
+    let (status, msg) = (text(&res["status"]), text(&res["message"]));
+    match map_code(text(&res["messagecode"]), msg, wait, what) {
+        _ if status != "FAIL" => E::NeedsHuman(format!("to {what}, the wiki asks: {msg}")),
+        E::AppChanged(m) if what == "sign in" => E::BadCredentials(m),
+        e => e,
+    }
+}
+
+/// The one table from MediaWiki's error codes (an API error's `code`, or the `messagecode` of a
+/// sign-in or account creation) to connector errors; an unknown code is `AppChanged`.
+pub(super) fn map_code(code: &str, info: &str, retry_after: Option<Duration>, what: &str) -> E {
+    let detail = format!("{what}: {code}: {info}");
+    match code {
+        "ratelimited" | "maxlag" | "login-throttled" | "acct_creation_throttle_hit" => {
+            E::RateLimited { retry_after }
+        }
+        "readonly" | "internal_api_error_DBQueryError" => E::Unavailable(detail),
+        "wrongpassword" | "wrongpasswordempty" | "nosuchuser" | "badtoken" => {
+            E::BadCredentials(detail)
+        }
+        "assertuserfailed" | "assertnameduserfailed" => E::BadCredentials(format!(
+            "{what}: the session has ended ({code}): sign in again"
+        )),
+        "permissiondenied" | "blocked" | "autoblocked" | "sitewideblocked"
+        | "cantcreateaccount" | "badaccess-groups" => E::InsufficientPermission(detail),
+        "userexists" | "createaccount-hook-aborted" => E::Conflict(detail),
+        "nosuchuserid" | "cantunblock" => E::NotFound(detail),
+        "invaliduser" | "noname" => E::Configuration(detail),
+        c if c.contains("captcha") => E::NeedsHuman(detail),
+        _ => E::AppChanged(format!("MediaWiki refused to {detail}")),
+    }
+}
+
+/// Groups without implicit ones and repeats, most privileged first (see [`RANKED`]).
+pub(super) fn ranked<'a>(groups: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut out: Vec<&str> = groups.filter(|g| !IMPLICIT.contains(g)).collect();
+    let rank = |g: &&str| RANKED.iter().position(|r| r == g).unwrap_or(RANKED.len());
+    out.sort_by_key(|g| (rank(g), *g));
+    out.dedup();
+    out.into_iter().map(str::to_owned).collect()
+}
+
+/// A user as an app member, from a `list=allusers` or `list=users` row with `groups` and
+/// `blockinfo`: the user id, the username as name, no email (MediaWiki shows nobody's address
+/// but one's own), the explicit groups or `user` as roles, deactivated when blocked from the
+/// whole wiki (a partial block still lets the member work).
+pub(super) fn member(v: &Value) -> Option<AppMember> {
+    let groups = ranked(v["groups"].as_array()?.iter().filter_map(Value::as_str));
+    let blocked = v.get("blockid").is_some() && v["blockpartial"] != true;
+    Some(AppMember {
+        app_member_id: v["userid"].as_u64()?.to_string(),
+        email: None,
+        name: Some(v["name"].as_str()?.to_owned()),
+        roles: Some(groups)
+            .filter(|g| !g.is_empty())
+            .unwrap_or(vec![USER.to_owned()]),
+        state: [MemberState::Active, MemberState::Deactivated][usize::from(blocked)],
+    })
+}
+
+/// The username an address gives: its local part without a `+tag`, characters other than
+/// letters, digits, `.` and `-` as spaces, at most 60 characters, the first one capitalised as
+/// MediaWiki does (`ana.b_c+x@h` gives `Ana.b c`).
+pub(super) fn username(email: &str) -> String {
+    let local = email.rsplit_once('@').map_or(email, |p| p.0);
+    let local = local.split('+').next().unwrap_or_default();
+    let keep = |c: char| c.is_alphanumeric() || c == '.' || c == '-';
+    let clean: String = local
+        .chars()
+        .map(|c| if keep(c) { c } else { ' ' })
+        .collect();
+    let words: Vec<&str> = clean.split_whitespace().collect();
+    let words: Vec<char> = words.join(" ").chars().take(60).collect();
+    match words.split_first() {
+        Some((first, rest)) => first.to_uppercase().chain(rest.iter().copied()).collect(),
+        None => "Member".into(),
+    }
+}
+
+/// The option recording the username made for an address (lowercase): [`RECORD`] and 40 hex
+/// digits of its SHA-256 (option names allow `[A-Za-z0-9_-]` only).
+pub(super) fn record_key(email: &str) -> String {
+    let hash = Sha256::digest(email.as_bytes());
+    let hex: String = hash[..20].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{RECORD}{hex}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_and_names() {
+        let g = ranked(["*", "user", "sysop", "zeta", "bureaucrat", "abc", "sysop"].into_iter());
+        assert_eq!(g, ["bureaucrat", "sysop", "abc", "zeta"]);
+        assert_eq!(
+            (username("ana.b_c+x@h"), username("élan@h")),
+            ("Ana.b c".into(), "Élan".into())
+        );
+        assert_eq!(
+            (username("+x@h"), record_key("a@b").len()),
+            ("Member".into(), RECORD.len() + 40)
+        );
+    }
+}
