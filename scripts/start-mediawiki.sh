@@ -7,11 +7,13 @@
 #     they are missing (apt-get serialised with the other agents by /var/lock/castellan-apt.lock);
 #   - on first use, installs a wiki in DIR with maintenance/install.php: SQLite database in
 #     DIR/data, configuration in DIR/LocalSettings.php (MediaWiki reads it from the
-#     MW_CONFIG_FILE environment variable, so several DIRs can share the Debian code), then
-#     appends the test settings: e-mail on but never sent (the AlternateUserMailer hook swallows
-#     every mail, so addresses are stored and no mail leaves), no e-mail confirmation, no
-#     uploads, no account-creation or password-attempt throttles, no rate limits, and only
-#     administrators may create accounts;
+#     MW_CONFIG_FILE environment variable, so several DIRs can share the Debian code), which
+#     includes DIR/CastellanSettings.php;
+#   - writes the test settings to DIR/CastellanSettings.php at every start: e-mail on but never
+#     sent (the AlternateUserMailer hook swallows every mail, so addresses are stored and no
+#     mail leaves), no e-mail confirmation, no uploads, no account-creation or password-attempt
+#     throttles, no rate limits, cheap password hashing, and only administrators may create
+#     accounts;
 #   - makes sure the automation account `Admin` / `adminpass123` exists in the groups `sysop`
 #     and `bureaucrat` (maintenance/createAndPromote.php --force, idempotent);
 #   - serves the wiki with PHP's built-in server on 127.0.0.1:PORT (four workers) in the
@@ -113,9 +115,20 @@ if [ ! -f "$D/LocalSettings.php" ]; then
   fi
   [ -f "$D/tmp-conf/LocalSettings.php" ] ||
     { tail -n 20 "$D/install.log" >&2; die "maintenance/install.php wrote no LocalSettings.php"; }
-  cat >>"$D/tmp-conf/LocalSettings.php" <<PHP
+  cat >>"$D/tmp-conf/LocalSettings.php" <<'PHP'
 
-# ---- added by Castellan scripts/start-mediawiki.sh (a test wiki) ----
+# Castellan's test settings, rewritten by scripts/start-mediawiki.sh at every start.
+require __DIR__ . '/CastellanSettings.php';
+PHP
+  mv "$D/tmp-conf/LocalSettings.php" "$D/LocalSettings.php"
+  rmdir "$D/tmp-conf" 2>/dev/null || true
+  log "installed the wiki in $D in $(($(date +%s) - t0))s"
+fi
+
+# The test settings (rewritten at every start, so an older wiki gets the current ones).
+cat >"$D/CastellanSettings.php" <<PHP
+<?php
+# Written by Castellan scripts/start-mediawiki.sh: a test wiki, never a production one.
 \$wgCacheDirectory = "$D/cache";
 \$wgEnableUploads = false;
 # E-mail on, so accounts keep the address they are created with, but never sent: the hook
@@ -130,13 +143,11 @@ if [ ! -f "$D/LocalSettings.php" ]; then
 \$wgAccountCreationThrottle = [];
 \$wgPasswordAttemptThrottle = [];
 \$wgRateLimits = [];
+# Cheap password hashing (PBKDF2 with 1000 rounds, not 30000): tests make hundreds of accounts.
+\$wgPasswordConfig['pbkdf2']['cost'] = '1000';
 # Only administrators create accounts (Castellan invites people).
 \$wgGroupPermissions['*']['createaccount'] = false;
 PHP
-  mv "$D/tmp-conf/LocalSettings.php" "$D/LocalSettings.php"
-  rmdir "$D/tmp-conf" 2>/dev/null || true
-  log "installed the wiki in $D in $(($(date +%s) - t0))s"
-fi
 
 # The automation account, in sysop and bureaucrat, with the known password.
 if ! out=$(php "$MW/maintenance/createAndPromote.php" --force --sysop --bureaucrat \

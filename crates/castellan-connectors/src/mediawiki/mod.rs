@@ -17,12 +17,13 @@
 //!   The username comes from the address (`ana.b@x`: `Ana.b`, or `Ana.b 2` … past accounts
 //!   Castellan made for other addresses).
 //! - **Email addresses:** MediaWiki shows nobody's address but one's own, not even to
-//!   bureaucrats (API:Users has no such `usprop`), so members have no email. To stay idempotent,
-//!   each invitation first records the username it makes in the automation account's private
-//!   options (`userjs-castellan-invite-<SHA-256 of the address>`). `find_by_email` finds the
-//!   accounts so recorded and answers `Unsupported` for any other address (made outside
-//!   Castellan, or by another automation account); an invitation whose username belongs to an
-//!   account Castellan did not record is a `Conflict` (a person tells whose it is).
+//!   bureaucrats (API:Users has no such `usprop`). Each invitation therefore first records
+//!   `<address> <username>` in the automation account's own private options
+//!   (`userjs-castellan-invite-<SHA-256 of the address>`), read with every listing. A member
+//!   Castellan invited shows that address, and `find_by_email` finds it; a member made any
+//!   other way (or by another automation account) has no email and is not found by address
+//!   (`None`: the connector cannot know it). An invitation whose username belongs to an account
+//!   Castellan did not record is a `Conflict`: a person tells whose it is.
 //!
 //! Sources: <https://www.mediawiki.org/wiki/API:Login#Method_2._clientlogin>,
 //! <https://www.mediawiki.org/wiki/API:Userinfo>, <https://www.mediawiki.org/wiki/API:Siteinfo>,
@@ -48,8 +49,8 @@ use crate::sdk::invites::{numbered, random_password};
 use crate::sdk::json::{items, text};
 use crate::sdk::members::normalize_email;
 use crate::sdk::Auth;
-use wiki::{body, member, ranked, record_key, refused, username, Wiki};
-use wiki::{RANKED, RECORD, USER};
+use wiki::{body, ranked, record_key, refused, username, Rec, Wiki};
+use wiki::{RANKED, USER};
 
 /// The connector's name in the catalog.
 pub const NAME: &str = "mediawiki";
@@ -152,10 +153,7 @@ impl Connector for MediaWikiConnector {
         let w = self.wiki(ctx, Some(s))?;
         let q = "action=query&list=allusers&auprop=groups|blockinfo&aulimit=100";
         let from: Vec<_> = cursor.iter().map(|c| ("aufrom", c.as_str())).collect();
-        let v = w.get(q, &from, "list users").await?;
-        let rows = items(&v["query"]["allusers"]).iter();
-        let members = rows.map(member).collect::<Option<_>>();
-        let members = members.ok_or_else(|| unexpected(APP, "list users"))?;
+        let (members, v) = w.members(q, &from).await?;
         let next = v["continue"]["aufrom"].as_str().map(str::to_owned);
         Ok(MemberPage { members, next })
     }
@@ -170,12 +168,7 @@ impl Connector for MediaWikiConnector {
     async fn find_by_email(&self, ctx: &Ctx, s: &S, email: &str) -> R<Option<Member>> {
         let w = self.wiki(ctx, Some(s))?;
         let key = record_key(&normalize_email(email)?);
-        match recorded(&w, &records(&w).await?, &key).await? {
-            Some(u) => Ok(Some(u)),
-            None => Err(E::Unsupported(
-                "MediaWiki shows no email address, and Castellan did not invite this one".into(),
-            )),
-        }
+        recorded(&w, &w.records().await?, &key).await
     }
 
     #[instrument(skip_all, fields(connector = NAME, role = %inv.role))]
@@ -183,25 +176,31 @@ impl Connector for MediaWikiConnector {
         let w = self.wiki(ctx, Some(s))?;
         check_role(&w, &inv.role).await?;
         let email = normalize_email(&inv.email)?;
-        let (key, recs) = (record_key(&email), records(&w).await?);
+        let (key, recs) = (record_key(&email), w.records().await?);
         // The account Castellan made for this address.
         if let Some(u) = recorded(&w, &recs, &key).await? {
             return revive(&w, u, &inv.role).await;
         }
         let name = match inv.username.as_deref().map(str::trim) {
             None | Some("") => free_name(&w, &email, &recs).await?,
-            // The member the engine names: the person's own (former) member.
+            // The member the engine names: the person's own (former) member, unless Castellan
+            // made it for another address.
             Some(n) => match w.user(n).await? {
+                Some(u) if recs.iter().any(|r| Some(&r.name) == u.name.as_ref()) => {
+                    return Err(E::Conflict(format!("{n} was invited with another address")))
+                }
                 Some(u) => {
-                    record(&w, &key, Some(name(&u))).await?;
+                    record(&w, &key, &email, name(&u)).await?;
                     return revive(&w, u, &inv.role).await;
                 }
                 None if n.parse::<u64>().is_ok() => return Err(E::NotFound(format!("user {n}"))),
-                None => n.to_owned(),
+                None => wiki::canonical(n),
             },
         };
         // Recorded first: a retry after a lost answer finds the account this call makes.
-        record(&w, &key, Some(&name)).await?;
+        if !recs.iter().any(|r| r.key == key && r.name == name) {
+            record(&w, &key, &email, &name).await?;
+        }
         let (pass, back) = (random_password(), w.0.base().to_string());
         let f = [
             ("username", name.as_str()),
@@ -215,7 +214,7 @@ impl Connector for MediaWikiConnector {
         let res = w.write(q, "createaccount", &f).await?["createaccount"].take();
         if res["status"] != "PASS" {
             // Refused: the name is not this address's after all.
-            record(&w, &key, None).await?;
+            record(&w, &key, "", "").await?;
             return Err(refused(&res, None, "create an account"));
         }
         let made = w.user(text(&res["username"])).await?;
@@ -327,44 +326,35 @@ async fn revive(w: &Wiki<'_>, u: Member, role: &str) -> R<Member> {
     }
 }
 
-/// The invitations recorded in the automation account's own options: (key, username).
-async fn records(w: &Wiki<'_>) -> R<Vec<(String, String)>> {
-    let q = "action=query&meta=userinfo&uiprop=options";
-    let v = w.get(q, &[], "read the invitation records").await?;
-    let opts = v["query"]["userinfo"]["options"].as_object();
-    let opts = opts.ok_or_else(|| unexpected(APP, "read the invitation records"))?;
-    let ours = opts.iter().filter(|(k, _)| k.starts_with(RECORD));
-    Ok(ours.map(|(k, v)| (k.clone(), text(v).to_owned())).collect())
-}
-
 /// The account recorded for `key`, if it (still) exists.
-async fn recorded(w: &Wiki<'_>, recs: &[(String, String)], key: &str) -> R<Option<Member>> {
-    match recs.iter().find(|r| r.0 == key) {
-        Some((_, name)) => w.user(name).await,
+async fn recorded(w: &Wiki<'_>, recs: &[Rec], key: &str) -> R<Option<Member>> {
+    match recs.iter().find(|r| r.key == key) {
+        Some(r) => w.user(&r.name).await,
         None => Ok(None),
     }
 }
 
-/// Records (or, with `None`, forgets) the username made for an address (`action=options`;
-/// an empty value resets the option).
-async fn record(w: &Wiki<'_>, key: &str, name: Option<&str>) -> R<()> {
-    let f = [
-        ("optionname", key),
-        ("optionvalue", name.unwrap_or_default()),
-    ];
+/// Records the username made for an address (`action=options`); an empty one forgets it.
+async fn record(w: &Wiki<'_>, key: &str, email: &str, name: &str) -> R<()> {
+    let value = if name.is_empty() {
+        String::new()
+    } else {
+        format!("{email} {name}")
+    };
+    let f = [("optionname", key), ("optionvalue", &value)];
     w.write("action=options", "csrf", &f).await.map(drop)
 }
 
 /// The first free one of the address's [`username`], then with ` 2` … ` 20`, past the accounts
 /// Castellan made for other addresses. Errors: `Conflict` at a name taken by an account
 /// Castellan did not make (it may be this person's: a person decides), or all taken.
-async fn free_name(w: &Wiki<'_>, email: &str, recs: &[(String, String)]) -> R<String> {
+async fn free_name(w: &Wiki<'_>, email: &str, recs: &[Rec]) -> R<String> {
     let names = numbered(&username(email), " ", 20);
     let found = w.users(&names).await?;
     for n in names {
         match found.iter().find(|u| name(u) == n) {
             None => return Ok(n),
-            Some(u) if recs.iter().any(|r| r.1 == name(u)) => {}
+            Some(u) if recs.iter().any(|r| r.name == name(u)) => {}
             Some(_) => return Err(E::Conflict(format!("{n} exists, not made by Castellan"))),
         }
     }

@@ -63,17 +63,39 @@ impl Wiki<'_> {
         body(r.await?, what)
     }
 
+    /// The members listed (`list=users` or `list=allusers`) in the answer to `fixed` and
+    /// `extra`, with the addresses Castellan invited them with (the invitation records, read in
+    /// the same call), and the answer.
+    pub(super) async fn members(
+        &self,
+        fixed: &str,
+        extra: &[(&str, &str)],
+    ) -> R<(Vec<AppMember>, Value)> {
+        let q = format!("{fixed}&meta=userinfo&uiprop=options");
+        let v = self.get(&q, extra, "list users").await?;
+        let recs = records(&v);
+        let rows = items(&v["query"]["users"]).iter();
+        let rows = rows.chain(items(&v["query"]["allusers"]));
+        let rows = rows.filter(|r| r.get("missing").or(r.get("invalid")).is_none());
+        let members = rows.map(|r| member(r, &recs)).collect::<Option<_>>();
+        Ok((members.ok_or_else(|| unexpected(APP, "list users"))?, v))
+    }
+
     /// Existing users by name, or by id when every one is digits; missing ones are left out.
     pub(super) async fn users<S: AsRef<str>>(&self, ids: &[S]) -> R<Vec<AppMember>> {
         let ids: Vec<&str> = ids.iter().map(|i| i.as_ref().trim()).collect();
         let digits = |i: &&str| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit());
         let key = ["ususers", "ususerids"][usize::from(ids.iter().all(digits))];
         let q = "action=query&list=users&usprop=groups|blockinfo";
-        let v = self.get(q, &[(key, &ids.join("|"))], "read users").await?;
-        let rows = items(&v["query"]["users"]).iter();
-        let rows = rows.filter(|r| r.get("missing").or(r.get("invalid")).is_none());
-        let users = rows.map(member).collect::<Option<_>>();
-        users.ok_or_else(|| unexpected(APP, "read users"))
+        Ok(self.members(q, &[(key, &ids.join("|"))]).await?.0)
+    }
+
+    /// The invitation records.
+    pub(super) async fn records(&self) -> R<Vec<Rec>> {
+        let q = "action=query&meta=userinfo&uiprop=options";
+        Ok(records(
+            &self.get(q, &[], "read the invitation records").await?,
+        ))
     }
 
     /// One user by id or name, `None` when there is none.
@@ -147,17 +169,48 @@ pub(super) fn ranked<'a>(groups: impl Iterator<Item = &'a str>) -> Vec<String> {
     out.into_iter().map(str::to_owned).collect()
 }
 
+/// An invitation record: the option's key, the address, the username made for it.
+#[derive(Debug, Clone)]
+pub(super) struct Rec {
+    pub(super) key: String,
+    pub(super) email: String,
+    pub(super) name: String,
+}
+
+/// The invitation records in an answer with the automation account's options: values
+/// `<address> <username>` of the options named [`RECORD`]….
+fn records(v: &Value) -> Vec<Rec> {
+    let opts = v["query"]["userinfo"]["options"]
+        .as_object()
+        .into_iter()
+        .flatten();
+    let ours = opts.filter(|(k, _)| k.starts_with(RECORD));
+    let rec = |(k, v): (&String, &Value)| {
+        let (email, name) = v.as_str()?.split_once(' ')?;
+        Some(Rec {
+            key: k.clone(),
+            email: email.into(),
+            name: name.into(),
+        })
+    };
+    ours.filter_map(rec).collect()
+}
+
 /// A user as an app member, from a `list=allusers` or `list=users` row with `groups` and
-/// `blockinfo`: the user id, the username as name, no email (MediaWiki shows nobody's address
-/// but one's own), the explicit groups or `user` as roles, deactivated when blocked from the
-/// whole wiki (a partial block still lets the member work).
-pub(super) fn member(v: &Value) -> Option<AppMember> {
+/// `blockinfo`: the user id, the username as name, the address Castellan invited them with
+/// (MediaWiki shows nobody's but one's own), the explicit groups or `user` as roles,
+/// deactivated when blocked from the whole wiki (a partial block still lets them work).
+fn member(v: &Value, recs: &[Rec]) -> Option<AppMember> {
+    let name = v["name"].as_str()?;
     let groups = ranked(v["groups"].as_array()?.iter().filter_map(Value::as_str));
     let blocked = v.get("blockid").is_some() && v["blockpartial"] != true;
     Some(AppMember {
         app_member_id: v["userid"].as_u64()?.to_string(),
-        email: None,
-        name: Some(v["name"].as_str()?.to_owned()),
+        email: recs
+            .iter()
+            .find(|r| r.name == name)
+            .map(|r| r.email.clone()),
+        name: Some(name.to_owned()),
         roles: Some(groups)
             .filter(|g| !g.is_empty())
             .unwrap_or(vec![USER.to_owned()]),
@@ -166,22 +219,33 @@ pub(super) fn member(v: &Value) -> Option<AppMember> {
 }
 
 /// The username an address gives: its local part without a `+tag`, characters other than
-/// letters, digits, `.` and `-` as spaces, at most 60 characters, the first one capitalised as
-/// MediaWiki does (`ana.b_c+x@h` gives `Ana.b c`).
+/// letters, digits, `.` and `-` as spaces, at most 60 characters ([`canonical`]: `ana.b_c+x@h`
+/// gives `Ana.b c`), or `Member`.
 pub(super) fn username(email: &str) -> String {
     let local = email.rsplit_once('@').map_or(email, |p| p.0);
     let local = local.split('+').next().unwrap_or_default();
     let keep = |c: char| c.is_alphanumeric() || c == '.' || c == '-';
     let clean: String = local
         .chars()
+        .take(60)
         .map(|c| if keep(c) { c } else { ' ' })
         .collect();
-    let words: Vec<&str> = clean.split_whitespace().collect();
-    let words: Vec<char> = words.join(" ").chars().take(60).collect();
-    match words.split_first() {
-        Some((first, rest)) => first.to_uppercase().chain(rest.iter().copied()).collect(),
-        None => "Member".into(),
-    }
+    Some(canonical(&clean))
+        .filter(|n| !n.is_empty())
+        .unwrap_or("Member".into())
+}
+
+/// A username as MediaWiki stores it: `_` as a space, runs of spaces as one, trimmed, the first
+/// letter capitalised.
+pub(super) fn canonical(name: &str) -> String {
+    let words = name.replace('_', " ");
+    let words: Vec<&str> = words.split_whitespace().collect();
+    let words = words.join(" ");
+    let mut chars = words.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// The option recording the username made for an address (lowercase): [`RECORD`] and 40 hex
