@@ -115,10 +115,10 @@ if [ ! -f "$marker" ]; then
     rm -rf "$D/venv"
     if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
       log "python3 -m venv failed; installing Debian's python3-venv"
-      DEBIAN_FRONTEND=noninteractive apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 update -qq
       pyver=$(python3 -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "python$pyver-venv" >/dev/null ||
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+      DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -qq "python$pyver-venv" >/dev/null ||
+        DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -qq python3-venv >/dev/null
       python3 -m venv "$D/venv" || die "python3 -m venv still fails"
     else
       die "python3 -m venv failed: $(cat "$D/venv.err")"
