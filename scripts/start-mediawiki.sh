@@ -21,6 +21,7 @@
 #   - waits until api.php answers.
 #
 # DIR defaults to $CASTELLAN_MEDIAWIKI_DIR (CI: /var/cache/castellan/mediawiki), PORT to 18081.
+# A new CASTELLAN_TEST_RUN (CI sets one per run) gets a new wiki; the packages are kept.
 # Idempotent: when our wiki already answers on PORT it exits 0 at once. Concurrent runs on the
 # same DIR are serialised with flock(1). This is a test wiki, never a production one.
 #
@@ -72,6 +73,19 @@ pid_alive() {
     tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "php -S 127.0.0.1:$PORT"
 }
 
+# A new test run (CASTELLAN_TEST_RUN, set once by .ci/run) starts from a new wiki, so users and
+# invitation records left by earlier runs on a reused machine do not slow listings down. Within
+# one run the wiki is started once and shared by every test binary.
+if [ -n "${CASTELLAN_TEST_RUN:-}" ] && [ "$(cat "$D/.test-run" 2>/dev/null)" != "$CASTELLAN_TEST_RUN" ]; then
+  if pid_alive; then
+    log "new test run: stopping the wiki of the previous run"
+    "$(dirname "$0")/stop-mediawiki.sh" "$D" 2>/dev/null || true
+  fi
+  rm -rf "$D/LocalSettings.php" "$D/CastellanSettings.php" "$D/data" "$D/cache"
+  echo "$CASTELLAN_TEST_RUN" >"$D/.test-run"
+  log "new test run $CASTELLAN_TEST_RUN: a new wiki"
+fi
+
 if answers && pid_alive; then
   log "already running on $BASE (pid $(cat "$D/php.pid"))"
   exit 0
@@ -89,7 +103,11 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   command -v apt-get >/dev/null || die "${missing[*]} missing and there is no apt-get"
   t0=$(date +%s)
-  apt() { $SUDO flock /var/lock/castellan-apt.lock env DEBIAN_FRONTEND=noninteractive apt-get "$@"; }
+  # One apt-get at a time on a shared machine (the lock file), and dpkg's own lock awaited.
+  apt() {
+    $SUDO flock /var/lock/castellan-apt.lock env DEBIAN_FRONTEND=noninteractive \
+      apt-get -o DPkg::Lock::Timeout=900 "$@"
+  }
   if ! apt-cache show mediawiki >/dev/null 2>&1; then
     log "apt-get update (the mediawiki package is unknown)"
     apt update -qq >&2 || die "apt-get update failed"

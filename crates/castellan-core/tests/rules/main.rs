@@ -8,4 +8,6 @@ mod fixtures;
 mod permissions;
 mod plans;
 mod races;
+mod sessions;
+mod settings;
 mod status;

@@ -25,7 +25,10 @@ use crate::ports::{FollowUp, JobFilter};
 use crate::reconcile::{self, MatchPerson, PlannedChange};
 
 mod converge;
+mod sessions;
 use converge::one_job_per_person;
+pub(crate) use sessions::AppSessions;
+pub use sessions::SESSION_REUSE;
 
 /// The error a job released at shutdown carries until its next attempt.
 const INTERRUPTED: &str = "interrupted by a shutdown; released for another worker";
@@ -397,7 +400,15 @@ impl Bot {
         // no other worker takes the job over meanwhile.
         let max_code_wait = (self.cfg.lease / 2).to_std().unwrap_or(StdDuration::ZERO);
         let ctx = self.svc.bot_context(hub, job, max_code_wait).await?;
-        let s = c.login(&ctx).await?;
+        let sessions = self.svc.app_sessions.clone();
+        let (s, reused) = sessions.get(&*c, &ctx, self.now()).await?;
+        let c = Arc::new(sessions::Reusing::new(
+            c,
+            sessions,
+            self.now(),
+            s.clone(),
+            reused,
+        ));
         Ok((c, ctx, s))
     }
 
