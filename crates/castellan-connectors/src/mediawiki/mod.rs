@@ -70,12 +70,9 @@ impl MediaWikiConnector {
         let base = ctx.base_url.trim().trim_end_matches('/');
         let ep = self
             .http
-            .endpoint(base.trim_end_matches("/api.php"), ctx.timeout)?;
-        let cookie = s.map(|s| Auth::Header("Cookie", s.token.clone()));
-        Ok(Wiki(
-            ep.with_auth(cookie.unwrap_or(Auth::None)),
-            s.is_some(),
-        ))
+            .endpoint(base.trim_end_matches("/api.php"), ctx.timeout);
+        let auth = s.map_or(Auth::None, |s| Auth::Header("Cookie", s.token.clone()));
+        Ok(Wiki(ep?.with_auth(auth), s.is_some()))
     }
 }
 
@@ -83,13 +80,10 @@ impl MediaWikiConnector {
 impl Connector for MediaWikiConnector {
     fn describe(&self) -> ConnectorInfo {
         let url = SettingField::new(BASE_URL, "Base URL", SettingKind::Url, true);
+        let roles = RANKED.iter().chain(&[USER]).map(|r| r.to_string());
         ConnectorInfo {
             name: NAME.to_owned(),
-            roles: RANKED
-                .iter()
-                .chain(&[USER])
-                .map(|r| r.to_string())
-                .collect(),
+            roles: roles.collect(),
             capabilities: vec![ListMembers, Invite, UpdateRole, Remove, ListRoles],
             default_role: USER.to_owned(),
             sign_in: SignIn::Password,
@@ -121,11 +115,8 @@ impl Connector for MediaWikiConnector {
             "PASS" => debug!(user = text(&res["username"]), "signed in to MediaWiki"),
             _ => return Err(refused(&res, wait, "sign in")),
         }
-        let data = json!({ "user": res["username"] });
-        Ok(S {
-            token: jar.header(),
-            data,
-        })
+        let (token, data) = (jar.header(), json!({ "user": res["username"] }));
+        Ok(S { token, data })
     }
 
     #[instrument(skip_all, fields(connector = NAME))]
@@ -135,10 +126,9 @@ impl Connector for MediaWikiConnector {
         let me = w.get(q, &[], "read its rights").await?;
         let me = &me["query"]["userinfo"];
         let rights = ["createaccount", "userrights", "block", "editmyoptions"];
-        let missing = rights
-            .iter()
-            .filter(|r| !items(&me["rights"]).contains(&json!(r)));
-        let missing = missing.copied().collect::<Vec<_>>().join(", ");
+        let has = |r: &&str| items(&me["rights"]).contains(&json!(r));
+        let missing = rights.into_iter().filter(|r| !has(r)).collect::<Vec<_>>();
+        let missing = missing.join(", ");
         match (me.get("blockid"), missing.as_str()) {
             (None, "") => Ok(()),
             (Some(_), _) => Err(E::InsufficientPermission("the account is blocked".into())),
@@ -174,7 +164,7 @@ impl Connector for MediaWikiConnector {
     #[instrument(skip_all, fields(connector = NAME, role = %inv.role))]
     async fn invite(&self, ctx: &Ctx, s: &S, inv: &Invitation) -> R<Member> {
         let w = self.wiki(ctx, Some(s))?;
-        check_role(&w, &inv.role).await?;
+        roles(&w, Some(&inv.role)).await?;
         let email = normalize_email(&inv.email)?;
         let (key, recs) = (record_key(&email), w.records().await?);
         // The account Castellan made for this address.
@@ -225,11 +215,11 @@ impl Connector for MediaWikiConnector {
     #[instrument(skip_all, fields(connector = NAME, member = %id, role = %role))]
     async fn update_role(&self, ctx: &Ctx, s: &S, id: &str, role: &str) -> R<Member> {
         let w = self.wiki(ctx, Some(s))?;
-        check_role(&w, role).await?;
+        roles(&w, Some(role)).await?;
         let u = w.user(id).await?.ok_or(E::NotFound(format!("user {id}")))?;
         if is_me(s, &u) && u.roles != [role] {
             return Err(E::Conflict(
-                "the automation account keeps its own groups".into(),
+                "the automation account keeps its groups".into(),
             ));
         }
         set_groups(&w, u, role).await
@@ -242,9 +232,7 @@ impl Connector for MediaWikiConnector {
             return Ok(());
         };
         if is_me(s, &u) {
-            return Err(E::Conflict(
-                "the automation account cannot block itself".into(),
-            ));
+            return Err(E::Conflict("the automation account stays".into()));
         }
         let u = set_groups(&w, u, USER).await?;
         if u.state != MemberState::Deactivated {
@@ -258,7 +246,7 @@ impl Connector for MediaWikiConnector {
     }
 
     async fn list_roles(&self, ctx: &Ctx, s: &S) -> R<Vec<AppRole>> {
-        let roles = roles(&self.wiki(ctx, Some(s))?).await?;
+        let roles = roles(&self.wiki(ctx, Some(s))?, None).await?;
         Ok(roles.iter().map(|r| AppRole::plain(r)).collect())
     }
 }
@@ -271,21 +259,17 @@ fn name(u: &Member) -> &str {
     u.name.as_deref().unwrap_or_default()
 }
 
-/// The wiki's groups as roles, most privileged first, and `user`.
-async fn roles(w: &Wiki<'_>) -> R<Vec<String>> {
+/// The wiki's groups as roles, most privileged first, and `user`. Errors: `Configuration` when
+/// `role` is given and is not one of them.
+async fn roles(w: &Wiki<'_>, role: Option<&str>) -> R<Vec<String>> {
     let q = "action=query&meta=siteinfo&siprop=usergroups";
     let v = w.get(q, &[], "read the groups").await?;
     let groups = items(&v["query"]["usergroups"]).iter();
-    let all = ranked(groups.map(|g| text(&g["name"])));
-    Ok(all.into_iter().chain([USER.to_owned()]).collect())
-}
-
-/// Errors: `Configuration` when the wiki has no group `role`.
-async fn check_role(w: &Wiki<'_>, role: &str) -> R<()> {
-    let all = roles(w).await?;
-    match all.iter().any(|r| r == role) {
-        true => Ok(()),
-        false => Err(E::Configuration(format!("no role {role:?} in {all:?}"))),
+    let mut all = ranked(groups.map(|g| text(&g["name"])));
+    all.push(USER.to_owned());
+    match role {
+        Some(r) if !all.iter().any(|a| a == r) => Err(E::Configuration(format!("no role {r:?}"))),
+        _ => Ok(all),
     }
 }
 
@@ -299,14 +283,11 @@ async fn set_groups(w: &Wiki<'_>, u: Member, role: &str) -> R<Member> {
     let others = others.cloned().collect::<Vec<_>>().join("|");
     let add = if role == USER { "" } else { role };
     let f = [("user", name(&u)), ("add", add), ("remove", &others)];
-    w.write("action=userrights&reason=Castellan", "userrights", &f)
-        .await?;
+    let q = "action=userrights&reason=Castellan";
+    w.write(q, "userrights", &f).await?;
     match w.user(&u.app_member_id).await? {
         Some(a) if a.roles == [role] => Ok(a),
-        _ => Err(E::InsufficientPermission(format!(
-            "{} not set to {role}",
-            name(&u)
-        ))),
+        _ => Err(E::InsufficientPermission(format!("{role} was not given"))),
     }
 }
 
@@ -336,12 +317,11 @@ async fn recorded(w: &Wiki<'_>, recs: &[Rec], key: &str) -> R<Option<Member>> {
 
 /// Records the username made for an address (`action=options`); an empty one forgets it.
 async fn record(w: &Wiki<'_>, key: &str, email: &str, name: &str) -> R<()> {
-    let value = if name.is_empty() {
-        String::new()
-    } else {
-        format!("{email} {name}")
-    };
-    let f = [("optionname", key), ("optionvalue", &value)];
+    let value = Some(format!("{email} {name}")).filter(|_| !name.is_empty());
+    let f = [
+        ("optionname", key),
+        ("optionvalue", value.as_deref().unwrap_or("")),
+    ];
     w.write("action=options", "csrf", &f).await.map(drop)
 }
 

@@ -25,6 +25,9 @@ pub(super) const USER: &str = "user";
 /// The prefix of the automation account's options that record invitations.
 pub(super) const RECORD: &str = "userjs-castellan-invite-";
 
+/// Parameters as pairs.
+pub(super) type Pairs<'a> = &'a [(&'a str, &'a str)];
+
 /// The Action API of one wiki; `.1`: signed in, checked with `assert=user` on every call.
 #[derive(Debug)]
 pub(super) struct Wiki<'a>(pub(super) Endpoint<'a>, pub(super) bool);
@@ -32,7 +35,7 @@ pub(super) struct Wiki<'a>(pub(super) Endpoint<'a>, pub(super) bool);
 impl Wiki<'_> {
     /// A call with `fixed` parameters (a query string) and the non-empty `extra` ones: a `GET`
     /// or a `POST` form. Writes but sign-in and account creation set a state: sent again safely.
-    pub(super) async fn send(&self, post: bool, fixed: &str, extra: &[(&str, &str)]) -> R<Reply> {
+    pub(super) async fn send(&self, post: bool, fixed: &str, extra: Pairs<'_>) -> R<Reply> {
         let mut p = vec![("format", "json"), ("formatversion", "2")];
         p.extend(self.1.then_some(("assert", "user")));
         p.extend(fixed.split('&').filter_map(|kv| kv.split_once('=')));
@@ -47,20 +50,19 @@ impl Wiki<'_> {
     }
 
     /// A read: the answer's JSON.
-    pub(super) async fn get(&self, fixed: &str, extra: &[(&str, &str)], what: &str) -> R<Value> {
+    pub(super) async fn get(&self, fixed: &str, extra: Pairs<'_>, what: &str) -> R<Value> {
         body(self.send(false, fixed, extra).await?, what)
     }
 
     /// A write with a token of `kind` (`csrf`, `userrights`, `createaccount`).
-    pub(super) async fn write(&self, fixed: &str, kind: &str, extra: &[(&str, &str)]) -> R<Value> {
+    pub(super) async fn write(&self, fixed: &str, kind: &str, extra: Pairs<'_>) -> R<Value> {
         let what = fixed.trim_start_matches("action=");
         let q = "action=query&meta=tokens";
         let v = self.get(q, &[("type", kind)], what).await?;
         let token = text(&v["query"]["tokens"][format!("{kind}token")]);
         let name = ["token", "createtoken"][usize::from(kind == "createaccount")];
         let all = [extra, &[(name, token)]].concat();
-        let r = self.send(true, fixed, &all);
-        body(r.await?, what)
+        body(self.send(true, fixed, &all).await?, what)
     }
 
     /// The members listed (`list=users` or `list=allusers`) in the answer to `fixed` and
@@ -69,7 +71,7 @@ impl Wiki<'_> {
     pub(super) async fn members(
         &self,
         fixed: &str,
-        extra: &[(&str, &str)],
+        extra: Pairs<'_>,
     ) -> R<(Vec<AppMember>, Value)> {
         let q = format!("{fixed}&meta=userinfo&uiprop=options");
         let v = self.get(&q, extra, "list users").await?;
@@ -93,9 +95,8 @@ impl Wiki<'_> {
     /// The invitation records.
     pub(super) async fn records(&self) -> R<Vec<Rec>> {
         let q = "action=query&meta=userinfo&uiprop=options";
-        Ok(records(
-            &self.get(q, &[], "read the invitation records").await?,
-        ))
+        let v = self.get(q, &[], "read the invitation records").await?;
+        Ok(records(&v))
     }
 
     /// One user by id or name, `None` when there is none.
@@ -118,7 +119,7 @@ pub(super) fn body(r: Reply, what: &str) -> R<Value> {
         }
         Some(v) if ok && v.is_object() => Ok(v),
         _ => Err(E::Configuration(format!(
-            "{base} has no MediaWiki API at /api.php"
+            "no MediaWiki api.php under {base}"
         ))),
     }
 }
