@@ -45,7 +45,8 @@ impl Wiki<'_> {
             return self.0.get("/api.php").query(&q).send().await;
         }
         let req = self.0.request(Method::POST, "/api.php").form(&p);
-        let once = ["action=clientlogin", "action=createaccount"].contains(&fixed);
+        let action = fixed.split('&').next().unwrap_or_default();
+        let once = ["action=clientlogin", "action=createaccount"].contains(&action);
         if once { req } else { req.idempotent() }.send().await
     }
 
@@ -56,7 +57,7 @@ impl Wiki<'_> {
 
     /// A write with a token of `kind` (`csrf`, `userrights`, `createaccount`).
     pub(super) async fn write(&self, fixed: &str, kind: &str, extra: Pairs<'_>) -> R<Value> {
-        let what = fixed.trim_start_matches("action=");
+        let what = fixed.split('&').next().unwrap_or_default();
         let q = "action=query&meta=tokens";
         let v = self.get(q, &[("type", kind)], what).await?;
         let token = text(&v["query"]["tokens"][format!("{kind}token")]);
@@ -99,8 +100,11 @@ impl Wiki<'_> {
         Ok(records(&v))
     }
 
-    /// One user by id or name, `None` when there is none.
+    /// One user by id or name, `None` when there is none (a name never holds a `|`).
     pub(super) async fn user(&self, id: &str) -> R<Option<AppMember>> {
+        if id.contains('|') {
+            return Ok(None);
+        }
         Ok(self.users(&[id]).await?.pop())
     }
 }
