@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use castellan_core::connector::{
     AppMember, AppSession, Connector, ConnectorContext, ConnectorError,
 };
+use secrecy::SecretString;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -91,6 +92,57 @@ fn run_start_script(app: &str, default_port: u16) -> Result<StartedApp, String> 
         dir,
         port,
     })
+}
+
+/// A real app whose automation account signs in with a username and a password: the fixed half
+/// of most fixtures (see [`crate::password_fixture`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordApp {
+    /// The app's name in `scripts/start-<app>.sh` and `CASTELLAN_<APP>_DIR`, lowercase.
+    pub app: &'static str,
+    /// The port it listens on unless `CASTELLAN_<APP>_PORT` says otherwise.
+    pub port: u16,
+    /// The automation account's username (made by the start script).
+    pub username: &'static str,
+    /// Its password.
+    pub password: &'static str,
+}
+
+impl PasswordApp {
+    /// `app` on `port` with the automation account `username` / `password`.
+    pub const fn new(
+        app: &'static str,
+        port: u16,
+        username: &'static str,
+        password: &'static str,
+    ) -> Self {
+        Self {
+            app,
+            port,
+            username,
+            password,
+        }
+    }
+
+    /// The app, started on first use ([`start_app`]).
+    pub fn started(&self) -> StartedApp {
+        start_app(self.app, self.port)
+    }
+
+    /// The app's base URL, started on first use.
+    pub fn base_url(&self) -> String {
+        self.started().base_url
+    }
+
+    /// The automation account's context at `base_url` (the app's, or a proxy's).
+    pub fn context(&self, base_url: &str) -> ConnectorContext {
+        password_context(base_url, self.username, self.password)
+    }
+}
+
+/// A context at `base_url` as `username` with `password` ([`ConnectorContext::new`]).
+pub fn password_context(base_url: &str, username: &str, password: &str) -> ConnectorContext {
+    ConnectorContext::new(base_url, username, SecretString::from(password.to_owned()))
 }
 
 /// A suffix no other test (or earlier run) uses: 10 lowercase hex digits.

@@ -42,6 +42,42 @@ mod report;
 pub use cases::{run, CASES, SEED_PREFIX};
 pub use report::{CaseResult, Outcome, Report};
 
+/// Implements the fixed half of a [`Fixture`] inside its `impl` block: [`Fixture::connector`]
+/// (the expression `$connector`, an `Arc<dyn Connector>`, evaluated at each call) and
+/// [`Fixture::base_url`] and [`Fixture::context`] from `$app`, a [`harness::PasswordApp`].
+///
+/// ```ignore
+/// const SYNAPSE: PasswordApp = PasswordApp { app: "synapse", port: 18008, username: "admin", password: "adminpass" };
+///
+/// #[async_trait]
+/// impl Fixture for SynapseFixture {
+///     castellan_conformance::password_fixture!(Arc::new(SynapseConnector::new()), SYNAPSE);
+///     async fn non_admin(&self, base_url: &str) -> Option<ConnectorContext> { … }
+///     async fn seed_members(&self, prefix: &str, n: usize) -> Vec<String> { … }
+/// }
+/// ```
+#[macro_export]
+macro_rules! password_fixture {
+    ($connector:expr, $app:expr) => {
+        fn connector(&self) -> ::std::sync::Arc<dyn $crate::__private::Connector> {
+            $connector
+        }
+
+        fn base_url(&self) -> ::std::string::String {
+            $app.base_url()
+        }
+
+        fn context(&self, base_url: &str) -> $crate::__private::ConnectorContext {
+            $app.context(base_url)
+        }
+    };
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use castellan_core::connector::{Connector, ConnectorContext};
+}
+
 /// How many members the listing case seeds unless the fixture says otherwise
 /// ([`Fixture::listing_size`]): two and a half pages of 100.
 pub const LISTING_SIZE: usize = 250;

@@ -9,11 +9,12 @@
 //! each one uses its own usernames and emails.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use castellan_conformance::harness::{self, canned_server, unique, AdminApi};
+use castellan_conformance::harness::{
+    canned_server, password_context, unique, AdminApi, PasswordApp,
+};
 use castellan_conformance::Fixture;
 use castellan_connectors::{Registry, SynapseConnector};
 use castellan_core::connector::{
@@ -21,22 +22,19 @@ use castellan_core::connector::{
 };
 use futures::stream::{self, StreamExt};
 use reqwest::Method;
-use secrecy::SecretString;
 use serde_json::{json, Value};
 use tokio::sync::OnceCell;
 
-const ADMIN: &str = "admin";
-const ADMIN_PASS: &str = "adminpass";
+/// The app and its automation account (a server admin, made by the start script).
+const SYNAPSE: PasswordApp = PasswordApp::new("synapse", 18008, "admin", "adminpass");
+const ADMIN: &str = SYNAPSE.username;
+const ADMIN_PASS: &str = SYNAPSE.password;
 /// An account that signs in but is no server admin.
 const PLAIN: &str = "conformance_plain";
 const PLAIN_PASS: &str = "plain-pass-1";
 
 fn base() -> String {
-    harness::start_app("synapse", 18008).base_url
-}
-
-fn ctx_at(base_url: &str, username: &str, password: &str) -> ConnectorContext {
-    ConnectorContext::new(base_url, username, SecretString::from(password.to_owned()))
+    SYNAPSE.base_url()
 }
 
 fn enc(s: &str) -> String {
@@ -94,24 +92,17 @@ struct SynapseFixture;
 
 #[async_trait]
 impl Fixture for SynapseFixture {
-    fn connector(&self) -> Arc<dyn Connector> {
+    castellan_conformance::password_fixture!(
         Registry::default()
             .connector("synapse")
-            .expect("registered")
-    }
-
-    fn base_url(&self) -> String {
-        base()
-    }
-
-    fn context(&self, base_url: &str) -> ConnectorContext {
-        ctx_at(base_url, ADMIN, ADMIN_PASS)
-    }
+            .expect("registered"),
+        SYNAPSE
+    );
 
     async fn non_admin(&self, base_url: &str) -> Option<ConnectorContext> {
         let id = format!("@{PLAIN}:localhost");
         put_user(&id, json!({"password": PLAIN_PASS, "admin": false})).await;
-        Some(ctx_at(base_url, PLAIN, PLAIN_PASS))
+        Some(password_context(base_url, PLAIN, PLAIN_PASS))
     }
 
     async fn seed_members(&self, prefix: &str, n: usize) -> Vec<String> {
@@ -156,14 +147,18 @@ async fn synapse_passes_the_conformance_suite() {
 #[tokio::test]
 async fn the_admin_signs_in_with_a_localpart_or_a_full_user_id() {
     let c = SynapseConnector::new();
-    let s = c.login(&ctx_at(&base(), ADMIN, ADMIN_PASS)).await.unwrap();
+    let s = c.login(&SYNAPSE.context(&base())).await.unwrap();
     assert_eq!(s.data["server_name"], "localhost");
     assert_eq!(s.data["user_id"], "@admin:localhost");
-    let full = ctx_at(&base(), "@admin:localhost", ADMIN_PASS);
+    let full = password_context(&base(), "@admin:localhost", ADMIN_PASS);
     let s2 = c.login(&full).await.expect("login with a full user id");
     c.verify_permissions(&full, &s2).await.unwrap();
     let err = c
-        .login(&ctx_at(&base(), &format!("nobody_{}", unique()), "x"))
+        .login(&password_context(
+            &base(),
+            &format!("nobody_{}", unique()),
+            "x",
+        ))
         .await
         .unwrap_err();
     assert!(matches!(err, ConnectorError::BadCredentials(_)), "{err:?}");
@@ -250,7 +245,7 @@ fn invitation(email: &str, username: Option<&str>, role: &str) -> Invitation {
 #[tokio::test]
 async fn user_ids_from_usernames_and_emails() {
     let c = SynapseConnector::new();
-    let ctx = ctx_at(&base(), ADMIN, ADMIN_PASS);
+    let ctx = SYNAPSE.context(&base());
     let s = c.login(&ctx).await.unwrap();
     let sfx = unique();
 
@@ -307,17 +302,14 @@ async fn a_base_url_that_is_no_synapse_is_configuration() {
         canned_server("200 OK", "text/html", "<html></html>").await,
         format!("{}/nope", base()),
     ] {
-        let err = c.login(&ctx_at(&url, ADMIN, ADMIN_PASS)).await.unwrap_err();
+        let err = c.login(&SYNAPSE.context(&url)).await.unwrap_err();
         assert!(
             matches!(err, ConnectorError::Configuration(_)),
             "{url}: {err:?}"
         );
     }
     let broken = canned_server("502 Bad Gateway", "text/html", "bad").await;
-    let err = c
-        .login(&ctx_at(&broken, ADMIN, ADMIN_PASS))
-        .await
-        .unwrap_err();
+    let err = c.login(&SYNAPSE.context(&broken)).await.unwrap_err();
     assert!(matches!(err, ConnectorError::Unavailable(_)), "{err:?}");
     let limited = canned_server(
         "429 Too Many Requests",
@@ -325,10 +317,7 @@ async fn a_base_url_that_is_no_synapse_is_configuration() {
         r#"{"errcode":"M_LIMIT_EXCEEDED","error":"Too Many Requests","retry_after_ms":2500}"#,
     )
     .await;
-    let err = c
-        .login(&ctx_at(&limited, ADMIN, ADMIN_PASS))
-        .await
-        .unwrap_err();
+    let err = c.login(&SYNAPSE.context(&limited)).await.unwrap_err();
     assert_eq!(
         err,
         ConnectorError::RateLimited {

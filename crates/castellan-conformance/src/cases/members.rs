@@ -5,7 +5,9 @@ use std::collections::{HashMap, HashSet};
 
 use castellan_core::connector::{ConnectorError, Invitation, MemberState};
 
-use super::{check_invited, ensure, local_part, Check, OrFail, Stop, Suite, UNKNOWN_ID};
+use super::{
+    check_invited, ensure, expect_err, local_part, Check, OrFail, Stop, Suite, UNKNOWN_ID,
+};
 use crate::harness::{list_all, unique};
 
 /// Listing the seeded members (at least two and a half pages) and everyone else takes at least
@@ -99,16 +101,13 @@ pub(super) async fn unknown(s: &Suite<'_>) -> Check {
             .await
             .or_fail("get an unknown member")?;
     ensure!(got.is_none(), "member {UNKNOWN_ID} is found: {got:?}");
-    match s
-        .c
-        .update_role(&s.ctx, session, UNKNOWN_ID, &s.info.default_role)
-        .await
-    {
-        Err(ConnectorError::NotFound(_)) => Ok(()),
-        other => Err(Stop::Failed(format!(
-            "changing the role of unknown member {UNKNOWN_ID} gave {other:?}, not NotFound"
-        ))),
-    }
+    let role = &s.info.default_role;
+    expect_err!(
+        s.c.update_role(&s.ctx, session, UNKNOWN_ID, role).await,
+        ConnectorError::NotFound(_),
+        "changing the role of unknown member {UNKNOWN_ID}"
+    );
+    Ok(())
 }
 
 /// A new member is invited with the role asked for; inviting the same email again is handled
@@ -230,18 +229,12 @@ pub(super) async fn bad_input(s: &Suite<'_>) -> Check {
     let session = s.session().await?;
     let email = s.email("badrole");
     let bad_role = format!("no_such_role_{}", unique());
-    match s
-        .c
-        .invite(&s.ctx, session, &s.invitation(&email, &bad_role))
-        .await
-    {
-        Err(ConnectorError::Configuration(_)) => {}
-        other => {
-            return Err(Stop::Failed(format!(
-                "inviting as {bad_role} gave {other:?}, not Configuration"
-            )))
-        }
-    }
+    let inv = s.invitation(&email, &bad_role);
+    expect_err!(
+        s.c.invite(&s.ctx, session, &inv).await,
+        ConnectorError::Configuration(_),
+        "inviting as {bad_role}"
+    );
     let found =
         s.c.find_by_email(&s.ctx, session, &email)
             .await
@@ -250,20 +243,13 @@ pub(super) async fn bad_input(s: &Suite<'_>) -> Check {
         found.is_none(),
         "a refused invitation made a member: {found:?}"
     );
-    match s
-        .c
-        .invite(
-            &s.ctx,
-            session,
-            &s.invitation("not-an-email", &s.info.default_role),
-        )
-        .await
-    {
-        Err(ConnectorError::Configuration(_)) => Ok(()),
-        other => Err(Stop::Failed(format!(
-            "inviting \"not-an-email\" gave {other:?}, not Configuration"
-        ))),
-    }
+    let inv = s.invitation("not-an-email", &s.info.default_role);
+    expect_err!(
+        s.c.invite(&s.ctx, session, &inv).await,
+        ConnectorError::Configuration(_),
+        "inviting \"not-an-email\""
+    );
+    Ok(())
 }
 
 /// A member is given each role the connector declares in turn (twice the last time: no
@@ -297,14 +283,11 @@ pub(super) async fn roles(s: &Suite<'_>) -> Check {
         );
     }
     let bad_role = format!("no_such_role_{}", unique());
-    match s.c.update_role(&s.ctx, session, &id, &bad_role).await {
-        Err(ConnectorError::Configuration(_)) => {}
-        other => {
-            return Err(Stop::Failed(format!(
-                "giving the role {bad_role} gave {other:?}, not Configuration"
-            )))
-        }
-    }
+    expect_err!(
+        s.c.update_role(&s.ctx, session, &id, &bad_role).await,
+        ConnectorError::Configuration(_),
+        "giving the role {bad_role}"
+    );
     s.clean_up(&m).await;
     Ok(())
 }
@@ -378,23 +361,17 @@ pub(super) async fn protects_itself(s: &Suite<'_>) -> Check {
     };
     let session = s.session().await?;
     if let Some(lowest) = s.info.roles.last().filter(|_| s.info.roles.len() > 1) {
-        match s.c.update_role(&s.ctx, session, &me, lowest).await {
-            Err(ConnectorError::Conflict(_)) => {}
-            other => {
-                return Err(Stop::Failed(format!(
-                    "demoting the automation account to {lowest} gave {other:?}, not Conflict"
-                )))
-            }
-        }
+        expect_err!(
+            s.c.update_role(&s.ctx, session, &me, lowest).await,
+            ConnectorError::Conflict(_),
+            "demoting the automation account to {lowest}"
+        );
     }
-    match s.c.remove(&s.ctx, session, &me).await {
-        Err(ConnectorError::Conflict(_)) => {}
-        other => {
-            return Err(Stop::Failed(format!(
-                "removing the automation account gave {other:?}, not Conflict"
-            )))
-        }
-    }
+    expect_err!(
+        s.c.remove(&s.ctx, session, &me).await,
+        ConnectorError::Conflict(_),
+        "removing the automation account"
+    );
     s.c.verify_permissions(&s.ctx, session)
         .await
         .or_fail("the automation account's rights afterwards")

@@ -157,6 +157,25 @@ macro_rules! ensure {
 }
 pub(crate) use ensure;
 
+/// Fails the case unless `$result` is an error matching `$kind` (a `ConnectorError` variant's
+/// pattern); the rest says what was done, for the message.
+macro_rules! expect_err {
+    ($result:expr, $kind:pat, $($what:tt)+) => {
+        match $result {
+            Err($kind) => {}
+            other => {
+                return Err($crate::cases::Stop::Failed(format!(
+                    "{} gave {:?}, not {}",
+                    format!($($what)+),
+                    other,
+                    stringify!($kind)
+                )))
+            }
+        }
+    };
+}
+pub(crate) use expect_err;
+
 /// Turns a connector's answer into the case's: an error fails the case, naming the call.
 pub(crate) trait OrFail<T> {
     /// The value, or a failure saying `what` went wrong.
