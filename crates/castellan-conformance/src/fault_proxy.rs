@@ -429,3 +429,54 @@ async fn serve(mut sock: TcpStream, state: Arc<State>) {
     }
     respond(&mut sock, status, &keep, &bytes).await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::harness::canned_server;
+
+    async fn post(url: &str) -> Result<u16, reqwest::Error> {
+        let r = reqwest::Client::new()
+            .post(format!("{url}/users"))
+            .header("X-Api-Key", "k")
+            .body("{}")
+            .send()
+            .await?;
+        Ok(r.status().as_u16())
+    }
+
+    #[tokio::test]
+    async fn faults_hit_writes_and_writes_done_twice_are_found() {
+        let app = canned_server("201 Created", "application/json", "{}").await;
+        let proxy = FaultProxy::start(&app).await;
+        proxy.fail(ANY_WRITE, "", Fault::ResetAfter, 1);
+        proxy.fail(ANY_WRITE, "", Fault::Status(503), 1);
+        // Reads pass; the first write reaches the app but its answer is lost.
+        let get = reqwest::get(format!("{}/users", proxy.url)).await.unwrap();
+        assert_eq!(get.status().as_u16(), 201);
+        assert!(post(&proxy.url).await.is_err(), "the connection is reset");
+        assert_eq!(proxy.pending(), 1);
+        assert_eq!(post(&proxy.url).await.unwrap(), 503);
+        assert_eq!(proxy.pending(), 0);
+        assert_eq!(proxy.writes().len(), 1, "the 503 never reached the app");
+        assert!(proxy.repeated_writes().is_empty());
+        assert_eq!(post(&proxy.url).await.unwrap(), 201);
+        let repeated = proxy.repeated_writes();
+        assert_eq!(repeated.len(), 1);
+        assert_eq!(
+            (repeated[0].method.as_str(), repeated[0].path.as_str()),
+            ("POST", "/users")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_delayed_request_arrives_late() {
+        let app = canned_server("200 OK", "application/json", "{}").await;
+        let proxy = FaultProxy::start(&app).await;
+        proxy.fail("GET", "", Fault::Delay(Duration::from_millis(300)), 1);
+        let started = std::time::Instant::now();
+        let r = reqwest::get(format!("{}/x", proxy.url)).await.unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        assert!(started.elapsed() >= Duration::from_millis(300));
+    }
+}

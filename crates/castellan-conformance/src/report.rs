@@ -120,3 +120,36 @@ impl Report {
         let _best_effort = writeln!(out, "{}", self.details()).and_then(|()| out.flush());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_counts_every_case() {
+        let mut r = Report::new("app");
+        for (case, outcome) in [
+            ("a", Outcome::Passed),
+            ("b", Outcome::Unsupported("no".into())),
+            ("c", Outcome::Failed("broke".into())),
+            ("d", Outcome::Passed),
+        ] {
+            r.cases.push(CaseResult {
+                case: case.into(),
+                outcome,
+                millis: 1,
+            });
+        }
+        assert_eq!(
+            r.summary(),
+            "conformance app: passed 2/4; unsupported: b; failed: c"
+        );
+        assert_eq!(r.failures(), [("c", "broke")]);
+        assert!(r.passed("a") && !r.passed("b") && !r.passed("zz"));
+        assert!(r.details().contains("\n  FAILED      c (1 ms): broke"));
+        assert_eq!(
+            Report::new("x").summary(),
+            "conformance x: passed 0/0; unsupported: none; failed: none"
+        );
+    }
+}

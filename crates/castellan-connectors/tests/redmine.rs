@@ -19,6 +19,7 @@ use castellan_conformance::harness::{list_all, password_context, unique, AdminAp
 use castellan_conformance::{Fixture, Outcome};
 use castellan_connectors::redmine::{self, RedmineConnector};
 use castellan_connectors::Registry;
+use castellan_core::catalog::Capability;
 use castellan_core::connector::{
     AppMember, Connector, ConnectorContext, ConnectorError, ConnectorRegistry, Invitation,
     MemberState,
@@ -335,7 +336,7 @@ async fn the_admin_signs_in_without_2fa_and_an_unasked_authenticator_is_not_used
 }
 
 /// Registered (not yet activated) users are invited members, locked ones deactivated; a locked
-/// account cannot sign in; a cursor the connector never gave is a configuration error.
+/// or unknown account cannot sign in; a cursor the connector never gave is a configuration error.
 #[tokio::test]
 async fn registered_and_locked_users() {
     let sfx = unique();
@@ -372,6 +373,9 @@ async fn registered_and_locked_users() {
         .unwrap_err();
     assert!(matches!(err, ConnectorError::BadCredentials(_)), "{err:?}");
     assert!(err.to_string().contains("locked"), "{err}");
+    let nobody = self::ctx(&format!("nobody_{sfx}"), "x");
+    let err = c.login(&nobody).await.unwrap_err();
+    assert!(matches!(err, ConnectorError::BadCredentials(_)), "{err:?}");
     let err = c
         .list_members(&ctx, &s, Some("nonsense".into()))
         .await
@@ -450,6 +454,14 @@ async fn projects_are_resources_with_redmine_roles() {
     assert_eq!(r.kind, "project");
     assert_eq!(r.name, "Castellan conformance");
     assert_eq!(r.roles, ["Manager", "Developer", "Reporter"]);
+    let info = c.describe();
+    for cap in [
+        Capability::KeepSeat,
+        Capability::ListResources,
+        Capability::ResourceRoles,
+    ] {
+        assert!(info.can(cap), "{cap:?}");
+    }
     let grant = castellan_core::connector::ResourceGrant {
         resource_id: project,
         app_member_id: "1".into(),

@@ -145,11 +145,20 @@ async fn synapse_passes_the_conformance_suite() {
 // ---- what only Synapse has ---------------------------------------------------------------------
 
 #[tokio::test]
-async fn the_admin_signs_in_with_a_localpart_or_a_full_user_id() {
+async fn user_ids_are_full_or_bare_localparts() {
     let c = SynapseConnector::new();
-    let s = c.login(&SYNAPSE.context(&base())).await.unwrap();
+    let ctx = SYNAPSE.context(&base());
+    let s = c.login(&ctx).await.unwrap();
     assert_eq!(s.data["server_name"], "localhost");
     assert_eq!(s.data["user_id"], "@admin:localhost");
+    assert!(!format!("{s:?}").contains("syt_"), "Debug hides the token");
+    // A bare localpart is a user of this server; a foreign user id is nobody here.
+    let admin = c.get_member(&ctx, &s, ADMIN).await.unwrap().unwrap();
+    assert_eq!(admin.app_member_id, "@admin:localhost");
+    let nobody = format!("nobody_{}", unique());
+    assert_eq!(c.get_member(&ctx, &s, &nobody).await.unwrap(), None);
+    let foreign = "@someone:elsewhere.test";
+    assert_eq!(c.get_member(&ctx, &s, foreign).await.unwrap(), None);
     let full = password_context(&base(), "@admin:localhost", ADMIN_PASS);
     let s2 = c.login(&full).await.expect("login with a full user id");
     c.verify_permissions(&full, &s2).await.unwrap();

@@ -87,7 +87,8 @@ pub(super) async fn lookup(s: &Suite<'_>) -> Check {
     Ok(())
 }
 
-/// Nobody has an unknown email or id: `None`; changing an unknown member's role is `NotFound`.
+/// Nobody has an unknown email or id: `None`; changing an unknown member's role is `NotFound`,
+/// removing one `NotFound` or done already.
 pub(super) async fn unknown(s: &Suite<'_>) -> Check {
     let session = s.session().await?;
     let email = s.email("nobody");
@@ -107,7 +108,12 @@ pub(super) async fn unknown(s: &Suite<'_>) -> Check {
         ConnectorError::NotFound(_),
         "changing the role of unknown member {UNKNOWN_ID}"
     );
-    Ok(())
+    match s.c.remove(&s.ctx, session, UNKNOWN_ID).await {
+        Ok(()) | Err(ConnectorError::NotFound(_)) => Ok(()),
+        Err(e) => Err(Stop::Failed(format!(
+            "removing unknown member {UNKNOWN_ID} gave {e:?}, not NotFound or done"
+        ))),
+    }
 }
 
 /// A new member is invited with the role asked for; inviting the same email again is handled
