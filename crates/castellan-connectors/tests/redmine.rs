@@ -62,17 +62,27 @@ fn raw() -> AdminApi {
 }
 
 /// Creates a user (`login`, names, `mail`, `password`, and any other field of `extra`); returns
-/// its id.
-async fn create_user(login: &str, mail: &str, password: &str, extra: Value) -> u64 {
+/// its id, or `None` when Redmine refuses because the login or the email is taken (another test
+/// run made it first).
+async fn try_create_user(login: &str, mail: &str, password: &str, extra: Value) -> Option<u64> {
     let mut user = json!({"login": login, "firstname": "Test", "lastname": "User",
         "mail": mail, "password": password});
     if let (Some(u), Some(e)) = (user.as_object_mut(), extra.as_object()) {
         u.extend(e.clone());
     }
-    let body = raw()
-        .ok(Method::POST, "/users.json", Some(json!({ "user": user })))
-        .await;
-    body["user"]["id"].as_u64().unwrap()
+    let body = Some(json!({ "user": user }));
+    match raw().call(Method::POST, "/users.json", body).await {
+        (201, created) => Some(created["user"]["id"].as_u64().unwrap()),
+        (422, why) if why.to_string().contains("has already been taken") => None,
+        (status, why) => panic!("create {login}: HTTP {status} {why}"),
+    }
+}
+
+/// Like [`try_create_user`], for a user nobody else makes.
+async fn create_user(login: &str, mail: &str, password: &str, extra: Value) -> u64 {
+    try_create_user(login, mail, password, extra)
+        .await
+        .unwrap_or_else(|| panic!("{login} or {mail} is taken"))
 }
 
 async fn user(id: &str) -> Option<Value> {
@@ -123,7 +133,7 @@ impl Fixture for RedmineFixture {
     async fn non_admin(&self, base_url: &str) -> Option<ConnectorContext> {
         if !logins_containing(PLAIN).await.iter().any(|l| l == PLAIN) {
             let mail = format!("{PLAIN}@example.com");
-            create_user(PLAIN, &mail, PLAIN_PASS, json!({})).await;
+            try_create_user(PLAIN, &mail, PLAIN_PASS, json!({})).await;
         }
         Some(password_context(base_url, PLAIN, PLAIN_PASS))
     }
@@ -136,7 +146,7 @@ impl Fixture for RedmineFixture {
             let login = format!("{prefix}{i}");
             if !existing.contains(&login) {
                 let names = json!({"firstname": "Page", "lastname": i.to_string()});
-                create_user(&login, &email(i), "page-pass-123", names).await;
+                try_create_user(&login, &email(i), "page-pass-123", names).await;
             }
         }
         (0..n).map(email).collect()
@@ -150,9 +160,14 @@ impl Fixture for RedmineFixture {
         {
             let project = json!({"project": {"name": "Castellan conformance",
                 "identifier": PROJECT, "is_public": false}});
-            raw()
-                .ok(Method::POST, "/projects.json", Some(project))
+            let (status, why) = raw()
+                .call(Method::POST, "/projects.json", Some(project))
                 .await;
+            // 422: another run made it meanwhile.
+            assert!(
+                matches!(status, 201 | 422),
+                "create {PROJECT}: HTTP {status} {why}"
+            );
         }
         Some(PROJECT.to_owned())
     }

@@ -252,12 +252,12 @@ impl<'f> Suite<'f> {
         Ok(emails)
     }
 
-    /// A new email no other case or run uses: `conf_<tag>_<unique>@<domain>`; its local part is
-    /// the member's tag (see [`Suite::tagged`]).
+    /// A new email no other case or run uses: `conf_<tag>_<unique><nnn>@<domain>`; its local
+    /// part is the member's tag (see [`Suite::tagged`]), none a prefix of another.
     pub(crate) fn email(&self, tag: &str) -> String {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
         format!(
-            "conf_{tag}_{}{n}@{}",
+            "conf_{tag}_{}{n:03}@{}",
             self.run_id,
             self.f.email_domain().trim_start_matches('@')
         )
