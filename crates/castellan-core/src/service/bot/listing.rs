@@ -10,6 +10,7 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use super::{Bot, Failure};
+use crate::catalog::Capability;
 use crate::connector::{AppMember, AppSession, Connector, ConnectorContext};
 use crate::hub::Job;
 use crate::ports::ListedPage;
@@ -18,6 +19,24 @@ use crate::ports::ListedPage;
 pub const RESUME_WITHIN: Duration = Duration::minutes(15);
 
 impl Bot {
+    /// The app's own roles (values), most privileged first, when the connector reads them from
+    /// the app (`Capability::ListRoles`); empty otherwise.
+    pub(super) async fn app_roles(
+        &self,
+        c: &Arc<dyn Connector>,
+        ctx: &ConnectorContext,
+        s: &AppSession,
+    ) -> Result<Vec<String>, Failure> {
+        if !c.describe().can(Capability::ListRoles) {
+            return Ok(vec![]);
+        }
+        Ok(c.list_roles(ctx, s)
+            .await?
+            .into_iter()
+            .map(|r| r.role)
+            .collect())
+    }
+
     /// Every member of the app, page by page, resuming from the job's kept pages when they
     /// are recent and contiguous. A member listed twice (the app moved while paging) counts once,
     /// as its latest listing shows it.

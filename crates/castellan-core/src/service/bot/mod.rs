@@ -457,13 +457,17 @@ impl Bot {
     async fn check_for_updates(&self, job: &mut Job, hub: &Hub) -> Result<String, Failure> {
         let (c, ctx, s) = self.session(job, hub).await?;
         c.verify_permissions(&ctx, &s).await?;
+        let roles = self.app_roles(&c, &ctx, &s).await?;
         let members = self.list_all(job, &c, &ctx, &s).await?;
         let confirm = job.params.confirm();
         let people = self.people().await?;
         let previous = self.svc.store.hub_members(hub.id).await?;
         let now = self.now();
         let snapshot = reconcile::match_members(&members, &previous, &people, now);
-        let mut report = SyncReport::default();
+        let mut report = SyncReport {
+            roles,
+            ..SyncReport::default()
+        };
         reconcile::diff(&previous, &snapshot, &mut report);
         let grants = self.svc.store.grants(hub.id).await?;
         let plan = reconcile::plan(&snapshot, &grants, &people);
