@@ -15,10 +15,13 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 /// One app's request budget.
 pub type Limiter = DefaultDirectRateLimiter;
 
+/// Budgets by (base URL, requests per second).
+type Budgets = HashMap<(String, u32), Arc<Limiter>>;
+
 /// The budgets of the apps this process talks to, by base URL and rate. Cheap to clone.
 #[derive(Debug, Clone, Default)]
 pub struct RateLimits {
-    limiters: Arc<Mutex<HashMap<(String, u32), Arc<Limiter>>>>,
+    limiters: Arc<Mutex<Budgets>>,
 }
 
 /// The rate a hub asked for: its `requests_per_second` setting when it is a whole number from
