@@ -50,7 +50,7 @@ pub use authenticator::{
     ImportedAccount, MigrationImport, TotpCode, TotpExport, TotpInput, TotpVerification, TotpView,
     TOTP_READ_LOG_WINDOW_SECS,
 };
-pub use bot::{backoff, Bot, BotConfig, SESSION_REUSE};
+pub use bot::{backoff, Bot, BotConfig, RESUME_WITHIN, SESSION_REUSE};
 pub use catalog::{GenerateRequest, GenerateResult};
 pub use hubs::{
     unfinished, ConnectHub, HubDetail, HubPatch, MemberAction, NewPlaceholder, RevokeHub, ShareHub,

@@ -4,6 +4,7 @@
 
 use castellan_core::connector::ConnectorError;
 use castellan_core::hub::{HubId, Trigger};
+use castellan_core::ports::HubStore;
 use castellan_core::service::SESSION_REUSE;
 use castellan_testkit::{Fail, Op, World};
 
@@ -81,4 +82,40 @@ async fn a_refused_session_twice_is_reported() {
         w.hub(hub.id).await.status.as_str(),
         "review_service_account"
     );
+}
+
+/// Resumable listing: a check for updates interrupted on page 2 (rate limited past the in-call
+/// retries) resumes at page 2 on its retry, and the snapshot holds every member once.
+#[tokio::test]
+async fn an_interrupted_listing_resumes_at_the_page_it_stopped() {
+    let (w, hub) = synced_world().await;
+    w.app.set_page_size(50);
+    crate::fixtures::add_guests(&w, 120);
+    let ids: Vec<String> = w
+        .app
+        .members()
+        .into_iter()
+        .map(|m| m.app_member_id)
+        .collect();
+    let total = ids.len();
+    assert!(total > 100, "three pages at least");
+    // The fake's cursor is the last member id of the page before (members in id order).
+    let page_2 = ids[49].clone();
+    let before = w.app.calls_of(Op::ListMembers).len();
+    w.app.fail(
+        Fail::next(
+            1,
+            ConnectorError::RateLimited {
+                retry_after: Some(std::time::Duration::from_secs(1)),
+            },
+        )
+        .on(Op::ListMembers)
+        .for_member(&page_2),
+    );
+    sync(&w, hub.id).await;
+    let pages = total.div_ceil(50);
+    // Page 1, page 2 refused, then page 2 onwards on the retry: not page 1 again.
+    assert_eq!(w.app.calls_of(Op::ListMembers).len() - before, pages + 1);
+    let members = w.store.hub_members(hub.id).await.unwrap();
+    assert_eq!(members.len(), total, "every member once");
 }
