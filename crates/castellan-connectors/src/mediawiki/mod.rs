@@ -35,7 +35,9 @@ mod wiki;
 
 use async_trait::async_trait;
 use castellan_core::catalog::Capability::*;
-use castellan_core::connector::settings::{SettingField, SettingKind, BASE_URL};
+use castellan_core::connector::settings::{
+    requests_per_second, SettingField, SettingKind, BASE_URL,
+};
 use castellan_core::connector::{AppMember as Member, AppRole, AppSession as S, Connector};
 use castellan_core::connector::{ConnectorContext as Ctx, ConnectorError as E, ConnectorInfo};
 use castellan_core::connector::{Invitation, MemberPage, MemberState, SignIn};
@@ -64,13 +66,9 @@ crate::sdk::http_connector!(
 );
 
 impl MediaWikiConnector {
-    /// The API at the wiki's script path (a base URL ending in `/api.php` is taken too), with
-    /// the session's cookies.
+    /// The API at the wiki's script path (the hub's base URL), with the session's cookies.
     fn wiki(&self, ctx: &Ctx, s: Option<&S>) -> R<Wiki<'_>> {
-        let base = ctx.base_url.trim().trim_end_matches('/');
-        let ep = self
-            .http
-            .endpoint(base.trim_end_matches("/api.php"), ctx.timeout);
+        let ep = self.http.endpoint_for(ctx);
         let auth = s.map_or(Auth::None, |s| Auth::Header("Cookie", s.token.clone()));
         Ok(Wiki(ep?.with_auth(auth), s.is_some()))
     }
@@ -80,6 +78,7 @@ impl MediaWikiConnector {
 impl Connector for MediaWikiConnector {
     fn describe(&self) -> ConnectorInfo {
         let url = SettingField::new(BASE_URL, "Base URL", SettingKind::Url, true);
+        let url = url.help("Where api.php is, e.g. https://wiki.example.org/w");
         let roles = RANKED.iter().chain(&[USER]).map(|r| r.to_string());
         ConnectorInfo {
             name: NAME.to_owned(),
@@ -87,7 +86,7 @@ impl Connector for MediaWikiConnector {
             capabilities: vec![ListMembers, Invite, UpdateRole, Remove, ListRoles],
             default_role: USER.to_owned(),
             sign_in: SignIn::Password,
-            settings: vec![url.help("Where api.php is, e.g. https://wiki.example.org/w")],
+            settings: vec![url, requests_per_second()],
         }
     }
 
