@@ -134,4 +134,12 @@ pub trait Fixture: Send + Sync {
     async fn automation_member(&self) -> Option<String> {
         None
     }
+
+    /// Whether the app shows the emails of members made outside the connector (the seeded
+    /// ones). Default `true`. An app that shows nobody's email to its admins (MediaWiki) says
+    /// `false`: the listing case then knows a seeded member by a name equal to its email's local
+    /// part (case-insensitive, `_` as a space), and the lookup case is unsupported.
+    fn shows_emails(&self) -> bool {
+        true
+    }
 }
