@@ -10,7 +10,6 @@ mod common;
 #[path = "common/hub_fixture.rs"]
 mod hub_fixture;
 #[path = "common/synapse.rs"]
-#[allow(dead_code)]
 mod synapse_common;
 
 use std::path::PathBuf;
