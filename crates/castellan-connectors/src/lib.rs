@@ -9,10 +9,12 @@ use std::sync::Arc;
 use castellan_core::connector::{Connector, ConnectorRegistry};
 
 pub mod redmine;
+pub mod scim;
 pub mod sdk;
 pub mod synapse;
 
 pub use redmine::RedmineConnector;
+pub use scim::ScimConnector;
 pub use synapse::SynapseConnector;
 
 /// The connectors Castellan knows, by name.
@@ -22,10 +24,11 @@ pub struct Registry {
 }
 
 impl Default for Registry {
-    /// Every built-in connector: `redmine`, `synapse`.
+    /// Every built-in connector: `redmine`, `scim`, `synapse`.
     fn default() -> Self {
         Self::empty()
             .with(redmine::NAME, Arc::new(RedmineConnector::new()))
+            .with(scim::NAME, Arc::new(ScimConnector::new()))
             .with(synapse::NAME, Arc::new(SynapseConnector::new()))
     }
 }
@@ -68,8 +71,12 @@ mod tests {
         assert_eq!(c.describe().roles, ["admin", "user"]);
         assert_eq!(c.describe().default_role, "user");
         assert!(r.connector("nope").is_none());
-        assert_eq!(r.names().collect::<Vec<_>>(), ["redmine", "synapse"]);
+        assert_eq!(
+            r.names().collect::<Vec<_>>(),
+            ["redmine", "scim", "synapse"]
+        );
         assert_eq!(r.connector("redmine").unwrap().describe().name, "redmine");
+        assert_eq!(r.connector("scim").unwrap().describe().name, "scim");
     }
 
     #[test]

@@ -10,6 +10,8 @@
 //! - [`errors`]: transport failures and the answers every app means the same way.
 //! - [`cookies`]: a cookie jar for apps driven through their web pages.
 //! - [`members`]: email addresses and admin-flag roles.
+//! - [`scim`]: SCIM 2.0 client plumbing (RFC 7643/7644): filters, PATCH bodies, list
+//!   responses, the provider's configuration and SCIM error bodies.
 
 pub mod address;
 pub mod cookies;
@@ -18,6 +20,7 @@ pub mod http;
 pub mod members;
 pub mod paging;
 pub mod redact;
+pub mod scim;
 
 #[cfg(test)]
 mod retry_tests;
