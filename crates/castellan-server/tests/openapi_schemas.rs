@@ -77,6 +77,7 @@ const SCHEMAS: &[&str] = &[
     "RevealRequest",
     "RevokeHub",
     "RoleGrant",
+    "ScimInfo",
     "SetupStatus",
     "ShareHub",
     "SignIn",

@@ -87,13 +87,16 @@ impl Api<'_> {
     }
 
     /// Users matching `filter` (RFC 7644 §3.4.2.2), first page only (an `eq` on a unique or
-    /// nearly unique attribute). `None` when the provider refuses the filter (400
-    /// `invalidFilter`, 501): the caller looks another way.
+    /// nearly unique attribute). `None` when the provider refuses the filter (any 400, as
+    /// providers that filter on other attributes answer `invalidFilter` or nothing more
+    /// precise, or 501): the caller looks another way.
     async fn filtered(&self, filter: String) -> Result<Option<Vec<UserRead>>, ConnectorError> {
         let q = [("filter", filter), ("count", self.page_size().to_string())];
         let r = self.ep.get("/Users").query(&q).scim().send().await?;
-        let refused = r.status == StatusCode::NOT_IMPLEMENTED
-            || (r.status == StatusCode::BAD_REQUEST && scim_type(&r) == Some("invalidFilter"));
+        let refused = matches!(
+            r.status,
+            StatusCode::NOT_IMPLEMENTED | StatusCode::BAD_REQUEST
+        );
         if refused {
             debug!(status = r.status.as_u16(), "the provider refused a filter");
             return Ok(None);

@@ -28,7 +28,7 @@ pub use accounts::{
 pub use activity::{ActivityEvent, ActorKind, ChainProblem, ChainReport};
 pub use catalog::{
     App, AppSource, Capability, CharClass, GenerateRequest, GenerateResult, InboxHints,
-    PasswordRules,
+    PasswordRules, ScimInfo,
 };
 pub use hubs::{
     ConnectHub, Grant, Hub, HubDetail, HubMember, HubPatch, HubRole, HubStatus, Matching,
