@@ -415,7 +415,7 @@ async fn invite_creates_once_and_gives_the_group_role() {
     assert_eq!(m.email.as_deref(), Some(email.as_str()));
     assert_eq!(m.name.as_deref(), Some("Ana Lima"));
     assert_eq!(m.roles, [admins.to_lowercase()]);
-    assert_eq!(raw.members(&gid).await, [m.app_member_id.clone()]);
+    assert_eq!(raw.members(&gid).await, [m.app_member_id.as_str()]);
     let user = raw
         .get(&format!("/Users/{}", m.app_member_id))
         .await
