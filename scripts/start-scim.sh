@@ -24,7 +24,8 @@
 # DIR defaults to $CASTELLAN_SCIM_DIR, else ./target/scim; PORT to 18082.
 # Needs: bash, curl, flock (util-linux), python3 (>= 3.10, with venv). pip honours PIP_CACHE_DIR
 # (and PIP_INDEX_URL, ...) from the environment.
-# Environment: CASTELLAN_SCIM_SERVER_VERSION overrides the pinned version.
+# Environment: CASTELLAN_SCIM_SERVER_VERSION overrides the pinned version; a new
+# CASTELLAN_TEST_RUN restarts the server empty.
 set -euo pipefail
 
 DIR=${1:-${CASTELLAN_SCIM_DIR:-target/scim}}
@@ -63,6 +64,18 @@ pid_alive() {
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null &&
     tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'scim2_server'
 }
+
+# A new test run (CASTELLAN_TEST_RUN, set once by .ci/run) starts from an empty server (it keeps
+# everything in memory, so a restart empties it). Within one run the server is started once and
+# shared by every test binary.
+if [ -n "${CASTELLAN_TEST_RUN:-}" ] && [ "$(cat "$D/.test-run" 2>/dev/null)" != "$CASTELLAN_TEST_RUN" ]; then
+  if pid_alive; then
+    log "new test run: stopping the server of the previous run"
+    "$(dirname "$0")/stop-scim.sh" "$D" 2>/dev/null || true
+  fi
+  echo "$CASTELLAN_TEST_RUN" >"$D/.test-run"
+  log "new test run $CASTELLAN_TEST_RUN: empty server"
+fi
 
 if healthy; then
   if pid_alive && ours; then

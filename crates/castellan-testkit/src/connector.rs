@@ -173,6 +173,8 @@ struct App {
     /// Calls to hold: operation, whether before the app carries it out, the hold. Each holds
     /// one call.
     holds: Vec<(Op, bool, Hold)>,
+    /// What the last sign-in was given.
+    seen: Option<SeenContext>,
 }
 
 impl App {
@@ -184,7 +186,11 @@ impl App {
         }
     }
 
-    fn login(&self, ctx: &ConnectorContext) -> Result<AppSession, ConnectorError> {
+    fn login(&mut self, ctx: &ConnectorContext) -> Result<AppSession, ConnectorError> {
+        self.seen = Some(SeenContext {
+            api_token: ctx.api_token.as_ref().map(|t| t.expose_secret().to_owned()),
+            settings: ctx.settings.clone(),
+        });
         if let Some((user, password)) = &self.credentials {
             if ctx.username != *user || ctx.password.expose_secret() != password {
                 return Err(ConnectorError::BadCredentials(
@@ -292,7 +298,20 @@ impl App {
 pub struct FakeConnector {
     name: String,
     roles: Vec<String>,
+    default_role: String,
+    sign_in: castellan_core::connector::SignIn,
+    settings: Vec<castellan_core::connector::SettingField>,
     app: Arc<Mutex<App>>,
+}
+
+/// What the connector was given at its last sign-in: the API token (exposed: a fake) and the
+/// hub's plain settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SeenContext {
+    /// `ctx.api_token`, exposed.
+    pub api_token: Option<String>,
+    /// `ctx.settings`.
+    pub settings: BTreeMap<String, String>,
 }
 
 impl FakeConnector {
@@ -302,7 +321,11 @@ impl FakeConnector {
         Self {
             name: name.to_owned(),
             roles: vec!["admin".into(), "member".into()],
+            default_role: "member".into(),
+            sign_in: castellan_core::connector::SignIn::Password,
+            settings: castellan_core::connector::settings::self_hosted_password(),
             app: Arc::new(Mutex::new(App {
+                seen: None,
                 members: BTreeMap::new(),
                 next_id: 1,
                 calls: vec![],
@@ -315,6 +338,31 @@ impl FakeConnector {
                 holds: vec![],
             })),
         }
+    }
+
+    /// The same app with other roles (most privileged first) and default role. Set them
+    /// before registering the connector.
+    pub fn with_roles(mut self, roles: &[&str], default_role: &str) -> Self {
+        self.roles = roles.iter().map(|r| (*r).to_owned()).collect();
+        self.default_role = default_role.to_owned();
+        self
+    }
+
+    /// The same app with another sign-in and settings schema (default: password, base URL
+    /// only). Set it before registering the connector.
+    pub fn with_schema(
+        mut self,
+        sign_in: castellan_core::connector::SignIn,
+        settings: Vec<castellan_core::connector::SettingField>,
+    ) -> Self {
+        self.sign_in = sign_in;
+        self.settings = settings;
+        self
+    }
+
+    /// What the connector was given at its last sign-in, if it signed in.
+    pub fn seen_context(&self) -> Option<SeenContext> {
+        self.lock().seen.clone()
     }
 
     fn lock(&self) -> MutexGuard<'_, App> {
@@ -546,9 +594,9 @@ impl Connector for FakeConnector {
                 Capability::UpdateRole,
                 Capability::Remove,
             ],
-            default_role: "member".into(),
-            sign_in: castellan_core::connector::SignIn::Password,
-            settings: castellan_core::connector::settings::self_hosted_password(),
+            default_role: self.default_role.clone(),
+            sign_in: self.sign_in,
+            settings: self.settings.clone(),
         }
     }
 

@@ -8,4 +8,5 @@ mod fixtures;
 mod permissions;
 mod plans;
 mod races;
+mod settings;
 mod status;
