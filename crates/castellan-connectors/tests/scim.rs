@@ -571,3 +571,52 @@ async fn the_fixture_seeds_idempotently() {
     assert_eq!(f.connector().describe().name, scim::NAME);
     assert_eq!(Raw::new().users_named(&a[2]).await.len(), 1);
 }
+
+/// Through the fault proxy in front of the real server: 429 with `Retry-After` and 503 on reads
+/// are retried in the call (or become `RateLimited` once the attempts are spent), and a reset
+/// connection on the invitation's `POST` creates the user once when the invitation is retried.
+#[tokio::test]
+async fn faults_are_retried_or_typed_and_no_write_is_done_twice() {
+    use castellan_conformance::fault_proxy::{Fault, FaultProxy};
+
+    let c = ScimConnector::new();
+    let proxy = FaultProxy::start(&server().base).await;
+    let ctx = ScimFixture.context(&proxy.url);
+    let s = session(&c, &ctx).await;
+    let retry_after = || Fault::StatusWith(429, vec![("Retry-After".into(), "1".into())]);
+
+    proxy.fail("GET", "/Users", retry_after(), 1);
+    proxy.fail("GET", "/Groups", Fault::Status(503), 1);
+    c.list_members(&ctx, &s, None)
+        .await
+        .expect("one 429 and one 503 are retried in the call");
+    proxy.fail("GET", "/Users", retry_after(), 3);
+    match c.list_members(&ctx, &s, None).await {
+        Err(ConnectorError::RateLimited { retry_after }) => {
+            assert_eq!(retry_after, Some(Duration::from_secs(1)))
+        }
+        other => panic!("three 429s gave {other:?}"),
+    }
+
+    let email = format!("fault-{}@example.test", unique());
+    proxy.fail("POST", "/Users", Fault::Reset, 1);
+    let first = c
+        .invite(&ctx, &s, &invitation(&email, scim::BASE_ROLE))
+        .await;
+    assert!(
+        matches!(&first, Err(e) if e.is_retryable()),
+        "a reset connection: {first:?}"
+    );
+    let m = c
+        .invite(&ctx, &s, &invitation(&email, scim::BASE_ROLE))
+        .await
+        .expect("the retried invitation");
+    assert_eq!(m.email.as_deref(), Some(email.as_str()));
+    assert_eq!(Raw::new().users_named(&email).await.len(), 1);
+    let posts = proxy
+        .writes()
+        .into_iter()
+        .filter(|w| w.method == "POST" && w.body.contains(&email))
+        .count();
+    assert_eq!(posts, 1, "the user was created once");
+}
