@@ -308,6 +308,10 @@ pub struct SyncReport {
     pub drift: usize,
     /// The safeguard halted: the reason.
     pub halted: Option<String>,
+    /// The app's own roles as it listed them at this check, most privileged first (connectors
+    /// that read roles from the app, `Capability::ListRoles`); empty otherwise.
+    #[serde(default)]
+    pub roles: Vec<String>,
 }
 
 #[cfg(test)]

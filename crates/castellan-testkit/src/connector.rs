@@ -299,6 +299,8 @@ pub struct FakeConnector {
     name: String,
     roles: Vec<String>,
     default_role: String,
+    /// Roles the app itself lists (`Capability::ListRoles`), when set.
+    listed_roles: Option<Vec<String>>,
     sign_in: castellan_core::connector::SignIn,
     settings: Vec<castellan_core::connector::SettingField>,
     app: Arc<Mutex<App>>,
@@ -322,6 +324,7 @@ impl FakeConnector {
             name: name.to_owned(),
             roles: vec!["admin".into(), "member".into()],
             default_role: "member".into(),
+            listed_roles: None,
             sign_in: castellan_core::connector::SignIn::Password,
             settings: castellan_core::connector::settings::self_hosted_password(),
             app: Arc::new(Mutex::new(App {
@@ -345,6 +348,14 @@ impl FakeConnector {
     pub fn with_roles(mut self, roles: &[&str], default_role: &str) -> Self {
         self.roles = roles.iter().map(|r| (*r).to_owned()).collect();
         self.default_role = default_role.to_owned();
+        self
+    }
+
+    /// The same app, whose connector also reads its roles from the app
+    /// (`Capability::ListRoles`): `roles`, most privileged first, e.g. custom roles beside the
+    /// fixed list. Roles of both lists are accepted.
+    pub fn with_listed_roles(mut self, roles: &[&str]) -> Self {
+        self.listed_roles = Some(roles.iter().map(|r| (*r).to_owned()).collect());
         self
     }
 
@@ -570,8 +581,22 @@ impl FakeConnector {
         }
     }
 
+    fn capabilities(&self) -> Vec<Capability> {
+        let mut c = vec![
+            Capability::ListMembers,
+            Capability::Invite,
+            Capability::UpdateRole,
+            Capability::Remove,
+        ];
+        if self.listed_roles.is_some() {
+            c.push(Capability::ListRoles);
+        }
+        c
+    }
+
     fn check_role(&self, role: &str) -> Result<(), ConnectorError> {
-        if self.roles.iter().any(|r| r == role) {
+        let listed = self.listed_roles.iter().flatten();
+        if self.roles.iter().chain(listed).any(|r| r == role) {
             Ok(())
         } else {
             Err(ConnectorError::Configuration(format!(
@@ -588,16 +613,24 @@ impl Connector for FakeConnector {
         ConnectorInfo {
             name: self.name.clone(),
             roles: self.roles.clone(),
-            capabilities: vec![
-                Capability::ListMembers,
-                Capability::Invite,
-                Capability::UpdateRole,
-                Capability::Remove,
-            ],
+            capabilities: self.capabilities(),
             default_role: self.default_role.clone(),
             sign_in: self.sign_in,
             settings: self.settings.clone(),
         }
+    }
+
+    /// The listed roles (`with_listed_roles`), else the fixed ones.
+    async fn list_roles(
+        &self,
+        _ctx: &ConnectorContext,
+        _s: &AppSession,
+    ) -> Result<Vec<castellan_core::connector::AppRole>, ConnectorError> {
+        let roles = self.listed_roles.as_ref().unwrap_or(&self.roles);
+        Ok(roles
+            .iter()
+            .map(|r| castellan_core::connector::AppRole::plain(r))
+            .collect())
     }
 
     /// `BadCredentials` when credentials were set and these differ.

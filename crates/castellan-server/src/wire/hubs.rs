@@ -330,6 +330,9 @@ pub struct SyncReport {
     pub drift: usize,
     /// The safeguard halted: the reason.
     pub halted: Option<String>,
+    /// The app's own roles as it listed them at this check (connectors that read roles from
+    /// the app); empty otherwise.
+    pub roles: Vec<String>,
 }
 
 impl From<castellan_core::hub::SyncReport> for SyncReport {
@@ -348,6 +351,7 @@ impl From<castellan_core::hub::SyncReport> for SyncReport {
             planned_removals: v.planned_removals,
             drift: v.drift,
             halted: v.halted,
+            roles: v.roles,
         }
     }
 }
