@@ -1,145 +1,66 @@
-//! The SCIM connector against a real SCIM 2.0 service provider on loopback: `scim2-server`
-//! (PyPI), an in-memory SCIM server.
+//! The SCIM connector against a real SCIM 2.0 service provider on loopback, `scim2-server`
+//! (PyPI, an in-memory SCIM server): the conformance suite through [`ScimFixture`], then what
+//! only SCIM has (Groups as roles, the PUT fallback, `emails.value` and escaped filters,
+//! deactivation or deletion as the hub says, a base URL that is no SCIM base).
 //!
 //! The server is started once per test binary with `scripts/start-scim.sh` (which installs it
 //! into a venv on first use and makes a bearer token in `DIR/token`) in `CASTELLAN_SCIM_DIR`
-//! (default `<workspace>/target/scim`) on `CASTELLAN_SCIM_PORT` (default 18082). The script
-//! serialises concurrent starts with a file lock and leaves the server running;
-//! `scripts/stop-scim.sh DIR` stops it (and its data, kept in memory, is gone). If the script
-//! fails, every test fails with its output.
-//!
-//! Tests share the server, so each one uses its own user names, emails and group names. The
-//! fixture seeds users and groups out of band with plain HTTP. The server's token may do
-//! everything, so there is no non-admin account.
-//!
-//! The conformance suite (`castellan_conformance::run`) is not in main yet: until it is, the
-//! tests below drive the connector directly through the same cases.
-
-use std::path::PathBuf;
-use std::process::Command;
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+//! (default `<workspace>/target/scim`) on `CASTELLAN_SCIM_PORT` (default 18082), and left
+//! running; `scripts/stop-scim.sh DIR` stops it (its data, kept in memory, is then gone). Tests
+//! share the server, so each one uses its own user names, emails and group names. Users and
+//! groups are made out of band with plain HTTP. The server's token may do everything, so there
+//! is no account without admin rights, and the token is no member.
 
 use async_trait::async_trait;
-use castellan_conformance::Fixture;
+use castellan_conformance::harness::{start_app, unique, AdminApi};
+use castellan_conformance::{Fixture, Outcome};
 use castellan_connectors::scim::{self, ScimConnector};
 use castellan_connectors::Registry;
-use castellan_core::catalog::Capability;
 use castellan_core::connector::{
     AppSession, Connector, ConnectorContext, ConnectorError, ConnectorRegistry, Invitation,
     MemberState,
 };
+use reqwest::Method;
 use secrecy::SecretString;
 use serde_json::{json, Value};
 
-// ---- harness ---------------------------------------------------------------------------------
+/// The port scim2-server listens on unless `CASTELLAN_SCIM_PORT` says otherwise.
+const PORT: u16 = 18082;
 
-fn workspace() -> PathBuf {
-    let ws = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    ws.canonicalize().unwrap_or(ws)
+/// The SCIM base URL of the started server: `http://127.0.0.1:<port>/v2`.
+fn base() -> String {
+    format!("{}/v2", start_app("scim", PORT).base_url)
 }
 
-struct Server {
-    /// The SCIM base URL, `http://127.0.0.1:PORT/v2`.
-    base: String,
-    token: String,
-}
-
-/// The shared scim2-server, started on first use.
-fn server() -> &'static Server {
-    static SERVER: OnceLock<Result<Server, String>> = OnceLock::new();
-    match SERVER.get_or_init(start_scim) {
-        Ok(s) => s,
-        Err(e) => panic!("{e}"),
-    }
-}
-
-fn start_scim() -> Result<Server, String> {
-    let ws = workspace();
-    let dir = std::env::var_os("CASTELLAN_SCIM_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| ws.join("target/scim"));
-    let port: u16 = match std::env::var("CASTELLAN_SCIM_PORT") {
-        Ok(p) => p
-            .parse()
-            .map_err(|_| format!("CASTELLAN_SCIM_PORT={p:?} is not a port"))?,
-        Err(_) => 18082,
-    };
-    let script = ws.join("scripts/start-scim.sh");
-    let out = Command::new("bash")
-        .arg(&script)
-        .arg(&dir)
-        .arg(port.to_string())
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{} {} {port} failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
-            script.display(),
-            dir.display(),
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr),
-        ));
-    }
-    let token = std::fs::read_to_string(dir.join("token"))
-        .map_err(|e| format!("{}/token: {e}", dir.display()))?
+/// The bearer token the start script made.
+fn token() -> String {
+    let file = start_app("scim", PORT).dir.join("token");
+    std::fs::read_to_string(&file)
+        .unwrap_or_else(|e| panic!("{}: {e}", file.display()))
         .trim()
-        .to_owned();
-    Ok(Server {
-        base: format!("http://127.0.0.1:{port}/v2"),
-        token,
-    })
-}
-
-/// A suffix no other test (or earlier run) uses.
-fn unique() -> String {
-    format!("{:010x}", rand::random::<u64>() & 0xff_ffff_ffff)
+        .to_owned()
 }
 
 /// The provider used directly with the token, to set up and to check what the connector did.
-struct Raw {
-    http: reqwest::Client,
-}
+struct Raw(AdminApi);
 
 impl Raw {
     fn new() -> Self {
-        Self {
-            http: reqwest::Client::new(),
-        }
-    }
-
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let s = server();
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", s.base))
-            .bearer_auth(&s.token)
-            .header("Content-Type", "application/scim+json");
-        if let Some(b) = body {
-            req = req.body(b.to_string());
-        }
-        let r = req.send().await.unwrap();
-        let status = r.status().as_u16();
-        let text = r.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        Self(AdminApi::new(&base()).with_bearer(&token()))
     }
 
     /// Users whose `userName` is `name` (the server compares without case).
     async fn users_named(&self, name: &str) -> Vec<Value> {
         let filter = format!("userName eq {}", Value::from(name));
-        let (s, body) = self
-            .call(
-                reqwest::Method::GET,
-                &format!("/Users?filter={}", urlencode(&filter)),
-                None,
-            )
+        let q: String = url_escape(&filter);
+        let body = self
+            .0
+            .ok(Method::GET, &format!("/Users?filter={q}"), None)
             .await;
-        assert_eq!(s, 200, "{body}");
         body["Resources"].as_array().cloned().unwrap_or_default()
     }
 
-    /// Creates a user (or finds the one with this `userName`); returns its id.
+    /// Makes a user (or finds the one with this `userName`); returns its id.
     async fn user(&self, user_name: &str, email: Option<&str>) -> String {
         if let Some(u) = self.users_named(user_name).await.first() {
             return u["id"].as_str().unwrap().to_owned();
@@ -152,34 +73,25 @@ impl Raw {
         if let Some(e) = email {
             body["emails"] = json!([{ "value": e, "primary": true }]);
         }
-        let (s, b) = self.call(reqwest::Method::POST, "/Users", Some(body)).await;
-        assert_eq!(s, 201, "create {user_name}: {b}");
-        b["id"].as_str().unwrap().to_owned()
+        let made = self.0.ok(Method::POST, "/Users", Some(body)).await;
+        made["id"].as_str().unwrap().to_owned()
     }
 
     async fn get(&self, path: &str) -> Option<Value> {
-        let (s, body) = self.call(reqwest::Method::GET, path, None).await;
-        match s {
-            404 => None,
-            200 => Some(body),
-            s => panic!("GET {path}: {s} {body}"),
-        }
+        self.0.get(path).await
     }
 
-    /// Creates a group; returns its id.
+    /// Makes a group; returns its id.
     async fn group(&self, name: &str) -> String {
         let body = json!({
             "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
             "displayName": name,
         });
-        let (s, b) = self
-            .call(reqwest::Method::POST, "/Groups", Some(body))
-            .await;
-        assert_eq!(s, 201, "create group {name}: {b}");
-        b["id"].as_str().unwrap().to_owned()
+        let made = self.0.ok(Method::POST, "/Groups", Some(body)).await;
+        made["id"].as_str().unwrap().to_owned()
     }
 
-    /// The ids of a group's members.
+    /// The ids of a group's members, sorted.
     async fn members(&self, group: &str) -> Vec<String> {
         let g = self.get(&format!("/Groups/{group}")).await.unwrap();
         let mut ids: Vec<String> = g["members"]
@@ -195,7 +107,8 @@ impl Raw {
     }
 }
 
-fn urlencode(s: &str) -> String {
+/// `s` percent-encoded for a query value (RFC 3986 unreserved characters kept).
+fn url_escape(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
@@ -206,28 +119,28 @@ fn urlencode(s: &str) -> String {
         .collect()
 }
 
-// ---- the fixture -----------------------------------------------------------------------------
+// ---- the conformance suite -------------------------------------------------------------------
 
-/// The conformance fixture: the SCIM connector against scim2-server with its bearer token.
+/// The conformance fixture: the SCIM connector against scim2-server with its bearer token (as the
+/// automation account's `api_token`); members are made with plain HTTP.
 struct ScimFixture;
 
 #[async_trait]
 impl Fixture for ScimFixture {
-    fn connector(&self) -> Arc<dyn Connector> {
+    fn connector(&self) -> std::sync::Arc<dyn Connector> {
         Registry::default()
             .connector(scim::NAME)
             .expect("scim is registered")
     }
 
     fn base_url(&self) -> String {
-        server().base.clone()
+        base()
     }
 
     fn context(&self, base_url: &str) -> ConnectorContext {
         let mut c =
             ConnectorContext::new(base_url, "scim-token", SecretString::from(String::new()));
-        c.api_token = Some(SecretString::from(server().token.clone()));
-        c.timeout = Duration::from_secs(30);
+        c.api_token = Some(SecretString::from(token()));
         c
     }
 
@@ -240,7 +153,7 @@ impl Fixture for ScimFixture {
         let raw = Raw::new();
         let mut emails = Vec::with_capacity(n);
         for i in 0..n {
-            let email = format!("{prefix}{i}@example.test").to_lowercase();
+            let email = format!("{prefix}{i}@example.com").to_lowercase();
             raw.user(&email, Some(&email)).await;
             emails.push(email);
         }
@@ -248,8 +161,22 @@ impl Fixture for ScimFixture {
     }
 }
 
+#[tokio::test]
+async fn scim_passes_the_conformance_suite() {
+    let report = castellan_conformance::run(&ScimFixture).await;
+    for case in [
+        "listing over pages",
+        "role changes",
+        "invite again after removal",
+    ] {
+        assert_eq!(report.outcome(case), Some(&Outcome::Passed), "{case}");
+    }
+}
+
+// ---- what only SCIM has ----------------------------------------------------------------------
+
 fn ctx() -> ConnectorContext {
-    ScimFixture.context(&server().base)
+    ScimFixture.context(&base())
 }
 
 fn ctx_with(pairs: &[(&str, &str)]) -> ConnectorContext {
@@ -273,83 +200,26 @@ fn invitation(email: &str, role: &str) -> Invitation {
     }
 }
 
-// ---- direct tests (until the conformance suite lands) ----------------------------------------
-
+/// The provider's configuration is kept in the session; `discover` drops the roles when the hub
+/// reads none; a base URL that answers but is no SCIM base is `Configuration`.
 #[tokio::test]
-async fn a_token_signs_in_and_a_wrong_one_is_refused() {
+async fn sign_in_reads_the_configuration_and_refuses_a_base_that_is_no_scim_base() {
+    use castellan_core::catalog::Capability;
     let c = ScimConnector::new();
     let ctx = ctx();
     let s = session(&c, &ctx).await;
     assert_eq!(s.data["config"]["patch"], true, "{}", s.data);
-    c.verify_permissions(&ctx, &s).await.unwrap();
-    let caps = c.discover(&ctx, &s).await.unwrap();
-    assert!(caps.contains(&Capability::ListRoles), "{caps:?}");
-
+    assert!(c
+        .discover(&ctx, &s)
+        .await
+        .unwrap()
+        .contains(&Capability::ListRoles));
     let none = ctx_with(&[(scim::ROLES_FROM, scim::ROLES_NONE)]);
     let caps = c.discover(&none, &s).await.unwrap();
     assert!(!caps.contains(&Capability::ListRoles) && caps.contains(&Capability::Remove));
-
-    let mut bad = ScimFixture.context(&server().base);
-    bad.api_token = Some(SecretString::from("not-the-token".to_owned()));
-    assert!(
-        matches!(c.login(&bad).await, Err(ConnectorError::BadCredentials(_))),
-        "a wrong token"
-    );
-    bad.api_token = None;
-    assert!(matches!(
-        c.login(&bad).await,
-        Err(ConnectorError::BadCredentials(_))
-    ));
-    // A base URL that is no SCIM base.
-    let mut wrong = ScimFixture.context(&server().base);
-    wrong.base_url = format!("{}/nothing-here", server().base);
-    assert!(
-        matches!(c.login(&wrong).await, Err(ConnectorError::Configuration(_))),
-        "{:?}",
-        c.login(&wrong).await
-    );
-}
-
-#[tokio::test]
-async fn listing_pages_loses_and_repeats_no_member_while_users_are_created() {
-    let c = ScimConnector::new();
-    let ctx = ctx();
-    let s = session(&c, &ctx).await;
-    let seeded = ScimFixture.seed_members("castellan-page-", 230).await;
-
-    let mut seen = std::collections::HashMap::new();
-    let mut cursor = None;
-    let mut pages = 0;
-    let extra = unique();
-    loop {
-        let page = c.list_members(&ctx, &s, cursor.clone()).await.unwrap();
-        pages += 1;
-        for m in page.members {
-            *seen.entry(m.app_member_id.clone()).or_insert(0) += 1;
-        }
-        if pages == 1 {
-            // Users created while listing shift the order (the server sorts by id).
-            for i in 0..3 {
-                let e = format!("castellan-mid-{extra}-{i}@example.test");
-                Raw::new().user(&e, Some(&e)).await;
-            }
-        }
-        match page.next {
-            Some(n) => cursor = Some(n),
-            None => break,
-        }
-    }
-    assert!(pages >= 3, "{pages} pages");
-    let repeated: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(repeated.is_empty(), "listed twice: {repeated:?}");
-    let raw = Raw::new();
-    for e in &seeded {
-        let id = raw.users_named(e).await[0]["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        assert!(seen.contains_key(&id), "{e} was not listed");
-    }
+    let wrong = ScimFixture.context(&format!("{}/nothing-here", base()));
+    let e = c.login(&wrong).await;
+    assert!(matches!(e, Err(ConnectorError::Configuration(_))), "{e:?}");
 }
 
 #[tokio::test]
@@ -556,67 +426,4 @@ async fn remove_deactivates_or_deletes_and_a_member_already_gone_is_done() {
     assert_eq!(c.get_member(&delete, &s, &id).await.unwrap(), None);
     c.remove(&delete, &s, &id).await.unwrap();
     c.remove(&ctx, &s, &id).await.unwrap();
-}
-
-#[tokio::test]
-async fn the_fixture_seeds_idempotently() {
-    let f = ScimFixture;
-    let u = unique();
-    let a = f.seed_members(&format!("Seed-{u}-"), 3).await;
-    let b = f.seed_members(&format!("Seed-{u}-"), 3).await;
-    assert_eq!(a, b);
-    assert_eq!(a[0], format!("seed-{u}-0@example.test"));
-    assert!(f.non_admin(&f.base_url()).await.is_none());
-    assert!(f.resource().await.is_none());
-    assert_eq!(f.connector().describe().name, scim::NAME);
-    assert_eq!(Raw::new().users_named(&a[2]).await.len(), 1);
-}
-
-/// Through the fault proxy in front of the real server: 429 with `Retry-After` and 503 on reads
-/// are retried in the call (or become `RateLimited` once the attempts are spent), and a reset
-/// connection on the invitation's `POST` creates the user once when the invitation is retried.
-#[tokio::test]
-async fn faults_are_retried_or_typed_and_no_write_is_done_twice() {
-    use castellan_conformance::fault_proxy::{Fault, FaultProxy};
-
-    let c = ScimConnector::new();
-    let proxy = FaultProxy::start(&server().base).await;
-    let ctx = ScimFixture.context(&proxy.url);
-    let s = session(&c, &ctx).await;
-    let retry_after = || Fault::StatusWith(429, vec![("Retry-After".into(), "1".into())]);
-
-    proxy.fail("GET", "/Users", retry_after(), 1);
-    proxy.fail("GET", "/Groups", Fault::Status(503), 1);
-    c.list_members(&ctx, &s, None)
-        .await
-        .expect("one 429 and one 503 are retried in the call");
-    proxy.fail("GET", "/Users", retry_after(), 3);
-    match c.list_members(&ctx, &s, None).await {
-        Err(ConnectorError::RateLimited { retry_after }) => {
-            assert_eq!(retry_after, Some(Duration::from_secs(1)))
-        }
-        other => panic!("three 429s gave {other:?}"),
-    }
-
-    let email = format!("fault-{}@example.test", unique());
-    proxy.fail("POST", "/Users", Fault::Reset, 1);
-    let first = c
-        .invite(&ctx, &s, &invitation(&email, scim::BASE_ROLE))
-        .await;
-    assert!(
-        matches!(&first, Err(e) if e.is_retryable()),
-        "a reset connection: {first:?}"
-    );
-    let m = c
-        .invite(&ctx, &s, &invitation(&email, scim::BASE_ROLE))
-        .await
-        .expect("the retried invitation");
-    assert_eq!(m.email.as_deref(), Some(email.as_str()));
-    assert_eq!(Raw::new().users_named(&email).await.len(), 1);
-    let posts = proxy
-        .writes()
-        .into_iter()
-        .filter(|w| w.method == "POST" && w.body.contains(&email))
-        .count();
-    assert_eq!(posts, 1, "the user was created once");
 }
