@@ -121,8 +121,13 @@ fn url_escape(s: &str) -> String {
 
 // ---- the conformance suite -------------------------------------------------------------------
 
+/// The group the suite grants and revokes membership of.
+const GROUP: &str = "castellan-conformance";
+
 /// The conformance fixture: the SCIM connector against scim2-server with its bearer token (as the
-/// automation account's `api_token`); members are made with plain HTTP.
+/// automation account's `api_token`) and `roles_from = none`, so the Groups are resources (the
+/// suite's role case uses the connector's fixed role; Groups as roles have their own test below);
+/// members and the group are made with plain HTTP.
 struct ScimFixture;
 
 #[async_trait]
@@ -141,6 +146,8 @@ impl Fixture for ScimFixture {
         let mut c =
             ConnectorContext::new(base_url, "scim-token", SecretString::from(String::new()));
         c.api_token = Some(SecretString::from(token()));
+        c.settings
+            .insert(scim::ROLES_FROM.to_owned(), scim::ROLES_NONE.to_owned());
         c
     }
 
@@ -159,6 +166,19 @@ impl Fixture for ScimFixture {
         }
         emails
     }
+
+    async fn resource(&self) -> Option<String> {
+        let raw = Raw::new();
+        let filter = url_escape(&format!("displayName eq {}", Value::from(GROUP)));
+        let found = raw
+            .0
+            .ok(Method::GET, &format!("/Groups?filter={filter}"), None)
+            .await;
+        Some(match found["Resources"][0]["id"].as_str() {
+            Some(id) => id.to_owned(),
+            None => raw.group(GROUP).await,
+        })
+    }
 }
 
 #[tokio::test]
@@ -168,6 +188,7 @@ async fn scim_passes_the_conformance_suite() {
         "listing over pages",
         "role changes",
         "invite again after removal",
+        "resource roles",
     ] {
         assert_eq!(report.outcome(case), Some(&Outcome::Passed), "{case}");
     }
@@ -175,8 +196,11 @@ async fn scim_passes_the_conformance_suite() {
 
 // ---- what only SCIM has ----------------------------------------------------------------------
 
+/// The automation account's context with the default settings (Groups as roles).
 fn ctx() -> ConnectorContext {
-    ScimFixture.context(&base())
+    let mut c = ScimFixture.context(&base());
+    c.settings.clear();
+    c
 }
 
 fn ctx_with(pairs: &[(&str, &str)]) -> ConnectorContext {
@@ -215,9 +239,20 @@ async fn sign_in_reads_the_configuration_and_refuses_a_base_that_is_no_scim_base
         .unwrap()
         .contains(&Capability::ListRoles));
     let none = ctx_with(&[(scim::ROLES_FROM, scim::ROLES_NONE)]);
+    assert!(!c
+        .discover(&ctx, &s)
+        .await
+        .unwrap()
+        .contains(&Capability::ListResources));
+    assert!(matches!(
+        c.list_resources(&ctx, &s, None).await,
+        Err(ConnectorError::Unsupported(_))
+    ));
     let caps = c.discover(&none, &s).await.unwrap();
     assert!(!caps.contains(&Capability::ListRoles) && caps.contains(&Capability::Remove));
-    let wrong = ScimFixture.context(&format!("{}/nothing-here", base()));
+    assert!(caps.contains(&Capability::ResourceRoles));
+    let mut wrong = ctx.clone();
+    wrong.base_url = format!("{}/nothing-here", base());
     let e = c.login(&wrong).await;
     assert!(matches!(e, Err(ConnectorError::Configuration(_))), "{e:?}");
 }

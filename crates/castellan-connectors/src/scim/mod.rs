@@ -22,7 +22,10 @@
 //!   `User.groups`: that attribute is read-only and many providers (scim2-server among them)
 //!   leave it out. Setting a role adds the member to that Group (PATCH `add` on `members`) and
 //!   takes them out of their other Groups (PATCH `remove` on `members[value eq "…"]`, RFC 7644
-//!   §3.5.2); `member` takes them out of every Group. `none`: every member is `member`.
+//!   §3.5.2); `member` takes them out of every Group. `none`: every member is `member`, and
+//!   the Groups are resources instead (kind `group`, one role `member`: granting adds the
+//!   member to the Group, revoking takes them out).
+//! - `Invitation::username` is not used: the SCIM `userName` is the email.
 //! - **Remove** (setting `deactivate_with`): `active_false` (default) sets `active` to false
 //!   (the user stays and can be reactivated; also the keep-seat removal), `delete` deletes the
 //!   user (RFC 7644 §3.6). A user already gone is done.
@@ -34,6 +37,7 @@
 
 mod api;
 mod model;
+mod resources;
 #[cfg(test)]
 mod tests;
 
@@ -42,7 +46,8 @@ use castellan_core::catalog::Capability;
 use castellan_core::connector::settings::{API_TOKEN, BASE_URL};
 use castellan_core::connector::{
     AppMember, AppRole, AppSession, Connector, ConnectorContext, ConnectorError, ConnectorInfo,
-    Invitation, MemberPage, SettingField, SettingKind, SignIn,
+    Invitation, MemberPage, ResourceGrant, ResourceMemberPage, ResourcePage, SettingField,
+    SettingKind, SignIn,
 };
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
@@ -55,6 +60,7 @@ use crate::sdk::scim::{scim_error, scim_json, ProviderConfig, ScimRequest};
 use crate::sdk::Auth;
 use api::{Api, UserRead};
 use model::{parse_cursor, Deactivate, Roles, RolesFrom, Settings};
+use resources::resources_on;
 
 /// The connector's name in the catalog.
 pub const NAME: &str = "scim";
@@ -125,13 +131,7 @@ impl ScimConnector {
         role: &str,
     ) -> Result<(), ConnectorError> {
         if settings.roles_from == RolesFrom::None {
-            return match role.trim().eq_ignore_ascii_case(BASE_ROLE) {
-                true => Ok(()),
-                false => Err(ConnectorError::Configuration(format!(
-                    "the hub reads no roles from the SCIM service provider ({ROLES_FROM} = \
-                     {ROLES_NONE}): its only role is {BASE_ROLE}"
-                ))),
-            };
+            return only_base_role(role);
         }
         let roles = api.groups().await?;
         let target = roles.group_for(role)?;
@@ -143,6 +143,19 @@ impl ScimConnector {
             }
         }
         Ok(())
+    }
+}
+
+/// `Ok` for [`BASE_ROLE`], the only role of a hub that reads no roles (`roles_from = none`).
+/// Errors: `Configuration` for another.
+fn only_base_role(role: &str) -> Result<(), ConnectorError> {
+    if role.trim().eq_ignore_ascii_case(BASE_ROLE) {
+        Ok(())
+    } else {
+        Err(ConnectorError::Configuration(format!(
+            "the hub reads no roles from the SCIM service provider ({ROLES_FROM} = {ROLES_NONE}): \
+             its only role is {BASE_ROLE}, not {role:?}"
+        )))
     }
 }
 
@@ -185,6 +198,8 @@ impl Connector for ScimConnector {
                 Capability::Remove,
                 Capability::KeepSeat,
                 Capability::ListRoles,
+                Capability::ListResources,
+                Capability::ResourceRoles,
             ],
             default_role: BASE_ROLE.to_owned(),
             sign_in: SignIn::ApiToken,
@@ -201,7 +216,10 @@ impl Connector for ScimConnector {
                     SettingKind::Choice(vec![ROLES_GROUPS.into(), ROLES_NONE.into()]),
                     false,
                 )
-                .help("groups: each SCIM group is a role (default); none: members have no roles"),
+                .help(
+                    "groups: each SCIM group is a role (default); none: members have no roles \
+                     and the groups are resources",
+                ),
                 SettingField::new(
                     DEACTIVATE_WITH,
                     "Remove members by",
@@ -279,8 +297,9 @@ impl Connector for ScimConnector {
     }
 
     /// The declared capabilities, less the roles when the hub reads none or the provider has no
-    /// Groups; `/ServiceProviderConfig` (RFC 7643 §5) is read again and logged (PATCH and
-    /// filters have fallbacks, so they remove nothing).
+    /// Groups, and less the resources unless the hub reads no roles and the provider has Groups;
+    /// `/ServiceProviderConfig` (RFC 7643 §5) is read again and logged (PATCH and filters have
+    /// fallbacks, so they remove nothing).
     #[instrument(skip_all, fields(connector = NAME))]
     async fn discover(
         &self,
@@ -293,26 +312,29 @@ impl Connector for ScimConnector {
         if let (true, Some(body)) = (r.status.is_success(), r.json.as_ref()) {
             debug!(config = ?ProviderConfig::parse(body), "the SCIM service provider's configuration");
         }
-        let mut roles = settings.roles_from == RolesFrom::Groups;
-        if roles {
-            let r = api
-                .ep
-                .get("/Groups")
-                .query(&[("count", "1".into())])
-                .scim()
-                .send()
-                .await?;
-            roles = match scim_json(r, APP, "list groups") {
-                Ok(_) => true,
-                Err(ConnectorError::NotFound(_) | ConnectorError::Unsupported(_)) => false,
-                Err(e) => return Err(e),
-            };
-        }
+        let r = api
+            .ep
+            .get("/Groups")
+            .query(&[("count", "1".into())])
+            .scim()
+            .send()
+            .await?;
+        let groups = match scim_json(r, APP, "list groups") {
+            Ok(_) => true,
+            Err(ConnectorError::NotFound(_) | ConnectorError::Unsupported(_)) => false,
+            Err(e) => return Err(e),
+        };
+        let roles = groups && settings.roles_from == RolesFrom::Groups;
+        let resources = groups && settings.roles_from == RolesFrom::None;
         Ok(self
             .describe()
             .capabilities
             .into_iter()
-            .filter(|c| roles || !matches!(c, Capability::ListRoles | Capability::UpdateRole))
+            .filter(|c| match c {
+                Capability::ListRoles | Capability::UpdateRole => roles,
+                Capability::ListResources | Capability::ResourceRoles => resources,
+                _ => true,
+            })
             .collect())
     }
 
@@ -411,8 +433,11 @@ impl Connector for ScimConnector {
         let email = normalize_email(&inv.email)?;
         let api = self.api(ctx, s)?;
         // The role must exist before anyone is created.
-        if settings.roles_from == RolesFrom::Groups {
-            api.groups().await?.group_for(&inv.role)?;
+        match settings.roles_from {
+            RolesFrom::Groups => {
+                api.groups().await?.group_for(&inv.role)?;
+            }
+            RolesFrom::None => only_base_role(&inv.role)?,
         }
         // Whoever already has the address is the invitee: invite is idempotent by email.
         let user = match api.find(&email).await? {
@@ -496,5 +521,54 @@ impl Connector for ScimConnector {
         }
         let user = api.existing_user(app_member_id).await?;
         self.member(&api, settings, &user).await
+    }
+
+    #[instrument(skip_all, fields(connector = NAME))]
+    async fn list_resources(
+        &self,
+        ctx: &ConnectorContext,
+        s: &AppSession,
+        cursor: Option<String>,
+    ) -> Result<ResourcePage, ConnectorError> {
+        resources_on(Settings::of(ctx)?)?;
+        self.api(ctx, s)?.group_page(cursor.as_deref()).await
+    }
+
+    #[instrument(skip_all, fields(connector = NAME, group = %resource_id))]
+    async fn list_resource_members(
+        &self,
+        ctx: &ConnectorContext,
+        s: &AppSession,
+        resource_id: &str,
+        _cursor: Option<String>,
+    ) -> Result<ResourceMemberPage, ConnectorError> {
+        resources_on(Settings::of(ctx)?)?;
+        self.api(ctx, s)?.group_members(resource_id).await
+    }
+
+    #[instrument(skip_all, fields(connector = NAME, group = %grant.resource_id,
+        member = %grant.app_member_id))]
+    async fn grant_resource_role(
+        &self,
+        ctx: &ConnectorContext,
+        s: &AppSession,
+        grant: &ResourceGrant,
+    ) -> Result<(), ConnectorError> {
+        resources_on(Settings::of(ctx)?)?;
+        self.api(ctx, s)?.grant_group(grant).await
+    }
+
+    #[instrument(skip_all, fields(connector = NAME, group = %resource_id, member = %app_member_id))]
+    async fn revoke_resource_role(
+        &self,
+        ctx: &ConnectorContext,
+        s: &AppSession,
+        resource_id: &str,
+        app_member_id: &str,
+    ) -> Result<(), ConnectorError> {
+        resources_on(Settings::of(ctx)?)?;
+        self.api(ctx, s)?
+            .revoke_group(resource_id, app_member_id)
+            .await
     }
 }
