@@ -6,6 +6,7 @@
 //!   retries of idempotent requests on 429 and 503 honouring `Retry-After`, and debug logs of
 //!   requests and replies with secrets redacted ([`redact`]).
 //! - [`address`]: the outbound address policy, enforced at DNS resolution.
+//! - [`rate`]: the per-hub request rate limit.
 //! - [`paging`]: page/per-page, offset/limit, `Link: rel="next"`, SCIM and anchored offsets.
 //! - [`errors`]: transport failures and the answers every app means the same way.
 //! - [`cookies`]: a cookie jar for apps driven through their web pages.
@@ -19,6 +20,7 @@ pub mod errors;
 pub mod http;
 pub mod members;
 pub mod paging;
+pub mod rate;
 pub mod redact;
 pub mod scim;
 

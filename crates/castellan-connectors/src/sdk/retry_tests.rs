@@ -130,3 +130,44 @@ async fn retries_stop_at_the_attempt_cap_and_the_wait_cap() {
     assert_eq!(r.retry_after, Some(Duration::from_secs(3600)));
     assert_eq!(seen.lock().unwrap().len(), 1);
 }
+
+/// A hub's `requests_per_second` spaces its requests out; another hub (another base URL) has
+/// its own budget, and a hub without the setting is not slowed down.
+#[tokio::test]
+async fn a_hubs_request_rate_is_honoured() {
+    use castellan_core::connector::settings::REQUESTS_PER_SECOND;
+    use castellan_core::connector::ConnectorContext;
+    let (url, seen) = scripted(vec![]).await;
+    let http = client();
+    let mut ctx = ConnectorContext::new(&url, "bot", String::new().into());
+    ctx.settings.insert(REQUESTS_PER_SECOND.into(), "4".into());
+    let started = Instant::now();
+    for _ in 0..8 {
+        let ep = http.endpoint_for(&ctx).unwrap();
+        ep.get("/users").send().await.unwrap();
+    }
+    // 4 at once (the burst), then 4 more at 4 a second.
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(seen.lock().unwrap().len(), 8);
+
+    let (other, _) = scripted(vec![]).await;
+    let free = ConnectorContext::new(&other, "bot", String::new().into());
+    let started = Instant::now();
+    for _ in 0..8 {
+        http.endpoint_for(&free)
+            .unwrap()
+            .get("/users")
+            .send()
+            .await
+            .unwrap();
+    }
+    assert!(
+        started.elapsed() < Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+}
