@@ -43,7 +43,7 @@ mod tests;
 
 use async_trait::async_trait;
 use castellan_core::catalog::Capability;
-use castellan_core::connector::settings::{API_TOKEN, BASE_URL};
+use castellan_core::connector::settings::{self, API_TOKEN, BASE_URL};
 use castellan_core::connector::{
     AppMember, AppRole, AppSession, Connector, ConnectorContext, ConnectorError, ConnectorInfo,
     Invitation, MemberPage, ResourceGrant, ResourceMemberPage, ResourcePage, SettingField,
@@ -96,7 +96,7 @@ impl ScimConnector {
     fn api(&self, ctx: &ConnectorContext, s: &AppSession) -> Result<Api<'_>, ConnectorError> {
         let ep = self
             .http
-            .endpoint(&ctx.base_url, ctx.timeout)?
+            .endpoint_for(ctx)?
             .with_auth(Auth::Bearer(s.token.clone()));
         let config = ProviderConfig::from_json(s.data.get("config").unwrap_or(&Value::Null));
         Ok(Api { ep, config })
@@ -233,6 +233,7 @@ impl Connector for ScimConnector {
                     "active_false: deactivate, keeping the user (default); delete: delete the \
                      user, where the app documents deletion",
                 ),
+                settings::requests_per_second(),
             ],
         }
     }
@@ -243,7 +244,7 @@ impl Connector for ScimConnector {
         let token = token(ctx)?;
         let ep = self
             .http
-            .endpoint(&ctx.base_url, ctx.timeout)?
+            .endpoint_for(ctx)?
             .with_auth(Auth::Bearer(token.clone()));
         // RFC 7644 §4: the configuration may be public; a provider without it gets the defaults.
         let r = ep.get("/ServiceProviderConfig").scim().send().await?;

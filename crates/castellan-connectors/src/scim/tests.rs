@@ -182,6 +182,15 @@ fn the_connector_declares_an_api_token_and_its_settings() {
     assert_eq!(info.sign_in, SignIn::ApiToken);
     assert!(info.can(Capability::ListRoles) && info.can(Capability::KeepSeat));
     let keys: Vec<&str> = info.settings.iter().map(|f| f.key.as_str()).collect();
-    assert_eq!(keys, ["base_url", "api_token", ROLES_FROM, DEACTIVATE_WITH]);
+    assert_eq!(
+        keys,
+        [
+            "base_url",
+            "api_token",
+            ROLES_FROM,
+            DEACTIVATE_WITH,
+            "requests_per_second"
+        ]
+    );
     assert_eq!(info.default_role, BASE_ROLE);
 }
