@@ -85,4 +85,33 @@ mod tests {
         assert!(r.connector("matrix").is_some());
         assert!(r.connector("synapse").is_none());
     }
+
+    /// Every catalog entry that names a connector of this build claims only what that
+    /// connector declares (the wizard and the API show the catalog's list).
+    #[test]
+    fn catalog_entries_claim_only_what_their_connector_declares() {
+        let apps = castellan_core::catalog::parse_catalog(castellan_core::catalog::BUILTIN_CATALOG)
+            .expect("the built-in catalog parses");
+        let r = Registry::default();
+        let mut checked = 0;
+        for app in &apps {
+            let Some(c) = app.connector.as_deref().and_then(|n| r.connector(n)) else {
+                continue;
+            };
+            let declared = c.describe().capabilities;
+            for cap in &app.capabilities {
+                assert!(
+                    declared.contains(cap),
+                    "{} claims {cap:?}, which its connector {} does not declare ({declared:?})",
+                    app.id,
+                    c.describe().name
+                );
+            }
+            checked += 1;
+        }
+        assert!(
+            checked >= 10,
+            "only {checked} catalog apps have a connector"
+        );
+    }
 }
