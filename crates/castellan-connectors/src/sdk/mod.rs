@@ -10,6 +10,8 @@
 //! - [`errors`]: transport failures and the answers every app means the same way.
 //! - [`cookies`]: a cookie jar for apps driven through their web pages.
 //! - [`members`]: email addresses and admin-flag roles.
+//! - [`rest`]: JSON bodies of successes, counts in headers, the text of HTML messages.
+//! - [`usernames`]: usernames derived from emails, made unique; random passwords.
 
 pub mod address;
 pub mod cookies;
@@ -18,6 +20,8 @@ pub mod http;
 pub mod members;
 pub mod paging;
 pub mod redact;
+pub mod rest;
+pub mod usernames;
 
 #[cfg(test)]
 mod retry_tests;
