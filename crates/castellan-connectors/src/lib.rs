@@ -11,9 +11,11 @@ use castellan_core::connector::{Connector, ConnectorRegistry};
 pub mod redmine;
 pub mod sdk;
 pub mod synapse;
+pub mod wordpress;
 
 pub use redmine::RedmineConnector;
 pub use synapse::SynapseConnector;
+pub use wordpress::WordPressConnector;
 
 /// The connectors Castellan knows, by name.
 #[derive(Debug, Clone)]
@@ -22,11 +24,12 @@ pub struct Registry {
 }
 
 impl Default for Registry {
-    /// Every built-in connector: `redmine`, `synapse`.
+    /// Every built-in connector: `redmine`, `synapse`, `wordpress`.
     fn default() -> Self {
         Self::empty()
             .with(redmine::NAME, Arc::new(RedmineConnector::new()))
             .with(synapse::NAME, Arc::new(SynapseConnector::new()))
+            .with(wordpress::NAME, Arc::new(WordPressConnector::new()))
     }
 }
 
@@ -68,8 +71,14 @@ mod tests {
         assert_eq!(c.describe().roles, ["admin", "user"]);
         assert_eq!(c.describe().default_role, "user");
         assert!(r.connector("nope").is_none());
-        assert_eq!(r.names().collect::<Vec<_>>(), ["redmine", "synapse"]);
+        assert_eq!(
+            r.names().collect::<Vec<_>>(),
+            ["redmine", "synapse", "wordpress"]
+        );
         assert_eq!(r.connector("redmine").unwrap().describe().name, "redmine");
+        let wp = r.connector("wordpress").unwrap().describe();
+        assert_eq!(wp.roles[0], "administrator");
+        assert_eq!(wp.default_role, "subscriber");
     }
 
     #[test]
