@@ -91,7 +91,7 @@ alive() { # FILE PATTERN
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null &&
     tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$2"
 }
-db_alive() { alive "$D/mariadb.pid" "mariadbd.*$D/db"; }
+db_alive() { alive "$D/mariadb.pid" "mariadbd .*--datadir=$D/db"; }
 php_alive() { alive "$D/php.pid" "127.0.0.1:$PORT"; }
 answers() {
   curl -s -m 10 "$BASE/?rest_route=/" 2>/dev/null | grep -q '"namespaces"'
@@ -99,7 +99,8 @@ answers() {
 sql() { mariadb --no-defaults -S "$SOCK" -uroot "$@"; }
 
 # --- MariaDB ----------------------------------------------------------------------------------
-if ! db_alive; then
+# Started unless it answers on its socket (or is starting: its pid is alive).
+if ! sql -e 'select 1' >/dev/null 2>&1 && ! db_alive; then
   if [ ! -d "$D/db/mysql" ]; then
     log "initialising MariaDB in $D/db"
     mariadb-install-db --no-defaults --datadir="$D/db" --user=root \

@@ -12,14 +12,15 @@ if [ -z "$D" ]; then
   exit 2
 fi
 
-# Signals the process group led by the pid in FILE, if that pid is still ours (pids get reused).
+# Signals the process group led by the pid in FILE, if that pid is still ours (pids get reused):
+# its command line matches PATTERN.
 stop() { # FILE PATTERN NAME
-  local pid
-  [ -f "$1" ] || { echo "stop-wordpress: $3 not running (no $1)" >&2; return 0; }
-  pid=$(cat "$1")
+  local file=$1 pattern=$2 name=$3 pid
+  [ -f "$file" ] || { echo "stop-wordpress: $name not running (no $file)" >&2; return 0; }
+  pid=$(cat "$file")
   ours() {
     [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null &&
-      tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$2"
+      tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$pattern"
   }
   if ours; then
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid"
@@ -28,15 +29,15 @@ stop() { # FILE PATTERN NAME
       sleep 0.25
     done
     if ours; then
-      echo "stop-wordpress: $3 (pid $pid) ignored SIGTERM; sending SIGKILL" >&2
-      kill -KILL -- "-$pid" 2>/dev/null || true
+      echo "stop-wordpress: $name (pid $pid) ignored SIGTERM; sending SIGKILL" >&2
+      kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
     fi
-    echo "stop-wordpress: stopped $3 (pid $pid)" >&2
+    echo "stop-wordpress: stopped $name (pid $pid)" >&2
   else
-    echo "stop-wordpress: $3 (pid $pid) is not running" >&2
+    echo "stop-wordpress: $name (pid $pid) is not running" >&2
   fi
-  rm -f "$1"
+  rm -f "$file"
 }
 
 stop "$D/php.pid" "php .*-S 127.0.0.1:" "PHP's web server"
-stop "$D/mariadb.pid" "mariadbd" "MariaDB"
+stop "$D/mariadb.pid" "mariadbd .*--datadir=$D/db" "MariaDB"
