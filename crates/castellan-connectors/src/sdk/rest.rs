@@ -1,9 +1,11 @@
-//! Small helpers for JSON REST APIs: the body of a success or the connector's typed error, a
-//! count from a header, and the text of an error message written in HTML.
+//! Small helpers for JSON REST APIs: the body of a success or the connector's typed error, the
+//! errors most JSON APIs mean alike, a count from a header, and the text of an HTML message.
 
 use castellan_core::connector::ConnectorError;
+use reqwest::StatusCode;
 use serde_json::Value;
 
+use super::errors::common_error;
 use super::Reply;
 
 /// The JSON body of a 2xx reply; otherwise `map(&reply)`, the connector's one error table.
@@ -25,6 +27,29 @@ pub fn json_body(
             r.base
         ))
     })
+}
+
+/// The error of a failed call of `app`'s JSON API by its status, for what the connector's own
+/// table leaves: [`common_error`] (429, 5xx, 3xx), then 401 → `BadCredentials`, 403 →
+/// `InsufficientPermission`, an answer that is not JSON → `Configuration` (not `app`'s API: the
+/// base URL is wrong), 404 → `NotFound`, another 4xx → `Configuration` (what was asked is
+/// refused), anything else → `AppChanged`. `says` is the app's own message, for the error text.
+pub fn status_error(r: &Reply, app: &str, what: &str, says: &str) -> ConnectorError {
+    use ConnectorError as E;
+    if let Some(e) = common_error(r, what, &format!("{app}'s address")) {
+        return e;
+    }
+    match r.status {
+        StatusCode::UNAUTHORIZED => E::BadCredentials(format!("{app} refused to {what}: {says}")),
+        StatusCode::FORBIDDEN => E::InsufficientPermission(says.to_owned()),
+        s if r.json.is_none() => E::Configuration(format!(
+            "{} answered '{what}' with HTTP {s}: not {app} (or not its address)",
+            r.base
+        )),
+        StatusCode::NOT_FOUND => E::NotFound(says.to_owned()),
+        s if s.is_client_error() => E::Configuration(says.to_owned()),
+        s => E::AppChanged(format!("{app} answered '{what}' with HTTP {s}")),
+    }
 }
 
 /// A header holding a count, such as `X-Total-Count` or WordPress's `X-WP-Total`.
@@ -69,5 +94,24 @@ mod tests {
             "Error: no user."
         );
         assert_eq!(plain_text("plain"), "plain");
+        let e = |status: u16, body: &str| {
+            status_error(
+                &Reply::new(status, body, None, "http://h"),
+                "App",
+                "x",
+                "no",
+            )
+        };
+        assert!(matches!(e(401, "{}"), ConnectorError::BadCredentials(_)));
+        assert!(matches!(
+            e(403, "{}"),
+            ConnectorError::InsufficientPermission(_)
+        ));
+        assert!(matches!(e(404, "{}"), ConnectorError::NotFound(_)));
+        assert!(matches!(e(404, "<html>"), ConnectorError::Configuration(_)));
+        assert!(matches!(e(422, "{}"), ConnectorError::Configuration(_)));
+        assert!(matches!(e(418, "<p>"), ConnectorError::Configuration(_)));
+        assert!(matches!(e(204, "{}"), ConnectorError::AppChanged(_)));
+        assert!(e(503, "{}").is_retryable());
     }
 }

@@ -1,27 +1,20 @@
-//! WordPress, driven through its REST API by an administrator signed in with an Application
-//! Password (HTTP Basic, RFC 7617).
+//! WordPress, through its REST API as an administrator signed in with an Application Password
+//! (HTTP Basic). Roles are the site's: the five defaults and custom ones; WordPress has no REST
+//! endpoint for roles, so [`Connector::list_roles`] adds to the defaults every role a member
+//! holds (a custom role nobody holds is not seen). A user with no role on the site is reported
+//! `deactivated`: keep-seat removal takes every role away. Removal deletes the user and hands
+//! their posts to the `reassign_to` user (id, username or email; else the automation account).
+//! Invited members get a username from their email (`ana`, else `ana-2`…) and a password nobody
+//! keeps (WordPress sends no email: "Lost your password?"). Calls go to
+//! `<base>/?rest_route=/wp/v2/…`, which works without pretty permalinks too.
 //!
-//! App roles are the site's roles: the five defaults (administrator, editor, author,
-//! contributor, subscriber) and custom ones. WordPress has no REST endpoint for roles, so
-//! [`Connector::list_roles`] gives the defaults plus every role a member holds: a custom role
-//! that nobody holds is not seen. A member with no role on the site is reported `deactivated`
-//! (the account stays, with no access to the site); keep-seat removal does that (`roles: []`).
-//! Removal deletes the user and hands their posts and links to the hub's `reassign_to` user
-//! (an id, username or email; the automation account when unset), so no content is deleted.
-//! An invited member gets a username from their email (`ana`, else `ana-2`…) and a random
-//! password nobody keeps; WordPress sends no email: they use "Lost your password?".
-//!
-//! Every call goes to `<base>/?rest_route=/wp/v2/…`, which works with or without pretty
-//! permalinks (`/wp-json/` needs them). APIs used:
-//! - Users (list with `context=edit`, `search`, `orderby=id`, `offset`, `per_page` ≤ 100 and the
-//!   `X-WP-Total` header; retrieve; create; update `roles`; delete with `force=true` and
-//!   `reassign`): <https://developer.wordpress.org/rest-api/reference/users/>
-//! - Paging and `?rest_route=`: <https://developer.wordpress.org/rest-api/using-the-rest-api/pagination/>,
-//!   <https://developer.wordpress.org/rest-api/extending-the-rest-api/routes-and-endpoints/>
-//! - Application Passwords (Basic authentication; HTTPS or a `local` environment only):
+//! - Users (`context=edit`, `search`, `orderby=id`, `offset`, `per_page` ≤ 100, `X-WP-Total`;
+//!   create; `roles`; delete with `force` and `reassign`):
+//!   <https://developer.wordpress.org/rest-api/reference/users/>,
+//!   <https://developer.wordpress.org/rest-api/using-the-rest-api/pagination/>
+//! - Application Passwords (HTTPS or a `local` site only):
 //!   <https://make.wordpress.org/core/2020/11/05/application-passwords-integration-guide/>
-//! - Capabilities `list_users`, `create_users`, `promote_users`, `delete_users`:
-//!   <https://wordpress.org/documentation/article/roles-and-capabilities/>
+//! - Capabilities: <https://wordpress.org/documentation/article/roles-and-capabilities/>
 
 mod model;
 
@@ -35,7 +28,8 @@ use castellan_core::connector::{
     ConnectorError as E, ConnectorInfo, Invitation, MemberPage, SignIn,
 };
 use reqwest::Method;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
+use serde::Deserialize;
 use serde_json::{json, Value};
 use tracing::{debug, instrument};
 
@@ -131,11 +125,8 @@ impl Site<'_> {
         q.push(("per_page", PAGE.to_string()));
         q.extend(search.map(|s| ("search", s.to_owned())));
         let (body, total) = self.get(USERS, &q, "list users").await?;
-        let rows = body
-            .as_array()
-            .ok_or_else(|| unexpected(APP, "list users"))?;
-        let parse = |u: &Value| WpUser::parse(u, "list users");
-        Ok((rows.iter().map(parse).collect::<R<_>>()?, total))
+        let users = Vec::deserialize(&body).map_err(|_| unexpected(APP, "list users"))?;
+        Ok((users, total))
     }
 
     /// The first user `search` finds for whom `hit` holds.
@@ -162,13 +153,14 @@ impl Site<'_> {
         }
         if key.contains('@') {
             let email = normalize_email(key)?;
-            let hit = |u: &WpUser| u.member.email.as_deref() == Some(&email);
+            let hit = |u: &WpUser| u.email() == email;
             return self.find(&email, hit).await;
         }
-        match key {
-            "" => Ok(None),
-            _ => self.find(key, |u| u.login.eq_ignore_ascii_case(key)).await,
-        }
+        let hit = |u: &WpUser| u.username.eq_ignore_ascii_case(key);
+        Ok(match key {
+            "" => None,
+            _ => self.find(key, hit).await?,
+        })
     }
 
     async fn existing(&self, key: &str) -> R<WpUser> {
@@ -185,7 +177,7 @@ impl Site<'_> {
         let req = self.at(Method::POST, &format!("{USERS}/{}", u.id));
         let req = req.json(json!({ "roles": roles })).idempotent();
         let (u, _) = Self::send(req, "change a user's roles").await?;
-        Ok(WpUser::parse(&u, "change a user's roles")?.member)
+        Ok(WpUser::parse(&u, "change a user's roles")?.member())
     }
 
     /// Creates a user with a random password nobody keeps; sent once.
@@ -199,7 +191,7 @@ impl Site<'_> {
         let (u, _) = Self::send(self.at(Method::POST, USERS).json(body), "create a user").await?;
         let u = WpUser::parse(&u, "create a user")?;
         debug!(member = u.id, "created a WordPress user");
-        Ok(u.member)
+        Ok(u.member())
     }
 
     /// One page of the listing from `at`: the users not listed yet and the next cursor. With
@@ -225,7 +217,7 @@ impl Connector for WordPressConnector {
         use SettingKind::{Secret, Text, Url};
         ConnectorInfo {
             name: NAME.to_owned(),
-            roles: DEFAULT_ROLES.iter().map(|(r, _)| (*r).to_owned()).collect(),
+            roles: DEFAULT_ROLES.map(String::from).into(),
             capabilities: vec![ListMembers, Invite, UpdateRole, Remove, KeepSeat, ListRoles],
             default_role: "subscriber".to_owned(), // WordPress's own `default_role`
             sign_in: SignIn::UsernameAndToken,
@@ -247,15 +239,11 @@ impl Connector for WordPressConnector {
     #[instrument(skip_all, fields(connector = NAME, username = %ctx.username))]
     async fn login(&self, ctx: &Ctx) -> R<Session> {
         let token = ctx.api_token.as_ref().unwrap_or(&ctx.password).clone();
-        if token.expose_secret().trim().is_empty() || ctx.username.trim().is_empty() {
-            let needs = "WordPress needs a username and an application password";
-            return Err(E::Configuration(needs.into()));
-        }
         let site = self.site(ctx, &token, None)?;
         let (me, _) = site.get(ME, &[], "sign in").await?;
         let me = WpUser::parse(&me, "sign in")?;
         debug!(user_id = me.id, "signed in to WordPress");
-        let data = json!({ "user_id": me.id, "username": me.login });
+        let data = json!({ "user_id": me.id, "username": me.username });
         Ok(Session { token, data })
     }
 
@@ -264,7 +252,7 @@ impl Connector for WordPressConnector {
     async fn verify_permissions(&self, ctx: &Ctx, s: &Session) -> R<()> {
         let site = self.session(ctx, s)?;
         let (me, _) = site.get(ME, &[], "read the account").await?;
-        let roles = WpUser::parse(&me, "read the account")?.member.roles;
+        let roles = WpUser::parse(&me, "read the account")?.roles;
         let caps = &me["capabilities"];
         let missing: Vec<&str> = NEEDED.into_iter().filter(|c| caps[c] != true).collect();
         if roles.iter().any(|r| r == "administrator") || missing.is_empty() {
@@ -284,14 +272,14 @@ impl Connector for WordPressConnector {
             Some(_) => return Err(E::Configuration(format!("not a member cursor: {cursor:?}"))),
         };
         let (users, next) = self.session(ctx, s)?.page(&at).await?;
-        let members = users.into_iter().map(|u| u.member).collect();
+        let members = users.into_iter().map(WpUser::member).collect();
         let next = next.map(|n| n.encode());
         Ok(MemberPage { members, next })
     }
 
     #[instrument(skip_all, fields(connector = NAME, member = %id))]
     async fn get_member(&self, ctx: &Ctx, s: &Session, id: &str) -> R<Option<AppMember>> {
-        Ok(self.session(ctx, s)?.resolve(id).await?.map(|u| u.member))
+        Ok(self.session(ctx, s)?.resolve(id).await?.map(WpUser::member))
     }
 
     #[instrument(skip_all, fields(connector = NAME))]
@@ -310,16 +298,16 @@ impl Connector for WordPressConnector {
         }
         let (email, site) = (normalize_email(&inv.email)?, self.session(ctx, s)?);
         if let Some(u) = site.resolve(&email).await? {
-            if u.member.roles.is_empty() {
+            if u.roles.is_empty() {
                 return site.set_roles(&u, &[role]).await;
             }
-            return Ok(u.member);
+            return Ok(u.member());
         }
         if let Some(name) = given(&inv.username) {
             return match site.resolve(name).await? {
                 None => site.create(name, &email, inv).await,
-                Some(u) if u.member.roles.is_empty() => site.set_roles(&u, &[role]).await,
-                Some(u) => Err(E::Conflict(format!("{} is somebody else's", u.login))),
+                Some(u) if u.roles.is_empty() => site.set_roles(&u, &[role]).await,
+                Some(u) => Err(E::Conflict(format!("{} is somebody else's", u.username))),
             };
         }
         let base = derive(email_local_part(&email), LOGIN_CHARS, LOGIN_MAX);
@@ -337,8 +325,8 @@ impl Connector for WordPressConnector {
     async fn update_role(&self, ctx: &Ctx, s: &Session, id: &str, role: &str) -> R<AppMember> {
         let site = self.session(ctx, s)?;
         let u = site.existing(id).await?;
-        if u.member.roles == [role.trim()] {
-            return Ok(u.member);
+        if u.roles == [role.trim()] {
+            return Ok(u.member());
         }
         site.set_roles(&u, &[role.trim()]).await
     }
@@ -379,7 +367,7 @@ impl Connector for WordPressConnector {
         let (mut held, mut at) = (BTreeSet::new(), AnchoredOffset::default());
         loop {
             let (users, next) = site.page(&at).await?;
-            held.extend(users.into_iter().flat_map(|u| u.member.roles));
+            held.extend(users.into_iter().flat_map(|u| u.roles));
             match next {
                 Some(n) => at = n,
                 None => return Ok(app_roles(held)),
@@ -392,8 +380,8 @@ impl Connector for WordPressConnector {
     async fn remove_keep_seat(&self, ctx: &Ctx, s: &Session, id: &str) -> R<AppMember> {
         let site = self.session(ctx, s)?;
         let u = site.existing(id).await?;
-        if u.member.roles.is_empty() {
-            return Ok(u.member);
+        if u.roles.is_empty() {
+            return Ok(u.member());
         }
         site.set_roles(&u, &[]).await
     }
