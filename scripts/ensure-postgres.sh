@@ -12,8 +12,8 @@ fi
 if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
   echo "ensure-postgres: installing PostgreSQL from Debian's packages" >&2
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq postgresql >/dev/null
+  apt-get -o DPkg::Lock::Timeout=900 update -qq
+  apt-get -o DPkg::Lock::Timeout=900 install -y -qq postgresql >/dev/null
   ver=$(ls /etc/postgresql | sort -V | tail -1)
   conf=/etc/postgresql/$ver/main
   # Loopback only, trust auth for the tests (this machine is a sandbox).

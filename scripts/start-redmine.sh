@@ -86,11 +86,11 @@ if ! installed redmine || ! installed redmine-sqlite; then
   t0=$(date +%s)
   if ! apt-cache show redmine >/dev/null 2>&1 || ! apt-cache show redmine-sqlite >/dev/null 2>&1; then
     log "apt-get update (the redmine package is unknown)"
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 ||
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 update -qq >&2 ||
       die "apt-get update failed"
   fi
   log "installing Debian's redmine and redmine-sqlite (takes a minute or two)"
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends \
     redmine redmine-sqlite >"$D/apt.log" 2>&1 ||
     { tail -n 40 "$D/apt.log" >&2; die "apt-get install redmine redmine-sqlite failed"; }
   log "installed in $(($(date +%s) - t0))s"

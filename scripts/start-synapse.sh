@@ -83,6 +83,19 @@ PY
   die "background updates still pending after 300s ($n left)"
 }
 
+# A new test run (CASTELLAN_TEST_RUN, set once by .ci/run) starts from an empty database, so
+# users left by earlier runs on a reused machine do not slow listings down. Within one run the
+# server is started once and shared by every test binary.
+if [ -n "${CASTELLAN_TEST_RUN:-}" ] && [ "$(cat "$D/.test-run" 2>/dev/null)" != "$CASTELLAN_TEST_RUN" ]; then
+  if pid_alive; then
+    log "new test run: stopping the server of the previous run"
+    "$(dirname "$0")/stop-synapse.sh" "$D" 2>/dev/null || true
+  fi
+  rm -rf "$D/homeserver.db" "$D/homeserver.db-wal" "$D/homeserver.db-shm" "$D/homeserver.db-journal" "$D/media_store"
+  echo "$CASTELLAN_TEST_RUN" >"$D/.test-run"
+  log "new test run $CASTELLAN_TEST_RUN: fresh database"
+fi
+
 if healthy; then
   if [ -f "$D/homeserver.yaml" ] && pid_alive; then
     ensure_admin
@@ -102,10 +115,10 @@ if [ ! -f "$marker" ]; then
     rm -rf "$D/venv"
     if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
       log "python3 -m venv failed; installing Debian's python3-venv"
-      DEBIAN_FRONTEND=noninteractive apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 update -qq
       pyver=$(python3 -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "python$pyver-venv" >/dev/null ||
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+      DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -qq "python$pyver-venv" >/dev/null ||
+        DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -qq python3-venv >/dev/null
       python3 -m venv "$D/venv" || die "python3 -m venv still fails"
     else
       die "python3 -m venv failed: $(cat "$D/venv.err")"

@@ -1,11 +1,16 @@
 //! A fault-injecting HTTP proxy for end-to-end tests: it sits between Castellan and a real app
 //! on loopback, forwards every request, and on request fails chosen ones the way networks and
-//! apps fail: the connection is reset before the app sees the request, the app answers 503, or
-//! the request is held (the test then kills Castellan, or lets the request through late).
-//! It logs every write it forwarded, so tests can check that no write was done twice.
+//! apps fail: the connection is reset before the app sees the request (or after the app carried
+//! it out, before the answer), the app answers 503 or 429, the answer is slow, or the request is
+//! held (the test then kills Castellan, or lets the request through late).
+//! It logs every write it forwarded, so tests can check that no write was done twice
+//! ([`FaultProxy::repeated_writes`]).
 //!
 //! One request per connection (`Connection: close`), HTTP/1.1 with `Content-Length` bodies:
-//! what Castellan's connectors send.
+//! what Castellan's connectors send. Every request header but the hop-by-hop ones (RFC 9110
+//! §7.6.1) and `Host` is passed on, and every answer header but those and `Content-Length`
+//! comes back (cookies and redirects included: web sign-ins work through the proxy); the proxy
+//! follows no redirect.
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -28,6 +33,20 @@ pub enum Fault {
     /// Forward the request, and keep the app's answer until the test releases it, when the
     /// answer's body contains this text (otherwise pass it on and stay armed).
     HoldAnswer(Arc<Held>, String),
+    /// Wait this long, then forward: a slow network or a slow app.
+    Delay(Duration),
+    /// Forward the request, let the app carry it out, then close the connection without
+    /// answering: the client cannot know whether its write was done.
+    ResetAfter,
+}
+
+/// The `method` of [`FaultProxy::fail`] that matches every write: any method but `GET`, `HEAD`
+/// and `OPTIONS`.
+pub const ANY_WRITE: &str = "WRITE";
+
+/// Whether `method` is a write (not `GET`, `HEAD` or `OPTIONS`).
+fn is_write(method: &str) -> bool {
+    !matches!(method, "GET" | "HEAD" | "OPTIONS")
 }
 
 /// A held request: the test waits for it to arrive, then lets it through or drops it.
@@ -129,7 +148,10 @@ impl FaultProxy {
             upstream: upstream.trim_end_matches('/').to_owned(),
             rules: Mutex::new(vec![]),
             writes: Mutex::new(vec![]),
-            http: reqwest::Client::new(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("the proxy's HTTP client builds"),
         });
         let st = state.clone();
         tokio::spawn(async move {
@@ -140,8 +162,8 @@ impl FaultProxy {
         FaultProxy { url, state }
     }
 
-    /// Applies `fault` to the next `times` requests with this method whose path contains
-    /// `path_contains`.
+    /// Applies `fault` to the next `times` requests with this method ([`ANY_WRITE`] for any
+    /// write) whose path contains `path_contains` (`""` for any path).
     pub fn fail(&self, method: &str, path_contains: &str, fault: Fault, times: usize) {
         self.state.rules.lock().unwrap().push(Rule {
             method: method.to_owned(),
@@ -177,15 +199,48 @@ impl FaultProxy {
         held
     }
 
+    /// How many faults are still armed (the `times` not yet spent of every rule): 0 once every
+    /// fault asked for has hit a request.
+    pub fn pending(&self) -> usize {
+        self.state
+            .rules
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|r| r.times)
+            .sum()
+    }
+
     /// Every write (non-GET request) forwarded so far, in order.
     pub fn writes(&self) -> Vec<Write> {
         self.state.writes.lock().unwrap().clone()
+    }
+
+    /// The writes the app carried out (2xx) more than once with the same method, path and body:
+    /// each such write once, in the order of its first success. Empty when no write was done
+    /// twice.
+    pub fn repeated_writes(&self) -> Vec<Write> {
+        let done: Vec<Write> = self
+            .writes()
+            .into_iter()
+            .filter(|w| (200..300).contains(&w.status))
+            .collect();
+        let mut repeated: Vec<Write> = Vec::new();
+        for (i, w) in done.iter().enumerate() {
+            let same = |o: &Write| o.method == w.method && o.path == w.path && o.body == w.body;
+            if done[..i].iter().any(same) && !repeated.iter().any(same) {
+                repeated.push(w.clone());
+            }
+        }
+        repeated
     }
 }
 
 enum Plan {
     Forward,
     Reset,
+    ResetAfter,
+    Delay(Duration),
     Status(u16, Vec<(String, String)>),
     Hold(oneshot::Receiver<bool>),
     HoldAnswer(Arc<Held>, String),
@@ -193,10 +248,11 @@ enum Plan {
 
 fn plan(state: &State, method: &str, path: &str) -> Plan {
     let mut rules = state.rules.lock().unwrap();
-    let Some(i) = rules
-        .iter()
-        .position(|r| r.times > 0 && r.method == method && path.contains(&r.path_contains))
-    else {
+    let Some(i) = rules.iter().position(|r| {
+        r.times > 0
+            && (r.method == method || (r.method == ANY_WRITE && is_write(method)))
+            && path.contains(&r.path_contains)
+    }) else {
         return Plan::Forward;
     };
     if let Fault::HoldAnswer(h, text) = &rules[i].fault {
@@ -206,6 +262,8 @@ fn plan(state: &State, method: &str, path: &str) -> Plan {
     rules[i].times -= 1;
     match &rules[i].fault {
         Fault::Reset => Plan::Reset,
+        Fault::ResetAfter => Plan::ResetAfter,
+        Fault::Delay(d) => Plan::Delay(*d),
         Fault::Status(s) => Plan::Status(*s, vec![]),
         Fault::StatusWith(s, headers) => Plan::Status(*s, headers.clone()),
         Fault::Hold(h) => Plan::Hold(h.arm()),
@@ -276,6 +334,22 @@ async fn read_request(
     Some((method, path, headers, body))
 }
 
+/// Headers that belong to one connection (RFC 9110 §7.6.1), and the body framing the proxy sets
+/// itself.
+fn hop_by_hop(name: &str) -> bool {
+    matches!(
+        name,
+        "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "transfer-encoding"
+            | "te"
+            | "trailer"
+            | "upgrade"
+            | "content-length"
+    )
+}
+
 async fn respond(sock: &mut TcpStream, status: u16, headers: &[(String, String)], body: &[u8]) {
     let mut out = format!(
         "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n",
@@ -296,10 +370,13 @@ async fn serve(mut sock: TcpStream, state: Arc<State>) {
         return;
     };
     let mut answer_hold = None;
+    let mut reset_after = false;
     match plan(&state, &method, &path) {
         Plan::Forward => {}
         Plan::HoldAnswer(h, text) => answer_hold = Some((h, text)),
         Plan::Reset => return,
+        Plan::ResetAfter => reset_after = true,
+        Plan::Delay(d) => tokio::time::sleep(d).await,
         Plan::Status(s, extra) => {
             let body = br#"{"errcode":"M_UNKNOWN","error":"injected by the fault proxy"}"#;
             let mut headers = vec![("Content-Type".to_owned(), "application/json".to_owned())];
@@ -319,7 +396,7 @@ async fn serve(mut sock: TcpStream, state: Arc<State>) {
         .timeout(Duration::from_secs(60))
         .body(body.clone());
     for (k, v) in &headers {
-        if matches!(k.as_str(), "authorization" | "content-type" | "accept") {
+        if !hop_by_hop(k) && k != "host" {
             req = req.header(k, v);
         }
     }
@@ -338,14 +415,68 @@ async fn serve(mut sock: TcpStream, state: Arc<State>) {
     let keep: Vec<(String, String)> = resp
         .headers()
         .iter()
-        .filter(|(k, _)| matches!(k.as_str(), "content-type" | "retry-after" | "location"))
+        .filter(|(k, _)| !hop_by_hop(k.as_str()))
         .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
         .collect();
     let bytes = resp.bytes().await.unwrap_or_default();
+    if reset_after {
+        return;
+    }
     if let Some(rx) = answer_hold.and_then(|(h, text)| hold_if_answer(&state, &h, &text, &bytes)) {
         if !rx.await.unwrap_or(false) {
             return;
         }
     }
     respond(&mut sock, status, &keep, &bytes).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::harness::canned_server;
+
+    async fn post(url: &str) -> Result<u16, reqwest::Error> {
+        let r = reqwest::Client::new()
+            .post(format!("{url}/users"))
+            .header("X-Api-Key", "k")
+            .body("{}")
+            .send()
+            .await?;
+        Ok(r.status().as_u16())
+    }
+
+    #[tokio::test]
+    async fn faults_hit_writes_and_writes_done_twice_are_found() {
+        let app = canned_server("201 Created", "application/json", "{}").await;
+        let proxy = FaultProxy::start(&app).await;
+        proxy.fail(ANY_WRITE, "", Fault::ResetAfter, 1);
+        proxy.fail(ANY_WRITE, "", Fault::Status(503), 1);
+        // Reads pass; the first write reaches the app but its answer is lost.
+        let get = reqwest::get(format!("{}/users", proxy.url)).await.unwrap();
+        assert_eq!(get.status().as_u16(), 201);
+        assert!(post(&proxy.url).await.is_err(), "the connection is reset");
+        assert_eq!(proxy.pending(), 1);
+        assert_eq!(post(&proxy.url).await.unwrap(), 503);
+        assert_eq!(proxy.pending(), 0);
+        assert_eq!(proxy.writes().len(), 1, "the 503 never reached the app");
+        assert!(proxy.repeated_writes().is_empty());
+        assert_eq!(post(&proxy.url).await.unwrap(), 201);
+        let repeated = proxy.repeated_writes();
+        assert_eq!(repeated.len(), 1);
+        assert_eq!(
+            (repeated[0].method.as_str(), repeated[0].path.as_str()),
+            ("POST", "/users")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_delayed_request_arrives_late() {
+        let app = canned_server("200 OK", "application/json", "{}").await;
+        let proxy = FaultProxy::start(&app).await;
+        proxy.fail("GET", "", Fault::Delay(Duration::from_millis(300)), 1);
+        let started = std::time::Instant::now();
+        let r = reqwest::get(format!("{}/x", proxy.url)).await.unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        assert!(started.elapsed() >= Duration::from_millis(300));
+    }
 }

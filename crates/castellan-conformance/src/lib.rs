@@ -6,12 +6,26 @@
 //! password, non-admin), the permission probe, listing over more than two pages with no member lost
 //! or repeated, get and find by email (case-insensitive), invite (new; already a member), each
 //! role change, remove (present; already gone), resource grant and revoke where the connector has
-//! resources, and, through a fault-injecting proxy in front of the real app, 429 with
-//! `Retry-After`, 503, a reset connection and a slow answer, with no write done twice.
+//! resources, and, through a fault-injecting proxy ([`fault_proxy`]) in front of the real app, 429
+//! with `Retry-After`, 503, a reset connection and a slow answer, with no write done twice.
 //!
-//! Cases a connector does not declare (see [`castellan_core::connector::ConnectorInfo`]) are
-//! reported as unsupported, not passed. [`run`] prints one summary line per connector
-//! (`conformance <name>: passed N/M; unsupported: …; failed: …`) and panics when a case failed.
+//! Cases a connector does not declare (see [`castellan_core::connector::ConnectorInfo`]) or its
+//! fixture cannot set up are reported as unsupported, not passed. [`run`] prints one summary line
+//! per connector (`conformance <name>: passed N/M; unsupported: …; failed: …`, then a line per
+//! case) straight to standard output, so it shows in the CI log whether or not the test binary
+//! runs with `--nocapture`, and panics when a case failed.
+//!
+//! A test file:
+//!
+//! ```ignore
+//! #[tokio::test]
+//! async fn conformance() {
+//!     castellan_conformance::run(&MyAppFixture::default()).await;
+//! }
+//! ```
+//!
+//! [`harness`] holds what test files share besides the suite (starting the app with its
+//! `scripts/start-<app>.sh`, unique suffixes, an out-of-band admin API client).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -20,11 +34,62 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use castellan_core::connector::{Connector, ConnectorContext};
 
+mod cases;
 pub mod fault_proxy;
+pub mod harness;
+mod report;
+
+pub use cases::{run, CASES, SEED_PREFIX};
+pub use report::{CaseResult, Outcome, Report};
+
+/// Implements the fixed half of a [`Fixture`] inside its `impl` block: [`Fixture::connector`]
+/// (the expression `$connector`, an `Arc<dyn Connector>`, evaluated at each call) and
+/// [`Fixture::base_url`] and [`Fixture::context`] from `$app`, a [`harness::PasswordApp`].
+///
+/// ```ignore
+/// const SYNAPSE: PasswordApp = PasswordApp { app: "synapse", port: 18008, username: "admin", password: "adminpass" };
+///
+/// #[async_trait]
+/// impl Fixture for SynapseFixture {
+///     castellan_conformance::password_fixture!(Arc::new(SynapseConnector::new()), SYNAPSE);
+///     async fn non_admin(&self, base_url: &str) -> Option<ConnectorContext> { … }
+///     async fn seed_members(&self, prefix: &str, n: usize) -> Vec<String> { … }
+/// }
+/// ```
+#[macro_export]
+macro_rules! password_fixture {
+    ($connector:expr, $app:expr) => {
+        fn connector(&self) -> ::std::sync::Arc<dyn $crate::__private::Connector> {
+            $connector
+        }
+
+        fn base_url(&self) -> ::std::string::String {
+            $app.base_url()
+        }
+
+        fn context(&self, base_url: &str) -> $crate::__private::ConnectorContext {
+            $app.context(base_url)
+        }
+    };
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use castellan_core::connector::{Connector, ConnectorContext};
+}
+
+/// How many members the listing case seeds unless the fixture says otherwise
+/// ([`Fixture::listing_size`]): two and a half pages of 100.
+pub const LISTING_SIZE: usize = 250;
 
 /// What the suite needs from a connector's test: the connector, the real app and an automation
-/// account on it. One fixture per test binary; the app is shared by every case, so the fixture
-/// and the suite give every case its own member names and emails.
+/// account on it. One fixture per test binary; the app is shared by every case (and by other test
+/// binaries and runs), so the suite gives every case its own member emails
+/// (`conf_<case>_<unique>@<email_domain>`).
+///
+/// Required: [`Fixture::connector`], [`Fixture::base_url`], [`Fixture::context`],
+/// [`Fixture::non_admin`], [`Fixture::seed_members`]. The others have defaults that mark their
+/// cases unsupported or pick the usual sizes.
 #[async_trait]
 pub trait Fixture: Send + Sync {
     /// The connector under test (as the registry builds it).
@@ -49,6 +114,24 @@ pub trait Fixture: Send + Sync {
     /// A resource the suite may grant and revoke roles on (created out of band on first use),
     /// by its app id; `None` when the connector has no resources.
     async fn resource(&self) -> Option<String> {
+        None
+    }
+
+    /// How many members the listing case seeds with [`Fixture::seed_members`]: at least two and
+    /// a half of the connector's pages. Default [`LISTING_SIZE`] (for pages of 100).
+    fn listing_size(&self) -> usize {
+        LISTING_SIZE
+    }
+
+    /// The domain of the emails the suite invites. Default `example.com`.
+    fn email_domain(&self) -> String {
+        "example.com".to_owned()
+    }
+
+    /// The automation account's own app member id, for the case that checks the connector
+    /// refuses to demote or remove it (`Conflict`); `None` (the default) leaves that case
+    /// unsupported.
+    async fn automation_member(&self) -> Option<String> {
         None
     }
 }

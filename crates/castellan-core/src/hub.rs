@@ -142,6 +142,10 @@ pub struct Hub {
     pub organization_id: Option<String>,
     /// The app instance's base URL (self-hosted apps) or API base.
     pub base_url: String,
+    /// The connector's other plain settings by key (its settings schema,
+    /// `connector::settings`); never secrets.
+    #[serde(default)]
+    pub settings: std::collections::BTreeMap<String, String>,
     /// How users are managed (`api` or `browser`).
     pub user_management: UserManagement,
     /// How the bot signs in (`password`, `password_totp`, `password_email_code`).
@@ -304,6 +308,10 @@ pub struct SyncReport {
     pub drift: usize,
     /// The safeguard halted: the reason.
     pub halted: Option<String>,
+    /// The app's own roles as it listed them at this check, most privileged first (connectors
+    /// that read roles from the app, `Capability::ListRoles`); empty otherwise.
+    #[serde(default)]
+    pub roles: Vec<String>,
 }
 
 #[cfg(test)]

@@ -483,6 +483,27 @@ pub trait JobStore: Send + Sync {
     ) -> CoreResult<()>;
     /// How many runs were recorded per job (job id, count), for audits.
     async fn job_run_counts(&self) -> CoreResult<Vec<(JobId, i64)>>;
+    /// Keeps one page a check for updates listed (resumable listing): replaces the job's page
+    /// with the same number. `NotFound { kind: "job" }` when the job is missing.
+    async fn save_listed_page(&self, id: JobId, page: &ListedPage) -> CoreResult<()>;
+    /// The pages kept for a job, by page number.
+    async fn listed_pages(&self, id: JobId) -> CoreResult<Vec<ListedPage>>;
+    /// Forgets the pages kept for a job.
+    async fn clear_listed_pages(&self, id: JobId) -> CoreResult<()>;
+}
+
+/// One page of members a check for updates listed, kept so that a retry of the job resumes at
+/// the page after it instead of listing the app again from the start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedPage {
+    /// Page number, from 0.
+    pub page: i64,
+    /// The members on it.
+    pub members: Vec<crate::connector::AppMember>,
+    /// The connector's cursor of the next page (`None`: this was the last page).
+    pub next: Option<String>,
+    /// When it was listed.
+    pub listed_at: DateTime<Utc>,
 }
 
 /// Accounts' authenticators (2FA managed by Castellan).

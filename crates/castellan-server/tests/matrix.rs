@@ -96,6 +96,7 @@ const AUTHENTICATED: &[Endpoint] = &[
     ep("GET", "/api/v1/apps", Action::CatalogRead),
     ep("POST", "/api/v1/apps", Action::CatalogManage),
     ep("GET", "/api/v1/apps/{id}", Action::CatalogRead),
+    ep("GET", "/api/v1/apps/{id}/connector", Action::CatalogRead),
     ep("POST", "/api/v1/generate", Action::Generate),
     ep("GET", "/api/v1/activity", Action::ActivityRead),
     ep("GET", "/api/v1/activity/export.csv", Action::ActivityRead),
@@ -663,6 +664,9 @@ impl Walk {
                 })),
             ),
             ("GET", "/api/v1/apps/{id}") => (p("/api/v1/apps/slack"), None),
+            ("GET", "/api/v1/apps/{id}/connector") => {
+                (p("/api/v1/apps/matrix-synapse/connector"), None)
+            }
             ("POST", "/api/v1/generate") => (p(e.path), Some(json!({ "length": 24 }))),
             ("PUT", "/api/v1/accounts/{id}/totp") => (
                 e.path

@@ -23,7 +23,7 @@ use crate::SqlStore;
 
 const HUB_COLS: &str = "id, app_id, label, organization_id, base_url, user_management, \
      login_method, automation_account_id, status, status_reason, warnings, safeguard_threshold, \
-     sync_interval_secs, next_sync_at, last_sync_at, created_by, created_at, updated_at";
+     sync_interval_secs, next_sync_at, last_sync_at, created_by, created_at, updated_at, settings";
 const MEMBER_COLS: &str = "app_member_id, email, name, app_role, state, matching, person_id, \
      exempt_reason, first_seen_at, last_seen_at";
 const GRANT_COLS: &str = "person_id, hub_role, app_role, revoked, keep_seat, updated_at";
@@ -55,6 +55,8 @@ fn row_to_hub(row: &AnyRow) -> CoreResult<Hub> {
         created_by: opt_uuid(row, "created_by")?.map(PersonId),
         created_at: time(row, "created_at")?,
         updated_at: time(row, "updated_at")?,
+        settings: serde_json::from_str(&get::<String>(row, "settings")?)
+            .map_err(bad_json("settings"))?,
     })
 }
 
@@ -118,8 +120,8 @@ async fn update_hub_in_tx(conn: &mut AnyConnection, h: &Hub) -> CoreResult<()> {
         "UPDATE hubs SET app_id = $1, label = $2, label_key = $3, organization_id = $4, \
          base_url = $5, user_management = $6, login_method = $7, automation_account_id = $8, \
          status = $9, status_reason = $10, warnings = $11, safeguard_threshold = $12, \
-         sync_interval_secs = $13, next_sync_at = $14, last_sync_at = $15, updated_at = $16 \
-         WHERE id = $17",
+         sync_interval_secs = $13, next_sync_at = $14, last_sync_at = $15, updated_at = $16, \
+         settings = $17 WHERE id = $18",
     )
     .bind(h.app_id.as_str())
     .bind(&h.label)
@@ -137,6 +139,7 @@ async fn update_hub_in_tx(conn: &mut AnyConnection, h: &Hub) -> CoreResult<()> {
     .bind(opt_ms(h.next_sync_at))
     .bind(opt_ms(h.last_sync_at))
     .bind(ms(h.updated_at))
+    .bind(serde_json::to_string(&h.settings).map_err(bad_json("settings"))?)
     .bind(h.id.to_string())
     .execute(conn)
     .await
@@ -219,7 +222,7 @@ impl HubStore for SqlStore {
         let mut tx = self.begin_write().await?;
         sqlx::query(&format!(
             "INSERT INTO hubs ({HUB_COLS}, label_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
-             $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+             $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
         ))
         .bind(h.id.to_string())
         .bind(h.app_id.as_str())
@@ -239,6 +242,7 @@ impl HubStore for SqlStore {
         .bind(h.created_by.map(|p| p.to_string()))
         .bind(ms(h.created_at))
         .bind(ms(h.updated_at))
+        .bind(serde_json::to_string(&h.settings).map_err(bad_json("settings"))?)
         .bind(label_key(&h.label))
         .execute(&mut *tx)
         .await

@@ -8,7 +8,7 @@
 use async_trait::async_trait;
 use castellan_core::activity::NewEvent;
 use castellan_core::hub::{HubId, Job, JobId, JobState};
-use castellan_core::ports::{FollowUp, JobFilter, JobStore, Supersede};
+use castellan_core::ports::{FollowUp, JobFilter, JobStore, ListedPage, Supersede};
 use castellan_core::{CoreError, CoreResult};
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
@@ -391,5 +391,58 @@ impl JobStore for SqlStore {
         rows.iter()
             .map(|r| Ok((JobId(uuid(r, "job_id")?), get(r, "n")?)))
             .collect()
+    }
+
+    /// `NotFound { kind: "job" }` when the job is missing.
+    #[tracing::instrument(skip_all, err, fields(job_id = %id, page = page.page))]
+    async fn save_listed_page(&self, id: JobId, page: &ListedPage) -> CoreResult<()> {
+        let mut tx = self.begin_unchained().await?;
+        sqlx::query(
+            "INSERT INTO listed_pages (job_id, page, members, next_cursor, listed_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (job_id, page) DO UPDATE SET \
+             members = excluded.members, next_cursor = excluded.next_cursor, \
+             listed_at = excluded.listed_at",
+        )
+        .bind(id.to_string())
+        .bind(page.page)
+        .bind(serde_json::to_string(&page.members).map_err(bad_json("members"))?)
+        .bind(&page.next)
+        .bind(ms(page.listed_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map_err(e, "this page is already kept", "job"))?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn listed_pages(&self, id: JobId) -> CoreResult<Vec<ListedPage>> {
+        let rows = sqlx::query(
+            "SELECT page, members, next_cursor, listed_at FROM listed_pages WHERE job_id = $1 \
+             ORDER BY page",
+        )
+        .bind(id.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(ListedPage {
+                    page: get(r, "page")?,
+                    members: serde_json::from_str(&get::<String>(r, "members")?)
+                        .map_err(bad_json("members"))?,
+                    next: get(r, "next_cursor")?,
+                    listed_at: time(r, "listed_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn clear_listed_pages(&self, id: JobId) -> CoreResult<()> {
+        let mut tx = self.begin_unchained().await?;
+        sqlx::query("DELETE FROM listed_pages WHERE job_id = $1")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
     }
 }

@@ -173,6 +173,8 @@ struct App {
     /// Calls to hold: operation, whether before the app carries it out, the hold. Each holds
     /// one call.
     holds: Vec<(Op, bool, Hold)>,
+    /// What the last sign-in was given.
+    seen: Option<SeenContext>,
 }
 
 impl App {
@@ -184,7 +186,11 @@ impl App {
         }
     }
 
-    fn login(&self, ctx: &ConnectorContext) -> Result<AppSession, ConnectorError> {
+    fn login(&mut self, ctx: &ConnectorContext) -> Result<AppSession, ConnectorError> {
+        self.seen = Some(SeenContext {
+            api_token: ctx.api_token.as_ref().map(|t| t.expose_secret().to_owned()),
+            settings: ctx.settings.clone(),
+        });
         if let Some((user, password)) = &self.credentials {
             if ctx.username != *user || ctx.password.expose_secret() != password {
                 return Err(ConnectorError::BadCredentials(
@@ -292,7 +298,22 @@ impl App {
 pub struct FakeConnector {
     name: String,
     roles: Vec<String>,
+    default_role: String,
+    /// Roles the app itself lists (`Capability::ListRoles`), when set.
+    listed_roles: Option<Vec<String>>,
+    sign_in: castellan_core::connector::SignIn,
+    settings: Vec<castellan_core::connector::SettingField>,
     app: Arc<Mutex<App>>,
+}
+
+/// What the connector was given at its last sign-in: the API token (exposed: a fake) and the
+/// hub's plain settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SeenContext {
+    /// `ctx.api_token`, exposed.
+    pub api_token: Option<String>,
+    /// `ctx.settings`.
+    pub settings: BTreeMap<String, String>,
 }
 
 impl FakeConnector {
@@ -302,7 +323,12 @@ impl FakeConnector {
         Self {
             name: name.to_owned(),
             roles: vec!["admin".into(), "member".into()],
+            default_role: "member".into(),
+            listed_roles: None,
+            sign_in: castellan_core::connector::SignIn::Password,
+            settings: castellan_core::connector::settings::self_hosted_password(),
             app: Arc::new(Mutex::new(App {
+                seen: None,
                 members: BTreeMap::new(),
                 next_id: 1,
                 calls: vec![],
@@ -315,6 +341,39 @@ impl FakeConnector {
                 holds: vec![],
             })),
         }
+    }
+
+    /// The same app with other roles (most privileged first) and default role. Set them
+    /// before registering the connector.
+    pub fn with_roles(mut self, roles: &[&str], default_role: &str) -> Self {
+        self.roles = roles.iter().map(|r| (*r).to_owned()).collect();
+        self.default_role = default_role.to_owned();
+        self
+    }
+
+    /// The same app, whose connector also reads its roles from the app
+    /// (`Capability::ListRoles`): `roles`, most privileged first, e.g. custom roles beside the
+    /// fixed list. Roles of both lists are accepted.
+    pub fn with_listed_roles(mut self, roles: &[&str]) -> Self {
+        self.listed_roles = Some(roles.iter().map(|r| (*r).to_owned()).collect());
+        self
+    }
+
+    /// The same app with another sign-in and settings schema (default: password, base URL
+    /// only). Set it before registering the connector.
+    pub fn with_schema(
+        mut self,
+        sign_in: castellan_core::connector::SignIn,
+        settings: Vec<castellan_core::connector::SettingField>,
+    ) -> Self {
+        self.sign_in = sign_in;
+        self.settings = settings;
+        self
+    }
+
+    /// What the connector was given at its last sign-in, if it signed in.
+    pub fn seen_context(&self) -> Option<SeenContext> {
+        self.lock().seen.clone()
     }
 
     fn lock(&self) -> MutexGuard<'_, App> {
@@ -522,8 +581,22 @@ impl FakeConnector {
         }
     }
 
+    fn capabilities(&self) -> Vec<Capability> {
+        let mut c = vec![
+            Capability::ListMembers,
+            Capability::Invite,
+            Capability::UpdateRole,
+            Capability::Remove,
+        ];
+        if self.listed_roles.is_some() {
+            c.push(Capability::ListRoles);
+        }
+        c
+    }
+
     fn check_role(&self, role: &str) -> Result<(), ConnectorError> {
-        if self.roles.iter().any(|r| r == role) {
+        let listed = self.listed_roles.iter().flatten();
+        if self.roles.iter().chain(listed).any(|r| r == role) {
             Ok(())
         } else {
             Err(ConnectorError::Configuration(format!(
@@ -540,16 +613,24 @@ impl Connector for FakeConnector {
         ConnectorInfo {
             name: self.name.clone(),
             roles: self.roles.clone(),
-            capabilities: vec![
-                Capability::ListMembers,
-                Capability::Invite,
-                Capability::UpdateRole,
-                Capability::Remove,
-            ],
-            default_role: "member".into(),
-            sign_in: castellan_core::connector::SignIn::Password,
-            settings: castellan_core::connector::settings::self_hosted_password(),
+            capabilities: self.capabilities(),
+            default_role: self.default_role.clone(),
+            sign_in: self.sign_in,
+            settings: self.settings.clone(),
         }
+    }
+
+    /// The listed roles (`with_listed_roles`), else the fixed ones.
+    async fn list_roles(
+        &self,
+        _ctx: &ConnectorContext,
+        _s: &AppSession,
+    ) -> Result<Vec<castellan_core::connector::AppRole>, ConnectorError> {
+        let roles = self.listed_roles.as_ref().unwrap_or(&self.roles);
+        Ok(roles
+            .iter()
+            .map(|r| castellan_core::connector::AppRole::plain(r))
+            .collect())
     }
 
     /// `BadCredentials` when credentials were set and these differ.

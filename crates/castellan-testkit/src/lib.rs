@@ -20,7 +20,7 @@ mod world;
 pub use clock::{FakeClock, FixedJitter};
 pub use codes::FakeCodeWaiter;
 pub use connector::{
-    permanent, transient, Call, Fail, FakeConnector, FakeRegistry, Hold, Op, Outcome,
+    permanent, transient, Call, Fail, FakeConnector, FakeRegistry, Hold, Op, Outcome, SeenContext,
 };
 pub use memory::MemoryStore;
 pub use world::{World, APP, BOT_PASSWORD, CONNECTOR};

@@ -54,8 +54,14 @@ impl World {
     /// A fresh workspace, initialized and claimed by its owner. Panics if that fails (a bug
     /// in core or in the fakes).
     pub async fn new() -> World {
+        Self::with_app(FakeConnector::new(CONNECTOR)).await
+    }
+
+    /// A fresh workspace like [`World::new`] whose hubs drive `app` (made with
+    /// `FakeConnector::new(CONNECTOR)`, e.g. with another settings schema); its credentials are
+    /// set to the automation account's.
+    pub async fn with_app(app: FakeConnector) -> World {
         let store = Arc::new(MemoryStore::new());
-        let app = FakeConnector::new(CONNECTOR);
         app.set_credentials("castellan-bot", BOT_PASSWORD);
         let registry = FakeRegistry::with(&app);
         let dyn_store: Arc<dyn Store> = store.clone();
@@ -203,6 +209,7 @@ impl World {
             .connect(
                 &self.owner.permit().unwrap(),
                 ConnectHub {
+                    settings: Default::default(),
                     app: APP.into(),
                     label: label.into(),
                     organization_id: None,

@@ -176,8 +176,11 @@ async fn open_as(cfg: &HostConfig, create: Create) -> Result<Castellan> {
         }
     }
     let keys = FileKeys::load(&cfg.master_key_file)?;
-    let svc =
-        Castellan::new(Arc::new(store), Arc::new(keys)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    // The built-in connectors: connecting a hub checks its app's connector exists and takes its
+    // settings schema; the bot's workers use the same registry.
+    let svc = Castellan::new(Arc::new(store), Arc::new(keys))
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .with_connectors(Arc::new(castellan_connectors::Registry::default()));
     if has_workspace {
         svc.keys().check().await.map_err(|e| {
             anyhow::anyhow!(

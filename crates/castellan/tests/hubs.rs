@@ -191,7 +191,7 @@ async fn a_wrong_password_or_a_non_admin_account_needs_review() {
         "not-the-password",
         "placeholder",
     );
-    let h = cli.json(&[
+    let (h, stderr) = cli.json_failing(&[
         "hub",
         "connect",
         "--app",
@@ -205,6 +205,10 @@ async fn a_wrong_password_or_a_non_admin_account_needs_review() {
         "--wait",
     ]);
     assert_eq!(h["status"], "review_service_account", "{h:#}");
+    assert!(
+        stderr.contains("the hub is review_service_account"),
+        "{stderr}"
+    );
     assert!(
         h["status_reason"]
             .as_str()
@@ -220,7 +224,7 @@ async fn a_wrong_password_or_a_non_admin_account_needs_review() {
         "plain-password-1",
         "individual",
     );
-    let h = cli.json(&[
+    let (h, stderr) = cli.json_failing(&[
         "hub",
         "connect",
         "--app",
@@ -234,6 +238,10 @@ async fn a_wrong_password_or_a_non_admin_account_needs_review() {
         "--wait",
     ]);
     assert_eq!(h["status"], "review_service_account", "{h:#}");
+    assert!(
+        stderr.contains("the hub is review_service_account"),
+        "{stderr}"
+    );
     assert!(
         h["status_reason"]
             .as_str()

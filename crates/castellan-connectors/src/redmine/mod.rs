@@ -2,9 +2,9 @@
 //! authenticator when the account has two-factor authentication), then driven through its REST
 //! API with the account's own API key.
 //!
-//! App roles are Redmine's administrator flag: `admin` and `user`. Project memberships with
-//! project roles (Manager, Developer, Reporter…) are not managed yet; they would come through
-//! the Memberships API. Removal locks the user (status 3), which keeps the user's issues,
+//! App roles are Redmine's administrator flag: `admin` and `user`. Projects are resources, and
+//! project memberships with project roles (Manager, Developer, Reporter…) the roles members hold
+//! on them ([`resources`]: Projects, Roles and Memberships APIs). Removal locks the user (status 3), which keeps the user's issues,
 //! comments and history: Redmine could delete users (`DELETE /users/{id}.json`), but the
 //! connector never does. States: status 1 (active) → `active`, 2 (registered, not yet
 //! activated) → `invited`, 3 (locked) → `deactivated`.
@@ -49,6 +49,7 @@
 
 mod html;
 mod model;
+mod resources;
 mod rest;
 #[cfg(test)]
 mod tests;
@@ -58,7 +59,7 @@ use async_trait::async_trait;
 use castellan_core::catalog::Capability;
 use castellan_core::connector::{
     AppMember, AppSession, Connector, ConnectorContext, ConnectorError, ConnectorInfo, Invitation,
-    MemberPage,
+    MemberPage, ResourceGrant, ResourceMemberPage, ResourcePage,
 };
 use castellan_otp::Kind;
 use reqwest::{Method, StatusCode};
@@ -125,6 +126,8 @@ impl Connector for RedmineConnector {
                 Capability::UpdateRole,
                 Capability::Remove,
                 Capability::KeepSeat,
+                Capability::ListResources,
+                Capability::ResourceRoles,
             ],
             default_role: ROLE_USER.to_owned(),
             sign_in: castellan_core::connector::SignIn::Password,
@@ -414,5 +417,54 @@ impl Connector for RedmineConnector {
         .await?;
         debug!(member = current.id, "locked a Redmine user");
         Ok(())
+    }
+
+    #[instrument(skip_all, fields(connector = NAME, cursor = cursor.as_deref().unwrap_or("")))]
+    async fn list_resources(
+        &self,
+        ctx: &ConnectorContext,
+        s: &AppSession,
+        cursor: Option<String>,
+    ) -> Result<ResourcePage, ConnectorError> {
+        let api = self.api(ctx, s)?;
+        self.project_page(&api, cursor.as_deref()).await
+    }
+
+    #[instrument(skip_all, fields(connector = NAME, project = %resource_id))]
+    async fn list_resource_members(
+        &self,
+        ctx: &ConnectorContext,
+        s: &AppSession,
+        resource_id: &str,
+        cursor: Option<String>,
+    ) -> Result<ResourceMemberPage, ConnectorError> {
+        let api = self.api(ctx, s)?;
+        self.project_members(&api, resource_id, cursor.as_deref())
+            .await
+    }
+
+    #[instrument(skip_all, fields(connector = NAME, project = %grant.resource_id,
+        member = %grant.app_member_id, role = %grant.role))]
+    async fn grant_resource_role(
+        &self,
+        ctx: &ConnectorContext,
+        s: &AppSession,
+        grant: &ResourceGrant,
+    ) -> Result<(), ConnectorError> {
+        let api = self.api(ctx, s)?;
+        self.grant_project_role(&api, grant).await
+    }
+
+    #[instrument(skip_all, fields(connector = NAME, project = %resource_id, member = %app_member_id))]
+    async fn revoke_resource_role(
+        &self,
+        ctx: &ConnectorContext,
+        s: &AppSession,
+        resource_id: &str,
+        app_member_id: &str,
+    ) -> Result<(), ConnectorError> {
+        let api = self.api(ctx, s)?;
+        self.revoke_project_roles(&api, resource_id, app_member_id)
+            .await
     }
 }

@@ -50,7 +50,7 @@ pub use authenticator::{
     ImportedAccount, MigrationImport, TotpCode, TotpExport, TotpInput, TotpVerification, TotpView,
     TOTP_READ_LOG_WINDOW_SECS,
 };
-pub use bot::{backoff, Bot, BotConfig};
+pub use bot::{backoff, Bot, BotConfig, RESUME_WITHIN, SESSION_REUSE};
 pub use catalog::{GenerateRequest, GenerateResult};
 pub use hubs::{
     unfinished, ConnectHub, HubDetail, HubPatch, MemberAction, NewPlaceholder, RevokeHub, ShareHub,
@@ -164,6 +164,8 @@ pub struct Castellan {
     mail_domains: Arc<Vec<String>>,
     clock: Arc<dyn Clock>,
     jitter: Arc<dyn Jitter>,
+    /// Signed-in app sessions kept for the bot's workers in this process.
+    app_sessions: Arc<bot::AppSessions>,
 }
 
 impl std::fmt::Debug for Castellan {
@@ -187,6 +189,7 @@ impl Castellan {
             mail_domains: Arc::new(vec![inbox::DEFAULT_MAIL_DOMAIN.to_owned()]),
             clock: Arc::new(SystemClock),
             jitter: Arc::new(ThreadJitter),
+            app_sessions: Arc::default(),
         })
     }
 

@@ -8,4 +8,7 @@ mod fixtures;
 mod permissions;
 mod plans;
 mod races;
+mod roles;
+mod sessions;
+mod settings;
 mod status;

@@ -40,6 +40,7 @@ async fn random_story(seed: u64) {
             &w.owner.permit().unwrap(),
             hub.id,
             HubPatch {
+                settings: None,
                 safeguard_threshold: Some(1.0),
                 ..Default::default()
             },

@@ -89,6 +89,7 @@ async fn a_wrong_setting_sends_the_hub_to_review_configuration_until_fixed() {
             &w.owner.permit().unwrap(),
             hub.id,
             HubPatch {
+                settings: None,
                 base_url: Some("https://chat.example".into()),
                 ..Default::default()
             },

@@ -7,13 +7,14 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, ApiPath, Auth};
-use crate::wire::{self, App, GenerateRequest, GenerateResult};
+use crate::wire::{self, App, ConnectorInfo, GenerateRequest, GenerateResult};
 use crate::AppState;
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_apps, add_app))
         .routes(routes!(get_app))
+        .routes(routes!(get_connector))
         .routes(routes!(generate))
 }
 
@@ -47,6 +48,25 @@ async fn get_app(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<App>> {
     Ok(Json(s.svc.catalog().get(&a.permit()?, &id).await?.into()))
+}
+
+/// What the app's connector can do and which settings a hub on it needs (its settings schema):
+/// what the wizard and `castellan hub connect` ask for. 404 when the app has no connector in
+/// this build.
+#[utoipa::path(get, path = "/api/v1/apps/{id}/connector", tag = "catalog", security(("bearer" = [])),
+    params(("id" = String, Path, description = "App id (slug) or name")),
+    responses((status = 200, body = ConnectorInfo), (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn get_connector(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<ConnectorInfo>> {
+    let app = s.svc.catalog().get(&a.permit()?, &id).await?;
+    let info = s
+        .svc
+        .connector_info(app.connector.as_deref())
+        .ok_or(castellan_core::error::CoreError::NotFound { kind: "connector" })?;
+    Ok(Json(info.into()))
 }
 
 /// Generates a password or passphrase from the OS CSPRNG, with a strength estimate in bits.

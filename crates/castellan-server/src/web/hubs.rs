@@ -11,6 +11,7 @@ mod actions;
 mod jobs;
 mod page;
 mod wizard;
+mod wizard_settings;
 
 use axum::extract::State;
 use axum::http::StatusCode;

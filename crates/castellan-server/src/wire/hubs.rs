@@ -167,6 +167,8 @@ pub struct Hub {
     pub organization_id: Option<String>,
     /// The app instance's base URL (self-hosted apps) or API base.
     pub base_url: String,
+    /// The connector's other plain settings by key (never secrets).
+    pub settings: std::collections::BTreeMap<String, String>,
     /// How users are managed (`api` or `browser`).
     #[schema(value_type = String)]
     pub user_management: UserManagement,
@@ -207,6 +209,7 @@ impl From<castellan_core::hub::Hub> for Hub {
             label: v.label,
             organization_id: v.organization_id,
             base_url: v.base_url,
+            settings: v.settings,
             user_management: v.user_management,
             login_method: v.login_method,
             automation_account_id: v.automation_account_id,
@@ -327,6 +330,9 @@ pub struct SyncReport {
     pub drift: usize,
     /// The safeguard halted: the reason.
     pub halted: Option<String>,
+    /// The app's own roles as it listed them at this check (connectors that read roles from
+    /// the app); empty otherwise.
+    pub roles: Vec<String>,
 }
 
 impl From<castellan_core::hub::SyncReport> for SyncReport {
@@ -345,6 +351,7 @@ impl From<castellan_core::hub::SyncReport> for SyncReport {
             planned_removals: v.planned_removals,
             drift: v.drift,
             halted: v.halted,
+            roles: v.roles,
         }
     }
 }
@@ -431,6 +438,11 @@ pub struct ConnectHub {
     /// Seconds between scheduled syncs, 300..=2592000 (default 86400).
     #[serde(default)]
     pub sync_interval_secs: Option<i64>,
+    /// The connector's other plain settings by key, as its settings schema declares them
+    /// (`GET /api/v1/catalog/{app}/connector`). Secrets such as an API token are not given
+    /// here: they are secret custom fields of the automation account.
+    #[serde(default)]
+    pub settings: std::collections::BTreeMap<String, String>,
 }
 
 impl From<ConnectHub> for castellan_core::service::ConnectHub {
@@ -446,6 +458,7 @@ impl From<ConnectHub> for castellan_core::service::ConnectHub {
             placeholder: v.placeholder.map(Into::into),
             safeguard_threshold: v.safeguard_threshold,
             sync_interval_secs: v.sync_interval_secs,
+            settings: v.settings,
         }
     }
 }
@@ -470,6 +483,9 @@ pub struct HubPatch {
     #[serde(default)]
     #[schema(value_type = Option<String>, format = Uuid)]
     pub automation_account_id: Option<AccountId>,
+    /// The connector's plain settings, replacing the hub's (checked against its schema).
+    #[serde(default)]
+    pub settings: Option<std::collections::BTreeMap<String, String>>,
 }
 
 impl From<HubPatch> for castellan_core::service::HubPatch {
@@ -480,6 +496,7 @@ impl From<HubPatch> for castellan_core::service::HubPatch {
             safeguard_threshold: v.safeguard_threshold,
             sync_interval_secs: v.sync_interval_secs,
             automation_account_id: v.automation_account_id,
+            settings: v.settings,
         }
     }
 }

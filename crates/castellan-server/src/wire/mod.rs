@@ -14,6 +14,7 @@
 mod accounts;
 mod activity;
 mod catalog;
+mod connector;
 mod hubs;
 mod inbox;
 mod jobs;
@@ -30,6 +31,7 @@ pub use catalog::{
     App, AppSource, Capability, CharClass, GenerateRequest, GenerateResult, InboxHints,
     PasswordRules,
 };
+pub use connector::{ConnectorInfo, ConnectorSetting, ConnectorSignIn};
 pub use hubs::{
     ConnectHub, Grant, Hub, HubDetail, HubMember, HubPatch, HubRole, HubStatus, Matching,
     MemberAction, MemberState, NewPlaceholder, RevokeHub, ShareHub, SyncReport,

@@ -208,11 +208,21 @@ impl TestApp {
         let path: PathBuf = dir.path().join("c.db");
         let db_url = format!("sqlite://{}", path.display());
         let store = SqlStore::connect(&db_url).await.expect("connect");
+        // Fakes stand in for the built-in connectors the catalog names (the server crate does not
+        // depend on the connectors crate): hubs on them can be connected and the wizard offers
+        // them; the other catalog apps have no connector here.
+        let registry = castellan_testkit::FakeRegistry::new();
+        for name in ["synapse", "redmine"] {
+            let fake =
+                castellan_testkit::FakeConnector::new(name).with_roles(&["admin", "user"], "user");
+            registry.register(name, Arc::new(fake));
+        }
         let svc = Castellan::new(
             Arc::new(store),
             Arc::new(StaticKeys(Arc::new(Keyring::generate()))),
         )
-        .expect("service");
+        .expect("service")
+        .with_connectors(Arc::new(registry));
         let setup_token = svc
             .sessions()
             .init("Test")

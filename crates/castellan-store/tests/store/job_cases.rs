@@ -491,3 +491,64 @@ pub async fn unreadable_params_block_nothing(store: castellan_store::SqlStore) {
         assert_eq!(got.id, want.id);
     }
 }
+
+/// Resumable listing: pages are kept per job, replaced by number, read in order, cleared, and
+/// go with their job.
+pub async fn listed_pages_are_kept_per_job<S: SuiteStore>(store: S) {
+    use castellan_core::connector::{AppMember, MemberState};
+    use castellan_core::ports::ListedPage;
+    let h = hub("Slack");
+    store.insert_hub(&h, &[], &ev("hub.connect")).await.unwrap();
+    let a = job(h.id, Task::CheckForUpdates, 1, None);
+    let b = job(h.id, Task::InviteMember, 1, None);
+    store.enqueue(&[a.clone(), b.clone()], None).await.unwrap();
+    let member = |id: &str| AppMember {
+        app_member_id: id.into(),
+        email: Some(format!("{id}@example.com")),
+        name: Some("Ünïcode \"name\"".into()),
+        roles: vec!["admin".into()],
+        state: MemberState::Active,
+    };
+    let page = |n: i64, ids: &[&str], next: Option<&str>| ListedPage {
+        page: n,
+        members: ids.iter().map(|i| member(i)).collect(),
+        next: next.map(str::to_owned),
+        listed_at: t(n * 10),
+    };
+    store
+        .save_listed_page(a.id, &page(1, &["c"], Some("p2")))
+        .await
+        .unwrap();
+    store
+        .save_listed_page(a.id, &page(0, &["a", "b"], Some("p1")))
+        .await
+        .unwrap();
+    store
+        .save_listed_page(b.id, &page(0, &["z"], None))
+        .await
+        .unwrap();
+    // The same number again replaces the page.
+    store
+        .save_listed_page(a.id, &page(1, &["c", "d"], Some("p2b")))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.listed_pages(a.id).await.unwrap(),
+        [
+            page(0, &["a", "b"], Some("p1")),
+            page(1, &["c", "d"], Some("p2b"))
+        ]
+    );
+    store.clear_listed_pages(a.id).await.unwrap();
+    assert!(store.listed_pages(a.id).await.unwrap().is_empty());
+    assert_eq!(
+        store.listed_pages(b.id).await.unwrap().len(),
+        1,
+        "other jobs keep theirs"
+    );
+    let e = store
+        .save_listed_page(castellan_core::hub::JobId::new(), &page(0, &[], None))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, CoreError::NotFound { kind: "job" }), "{e:?}");
+}

@@ -353,3 +353,13 @@ async fn sqlite_throttled_appends() {
 async fn postgres_throttled_appends() {
     run(Db::Postgres, recovery_cases::throttled_appends).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_listed_pages_are_kept_per_job() {
+    run(Db::Sqlite, job_cases::listed_pages_are_kept_per_job).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_listed_pages_are_kept_per_job() {
+    run(Db::Postgres, job_cases::listed_pages_are_kept_per_job).await;
+}

@@ -312,4 +312,38 @@ impl JobStore for MemoryStore {
             Ok(counts.into_iter().collect())
         })
     }
+
+    /// `NotFound { kind: "job" }` when the job is missing.
+    async fn save_listed_page(
+        &self,
+        id: JobId,
+        page: &castellan_core::ports::ListedPage,
+    ) -> CoreResult<()> {
+        self.write(|tx| {
+            if !tx.t.jobs.contains_key(&id) {
+                return Err(CoreError::NotFound { kind: "job" });
+            }
+            tx.t.listed_pages
+                .entry(id)
+                .or_default()
+                .insert(page.page, page.clone());
+            Ok(())
+        })
+    }
+
+    async fn listed_pages(&self, id: JobId) -> CoreResult<Vec<castellan_core::ports::ListedPage>> {
+        self.read(|t| {
+            Ok(t.listed_pages
+                .get(&id)
+                .map(|p| p.values().cloned().collect())
+                .unwrap_or_default())
+        })
+    }
+
+    async fn clear_listed_pages(&self, id: JobId) -> CoreResult<()> {
+        self.write(|tx| {
+            tx.t.listed_pages.remove(&id);
+            Ok(())
+        })
+    }
 }

@@ -61,6 +61,8 @@ pub(crate) struct Tables {
     pub(crate) grants: BTreeMap<(HubId, PersonId), Grant>,
     pub(crate) jobs: BTreeMap<JobId, Job>,
     pub(crate) job_runs: Vec<RunRow>,
+    /// Pages kept for resumable listings, by job and page number.
+    pub(crate) listed_pages: BTreeMap<JobId, BTreeMap<i64, castellan_core::ports::ListedPage>>,
     pub(crate) addresses: BTreeMap<ManagedAddressId, ManagedAddress>,
     pub(crate) numbers: BTreeMap<ManagedNumberId, ManagedNumber>,
     pub(crate) messages: BTreeMap<InboxMessageId, InboxMessageRecord>,

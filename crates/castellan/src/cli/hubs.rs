@@ -49,11 +49,24 @@ pub struct ConnectArgs {
     /// Seconds between scheduled syncs (default 86400).
     #[arg(long)]
     sync_interval_secs: Option<i64>,
-    /// Wait for the first sync and show its progress.
+    /// A connector setting as KEY=VALUE (repeatable), as the app's connector declares them
+    /// (`castellan hub settings --app APP` lists them). Secrets such as `api_token` are not
+    /// given here: store them as secret custom fields of the automation account.
+    #[arg(long = "setting", value_name = "KEY=VALUE", value_parser = parse_setting)]
+    settings: Vec<(String, String)>,
+    /// Wait for the first sync and show its progress; exit non-zero unless the hub ends healthy.
     #[arg(long)]
     wait: bool,
     #[command(flatten)]
     j: JsonFlag,
+}
+
+/// Parses `KEY=VALUE` (the key trimmed, the value as given).
+fn parse_setting(s: &str) -> std::result::Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.to_owned())),
+        _ => Err(format!("`{s}` is not KEY=VALUE")),
+    }
 }
 
 /// `castellan hub …`.
@@ -61,6 +74,14 @@ pub struct ConnectArgs {
 pub enum HubCmd {
     /// Connect a business hub.
     Connect(ConnectArgs),
+    /// What a hub on an app needs: its connector's settings (key, kind, required, help).
+    Settings {
+        /// Catalog app id or name.
+        #[arg(long)]
+        app: String,
+        #[command(flatten)]
+        j: JsonFlag,
+    },
     /// List hubs.
     List(JsonFlag),
     /// Show a hub: status, reason, warnings, last report.
@@ -229,6 +250,28 @@ async fn follow(c: &Client, id: &str) -> Result<Value> {
     }
 }
 
+/// Whether a hub (as `GET /hubs/{id}` returns it) came out of its check for updates well:
+/// `healthy`, or `requires_sync` only because changes are queued for the bot. A hub that needs a
+/// person (`review_configuration`, `review_service_account`), is still `under_validation`, or
+/// whose last sync the safeguard halted fails, with the reason on stderr.
+fn healthy_or_failure(hub: &Value) -> ExitCode {
+    let status = hub["status"].as_str().unwrap_or_default();
+    let halted = hub["last_report"]["halted"].as_str();
+    let fine = match status {
+        "healthy" => true,
+        "requires_sync" => halted.is_none(),
+        _ => false,
+    };
+    if fine {
+        return ExitCode::SUCCESS;
+    }
+    let reason = halted
+        .or(hub["status_reason"].as_str())
+        .unwrap_or("no reason given");
+    eprintln!("the hub is {status}: {reason}");
+    ExitCode::FAILURE
+}
+
 /// Dispatches `hub`.
 pub async fn hub(cmd: HubCmd, server: Option<String>) -> Result<ExitCode> {
     let c = Client::new(server, None)?;
@@ -266,6 +309,14 @@ pub async fn hub(cmd: HubCmd, server: Option<String>) -> Result<ExitCode> {
             if let Some(i) = a.sync_interval_secs {
                 body.insert("sync_interval_secs".into(), i.into());
             }
+            if !a.settings.is_empty() {
+                let settings: Map<String, Value> = a
+                    .settings
+                    .into_iter()
+                    .map(|(k, v)| (k, Value::String(v)))
+                    .collect();
+                body.insert("settings".into(), Value::Object(settings));
+            }
             let hub = c
                 .call(Method::POST, "/hubs", Some(&Value::Object(body)))
                 .await?;
@@ -284,13 +335,39 @@ pub async fn hub(cmd: HubCmd, server: Option<String>) -> Result<ExitCode> {
                 {
                     follow(&c, job).await?;
                 }
-                output::object(
-                    &c.call(Method::GET, &format!("/hubs/{id}"), None).await?,
-                    a.j.json,
-                );
+                let hub = c.call(Method::GET, &format!("/hubs/{id}"), None).await?;
+                output::object(&hub, a.j.json);
+                return Ok(healthy_or_failure(&hub));
             } else {
                 output::object(&hub, a.j.json);
             }
+        }
+        HubCmd::Settings { app, j } => {
+            let info = c
+                .call(
+                    Method::GET,
+                    &format!("/apps/{}/connector", crate::client::q(&app)),
+                    None,
+                )
+                .await?;
+            if !j.json {
+                eprintln!(
+                    "connector {}: signs in with {}; secret settings are secret custom fields of the automation account",
+                    info["name"].as_str().unwrap_or_default(),
+                    info["sign_in"].as_str().unwrap_or_default()
+                );
+            }
+            output::list(
+                &info["settings"],
+                j.json,
+                &[
+                    ("key", "/key"),
+                    ("kind", "/kind"),
+                    ("required", "/required"),
+                    ("label", "/label"),
+                    ("help", "/help"),
+                ],
+            );
         }
         HubCmd::List(j) => output::list(
             &c.call(Method::GET, "/hubs", None).await?,
@@ -333,6 +410,9 @@ pub async fn hub(cmd: HubCmd, server: Option<String>) -> Result<ExitCode> {
                 if done["state"] != "completed" {
                     return Ok(ExitCode::FAILURE);
                 }
+                // A sync the safeguard halted completes, but leaves the hub needing a person.
+                let hub = c.call(Method::GET, &format!("/hubs/{id}"), None).await?;
+                return Ok(healthy_or_failure(&hub));
             }
         }
         HubCmd::Members { hub, matching, j } => {

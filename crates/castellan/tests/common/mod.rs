@@ -268,6 +268,21 @@ impl Cli {
         serde_json::from_str(&self.ok(&a)).expect("json output")
     }
 
+    /// Runs with `--json` appended, asserts the command FAILED (non-zero exit), and parses the
+    /// JSON it still printed on stdout. Returns it with stderr.
+    pub fn json_failing(&self, args: &[&str]) -> (serde_json::Value, String) {
+        let mut a = args.to_vec();
+        a.push("--json");
+        let out = self.run(&a);
+        assert!(
+            !out.status.success(),
+            "castellan {a:?} should have failed: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let v = serde_json::from_slice(&out.stdout).expect("json output");
+        (v, String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+
     /// Runs with `--json` appended, feeding `stdin`, and parses stdout.
     pub fn json_stdin(&self, args: &[&str], stdin: &str) -> serde_json::Value {
         let mut a = args.to_vec();

@@ -35,6 +35,11 @@ pub const BACKUP_CODES: &str = "backup_codes";
 pub const TOTP_SECRET: &str = "totp_secret";
 const CUSTOM_PREFIX: &str = "custom:";
 
+/// The sealed field name of a secret custom field called `name` (`custom:<name>`).
+pub(crate) fn custom_field_key(name: &str) -> String {
+    format!("{CUSTOM_PREFIX}{name}")
+}
+
 /// The "Add account" form.
 #[derive(Debug, Clone)]
 pub struct AccountInput {

@@ -298,7 +298,7 @@ impl Accounts<'_> {
             if f.secret {
                 if let Some(v) = f.value.filter(|v| !v.is_empty()) {
                     plain.push(Plain {
-                        field: format!("{CUSTOM_PREFIX}{}", f.name),
+                        field: super::custom_field_key(&f.name),
                         value: v,
                     });
                 }
@@ -484,7 +484,7 @@ impl Accounts<'_> {
                     });
                     if let Some(v) = value.filter(|v| !v.is_empty()) {
                         plain.push(Plain {
-                            field: format!("{CUSTOM_PREFIX}{}", f.name),
+                            field: super::custom_field_key(&f.name),
                             value: v,
                         });
                     }

@@ -25,7 +25,12 @@ use crate::ports::{FollowUp, JobFilter};
 use crate::reconcile::{self, MatchPerson, PlannedChange};
 
 mod converge;
+mod listing;
+mod sessions;
 use converge::one_job_per_person;
+pub use listing::RESUME_WITHIN;
+pub(crate) use sessions::AppSessions;
+pub use sessions::SESSION_REUSE;
 
 /// The error a job released at shutdown carries until its next attempt.
 const INTERRUPTED: &str = "interrupted by a shutdown; released for another worker";
@@ -397,7 +402,15 @@ impl Bot {
         // no other worker takes the job over meanwhile.
         let max_code_wait = (self.cfg.lease / 2).to_std().unwrap_or(StdDuration::ZERO);
         let ctx = self.svc.bot_context(hub, job, max_code_wait).await?;
-        let s = c.login(&ctx).await?;
+        let sessions = self.svc.app_sessions.clone();
+        let (s, reused) = sessions.get(&*c, &ctx, self.now()).await?;
+        let c = Arc::new(sessions::Reusing::new(
+            c,
+            sessions,
+            self.now(),
+            s.clone(),
+            reused,
+        ));
         Ok((c, ctx, s))
     }
 
@@ -444,24 +457,17 @@ impl Bot {
     async fn check_for_updates(&self, job: &mut Job, hub: &Hub) -> Result<String, Failure> {
         let (c, ctx, s) = self.session(job, hub).await?;
         c.verify_permissions(&ctx, &s).await?;
-        let mut members = vec![];
-        let mut cursor = None;
-        loop {
-            let page = c.list_members(&ctx, &s, cursor).await?;
-            members.extend(page.members);
-            self.progress(job, format!("listed {} members", members.len()))
-                .await?;
-            match page.next {
-                Some(n) => cursor = Some(n),
-                None => break,
-            }
-        }
+        let roles = self.app_roles(&c, &ctx, &s).await?;
+        let members = self.list_all(job, &c, &ctx, &s).await?;
         let confirm = job.params.confirm();
         let people = self.people().await?;
         let previous = self.svc.store.hub_members(hub.id).await?;
         let now = self.now();
         let snapshot = reconcile::match_members(&members, &previous, &people, now);
-        let mut report = SyncReport::default();
+        let mut report = SyncReport {
+            roles,
+            ..SyncReport::default()
+        };
         reconcile::diff(&previous, &snapshot, &mut report);
         let grants = self.svc.store.grants(hub.id).await?;
         let plan = reconcile::plan(&snapshot, &grants, &people);

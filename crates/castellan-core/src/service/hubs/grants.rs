@@ -65,7 +65,22 @@ impl Castellan {
             .as_deref()
             .and_then(|c| self.connectors.as_ref().and_then(|r| r.connector(c)))
             .map(|c| c.describe());
+        // Roles the app itself listed at the last check win over the connector's fixed list.
+        let listed = self
+            .store
+            .last_report(hub.id)
+            .await?
+            .map(|(_, r)| r.roles)
+            .unwrap_or_default();
         Ok(match from_connector {
+            Some(info) if !listed.is_empty() => {
+                let default = if listed.contains(&info.default_role) {
+                    info.default_role
+                } else {
+                    listed.last().cloned().unwrap_or_default()
+                };
+                (listed, default)
+            }
             Some(info) => (info.roles, info.default_role),
             None => {
                 let default = app.roles.last().cloned().unwrap_or_else(|| "user".into());

@@ -101,16 +101,26 @@ impl Castellan {
             .await?
             .ok_or(CoreError::NotFound { kind: "account" })?;
         let plain = self.open_fields(&acc).await?;
-        let password = plain
-            .iter()
-            .find(|(f, _)| f == crate::service::accounts::PASSWORD)
-            .map(|(_, v)| secrecy::SecretString::from(v.clone()))
-            .ok_or_else(|| {
-                CoreError::invalid(
+        let field = |name: &str| {
+            plain
+                .iter()
+                .find(|(f, _)| f == name)
+                .map(|(_, v)| secrecy::SecretString::from(v.clone()))
+        };
+        let api_token = field(&crate::service::accounts::custom_field_key(
+            crate::connector::settings::API_TOKEN,
+        ));
+        let password = match (field(crate::service::accounts::PASSWORD), &api_token) {
+            (Some(p), _) => p,
+            // A connector that signs in with a token needs no password.
+            (None, Some(_)) => secrecy::SecretString::from(String::new()),
+            (None, None) => {
+                return Err(CoreError::invalid(
                     "automation_account_id",
                     "the automation account has no password",
-                )
-            })?;
+                ))
+            }
+        };
         let bot = Actor::bot(&format!("bot ({})", job.task));
         let ev = NewEvent::new(&bot, ActivityAction::AccountUse, self.now())
             .target("account", acc.id, &acc.label)
@@ -130,8 +140,8 @@ impl Castellan {
                     max_code_wait,
                 ),
             )),
-            api_token: None,
-            settings: Default::default(),
+            api_token,
+            settings: hub.settings.clone(),
             timeout: CONNECTOR_CALL_TIMEOUT,
         })
     }

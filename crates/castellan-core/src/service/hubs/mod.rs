@@ -10,6 +10,7 @@
 mod grants;
 mod jobs;
 mod members;
+mod settings;
 
 use chrono::{Duration, Utc};
 
@@ -65,6 +66,9 @@ pub struct ConnectHub {
     pub safeguard_threshold: Option<f64>,
     /// Seconds between scheduled syncs, 300..=2592000 (default 86400).
     pub sync_interval_secs: Option<i64>,
+    /// The connector's other plain settings by key, as its settings schema declares them
+    /// (`connector::settings`); secrets are secret custom fields of the automation account.
+    pub settings: std::collections::BTreeMap<String, String>,
 }
 
 /// Changing a hub's settings.
@@ -80,6 +84,8 @@ pub struct HubPatch {
     pub sync_interval_secs: Option<i64>,
     /// Another automation account.
     pub automation_account_id: Option<AccountId>,
+    /// The connector's plain settings, replacing the hub's (checked against its schema).
+    pub settings: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// A hub with its latest report.
@@ -245,12 +251,6 @@ impl Hubs<'_> {
                 format!("{} does not support SAML SSO, so an `idp_provisioned` automation account cannot work", app.name),
             ));
         }
-        if !account.has_password {
-            return Err(CoreError::invalid(
-                "automation_account_id",
-                "the automation account has no password stored",
-            ));
-        }
         let mut warnings = vec![];
         if account.setup == AccountSetup::Individual {
             warnings.push("the automation account is a person's individual account: use a dedicated (placeholder or IdP-provisioned) account".to_owned());
@@ -269,6 +269,23 @@ impl Hubs<'_> {
                 .or_else(|| app.login_urls.first().and_then(|u| origin_of(u)))
                 .ok_or_else(|| CoreError::invalid("base_url", "give the app's base URL"))?,
         };
+        let info = self.connector_info(Some(&connector));
+        match &info {
+            Some(info) => settings::check_hub_settings(
+                info,
+                &base_url,
+                organization_id.as_deref(),
+                &input.settings,
+                &account,
+            )?,
+            None if !account.has_password => {
+                return Err(CoreError::invalid(
+                    "automation_account_id",
+                    "the automation account has no password stored",
+                ))
+            }
+            None => {}
+        }
         let now = self.now();
         let hub = Hub {
             id: HubId::new(),
@@ -276,6 +293,7 @@ impl Hubs<'_> {
             label,
             organization_id,
             base_url,
+            settings: input.settings,
             user_management,
             login_method,
             automation_account_id: account.id,
@@ -381,6 +399,26 @@ impl Hubs<'_> {
                 .await?;
             account_fits_app(&account, &app)?;
             hub.automation_account_id = a;
+        }
+        if let Some(s) = p.settings {
+            hub.settings = s;
+        }
+        let app = self
+            .catalog()
+            .get(&actor.permit()?, hub.app_id.as_str())
+            .await?;
+        if let Some(info) = self.connector_info(app.connector.as_deref()) {
+            let account = self
+                .accounts()
+                .get(&actor.permit()?, hub.automation_account_id)
+                .await?;
+            settings::check_hub_settings(
+                &info,
+                &hub.base_url,
+                hub.organization_id.as_deref(),
+                &hub.settings,
+                &account,
+            )?;
         }
         hub.updated_at = self.now();
         let ev = NewEvent::new(actor, ActivityAction::HubUpdate, self.now())

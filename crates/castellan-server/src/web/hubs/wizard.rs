@@ -21,6 +21,8 @@ use crate::web::auth::FieldErrors;
 use crate::web::{render_status, see_other, Chrome, WebForm, WebResult, WebUser};
 use crate::AppState;
 
+use super::wizard_settings;
+
 /// The value of the account choice that asks for a new placeholder account.
 const PLACEHOLDER: &str = "placeholder";
 
@@ -85,18 +87,27 @@ pub(in crate::web) struct WizardForm {
     /// Never shown again nor carried between steps.
     placeholder_password: String,
     vault_id: String,
+    /// Every other field: the connector's settings (`setting_<key>`), and ignored ones.
+    #[serde(flatten)]
+    extra: std::collections::BTreeMap<String, String>,
 }
 
 impl WizardForm {
     /// (name, value) of the answers that belong to `step`.
-    fn fields_of(&self, step: u8) -> Vec<(&'static str, &str)> {
-        match step {
+    fn fields_of(&self, step: u8) -> Vec<(String, String)> {
+        let pairs: Vec<(&str, &str)> = match step {
             1 => vec![("app", &self.app)],
-            2 => vec![
-                ("label", &self.label),
-                ("organization_id", &self.organization_id),
-                ("base_url", &self.base_url),
-            ],
+            2 => {
+                return [
+                    ("label", &self.label),
+                    ("organization_id", &self.organization_id),
+                    ("base_url", &self.base_url),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.clone()))
+                .chain(wizard_settings::carried(&self.extra))
+                .collect()
+            }
             3 => vec![
                 ("user_management", &self.user_management),
                 ("login_method", &self.login_method),
@@ -106,7 +117,11 @@ impl WizardForm {
                 ("placeholder_username", &self.placeholder_username),
                 ("vault_id", &self.vault_id),
             ],
-        }
+        };
+        pairs
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
     }
 
     /// The step a core error's field belongs to.
@@ -114,6 +129,7 @@ impl WizardForm {
         match field {
             "app" => 1,
             "label" | "organization_id" | "base_url" => 2,
+            f if f.starts_with("settings.") => 2,
             "user_management" | "login_method" => 3,
             _ => 4,
         }
@@ -138,7 +154,7 @@ struct WizardPage {
     f: WizardForm,
     errors: FieldErrors,
     /// Answers of the other steps, as hidden fields.
-    carried: Vec<(&'static str, String)>,
+    carried: Vec<(String, String)>,
     /// Earlier answers, shown as a summary.
     summary: Vec<(&'static str, String)>,
     apps: Vec<Choice>,
@@ -153,6 +169,10 @@ struct WizardPage {
     other_accounts: Vec<Choice>,
     placeholder: bool,
     vaults: Vec<Choice>,
+    /// The connector's plain settings (step 2).
+    settings: Vec<wizard_settings::SettingInput>,
+    /// The secret settings the automation account must hold (step 4).
+    secrets: Vec<wizard_settings::SecretSetting>,
 }
 
 fn capability_words(c: Capability) -> &'static str {
@@ -234,8 +254,10 @@ async fn page(
         .filter(|st| *st != step)
         .flat_map(|st| f.fields_of(st))
         .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| (k, v.to_owned()))
         .collect();
+    let info = s
+        .svc
+        .connector_info(app.as_ref().and_then(|x| x.connector.as_deref()));
     let mut summary = vec![];
     if step > 1 {
         summary.push((
@@ -265,7 +287,8 @@ async fn page(
             .list(&a.permit()?)
             .await?
             .into_iter()
-            .filter(|x| x.connector.is_some())
+            // Only apps whose connector this build has: the others cannot be automated.
+            .filter(|x| s.svc.connector_info(x.connector.as_deref()).is_some())
             .map(|x| Choice {
                 selected: x.id.as_str() == f.app.trim()
                     || x.name.eq_ignore_ascii_case(f.app.trim()),
@@ -359,6 +382,8 @@ async fn page(
         other_accounts,
         placeholder: f.automation_account_id == PLACEHOLDER,
         vaults,
+        settings: wizard_settings::inputs(info.as_ref(), &f.extra),
+        secrets: wizard_settings::secrets(info.as_ref()),
         f,
     };
     Ok(render_status(status, &page))
@@ -405,7 +430,7 @@ async fn check(
             }
             match chosen_app(s, user, f).await? {
                 None => return Ok(one("app", "Choose an app from the list.")),
-                Some(app) if app.connector.is_none() => {
+                Some(app) if s.svc.connector_info(app.connector.as_deref()).is_none() => {
                     return Ok(one(
                         "app",
                         format!("Castellan has no connector for {} yet.", app.name),
@@ -441,6 +466,12 @@ async fn check(
                 add(e);
             }
             let app = chosen_app(s, user, f).await?;
+            let info = s
+                .svc
+                .connector_info(app.as_ref().and_then(|x| x.connector.as_deref()));
+            if let Err(e) = wizard_settings::check(info.as_ref(), &f.extra) {
+                add(e);
+            }
             if f.base_url.trim().is_empty() {
                 if let Some(app) = app.filter(is_self_hosted) {
                     add(CoreError::invalid(
@@ -598,6 +629,7 @@ async fn connect(s: &AppState, user: &WebUser, f: &WizardForm) -> WebResult {
         }
     };
     let input = ConnectHub {
+        settings: wizard_settings::values(&f.extra),
         app: f.app.trim().to_owned(),
         label: f.label.clone(),
         organization_id: opt(&f.organization_id),
@@ -649,7 +681,10 @@ async fn connect(s: &AppState, user: &WebUser, f: &WizardForm) -> WebResult {
             .0
             .into_iter()
             .map(|(field, m)| {
-                if shown.iter().any(|(k, _)| *k == field) || field == "placeholder_username" {
+                if shown.iter().any(|(k, _)| *k == field)
+                    || field == "placeholder_username"
+                    || field.starts_with("settings.")
+                {
                     (field, m)
                 } else {
                     ("general".to_owned(), m)

@@ -1,0 +1,151 @@
+//! Faults between the connector and the real app, through the [`FaultProxy`]: a 429 with
+//! `Retry-After` on a listing, and a 503, a connection reset (before the app saw the write, and
+//! after it carried it out) and a slow answer on an invitation's write. After each, the app has
+//! exactly one member for the invited email and the proxy saw no write carried out twice.
+
+use std::time::Duration;
+
+use castellan_core::connector::{AppSession, ConnectorContext, ConnectorError};
+
+use super::{check_invited, ensure, invite_like_the_engine, timed, Check, OrFail, Stop, Suite};
+use crate::fault_proxy::{Fault, FaultProxy, ANY_WRITE};
+
+/// The wait a 429 asks for, in seconds.
+const RETRY_AFTER_SECS: u64 = 1;
+/// How long the slow answer is held at most (less when the context's timeout is short).
+const SLOW: Duration = Duration::from_secs(2);
+
+/// A proxy in front of the real app, the automation account's context through it, and a
+/// session signed in through it.
+async fn through_proxy(s: &Suite<'_>) -> Result<(FaultProxy, ConnectorContext, AppSession), Stop> {
+    let proxy = FaultProxy::start(&s.base).await;
+    let ctx = s.f.context(&proxy.url);
+    let session =
+        s.c.login(&ctx)
+            .await
+            .or_fail("sign in through the fault proxy")?;
+    Ok((proxy, ctx, session))
+}
+
+/// The first request of a listing answers 429 with `Retry-After: 1`: the listing still
+/// succeeds, after waiting as asked (the SDK's in-call retry), or is `RateLimited` with that
+/// wait and succeeds when called again.
+pub(super) async fn rate_limited_listing(s: &Suite<'_>) -> Check {
+    let (proxy, ctx, session) = through_proxy(s).await?;
+    proxy.fail(
+        "GET",
+        "",
+        Fault::StatusWith(
+            429,
+            vec![("Retry-After".to_owned(), RETRY_AFTER_SECS.to_string())],
+        ),
+        1,
+    );
+    let (first, took) = timed(s.c.list_members(&ctx, &session, None)).await;
+    ensure!(
+        proxy.pending() == 0,
+        "the listing sent no GET through the proxy"
+    );
+    match first {
+        Ok(page) => {
+            ensure!(
+                took >= Duration::from_millis(RETRY_AFTER_SECS * 1000 - 100),
+                "the listing was retried after {} ms, before the {RETRY_AFTER_SECS} s the app \
+                 asked for",
+                took.as_millis()
+            );
+            ensure!(
+                !page.members.is_empty(),
+                "the retried listing has no member"
+            );
+        }
+        Err(ConnectorError::RateLimited { retry_after }) => {
+            ensure!(
+                retry_after == Some(Duration::from_secs(RETRY_AFTER_SECS)),
+                "RateLimited carries {retry_after:?}, not the {RETRY_AFTER_SECS} s of Retry-After"
+            );
+            tokio::time::sleep(Duration::from_secs(RETRY_AFTER_SECS)).await;
+            s.c.list_members(&ctx, &session, None)
+                .await
+                .or_fail("the listing after the wait")?;
+        }
+        Err(e) => {
+            return Err(Stop::Failed(format!(
+                "a 429 on the listing gave {e:?}, not a page or RateLimited"
+            )))
+        }
+    }
+    Ok(())
+}
+
+/// The invitation's first write meets `fault`; the invitation is carried out as the engine
+/// retries jobs ([`invite_like_the_engine`]) and must end with exactly one member, the fault
+/// spent, and no write carried out twice. `retries` says whether the connector may need the
+/// engine's retry (else its first call must succeed).
+async fn invite_through(s: &Suite<'_>, tag: &str, fault: Fault, retries: bool) -> Check {
+    let (proxy, ctx, session) = through_proxy(s).await?;
+    let email = s.email(tag);
+    let role = s.info.default_role.clone();
+    let inv = s.invitation(&email, &role);
+    proxy.fail(ANY_WRITE, "", fault, 1);
+    let m = if retries {
+        invite_like_the_engine(&*s.c, &ctx, &session, &inv).await?
+    } else {
+        s.c.invite(&ctx, &session, &inv)
+            .await
+            .or_fail(&format!("invite {email}"))?
+    };
+    ensure!(
+        proxy.pending() == 0,
+        "the invitation sent no write through the proxy"
+    );
+    check_invited(&m, &email, &role)?;
+    let carried = proxy
+        .writes()
+        .iter()
+        .filter(|w| (200..300).contains(&w.status))
+        .count();
+    ensure!(
+        carried > 0,
+        "the app carried out no write of the invitation"
+    );
+    let repeated = proxy.repeated_writes();
+    ensure!(
+        repeated.is_empty(),
+        "writes carried out twice: {:?}",
+        repeated
+            .iter()
+            .map(|w| format!("{} {}", w.method, w.path))
+            .collect::<Vec<_>>()
+    );
+    s.exactly_one(&email).await?;
+    s.clean_up(&m).await;
+    Ok(())
+}
+
+/// The app answers the invitation's first write with 503 (without seeing it).
+pub(super) async fn unavailable_write(s: &Suite<'_>) -> Check {
+    invite_through(s, "f503", Fault::Status(503), true).await
+}
+
+/// The connection of the invitation's first write is reset before the app sees it.
+pub(super) async fn reset_before_write(s: &Suite<'_>) -> Check {
+    invite_through(s, "freset", Fault::Reset, true).await
+}
+
+/// The app carries out the invitation's first write, then the connection is reset before the
+/// answer: the retry must find the member, not make another.
+pub(super) async fn reset_after_write(s: &Suite<'_>) -> Check {
+    invite_through(s, "fdone", Fault::ResetAfter, true).await
+}
+
+/// The invitation's first write waits before it reaches the app (less than the context's
+/// timeout): the call succeeds as it is.
+pub(super) async fn slow_answer(s: &Suite<'_>) -> Check {
+    let timeout = match s.ctx.timeout {
+        t if t.is_zero() => Duration::from_secs(30),
+        t => t,
+    };
+    let delay = SLOW.min(timeout / 4);
+    invite_through(s, "fslow", Fault::Delay(delay), false).await
+}
