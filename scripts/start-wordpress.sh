@@ -22,7 +22,8 @@
 #     /usr/share/wordpress: pid in DIR/php.pid, output in DIR/php.log;
 #   - waits until the REST API answers.
 #
-# Idempotent: when our WordPress already answers on PORT it only re-runs the (quick) setup.
+# Idempotent: when our WordPress already answers on PORT it only re-runs the (quick) setup. A new
+# CASTELLAN_TEST_RUN (see .ci/run) gets a fresh database; the install and the data dir stay.
 # Concurrent runs on the same DIR are serialised with flock(1). Nothing secret is printed.
 # scripts/stop-wordpress.sh DIR stops the servers and keeps the data.
 #
@@ -146,6 +147,14 @@ if [ ! -s "$D/wp-config.php" ]; then
 fi
 grep -q "'$BASE'" "$D/wp-config.php" ||
   die "$D/wp-config.php was made for another port; use another DIR for port $PORT"
+# A new test run (CASTELLAN_TEST_RUN, set once by .ci/run) starts from an empty database (the
+# setup below installs the site again), so users left by earlier runs on a reused machine do not
+# slow listings down. Within one run the site is started once and shared by every test binary.
+if [ -n "${CASTELLAN_TEST_RUN:-}" ] && [ "$(cat "$D/.test-run" 2>/dev/null)" != "$CASTELLAN_TEST_RUN" ]; then
+  sql -e "DROP DATABASE IF EXISTS wordpress"
+  echo "$CASTELLAN_TEST_RUN" >"$D/.test-run"
+  log "new test run $CASTELLAN_TEST_RUN: fresh database"
+fi
 dbpass=$(sed -n "s/^define('DB_PASSWORD', '\(.*\)');$/\1/p" "$D/wp-config.php")
 sql -e "CREATE DATABASE IF NOT EXISTS wordpress CHARACTER SET utf8mb4;
   CREATE USER IF NOT EXISTS 'wordpress'@'localhost' IDENTIFIED BY '$dbpass';

@@ -8,8 +8,8 @@
 //! keeps (WordPress sends no email: "Lost your password?"). Calls go to
 //! `<base>/?rest_route=/wp/v2/…`, which works without pretty permalinks too.
 //!
-//! - Users (`context=edit`, `search`, `orderby=id`, `offset`, `per_page` ≤ 100, `X-WP-Total`;
-//!   create; `roles`; delete with `force` and `reassign`):
+//! - Users (`context=edit`, `search`, `orderby=id`, `offset`, `per_page` ≤ 100, `_fields`,
+//!   `X-WP-Total`; create; `roles`; delete with `force` and `reassign`):
 //!   <https://developer.wordpress.org/rest-api/reference/users/>,
 //!   <https://developer.wordpress.org/rest-api/using-the-rest-api/pagination/>
 //! - Application Passwords (HTTPS or a `local` site only):
@@ -118,11 +118,13 @@ impl Site<'_> {
         }
     }
 
-    /// Users by id from `offset`, and their total. With `search`, WordPress looks in the email
-    /// column when it has an `@`, else in username, email, URL, nicename and display name.
+    /// Users by id from `offset` (only the fields read: `context=edit` adds every capability),
+    /// and their total. With `search`, WordPress looks in the email column when it has an `@`,
+    /// else in username, email, URL, nicename and display name.
     async fn users(&self, offset: usize, search: Option<&str>) -> R<(Vec<WpUser>, Option<usize>)> {
         let mut q = vec![("orderby", "id".into()), ("offset", offset.to_string())];
         q.push(("per_page", PAGE.to_string()));
+        q.push(("_fields", "id,username,name,email,roles".into()));
         q.extend(search.map(|s| ("search", s.to_owned())));
         let (body, total) = self.get(USERS, &q, "list users").await?;
         let users = Vec::deserialize(&body).map_err(|_| unexpected(APP, "list users"))?;
