@@ -19,8 +19,8 @@ use castellan_connectors::wordpress::{self, WordPressConnector};
 use castellan_connectors::Registry;
 use castellan_core::catalog::Capability;
 use castellan_core::connector::{
-    AppSession, Connector, ConnectorContext, ConnectorError, ConnectorRegistry, Invitation,
-    MemberState, SignIn,
+    AppMember, AppSession, Connector, ConnectorContext, ConnectorError, ConnectorRegistry,
+    Invitation, MemberState, SignIn,
 };
 use futures::stream::{self, StreamExt};
 use reqwest::Method;
@@ -97,10 +97,12 @@ impl Fixture for WordPressFixture {
     }
 
     /// `admin` with its application password as the API token (and its password beside it,
-    /// as an automation account item has).
+    /// as an automation account item has); removed members' posts go to `admin`.
     fn context(&self, base_url: &str) -> ConnectorContext {
         let mut ctx = token_context(base_url, ADMIN, &secret_file("app-password"));
         ctx.password = SecretString::from(secret_file("admin-password"));
+        ctx.settings
+            .insert(wordpress::REASSIGN_TO.into(), ADMIN.into());
         ctx
     }
 
@@ -200,6 +202,12 @@ fn it_is_registered_with_its_settings_and_matches_the_catalog() {
     assert_eq!(info.sign_in, SignIn::UsernameAndToken);
     let keys: Vec<&str> = info.settings.iter().map(|f| f.key.as_str()).collect();
     assert_eq!(keys, ["base_url", "api_token", "reassign_to"]);
+    let required: Vec<bool> = info.settings.iter().map(|f| f.required).collect();
+    assert_eq!(
+        required,
+        [true, false, true],
+        "the password may carry the token"
+    );
     assert!(info.can(Capability::KeepSeat) && info.can(Capability::ListRoles));
     let toml = std::fs::read_to_string(
         castellan_conformance::harness::workspace().join("catalog/apps.toml"),
@@ -232,55 +240,65 @@ async fn the_password_field_is_the_fallback_for_the_token() {
         .unwrap();
 }
 
+/// Users of the listing's own, seeded for this run: nobody else deletes them.
 #[tokio::test]
-async fn a_listing_loses_and_repeats_nobody_while_users_are_deleted() {
-    WordPressFixture.seed_members("wp_page_", 150).await;
+async fn a_listing_loses_and_repeats_nobody_while_users_before_the_cursor_are_deleted() {
+    let prefix = format!("wp_del_{}_", unique());
+    let mine: HashSet<String> = WordPressFixture
+        .seed_members(&prefix, 120)
+        .await
+        .into_iter()
+        .collect();
     let c = WordPressConnector::new();
     let ctx = admin_ctx();
     let s = session(&c, &ctx).await;
-    let (all, _) = castellan_conformance::harness::list_all(&c, &ctx, &s)
-        .await
-        .unwrap();
-    let admin = all.iter().find(|m| m.app_member_id == "1").unwrap();
+    let is_mine = |m: &AppMember| m.email.as_ref().is_some_and(|e| mine.contains(e));
+    // Page through to the first page with some of these users and a page after it; three of
+    // them listed on it are deleted before the next page is read.
+    let (mut seen, mut cursor, mut gone) = (Vec::new(), None, Vec::new());
+    loop {
+        let p = c.list_members(&ctx, &s, cursor).await.unwrap();
+        if gone.is_empty()
+            && p.next.is_some()
+            && p.members.iter().filter(|m| is_mine(m)).count() >= 3
+        {
+            gone = p
+                .members
+                .iter()
+                .filter(|m| is_mine(m))
+                .take(3)
+                .cloned()
+                .collect();
+            for m in &gone {
+                let path = format!(
+                    "/wp-json/wp/v2/users/{}?force=true&reassign=1",
+                    m.app_member_id
+                );
+                raw().ok(Method::DELETE, &path, None).await;
+            }
+        }
+        seen.extend(p.members);
+        cursor = p.next;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(
+        gone.len(),
+        3,
+        "no page held three of the seeded users before another page"
+    );
+    let ids: Vec<&str> = seen.iter().map(|m| m.app_member_id.as_str()).collect();
+    let once: HashSet<&str> = ids.iter().copied().collect();
+    assert_eq!(once.len(), ids.len(), "a member is listed twice");
+    let listed: HashSet<&String> = seen.iter().filter_map(|m| m.email.as_ref()).collect();
+    let lost: Vec<&String> = mine.iter().filter(|e| !listed.contains(e)).collect();
+    assert!(lost.is_empty(), "lost {lost:?}");
+    let admin = seen.iter().find(|m| m.app_member_id == "1").unwrap();
     assert_eq!(
         (admin.roles.join(","), admin.state),
         ("administrator".into(), MemberState::Active)
     );
-
-    // A user listed on the first page is deleted before the second page is read: everybody
-    // else is still listed exactly once.
-    let raw = raw();
-    let first = c.list_members(&ctx, &s, None).await.unwrap();
-    let victim = &first.members[first.members.len() / 2];
-    assert_ne!(victim.app_member_id, "1");
-    raw.ok(
-        Method::DELETE,
-        &format!(
-            "/wp-json/wp/v2/users/{}?force=true&reassign=1",
-            victim.app_member_id
-        ),
-        None,
-    )
-    .await;
-    let mut seen: Vec<String> = first
-        .members
-        .iter()
-        .map(|m| m.app_member_id.clone())
-        .collect();
-    let mut cursor = first.next.clone();
-    while let Some(cur) = cursor {
-        let p = c.list_members(&ctx, &s, Some(cur)).await.unwrap();
-        seen.extend(p.members.into_iter().map(|m| m.app_member_id));
-        cursor = p.next;
-    }
-    let once: HashSet<&String> = seen.iter().collect();
-    assert_eq!(once.len(), seen.len(), "a member is listed twice");
-    let lost: Vec<&String> = all
-        .iter()
-        .map(|m| &m.app_member_id)
-        .filter(|id| !once.contains(id))
-        .collect();
-    assert!(lost.is_empty(), "lost {lost:?}");
     let err = c
         .list_members(&ctx, &s, Some("100:ana".into()))
         .await
@@ -414,16 +432,22 @@ async fn removal_hands_the_posts_to_the_reassign_to_user() {
         heir["id"]
     );
 
-    // The heir cannot be removed while named; a heir nobody is is a configuration error.
+    // The heir cannot be removed while named; a heir nobody is, or none, is a configuration
+    // error (WordPress would delete the posts).
     let heir_id = heir["id"].to_string();
-    let err = c.remove(&ctx, &s, &heir_id).await.unwrap_err();
-    assert!(matches!(err, ConnectorError::Configuration(_)), "{err:?}");
+    for heir in [Some(heir_id.as_str()), Some("nobody_at_all"), None] {
+        ctx.settings.clear();
+        ctx.settings
+            .extend(heir.map(|h| (wordpress::REASSIGN_TO.to_owned(), h.to_owned())));
+        let err = c.remove(&ctx, &s, &heir_id).await.unwrap_err();
+        assert!(
+            matches!(err, ConnectorError::Configuration(_)),
+            "{heir:?}: {err:?}"
+        );
+    }
+    // By id: the posts go to `admin`.
     ctx.settings
-        .insert(wordpress::REASSIGN_TO.into(), "nobody_at_all".into());
-    let err = c.remove(&ctx, &s, &heir_id).await.unwrap_err();
-    assert!(matches!(err, ConnectorError::Configuration(_)), "{err:?}");
-    // Unset: the posts go to the automation account.
-    ctx.settings.clear();
+        .insert(wordpress::REASSIGN_TO.into(), "1".into());
     c.remove(&ctx, &s, &heir_id).await.unwrap();
     assert_eq!(raw.ok(Method::GET, &post_path, None).await["author"], 1);
 }

@@ -1,7 +1,8 @@
 //! The whole story on a real WordPress (Debian package, `scripts/start-wordpress.sh`): the hub
-//! connects with the administrator's application password, a share invites the person, a new
-//! app role changes theirs, a revoke deletes them with their posts handed to the automation
-//! account, and the next check for updates finds no drift.
+//! connects with the administrator's application password and reads the site's roles (a custom
+//! one included), a share invites the person, a new app role (the custom one) changes theirs, a
+//! revoke deletes them with their posts handed to the automation account, and the next check for
+//! updates finds no drift.
 
 mod common;
 #[path = "common/hub_fixture.rs"]
@@ -9,35 +10,27 @@ mod hub_fixture;
 #[path = "common/synapse.rs"]
 mod synapse_common;
 
-use std::path::PathBuf;
-use std::process::Command;
-
+use castellan_conformance::harness::start_app;
 use common::{host_args, Cli, Server};
-use hub_fixture::{wait_idle, FAST_BOT};
+use hub_fixture::{assert_no_drift, assert_story_jobs, wait_idle, FAST_BOT};
 use reqwest::Method;
 use serde_json::{json, Value};
 use synapse_common::tag;
 
-/// The shared WordPress (started on first use) and the administrator's application password.
-fn wordpress() -> (String, String) {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let dir = std::env::var("CASTELLAN_WORDPRESS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| root.join("target/wordpress"));
-    let port = std::env::var("CASTELLAN_WORDPRESS_PORT").unwrap_or_else(|_| "18080".into());
-    let out = Command::new("bash")
-        .arg(root.join("scripts/start-wordpress.sh"))
-        .arg(&dir)
-        .arg(&port)
-        .output()
-        .expect("run start-wordpress.sh");
-    assert!(
-        out.status.success(),
-        "scripts/start-wordpress.sh failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let token = std::fs::read_to_string(dir.join("app-password")).expect("app-password");
-    (format!("http://127.0.0.1:{port}"), token.trim().to_owned())
+/// The custom role `scripts/start-wordpress.sh` adds to the site.
+const CUSTOM_ROLE: &str = "castellan_reviewer";
+
+/// The shared WordPress (started on first use), and the administrator's application password
+/// and password.
+fn wordpress() -> (String, String, String) {
+    let site = start_app("wordpress", 18080);
+    let read = |f: &str| {
+        std::fs::read_to_string(site.dir.join(f))
+            .expect(f)
+            .trim()
+            .to_owned()
+    };
+    (site.base_url, read("app-password"), read("admin-password"))
 }
 
 /// WordPress's REST API as `admin`, to check what the bot did.
@@ -63,7 +56,7 @@ async fn users_with(base: &str, token: &str, email: &str) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_story_on_wordpress() {
-    let (base, token) = wordpress();
+    let (base, token, password) = wordpress();
     let t = tag();
     let tmp = tempfile::tempdir().unwrap();
     let server = Server::start_env(&host_args(&tmp.path().join("data"), None, None), FAST_BOT);
@@ -74,7 +67,8 @@ async fn the_whole_story_on_wordpress() {
         "people", "invite", "--email", &ana, "--name", "Ana", "--role", "user",
     ]);
 
-    // 1. The automation account: `admin`, with its application password as the password.
+    // 1. The automation account: `admin`, its password, and its application password as the
+    //    secret custom field `api_token`, which the connector signs in with.
     cli.ok_stdin(
         &[
             "accounts",
@@ -87,11 +81,19 @@ async fn the_whole_story_on_wordpress() {
             "admin",
             "--setup",
             "placeholder",
+            "--secret-field",
+            &format!("api_token={token}"),
             "--password-stdin",
         ],
-        &format!("{token}\n"),
+        &format!("{password}\n"),
     );
-    // 2. The hub connects and the first check for updates lists the members with their roles.
+    // A user holds the site's custom role, so the app's roles include it.
+    let holder = json!({"username": format!("reviewer_{t}"), "email": format!("reviewer_{t}@example.org"),
+        "password": format!("Pw-{t}-x"), "roles": [CUSTOM_ROLE]});
+    wp(&base, &token, Method::POST, "/wp/v2/users", Some(holder)).await;
+
+    // 2. The hub connects; the first check for updates lists the members with their roles and
+    //    reads the site's roles, the custom one included.
     let label = format!("WordPress {t}");
     let hub = cli.json(&[
         "hub",
@@ -104,6 +106,8 @@ async fn the_whole_story_on_wordpress() {
         "WordPress bot",
         "--base-url",
         &base,
+        "--setting",
+        "reassign_to=admin",
         "--wait",
     ]);
     assert_eq!(hub["status"], "healthy", "{hub:#}");
@@ -114,6 +118,12 @@ async fn the_whole_story_on_wordpress() {
         .iter()
         .find(|m| m["app_member_id"] == "1");
     assert_eq!(admin.expect("admin listed")["app_role"], "administrator");
+    let roles = &cli.json(&["hub", "show", &label])["last_report"]["roles"];
+    assert_eq!(roles[0], "administrator", "{roles}");
+    assert!(
+        roles.as_array().unwrap().contains(&json!(CUSTOM_ROLE)),
+        "{roles}"
+    );
 
     // 3. Share: the person is a WordPress user with the role.
     cli.ok(&["hub", "share", &label, &ana, "--app-role", "author"]);
@@ -128,29 +138,18 @@ async fn the_whole_story_on_wordpress() {
         .clone()
         .any(|m| m["email"] == ana.as_str() && m["app_role"] == "author"));
 
-    // 4. A new app role: WordPress shows it.
-    cli.ok(&["hub", "share", &label, &ana, "--app-role", "editor"]);
+    // 4. A new app role, the custom one: WordPress shows it.
+    cli.ok(&["hub", "share", &label, &ana, "--app-role", CUSTOM_ROLE]);
     wait_idle(&cli, &label);
     let found = users_with(&base, &token, &ana).await;
-    assert_eq!(found[0]["roles"], json!(["editor"]));
+    assert_eq!(found[0]["roles"], json!([CUSTOM_ROLE]));
 
     // 5. Revoke: the user is deleted and their post handed to the automation account.
     let post = json!({"title": format!("Ana's post {t}"), "status": "publish", "author": id});
     let post = wp(&base, &token, Method::POST, "/wp/v2/posts", Some(post)).await;
     cli.ok(&["hub", "revoke", &label, &ana]);
     let jobs = wait_idle(&cli, &label);
-    assert!(jobs.iter().all(|j| j["state"] == "completed"), "{jobs:#?}");
-    for task in [
-        "check_for_updates",
-        "invite_member",
-        "update_member_role",
-        "remove_member",
-    ] {
-        assert!(
-            jobs.iter().any(|j| j["task"] == task),
-            "no {task} in the automation log"
-        );
-    }
+    assert_story_jobs(&jobs);
     assert!(users_with(&base, &token, &ana).await.is_empty());
     let route = format!("/wp/v2/posts/{}?context=edit", post["id"]);
     assert_eq!(
@@ -159,9 +158,5 @@ async fn the_whole_story_on_wordpress() {
     );
 
     // 6. The next check for updates finds no drift.
-    let out = cli.json(&["hub", "sync", &label]);
-    assert_eq!(out["state"], "completed", "{out:#}");
-    let shown = cli.json(&["hub", "show", &label]);
-    assert_eq!(shown["status"], "healthy", "{shown:#}");
-    assert_eq!(shown["last_report"]["drift"], 0, "{shown:#}");
+    assert_no_drift(&cli, &label);
 }

@@ -3,7 +3,7 @@
 //! endpoint for roles, so [`Connector::list_roles`] adds to the defaults every role a member
 //! holds (a custom role nobody holds is not seen). A user with no role on the site is reported
 //! `deactivated`: keep-seat removal takes every role away. Removal deletes the user and hands
-//! their posts to the `reassign_to` user (id, username or email; else the automation account).
+//! their posts to the hub's `reassign_to` user (an id, username or email; required).
 //! Invited members get a username from their email (`ana`, else `ana-2`…) and a password nobody
 //! keeps (WordPress sends no email: "Lost your password?"). Calls go to
 //! `<base>/?rest_route=/wp/v2/…`, which works without pretty permalinks too.
@@ -196,16 +196,28 @@ impl Site<'_> {
         Ok(u.member())
     }
 
-    /// One page of the listing from `at`: the users not listed yet and the next cursor. With
-    /// an anchor (the previous page's last id) the page starts one row earlier, so a user
-    /// deleted before the cursor meanwhile shifts the window and nobody is missed; ids only
-    /// grow, so the users listed already are those up to the anchor.
+    /// One page of the listing from `at`: the users not listed yet and the next cursor. Ids only
+    /// grow, so the users listed already are those up to the anchor (the previous page's last
+    /// id). The page is read from one row before the cursor; when even its first user comes
+    /// after the anchor, users deleted meanwhile have shifted others before the window, so it
+    /// is read again a page further back: nobody is missed, however many were deleted.
     async fn page(&self, at: &AnchoredOffset) -> R<(Vec<WpUser>, Option<AnchoredOffset>)> {
         let anchor: Option<u64> = at.anchor.as_deref().and_then(|a| a.parse().ok());
-        let start = at.read_from();
-        let (users, total) = self.users(start, None).await?;
+        let mut start = at.read_from();
+        let (users, total) = loop {
+            let (users, total) = self.users(start, None).await?;
+            let behind = |a| users.first().is_some_and(|u| u.id > a);
+            if start == 0 || !anchor.is_some_and(behind) {
+                break (users, total);
+            }
+            start = start.saturating_sub(PAGE);
+        };
         let more = total.map_or(users.len() == PAGE, |t| start + users.len() < t);
-        let last = users.last().filter(|_| more).map(|l| l.id.to_string());
+        let last = users
+            .last()
+            .filter(|_| more)
+            .map(|l| l.id.max(anchor.unwrap_or(0)));
+        let last = last.map(|l| l.to_string());
         let next = last.map(|l| AnchoredOffset::after(start, users.len(), &l));
         let fresh = |u: &WpUser| anchor.is_none_or(|a| u.id > a);
         Ok((users.into_iter().filter(fresh).collect(), next))
@@ -226,9 +238,9 @@ impl Connector for WordPressConnector {
             settings: vec![
                 SettingField::new(BASE_URL, "Site address", Url, true)
                     .help("Settings → General → Site Address, e.g. https://blog.example.org"),
-                SettingField::new(API_TOKEN, "Application password", Secret, true).help(
+                SettingField::new(API_TOKEN, "Application password", Secret, false).help(
                     "An application password of the automation account, an administrator \
-                     (Users → Profile → Application Passwords)",
+                     (Users → Profile → Application Passwords); else its password is one",
                 ),
                 SettingField::new(REASSIGN_TO, "Give removed members' content to", Text, true)
                     .help("The id, username or email of who gets a removed member's posts"),
@@ -236,8 +248,8 @@ impl Connector for WordPressConnector {
         }
     }
 
-    /// Reads the account itself (`/wp/v2/users/me`) with the application password
-    /// (`ctx.api_token`, else `ctx.password`).
+    /// Reads the account itself (`/wp/v2/users/me`) with the application password: the
+    /// `api_token` secret, else the account's password.
     #[instrument(skip_all, fields(connector = NAME, username = %ctx.username))]
     async fn login(&self, ctx: &Ctx) -> R<Session> {
         let token = ctx.api_token.as_ref().unwrap_or(&ctx.password).clone();
@@ -346,7 +358,7 @@ impl Connector for WordPressConnector {
         }
         let to = match ctx.setting(REASSIGN_TO) {
             Some(key) => site.resolve(key).await?.map(|t| t.id),
-            None => site.me,
+            None => None,
         };
         let Some(to) = to.filter(|t| *t != u.id) else {
             let why = format!("{REASSIGN_TO} must name another WordPress user");
