@@ -9,11 +9,13 @@ use std::sync::Arc;
 use castellan_core::connector::{Connector, ConnectorRegistry};
 
 pub mod redmine;
+pub mod scim;
 pub mod sdk;
 pub mod synapse;
 pub mod wordpress;
 
 pub use redmine::RedmineConnector;
+pub use scim::ScimConnector;
 pub use synapse::SynapseConnector;
 pub use wordpress::WordPressConnector;
 
@@ -24,10 +26,11 @@ pub struct Registry {
 }
 
 impl Default for Registry {
-    /// Every built-in connector: `redmine`, `synapse`, `wordpress`.
+    /// Every built-in connector: `redmine`, `scim`, `synapse`, `wordpress`.
     fn default() -> Self {
         Self::empty()
             .with(redmine::NAME, Arc::new(RedmineConnector::new()))
+            .with(scim::NAME, Arc::new(ScimConnector::new()))
             .with(synapse::NAME, Arc::new(SynapseConnector::new()))
             .with(wordpress::NAME, Arc::new(WordPressConnector::new()))
     }
@@ -73,9 +76,10 @@ mod tests {
         assert!(r.connector("nope").is_none());
         assert_eq!(
             r.names().collect::<Vec<_>>(),
-            ["redmine", "synapse", "wordpress"]
+            ["redmine", "scim", "synapse", "wordpress"]
         );
         assert_eq!(r.connector("redmine").unwrap().describe().name, "redmine");
+        assert_eq!(r.connector("scim").unwrap().describe().name, "scim");
         let wp = r.connector("wordpress").unwrap().describe();
         assert_eq!(wp.roles[0], "administrator");
         assert_eq!(wp.default_role, "subscriber");
@@ -86,5 +90,34 @@ mod tests {
         let r = Registry::empty().with("matrix", Arc::new(SynapseConnector::new()));
         assert!(r.connector("matrix").is_some());
         assert!(r.connector("synapse").is_none());
+    }
+
+    /// Every catalog entry that names a connector of this build claims only what that
+    /// connector declares (the wizard and the API show the catalog's list).
+    #[test]
+    fn catalog_entries_claim_only_what_their_connector_declares() {
+        let apps = castellan_core::catalog::parse_catalog(castellan_core::catalog::BUILTIN_CATALOG)
+            .expect("the built-in catalog parses");
+        let r = Registry::default();
+        let mut checked = 0;
+        for app in &apps {
+            let Some(c) = app.connector.as_deref().and_then(|n| r.connector(n)) else {
+                continue;
+            };
+            let declared = c.describe().capabilities;
+            for cap in &app.capabilities {
+                assert!(
+                    declared.contains(cap),
+                    "{} claims {cap:?}, which its connector {} does not declare ({declared:?})",
+                    app.id,
+                    c.describe().name
+                );
+            }
+            checked += 1;
+        }
+        assert!(
+            checked >= 10,
+            "only {checked} catalog apps have a connector"
+        );
     }
 }

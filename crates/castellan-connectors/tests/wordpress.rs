@@ -201,11 +201,19 @@ fn it_is_registered_with_its_settings_and_matches_the_catalog() {
         .describe();
     assert_eq!(info.sign_in, SignIn::UsernameAndToken);
     let keys: Vec<&str> = info.settings.iter().map(|f| f.key.as_str()).collect();
-    assert_eq!(keys, ["base_url", "api_token", "reassign_to"]);
+    assert_eq!(
+        keys,
+        [
+            "base_url",
+            "api_token",
+            "reassign_to",
+            "requests_per_second"
+        ]
+    );
     let required: Vec<bool> = info.settings.iter().map(|f| f.required).collect();
     assert_eq!(
         required,
-        [true, false, true],
+        [true, false, true, false],
         "the password may carry the token"
     );
     assert!(info.can(Capability::KeepSeat) && info.can(Capability::ListRoles));

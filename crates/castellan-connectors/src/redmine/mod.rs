@@ -109,7 +109,7 @@ impl RedmineConnector {
         let key = SessionToken::parse(s)?.api_key;
         Ok(self
             .http
-            .endpoint(&ctx.base_url, ctx.timeout)?
+            .endpoint_for(ctx)?
             .with_auth(Auth::Header(API_KEY_HEADER, key)))
     }
 }

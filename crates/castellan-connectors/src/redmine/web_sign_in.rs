@@ -194,7 +194,7 @@ impl RedmineConnector {
 
     pub(super) fn web(&self, ctx: &ConnectorContext) -> Result<Web<'_>, ConnectorError> {
         Ok(Web {
-            ep: self.http.endpoint(&ctx.base_url, ctx.timeout)?,
+            ep: self.http.endpoint_for(ctx)?,
             cookies: CookieJar::default(),
         })
     }

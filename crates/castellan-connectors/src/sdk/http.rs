@@ -155,6 +155,7 @@ pub type RetryHint = fn(&Value) -> Option<Duration>;
 pub struct HttpClient {
     http: reqwest::Client,
     policy: AddressPolicy,
+    limits: super::rate::RateLimits,
 }
 
 impl HttpClient {
@@ -171,16 +172,36 @@ impl HttpClient {
             .dns_resolver(std::sync::Arc::new(PolicyResolver::new(policy)))
             .build()
             .expect("the HTTP client builds with static settings");
-        Self { http, policy }
+        Self {
+            http,
+            policy,
+            limits: Default::default(),
+        }
     }
 
     /// Over a client built elsewhere, which must not follow redirects. Its DNS resolution is its
     /// own: only literal IP base URLs are checked against `policy`.
     pub fn with_client(http: reqwest::Client, policy: AddressPolicy) -> Self {
-        Self { http, policy }
+        Self {
+            http,
+            policy,
+            limits: Default::default(),
+        }
     }
 
-    /// The endpoint at the hub's base URL, with a per-request timeout (see [`call_timeout`]).
+    /// The endpoint of a connector call: the hub's base URL, its call timeout, and its request
+    /// rate limit when it sets one ([`super::rate::rate_of`]).
+    ///
+    /// Errors: `Configuration` when the base URL is refused ([`BaseUrl::parse`]).
+    pub fn endpoint_for(
+        &self,
+        ctx: &castellan_core::connector::ConnectorContext,
+    ) -> Result<Endpoint<'_>, ConnectorError> {
+        self.endpoint_at(&ctx.base_url, ctx.timeout, super::rate::rate_of(ctx))
+    }
+
+    /// The endpoint at the hub's base URL, with a per-request timeout (see [`call_timeout`]) and
+    /// no request rate limit of its own (prefer [`HttpClient::endpoint_for`] in connectors).
     ///
     /// Errors: `Configuration` when the base URL is refused ([`BaseUrl::parse`]).
     pub fn endpoint(
@@ -188,9 +209,20 @@ impl HttpClient {
         base_url: &str,
         timeout: Duration,
     ) -> Result<Endpoint<'_>, ConnectorError> {
+        self.endpoint_at(base_url, timeout, None)
+    }
+
+    fn endpoint_at(
+        &self,
+        base_url: &str,
+        timeout: Duration,
+        per_second: Option<u32>,
+    ) -> Result<Endpoint<'_>, ConnectorError> {
+        let base = BaseUrl::parse(base_url, self.policy)?;
         Ok(Endpoint {
             http: &self.http,
-            base: BaseUrl::parse(base_url, self.policy)?,
+            limiter: per_second.map(|r| self.limits.limiter(base.as_str(), r)),
+            base,
             timeout: call_timeout(timeout),
             auth: Auth::None,
             retry_hint: None,
@@ -202,6 +234,7 @@ impl HttpClient {
 #[derive(Debug, Clone)]
 pub struct Endpoint<'a> {
     http: &'a reqwest::Client,
+    limiter: Option<std::sync::Arc<super::rate::Limiter>>,
     base: BaseUrl,
     timeout: Duration,
     auth: Auth,
@@ -360,6 +393,9 @@ impl Request<'_> {
 
     async fn send_once(&self) -> Result<Reply, ConnectorError> {
         let ep = self.endpoint;
+        if let Some(l) = &ep.limiter {
+            l.until_ready().await;
+        }
         let base = ep.base.as_str();
         let mut req = ep
             .http

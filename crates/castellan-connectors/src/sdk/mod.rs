@@ -6,12 +6,15 @@
 //!   retries of idempotent requests on 429 and 503 honouring `Retry-After`, and debug logs of
 //!   requests and replies with secrets redacted ([`redact`]).
 //! - [`address`]: the outbound address policy, enforced at DNS resolution.
+//! - [`rate`]: the per-hub request rate limit.
 //! - [`paging`]: page/per-page, offset/limit, `Link: rel="next"`, SCIM and anchored offsets.
 //! - [`errors`]: transport failures and the answers every app means the same way.
 //! - [`cookies`]: a cookie jar for apps driven through their web pages.
 //! - [`members`]: email addresses and admin-flag roles.
 //! - [`rest`]: JSON bodies of successes, counts in headers, the text of HTML messages.
 //! - [`usernames`]: usernames derived from emails, made unique; random passwords.
+//! - [`scim`]: SCIM 2.0 client plumbing (RFC 7643/7644): filters, PATCH bodies, list
+//!   responses, the provider's configuration and SCIM error bodies.
 
 pub mod address;
 pub mod cookies;
@@ -19,8 +22,10 @@ pub mod errors;
 pub mod http;
 pub mod members;
 pub mod paging;
+pub mod rate;
 pub mod redact;
 pub mod rest;
+pub mod scim;
 pub mod usernames;
 
 #[cfg(test)]

@@ -156,3 +156,44 @@ async fn a_reply_keeps_its_headers_but_not_the_secret_ones() {
     assert_eq!(r.set_cookies, ["sid=s3cret"]);
     assert!(!format!("{:?}", r.headers).contains("k3y"));
 }
+
+/// A hub's `requests_per_second` spaces its requests out; another hub (another base URL) has
+/// its own budget, and a hub without the setting is not slowed down.
+#[tokio::test]
+async fn a_hubs_request_rate_is_honoured() {
+    use castellan_core::connector::settings::REQUESTS_PER_SECOND;
+    use castellan_core::connector::ConnectorContext;
+    let (url, seen) = scripted(vec![]).await;
+    let http = client();
+    let mut ctx = ConnectorContext::new(&url, "bot", String::new().into());
+    ctx.settings.insert(REQUESTS_PER_SECOND.into(), "4".into());
+    let started = Instant::now();
+    for _ in 0..8 {
+        let ep = http.endpoint_for(&ctx).unwrap();
+        ep.get("/users").send().await.unwrap();
+    }
+    // 4 at once (the burst), then 4 more at 4 a second.
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(seen.lock().unwrap().len(), 8);
+
+    let (other, _) = scripted(vec![]).await;
+    let free = ConnectorContext::new(&other, "bot", String::new().into());
+    let started = Instant::now();
+    for _ in 0..8 {
+        http.endpoint_for(&free)
+            .unwrap()
+            .get("/users")
+            .send()
+            .await
+            .unwrap();
+    }
+    assert!(
+        started.elapsed() < Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -76,7 +76,7 @@ impl SynapseConnector {
     ) -> Result<Endpoint<'_>, ConnectorError> {
         let api = self
             .http
-            .endpoint(&ctx.base_url, ctx.timeout)?
+            .endpoint_for(ctx)?
             .with_retry_hint(admin::retry_hint);
         Ok(match token {
             Some(t) => api.with_auth(Auth::Bearer(t.clone())),

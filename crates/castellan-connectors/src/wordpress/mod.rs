@@ -22,7 +22,7 @@ use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use castellan_core::catalog::Capability;
-use castellan_core::connector::settings::{SettingField, SettingKind, API_TOKEN, BASE_URL};
+use castellan_core::connector::settings::{self, SettingField, SettingKind, API_TOKEN, BASE_URL};
 use castellan_core::connector::{
     AppMember, AppRole, AppSession as Session, Connector, ConnectorContext as Ctx,
     ConnectorError as E, ConnectorInfo, Invitation, MemberPage, SignIn,
@@ -66,7 +66,7 @@ crate::sdk::http_connector!(
 
 impl WordPressConnector {
     fn site(&self, ctx: &Ctx, token: &SecretString, me: Option<u64>) -> R<Site<'_>> {
-        let api = self.http.endpoint(&ctx.base_url, ctx.timeout)?;
+        let api = self.http.endpoint_for(ctx)?;
         let user = ctx.username.trim().to_owned();
         let password = token.clone();
         let api = api.with_auth(Auth::Basic { user, password });
@@ -244,6 +244,7 @@ impl Connector for WordPressConnector {
                 ),
                 SettingField::new(REASSIGN_TO, "Give removed members' content to", Text, true)
                     .help("The id, username or email of who gets a removed member's posts"),
+                settings::requests_per_second(),
             ],
         }
     }

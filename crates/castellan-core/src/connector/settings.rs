@@ -20,6 +20,10 @@ pub const ORGANIZATION_ID: &str = "organization_id";
 /// An API token or application password the automation account signs in with.
 pub const API_TOKEN: &str = "api_token";
 
+/// The most requests per second the bot sends to the hub's app (every connector honours it;
+/// unset: no limit but the app's own answers, 429 with `Retry-After`).
+pub const REQUESTS_PER_SECOND: &str = "requests_per_second";
+
 /// Longest plain setting value, in bytes.
 pub const MAX_SETTING_LEN: usize = 2048;
 
@@ -35,6 +39,13 @@ pub enum SettingKind {
     Secret,
     /// One of a fixed list.
     Choice(Vec<String>),
+    /// A whole number in `min..=max`.
+    Number {
+        /// Smallest allowed.
+        min: u64,
+        /// Largest allowed.
+        max: u64,
+    },
 }
 
 /// How the automation account proves who it is to the app.
@@ -93,6 +104,13 @@ impl SettingField {
             SettingKind::Url => validate::http_url(&field, value).map(drop),
             SettingKind::Text => validate::text(&field, value, MAX_SETTING_LEN).map(drop),
             SettingKind::Secret => validate::secret(&field, value, MAX_SETTING_LEN),
+            SettingKind::Number { min, max } => match value.trim().parse::<u64>() {
+                Ok(n) if (*min..=*max).contains(&n) => Ok(()),
+                _ => Err(CoreError::invalid(
+                    &field,
+                    format!("must be a whole number from {min} to {max}"),
+                )),
+            },
             SettingKind::Choice(choices) => {
                 if choices.iter().any(|c| c == value) {
                     Ok(())
@@ -138,11 +156,24 @@ pub fn check_settings(
     Ok(())
 }
 
-/// The schema of a self-hosted app signed in with a password: its base URL only.
+/// The optional request-rate setting every connector takes ([`REQUESTS_PER_SECOND`]).
+pub fn requests_per_second() -> SettingField {
+    SettingField::new(
+        REQUESTS_PER_SECOND,
+        "Requests per second",
+        SettingKind::Number { min: 1, max: 1000 },
+        false,
+    )
+    .help("The most requests per second the bot sends to the app (default: no limit of its own; the bot still slows down when the app answers 429)")
+}
+
+/// The schema of a self-hosted app signed in with a password: its base URL and the request
+/// rate.
 pub fn self_hosted_password() -> Vec<SettingField> {
     vec![
         SettingField::new(BASE_URL, "Base URL", SettingKind::Url, true)
             .help("The address people open the app at, e.g. https://chat.example.org"),
+        requests_per_second(),
     ]
 }
 
@@ -204,6 +235,17 @@ mod tests {
             ("deactivate_with", "suspend")
         ])
         .contains("one of active_false, delete"));
+    }
+
+    #[test]
+    fn numbers_are_whole_and_in_range() {
+        let f = requests_per_second();
+        f.check("5").unwrap();
+        f.check(" 1000 ").unwrap();
+        for bad in ["0", "1001", "2.5", "-1", "ten"] {
+            let e = f.check(bad).unwrap_err().to_string();
+            assert!(e.contains("whole number from 1 to 1000"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -37,11 +37,17 @@ pub struct ConnectorSetting {
     pub key: String,
     /// What a person sees.
     pub label: String,
-    /// `url`, `text`, `secret` or `choice`.
+    /// `url`, `text`, `secret`, `choice` or `number`.
     pub kind: String,
     /// The allowed values of a `choice`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub choices: Vec<String>,
+    /// The smallest value of a `number`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min: Option<u64>,
+    /// The largest value of a `number`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max: Option<u64>,
     /// Whether a hub needs it.
     pub required: bool,
     /// Where to find the value in the app.
@@ -51,17 +57,24 @@ pub struct ConnectorSetting {
 impl From<castellan_core::connector::SettingField> for ConnectorSetting {
     fn from(v: castellan_core::connector::SettingField) -> Self {
         use castellan_core::connector::SettingKind as K;
+        let (mut min, mut max) = (None, None);
         let (kind, choices) = match v.kind {
             K::Url => ("url", vec![]),
             K::Text => ("text", vec![]),
             K::Secret => ("secret", vec![]),
             K::Choice(c) => ("choice", c),
+            K::Number { min: lo, max: hi } => {
+                (min, max) = (Some(lo), Some(hi));
+                ("number", vec![])
+            }
         };
         Self {
             key: v.key,
             label: v.label,
             kind: kind.to_owned(),
             choices,
+            min,
+            max,
             required: v.required,
             help: v.help,
         }

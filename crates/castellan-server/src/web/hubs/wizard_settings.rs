@@ -24,8 +24,8 @@ pub(super) struct SettingInput {
     pub value: String,
     /// The allowed values of a choice (empty otherwise).
     pub choices: Vec<String>,
-    /// Whether it is a URL.
-    pub url: bool,
+    /// The input's type: `url`, `number` or `text`.
+    pub input_type: &'static str,
 }
 
 /// A secret setting the automation account must hold: (key, label, required).
@@ -59,7 +59,11 @@ pub(super) fn inputs(
                 SettingKind::Choice(c) => c.clone(),
                 _ => vec![],
             },
-            url: f.kind == SettingKind::Url,
+            input_type: match f.kind {
+                SettingKind::Url => "url",
+                SettingKind::Number { .. } => "number",
+                _ => "text",
+            },
         })
         .collect()
 }
