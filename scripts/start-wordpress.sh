@@ -99,6 +99,12 @@ answers() {
 }
 sql() { mariadb --no-defaults -S "$SOCK" -uroot "$@"; }
 
+# Refuse early, before touching MariaDB or /etc/wordpress, when another server holds the port
+# (another DIR's WordPress included: its configuration link must stay).
+if ! php_alive && curl -s -o /dev/null -m 5 "$BASE/" 2>/dev/null; then
+  die "something else answers on $BASE; choose another port"
+fi
+
 # --- MariaDB ----------------------------------------------------------------------------------
 # Started unless it answers on its socket (or is starting: its pid is alive).
 if ! sql -e 'select 1' >/dev/null 2>&1 && ! db_alive; then
@@ -179,8 +185,6 @@ if php_alive; then
   log "our PHP server does not answer on $BASE; restarting it"
   kill -TERM -- "-$(cat "$D/php.pid")" 2>/dev/null || true
   sleep 1
-elif curl -s -o /dev/null -m 5 "$BASE/" 2>/dev/null; then
-  die "something else answers on $BASE; choose another port"
 fi
 PHP_CLI_SERVER_WORKERS=4 setsid php -d auto_prepend_file="$D/prepend.php" \
   -d opcache.enable_cli=1 -d memory_limit=256M \
