@@ -3,7 +3,8 @@
 #
 # Stops a test server that one of the scripts/start-*.sh scripts started in the background: reads
 # its pid from PIDFILE, signals it only if /proc/PID/cmdline still matches CMDLINE_PATTERN (pids
-# get reused), sends SIGTERM, waits up to 10 s, then SIGKILL, and removes PIDFILE. NAME prefixes
+# get reused), sends SIGTERM (to its process group when it leads one, so workers go too), waits
+# up to 15 s, then SIGKILL, and removes PIDFILE. NAME prefixes
 # the messages (e.g. stop-synapse). Exits 0 when the server was not running.
 set -euo pipefail
 
@@ -21,14 +22,14 @@ is_ours() {
 }
 
 if [ -n "$pid" ] && is_ours; then
-  kill -TERM "$pid"
-  for _ in $(seq 1 40); do
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid"
+  for _ in $(seq 1 60); do
     is_ours || break
     sleep 0.25
   done
   if is_ours; then
     echo "$name: pid $pid ignored SIGTERM; sending SIGKILL" >&2
-    kill -KILL "$pid" 2>/dev/null || true
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
   fi
   echo "$name: stopped pid $pid" >&2
 else
