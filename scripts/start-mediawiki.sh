@@ -178,9 +178,7 @@ fi
 t0=$(date +%s)
 if pid_alive; then
   log "a wiki from $D is running but does not answer on $BASE; stopping it"
-  pkill -P "$(cat "$D/php.pid")" 2>/dev/null || true
-  kill "$(cat "$D/php.pid")" 2>/dev/null || true
-  sleep 1
+  "$(dirname "$0")/stop-mediawiki.sh" "$D" 2>/dev/null || true
 fi
 rm -f "$D/php.pid"
 (cd "$D" && PHP_CLI_SERVER_WORKERS=4 exec setsid php -S "127.0.0.1:$PORT" -t "$MW" \

@@ -10,12 +10,16 @@ use castellan_core::connector::{Connector, ConnectorRegistry};
 
 pub mod mediawiki;
 pub mod redmine;
+pub mod scim;
 pub mod sdk;
 pub mod synapse;
+pub mod wordpress;
 
 pub use mediawiki::MediaWikiConnector;
 pub use redmine::RedmineConnector;
+pub use scim::ScimConnector;
 pub use synapse::SynapseConnector;
+pub use wordpress::WordPressConnector;
 
 /// The connectors Castellan knows, by name.
 #[derive(Debug, Clone)]
@@ -24,12 +28,14 @@ pub struct Registry {
 }
 
 impl Default for Registry {
-    /// Every built-in connector: `mediawiki`, `redmine`, `synapse`.
+    /// Every built-in connector: `mediawiki`, `redmine`, `scim`, `synapse`, `wordpress`.
     fn default() -> Self {
         Self::empty()
             .with(mediawiki::NAME, Arc::new(MediaWikiConnector::new()))
             .with(redmine::NAME, Arc::new(RedmineConnector::new()))
+            .with(scim::NAME, Arc::new(ScimConnector::new()))
             .with(synapse::NAME, Arc::new(SynapseConnector::new()))
+            .with(wordpress::NAME, Arc::new(WordPressConnector::new()))
     }
 }
 
@@ -73,19 +79,17 @@ mod tests {
         assert!(r.connector("nope").is_none());
         assert_eq!(
             r.names().collect::<Vec<_>>(),
-            ["mediawiki", "redmine", "synapse"]
+            ["mediawiki", "redmine", "scim", "synapse", "wordpress"]
         );
         assert_eq!(r.connector("redmine").unwrap().describe().name, "redmine");
+        assert_eq!(r.connector("scim").unwrap().describe().name, "scim");
+        let wp = r.connector("wordpress").unwrap().describe();
+        assert_eq!(wp.roles[0], "administrator");
+        assert_eq!(wp.default_role, "subscriber");
+        let mw = r.connector("mediawiki").unwrap().describe();
         assert_eq!(
-            r.connector("mediawiki").unwrap().describe().roles,
-            [
-                "bureaucrat",
-                "suppress",
-                "sysop",
-                "interface-admin",
-                "bot",
-                "user"
-            ]
+            (mw.roles[0].as_str(), mw.default_role.as_str()),
+            ("bureaucrat", "user")
         );
     }
 
@@ -94,5 +98,34 @@ mod tests {
         let r = Registry::empty().with("matrix", Arc::new(SynapseConnector::new()));
         assert!(r.connector("matrix").is_some());
         assert!(r.connector("synapse").is_none());
+    }
+
+    /// Every catalog entry that names a connector of this build claims only what that
+    /// connector declares (the wizard and the API show the catalog's list).
+    #[test]
+    fn catalog_entries_claim_only_what_their_connector_declares() {
+        let apps = castellan_core::catalog::parse_catalog(castellan_core::catalog::BUILTIN_CATALOG)
+            .expect("the built-in catalog parses");
+        let r = Registry::default();
+        let mut checked = 0;
+        for app in &apps {
+            let Some(c) = app.connector.as_deref().and_then(|n| r.connector(n)) else {
+                continue;
+            };
+            let declared = c.describe().capabilities;
+            for cap in &app.capabilities {
+                assert!(
+                    declared.contains(cap),
+                    "{} claims {cap:?}, which its connector {} does not declare ({declared:?})",
+                    app.id,
+                    c.describe().name
+                );
+            }
+            checked += 1;
+        }
+        assert!(
+            checked >= 10,
+            "only {checked} catalog apps have a connector"
+        );
     }
 }

@@ -363,7 +363,7 @@ async fn invitations_name_accounts_from_addresses_and_record_them() {
         .invite(&ctx, &s, &invitation(&other, None, "user"))
         .await
         .unwrap();
-    assert_eq!(two.name, Some(format!("{name} 2")));
+    assert_eq!(two.name, Some(format!("{name}-2")));
     // A name taken by an account Castellan did not make: a person must decide.
     raw.create(&format!("Bo.{sfx}"), "someone@else.test").await;
     let bo = invitation(&format!("bo.{sfx}@invite.test"), None, "user");

@@ -81,6 +81,78 @@ pub struct InboxHints {
     pub code_pattern: Option<String>,
 }
 
+/// How an app's SCIM 2.0 service provider (RFC 7643/7644) is reached, for the `scim` connector:
+/// where its base URL is, what token it takes, which plan has it and what it does differently.
+/// Every field comes from the vendor's own documentation ([`ScimInfo::docs`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScimInfo {
+    /// The SCIM base URL, as a pattern: `https://api.slack.com/scim/v2`, or with the parts each
+    /// customer fills in braces, `https://www.figma.com/scim/v2/{tenant_id}`.
+    pub base_url: String,
+    /// What token the hub's API token is and where an admin makes it (`bearer token generated in
+    /// Admin settings`, `OAuth access token with the admin scope`).
+    pub token: String,
+    /// The plan or add-on that has SCIM (`Enterprise`, `Business+ or Enterprise Grid`).
+    pub plan: String,
+    /// What the provider does differently from RFC 7644, one short sentence each.
+    #[serde(default)]
+    pub quirks: Vec<String>,
+    /// The vendor's SCIM documentation page (`https`).
+    pub docs: String,
+}
+
+/// The longest [`ScimInfo`] text field, in characters.
+const SCIM_TEXT_MAX: usize = 300;
+
+impl ScimInfo {
+    /// Checks the table: `base_url` is an http(s) URL once each `{placeholder}` is filled in,
+    /// `docs` an `https` URL, `token` and `plan` one line of text, and at most 20 quirks of one
+    /// line each. Errors: `Validation` naming the field (`scim.base_url`, `scim.quirks[2]`).
+    pub fn validate(&mut self) -> CoreResult<()> {
+        let filled = fill_placeholders(self.base_url.trim()).ok_or_else(|| {
+            CoreError::invalid("scim.base_url", "has an unclosed or empty `{placeholder}`")
+        })?;
+        validate::http_url("scim.base_url", &filled)?;
+        self.base_url = self.base_url.trim().trim_end_matches('/').to_owned();
+        if validate::http_url("scim.docs", &self.docs)?.scheme() != "https" {
+            return Err(CoreError::invalid("scim.docs", "must be an https URL"));
+        }
+        self.docs = self.docs.trim().to_owned();
+        self.token = validate::text("scim.token", &self.token, SCIM_TEXT_MAX)?;
+        self.plan = validate::text("scim.plan", &self.plan, SCIM_TEXT_MAX)?;
+        if self.quirks.len() > 20 {
+            return Err(CoreError::invalid("scim.quirks", "at most 20 quirks"));
+        }
+        for (i, q) in self.quirks.iter_mut().enumerate() {
+            *q = validate::text(&format!("scim.quirks[{i}]"), q, SCIM_TEXT_MAX)?;
+        }
+        Ok(())
+    }
+}
+
+/// `url` with each `{name}` (ASCII letters, digits, `_`) replaced by `x`; `None` when a brace is
+/// unbalanced or a name is empty or odd.
+fn fill_placeholders(url: &str) -> Option<String> {
+    let mut out = String::with_capacity(url.len());
+    let mut rest = url;
+    while let Some(open) = rest.find(['{', '}']) {
+        if rest[open..].starts_with('}') {
+            return None;
+        }
+        let close = open + rest[open..].find('}')?;
+        let name = &rest[open + 1..close];
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return None;
+        }
+        out.push_str(&rest[..open]);
+        out.push('x');
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
 /// Whether an entry ships with Castellan or was added by the workspace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -127,6 +199,10 @@ pub struct App {
     /// Inbox hints.
     #[serde(default)]
     pub inbox_hints: Option<InboxHints>,
+    /// Its SCIM 2.0 endpoint for admins, when it publishes one (required with `connector =
+    /// "scim"`).
+    #[serde(default)]
+    pub scim: Option<ScimInfo>,
     /// Built-in or custom.
     #[serde(default)]
     pub source: AppSource,
@@ -141,7 +217,8 @@ struct CatalogFile {
 
 impl App {
     /// Checks an entry: non-empty name, at least one valid http(s) login URL, at least one
-    /// domain, sane password rules (8..=128 not required, but `1 <= min <= max <= 4096`).
+    /// domain, sane password rules (8..=128 not required, but `1 <= min <= max <= 4096`), and
+    /// a valid `scim` table ([`ScimInfo::validate`]), which `connector = "scim"` needs.
     /// Errors: `Validation` naming the field.
     pub fn validate(&mut self) -> CoreResult<()> {
         self.name = validate::text("name", &self.name, validate::MAX_LABEL)?;
@@ -179,6 +256,16 @@ impl App {
                 "roles",
                 "roles must be non-empty names (at most 100)",
             ));
+        }
+        match (&mut self.scim, self.connector.as_deref()) {
+            (Some(scim), _) => scim.validate()?,
+            (None, Some("scim")) => {
+                return Err(CoreError::invalid(
+                    "scim",
+                    "an app driven by the scim connector needs its [app.scim] table",
+                ))
+            }
+            (None, _) => {}
         }
         Ok(())
     }
@@ -247,6 +334,85 @@ mod tests {
         let slack = apps.iter().find(|a| a.id.as_str() == "slack").unwrap();
         assert!(slack.matches_url(&url::Url::parse("https://acme.slack.com/signin").unwrap()));
         assert!(!slack.matches_url(&url::Url::parse("https://slack.com.evil.example/").unwrap()));
+    }
+
+    #[test]
+    fn scim_apps_have_their_table_from_the_vendors_docs() {
+        let apps = parse_catalog(BUILTIN_CATALOG).unwrap();
+        let scim: Vec<&App> = apps
+            .iter()
+            .filter(|a| a.connector.as_deref() == Some("scim"))
+            .collect();
+        assert!(scim.len() >= 10, "only {} SCIM apps", scim.len());
+        for a in scim {
+            let t = a.scim.as_ref().expect("validated: the scim table");
+            assert!(t.docs.starts_with("https://"), "{}", a.id);
+            assert!(!t.token.is_empty() && !t.plan.is_empty(), "{}", a.id);
+        }
+        let figma = apps.iter().find(|a| a.id.as_str() == "figma").unwrap();
+        assert_eq!(
+            figma.scim.as_ref().unwrap().base_url,
+            "https://www.figma.com/scim/v2/{tenant_id}"
+        );
+    }
+
+    fn scim_app(connector: &str, scim: &str) -> String {
+        format!(
+            r#"version = 1
+[[app]]
+id = "x-app"
+name = "X"
+login_urls = ["https://x.example.com/login"]
+domains = ["x.example.com"]
+connector = "{connector}"
+[app.password_rules]
+min_length = 8
+max_length = 64
+{scim}"#
+        )
+    }
+
+    #[test]
+    fn scim_tables_are_checked() {
+        let table = |base: &str, docs: &str| {
+            format!(
+                "[app.scim]\nbase_url = \"{base}\"\ntoken = \"bearer token\"\nplan = \"Enterprise\"\nquirks = [\"q\"]\ndocs = \"{docs}\"\n"
+            )
+        };
+        let ok = table(
+            "https://{sub}.x.example.com/scim/v2/",
+            "https://x.example.com/scim",
+        );
+        let apps = parse_catalog(&scim_app("scim", &ok)).unwrap();
+        assert_eq!(
+            apps[0].scim.as_ref().unwrap().base_url,
+            "https://{sub}.x.example.com/scim/v2"
+        );
+        // The scim table without the scim connector is allowed (documentation only).
+        assert!(parse_catalog(&scim_app("other", &ok)).is_ok());
+        let err = |text: String| parse_catalog(&text).unwrap_err().to_string();
+        assert!(err(scim_app("scim", "")).contains("[app.scim]"));
+        for (base, docs, field) in [
+            (
+                "https://{sub.x.example.com",
+                "https://d.example",
+                "scim.base_url",
+            ),
+            (
+                "https://{}.x.example.com",
+                "https://d.example",
+                "scim.base_url",
+            ),
+            ("ftp://x.example.com", "https://d.example", "scim.base_url"),
+            ("https://x.example.com", "http://d.example", "scim.docs"),
+        ] {
+            assert!(
+                err(scim_app("scim", &table(base, docs))).contains(field),
+                "{base} {docs}"
+            );
+        }
+        let unknown = format!("{ok}extra = 1\n");
+        assert!(parse_catalog(&scim_app("scim", &unknown)).is_err());
     }
 
     #[test]

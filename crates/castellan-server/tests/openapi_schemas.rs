@@ -80,6 +80,7 @@ const SCHEMAS: &[&str] = &[
     "RevealRequest",
     "RevokeHub",
     "RoleGrant",
+    "ScimInfo",
     "SetupStatus",
     "ShareHub",
     "SignIn",

@@ -14,7 +14,7 @@
 //!   autoblock): MediaWiki cannot delete users. Inviting a blocked member again unblocks them.
 //! - **Invitation** (`action=createaccount`) gives the address, the real name and a random
 //!   password nobody sees (the member sets one through "Forgot your password?"), then the group.
-//!   The username comes from the address (`ana.b@x`: `Ana.b`, or `Ana.b 2` … past accounts
+//!   The username comes from the address (`ana.b@x`: `Ana.b`, or `Ana.b-2` … past accounts
 //!   Castellan made for other addresses).
 //! - **Email addresses:** MediaWiki shows nobody's address but one's own, not even to
 //!   bureaucrats (API:Users has no such `usprop`). Each invitation therefore first records
@@ -47,9 +47,9 @@ use tracing::{debug, instrument};
 
 use crate::sdk::cookies::CookieJar;
 use crate::sdk::errors::unexpected;
-use crate::sdk::invites::{numbered, random_password};
 use crate::sdk::json::{items, text};
 use crate::sdk::members::normalize_email;
+use crate::sdk::usernames::{candidates, random_password};
 use crate::sdk::Auth;
 use wiki::{body, ranked, record_key, refused, username, Rec, Wiki};
 use wiki::{RANKED, USER};
@@ -324,11 +324,11 @@ async fn record(w: &Wiki<'_>, key: &str, email: &str, name: &str) -> R<()> {
     w.write("action=options", "csrf", &f).await.map(drop)
 }
 
-/// The first free one of the address's [`username`], then with ` 2` … ` 20`, past the accounts
+/// The first free one of the address's [`username`], then with `-2` … `-20`, past the accounts
 /// Castellan made for other addresses. Errors: `Conflict` at a name taken by an account
 /// Castellan did not make (it may be this person's: a person decides), or all taken.
 async fn free_name(w: &Wiki<'_>, email: &str, recs: &[Rec]) -> R<String> {
-    let names = numbered(&username(email), " ", 20);
+    let names: Vec<String> = candidates(&username(email)).collect();
     let found = w.users(&names).await?;
     for n in names {
         match found.iter().find(|u| name(u) == n) {

@@ -11,19 +11,24 @@
 //! - [`errors`]: transport failures and the answers every app means the same way.
 //! - [`cookies`]: a cookie jar for apps driven through their web pages.
 //! - [`members`]: email addresses and admin-flag roles.
-//! - [`invites`]: usernames tried in turn and random passwords for invited members' accounts.
+//! - [`rest`]: JSON bodies of successes, counts in headers, the text of HTML messages.
 //! - [`json`]: small readers of JSON answers.
+//! - [`usernames`]: usernames derived from emails, made unique; random passwords.
+//! - [`scim`]: SCIM 2.0 client plumbing (RFC 7643/7644): filters, PATCH bodies, list
+//!   responses, the provider's configuration and SCIM error bodies.
 
 pub mod address;
 pub mod cookies;
 pub mod errors;
 pub mod http;
-pub mod invites;
 pub mod json;
 pub mod members;
 pub mod paging;
 pub mod rate;
 pub mod redact;
+pub mod rest;
+pub mod scim;
+pub mod usernames;
 
 #[cfg(test)]
 mod retry_tests;

@@ -172,6 +172,49 @@ impl From<castellan_core::catalog::InboxHints> for InboxHints {
     }
 }
 
+/// How an app's SCIM 2.0 service provider (RFC 7643/7644) is reached, for the `scim` connector,
+/// from the vendor's own documentation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScimInfo {
+    /// The SCIM base URL as a pattern, customer parts in braces
+    /// (`https://www.figma.com/scim/v2/{tenant_id}`).
+    pub base_url: String,
+    /// What token it takes and where an admin makes it.
+    pub token: String,
+    /// The plan or add-on that has SCIM.
+    pub plan: String,
+    /// What the provider does differently from RFC 7644.
+    #[serde(default)]
+    pub quirks: Vec<String>,
+    /// The vendor's SCIM documentation page.
+    pub docs: String,
+}
+
+impl From<ScimInfo> for castellan_core::catalog::ScimInfo {
+    fn from(v: ScimInfo) -> Self {
+        Self {
+            base_url: v.base_url,
+            token: v.token,
+            plan: v.plan,
+            quirks: v.quirks,
+            docs: v.docs,
+        }
+    }
+}
+
+impl From<castellan_core::catalog::ScimInfo> for ScimInfo {
+    fn from(v: castellan_core::catalog::ScimInfo) -> Self {
+        Self {
+            base_url: v.base_url,
+            token: v.token,
+            plan: v.plan,
+            quirks: v.quirks,
+            docs: v.docs,
+        }
+    }
+}
+
 /// Whether an entry ships with Castellan or was added by the workspace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Default)]
 #[serde(rename_all = "snake_case")]
@@ -237,6 +280,9 @@ pub struct App {
     /// Inbox hints.
     #[serde(default)]
     pub inbox_hints: Option<InboxHints>,
+    /// Its SCIM 2.0 endpoint for admins, when it publishes one.
+    #[serde(default)]
+    pub scim: Option<ScimInfo>,
     /// Built-in or custom.
     #[serde(default)]
     pub source: AppSource,
@@ -257,6 +303,7 @@ impl From<App> for castellan_core::catalog::App {
             notes: v.notes,
             password_rules: v.password_rules.into(),
             inbox_hints: v.inbox_hints.map(Into::into),
+            scim: v.scim.map(Into::into),
             source: v.source.into(),
         }
     }
@@ -277,6 +324,7 @@ impl From<castellan_core::catalog::App> for App {
             notes: v.notes,
             password_rules: v.password_rules.into(),
             inbox_hints: v.inbox_hints.map(Into::into),
+            scim: v.scim.map(Into::into),
             source: v.source.into(),
         }
     }

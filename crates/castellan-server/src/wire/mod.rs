@@ -29,7 +29,7 @@ pub use accounts::{
 pub use activity::{ActivityEvent, ActorKind, ChainProblem, ChainReport};
 pub use catalog::{
     App, AppSource, Capability, CharClass, GenerateRequest, GenerateResult, InboxHints,
-    PasswordRules,
+    PasswordRules, ScimInfo,
 };
 pub use connector::{ConnectorInfo, ConnectorSetting, ConnectorSignIn};
 pub use hubs::{

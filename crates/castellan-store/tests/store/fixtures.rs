@@ -160,6 +160,7 @@ pub fn app(id: &str) -> App {
             require: vec![],
         },
         inbox_hints: None,
+        scim: None,
         source: AppSource::Custom,
     }
 }
