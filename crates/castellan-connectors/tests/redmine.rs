@@ -100,6 +100,7 @@ fn start_redmine() -> Result<Server, String> {
 
 fn ctx_at(base_url: &str, username: &str, password: &str) -> ConnectorContext {
     ConnectorContext {
+        hub_id: None,
         base_url: base_url.to_owned(),
         organization_id: None,
         username: username.to_owned(),

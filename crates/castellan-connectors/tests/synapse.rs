@@ -79,6 +79,7 @@ fn start_synapse() -> Result<String, String> {
 
 fn ctx_at(base_url: &str, username: &str, password: &str) -> ConnectorContext {
     ConnectorContext {
+        hub_id: None,
         base_url: base_url.to_owned(),
         organization_id: None,
         username: username.to_owned(),

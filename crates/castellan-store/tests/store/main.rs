@@ -9,6 +9,7 @@ mod harness;
 mod hub_cases;
 mod inbox_cases;
 mod job_cases;
+mod manual_cases;
 mod memory;
 mod people_cases;
 mod recovery_cases;
@@ -352,4 +353,14 @@ async fn sqlite_throttled_appends() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_throttled_appends() {
     run(Db::Postgres, recovery_cases::throttled_appends).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_manual_rosters_and_tasks() {
+    run(Db::Sqlite, manual_cases::rosters_and_tasks).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_manual_rosters_and_tasks() {
+    run(Db::Postgres, manual_cases::rosters_and_tasks).await;
 }

@@ -145,3 +145,8 @@ async fn memory_password_resets_and_changes() {
 async fn memory_throttled_appends() {
     run_memory(recovery_cases::throttled_appends).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_manual_rosters_and_tasks() {
+    run_memory(manual_cases::rosters_and_tasks).await;
+}

@@ -53,25 +53,16 @@ fn supersede(
 }
 
 impl Castellan {
+    /// The roles a grant on `hub` may give and the default one: its connector's (resolved by
+    /// [`Castellan::hub_connector`]), else the app's catalog roles.
     async fn connector_roles(&self, hub: &Hub) -> CoreResult<(Vec<String>, String)> {
-        let app = self
-            .all_apps()
-            .await?
-            .into_iter()
-            .find(|a| a.id == hub.app_id)
-            .ok_or(CoreError::NotFound { kind: "app" })?;
-        let from_connector = app
-            .connector
-            .as_deref()
-            .and_then(|c| self.connectors.as_ref().and_then(|r| r.connector(c)))
-            .map(|c| c.describe());
-        Ok(match from_connector {
-            Some(info) => (info.roles, info.default_role),
-            None => {
-                let default = app.roles.last().cloned().unwrap_or_else(|| "user".into());
-                (app.roles, default)
-            }
-        })
+        if let Some(c) = self.hub_connector(hub, None).await? {
+            let info = c.describe();
+            return Ok((info.roles, info.default_role));
+        }
+        let app = self.app_of(hub).await?;
+        let default = app.roles.last().cloned().unwrap_or_else(|| "user".into());
+        Ok((app.roles, default))
     }
 
     /// Deactivation of a person: revokes their grants on every hub (called by `update_person`).
