@@ -63,7 +63,7 @@ pub use inbox::{
     DEFAULT_INBOX_RETENTION_DAYS, DEFAULT_MAIL_DOMAIN, MAX_CODE_WAIT,
 };
 pub use keys::RotationReport;
-pub use manual::{ManualConnector, RosterUploaded, TaskView};
+pub use manual::{AssignedTask, ManualConnector, RosterUploaded, TaskView};
 pub use people::{
     ChangePassword, Claim, ClaimResult, DisableTwoStep, EnableTwoStep, InvitePerson, Invited,
     IssuedApiToken, NewToken, PasswordChanged, PasswordResetLink, PersonPatch, SetupStatus, SignIn,

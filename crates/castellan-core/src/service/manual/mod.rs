@@ -15,7 +15,7 @@ mod tasks;
 use std::sync::Arc;
 
 pub use connector::ManualConnector;
-pub use tasks::{RosterUploaded, TaskView};
+pub use tasks::{AssignedTask, RosterUploaded, TaskView};
 
 use crate::catalog::App;
 use crate::connector::{Connector, ConnectorInfo, ConnectorRegistry};

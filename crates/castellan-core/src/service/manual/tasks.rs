@@ -41,6 +41,17 @@ pub struct RosterUploaded {
     pub job: Job,
 }
 
+/// A task with its hub, in the app admin's own list ([`Hubs::my_tasks`]).
+#[derive(Debug, Clone)]
+pub struct AssignedTask {
+    /// The hub.
+    pub hub_id: HubId,
+    /// Its label.
+    pub hub_label: String,
+    /// The task.
+    pub view: TaskView,
+}
+
 impl Castellan {
     /// The app admin's email a manual hub names (lowercased); `None` for other hubs.
     fn app_admin_of(hub: &Hub) -> Option<String> {
@@ -237,6 +248,41 @@ impl Hubs<'_> {
         self.task_access(permit.actor(), &hub, false).await?;
         let tasks = self.store.tasks(id).await?;
         self.task_views(tasks).await
+    }
+
+    /// The tasks of every manual hub whose app admin the actor is: pending ones first (oldest
+    /// due first), then the others, newest first. Needs `HubTasks`.
+    pub async fn my_tasks(&self, permit: &Permit<can::HubTasks>) -> CoreResult<Vec<AssignedTask>> {
+        let Some(me) = permit.actor().person_id else {
+            return Ok(vec![]);
+        };
+        let Some(me) = self.store.person(me).await? else {
+            return Ok(vec![]);
+        };
+        let mut out = vec![];
+        for hub in self.store.hubs().await? {
+            if Castellan::app_admin_of(&hub).as_deref() != Some(me.email.as_str()) {
+                continue;
+            }
+            let tasks = self.store.tasks(hub.id).await?;
+            for view in self.task_views(tasks).await? {
+                out.push(AssignedTask {
+                    hub_id: hub.id,
+                    hub_label: hub.label.clone(),
+                    view,
+                });
+            }
+        }
+        out.sort_by(|a, b| {
+            let key = |t: &AssignedTask| (!t.view.task.is_pending(), t.view.task.due_at);
+            let (ka, kb) = (key(a), key(b));
+            match ka.0.cmp(&kb.0) {
+                std::cmp::Ordering::Equal if !ka.0 => ka.1.cmp(&kb.1),
+                std::cmp::Ordering::Equal => b.view.task.created_at.cmp(&a.view.task.created_at),
+                o => o,
+            }
+        });
+        Ok(out)
     }
 
     /// Marks a task done (the app admin made the change in the app); the next roster upload
