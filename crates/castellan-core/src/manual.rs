@@ -294,6 +294,33 @@ pub fn project(roster: &[RosterMember], tasks: &[ManualTask]) -> Vec<RosterMembe
     out
 }
 
+/// The hub snapshot's provisional member ids that a new roster gives real ids to: a member
+/// listed only through a pending invitation carries its email as id ([`project`]); once the
+/// roster shows that email under another id, the snapshot's row takes that id, so the next
+/// check for updates sees the same member changed, not one gone and one new (which would count
+/// against the shrink safeguard). `snapshot` holds (app member id, email) pairs. Returns
+/// (old id, new id) pairs; an id the snapshot already has is never taken.
+pub fn provisional_renames(
+    snapshot: &[(String, Option<String>)],
+    roster: &[RosterMember],
+) -> Vec<(String, String)> {
+    let taken: std::collections::HashSet<&str> =
+        snapshot.iter().map(|(id, _)| id.as_str()).collect();
+    let in_roster: std::collections::HashSet<&str> =
+        roster.iter().map(|m| m.app_member_id.as_str()).collect();
+    snapshot
+        .iter()
+        .filter(|(id, email)| {
+            email.as_deref() == Some(id.as_str()) && !in_roster.contains(id.as_str())
+        })
+        .filter_map(|(id, _)| {
+            let m = roster.iter().find(|m| m.email == *id)?;
+            (!taken.contains(m.app_member_id.as_str()))
+                .then(|| (id.clone(), m.app_member_id.clone()))
+        })
+        .collect()
+}
+
 /// A hub's task due time in hours from its settings: [`DEFAULT_TASK_DUE_HOURS`] when absent or
 /// blank. Errors: `Validation` on `settings.task_due_hours` unless an integer in
 /// `0..=`[`MAX_TASK_DUE_HOURS`].
@@ -580,6 +607,27 @@ mod tests {
         assert_eq!(
             verified_tasks([&invite, &role, &remove], &roster),
             vec![invite.id]
+        );
+    }
+
+    #[test]
+    fn provisional_ids_take_the_rosters() {
+        use MemberState::*;
+        let snap = vec![
+            ("ana@x.io".to_owned(), Some("ana@x.io".to_owned())),
+            ("U1".to_owned(), Some("bo@x.io".to_owned())),
+            ("cy@x.io".to_owned(), Some("cy@x.io".to_owned())),
+            ("dee@x.io".to_owned(), Some("dee@x.io".to_owned())),
+        ];
+        let roster = [
+            member("U3", "ana@x.io", "member", Active),
+            member("U1", "bo@x.io", "member", Active),
+            member("cy@x.io", "cy@x.io", "member", Active),
+            member("U1", "dee@x.io", "member", Active),
+        ];
+        assert_eq!(
+            provisional_renames(&snap, &roster),
+            vec![("ana@x.io".to_owned(), "U3".to_owned())]
         );
     }
 

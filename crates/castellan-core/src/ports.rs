@@ -516,7 +516,9 @@ pub trait OtpStore: Send + Sync {
 /// [`crate::manual::task_event`] (a new id, the task as target, the task's details).
 #[async_trait]
 pub trait ManualStore: Send + Sync {
-    /// In one transaction: replaces the hub's roster with `members` (ids unique), verifies
+    /// In one transaction: replaces the hub's roster with `members` (ids unique), gives the
+    /// hub's member snapshot the roster's ids for its provisional ones
+    /// ([`crate::manual::provisional_renames`]), verifies
     /// every pending (open or done) task of the hub that the new roster shows done
     /// ([`crate::manual::verified_tasks`]: state `verified`, `verified_at = now`), appends
     /// `event`, then a `verified` event per verified task, and enqueues `jobs` (deduplicated

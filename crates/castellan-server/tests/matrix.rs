@@ -151,6 +151,7 @@ const AUTHENTICATED: &[Endpoint] = &[
     // The use case also asks for HubRead / HubManage unless the caller is the hub's app admin:
     // the walk makes every role the matrix allows the app admin of its fixture hub.
     ep("GET", "/api/v1/hubs/{id}/tasks", Action::HubTasks),
+    ep("GET", "/api/v1/tasks", Action::HubTasks),
     ep(
         "POST",
         "/api/v1/hubs/{id}/tasks/{task_id}/done",
@@ -782,7 +783,7 @@ impl Walk {
                     Some(json!({ "uri": castellan_otp::migration_uri(&[otp]) })),
                 )
             }
-            ("GET", "/api/v1/hubs" | "/api/v1/jobs") => (p(e.path), None),
+            ("GET", "/api/v1/hubs" | "/api/v1/jobs" | "/api/v1/tasks") => (p(e.path), None),
             ("POST", "/api/v1/hubs") => {
                 let acc = self.account_for(who, "manager").await;
                 (

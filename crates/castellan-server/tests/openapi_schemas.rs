@@ -23,6 +23,7 @@ const SCHEMAS: &[&str] = &[
     "ApiToken",
     "App",
     "AppSource",
+    "AssignedTask",
     "AssignEmail",
     "Capability",
     "ChainProblem",

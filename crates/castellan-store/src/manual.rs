@@ -6,7 +6,8 @@ use castellan_core::connector::MemberState;
 use castellan_core::hub::{HubId, Job};
 use castellan_core::ids::PersonId;
 use castellan_core::manual::{
-    plan_open, task_event, verified_tasks, ManualTask, ManualTaskId, RosterMember, TaskState,
+    plan_open, provisional_renames, task_event, verified_tasks, ManualTask, ManualTaskId,
+    RosterMember, TaskState,
 };
 use castellan_core::ports::ManualStore;
 use castellan_core::{CoreError, CoreResult};
@@ -177,6 +178,26 @@ impl ManualStore for SqlStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| map_err(e, "a member id appears twice in the roster", "hub"))?;
+        }
+        let rows = sqlx::query("SELECT app_member_id, email FROM hub_members WHERE hub_id = $1")
+            .bind(hub.to_string())
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let snapshot = rows
+            .iter()
+            .map(|r| Ok((get(r, "app_member_id")?, get(r, "email")?)))
+            .collect::<CoreResult<Vec<(String, Option<String>)>>>()?;
+        for (old, new) in provisional_renames(&snapshot, members) {
+            sqlx::query(
+                "UPDATE hub_members SET app_member_id = $1 WHERE hub_id = $2 AND app_member_id = $3",
+            )
+            .bind(new)
+            .bind(hub.to_string())
+            .bind(old)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
         }
         let pending = tasks_in(&mut tx, hub, &[TaskState::Open, TaskState::Done]).await?;
         let ids = verified_tasks(&pending, members);

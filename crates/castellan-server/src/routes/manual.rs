@@ -12,7 +12,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiPath, Auth};
-use crate::wire::{self, ManualTask, RosterUploaded};
+use crate::wire::{self, AssignedTask, ManualTask, RosterUploaded};
 use crate::AppState;
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
@@ -23,6 +23,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(roster)
         .routes(routes!(list_tasks))
+        .routes(routes!(my_tasks))
         .routes(routes!(mark_task_done))
 }
 
@@ -97,6 +98,14 @@ async fn list_tasks(
     Ok(Json(wire::list(
         s.svc.hubs().tasks(&a.permit()?, id).await?,
     )))
+}
+
+/// The caller's own tasks, as the app admin of manual hubs: pending ones first (the soonest
+/// due first), then the others, newest first.
+#[utoipa::path(get, path = "/api/v1/tasks", tag = "hubs", security(("bearer" = [])),
+    responses((status = 200, body = Vec<AssignedTask>)))]
+async fn my_tasks(State(s): State<AppState>, Auth(a): Auth) -> ApiResult<Json<Vec<AssignedTask>>> {
+    Ok(Json(wire::list(s.svc.hubs().my_tasks(&a.permit()?).await?)))
 }
 
 /// Marks a task done: the app admin made the change in the app; the next roster upload

@@ -162,3 +162,22 @@ impl From<castellan_core::service::RosterUploaded> for RosterUploaded {
         }
     }
 }
+
+/// A task with its hub, in the app admin's own list (`GET /api/v1/tasks`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AssignedTask {
+    /// The hub's label.
+    pub hub_label: String,
+    /// The task.
+    #[serde(flatten)]
+    pub task: ManualTask,
+}
+
+impl From<castellan_core::service::AssignedTask> for AssignedTask {
+    fn from(v: castellan_core::service::AssignedTask) -> Self {
+        Self {
+            hub_label: v.hub_label,
+            task: v.view.into(),
+        }
+    }
+}

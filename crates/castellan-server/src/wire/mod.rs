@@ -39,7 +39,7 @@ pub use hubs::{
 };
 pub use inbox::{InboxCode, InboxKind, InboxMessage, ManagedAddress, ManagedNumber};
 pub use jobs::{Job, JobState, Task, Trigger};
-pub use manual::{ManualTask, RosterUploaded, TaskKind, TaskState};
+pub use manual::{AssignedTask, ManualTask, RosterUploaded, TaskKind, TaskState};
 pub use people::{
     ApiToken, ChangePassword, InvitePerson, Invited, IssuedApiToken, NewToken, PasswordChanged,
     PasswordResetLink, Person, PersonPatch, PersonStatus, WorkspaceRole,

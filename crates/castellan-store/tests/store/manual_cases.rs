@@ -308,7 +308,12 @@ pub async fn rosters_and_tasks<S: SuiteStore>(store: S) {
     let n = n + 2;
 
     // The next roster shows Carol as admin (the invitation is verified) and Ana still there
-    // (her removal stays open).
+    // (her removal stays open). The snapshot listed Carol under her email (a provisional id,
+    // from the task): that row takes the roster's id.
+    let mut carol = crate::fixtures::member(1);
+    carol.app_member_id = "carol@acme.io".into();
+    carol.email = Some("carol@acme.io".into());
+    store.upsert_hub_member(h.id, &carol, None).await.unwrap();
     roster.push(member(
         "U1000",
         "carol@acme.io",
@@ -333,6 +338,14 @@ pub async fn rosters_and_tasks<S: SuiteStore>(store: S) {
     );
     assert_eq!(seq(&store).await, n + 2);
     assert_eq!(last_action(&store).await, "hub.task_verified");
+    let snap = store.hub_members(h.id).await.unwrap();
+    assert_eq!(
+        snap.iter()
+            .map(|m| m.app_member_id.as_str())
+            .collect::<Vec<_>>(),
+        vec!["U1000"]
+    );
+    assert_eq!(snap[0].first_seen_at, carol.first_seen_at, "the same row");
     let err = store
         .mark_task_done(h.id, invite.id, admin.id, t(41), &ev("hub.task_done"))
         .await

@@ -6,7 +6,8 @@ use castellan_core::activity::NewEvent;
 use castellan_core::hub::{HubId, Job};
 use castellan_core::ids::PersonId;
 use castellan_core::manual::{
-    plan_open, task_event, verified_tasks, ManualTask, ManualTaskId, RosterMember, TaskState,
+    plan_open, provisional_renames, task_event, verified_tasks, ManualTask, ManualTaskId,
+    RosterMember, TaskState,
 };
 use castellan_core::ports::ManualStore;
 use castellan_core::{CoreError, CoreResult};
@@ -82,6 +83,18 @@ impl ManualStore for MemoryStore {
                 }
             }
             tx.t.rosters.insert(hub, roster);
+            if let Some(snap) = tx.t.members.get_mut(&hub) {
+                let pairs: Vec<(String, Option<String>)> = snap
+                    .values()
+                    .map(|m| (m.app_member_id.clone(), m.email.clone()))
+                    .collect();
+                for (old, new) in provisional_renames(&pairs, members) {
+                    if let Some(mut m) = snap.remove(&old) {
+                        m.app_member_id = new.clone();
+                        snap.insert(new, m);
+                    }
+                }
+            }
             let pending: Vec<ManualTask> = tx
                 .hub_tasks(hub)
                 .into_iter()
