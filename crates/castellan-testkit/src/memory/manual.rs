@@ -24,7 +24,7 @@ fn hub_tasks(t: &Tables, hub: HubId) -> Vec<ManualTask> {
         .filter(|t| t.hub_id == hub)
         .cloned()
         .collect();
-    all.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+    all.sort_by_key(|t| std::cmp::Reverse((t.created_at, t.id)));
     all
 }
 

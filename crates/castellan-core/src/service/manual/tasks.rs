@@ -307,10 +307,9 @@ impl Hubs<'_> {
             .store
             .mark_task_done(id, task, person, now, &ev)
             .await?;
-        Ok(self
-            .task_views(vec![done])
+        self.task_views(vec![done])
             .await?
             .pop()
-            .ok_or_else(|| CoreError::internal("a marked task vanished"))?)
+            .ok_or_else(|| CoreError::internal("a marked task vanished"))
     }
 }
