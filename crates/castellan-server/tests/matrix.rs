@@ -6,6 +6,8 @@
 //! compares the table with the OpenAPI document, so an endpoint added without a row here fails.
 
 mod common;
+#[path = "common/manual_fixture.rs"]
+mod manual_fixture;
 
 use std::collections::BTreeSet;
 
@@ -392,73 +394,13 @@ impl Walk {
     /// invitation task. Returns (hub id, task id).
     async fn manual_hub(&mut self, who: &Session) -> (String, String) {
         let n = self.next();
-        let owner = self.owner().to_owned();
-        let acc = self
-            .w
-            .app
-            .post(
-                "/api/v1/accounts",
-                &owner,
-                json!({ "label": format!("Slack admin {n}"), "app": "slack", "username": "it@example.com", "password": "adminpass" }),
-            )
-            .await
-            .ok()
-            .str("id");
         let admin = if allows(who.role, Action::HubTasks) {
             who.email.clone()
         } else {
             "bystander@example.com".to_owned()
         };
-        let hub = self
-            .w
-            .app
-            .post(
-                "/api/v1/hubs",
-                &owner,
-                json!({ "app": "slack", "label": format!("Manual hub {n}"), "connector": "manual", "automation_account_id": acc, "settings": { "app_admin": admin } }),
-            )
-            .await
-            .ok()
-            .str("id");
-        // No worker runs here: the task is opened through the manual connector itself, as a
-        // job of the bot would.
-        let svc = &self.w.app.svc;
-        let app = svc
-            .catalog()
-            .get(
-                &castellan_core::activity::Actor::system("matrix walk")
-                    .permit()
-                    .unwrap(),
-                "slack",
-            )
-            .await
-            .unwrap();
-        let c = castellan_core::service::ManualConnector::new(svc.clone(), &app);
-        let mut ctx = castellan_core::connector::ConnectorContext::new(
-            "https://slack.com",
-            "",
-            String::new().into(),
-        );
-        ctx.hub_id = Some(hub.parse().unwrap());
-        ctx.settings.insert("app_admin".into(), admin);
-        use castellan_core::connector::Connector;
-        let s = c.login(&ctx).await.unwrap();
-        let inv = castellan_core::connector::Invitation {
-            email: format!("newcomer{n}@example.com"),
-            username: None,
-            name: None,
-            role: "member".into(),
-        };
-        c.invite(&ctx, &s, &inv).await.unwrap();
-        let tasks = self
-            .w
-            .app
-            .get(&format!("/api/v1/hubs/{hub}/tasks"), &owner)
-            .await
-            .ok()
-            .json();
-        let task = tasks[0]["id"].as_str().expect("a task").to_owned();
-        (hub, task)
+        let owner = self.owner().to_owned();
+        manual_fixture::manual_hub_with_task(&self.w.app, &owner, n, &admin).await
     }
 
     /// A fresh account shared with `who` as manager, with 2FA managed by Castellan.
@@ -905,33 +847,6 @@ impl Walk {
     }
 }
 
-/// Sends one walk call: a JSON string body as `text/csv` (the roster upload), any other body
-/// as JSON.
-async fn send(
-    app: &common::TestApp,
-    method: &str,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> Resp {
-    match body {
-        Some(Value::String(csv)) => {
-            let auth = format!("Bearer {token}");
-            app.raw(
-                method,
-                path,
-                &[
-                    (header::AUTHORIZATION, auth.as_str()),
-                    (header::CONTENT_TYPE, "text/csv"),
-                ],
-                csv.into_bytes(),
-            )
-            .await
-        }
-        body => app.call(method, path, Some(token), body).await,
-    }
-}
-
 /// Checks one response against the matrix; returns a description of the mismatch, if any.
 fn judge(e: &Endpoint, role: WorkspaceRole, path: &str, r: &Resp) -> Option<String> {
     let what = format!("{role:>11} {} {path} ({:?})", e.method, e.action);
@@ -978,7 +893,7 @@ async fn every_role_on_every_endpoint_is_allowed_or_denied_by_the_matrix() {
     for who in &people {
         for e in AUTHENTICATED.iter().filter(|e| e.path != TRANSFER) {
             let (path, body) = walk.prepare(e, who).await;
-            let r = send(&walk.w.app, e.method, &path, &who.token, body).await;
+            let r = manual_fixture::send(&walk.w.app, e.method, &path, &who.token, body).await;
             calls += 1;
             r.assert_no_leak();
             failures.extend(judge(e, who.role, &path, &r));
