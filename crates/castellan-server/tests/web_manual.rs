@@ -205,3 +205,69 @@ async fn the_app_admin_sees_and_marks_tasks_and_a_roster_upload_verifies_them() 
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
 }
+
+#[tokio::test]
+async fn a_roster_of_100000_members_fits_one_request_and_one_more_is_refused() {
+    let app = TestApp::new().await;
+    let owner = app.claim().await;
+    app.person(&owner.token, "it@example.com", WorkspaceRole::User)
+        .await;
+    let acc = app
+        .post(
+            "/api/v1/accounts",
+            &owner.token,
+            json!({ "label": "Slack admin", "app": "slack", "username": "it@example.com", "password": "slack-pass-1" }),
+        )
+        .await
+        .ok()
+        .str("id");
+    let hub = app
+        .post(
+            "/api/v1/hubs",
+            &owner.token,
+            json!({ "app": "slack", "label": "Slack", "connector": "manual", "automation_account_id": acc, "settings": { "app_admin": "it@example.com" } }),
+        )
+        .await
+        .ok()
+        .str("id");
+    let path = format!("/api/v1/hubs/{hub}/roster");
+    let auth = format!("Bearer {}", owner.token);
+    let put = |body: String| {
+        let (app, path, auth) = (&app, path.clone(), auth.clone());
+        async move {
+            app.raw(
+                "PUT",
+                &path,
+                &[
+                    (header::AUTHORIZATION, auth.as_str()),
+                    (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                ],
+                body.into_bytes(),
+            )
+            .await
+        }
+    };
+    let mut csv = String::from("email,name,role,id\n");
+    for i in 0..100_000 {
+        csv.push_str(&format!(
+            "member{i}@example.com,Member {i},member,U{i:06}\n"
+        ));
+    }
+    let started = std::time::Instant::now();
+    let r = put(csv.clone()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["members"], 100_000);
+    eprintln!("100,000 members uploaded in {:?}", started.elapsed());
+    // One more row: refused, naming its line.
+    csv.push_str("one.more@example.com,One more,member,U100000\n");
+    let r = put(csv).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(r.detail().contains("line 100002"), "{}", r.detail());
+    // Past 20 MiB: 413 before anything is parsed; not CSV: 415.
+    let r = put("x".repeat(21 * 1024 * 1024)).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text());
+    let r = app
+        .put(&path, &owner.token, json!({ "email": "a@example.com" }))
+        .await;
+    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}", r.text());
+}
