@@ -146,6 +146,10 @@ pub struct Hub {
     /// `connector::settings`); never secrets.
     #[serde(default)]
     pub settings: std::collections::BTreeMap<String, String>,
+    /// The connector that drives the hub when not the app's own (the catalog's `connector`):
+    /// `Some("manual")` for a manual hub (tasks for an app admin, [`crate::manual`]).
+    #[serde(default)]
+    pub connector: Option<String>,
     /// How users are managed (`api` or `browser`).
     pub user_management: UserManagement,
     /// How the bot signs in (`password`, `password_totp`, `password_email_code`).

@@ -12,6 +12,7 @@ pub mod hub;
 pub mod ids;
 pub mod inbox;
 pub mod job_params;
+pub mod manual;
 pub mod model;
 pub mod permissions;
 pub mod ports;

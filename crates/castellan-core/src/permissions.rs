@@ -108,6 +108,10 @@ workspace_actions! {
     /// Connect hubs, share and revoke them, match and exempt members, run syncs, retry and
     /// cancel jobs.
     HubManage, "manage business hubs", [Owner, SuperAdmin, Admin];
+    /// See and mark done the tasks of a manual hub (`crate::manual`). Besides this permit, the
+    /// use case asks for `HubRead` (to see) or `HubManage` (to mark done), unless the actor is
+    /// the hub's named app admin, who may do both on that hub only.
+    HubTasks, "work on a manual hub's tasks", [Owner, SuperAdmin, Admin, User];
     /// Manage the shared inbox's phone number pool (add and list numbers).
     InboxManage, "manage the phone number pool", [Owner, SuperAdmin, Admin];
 }

@@ -15,6 +15,7 @@ use crate::catalog::App;
 use crate::error::CoreResult;
 use crate::hub::{Grant, Hub, HubId, HubMember, Job, JobId, JobState, SyncReport};
 use crate::ids::{AccountId, DataKeyId, PersonId, TokenId, VaultId};
+use crate::manual::{ManualTask, ManualTaskId, RosterMember};
 use crate::model::{
     AccountRecord, ItemRole, NewPassword, OtpRecord, PasswordResetRecord, PersonRecord,
     PersonTwoStep, SealedField, TokenRecord, Vault, VaultAccess, VaultKeyRecord, Workspace,
@@ -307,6 +308,7 @@ pub trait Store:
     + JobStore
     + OtpStore
     + crate::inbox::InboxStore
+    + ManualStore
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
@@ -528,4 +530,65 @@ pub trait OtpStore: Send + Sync {
     /// Records an accepted verification at `step` only if it is later than the last accepted
     /// one; returns `false` (a replay) otherwise. Appends `event` when it returns `true`.
     async fn claim_otp_step(&self, id: AccountId, step: i64, event: &NewEvent) -> CoreResult<bool>;
+}
+
+/// Manual hubs (`crate::manual`): each hub's roster and the tasks of its app admin. Every
+/// `hub.task_*` event a method appends is made from the `NewEvent` template it is given with
+/// [`crate::manual::task_event`] (a new id, the task as target, the task's details).
+#[async_trait]
+pub trait ManualStore: Send + Sync {
+    /// In one transaction: replaces the hub's roster with `members` (ids unique), gives the
+    /// hub's member snapshot the roster's ids for its provisional ones
+    /// ([`crate::manual::provisional_renames`]), verifies
+    /// every pending (open or done) task of the hub that the new roster shows done
+    /// ([`crate::manual::verified_tasks`]: state `verified`, `verified_at = now`), appends
+    /// `event`, then a `verified` event per verified task, and enqueues `jobs` (deduplicated
+    /// like [`JobStore::enqueue`]). Returns the verified tasks as stored. `NotFound { kind:
+    /// "hub" }` when the hub is missing (nothing written).
+    async fn replace_roster(
+        &self,
+        hub: HubId,
+        members: &[RosterMember],
+        now: DateTime<Utc>,
+        event: &NewEvent,
+        verified: &NewEvent,
+        jobs: &[Job],
+    ) -> CoreResult<Vec<ManualTask>>;
+    /// The hub's roster, ordered by app member id (empty before the first upload).
+    async fn roster(&self, hub: HubId) -> CoreResult<Vec<RosterMember>>;
+    /// Opens a task, idempotently, as [`crate::manual::plan_open`] says from the hub's tasks:
+    /// returns the pending task of the same kind for the same email that stands for it (an
+    /// open one updated with the new role and member id), or inserts `task`; cancels the other
+    /// pending tasks for the email (`cancelled_at = task.created_at`). Appends an `opened`
+    /// event when it inserted or changed a task, and a `cancelled` event per cancelled task.
+    /// `NotFound` (`hub`, or `person` for the assignee) writes nothing.
+    async fn open_task(
+        &self,
+        task: &ManualTask,
+        opened: &NewEvent,
+        cancelled: &NewEvent,
+    ) -> CoreResult<ManualTask>;
+    /// The hub's tasks, newest first.
+    async fn tasks(&self, hub: HubId) -> CoreResult<Vec<ManualTask>>;
+    /// Marks an open task done by `person` at `now` and appends a `done` event; a task already
+    /// done is returned as it is (nothing written). `NotFound { kind: "task" }` when the hub
+    /// has no such task; `Conflict` when it is verified or cancelled.
+    async fn mark_task_done(
+        &self,
+        hub: HubId,
+        task: ManualTaskId,
+        person: PersonId,
+        now: DateTime<Utc>,
+        done: &NewEvent,
+    ) -> CoreResult<ManualTask>;
+    /// Cancels the hub's pending tasks among `tasks` (state `cancelled`, `cancelled_at = now`),
+    /// appending a `cancelled` event per cancelled task. Tasks no longer pending, or of another
+    /// hub, are left alone. Returns the cancelled tasks as stored.
+    async fn cancel_tasks(
+        &self,
+        hub: HubId,
+        tasks: &[ManualTaskId],
+        now: DateTime<Utc>,
+        cancelled: &NewEvent,
+    ) -> CoreResult<Vec<ManualTask>>;
 }

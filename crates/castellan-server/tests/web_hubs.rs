@@ -174,15 +174,19 @@ async fn the_wizard_connects_a_hub_step_by_step_and_keeps_what_was_typed() {
     let (app, token, b) = owner_world().await;
     let acc = bot_account(&app, &token, "Synapse bot", "placeholder").await;
 
-    // Step 1: only apps with a connector are offered.
+    // Step 1: apps with a connector first, then the others as manual hubs.
     let p = b.get(&app, "/hubs/new").await;
     assert_eq!(p.status, StatusCode::OK, "{}", p.text());
     let html = p.text();
     let select = block(&html, "hub-app", "</select>").expect("the app select");
-    assert!(select.contains("value=\"matrix-synapse\""), "{select}");
+    let (automated, manual) = select
+        .split_once("Manual: tasks for an app admin")
+        .expect("a group of manual apps");
+    assert!(automated.contains("value=\"matrix-synapse\""), "{select}");
+    assert!(!automated.contains("Slack"), "{select}");
     assert!(
-        !select.contains("Slack"),
-        "Slack has no connector: {select}"
+        manual.contains("Slack (manual: tasks for an app admin)"),
+        "{select}"
     );
     assert!(html.contains("id=\"hub-next\""));
     assert!(html.contains("aria-current=\"step\""));
@@ -190,8 +194,16 @@ async fn the_wizard_connects_a_hub_step_by_step_and_keeps_what_was_typed() {
     let html = refused(&b, &app, "/hubs/new", &[("step", "1"), ("app", "")]).await;
     assert!(has_attr(&html, "hub-app", "aria-invalid"));
     assert!(html.contains("Choose an app."), "{}", html);
-    let html = refused(&b, &app, "/hubs/new", &[("step", "1"), ("app", "slack")]).await;
-    assert!(html.contains("no connector for Slack"), "{}", html);
+    // Slack has no connector: its step 2 asks for the manual connector's app admin.
+    let r = b
+        .post(&app, "/hubs/new", &[("step", "1"), ("app", "slack")])
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(
+        r.text().contains("id=\"hub-setting_app_admin\""),
+        "{}",
+        r.text()
+    );
 
     // Step 2: label, organization id and (self-hosted) base URL.
     let s1 = [("app", "matrix-synapse")];

@@ -23,7 +23,8 @@ use crate::SqlStore;
 
 const HUB_COLS: &str = "id, app_id, label, organization_id, base_url, user_management, \
      login_method, automation_account_id, status, status_reason, warnings, safeguard_threshold, \
-     sync_interval_secs, next_sync_at, last_sync_at, created_by, created_at, updated_at, settings";
+     sync_interval_secs, next_sync_at, last_sync_at, created_by, created_at, updated_at, settings, \
+     connector";
 const MEMBER_COLS: &str = "app_member_id, email, name, app_role, state, matching, person_id, \
      exempt_reason, first_seen_at, last_seen_at";
 const GRANT_COLS: &str = "person_id, hub_role, app_role, revoked, keep_seat, updated_at";
@@ -57,6 +58,7 @@ fn row_to_hub(row: &AnyRow) -> CoreResult<Hub> {
         updated_at: time(row, "updated_at")?,
         settings: serde_json::from_str(&get::<String>(row, "settings")?)
             .map_err(bad_json("settings"))?,
+        connector: get(row, "connector")?,
     })
 }
 
@@ -121,7 +123,7 @@ async fn update_hub_in_tx(conn: &mut AnyConnection, h: &Hub) -> CoreResult<()> {
          base_url = $5, user_management = $6, login_method = $7, automation_account_id = $8, \
          status = $9, status_reason = $10, warnings = $11, safeguard_threshold = $12, \
          sync_interval_secs = $13, next_sync_at = $14, last_sync_at = $15, updated_at = $16, \
-         settings = $17 WHERE id = $18",
+         settings = $17, connector = $18 WHERE id = $19",
     )
     .bind(h.app_id.as_str())
     .bind(&h.label)
@@ -140,6 +142,7 @@ async fn update_hub_in_tx(conn: &mut AnyConnection, h: &Hub) -> CoreResult<()> {
     .bind(opt_ms(h.last_sync_at))
     .bind(ms(h.updated_at))
     .bind(serde_json::to_string(&h.settings).map_err(bad_json("settings"))?)
+    .bind(&h.connector)
     .bind(h.id.to_string())
     .execute(conn)
     .await
@@ -222,7 +225,7 @@ impl HubStore for SqlStore {
         let mut tx = self.begin_write().await?;
         sqlx::query(&format!(
             "INSERT INTO hubs ({HUB_COLS}, label_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
-             $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
+             $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
         ))
         .bind(h.id.to_string())
         .bind(h.app_id.as_str())
@@ -243,6 +246,7 @@ impl HubStore for SqlStore {
         .bind(ms(h.created_at))
         .bind(ms(h.updated_at))
         .bind(serde_json::to_string(&h.settings).map_err(bad_json("settings"))?)
+        .bind(&h.connector)
         .bind(label_key(&h.label))
         .execute(&mut *tx)
         .await

@@ -18,6 +18,7 @@ mod db;
 mod hubs;
 mod inbox;
 mod jobs;
+mod manual;
 mod otp;
 mod people;
 mod recovery;

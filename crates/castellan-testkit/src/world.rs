@@ -209,6 +209,7 @@ impl World {
             .connect(
                 &self.owner.permit().unwrap(),
                 ConnectHub {
+                    connector: None,
                     settings: Default::default(),
                     app: APP.into(),
                     label: label.into(),

@@ -16,6 +16,7 @@ use secrecy::SecretString;
 
 fn ctx() -> ConnectorContext {
     ConnectorContext {
+        hub_id: None,
         base_url: "https://app.example".into(),
         organization_id: None,
         username: "bot".into(),

@@ -793,6 +793,7 @@ impl CastellanBench {
             .connect(
                 &owner.permit()?,
                 ConnectHub {
+                    connector: None,
                     settings: Default::default(),
                     app: "matrix-synapse".into(),
                     label: "Bench Synapse".into(),

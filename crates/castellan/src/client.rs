@@ -136,6 +136,31 @@ impl Client {
         if let Some(b) = body {
             req = req.json(b);
         }
+        self.answer(req).await
+    }
+
+    /// A call with a raw body of `content_type` (a CSV roster); answers as [`Client::call`].
+    pub async fn call_raw(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Result<Value> {
+        let url = format!("{}/api/v1{}", self.server, path);
+        let mut req = self
+            .http
+            .request(method, &url)
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body);
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        self.answer(req).await
+    }
+
+    /// Sends `req`: the JSON answer (`Null` for none), or the problem's detail as the error.
+    async fn answer(&self, req: reqwest::RequestBuilder) -> Result<Value> {
         let resp = req
             .send()
             .await

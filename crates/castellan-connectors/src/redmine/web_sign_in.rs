@@ -93,6 +93,7 @@ pub async fn confirm_totp(
 
 fn web_ctx(base_url: &str, username: &str, password: &str) -> ConnectorContext {
     ConnectorContext {
+        hub_id: None,
         base_url: base_url.to_owned(),
         organization_id: None,
         username: username.to_owned(),

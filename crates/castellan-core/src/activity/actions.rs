@@ -64,6 +64,7 @@ const HUB: Option<&str> = Some("hub");
 const JOB: Option<&str> = Some("job");
 const MASTER_KEY: Option<&str> = Some("master_key");
 const PERSON: Option<&str> = Some("person");
+const TASK: Option<&str> = Some("task");
 const TOKEN: Option<&str> = Some("token");
 const VAULT: Option<&str> = Some("vault");
 const WORKSPACE: Option<&str> = Some("workspace");
@@ -137,6 +138,12 @@ activity_actions! {
     HubMemberMatch = "hub.member_match", HUB, ["app_member_id", "person_id"], "An app member was matched to a person.";
     HubMemberExempt = "hub.member_exempt", HUB, ["app_member_id", "reason"], "An app member was exempted from matching.";
     HubMemberRemove = "hub.member_remove", HUB, ["app_member_id"], "Removal of an app member from the app was requested.";
+    // Manual hubs: the roster and the app admin's tasks.
+    HubRosterUpload = "hub.roster_upload", HUB, ["members"], "A manual hub's roster was uploaded (or typed in); each task it showed done has its own `hub.task_verified` event.";
+    HubTaskOpen = "hub.task_open", TASK, ["hub_id", "kind", "email", "role", "assignee", "due_at"], "A task (invite, role change or removal) was opened for a manual hub's app admin, or an open one got a new role.";
+    HubTaskDone = "hub.task_done", TASK, ["hub_id", "kind", "email", "role", "assignee", "due_at"], "A manual hub's app admin (or an admin) marked a task done.";
+    HubTaskVerified = "hub.task_verified", TASK, ["hub_id", "kind", "email", "role", "assignee", "due_at"], "A roster upload showed a manual hub's task done.";
+    HubTaskCancel = "hub.task_cancel", TASK, ["hub_id", "kind", "email", "role", "assignee", "due_at"], "A manual hub's task was cancelled: a check for updates no longer plans its change.";
     // Jobs.
     JobRetry = "job.retry", JOB, [], "A person asked for a job to run again.";
     JobCancel = "job.cancel", JOB, [], "A person cancelled a job.";

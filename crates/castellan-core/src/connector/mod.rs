@@ -110,6 +110,9 @@ pub struct Invitation {
 /// credentials, decrypted for this call only.
 #[derive(Debug, Clone)]
 pub struct ConnectorContext {
+    /// The hub the call is for (set by the bot; `None` in connector tests and one-off
+    /// helpers). Connectors whose state is Castellan's own data (the manual connector) need it.
+    pub hub_id: Option<crate::hub::HubId>,
     /// The app instance's base URL (self-hosted apps) or API base.
     pub base_url: String,
     /// Organization / business id in the app, if any.
@@ -137,10 +140,11 @@ pub struct ConnectorContext {
 }
 
 impl ConnectorContext {
-    /// A context for `base_url` as `username` with `password`: no organization, TOTP, inbox,
+    /// A context for `base_url` as `username` with `password`: no hub, organization, TOTP, inbox,
     /// token or extra settings; a 30 s timeout. Tests and one-off helpers start here.
     pub fn new(base_url: &str, username: &str, password: SecretString) -> Self {
         Self {
+            hub_id: None,
             base_url: base_url.to_owned(),
             organization_id: None,
             username: username.to_owned(),

@@ -12,6 +12,7 @@
 //! | `accounts/` | [`Accounts`] | accounts in vaults: reads, writes, sealed fields, sharing |
 //! | `authenticator.rs` | [`Authenticator`] | each account's TOTP/HOTP secret and codes |
 //! | `hubs/` | [`Hubs`] | business hubs: connect, grants, members, jobs |
+//! | `manual/` | [`Hubs`] | manual hubs: the manual connector, rosters, the app admin's tasks |
 //! | `inbox/` | [`Inbox`], [`InboxDelivery`] | managed addresses and numbers, codes, receiving |
 //! | `vaults.rs` | [`Vaults`] | vaults and who can reach them |
 //! | `catalog.rs` | [`Catalog`] | the app catalog and the password generator |
@@ -27,6 +28,7 @@ mod catalog;
 mod hubs;
 mod inbox;
 mod keys;
+mod manual;
 mod people;
 mod vaults;
 
@@ -61,6 +63,7 @@ pub use inbox::{
     DEFAULT_INBOX_RETENTION_DAYS, DEFAULT_MAIL_DOMAIN, MAX_CODE_WAIT,
 };
 pub use keys::RotationReport;
+pub use manual::{AssignedTask, ManualConnector, RosterUploaded, TaskView};
 pub use people::{
     ChangePassword, Claim, ClaimResult, DisableTwoStep, EnableTwoStep, InvitePerson, Invited,
     IssuedApiToken, NewToken, PasswordChanged, PasswordResetLink, PersonPatch, SetupStatus, SignIn,

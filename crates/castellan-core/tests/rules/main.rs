@@ -5,6 +5,7 @@
 mod activity;
 mod bot;
 mod fixtures;
+mod manual;
 mod permissions;
 mod plans;
 mod races;

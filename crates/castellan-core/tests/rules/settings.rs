@@ -80,6 +80,7 @@ async fn connect(
         .connect(
             &w.owner.permit().unwrap(),
             ConnectHub {
+                connector: None,
                 app: APP.into(),
                 label: label.into(),
                 organization_id: None,

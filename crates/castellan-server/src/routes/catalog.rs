@@ -6,7 +6,7 @@ use axum::Json;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::error::{ApiResult, Problem};
-use crate::extract::{ApiJson, ApiPath, Auth};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth};
 use crate::wire::{self, App, ConnectorInfo, GenerateRequest, GenerateResult};
 use crate::AppState;
 
@@ -16,6 +16,15 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_app))
         .routes(routes!(get_connector))
         .routes(routes!(generate))
+}
+
+/// Which connector's declaration to show.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ConnectorQuery {
+    /// `manual` for the manual connector (any app: tasks for an app admin); default: the
+    /// app's own connector.
+    pub connector: Option<String>,
 }
 
 /// The catalog: built-in and custom apps, by name.
@@ -51,20 +60,29 @@ async fn get_app(
 }
 
 /// What the app's connector can do and which settings a hub on it needs (its settings schema):
-/// what the wizard and `castellan hub connect` ask for. 404 when the app has no connector in
-/// this build.
+/// what the wizard and `castellan hub connect` ask for; with `?connector=manual`, the manual
+/// connector's (any app). 404 when the app has no such connector in this build.
 #[utoipa::path(get, path = "/api/v1/apps/{id}/connector", tag = "catalog", security(("bearer" = [])),
-    params(("id" = String, Path, description = "App id (slug) or name")),
+    params(("id" = String, Path, description = "App id (slug) or name"), ConnectorQuery),
     responses((status = 200, body = ConnectorInfo), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn get_connector(
     State(s): State<AppState>,
     Auth(a): Auth,
     ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ConnectorQuery>,
 ) -> ApiResult<Json<ConnectorInfo>> {
     let app = s.svc.catalog().get(&a.permit()?, &id).await?;
+    let over = match q.connector.as_deref() {
+        None => None,
+        Some(c) if Some(c) == app.connector.as_deref() => None,
+        Some(castellan_core::manual::MANUAL) => Some(castellan_core::manual::MANUAL),
+        Some(_) => {
+            return Err(castellan_core::error::CoreError::NotFound { kind: "connector" }.into())
+        }
+    };
     let info = s
         .svc
-        .connector_info(app.connector.as_deref())
+        .connector_info(&app, over)
         .ok_or(castellan_core::error::CoreError::NotFound { kind: "connector" })?;
     Ok(Json(info.into()))
 }

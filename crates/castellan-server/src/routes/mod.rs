@@ -8,6 +8,7 @@ mod catalog;
 pub(crate) mod health;
 mod hubs;
 pub(crate) mod inbox;
+mod manual;
 mod people;
 mod setup;
 mod totp;
@@ -30,4 +31,5 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .merge(hubs::routes())
         .merge(totp::routes())
         .merge(inbox::routes())
+        .merge(manual::routes())
 }

@@ -1,6 +1,7 @@
 //! Business hub pages: the hubs list (here), the connect wizard ([`wizard`]), the hub page
 //! ([`page`]: status, members in tabs, grants, the last sync report, live job progress), the
-//! hub page's forms ([`actions`]) and the automation log ([`jobs`]).
+//! hub page's forms ([`actions`]), the automation log ([`jobs`]) and manual hubs' tasks and
+//! roster upload ([`tasks`]).
 //!
 //! Every page and action calls the core services with the signed-in person's actor, so the
 //! permission matrix applies unchanged (hubs need an admin role). The hub page is rendered by
@@ -10,6 +11,7 @@
 mod actions;
 mod jobs;
 mod page;
+mod tasks;
 mod wizard;
 mod wizard_settings;
 
@@ -39,6 +41,14 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/hubs/{id}/sync", post(actions::sync))
         .route("/hubs/{id}/jobs.json", get(jobs::jobs_json))
         .route("/hubs/{id}/log", get(jobs::hub_log))
+        .route("/hubs/{id}/tasks/{task}/done", post(tasks::mark_done))
+        .route(
+            "/hubs/{id}/roster",
+            post(tasks::upload).layer(axum::extract::DefaultBodyLimit::max(
+                castellan_core::manual::MAX_ROSTER_BYTES + 64 * 1024,
+            )),
+        )
+        .route("/tasks", get(tasks::my_tasks))
         .route("/automation-log", get(jobs::automation_log))
         .route("/automation-log/{job}/retry", post(jobs::retry))
         .route("/automation-log/{job}/cancel", post(jobs::cancel))
@@ -132,6 +142,8 @@ fn done_notice(done: Option<&str>) -> Option<String> {
         "confirmed" => "Confirmed: the halted changes will proceed.",
         "retried" => "The job is queued again.",
         "cancelled" => "The job is cancelled.",
+        "task_done" => "Marked done. The next roster upload verifies it.",
+        "roster" => "The roster is uploaded. Tasks it shows done are verified; the bot is checking for updates.",
         _ => return None,
     };
     Some(n.to_owned())

@@ -84,6 +84,8 @@ pub struct Chrome {
     pub role: String,
     /// Whether to show the admin entries (people, vaults, activity, automation log).
     pub admin: bool,
+    /// Whether to show the app admin's tasks (the role may work on manual hubs' tasks).
+    pub tasks: bool,
     /// The CSRF token every form on the page carries.
     pub csrf: String,
     /// A notice shown at the top (after a redirect), already plain text.
@@ -111,6 +113,10 @@ impl WebUser {
             admin: matches!(
                 self.actor.role,
                 WorkspaceRole::Owner | WorkspaceRole::SuperAdmin | WorkspaceRole::Admin
+            ),
+            tasks: castellan_core::permissions::allows(
+                self.actor.role,
+                castellan_core::permissions::Action::HubTasks,
             ),
             csrf: self.csrf.clone(),
             notice: None,

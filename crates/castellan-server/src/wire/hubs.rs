@@ -169,6 +169,9 @@ pub struct Hub {
     pub base_url: String,
     /// The connector's other plain settings by key (never secrets).
     pub settings: std::collections::BTreeMap<String, String>,
+    /// The connector driving the hub when not its app's own: `manual` for a manual hub, whose
+    /// changes are tasks for the app admin named in `settings.app_admin`.
+    pub connector: Option<String>,
     /// How users are managed (`api` or `browser`).
     #[schema(value_type = String)]
     pub user_management: UserManagement,
@@ -210,6 +213,7 @@ impl From<castellan_core::hub::Hub> for Hub {
             organization_id: v.organization_id,
             base_url: v.base_url,
             settings: v.settings,
+            connector: v.connector,
             user_management: v.user_management,
             login_method: v.login_method,
             automation_account_id: v.automation_account_id,
@@ -443,6 +447,10 @@ pub struct ConnectHub {
     /// here: they are secret custom fields of the automation account.
     #[serde(default)]
     pub settings: std::collections::BTreeMap<String, String>,
+    /// `manual` to make the hub a manual one (any catalog app: members from an uploaded
+    /// roster, changes as tasks for an app admin); default: the app's own connector.
+    #[serde(default)]
+    pub connector: Option<String>,
 }
 
 impl From<ConnectHub> for castellan_core::service::ConnectHub {
@@ -459,6 +467,7 @@ impl From<ConnectHub> for castellan_core::service::ConnectHub {
             safeguard_threshold: v.safeguard_threshold,
             sync_interval_secs: v.sync_interval_secs,
             settings: v.settings,
+            connector: v.connector,
         }
     }
 }

@@ -18,6 +18,7 @@ mod connector;
 mod hubs;
 mod inbox;
 mod jobs;
+mod manual;
 mod people;
 mod setup;
 mod totp;
@@ -38,6 +39,7 @@ pub use hubs::{
 };
 pub use inbox::{InboxCode, InboxKind, InboxMessage, ManagedAddress, ManagedNumber};
 pub use jobs::{Job, JobState, Task, Trigger};
+pub use manual::{AssignedTask, ManualTask, RosterUploaded, TaskKind, TaskState};
 pub use people::{
     ApiToken, ChangePassword, InvitePerson, Invited, IssuedApiToken, NewToken, PasswordChanged,
     PasswordResetLink, Person, PersonPatch, PersonStatus, WorkspaceRole,
@@ -89,6 +91,8 @@ mod tests {
             castellan_core::hub::JobState => JobState,
             castellan_core::hub::Trigger => Trigger,
             castellan_core::inbox::InboxKind => InboxKind,
+            castellan_core::manual::TaskKind => TaskKind,
+            castellan_core::manual::TaskState => TaskState,
         );
     }
 }

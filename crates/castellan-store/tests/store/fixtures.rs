@@ -168,6 +168,7 @@ pub fn app(id: &str) -> App {
 pub fn hub(label: &str) -> Hub {
     Hub {
         settings: Default::default(),
+        connector: None,
         id: HubId::new(),
         app_id: AppId::parse("slack").unwrap(),
         label: label.into(),

@@ -9,6 +9,7 @@ mod harness;
 mod hub_cases;
 mod inbox_cases;
 mod job_cases;
+mod manual_cases;
 mod memory;
 mod people_cases;
 mod recovery_cases;
@@ -362,4 +363,14 @@ async fn sqlite_listed_pages_are_kept_per_job() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_listed_pages_are_kept_per_job() {
     run(Db::Postgres, job_cases::listed_pages_are_kept_per_job).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_manual_rosters_and_tasks() {
+    run(Db::Sqlite, manual_cases::rosters_and_tasks).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_manual_rosters_and_tasks() {
+    run(Db::Postgres, manual_cases::rosters_and_tasks).await;
 }

@@ -150,3 +150,8 @@ async fn memory_throttled_appends() {
 async fn memory_listed_pages_are_kept_per_job() {
     run_memory(job_cases::listed_pages_are_kept_per_job).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_manual_rosters_and_tasks() {
+    run_memory(manual_cases::rosters_and_tasks).await;
+}

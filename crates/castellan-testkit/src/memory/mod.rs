@@ -17,6 +17,7 @@ mod activity;
 mod hubs;
 mod inbox;
 mod jobs;
+mod manual;
 mod people;
 mod tables;
 mod vaults;

@@ -10,6 +10,7 @@ use castellan_core::inbox::{
     InboxMessageId, InboxMessageRecord, ManagedAddress, ManagedAddressId, ManagedNumber,
     ManagedNumberId,
 };
+use castellan_core::manual::{ManualTask, ManualTaskId, RosterMember};
 use castellan_core::model::{
     AccountRecord, ItemRole, OtpRecord, PasswordResetRecord, PersonRecord, SealedField,
     TokenRecord, Vault, VaultKeyRecord, Workspace,
@@ -66,6 +67,10 @@ pub(crate) struct Tables {
     pub(crate) addresses: BTreeMap<ManagedAddressId, ManagedAddress>,
     pub(crate) numbers: BTreeMap<ManagedNumberId, ManagedNumber>,
     pub(crate) messages: BTreeMap<InboxMessageId, InboxMessageRecord>,
+    /// Manual hubs' rosters, by hub then app member id.
+    pub(crate) rosters: BTreeMap<HubId, BTreeMap<String, RosterMember>>,
+    /// Manual hubs' tasks, by id.
+    pub(crate) tasks: BTreeMap<ManualTaskId, ManualTask>,
 }
 
 /// A time at the store's precision (milliseconds).
@@ -232,6 +237,19 @@ impl Stored for InboxMessageRecord {
         Self {
             received_at: ms(self.received_at),
             expires_at: oms(self.expires_at),
+            ..self.clone()
+        }
+    }
+}
+
+impl Stored for ManualTask {
+    fn stored(&self) -> Self {
+        Self {
+            due_at: ms(self.due_at),
+            created_at: ms(self.created_at),
+            done_at: oms(self.done_at),
+            verified_at: oms(self.verified_at),
+            cancelled_at: oms(self.cancelled_at),
             ..self.clone()
         }
     }

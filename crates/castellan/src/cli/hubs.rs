@@ -54,6 +54,11 @@ pub struct ConnectArgs {
     /// given here: store them as secret custom fields of the automation account.
     #[arg(long = "setting", value_name = "KEY=VALUE", value_parser = parse_setting)]
     settings: Vec<(String, String)>,
+    /// The connector: `manual` makes a manual hub on any catalog app (members from an uploaded
+    /// roster, changes as tasks for the app admin named by `--setting app_admin=EMAIL`);
+    /// default: the app's own.
+    #[arg(long)]
+    connector: Option<String>,
     /// Wait for the first sync and show its progress; exit non-zero unless the hub ends healthy.
     #[arg(long)]
     wait: bool,
@@ -79,6 +84,9 @@ pub enum HubCmd {
         /// Catalog app id or name.
         #[arg(long)]
         app: String,
+        /// `manual` for the manual connector's settings (default: the app's own connector).
+        #[arg(long)]
+        connector: Option<String>,
         #[command(flatten)]
         j: JsonFlag,
     },
@@ -151,6 +159,27 @@ pub enum HubCmd {
     },
     /// Remove a member from the app.
     RemoveMember { hub: String, member: String },
+    /// Replace a manual hub's roster with a CSV file (`email,name,role[,state][,id]`; `-` reads
+    /// standard input): verifies the tasks it shows done, then checks for updates.
+    Roster {
+        hub: String,
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        j: JsonFlag,
+    },
+    /// A manual hub's tasks for its app admin; without HUB, your own as an app admin.
+    Tasks {
+        hub: Option<String>,
+        #[command(flatten)]
+        j: JsonFlag,
+    },
+    /// Mark a manual hub's task done (you made the change in the app).
+    TaskDone {
+        hub: String,
+        task: String,
+        #[command(flatten)]
+        j: JsonFlag,
+    },
 }
 
 /// `castellan jobs …`.
@@ -192,7 +221,8 @@ const JOB_COLS: &[(&str, &str)] = &[
     ("error", "/error"),
 ];
 
-async fn hub_id(c: &Client, s: &str) -> Result<String> {
+/// A hub's id from its id or label.
+pub(super) async fn hub_id(c: &Client, s: &str) -> Result<String> {
     if uuid::Uuid::parse_str(s).is_ok() {
         return Ok(s.to_owned());
     }
@@ -285,6 +315,7 @@ pub async fn hub(cmd: HubCmd, server: Option<String>) -> Result<ExitCode> {
                 ("base_url", a.base_url),
                 ("user_management", a.user_management.map(|v| v.to_string())),
                 ("login_method", a.login_method.map(|v| v.to_string())),
+                ("connector", a.connector),
             ] {
                 if let Some(v) = v {
                     body.insert(k.into(), v.into());
@@ -342,11 +373,14 @@ pub async fn hub(cmd: HubCmd, server: Option<String>) -> Result<ExitCode> {
                 output::object(&hub, a.j.json);
             }
         }
-        HubCmd::Settings { app, j } => {
+        HubCmd::Settings { app, connector, j } => {
+            let over = connector
+                .map(|c| format!("?connector={}", q(&c)))
+                .unwrap_or_default();
             let info = c
                 .call(
                     Method::GET,
-                    &format!("/apps/{}/connector", crate::client::q(&app)),
+                    &format!("/apps/{}/connector{over}", q(&app)),
                     None,
                 )
                 .await?;
@@ -528,6 +562,13 @@ pub async fn hub(cmd: HubCmd, server: Option<String>) -> Result<ExitCode> {
             )
             .await?;
             out!("the bot will remove {member}");
+        }
+        HubCmd::Roster { hub, file, j } => {
+            return super::manual::roster(&c, &hub, &file, j.json).await
+        }
+        HubCmd::Tasks { hub, j } => return super::manual::tasks(&c, hub.as_deref(), j.json).await,
+        HubCmd::TaskDone { hub, task, j } => {
+            return super::manual::task_done(&c, &hub, &task, j.json).await
         }
     }
     Ok(ExitCode::SUCCESS)

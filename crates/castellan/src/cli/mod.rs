@@ -4,6 +4,7 @@ mod accounts;
 mod admin;
 mod hubs;
 mod inbox;
+mod manual;
 mod recovery;
 mod serve;
 mod totp;

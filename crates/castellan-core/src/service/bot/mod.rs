@@ -14,20 +14,14 @@ use crate::activity::{ActivityAction, Actor, NewEvent};
 use crate::connector::{
     AppSession, Connector, ConnectorContext, ConnectorError, ConnectorRegistry,
 };
-use crate::desired::member_job_key;
 use crate::error::{CoreError, CoreResult};
-use crate::hub::{
-    Hub, HubStatus, InviteParams, Job, JobParams, JobState, RemoveParams, RoleParams, SyncReport,
-    Task, Trigger,
-};
-use crate::model::PersonStatus;
+use crate::hub::{Hub, HubStatus, Job, JobParams, JobState, Task, Trigger};
 use crate::ports::{FollowUp, JobFilter};
-use crate::reconcile::{self, MatchPerson, PlannedChange};
 
+mod check;
 mod converge;
 mod listing;
 mod sessions;
-use converge::one_job_per_person;
 pub use listing::RESUME_WITHIN;
 pub(crate) use sessions::AppSessions;
 pub use sessions::SESSION_REUSE;
@@ -377,13 +371,9 @@ impl Bot {
     }
 
     async fn connector(&self, hub: &Hub) -> Result<Arc<dyn Connector>, Failure> {
-        let apps = self.svc.all_apps().await?;
-        let name = apps
-            .iter()
-            .find(|a| a.id == hub.app_id)
-            .and_then(|a| a.connector.clone());
-        name.as_deref()
-            .and_then(|n| self.registry.connector(n))
+        self.svc
+            .hub_connector(hub, Some(self.registry.as_ref()))
+            .await?
             .ok_or_else(|| {
                 Failure::Connector(ConnectorError::Configuration(format!(
                     "no connector for app {}",
@@ -436,170 +426,6 @@ impl Bot {
             Task::InviteMember | Task::UpdateMemberRole | Task::RemoveMember => {
                 self.converge(job, hub).await
             }
-        }
-    }
-
-    async fn people(&self) -> CoreResult<Vec<MatchPerson>> {
-        Ok(self
-            .svc
-            .store
-            .people()
-            .await?
-            .into_iter()
-            .map(|p| MatchPerson {
-                id: p.id,
-                email: p.email,
-                active: p.status != PersonStatus::Deactivated,
-            })
-            .collect())
-    }
-
-    async fn check_for_updates(&self, job: &mut Job, hub: &Hub) -> Result<String, Failure> {
-        let (c, ctx, s) = self.session(job, hub).await?;
-        c.verify_permissions(&ctx, &s).await?;
-        let roles = self.app_roles(&c, &ctx, &s).await?;
-        let members = self.list_all(job, &c, &ctx, &s).await?;
-        let confirm = job.params.confirm();
-        let people = self.people().await?;
-        let previous = self.svc.store.hub_members(hub.id).await?;
-        let now = self.now();
-        let snapshot = reconcile::match_members(&members, &previous, &people, now);
-        let mut report = SyncReport {
-            roles,
-            ..SyncReport::default()
-        };
-        reconcile::diff(&previous, &snapshot, &mut report);
-        let grants = self.svc.store.grants(hub.id).await?;
-        let plan = reconcile::plan(&snapshot, &grants, &people);
-        let mut hub = hub.clone();
-        hub.last_sync_at = Some(now);
-        hub.updated_at = now;
-        let bot = Actor::bot("bot (check_for_updates)");
-        let mut to_enqueue: Vec<Job> = vec![];
-        // Shrink safeguard: many members vanishing at once is more likely a broken listing
-        // than a real departure; keep the old snapshot until an admin confirms.
-        let gone_share = if previous.is_empty() {
-            0.0
-        } else {
-            report.gone.len() as f64 / previous.len() as f64
-        };
-        let halted = if !confirm && gone_share > hub.safeguard_threshold {
-            Some(format!(
-                "{} of {} members disappeared since the last sync ({:.0}%), above the safeguard threshold of {:.0}%: confirm to accept",
-                report.gone.len(), previous.len(), gone_share * 100.0, hub.safeguard_threshold * 100.0
-            ))
-        } else if confirm {
-            None
-        } else {
-            reconcile::safeguard(&plan, &snapshot, hub.safeguard_threshold)
-        };
-        for change in &plan {
-            match change {
-                PlannedChange::Invite { email, .. } => report.planned_invites.push(email.clone()),
-                PlannedChange::UpdateRole { app_member_id, .. } => {
-                    report.planned_updates.push(app_member_id.clone())
-                }
-                PlannedChange::Remove { app_member_id, .. } => {
-                    report.planned_removals.push(app_member_id.clone())
-                }
-            }
-        }
-        report.drift = plan.len();
-        report.halted = halted.clone();
-        if halted.is_none() {
-            for change in &plan {
-                to_enqueue.push(self.job_for(hub.id, change, job));
-            }
-        }
-        let to_enqueue = one_job_per_person(to_enqueue);
-        (hub.status, hub.status_reason) = match (&halted, plan.len()) {
-            (Some(reason), _) => (HubStatus::RequiresSync, Some(reason.clone())),
-            (None, 0) => (HubStatus::Healthy, None),
-            (None, n) => (
-                HubStatus::RequiresSync,
-                Some(format!("{n} change(s) queued for the bot")),
-            ),
-        };
-        let keep_old = halted.is_some() && gone_share > hub.safeguard_threshold;
-        let ev = NewEvent::new(&bot, ActivityAction::HubCheckForUpdates, self.now())
-            .target("hub", hub.id, &hub.label)
-            .details(serde_json::json!({
-                "job_id": job.id, "total": report.total, "new": report.new.len(), "changed": report.changed.len(),
-                "gone": report.gone.len(), "drift": report.drift, "halted": report.halted.is_some()
-            }));
-        let saved = if keep_old { &previous } else { &snapshot };
-        self.svc
-            .store
-            .save_sync(&hub, saved, &report, job.id, &ev, &to_enqueue)
-            .await?;
-        Ok(format!(
-            "{} members; {} new, {} changed, {} gone; {} change(s) planned{}",
-            report.total,
-            report.new.len(),
-            report.changed.len(),
-            report.gone.len(),
-            plan.len(),
-            if halted.is_some() {
-                "; halted by the safeguard"
-            } else {
-                ""
-            }
-        ))
-    }
-
-    fn job_for(&self, hub: crate::hub::HubId, change: &PlannedChange, parent: &Job) -> Job {
-        let actor = Actor::bot(&parent.actor);
-        let trigger = parent.trigger;
-        match change {
-            PlannedChange::Invite {
-                person_id,
-                email,
-                role,
-                app_member_id,
-            } => self.svc.new_job(
-                hub,
-                trigger,
-                &actor,
-                Some(email.clone()),
-                JobParams::InviteMember(InviteParams {
-                    person_id: *person_id,
-                    email: email.clone(),
-                    role: role.clone(),
-                    app_member_ids: app_member_id.iter().cloned().collect(),
-                }),
-                Some(member_job_key(hub, Some(*person_id), None)),
-            ),
-            PlannedChange::UpdateRole {
-                person_id,
-                app_member_id,
-                role,
-            } => self.svc.new_job(
-                hub,
-                trigger,
-                &actor,
-                Some(app_member_id.clone()),
-                JobParams::UpdateMemberRole(RoleParams {
-                    person_id: *person_id,
-                    app_member_ids: vec![app_member_id.clone()],
-                    role: role.clone(),
-                }),
-                Some(member_job_key(hub, Some(*person_id), Some(app_member_id))),
-            ),
-            PlannedChange::Remove {
-                person_id,
-                app_member_id,
-            } => self.svc.new_job(
-                hub,
-                trigger,
-                &actor,
-                Some(app_member_id.clone()),
-                JobParams::RemoveMember(RemoveParams {
-                    person_id: *person_id,
-                    app_member_ids: vec![app_member_id.clone()],
-                    manual: false,
-                }),
-                Some(member_job_key(hub, *person_id, Some(app_member_id))),
-            ),
         }
     }
 
@@ -767,8 +593,14 @@ impl Bot {
                     })
                     .await?;
                 if pending.is_empty() {
-                    hub.status = HubStatus::Healthy;
-                    hub.status_reason = None;
+                    // A manual hub's changes are tasks now: it says so until a roster shows them.
+                    let waiting = self.svc.manual_status(&hub).await?;
+                    hub.status = if waiting.is_some() {
+                        HubStatus::RequiresSync
+                    } else {
+                        HubStatus::Healthy
+                    };
+                    hub.status_reason = waiting;
                     hub.updated_at = now;
                     self.svc.store.update_hub(&hub, None).await?;
                 }

@@ -53,18 +53,9 @@ fn supersede(
 }
 
 impl Castellan {
+    /// The roles a grant on `hub` may give and the default one: its connector's (resolved by
+    /// [`Castellan::hub_connector`]), else the app's catalog roles.
     async fn connector_roles(&self, hub: &Hub) -> CoreResult<(Vec<String>, String)> {
-        let app = self
-            .all_apps()
-            .await?
-            .into_iter()
-            .find(|a| a.id == hub.app_id)
-            .ok_or(CoreError::NotFound { kind: "app" })?;
-        let from_connector = app
-            .connector
-            .as_deref()
-            .and_then(|c| self.connectors.as_ref().and_then(|r| r.connector(c)))
-            .map(|c| c.describe());
         // Roles the app itself listed at the last check win over the connector's fixed list.
         let listed = self
             .store
@@ -72,21 +63,21 @@ impl Castellan {
             .await?
             .map(|(_, r)| r.roles)
             .unwrap_or_default();
-        Ok(match from_connector {
-            Some(info) if !listed.is_empty() => {
-                let default = if listed.contains(&info.default_role) {
-                    info.default_role
-                } else {
-                    listed.last().cloned().unwrap_or_default()
-                };
-                (listed, default)
+        if let Some(c) = self.hub_connector(hub, None).await? {
+            let info = c.describe();
+            if listed.is_empty() {
+                return Ok((info.roles, info.default_role));
             }
-            Some(info) => (info.roles, info.default_role),
-            None => {
-                let default = app.roles.last().cloned().unwrap_or_else(|| "user".into());
-                (app.roles, default)
-            }
-        })
+            let default = if listed.contains(&info.default_role) {
+                info.default_role
+            } else {
+                listed.last().cloned().unwrap_or_default()
+            };
+            return Ok((listed, default));
+        }
+        let app = self.app_of(hub).await?;
+        let default = app.roles.last().cloned().unwrap_or_else(|| "user".into());
+        Ok((app.roles, default))
     }
 
     /// Deactivation of a person: revokes their grants on every hub (called by `update_person`).

@@ -88,13 +88,27 @@ impl Castellan {
 
     /// The automation account's credentials for one bot call, decrypted now and recorded as
     /// `account.use` by the bot, with its shared inbox (codes read as the bot, each wait capped
-    /// at `max_code_wait`).
+    /// at `max_code_wait`). A manual hub's context carries its settings only: its connector
+    /// signs in nowhere, so the account is neither decrypted nor recorded as used.
     pub(crate) async fn bot_context(
         &self,
         hub: &Hub,
         job: &Job,
         max_code_wait: std::time::Duration,
     ) -> CoreResult<crate::connector::ConnectorContext> {
+        if hub.connector.as_deref() == Some(crate::manual::MANUAL) {
+            // The manual connector signs in nowhere: the account's secrets stay sealed.
+            let mut ctx = crate::connector::ConnectorContext::new(
+                &hub.base_url,
+                "",
+                secrecy::SecretString::from(String::new()),
+            );
+            ctx.hub_id = Some(hub.id);
+            ctx.organization_id.clone_from(&hub.organization_id);
+            ctx.settings.clone_from(&hub.settings);
+            ctx.timeout = CONNECTOR_CALL_TIMEOUT;
+            return Ok(ctx);
+        }
         let acc = self
             .store
             .account(hub.automation_account_id)
@@ -127,6 +141,7 @@ impl Castellan {
             .details(serde_json::json!({ "hub_id": hub.id, "job_id": job.id, "task": job.task }));
         self.store.append(&ev).await?;
         Ok(crate::connector::ConnectorContext {
+            hub_id: Some(hub.id),
             base_url: hub.base_url.clone(),
             organization_id: hub.organization_id.clone(),
             username: acc.username.clone().unwrap_or_default(),

@@ -18,6 +18,7 @@ use crate::activity::{ActivityAction, NewEvent};
 use crate::error::{CoreError, CoreResult};
 use crate::hub::{Hub, HubId, HubStatus, LoginMethod, SyncReport, Trigger, UserManagement};
 use crate::ids::{AccountId, VaultId};
+use crate::manual::MANUAL;
 use crate::model::AccountSetup;
 use crate::permissions::{can, Permit};
 use crate::ports::JobFilter;
@@ -69,6 +70,9 @@ pub struct ConnectHub {
     /// The connector's other plain settings by key, as its settings schema declares them
     /// (`connector::settings`); secrets are secret custom fields of the automation account.
     pub settings: std::collections::BTreeMap<String, String>,
+    /// The connector to drive the hub with: `manual` (tasks for an app admin, any app) or the
+    /// app's own (the default).
+    pub connector: Option<String>,
 }
 
 /// Changing a hub's settings.
@@ -109,7 +113,8 @@ fn origin_of(url: &str) -> Option<String> {
 }
 
 impl Castellan {
-    async fn hub_record(&self, id: HubId) -> CoreResult<Hub> {
+    /// The hub. `NotFound { kind: "hub" }` when missing.
+    pub(crate) async fn hub_record(&self, id: HubId) -> CoreResult<Hub> {
         self.store
             .hub(id)
             .await?
@@ -118,7 +123,8 @@ impl Castellan {
 }
 
 impl Hubs<'_> {
-    /// Connects a hub. Checks the app has a connector, the account-setup rules (an
+    /// Connects a hub. Checks the app has a connector (or the hub asks for the manual one, which
+    /// any app may have, with an app admin who is an active person), the account-setup rules (an
     /// `idp_provisioned` account needs an app with SAML SSO), makes a placeholder account when
     /// asked, records warnings (individual account, no 2FA managed by Castellan), sets the status
     /// `under_validation` and queues `check_for_updates`. Needs `HubManage`.
@@ -139,20 +145,45 @@ impl Hubs<'_> {
                     format!("`{}` is not a catalog app", validate::clip(&input.app)),
                 )
             })?;
-        let connector = app.connector.clone().ok_or_else(|| {
-            CoreError::invalid(
-                "app",
-                format!("Castellan has no connector for {} yet", app.name),
-            )
-        })?;
-        if let Some(reg) = &self.connectors {
-            if reg.connector(&connector).is_none() {
+        let over = input
+            .connector
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty());
+        let connector = match over {
+            Some(MANUAL) => MANUAL.to_owned(),
+            Some(c) if Some(c) == app.connector.as_deref() => c.to_owned(),
+            Some(c) => {
                 return Err(CoreError::invalid(
+                    "connector",
+                    format!(
+                        "`{}` does not drive {}: leave the connector out, or give `manual` (tasks for an app admin)",
+                        validate::clip(c),
+                        app.name
+                    ),
+                ))
+            }
+            None => app.connector.clone().ok_or_else(|| {
+                CoreError::invalid(
                     "app",
-                    format!("the `{connector}` connector is not available in this build"),
-                ));
+                    format!(
+                        "Castellan has no connector for {} yet: connect it as a manual hub (connector `manual`)",
+                        app.name
+                    ),
+                )
+            })?,
+        };
+        if connector != MANUAL {
+            if let Some(reg) = &self.connectors {
+                if reg.connector(&connector).is_none() {
+                    return Err(CoreError::invalid(
+                        "app",
+                        format!("the `{connector}` connector is not available in this build"),
+                    ));
+                }
             }
         }
+        let mut input = input;
         let threshold = input.safeguard_threshold.unwrap_or(DEFAULT_SAFEGUARD);
         if !(0.0..=1.0).contains(&threshold) || threshold.is_nan() {
             return Err(CoreError::invalid(
@@ -269,7 +300,10 @@ impl Hubs<'_> {
                 .or_else(|| app.login_urls.first().and_then(|u| origin_of(u)))
                 .ok_or_else(|| CoreError::invalid("base_url", "give the app's base URL"))?,
         };
-        let info = self.connector_info(Some(&connector));
+        let info = self.connector_info(&app, Some(&connector));
+        if connector == MANUAL {
+            self.check_manual_settings(&mut input.settings).await?;
+        }
         match &info {
             Some(info) => settings::check_hub_settings(
                 info,
@@ -294,6 +328,7 @@ impl Hubs<'_> {
             organization_id,
             base_url,
             settings: input.settings,
+            connector: (connector == MANUAL).then(|| connector.clone()),
             user_management,
             login_method,
             automation_account_id: account.id,
@@ -402,12 +437,15 @@ impl Hubs<'_> {
         }
         if let Some(s) = p.settings {
             hub.settings = s;
+            if hub.connector.as_deref() == Some(MANUAL) {
+                self.check_manual_settings(&mut hub.settings).await?;
+            }
         }
         let app = self
             .catalog()
             .get(&actor.permit()?, hub.app_id.as_str())
             .await?;
-        if let Some(info) = self.connector_info(app.connector.as_deref()) {
+        if let Some(info) = self.connector_info(&app, hub.connector.as_deref()) {
             let account = self
                 .accounts()
                 .get(&actor.permit()?, hub.automation_account_id)

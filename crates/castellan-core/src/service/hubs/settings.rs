@@ -1,7 +1,8 @@
 //! A hub's settings against its connector's settings schema (contract v2,
 //! [`crate::connector::settings`]): the base URL and organization id are the hub's own fields,
 //! other plain values are the hub's `settings`, and secrets (an API token) are secret custom
-//! fields of the automation account, sealed like its password.
+//! fields of the automation account, sealed like its password. Which connector's schema applies
+//! is decided by [`crate::service::Castellan::connector_info`] (`service/manual`).
 
 use std::collections::BTreeMap;
 
@@ -9,16 +10,6 @@ use crate::connector::settings::{check_settings, BASE_URL, ORGANIZATION_ID};
 use crate::connector::{ConnectorInfo, SettingKind, SignIn};
 use crate::error::{CoreError, CoreResult};
 use crate::service::accounts::AccountView;
-use crate::service::Castellan;
-
-impl Castellan {
-    /// The declaration (roles, capabilities, sign-in, settings schema) of the connector a catalog
-    /// app names; `None` when the app has none or this build does not have it.
-    pub fn connector_info(&self, connector: Option<&str>) -> Option<ConnectorInfo> {
-        let reg = self.connectors.as_ref()?;
-        Some(reg.connector(connector?)?.describe())
-    }
-}
 
 /// Checks what a hub will give its connector: the plain values (`settings` plus the hub's
 /// `base_url` and `organization_id`) against the schema's plain fields, and each secret field

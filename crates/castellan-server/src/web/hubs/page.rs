@@ -64,6 +64,8 @@ pub struct HubData {
     pub keep_seat: bool,
     /// The automation account's label, when the viewer can see the account.
     pub account_label: Option<String>,
+    /// A manual hub's tasks for its app admin, newest first (`None` for other hubs).
+    pub tasks: Option<Vec<castellan_core::service::TaskView>>,
 }
 
 /// The hub page's query: `?tab=unmatched&page=2&done=shared`.
@@ -306,6 +308,8 @@ struct HubPage {
     jobs_active: bool,
     general_error: String,
     here: String,
+    /// A manual hub's tasks and roster upload.
+    manual: super::tasks::ManualView,
 }
 
 /// Builds the hub page from its data: pure, no I/O.
@@ -452,6 +456,15 @@ fn build_hub_page(mut chrome: Chrome, d: &HubData, q: &HubQuery, form: &FormStat
     let jobs_active = jobs.iter().any(|j| j.active);
     let general_error = form.error("general", "general");
     chrome.notice = done_notice(q.done.as_deref());
+    let manual = super::tasks::ManualView::of(
+        d.tasks.as_deref(),
+        hub.settings
+            .get(castellan_core::manual::APP_ADMIN)
+            .map(String::as_str),
+        &hub.label,
+        form.value("roster", "roster_text"),
+        form.error("roster", "roster"),
+    );
     // This page without its fragment: where the job buttons return, and the Refresh link.
     let here = page_href(page).trim_end_matches("#members").to_owned();
 
@@ -526,6 +539,7 @@ fn build_hub_page(mut chrome: Chrome, d: &HubData, q: &HubQuery, form: &FormStat
         jobs_active,
         general_error,
         here,
+        manual,
         id,
     }
 }
@@ -558,6 +572,11 @@ async fn load_hub(s: &AppState, user: &WebUser, id: HubId) -> Result<HubData, Co
         ),
         catalog.get(&catalog_read, detail.hub.app_id.as_str()),
     )?;
+    let tasks = if super::tasks::is_manual(&detail.hub) {
+        Some(hubs.tasks(&a.permit()?, id).await?)
+    } else {
+        None
+    };
     let account_label = s
         .svc
         .accounts()
@@ -565,14 +584,23 @@ async fn load_hub(s: &AppState, user: &WebUser, id: HubId) -> Result<HubData, Co
         .await
         .ok()
         .map(|acc| acc.label);
+    // A manual hub's roles and capabilities are its connector's, not the catalog's.
+    let (roles, keep_seat) = match s.svc.connector_info(&app, detail.hub.connector.as_deref()) {
+        Some(info) if tasks.is_some() => (info.roles.clone(), info.can(Capability::KeepSeat)),
+        _ => (
+            app.roles.clone(),
+            app.capabilities.contains(&Capability::KeepSeat),
+        ),
+    };
     Ok(HubData {
         members,
         grants,
         people,
         jobs,
-        keep_seat: app.capabilities.contains(&Capability::KeepSeat),
-        roles: app.roles,
+        keep_seat,
+        roles,
         account_label,
+        tasks,
         detail,
     })
 }

@@ -2,13 +2,15 @@
 //! method → automation account (an existing account, or a new placeholder account). Every step
 //! is a server-rendered form that carries the earlier answers in hidden fields; each step is
 //! checked when it is submitted (and again with the later ones), and the last one connects the
-//! hub through `connect_hub`.
+//! hub through `connect_hub`. Apps this build has no connector for are offered after the
+//! automated ones, as manual hubs (tasks for an app admin, `castellan_core::manual`).
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use castellan_core::catalog::{App, Capability};
 use castellan_core::hub::{LoginMethod, UserManagement};
 use castellan_core::ids::{AccountId, VaultId};
+use castellan_core::manual::MANUAL;
 use castellan_core::model::{AccountSetup, VaultKind};
 use castellan_core::permissions::{self, Action};
 use castellan_core::service::{AccountInput, ConnectHub};
@@ -157,7 +159,12 @@ struct WizardPage {
     carried: Vec<(String, String)>,
     /// Earlier answers, shown as a summary.
     summary: Vec<(&'static str, String)>,
+    /// Automated apps.
     apps: Vec<Choice>,
+    /// Apps without a connector in this build: manual hubs.
+    manual_apps: Vec<Choice>,
+    /// The chosen app makes a manual hub.
+    manual: bool,
     app_name: String,
     self_hosted: bool,
     url_hint: String,
@@ -219,6 +226,18 @@ fn label_of<T: std::fmt::Display>(options: &[(T, &str, &str)], value: &str) -> S
         .unwrap_or_else(|| value.to_owned())
 }
 
+/// The connector override a hub on `app` gets from the wizard: `manual` (tasks for an app
+/// admin) when this build has no connector that drives the app, none otherwise.
+fn over_for(s: &AppState, app: &App) -> Option<&'static str> {
+    s.svc.connector_info(app, None).is_none().then_some(MANUAL)
+}
+
+/// The declaration of the connector a hub on `app` runs on (see [`over_for`]).
+fn info_for(s: &AppState, app: Option<&App>) -> Option<castellan_core::connector::ConnectorInfo> {
+    let app = app?;
+    s.svc.connector_info(app, over_for(s, app))
+}
+
 /// The catalog app the form names, if any.
 async fn chosen_app(
     s: &AppState,
@@ -255,9 +274,8 @@ async fn page(
         .flat_map(|st| f.fields_of(st))
         .filter(|(_, v)| !v.is_empty())
         .collect();
-    let info = s
-        .svc
-        .connector_info(app.as_ref().and_then(|x| x.connector.as_deref()));
+    let info = info_for(s, app.as_ref());
+    let manual = app.as_ref().is_some_and(|x| over_for(s, x).is_some());
     let mut summary = vec![];
     if step > 1 {
         summary.push((
@@ -281,25 +299,29 @@ async fn page(
         ));
         summary.push(("Sign-in", label_of(&LOGIN_METHODS, &f.login_method)));
     }
-    let apps = if step == 1 {
-        s.svc
-            .catalog()
-            .list(&a.permit()?)
-            .await?
-            .into_iter()
-            // Only apps whose connector this build has: the others cannot be automated.
-            .filter(|x| s.svc.connector_info(x.connector.as_deref()).is_some())
-            .map(|x| Choice {
+    // Automated apps (whose connector this build has) first, then the others as manual hubs.
+    let (mut apps, mut manual_apps) = (vec![], vec![]);
+    if step == 1 {
+        for x in s.svc.catalog().list(&a.permit()?).await? {
+            let automated = over_for(s, &x).is_none();
+            let c = Choice {
                 selected: x.id.as_str() == f.app.trim()
                     || x.name.eq_ignore_ascii_case(f.app.trim()),
                 value: x.id.to_string(),
                 hint: String::new(),
-                label: x.name,
-            })
-            .collect()
-    } else {
-        vec![]
-    };
+                label: if automated {
+                    x.name
+                } else {
+                    format!("{} (manual: tasks for an app admin)", x.name)
+                },
+            };
+            if automated {
+                apps.push(c);
+            } else {
+                manual_apps.push(c);
+            }
+        }
+    }
     let (mut app_accounts, mut other_accounts, mut vaults) = (vec![], vec![], vec![]);
     if step == 4 {
         let vault_list = s.svc.vaults().list(&a.permit()?).await?;
@@ -358,6 +380,8 @@ async fn page(
         carried,
         summary,
         apps,
+        manual_apps,
+        manual,
         app_name: app.as_ref().map(|x| x.name.clone()).unwrap_or_default(),
         self_hosted: app.as_ref().is_some_and(is_self_hosted),
         url_hint: app
@@ -428,15 +452,8 @@ async fn check(
             if f.app.trim().is_empty() {
                 return Ok(one("app", "Choose an app."));
             }
-            match chosen_app(s, user, f).await? {
-                None => return Ok(one("app", "Choose an app from the list.")),
-                Some(app) if s.svc.connector_info(app.connector.as_deref()).is_none() => {
-                    return Ok(one(
-                        "app",
-                        format!("Castellan has no connector for {} yet.", app.name),
-                    ))
-                }
-                Some(_) => {}
+            if chosen_app(s, user, f).await?.is_none() {
+                return Ok(one("app", "Choose an app from the list."));
             }
         }
         2 => {
@@ -466,9 +483,7 @@ async fn check(
                 add(e);
             }
             let app = chosen_app(s, user, f).await?;
-            let info = s
-                .svc
-                .connector_info(app.as_ref().and_then(|x| x.connector.as_deref()));
+            let info = info_for(s, app.as_ref());
             if let Err(e) = wizard_settings::check(info.as_ref(), &f.extra) {
                 add(e);
             }
@@ -628,7 +643,12 @@ async fn connect(s: &AppState, user: &WebUser, f: &WizardForm) -> WebResult {
             }
         }
     };
+    let over = chosen_app(s, user, f)
+        .await?
+        .and_then(|app| over_for(s, &app))
+        .map(str::to_owned);
     let input = ConnectHub {
+        connector: over,
         settings: wizard_settings::values(&f.extra),
         app: f.app.trim().to_owned(),
         label: f.label.clone(),
