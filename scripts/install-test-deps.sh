@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests need when they are missing: PostgreSQL client tools,
-# swaks (a real SMTP client) with TLS support, curl, jq, flock, Chromium and chromedriver. Synapse (PyPI) and Redmine
-# (Debian) are installed by their own start scripts on first use.
+# swaks (a real SMTP client) with TLS support, curl, jq, flock, Chromium and chromedriver. Synapse (PyPI), Redmine
+# and WordPress (Debian) are installed by their own start scripts on first use.
 set -euo pipefail
 need=()
 command -v pg_isready >/dev/null || need+=(postgresql-client)

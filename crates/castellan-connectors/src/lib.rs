@@ -12,10 +12,12 @@ pub mod redmine;
 pub mod scim;
 pub mod sdk;
 pub mod synapse;
+pub mod wordpress;
 
 pub use redmine::RedmineConnector;
 pub use scim::ScimConnector;
 pub use synapse::SynapseConnector;
+pub use wordpress::WordPressConnector;
 
 /// The connectors Castellan knows, by name.
 #[derive(Debug, Clone)]
@@ -24,12 +26,13 @@ pub struct Registry {
 }
 
 impl Default for Registry {
-    /// Every built-in connector: `redmine`, `scim`, `synapse`.
+    /// Every built-in connector: `redmine`, `scim`, `synapse`, `wordpress`.
     fn default() -> Self {
         Self::empty()
             .with(redmine::NAME, Arc::new(RedmineConnector::new()))
             .with(scim::NAME, Arc::new(ScimConnector::new()))
             .with(synapse::NAME, Arc::new(SynapseConnector::new()))
+            .with(wordpress::NAME, Arc::new(WordPressConnector::new()))
     }
 }
 
@@ -73,10 +76,13 @@ mod tests {
         assert!(r.connector("nope").is_none());
         assert_eq!(
             r.names().collect::<Vec<_>>(),
-            ["redmine", "scim", "synapse"]
+            ["redmine", "scim", "synapse", "wordpress"]
         );
         assert_eq!(r.connector("redmine").unwrap().describe().name, "redmine");
         assert_eq!(r.connector("scim").unwrap().describe().name, "scim");
+        let wp = r.connector("wordpress").unwrap().describe();
+        assert_eq!(wp.roles[0], "administrator");
+        assert_eq!(wp.default_role, "subscriber");
     }
 
     #[test]

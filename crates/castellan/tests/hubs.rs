@@ -9,7 +9,7 @@ mod synapse_common;
 use std::time::{Duration, Instant};
 
 use common::{host_args, Cli, Server};
-use hub_fixture::{add_bot_account, wait_idle, FAST_BOT};
+use hub_fixture::{add_bot_account, assert_no_drift, assert_story_jobs, wait_idle, FAST_BOT};
 use serde_json::Value;
 use synapse_common::{tag, Synapse};
 
@@ -110,28 +110,13 @@ async fn the_whole_story_on_synapse() {
     let jobs = wait_idle(&cli, &label);
     // (Synapse drops a deactivated user's email addresses: look the user up by id.)
     assert_eq!(syn.user(&ana_id).await.unwrap()["deactivated"], true);
-    assert!(jobs.iter().all(|j| j["state"] == "completed"), "{jobs:#?}");
-    for task in [
-        "check_for_updates",
-        "invite_member",
-        "update_member_role",
-        "remove_member",
-    ] {
-        assert!(
-            jobs.iter().any(|j| j["task"] == task),
-            "no {task} in the automation log"
-        );
-    }
+    assert_story_jobs(&jobs);
     let remove = jobs.iter().find(|j| j["task"] == "remove_member").unwrap();
     assert_eq!(remove["trigger"], "grant_change");
     assert_eq!(remove["actor"], "owner@example.com");
 
     // 7. The next sync reports no drift.
-    let out = cli.json(&["hub", "sync", &label]);
-    assert_eq!(out["state"], "completed", "{out:#}");
-    let shown = hub_show(&cli, &label);
-    assert_eq!(shown["status"], "healthy", "{shown:#}");
-    assert_eq!(shown["last_report"]["drift"], 0, "{shown:#}");
+    assert_no_drift(&cli, &label);
 
     // The bot's use of the automation account and every step are in the activity log.
     let acts = cli.json(&["activity", "list", "--limit", "500"]);

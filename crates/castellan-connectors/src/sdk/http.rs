@@ -18,7 +18,7 @@ use std::time::{Duration, SystemTime};
 
 use castellan_core::connector::ConnectorError;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use reqwest::header::{HeaderName, ACCEPT, COOKIE, LOCATION, RETRY_AFTER, SET_COOKIE};
+use reqwest::header::{HeaderMap, HeaderName, ACCEPT, COOKIE, LOCATION, RETRY_AFTER, SET_COOKIE};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
@@ -447,6 +447,9 @@ pub struct Reply {
     pub location: Option<String>,
     /// Every `Set-Cookie` header, as sent.
     pub set_cookies: Vec<String>,
+    /// The other headers, without those that hold secrets ([`redact::is_secret_header`]):
+    /// read app-specific ones (`X-WP-Total`, `Link`) with [`Reply::header`].
+    pub headers: HeaderMap,
     /// The base URL the request went to (for messages).
     pub base: String,
 }
@@ -474,6 +477,15 @@ impl Reply {
             .iter()
             .filter_map(|v| v.to_str().ok().map(str::to_owned))
             .collect();
+        let mut headers = resp.headers().clone();
+        let secret: Vec<HeaderName> = headers
+            .keys()
+            .filter(|k| redact::is_secret_header(k))
+            .cloned()
+            .collect();
+        for k in secret {
+            headers.remove(k);
+        }
         let bytes = resp.bytes().await.map_err(|e| transport_error(base, &e))?;
         let json: Option<Value> = serde_json::from_slice(&bytes).ok();
         let from_body = hint.and_then(|h| json.as_ref().and_then(h));
@@ -484,6 +496,7 @@ impl Reply {
             json,
             location,
             set_cookies,
+            headers,
             base: base.to_owned(),
         })
     }
@@ -497,8 +510,15 @@ impl Reply {
             retry_after: None,
             location: location.map(str::to_owned),
             set_cookies: Vec::new(),
+            headers: HeaderMap::new(),
             base: base.to_owned(),
         }
+    }
+
+    /// The value of a (non-secret) header, when it is present and visible ASCII; the first one
+    /// when it repeats.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
     /// The path of the redirect target, resolved against the base URL (RFC 9110 §10.2.2).

@@ -11,6 +11,8 @@
 //! - [`errors`]: transport failures and the answers every app means the same way.
 //! - [`cookies`]: a cookie jar for apps driven through their web pages.
 //! - [`members`]: email addresses and admin-flag roles.
+//! - [`rest`]: JSON bodies of successes, counts in headers, the text of HTML messages.
+//! - [`usernames`]: usernames derived from emails, made unique; random passwords.
 //! - [`scim`]: SCIM 2.0 client plumbing (RFC 7643/7644): filters, PATCH bodies, list
 //!   responses, the provider's configuration and SCIM error bodies.
 
@@ -22,7 +24,9 @@ pub mod members;
 pub mod paging;
 pub mod rate;
 pub mod redact;
+pub mod rest;
 pub mod scim;
+pub mod usernames;
 
 #[cfg(test)]
 mod retry_tests;

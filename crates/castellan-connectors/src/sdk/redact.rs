@@ -34,7 +34,9 @@ pub fn is_secret_name(name: &str) -> bool {
     .any(|s| name.contains(s))
 }
 
-fn is_secret_header(name: &HeaderName) -> bool {
+/// Whether a header holds a secret: `Authorization`, `Proxy-Authorization`, `Cookie`,
+/// `Set-Cookie`, or a name [`is_secret_name`] flags.
+pub fn is_secret_header(name: &HeaderName) -> bool {
     [AUTHORIZATION, PROXY_AUTHORIZATION, COOKIE, SET_COOKIE].contains(name)
         || is_secret_name(name.as_str())
 }

@@ -131,6 +131,32 @@ async fn retries_stop_at_the_attempt_cap_and_the_wait_cap() {
     assert_eq!(seen.lock().unwrap().len(), 1);
 }
 
+#[tokio::test]
+async fn a_reply_keeps_its_headers_but_not_the_secret_ones() {
+    let (url, _) = scripted(vec![(
+        200,
+        vec![
+            ("X-WP-Total", "250".to_owned()),
+            ("Set-Cookie", "sid=s3cret".to_owned()),
+            ("X-Api-Key", "k3y".to_owned()),
+        ],
+    )])
+    .await;
+    let http = client();
+    let r = http
+        .endpoint(&url, Duration::from_secs(5))
+        .unwrap()
+        .get("/users")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.header("x-wp-total"), Some("250"));
+    assert_eq!(r.header("X-Api-Key"), None);
+    assert_eq!(r.header("set-cookie"), None);
+    assert_eq!(r.set_cookies, ["sid=s3cret"]);
+    assert!(!format!("{:?}", r.headers).contains("k3y"));
+}
+
 /// A hub's `requests_per_second` spaces its requests out; another hub (another base URL) has
 /// its own budget, and a hub without the setting is not slowed down.
 #[tokio::test]

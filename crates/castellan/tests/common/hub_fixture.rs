@@ -185,3 +185,30 @@ impl HubStory {
         wait_idle(&self.cli, &self.label)
     }
 }
+
+/// Fails unless every job of a share → role change → revoke story completed and each of its
+/// tasks (a check, an invite, a role change, a removal) is in the automation log.
+pub fn assert_story_jobs(jobs: &[Value]) {
+    assert!(jobs.iter().all(|j| j["state"] == "completed"), "{jobs:#?}");
+    for task in [
+        "check_for_updates",
+        "invite_member",
+        "update_member_role",
+        "remove_member",
+    ] {
+        assert!(
+            jobs.iter().any(|j| j["task"] == task),
+            "no {task} in the automation log"
+        );
+    }
+}
+
+/// Runs a check for updates and fails unless it completes, the hub is healthy and the report
+/// finds no drift.
+pub fn assert_no_drift(cli: &Cli, hub: &str) {
+    let out = cli.json(&["hub", "sync", hub]);
+    assert_eq!(out["state"], "completed", "{out:#}");
+    let shown = cli.json(&["hub", "show", hub]);
+    assert_eq!(shown["status"], "healthy", "{shown:#}");
+    assert_eq!(shown["last_report"]["drift"], 0, "{shown:#}");
+}

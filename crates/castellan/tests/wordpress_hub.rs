@@ -1,0 +1,162 @@
+//! The whole story on a real WordPress (Debian package, `scripts/start-wordpress.sh`): the hub
+//! connects with the administrator's application password and reads the site's roles (a custom
+//! one included), a share invites the person, a new app role (the custom one) changes theirs, a
+//! revoke deletes them with their posts handed to the automation account, and the next check for
+//! updates finds no drift.
+
+mod common;
+#[path = "common/hub_fixture.rs"]
+mod hub_fixture;
+#[path = "common/synapse.rs"]
+mod synapse_common;
+
+use castellan_conformance::harness::start_app;
+use common::{host_args, Cli, Server};
+use hub_fixture::{assert_no_drift, assert_story_jobs, wait_idle, FAST_BOT};
+use reqwest::Method;
+use serde_json::{json, Value};
+use synapse_common::tag;
+
+/// The custom role `scripts/start-wordpress.sh` adds to the site.
+const CUSTOM_ROLE: &str = "castellan_reviewer";
+
+/// The shared WordPress (started on first use), and the administrator's application password
+/// and password.
+fn wordpress() -> (String, String, String) {
+    let site = start_app("wordpress", 18080);
+    let read = |f: &str| {
+        std::fs::read_to_string(site.dir.join(f))
+            .expect(f)
+            .trim()
+            .to_owned()
+    };
+    (site.base_url, read("app-password"), read("admin-password"))
+}
+
+/// WordPress's REST API as `admin`, to check what the bot did.
+async fn wp(base: &str, token: &str, method: Method, route: &str, body: Option<Value>) -> Value {
+    let mut req = reqwest::Client::new()
+        .request(method, format!("{base}/wp-json{route}"))
+        .basic_auth("admin", Some(token));
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let r = req.send().await.unwrap();
+    assert!(r.status().is_success(), "{route}: {}", r.status());
+    r.json().await.unwrap()
+}
+
+/// The WordPress users whose email is `email`.
+async fn users_with(base: &str, token: &str, email: &str) -> Vec<Value> {
+    let route = format!("/wp/v2/users?context=edit&search={email}");
+    let found = wp(base, token, Method::GET, &route, None).await;
+    let found = found.as_array().unwrap().iter();
+    found.filter(|u| u["email"] == email).cloned().collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_story_on_wordpress() {
+    let (base, token, password) = wordpress();
+    let t = tag();
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start_env(&host_args(&tmp.path().join("data"), None, None), FAST_BOT);
+    let cli = Cli::new(&server.url, &tmp.path().join("cfg"));
+    cli.claim(&server.setup_token(), "owner@example.com");
+    let ana = format!("ana_{t}@example.com");
+    cli.ok(&[
+        "people", "invite", "--email", &ana, "--name", "Ana", "--role", "user",
+    ]);
+
+    // 1. The automation account: `admin`, its password, and its application password as the
+    //    secret custom field `api_token`, which the connector signs in with.
+    cli.ok_stdin(
+        &[
+            "accounts",
+            "add",
+            "--label",
+            "WordPress bot",
+            "--app",
+            "wordpress",
+            "--username",
+            "admin",
+            "--setup",
+            "placeholder",
+            "--secret-field",
+            &format!("api_token={token}"),
+            "--password-stdin",
+        ],
+        &format!("{password}\n"),
+    );
+    // A user holds the site's custom role, so the app's roles include it.
+    let holder = json!({"username": format!("reviewer_{t}"), "email": format!("reviewer_{t}@example.org"),
+        "password": format!("Pw-{t}-x"), "roles": [CUSTOM_ROLE]});
+    wp(&base, &token, Method::POST, "/wp/v2/users", Some(holder)).await;
+
+    // 2. The hub connects; the first check for updates lists the members with their roles and
+    //    reads the site's roles, the custom one included.
+    let label = format!("WordPress {t}");
+    let hub = cli.json(&[
+        "hub",
+        "connect",
+        "--app",
+        "wordpress",
+        "--label",
+        &label,
+        "--account",
+        "WordPress bot",
+        "--base-url",
+        &base,
+        "--setting",
+        "reassign_to=admin",
+        "--wait",
+    ]);
+    assert_eq!(hub["status"], "healthy", "{hub:#}");
+    let members = cli.json(&["hub", "members", &label]);
+    let admin = members
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["app_member_id"] == "1");
+    assert_eq!(admin.expect("admin listed")["app_role"], "administrator");
+    let roles = &cli.json(&["hub", "show", &label])["last_report"]["roles"];
+    assert_eq!(roles[0], "administrator", "{roles}");
+    assert!(
+        roles.as_array().unwrap().contains(&json!(CUSTOM_ROLE)),
+        "{roles}"
+    );
+
+    // 3. Share: the person is a WordPress user with the role.
+    cli.ok(&["hub", "share", &label, &ana, "--app-role", "author"]);
+    wait_idle(&cli, &label);
+    let found = users_with(&base, &token, &ana).await;
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0]["roles"], json!(["author"]));
+    let id = found[0]["id"].as_u64().unwrap();
+    let onboarded = cli.json(&["hub", "members", &label, "--matching", "onboarded"]);
+    let listed = onboarded.as_array().unwrap().iter();
+    assert!(listed
+        .clone()
+        .any(|m| m["email"] == ana.as_str() && m["app_role"] == "author"));
+
+    // 4. A new app role, the custom one: WordPress shows it.
+    cli.ok(&["hub", "share", &label, &ana, "--app-role", CUSTOM_ROLE]);
+    wait_idle(&cli, &label);
+    let found = users_with(&base, &token, &ana).await;
+    assert_eq!(found[0]["roles"], json!([CUSTOM_ROLE]));
+
+    // 5. Revoke: the user is deleted and their post handed to the automation account.
+    let post = json!({"title": format!("Ana's post {t}"), "status": "publish", "author": id});
+    let post = wp(&base, &token, Method::POST, "/wp/v2/posts", Some(post)).await;
+    cli.ok(&["hub", "revoke", &label, &ana]);
+    let jobs = wait_idle(&cli, &label);
+    assert_story_jobs(&jobs);
+    assert!(users_with(&base, &token, &ana).await.is_empty());
+    let route = format!("/wp/v2/posts/{}?context=edit", post["id"]);
+    assert_eq!(
+        wp(&base, &token, Method::GET, &route, None).await["author"],
+        1
+    );
+
+    // 6. The next check for updates finds no drift.
+    assert_no_drift(&cli, &label);
+}
