@@ -5,13 +5,16 @@
 //! ```text
 //! cargo bench -p castellan --bench sync                                  # Synapse, 5,000 members, 5 iterations
 //! cargo bench -p castellan --bench sync -- --members 500 --iterations 2  # a quick run
+//! cargo bench -p castellan --bench sync -- --app wordpress --iterations 3 # WordPress
 //! ```
 //!
 //! `--app synapse` (the default; see `synapse.rs`) starts a dedicated Synapse
 //! (`<workspace>/target/synapse-bench`, port 18020, sharing the tests' virtualenv from
 //! `target/synapse/venv` when there is one). The app module makes sure it has exactly N active
 //! users `bench_00000`… with one email address each (created once; they stay in the directory
-//! between runs), then this measures, alternating, after one warm-up of each:
+//! between runs). `--app wordpress` (see `wordpress.rs`) starts a dedicated WordPress
+//! (`target/wordpress-bench`, port 18021) and seeds its members with WordPress's own PHP. Then
+//! this measures, alternating, after one warm-up of each:
 //!
 //! - FLOOR: page through the app's user list as the automation account, plainly;
 //! - FLOOR+DETAILS (apps whose list lacks email addresses, such as Synapse): the same, then one
@@ -29,6 +32,7 @@
 #![forbid(unsafe_code)]
 
 mod synapse;
+mod wordpress;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -96,6 +100,7 @@ struct Connect {
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum AppName {
     Synapse,
+    WordPress,
 }
 
 #[derive(Debug)]
@@ -119,7 +124,8 @@ fn parse_args() -> Result<Option<Args>> {
             "--app" => {
                 args.app = match it.next().as_deref() {
                     Some("synapse") => AppName::Synapse,
-                    other => bail!("--app needs synapse, not {other:?}"),
+                    Some("wordpress") => AppName::WordPress,
+                    other => bail!("--app needs synapse or wordpress, not {other:?}"),
                 }
             }
             "--members" | "--iterations" => {
@@ -136,7 +142,7 @@ fn parse_args() -> Result<Option<Args>> {
             }
             "-h" | "--help" => {
                 eprintln!(
-                    "usage: cargo bench -p castellan --bench sync [-- --app synapse --members N --iterations K]"
+                    "usage: cargo bench -p castellan --bench sync [-- --app synapse|wordpress --members N --iterations K]"
                 );
                 std::process::exit(0);
             }
@@ -158,6 +164,7 @@ async fn main() -> Result<()> {
     };
     match args.app {
         AppName::Synapse => bench::<synapse::Synapse>(&args).await,
+        AppName::WordPress => bench::<wordpress::WordPress>(&args).await,
     }
 }
 
