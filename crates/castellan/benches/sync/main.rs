@@ -1,32 +1,40 @@
-//! Benchmark (issue 3): `check_for_updates` on a Matrix Synapse with N members (default 5,000),
-//! against the floor: listing the same members straight from the Synapse Admin API in a plain
+//! Benchmark (issues 3 and 12): `check_for_updates` on an app with N members (default 5,000),
+//! against the floor: listing the same members straight from the app's own API in a plain
 //! HTTP loop.
 //!
 //! ```text
-//! cargo bench -p castellan --bench sync                                  # 5,000 members, 5 iterations
+//! cargo bench -p castellan --bench sync                                  # Synapse, 5,000 members, 5 iterations
 //! cargo bench -p castellan --bench sync -- --members 500 --iterations 2  # a quick run
+//! cargo bench -p castellan --bench sync -- --app wordpress --iterations 3 # WordPress
 //! ```
 //!
-//! It starts a dedicated Synapse (`<workspace>/target/synapse-bench`, port 18020, sharing the
-//! tests' virtualenv from `target/synapse/venv` when there is one), makes sure it has exactly N
-//! active users `bench_00000`… with one email address each (created once; they stay in the
-//! directory between runs), then measures, alternating, after one warm-up of each:
+//! `--app synapse` (the default; see `synapse.rs`) starts a dedicated Synapse
+//! (`<workspace>/target/synapse-bench`, port 18020, sharing the tests' virtualenv from
+//! `target/synapse/venv` when there is one). The app module makes sure it has exactly N active
+//! users `bench_00000`… with one email address each (created once; they stay in the directory
+//! between runs). `--app wordpress` (see `wordpress.rs`) starts a dedicated WordPress
+//! (`target/wordpress-bench`, port 18021) and seeds its members with WordPress's own PHP. Then
+//! this measures, alternating, after one warm-up of each:
 //!
-//! - FLOOR: log in, page through `GET /_synapse/admin/v2/users` (100 a page), collect the names;
-//! - FLOOR+DETAILS: the same, then `GET /_synapse/admin/v2/users/{id}` for every user, 8 in
-//!   flight: the list has no email addresses, so this is what any client must do to learn them;
+//! - FLOOR: page through the app's user list as the automation account, plainly;
+//! - FLOOR+DETAILS (apps whose list lacks email addresses, such as Synapse): the same, then one
+//!   read per user, 8 in flight: what any client must do to learn the addresses;
 //! - CASTELLAN: queue a `check_for_updates` and run it with `Bot::run_one` until it completes
 //!   (login, permission probe, listing with details, matching, diff, plan, and saving the
 //!   snapshot and the report in SQLite).
 //!
-//! Each Castellan run is checked: it must have seen N members plus the server admin and the
-//! automation account. Results are medians and ratios against the floors measured in the same run.
+//! Each Castellan run is checked: it must have seen N members plus the app's own accounts (the
+//! administrator, the automation account). Results are medians and ratios against the floors
+//! measured in the same run.
 //!
 //! Run outside `cargo bench` (no `--bench` argument, as in `cargo test --benches`) it does
 //! nothing: performance is measured here, never in tests.
 #![forbid(unsafe_code)]
 
-use std::collections::HashSet;
+mod synapse;
+mod wordpress;
+
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -36,32 +44,75 @@ use anyhow::{anyhow, bail, ensure, Context, Result};
 use castellan_connectors::Registry;
 use castellan_core::activity::Actor;
 use castellan_core::hub::{HubId, JobState, Trigger};
-use castellan_core::model::AccountSetup;
+use castellan_core::model::{AccountSetup, CustomField};
 use castellan_core::service::{AccountInput, Bot, BotConfig, Claim, ConnectHub};
 use castellan_core::{Castellan, StaticKeys};
 use castellan_crypto::Keyring;
 use castellan_store::SqlStore;
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::{json, Value};
 use tokio::task::JoinSet;
 
-const PORT: u16 = 18020;
-const ADMIN: (&str, &str) = ("admin", "adminpass");
-const BOT_USER: &str = "castellan_bench_bot";
-const BOT_PASSWORD: &str = "bench-bot-password-1";
-const MEMBER_PASSWORD: &str = "bench-member-password";
-const CREATE_CONCURRENCY: usize = 16;
-const DETAIL_CONCURRENCY: usize = 8;
-const PAGE: usize = 100;
+/// One app under the bench: its own running instance with the bench's members, the plain-HTTP
+/// floor, and what Castellan needs to connect a hub to it.
+trait BenchApp: Sized {
+    /// The app's name in the report ("Synapse").
+    const NAME: &'static str;
+    /// Starts (or reuses) the app's bench instance and its automation account.
+    async fn start() -> Result<Self>;
+    /// The instance's base URL (`http://127.0.0.1:PORT`).
+    fn base(&self) -> &str;
+    /// Pid files of the app's server processes, whose CPU (with their children's) is reported.
+    fn server_pid_files(&self) -> Vec<PathBuf>;
+    /// The app's version, for the report.
+    async fn version(&self) -> Result<String>;
+    /// Makes sure there are exactly `n` bench members with one email each (creates the missing).
+    async fn ensure_members(&self, n: usize) -> Result<()>;
+    /// How many users the floor and Castellan must see with `n` bench members.
+    fn expected_users(&self, n: usize) -> usize;
+    /// How many of them have an email address.
+    fn expected_emails(&self, n: usize) -> usize;
+    /// The FLOOR+DETAILS row's label, when the list alone lacks the email addresses; `None`
+    /// when the list has them (then the plain floor must count them).
+    fn details_label(&self) -> Option<&'static str>;
+    /// One floor run: (users listed, users with an email; 0 when the list lacks emails and
+    /// `details` is false).
+    async fn floor(&self, details: bool) -> Result<(usize, usize)>;
+    /// The automation account and hub settings for Castellan.
+    fn connect(&self) -> Connect;
+    /// Where the instance keeps running and how to stop it.
+    fn stop_hint(&self) -> String;
+}
+
+/// What Castellan's hub needs: the catalog app, the automation account and the settings.
+struct Connect {
+    /// The catalog app (and connector) id.
+    app: &'static str,
+    login_url: Option<String>,
+    username: String,
+    password: String,
+    /// Stored as the account's secret custom field `api_token`, when the connector signs in
+    /// with one.
+    api_token: Option<String>,
+    /// The connector's plain settings.
+    settings: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum AppName {
+    Synapse,
+    WordPress,
+}
 
 #[derive(Debug)]
 struct Args {
+    app: AppName,
     members: usize,
     iterations: usize,
 }
 
 fn parse_args() -> Result<Option<Args>> {
     let mut args = Args {
+        app: AppName::Synapse,
         members: 5000,
         iterations: 5,
     };
@@ -70,6 +121,13 @@ fn parse_args() -> Result<Option<Args>> {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--bench" => bench = true,
+            "--app" => {
+                args.app = match it.next().as_deref() {
+                    Some("synapse") => AppName::Synapse,
+                    Some("wordpress") => AppName::WordPress,
+                    other => bail!("--app needs synapse or wordpress, not {other:?}"),
+                }
+            }
             "--members" | "--iterations" => {
                 let v: usize = it
                     .next()
@@ -84,7 +142,7 @@ fn parse_args() -> Result<Option<Args>> {
             }
             "-h" | "--help" => {
                 eprintln!(
-                    "usage: cargo bench -p castellan --bench sync [-- --members N --iterations K]"
+                    "usage: cargo bench -p castellan --bench sync [-- --app synapse|wordpress --members N --iterations K]"
                 );
                 std::process::exit(0);
             }
@@ -104,93 +162,94 @@ async fn main() -> Result<()> {
         eprintln!("sync bench: not run by `cargo bench` (no --bench argument); nothing to do");
         return Ok(());
     };
-    let base = format!("http://127.0.0.1:{PORT}");
+    match args.app {
+        AppName::Synapse => bench::<synapse::Synapse>(&args).await,
+        AppName::WordPress => bench::<wordpress::WordPress>(&args).await,
+    }
+}
+
+async fn bench<A: BenchApp>(args: &Args) -> Result<()> {
     let load_before = loadavg();
-    let dir = start_synapse()?;
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()?;
+    let app = A::start().await?;
+    let base = app.base().to_owned();
 
     // --- the app's users -----------------------------------------------------------------
-    let admin = login(&http, &base, ADMIN.0, ADMIN.1, "BENCH_ADMIN").await?;
-    let synapse_version = get(
-        &http,
-        &base,
-        &admin,
-        "/_synapse/admin/v1/server_version",
-        &[],
-    )
-    .await?["server_version"]
-        .as_str()
-        .unwrap_or("?")
-        .to_owned();
-    put_user(
-        &http,
-        &base,
-        &admin,
-        BOT_USER,
-        json!({ "password": BOT_PASSWORD, "admin": true, "logout_devices": false }),
-    )
-    .await?;
-    ensure_members(&http, &base, &admin, args.members, &dir).await?;
-    let expected = args.members + 2; // the bench users, `admin` and the automation account
+    let version = app.version().await?;
+    app.ensure_members(args.members).await?;
+    let expected = app.expected_users(args.members);
+    let emails_expected = app.expected_emails(args.members);
+    let details = app.details_label();
+    // The plain floor's check: users, and emails when the list has them.
+    let check_floor = |(n, emails): (usize, usize)| -> Result<()> {
+        ensure!(
+            n == expected,
+            "the floor listed {n} users, expected {expected}"
+        );
+        ensure!(
+            details.is_some() || emails == emails_expected,
+            "the floor saw {emails} emails, expected {emails_expected}"
+        );
+        Ok(())
+    };
 
     // --- Castellan on a temporary SQLite ------------------------------------------------
     let tmp = tempfile::tempdir()?;
-    let c = CastellanBench::new(&tmp.path().join("castellan.db"), &base).await?;
+    let c = CastellanBench::new(
+        &tmp.path().join("castellan.db"),
+        A::NAME,
+        &base,
+        app.connect(),
+    )
+    .await?;
 
     // --- warm-up -------------------------------------------------------------------------
     eprintln!("sync bench: warm-up");
-    let n = floor(&http, &base, false).await?.0;
-    ensure!(
-        n == expected,
-        "the floor listed {n} users, expected {expected}"
-    );
-    let (n, emails) = floor(&http, &base, true).await?;
-    ensure!(
-        n == expected && emails == args.members,
-        "the floor with details saw {n} users and {emails} emails, expected {expected} and {}",
-        args.members
-    );
+    check_floor(app.floor(false).await?)?;
+    if details.is_some() {
+        let (n, emails) = app.floor(true).await?;
+        ensure!(
+            n == expected && emails == emails_expected,
+            "the floor with details saw {n} users and {emails} emails, expected {expected} and {emails_expected}",
+        );
+    }
     // The first sync is the one `connect_hub` queued: every member is new.
     let first = c.run_sync(false).await?;
-    c.check(expected, args.members, true).await?;
+    c.check(expected, emails_expected, true).await?;
     eprintln!(
         "sync bench: first sync (all {expected} members new) took {}",
         secs(first.total)
     );
 
     // --- measured, alternating -----------------------------------------------------------
-    let cpu = CpuMeter::new(&dir);
+    let cpu = CpuMeter::new(&app.server_pid_files());
     let mut floor_t = vec![];
     let mut details_t = vec![];
     let mut castellan_t = vec![];
     let mut listing_t = vec![];
     let mut rest_t = vec![];
-    // CPU seconds per variant: (Synapse, this process), as a [`CpuMeter`] reads them.
+    // CPU seconds per variant: (the app, this process), as a [`CpuMeter`] reads them.
     let mut floor_cpu = vec![];
     let mut details_cpu = vec![];
     let mut castellan_cpu = vec![];
     for i in 1..=args.iterations {
         let c0 = cpu.read();
         let t = Instant::now();
-        let (n, _) = floor(&http, &base, false).await?;
+        let listed = app.floor(false).await?;
         floor_t.push(t.elapsed());
         floor_cpu.push(cpu.since(c0));
-        ensure!(
-            n == expected,
-            "the floor listed {n} users, expected {expected}"
-        );
+        check_floor(listed)?;
 
-        let c0 = cpu.read();
-        let t = Instant::now();
-        let (n, emails) = floor(&http, &base, true).await?;
-        details_t.push(t.elapsed());
-        details_cpu.push(cpu.since(c0));
-        ensure!(
-            n == expected && emails == args.members,
-            "the floor with details saw {n} users and {emails} emails"
-        );
+        if details.is_some() {
+            let c0 = cpu.read();
+            let t = Instant::now();
+            let (n, emails) = app.floor(true).await?;
+            details_t.push(t.elapsed());
+            details_cpu.push(cpu.since(c0));
+            ensure!(
+                n == expected && emails == emails_expected,
+                "the floor with details saw {n} users and {emails} emails"
+            );
+        }
 
         let c0 = cpu.read();
         let run = c.run_sync(true).await?;
@@ -198,27 +257,32 @@ async fn main() -> Result<()> {
         castellan_t.push(run.total);
         listing_t.push(run.listing);
         rest_t.push(run.rest);
-        c.check(expected, args.members, i == args.iterations)
+        c.check(expected, emails_expected, i == args.iterations)
             .await?;
+        let details_part = match details_t.last() {
+            Some(d) => format!(", floor+details {}", secs(*d)),
+            None => String::new(),
+        };
         eprintln!(
-            "sync bench: iteration {i}/{}: floor {}, floor+details {}, castellan {}",
+            "sync bench: iteration {i}/{}: floor {}{details_part}, castellan {}",
             args.iterations,
             secs(floor_t[i - 1]),
-            secs(details_t[i - 1]),
             secs(castellan_t[i - 1])
         );
     }
 
     // --- report --------------------------------------------------------------------------
     let f = Stats::of(&floor_t);
-    let d = Stats::of(&details_t);
+    let d = details.map(|label| (label, Stats::of(&details_t)));
     let k = Stats::of(&castellan_t);
     let kl = Stats::of(&listing_t);
     let kr = Stats::of(&rest_t);
     println!();
     println!(
-        "check_for_updates on Synapse {synapse_version} with {} members ({expected} users listed), {} iteration(s) after 1 warm-up",
-        args.members, args.iterations
+        "check_for_updates on {} {version} with {} members ({expected} users listed), {} iteration(s) after 1 warm-up",
+        A::NAME,
+        args.members,
+        args.iterations
     );
     println!(
         "load average (1 min) at start {load_before}, at end {}",
@@ -236,15 +300,16 @@ async fn main() -> Result<()> {
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
     );
     println!();
-    println!("| variant | median | min | max | Synapse CPU | bench process CPU |");
+    println!(
+        "| variant | median | min | max | {} CPU | bench process CPU |",
+        A::NAME
+    );
     println!("|---|---:|---:|---:|---:|---:|");
-    for (name, s, c) in [
-        ("FLOOR (list pages)", &f, Some(&floor_cpu)),
-        (
-            "FLOOR+DETAILS (list + one GET per user, 8 in flight)",
-            &d,
-            Some(&details_cpu),
-        ),
+    let mut rows = vec![("FLOOR (list pages)", &f, Some(&floor_cpu))];
+    if let Some((label, d)) = &d {
+        rows.push((label, d, Some(&details_cpu)));
+    }
+    rows.extend([
         (
             "CASTELLAN (check_for_updates job)",
             &k,
@@ -252,8 +317,9 @@ async fn main() -> Result<()> {
         ),
         ("  of which: login, probe, listing with details", &kl, None),
         ("  of which: match, diff, plan, save to SQLite", &kr, None),
-    ] {
-        let (syn, own) = match c {
+    ]);
+    for (name, s, c) in rows {
+        let (server, own) = match c {
             Some(c) => (
                 cpu_median(c.iter().map(|x| x.0)),
                 cpu_median(c.iter().map(|x| x.1)),
@@ -261,7 +327,7 @@ async fn main() -> Result<()> {
             None => (String::new(), String::new()),
         };
         println!(
-            "| {name} | {} | {} | {} | {syn} | {own} |",
+            "| {name} | {} | {} | {} | {server} | {own} |",
             secs(s.median),
             secs(s.min),
             secs(s.max)
@@ -273,14 +339,16 @@ async fn main() -> Result<()> {
     println!("| ratio (medians) | value |");
     println!("|---|---:|");
     println!("| CASTELLAN / FLOOR | {:.1}x |", ratio(k.median, f.median));
-    println!(
-        "| CASTELLAN / (FLOOR+DETAILS) | {:.2}x |",
-        ratio(k.median, d.median)
-    );
-    println!(
-        "| (FLOOR+DETAILS) / FLOOR | {:.1}x |",
-        ratio(d.median, f.median)
-    );
+    if let Some((_, d)) = &d {
+        println!(
+            "| CASTELLAN / (FLOOR+DETAILS) | {:.2}x |",
+            ratio(k.median, d.median)
+        );
+        println!(
+            "| (FLOOR+DETAILS) / FLOOR | {:.1}x |",
+            ratio(d.median, f.median)
+        );
+    }
     println!();
     println!(
         "first sync (all members new, not in the table): {} ({} listing, {} after)",
@@ -288,17 +356,16 @@ async fn main() -> Result<()> {
         secs(first.listing),
         secs(first.rest)
     );
+    let details_part = match &d {
+        Some((_, d)) => format!(", floor+details {:.0} us", per_member(d.median, expected)),
+        None => String::new(),
+    };
     println!(
-        "per member: floor {:.0} us, floor+details {:.0} us, castellan {:.0} us",
+        "per member: floor {:.0} us{details_part}, castellan {:.0} us",
         per_member(f.median, expected),
-        per_member(d.median, expected),
         per_member(k.median, expected)
     );
-    eprintln!(
-        "sync bench: the bench Synapse keeps running on {base} ({}); stop it with scripts/stop-synapse.sh {}",
-        dir.display(),
-        dir.display()
-    );
+    eprintln!("sync bench: {}", app.stop_hint());
     Ok(())
 }
 
@@ -336,15 +403,16 @@ fn cpu_median(v: impl Iterator<Item = Option<Duration>>) -> String {
     }
 }
 
-/// Reads CPU time (user + system) of the bench's Synapse and of this process from
+/// Reads CPU time (user + system) of the app's server processes (each pid in the pid files
+/// with all its descendants, such as PHP's server workers) and of this process from
 /// `/proc/<pid>/stat` (Linux); `None` where it cannot.
 struct CpuMeter {
-    synapse_pid: Option<String>,
+    servers: Vec<u32>,
     tick: f64,
 }
 
 impl CpuMeter {
-    fn new(dir: &Path) -> Self {
+    fn new(pid_files: &[PathBuf]) -> Self {
         let tick = Command::new("getconf")
             .arg("CLK_TCK")
             .output()
@@ -352,31 +420,71 @@ impl CpuMeter {
             .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
             .unwrap_or(100.0);
         Self {
-            synapse_pid: std::fs::read_to_string(dir.join("synapse.pid"))
-                .ok()
-                .map(|p| p.trim().to_owned()),
+            servers: pid_files
+                .iter()
+                .filter_map(|f| std::fs::read_to_string(f).ok()?.trim().parse().ok())
+                .collect(),
             tick,
         }
     }
 
-    fn cpu(&self, pid: &str) -> Option<Duration> {
+    /// (parent pid, CPU time) of one process.
+    fn stat(&self, pid: &str) -> Option<(u32, Duration)> {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        // Fields after the command name, which is in parentheses: state is field 3,
-        // utime field 14 and stime field 15.
+        // Fields after the command name, which is in parentheses: state is field 3, ppid
+        // field 4, utime field 14 and stime field 15.
         let rest = &stat[stat.rfind(')')? + 1..];
         let f: Vec<&str> = rest.split_whitespace().collect();
+        let ppid = f.get(1)?.parse().ok()?;
         let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
-        Some(Duration::from_secs_f64(ticks / self.tick))
+        Some((ppid, Duration::from_secs_f64(ticks / self.tick)))
     }
 
-    fn read(&self) -> (Option<Duration>, Option<Duration>) {
-        (
-            self.synapse_pid.as_deref().and_then(|p| self.cpu(p)),
-            self.cpu("self"),
+    /// The servers' CPU: every process whose ancestry reaches a server pid; `None` when a
+    /// server is not running (or there is none).
+    fn servers_cpu(&self) -> Option<Duration> {
+        if self.servers.is_empty() {
+            return None;
+        }
+        let mut procs: HashMap<u32, (u32, Duration)> = HashMap::new();
+        for e in std::fs::read_dir("/proc").ok()?.flatten() {
+            let name = e.file_name();
+            let Some(pid) = name.to_str().and_then(|s| s.parse::<u32>().ok()) else {
+                continue;
+            };
+            if let Some(s) = self.stat(&pid.to_string()) {
+                procs.insert(pid, s);
+            }
+        }
+        if self.servers.iter().any(|p| !procs.contains_key(p)) {
+            return None;
+        }
+        let ours = |mut pid: u32| {
+            for _ in 0..64 {
+                if self.servers.contains(&pid) {
+                    return true;
+                }
+                match procs.get(&pid) {
+                    Some(&(ppid, _)) if ppid != 0 && ppid != pid => pid = ppid,
+                    _ => return false,
+                }
+            }
+            false
+        };
+        Some(
+            procs
+                .iter()
+                .filter(|(pid, _)| ours(**pid))
+                .map(|(_, (_, cpu))| *cpu)
+                .sum(),
         )
     }
 
-    /// CPU used since `before`: (Synapse, this process).
+    fn read(&self) -> (Option<Duration>, Option<Duration>) {
+        (self.servers_cpu(), self.stat("self").map(|s| s.1))
+    }
+
+    /// CPU used since `before`: (the app's servers, this process).
     fn since(
         &self,
         before: (Option<Duration>, Option<Duration>),
@@ -418,147 +526,11 @@ fn rustc_version() -> String {
         .unwrap_or_else(|| "rustc (version unknown)".into())
 }
 
-// --- the dedicated Synapse -------------------------------------------------------------------
+// --- shared helpers -------------------------------------------------------------------------
 
+/// The workspace root.
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Starts (or reuses) the bench's own Synapse; returns its directory.
-fn start_synapse() -> Result<PathBuf> {
-    let dir = root().join("target/synapse-bench");
-    std::fs::create_dir_all(&dir)?;
-    let dir = dir.canonicalize()?;
-    let main_venv = std::env::var("CASTELLAN_SYNAPSE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| root().join("target/synapse"))
-        .join("venv");
-    let link = dir.join("venv");
-    if main_venv.join("bin/python").exists() && std::fs::symlink_metadata(&link).is_err() {
-        std::os::unix::fs::symlink(main_venv.canonicalize()?, &link)?;
-    }
-    eprintln!(
-        "sync bench: starting Synapse in {} on port {PORT}",
-        dir.display()
-    );
-    let out = Command::new("bash")
-        .arg(root().join("scripts/start-synapse.sh"))
-        .arg(&dir)
-        .arg(PORT.to_string())
-        .output()
-        .context("run scripts/start-synapse.sh")?;
-    if !out.status.success() {
-        bail!(
-            "scripts/start-synapse.sh failed:\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(dir)
-}
-
-fn member_name(i: usize) -> String {
-    format!("bench_{i:05}")
-}
-
-/// Makes sure the server has exactly `n` bench users, active and with an email each, and no
-/// other users than `admin` and the automation account. Creates only the missing ones.
-async fn ensure_members(
-    http: &reqwest::Client,
-    base: &str,
-    admin: &str,
-    n: usize,
-    dir: &Path,
-) -> Result<()> {
-    // Everybody, deactivated included (the connector lists them too).
-    let mut active = HashSet::new();
-    let mut all = HashSet::new();
-    let mut from = "0".to_owned();
-    loop {
-        let page = get(
-            http,
-            base,
-            admin,
-            "/_synapse/admin/v2/users",
-            &[
-                ("from", from.as_str()),
-                ("limit", "1000"),
-                ("guests", "false"),
-                ("deactivated", "true"),
-            ],
-        )
-        .await?;
-        for u in page["users"].as_array().context("no `users` in the list")? {
-            let name = u["name"].as_str().context("a user without a name")?;
-            let local = name
-                .strip_prefix('@')
-                .and_then(|s| s.split(':').next())
-                .unwrap_or(name)
-                .to_owned();
-            if u["deactivated"] != json!(true) && u["deactivated"] != json!(1) {
-                active.insert(local.clone());
-            }
-            all.insert(local);
-        }
-        match next_token(&page) {
-            Some(t) => from = t,
-            None => break,
-        }
-    }
-    let wanted: HashSet<String> = (0..n)
-        .map(member_name)
-        .chain([ADMIN.0.to_owned(), BOT_USER.to_owned()])
-        .collect();
-    let mut extra: Vec<&String> = all.difference(&wanted).collect();
-    if !extra.is_empty() {
-        extra.sort();
-        bail!(
-            "the bench Synapse has {} user(s) beyond the {n} wanted (e.g. {}); Synapse cannot delete \
-             users, so start from a clean slate: scripts/stop-synapse.sh {d} && rm -rf {d}",
-            extra.len(),
-            extra.iter().take(3).map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
-            d = dir.display()
-        );
-    }
-    let missing: Vec<usize> = (0..n)
-        .filter(|i| !active.contains(&member_name(*i)))
-        .collect();
-    if missing.is_empty() {
-        eprintln!("sync bench: the {n} bench users exist");
-        return Ok(());
-    }
-    eprintln!(
-        "sync bench: creating {} of {n} bench users, {CREATE_CONCURRENCY} at a time",
-        missing.len()
-    );
-    let t = Instant::now();
-    let total = missing.len();
-    let mut done = 0usize;
-    let jobs = missing.into_iter().map(|i| {
-        let (http, base, admin) = (http.clone(), base.to_owned(), admin.to_owned());
-        async move {
-            let name = member_name(i);
-            let body = json!({
-                "password": MEMBER_PASSWORD,
-                "displayname": format!("Bench member {i}"),
-                "threepids": [{ "medium": "email", "address": format!("{name}@example.com") }],
-                "deactivated": false,
-            });
-            put_user(&http, &base, &admin, &name, body).await
-        }
-    });
-    bounded(CREATE_CONCURRENCY, jobs, |()| {
-        done += 1;
-        if done.is_multiple_of(250) || done == total {
-            let s = t.elapsed().as_secs_f64();
-            eprintln!(
-                "sync bench: created {done}/{total} ({:.0}/s, {s:.0} s)",
-                done as f64 / s
-            );
-        }
-    })
-    .await?;
-    Ok(())
 }
 
 /// Runs the futures with at most `limit` in flight (each on the runtime, as a client with a
@@ -586,135 +558,6 @@ where
     Ok(())
 }
 
-// --- plain HTTP: the floors ------------------------------------------------------------------
-
-async fn login(
-    http: &reqwest::Client,
-    base: &str,
-    user: &str,
-    password: &str,
-    device: &str,
-) -> Result<String> {
-    let r = http
-        .post(format!("{base}/_matrix/client/v3/login"))
-        .json(&json!({
-            "type": "m.login.password",
-            "identifier": { "type": "m.id.user", "user": user },
-            "password": password,
-            "device_id": device,
-        }))
-        .send()
-        .await?;
-    let status = r.status();
-    let v: Value = r.json().await?;
-    v["access_token"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| anyhow!("login as {user}: HTTP {status}: {v}"))
-}
-
-async fn get(
-    http: &reqwest::Client,
-    base: &str,
-    token: &str,
-    path: &str,
-    query: &[(&str, &str)],
-) -> Result<Value> {
-    let r = http
-        .get(format!("{base}{path}"))
-        .bearer_auth(token)
-        .query(query)
-        .send()
-        .await?;
-    let status = r.status();
-    let v: Value = r.json().await?;
-    ensure!(status.is_success(), "GET {path}: HTTP {status}: {v}");
-    Ok(v)
-}
-
-async fn put_user(
-    http: &reqwest::Client,
-    base: &str,
-    token: &str,
-    localpart: &str,
-    body: Value,
-) -> Result<()> {
-    let r = http
-        .put(format!(
-            "{base}/_synapse/admin/v2/users/%40{localpart}%3Alocalhost"
-        ))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await?;
-    let status = r.status();
-    ensure!(
-        status.is_success(),
-        "PUT user {localpart}: HTTP {status}: {}",
-        r.text().await.unwrap_or_default()
-    );
-    Ok(())
-}
-
-/// Synapse sends `next_token` as a string (older versions: a number); absent on the last page.
-fn next_token(page: &Value) -> Option<String> {
-    match page.get("next_token")? {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-/// The floor: log in as the automation account, list every user page by page; with `details`,
-/// then read every user (8 in flight) and count those with an email. Returns (users, emails).
-async fn floor(http: &reqwest::Client, base: &str, details: bool) -> Result<(usize, usize)> {
-    let token = login(http, base, BOT_USER, BOT_PASSWORD, "BENCH_FLOOR").await?;
-    let limit = PAGE.to_string();
-    let mut names = vec![];
-    let mut from = "0".to_owned();
-    loop {
-        let page = get(
-            http,
-            base,
-            &token,
-            "/_synapse/admin/v2/users",
-            &[("from", from.as_str()), ("limit", limit.as_str())],
-        )
-        .await?;
-        for u in page["users"].as_array().context("no `users` in the list")? {
-            names.push(
-                u["name"]
-                    .as_str()
-                    .context("a user without a name")?
-                    .to_owned(),
-            );
-        }
-        match next_token(&page) {
-            Some(t) => from = t,
-            None => break,
-        }
-    }
-    if !details {
-        return Ok((names.len(), 0));
-    }
-    let mut emails = 0usize;
-    let reads = names.iter().map(|name| {
-        let (http, base, token) = (http.clone(), base.to_owned(), token.clone());
-        let path = format!(
-            "/_synapse/admin/v2/users/{}",
-            name.replace('@', "%40").replace(':', "%3A")
-        );
-        async move {
-            let u = get(&http, &base, &token, &path, &[]).await?;
-            Ok(u["threepids"]
-                .as_array()
-                .is_some_and(|t| t.iter().any(|t| t["medium"] == "email")))
-        }
-    });
-    bounded(DETAIL_CONCURRENCY, reads, |has| emails += usize::from(has)).await?;
-    Ok((names.len(), emails))
-}
-
 // --- Castellan -------------------------------------------------------------------------------
 
 /// One Castellan run: its wall time, the listing phase and what follows it.
@@ -735,7 +578,7 @@ struct CastellanBench {
 impl CastellanBench {
     /// A claimed workspace over a fresh SQLite file, the automation account stored in the
     /// default vault, and the hub connected (its first `check_for_updates` is queued).
-    async fn new(db: &Path, base: &str) -> Result<Self> {
+    async fn new(db: &Path, name: &str, base: &str, connect: Connect) -> Result<Self> {
         let store = SqlStore::connect(&format!("sqlite://{}", db.display())).await?;
         let registry = Arc::new(Registry::default());
         let svc = Castellan::new(
@@ -774,16 +617,24 @@ impl CastellanBench {
             .create(
                 &owner.permit()?,
                 AccountInput {
-                    label: "Synapse bench bot".into(),
-                    app: Some("matrix-synapse".into()),
-                    login_url: Some(format!("{base}/_matrix/client/v3/login")),
-                    username: Some(BOT_USER.into()),
-                    password: Some(SecretString::from(BOT_PASSWORD.to_owned())),
+                    label: format!("{name} bench bot"),
+                    app: Some(connect.app.into()),
+                    login_url: connect.login_url,
+                    username: Some(connect.username),
+                    password: Some(SecretString::from(connect.password)),
                     generate_password: false,
                     vault_id: None,
                     setup: Some(AccountSetup::Placeholder),
                     notes: None,
-                    custom_fields: vec![],
+                    custom_fields: connect
+                        .api_token
+                        .map(|t| CustomField {
+                            name: "api_token".into(),
+                            value: Some(t),
+                            secret: true,
+                        })
+                        .into_iter()
+                        .collect(),
                     backup_codes: vec![],
                 },
             )
@@ -794,9 +645,9 @@ impl CastellanBench {
                 &owner.permit()?,
                 ConnectHub {
                     connector: None,
-                    settings: Default::default(),
-                    app: "matrix-synapse".into(),
-                    label: "Bench Synapse".into(),
+                    settings: connect.settings,
+                    app: connect.app.into(),
+                    label: format!("Bench {name}"),
                     organization_id: None,
                     base_url: Some(base.to_owned()),
                     user_management: None,
