@@ -284,6 +284,38 @@ pub fn safeguard(
     })
 }
 
+/// The shrink safeguard: many members vanishing from a listing at once is more likely a broken
+/// listing than real departures. `Some(reason)` when the members of `previous` that were active
+/// and are missing from `current_ids` number at least [`SAFEGUARD_MIN_REMOVALS`] and exceed
+/// `threshold` (0..=1) of the previously active members. A deactivated member (or one the bot
+/// removed) may vanish without counting, and one vanished member never halts, as for plans.
+pub fn shrink_safeguard(
+    previous: &[HubMember],
+    current_ids: &HashSet<&str>,
+    threshold: f64,
+) -> Option<String> {
+    let active: Vec<&HubMember> = previous
+        .iter()
+        .filter(|m| m.state != MemberState::Deactivated)
+        .collect();
+    let vanished = active
+        .iter()
+        .filter(|m| !current_ids.contains(m.app_member_id.as_str()))
+        .count();
+    if vanished < SAFEGUARD_MIN_REMOVALS || active.is_empty() {
+        return None;
+    }
+    let share = vanished as f64 / active.len() as f64;
+    (share > threshold).then(|| {
+        format!(
+            "{vanished} of {} active members disappeared since the last sync ({:.0}%), above the safeguard threshold of {:.0}%: confirm to accept",
+            active.len(),
+            share * 100.0,
+            threshold * 100.0
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -464,5 +496,27 @@ mod tests {
         );
         let two = plan(&snap, &revoke(2), &people);
         assert!(safeguard(&two, &snap, 0.2).is_some(), "2 of 3 is held");
+    }
+
+    #[test]
+    fn the_shrink_safeguard_counts_active_members_and_never_one() {
+        let mut members: Vec<AppMember> = (0..3)
+            .map(|i| member(&format!("m{i}"), &format!("m{i}@x.org"), "user"))
+            .collect();
+        members[2].state = MemberState::Deactivated;
+        let previous = match_members(&members, &[], &[], t0());
+        let ids = |keep: &[&'static str]| keep.iter().copied().collect::<HashSet<&str>>();
+        // One active member of two vanished: 50%, but one never halts.
+        assert_eq!(shrink_safeguard(&previous, &ids(&["m1", "m2"]), 0.2), None);
+        // A deactivated member vanishing does not count.
+        assert_eq!(shrink_safeguard(&previous, &ids(&["m0", "m1"]), 0.2), None);
+        // Both active members vanished: halted.
+        let why = shrink_safeguard(&previous, &ids(&["m2"]), 0.2).expect("halted");
+        assert!(
+            why.starts_with("2 of 2 active members disappeared"),
+            "{why}"
+        );
+        // Under the threshold: not halted.
+        assert_eq!(shrink_safeguard(&previous, &ids(&["m2"]), 1.0), None);
     }
 }

@@ -18,18 +18,18 @@ use crate::fixtures::*;
 
 const ADMIN: &str = "it@example.com";
 
-/// The app admin's Slack account item.
-async fn slack_account(w: &World, label: &str) -> castellan_core::ids::AccountId {
+/// The app admin's Trello account item.
+async fn trello_account(w: &World, label: &str) -> castellan_core::ids::AccountId {
     w.svc
         .accounts()
         .create(
             &w.owner.permit().unwrap(),
             AccountInput {
                 label: label.into(),
-                app: Some("slack".into()),
+                app: Some("trello".into()),
                 login_url: None,
                 username: Some(ADMIN.into()),
-                password: Some(SecretString::from("slack-password-1".to_owned())),
+                password: Some(SecretString::from("trello-password-1".to_owned())),
                 generate_password: false,
                 vault_id: None,
                 setup: Some(AccountSetup::Individual),
@@ -48,7 +48,7 @@ async fn connect_manual(
     label: &str,
     settings: &[(&str, &str)],
 ) -> Result<Hub, CoreError> {
-    let account = slack_account(w, &format!("{label} admin")).await;
+    let account = trello_account(w, &format!("{label} admin")).await;
     w.svc
         .hubs()
         .connect(
@@ -59,7 +59,7 @@ async fn connect_manual(
                     .iter()
                     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                     .collect(),
-                app: "slack".into(),
+                app: "trello".into(),
                 label: label.into(),
                 organization_id: None,
                 base_url: None,
@@ -74,13 +74,13 @@ async fn connect_manual(
         .await
 }
 
-/// A world with the app admin (a `user`) and a manual Slack hub, synced on an empty roster.
+/// A world with the app admin (a `user`) and a manual Trello hub, synced on an empty roster.
 async fn manual_world(settings: &[(&str, &str)]) -> (World, Hub, Actor) {
     let w = World::new().await;
     let admin = w.signed_in(ADMIN, WorkspaceRole::User).await;
     let mut all = vec![("app_admin", ADMIN)];
     all.extend_from_slice(settings);
-    let hub = connect_manual(&w, "Slack", &all).await.expect("connect");
+    let hub = connect_manual(&w, "Trello", &all).await.expect("connect");
     assert_eq!(hub.connector.as_deref(), Some("manual"));
     w.drain().await;
     assert_eq!(w.hub(hub.id).await.status, HubStatus::Healthy);
@@ -167,11 +167,11 @@ async fn a_share_is_one_task_the_app_admin_marks_done_and_the_next_roster_verifi
     let app = w
         .svc
         .catalog()
-        .get(&w.owner.permit().unwrap(), "slack")
+        .get(&w.owner.permit().unwrap(), "trello")
         .await
         .unwrap();
     let c = ManualConnector::new(w.svc.clone(), &app);
-    let mut ctx = ConnectorContext::new("https://slack.com", "", String::new().into());
+    let mut ctx = ConnectorContext::new("https://trello.com", "", String::new().into());
     ctx.hub_id = Some(hub.id);
     ctx.settings = w.hub(hub.id).await.settings;
     let s = c.login(&ctx).await.unwrap();
@@ -417,17 +417,17 @@ async fn connect_and_upload_refuse_what_would_not_work() {
             .unwrap_err(),
     );
     assert!(e.starts_with("settings.task_due_hours"), "{e}");
-    // Slack has no connector: without `manual` the error says how to connect it.
+    // Trello has no connector: without `manual` the error says how to connect it.
     let mut input = ConnectHub {
         connector: None,
         settings: Default::default(),
-        app: "slack".into(),
+        app: "trello".into(),
         label: "E".into(),
         organization_id: None,
         base_url: None,
         user_management: None,
         login_method: None,
-        automation_account_id: Some(slack_account(&w, "E admin").await),
+        automation_account_id: Some(trello_account(&w, "E admin").await),
         placeholder: None,
         safeguard_threshold: None,
         sync_interval_secs: None,

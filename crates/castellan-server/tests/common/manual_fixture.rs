@@ -25,7 +25,7 @@ pub async fn manual_hub_with_task(
         .post(
             "/api/v1/accounts",
             owner,
-            json!({ "label": format!("Slack admin {n}"), "app": "slack", "username": "it@example.com", "password": "adminpass" }),
+            json!({ "label": format!("Trello admin {n}"), "app": "trello", "username": "it@example.com", "password": "adminpass" }),
         )
         .await
         .ok()
@@ -34,7 +34,7 @@ pub async fn manual_hub_with_task(
         .post(
             "/api/v1/hubs",
             owner,
-            json!({ "app": "slack", "label": format!("Manual hub {n}"), "connector": "manual", "automation_account_id": acc, "settings": { "app_admin": admin } }),
+            json!({ "app": "trello", "label": format!("Manual hub {n}"), "connector": "manual", "automation_account_id": acc, "settings": { "app_admin": admin } }),
         )
         .await
         .ok()

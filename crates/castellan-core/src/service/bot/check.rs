@@ -54,18 +54,11 @@ impl Bot {
         hub.updated_at = now;
         let bot = Actor::bot("bot (check_for_updates)");
         let mut to_enqueue: Vec<Job> = vec![];
-        // Shrink safeguard: many members vanishing at once is more likely a broken listing
-        // than a real departure; keep the old snapshot until an admin confirms.
-        let gone_share = if previous.is_empty() {
-            0.0
-        } else {
-            report.gone.len() as f64 / previous.len() as f64
-        };
-        let halted = if !confirm && gone_share > hub.safeguard_threshold {
-            Some(format!(
-                "{} of {} members disappeared since the last sync ({:.0}%), above the safeguard threshold of {:.0}%: confirm to accept",
-                report.gone.len(), previous.len(), gone_share * 100.0, hub.safeguard_threshold * 100.0
-            ))
+        let current_ids: std::collections::HashSet<&str> =
+            members.iter().map(|m| m.app_member_id.as_str()).collect();
+        let shrunk = reconcile::shrink_safeguard(&previous, &current_ids, hub.safeguard_threshold);
+        let halted = if let (false, Some(reason)) = (confirm, &shrunk) {
+            Some(reason.clone())
         } else if confirm {
             None
         } else {
@@ -101,7 +94,7 @@ impl Bot {
                 Some(format!("{n} change(s) queued for the bot")),
             ),
         };
-        let keep_old = halted.is_some() && gone_share > hub.safeguard_threshold;
+        let keep_old = !confirm && shrunk.is_some();
         let ev = NewEvent::new(&bot, ActivityAction::HubCheckForUpdates, self.now())
             .target("hub", hub.id, &hub.label)
             .details(serde_json::json!({

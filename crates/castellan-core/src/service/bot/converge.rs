@@ -106,6 +106,12 @@ impl Bot {
             if let Some(m) = &after {
                 let matched = person.filter(|_| matches!(decision.step, Step::Invite { .. }));
                 self.remember(hub, m, matched).await?;
+            } else if let (Step::Remove, Some(gone)) = (&decision.step, &member) {
+                // The app deleted the member: the snapshot keeps them as deactivated until the
+                // next listing drops them, so their absence then is no sign of a broken listing.
+                let mut gone = gone.clone();
+                gone.state = crate::connector::MemberState::Deactivated;
+                self.remember(hub, &gone, None).await?;
             }
             let target = member
                 .map(|m| m.app_member_id)
