@@ -189,21 +189,33 @@ impl Raw {
         (u.get("missing").is_none() && u.get("userid").is_some()).then_some(u)
     }
 
-    /// Creates an account (no group) with the password `plain-user-pass-1`.
+    /// Creates an account (no group) with the password `plain-user-pass-1`. A token the wiki
+    /// refuses (`badtoken`: concurrent requests on one session can lose the session's write on a
+    /// fresh SQLite wiki) is fetched again, up to five tries; a name that exists by then is done.
     async fn create(&self, name: &str, email: &str) {
-        let token = self.token("createaccount").await;
-        let v = self
-            .post(&[
-                ("action", "createaccount"),
-                ("username", name),
-                ("password", PASS),
-                ("retype", PASS),
-                ("email", email),
-                ("createreturnurl", "http://127.0.0.1/"),
-                ("createtoken", &token),
-            ])
-            .await;
-        assert_eq!(v["createaccount"]["status"], "PASS", "create {name}: {v}");
+        for attempt in 1..=5 {
+            let token = self.token("createaccount").await;
+            let v = self
+                .post(&[
+                    ("action", "createaccount"),
+                    ("username", name),
+                    ("password", PASS),
+                    ("retype", PASS),
+                    ("email", email),
+                    ("createreturnurl", "http://127.0.0.1/"),
+                    ("createtoken", &token),
+                ])
+                .await;
+            let code = v["error"]["code"]
+                .as_str()
+                .or(v["createaccount"]["messagecode"].as_str());
+            match (v["createaccount"]["status"].as_str(), code) {
+                (Some("PASS"), _) => return,
+                (_, Some("badtoken")) if attempt < 5 => continue,
+                (_, Some("userexists")) if attempt > 1 => return,
+                _ => panic!("create {name}: {v}"),
+            }
+        }
     }
 
     async fn block(&self, name: &str) {
