@@ -134,6 +134,25 @@ pub struct ManualTask {
 }
 
 impl ManualTask {
+    /// The app admin `person` marks the task done at `now` (the rule both stores apply inside
+    /// their transaction). `Ok(true)` when it changed (open → done), `Ok(false)` when it was
+    /// already done (nothing to write). Errors: `Conflict` when it is verified or cancelled.
+    pub fn mark_done(&mut self, person: PersonId, now: DateTime<Utc>) -> CoreResult<bool> {
+        match self.state {
+            TaskState::Done => Ok(false),
+            TaskState::Verified | TaskState::Cancelled => Err(CoreError::Conflict(format!(
+                "the task is already {}",
+                self.state
+            ))),
+            TaskState::Open => {
+                self.state = TaskState::Done;
+                self.done_at = Some(now);
+                self.done_by = Some(person);
+                Ok(true)
+            }
+        }
+    }
+
     /// Whether the task still waits (open, or done but not yet seen in a roster).
     pub fn is_pending(&self) -> bool {
         matches!(self.state, TaskState::Open | TaskState::Done)

@@ -310,19 +310,9 @@ impl ManualStore for SqlStore {
             .map(row_to_task)
             .transpose()?
             .ok_or(CoreError::NotFound { kind: "task" })?;
-        match t.state {
-            TaskState::Done => return Ok(t),
-            TaskState::Verified | TaskState::Cancelled => {
-                return Err(CoreError::Conflict(format!(
-                    "the task is already {}",
-                    t.state
-                )))
-            }
-            TaskState::Open => {}
+        if !t.mark_done(person, now)? {
+            return Ok(t);
         }
-        t.state = TaskState::Done;
-        t.done_at = Some(now);
-        t.done_by = Some(person);
         update_task(&mut tx, &t).await?;
         append_in_tx(&mut tx, &task_event(done, &t)).await?;
         tx.commit().await.map_err(db_err)?;

@@ -181,19 +181,9 @@ impl ManualStore for MemoryStore {
                     .filter(|t| t.hub_id == hub)
                     .cloned()
                     .ok_or(CoreError::NotFound { kind: "task" })?;
-            match t.state {
-                TaskState::Done => return Ok(t),
-                TaskState::Verified | TaskState::Cancelled => {
-                    return Err(CoreError::Conflict(format!(
-                        "the task is already {}",
-                        t.state
-                    )))
-                }
-                TaskState::Open => {}
+            if !t.mark_done(person, ms(now))? {
+                return Ok(t);
             }
-            t.state = TaskState::Done;
-            t.done_at = Some(ms(now));
-            t.done_by = Some(person);
             tx.put_task(&t, done);
             Ok(t.stored())
         })
