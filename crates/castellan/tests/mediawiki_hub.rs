@@ -19,26 +19,10 @@ use common::{host_args, Cli, Server};
 use hub_fixture::{wait_idle, FAST_BOT};
 use serde_json::Value;
 
-/// Starts the wiki; returns its base URL and directory.
+/// Starts the wiki (shared harness); returns its base URL and directory.
 fn mediawiki() -> (String, PathBuf) {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let dir = std::env::var("CASTELLAN_MEDIAWIKI_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| root.join("target/mediawiki"));
-    let port = std::env::var("CASTELLAN_MEDIAWIKI_PORT").unwrap_or_else(|_| "18081".into());
-    let out = Command::new("bash")
-        .arg(root.join("scripts/start-mediawiki.sh"))
-        .arg(&dir)
-        .arg(&port)
-        .output()
-        .expect("run start-mediawiki.sh");
-    assert!(
-        out.status.success(),
-        "scripts/start-mediawiki.sh failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (format!("http://127.0.0.1:{port}"), dir)
+    let wiki = castellan_conformance::harness::start_app("mediawiki", 18081);
+    (wiki.base_url, wiki.dir)
 }
 
 /// A sysop and bureaucrat made with the wiki's own CLI (maintenance/createAndPromote.php).

@@ -3,36 +3,18 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::Command;
-
 use common::{host_args, Cli, Server};
 use secrecy::ExposeSecret;
 use serde_json::json;
 
+/// Starts Redmine (shared harness); returns its base URL and the admin's API key.
 fn redmine() -> (String, String) {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let dir = std::env::var("CASTELLAN_REDMINE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| root.join("target/redmine"));
-    let port = std::env::var("CASTELLAN_REDMINE_PORT").unwrap_or_else(|_| "13001".into());
-    let out = Command::new("bash")
-        .arg(root.join("scripts/start-redmine.sh"))
-        .arg(&dir)
-        .arg(&port)
-        .output()
-        .expect("run start-redmine.sh");
-    assert!(
-        out.status.success(),
-        "scripts/start-redmine.sh failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let key = std::fs::read_to_string(dir.join("api-key"))
+    let app = castellan_conformance::harness::start_app("redmine", 13001);
+    let key = std::fs::read_to_string(app.dir.join("api-key"))
         .expect("api-key")
         .trim()
         .to_owned();
-    (format!("http://127.0.0.1:{port}"), key)
+    (app.base_url, key)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
