@@ -576,7 +576,8 @@ impl Bot {
                 hub.updated_at = now;
                 self.svc.store.update_hub(&hub, None).await?;
             } else if job.state == JobState::Completed
-                && job.task != Task::CheckForUpdates
+                // A check counts too: a write that finished between the check's save and its
+                // end saw the check still running, so the check is the last to settle.
                 && hub.status == HubStatus::RequiresSync
                 && hub
                     .status_reason
