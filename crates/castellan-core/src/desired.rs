@@ -177,6 +177,7 @@ mod tests {
             app_role: role.into(),
             revoked,
             keep_seat,
+            resource_roles: vec![],
             updated_at: t0(),
         }
     }

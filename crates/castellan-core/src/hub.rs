@@ -237,6 +237,10 @@ pub struct Grant {
     pub revoked: bool,
     /// On revoke, keep the member in the app and drop only Castellan's management.
     pub keep_seat: bool,
+    /// Roles on resources inside the app, besides the app role; an entry without a role takes
+    /// the role the member holds there away ([`crate::resource_roles`]). Ordered by resource.
+    #[serde(default)]
+    pub resource_roles: Vec<crate::resource_roles::ResourceRole>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
 }
@@ -316,6 +320,13 @@ pub struct SyncReport {
     /// that read roles from the app, `Capability::ListRoles`); empty otherwise.
     #[serde(default)]
     pub roles: Vec<String>,
+    /// The app's resources as it listed them at this check (`Capability::ListResources`):
+    /// what a share may give roles on.
+    #[serde(default)]
+    pub resources: Vec<crate::connector::AppResource>,
+    /// Roles on resources planned, one line each: `<app member id> on <resource>: <role|none>`.
+    #[serde(default)]
+    pub planned_resource_roles: Vec<String>,
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub mod model;
 pub mod permissions;
 pub mod ports;
 pub mod reconcile;
+pub mod resource_roles;
 pub mod service;
 pub mod validate;
 

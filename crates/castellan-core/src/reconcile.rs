@@ -6,9 +6,10 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 
 use crate::connector::{AppMember, MemberState};
-use crate::desired::{desired, step, Step};
+use crate::desired::{desired, step, Desired, Step};
 use crate::hub::{Grant, HubMember, Matching, SyncReport};
 use crate::ids::PersonId;
+use crate::resource_roles::{pending, Holdings, ResourceRole};
 
 /// A person as matching needs them.
 #[derive(Debug, Clone)]
@@ -151,6 +152,8 @@ pub enum PlannedChange {
         role: String,
         /// The person's own deactivated member, to reactivate (never another person's).
         app_member_id: Option<String>,
+        /// The roles on resources the grant gives, applied once the member exists.
+        resources: Vec<ResourceRole>,
     },
     /// Change the member's role.
     UpdateRole {
@@ -158,8 +161,10 @@ pub enum PlannedChange {
         person_id: PersonId,
         /// App member id.
         app_member_id: String,
-        /// New role.
+        /// The app role the grant gives (the member may hold it already).
         role: String,
+        /// The roles on resources not yet in effect (empty when only the app role changes).
+        resources: Vec<ResourceRole>,
     },
     /// Remove the member.
     Remove {
@@ -174,8 +179,17 @@ pub enum PlannedChange {
 /// - an active grant whose person has no active member → invite;
 /// - an active grant whose member has another role → update the role;
 /// - a revoked grant (without keep-seat) or a deactivated person whose member is still active →
-///   remove. Members without a grant are left alone: Castellan manages only what it was given.
-pub fn plan(members: &[HubMember], grants: &[Grant], people: &[MatchPerson]) -> Vec<PlannedChange> {
+///   remove;
+/// - an active grant whose member holds the app role but not yet the grant's roles on
+///   resources (by `holdings`, the managed resources' holders) → a role change for those.
+///
+/// Members without a grant are left alone: Castellan manages only what it was given.
+pub fn plan(
+    members: &[HubMember],
+    grants: &[Grant],
+    people: &[MatchPerson],
+    holdings: &Holdings,
+) -> Vec<PlannedChange> {
     let people: HashMap<PersonId, &MatchPerson> = people.iter().map(|p| (p.id, p)).collect();
     let grant_of: HashMap<PersonId, &Grant> = grants.iter().map(|g| (g.person_id, g)).collect();
     let active = |p: PersonId| people.get(&p).is_some_and(|p| p.active);
@@ -228,6 +242,7 @@ pub fn plan(members: &[HubMember], grants: &[Grant], people: &[MatchPerson]) -> 
             .find(|m| m.state != MemberState::Deactivated)
             .or(matched.first().copied());
         let email = || people.get(&g.person_id).map(|p| p.email.clone());
+        let on_resources = |m: &HubMember| pending(&g.resource_roles, &m.app_member_id, holdings);
         match (step(&d, member.map(HubMember::seen)), member) {
             (Step::Invite { role }, m) => {
                 // Apps such as Synapse drop a deactivated member's email: use the person's.
@@ -237,6 +252,12 @@ pub fn plan(members: &[HubMember], grants: &[Grant], people: &[MatchPerson]) -> 
                         email,
                         role,
                         app_member_id: m.map(|m| m.app_member_id.clone()),
+                        resources: g
+                            .resource_roles
+                            .iter()
+                            .filter(|r| r.role.is_some())
+                            .cloned()
+                            .collect(),
                     });
                 }
             }
@@ -244,7 +265,19 @@ pub fn plan(members: &[HubMember], grants: &[Grant], people: &[MatchPerson]) -> 
                 person_id: g.person_id,
                 app_member_id: m.app_member_id.clone(),
                 role,
+                resources: on_resources(m),
             }),
+            (Step::Nothing, Some(m)) if matches!(d, Desired::Member { .. }) => {
+                let resources = on_resources(m);
+                if let (false, Desired::Member { role }) = (resources.is_empty(), &d) {
+                    out.push(PlannedChange::UpdateRole {
+                        person_id: g.person_id,
+                        app_member_id: m.app_member_id.clone(),
+                        role: role.clone(),
+                        resources,
+                    });
+                }
+            }
             _ => {}
         }
     }
@@ -254,6 +287,16 @@ pub fn plan(members: &[HubMember], grants: &[Grant], people: &[MatchPerson]) -> 
 /// The fewest removals the safeguard ever holds: one removal is an admin's revoke or one
 /// leaver, never the mass removal the safeguard is for, even in a hub of three members.
 pub const SAFEGUARD_MIN_REMOVALS: usize = 2;
+
+/// The one threshold rule of every safeguard: `Some(share)` (0..=1) when `n` of `of` is at
+/// least [`SAFEGUARD_MIN_REMOVALS`] and its share exceeds `threshold`.
+fn held(n: usize, of: usize, threshold: f64) -> Option<f64> {
+    if n < SAFEGUARD_MIN_REMOVALS || of == 0 {
+        return None;
+    }
+    let share = n as f64 / of as f64;
+    (share > threshold).then_some(share)
+}
 
 /// The safeguard: `Some(reason)` when the removals number at least
 /// [`SAFEGUARD_MIN_REMOVALS`] and exceed `threshold` (0..=1) of the active members. Halts need
@@ -271,13 +314,35 @@ pub fn safeguard(
         .iter()
         .filter(|m| m.state != MemberState::Deactivated)
         .count();
-    if removals < SAFEGUARD_MIN_REMOVALS || active == 0 {
-        return None;
-    }
-    let share = removals as f64 / active as f64;
-    (share > threshold).then(|| {
+    held(removals, active, threshold).map(|share| {
         format!(
             "the plan would remove {removals} of {active} members ({:.0}%), above the safeguard threshold of {:.0}%: confirm to proceed",
+            share * 100.0,
+            threshold * 100.0
+        )
+    })
+}
+
+/// The safeguard on roles on resources: `Some(reason)` when the roles the plan takes away on
+/// managed resources number at least [`SAFEGUARD_MIN_REMOVALS`] and exceed `threshold` (0..=1)
+/// of the roles held there (`holdings`). Halts need an admin's confirmation.
+pub fn resource_safeguard(
+    changes: &[PlannedChange],
+    holdings: &Holdings,
+    threshold: f64,
+) -> Option<String> {
+    let taken = changes
+        .iter()
+        .flat_map(|c| match c {
+            PlannedChange::UpdateRole { resources, .. } => resources.as_slice(),
+            _ => &[],
+        })
+        .filter(|r| r.role.is_none())
+        .count();
+    let holders: usize = holdings.values().map(HashMap::len).sum();
+    held(taken, holders, threshold).map(|share| {
+        format!(
+            "the plan would take {taken} of {holders} roles on resources away ({:.0}%), above the safeguard threshold of {:.0}%: confirm to proceed",
             share * 100.0,
             threshold * 100.0
         )
@@ -302,11 +367,7 @@ pub fn shrink_safeguard(
         .iter()
         .filter(|m| !current_ids.contains(m.app_member_id.as_str()))
         .count();
-    if vanished < SAFEGUARD_MIN_REMOVALS || active.is_empty() {
-        return None;
-    }
-    let share = vanished as f64 / active.len() as f64;
-    (share > threshold).then(|| {
+    held(vanished, active.len(), threshold).map(|share| {
         format!(
             "{vanished} of {} active members disappeared since the last sync ({:.0}%), above the safeguard threshold of {:.0}%: confirm to accept",
             active.len(),
@@ -352,6 +413,7 @@ mod tests {
             app_role: role.into(),
             revoked,
             keep_seat: false,
+            resource_roles: vec![],
             updated_at: t0(),
         }
     }
@@ -443,7 +505,7 @@ mod tests {
             grant(&b, "admin", false),
             grant(&c, "user", true),
         ];
-        let p = plan(&snap, &grants, &people);
+        let p = plan(&snap, &grants, &people, &Holdings::new());
         assert_eq!(p.len(), 3);
         assert!(matches!(&p[0], PlannedChange::Invite { email, .. } if email == "a@acme.com"));
         assert!(matches!(&p[1], PlannedChange::UpdateRole { role, .. } if role == "admin"));
@@ -452,7 +514,55 @@ mod tests {
         );
         let mut keep = grants[2].clone();
         keep.keep_seat = true;
-        assert!(plan(&snap, &[keep], &people).is_empty());
+        assert!(plan(&snap, &[keep], &people, &Holdings::new()).is_empty());
+    }
+
+    /// Roles on resources: a member in the right app role gets a role change for the resource
+    /// roles not yet held; an invite carries the grant's roles; taking many away is held.
+    #[test]
+    fn resource_roles_are_planned_and_their_removal_is_safeguarded() {
+        let people: Vec<MatchPerson> = (0..4).map(|i| person(&format!("p{i}@acme.com"))).collect();
+        let members: Vec<AppMember> = (0..3)
+            .map(|i| member(&format!("@p{i}"), &format!("p{i}@acme.com"), "user"))
+            .collect();
+        let snap = match_members(&members, &[], &people, t0());
+        let rr = |id: &str, role: Option<&str>| ResourceRole {
+            resource_id: id.into(),
+            role: role.map(Into::into),
+        };
+        let mut grants: Vec<Grant> = people.iter().map(|p| grant(p, "user", false)).collect();
+        grants[0].resource_roles = vec![rr("x", Some("Manager"))];
+        grants[1].resource_roles = vec![rr("x", None)];
+        grants[2].resource_roles = vec![rr("x", Some("Developer"))];
+        grants[3].resource_roles = vec![rr("x", Some("Developer"))];
+        let mut holders = HashMap::new();
+        holders.insert("@p0".to_owned(), vec!["Developer".to_owned()]);
+        holders.insert("@p1".to_owned(), vec!["Developer".to_owned()]);
+        holders.insert("@p2".to_owned(), vec!["Developer".to_owned()]);
+        let holdings: Holdings = HashMap::from([("x".to_owned(), holders)]);
+        let p = plan(&snap, &grants, &people, &holdings);
+        assert_eq!(p.len(), 3, "{p:?}");
+        assert_eq!(
+            p[0],
+            PlannedChange::UpdateRole {
+                person_id: people[0].id,
+                app_member_id: "@p0".into(),
+                role: "user".into(),
+                resources: vec![rr("x", Some("Manager"))],
+            }
+        );
+        assert!(
+            matches!(&p[1], PlannedChange::UpdateRole { resources, .. } if *resources == [rr("x", None)])
+        );
+        assert!(
+            matches!(&p[2], PlannedChange::Invite { resources, .. } if *resources == [rr("x", Some("Developer"))])
+        );
+        // One role taken away of three held passes; two are held.
+        assert!(resource_safeguard(&p, &holdings, 0.2).is_none());
+        grants[0].resource_roles = vec![rr("x", None)];
+        let p = plan(&snap, &grants, &people, &holdings);
+        assert!(resource_safeguard(&p, &holdings, 0.2).is_some());
+        assert!(resource_safeguard(&p, &holdings, 0.7).is_none());
     }
 
     #[test]
@@ -467,7 +577,7 @@ mod tests {
             .enumerate()
             .map(|(i, p)| grant(p, "user", i < 3))
             .collect();
-        let changes = plan(&snap, &grants, &people);
+        let changes = plan(&snap, &grants, &people, &Holdings::new());
         assert_eq!(changes.len(), 3);
         assert!(safeguard(&changes, &snap, 0.2).is_some());
         assert!(safeguard(&changes[..2], &snap, 0.2).is_none());
@@ -488,13 +598,13 @@ mod tests {
                 .map(|(i, p)| grant(p, "user", i < n))
                 .collect()
         };
-        let one = plan(&snap, &revoke(1), &people);
+        let one = plan(&snap, &revoke(1), &people, &Holdings::new());
         assert_eq!(one.len(), 1, "{one:?}");
         assert!(
             safeguard(&one, &snap, 0.2).is_none(),
             "1 of 3 is a revoke, not a mass removal"
         );
-        let two = plan(&snap, &revoke(2), &people);
+        let two = plan(&snap, &revoke(2), &people, &Holdings::new());
         assert!(safeguard(&two, &snap, 0.2).is_some(), "2 of 3 is held");
     }
 

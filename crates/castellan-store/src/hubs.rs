@@ -27,7 +27,8 @@ const HUB_COLS: &str = "id, app_id, label, organization_id, base_url, user_manag
      connector";
 const MEMBER_COLS: &str = "app_member_id, email, name, app_role, state, matching, person_id, \
      exempt_reason, first_seen_at, last_seen_at";
-const GRANT_COLS: &str = "person_id, hub_role, app_role, revoked, keep_seat, updated_at";
+const GRANT_COLS: &str =
+    "person_id, hub_role, app_role, revoked, keep_seat, updated_at, resource_roles";
 
 /// Members per `INSERT` when a snapshot is saved: 200 rows × 11 values stays far below both
 /// backends' limits on bound values (SQLite 32,766; PostgreSQL 65,535).
@@ -85,6 +86,8 @@ fn row_to_grant(row: &AnyRow) -> CoreResult<Grant> {
         revoked: boolean(row, "revoked")?,
         keep_seat: boolean(row, "keep_seat")?,
         updated_at: time(row, "updated_at")?,
+        resource_roles: serde_json::from_str(&get::<String>(row, "resource_roles")?)
+            .map_err(bad_json("resource_roles"))?,
     })
 }
 
@@ -403,10 +406,11 @@ impl HubStore for SqlStore {
             return Err(CoreError::NotFound { kind: "person" });
         }
         sqlx::query(&format!(
-            "INSERT INTO hub_grants (hub_id, {GRANT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+            "INSERT INTO hub_grants (hub_id, {GRANT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
              ON CONFLICT (hub_id, person_id) DO UPDATE SET hub_role = excluded.hub_role, \
              app_role = excluded.app_role, revoked = excluded.revoked, \
-             keep_seat = excluded.keep_seat, updated_at = excluded.updated_at"
+             keep_seat = excluded.keep_seat, updated_at = excluded.updated_at, \
+             resource_roles = excluded.resource_roles"
         ))
         .bind(id.to_string())
         .bind(g.person_id.to_string())
@@ -415,6 +419,7 @@ impl HubStore for SqlStore {
         .bind(flag(g.revoked))
         .bind(flag(g.keep_seat))
         .bind(ms(g.updated_at))
+        .bind(serde_json::to_string(&g.resource_roles).map_err(bad_json("resource_roles"))?)
         .execute(&mut *tx)
         .await
         .map_err(|e| map_err(e, "this grant already exists", "person"))?;

@@ -92,37 +92,17 @@ async fn the_whole_story_on_mediawiki() {
 
     // 1. Store the automation account. 2. Connect the hub: the first check for updates lists the
     //    wiki's members with their groups.
-    cli.ok_stdin(
-        &[
-            "accounts",
-            "add",
-            "--label",
-            "Wiki bot",
-            "--app",
-            "mediawiki",
-            "--username",
-            &bot,
-            "--setup",
-            "placeholder",
-            "--password-stdin",
-        ],
-        &format!("{password}\n"),
+    hub_fixture::add_app_account(
+        &cli,
+        "Wiki bot",
+        "mediawiki",
+        &bot,
+        &password,
+        "placeholder",
+        &[],
     );
     let label = format!("Wiki {t}");
-    let hub = cli.json(&[
-        "hub",
-        "connect",
-        "--app",
-        "mediawiki",
-        "--label",
-        &label,
-        "--account",
-        "Wiki bot",
-        "--base-url",
-        &base,
-        "--wait",
-    ]);
-    assert_eq!(hub["status"], "healthy", "{hub:#}");
+    hub_fixture::connect_healthy(&cli, "mediawiki", &label, "Wiki bot", &base, &[]);
     let members = cli.json(&["hub", "members", &label]);
     let named = |n: &str| {
         members

@@ -53,6 +53,7 @@ pub async fn share(w: &World, hub: HubId, person: PersonId, role: Option<&str>) 
             ShareHub {
                 hub_role: None,
                 app_role: role.map(str::to_owned),
+                resource_roles: None,
             },
         )
         .await

@@ -76,6 +76,7 @@ async fn an_admin_gets_a_permit_and_may_share_a_hub() {
             ShareHub {
                 hub_role: None,
                 app_role: None,
+                resource_roles: None,
             },
         )
         .await

@@ -31,6 +31,7 @@ async fn roles_the_app_lists_can_be_shared() {
             ShareHub {
                 hub_role: None,
                 app_role: Some("editor".into()),
+                resource_roles: None,
             },
         )
         .await
@@ -63,6 +64,7 @@ async fn a_connector_without_listed_roles_keeps_its_fixed_list() {
             ShareHub {
                 hub_role: None,
                 app_role: Some("editor".into()),
+                resource_roles: None,
             },
         )
         .await

@@ -6,6 +6,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::{AppResource, ResourceRole};
+
 /// Hub status.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
@@ -288,6 +290,8 @@ pub struct Grant {
     pub revoked: bool,
     /// On revoke, keep the member in the app and drop only Castellan's management.
     pub keep_seat: bool,
+    /// Roles on resources inside the app; an entry with a null role is one the bot takes away.
+    pub resource_roles: Vec<ResourceRole>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
 }
@@ -300,6 +304,7 @@ impl From<castellan_core::hub::Grant> for Grant {
             app_role: v.app_role,
             revoked: v.revoked,
             keep_seat: v.keep_seat,
+            resource_roles: v.resource_roles.into_iter().map(Into::into).collect(),
             updated_at: v.updated_at,
         }
     }
@@ -337,6 +342,13 @@ pub struct SyncReport {
     /// The app's own roles as it listed them at this check (connectors that read roles from
     /// the app); empty otherwise.
     pub roles: Vec<String>,
+    /// The app's resources as this check listed them (connectors with resources): what a
+    /// share's `resource_roles` may name.
+    #[serde(default)]
+    pub resources: Vec<AppResource>,
+    /// Roles on resources planned, one line each: `<member> on <resource>: <role|none>`.
+    #[serde(default)]
+    pub planned_resource_roles: Vec<String>,
 }
 
 impl From<castellan_core::hub::SyncReport> for SyncReport {
@@ -356,6 +368,8 @@ impl From<castellan_core::hub::SyncReport> for SyncReport {
             drift: v.drift,
             halted: v.halted,
             roles: v.roles,
+            resources: v.resources.into_iter().map(Into::into).collect(),
+            planned_resource_roles: v.planned_resource_roles,
         }
     }
 }
@@ -520,6 +534,11 @@ pub struct ShareHub {
     /// App role (default: the connector's default role).
     #[serde(default)]
     pub app_role: Option<String>,
+    /// Roles on resources inside the app. Absent: the grant's stay as they are; a list
+    /// replaces them, and a resource the grant named before that the list leaves out loses its
+    /// role. Each names a resource of the hub's last report.
+    #[serde(default)]
+    pub resource_roles: Option<Vec<ResourceRole>>,
 }
 
 impl From<ShareHub> for castellan_core::service::ShareHub {
@@ -527,6 +546,9 @@ impl From<ShareHub> for castellan_core::service::ShareHub {
         Self {
             hub_role: v.hub_role.map(Into::into),
             app_role: v.app_role,
+            resource_roles: v
+                .resource_roles
+                .map(|r| r.into_iter().map(Into::into).collect()),
         }
     }
 }

@@ -20,6 +20,7 @@ mod inbox;
 mod jobs;
 mod manual;
 mod people;
+mod resources;
 mod setup;
 mod totp;
 mod vaults;
@@ -44,6 +45,7 @@ pub use people::{
     ApiToken, ChangePassword, InvitePerson, Invited, IssuedApiToken, NewToken, PasswordChanged,
     PasswordResetLink, Person, PersonPatch, PersonStatus, WorkspaceRole,
 };
+pub use resources::{AppResource, ResourceRole};
 pub use setup::{Claim, ClaimResult, SetupStatus, SignIn, UseResetLink};
 pub use totp::{
     ImportedAccount, MigrationImport, TotpCode, TotpExport, TotpInput, TotpVerification, TotpView,

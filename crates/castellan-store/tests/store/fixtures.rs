@@ -279,6 +279,7 @@ pub fn grant(person: PersonId, role: HubRole, app_role: &str) -> Grant {
         app_role: app_role.into(),
         revoked: false,
         keep_seat: false,
+        resource_roles: vec![],
         updated_at: t(30),
     }
 }

@@ -529,6 +529,17 @@ pub async fn grants_enqueue_deduped_jobs<S: SuiteStore>(store: S) {
     let mut g4 = grant(ana.id, HubRole::Owner, "owner");
     g4.revoked = true;
     g4.keep_seat = true;
+    // Roles on resources are kept as given, a role taken away (`None`) included.
+    g4.resource_roles = vec![
+        castellan_core::resource_roles::ResourceRole {
+            resource_id: "project-a".into(),
+            role: Some("Manager".into()),
+        },
+        castellan_core::resource_roles::ResourceRole {
+            resource_id: "project-b".into(),
+            role: None,
+        },
+    ];
     store
         .upsert_grant(h2.id, &g4, &no_supersede(), &[], &ev("hub.revoke"))
         .await

@@ -134,6 +134,21 @@ pub enum HubCmd {
         /// Hub role: owner, manager, collaborator.
         #[arg(long)]
         hub_role: Option<String>,
+        /// A role on a resource inside the app, `RESOURCE=ROLE` (`RESOURCE=none` takes it away);
+        /// repeat for several. Replaces the grant's roles on resources: one it named before
+        /// and this share leaves out loses its role. See `hub resources`.
+        #[arg(long = "resource", value_name = "RESOURCE=ROLE")]
+        resources: Vec<String>,
+        /// Take every role on resources the grant gives away.
+        #[arg(long, conflicts_with = "resources")]
+        no_resources: bool,
+    },
+    /// The resources inside the app (projects, groups) and their roles, as the last check for
+    /// updates listed them.
+    Resources {
+        hub: String,
+        #[command(flatten)]
+        j: JsonFlag,
     },
     /// Revoke people (emails or ids): the bot removes them.
     Revoke {
@@ -481,6 +496,7 @@ pub async fn hub(cmd: HubCmd, server: Option<String>) -> Result<ExitCode> {
                     ("app role", "/app_role"),
                     ("revoked", "/revoked"),
                     ("keep seat", "/keep_seat"),
+                    ("resource roles", "/resource_roles"),
                 ],
             );
         }
@@ -489,18 +505,37 @@ pub async fn hub(cmd: HubCmd, server: Option<String>) -> Result<ExitCode> {
             person,
             app_role,
             hub_role,
+            resources,
+            no_resources,
         } => {
+            let mut body = json!({ "app_role": app_role, "hub_role": hub_role });
+            if no_resources || !resources.is_empty() {
+                body["resource_roles"] = resource_roles(&resources)?;
+            }
             let (id, p) = (hub_id(&c, &hub).await?, person_id(&c, &person).await?);
             let g = c
-                .call(
-                    Method::PUT,
-                    &format!("/hubs/{id}/grants/{p}"),
-                    Some(&json!({ "app_role": app_role, "hub_role": hub_role })),
-                )
+                .call(Method::PUT, &format!("/hubs/{id}/grants/{p}"), Some(&body))
                 .await?;
             out!(
                 "shared {hub} with {person} as {}; the bot will bring the app in line",
                 g["app_role"].as_str().unwrap_or_default()
+            );
+        }
+        HubCmd::Resources { hub, j } => {
+            let id = hub_id(&c, &hub).await?;
+            let detail = c.call(Method::GET, &format!("/hubs/{id}"), None).await?;
+            output::list(
+                &detail
+                    .pointer("/last_report/resources")
+                    .cloned()
+                    .unwrap_or_else(|| json!([])),
+                j.json,
+                &[
+                    ("resource", "/resource_id"),
+                    ("kind", "/kind"),
+                    ("name", "/name"),
+                    ("roles", "/roles"),
+                ],
             );
         }
         HubCmd::Revoke {
@@ -615,4 +650,18 @@ pub async fn jobs(cmd: JobsCmd, server: Option<String>) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `RESOURCE=ROLE` arguments as the API's `resource_roles` (`none` for no role). Errors on an
+/// argument without `=`.
+fn resource_roles(args: &[String]) -> anyhow::Result<serde_json::Value> {
+    let mut out = vec![];
+    for a in args {
+        let Some((resource, role)) = a.rsplit_once('=') else {
+            anyhow::bail!("--resource takes RESOURCE=ROLE (or RESOURCE=none), not {a:?}");
+        };
+        let role = Some(role.trim()).filter(|r| !r.eq_ignore_ascii_case("none"));
+        out.push(json!({ "resource_id": resource.trim(), "role": role }));
+    }
+    Ok(serde_json::Value::Array(out))
 }

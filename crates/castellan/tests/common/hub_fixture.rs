@@ -47,24 +47,74 @@ pub fn wait_idle(cli: &Cli, hub: &str) -> Vec<Value> {
 
 /// Stores a Synapse automation account with the CLI.
 pub fn add_bot_account(cli: &Cli, label: &str, username: &str, password: &str, setup: &str) {
-    cli.ok_stdin(
-        &[
-            "accounts",
-            "add",
-            "--label",
-            label,
-            "--app",
-            "matrix-synapse",
-            "--login-url",
-            "http://127.0.0.1/_matrix/client/v3/login",
-            "--username",
-            username,
-            "--setup",
-            setup,
-            "--password-stdin",
-        ],
-        &format!("{password}\n"),
+    let url = ["--login-url", "http://127.0.0.1/_matrix/client/v3/login"];
+    add_app_account(
+        cli,
+        label,
+        "matrix-synapse",
+        username,
+        password,
+        setup,
+        &url,
     );
+}
+
+/// Stores an automation account for the catalog app `app` with the CLI (`extra`: more
+/// `accounts add` arguments); the password goes through stdin.
+pub fn add_app_account(
+    cli: &Cli,
+    label: &str,
+    app: &str,
+    username: &str,
+    password: &str,
+    setup: &str,
+    extra: &[&str],
+) {
+    let mut args = vec![
+        "accounts",
+        "add",
+        "--label",
+        label,
+        "--app",
+        app,
+        "--username",
+        username,
+        "--setup",
+        setup,
+        "--password-stdin",
+    ];
+    args.extend_from_slice(extra);
+    cli.ok_stdin(&args, &format!("{password}\n"));
+}
+
+/// Connects a hub on `app` at `base` with the account `account`, waits for its first check
+/// for updates (`extra`: more `hub connect` arguments) and fails unless it is healthy; returns
+/// the hub.
+pub fn connect_healthy(
+    cli: &Cli,
+    app: &str,
+    label: &str,
+    account: &str,
+    base: &str,
+    extra: &[&str],
+) -> Value {
+    let mut args = vec![
+        "hub",
+        "connect",
+        "--app",
+        app,
+        "--label",
+        label,
+        "--account",
+        account,
+        "--base-url",
+        base,
+        "--wait",
+    ];
+    args.extend_from_slice(extra);
+    let hub = cli.json(&args);
+    assert_eq!(hub["status"], "healthy", "{hub:#}");
+    hub
 }
 
 /// A connected Synapse hub and the server that drives it.

@@ -11,6 +11,7 @@ use crate::hub::{
 };
 use crate::model::PersonStatus;
 use crate::reconcile::{self, MatchPerson, PlannedChange};
+use crate::resource_roles::describe;
 
 impl Bot {
     async fn people(&self) -> CoreResult<Vec<MatchPerson>> {
@@ -48,7 +49,9 @@ impl Bot {
         };
         reconcile::diff(&previous, &snapshot, &mut report);
         let grants = self.svc.store.grants(hub.id).await?;
-        let plan = reconcile::plan(&snapshot, &grants, &people);
+        let (resources, holdings) = self.resources(&c, &ctx, &s, &grants).await?;
+        report.resources = resources;
+        let plan = reconcile::plan(&snapshot, &grants, &people, &holdings);
         let mut hub = hub.clone();
         hub.last_sync_at = Some(now);
         hub.updated_at = now;
@@ -62,13 +65,33 @@ impl Bot {
         } else if confirm {
             None
         } else {
-            reconcile::safeguard(&plan, &snapshot, hub.safeguard_threshold)
+            reconcile::safeguard(&plan, &snapshot, hub.safeguard_threshold).or_else(|| {
+                reconcile::resource_safeguard(&plan, &holdings, hub.safeguard_threshold)
+            })
         };
         for change in &plan {
             match change {
-                PlannedChange::Invite { email, .. } => report.planned_invites.push(email.clone()),
-                PlannedChange::UpdateRole { app_member_id, .. } => {
-                    report.planned_updates.push(app_member_id.clone())
+                PlannedChange::Invite {
+                    email, resources, ..
+                } => {
+                    report.planned_invites.push(email.clone());
+                    report.planned_resource_roles.extend(
+                        resources
+                            .iter()
+                            .map(|r| format!("{email} on {}", describe(r))),
+                    );
+                }
+                PlannedChange::UpdateRole {
+                    app_member_id,
+                    resources,
+                    ..
+                } => {
+                    report.planned_updates.push(app_member_id.clone());
+                    report.planned_resource_roles.extend(
+                        resources
+                            .iter()
+                            .map(|r| format!("{app_member_id} on {}", describe(r))),
+                    );
                 }
                 PlannedChange::Remove { app_member_id, .. } => {
                     report.planned_removals.push(app_member_id.clone())
@@ -130,6 +153,7 @@ impl Bot {
                 email,
                 role,
                 app_member_id,
+                ..
             } => self.svc.new_job(
                 hub,
                 trigger,
@@ -147,6 +171,7 @@ impl Bot {
                 person_id,
                 app_member_id,
                 role,
+                ..
             } => self.svc.new_job(
                 hub,
                 trigger,

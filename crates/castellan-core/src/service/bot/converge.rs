@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::{Bot, Failure};
-use crate::connector::{AppSession, Connector, ConnectorContext, Invitation};
+use crate::connector::{AppSession, Connector, ConnectorContext, Invitation, MemberState};
 use crate::desired::{decide, desired, Decision, Desired, Seen, Step};
 use crate::error::CoreError;
 use crate::hub::{Hub, HubMember, Job, JobParams, Matching, Task};
@@ -35,7 +35,7 @@ impl Bot {
             p => p,
         };
         let (c, ctx, s) = self.session(job, hub).await?;
-        let (want, record) = match person {
+        let (want, record, on_resources) = match person {
             Some(pid) => {
                 let record = self.svc.store.person(pid).await?;
                 let grants = self.svc.store.grants(hub.id).await?;
@@ -43,10 +43,15 @@ impl Bot {
                 let active = record
                     .as_ref()
                     .is_some_and(|p| p.status != PersonStatus::Deactivated);
-                (desired(grant, active), record)
+                let on_resources = grant.map(|g| g.resource_roles.clone());
+                (
+                    desired(grant, active),
+                    record,
+                    on_resources.unwrap_or_default(),
+                )
             }
             // A removal an admin asked for by hand, of a member no person is matched to.
-            None => (Desired::Absent, None),
+            None => (Desired::Absent, None, vec![]),
         };
         // A removal an admin asked for by hand removes, unless the person was given the hub
         // since: then the grant wins (and a manual removal never turns into an invitation).
@@ -121,9 +126,23 @@ impl Bot {
                 Step::Invite { role } | Step::UpdateRole { role } => format!(" as {role}"),
                 _ => String::new(),
             };
+            // A wanted member holds the grant's roles on resources too (a role change may be
+            // planned for those alone: its app role is then already in place).
+            let on_resources = match (&want, &after) {
+                (Desired::Member { .. }, Some(m))
+                    if m.state != MemberState::Deactivated && !on_resources.is_empty() =>
+                {
+                    self.fence(job).await?;
+                    self.apply_resource_roles(&c, &ctx, &s, &on_resources, &m.app_member_id)
+                        .await?
+                        .map(|r| format!("; {r}"))
+                        .unwrap_or_default()
+                }
+                _ => String::new(),
+            };
             outcomes.push(match decision.superseded {
-                Some(why) => format!("{target}: {outcome}{role} ({why})"),
-                None => format!("{target}: {outcome}{role}"),
+                Some(why) => format!("{target}: {outcome}{role}{on_resources} ({why})"),
+                None => format!("{target}: {outcome}{role}{on_resources}"),
             });
         }
         Ok(outcomes.join("; "))

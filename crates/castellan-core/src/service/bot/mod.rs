@@ -21,6 +21,7 @@ use crate::ports::{FollowUp, JobFilter};
 mod check;
 mod converge;
 mod listing;
+mod resources;
 mod sessions;
 pub use listing::RESUME_WITHIN;
 pub(crate) use sessions::AppSessions;

@@ -12,16 +12,21 @@ use crate::ids::PersonId;
 use crate::model::PersonStatus;
 use crate::permissions::{can, Permit};
 use crate::ports::Supersede;
+use crate::resource_roles::{self, ResourceRole};
 use crate::service::{Castellan, Hubs};
 use crate::validate;
 
 /// Sharing a hub (or changing the app role).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ShareHub {
     /// Hub role (default collaborator).
     pub hub_role: Option<HubRole>,
     /// App role (default: the connector's default role).
     pub app_role: Option<String>,
+    /// Roles on resources inside the app: `None` keeps the grant's as they are; a list
+    /// replaces them (a resource left out keeps no role: the bot takes it away). Each names a
+    /// resource the app listed at the last check for updates.
+    pub resource_roles: Option<Vec<ResourceRole>>,
 }
 
 /// Revoking people's access.
@@ -53,6 +58,43 @@ fn supersede(
 }
 
 impl Castellan {
+    /// What a share asks for on resources, checked against the resources the app listed at the
+    /// hub's last check for updates ([`resource_roles::checked`]). `Validation`
+    /// (`resource_roles`) when the hub's connector has no roles on resources or no check has
+    /// listed any yet.
+    async fn resource_roles_asked(
+        &self,
+        hub: &Hub,
+        asked: &[ResourceRole],
+    ) -> CoreResult<Vec<ResourceRole>> {
+        if asked.is_empty() {
+            return Ok(vec![]);
+        }
+        let can = self
+            .hub_connector(hub, None)
+            .await?
+            .is_some_and(|c| c.describe().can(crate::catalog::Capability::ResourceRoles));
+        if !can {
+            return Err(CoreError::invalid(
+                "resource_roles",
+                "this hub's connector has no roles on resources",
+            ));
+        }
+        let listed = self
+            .store
+            .last_report(hub.id)
+            .await?
+            .map(|(_, r)| r.resources)
+            .unwrap_or_default();
+        if listed.is_empty() {
+            return Err(CoreError::invalid(
+                "resource_roles",
+                "the app listed no resources yet: check for updates first",
+            ));
+        }
+        resource_roles::checked(asked, &listed)
+    }
+
     /// The roles a grant on `hub` may give and the default one: its connector's (resolved by
     /// [`Castellan::hub_connector`]), else the app's catalog roles.
     async fn connector_roles(&self, hub: &Hub) -> CoreResult<(Vec<String>, String)> {
@@ -165,17 +207,35 @@ impl Hubs<'_> {
                 ),
             ));
         }
+        let before = self
+            .store
+            .grants(id)
+            .await?
+            .into_iter()
+            .find(|g| g.person_id == person && !g.revoked);
+        let asked = match &s.resource_roles {
+            Some(asked) => Some(self.resource_roles_asked(&hub, asked).await?),
+            None => None,
+        };
+        let on_resources = resource_roles::merge(
+            before.as_ref().map_or(&[][..], |g| &g.resource_roles),
+            asked.as_deref(),
+        );
         let g = Grant {
             person_id: person,
             hub_role: s.hub_role.unwrap_or(HubRole::Collaborator),
             app_role,
             revoked: false,
             keep_seat: false,
+            resource_roles: on_resources,
             updated_at: self.now(),
         };
         let ev = NewEvent::new(actor, ActivityAction::HubShare, self.now())
             .target("hub", hub.id, &hub.label)
-            .details(serde_json::json!({ "person_id": p.id, "email": p.email, "hub_role": g.hub_role, "app_role": g.app_role }));
+            .details(serde_json::json!({
+                "person_id": p.id, "email": p.email, "hub_role": g.hub_role, "app_role": g.app_role,
+                "resource_roles": g.resource_roles
+            }));
         let why = format!("shared with app role `{}`", g.app_role);
         self.store
             .upsert_grant(

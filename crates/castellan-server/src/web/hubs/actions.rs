@@ -139,7 +139,11 @@ pub(super) async fn share(
             &user.actor.permit()?,
             id,
             person.id,
-            ShareHub { hub_role, app_role },
+            ShareHub {
+                hub_role,
+                app_role,
+                resource_roles: None,
+            },
         )
         .await
     {

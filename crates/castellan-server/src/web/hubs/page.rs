@@ -194,6 +194,8 @@ struct GrantRow {
     updated: String,
     roles: Vec<(String, bool)>,
     role_error: String,
+    /// The grant's roles on resources, `project-x: Manager, project-y: none`.
+    resource_roles: String,
 }
 
 /// Part of a list of names in the sync report.
@@ -441,6 +443,12 @@ fn build_hub_page(mut chrome: Chrome, d: &HubData, q: &HubQuery, form: &FormStat
                     .map(|r| (r.clone(), *r == selected))
                     .collect(),
                 role_error: form.error(&key, "app_role"),
+                resource_roles: g
+                    .resource_roles
+                    .iter()
+                    .map(castellan_core::resource_roles::describe)
+                    .collect::<Vec<_>>()
+                    .join(", "),
             }
         })
         .collect();

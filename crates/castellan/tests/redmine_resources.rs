@@ -1,0 +1,227 @@
+//! Roles on resources, the whole story on a real Redmine (Debian package, shared harness): the
+//! hub lists the projects, a share gives a person a project role besides the app role, a new
+//! project role replaces it, narrowing the share takes it away, bad resource roles are refused
+//! with the field named, a revoke removes the member, and the next check finds no drift.
+
+mod common;
+#[path = "common/hub_fixture.rs"]
+mod hub_fixture;
+#[path = "common/synapse.rs"]
+mod synapse_common;
+
+use common::{host_args, Cli, Server};
+use hub_fixture::{assert_no_drift, wait_idle, FAST_BOT};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// Redmine's REST API with the harness admin's API key.
+struct Redmine {
+    base: String,
+    key: String,
+}
+
+impl Redmine {
+    fn start() -> Self {
+        let app = castellan_conformance::harness::start_app("redmine", 13001);
+        let key = std::fs::read_to_string(app.dir.join("api-key")).expect("api-key");
+        Self {
+            base: app.base_url,
+            key: key.trim().to_owned(),
+        }
+    }
+
+    async fn call(&self, method: Method, route: &str, body: Option<Value>) -> Value {
+        let mut req = reqwest::Client::new()
+            .request(method, format!("{}{route}", self.base))
+            .header("X-Redmine-API-Key", &self.key);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        assert!(status.is_success(), "{route}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    /// The roles the user with `email` holds on `project` (empty when not a member).
+    async fn project_roles(&self, project: &str, email: &str) -> Vec<String> {
+        self.membership(project, email)
+            .await
+            .map(|(_, roles)| roles)
+            .unwrap_or_default()
+    }
+
+    /// The membership id of the user with `email` on `project` and its roles.
+    async fn membership(&self, project: &str, email: &str) -> Option<(u64, Vec<String>)> {
+        let users = self
+            .call(Method::GET, &format!("/users.json?name={email}"), None)
+            .await;
+        let id = users["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["mail"] == email)
+            .map(|u| u["id"].clone())?;
+        let route = format!("/projects/{project}/memberships.json?limit=100");
+        let found = self.call(Method::GET, &route, None).await;
+        let m = found["memberships"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["user"]["id"] == id)?
+            .clone();
+        let roles = m["roles"].as_array().unwrap().iter();
+        let roles = roles.map(|r| r["name"].as_str().unwrap().to_owned());
+        Some((m["id"].as_u64().unwrap(), roles.collect()))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_share_gives_and_takes_a_project_role_on_redmine() {
+    let rm = Redmine::start();
+    let t = synapse_common::tag();
+    let (bot, password) = (format!("rrbot{t}"), format!("Bot-password-{t}"));
+    let user = json!({ "user": { "login": bot, "firstname": "Castellan", "lastname": "Bot",
+        "mail": format!("{bot}@example.com"), "password": password, "admin": true,
+        "must_change_passwd": false } });
+    rm.call(Method::POST, "/users.json", Some(user)).await;
+    let project = format!("rr-{t}");
+    let body = json!({ "project": { "name": format!("Resources {t}"), "identifier": project } });
+    rm.call(Method::POST, "/projects.json", Some(body)).await;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start_env(&host_args(&tmp.path().join("data"), None, None), FAST_BOT);
+    let cli = Cli::new(&server.url, &tmp.path().join("cfg"));
+    cli.claim(&server.setup_token(), "owner@example.com");
+    let ana = format!("ana_{t}@example.com");
+    cli.ok(&[
+        "people", "invite", "--email", &ana, "--name", "Ana", "--role", "user",
+    ]);
+    hub_fixture::add_app_account(
+        &cli,
+        "Redmine bot",
+        "redmine",
+        &bot,
+        &password,
+        "placeholder",
+        &[],
+    );
+    let label = format!("Redmine {t}");
+    hub_fixture::connect_healthy(&cli, "redmine", &label, "Redmine bot", &rm.base, &[]);
+
+    // 1. The check for updates listed the projects with their roles.
+    let resources = cli.json(&["hub", "resources", &label]);
+    let listed = resources
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["resource_id"] == project.as_str())
+        .unwrap_or_else(|| panic!("{project} not listed: {resources:#}"));
+    assert_eq!(listed["kind"], "project");
+    assert_eq!(listed["roles"], json!(["Manager", "Developer", "Reporter"]));
+
+    // 2. Bad resource roles are refused, naming the field; nothing is granted.
+    for (arg, says) in [
+        (format!("no-such-{t}=Manager"), "no resource"),
+        (format!("{project}=Owner"), "Manager, Developer, Reporter"),
+        (project.clone(), "RESOURCE=ROLE"),
+    ] {
+        let out = cli.run(&["hub", "share", &label, &ana, "--resource", &arg]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(says), "{arg}: {err}");
+    }
+    assert!(cli
+        .json(&["hub", "grants", &label])
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    // 3. A share with a project role: the bot invites the person and makes them a Developer.
+    let dev = format!("{project}=developer");
+    cli.ok(&["hub", "share", &label, &ana, "--resource", &dev]);
+    wait_idle(&cli, &label);
+    assert_eq!(rm.project_roles(&project, &ana).await, ["Developer"]);
+    let grants = cli.json(&["hub", "grants", &label]);
+    assert_eq!(
+        grants[0]["resource_roles"],
+        json!([{ "resource_id": project, "role": "Developer" }])
+    );
+
+    // 4. Another project role, the app role kept: only the project role changes.
+    cli.ok(&[
+        "hub",
+        "share",
+        &label,
+        &ana,
+        "--resource",
+        &format!("{project}=Manager"),
+    ]);
+    let jobs = wait_idle(&cli, &label);
+    assert_eq!(rm.project_roles(&project, &ana).await, ["Manager"]);
+    assert!(
+        jobs.iter().any(|j| j["task"] == "update_member_role"
+            && j["progress"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("Manager")),
+        "{jobs:#?}"
+    );
+    assert_no_drift(&cli, &label);
+
+    // 5. A role on the project given in Redmine by hand drifts back at the next check.
+    let (membership, _) = rm.membership(&project, &ana).await.unwrap();
+    let reporter = rm.call(Method::GET, "/roles.json", None).await["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "Reporter")
+        .unwrap()["id"]
+        .clone();
+    let put = json!({ "membership": { "role_ids": [reporter] } });
+    rm.call(
+        Method::PUT,
+        &format!("/memberships/{membership}.json"),
+        Some(put),
+    )
+    .await;
+    let out = cli.json(&["hub", "sync", &label]);
+    assert_eq!(out["state"], "completed", "{out:#}");
+    let shown = cli.json(&["hub", "show", &label]);
+    let planned = shown["last_report"]["planned_resource_roles"].to_string();
+    assert!(
+        planned.contains(&format!("{project}: Manager")),
+        "{shown:#}"
+    );
+    wait_idle(&cli, &label);
+    assert_eq!(rm.project_roles(&project, &ana).await, ["Manager"]);
+
+    // 6. Narrowing the share takes the project role away; the person stays a member.
+    cli.ok(&["hub", "share", &label, &ana, "--no-resources"]);
+    wait_idle(&cli, &label);
+    assert!(rm.project_roles(&project, &ana).await.is_empty());
+    let grants = cli.json(&["hub", "grants", &label]);
+    assert_eq!(
+        grants[0]["resource_roles"],
+        json!([{ "resource_id": project, "role": null }])
+    );
+    assert_no_drift(&cli, &label);
+
+    // 7. Revoke: the member goes; the next check finds no drift.
+    cli.ok(&["hub", "share", &label, &ana, "--resource", &dev]);
+    wait_idle(&cli, &label);
+    assert_eq!(rm.project_roles(&project, &ana).await, ["Developer"]);
+    cli.ok(&["hub", "revoke", &label, &ana]);
+    wait_idle(&cli, &label);
+    let users = rm
+        .call(
+            Method::GET,
+            &format!("/users.json?name={ana}&status="),
+            None,
+        )
+        .await;
+    let u = &users["users"][0];
+    assert_eq!(u["mail"], ana.as_str(), "{users:#}");
+    assert_ne!(u["status"], 1, "still active: {u:#}");
+    assert_no_drift(&cli, &label);
+}
