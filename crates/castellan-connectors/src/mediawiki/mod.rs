@@ -36,7 +36,7 @@ mod wiki;
 use async_trait::async_trait;
 use castellan_core::catalog::Capability::*;
 use castellan_core::connector::settings::{
-    requests_per_second, SettingField, SettingKind, BASE_URL,
+    allow_private, requests_per_second, SettingField, SettingKind, BASE_URL,
 };
 use castellan_core::connector::{AppMember as Member, AppRole, AppSession as S, Connector};
 use castellan_core::connector::{ConnectorContext as Ctx, ConnectorError as E, ConnectorInfo};
@@ -86,7 +86,7 @@ impl Connector for MediaWikiConnector {
             capabilities: vec![ListMembers, Invite, UpdateRole, Remove, ListRoles],
             default_role: USER.to_owned(),
             sign_in: SignIn::Password,
-            settings: vec![url, requests_per_second()],
+            settings: vec![url, requests_per_second(), allow_private()],
         }
     }
 

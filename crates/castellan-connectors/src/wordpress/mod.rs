@@ -245,6 +245,7 @@ impl Connector for WordPressConnector {
                 SettingField::new(REASSIGN_TO, "Give removed members' content to", Text, true)
                     .help("The id, username or email of who gets a removed member's posts"),
                 settings::requests_per_second(),
+                settings::allow_private(),
             ],
         }
     }
