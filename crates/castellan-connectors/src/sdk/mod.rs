@@ -11,9 +11,12 @@
 //! - [`paging`]: page/per-page, offset/limit, `Link: rel="next"`, SCIM and anchored offsets.
 //! - [`errors`]: transport failures and the answers every app means the same way.
 //! - [`cookies`]: a cookie jar for apps driven through their web pages.
-//! - [`members`]: email addresses and admin-flag roles.
+//! - [`members`]: email addresses, app members, guards of the automation account, admin-flag
+//!   roles.
+//! - [`roles`]: roles ranked in an app's order and checked against its roles.
 //! - [`rest`]: JSON bodies of successes, counts in headers, the text of HTML messages.
 //! - [`json`]: small readers of JSON answers.
+//! - [`records`]: invitation records, for apps that show nobody's email address.
 //! - [`usernames`]: usernames derived from emails, made unique; random passwords.
 //! - [`scim`]: SCIM 2.0 client plumbing (RFC 7643/7644): filters, PATCH bodies, list
 //!   responses, the provider's configuration and SCIM error bodies.
@@ -26,8 +29,10 @@ pub mod json;
 pub mod members;
 pub mod paging;
 pub mod rate;
+pub mod records;
 pub mod redact;
 pub mod rest;
+pub mod roles;
 pub mod scim;
 pub mod usernames;
 
