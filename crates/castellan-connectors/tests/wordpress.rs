@@ -207,13 +207,14 @@ fn it_is_registered_with_its_settings_and_matches_the_catalog() {
             "base_url",
             "api_token",
             "reassign_to",
-            "requests_per_second"
+            "requests_per_second",
+            "allow_private"
         ]
     );
     let required: Vec<bool> = info.settings.iter().map(|f| f.required).collect();
     assert_eq!(
         required,
-        [true, false, true, false],
+        [true, false, true, false, false],
         "the password may carry the token"
     );
     assert!(info.can(Capability::KeepSeat) && info.can(Capability::ListRoles));

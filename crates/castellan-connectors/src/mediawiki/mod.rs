@@ -19,11 +19,10 @@
 //! - **Email addresses:** MediaWiki shows nobody's address but one's own, not even to
 //!   bureaucrats (API:Users has no such `usprop`). Each invitation therefore first records
 //!   `<address> <username>` in the automation account's own private options
-//!   (`userjs-castellan-invite-<SHA-256 of the address>`), read with every listing. A member
-//!   Castellan invited shows that address, and `find_by_email` finds it; a member made any
-//!   other way (or by another automation account) has no email and is not found by address
-//!   (`None`: the connector cannot know it). An invitation whose username belongs to an account
-//!   Castellan did not record is a `Conflict`: a person tells whose it is.
+//!   (`userjs-castellan-invite-<SHA-256 of the address>`, [`crate::sdk::records`]), read with
+//!   every listing: `find_by_email` finds only members Castellan invited (else `None`). An
+//!   invitation whose username belongs to an account Castellan did not record is a `Conflict`:
+//!   a person tells whose it is.
 //!
 //! Sources: <https://www.mediawiki.org/wiki/API:Login#Method_2._clientlogin>,
 //! <https://www.mediawiki.org/wiki/API:Userinfo>, <https://www.mediawiki.org/wiki/API:Siteinfo>,
@@ -35,9 +34,7 @@ mod wiki;
 
 use async_trait::async_trait;
 use castellan_core::catalog::Capability::*;
-use castellan_core::connector::settings::{
-    requests_per_second, SettingField, SettingKind, BASE_URL,
-};
+use castellan_core::connector::settings::{self_hosted, SettingField, SettingKind, BASE_URL};
 use castellan_core::connector::{AppMember as Member, AppRole, AppSession as S, Connector};
 use castellan_core::connector::{ConnectorContext as Ctx, ConnectorError as E, ConnectorInfo};
 use castellan_core::connector::{Invitation, MemberPage, MemberState, SignIn};
@@ -46,13 +43,13 @@ use serde_json::json;
 use tracing::{debug, instrument};
 
 use crate::sdk::cookies::CookieJar;
-use crate::sdk::errors::unexpected;
+use crate::sdk::errors::{gone, unexpected};
 use crate::sdk::json::{items, text};
-use crate::sdk::members::normalize_email;
+use crate::sdk::members::{given, normalize_email, not_self, require_rights};
+use crate::sdk::records::{key, value, Records};
 use crate::sdk::usernames::{candidates, random_password};
-use crate::sdk::Auth;
-use wiki::{body, ranked, record_key, refused, username, Rec, Wiki};
-use wiki::{RANKED, USER};
+use crate::sdk::{roles::known, Auth};
+use wiki::{body, groups, refused, username, Wiki, RANKED, RECORD, USER};
 
 /// The connector's name in the catalog.
 pub const NAME: &str = "mediawiki";
@@ -86,7 +83,7 @@ impl Connector for MediaWikiConnector {
             capabilities: vec![ListMembers, Invite, UpdateRole, Remove, ListRoles],
             default_role: USER.to_owned(),
             sign_in: SignIn::Password,
-            settings: vec![url, requests_per_second()],
+            settings: self_hosted(url, []),
         }
     }
 
@@ -122,19 +119,14 @@ impl Connector for MediaWikiConnector {
     async fn verify_permissions(&self, ctx: &Ctx, s: &S) -> R<()> {
         let w = self.wiki(ctx, Some(s))?;
         let q = "action=query&meta=userinfo&uiprop=rights|blockinfo";
-        let me = w.get(q, &[], "read its rights").await?;
-        let me = &me["query"]["userinfo"];
-        let rights = ["createaccount", "userrights", "block", "editmyoptions"];
-        let has = |r: &&str| items(&me["rights"]).contains(&json!(r));
-        let missing = rights.into_iter().filter(|r| !has(r)).collect::<Vec<_>>();
-        let missing = missing.join(", ");
-        match (me.get("blockid"), missing.as_str()) {
-            (None, "") => Ok(()),
-            (Some(_), _) => Err(E::InsufficientPermission("the account is blocked".into())),
-            (None, m) => Err(E::InsufficientPermission(format!(
-                "the account lacks the rights {m}: make it a sysop and a bureaucrat"
-            ))),
+        let v = w.get(q, &[], "read its rights").await?;
+        let me = &v["query"]["userinfo"];
+        if me.get("blockid").is_some() {
+            return Err(E::InsufficientPermission("the account is blocked".into()));
         }
+        let rights = ["createaccount", "userrights", "block", "editmyoptions"];
+        let has = |r: &str| items(&me["rights"]).contains(&json!(r));
+        require_rights(&rights, has, "make it a sysop and a bureaucrat")
     }
 
     #[instrument(skip_all, fields(connector = NAME, cursor = ?cursor))]
@@ -149,14 +141,13 @@ impl Connector for MediaWikiConnector {
 
     #[instrument(skip_all, fields(connector = NAME, member = %id))]
     async fn get_member(&self, ctx: &Ctx, s: &S, id: &str) -> R<Option<Member>> {
-        let w = self.wiki(ctx, Some(s))?;
-        w.user(id).await
+        self.wiki(ctx, Some(s))?.user(id).await
     }
 
     #[instrument(skip_all, fields(connector = NAME))]
     async fn find_by_email(&self, ctx: &Ctx, s: &S, email: &str) -> R<Option<Member>> {
         let w = self.wiki(ctx, Some(s))?;
-        let key = record_key(&normalize_email(email)?);
+        let key = key(RECORD, &normalize_email(email)?);
         recorded(&w, &w.records().await?, &key).await
     }
 
@@ -165,17 +156,17 @@ impl Connector for MediaWikiConnector {
         let w = self.wiki(ctx, Some(s))?;
         roles(&w, Some(&inv.role)).await?;
         let email = normalize_email(&inv.email)?;
-        let (key, recs) = (record_key(&email), w.records().await?);
+        let (key, recs) = (key(RECORD, &email), w.records().await?);
         // The account Castellan made for this address.
         if let Some(u) = recorded(&w, &recs, &key).await? {
             return revive(&w, u, &inv.role).await;
         }
-        let name = match inv.username.as_deref().map(str::trim) {
-            None | Some("") => free_name(&w, &email, &recs).await?,
+        let name = match given(&inv.username) {
+            None => free_name(&w, &email, &recs).await?,
             // The member the engine names: the person's own (former) member, unless Castellan
             // made it for another address.
             Some(n) => match w.user(n).await? {
-                Some(u) if recs.iter().any(|r| Some(&r.name) == u.name.as_ref()) => {
+                Some(u) if recs.made(name(&u)) => {
                     return Err(E::Conflict(format!("{n} was invited with another address")))
                 }
                 Some(u) => {
@@ -187,7 +178,7 @@ impl Connector for MediaWikiConnector {
             },
         };
         // Recorded first: a retry after a lost answer finds the account this call makes.
-        if !recs.iter().any(|r| r.key == key && r.name == name) {
+        if recs.of_key(&key).is_none_or(|r| r.name != name) {
             record(&w, &key, &email, &name).await?;
         }
         let (pass, back) = (random_password(), w.0.base().to_string());
@@ -216,11 +207,7 @@ impl Connector for MediaWikiConnector {
         let w = self.wiki(ctx, Some(s))?;
         roles(&w, Some(role)).await?;
         let u = w.user(id).await?.ok_or(E::NotFound(format!("user {id}")))?;
-        if is_me(s, &u) && u.roles != [role] {
-            return Err(E::Conflict(
-                "the automation account keeps its groups".into(),
-            ));
-        }
+        not_self(is_me(s, &u) && u.roles != [role], "change its own groups")?;
         set_groups(&w, u, role).await
     }
 
@@ -230,9 +217,7 @@ impl Connector for MediaWikiConnector {
         let Some(u) = w.user(id).await? else {
             return Ok(());
         };
-        if is_me(s, &u) {
-            return Err(E::Conflict("the automation account stays".into()));
-        }
+        not_self(is_me(s, &u), "block itself")?;
         let u = set_groups(&w, u, USER).await?;
         if u.state != MemberState::Deactivated {
             // `reblock` makes a partial block sitewide; no `autoblock` (it would block the
@@ -263,13 +248,14 @@ fn name(u: &Member) -> &str {
 async fn roles(w: &Wiki<'_>, role: Option<&str>) -> R<Vec<String>> {
     let q = "action=query&meta=siteinfo&siprop=usergroups";
     let v = w.get(q, &[], "read the groups").await?;
-    let groups = items(&v["query"]["usergroups"]).iter();
-    let mut all = ranked(groups.map(|g| text(&g["name"])));
+    let mut all = groups(
+        items(&v["query"]["usergroups"])
+            .iter()
+            .map(|g| text(&g["name"])),
+    );
     all.push(USER.to_owned());
-    match role {
-        Some(r) if !all.iter().any(|a| a == r) => Err(E::Configuration(format!("no role {r:?}"))),
-        _ => Ok(all),
-    }
+    role.map_or(Ok(()), |r| known(APP, r, &all))?;
+    Ok(all)
 }
 
 /// Leaves `u` in exactly the group `role` (none for `user`) and returns the user as after.
@@ -296,19 +282,15 @@ async fn revive(w: &Wiki<'_>, u: Member, role: &str) -> R<Member> {
         return Ok(u);
     }
     let f = [("user", name(&u))];
-    match w.write("action=unblock&reason=Castellan", "csrf", &f).await {
-        // `cantunblock`: the block is gone already.
-        Ok(_) | Err(E::NotFound(_)) => {
-            let u = w.user(&u.app_member_id).await?;
-            set_groups(w, u.ok_or_else(|| unexpected(APP, "unblock"))?, role).await
-        }
-        Err(e) => Err(e),
-    }
+    // `cantunblock` (`NotFound`): the block is gone already.
+    gone(w.write("action=unblock&reason=Castellan", "csrf", &f).await)?;
+    let u = w.user(&u.app_member_id).await?;
+    set_groups(w, u.ok_or_else(|| unexpected(APP, "unblock"))?, role).await
 }
 
 /// The account recorded for `key`, if it (still) exists.
-async fn recorded(w: &Wiki<'_>, recs: &[Rec], key: &str) -> R<Option<Member>> {
-    match recs.iter().find(|r| r.key == key) {
+async fn recorded(w: &Wiki<'_>, recs: &Records, key: &str) -> R<Option<Member>> {
+    match recs.of_key(key) {
         Some(r) => w.user(&r.name).await,
         None => Ok(None),
     }
@@ -316,26 +298,16 @@ async fn recorded(w: &Wiki<'_>, recs: &[Rec], key: &str) -> R<Option<Member>> {
 
 /// Records the username made for an address (`action=options`); an empty one forgets it.
 async fn record(w: &Wiki<'_>, key: &str, email: &str, name: &str) -> R<()> {
-    let value = Some(format!("{email} {name}")).filter(|_| !name.is_empty());
-    let f = [
-        ("optionname", key),
-        ("optionvalue", value.as_deref().unwrap_or("")),
-    ];
+    let value = value(email, name);
+    let f = [("optionname", key), ("optionvalue", &value)];
     w.write("action=options", "csrf", &f).await.map(drop)
 }
 
 /// The first free one of the address's [`username`], then with `-2` … `-20`, past the accounts
-/// Castellan made for other addresses. Errors: `Conflict` at a name taken by an account
-/// Castellan did not make (it may be this person's: a person decides), or all taken.
-async fn free_name(w: &Wiki<'_>, email: &str, recs: &[Rec]) -> R<String> {
+/// Castellan made for other addresses ([`Records::first_free`]: a `Conflict` at an account
+/// Castellan did not make, or when all are taken).
+async fn free_name(w: &Wiki<'_>, email: &str, recs: &Records) -> R<String> {
     let names: Vec<String> = candidates(&username(email)).collect();
     let found = w.users(&names).await?;
-    for n in names {
-        match found.iter().find(|u| name(u) == n) {
-            None => return Ok(n),
-            Some(u) if recs.iter().any(|r| r.name == name(u)) => {}
-            Some(_) => return Err(E::Conflict(format!("{n} exists, not made by Castellan"))),
-        }
-    }
-    Err(E::Conflict(format!("the usernames for {email} are taken")))
+    recs.first_free(email, names, |n| found.iter().any(|u| name(u) == n))
 }

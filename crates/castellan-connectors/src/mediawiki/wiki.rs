@@ -6,14 +6,17 @@
 
 use std::time::Duration;
 
-use castellan_core::connector::{AppMember, ConnectorError as E, MemberState};
+use castellan_core::connector::{AppMember, ConnectorError as E};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use super::{APP, R};
 use crate::sdk::errors::{common_error, unexpected};
 use crate::sdk::json::{items, text};
+use crate::sdk::members::{mailbox, member};
+use crate::sdk::records::Records;
+use crate::sdk::roles::ranked;
+use crate::sdk::usernames::capitalized;
 use crate::sdk::{Endpoint, Reply};
 
 /// Groups every user is in implicitly (`$wgImplicitGroups`): not roles.
@@ -22,7 +25,8 @@ const IMPLICIT: [&str; 3] = ["*", "user", "autoconfirmed"];
 pub(super) const RANKED: [&str; 5] = ["bureaucrat", "suppress", "sysop", "interface-admin", "bot"];
 /// The role of a member in no explicit group.
 pub(super) const USER: &str = "user";
-/// The prefix of the automation account's options that record invitations.
+/// The prefix of the automation account's options that record invitations
+/// ([`crate::sdk::records`]).
 pub(super) const RECORD: &str = "userjs-castellan-invite-";
 
 /// Parameters as pairs.
@@ -80,7 +84,7 @@ impl Wiki<'_> {
         let rows = items(&v["query"]["users"]).iter();
         let rows = rows.chain(items(&v["query"]["allusers"]));
         let rows = rows.filter(|r| r.get("missing").or(r.get("invalid")).is_none());
-        let members = rows.map(|r| member(r, &recs)).collect::<Option<_>>();
+        let members = rows.map(|r| user(r, &recs)).collect::<Option<_>>();
         Ok((members.ok_or_else(|| unexpected(APP, "list users"))?, v))
     }
 
@@ -94,7 +98,7 @@ impl Wiki<'_> {
     }
 
     /// The invitation records.
-    pub(super) async fn records(&self) -> R<Vec<Rec>> {
+    pub(super) async fn records(&self) -> R<Records> {
         let q = "action=query&meta=userinfo&uiprop=options";
         let v = self.get(q, &[], "read the invitation records").await?;
         Ok(records(&v))
@@ -165,76 +169,45 @@ pub(super) fn map_code(code: &str, info: &str, retry_after: Option<Duration>, wh
     }
 }
 
-/// Groups without implicit ones and repeats, most privileged first (see [`RANKED`]).
-pub(super) fn ranked<'a>(groups: impl Iterator<Item = &'a str>) -> Vec<String> {
-    let mut out: Vec<&str> = groups.filter(|g| !IMPLICIT.contains(g)).collect();
-    let rank = |g: &&str| RANKED.iter().position(|r| r == g).unwrap_or(RANKED.len());
-    out.sort_by_key(|g| (rank(g), *g));
-    out.dedup();
-    out.into_iter().map(str::to_owned).collect()
-}
-
-/// An invitation record: the option's key, the address, the username made for it.
-#[derive(Debug, Clone)]
-pub(super) struct Rec {
-    pub(super) key: String,
-    pub(super) email: String,
-    pub(super) name: String,
+/// Groups as roles: without implicit ones and repeats, most privileged first (see [`RANKED`]).
+pub(super) fn groups<'a>(groups: impl Iterator<Item = &'a str>) -> Vec<String> {
+    ranked(groups.filter(|g| !IMPLICIT.contains(g)), &RANKED)
 }
 
 /// The invitation records in an answer with the automation account's options: values
 /// `<address> <username>` of the options named [`RECORD`]….
-fn records(v: &Value) -> Vec<Rec> {
+fn records(v: &Value) -> Records {
     let opts = v["query"]["userinfo"]["options"]
         .as_object()
         .into_iter()
         .flatten();
-    let ours = opts.filter(|(k, _)| k.starts_with(RECORD));
-    let rec = |(k, v): (&String, &Value)| {
-        let (email, name) = v.as_str()?.split_once(' ')?;
-        Some(Rec {
-            key: k.clone(),
-            email: email.into(),
-            name: name.into(),
-        })
-    };
-    ours.filter_map(rec).collect()
+    Records::parse(
+        RECORD,
+        opts.filter_map(|(k, v)| Some((k.as_str(), v.as_str()?))),
+    )
 }
 
 /// A user as an app member, from a `list=allusers` or `list=users` row with `groups` and
 /// `blockinfo`: the user id, the username as name, the address Castellan invited them with
 /// (MediaWiki shows nobody's but one's own), the explicit groups or `user` as roles,
 /// deactivated when blocked from the whole wiki (a partial block still lets them work).
-fn member(v: &Value, recs: &[Rec]) -> Option<AppMember> {
+fn user(v: &Value, recs: &Records) -> Option<AppMember> {
     let name = v["name"].as_str()?;
-    let groups = ranked(v["groups"].as_array()?.iter().filter_map(Value::as_str));
+    let groups = groups(v["groups"].as_array()?.iter().filter_map(Value::as_str));
+    let roles = Some(groups).filter(|g| !g.is_empty());
     let blocked = v.get("blockid").is_some() && v["blockpartial"] != true;
-    Some(AppMember {
-        app_member_id: v["userid"].as_u64()?.to_string(),
-        email: recs
-            .iter()
-            .find(|r| r.name == name)
-            .map(|r| r.email.clone()),
-        name: Some(name.to_owned()),
-        roles: Some(groups)
-            .filter(|g| !g.is_empty())
-            .unwrap_or(vec![USER.to_owned()]),
-        state: [MemberState::Active, MemberState::Deactivated][usize::from(blocked)],
-    })
+    let (id, email) = (v["userid"].as_u64()?, recs.email_of(name));
+    let roles = roles.unwrap_or(vec![USER.to_owned()]);
+    Some(member(id, email, Some(name), roles, blocked))
 }
 
-/// The username an address gives: its local part without a `+tag`, characters other than
-/// letters, digits, `.` and `-` as spaces, at most 60 characters ([`canonical`]: `ana.b_c+x@h`
-/// gives `Ana.b c`), or `Member`.
+/// The username an address gives: its [`mailbox`], characters other than letters, digits, `.`
+/// and `-` as spaces, at most 60 characters ([`canonical`]: `ana.b_c+x@h` gives `Ana.b c`), or
+/// `Member`.
 pub(super) fn username(email: &str) -> String {
-    let local = email.rsplit_once('@').map_or(email, |p| p.0);
-    let local = local.split('+').next().unwrap_or_default();
     let keep = |c: char| c.is_alphanumeric() || c == '.' || c == '-';
-    let clean: String = local
-        .chars()
-        .take(60)
-        .map(|c| if keep(c) { c } else { ' ' })
-        .collect();
+    let local = mailbox(email).chars().take(60);
+    let clean: String = local.map(|c| if keep(c) { c } else { ' ' }).collect();
     Some(canonical(&clean))
         .filter(|n| !n.is_empty())
         .unwrap_or("Member".into())
@@ -244,21 +217,7 @@ pub(super) fn username(email: &str) -> String {
 /// letter capitalised.
 pub(super) fn canonical(name: &str) -> String {
     let words = name.replace('_', " ");
-    let words: Vec<&str> = words.split_whitespace().collect();
-    let words = words.join(" ");
-    let mut chars = words.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
-}
-
-/// The option recording the username made for an address (lowercase): [`RECORD`] and 40 hex
-/// digits of its SHA-256 (option names allow `[A-Za-z0-9_-]` only).
-pub(super) fn record_key(email: &str) -> String {
-    let hash = Sha256::digest(email.as_bytes());
-    let hex: String = hash[..20].iter().map(|b| format!("{b:02x}")).collect();
-    format!("{RECORD}{hex}")
+    capitalized(&words.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 #[cfg(test)]
@@ -267,15 +226,15 @@ mod tests {
 
     #[test]
     fn groups_and_names() {
-        let g = ranked(["*", "user", "sysop", "zeta", "bureaucrat", "abc", "sysop"].into_iter());
+        let g = groups(["*", "user", "sysop", "zeta", "bureaucrat", "abc", "sysop"].into_iter());
         assert_eq!(g, ["bureaucrat", "sysop", "abc", "zeta"]);
         assert_eq!(
-            (username("ana.b_c+x@h"), username("élan@h")),
-            ("Ana.b c".into(), "Élan".into())
-        );
-        assert_eq!(
-            (username("+x@h"), record_key("a@b").len()),
-            ("Member".into(), RECORD.len() + 40)
+            (
+                username("ana.b_c+x@h"),
+                username("élan@h"),
+                username("+x@h")
+            ),
+            ("Ana.b c".into(), "Élan".into(), "Member".into())
         );
     }
 }

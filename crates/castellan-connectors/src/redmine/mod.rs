@@ -69,7 +69,7 @@ use tracing::{debug, instrument};
 
 use crate::sdk::errors::unexpected;
 use crate::sdk::members::{
-    email_local_part, normalize_email, role_is_admin, ROLE_ADMIN, ROLE_USER,
+    email_local_part, normalize_email, not_self, role_is_admin, ROLE_ADMIN, ROLE_USER,
 };
 use crate::sdk::{Auth, Endpoint};
 use model::{derive_login, session_user, split_name, Cursor, RedmineUser, SessionToken};
@@ -375,11 +375,8 @@ impl Connector for RedmineConnector {
         if current.admin == admin {
             return Ok(current.member);
         }
-        if !admin && session_user(s) == Some(current.id) {
-            return Err(ConnectorError::Conflict(
-                "the automation account cannot take away its own administrator flag".into(),
-            ));
-        }
+        let me = session_user(s) == Some(current.id);
+        not_self(me && !admin, "take away its own administrator flag")?;
         let u = self
             .update_user(
                 &api,
@@ -400,11 +397,7 @@ impl Connector for RedmineConnector {
     ) -> Result<(), ConnectorError> {
         let api = self.api(ctx, s)?;
         let current = self.resolve_existing(&api, app_member_id).await?;
-        if session_user(s) == Some(current.id) {
-            return Err(ConnectorError::Conflict(
-                "the automation account cannot lock itself".into(),
-            ));
-        }
+        not_self(session_user(s) == Some(current.id), "lock itself")?;
         if current.status == STATUS_LOCKED {
             return Ok(());
         }

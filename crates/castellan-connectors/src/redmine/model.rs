@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use super::{LOGIN_MAX, NAME_MAX, STATUSES, STATUS_ACTIVE, STATUS_LOCKED, STATUS_REGISTERED};
 use crate::sdk::members::{admin_role, email_local_part};
 use crate::sdk::paging::AnchoredOffset;
+use crate::sdk::usernames::capitalized;
 
 // ---- session, cursor, members --------------------------------------------------------------------
 
@@ -171,7 +172,7 @@ pub(super) fn split_name(name: Option<&str>, email: &str) -> (String, String) {
         None => email_local_part(email)
             .split(['.', '_', '-', '+'])
             .filter(|w| !w.is_empty())
-            .map(capitalize)
+            .map(capitalized)
             .collect(),
     };
     let clip = |s: &str| s.chars().take(NAME_MAX).collect::<String>();
@@ -179,13 +180,5 @@ pub(super) fn split_name(name: Option<&str>, email: &str) -> (String, String) {
         [] => (clip(email_local_part(email)), "-".to_owned()),
         [one] => (clip(one), "-".to_owned()),
         [first @ .., last] => (clip(&first.join(" ")), clip(last)),
-    }
-}
-
-fn capitalize(w: &str) -> String {
-    let mut c = w.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
     }
 }

@@ -34,6 +34,9 @@
 //!   retry does not act twice; every change is read first.
 //! - **Errors** follow RFC 7644 §3.12: see [`crate::sdk::scim::scim_error`]. Requests and answers
 //!   are `application/scim+json` (§3.1).
+//! - **Addresses** (setting `allow_private`): `yes` (default) lets the base URL be on a loopback
+//!   or private network, for a self-hosted provider; a hub on a SaaS app from the catalog sets
+//!   `no` (public addresses only).
 
 mod api;
 mod model;
@@ -234,6 +237,7 @@ impl Connector for ScimConnector {
                      user, where the app documents deletion",
                 ),
                 settings::requests_per_second(),
+                settings::allow_private(),
             ],
         }
     }

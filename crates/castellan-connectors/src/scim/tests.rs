@@ -189,7 +189,8 @@ fn the_connector_declares_an_api_token_and_its_settings() {
             "api_token",
             ROLES_FROM,
             DEACTIVATE_WITH,
-            "requests_per_second"
+            "requests_per_second",
+            "allow_private"
         ]
     );
     assert_eq!(info.default_role, BASE_ROLE);

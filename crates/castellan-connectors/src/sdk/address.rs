@@ -22,13 +22,16 @@
 //!
 //! IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`) are judged as the IPv4 address they carry.
 //!
-//! For now the connectors' default constructors allow private and loopback addresses
-//! ([`AddressPolicy::SELF_HOSTED`]): self-hosted apps live on private networks, and all tests run
-//! on `127.0.0.1`. A per-hub setting will choose the policy later.
+//! Each hub chooses with its `allow_private` setting ([`policy_of`]): `yes` is
+//! [`AddressPolicy::SELF_HOSTED`] (self-hosted apps live on private networks), `no` is
+//! [`AddressPolicy::PUBLIC_ONLY`] (SaaS apps); a hub without it gets its connector's default,
+//! `SELF_HOSTED` for the connectors' default constructors (all tests run on `127.0.0.1`).
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
+use castellan_core::connector::settings::{ALLOW_PRIVATE, ALLOW_PRIVATE_YES};
+use castellan_core::connector::ConnectorContext;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 /// Which addresses a connector may connect to; see the [module](self) for the ranges.
@@ -58,6 +61,17 @@ impl AddressPolicy {
             Range::Private(_) if self.allow_private => Ok(()),
             Range::Private(range) | Range::Forbidden(range) => Err(Refused { ip, range }),
         }
+    }
+}
+
+/// The policy a hub asked for with its [`ALLOW_PRIVATE`] setting: `yes` →
+/// [`AddressPolicy::SELF_HOSTED`]; `no`, or any other value (connect checks it), →
+/// [`AddressPolicy::PUBLIC_ONLY`]; unset → `default`, the connector's own.
+pub fn policy_of(ctx: &ConnectorContext, default: AddressPolicy) -> AddressPolicy {
+    match ctx.setting(ALLOW_PRIVATE) {
+        None => default,
+        Some(v) if v.eq_ignore_ascii_case(ALLOW_PRIVATE_YES) => AddressPolicy::SELF_HOSTED,
+        Some(_) => AddressPolicy::PUBLIC_ONLY,
     }
 }
 
@@ -98,7 +112,14 @@ impl fmt::Display for Refused {
             f,
             "the outbound address policy refuses {} ({} address)",
             self.ip, self.range
-        )
+        )?;
+        match classify(self.ip) {
+            Range::Private(_) => write!(
+                f,
+                ": a self-hosted app's hub must set {ALLOW_PRIVATE} to {ALLOW_PRIVATE_YES}"
+            ),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -269,6 +290,23 @@ mod tests {
         ] {
             assert!(AddressPolicy::PUBLIC_ONLY.check(ip(s)).is_ok(), "{s}");
         }
+    }
+
+    #[test]
+    fn the_hub_setting_chooses_the_policy() {
+        use secrecy::SecretString;
+        let mut ctx = ConnectorContext::new("http://a", "u", SecretString::from(String::new()));
+        let (yes, no) = (AddressPolicy::SELF_HOSTED, AddressPolicy::PUBLIC_ONLY);
+        assert_eq!((policy_of(&ctx, yes), policy_of(&ctx, no)), (yes, no));
+        for (value, policy) in [("yes", yes), (" YES ", yes), ("no", no), ("bogus", no)] {
+            ctx.settings.insert(ALLOW_PRIVATE.into(), value.into());
+            assert_eq!(policy_of(&ctx, yes), policy, "{value}");
+            assert_eq!(policy_of(&ctx, no), policy, "{value}");
+        }
+        let why = no.check(ip("10.0.0.1")).unwrap_err().to_string();
+        assert!(why.contains("set allow_private to yes"), "{why}");
+        let why = yes.check(ip("169.254.169.254")).unwrap_err().to_string();
+        assert!(!why.contains("allow_private"), "{why}");
     }
 
     #[tokio::test]

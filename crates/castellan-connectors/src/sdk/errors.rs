@@ -60,10 +60,37 @@ pub fn unexpected(app: &str, what: &str) -> ConnectorError {
     ConnectorError::AppChanged(format!("{app} answered '{what}' with an unexpected body"))
 }
 
+/// A lookup's result with `NotFound` as `None`: for things that may not exist.
+///
+/// Errors: any other error of `r`.
+pub fn found<T>(r: Result<T, ConnectorError>) -> Result<Option<T>, ConnectorError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(ConnectorError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// A removal's result with `NotFound` as done: what is gone already needs no removing.
+///
+/// Errors: any other error of `r`.
+pub fn gone<T>(r: Result<T, ConnectorError>) -> Result<(), ConnectorError> {
+    found(r).map(drop)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn not_found_is_none_or_done() {
+        let missing = || Err::<u8, _>(ConnectorError::NotFound("x".into()));
+        assert_eq!((found(Ok(1)), found(missing())), (Ok(Some(1)), Ok(None)));
+        assert_eq!((gone(Ok(1)), gone(missing())), (Ok(()), Ok(())));
+        let down = Err::<u8, _>(ConnectorError::Unavailable("x".into()));
+        assert!(found(down.clone()).is_err() && gone(down).is_err());
+    }
 
     #[test]
     fn common_answers_map_once() {

@@ -149,59 +149,76 @@ pub type RetryHint = fn(&Value) -> Option<Duration>;
 
 /// The connectors' HTTP client: redirects are never followed (a token never leaves the
 /// configured base URL, and logins read the redirects), a connect timeout of
-/// [`CONNECT_TIMEOUT`], the `castellan/<version>` user agent, and the [`AddressPolicy`] enforced
-/// at DNS resolution. Cheap to clone (it shares the connection pool).
+/// [`CONNECT_TIMEOUT`], the `castellan/<version>` user agent, and the [`AddressPolicy`] of each
+/// hub enforced at DNS resolution: one pooled client for each policy, and the connector's own
+/// policy for hubs that choose none ([`super::address::policy_of`]). Cheap to clone (it shares
+/// the connection pools).
 #[derive(Debug, Clone)]
 pub struct HttpClient {
-    http: reqwest::Client,
+    /// Resolves under [`AddressPolicy::SELF_HOSTED`].
+    private: reqwest::Client,
+    /// Resolves under [`AddressPolicy::PUBLIC_ONLY`].
+    public: reqwest::Client,
     policy: AddressPolicy,
     limits: super::rate::RateLimits,
 }
 
+/// A client that resolves names under `policy`.
+fn build_client(policy: AddressPolicy) -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(CONNECT_TIMEOUT)
+        // Drop an idle connection before servers with a short keep-alive do (WEBrick, which
+        // Redmine runs on, closes after 2 s): reusing one the server is closing fails a
+        // request that may not be retried (a sign-in POST after waiting for a TOTP step).
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+        .user_agent(concat!("castellan/", env!("CARGO_PKG_VERSION")))
+        .dns_resolver(std::sync::Arc::new(PolicyResolver::new(policy)))
+        .build()
+        .expect("the HTTP client builds with static settings")
+}
+
 impl HttpClient {
-    /// A client enforcing `policy`.
+    /// A client enforcing `policy` on hubs that choose none.
     pub fn new(policy: AddressPolicy) -> Self {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(CONNECT_TIMEOUT)
-            // Drop an idle connection before servers with a short keep-alive do (WEBrick, which
-            // Redmine runs on, closes after 2 s): reusing one the server is closing fails a
-            // request that may not be retried (a sign-in POST after waiting for a TOTP step).
-            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-            .user_agent(concat!("castellan/", env!("CARGO_PKG_VERSION")))
-            .dns_resolver(std::sync::Arc::new(PolicyResolver::new(policy)))
-            .build()
-            .expect("the HTTP client builds with static settings");
         Self {
-            http,
+            private: build_client(AddressPolicy::SELF_HOSTED),
+            public: build_client(AddressPolicy::PUBLIC_ONLY),
             policy,
             limits: Default::default(),
         }
     }
 
     /// Over a client built elsewhere, which must not follow redirects. Its DNS resolution is its
-    /// own: only literal IP base URLs are checked against `policy`.
+    /// own: only literal IP base URLs are checked against the hub's policy (`policy` when the
+    /// hub chooses none).
     pub fn with_client(http: reqwest::Client, policy: AddressPolicy) -> Self {
         Self {
-            http,
+            private: http.clone(),
+            public: http,
             policy,
             limits: Default::default(),
         }
     }
 
-    /// The endpoint of a connector call: the hub's base URL, its call timeout, and its request
-    /// rate limit when it sets one ([`super::rate::rate_of`]).
+    /// The endpoint of a connector call: the hub's base URL under the hub's address policy
+    /// ([`super::address::policy_of`]: its `allow_private` setting), its call timeout, and its
+    /// request rate limit when it sets one ([`super::rate::rate_of`]).
     ///
-    /// Errors: `Configuration` when the base URL is refused ([`BaseUrl::parse`]).
+    /// Errors: `Configuration` when the base URL is refused ([`BaseUrl::parse`]), e.g. a
+    /// loopback address for a hub whose `allow_private` is `no`.
     pub fn endpoint_for(
         &self,
         ctx: &castellan_core::connector::ConnectorContext,
     ) -> Result<Endpoint<'_>, ConnectorError> {
-        self.endpoint_at(&ctx.base_url, ctx.timeout, super::rate::rate_of(ctx))
+        let policy = super::address::policy_of(ctx, self.policy);
+        let rate = super::rate::rate_of(ctx);
+        self.endpoint_at(&ctx.base_url, ctx.timeout, rate, policy)
     }
 
-    /// The endpoint at the hub's base URL, with a per-request timeout (see [`call_timeout`]) and
-    /// no request rate limit of its own (prefer [`HttpClient::endpoint_for`] in connectors).
+    /// The endpoint at the hub's base URL, with a per-request timeout (see [`call_timeout`]),
+    /// the client's own address policy and no request rate limit of its own (prefer
+    /// [`HttpClient::endpoint_for`] in connectors).
     ///
     /// Errors: `Configuration` when the base URL is refused ([`BaseUrl::parse`]).
     pub fn endpoint(
@@ -209,7 +226,7 @@ impl HttpClient {
         base_url: &str,
         timeout: Duration,
     ) -> Result<Endpoint<'_>, ConnectorError> {
-        self.endpoint_at(base_url, timeout, None)
+        self.endpoint_at(base_url, timeout, None, self.policy)
     }
 
     fn endpoint_at(
@@ -217,10 +234,15 @@ impl HttpClient {
         base_url: &str,
         timeout: Duration,
         per_second: Option<u32>,
+        policy: AddressPolicy,
     ) -> Result<Endpoint<'_>, ConnectorError> {
-        let base = BaseUrl::parse(base_url, self.policy)?;
+        let base = BaseUrl::parse(base_url, policy)?;
         Ok(Endpoint {
-            http: &self.http,
+            http: if policy.allow_private {
+                &self.private
+            } else {
+                &self.public
+            },
             limiter: per_second.map(|r| self.limits.limiter(base.as_str(), r)),
             base,
             timeout: call_timeout(timeout),
@@ -609,6 +631,61 @@ mod tests {
         assert!(BaseUrl::parse("http://127.0.0.1", AddressPolicy::PUBLIC_ONLY).is_err());
         assert!(BaseUrl::parse("http://[::1]", AddressPolicy::PUBLIC_ONLY).is_err());
         assert!(BaseUrl::parse("https://example.org", AddressPolicy::PUBLIC_ONLY).is_ok());
+    }
+
+    /// A hub whose `allow_private` is `no` may not reach loopback, by literal address or by
+    /// name; with `yes` (or unset, the connectors' default) it may. Metadata never.
+    #[tokio::test]
+    async fn the_hub_setting_chooses_the_address_policy() {
+        use castellan_core::connector::settings::ALLOW_PRIVATE;
+        use castellan_core::connector::ConnectorContext;
+        // A port nobody listens on: an allowed request fails to connect (`Unavailable`).
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let http = HttpClient::new(AddressPolicy::SELF_HOSTED);
+        let hub = |base: &str, allow: Option<&str>| {
+            let pw = SecretString::from(String::new());
+            let mut ctx = ConnectorContext::new(base, "u", pw);
+            ctx.settings
+                .extend(allow.map(|a| (ALLOW_PRIVATE.into(), a.into())));
+            ctx
+        };
+        let loopback = format!("http://127.0.0.1:{port}");
+        let err = http.endpoint_for(&hub(&loopback, Some("no"))).unwrap_err();
+        assert!(
+            matches!(&err, ConnectorError::Configuration(m)
+                if m.contains("127.0.0.1") && m.contains("allow_private")),
+            "{err}"
+        );
+        for allow in [Some("yes"), None] {
+            assert!(
+                http.endpoint_for(&hub(&loopback, allow)).is_ok(),
+                "{allow:?}"
+            );
+        }
+        for allow in [Some("yes"), Some("no"), None] {
+            let err = http
+                .endpoint_for(&hub("http://169.254.169.254/latest", allow))
+                .unwrap_err();
+            assert!(
+                matches!(&err, ConnectorError::Configuration(m) if m.contains("cloud metadata")),
+                "{allow:?}: {err}"
+            );
+        }
+        // By name: the resolver of the hub's policy decides.
+        let by_name = format!("http://localhost:{port}");
+        let ep = http.endpoint_for(&hub(&by_name, Some("no"))).unwrap();
+        let err = ep.get("/").send().await.unwrap_err();
+        assert!(
+            matches!(&err, ConnectorError::Configuration(m) if m.contains("allow_private")),
+            "{err}"
+        );
+        let ep = http.endpoint_for(&hub(&by_name, Some("yes"))).unwrap();
+        let err = ep.get("/").send().await.unwrap_err();
+        assert!(matches!(err, ConnectorError::Unavailable(_)), "{err}");
     }
 
     #[test]

@@ -1,7 +1,8 @@
-//! Small rules about members shared by connectors: email addresses, and apps whose roles are an
-//! administrator flag.
+//! Small rules about members shared by connectors: email addresses, app members built from what
+//! the app reports, the guards every connector keeps around its automation account, and apps
+//! whose roles are an administrator flag.
 
-use castellan_core::connector::ConnectorError;
+use castellan_core::connector::{AppMember, ConnectorError, MemberState};
 
 /// The role of an app's administrators, for apps whose only role is an administrator flag.
 pub const ROLE_ADMIN: &str = "admin";
@@ -29,6 +30,72 @@ pub fn normalize_email(email: &str) -> Result<String, ConnectorError> {
 /// The part before the last `@` (the whole string without one).
 pub fn email_local_part(email: &str) -> &str {
     email.rsplit_once('@').map_or(email, |(local, _)| local)
+}
+
+/// The mailbox of an address: its local part without a `+tag` (sub-addressing, RFC 5233).
+pub fn mailbox(email: &str) -> &str {
+    let local = email_local_part(email);
+    local.split('+').next().unwrap_or(local)
+}
+
+/// A setting or an invitation's field that is present and not blank, trimmed.
+pub fn given(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// An app member from what the app reports: `id`, the email trimmed and lowercased, the name
+/// trimmed (blank ones left out), `roles` as given, `active` or `deactivated`.
+pub fn member(
+    id: impl ToString,
+    email: Option<&str>,
+    name: Option<&str>,
+    roles: Vec<String>,
+    deactivated: bool,
+) -> AppMember {
+    let text = |s: Option<&str>| Some(s?.trim()).filter(|s| !s.is_empty()).map(str::to_owned);
+    AppMember {
+        app_member_id: id.to_string(),
+        email: text(email).map(|e| e.to_lowercase()),
+        name: text(name),
+        roles,
+        state: match deactivated {
+            true => MemberState::Deactivated,
+            false => MemberState::Active,
+        },
+    }
+}
+
+/// The guard around the automation account: it may not do `what` to itself (demote, delete,
+/// deactivate itself), or it would lose the access the hub needs.
+///
+/// Errors: `Conflict` ("the automation account cannot <what>") when `is_me`.
+pub fn not_self(is_me: bool, what: &str) -> Result<(), ConnectorError> {
+    match is_me {
+        true => Err(ConnectorError::Conflict(format!(
+            "the automation account cannot {what}"
+        ))),
+        false => Ok(()),
+    }
+}
+
+/// Checks that the automation account holds every right (capability, permission) in `needed`,
+/// by `has`.
+///
+/// Errors: `InsufficientPermission` naming the missing ones and `fix` (what to make the
+/// account, e.g. "make it an administrator").
+pub fn require_rights(
+    needed: &[&str],
+    has: impl Fn(&str) -> bool,
+    fix: &str,
+) -> Result<(), ConnectorError> {
+    let missing: Vec<&str> = needed.iter().copied().filter(|r| !has(r)).collect();
+    match missing.is_empty() {
+        true => Ok(()),
+        false => Err(ConnectorError::InsufficientPermission(format!(
+            "the account lacks {}: {fix}",
+            missing.join(", ")
+        ))),
+    }
 }
 
 /// Whether `role` ([`ROLE_ADMIN`] or [`ROLE_USER`], any case) is the administrator flag.
@@ -61,6 +128,7 @@ mod tests {
         }
         assert_eq!(email_local_part("a.b@x@y"), "a.b@x");
         assert_eq!(email_local_part("ab"), "ab");
+        assert_eq!((mailbox("a.b+x+y@h"), mailbox("+x@h")), ("a.b", ""));
         assert!(role_is_admin("App", "Admin").unwrap());
         assert!(!role_is_admin("App", "user").unwrap());
         assert!(matches!(
@@ -68,5 +136,39 @@ mod tests {
             Err(ConnectorError::Configuration(m)) if m.starts_with("App has no role")
         ));
         assert_eq!(admin_role(true), "admin");
+    }
+
+    #[test]
+    fn members_and_guards() {
+        let (blank, some) = (Some(" ".to_owned()), Some(" Ana ".to_owned()));
+        assert_eq!(
+            (given(&blank), given(&some), given(&None)),
+            (None, Some("Ana"), None)
+        );
+        let m = member(7, Some(" A@X.org "), Some(" "), vec!["x".into()], true);
+        assert_eq!(
+            (
+                m.app_member_id.as_str(),
+                m.email.as_deref(),
+                m.name,
+                m.state
+            ),
+            ("7", Some("a@x.org"), None, MemberState::Deactivated)
+        );
+        assert_eq!(
+            member("a", None, Some("Ana"), vec![], false).state,
+            MemberState::Active
+        );
+        assert!(not_self(false, "delete itself").is_ok());
+        assert!(matches!(
+            not_self(true, "delete itself"),
+            Err(ConnectorError::Conflict(m)) if m == "the automation account cannot delete itself"
+        ));
+        assert!(require_rights(&["a", "b"], |_| true, "x").is_ok());
+        assert!(matches!(
+            require_rights(&["a", "b", "c"], |r| r == "b", "make it an admin"),
+            Err(ConnectorError::InsufficientPermission(m))
+                if m == "the account lacks a, c: make it an admin"
+        ));
     }
 }

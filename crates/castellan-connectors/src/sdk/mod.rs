@@ -5,14 +5,18 @@
 //!   [`http::Endpoint`]s with authentication and a per-call timeout, [`http::Reply`], in-call
 //!   retries of idempotent requests on 429 and 503 honouring `Retry-After`, and debug logs of
 //!   requests and replies with secrets redacted ([`redact`]).
-//! - [`address`]: the outbound address policy, enforced at DNS resolution.
+//! - [`address`]: the outbound address policy, chosen per hub (`allow_private`) and enforced at
+//!   DNS resolution.
 //! - [`rate`]: the per-hub request rate limit.
 //! - [`paging`]: page/per-page, offset/limit, `Link: rel="next"`, SCIM and anchored offsets.
 //! - [`errors`]: transport failures and the answers every app means the same way.
 //! - [`cookies`]: a cookie jar for apps driven through their web pages.
-//! - [`members`]: email addresses and admin-flag roles.
+//! - [`members`]: email addresses, app members, guards of the automation account, admin-flag
+//!   roles.
+//! - [`roles`]: roles ranked in an app's order and checked against its roles.
 //! - [`rest`]: JSON bodies of successes, counts in headers, the text of HTML messages.
 //! - [`json`]: small readers of JSON answers.
+//! - [`records`]: invitation records, for apps that show nobody's email address.
 //! - [`usernames`]: usernames derived from emails, made unique; random passwords.
 //! - [`scim`]: SCIM 2.0 client plumbing (RFC 7643/7644): filters, PATCH bodies, list
 //!   responses, the provider's configuration and SCIM error bodies.
@@ -25,8 +29,10 @@ pub mod json;
 pub mod members;
 pub mod paging;
 pub mod rate;
+pub mod records;
 pub mod redact;
 pub mod rest;
+pub mod roles;
 pub mod scim;
 pub mod usernames;
 
@@ -35,8 +41,8 @@ mod retry_tests;
 
 /// Declares an HTTP connector type over one [`HttpClient`] with the constructors every such
 /// connector has: `new()` (allowing private and loopback addresses,
-/// [`AddressPolicy::SELF_HOSTED`]; a per-hub setting will choose the policy later),
-/// `with_policy(policy)`, `with_client(reqwest::Client)` (it must not follow redirects; its DNS
+/// [`AddressPolicy::SELF_HOSTED`], to hubs whose `allow_private` setting does not say `no`: see
+/// [`address::policy_of`]), `with_policy(policy)` (the policy of hubs that choose none), `with_client(reqwest::Client)` (it must not follow redirects; its DNS
 /// resolution is its own, so only literal IP base URLs are checked) and `Default`.
 macro_rules! http_connector {
     ($(#[$doc:meta])* $name:ident) => {
@@ -59,7 +65,8 @@ macro_rules! http_connector {
                 Self::with_policy($crate::sdk::AddressPolicy::SELF_HOSTED)
             }
 
-            /// A connector whose client enforces `policy` on every address it connects to.
+            /// A connector whose client enforces `policy` on every address it connects to for
+            /// hubs whose `allow_private` setting chooses none.
             pub fn with_policy(policy: $crate::sdk::AddressPolicy) -> Self {
                 Self {
                     http: $crate::sdk::HttpClient::new(policy),

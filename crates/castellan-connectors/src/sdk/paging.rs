@@ -1,8 +1,16 @@
 //! Paging helpers: page/per-page, offset/limit, RFC 8288 `Link` headers, SCIM
-//! `startIndex`/`count` (RFC 7644 §3.4.2.4), and an offset cursor anchored on the previous
-//! page's last row, for apps that page by offset over a list that may change between pages.
+//! `startIndex`/`count` (RFC 7644 §3.4.2.4), an offset cursor anchored on the previous
+//! page's last row, for apps that page by offset over a list that may change between pages
+//! (with [`growing_ids_page`] for lists ordered by ids that only grow), and a search through
+//! offset pages ([`first_in_pages`]).
 
+use std::future::Future;
+
+use castellan_core::connector::ConnectorError;
 use tracing::warn;
+
+/// Rows read from an offset, and the total the app reports (e.g. a `X-Total-Count` header).
+pub type Rows<T> = Result<(Vec<T>, Option<usize>), ConnectorError>;
 
 /// `offset` and `limit` query parameters (e.g. Redmine's REST API).
 pub fn offset_query(offset: usize, limit: usize) -> [(&'static str, String); 2] {
@@ -187,6 +195,25 @@ impl AnchoredOffset {
         }
     }
 
+    /// The cursor of a listing call: the first page without `raw`, else the cursor
+    /// [`Self::encode`] made, whose anchor (`None` without one) `anchor_ok` accepts.
+    ///
+    /// Errors: `Configuration` ("not a <app> member cursor") for anything else.
+    pub fn from_cursor(
+        raw: Option<&str>,
+        app: &str,
+        anchor_ok: impl Fn(Option<&str>) -> bool,
+    ) -> Result<Self, ConnectorError> {
+        let Some(raw) = raw else {
+            return Ok(Self::default());
+        };
+        Self::parse(raw)
+            .filter(|c| anchor_ok(c.anchor.as_deref()))
+            .ok_or_else(|| {
+                ConnectorError::Configuration(format!("not a {app} member cursor: {raw:?}"))
+            })
+    }
+
     /// The cursor [`Self::encode`] made; `None` when malformed (an empty anchor, or an anchor
     /// at offset 0). An anchor may contain `:`.
     pub fn parse(raw: &str) -> Option<Self> {
@@ -202,6 +229,73 @@ impl AnchoredOffset {
             offset,
             anchor: anchor.map(str::to_owned),
         })
+    }
+}
+
+/// One page of a list ordered by ids that only grow (a new row comes last), paged by offset
+/// with `size` rows a page, from the cursor `at` (its anchor: the previous page's last id):
+/// the rows not listed yet and the next cursor (`None` at the end). `fetch(offset)` reads the
+/// rows from `offset` and the total when the app reports one.
+///
+/// The rows listed already are those up to the anchor. The page is read from one row before
+/// the cursor; when even its first row comes after the anchor, rows deleted meanwhile have
+/// shifted others before the window, so it is read again a page further back: nobody is
+/// missed, however many were deleted, and nobody is listed twice.
+///
+/// Errors: `fetch`'s.
+pub async fn growing_ids_page<T, F, Fut>(
+    at: &AnchoredOffset,
+    size: usize,
+    id: impl Fn(&T) -> u64,
+    mut fetch: F,
+) -> Result<(Vec<T>, Option<AnchoredOffset>), ConnectorError>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: Future<Output = Rows<T>>,
+{
+    let anchor: Option<u64> = at.anchor.as_deref().and_then(|a| a.parse().ok());
+    let mut start = at.read_from();
+    let (rows, total) = loop {
+        let (rows, total) = fetch(start).await?;
+        let behind = |a| rows.first().is_some_and(|r| id(r) > a);
+        if start == 0 || !anchor.is_some_and(behind) {
+            break (rows, total);
+        }
+        start = start.saturating_sub(size);
+    };
+    let more = total.map_or(rows.len() == size, |t| start + rows.len() < t);
+    let last = rows.last().filter(|_| more);
+    let last = last.map(|l| id(l).max(anchor.unwrap_or(0)).to_string());
+    let next = last.map(|l| AnchoredOffset::after(start, rows.len(), &l));
+    let fresh = |r: &T| anchor.is_none_or(|a| id(r) > a);
+    Ok((rows.into_iter().filter(fresh).collect(), next))
+}
+
+/// The first row for which `hit` holds, reading pages of `size` rows by offset with
+/// `fetch(offset)` until a short page or the reported total: for apps whose search returns
+/// more than the row asked for (a search in several columns).
+///
+/// Errors: `fetch`'s.
+pub async fn first_in_pages<T, F, Fut>(
+    size: usize,
+    mut fetch: F,
+    hit: impl Fn(&T) -> bool,
+) -> Result<Option<T>, ConnectorError>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: Future<Output = Rows<T>>,
+{
+    let mut offset = 0;
+    loop {
+        let (rows, total) = fetch(offset).await?;
+        let n = rows.len();
+        if let Some(r) = rows.into_iter().find(&hit) {
+            return Ok(Some(r));
+        }
+        offset += n;
+        if n < size || total.is_some_and(|t| offset >= t) {
+            return Ok(None);
+        }
     }
 }
 
@@ -257,6 +351,59 @@ mod tests {
         assert_eq!(last.next(50, 250), None);
         assert_eq!(p.next(0, 250), None);
         assert_eq!(p.next(100, 100), None);
+    }
+
+    /// The rows of `ids` from `offset`, `size` a page, with their total.
+    fn rows(ids: &[u64], offset: usize, size: usize) -> Rows<u64> {
+        let page = ids.iter().skip(offset).take(size).copied().collect();
+        Ok((page, Some(ids.len())))
+    }
+
+    #[tokio::test]
+    async fn growing_ids_pages_survive_deletions() {
+        let mut ids: Vec<u64> = (1..=10).collect();
+        let id = |r: &u64| *r;
+        let read = |ids: Vec<u64>| move |o| std::future::ready(rows(&ids, o, 4));
+        let (first, next) = growing_ids_page(&AnchoredOffset::default(), 4, id, read(ids.clone()))
+            .await
+            .unwrap();
+        assert_eq!(first, [1, 2, 3, 4]);
+        let next = next.unwrap();
+        assert_eq!(next.encode(), "4:4");
+        // Three users listed already and one not yet are deleted, one is added: nobody is
+        // missed or listed twice.
+        ids.retain(|i| *i > 4 || *i == 1);
+        ids.retain(|i| *i != 5);
+        ids.push(11);
+        let mut seen = first;
+        let mut at = next;
+        loop {
+            let (page, next) = growing_ids_page(&at, 4, id, read(ids.clone()))
+                .await
+                .unwrap();
+            seen.extend(page);
+            match next {
+                Some(n) => at = n,
+                None => break,
+            }
+        }
+        assert_eq!(seen, [1, 2, 3, 4, 6, 7, 8, 9, 10, 11]);
+        let cursor = AnchoredOffset::from_cursor(Some("4:4"), "App", |a| a.is_some());
+        assert_eq!(cursor.unwrap(), AnchoredOffset::after(0, 4, "4"));
+        assert_eq!(
+            AnchoredOffset::from_cursor(None, "App", |_| false).unwrap(),
+            AnchoredOffset::default()
+        );
+        let bad = AnchoredOffset::from_cursor(Some("4:x"), "App", |a| a == Some("4"));
+        assert!(matches!(bad, Err(ConnectorError::Configuration(m)) if m.contains("App member")));
+    }
+
+    #[tokio::test]
+    async fn a_search_reads_pages_until_a_hit_or_the_end() {
+        let ids: Vec<u64> = (1..=10).collect();
+        let read = |o| std::future::ready(rows(&ids, o, 4));
+        assert_eq!(first_in_pages(4, read, |r| *r == 9).await.unwrap(), Some(9));
+        assert_eq!(first_in_pages(4, read, |r| *r == 99).await.unwrap(), None);
     }
 
     #[test]

@@ -32,6 +32,15 @@ pub fn candidates(base: &str) -> impl Iterator<Item = String> + '_ {
     })
 }
 
+/// `w` with its first letter uppercase (`élan` gives `Élan`).
+pub fn capitalized(w: &str) -> String {
+    let mut c = w.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
 /// A random alphanumeric password of [`PASSWORD_LEN`] characters: never stored or logged.
 pub fn random_password() -> String {
     Alphanumeric.sample_string(&mut rand::thread_rng(), PASSWORD_LEN)
@@ -56,5 +65,9 @@ mod tests {
             (20, "ana", "ana-20")
         );
         assert_eq!(random_password().len(), PASSWORD_LEN);
+        assert_eq!(
+            (capitalized("élan b"), capitalized("")),
+            ("Élan b".into(), "".into())
+        );
     }
 }

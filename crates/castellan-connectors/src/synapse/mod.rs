@@ -40,15 +40,13 @@ use tracing::{debug, instrument};
 use crate::sdk::errors::unexpected;
 use crate::sdk::http::segment;
 use crate::sdk::members::{
-    email_local_part, normalize_email, role_is_admin, ROLE_ADMIN, ROLE_USER,
+    email_local_part, normalize_email, not_self, role_is_admin, ROLE_ADMIN, ROLE_USER,
 };
 use crate::sdk::paging::AnchoredOffset;
+use crate::sdk::usernames::{candidates, MAX_TRIES};
 use crate::sdk::{Auth, Endpoint};
 use admin::{Call, Making, SynapseReply};
-use model::{
-    derive_localpart, parse_cursor, qualify, server_name, session_user, SynapseUser,
-    MAX_LOCALPART_TRIES,
-};
+use model::{derive_localpart, parse_cursor, qualify, server_name, session_user, SynapseUser};
 
 /// The connector's name in the catalog.
 pub const NAME: &str = "synapse";
@@ -179,8 +177,7 @@ impl Connector for SynapseConnector {
         cursor: Option<String>,
     ) -> Result<MemberPage, ConnectorError> {
         let api = self.admin_api(ctx, s)?;
-        let cursor = cursor.as_deref().map(parse_cursor).transpose()?;
-        let cursor = cursor.unwrap_or_default();
+        let cursor = parse_cursor(cursor.as_deref())?;
         // With a cursor, re-read the last member of the previous page (the anchor) as well.
         let start = cursor.read_from();
         let limit = PAGE_SIZE + usize::from(cursor.anchor.is_some());
@@ -322,11 +319,7 @@ impl Connector for SynapseConnector {
         // a deactivated user's addresses, so a departed `ana@` and a new `ana@` look alike. The
         // first free id among `ana`, `ana-2`, … `ana-20` is taken instead.
         let base = derive_localpart(email_local_part(&email))?;
-        for n in 1..=MAX_LOCALPART_TRIES {
-            let user_id = match n {
-                1 => format!("@{base}:{server}"),
-                n => format!("@{base}-{n}:{server}"),
-            };
+        for user_id in candidates(&base).map(|c| format!("@{c}:{server}")) {
             match self.user(&api, &user_id).await? {
                 None => {
                     return self
@@ -338,7 +331,7 @@ impl Connector for SynapseConnector {
             }
         }
         Err(ConnectorError::Conflict(format!(
-            "the user ids @{base}:{server} to @{base}-{MAX_LOCALPART_TRIES}:{server} are all taken by other accounts"
+            "the user ids @{base}:{server} to @{base}-{MAX_TRIES}:{server} are all taken by other accounts"
         )))
     }
 
@@ -360,11 +353,8 @@ impl Connector for SynapseConnector {
         if current.admin == admin {
             return Ok(current.member);
         }
-        if !admin && session_user(s) == Some(id.as_str()) {
-            return Err(ConnectorError::Conflict(
-                "the automation account cannot take away its own server admin role".into(),
-            ));
-        }
+        let me = session_user(s) == Some(id.as_str());
+        not_self(me && !admin, "take away its own server admin role")?;
         api.request(
             Method::PUT,
             &format!("/_synapse/admin/v1/users/{}/admin", segment(&id)),
@@ -389,11 +379,7 @@ impl Connector for SynapseConnector {
     ) -> Result<(), ConnectorError> {
         let api = self.admin_api(ctx, s)?;
         let id = qualify(app_member_id, server_name(s)?);
-        if session_user(s) == Some(id.as_str()) {
-            return Err(ConnectorError::Conflict(
-                "the automation account cannot deactivate itself".into(),
-            ));
-        }
+        not_self(session_user(s) == Some(id.as_str()), "deactivate itself")?;
         let reply = api
             .request(
                 Method::POST,

@@ -1,14 +1,11 @@
 //! Synapse's users, ids and list cursors as the connector reads and writes them.
 
 use castellan_core::connector::{AppMember, AppSession, ConnectorError, Invitation, MemberState};
-use rand::distributions::{Alphanumeric, DistString};
 use serde_json::{json, Value};
 
 use crate::sdk::members::admin_role;
 use crate::sdk::paging::AnchoredOffset;
-
-/// Length of the random password given to created (or reactivated) accounts.
-pub(super) const PASSWORD_LEN: usize = 32;
+use crate::sdk::usernames::random_password;
 
 pub(super) fn server_name(s: &AppSession) -> Result<&str, ConnectorError> {
     s.data
@@ -69,24 +66,13 @@ pub(super) fn user_body(email: &str, inv: &Invitation, admin: bool) -> Value {
     body
 }
 
-/// How many user ids (`ana`, `ana-2`, …) an invitation tries before it gives up.
-pub(super) const MAX_LOCALPART_TRIES: u32 = 20;
-
-/// A password nobody knows: the member signs in through SSO or resets it.
-pub(super) fn random_password() -> String {
-    Alphanumeric.sample_string(&mut rand::thread_rng(), PASSWORD_LEN)
-}
-
 /// The opaque list cursor, an [`AnchoredOffset`] with the user id of the previous page's last
-/// member: `<offset>:<user id>`.
+/// member: `<offset>:<user id>`; the first page without one.
 ///
 /// Errors: `Configuration` when `raw` is not one.
-pub(super) fn parse_cursor(raw: &str) -> Result<AnchoredOffset, ConnectorError> {
-    AnchoredOffset::parse(raw)
-        .filter(|c| c.anchor.as_deref().is_some_and(|a| a.starts_with('@')))
-        .ok_or_else(|| {
-            ConnectorError::Configuration(format!("not a Synapse member cursor: {raw:?}"))
-        })
+pub(super) fn parse_cursor(raw: Option<&str>) -> Result<AnchoredOffset, ConnectorError> {
+    let user_id = |a: Option<&str>| a.is_some_and(|a| a.starts_with('@'));
+    AnchoredOffset::from_cursor(raw, "Synapse", user_id)
 }
 
 /// A user as Synapse reports it, with the fields the connector decides on.

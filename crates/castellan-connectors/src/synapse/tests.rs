@@ -31,10 +31,11 @@ fn localparts_are_derived_from_usernames_and_emails() {
 #[test]
 fn cursors_round_trip() {
     let c = AnchoredOffset::after(99, 1, "@a:b:8448");
-    assert_eq!(parse_cursor(&c.encode()).unwrap(), c);
+    assert_eq!(parse_cursor(Some(&c.encode())).unwrap(), c);
+    assert_eq!(parse_cursor(None).unwrap(), AnchoredOffset::default());
     assert_eq!(c.encode(), "100:@a:b:8448");
     for bad in ["0:@a:b", "x", "5:a", "5"] {
-        assert!(parse_cursor(bad).is_err(), "{bad}");
+        assert!(parse_cursor(Some(bad)).is_err(), "{bad}");
     }
 }
 

@@ -33,14 +33,14 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tracing::{debug, instrument};
 
-use crate::sdk::errors::unexpected;
+use crate::sdk::errors::{found, gone, unexpected};
 use crate::sdk::http::Request;
-use crate::sdk::members::{email_local_part, normalize_email};
-use crate::sdk::paging::AnchoredOffset;
+use crate::sdk::members::{email_local_part, given, normalize_email, not_self, require_rights};
+use crate::sdk::paging::{first_in_pages, growing_ids_page, AnchoredOffset, Rows};
 use crate::sdk::rest::{header_count, json_body};
 use crate::sdk::usernames::{candidates, derive, random_password};
 use crate::sdk::{Auth, Endpoint};
-use model::{app_roles, map_error, WpUser, DEFAULT_ROLES, NEEDED};
+use model::{app_roles, map_error, WpUser, ADMIN, DEFAULT_ROLES, NEEDED};
 
 /// The connector's name in the catalog.
 pub const NAME: &str = "wordpress";
@@ -78,11 +78,6 @@ impl WordPressConnector {
     }
 }
 
-/// A setting or field that is present and not blank, trimmed.
-fn given(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|v| !v.is_empty())
-}
-
 /// The REST API as the automation account (WordPress user id `me`) for one call.
 struct Site<'a> {
     api: Endpoint<'a>,
@@ -111,17 +106,14 @@ impl Site<'_> {
 
     /// A user by id, `None` when WordPress has none.
     async fn user(&self, id: u64) -> R<Option<WpUser>> {
-        match self.get(&format!("{USERS}/{id}"), &[], "read a user").await {
-            Ok((u, _)) => WpUser::parse(&u, "read a user").map(Some),
-            Err(E::NotFound(_)) => Ok(None),
-            Err(e) => Err(e),
-        }
+        let u = found(self.get(&format!("{USERS}/{id}"), &[], "read a user").await)?;
+        u.map(|(u, _)| WpUser::parse(&u, "read a user")).transpose()
     }
 
     /// Users by id from `offset` (only the fields read: `context=edit` adds every capability),
     /// and their total. With `search`, WordPress looks in the email column when it has an `@`,
     /// else in username, email, URL, nicename and display name.
-    async fn users(&self, offset: usize, search: Option<&str>) -> R<(Vec<WpUser>, Option<usize>)> {
+    async fn users(&self, offset: usize, search: Option<&str>) -> Rows<WpUser> {
         let mut q = vec![("orderby", "id".into()), ("offset", offset.to_string())];
         q.push(("per_page", PAGE.to_string()));
         q.push(("_fields", "id,username,name,email,roles".into()));
@@ -133,18 +125,7 @@ impl Site<'_> {
 
     /// The first user `search` finds for whom `hit` holds.
     async fn find(&self, search: &str, hit: impl Fn(&WpUser) -> bool) -> R<Option<WpUser>> {
-        let mut offset = 0;
-        loop {
-            let (users, total) = self.users(offset, Some(search)).await?;
-            let n = users.len();
-            if let Some(u) = users.into_iter().find(&hit) {
-                return Ok(Some(u));
-            }
-            offset += n;
-            if n < PAGE || total.is_some_and(|t| offset >= t) {
-                return Ok(None);
-            }
-        }
+        first_in_pages(PAGE, |at| self.users(at, Some(search)), hit).await
     }
 
     /// A user by id (digits), email (with `@`) or username (any case).
@@ -172,10 +153,8 @@ impl Site<'_> {
 
     /// Replaces a user's roles (none: no access to the site). Safe to send twice.
     async fn set_roles(&self, u: &WpUser, roles: &[&str]) -> R<AppMember> {
-        if roles != ["administrator"] && self.me == Some(u.id) {
-            let why = "the automation account cannot demote itself";
-            return Err(E::Conflict(why.into()));
-        }
+        let me = self.me == Some(u.id);
+        not_self(me && roles != ["administrator"], "demote itself")?;
         let req = self.at(Method::POST, &format!("{USERS}/{}", u.id));
         let req = req.json(json!({ "roles": roles })).idempotent();
         let (u, _) = Self::send(req, "change a user's roles").await?;
@@ -196,31 +175,20 @@ impl Site<'_> {
         Ok(u.member())
     }
 
-    /// One page of the listing from `at`: the users not listed yet and the next cursor. Ids only
-    /// grow, so the users listed already are those up to the anchor (the previous page's last
-    /// id). The page is read from one row before the cursor; when even its first user comes
-    /// after the anchor, users deleted meanwhile have shifted others before the window, so it
-    /// is read again a page further back: nobody is missed, however many were deleted.
+    /// One page of the listing from `at`: the users not listed yet and the next cursor. User
+    /// ids only grow, so [`growing_ids_page`] misses nobody while users are deleted.
     async fn page(&self, at: &AnchoredOffset) -> R<(Vec<WpUser>, Option<AnchoredOffset>)> {
-        let anchor: Option<u64> = at.anchor.as_deref().and_then(|a| a.parse().ok());
-        let mut start = at.read_from();
-        let (users, total) = loop {
-            let (users, total) = self.users(start, None).await?;
-            let behind = |a| users.first().is_some_and(|u| u.id > a);
-            if start == 0 || !anchor.is_some_and(behind) {
-                break (users, total);
-            }
-            start = start.saturating_sub(PAGE);
-        };
-        let more = total.map_or(users.len() == PAGE, |t| start + users.len() < t);
-        let last = users
-            .last()
-            .filter(|_| more)
-            .map(|l| l.id.max(anchor.unwrap_or(0)));
-        let last = last.map(|l| l.to_string());
-        let next = last.map(|l| AnchoredOffset::after(start, users.len(), &l));
-        let fresh = |u: &WpUser| anchor.is_none_or(|a| u.id > a);
-        Ok((users.into_iter().filter(fresh).collect(), next))
+        growing_ids_page(at, PAGE, |u: &WpUser| u.id, |from| self.users(from, None)).await
+    }
+
+    /// Gives the user `key` exactly `roles` (none: no access to the site), unless they have
+    /// them. Errors: `NotFound` for no such user.
+    async fn ensure_roles(&self, key: &str, roles: &[&str]) -> R<AppMember> {
+        let u = self.existing(key).await?;
+        match u.roles == roles {
+            true => Ok(u.member()),
+            false => self.set_roles(&u, roles).await,
+        }
     }
 }
 
@@ -235,17 +203,18 @@ impl Connector for WordPressConnector {
             capabilities: vec![ListMembers, Invite, UpdateRole, Remove, KeepSeat, ListRoles],
             default_role: "subscriber".to_owned(), // WordPress's own `default_role`
             sign_in: SignIn::UsernameAndToken,
-            settings: vec![
+            settings: settings::self_hosted(
                 SettingField::new(BASE_URL, "Site address", Url, true)
                     .help("Settings → General → Site Address, e.g. https://blog.example.org"),
-                SettingField::new(API_TOKEN, "Application password", Secret, false).help(
-                    "An application password of the automation account, an administrator \
-                     (Users → Profile → Application Passwords); else its password is one",
-                ),
-                SettingField::new(REASSIGN_TO, "Give removed members' content to", Text, true)
-                    .help("The id, username or email of who gets a removed member's posts"),
-                settings::requests_per_second(),
-            ],
+                [
+                    SettingField::new(API_TOKEN, "Application password", Secret, false).help(
+                        "An application password of the automation account, an administrator \
+                         (Users → Profile → Application Passwords); else its password is one",
+                    ),
+                    SettingField::new(REASSIGN_TO, "Give removed members' content to", Text, true)
+                        .help("The id, username or email of who gets a removed member's posts"),
+                ],
+            ),
         }
     }
 
@@ -268,24 +237,15 @@ impl Connector for WordPressConnector {
         let site = self.session(ctx, s)?;
         let (me, _) = site.get(ME, &[], "read the account").await?;
         let roles = WpUser::parse(&me, "read the account")?.roles;
-        let caps = &me["capabilities"];
-        let missing: Vec<&str> = NEEDED.into_iter().filter(|c| caps[c] != true).collect();
-        if roles.iter().any(|r| r == "administrator") || missing.is_empty() {
-            return Ok(());
-        }
-        let missing = missing.join(", ");
-        let why = format!("the account is no WordPress administrator: it lacks {missing}");
-        Err(E::InsufficientPermission(why))
+        let admin = roles.iter().any(|r| r == ADMIN);
+        let has = |c: &str| admin || me["capabilities"][c] == true;
+        require_rights(&NEEDED, has, "make it a WordPress administrator")
     }
 
     #[instrument(skip_all, fields(connector = NAME, cursor = cursor.as_deref().unwrap_or("")))]
     async fn list_members(&self, ctx: &Ctx, s: &Session, cursor: Option<String>) -> R<MemberPage> {
-        let numeric = |a: &str| a.parse::<u64>().is_ok();
-        let at = match cursor.as_deref().map(AnchoredOffset::parse) {
-            None => AnchoredOffset::default(),
-            Some(Some(at)) if at.anchor.as_deref().is_none_or(numeric) => at,
-            Some(_) => return Err(E::Configuration(format!("not a member cursor: {cursor:?}"))),
-        };
+        let numeric = |a: Option<&str>| a.is_none_or(|a| a.parse::<u64>().is_ok());
+        let at = AnchoredOffset::from_cursor(cursor.as_deref(), APP, numeric)?;
         let (users, next) = self.session(ctx, s)?.page(&at).await?;
         let members = users.into_iter().map(WpUser::member).collect();
         let next = next.map(|n| n.encode());
@@ -338,12 +298,7 @@ impl Connector for WordPressConnector {
 
     #[instrument(skip_all, fields(connector = NAME, member = %id, role = %role))]
     async fn update_role(&self, ctx: &Ctx, s: &Session, id: &str, role: &str) -> R<AppMember> {
-        let site = self.session(ctx, s)?;
-        let u = site.existing(id).await?;
-        if u.roles == [role.trim()] {
-            return Ok(u.member());
-        }
-        site.set_roles(&u, &[role.trim()]).await
+        self.session(ctx, s)?.ensure_roles(id, &[role.trim()]).await
     }
 
     /// Deletes the user (`force=true`); their content goes to `reassign_to`. Gone: done.
@@ -353,10 +308,7 @@ impl Connector for WordPressConnector {
         let Some(u) = site.resolve(id).await? else {
             return Ok(());
         };
-        if site.me == Some(u.id) {
-            let why = "the automation account cannot delete itself";
-            return Err(E::Conflict(why.into()));
-        }
+        not_self(site.me == Some(u.id), "delete itself")?;
         let to = match ctx.setting(REASSIGN_TO) {
             Some(key) => site.resolve(key).await?.map(|t| t.id),
             None => None,
@@ -367,10 +319,7 @@ impl Connector for WordPressConnector {
         };
         let q = [("force", "true".to_owned()), ("reassign", to.to_string())];
         let req = site.at(Method::DELETE, &format!("{USERS}/{}", u.id));
-        match Site::send(req.query(&q).idempotent(), "delete a user").await {
-            Ok(_) | Err(E::NotFound(_)) => {}
-            Err(e) => return Err(e),
-        }
+        gone(Site::send(req.query(&q).idempotent(), "delete a user").await)?;
         debug!(member = u.id, to, "deleted a WordPress user");
         Ok(())
     }
@@ -393,11 +342,6 @@ impl Connector for WordPressConnector {
     /// Takes every role on the site away (`roles: []`); the account stays.
     #[instrument(skip_all, fields(connector = NAME, member = %id))]
     async fn remove_keep_seat(&self, ctx: &Ctx, s: &Session, id: &str) -> R<AppMember> {
-        let site = self.session(ctx, s)?;
-        let u = site.existing(id).await?;
-        if u.roles.is_empty() {
-            return Ok(u.member());
-        }
-        site.set_roles(&u, &[]).await
+        self.session(ctx, s)?.ensure_roles(id, &[]).await
     }
 }

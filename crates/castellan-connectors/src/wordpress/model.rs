@@ -1,24 +1,24 @@
 //! WordPress users, roles and error bodies as the connector reads them.
 
-use castellan_core::connector::{AppMember, AppRole, ConnectorError as E, MemberState};
+use castellan_core::connector::{AppMember, AppRole, ConnectorError as E};
 use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::APP;
 use crate::sdk::errors::unexpected;
+use crate::sdk::members::member;
 use crate::sdk::rest::{plain_text, status_error};
+use crate::sdk::roles::ranked;
+use crate::sdk::usernames::capitalized;
 use crate::sdk::Reply;
 
+/// The role that may do anything on a single site.
+pub(super) const ADMIN: &str = "administrator";
 /// WordPress's default roles, most privileged first; their labels are the names capitalised
 /// (<https://wordpress.org/documentation/article/roles-and-capabilities/>).
-pub(super) const DEFAULT_ROLES: [&str; 5] = [
-    "administrator",
-    "editor",
-    "author",
-    "contributor",
-    "subscriber",
-];
+pub(super) const DEFAULT_ROLES: [&str; 5] =
+    [ADMIN, "editor", "author", "contributor", "subscriber"];
 
 /// What the automation account must be able to do: see, create, promote and delete users.
 pub(super) const NEEDED: [&str; 4] = [
@@ -51,49 +51,27 @@ impl WpUser {
         self.email.trim().to_lowercase()
     }
 
-    /// As an app member: a user with no role on the site keeps the account but can do nothing
-    /// there (`deactivated`).
+    /// As an app member, its roles most privileged first: a user with no role on the site
+    /// keeps the account but can do nothing there (`deactivated`).
     pub(super) fn member(self) -> AppMember {
-        let mut roles = self.roles;
-        sort_roles(&mut roles);
-        let state = match roles.is_empty() {
-            true => MemberState::Deactivated,
-            false => MemberState::Active,
-        };
-        let text = |s: String| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
-        let (email, name) = (text(self.email.to_lowercase()), text(self.name));
-        let app_member_id = self.id.to_string();
-        AppMember {
-            app_member_id,
-            email,
-            name,
-            roles,
-            state,
-        }
+        let roles = ranked(self.roles, &DEFAULT_ROLES);
+        let (email, name, off) = (Some(&*self.email), Some(&*self.name), roles.is_empty());
+        member(self.id, email, name, roles, off)
     }
-}
-
-/// Default roles in their order first, then the others by name; no repeats.
-fn sort_roles(roles: &mut Vec<String>) {
-    let rank = |r: &String| DEFAULT_ROLES.iter().position(|d| d == r);
-    roles.sort_by_key(|r| (rank(r).unwrap_or(usize::MAX), r.clone()));
-    roles.dedup();
 }
 
 /// The five default roles and the `held` ones, most privileged first.
 pub(super) fn app_roles(held: impl IntoIterator<Item = String>) -> Vec<AppRole> {
-    let mut roles: Vec<String> = DEFAULT_ROLES.map(String::from).into();
-    roles.extend(held);
-    sort_roles(&mut roles);
+    let all = DEFAULT_ROLES.into_iter().map(String::from).chain(held);
     let label = |r: &str| match DEFAULT_ROLES.contains(&r) {
-        true => r[..1].to_uppercase() + &r[1..],
+        true => capitalized(r),
         false => r.to_owned(),
     };
-    let role = |r: String| AppRole {
-        label: label(&r),
-        role: r,
+    let role = |role: String| AppRole {
+        label: label(&role),
+        role,
     };
-    roles.into_iter().map(role).collect()
+    ranked(all, &DEFAULT_ROLES).into_iter().map(role).collect()
 }
 
 /// The one table from WordPress's answers to connector errors: the error `code` first

@@ -24,6 +24,16 @@ pub const API_TOKEN: &str = "api_token";
 /// unset: no limit but the app's own answers, 429 with `Retry-After`).
 pub const REQUESTS_PER_SECOND: &str = "requests_per_second";
 
+/// Whether the hub's app may be on a loopback or private address: [`ALLOW_PRIVATE_YES`] for a
+/// self-hosted app on the company's own network, [`ALLOW_PRIVATE_NO`] for a SaaS app (public
+/// addresses only). Unset: the connector's default (`yes` for the self-hostable connectors).
+/// Link-local and cloud metadata addresses are refused either way.
+pub const ALLOW_PRIVATE: &str = "allow_private";
+/// [`ALLOW_PRIVATE`]'s value that allows loopback and private addresses.
+pub const ALLOW_PRIVATE_YES: &str = "yes";
+/// [`ALLOW_PRIVATE`]'s value that allows public addresses only.
+pub const ALLOW_PRIVATE_NO: &str = "no";
+
 /// Longest plain setting value, in bytes.
 pub const MAX_SETTING_LEN: usize = 2048;
 
@@ -167,14 +177,37 @@ pub fn requests_per_second() -> SettingField {
     .help("The most requests per second the bot sends to the app (default: no limit of its own; the bot still slows down when the app answers 429)")
 }
 
-/// The schema of a self-hosted app signed in with a password: its base URL and the request
-/// rate.
+/// The optional address setting every self-hostable connector takes ([`ALLOW_PRIVATE`]): a
+/// choice of `yes` (the default) or `no`.
+pub fn allow_private() -> SettingField {
+    SettingField::new(
+        ALLOW_PRIVATE,
+        "Allow private addresses",
+        SettingKind::Choice(vec![ALLOW_PRIVATE_YES.into(), ALLOW_PRIVATE_NO.into()]),
+        false,
+    )
+    .help("yes (default): the app may be on a loopback or private address (a self-hosted app); no: public addresses only (a SaaS app). Link-local and cloud metadata addresses are refused either way")
+}
+
+/// The schema of a self-hostable app: its `base_url` field (with the app's own label and help),
+/// the connector's `own` fields, then the request rate ([`requests_per_second`]) and whether its
+/// address may be private ([`allow_private`]).
+pub fn self_hosted(
+    base_url: SettingField,
+    own: impl IntoIterator<Item = SettingField>,
+) -> Vec<SettingField> {
+    let mut all = vec![base_url];
+    all.extend(own);
+    all.extend([requests_per_second(), allow_private()]);
+    all
+}
+
+/// The schema of a self-hosted app signed in with a password: its base URL, the request rate
+/// and whether its address may be private ([`self_hosted`]).
 pub fn self_hosted_password() -> Vec<SettingField> {
-    vec![
-        SettingField::new(BASE_URL, "Base URL", SettingKind::Url, true)
-            .help("The address people open the app at, e.g. https://chat.example.org"),
-        requests_per_second(),
-    ]
+    let url = SettingField::new(BASE_URL, "Base URL", SettingKind::Url, true)
+        .help("The address people open the app at, e.g. https://chat.example.org");
+    self_hosted(url, [])
 }
 
 #[cfg(test)]
@@ -246,6 +279,21 @@ mod tests {
             let e = f.check(bad).unwrap_err().to_string();
             assert!(e.contains("whole number from 1 to 1000"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn allow_private_is_yes_or_no() {
+        let f = allow_private();
+        assert!(!f.required);
+        f.check("yes").unwrap();
+        f.check("no").unwrap();
+        let e = f.check("maybe").unwrap_err().to_string();
+        assert!(
+            e.contains("settings.allow_private") && e.contains("one of yes, no"),
+            "{e}"
+        );
+        let keys: Vec<String> = self_hosted_password().into_iter().map(|f| f.key).collect();
+        assert_eq!(keys, [BASE_URL, REQUESTS_PER_SECOND, ALLOW_PRIVATE]);
     }
 
     #[test]

@@ -1,0 +1,136 @@
+//! Invitation records, for apps that show nobody's email address, not even to administrators
+//! (MediaWiki). Before each invitation the connector records `<address> <username>` where the
+//! app lets the automation account keep private values of its own (MediaWiki: its user
+//! options), under a key made of a prefix and the address's SHA-256 ([`key`]), and reads the
+//! records back with every listing ([`Records`]). So a member Castellan invited shows the
+//! address it was invited with and is found by it, a retry finds the account its first try
+//! made, and a derived username never takes an account Castellan did not make. A member made
+//! any other way (or by another automation account) has no address: the connector cannot know
+//! it.
+
+use castellan_core::connector::ConnectorError;
+use sha2::{Digest, Sha256};
+
+/// One record: its key, the address, the username made for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// The key ([`key`]).
+    pub key: String,
+    /// The address, lowercase.
+    pub email: String,
+    /// The username made for it.
+    pub name: String,
+}
+
+/// The record key of an address (lowercase): `prefix` and 40 hex digits of its SHA-256 (the
+/// characters `[A-Za-z0-9_-]` that apps allow in such names).
+pub fn key(prefix: &str, email: &str) -> String {
+    let hash = Sha256::digest(email.as_bytes());
+    let hex: String = hash[..20].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{prefix}{hex}")
+}
+
+/// The value that records `name` for `email`: `<address> <username>`; empty for an empty
+/// `name` (what forgets a record).
+pub fn value(email: &str, name: &str) -> String {
+    match name {
+        "" => String::new(),
+        name => format!("{email} {name}"),
+    }
+}
+
+/// The invitation records an app holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Records(pub Vec<Record>);
+
+impl Records {
+    /// The records among an app's `(key, value)` pairs: those whose key starts with `prefix`
+    /// and whose value is `<address> <username>` ([`value`]).
+    pub fn parse<'a>(prefix: &str, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let rec = |(k, v): (&str, &str)| {
+            let (email, name) = v.split_once(' ')?;
+            let (key, email, name) = (k.to_owned(), email.to_owned(), name.to_owned());
+            Some(Record { key, email, name })
+        };
+        let ours = pairs.into_iter().filter(|(k, _)| k.starts_with(prefix));
+        Self(ours.filter_map(rec).collect())
+    }
+
+    /// The record of the address whose key is `key`.
+    pub fn of_key(&self, key: &str) -> Option<&Record> {
+        self.0.iter().find(|r| r.key == key)
+    }
+
+    /// The address Castellan invited the user `name` with.
+    pub fn email_of(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|r| r.name == name)
+            .map(|r| r.email.as_str())
+    }
+
+    /// Whether Castellan made the user `name` (for some address).
+    pub fn made(&self, name: &str) -> bool {
+        self.email_of(name).is_some()
+    }
+
+    /// The first of `names` (the usernames an address gives, in order) that `taken` says no
+    /// account has, past the accounts Castellan made for other addresses.
+    ///
+    /// Errors: `Conflict` at a name taken by an account Castellan did not make (it may be this
+    /// person's own: a person decides), or when every name is taken; `email` names the address.
+    pub fn first_free(
+        &self,
+        email: &str,
+        names: Vec<String>,
+        taken: impl Fn(&str) -> bool,
+    ) -> Result<String, ConnectorError> {
+        for n in names {
+            match (taken(&n), self.made(&n)) {
+                (false, _) => return Ok(n),
+                (true, true) => {}
+                (true, false) => {
+                    let why = format!("{n} exists, not made by Castellan");
+                    return Err(ConnectorError::Conflict(why));
+                }
+            }
+        }
+        let why = format!("the usernames for {email} are taken");
+        Err(ConnectorError::Conflict(why))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_are_kept_read_and_consulted() {
+        let k = key("p-", "a@b");
+        assert_eq!((k.len(), &k[..2]), (2 + 40, "p-"));
+        assert_eq!(
+            (value("a@b", "Ana"), value("a@b", "")),
+            ("a@b Ana".into(), "".into())
+        );
+        let opts = [
+            ("p-1", "a@b Ana B"),
+            ("p-2", ""),
+            ("other", "c@d Cy"),
+            ("p-3", "x"),
+        ];
+        let recs = Records::parse("p-", opts);
+        assert_eq!(recs.0.len(), 1);
+        assert_eq!(recs.of_key("p-1").map(|r| r.name.as_str()), Some("Ana B"));
+        assert_eq!(
+            (recs.email_of("Ana B"), recs.made("Cy")),
+            (Some("a@b"), false)
+        );
+        let names = || vec!["Ana B".to_owned(), "Ana B-2".to_owned()];
+        let taken = |n: &str| n == "Ana B";
+        assert_eq!(recs.first_free("x@y", names(), taken).unwrap(), "Ana B-2");
+        let all = recs.first_free("x@y", names(), |_| true);
+        assert!(matches!(all, Err(ConnectorError::Conflict(m)) if m.contains("Ana B-2 exists")));
+        let none = Records::default().first_free("x@y", names(), taken);
+        assert!(matches!(none, Err(ConnectorError::Conflict(m)) if m.contains("Ana B exists")));
+    }
+}
