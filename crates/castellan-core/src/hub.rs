@@ -327,6 +327,10 @@ pub struct SyncReport {
     /// Roles on resources planned, one line each: `<app member id> on <resource>: <role|none>`.
     #[serde(default)]
     pub planned_resource_roles: Vec<String>,
+    /// The capabilities the connector discovered at this check (`Connector::discover`): what
+    /// this app instance really has for the automation account.
+    #[serde(default)]
+    pub capabilities: Vec<crate::catalog::Capability>,
 }
 
 #[cfg(test)]

@@ -15,8 +15,7 @@ mod synapse_common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{host_args, Cli, Server};
-use hub_fixture::{wait_idle, FAST_BOT};
+use hub_fixture::wait_idle;
 use serde_json::Value;
 
 /// Starts the wiki (shared harness); returns its base URL and directory.
@@ -82,13 +81,7 @@ async fn the_whole_story_on_mediawiki() {
     make_admin(&dir, &bot, &password);
 
     let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start_env(&host_args(&tmp.path().join("data"), None, None), FAST_BOT);
-    let cli = Cli::new(&server.url, &tmp.path().join("cfg"));
-    cli.claim(&server.setup_token(), "owner@example.com");
-    let ana = format!("ana_{t}@example.com");
-    cli.ok(&[
-        "people", "invite", "--email", &ana, "--name", "Ana", "--role", "user",
-    ]);
+    let (_server, cli, ana) = hub_fixture::story_workspace(tmp.path(), "Ana", &t);
 
     // 1. Store the automation account. 2. Connect the hub: the first check for updates lists the
     //    wiki's members with their groups.

@@ -9,8 +9,7 @@ mod hub_fixture;
 #[path = "common/synapse.rs"]
 mod synapse_common;
 
-use common::{host_args, Cli, Server};
-use hub_fixture::{assert_no_drift, wait_idle, FAST_BOT};
+use hub_fixture::{assert_no_drift, wait_idle};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -91,13 +90,7 @@ async fn a_share_gives_and_takes_a_project_role_on_redmine() {
     rm.call(Method::POST, "/projects.json", Some(body)).await;
 
     let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start_env(&host_args(&tmp.path().join("data"), None, None), FAST_BOT);
-    let cli = Cli::new(&server.url, &tmp.path().join("cfg"));
-    cli.claim(&server.setup_token(), "owner@example.com");
-    let ana = format!("ana_{t}@example.com");
-    cli.ok(&[
-        "people", "invite", "--email", &ana, "--name", "Ana", "--role", "user",
-    ]);
+    let (_server, cli, ana) = hub_fixture::story_workspace(tmp.path(), "Ana", &t);
     hub_fixture::add_app_account(
         &cli,
         "Redmine bot",
@@ -119,6 +112,9 @@ async fn a_share_gives_and_takes_a_project_role_on_redmine() {
         .find(|r| r["resource_id"] == project.as_str())
         .unwrap_or_else(|| panic!("{project} not listed: {resources:#}"));
     assert_eq!(listed["kind"], "project");
+    let report = &cli.json(&["hub", "show", &label])["last_report"];
+    let found = report["capabilities"].as_array().unwrap();
+    assert!(found.contains(&json!("resource_roles")), "{report:#}");
     assert_eq!(listed["roles"], json!(["Manager", "Developer", "Reporter"]));
 
     // 2. Bad resource roles are refused, naming the field; nothing is granted.

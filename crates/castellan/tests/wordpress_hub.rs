@@ -11,8 +11,7 @@ mod hub_fixture;
 mod synapse_common;
 
 use castellan_conformance::harness::start_app;
-use common::{host_args, Cli, Server};
-use hub_fixture::{assert_no_drift, assert_story_jobs, wait_idle, FAST_BOT};
+use hub_fixture::{assert_no_drift, assert_story_jobs, wait_idle};
 use reqwest::Method;
 use serde_json::{json, Value};
 use synapse_common::tag;
@@ -59,13 +58,7 @@ async fn the_whole_story_on_wordpress() {
     let (base, token, password) = wordpress();
     let t = tag();
     let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start_env(&host_args(&tmp.path().join("data"), None, None), FAST_BOT);
-    let cli = Cli::new(&server.url, &tmp.path().join("cfg"));
-    cli.claim(&server.setup_token(), "owner@example.com");
-    let ana = format!("ana_{t}@example.com");
-    cli.ok(&[
-        "people", "invite", "--email", &ana, "--name", "Ana", "--role", "user",
-    ]);
+    let (_server, cli, ana) = hub_fixture::story_workspace(tmp.path(), "Ana", &t);
 
     // 1. The automation account: `admin`, its password, and its application password as the
     //    secret custom field `api_token`, which the connector signs in with.

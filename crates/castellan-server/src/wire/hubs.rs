@@ -349,6 +349,9 @@ pub struct SyncReport {
     /// Roles on resources planned, one line each: `<member> on <resource>: <role|none>`.
     #[serde(default)]
     pub planned_resource_roles: Vec<String>,
+    /// The capabilities the connector found this app instance has at this check.
+    #[serde(default)]
+    pub capabilities: Vec<super::Capability>,
 }
 
 impl From<castellan_core::hub::SyncReport> for SyncReport {
@@ -370,6 +373,7 @@ impl From<castellan_core::hub::SyncReport> for SyncReport {
             roles: v.roles,
             resources: v.resources.into_iter().map(Into::into).collect(),
             planned_resource_roles: v.planned_resource_roles,
+            capabilities: v.capabilities.into_iter().map(Into::into).collect(),
         }
     }
 }

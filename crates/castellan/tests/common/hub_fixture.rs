@@ -45,6 +45,20 @@ pub fn wait_idle(cli: &Cli, hub: &str) -> Vec<Value> {
     wait_idle_for(cli, hub, Duration::from_secs(180))
 }
 
+/// A workspace for a story on a real app: a server on a fresh data directory under `tmp` with
+/// [`FAST_BOT`], claimed by `owner@example.com`, and the person `name_<t>@example.com` (`name`
+/// lowercased) invited as a user. Returns the server, its CLI and the person's email.
+pub fn story_workspace(tmp: &std::path::Path, name: &str, t: &str) -> (Server, Cli, String) {
+    let server = Server::start_env(&host_args(&tmp.join("data"), None, None), FAST_BOT);
+    let cli = Cli::new(&server.url, &tmp.join("cfg"));
+    cli.claim(&server.setup_token(), "owner@example.com");
+    let email = format!("{}_{t}@example.com", name.to_lowercase());
+    cli.ok(&[
+        "people", "invite", "--email", &email, "--name", name, "--role", "user",
+    ]);
+    (server, cli, email)
+}
+
 /// Stores a Synapse automation account with the CLI.
 pub fn add_bot_account(cli: &Cli, label: &str, username: &str, password: &str, setup: &str) {
     let url = ["--login-url", "http://127.0.0.1/_matrix/client/v3/login"];

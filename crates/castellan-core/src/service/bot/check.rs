@@ -36,7 +36,9 @@ impl Bot {
     ) -> Result<String, Failure> {
         let (c, ctx, s) = self.session(job, hub).await?;
         c.verify_permissions(&ctx, &s).await?;
-        let roles = self.app_roles(&c, &ctx, &s).await?;
+        // What this instance really has for this account (a plan, a setting, a server's config).
+        let caps = c.discover(&ctx, &s).await?;
+        let roles = self.app_roles(&c, &ctx, &s, &caps).await?;
         let members = self.list_all(job, &c, &ctx, &s).await?;
         let confirm = job.params.confirm();
         let people = self.people().await?;
@@ -45,11 +47,12 @@ impl Bot {
         let snapshot = reconcile::match_members(&members, &previous, &people, now);
         let mut report = SyncReport {
             roles,
+            capabilities: caps.clone(),
             ..SyncReport::default()
         };
         reconcile::diff(&previous, &snapshot, &mut report);
         let grants = self.svc.store.grants(hub.id).await?;
-        let (resources, holdings) = self.resources(&c, &ctx, &s, &grants).await?;
+        let (resources, holdings) = self.resources(&c, &ctx, &s, &grants, &caps).await?;
         report.resources = resources;
         let plan = reconcile::plan(&snapshot, &grants, &people, &holdings);
         let mut hub = hub.clone();

@@ -20,14 +20,16 @@ pub const RESUME_WITHIN: Duration = Duration::minutes(15);
 
 impl Bot {
     /// The app's own roles (values), most privileged first, when the connector reads them from
-    /// the app (`Capability::ListRoles`); empty otherwise.
+    /// the app (`Capability::ListRoles` among `caps`, the discovered capabilities); empty
+    /// otherwise.
     pub(super) async fn app_roles(
         &self,
         c: &Arc<dyn Connector>,
         ctx: &ConnectorContext,
         s: &AppSession,
+        caps: &[Capability],
     ) -> Result<Vec<String>, Failure> {
-        if !c.describe().can(Capability::ListRoles) {
+        if !caps.contains(&Capability::ListRoles) {
             return Ok(vec![]);
         }
         Ok(c.list_roles(ctx, s)

@@ -29,9 +29,9 @@ fn unsupported_is_none<T>(r: Result<T, ConnectorError>) -> Result<Option<T>, Con
 }
 
 impl Bot {
-    /// The app's resources (every page; empty without `Capability::ListResources`) and the
-    /// holders of the roles on the hub's managed resources (without
-    /// `Capability::ResourceRoles`, none). A managed resource the app no longer has is left out
+    /// The app's resources (every page; empty without `Capability::ListResources` among `caps`,
+    /// the discovered capabilities) and the holders of the roles on the hub's managed resources
+    /// (without `Capability::ResourceRoles`, none). A managed resource the app no longer has is left out
     /// of the holdings, so nothing is planned on it.
     pub(super) async fn resources(
         &self,
@@ -39,10 +39,10 @@ impl Bot {
         ctx: &ConnectorContext,
         s: &AppSession,
         grants: &[Grant],
+        caps: &[Capability],
     ) -> Result<(Vec<AppResource>, Holdings), Failure> {
-        let info = c.describe();
         let mut listed: Vec<AppResource> = vec![];
-        if info.can(Capability::ListResources) {
+        if caps.contains(&Capability::ListResources) {
             let mut cursor = None;
             for _ in 0..MAX_PAGES {
                 let Some(page) = unsupported_is_none(c.list_resources(ctx, s, cursor).await)?
@@ -57,7 +57,7 @@ impl Bot {
             }
         }
         let mut holdings = Holdings::new();
-        if !info.can(Capability::ResourceRoles) {
+        if !caps.contains(&Capability::ResourceRoles) {
             return Ok((listed, holdings));
         }
         for id in resource_roles::managed(grants) {

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::activity::{ActivityAction, Actor, NewEvent};
+use crate::catalog::Capability;
 use crate::desired::supersede_prefix;
 use crate::error::{CoreError, CoreResult};
 use crate::hub::{Grant, Hub, HubId, HubRole, Job, Trigger};
@@ -73,19 +74,23 @@ impl Castellan {
         let can = self
             .hub_connector(hub, None)
             .await?
-            .is_some_and(|c| c.describe().can(crate::catalog::Capability::ResourceRoles));
+            .is_some_and(|c| c.describe().can(Capability::ResourceRoles));
         if !can {
             return Err(CoreError::invalid(
                 "resource_roles",
                 "this hub's connector has no roles on resources",
             ));
         }
-        let listed = self
-            .store
-            .last_report(hub.id)
-            .await?
-            .map(|(_, r)| r.resources)
-            .unwrap_or_default();
+        let report = self.store.last_report(hub.id).await?.map(|(_, r)| r);
+        // The last check may have found the capability off for this instance (a setting, a plan).
+        let discovered = report.as_ref().map(|r| r.capabilities.as_slice());
+        if discovered.is_some_and(|c| !c.is_empty() && !c.contains(&Capability::ResourceRoles)) {
+            return Err(CoreError::invalid(
+                "resource_roles",
+                "the app has no roles on resources for this hub (found at the last check for updates)",
+            ));
+        }
+        let listed = report.map(|r| r.resources).unwrap_or_default();
         if listed.is_empty() {
             return Err(CoreError::invalid(
                 "resource_roles",
