@@ -90,7 +90,7 @@ async fn a_share_gives_and_takes_a_project_role_on_redmine() {
     rm.call(Method::POST, "/projects.json", Some(body)).await;
 
     let tmp = tempfile::tempdir().unwrap();
-    let (_server, cli, ana) = hub_fixture::story_workspace(tmp.path(), "Ana", &t);
+    let (server, cli, ana) = hub_fixture::story_workspace(tmp.path(), "Ana", &t);
     hub_fixture::add_app_account(
         &cli,
         "Redmine bot",
@@ -142,6 +142,13 @@ async fn a_share_gives_and_takes_a_project_role_on_redmine() {
     assert_eq!(
         grants[0]["resource_roles"],
         json!([{ "resource_id": project, "role": "Developer" }])
+    );
+
+    // The web app's hub page shows the grant's project role.
+    let page = hub_page(&server.url, &label, &cli).await;
+    assert!(
+        page.contains(&format!("On resources: {project}: Developer")),
+        "{page}"
     );
 
     // 4. Another project role, the app role kept: only the project role changes.
@@ -220,4 +227,59 @@ async fn a_share_gives_and_takes_a_project_role_on_redmine() {
     assert_eq!(u["mail"], ana.as_str(), "{users:#}");
     assert_ne!(u["status"], 1, "still active: {u:#}");
     assert_no_drift(&cli, &label);
+}
+
+/// The value of the first hidden `csrf` field of a page.
+fn csrf(html: &str) -> String {
+    let needle = "name=\"csrf\" value=\"";
+    let at = html.find(needle).expect("a csrf field") + needle.len();
+    html[at..].split('"').next().unwrap().to_owned()
+}
+
+/// The cookie `name=value` a response sets.
+fn cookie(r: &reqwest::Response, name: &str) -> String {
+    r.headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_else(|| panic!("no {name} cookie"))
+        .to_owned()
+}
+
+/// The hub's page in the web app, signed in as the owner through the sign-in form.
+async fn hub_page(base: &str, label: &str, cli: &common::Cli) -> String {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let form = http.get(format!("{base}/sign-in")).send().await.unwrap();
+    let csrf_cookie = cookie(&form, "castellan_csrf");
+    let field = csrf(&form.text().await.unwrap());
+    let signed = http
+        .post(format!("{base}/sign-in"))
+        .header(reqwest::header::COOKIE, &csrf_cookie)
+        .form(&[
+            ("csrf", field.as_str()),
+            ("email", "owner@example.com"),
+            ("password", hub_fixture::OWNER_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed.status(), 303, "sign in");
+    let session = cookie(&signed, "castellan_session");
+    let id = cli.json(&["hub", "show", label])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let page = http
+        .get(format!("{base}/hubs/{id}"))
+        .header(reqwest::header::COOKIE, &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    page.text().await.unwrap()
 }
