@@ -52,8 +52,11 @@ async fn a_share_puts_the_person_in_a_scim_group_and_narrowing_takes_them_out() 
 
     let tmp = tempfile::tempdir().unwrap();
     let (_server, cli, ana) = hub_fixture::story_workspace(tmp.path(), "Ana", &t);
-    let secret = format!("api_token={token}");
-    let extra = ["--secret-field", secret.as_str()];
+    // The token goes in through a file, never on the command line.
+    let token_file = tmp.path().join("scim-token");
+    std::fs::write(&token_file, format!("{token}\n")).unwrap();
+    let secret = format!("api_token={}", token_file.display());
+    let extra = ["--secret-field-file", secret.as_str()];
     hub_fixture::add_app_account(
         &cli,
         "SCIM bot",

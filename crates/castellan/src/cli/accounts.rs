@@ -55,9 +55,14 @@ pub struct AccountFields {
     /// Custom field `NAME=VALUE` (repeatable).
     #[arg(long = "field", value_name = "NAME=VALUE")]
     fields: Vec<String>,
-    /// Secret custom field `NAME=VALUE` (repeatable; stored encrypted).
+    /// Secret custom field `NAME=VALUE` (repeatable; stored encrypted). The value shows in the
+    /// process list and shell history: prefer `--secret-field-file`.
     #[arg(long = "secret-field", value_name = "NAME=VALUE")]
     secret_fields: Vec<String>,
+    /// Secret custom field read from a file, `NAME=PATH` (repeatable; one trailing newline is
+    /// dropped), e.g. an API token: `--secret-field-file api_token=/run/secrets/token`.
+    #[arg(long = "secret-field-file", value_name = "NAME=PATH")]
+    secret_field_files: Vec<String>,
     /// Backup code (repeatable).
     #[arg(long = "backup-code")]
     backup_codes: Vec<String>,
@@ -254,7 +259,7 @@ fn fields_body(f: &AccountFields, body: &mut Map<String, Value>) -> Result<()> {
     if f.generate_password {
         body.insert("generate_password".into(), true.into());
     }
-    if !f.fields.is_empty() || !f.secret_fields.is_empty() {
+    if !f.fields.is_empty() || !f.secret_fields.is_empty() || !f.secret_field_files.is_empty() {
         let mut list = vec![];
         for s in &f.fields {
             let (n, v) = split_pair(s)?;
@@ -262,6 +267,14 @@ fn fields_body(f: &AccountFields, body: &mut Map<String, Value>) -> Result<()> {
         }
         for s in &f.secret_fields {
             let (n, v) = split_pair(s)?;
+            list.push(json!({"name": n, "value": v, "secret": true}));
+        }
+        for s in &f.secret_field_files {
+            let (n, path) = split_pair(s)?;
+            let v = std::fs::read_to_string(&path)
+                .map_err(|e| anyhow::anyhow!("--secret-field-file {n}: cannot read {path}: {e}"))?;
+            let v = v.strip_suffix('\n').unwrap_or(&v);
+            let v = v.strip_suffix('\r').unwrap_or(v);
             list.push(json!({"name": n, "value": v, "secret": true}));
         }
         body.insert("custom_fields".into(), list.into());
