@@ -145,11 +145,24 @@ const METADATA_V6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254)
 fn classify(ip: IpAddr) -> Range {
     match ip {
         IpAddr::V4(v4) => classify_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+        IpAddr::V6(v6) => match embedded_v4(v6) {
             Some(v4) => classify_v4(v4),
             None => classify_v6(v6),
         },
     }
+}
+
+/// The IPv4 address an IPv6 one carries where the network may route it to that IPv4 host:
+/// IPv4-mapped `::ffff:a.b.c.d`, IPv4-compatible `::a.b.c.d` (deprecated, RFC 4291 §2.5.5.1),
+/// and the NAT64 well-known prefix `64:ff9b::a.b.c.d` (RFC 6052 §2.1), so `64:ff9b::a9fe:a9fe`
+/// counts as 169.254.169.254.
+fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = ip.segments();
+    let low = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
+    let nat64 = s[..6] == [0x64, 0xff9b, 0, 0, 0, 0];
+    let compatible = s[..6] == [0; 6] && !ip.is_loopback() && !ip.is_unspecified();
+    ip.to_ipv4_mapped()
+        .or_else(|| (nat64 || compatible).then_some(low))
 }
 
 fn classify_v4(ip: Ipv4Addr) -> Range {
@@ -240,6 +253,8 @@ mod tests {
             "febf::1",
             "fd00:ec2::254",
             "::ffff:169.254.169.254",
+            "64:ff9b::a9fe:a9fe",
+            "::a9fe:a9fe",
             "0.0.0.0",
             "::",
             "255.255.255.255",
@@ -272,6 +287,9 @@ mod tests {
             "fd12::1",
             "fc00::1",
             "::ffff:10.1.2.3",
+            "64:ff9b::7f00:1",
+            "::7f00:1",
+            "::a00:1",
         ] {
             assert!(AddressPolicy::SELF_HOSTED.check(ip(s)).is_ok(), "{s}");
             assert!(AddressPolicy::PUBLIC_ONLY.check(ip(s)).is_err(), "{s}");
@@ -286,6 +304,7 @@ mod tests {
             "100.128.0.1",
             "169.255.0.1",
             "2001:4860:4860::8888",
+            "64:ff9b::808:808",
             "fec0::1",
         ] {
             assert!(AddressPolicy::PUBLIC_ONLY.check(ip(s)).is_ok(), "{s}");

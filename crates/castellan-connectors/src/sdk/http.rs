@@ -173,6 +173,10 @@ fn build_client(policy: AddressPolicy) -> reqwest::Client {
         // request that may not be retried (a sign-in POST after waiting for a TOTP step).
         .pool_idle_timeout(POOL_IDLE_TIMEOUT)
         .user_agent(concat!("castellan/", env!("CARGO_PKG_VERSION")))
+        // No proxy from the environment (`HTTP_PROXY`, `ALL_PROXY`…): through a proxy, the
+        // resolver would only check the proxy's address, and a hub could reach any address the
+        // proxy can (vaultwarden's outbound-HTTP policy makes the same choice for its checks).
+        .no_proxy()
         .dns_resolver(std::sync::Arc::new(PolicyResolver::new(policy)))
         .build()
         .expect("the HTTP client builds with static settings")
