@@ -22,6 +22,10 @@ use crate::model::{
 };
 
 /// The workspace row and its one-time setup.
+/// The `Conflict` message of a grant change whose expected grants version moved
+/// ([`HubStore::upsert_grant`]).
+pub const GRANTS_CHANGED: &str = "the hub's grants changed while this change was made: try again";
+
 #[async_trait]
 pub trait WorkspaceStore: Send + Sync {
     /// The workspace, if initialized.
@@ -355,11 +359,14 @@ pub trait HubStore: Send + Sync {
     /// In one transaction: inserts or replaces a person's grant on a hub, bumps the hub's
     /// grants version, cancels the write jobs the change makes obsolete (`supersede`), enqueues
     /// `jobs` (deduplicated like [`JobStore::enqueue`]) and appends `event`. Returns the ids of
-    /// the cancelled jobs. `NotFound` (`hub` or `person`) writes nothing.
+    /// the cancelled jobs. `NotFound` (`hub` or `person`) writes nothing; so does `Conflict`
+    /// when `expected` is given and the hub's grants version is no longer it (another grant
+    /// change landed since the caller read the grants it built `g` from).
     async fn upsert_grant(
         &self,
         id: HubId,
         g: &Grant,
+        expected: Option<i64>,
         supersede: &Supersede,
         jobs: &[Job],
         event: &NewEvent,

@@ -52,6 +52,18 @@ pub fn merge(old: &[ResourceRole], asked: Option<&[ResourceRole]>) -> Vec<Resour
     out
 }
 
+/// The entries of a grant that ends (a revoke, a deactivation): every resource kept with no
+/// role, so that a later share takes any role still held there away.
+pub fn taken_away(roles: &[ResourceRole]) -> Vec<ResourceRole> {
+    roles
+        .iter()
+        .map(|r| ResourceRole {
+            resource_id: r.resource_id.clone(),
+            role: None,
+        })
+        .collect()
+}
+
 /// Checks what a share asks for against the resources the app listed at the last check
 /// (`resources`), and spells each role as the app does. Errors (`Validation`, field
 /// `resource_roles`): a resource named twice, a resource the app did not list, a role the
@@ -170,8 +182,9 @@ mod tests {
                 rr("c", Some("Developer"))
             ]
         );
-        // Narrowing to nothing takes every role away.
+        // Narrowing to nothing takes every role away; so does the end of the grant.
         assert_eq!(merge(&old, Some(&[])), [rr("a", None), rr("b", None)]);
+        assert_eq!(taken_away(&old), [rr("a", None), rr("b", None)]);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use castellan_core::activity::NewEvent;
 use castellan_core::connector::MemberState;
 use castellan_core::hub::{Grant, Hub, HubId, HubMember, Job, JobId, SyncReport};
 use castellan_core::ids::{AccountId, AppId, PersonId};
-use castellan_core::ports::{HubStore, Supersede};
+use castellan_core::ports::{HubStore, Supersede, GRANTS_CHANGED};
 use castellan_core::validate::label_key;
 use castellan_core::{CoreError, CoreResult};
 use chrono::{DateTime, Utc};
@@ -394,12 +394,30 @@ impl HubStore for SqlStore {
         &self,
         id: HubId,
         g: &Grant,
+        expected: Option<i64>,
         supersede: &Supersede,
         jobs: &[Job],
         event: &NewEvent,
     ) -> CoreResult<Vec<JobId>> {
         let mut tx = self.begin_write().await?;
-        if bump_grants_version(&mut tx, &[id]).await? == 0 {
+        if let Some(v) = expected {
+            // One conditional UPDATE: on PostgreSQL a concurrent share waits on the row and then
+            // finds the version moved, so one of two racing shares gets `Conflict`.
+            let bumped = sqlx::query(
+                "UPDATE hubs SET grants_version = grants_version + 1 \
+                 WHERE id = $1 AND grants_version = $2",
+            )
+            .bind(id.to_string())
+            .bind(v)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+            if bumped == 0 {
+                grants_version_in_tx(&mut tx, id).await?; // `NotFound` for a missing hub
+                return Err(CoreError::Conflict(GRANTS_CHANGED.into()));
+            }
+        } else if bump_grants_version(&mut tx, &[id]).await? == 0 {
             return Err(CoreError::NotFound { kind: "hub" });
         }
         if !exists(&mut tx, "people", g.person_id.to_string()).await? {

@@ -54,7 +54,11 @@ impl Redmine {
     /// The membership id of the user with `email` on `project` and its roles.
     async fn membership(&self, project: &str, email: &str) -> Option<(u64, Vec<String>)> {
         let users = self
-            .call(Method::GET, &format!("/users.json?name={email}"), None)
+            .call(
+                Method::GET,
+                &format!("/users.json?name={email}&status="),
+                None,
+            )
             .await;
         let id = users["users"]
             .as_array()
@@ -135,7 +139,18 @@ async fn a_share_gives_and_takes_a_project_role_on_redmine() {
 
     // 3. A share with a project role: the bot invites the person and makes them a Developer.
     let dev = format!("{project}=developer");
-    cli.ok(&["hub", "share", &label, &ana, "--resource", &dev]);
+    cli.ok(&[
+        "hub",
+        "share",
+        &label,
+        &ana,
+        "--resource",
+        &dev,
+        "--app-role",
+        "admin",
+        "--hub-role",
+        "manager",
+    ]);
     wait_idle(&cli, &label);
     assert_eq!(rm.project_roles(&project, &ana).await, ["Developer"]);
     let grants = cli.json(&["hub", "grants", &label]);
@@ -208,6 +223,9 @@ async fn a_share_gives_and_takes_a_project_role_on_redmine() {
         grants[0]["resource_roles"],
         json!([{ "resource_id": project, "role": null }])
     );
+    // A share that names only resources keeps the app role and the hub role it gave.
+    assert_eq!(grants[0]["app_role"], "admin", "{grants:#}");
+    assert_eq!(grants[0]["hub_role"], "manager", "{grants:#}");
     assert_no_drift(&cli, &label);
 
     // 7. Revoke: the member goes; the next check finds no drift.
@@ -226,6 +244,20 @@ async fn a_share_gives_and_takes_a_project_role_on_redmine() {
     let u = &users["users"][0];
     assert_eq!(u["mail"], ana.as_str(), "{users:#}");
     assert_ne!(u["status"], 1, "still active: {u:#}");
+    assert_no_drift(&cli, &label);
+    // Redmine locks the user and keeps the membership; the grant keeps the project with no role.
+    assert_eq!(rm.project_roles(&project, &ana).await, ["Developer"]);
+    let grants = cli.json(&["hub", "grants", &label]);
+    assert_eq!(
+        grants[0]["resource_roles"],
+        json!([{ "resource_id": project, "role": null }])
+    );
+
+    // 8. Shared again without resources: the user is unlocked and the old project role, which
+    //    ended with the revoke, does not come back.
+    cli.ok(&["hub", "share", &label, &ana]);
+    wait_idle(&cli, &label);
+    assert!(rm.project_roles(&project, &ana).await.is_empty());
     assert_no_drift(&cli, &label);
 }
 

@@ -122,7 +122,7 @@ impl SettingField {
                 )),
             },
             SettingKind::Choice(choices) => {
-                if choices.iter().any(|c| c == value) {
+                if choices.iter().any(|c| c.eq_ignore_ascii_case(value.trim())) {
                     Ok(())
                 } else {
                     Err(CoreError::invalid(
@@ -159,6 +159,8 @@ pub fn check_settings(
                     format!("({}) is required", f.label),
                 ))
             }
+            // A blank choice is a typo or an unset shell variable, not "the default".
+            Some("") if matches!(f.kind, SettingKind::Choice(_)) => f.check("")?,
             Some("") | None => {}
             Some(v) => f.check(v)?,
         }
@@ -287,6 +289,13 @@ mod tests {
         assert!(!f.required);
         f.check("yes").unwrap();
         f.check("no").unwrap();
+        f.check(" YES ").unwrap();
+        // Blank is refused, not taken for the default.
+        let blank = values(&[(ALLOW_PRIVATE, " ")]);
+        let e = check_settings(std::slice::from_ref(&f), &blank)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("one of yes, no"), "{e}");
         let e = f.check("maybe").unwrap_err().to_string();
         assert!(
             e.contains("settings.allow_private") && e.contains("one of yes, no"),

@@ -371,6 +371,7 @@ pub async fn grants_enqueue_deduped_jobs<S: SuiteStore>(store: S) {
         .upsert_grant(
             h.id,
             &g,
+            None,
             &no_supersede(),
             std::slice::from_ref(&first),
             &ev("hub.share"),
@@ -390,6 +391,7 @@ pub async fn grants_enqueue_deduped_jobs<S: SuiteStore>(store: S) {
         .upsert_grant(
             h.id,
             &g2,
+            None,
             &no_supersede(),
             std::slice::from_ref(&second),
             &ev("hub.role_change"),
@@ -508,6 +510,7 @@ pub async fn grants_enqueue_deduped_jobs<S: SuiteStore>(store: S) {
         .upsert_grant(
             h.id,
             &g3,
+            None,
             &no_supersede(),
             std::slice::from_ref(&third),
             &ev("hub.share"),
@@ -540,10 +543,28 @@ pub async fn grants_enqueue_deduped_jobs<S: SuiteStore>(store: S) {
             role: None,
         },
     ];
+    // A grant change made from grants read at an older version is refused and writes nothing;
+    // at the current version it lands.
+    let v = store.grants_version(h2.id).await.unwrap();
+    let stale = store
+        .upsert_grant(
+            h2.id,
+            &g4,
+            Some(v - 1),
+            &no_supersede(),
+            &[],
+            &ev("hub.revoke"),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(stale, CoreError::Conflict(_)), "{stale:?}");
+    assert_eq!(store.grants_version(h2.id).await.unwrap(), v);
+    assert!(store.grants(h2.id).await.unwrap().iter().all(|g| *g != g4));
     store
-        .upsert_grant(h2.id, &g4, &no_supersede(), &[], &ev("hub.revoke"))
+        .upsert_grant(h2.id, &g4, Some(v), &no_supersede(), &[], &ev("hub.revoke"))
         .await
         .unwrap();
+    assert_eq!(store.grants_version(h2.id).await.unwrap(), v + 1);
     n = appended_one(&store, n, "hub.revoke").await;
     let mut of_ana = store.grants_of_person(ana.id).await.unwrap();
     of_ana.sort_by_key(|(hub, _)| *hub);
@@ -557,7 +578,14 @@ pub async fn grants_enqueue_deduped_jobs<S: SuiteStore>(store: S) {
 
     // Missing hub or person: not found, nothing written.
     let err = store
-        .upsert_grant(HubId::new(), &g, &no_supersede(), &[], &ev("hub.share"))
+        .upsert_grant(
+            HubId::new(),
+            &g,
+            None,
+            &no_supersede(),
+            &[],
+            &ev("hub.share"),
+        )
         .await
         .unwrap_err();
     assert!(
@@ -574,6 +602,7 @@ pub async fn grants_enqueue_deduped_jobs<S: SuiteStore>(store: S) {
         .upsert_grant(
             h.id,
             &stranger,
+            None,
             &no_supersede(),
             std::slice::from_ref(&lost),
             &ev("hub.share"),

@@ -85,6 +85,7 @@ pub async fn grant_changes_supersede_obsolete_jobs<S: SuiteStore>(store: S) {
                 .upsert_grant(
                     h.id,
                     &g,
+                    None,
                     &supersede_for(h.id, p.id),
                     std::slice::from_ref(&sync),
                     &ev("hub.revoke"),
@@ -206,6 +207,7 @@ pub async fn follow_up_only_when_the_grants_moved<S: SuiteStore>(store: S) {
         .upsert_grant(
             h.id,
             &grant(ana.id, castellan_core::hub::HubRole::Collaborator, "member"),
+            None,
             &supersede_for(h.id, ana.id),
             std::slice::from_ref(&dropped),
             &ev("hub.share"),
@@ -427,6 +429,7 @@ pub async fn grant_change_racing_a_completion_leaves_a_sync<I: Instances>(db: I)
                 .upsert_grant(
                     h.id,
                     &g,
+                    None,
                     &supersede_for(h.id, ana.id),
                     std::slice::from_ref(&sync),
                     &ev("hub.share"),

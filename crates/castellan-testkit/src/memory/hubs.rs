@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use castellan_core::activity::NewEvent;
 use castellan_core::hub::{Grant, Hub, HubId, HubMember, Job, JobId, SyncReport};
 use castellan_core::ids::PersonId;
-use castellan_core::ports::{HubStore, Supersede};
+use castellan_core::ports::{HubStore, Supersede, GRANTS_CHANGED};
 use castellan_core::validate::label_key;
 use castellan_core::{CoreError, CoreResult};
 use chrono::{DateTime, Utc};
@@ -203,11 +203,17 @@ impl HubStore for MemoryStore {
         &self,
         id: HubId,
         g: &Grant,
+        expected: Option<i64>,
         supersede: &Supersede,
         jobs: &[Job],
         event: &NewEvent,
     ) -> CoreResult<Vec<JobId>> {
         self.write(|tx| {
+            if let Some(v) = expected {
+                if tx.t.grants_version(id)? != v {
+                    return Err(CoreError::Conflict(GRANTS_CHANGED.into()));
+                }
+            }
             if tx.t.bump_grants_version(&[id]) == 0 {
                 return Err(CoreError::NotFound { kind: "hub" });
             }

@@ -30,6 +30,9 @@ pub struct ShareHub {
     pub resource_roles: Option<Vec<ResourceRole>>,
 }
 
+/// How many times a share is made again when another grant change lands while it is made.
+const SHARE_ATTEMPTS: u32 = 5;
+
 /// Revoking people's access.
 #[derive(Debug, Clone)]
 pub struct RevokeHub {
@@ -146,6 +149,9 @@ impl Castellan {
                 continue;
             }
             g.revoked = true;
+            if !g.keep_seat {
+                g.resource_roles = resource_roles::taken_away(&g.resource_roles);
+            }
             g.updated_at = self.now();
             let ev = NewEvent::new(actor, ActivityAction::HubRevoke, self.now())
                 .target("hub", hub, "")
@@ -156,6 +162,7 @@ impl Castellan {
                 .upsert_grant(
                     hub,
                     &g,
+                    None,
                     &supersede(
                         self.now(),
                         actor,
@@ -198,60 +205,83 @@ impl Hubs<'_> {
             ));
         }
         let (roles, default) = self.connector_roles(&hub).await?;
-        let app_role = s
-            .app_role
-            .map(|r| r.trim().to_lowercase())
-            .unwrap_or(default);
-        if !roles.contains(&app_role) {
+        let asked_role = s.app_role.as_ref().map(|r| r.trim().to_lowercase());
+        if let Some(r) = asked_role.as_ref().filter(|r| !roles.contains(r)) {
             return Err(CoreError::invalid(
                 "app_role",
                 format!(
                     "`{}` is not one of the app's roles: {}",
-                    validate::clip(&app_role),
+                    validate::clip(r),
                     roles.join(", ")
                 ),
             ));
         }
-        let before = self
-            .store
-            .grants(id)
-            .await?
-            .into_iter()
-            .find(|g| g.person_id == person && !g.revoked);
         let asked = match &s.resource_roles {
             Some(asked) => Some(self.resource_roles_asked(&hub, asked).await?),
             None => None,
         };
-        let on_resources = resource_roles::merge(
-            before.as_ref().map_or(&[][..], |g| &g.resource_roles),
-            asked.as_deref(),
-        );
-        let g = Grant {
-            person_id: person,
-            hub_role: s.hub_role.unwrap_or(HubRole::Collaborator),
-            app_role,
-            revoked: false,
-            keep_seat: false,
-            resource_roles: on_resources,
-            updated_at: self.now(),
-        };
-        let ev = NewEvent::new(actor, ActivityAction::HubShare, self.now())
-            .target("hub", hub.id, &hub.label)
-            .details(serde_json::json!({
-                "person_id": p.id, "email": p.email, "hub_role": g.hub_role, "app_role": g.app_role,
-                "resource_roles": g.resource_roles
-            }));
-        let why = format!("shared with app role `{}`", g.app_role);
-        self.store
-            .upsert_grant(
-                id,
-                &g,
-                &supersede(self.now(), actor, id, person, &why),
-                &[self.sync_job(id, Trigger::GrantChange, actor, false)],
-                &ev,
-            )
-            .await?;
-        Ok(g)
+        // Read, merge, write, with the grants version as the guard: a concurrent change of the
+        // hub's grants makes the write fail with `Conflict`, and the share is made again from
+        // what is there now (another share's resource roles are never lost).
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let version = self.store.grants_version(id).await?;
+            let before = self
+                .store
+                .grants(id)
+                .await?
+                .into_iter()
+                .find(|g| g.person_id == person);
+            let active = before.as_ref().filter(|g| !g.revoked);
+            // What the share leaves out stays as the active grant has it; a revoked grant's roles
+            // on resources ended with it, so the bot takes any still held away.
+            let kept = match (&before, active) {
+                (_, Some(g)) => g.resource_roles.clone(),
+                (Some(g), None) => resource_roles::taken_away(&g.resource_roles),
+                (None, None) => vec![],
+            };
+            let g = Grant {
+                person_id: person,
+                hub_role: s
+                    .hub_role
+                    .or(active.map(|g| g.hub_role))
+                    .unwrap_or(HubRole::Collaborator),
+                app_role: asked_role
+                    .clone()
+                    .or(active
+                        .map(|g| g.app_role.clone())
+                        .filter(|r| roles.contains(r)))
+                    .unwrap_or_else(|| default.clone()),
+                revoked: false,
+                keep_seat: false,
+                resource_roles: resource_roles::merge(&kept, asked.as_deref()),
+                updated_at: self.now(),
+            };
+            let ev = NewEvent::new(actor, ActivityAction::HubShare, self.now())
+                .target("hub", hub.id, &hub.label)
+                .details(serde_json::json!({
+                    "person_id": p.id, "email": p.email, "hub_role": g.hub_role,
+                    "app_role": g.app_role, "resource_roles": g.resource_roles
+                }));
+            let why = format!("shared with app role `{}`", g.app_role);
+            let wrote = self
+                .store
+                .upsert_grant(
+                    id,
+                    &g,
+                    Some(version),
+                    &supersede(self.now(), actor, id, person, &why),
+                    &[self.sync_job(id, Trigger::GrantChange, actor, false)],
+                    &ev,
+                )
+                .await;
+            match wrote {
+                Err(CoreError::Conflict(_)) if attempts < SHARE_ATTEMPTS => continue,
+                Err(e) => return Err(e),
+                Ok(_) => return Ok(g),
+            }
+        }
     }
 
     /// Revokes people's grants: the bot removes them (or, with keep-seat, only stops managing
@@ -282,6 +312,10 @@ impl Hubs<'_> {
                 })?;
             g.revoked = true;
             g.keep_seat = r.keep_seat;
+            // Roles on resources end with the grant (a kept seat keeps whatever it holds).
+            if !g.keep_seat {
+                g.resource_roles = resource_roles::taken_away(&g.resource_roles);
+            }
             g.updated_at = self.now();
             out.push(g);
         }
@@ -305,6 +339,7 @@ impl Hubs<'_> {
                 .upsert_grant(
                     id,
                     g,
+                    None,
                     &supersede(self.now(), actor, id, g.person_id, why),
                     &jobs,
                     &ev,
