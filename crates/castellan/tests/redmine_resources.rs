@@ -51,21 +51,17 @@ impl Redmine {
             .unwrap_or_default()
     }
 
+    /// The Redmine user (any status) whose email is `email`.
+    async fn user(&self, email: &str) -> Option<Value> {
+        let route = format!("/users.json?name={email}&status=");
+        let users = self.call(Method::GET, &route, None).await;
+        let all = users["users"].as_array().unwrap().iter();
+        all.clone().find(|u| u["mail"] == email).cloned()
+    }
+
     /// The membership id of the user with `email` on `project` and its roles.
     async fn membership(&self, project: &str, email: &str) -> Option<(u64, Vec<String>)> {
-        let users = self
-            .call(
-                Method::GET,
-                &format!("/users.json?name={email}&status="),
-                None,
-            )
-            .await;
-        let id = users["users"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|u| u["mail"] == email)
-            .map(|u| u["id"].clone())?;
+        let id = self.user(email).await?["id"].clone();
         let route = format!("/projects/{project}/memberships.json?limit=100");
         let found = self.call(Method::GET, &route, None).await;
         let m = found["memberships"]
@@ -234,15 +230,7 @@ async fn a_share_gives_and_takes_a_project_role_on_redmine() {
     assert_eq!(rm.project_roles(&project, &ana).await, ["Developer"]);
     cli.ok(&["hub", "revoke", &label, &ana]);
     wait_idle(&cli, &label);
-    let users = rm
-        .call(
-            Method::GET,
-            &format!("/users.json?name={ana}&status="),
-            None,
-        )
-        .await;
-    let u = &users["users"][0];
-    assert_eq!(u["mail"], ana.as_str(), "{users:#}");
+    let u = rm.user(&ana).await.expect("the user stays, locked");
     assert_ne!(u["status"], 1, "still active: {u:#}");
     assert_no_drift(&cli, &label);
     // Redmine locks the user and keeps the membership; the grant keeps the project with no role.
