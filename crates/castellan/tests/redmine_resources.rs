@@ -55,8 +55,8 @@ impl Redmine {
     async fn user(&self, email: &str) -> Option<Value> {
         let route = format!("/users.json?name={email}&status=");
         let users = self.call(Method::GET, &route, None).await;
-        let all = users["users"].as_array().unwrap().iter();
-        all.clone().find(|u| u["mail"] == email).cloned()
+        let mut all = users["users"].as_array().unwrap().iter();
+        all.find(|u| u["mail"] == email).cloned()
     }
 
     /// The membership id of the user with `email` on `project` and its roles.
