@@ -313,6 +313,7 @@ pub trait Store:
     + OtpStore
     + crate::inbox::InboxStore
     + ManualStore
+    + AppSessionStore
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
@@ -598,4 +599,58 @@ pub trait ManualStore: Send + Sync {
         now: DateTime<Utc>,
         cancelled: &NewEvent,
     ) -> CoreResult<Vec<ManualTask>>;
+}
+
+/// A signed-in app session kept for an automation account (session reuse), sealed under the
+/// account's vault data key like the account's own secrets: the store never sees it in
+/// plaintext.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptAppSession {
+    /// The automation account that signed in.
+    pub account_id: AccountId,
+    /// Which app the session is for: a hex SHA-256 of the connector, base URL and organization
+    /// (not secret; an account may sign in to more than one hub).
+    pub scope: String,
+    /// The data key it is sealed under.
+    pub dek_id: DataKeyId,
+    /// The sealed session (token, connector data, and a fingerprint of the credentials).
+    pub ciphertext: Vec<u8>,
+    /// When the bot signed in.
+    pub signed_in_at: DateTime<Utc>,
+    /// When the session stops being reused.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// App sessions kept between jobs and shared by every instance on the same database, and the
+/// claim that lets one sign-in at a time run per automation account and app.
+#[async_trait]
+pub trait AppSessionStore: Send + Sync {
+    /// The session kept for `(account, scope)`, fresh or not (`None`: none kept).
+    async fn kept_app_session(
+        &self,
+        account: AccountId,
+        scope: &str,
+    ) -> CoreResult<Option<KeptAppSession>>;
+    /// Keeps `s` (replacing the one kept for its account and scope) and ends any sign-in claim
+    /// on it; forgets every session of any account that expired before `s.signed_in_at`.
+    async fn keep_app_session(&self, s: &KeptAppSession) -> CoreResult<()>;
+    /// Forgets the session kept for `(account, scope)` (nothing kept: no error).
+    async fn forget_app_session(&self, account: AccountId, scope: &str) -> CoreResult<()>;
+    /// Claims the one sign-in for `(account, scope)` for `holder` until `until`: `true` when
+    /// claimed, `false` while another holder's claim runs past `now`.
+    async fn claim_app_sign_in(
+        &self,
+        account: AccountId,
+        scope: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> CoreResult<bool>;
+    /// Ends `holder`'s sign-in claim on `(account, scope)`, if it still holds it.
+    async fn release_app_sign_in(
+        &self,
+        account: AccountId,
+        scope: &str,
+        holder: &str,
+    ) -> CoreResult<()>;
 }

@@ -13,6 +13,7 @@
 
 mod accounts;
 mod activity;
+mod app_sessions;
 mod catalog;
 mod db;
 mod hubs;

@@ -481,7 +481,8 @@ impl FakeConnector {
     }
 
     /// Holds the next call of `op` before it reaches the app (a write still in flight) until
-    /// the returned [`Hold`] is released. Same operations as [`FakeConnector::hold`].
+    /// the returned [`Hold`] is released. Same operations as [`FakeConnector::hold`], and
+    /// sign-in ([`Op::Login`]: a slow sign-in).
     pub fn hold_before(&self, op: Op) -> Hold {
         let h = Hold::default();
         self.lock().holds.push((op, true, h.clone()));
@@ -633,8 +634,10 @@ impl Connector for FakeConnector {
             .collect())
     }
 
-    /// `BadCredentials` when credentials were set and these differ.
+    /// `BadCredentials` when credentials were set and these differ. A
+    /// [`FakeConnector::hold_before`] on [`Op::Login`] holds it before the app sees it.
     async fn login(&self, ctx: &ConnectorContext) -> Result<AppSession, ConnectorError> {
+        self.wait_if_held(Op::Login, true).await;
         let mut app = self.enter(Op::Login, None, None)?;
         let r = app.login(ctx);
         app.answer(r)

@@ -48,6 +48,8 @@ pub struct World {
     pub bot: Bot,
     /// The service's clock: it moves only when the test (or [`World::drain`]) moves it.
     pub clock: FakeClock,
+    /// The master keys the service seals with.
+    pub keys: Arc<Keyring>,
 }
 
 impl World {
@@ -64,16 +66,9 @@ impl World {
         let store = Arc::new(MemoryStore::new());
         app.set_credentials("castellan-bot", BOT_PASSWORD);
         let registry = FakeRegistry::with(&app);
-        let dyn_store: Arc<dyn Store> = store.clone();
         let clock = FakeClock::default();
-        let svc = Castellan::new(
-            dyn_store,
-            Arc::new(StaticKeys(Arc::new(Keyring::generate()))),
-        )
-        .expect("the service starts")
-        .with_connectors(Arc::new(registry.clone()))
-        .with_clock(Arc::new(clock.clone()))
-        .with_jitter(Arc::new(FixedJitter::default()));
+        let keys = Arc::new(Keyring::generate());
+        let svc = service(&store, &keys, &registry, &clock);
         let setup = svc
             .sessions()
             .init("Test workspace")
@@ -107,7 +102,17 @@ impl World {
             owner,
             bot,
             clock,
+            keys,
         }
+    }
+
+    /// Another instance on the same store, keys, registry and clock (a restarted process, or a
+    /// second process on the same database): its own service, so nothing one process keeps in
+    /// memory is shared, and a worker `id` on it.
+    pub fn another_instance(&self, id: &str) -> (Castellan, Bot) {
+        let svc = service(&self.store, &self.keys, &self.registry, &self.clock);
+        let bot = worker(&svc, &self.registry, id);
+        (svc, bot)
     }
 
     /// Another worker on the same service and registry (the world's own is `test-worker`),
@@ -296,6 +301,20 @@ impl World {
 }
 
 /// A worker with the world's settings: lease 60 s, poll 5 ms, backoff base 1 ms.
+fn service(
+    store: &Arc<MemoryStore>,
+    keys: &Arc<Keyring>,
+    registry: &FakeRegistry,
+    clock: &FakeClock,
+) -> Castellan {
+    let dyn_store: Arc<dyn Store> = store.clone();
+    Castellan::new(dyn_store, Arc::new(StaticKeys(keys.clone())))
+        .expect("the service starts")
+        .with_connectors(Arc::new(registry.clone()))
+        .with_clock(Arc::new(clock.clone()))
+        .with_jitter(Arc::new(FixedJitter::default()))
+}
+
 fn worker(svc: &Castellan, registry: &FakeRegistry, id: &str) -> Bot {
     let registry: Arc<dyn ConnectorRegistry> = Arc::new(registry.clone());
     Bot::new(

@@ -13,6 +13,7 @@ mod manual_cases;
 mod memory;
 mod people_cases;
 mod recovery_cases;
+mod session_cases;
 mod supersede_cases;
 mod token_cases;
 mod vault_cases;
@@ -373,4 +374,18 @@ async fn sqlite_manual_rosters_and_tasks() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_manual_rosters_and_tasks() {
     run(Db::Postgres, manual_cases::rosters_and_tasks).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_app_sessions_are_kept_and_claimed() {
+    run(Db::Sqlite, session_cases::app_sessions_are_kept_and_claimed).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_app_sessions_are_kept_and_claimed() {
+    run(
+        Db::Postgres,
+        session_cases::app_sessions_are_kept_and_claimed,
+    )
+    .await;
 }

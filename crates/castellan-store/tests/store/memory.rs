@@ -155,3 +155,8 @@ async fn memory_listed_pages_are_kept_per_job() {
 async fn memory_manual_rosters_and_tasks() {
     run_memory(manual_cases::rosters_and_tasks).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_app_sessions_are_kept_and_claimed() {
+    run_memory(session_cases::app_sessions_are_kept_and_claimed).await;
+}

@@ -14,6 +14,7 @@
 
 mod accounts;
 mod activity;
+mod app_sessions;
 mod hubs;
 mod inbox;
 mod jobs;

@@ -71,6 +71,15 @@ pub(crate) struct Tables {
     pub(crate) rosters: BTreeMap<HubId, BTreeMap<String, RosterMember>>,
     /// Manual hubs' tasks, by id.
     pub(crate) tasks: BTreeMap<ManualTaskId, ManualTask>,
+    /// Kept app sessions and sign-in claims, by account and scope.
+    pub(crate) app_sessions: BTreeMap<(AccountId, String), AppSessionRow>,
+}
+
+/// An `app_sessions` row: a kept session, a sign-in claim, or both.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AppSessionRow {
+    pub(crate) kept: Option<castellan_core::ports::KeptAppSession>,
+    pub(crate) claim: Option<(String, DateTime<Utc>)>,
 }
 
 /// A time at the store's precision (milliseconds).

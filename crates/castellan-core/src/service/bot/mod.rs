@@ -393,11 +393,22 @@ impl Bot {
         // no other worker takes the job over meanwhile.
         let max_code_wait = (self.cfg.lease / 2).to_std().unwrap_or(StdDuration::ZERO);
         let ctx = self.svc.bot_context(hub, job, max_code_wait).await?;
-        let sessions = self.svc.app_sessions.clone();
-        let (s, reused) = sessions.get(&*c, &ctx, self.now()).await?;
+        let account = self
+            .svc
+            .store
+            .account(hub.automation_account_id)
+            .await?
+            .ok_or(crate::error::CoreError::NotFound { kind: "account" })?;
+        let key = sessions::SessionKey::new(&c.describe().name, &ctx, account.id, account.vault_id);
+        let (s, reused) = self
+            .svc
+            .app_sessions
+            .get(&self.svc, &*c, &ctx, &key, self.now())
+            .await?;
         let c = Arc::new(sessions::Reusing::new(
             c,
-            sessions,
+            self.svc.clone(),
+            key,
             self.now(),
             s.clone(),
             reused,

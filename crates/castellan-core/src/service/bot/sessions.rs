@@ -1,13 +1,20 @@
-//! Session reuse: a signed-in app session is kept per automation account (its credentials, the
-//! connector and the base URL) for [`SESSION_REUSE`], so jobs in a row do not sign in again
-//! (Redmine with TOTP waits up to a time step per sign-in), and one sign-in at a time runs per
-//! account. The session lives in this process's memory only, as a `SecretString` (never logged,
-//! wiped on drop); a changed password or token gives another key, so the old session is never
-//! used with new credentials.
+//! Session reuse: a signed-in app session is kept per automation account and app for
+//! [`SESSION_REUSE`], so jobs in a row sign in once (Redmine with TOTP waits up to a time step
+//! per sign-in). The session is kept in the store ([`crate::ports::AppSessionStore`]), sealed
+//! under the account's vault data key like its own secrets, so it survives a restart and every
+//! instance on one database shares it. One sign-in at a time runs per account and app: within
+//! a process behind a lock, across instances behind a claim in the store.
+//!
+//! The sealed session carries a SHA-256 fingerprint of the credentials it was made with: after
+//! a password or token change it no longer matches and the bot signs in again, so an old session
+//! never serves new credentials. Deleting the account deletes its sessions.
 //!
 //! A reused session the app no longer accepts (it answers `BadCredentials`) is forgotten, the
 //! bot signs in once more and repeats the call: a refused call did not reach the app's data, so
 //! repeating it never acts twice. A refusal right after a fresh sign-in is reported as usual.
+//!
+//! Keeping sessions only saves sign-ins: when the store cannot keep or read one, the bot logs it
+//! and signs in as it would without reuse.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -15,27 +22,100 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use castellan_crypto::field_aad;
 use chrono::{DateTime, Duration, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
 
 use crate::catalog::Capability;
 use crate::connector::{
     AppMember, AppRole, AppSession, Connector, ConnectorContext, ConnectorError, ConnectorInfo,
     Invitation, MemberPage, ResourceGrant, ResourceMemberPage, ResourcePage, TwoFactorState,
 };
+use crate::ids::{AccountId, VaultId};
+use crate::ports::KeptAppSession;
+use crate::service::Castellan;
 
 /// How long a signed-in session is reused.
 pub const SESSION_REUSE: Duration = Duration::minutes(10);
 
-type Key = [u8; 32];
+/// How long one sign-in may hold the claim on its account and app before another may sign in.
+const SIGN_IN_CLAIM: Duration = Duration::minutes(2);
 
-/// The app sessions of one process, shared by its workers.
+/// How long (real time) a sign-in waits for another instance's sign-in before signing in itself.
+const SIGN_IN_WAIT: std::time::Duration = std::time::Duration::from_secs(90);
+
+/// How often a waiting sign-in looks for the other instance's session.
+const SIGN_IN_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Which account and app a session is for, and with which credentials.
+#[derive(Clone)]
+pub(crate) struct SessionKey {
+    account: AccountId,
+    vault: VaultId,
+    /// Hex SHA-256 of the connector, base URL and organization.
+    scope: String,
+    /// Hex SHA-256 of the username, password and API token (kept only inside the sealed session).
+    credentials: Zeroizing<String>,
+}
+
+fn digest(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for part in parts {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+impl SessionKey {
+    /// The key of `connector`'s session for `ctx`, signed in as `account` (kept in `vault`).
+    pub(crate) fn new(
+        connector: &str,
+        ctx: &ConnectorContext,
+        account: AccountId,
+        vault: VaultId,
+    ) -> Self {
+        let scope = digest(&[
+            connector,
+            &ctx.base_url,
+            ctx.organization_id.as_deref().unwrap_or(""),
+        ]);
+        let credentials = Zeroizing::new(digest(&[
+            &ctx.username,
+            ctx.password.expose_secret(),
+            ctx.api_token.as_ref().map_or("", |t| t.expose_secret()),
+        ]));
+        Self {
+            account,
+            vault,
+            scope,
+            credentials,
+        }
+    }
+
+    fn aad(&self) -> Vec<u8> {
+        field_aad("app_sessions", &self.account.to_string(), &self.scope)
+    }
+}
+
+/// What is sealed: the session and the fingerprint of the credentials that made it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Sealed {
+    token: String,
+    data: serde_json::Value,
+    credentials: String,
+}
+
+/// One process's lock on the sign-in for an account and scope.
+type Gate = Arc<tokio::sync::Mutex<()>>;
+
+/// The sign-in locks of one process, shared by its workers; the sessions live in the store.
 pub(crate) struct AppSessions {
-    /// A random salt: keys are hashes of credentials and must not be guessable from them.
-    salt: [u8; 32],
-    sessions: Mutex<HashMap<Key, (AppSession, DateTime<Utc>)>>,
-    sign_ins: Mutex<HashMap<Key, Arc<tokio::sync::Mutex<()>>>>,
+    /// Names this process's sign-in claims in the store.
+    holder: String,
+    sign_ins: Mutex<HashMap<(AccountId, String), Gate>>,
 }
 
 impl std::fmt::Debug for AppSessions {
@@ -47,40 +127,109 @@ impl std::fmt::Debug for AppSessions {
 impl Default for AppSessions {
     fn default() -> Self {
         Self {
-            salt: rand::random(),
-            sessions: Mutex::new(HashMap::new()),
+            holder: hex::encode(rand::random::<[u8; 16]>()),
             sign_ins: Mutex::new(HashMap::new()),
         }
     }
 }
 
 impl AppSessions {
-    fn key(&self, connector: &str, ctx: &ConnectorContext) -> Key {
-        let mut h = Sha256::new();
-        h.update(self.salt);
-        for part in [
-            connector,
-            &ctx.base_url,
-            ctx.organization_id.as_deref().unwrap_or(""),
-            &ctx.username,
-            ctx.password.expose_secret(),
-            ctx.api_token.as_ref().map_or("", |t| t.expose_secret()),
-        ] {
-            h.update((part.len() as u64).to_be_bytes());
-            h.update(part.as_bytes());
+    /// The kept session for `key` if it is fresh at `now` and was made with `key`'s credentials.
+    async fn fresh(
+        &self,
+        svc: &Castellan,
+        key: &SessionKey,
+        now: DateTime<Utc>,
+    ) -> Option<AppSession> {
+        let kept = match svc.store.kept_app_session(key.account, &key.scope).await {
+            Ok(k) => k?,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading a kept app session failed; signing in");
+                return None;
+            }
+        };
+        if now >= kept.expires_at || now < kept.signed_in_at {
+            return None;
         }
-        h.finalize().into()
+        let opened = async {
+            let (dek_id, dek) = svc.data_key(key.vault).await.ok()?;
+            if dek_id != kept.dek_id {
+                return None;
+            }
+            let plain = Zeroizing::new(dek.open(&kept.ciphertext, &key.aad()).ok()?);
+            serde_json::from_slice::<Sealed>(&plain).ok()
+        }
+        .await;
+        match opened {
+            Some(s) if s.credentials == *key.credentials => Some(AppSession {
+                token: SecretString::from(s.token),
+                data: s.data,
+            }),
+            // Other credentials made it, or it no longer opens: never use it.
+            _ => None,
+        }
     }
 
-    fn fresh(&self, key: &Key, now: DateTime<Utc>) -> Option<AppSession> {
-        let mut m = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
-        match m.get(key) {
-            Some((s, at)) if now - *at < SESSION_REUSE && now >= *at => Some(s.clone()),
-            Some(_) => {
-                m.remove(key);
-                None
+    async fn keep(&self, svc: &Castellan, key: &SessionKey, s: &AppSession, now: DateTime<Utc>) {
+        let kept = async {
+            let (dek_id, dek) = svc.data_key(key.vault).await?;
+            let plain = Zeroizing::new(
+                serde_json::to_vec(&Sealed {
+                    token: s.token.expose_secret().to_owned(),
+                    data: s.data.clone(),
+                    credentials: key.credentials.to_string(),
+                })
+                .map_err(crate::error::CoreError::internal)?,
+            );
+            svc.store
+                .keep_app_session(&KeptAppSession {
+                    account_id: key.account,
+                    scope: key.scope.clone(),
+                    dek_id,
+                    ciphertext: dek.seal(&plain, &key.aad()),
+                    signed_in_at: now,
+                    expires_at: now + SESSION_REUSE,
+                })
+                .await
+        }
+        .await;
+        if let Err(e) = kept {
+            tracing::warn!(error = %e, "keeping the app session failed; the next job signs in");
+        }
+    }
+
+    /// Waits (up to [`SIGN_IN_WAIT`]) until this process holds the store's sign-in claim for
+    /// `key`, or another instance's sign-in left a fresh session (returned).
+    async fn claim(&self, svc: &Castellan, key: &SessionKey) -> Option<AppSession> {
+        let started = tokio::time::Instant::now();
+        loop {
+            let now = svc.now();
+            let claimed = svc
+                .store
+                .claim_app_sign_in(
+                    key.account,
+                    &key.scope,
+                    &self.holder,
+                    now,
+                    now + SIGN_IN_CLAIM,
+                )
+                .await;
+            match claimed {
+                Ok(true) => return None,
+                Ok(false) if started.elapsed() < SIGN_IN_WAIT => {}
+                Ok(false) => {
+                    tracing::warn!("another instance's sign-in is taking long; signing in");
+                    return None;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "claiming the sign-in failed; signing in");
+                    return None;
+                }
             }
-            None => None,
+            tokio::time::sleep(SIGN_IN_POLL).await;
+            if let Some(s) = self.fresh(svc, key, svc.now()).await {
+                return Some(s);
+            }
         }
     }
 
@@ -88,40 +237,50 @@ impl AppSessions {
     /// sign-in (`false`), one at a time per key (a second caller waits and reuses it).
     pub(crate) async fn get(
         &self,
+        svc: &Castellan,
         c: &dyn Connector,
         ctx: &ConnectorContext,
+        key: &SessionKey,
         now: DateTime<Utc>,
     ) -> Result<(AppSession, bool), ConnectorError> {
-        let key = self.key(&c.describe().name, ctx);
-        if let Some(s) = self.fresh(&key, now) {
+        if let Some(s) = self.fresh(svc, key, now).await {
             return Ok((s, true));
         }
         let gate = self
             .sign_ins
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .entry(key)
+            .entry((key.account, key.scope.clone()))
             .or_default()
             .clone();
         let _one = gate.lock().await;
-        if let Some(s) = self.fresh(&key, now) {
+        if let Some(s) = self.fresh(svc, key, now).await {
             return Ok((s, true));
         }
-        let s = c.login(ctx).await?;
-        self.sessions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key, (s.clone(), now));
-        Ok((s, false))
+        if let Some(s) = self.claim(svc, key).await {
+            return Ok((s, true));
+        }
+        let signed_in = c.login(ctx).await;
+        match &signed_in {
+            Ok(s) => self.keep(svc, key, s, now).await,
+            Err(_) => {
+                let released = svc
+                    .store
+                    .release_app_sign_in(key.account, &key.scope, &self.holder)
+                    .await;
+                if let Err(e) = released {
+                    tracing::warn!(error = %e, "releasing the sign-in claim failed");
+                }
+            }
+        }
+        Ok((signed_in?, false))
     }
 
-    /// Forgets the session kept for `ctx` on `connector`.
-    pub(crate) fn forget(&self, connector: &str, ctx: &ConnectorContext) {
-        let key = self.key(connector, ctx);
-        self.sessions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&key);
+    /// Forgets the session kept for `key`.
+    pub(crate) async fn forget(&self, svc: &Castellan, key: &SessionKey) {
+        if let Err(e) = svc.store.forget_app_session(key.account, &key.scope).await {
+            tracing::warn!(error = %e, "forgetting a refused app session failed");
+        }
     }
 }
 
@@ -131,7 +290,9 @@ type Call<'c, T> = Pin<Box<dyn Future<Output = Result<T, ConnectorError>> + Send
 /// reused one. The session passed to its methods is ignored: it holds its own.
 pub(crate) struct Reusing {
     inner: Arc<dyn Connector>,
+    svc: Castellan,
     sessions: Arc<AppSessions>,
+    key: SessionKey,
     now: DateTime<Utc>,
     current: tokio::sync::Mutex<(AppSession, bool)>,
 }
@@ -148,14 +309,17 @@ impl Reusing {
     /// Wraps `inner` with `session` (`reused`: whether it came from the kept ones).
     pub(crate) fn new(
         inner: Arc<dyn Connector>,
-        sessions: Arc<AppSessions>,
+        svc: Castellan,
+        key: SessionKey,
         now: DateTime<Utc>,
         session: AppSession,
         reused: bool,
     ) -> Self {
         Self {
             inner,
-            sessions,
+            sessions: svc.app_sessions.clone(),
+            svc,
+            key,
             now,
             current: tokio::sync::Mutex::new((session, reused)),
         }
@@ -170,8 +334,11 @@ impl Reusing {
         match f(self.inner.clone(), s).await {
             Err(ConnectorError::BadCredentials(why)) if reused => {
                 tracing::info!(reason = %why, "the app refused a reused session; signing in again");
-                self.sessions.forget(&self.inner.describe().name, ctx);
-                let (fresh, _) = self.sessions.get(&*self.inner, ctx, self.now).await?;
+                self.sessions.forget(&self.svc, &self.key).await;
+                let (fresh, _) = self
+                    .sessions
+                    .get(&self.svc, &*self.inner, ctx, &self.key, self.now)
+                    .await?;
                 *self.current.lock().await = (fresh.clone(), false);
                 f(self.inner.clone(), fresh).await
             }
