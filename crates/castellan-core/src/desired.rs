@@ -52,13 +52,14 @@ pub fn desired(grant: Option<&Grant>, person_active: bool) -> Desired {
     }
 }
 
-/// The app member as the bot last saw it: its state and first role.
+/// The app member as the bot last saw it: its state and every app role it holds (an app may
+/// give a member several).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Seen<'a> {
     /// State in the app.
     pub state: MemberState,
-    /// The member's (first) app role.
-    pub role: Option<&'a str>,
+    /// The member's app roles.
+    pub roles: &'a [String],
 }
 
 /// The one change that brings a member (or its absence, `None`) to the desired state.
@@ -85,7 +86,7 @@ pub fn step(desired: &Desired, member: Option<Seen<'_>>) -> Step {
     let active = member.filter(|m| m.state != MemberState::Deactivated);
     match (desired, active) {
         (Desired::Member { role }, None) => Step::Invite { role: role.clone() },
-        (Desired::Member { role }, Some(m)) if m.role != Some(role.as_str()) => {
+        (Desired::Member { role }, Some(m)) if !m.roles.iter().any(|r| r == role) => {
             Step::UpdateRole { role: role.clone() }
         }
         (Desired::Absent, Some(_)) => Step::Remove,
@@ -182,11 +183,38 @@ mod tests {
         }
     }
 
-    fn seen(state: MemberState, role: &str) -> Option<Seen<'_>> {
+    fn seen(state: MemberState, role: &str) -> Option<Seen<'static>> {
+        held(state, &[role])
+    }
+
+    /// A member holding `roles` (leaked: tests only).
+    fn held(state: MemberState, roles: &[&str]) -> Option<Seen<'static>> {
+        let roles: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
         Some(Seen {
             state,
-            role: Some(role),
+            roles: Box::leak(roles.into_boxed_slice()),
         })
+    }
+
+    #[test]
+    fn a_member_with_several_roles_has_the_granted_one_among_them() {
+        use MemberState::Active;
+        assert_eq!(
+            step(&member("editor"), held(Active, &["author", "editor"])),
+            Step::Nothing
+        );
+        assert_eq!(
+            step(&member("admin"), held(Active, &["author", "editor"])),
+            Step::UpdateRole {
+                role: "admin".into()
+            }
+        );
+        assert_eq!(
+            step(&member("user"), held(Active, &[])),
+            Step::UpdateRole {
+                role: "user".into()
+            }
+        );
     }
 
     fn member(role: &str) -> Desired {

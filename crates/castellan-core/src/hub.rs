@@ -189,6 +189,10 @@ pub struct HubMember {
     pub name: Option<String>,
     /// The app role (first of the member's roles).
     pub app_role: Option<String>,
+    /// Every app role the member holds, as the app lists them (an app may give several;
+    /// `app_role` is the first). Empty in snapshots taken before roles were kept: then
+    /// `app_role` alone counts.
+    pub roles: Vec<String>,
     /// State in the app.
     pub state: MemberState,
     /// Matching result.
@@ -208,7 +212,17 @@ impl HubMember {
     pub fn seen(&self) -> crate::desired::Seen<'_> {
         crate::desired::Seen {
             state: self.state,
-            role: self.app_role.as_deref(),
+            roles: self.held_roles(),
+        }
+    }
+
+    /// Every role the member holds: [`HubMember::roles`], or `app_role` alone when the snapshot
+    /// predates it.
+    pub fn held_roles(&self) -> &[String] {
+        if self.roles.is_empty() {
+            self.app_role.as_slice()
+        } else {
+            &self.roles
         }
     }
 
@@ -218,7 +232,7 @@ impl HubMember {
             app_member_id: self.app_member_id.clone(),
             email: self.email.clone(),
             name: self.name.clone(),
-            roles: self.app_role.iter().cloned().collect(),
+            roles: self.held_roles().to_vec(),
             state: self.state,
         }
     }

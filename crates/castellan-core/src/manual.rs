@@ -95,7 +95,7 @@ impl RosterMember {
     fn seen(&self) -> Seen<'_> {
         Seen {
             state: self.state,
-            role: self.roles.first().map(String::as_str),
+            roles: &self.roles,
         }
     }
 }

@@ -96,6 +96,7 @@ pub fn match_members(
                 email: m.email.as_ref().map(|e| e.trim().to_lowercase()),
                 name: m.name.clone(),
                 app_role: m.roles.first().cloned(),
+                roles: m.roles.clone(),
                 state: m.state,
                 matching,
                 person_id,
@@ -117,7 +118,9 @@ pub fn diff(previous: &[HubMember], current: &[HubMember], report: &mut SyncRepo
     for m in current {
         match prev.get(m.app_member_id.as_str()) {
             None => report.new.push(m.app_member_id.clone()),
-            Some(o) if o.app_role != m.app_role || o.state != m.state || o.email != m.email => {
+            Some(o)
+                if o.held_roles() != m.held_roles() || o.state != m.state || o.email != m.email =>
+            {
                 report.changed.push(m.app_member_id.clone())
             }
             _ => {}

@@ -235,6 +235,7 @@ async fn main() {
                 exempt_reason: (i % 10 == 0).then(|| "service account".into()),
                 first_seen_at: now,
                 last_seen_at: now,
+                roles: vec![],
             })
             .collect();
         let job = store

@@ -65,6 +65,7 @@ fn member(id: &str, email: &str, matching: Matching, role: &str) -> HubMember {
         exempt_reason: None,
         first_seen_at: now,
         last_seen_at: now,
+        roles: vec![role.to_owned()],
     }
 }
 

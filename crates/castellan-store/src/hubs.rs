@@ -26,11 +26,11 @@ const HUB_COLS: &str = "id, app_id, label, organization_id, base_url, user_manag
      sync_interval_secs, next_sync_at, last_sync_at, created_by, created_at, updated_at, settings, \
      connector";
 const MEMBER_COLS: &str = "app_member_id, email, name, app_role, state, matching, person_id, \
-     exempt_reason, first_seen_at, last_seen_at";
+     exempt_reason, first_seen_at, last_seen_at, roles";
 const GRANT_COLS: &str =
     "person_id, hub_role, app_role, revoked, keep_seat, updated_at, resource_roles";
 
-/// Members per `INSERT` when a snapshot is saved: 200 rows × 11 values stays far below both
+/// Members per `INSERT` when a snapshot is saved: 200 rows × 12 values stays far below both
 /// backends' limits on bound values (SQLite 32,766; PostgreSQL 65,535).
 const MEMBER_BATCH: usize = 200;
 
@@ -75,6 +75,7 @@ fn row_to_member(row: &AnyRow) -> CoreResult<HubMember> {
         exempt_reason: get(row, "exempt_reason")?,
         first_seen_at: time(row, "first_seen_at")?,
         last_seen_at: time(row, "last_seen_at")?,
+        roles: serde_json::from_str(&get::<String>(row, "roles")?).map_err(bad_json("roles"))?,
     })
 }
 
@@ -170,6 +171,7 @@ fn member_values(sql: &mut Sql, hub: &str, m: &HubMember) -> String {
         sql.opt_text(m.exempt_reason.clone()),
         sql.int(ms(m.first_seen_at)),
         sql.int(ms(m.last_seen_at)),
+        sql.text(serde_json::to_string(&m.roles).unwrap_or_else(|_| "[]".into())),
     ];
     format!("({})", values.join(", "))
 }
@@ -195,7 +197,7 @@ async fn upsert_members(
              name = excluded.name, app_role = excluded.app_role, state = excluded.state, \
              matching = excluded.matching, person_id = excluded.person_id, \
              exempt_reason = excluded.exempt_reason, first_seen_at = excluded.first_seen_at, \
-             last_seen_at = excluded.last_seen_at",
+             last_seen_at = excluded.last_seen_at, roles = excluded.roles",
         );
         sql.query()
             .execute(&mut *conn)

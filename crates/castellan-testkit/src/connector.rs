@@ -394,6 +394,18 @@ impl FakeConnector {
         m
     }
 
+    /// Gives a member these roles directly in the app (no logged call); an app may give a member
+    /// several. Returns whether the member exists.
+    pub fn set_roles(&self, id: &str, roles: &[&str]) -> bool {
+        match self.lock().members.get_mut(id) {
+            Some(m) => {
+                m.roles = roles.iter().map(|r| (*r).to_owned()).collect();
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Deletes a member directly in the app (no logged call). Returns whether it existed.
     pub fn delete(&self, id: &str) -> bool {
         self.lock().members.remove(id).is_some()

@@ -2,17 +2,24 @@
 //! them at each check for updates, and shares take them; other connectors keep their fixed list.
 
 use castellan_core::error::CoreError;
+use castellan_core::hub::Trigger;
 use castellan_core::ports::HubStore;
 use castellan_core::service::ShareHub;
 use castellan_testkit::{FakeConnector, World, CONNECTOR};
 
-#[tokio::test]
-async fn roles_the_app_lists_can_be_shared() {
+/// A synced hub on an app that lists its roles (owner, admin, editor, member).
+async fn wiki() -> (World, castellan_core::hub::Hub) {
     let app =
         FakeConnector::new(CONNECTOR).with_listed_roles(&["owner", "admin", "editor", "member"]);
     let w = World::with_app(app).await;
     let hub = w.connect("Wiki").await.expect("connect");
     w.drain().await;
+    (w, hub)
+}
+
+#[tokio::test]
+async fn roles_the_app_lists_can_be_shared() {
+    let (w, hub) = wiki().await;
     let (_, report) = w
         .store
         .last_report(hub.id)
@@ -72,5 +79,56 @@ async fn a_connector_without_listed_roles_keeps_its_fixed_list() {
     assert!(
         matches!(e, CoreError::Validation { ref field, .. } if field == "app_role"),
         "{e:?}"
+    );
+}
+
+/// An app may give a member several roles: the snapshot keeps them all, and a member holding
+/// the granted role among others is in sync (no role change), whichever comes first.
+#[tokio::test]
+async fn a_member_holding_the_granted_role_among_several_is_in_sync() {
+    let (w, hub) = wiki().await;
+    let ana = w.person("ana@example.com").await;
+    crate::fixtures::share(&w, hub.id, ana, Some("editor")).await;
+    w.drain().await;
+    let id = w
+        .app
+        .member_by_email("ana@example.com")
+        .expect("invited")
+        .app_member_id;
+    assert!(w.app.set_roles(&id, &["member", "editor"]));
+    w.app.clear_calls();
+    w.svc
+        .hubs()
+        .sync(&w.owner.permit().unwrap(), hub.id, false, Trigger::Manual)
+        .await
+        .expect("queue a check for updates");
+    w.drain().await;
+    let kept = w
+        .store
+        .hub_members(hub.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.app_member_id == id)
+        .expect("in the snapshot");
+    assert_eq!(kept.roles, ["member", "editor"]);
+    assert_eq!(kept.app_role.as_deref(), Some("member"));
+    assert!(
+        w.app.writes().is_empty(),
+        "no role change: {:?}",
+        w.app.writes()
+    );
+
+    // Without the granted role among them, the bot changes it.
+    assert!(w.app.set_roles(&id, &["member", "owner"]));
+    w.svc
+        .hubs()
+        .sync(&w.owner.permit().unwrap(), hub.id, false, Trigger::Manual)
+        .await
+        .expect("queue a check for updates");
+    w.drain().await;
+    assert_eq!(
+        w.app.member_by_email("ana@example.com").unwrap().roles,
+        ["editor"]
     );
 }

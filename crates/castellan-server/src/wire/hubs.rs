@@ -244,6 +244,8 @@ pub struct HubMember {
     pub name: Option<String>,
     /// The app role (first of the member's roles).
     pub app_role: Option<String>,
+    /// Every app role the member holds, as the app lists them (`app_role` is the first).
+    pub roles: Vec<String>,
     /// State in the app.
     pub state: MemberState,
     /// Matching result.
@@ -261,10 +263,12 @@ pub struct HubMember {
 
 impl From<castellan_core::hub::HubMember> for HubMember {
     fn from(v: castellan_core::hub::HubMember) -> Self {
+        let roles = v.held_roles().to_vec();
         Self {
             app_member_id: v.app_member_id,
             email: v.email,
             name: v.name,
+            roles,
             app_role: v.app_role,
             state: v.state.into(),
             matching: v.matching.into(),

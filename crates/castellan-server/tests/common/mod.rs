@@ -528,6 +528,7 @@ impl TestApp {
             exempt_reason: None,
             first_seen_at: now,
             last_seen_at: now,
+            roles: vec![],
         };
         store
             .upsert_hub_member(hub.parse().expect("hub id"), &m, None)

@@ -269,6 +269,12 @@ pub fn member(n: usize) -> HubMember {
         exempt_reason: (n % 4 == 2).then(|| "contractor".into()),
         first_seen_at: t(10),
         last_seen_at: t(20 + (n % 7) as i64),
+        // Some members hold several roles (the first is `app_role`).
+        roles: if n.is_multiple_of(10) {
+            vec!["admin".into(), "member".into()]
+        } else {
+            vec![]
+        },
     }
 }
 

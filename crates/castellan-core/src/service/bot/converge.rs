@@ -87,7 +87,7 @@ impl Bot {
         for member in members {
             let seen = member.as_ref().map(|m| Seen {
                 state: m.state,
-                role: m.roles.first().map(String::as_str),
+                roles: &m.roles,
             });
             let mut decision = decide(job.task, planned_role.as_deref(), &want, seen);
             if given_since {
@@ -229,6 +229,7 @@ impl Bot {
             email: m.email.clone(),
             name: m.name.clone(),
             app_role: m.roles.first().cloned(),
+            roles: m.roles.clone(),
             state: m.state,
             matching: if person.is_some() {
                 Matching::Onboarded

@@ -195,7 +195,7 @@ impl ManualConnector {
     }
 }
 
-/// Whether `m` already is an active (or invited) member with `role` as first role.
+/// Whether `m` already is an active (or invited) member holding `role`.
 fn has_role(m: &RosterMember, role: &str) -> bool {
     let want = Desired::Member {
         role: role.to_owned(),
@@ -204,7 +204,7 @@ fn has_role(m: &RosterMember, role: &str) -> bool {
         &want,
         Some(crate::desired::Seen {
             state: m.state,
-            role: m.roles.first().map(String::as_str),
+            roles: &m.roles,
         }),
     ) == Step::Nothing
 }

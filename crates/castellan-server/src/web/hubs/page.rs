@@ -382,7 +382,10 @@ fn build_hub_page(mut chrome: Chrome, d: &HubData, q: &HubQuery, form: &FormStat
                 dom: dom_id(&m.app_member_id),
                 name: m.name.clone().unwrap_or_default(),
                 email: m.email.clone().unwrap_or_default(),
-                app_role: m.app_role.clone().unwrap_or_else(|| "—".into()),
+                app_role: match m.held_roles() {
+                    [] => "—".into(),
+                    held => held.join(", "),
+                },
                 state: state_label(m.state),
                 person: m
                     .person_id
