@@ -7,6 +7,8 @@
 # Environment:
 #   FUZZ_SECONDS       seconds per target (default 5)
 #   FUZZ_SANITIZER     address (default) or none
+#   FUZZ_BUILD         dev (default: fuzz/Cargo.toml's dev profile, optimized where inputs are
+#                      costly; builds in a third of the time) or release
 #   FUZZ_TARGET_DIR    build directory, default /var/cache/castellan/fuzz-target: apart from the
 #                      main build's CARGO_TARGET_DIR (which this script overrides), because the
 #                      fuzz flags differ and would rebuild everything there
@@ -15,6 +17,11 @@ cd "$(dirname "$0")/.."
 
 seconds=${FUZZ_SECONDS:-5}
 sanitizer=${FUZZ_SANITIZER:-address}
+case ${FUZZ_BUILD:-dev} in
+    dev) build=(--dev) ;;
+    release) build=(--release) ;;
+    *) echo "FUZZ_BUILD must be dev or release" >&2; exit 2 ;;
+esac
 export CARGO_TARGET_DIR=${FUZZ_TARGET_DIR:-/var/cache/castellan/fuzz-target}
 export CARGO_TERM_COLOR=never
 # cargo-fuzz passes -Zsanitizer and other unstable flags; stable rustc accepts them with this.
@@ -33,9 +40,9 @@ if ! command -v cargo-fuzz >/dev/null 2>&1; then
 fi
 
 targets=$(cargo fuzz list --fuzz-dir fuzz)
-echo "== cargo fuzz build (sanitizer: $sanitizer): $(echo $targets)"
+echo "== cargo fuzz build (${build[*]}, sanitizer: $sanitizer): $(echo $targets)"
 start=$(date +%s)
-cargo fuzz build --fuzz-dir fuzz --sanitizer "$sanitizer"
+cargo fuzz build --fuzz-dir fuzz "${build[@]}" --sanitizer "$sanitizer"
 echo "   built in $(( $(date +%s) - start )) s"
 
 scratch=$(mktemp -d)
@@ -55,7 +62,7 @@ for t in $targets; do
     # time is that pass plus FUZZ_SECONDS.
     t_start=$(date +%s)
     # New inputs go to the scratch directory (the first one); the committed corpus is only read.
-    if ! cargo fuzz run --fuzz-dir fuzz --sanitizer "$sanitizer" "$t" "$scratch/$t" "fuzz/corpus/$t" -- \
+    if ! cargo fuzz run --fuzz-dir fuzz "${build[@]}" --sanitizer "$sanitizer" "$t" "$scratch/$t" "fuzz/corpus/$t" -- \
         -max_total_time="$seconds" -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 "${dict[@]}" \
         >"$scratch/$t.log" 2>&1; then
         tail -n 60 "$scratch/$t.log"
