@@ -297,55 +297,94 @@ impl Hubs<'_> {
         if r.person_ids.is_empty() {
             return Err(CoreError::invalid("person_ids", "name at least one person"));
         }
+        // Every person must hold an active grant, checked before anything is written.
         let grants = self.store.grants(id).await?;
-        let mut out = vec![];
         for (i, pid) in r.person_ids.iter().enumerate() {
-            let mut g = grants
-                .iter()
-                .find(|g| g.person_id == *pid && !g.revoked)
-                .cloned()
-                .ok_or_else(|| {
-                    CoreError::invalid(
-                        format!("person_ids[{i}]"),
-                        "this person holds no active grant on the hub",
-                    )
-                })?;
-            g.revoked = true;
-            g.keep_seat = r.keep_seat;
-            // Roles on resources end with the grant (a kept seat keeps whatever it holds).
-            if !g.keep_seat {
-                g.resource_roles = resource_roles::taken_away(&g.resource_roles);
+            if !grants.iter().any(|g| g.person_id == *pid && !g.revoked) {
+                return Err(CoreError::invalid(
+                    format!("person_ids[{i}]"),
+                    "this person holds no active grant on the hub",
+                ));
             }
-            g.updated_at = self.now();
-            out.push(g);
         }
-        let last = out.len() - 1;
-        for (i, g) in out.iter().enumerate() {
-            let ev = NewEvent::new(actor, ActivityAction::HubRevoke, self.now())
-                .target("hub", hub.id, &hub.label)
-                .details(serde_json::json!({ "person_id": g.person_id, "keep_seat": g.keep_seat }));
+        let mut out = vec![];
+        let last = r.person_ids.len() - 1;
+        for (i, pid) in r.person_ids.iter().enumerate() {
             // One sync job after the last grant: the plan sees every revocation at once.
             let jobs = if i == last {
                 vec![self.sync_job(id, Trigger::GrantChange, actor, false)]
             } else {
                 vec![]
             };
+            out.push(
+                self.revoke_one(actor, &hub, *pid, r.keep_seat, &jobs)
+                    .await?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Revokes one person's grant: read, change, write with the grants version as the guard
+    /// (like [`Hubs::share`]), so a concurrent share's roles on resources are never written
+    /// back over the revocation, nor lost from it. Queues `jobs` with the write. A grant
+    /// someone revoked meanwhile is returned as it is.
+    async fn revoke_one(
+        &self,
+        actor: &Actor,
+        hub: &Hub,
+        person: PersonId,
+        keep_seat: bool,
+        jobs: &[Job],
+    ) -> CoreResult<Grant> {
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let version = self.store.grants_version(hub.id).await?;
+            let current = self
+                .store
+                .grants(hub.id)
+                .await?
+                .into_iter()
+                .find(|g| g.person_id == person)
+                .ok_or(CoreError::NotFound { kind: "grant" })?;
+            if current.revoked {
+                if !jobs.is_empty() {
+                    self.store.enqueue(jobs, None).await?;
+                }
+                return Ok(current);
+            }
+            let mut g = current;
+            g.revoked = true;
+            g.keep_seat = keep_seat;
+            // Roles on resources end with the grant (a kept seat keeps whatever it holds).
+            if !g.keep_seat {
+                g.resource_roles = resource_roles::taken_away(&g.resource_roles);
+            }
+            g.updated_at = self.now();
+            let ev = NewEvent::new(actor, ActivityAction::HubRevoke, self.now())
+                .target("hub", hub.id, &hub.label)
+                .details(serde_json::json!({ "person_id": g.person_id, "keep_seat": g.keep_seat }));
             let why = if g.keep_seat {
                 "revoked, keeping the seat"
             } else {
                 "revoked"
             };
-            self.store
+            let wrote = self
+                .store
                 .upsert_grant(
-                    id,
-                    g,
-                    None,
-                    &supersede(self.now(), actor, id, g.person_id, why),
-                    &jobs,
+                    hub.id,
+                    &g,
+                    Some(version),
+                    &supersede(self.now(), actor, hub.id, g.person_id, why),
+                    jobs,
                     &ev,
                 )
-                .await?;
+                .await;
+            match wrote {
+                Err(CoreError::Conflict(_)) if attempts < SHARE_ATTEMPTS => continue,
+                Err(e) => return Err(e),
+                Ok(_) => return Ok(g),
+            }
         }
-        Ok(out)
     }
 }
