@@ -102,6 +102,12 @@ impl ApiError {
         }
     }
 
+    /// The same error naming the invalid fields (`errors` in the problem document).
+    pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
+        self.errors = errors;
+        self
+    }
+
     /// 400 for a body that is not valid JSON or does not fit the schema.
     pub fn bad_request(detail: impl Into<String>) -> Self {
         Self::new(

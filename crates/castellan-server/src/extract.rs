@@ -10,7 +10,7 @@ use axum::http::{header, StatusCode};
 use castellan_core::activity::Actor;
 use serde::de::DeserializeOwned;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldError};
 use crate::AppState;
 
 /// Where a request came from: peer IP and user agent (at most 512 characters).
@@ -96,6 +96,37 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// The field a body that does not fit the schema names, from serde's message: axum reports the
+/// path to the value (`resource_roles[1].role: invalid type: …`, via `serde_path_to_error`);
+/// a missing field at the top has no path but names it (``missing field `label` ``). `body`
+/// when neither says.
+fn schema_error(detail: &str) -> FieldError {
+    let is_path = |p: &str| {
+        !p.is_empty()
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']' | '-'))
+    };
+    let (field, message) = match detail.split_once(": ") {
+        Some((path, rest)) if is_path(path) => (path.to_owned(), rest),
+        _ => ("body".to_owned(), detail),
+    };
+    let field = match message.strip_prefix("missing field `") {
+        Some(rest) => {
+            let name = rest.split('`').next().unwrap_or_default();
+            if field == "body" {
+                name.to_owned()
+            } else {
+                format!("{field}.{name}")
+            }
+        }
+        None => field,
+    };
+    FieldError {
+        field,
+        message: message.to_owned(),
+    }
+}
+
 fn json_rejection(e: JsonRejection) -> ApiError {
     match e {
         JsonRejection::MissingJsonContentType(_) => ApiError::new(
@@ -109,15 +140,20 @@ fn json_rejection(e: JsonRejection) -> ApiError {
             e.body_text()
                 .replace("Failed to parse the request body as JSON: ", "")
         )),
-        JsonRejection::JsonDataError(e) => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation",
-            "Invalid input",
-            e.body_text().replace(
+        JsonRejection::JsonDataError(e) => {
+            let detail = e.body_text().replace(
                 "Failed to deserialize the JSON body into the target type: ",
                 "",
-            ),
-        ),
+            );
+            let error = schema_error(&detail);
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation",
+                "Invalid input",
+                detail,
+            )
+            .with_errors(vec![error])
+        }
         JsonRejection::BytesRejection(e) => {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::new(
