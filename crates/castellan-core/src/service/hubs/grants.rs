@@ -144,38 +144,97 @@ impl Castellan {
             .map(|h| self.sync_job(*h, Trigger::GrantChange, actor, false))
             .collect();
         self.store.mark_desired_changed(&hubs, &syncs).await?;
-        for (hub, mut g) in self.store.grants_of_person(person).await? {
+        for (hub, g) in self.store.grants_of_person(person).await? {
             if g.revoked {
                 continue;
             }
+            self.revoke_grant(
+                actor,
+                &Revocation {
+                    hub,
+                    hub_label: "",
+                    person,
+                    keep_seat: false,
+                    why: "revoked: the person was deactivated",
+                    details: serde_json::json!({ "person_id": person, "reason": "person deactivated" }),
+                },
+                &[self.sync_job(hub, Trigger::GrantChange, actor, false)],
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// One person's revocation on one hub ([`Castellan::revoke_grant`]).
+struct Revocation<'a> {
+    hub: HubId,
+    /// For the activity event's target (may be empty).
+    hub_label: &'a str,
+    person: PersonId,
+    keep_seat: bool,
+    /// Why write jobs planned before it are superseded.
+    why: &'a str,
+    /// The `hub.revoke` event's details.
+    details: serde_json::Value,
+}
+
+impl Castellan {
+    /// Revokes one person's grant: read, change, write with the grants version as the guard
+    /// (like [`Hubs::share`]), so a concurrent share's roles on resources are never written
+    /// back over the revocation, nor lost from it. Queues `jobs` with the write. A grant
+    /// someone revoked meanwhile is returned as it is.
+    async fn revoke_grant(
+        &self,
+        actor: &Actor,
+        r: &Revocation<'_>,
+        jobs: &[Job],
+    ) -> CoreResult<Grant> {
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let version = self.store.grants_version(r.hub).await?;
+            let current = self
+                .store
+                .grants(r.hub)
+                .await?
+                .into_iter()
+                .find(|g| g.person_id == r.person)
+                .ok_or(CoreError::NotFound { kind: "grant" })?;
+            if current.revoked {
+                if !jobs.is_empty() {
+                    self.store.enqueue(jobs, None).await?;
+                }
+                return Ok(current);
+            }
+            let mut g = current;
             g.revoked = true;
+            g.keep_seat = r.keep_seat;
+            // Roles on resources end with the grant (a kept seat keeps whatever it holds).
             if !g.keep_seat {
                 g.resource_roles = resource_roles::taken_away(&g.resource_roles);
             }
             g.updated_at = self.now();
             let ev = NewEvent::new(actor, ActivityAction::HubRevoke, self.now())
-                .target("hub", hub, "")
-                .details(
-                    serde_json::json!({ "person_id": person, "reason": "person deactivated" }),
-                );
-            self.store
+                .target("hub", r.hub, r.hub_label)
+                .details(r.details.clone());
+            let wrote = self
+                .store
                 .upsert_grant(
-                    hub,
+                    r.hub,
                     &g,
-                    None,
-                    &supersede(
-                        self.now(),
-                        actor,
-                        hub,
-                        person,
-                        "revoked: the person was deactivated",
-                    ),
-                    &[self.sync_job(hub, Trigger::GrantChange, actor, false)],
+                    Some(version),
+                    &supersede(self.now(), actor, r.hub, g.person_id, r.why),
+                    jobs,
                     &ev,
                 )
-                .await?;
+                .await;
+            match wrote {
+                Err(CoreError::Conflict(_)) if attempts < SHARE_ATTEMPTS => continue,
+                Err(e) => return Err(e),
+                Ok(_) => return Ok(g),
+            }
         }
-        Ok(())
     }
 }
 
@@ -316,75 +375,21 @@ impl Hubs<'_> {
             } else {
                 vec![]
             };
-            out.push(
-                self.revoke_one(actor, &hub, *pid, r.keep_seat, &jobs)
-                    .await?,
-            );
-        }
-        Ok(out)
-    }
-
-    /// Revokes one person's grant: read, change, write with the grants version as the guard
-    /// (like [`Hubs::share`]), so a concurrent share's roles on resources are never written
-    /// back over the revocation, nor lost from it. Queues `jobs` with the write. A grant
-    /// someone revoked meanwhile is returned as it is.
-    async fn revoke_one(
-        &self,
-        actor: &Actor,
-        hub: &Hub,
-        person: PersonId,
-        keep_seat: bool,
-        jobs: &[Job],
-    ) -> CoreResult<Grant> {
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            let version = self.store.grants_version(hub.id).await?;
-            let current = self
-                .store
-                .grants(hub.id)
-                .await?
-                .into_iter()
-                .find(|g| g.person_id == person)
-                .ok_or(CoreError::NotFound { kind: "grant" })?;
-            if current.revoked {
-                if !jobs.is_empty() {
-                    self.store.enqueue(jobs, None).await?;
-                }
-                return Ok(current);
-            }
-            let mut g = current;
-            g.revoked = true;
-            g.keep_seat = keep_seat;
-            // Roles on resources end with the grant (a kept seat keeps whatever it holds).
-            if !g.keep_seat {
-                g.resource_roles = resource_roles::taken_away(&g.resource_roles);
-            }
-            g.updated_at = self.now();
-            let ev = NewEvent::new(actor, ActivityAction::HubRevoke, self.now())
-                .target("hub", hub.id, &hub.label)
-                .details(serde_json::json!({ "person_id": g.person_id, "keep_seat": g.keep_seat }));
-            let why = if g.keep_seat {
+            let why = if r.keep_seat {
                 "revoked, keeping the seat"
             } else {
                 "revoked"
             };
-            let wrote = self
-                .store
-                .upsert_grant(
-                    hub.id,
-                    &g,
-                    Some(version),
-                    &supersede(self.now(), actor, hub.id, g.person_id, why),
-                    jobs,
-                    &ev,
-                )
-                .await;
-            match wrote {
-                Err(CoreError::Conflict(_)) if attempts < SHARE_ATTEMPTS => continue,
-                Err(e) => return Err(e),
-                Ok(_) => return Ok(g),
-            }
+            let one = Revocation {
+                hub: hub.id,
+                hub_label: &hub.label,
+                person: *pid,
+                keep_seat: r.keep_seat,
+                why,
+                details: serde_json::json!({ "person_id": pid, "keep_seat": r.keep_seat }),
+            };
+            out.push(self.revoke_grant(actor, &one, &jobs).await?);
         }
+        Ok(out)
     }
 }
