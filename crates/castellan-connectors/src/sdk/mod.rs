@@ -1,6 +1,11 @@
 //! The connector SDK: the plumbing every connector shares, so that a connector module holds
 //! only what is particular to its app (its endpoints, its error bodies, its sign-in).
 //!
+//! - [`builder`]: the connector builder: a connector declares its app's pieces (sign-in, a page
+//!   of members, a member by id or email, create, set a role, remove, roles) and
+//!   [`builder::AppConnector`] makes the whole contract of them, with the flows every connector
+//!   repeats (invitations idempotent by email, role changes, removal of what is gone, the guard
+//!   around the automation account).
 //! - [`http`]: the HTTP layer: [`http::HttpClient`], a checked [`http::BaseUrl`],
 //!   [`http::Endpoint`]s with authentication and a per-call timeout, [`http::Reply`], in-call
 //!   retries of idempotent requests on 429 and 503 honouring `Retry-After`, and debug logs of
@@ -22,6 +27,7 @@
 //!   responses, the provider's configuration and SCIM error bodies.
 
 pub mod address;
+pub mod builder;
 pub mod cookies;
 pub mod errors;
 pub mod http;
