@@ -37,12 +37,12 @@ use castellan_core::catalog::Capability::*;
 use castellan_core::connector::settings::{self_hosted, SettingField, SettingKind, BASE_URL};
 use castellan_core::connector::{AppMember as Member, AppRole, AppSession as S};
 use castellan_core::connector::{ConnectorContext as Ctx, ConnectorError as E, ConnectorInfo};
-use castellan_core::connector::{Invitation, MemberPage, MemberState, SignIn};
+use castellan_core::connector::{MemberPage, MemberState, SignIn};
 use secrecy::ExposeSecret;
 use serde_json::json;
 use tracing::debug;
 
-use crate::sdk::builder::{rejoin, App, AppConnector, Chosen, Members};
+use crate::sdk::builder::{rejoin, App, AppConnector, Chosen, Invitee, Members};
 use crate::sdk::cookies::CookieJar;
 use crate::sdk::errors::{gone, unexpected};
 use crate::sdk::json::{items, text};
@@ -177,7 +177,7 @@ impl Members for Wiki<'_> {
 
     /// Unblocks the user (`action=unblock`; `cantunblock`, `NotFound`: the block is gone
     /// already).
-    async fn reactivate(&self, u: Member, _role: &str) -> R<Member> {
+    async fn reactivate(&self, u: Member, _: &Invitee<'_>) -> R<Member> {
         let f = [("user", name(&u))];
         gone(
             self.write("action=unblock&reason=Castellan", "csrf", &f)
@@ -189,9 +189,9 @@ impl Members for Wiki<'_> {
 
     /// The member the engine names: the person's own (former) member, recorded with the
     /// address and reactivated, unless Castellan made it for another address (`Conflict`).
-    async fn named(&self, u: Member, email: &str, role: &str) -> R<Member> {
-        self.claim(email, name(&u)).await?;
-        rejoin(self, u, role).await
+    async fn named(&self, u: Member, to: &Invitee<'_>) -> R<Member> {
+        self.claim(to.email, name(&u)).await?;
+        rejoin(self, u, to).await
     }
 
     /// The user with this id or name, else the name as MediaWiki stores it; a user id nobody
@@ -216,7 +216,8 @@ impl Members for Wiki<'_> {
     /// Records the name for the address first (a retry after a lost answer finds the account
     /// this call makes), then `action=createaccount` with the address, the real name and a
     /// random password nobody sees (the SDK then gives the group).
-    async fn create(&self, name: &str, email: &str, _: &str, inv: &Invitation) -> R<Member> {
+    async fn create(&self, name: &str, to: &Invitee<'_>) -> R<Member> {
+        let (email, inv) = (to.email, to.inv);
         self.record(email, name).await?;
         let (pass, back) = (random_password(), self.ep.base().to_string());
         let f = [

@@ -117,21 +117,21 @@ pub trait Members: Send + Sync {
     /// is after.
     async fn set_role(&self, m: AppMember, role: &str) -> R<AppMember>;
 
-    /// Gives the deactivated `m` access again, with `role` where the app gives it at once, and
-    /// returns `m` as after ([`rejoin`] then gives `role` when `m` lacks it). Default:
-    /// [`Members::set_role`].
-    async fn reactivate(&self, m: AppMember, role: &str) -> R<AppMember> {
-        self.set_role(m, role).await
+    /// Gives the deactivated `m`, invited as `to`, access again (with the role where the app
+    /// gives it at once), and returns `m` as after: [`rejoin`] then gives the role when `m` is
+    /// active and lacks it. Default: [`Members::set_role`].
+    async fn reactivate(&self, m: AppMember, to: &Invitee<'_>) -> R<AppMember> {
+        self.set_role(m, to.role).await
     }
 
-    /// The invitee of `email` asked for the username of `m`, who holds another address or none
-    /// the app shows. Default: a deactivated `m` is the person's own former member (the engine
-    /// names only those), reactivated with `role`; an active one is somebody else's.
+    /// The invitee `to` asked for the username of `m`, who holds another address or none the
+    /// app shows. Default: a deactivated `m` is the person's own former member (the engine
+    /// names only those), reactivated ([`rejoin`]); an active one is somebody else's.
     ///
     /// Errors: `Conflict` for somebody else's member.
-    async fn named(&self, m: AppMember, _email: &str, role: &str) -> R<AppMember> {
+    async fn named(&self, m: AppMember, to: &Invitee<'_>) -> R<AppMember> {
         match m.state {
-            MemberState::Deactivated => self.reactivate(m, role).await,
+            MemberState::Deactivated => rejoin(self, m, to).await,
             _ => Err(E::Conflict(format!(
                 "{} member {} is somebody else's",
                 Self::APP,
@@ -157,16 +157,10 @@ pub trait Members: Send + Sync {
     /// Errors: `Conflict` when every candidate is taken.
     async fn free_username(&self, email: &str) -> R<String>;
 
-    /// Creates the member `username` with `email` and `role` where the app gives it at once
-    /// (the invitation's name with it; [`invite`] then gives `role` when the member lacks it);
-    /// sent once.
-    async fn create(
-        &self,
-        username: &str,
-        email: &str,
-        role: &str,
-        inv: &Invitation,
-    ) -> R<AppMember>;
+    /// Creates the member `username` for the invitee `to` (the address, the invitation's name,
+    /// and the role where the app gives it at once: [`invite`] then gives the role when the
+    /// member lacks it); sent once.
+    async fn create(&self, username: &str, to: &Invitee<'_>) -> R<AppMember>;
 
     /// Removes `m`, who is not the automation account: deletes or deactivates it.
     async fn remove(&self, m: AppMember) -> R<()>;
@@ -179,6 +173,19 @@ pub trait Members: Send + Sync {
             Self::APP
         )))
     }
+}
+
+/// An invitation as the flows hand it to the app: the address checked and lowercased, the role
+/// as the app names it ([`Members::role`]), and the invitation itself (the name, the chosen
+/// username).
+#[derive(Debug, Clone, Copy)]
+pub struct Invitee<'a> {
+    /// The address, lowercase.
+    pub email: &'a str,
+    /// The role, as the app names it.
+    pub role: &'a str,
+    /// The invitation.
+    pub inv: &'a Invitation,
 }
 
 /// What a chosen username names ([`Members::chosen`]).
@@ -364,18 +371,20 @@ pub async fn held_roles<M: Members + ?Sized>(api: &M) -> R<BTreeSet<String>> {
 pub async fn invite<M: Members + ?Sized>(api: &M, inv: &Invitation) -> R<AppMember> {
     let role = role_of(api, &inv.role).await?;
     let email = normalize_email(&inv.email)?;
-    if let Some(m) = api.by_email(&email).await? {
-        return rejoin(api, m, &role).await;
+    let (role, email) = (role.as_str(), email.as_str());
+    let to = Invitee { email, role, inv };
+    if let Some(m) = api.by_email(email).await? {
+        return rejoin(api, m, &to).await;
     }
     let username = match given(&inv.username) {
         Some(name) => match api.chosen(name).await? {
-            Chosen::Member(m) => return api.named(m, &email, &role).await,
+            Chosen::Member(m) => return api.named(m, &to).await,
             Chosen::New(name) => name,
         },
-        None => api.free_username(&email).await?,
+        None => api.free_username(email).await?,
     };
-    let m = api.create(&username, &email, &role, inv).await?;
-    only(api, m, &role).await
+    let m = api.create(&username, &to).await?;
+    only(api, m, role).await
 }
 
 /// `role` trimmed, as the app names it ([`Members::role`]).
@@ -399,15 +408,18 @@ pub async fn only<M: Members + ?Sized>(api: &M, m: AppMember, role: &str) -> R<A
     }
 }
 
-/// The member who is an invitee already: as they are when not deactivated (whatever their
-/// role: the engine changes roles apart), else reactivated ([`Members::reactivate`]) with
-/// exactly `role` ([`only`]).
+/// The member who is the invitee `to` already: as they are when not deactivated (whatever
+/// their role: the engine changes roles apart), else reactivated ([`Members::reactivate`]) and,
+/// once active, given exactly the role ([`only`]).
 ///
 /// Errors: [`Members::reactivate`]'s and [`Members::set_role`]'s.
-pub async fn rejoin<M: Members + ?Sized>(api: &M, m: AppMember, role: &str) -> R<AppMember> {
-    match m.state {
-        MemberState::Deactivated => only(api, api.reactivate(m, role).await?, role).await,
-        _ => Ok(m),
+pub async fn rejoin<M: Members + ?Sized>(api: &M, m: AppMember, to: &Invitee<'_>) -> R<AppMember> {
+    if m.state != MemberState::Deactivated {
+        return Ok(m);
+    }
+    match api.reactivate(m, to).await? {
+        m if m.state == MemberState::Deactivated => Ok(m),
+        m => only(api, m, to.role).await,
     }
 }
 

@@ -95,8 +95,8 @@ impl Members for FakeApi {
         first_unused(self, crate::sdk::members::email_local_part(email)).await
     }
 
-    async fn create(&self, name: &str, email: &str, role: &str, _: &Invitation) -> R<AppMember> {
-        Ok(self.put(member(name, email, &[role], false)))
+    async fn create(&self, name: &str, to: &Invitee<'_>) -> R<AppMember> {
+        Ok(self.put(member(name, to.email, &[to.role], false)))
     }
 
     async fn remove(&self, m: AppMember) -> R<()> {

@@ -23,7 +23,7 @@ use castellan_core::catalog::Capability;
 use castellan_core::connector::settings::{self, SettingField, SettingKind, API_TOKEN, BASE_URL};
 use castellan_core::connector::{
     AppMember, AppSession as Session, ConnectorContext as Ctx, ConnectorError as E, ConnectorInfo,
-    Invitation, MemberPage, SignIn,
+    MemberPage, SignIn,
 };
 use reqwest::Method;
 use secrecy::SecretString;
@@ -31,7 +31,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tracing::debug;
 
-use crate::sdk::builder::{first_unused, App, AppConnector, Members};
+use crate::sdk::builder::{first_unused, App, AppConnector, Invitee, Members};
 use crate::sdk::errors::{found, gone, unexpected};
 use crate::sdk::http::Request;
 use crate::sdk::members::{email_local_part, given, normalize_email, require_rights};
@@ -254,11 +254,11 @@ impl Members for Site<'_> {
     }
 
     /// Creates a user with a random password nobody keeps; sent once.
-    async fn create(&self, login: &str, email: &str, role: &str, inv: &Invitation) -> R<AppMember> {
+    async fn create(&self, login: &str, to: &Invitee<'_>) -> R<AppMember> {
         let password = random_password();
-        let mut body = json!({ "username": login, "email": email, "password": password });
-        body["roles"] = json!([role]);
-        if let Some(name) = given(&inv.name) {
+        let mut body = json!({ "username": login, "email": to.email, "password": password });
+        body["roles"] = json!([to.role]);
+        if let Some(name) = given(&to.inv.name) {
             body["name"] = json!(name);
         }
         let (u, _) = Self::send(self.at(Method::POST, USERS).json(body), "create a user").await?;
