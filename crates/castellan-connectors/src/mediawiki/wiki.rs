@@ -10,14 +10,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use castellan_core::connector::ConnectorError as E;
 use castellan_core::connector::{AppMember, AppSession, ConnectorContext as Ctx};
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde_json::Value;
 
 use super::{APP, R};
-use crate::sdk::errors::{common_error, unexpected};
+use crate::sdk::errors::unexpected;
 use crate::sdk::json::{items, text};
 use crate::sdk::members::{mailbox, member};
 use crate::sdk::records::{RecordStore, Records};
+use crate::sdk::rest::body_json;
 use crate::sdk::roles::ranked;
 use crate::sdk::usernames::capitalized;
 use crate::sdk::{Auth, Endpoint, HttpClient, Reply};
@@ -160,20 +161,11 @@ impl RecordStore for Wiki<'_> {
 /// The JSON of an answer, or the typed error: the SDK's common answers (429, 5xx, redirects),
 /// no MediaWiki API at the address, or an API error ([`map_code`]).
 pub(super) fn body(r: Reply, what: &str) -> R<Value> {
-    if let Some(e) = common_error(&r, what, "the wiki's script path (where api.php is)") {
-        return Err(e);
-    }
-    let (ok, base, wait) = (r.status == StatusCode::OK, r.base, r.retry_after);
-    match r.json {
-        Some(v) if ok && v.get("error").is_some() => {
-            let e = &v["error"];
-            Err(map_code(text(&e["code"]), text(&e["info"]), wait, what))
-        }
-        Some(v) if ok && v.is_object() => Ok(v),
-        _ => Err(E::Configuration(format!(
-            "no MediaWiki api.php under {base}"
-        ))),
-    }
+    let fix = "the wiki's script path (where api.php is)";
+    body_json(r, APP, what, fix, |v, wait| {
+        let e = v.get("error")?;
+        Some(map_code(text(&e["code"]), text(&e["info"]), wait, what))
+    })
 }
 
 /// The error of a sign-in or account creation that did not pass: AuthManager's `FAIL` (its

@@ -29,6 +29,20 @@
 //!   member a second time.
 //!
 //! The flows are public functions too, for connectors that write their own [`Connector`].
+//!
+//! ## Adding a connector
+//!
+//! 1. `src/<app>/mod.rs`: the module's doc (the app's API and what the connector does with it,
+//!    with the vendor's reference pages), `pub const NAME` (the catalog's `connector` value),
+//!    `pub type <App>Connector = AppConnector<<App>>`, the [`App`] (its roles, capabilities and
+//!    settings, its sign-in, its API for a call) and the [`Members`] of that API; beside it, a
+//!    `model.rs` for the app's records and its one table from answers to errors (on
+//!    [`super::errors::common_error`] and [`super::rest::status_error`]).
+//! 2. Register it in `src/lib.rs` ([`crate::Registry`]); the catalog's entry names it.
+//! 3. `tests/<app>.rs`: a fixture of the conformance suite (`castellan_conformance::Fixture`:
+//!    start the app with `scripts/start-<app>.sh`, its automation account, members seeded out of
+//!    band) and one call of `castellan_conformance::run`, then what only the app has. Run it
+//!    with `cargo test -p castellan-connectors --test <app>`.
 
 use async_trait::async_trait;
 use castellan_core::catalog::Capability;
