@@ -42,7 +42,7 @@ use secrecy::ExposeSecret;
 use serde_json::json;
 use tracing::debug;
 
-use crate::sdk::builder::{rejoin, App, AppConnector, Chosen, Invitee, Members};
+use crate::sdk::builder::{confirmed, rejoin, App, AppConnector, Chosen, Invitee, Members};
 use crate::sdk::cookies::CookieJar;
 use crate::sdk::errors::{gone, unexpected};
 use crate::sdk::json::{items, text};
@@ -257,8 +257,8 @@ fn name(u: &Member) -> &str {
     u.name.as_deref().unwrap_or_default()
 }
 
-/// Leaves `u` in exactly the group `role` (none for `user`) and returns the user as after.
-/// Errors: `InsufficientPermission` when the group was not added.
+/// Leaves `u` in exactly the group `role` (none for `user`) and returns the user as after
+/// ([`confirmed`]: `InsufficientPermission` when the group was not added).
 async fn set_groups(w: &Wiki<'_>, u: Member, role: &str) -> R<Member> {
     if u.roles == [role] {
         return Ok(u);
@@ -269,8 +269,5 @@ async fn set_groups(w: &Wiki<'_>, u: Member, role: &str) -> R<Member> {
     let f = [("user", name(&u)), ("add", add), ("remove", &others)];
     let q = "action=userrights&reason=Castellan";
     w.write(q, "userrights", &f).await?;
-    match w.user(&u.app_member_id).await? {
-        Some(a) if a.roles == [role] => Ok(a),
-        _ => Err(E::InsufficientPermission(format!("{role} was not given"))),
-    }
+    confirmed(w, &u.app_member_id, role).await
 }

@@ -213,14 +213,7 @@ pub(super) fn groups<'a>(groups: impl Iterator<Item = &'a str>) -> Vec<String> {
 /// The invitation records in an answer with the automation account's options: values
 /// `<address> <username>` of the options named [`RECORD`]….
 fn records(v: &Value) -> Records {
-    let opts = v["query"]["userinfo"]["options"]
-        .as_object()
-        .into_iter()
-        .flatten();
-    Records::parse(
-        RECORD,
-        opts.filter_map(|(k, v)| Some((k.as_str(), v.as_str()?))),
-    )
+    Records::of_object(RECORD, &v["query"]["userinfo"]["options"])
 }
 
 /// A user as an app member, from a `list=allusers` or `list=users` row with `groups` and

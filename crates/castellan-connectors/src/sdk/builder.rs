@@ -485,6 +485,18 @@ pub async fn existing<M: Members + ?Sized>(api: &M, id: &str) -> R<AppMember> {
     m.ok_or_else(|| E::NotFound(format!("no {} member {id}", M::APP)))
 }
 
+/// The member `id` read again after a role change ([`Members::set_role`]), who must hold exactly
+/// `role` now.
+///
+/// Errors: `InsufficientPermission` ("<role> was not given") when they do not (the app refused
+/// quietly, or the account may not give that role); `NotFound` when they are gone.
+pub async fn confirmed<M: Members + ?Sized>(api: &M, id: &str, role: &str) -> R<AppMember> {
+    match existing(api, id).await? {
+        m if m.roles == [role] => Ok(m),
+        _ => Err(E::InsufficientPermission(format!("{role} was not given"))),
+    }
+}
+
 /// The first of `base`, `base-2`, … `base-20` ([`candidates`]) that no member has
 /// ([`Members::member`]): a username derived from an address never revives somebody else's
 /// account.

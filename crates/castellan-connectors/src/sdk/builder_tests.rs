@@ -229,6 +229,16 @@ async fn role_changes_removal_and_keep_seat_guard_the_automation_account() {
     remove(&api, "cy").await.unwrap();
     remove(&api, "cy").await.unwrap();
     assert!(api.member("cy").await.unwrap().is_none());
+    assert_eq!(
+        confirmed(&api, "bot", "admin").await.unwrap().roles,
+        ["admin"]
+    );
+    let e = confirmed(&api, "bot", "user").await;
+    assert!(matches!(e, Err(E::InsufficientPermission(m)) if m == "user was not given"));
+    assert!(matches!(
+        confirmed(&api, "cy", "user").await,
+        Err(E::NotFound(_))
+    ));
 }
 
 #[tokio::test]

@@ -60,6 +60,16 @@ impl Records {
         Self(ours.filter_map(rec).collect())
     }
 
+    /// The records among the string values of a JSON object (an app's private values as JSON,
+    /// such as MediaWiki's user options); anything else holds none.
+    pub fn of_object(prefix: &str, object: &serde_json::Value) -> Self {
+        let values = object.as_object().into_iter().flatten();
+        Self::parse(
+            prefix,
+            values.filter_map(|(k, v)| Some((k.as_str(), v.as_str()?))),
+        )
+    }
+
     /// The record of the address whose key is `key`.
     pub fn of_key(&self, key: &str) -> Option<&Record> {
         self.0.iter().find(|r| r.key == key)
@@ -198,6 +208,12 @@ mod tests {
         ];
         let recs = Records::parse("p-", opts);
         assert_eq!(recs.0.len(), 1);
+        let object = serde_json::json!({"p-1": "a@b Ana B", "p-2": 7, "other": "c@d Cy"});
+        assert_eq!(Records::of_object("p-", &object), recs);
+        assert_eq!(
+            Records::of_object("p-", &serde_json::Value::Null),
+            Records::default()
+        );
         assert_eq!(recs.of_key("p-1").map(|r| r.name.as_str()), Some("Ana B"));
         assert_eq!(
             (recs.email_of("Ana B"), recs.made("Cy")),

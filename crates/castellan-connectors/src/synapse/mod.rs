@@ -36,7 +36,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 use tracing::debug;
 
-use crate::sdk::builder::{first_unused, App, AppConnector, Chosen, Invitee, Members};
+use crate::sdk::builder::{confirmed, first_unused, App, AppConnector, Chosen, Invitee, Members};
 use crate::sdk::errors::unexpected;
 use crate::sdk::http::segment;
 use crate::sdk::members::{admin_role, email_local_part, role_is_admin, ROLE_ADMIN, ROLE_USER};
@@ -268,10 +268,7 @@ impl Members for Admin<'_> {
             .send()
             .await?
             .ok(Call::Admin, "set the server admin flag")?;
-        self.user(id)
-            .await?
-            .map(|u| u.member)
-            .ok_or_else(|| ConnectorError::NotFound(format!("no Synapse user {id}")))
+        confirmed(self, id, role).await
     }
 
     /// A deactivated account made again with the invitation (a new password, the role, the
