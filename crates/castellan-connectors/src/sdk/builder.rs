@@ -5,7 +5,8 @@
 //! A connector writes two small things:
 //! - an [`App`]: its [`ConnectorInfo`], its sign-in, and how to open its API for one call;
 //! - that API's [`Members`]: list a page, read a member by id and by email, create one, set a
-//!   role, remove one, the app's roles, whether a member is the automation account.
+//!   role, remove one, the app's roles, whether a member is the automation account; where the
+//!   app has them, its resources and the roles members hold on them.
 //!
 //! The SDK supplies, for every such connector alike:
 //! - a tracing span per call with the connector's name and the member, role or cursor;
@@ -22,7 +23,8 @@
 //! - the guard around the automation account: it never changes its own role, removes or
 //!   deactivates itself (`Conflict`, [`not_self`]);
 //! - the optional capabilities answered from what the connector declares: [`Capability::ListRoles`]
-//!   (else the declared roles) and [`Capability::KeepSeat`] (else `Unsupported`);
+//!   (else the declared roles), [`Capability::KeepSeat`], [`Capability::ListResources`] and
+//!   [`Capability::ResourceRoles`] (else `Unsupported`);
 //! - for apps with no endpoint for their roles ([`Members::DEFAULT_ROLES`]), the roles members
 //!   hold, learned from one full listing and kept up to date by every listing and role change
 //!   since ([`HeldRoles`]): reading the roles before each check for updates does not list every
@@ -48,7 +50,8 @@ use async_trait::async_trait;
 use castellan_core::catalog::Capability;
 use castellan_core::connector::{
     AppMember, AppRole, AppSession, Connector, ConnectorContext as Ctx, ConnectorError as E,
-    ConnectorInfo, Invitation, MemberPage, MemberState,
+    ConnectorInfo, Invitation, MemberPage, MemberState, ResourceGrant, ResourceMemberPage,
+    ResourcePage,
 };
 use std::collections::BTreeSet;
 
@@ -182,11 +185,41 @@ pub trait Members: Send + Sync {
     /// Takes every access of `m` away but keeps the account ([`Capability::KeepSeat`]), and
     /// returns `m` as it is after. Default: `Unsupported`.
     async fn deactivate(&self, _m: AppMember) -> R<AppMember> {
-        Err(E::Unsupported(format!(
-            "{} keeps no seat on removal",
-            Self::APP
-        )))
+        Err(unsupported(Self::APP, "keeping a seat on removal"))
     }
+
+    /// One page of the app's resources from `cursor` ([`Capability::ListResources`]). Default:
+    /// `Unsupported`.
+    async fn resources(&self, _cursor: Option<&str>) -> R<ResourcePage> {
+        Err(unsupported(Self::APP, "resources"))
+    }
+
+    /// One page of who holds which role on the resource `id` ([`Capability::ResourceRoles`]).
+    /// Default: `Unsupported`.
+    ///
+    /// Errors: `NotFound` when the resource is gone.
+    async fn resource_members(&self, _id: &str, _cursor: Option<&str>) -> R<ResourceMemberPage> {
+        Err(unsupported(Self::APP, "roles on resources"))
+    }
+
+    /// Gives a member a role on a resource, replacing the one they held there; idempotent.
+    /// Default: `Unsupported`.
+    ///
+    /// Errors: `NotFound` (resource or member), `Configuration` (a role the resource lacks).
+    async fn grant(&self, _grant: &ResourceGrant) -> R<()> {
+        Err(unsupported(Self::APP, "roles on resources"))
+    }
+
+    /// Takes every role the member `member` holds on the resource `id` away; one who holds none
+    /// is done. Default: `Unsupported`.
+    async fn revoke(&self, _id: &str, _member: &str) -> R<()> {
+        Err(unsupported(Self::APP, "roles on resources"))
+    }
+}
+
+/// `Unsupported` ("<who> has no <what>").
+fn unsupported(who: &str, what: &str) -> E {
+    E::Unsupported(format!("{who} has no {what}"))
 }
 
 /// An invitation as the flows hand it to the app: the address checked and lowercased, the role
@@ -252,8 +285,23 @@ impl<A: App> AppConnector<A> {
         Self { http, app, held }
     }
 
+    /// The HTTP client, for a connector's own calls beside the contract (e.g. Redmine's TOTP
+    /// pairing).
+    pub fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
     fn api(&self, ctx: &Ctx, s: &AppSession) -> R<A::Api<'_>> {
         self.app.api(&self.http, ctx, s)
+    }
+
+    /// `Ok` when the connector declares `c`, else `Unsupported` ("the <name> connector has no
+    /// <what>", as the contract's defaults say).
+    fn declares(&self, c: Capability, what: &str) -> R<()> {
+        match self.describe().can(c) {
+            true => Ok(()),
+            false => Err(unsupported(&format!("the {} connector", A::NAME), what)),
+        }
     }
 
     /// Notes the roles of members a call returned, for [`HeldRoles`].
@@ -346,11 +394,57 @@ impl<A: App> Connector for AppConnector<A> {
     /// [`keep_seat`] where the connector declares [`Capability::KeepSeat`], else `Unsupported`.
     #[instrument(skip_all, fields(connector = A::NAME, member = %id))]
     async fn remove_keep_seat(&self, ctx: &Ctx, s: &AppSession, id: &str) -> R<AppMember> {
-        if !self.describe().can(Capability::KeepSeat) {
-            let why = format!("the {} connector has no keeping a seat on removal", A::NAME);
-            return Err(E::Unsupported(why));
-        }
+        self.declares(Capability::KeepSeat, "keeping a seat on removal")?;
         keep_seat(&self.api(ctx, s)?, id).await
+    }
+
+    /// [`Members::resources`] where the connector declares [`Capability::ListResources`].
+    #[instrument(skip_all, fields(connector = A::NAME, cursor = cursor.as_deref().unwrap_or("")))]
+    async fn list_resources(
+        &self,
+        ctx: &Ctx,
+        s: &AppSession,
+        cursor: Option<String>,
+    ) -> R<ResourcePage> {
+        self.declares(Capability::ListResources, "resources")?;
+        self.api(ctx, s)?.resources(cursor.as_deref()).await
+    }
+
+    /// [`Members::resource_members`] where the connector declares
+    /// [`Capability::ResourceRoles`].
+    #[instrument(skip_all, fields(connector = A::NAME, resource = %id))]
+    async fn list_resource_members(
+        &self,
+        ctx: &Ctx,
+        s: &AppSession,
+        id: &str,
+        cursor: Option<String>,
+    ) -> R<ResourceMemberPage> {
+        self.declares(Capability::ResourceRoles, "roles on resources")?;
+        self.api(ctx, s)?
+            .resource_members(id, cursor.as_deref())
+            .await
+    }
+
+    /// [`Members::grant`] where the connector declares [`Capability::ResourceRoles`].
+    #[instrument(skip_all, fields(connector = A::NAME, resource = %grant.resource_id,
+        member = %grant.app_member_id, role = %grant.role))]
+    async fn grant_resource_role(&self, ctx: &Ctx, s: &AppSession, grant: &ResourceGrant) -> R<()> {
+        self.declares(Capability::ResourceRoles, "roles on resources")?;
+        self.api(ctx, s)?.grant(grant).await
+    }
+
+    /// [`Members::revoke`] where the connector declares [`Capability::ResourceRoles`].
+    #[instrument(skip_all, fields(connector = A::NAME, resource = %id, member = %member))]
+    async fn revoke_resource_role(
+        &self,
+        ctx: &Ctx,
+        s: &AppSession,
+        id: &str,
+        member: &str,
+    ) -> R<()> {
+        self.declares(Capability::ResourceRoles, "roles on resources")?;
+        self.api(ctx, s)?.revoke(id, member).await
     }
 }
 
