@@ -145,14 +145,18 @@ impl Members for Wiki<'_> {
         Ok(MemberPage { members, next })
     }
 
+    /// One user by id or name, `None` when there is none (a name never holds a `|`).
     async fn member(&self, id: &str) -> R<Option<Member>> {
-        self.user(id).await
+        if id.contains('|') {
+            return Ok(None);
+        }
+        Ok(self.users(&[id]).await?.pop())
     }
 
     /// The account recorded for the address, if any: MediaWiki shows no addresses.
     async fn by_email(&self, email: &str) -> R<Option<Member>> {
         match self.recorded(email).await? {
-            Some(name) => self.user(&name).await,
+            Some(name) => self.member(&name).await,
             None => Ok(None),
         }
     }
@@ -171,8 +175,20 @@ impl Members for Wiki<'_> {
         Ok(role.to_owned())
     }
 
-    async fn set_role(&self, m: Member, role: &str) -> R<Member> {
-        set_groups(self, m, role).await
+    /// Leaves `u` in exactly the group `role` (none for `user`; `action=userrights`) and
+    /// returns the user as after ([`confirmed`]: `InsufficientPermission` when the group was not
+    /// added).
+    async fn set_role(&self, u: Member, role: &str) -> R<Member> {
+        if u.roles == [role] {
+            return Ok(u);
+        }
+        let others = u.roles.iter().filter(|g| *g != role && *g != USER);
+        let others = others.cloned().collect::<Vec<_>>().join("|");
+        let add = if role == USER { "" } else { role };
+        let f = [("user", name(&u)), ("add", add), ("remove", &others)];
+        let q = "action=userrights&reason=Castellan";
+        self.write(q, "userrights", &f).await?;
+        confirmed(self, &u.app_member_id, role).await
     }
 
     /// Unblocks the user (`action=unblock`; `cantunblock`, `NotFound`: the block is gone
@@ -183,7 +199,7 @@ impl Members for Wiki<'_> {
             self.write("action=unblock&reason=Castellan", "csrf", &f)
                 .await,
         )?;
-        let u = self.user(&u.app_member_id).await?;
+        let u = self.member(&u.app_member_id).await?;
         u.ok_or_else(|| unexpected(APP, "unblock"))
     }
 
@@ -197,7 +213,7 @@ impl Members for Wiki<'_> {
     /// The user with this id or name, else the name as MediaWiki stores it; a user id nobody
     /// has is `NotFound`.
     async fn chosen(&self, n: &str) -> R<Chosen> {
-        Ok(match self.user(n).await? {
+        Ok(match self.member(n).await? {
             Some(u) => Chosen::Member(u),
             None if n.parse::<u64>().is_ok() => return Err(E::NotFound(format!("user {n}"))),
             None => Chosen::New(wiki::canonical(n)),
@@ -235,13 +251,13 @@ impl Members for Wiki<'_> {
             self.record(email, "").await?;
             return Err(refused(&res, None, "create an account"));
         }
-        let made = self.user(text(&res["username"])).await?;
+        let made = self.member(text(&res["username"])).await?;
         made.ok_or_else(|| unexpected(APP, "create an account"))
     }
 
     /// Takes every group away and blocks the user indefinitely (`action=block`).
     async fn remove(&self, m: Member) -> R<()> {
-        let u = set_groups(self, m, USER).await?;
+        let u = self.set_role(m, USER).await?;
         if u.state != MemberState::Deactivated {
             // `reblock` makes a partial block sitewide; no `autoblock` (it would block the
             // member's last IP address, maybe the bot's own).
@@ -255,19 +271,4 @@ impl Members for Wiki<'_> {
 
 fn name(u: &Member) -> &str {
     u.name.as_deref().unwrap_or_default()
-}
-
-/// Leaves `u` in exactly the group `role` (none for `user`) and returns the user as after
-/// ([`confirmed`]: `InsufficientPermission` when the group was not added).
-async fn set_groups(w: &Wiki<'_>, u: Member, role: &str) -> R<Member> {
-    if u.roles == [role] {
-        return Ok(u);
-    }
-    let others = u.roles.iter().filter(|g| *g != role && *g != USER);
-    let others = others.cloned().collect::<Vec<_>>().join("|");
-    let add = if role == USER { "" } else { role };
-    let f = [("user", name(&u)), ("add", add), ("remove", &others)];
-    let q = "action=userrights&reason=Castellan";
-    w.write(q, "userrights", &f).await?;
-    confirmed(w, &u.app_member_id, role).await
 }

@@ -126,14 +126,6 @@ impl<'a> Wiki<'a> {
         all.push(USER.to_owned());
         Ok(all)
     }
-
-    /// One user by id or name, `None` when there is none (a name never holds a `|`).
-    pub(super) async fn user(&self, id: &str) -> R<Option<AppMember>> {
-        if id.contains('|') {
-            return Ok(None);
-        }
-        Ok(self.users(&[id]).await?.pop())
-    }
 }
 
 /// The invitation records are the automation account's own options ([`RECORD`]…,
