@@ -69,7 +69,9 @@ use tracing::debug;
 
 use crate::sdk::builder::{App, AppConnector, Chosen, Invitee, Members};
 use crate::sdk::errors::unexpected;
-use crate::sdk::members::{admin_role, email_local_part, role_is_admin, ROLE_ADMIN, ROLE_USER};
+use crate::sdk::members::{
+    admin_flag_app, admin_role, email_local_part, role_is_admin, ROLE_ADMIN,
+};
 use crate::sdk::{Auth, HttpClient};
 use model::{derive_login, session_user, split_name, Cursor, RedmineUser, SessionToken};
 pub use rest::Rest;
@@ -115,22 +117,10 @@ impl App for Redmine {
     type Api<'a> = Rest<'a>;
 
     fn describe(&self) -> ConnectorInfo {
-        ConnectorInfo {
-            name: NAME.to_owned(),
-            roles: vec![ROLE_ADMIN.to_owned(), ROLE_USER.to_owned()],
-            capabilities: vec![
-                Capability::ListMembers,
-                Capability::Invite,
-                Capability::UpdateRole,
-                Capability::Remove,
-                Capability::KeepSeat,
-                Capability::ListResources,
-                Capability::ResourceRoles,
-            ],
-            default_role: ROLE_USER.to_owned(),
-            sign_in: castellan_core::connector::SignIn::Password,
-            settings: castellan_core::connector::settings::self_hosted_password(),
-        }
+        use Capability::*;
+        let members = vec![ListMembers, Invite, UpdateRole, Remove, KeepSeat];
+        let resources = [ListResources, ResourceRoles];
+        admin_flag_app(NAME, members.into_iter().chain(resources).collect())
     }
 
     /// The web login (password, then a TOTP code when Redmine asks), then the account's API

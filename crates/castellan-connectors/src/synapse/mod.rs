@@ -39,7 +39,9 @@ use tracing::debug;
 use crate::sdk::builder::{confirmed, first_unused, App, AppConnector, Chosen, Invitee, Members};
 use crate::sdk::errors::unexpected;
 use crate::sdk::http::segment;
-use crate::sdk::members::{admin_role, email_local_part, role_is_admin, ROLE_ADMIN, ROLE_USER};
+use crate::sdk::members::{
+    admin_flag_app, admin_role, email_local_part, role_is_admin, ROLE_ADMIN,
+};
 use crate::sdk::paging::AnchoredOffset;
 use crate::sdk::{Auth, Endpoint, HttpClient};
 pub use admin::Admin;
@@ -89,19 +91,8 @@ impl App for Synapse {
     type Api<'a> = Admin<'a>;
 
     fn describe(&self) -> ConnectorInfo {
-        ConnectorInfo {
-            name: NAME.to_owned(),
-            roles: vec![ROLE_ADMIN.to_owned(), ROLE_USER.to_owned()],
-            capabilities: vec![
-                Capability::ListMembers,
-                Capability::Invite,
-                Capability::UpdateRole,
-                Capability::Remove,
-            ],
-            default_role: ROLE_USER.to_owned(),
-            sign_in: castellan_core::connector::SignIn::Password,
-            settings: castellan_core::connector::settings::self_hosted_password(),
-        }
+        use Capability::*;
+        admin_flag_app(NAME, vec![ListMembers, Invite, UpdateRole, Remove])
     }
 
     async fn login(&self, http: &HttpClient, ctx: &ConnectorContext) -> R<AppSession> {
