@@ -46,6 +46,8 @@
 //!    band) and one call of `castellan_conformance::run`, then what only the app has. Run it
 //!    with `cargo test -p castellan-connectors --test <app>`.
 
+use std::collections::BTreeSet;
+
 use async_trait::async_trait;
 use castellan_core::catalog::Capability;
 use castellan_core::connector::{
@@ -53,8 +55,6 @@ use castellan_core::connector::{
     ConnectorInfo, Invitation, MemberPage, MemberState, ResourceGrant, ResourceMemberPage,
     ResourcePage,
 };
-use std::collections::BTreeSet;
-
 use tracing::instrument;
 
 use super::members::{given, normalize_email, not_self};
@@ -97,6 +97,12 @@ pub trait Members: Send + Sync {
     ///
     /// Errors: `InsufficientPermission` naming what it lacks.
     async fn verify_permissions(&self) -> R<()>;
+
+    /// The capabilities this instance really has for this account, of the `declared` ones
+    /// ([`Connector::discover`]: a plan, a setting, a server's configuration). Default: all.
+    async fn discover(&self, declared: Vec<Capability>) -> R<Vec<Capability>> {
+        Ok(declared)
+    }
 
     /// One page of members from `cursor` (`None`: the first page) and the next cursor.
     async fn page(&self, cursor: Option<&str>) -> R<MemberPage>;
@@ -324,6 +330,13 @@ impl<A: App> Connector for AppConnector<A> {
     #[instrument(skip_all, fields(connector = A::NAME))]
     async fn verify_permissions(&self, ctx: &Ctx, s: &AppSession) -> R<()> {
         self.api(ctx, s)?.verify_permissions().await
+    }
+
+    /// [`Members::discover`] of the declared capabilities.
+    #[instrument(skip_all, fields(connector = A::NAME))]
+    async fn discover(&self, ctx: &Ctx, s: &AppSession) -> R<Vec<Capability>> {
+        let declared = self.describe().capabilities;
+        self.api(ctx, s)?.discover(declared).await
     }
 
     #[instrument(skip_all, fields(connector = A::NAME, cursor = cursor.as_deref().unwrap_or("")))]
