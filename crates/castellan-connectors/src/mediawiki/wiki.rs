@@ -4,20 +4,24 @@
 //! <https://www.mediawiki.org/wiki/API:Errors_and_warnings>, <https://www.mediawiki.org/wiki/API:Assert>,
 //! <https://www.mediawiki.org/wiki/API:Tokens>, <https://www.mediawiki.org/wiki/API:Users>.
 
+use std::sync::Mutex;
 use std::time::Duration;
 
-use castellan_core::connector::{AppMember, ConnectorError as E};
-use reqwest::{Method, StatusCode};
+use async_trait::async_trait;
+use castellan_core::connector::ConnectorError as E;
+use castellan_core::connector::{AppMember, AppSession, ConnectorContext as Ctx};
+use reqwest::Method;
 use serde_json::Value;
 
 use super::{APP, R};
-use crate::sdk::errors::{common_error, unexpected};
+use crate::sdk::errors::unexpected;
 use crate::sdk::json::{items, text};
 use crate::sdk::members::{mailbox, member};
-use crate::sdk::records::Records;
+use crate::sdk::records::{RecordStore, Records};
+use crate::sdk::rest::body_json;
 use crate::sdk::roles::ranked;
 use crate::sdk::usernames::capitalized;
-use crate::sdk::{Endpoint, Reply};
+use crate::sdk::{Auth, Endpoint, HttpClient, Reply};
 
 /// Groups every user is in implicitly (`$wgImplicitGroups`): not roles.
 const IMPLICIT: [&str; 3] = ["*", "user", "autoconfirmed"];
@@ -27,28 +31,43 @@ pub(super) const RANKED: [&str; 5] = ["bureaucrat", "suppress", "sysop", "interf
 pub(super) const USER: &str = "user";
 /// The prefix of the automation account's options that record invitations
 /// ([`crate::sdk::records`]).
-pub(super) const RECORD: &str = "userjs-castellan-invite-";
+const RECORD: &str = "userjs-castellan-invite-";
 
 /// Parameters as pairs.
 pub(super) type Pairs<'a> = &'a [(&'a str, &'a str)];
 
-/// The Action API of one wiki; `.1`: signed in, checked with `assert=user` on every call.
+/// The Action API of one wiki (<https://www.mediawiki.org/wiki/API:Main_page>) at the hub's
+/// base URL (the script path), as the session's user: its users as [`AppMember`]s.
 #[derive(Debug)]
-pub(super) struct Wiki<'a>(pub(super) Endpoint<'a>, pub(super) bool);
+pub struct Wiki<'a> {
+    pub(super) ep: Endpoint<'a>,
+    /// The session's user name: signed in, checked with `assert=user` on every call.
+    pub(super) me: Option<Value>,
+    /// This call's copy of the invitation records ([`RecordStore`]).
+    recs: Mutex<Option<Records>>,
+}
 
-impl Wiki<'_> {
+impl<'a> Wiki<'a> {
+    /// The API at the hub's base URL with the session's cookies (`None`: signing in).
+    pub(super) fn new(http: &'a HttpClient, ctx: &Ctx, s: Option<&AppSession>) -> R<Self> {
+        let auth = s.map_or(Auth::None, |s| Auth::Header("Cookie", s.token.clone()));
+        let ep = http.endpoint_for(ctx)?.with_auth(auth);
+        let (me, recs) = (s.map(|s| s.data["user"].clone()), Mutex::default());
+        Ok(Self { ep, me, recs })
+    }
+
     /// A call with `fixed` parameters (a query string) and the non-empty `extra` ones: a `GET`
     /// or a `POST` form. Writes but sign-in and account creation set a state: sent again safely.
     pub(super) async fn send(&self, post: bool, fixed: &str, extra: Pairs<'_>) -> R<Reply> {
         let mut p = vec![("format", "json"), ("formatversion", "2")];
-        p.extend(self.1.then_some(("assert", "user")));
+        p.extend(self.me.is_some().then_some(("assert", "user")));
         p.extend(fixed.split('&').filter_map(|kv| kv.split_once('=')));
         p.extend(extra.iter().filter(|p| !p.1.is_empty()));
         if !post {
             let q: Vec<_> = p.iter().map(|(k, v)| (*k, v.to_string())).collect();
-            return self.0.get("/api.php").query(&q).send().await;
+            return self.ep.get("/api.php").query(&q).send().await;
         }
-        let req = self.0.request(Method::POST, "/api.php").form(&p);
+        let req = self.ep.request(Method::POST, "/api.php").form(&p);
         let action = fixed.split('&').next().unwrap_or_default();
         let once = ["action=clientlogin", "action=createaccount"].contains(&action);
         if once { req } else { req.idempotent() }.send().await
@@ -97,39 +116,48 @@ impl Wiki<'_> {
         Ok(self.members(q, &[(key, &ids.join("|"))]).await?.0)
     }
 
-    /// The invitation records.
-    pub(super) async fn records(&self) -> R<Records> {
+    /// The wiki's groups as roles, most privileged first, and `user`
+    /// (`meta=siteinfo&siprop=usergroups`).
+    pub(super) async fn groups(&self) -> R<Vec<String>> {
+        let q = "action=query&meta=siteinfo&siprop=usergroups";
+        let v = self.get(q, &[], "read the groups").await?;
+        let names = items(&v["query"]["usergroups"]).iter();
+        let mut all = groups(names.map(|g| text(&g["name"])));
+        all.push(USER.to_owned());
+        Ok(all)
+    }
+}
+
+/// The invitation records are the automation account's own options ([`RECORD`]…,
+/// `action=options`, <https://www.mediawiki.org/wiki/API:Options>).
+#[async_trait]
+impl RecordStore for Wiki<'_> {
+    const PREFIX: &'static str = RECORD;
+
+    fn copy(&self) -> &Mutex<Option<Records>> {
+        &self.recs
+    }
+
+    async fn read_records(&self) -> R<Records> {
         let q = "action=query&meta=userinfo&uiprop=options";
         let v = self.get(q, &[], "read the invitation records").await?;
         Ok(records(&v))
     }
 
-    /// One user by id or name, `None` when there is none (a name never holds a `|`).
-    pub(super) async fn user(&self, id: &str) -> R<Option<AppMember>> {
-        if id.contains('|') {
-            return Ok(None);
-        }
-        Ok(self.users(&[id]).await?.pop())
+    async fn write_record(&self, key: &str, value: &str) -> R<()> {
+        let f = [("optionname", key), ("optionvalue", value)];
+        self.write("action=options", "csrf", &f).await.map(drop)
     }
 }
 
 /// The JSON of an answer, or the typed error: the SDK's common answers (429, 5xx, redirects),
 /// no MediaWiki API at the address, or an API error ([`map_code`]).
 pub(super) fn body(r: Reply, what: &str) -> R<Value> {
-    if let Some(e) = common_error(&r, what, "the wiki's script path (where api.php is)") {
-        return Err(e);
-    }
-    let (ok, base, wait) = (r.status == StatusCode::OK, r.base, r.retry_after);
-    match r.json {
-        Some(v) if ok && v.get("error").is_some() => {
-            let e = &v["error"];
-            Err(map_code(text(&e["code"]), text(&e["info"]), wait, what))
-        }
-        Some(v) if ok && v.is_object() => Ok(v),
-        _ => Err(E::Configuration(format!(
-            "no MediaWiki api.php under {base}"
-        ))),
-    }
+    let fix = "the wiki's script path (where api.php is)";
+    body_json(r, APP, what, fix, |v, wait| {
+        let e = v.get("error")?;
+        Some(map_code(text(&e["code"]), text(&e["info"]), wait, what))
+    })
 }
 
 /// The error of a sign-in or account creation that did not pass: AuthManager's `FAIL` (its
@@ -177,14 +205,7 @@ pub(super) fn groups<'a>(groups: impl Iterator<Item = &'a str>) -> Vec<String> {
 /// The invitation records in an answer with the automation account's options: values
 /// `<address> <username>` of the options named [`RECORD`]….
 fn records(v: &Value) -> Records {
-    let opts = v["query"]["userinfo"]["options"]
-        .as_object()
-        .into_iter()
-        .flatten();
-    Records::parse(
-        RECORD,
-        opts.filter_map(|(k, v)| Some((k.as_str(), v.as_str()?))),
-    )
+    Records::of_object(RECORD, &v["query"]["userinfo"]["options"])
 }
 
 /// A user as an app member, from a `list=allusers` or `list=users` row with `groups` and

@@ -58,24 +58,26 @@ mod web_sign_in;
 use async_trait::async_trait;
 use castellan_core::catalog::Capability;
 use castellan_core::connector::{
-    AppMember, AppSession, Connector, ConnectorContext, ConnectorError, ConnectorInfo, Invitation,
-    MemberPage, ResourceGrant, ResourceMemberPage, ResourcePage,
+    AppMember, AppSession, ConnectorContext, ConnectorError, ConnectorInfo, MemberPage,
+    MemberState, ResourceGrant, ResourceMemberPage, ResourcePage,
 };
 use castellan_otp::Kind;
 use reqwest::{Method, StatusCode};
 use secrecy::SecretString;
 use serde_json::{json, Value};
-use tracing::{debug, instrument};
+use tracing::debug;
 
+use crate::sdk::builder::{App, AppConnector, Chosen, Invitee, Members};
 use crate::sdk::errors::unexpected;
 use crate::sdk::members::{
-    email_local_part, normalize_email, not_self, role_is_admin, ROLE_ADMIN, ROLE_USER,
+    admin_flag_app, admin_role, email_local_part, role_is_admin, ROLE_ADMIN,
 };
-use crate::sdk::{Auth, Endpoint};
+use crate::sdk::{Auth, HttpClient};
 use model::{derive_login, session_user, split_name, Cursor, RedmineUser, SessionToken};
+pub use rest::Rest;
 use rest::{map_error, Call, RedmineReply};
 pub use web_sign_in::{confirm_totp, enable_totp_for, TotpSetup};
-use web_sign_in::{password_step, totp_step, unexpected_page, AfterPassword};
+use web_sign_in::{password_step, totp_step, unexpected_page, web, AfterPassword};
 
 /// The connector's name in the catalog.
 pub const NAME: &str = "redmine";
@@ -98,45 +100,32 @@ const NAME_MAX: usize = 30;
 const NO_SECOND_FACTOR: &str =
     "Redmine asks for a second factor and the account has no 2FA managed by Castellan";
 
-crate::sdk::http_connector!(
-    /// The Redmine connector. Cheap to clone; share one per process (it pools connections).
-    RedmineConnector
-);
+type R<T> = Result<T, ConnectorError>;
 
-impl RedmineConnector {
-    /// The REST API with the session's API key.
-    fn api(&self, ctx: &ConnectorContext, s: &AppSession) -> Result<Endpoint<'_>, ConnectorError> {
-        let key = SessionToken::parse(s)?.api_key;
-        Ok(self
-            .http
-            .endpoint_for(ctx)?
-            .with_auth(Auth::Header(API_KEY_HEADER, key)))
-    }
-}
+/// The Redmine connector ([`AppConnector`] of [`Redmine`]). Cheap to clone; share one per
+/// process (it pools connections).
+pub type RedmineConnector = AppConnector<Redmine>;
+
+/// Redmine as the connector builder's [`App`]: its sign-in through the web login and its REST
+/// API with the account's API key ([`Rest`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Redmine;
 
 #[async_trait]
-impl Connector for RedmineConnector {
+impl App for Redmine {
+    const NAME: &'static str = NAME;
+    type Api<'a> = Rest<'a>;
+
     fn describe(&self) -> ConnectorInfo {
-        ConnectorInfo {
-            name: NAME.to_owned(),
-            roles: vec![ROLE_ADMIN.to_owned(), ROLE_USER.to_owned()],
-            capabilities: vec![
-                Capability::ListMembers,
-                Capability::Invite,
-                Capability::UpdateRole,
-                Capability::Remove,
-                Capability::KeepSeat,
-                Capability::ListResources,
-                Capability::ResourceRoles,
-            ],
-            default_role: ROLE_USER.to_owned(),
-            sign_in: castellan_core::connector::SignIn::Password,
-            settings: castellan_core::connector::settings::self_hosted_password(),
-        }
+        use Capability::*;
+        let members = vec![ListMembers, Invite, UpdateRole, Remove, KeepSeat];
+        let resources = [ListResources, ResourceRoles];
+        admin_flag_app(NAME, members.into_iter().chain(resources).collect())
     }
 
-    #[instrument(skip_all, fields(connector = NAME, username = %ctx.username))]
-    async fn login(&self, ctx: &ConnectorContext) -> Result<AppSession, ConnectorError> {
+    /// The web login (password, then a TOTP code when Redmine asks), then the account's API
+    /// key from `/my/api_key`, checked on `/users/current.json`.
+    async fn login(&self, http: &HttpClient, ctx: &ConnectorContext) -> R<AppSession> {
         if let Some(p) = &ctx.totp {
             if p.kind != Kind::Totp {
                 return Err(ConnectorError::Configuration(
@@ -145,7 +134,7 @@ impl Connector for RedmineConnector {
                 ));
             }
         }
-        let mut web = self.web(ctx)?;
+        let mut web = web(http, ctx)?;
         let second_factor = match password_step(&mut web, ctx).await? {
             AfterPassword::SignedIn => false,
             AfterPassword::SecondFactor => {
@@ -227,14 +216,26 @@ impl Connector for RedmineConnector {
         })
     }
 
-    #[instrument(skip_all, fields(connector = NAME))]
-    async fn verify_permissions(
-        &self,
-        ctx: &ConnectorContext,
-        s: &AppSession,
-    ) -> Result<(), ConnectorError> {
-        let api = self.api(ctx, s)?;
-        api.get("/users.json")
+    /// The REST API with the session's API key.
+    fn api<'a>(&self, http: &'a HttpClient, ctx: &ConnectorContext, s: &AppSession) -> R<Rest<'a>> {
+        let key = SessionToken::parse(s)?.api_key;
+        let ep = http.endpoint_for(ctx)?;
+        let ep = ep.with_auth(Auth::Header(API_KEY_HEADER, key));
+        Ok(Rest {
+            ep,
+            me: session_user(s),
+        })
+    }
+}
+
+#[async_trait]
+impl Members for Rest<'_> {
+    const APP: &'static str = APP;
+
+    /// The account lists users of any status (`GET /users.json`): only administrators may.
+    async fn verify_permissions(&self) -> R<()> {
+        self.ep
+            .get("/users.json")
             .query(&[("status", String::new()), ("limit", "1".into())])
             .send()
             .await?
@@ -242,22 +243,17 @@ impl Connector for RedmineConnector {
             .map(drop)
     }
 
-    #[instrument(skip_all, fields(connector = NAME, cursor = cursor.as_deref().unwrap_or("")))]
-    async fn list_members(
-        &self,
-        ctx: &ConnectorContext,
-        s: &AppSession,
-        cursor: Option<String>,
-    ) -> Result<MemberPage, ConnectorError> {
-        let api = self.api(ctx, s)?;
+    /// Users status by status (the list does not report a user's status), by login, 100 a
+    /// page; an empty status moves on to the next one within the same call.
+    async fn page(&self, cursor: Option<&str>) -> R<MemberPage> {
         let mut cursor = match cursor {
-            Some(c) => Cursor::parse(&c)?,
+            Some(c) => Cursor::parse(c)?,
             None => Cursor::start(STATUS_ACTIVE),
         };
         // Status by status (the list does not report a user's status); an empty status moves
         // on to the next one within the same call.
         loop {
-            let (members, next) = self.list_page(&api, &cursor).await?;
+            let (members, next) = self.list_page(&cursor).await?;
             if !members.is_empty() {
                 debug!(
                     count = members.len(),
@@ -281,75 +277,66 @@ impl Connector for RedmineConnector {
         }
     }
 
-    #[instrument(skip_all, fields(connector = NAME, member = %app_member_id))]
-    async fn get_member(
-        &self,
-        ctx: &ConnectorContext,
-        s: &AppSession,
-        app_member_id: &str,
-    ) -> Result<Option<AppMember>, ConnectorError> {
-        let api = self.api(ctx, s)?;
-        Ok(self.resolve(&api, app_member_id).await?.map(|u| u.member))
+    /// A user by numeric id, or by login.
+    async fn member(&self, id: &str) -> R<Option<AppMember>> {
+        Ok(self.resolve(id).await?.map(|u| u.member))
     }
 
-    #[instrument(skip_all, fields(connector = NAME))]
-    async fn find_by_email(
-        &self,
-        ctx: &ConnectorContext,
-        s: &AppSession,
-        email: &str,
-    ) -> Result<Option<AppMember>, ConnectorError> {
-        let api = self.api(ctx, s)?;
-        Ok(self.user_by_email(&api, email).await?.map(|u| u.member))
+    async fn by_email(&self, email: &str) -> R<Option<AppMember>> {
+        Ok(self.user_by_email(email).await?.map(|u| u.member))
     }
 
-    #[instrument(skip_all, fields(connector = NAME, role = %inv.role))]
-    async fn invite(
-        &self,
-        ctx: &ConnectorContext,
-        s: &AppSession,
-        inv: &Invitation,
-    ) -> Result<AppMember, ConnectorError> {
-        let admin = role_is_admin(APP, &inv.role)?;
-        let email = normalize_email(&inv.email)?;
-        let api = self.api(ctx, s)?;
+    fn is_me(&self, m: &AppMember) -> bool {
+        self.me.is_some_and(|me| m.app_member_id == me.to_string())
+    }
 
-        // Whoever already holds the address is the invitee: invite is idempotent by email.
-        if let Some(existing) = self.user_by_email(&api, &email).await? {
-            if existing.status != STATUS_LOCKED {
-                debug!(member = %existing.member.app_member_id, "already a user with this email");
-                return Ok(existing.member);
-            }
-            let u = self
-                .update_user(
-                    &api,
-                    existing.id,
-                    json!({ "status": STATUS_ACTIVE, "admin": admin }),
-                    "unlock a user",
-                )
-                .await?;
-            debug!(member = %u.member.app_member_id, "unlocked a Redmine user");
-            return Ok(u.member);
-        }
+    /// `admin` or `user` (any case): the administrator flag.
+    async fn role(&self, role: &str) -> R<String> {
+        Ok(admin_role(role_is_admin(APP, role)?))
+    }
 
-        let login = match inv.username.as_deref().map(str::trim) {
-            Some(u) if !u.is_empty() => derive_login(u)?,
-            _ => derive_login(email_local_part(&email))?,
-        };
-        let (firstname, lastname) = split_name(inv.name.as_deref(), &email);
+    async fn set_role(&self, m: AppMember, role: &str) -> R<AppMember> {
+        let fields = json!({ "admin": role == ROLE_ADMIN });
+        let u = self.update_user(id(&m)?, fields, "set the administrator flag");
+        Ok(u.await?.member)
+    }
+
+    /// Unlocks the user (status 1) with the invitation's administrator flag.
+    async fn reactivate(&self, m: AppMember, to: &Invitee<'_>) -> R<AppMember> {
+        let fields = json!({ "status": STATUS_ACTIVE, "admin": to.role == ROLE_ADMIN });
+        let u = self.update_user(id(&m)?, fields, "unlock a user").await?;
+        debug!(member = %u.member.app_member_id, "unlocked a Redmine user");
+        Ok(u.member)
+    }
+
+    /// The login a chosen username gives, to create: Redmine refuses one that is taken
+    /// (`Conflict`, "has already been taken").
+    async fn chosen(&self, name: &str) -> R<Chosen> {
+        Ok(Chosen::New(derive_login(name)?))
+    }
+
+    /// The login the address's local part gives (Redmine refuses a login taken: `Conflict`).
+    async fn free_username(&self, email: &str) -> R<String> {
+        derive_login(email_local_part(email))
+    }
+
+    /// `POST /users.json` with a generated password, which Redmine mails to the new user.
+    async fn create(&self, login: &str, to: &Invitee<'_>) -> R<AppMember> {
+        let (firstname, lastname) = split_name(to.inv.name.as_deref(), to.email);
         let body = json!({
             "user": {
                 "login": login,
                 "firstname": firstname,
                 "lastname": lastname,
-                "mail": email,
+                "mail": to.email,
                 "generate_password": true,
-                "admin": admin,
+                "admin": to.role == ROLE_ADMIN,
             },
             // Redmine mails the new user their login and the generated password.
             "send_information": true,
         });
-        let created = api
+        let created = self
+            .ep
             .request(Method::POST, "/users.json")
             .json(body)
             .send()
@@ -361,103 +348,38 @@ impl Connector for RedmineConnector {
         Ok(u.member)
     }
 
-    #[instrument(skip_all, fields(connector = NAME, member = %app_member_id, role = %role))]
-    async fn update_role(
-        &self,
-        ctx: &ConnectorContext,
-        s: &AppSession,
-        app_member_id: &str,
-        role: &str,
-    ) -> Result<AppMember, ConnectorError> {
-        let admin = role_is_admin(APP, role)?;
-        let api = self.api(ctx, s)?;
-        let current = self.resolve_existing(&api, app_member_id).await?;
-        if current.admin == admin {
-            return Ok(current.member);
-        }
-        let me = session_user(s) == Some(current.id);
-        not_self(me && !admin, "take away its own administrator flag")?;
-        let u = self
-            .update_user(
-                &api,
-                current.id,
-                json!({ "admin": admin }),
-                "set the administrator flag",
-            )
-            .await?;
-        Ok(u.member)
-    }
-
-    #[instrument(skip_all, fields(connector = NAME, member = %app_member_id))]
-    async fn remove(
-        &self,
-        ctx: &ConnectorContext,
-        s: &AppSession,
-        app_member_id: &str,
-    ) -> Result<(), ConnectorError> {
-        let api = self.api(ctx, s)?;
-        let current = self.resolve_existing(&api, app_member_id).await?;
-        not_self(session_user(s) == Some(current.id), "lock itself")?;
-        if current.status == STATUS_LOCKED {
+    /// Locks the user (status 3): their issues, comments and history stay.
+    async fn remove(&self, m: AppMember) -> R<()> {
+        if m.state == MemberState::Deactivated {
             return Ok(());
         }
-        self.update_user(
-            &api,
-            current.id,
-            json!({ "status": STATUS_LOCKED }),
-            "lock a user",
-        )
-        .await?;
-        debug!(member = current.id, "locked a Redmine user");
+        let id = id(&m)?;
+        let locked = json!({ "status": STATUS_LOCKED });
+        self.update_user(id, locked, "lock a user").await?;
+        debug!(member = id, "locked a Redmine user");
         Ok(())
     }
 
-    #[instrument(skip_all, fields(connector = NAME, cursor = cursor.as_deref().unwrap_or("")))]
-    async fn list_resources(
-        &self,
-        ctx: &ConnectorContext,
-        s: &AppSession,
-        cursor: Option<String>,
-    ) -> Result<ResourcePage, ConnectorError> {
-        let api = self.api(ctx, s)?;
-        self.project_page(&api, cursor.as_deref()).await
+    async fn resources(&self, cursor: Option<&str>) -> R<ResourcePage> {
+        self.project_page(cursor).await
     }
 
-    #[instrument(skip_all, fields(connector = NAME, project = %resource_id))]
-    async fn list_resource_members(
-        &self,
-        ctx: &ConnectorContext,
-        s: &AppSession,
-        resource_id: &str,
-        cursor: Option<String>,
-    ) -> Result<ResourceMemberPage, ConnectorError> {
-        let api = self.api(ctx, s)?;
-        self.project_members(&api, resource_id, cursor.as_deref())
-            .await
+    async fn resource_members(&self, id: &str, cursor: Option<&str>) -> R<ResourceMemberPage> {
+        self.project_members(id, cursor).await
     }
 
-    #[instrument(skip_all, fields(connector = NAME, project = %grant.resource_id,
-        member = %grant.app_member_id, role = %grant.role))]
-    async fn grant_resource_role(
-        &self,
-        ctx: &ConnectorContext,
-        s: &AppSession,
-        grant: &ResourceGrant,
-    ) -> Result<(), ConnectorError> {
-        let api = self.api(ctx, s)?;
-        self.grant_project_role(&api, grant).await
+    async fn grant(&self, grant: &ResourceGrant) -> R<()> {
+        self.grant_project_role(grant).await
     }
 
-    #[instrument(skip_all, fields(connector = NAME, project = %resource_id, member = %app_member_id))]
-    async fn revoke_resource_role(
-        &self,
-        ctx: &ConnectorContext,
-        s: &AppSession,
-        resource_id: &str,
-        app_member_id: &str,
-    ) -> Result<(), ConnectorError> {
-        let api = self.api(ctx, s)?;
-        self.revoke_project_roles(&api, resource_id, app_member_id)
-            .await
+    async fn revoke(&self, id: &str, member: &str) -> R<()> {
+        self.revoke_project_roles(id, member).await
     }
+}
+
+/// A member's Redmine user id.
+fn id(m: &AppMember) -> R<u64> {
+    m.app_member_id
+        .parse()
+        .map_err(|_| unexpected(APP, "read a user"))
 }

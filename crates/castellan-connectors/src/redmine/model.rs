@@ -90,8 +90,6 @@ impl Cursor {
 pub(super) struct RedmineUser {
     pub(super) id: u64,
     pub(super) login: String,
-    pub(super) admin: bool,
-    pub(super) status: u8,
     pub(super) member: AppMember,
 }
 
@@ -132,13 +130,7 @@ impl RedmineUser {
                 _ => MemberState::Active,
             },
         };
-        Some(Self {
-            id,
-            login,
-            admin,
-            status,
-            member,
-        })
+        Some(Self { id, login, member })
     }
 }
 

@@ -23,8 +23,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tracing::debug;
 
+use super::rest::Rest;
 use super::rest::{Call, RedmineReply};
-use super::{RedmineConnector, APP, PAGE_SIZE};
+use super::{APP, PAGE_SIZE};
 use crate::sdk::errors::unexpected;
 use crate::sdk::http::segment;
 use crate::sdk::paging::{next_offset, offset_query};
@@ -82,10 +83,11 @@ async fn page(
     Ok((rows, next))
 }
 
-impl RedmineConnector {
+impl Rest<'_> {
     /// Redmine's givable roles, in its order (most privileged first in the default data).
-    async fn roles(&self, api: &Endpoint<'_>) -> Result<Vec<Role>, ConnectorError> {
-        let body = api
+    async fn roles(&self) -> Result<Vec<Role>, ConnectorError> {
+        let body = self
+            .ep
             .get("/roles.json")
             .send()
             .await?
@@ -107,11 +109,17 @@ impl RedmineConnector {
     /// One page of projects, each with every givable role.
     pub(super) async fn project_page(
         &self,
-        api: &Endpoint<'_>,
         cursor: Option<&str>,
     ) -> Result<ResourcePage, ConnectorError> {
-        let roles: Vec<String> = self.roles(api).await?.into_iter().map(|r| r.name).collect();
-        let (rows, next) = page(api, "/projects.json", "projects", cursor, "list projects").await?;
+        let roles: Vec<String> = self.roles().await?.into_iter().map(|r| r.name).collect();
+        let (rows, next) = page(
+            &self.ep,
+            "/projects.json",
+            "projects",
+            cursor,
+            "list projects",
+        )
+        .await?;
         let resources = rows
             .iter()
             .map(|p| {
@@ -130,13 +138,12 @@ impl RedmineConnector {
     /// One page of a project's user memberships (group memberships left out).
     async fn membership_page(
         &self,
-        api: &Endpoint<'_>,
         project: &str,
         cursor: Option<&str>,
     ) -> Result<(Vec<Membership>, Option<String>), ConnectorError> {
         let path = format!("/projects/{}/memberships.json", segment(project.trim()));
         let what = "list a project's members";
-        let (rows, next) = page(api, &path, "memberships", cursor, what).await?;
+        let (rows, next) = page(&self.ep, &path, "memberships", cursor, what).await?;
         let memberships = rows
             .iter()
             .filter(|m| m.get("user").is_some())
@@ -149,11 +156,10 @@ impl RedmineConnector {
     /// One page of who holds which roles on a project.
     pub(super) async fn project_members(
         &self,
-        api: &Endpoint<'_>,
         project: &str,
         cursor: Option<&str>,
     ) -> Result<ResourceMemberPage, ConnectorError> {
-        let (memberships, next) = self.membership_page(api, project, cursor).await?;
+        let (memberships, next) = self.membership_page(project, cursor).await?;
         Ok(ResourceMemberPage {
             members: memberships.into_iter().map(|m| m.member).collect(),
             next,
@@ -163,16 +169,13 @@ impl RedmineConnector {
     /// The membership of user `user_id` in `project`, read from every page.
     async fn membership_of(
         &self,
-        api: &Endpoint<'_>,
         project: &str,
         user_id: u64,
     ) -> Result<Option<Membership>, ConnectorError> {
         let user = user_id.to_string();
         let mut cursor = None;
         loop {
-            let (memberships, next) = self
-                .membership_page(api, project, cursor.as_deref())
-                .await?;
+            let (memberships, next) = self.membership_page(project, cursor.as_deref()).await?;
             if let Some(m) = memberships
                 .into_iter()
                 .find(|m| m.member.app_member_id == user)
@@ -189,10 +192,9 @@ impl RedmineConnector {
     /// Gives the member exactly the grant's role on the project (besides roles from groups).
     pub(super) async fn grant_project_role(
         &self,
-        api: &Endpoint<'_>,
         grant: &ResourceGrant,
     ) -> Result<(), ConnectorError> {
-        let roles = self.roles(api).await?;
+        let roles = self.roles().await?;
         let wanted = grant.role.trim();
         let role = roles
             .iter()
@@ -204,12 +206,13 @@ impl RedmineConnector {
                     names.join(", ")
                 ))
             })?;
-        let user = self.resolve_existing(api, &grant.app_member_id).await?;
+        let user = self.resolve_existing(&grant.app_member_id).await?;
         let project = grant.resource_id.trim();
-        match self.membership_of(api, project, user.id).await? {
+        match self.membership_of(project, user.id).await? {
             Some(m) if m.own_role_ids == [role.id] => Ok(()),
             Some(m) => {
-                api.request(Method::PUT, &format!("/memberships/{}.json", m.id))
+                self.ep
+                    .request(Method::PUT, &format!("/memberships/{}.json", m.id))
                     .json(json!({ "membership": { "role_ids": [role.id] } }))
                     .idempotent()
                     .send()
@@ -220,7 +223,8 @@ impl RedmineConnector {
             }
             None => {
                 let path = format!("/projects/{}/memberships.json", segment(project));
-                api.request(Method::POST, &path)
+                self.ep
+                    .request(Method::POST, &path)
                     .json(json!({ "membership": { "user_id": user.id, "role_ids": [role.id] } }))
                     .send()
                     .await?
@@ -235,18 +239,18 @@ impl RedmineConnector {
     /// Redmine does not know them).
     pub(super) async fn revoke_project_roles(
         &self,
-        api: &Endpoint<'_>,
         project: &str,
         app_member_id: &str,
     ) -> Result<(), ConnectorError> {
-        let Some(user) = self.resolve(api, app_member_id).await? else {
+        let Some(user) = self.resolve(app_member_id).await? else {
             return Ok(());
         };
         let project = project.trim();
-        let Some(m) = self.membership_of(api, project, user.id).await? else {
+        let Some(m) = self.membership_of(project, user.id).await? else {
             return Ok(());
         };
-        let r = api
+        let r = self
+            .ep
             .request(Method::DELETE, &format!("/memberships/{}.json", m.id))
             .idempotent()
             .send()

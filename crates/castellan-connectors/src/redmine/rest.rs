@@ -6,19 +6,25 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use super::model::{Cursor, RedmineUser};
-use super::{RedmineConnector, APP, PAGE_SIZE, STATUSES};
+use super::{APP, PAGE_SIZE, STATUSES};
 use crate::sdk::errors::{common_error, unexpected};
 use crate::sdk::paging::{next_offset, offset_query, AnchoredOffset};
 use crate::sdk::{Endpoint, Reply};
 
-impl RedmineConnector {
+/// Redmine's REST API with the session's API key, for one call: its users
+/// (<https://www.redmine.org/projects/redmine/wiki/Rest_Users>) as [`AppMember`]s, its projects
+/// as resources.
+#[derive(Debug)]
+pub struct Rest<'a> {
+    pub(super) ep: Endpoint<'a>,
+    /// The automation account's user id.
+    pub(super) me: Option<u64>,
+}
+
+impl Rest<'_> {
     /// A user by numeric id (`None` when Redmine does not know it), with its status.
-    pub(super) async fn user(
-        &self,
-        api: &Endpoint<'_>,
-        id: u64,
-    ) -> Result<Option<RedmineUser>, ConnectorError> {
-        let r = api.get(&format!("/users/{id}.json")).send().await?;
+    pub(super) async fn user(&self, id: u64) -> Result<Option<RedmineUser>, ConnectorError> {
+        let r = self.ep.get(&format!("/users/{id}.json")).send().await?;
         if r.status == StatusCode::NOT_FOUND {
             return Ok(None);
         }
@@ -29,15 +35,12 @@ impl RedmineConnector {
     }
 
     /// Users whose login, name or email contains `q` (any status), as listed (no status).
-    pub(super) async fn search(
-        &self,
-        api: &Endpoint<'_>,
-        q: &str,
-    ) -> Result<Vec<Value>, ConnectorError> {
+    pub(super) async fn search(&self, q: &str) -> Result<Vec<Value>, ConnectorError> {
         let mut found = Vec::new();
         let mut offset = 0;
         loop {
-            let body = api
+            let body = self
+                .ep
                 .get("/users.json")
                 .query(&[("status", String::new()), ("name", q.to_owned())])
                 .query(&offset_query(offset, PAGE_SIZE))
@@ -60,63 +63,51 @@ impl RedmineConnector {
     /// The user whose email is `email` (case-insensitive), found by search.
     pub(super) async fn user_by_email(
         &self,
-        api: &Endpoint<'_>,
         email: &str,
     ) -> Result<Option<RedmineUser>, ConnectorError> {
-        self.user_where(api, "mail", &email.trim().to_lowercase())
-            .await
+        self.user_where("mail", &email.trim().to_lowercase()).await
     }
 
     /// The user whose login is `login` (case-insensitive), found by search.
     pub(super) async fn user_by_login(
         &self,
-        api: &Endpoint<'_>,
         login: &str,
     ) -> Result<Option<RedmineUser>, ConnectorError> {
-        self.user_where(api, "login", login.trim()).await
+        self.user_where("login", login.trim()).await
     }
 
     /// The user whose `field` of the list (`mail`, `login`) is `value` (case-insensitive),
     /// found by searching for `value`; `None` for an empty value.
     async fn user_where(
         &self,
-        api: &Endpoint<'_>,
         field: &str,
         value: &str,
     ) -> Result<Option<RedmineUser>, ConnectorError> {
         if value.is_empty() {
             return Ok(None);
         }
-        let rows = self.search(api, value).await?;
+        let rows = self.search(value).await?;
         let hit = rows.iter().find(|u| {
             u.get(field)
                 .and_then(Value::as_str)
                 .is_some_and(|v| v.trim().eq_ignore_ascii_case(value))
         });
         match hit.and_then(|u| u.get("id")).and_then(Value::as_u64) {
-            Some(id) => self.user(api, id).await,
+            Some(id) => self.user(id).await,
             None => Ok(None),
         }
     }
 
     /// A member by app id: Redmine's numeric user id, or a login.
-    pub(super) async fn resolve(
-        &self,
-        api: &Endpoint<'_>,
-        id: &str,
-    ) -> Result<Option<RedmineUser>, ConnectorError> {
+    pub(super) async fn resolve(&self, id: &str) -> Result<Option<RedmineUser>, ConnectorError> {
         match id.trim().parse::<u64>() {
-            Ok(n) => self.user(api, n).await,
-            Err(_) => self.user_by_login(api, id).await,
+            Ok(n) => self.user(n).await,
+            Err(_) => self.user_by_login(id).await,
         }
     }
 
-    pub(super) async fn resolve_existing(
-        &self,
-        api: &Endpoint<'_>,
-        id: &str,
-    ) -> Result<RedmineUser, ConnectorError> {
-        self.resolve(api, id)
+    pub(super) async fn resolve_existing(&self, id: &str) -> Result<RedmineUser, ConnectorError> {
+        self.resolve(id)
             .await?
             .ok_or_else(|| ConnectorError::NotFound(format!("no Redmine user {id}")))
     }
@@ -124,18 +115,18 @@ impl RedmineConnector {
     /// `PUT /users/{id}.json` with `fields`, then the user as Redmine now has it.
     pub(super) async fn update_user(
         &self,
-        api: &Endpoint<'_>,
         id: u64,
         fields: Value,
         what: &str,
     ) -> Result<RedmineUser, ConnectorError> {
-        api.request(Method::PUT, &format!("/users/{id}.json"))
+        self.ep
+            .request(Method::PUT, &format!("/users/{id}.json"))
             .json(json!({ "user": fields }))
             .idempotent()
             .send()
             .await?
             .ok(Call::Api, what)?;
-        self.user(api, id)
+        self.user(id)
             .await?
             .ok_or_else(|| ConnectorError::NotFound(format!("no Redmine user {id}")))
     }
@@ -143,11 +134,11 @@ impl RedmineConnector {
     /// One request of the listing at `cursor`: the page's members and the next cursor.
     pub(super) async fn list_page(
         &self,
-        api: &Endpoint<'_>,
         cursor: &Cursor,
     ) -> Result<(Vec<AppMember>, Option<Cursor>), ConnectorError> {
         let start = cursor.at.read_from();
-        let body = api
+        let body = self
+            .ep
             .get("/users.json")
             .query(&[
                 ("status", cursor.status.to_string()),

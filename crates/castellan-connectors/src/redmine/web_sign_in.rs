@@ -15,6 +15,7 @@ use super::rest::{map_error, Call};
 use super::{RedmineConnector, NAME};
 use crate::sdk::cookies::CookieJar;
 use crate::sdk::http::DEFAULT_TIMEOUT;
+use crate::sdk::HttpClient;
 use crate::sdk::{Endpoint, Reply};
 
 /// Slack after a TOTP time step starts before its code is sent, for clock differences.
@@ -109,7 +110,7 @@ fn web_ctx(base_url: &str, username: &str, password: &str) -> ConnectorContext {
 impl RedmineConnector {
     #[instrument(skip_all, fields(connector = NAME, username = %ctx.username))]
     pub async fn enable_totp(&self, ctx: &ConnectorContext) -> Result<TotpSetup, ConnectorError> {
-        let mut web = self.web(ctx)?;
+        let mut web = web(self.http(), ctx)?;
         self.web_login_for_pairing(&mut web, ctx).await?;
         let token = web.csrf_token_from("/my/account").await?;
         let r = web
@@ -161,7 +162,7 @@ impl RedmineConnector {
         ctx: &ConnectorContext,
         code: &str,
     ) -> Result<(), ConnectorError> {
-        let mut web = self.web(ctx)?;
+        let mut web = web(self.http(), ctx)?;
         self.web_login_for_pairing(&mut web, ctx).await?;
         let page = web.get("/my/twofa/totp/activate/confirm").await?;
         if page.status == StatusCode::FORBIDDEN {
@@ -191,13 +192,6 @@ impl RedmineConnector {
         } else {
             Err(unexpected_page(&r, "confirm the TOTP pairing"))
         }
-    }
-
-    pub(super) fn web(&self, ctx: &ConnectorContext) -> Result<Web<'_>, ConnectorError> {
-        Ok(Web {
-            ep: self.http.endpoint_for(ctx)?,
-            cookies: CookieJar::default(),
-        })
     }
 
     /// The password step, for the pairing helpers: an account that already has 2FA is a
@@ -399,6 +393,17 @@ pub(super) fn uri_secret(uri: &str) -> Option<String> {
         .find(|(k, _)| k == "secret")
         .map(|(_, v)| v.trim().to_ascii_uppercase())?;
     (!secret.is_empty()).then_some(secret)
+}
+
+/// A browser's view of Redmine at the hub's base URL, with no cookie yet.
+pub(super) fn web<'a>(
+    http: &'a HttpClient,
+    ctx: &ConnectorContext,
+) -> Result<Web<'a>, ConnectorError> {
+    Ok(Web {
+        ep: http.endpoint_for(ctx)?,
+        cookies: CookieJar::default(),
+    })
 }
 
 /// A browser's view of Redmine: the cookies it set, no redirects followed.

@@ -5,7 +5,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tracing::debug;
 
-use super::model::{for_put, new_user, Roles, ScimGroup, ScimUser};
+use super::model::{for_put, new_user, Roles, ScimGroup, ScimUser, Settings};
 use super::{APP, GROUP_PAGE_SIZE, PAGE_SIZE};
 use crate::sdk::errors::unexpected;
 use crate::sdk::http::segment;
@@ -19,10 +19,14 @@ use crate::sdk::{Endpoint, Reply};
 /// A User as read: the fields the connector uses and the whole resource (for `PUT`).
 pub(super) type UserRead = (ScimUser, Value);
 
-/// The provider's API for one connector call.
-pub(super) struct Api<'a> {
+/// The provider's API for one connector call (RFC 7644, with the token as a bearer), what its
+/// `/ServiceProviderConfig` says (RFC 7643 §5) and the hub's settings: its Users as
+/// [`castellan_core::connector::AppMember`]s, its Groups as roles or resources.
+#[derive(Debug)]
+pub struct Api<'a> {
     pub(super) ep: Endpoint<'a>,
     pub(super) config: ProviderConfig,
+    pub(super) settings: Settings,
 }
 
 impl Api<'_> {

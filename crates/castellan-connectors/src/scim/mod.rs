@@ -48,20 +48,20 @@ use async_trait::async_trait;
 use castellan_core::catalog::Capability;
 use castellan_core::connector::settings::{self, API_TOKEN, BASE_URL};
 use castellan_core::connector::{
-    AppMember, AppRole, AppSession, Connector, ConnectorContext, ConnectorError, ConnectorInfo,
-    Invitation, MemberPage, ResourceGrant, ResourceMemberPage, ResourcePage, SettingField,
-    SettingKind, SignIn,
+    AppMember, AppRole, AppSession, ConnectorContext, ConnectorError, ConnectorInfo, MemberPage,
+    ResourceGrant, ResourceMemberPage, ResourcePage, SettingField, SettingKind, SignIn,
 };
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
-use tracing::{debug, instrument};
+use tracing::debug;
 
-use crate::sdk::members::normalize_email;
+use crate::sdk::builder::{rejoin, App, AppConnector, Chosen, Invitee, Members};
 use crate::sdk::paging::AnchoredOffset;
 use crate::sdk::scim::{scim_error, scim_json, ProviderConfig, ScimRequest};
-use crate::sdk::Auth;
-use api::{Api, UserRead};
+use crate::sdk::{Auth, HttpClient};
+pub use api::Api;
+use api::UserRead;
 use model::{parse_cursor, Deactivate, Roles, RolesFrom, Settings};
 use resources::resources_on;
 
@@ -89,59 +89,44 @@ const PAGE_SIZE: u64 = 100;
 /// Groups per page.
 const GROUP_PAGE_SIZE: u64 = 100;
 
-crate::sdk::http_connector!(
-    /// The SCIM 2.0 connector. Cheap to clone; share one per process (it pools connections).
-    ScimConnector
-);
+type R<T> = Result<T, ConnectorError>;
 
-impl ScimConnector {
-    /// The API with the session's token and the provider's configuration.
-    fn api(&self, ctx: &ConnectorContext, s: &AppSession) -> Result<Api<'_>, ConnectorError> {
-        let ep = self
-            .http
-            .endpoint_for(ctx)?
-            .with_auth(Auth::Bearer(s.token.clone()));
-        let config = ProviderConfig::from_json(s.data.get("config").unwrap_or(&Value::Null));
-        Ok(Api { ep, config })
-    }
+/// The SCIM 2.0 connector ([`AppConnector`] of [`Scim`]). Cheap to clone; share one per process
+/// (it pools connections).
+pub type ScimConnector = AppConnector<Scim>;
 
+/// A SCIM 2.0 service provider as the connector builder's [`App`]: its settings, its sign-in
+/// with an API token (RFC 6750) and its API ([`Api`], RFC 7644).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Scim;
+
+impl Api<'_> {
     /// The roles of every member: the Groups (with `roles_from = groups`), else none.
-    async fn roles(&self, api: &Api<'_>, settings: Settings) -> Result<Roles, ConnectorError> {
-        match settings.roles_from {
-            RolesFrom::Groups => api.groups().await,
+    async fn roles_now(&self) -> R<Roles> {
+        match self.settings.roles_from {
+            RolesFrom::Groups => self.groups().await,
             RolesFrom::None => Ok(Roles::default()),
         }
     }
 
     /// A user as a member, with their roles read now.
-    async fn member(
-        &self,
-        api: &Api<'_>,
-        settings: Settings,
-        user: &UserRead,
-    ) -> Result<AppMember, ConnectorError> {
-        let roles = self.roles(api, settings).await?;
+    async fn member_of(&self, user: &UserRead) -> R<AppMember> {
+        let roles = self.roles_now().await?;
         Ok(user.0.member(roles.of(&user.0.id)))
     }
 
     /// Makes `role` the member's only role: into its Group, out of the others. `Ok` when it
     /// already is. Errors: `Configuration` for a role the provider does not have.
-    async fn set_role(
-        &self,
-        api: &Api<'_>,
-        settings: Settings,
-        user_id: &str,
-        role: &str,
-    ) -> Result<(), ConnectorError> {
-        if settings.roles_from == RolesFrom::None {
+    async fn set_only_role(&self, user_id: &str, role: &str) -> R<()> {
+        if self.settings.roles_from == RolesFrom::None {
             return only_base_role(role);
         }
-        let roles = api.groups().await?;
+        let roles = self.groups().await?;
         let target = roles.group_for(role)?;
         for g in &roles.groups {
             let want = target.is_some_and(|t| t.id == g.id);
             if g.members.contains(user_id) != want {
-                api.set_member(g, user_id, want).await?;
+                self.set_member(g, user_id, want).await?;
                 debug!(group = %g.id, member = want, "changed a SCIM group's members");
             }
         }
@@ -151,7 +136,7 @@ impl ScimConnector {
 
 /// `Ok` for [`BASE_ROLE`], the only role of a hub that reads no roles (`roles_from = none`).
 /// Errors: `Configuration` for another.
-fn only_base_role(role: &str) -> Result<(), ConnectorError> {
+fn only_base_role(role: &str) -> R<()> {
     if role.trim().eq_ignore_ascii_case(BASE_ROLE) {
         Ok(())
     } else {
@@ -163,7 +148,7 @@ fn only_base_role(role: &str) -> Result<(), ConnectorError> {
 }
 
 /// The API token: the automation account's `api_token`, else its password.
-fn token(ctx: &ConnectorContext) -> Result<SecretString, ConnectorError> {
+fn token(ctx: &ConnectorContext) -> R<SecretString> {
     [ctx.api_token.as_ref(), Some(&ctx.password)]
         .into_iter()
         .flatten()
@@ -177,19 +162,21 @@ fn token(ctx: &ConnectorContext) -> Result<SecretString, ConnectorError> {
 }
 
 /// What a 404 at sign-in means: the base URL is not the SCIM base.
-fn not_scim_base(ctx: &ConnectorContext, e: ConnectorError) -> ConnectorError {
+fn not_scim_base(base_url: &str, e: ConnectorError) -> ConnectorError {
     match e {
         ConnectorError::NotFound(_) => ConnectorError::Configuration(format!(
-            "{} has no SCIM Users endpoint: set the base URL to the SCIM base (ending in /v2 \
-             or /scim/v2, as the app's admin page shows)",
-            ctx.base_url
+            "{base_url} has no SCIM Users endpoint: set the base URL to the SCIM base (ending in \
+             /v2 or /scim/v2, as the app's admin page shows)"
         )),
         e => e,
     }
 }
 
 #[async_trait]
-impl Connector for ScimConnector {
+impl App for Scim {
+    const NAME: &'static str = NAME;
+    type Api<'a> = Api<'a>;
+
     fn describe(&self) -> ConnectorInfo {
         ConnectorInfo {
             name: NAME.to_owned(),
@@ -242,12 +229,12 @@ impl Connector for ScimConnector {
         }
     }
 
-    #[instrument(skip_all, fields(connector = NAME))]
-    async fn login(&self, ctx: &ConnectorContext) -> Result<AppSession, ConnectorError> {
+    /// Checks the settings, reads `/ServiceProviderConfig` (RFC 7643 §5) and checks the token on
+    /// the Users.
+    async fn login(&self, http: &HttpClient, ctx: &ConnectorContext) -> R<AppSession> {
         Settings::of(ctx)?;
         let token = token(ctx)?;
-        let ep = self
-            .http
+        let ep = http
             .endpoint_for(ctx)?
             .with_auth(Auth::Bearer(token.clone()));
         // RFC 7644 §4: the configuration may be public; a provider without it gets the defaults.
@@ -268,7 +255,7 @@ impl Connector for ScimConnector {
             .scim()
             .send()
             .await?;
-        scim_json(r, APP, "list users").map_err(|e| not_scim_base(ctx, e))?;
+        scim_json(r, APP, "list users").map_err(|e| not_scim_base(&ctx.base_url, e))?;
         debug!(?config, "signed in to a SCIM service provider");
         Ok(AppSession {
             token,
@@ -276,19 +263,32 @@ impl Connector for ScimConnector {
         })
     }
 
-    #[instrument(skip_all, fields(connector = NAME))]
-    async fn verify_permissions(
-        &self,
-        ctx: &ConnectorContext,
-        s: &AppSession,
-    ) -> Result<(), ConnectorError> {
+    /// The API with the session's token, the provider's configuration and the hub's settings.
+    fn api<'a>(&self, http: &'a HttpClient, ctx: &ConnectorContext, s: &AppSession) -> R<Api<'a>> {
         let settings = Settings::of(ctx)?;
-        let api = self.api(ctx, s)?;
+        let ep = http.endpoint_for(ctx)?;
+        let ep = ep.with_auth(Auth::Bearer(s.token.clone()));
+        let config = ProviderConfig::from_json(s.data.get("config").unwrap_or(&Value::Null));
+        Ok(Api {
+            ep,
+            config,
+            settings,
+        })
+    }
+}
+
+#[async_trait]
+impl Members for Api<'_> {
+    const APP: &'static str = APP;
+
+    /// The token lists Users, and Groups when they are the roles.
+    async fn verify_permissions(&self) -> R<()> {
         let one = [("count", "1".to_owned())];
-        let r = api.ep.get("/Users").query(&one).scim().send().await?;
-        scim_json(r, APP, "list users").map_err(|e| not_scim_base(ctx, e))?;
-        if settings.roles_from == RolesFrom::Groups {
-            let r = api.ep.get("/Groups").query(&one).scim().send().await?;
+        let r = self.ep.get("/Users").query(&one).scim().send().await?;
+        scim_json(r, APP, "list users")
+            .map_err(|e| not_scim_base(&self.ep.base().to_string(), e))?;
+        if self.settings.roles_from == RolesFrom::Groups {
+            let r = self.ep.get("/Groups").query(&one).scim().send().await?;
             scim_json(r, APP, "list groups").map_err(|e| match e {
                 ConnectorError::NotFound(_) | ConnectorError::Unsupported(_) => {
                     ConnectorError::Configuration(format!(
@@ -305,19 +305,12 @@ impl Connector for ScimConnector {
     /// Groups, and less the resources unless the hub reads no roles and the provider has Groups;
     /// `/ServiceProviderConfig` (RFC 7643 §5) is read again and logged (PATCH and filters have
     /// fallbacks, so they remove nothing).
-    #[instrument(skip_all, fields(connector = NAME))]
-    async fn discover(
-        &self,
-        ctx: &ConnectorContext,
-        s: &AppSession,
-    ) -> Result<Vec<Capability>, ConnectorError> {
-        let settings = Settings::of(ctx)?;
-        let api = self.api(ctx, s)?;
-        let r = api.ep.get("/ServiceProviderConfig").scim().send().await?;
+    async fn discover(&self, declared: Vec<Capability>) -> R<Vec<Capability>> {
+        let r = self.ep.get("/ServiceProviderConfig").scim().send().await?;
         if let (true, Some(body)) = (r.status.is_success(), r.json.as_ref()) {
             debug!(config = ?ProviderConfig::parse(body), "the SCIM service provider's configuration");
         }
-        let r = api
+        let r = self
             .ep
             .get("/Groups")
             .query(&[("count", "1".into())])
@@ -329,11 +322,9 @@ impl Connector for ScimConnector {
             Err(ConnectorError::NotFound(_) | ConnectorError::Unsupported(_)) => false,
             Err(e) => return Err(e),
         };
-        let roles = groups && settings.roles_from == RolesFrom::Groups;
-        let resources = groups && settings.roles_from == RolesFrom::None;
-        Ok(self
-            .describe()
-            .capabilities
+        let roles = groups && self.settings.roles_from == RolesFrom::Groups;
+        let resources = groups && self.settings.roles_from == RolesFrom::None;
+        Ok(declared
             .into_iter()
             .filter(|c| match c {
                 Capability::ListRoles | Capability::UpdateRole => roles,
@@ -343,30 +334,16 @@ impl Connector for ScimConnector {
             .collect())
     }
 
-    #[instrument(skip_all, fields(connector = NAME))]
-    async fn list_roles(
-        &self,
-        ctx: &ConnectorContext,
-        s: &AppSession,
-    ) -> Result<Vec<AppRole>, ConnectorError> {
-        let settings = Settings::of(ctx)?;
-        let api = self.api(ctx, s)?;
-        Ok(self.roles(&api, settings).await?.app_roles())
+    async fn roles(&self) -> R<Vec<AppRole>> {
+        Ok(self.roles_now().await?.app_roles())
     }
 
-    #[instrument(skip_all, fields(connector = NAME, cursor = cursor.as_deref().unwrap_or("")))]
-    async fn list_members(
-        &self,
-        ctx: &ConnectorContext,
-        s: &AppSession,
-        cursor: Option<String>,
-    ) -> Result<MemberPage, ConnectorError> {
-        let settings = Settings::of(ctx)?;
-        let api = self.api(ctx, s)?;
-        let mut at = parse_cursor(cursor.as_deref())?;
+    /// Users by `startIndex`/`count`, anchored on the previous page's last id.
+    async fn page(&self, cursor: Option<&str>) -> R<MemberPage> {
+        let mut at = parse_cursor(cursor)?;
         loop {
             let from = at.read_from();
-            let (users, total) = api.users_page(from).await?;
+            let (users, total) = self.users_page(from).await?;
             let skip = at.skip(users.iter().map(|(u, _)| u.id.as_str()));
             let n = users.len();
             let next = match users.last() {
@@ -383,7 +360,7 @@ impl Connector for ScimConnector {
             }
             let roles = match users.is_empty() {
                 true => Roles::default(),
-                false => self.roles(&api, settings).await?,
+                false => self.roles_now().await?,
             };
             debug!(count = users.len(), total, "listed a page of SCIM users");
             return Ok(MemberPage {
@@ -396,114 +373,87 @@ impl Connector for ScimConnector {
         }
     }
 
-    #[instrument(skip_all, fields(connector = NAME, member = %app_member_id))]
-    async fn get_member(
-        &self,
-        ctx: &ConnectorContext,
-        s: &AppSession,
-        app_member_id: &str,
-    ) -> Result<Option<AppMember>, ConnectorError> {
-        let settings = Settings::of(ctx)?;
-        let api = self.api(ctx, s)?;
-        match api.user(app_member_id).await? {
-            Some(u) => Ok(Some(self.member(&api, settings, &u).await?)),
+    async fn member(&self, id: &str) -> R<Option<AppMember>> {
+        match self.user(id).await? {
+            Some(u) => Ok(Some(self.member_of(&u).await?)),
             None => Ok(None),
         }
     }
 
-    #[instrument(skip_all, fields(connector = NAME))]
-    async fn find_by_email(
-        &self,
-        ctx: &ConnectorContext,
-        s: &AppSession,
-        email: &str,
-    ) -> Result<Option<AppMember>, ConnectorError> {
-        let settings = Settings::of(ctx)?;
-        let email = normalize_email(email)?;
-        let api = self.api(ctx, s)?;
-        match api.find(&email).await? {
-            Some(u) => Ok(Some(self.member(&api, settings, &u).await?)),
+    /// The User whose `userName` or one of whose `emails` is the address ([`Api::find`]).
+    async fn by_email(&self, email: &str) -> R<Option<AppMember>> {
+        match self.find(email).await? {
+            Some(u) => Ok(Some(self.member_of(&u).await?)),
             None => Ok(None),
         }
     }
 
-    #[instrument(skip_all, fields(connector = NAME, role = %inv.role))]
-    async fn invite(
-        &self,
-        ctx: &ConnectorContext,
-        s: &AppSession,
-        inv: &Invitation,
-    ) -> Result<AppMember, ConnectorError> {
-        let settings = Settings::of(ctx)?;
-        let email = normalize_email(&inv.email)?;
-        let api = self.api(ctx, s)?;
-        // The role must exist before anyone is created.
-        match settings.roles_from {
-            RolesFrom::Groups => {
-                api.groups().await?.group_for(&inv.role)?;
-            }
-            RolesFrom::None => only_base_role(&inv.role)?,
-        }
-        // Whoever already has the address is the invitee: invite is idempotent by email.
-        let user = match api.find(&email).await? {
-            Some(u) => u,
-            None => match api.create(&email, inv.name.as_deref()).await? {
-                Some(created) => {
-                    debug!(member = %created.0.id, "created a SCIM user");
-                    self.set_role(&api, settings, &created.0.id, &inv.role)
-                        .await?;
-                    return self.member(&api, settings, &created).await;
-                }
-                // Taken meanwhile, or under a userName that differs only in case.
-                None => api.find(&email).await?.ok_or_else(|| {
-                    ConnectorError::Conflict(format!(
-                        "the SCIM service provider says the user name {email} is taken, but \
-                         no user has it"
-                    ))
-                })?,
-            },
-        };
-        if user.0.active {
-            debug!(member = %user.0.id, "already a SCIM user with this email");
-            return self.member(&api, settings, &user).await;
-        }
-        api.set_active(&user, true).await?;
-        self.set_role(&api, settings, &user.0.id, &inv.role).await?;
-        debug!(member = %user.0.id, "reactivated a SCIM user");
-        let user = api.existing_user(&user.0.id).await?;
-        self.member(&api, settings, &user).await
+    /// The provider does not say which User the token is.
+    fn is_me(&self, _: &AppMember) -> bool {
+        false
     }
 
-    #[instrument(skip_all, fields(connector = NAME, member = %app_member_id, role = %role))]
-    async fn update_role(
-        &self,
-        ctx: &ConnectorContext,
-        s: &AppSession,
-        app_member_id: &str,
-        role: &str,
-    ) -> Result<AppMember, ConnectorError> {
-        let settings = Settings::of(ctx)?;
-        let api = self.api(ctx, s)?;
-        let user = api.existing_user(app_member_id).await?;
-        self.set_role(&api, settings, &user.0.id, role).await?;
-        self.member(&api, settings, &user).await
+    /// A Group's name (with `roles_from = groups`), else [`BASE_ROLE`]: checked before anyone
+    /// is created.
+    async fn role(&self, role: &str) -> R<String> {
+        match self.settings.roles_from {
+            RolesFrom::Groups => self.groups().await?.group_for(role).map(drop)?,
+            RolesFrom::None => only_base_role(role)?,
+        }
+        Ok(role.to_owned())
     }
 
-    #[instrument(skip_all, fields(connector = NAME, member = %app_member_id))]
-    async fn remove(
-        &self,
-        ctx: &ConnectorContext,
-        s: &AppSession,
-        app_member_id: &str,
-    ) -> Result<(), ConnectorError> {
-        let settings = Settings::of(ctx)?;
-        let api = self.api(ctx, s)?;
-        match settings.deactivate {
-            Deactivate::Delete => api.delete(app_member_id).await,
-            Deactivate::ActiveFalse => match api.user(app_member_id).await? {
+    async fn set_role(&self, m: AppMember, role: &str) -> R<AppMember> {
+        self.set_only_role(&m.app_member_id, role).await?;
+        self.member_of(&self.existing_user(&m.app_member_id).await?)
+            .await
+    }
+
+    /// Sets `active` again (the SDK then gives the role).
+    async fn reactivate(&self, m: AppMember, _: &Invitee<'_>) -> R<AppMember> {
+        self.set_active(&self.existing_user(&m.app_member_id).await?, true)
+            .await?;
+        debug!(member = %m.app_member_id, "reactivated a SCIM user");
+        self.member_of(&self.existing_user(&m.app_member_id).await?)
+            .await
+    }
+
+    /// The SCIM `userName` is the email: a chosen username is not used.
+    async fn chosen(&self, name: &str) -> R<Chosen> {
+        Ok(Chosen::New(name.to_owned()))
+    }
+
+    async fn free_username(&self, email: &str) -> R<String> {
+        Ok(email.to_owned())
+    }
+
+    /// `POST /Users` with `userName` = the email (RFC 7644 §3.3); a `userName` taken meanwhile
+    /// (or under another case) is the user who has the address, reactivated when inactive, else
+    /// `Conflict`.
+    async fn create(&self, _: &str, to: &Invitee<'_>) -> R<AppMember> {
+        if let Some(created) = self.create(to.email, to.inv.name.as_deref()).await? {
+            debug!(member = %created.0.id, "created a SCIM user");
+            return self.member_of(&created).await;
+        }
+        let found = self.find(to.email).await?.ok_or_else(|| {
+            ConnectorError::Conflict(format!(
+                "the SCIM service provider says the user name {} is taken, but no user has it",
+                to.email
+            ))
+        })?;
+        rejoin(self, self.member_of(&found).await?, to).await
+    }
+
+    /// With `deactivate_with = delete`, `DELETE /Users/{id}` (RFC 7644 §3.6); else `active`
+    /// set to false. Gone already: done.
+    async fn remove(&self, m: AppMember) -> R<()> {
+        let id = &m.app_member_id;
+        match self.settings.deactivate {
+            Deactivate::Delete => self.delete(id).await,
+            Deactivate::ActiveFalse => match self.user(id).await? {
                 None => Ok(()),
                 Some(u) if !u.0.active => Ok(()),
-                Some(u) => match api.set_active(&u, false).await {
+                Some(u) => match self.set_active(&u, false).await {
                     Err(ConnectorError::NotFound(_)) => Ok(()),
                     r => r,
                 },
@@ -511,69 +461,33 @@ impl Connector for ScimConnector {
         }
     }
 
-    #[instrument(skip_all, fields(connector = NAME, member = %app_member_id))]
-    async fn remove_keep_seat(
-        &self,
-        ctx: &ConnectorContext,
-        s: &AppSession,
-        app_member_id: &str,
-    ) -> Result<AppMember, ConnectorError> {
-        let settings = Settings::of(ctx)?;
-        let api = self.api(ctx, s)?;
-        let user = api.existing_user(app_member_id).await?;
+    /// Sets `active` to false; the user stays.
+    async fn deactivate(&self, m: AppMember) -> R<AppMember> {
+        let user = self.existing_user(&m.app_member_id).await?;
         if user.0.active {
-            api.set_active(&user, false).await?;
+            self.set_active(&user, false).await?;
         }
-        let user = api.existing_user(app_member_id).await?;
-        self.member(&api, settings, &user).await
-    }
-
-    #[instrument(skip_all, fields(connector = NAME))]
-    async fn list_resources(
-        &self,
-        ctx: &ConnectorContext,
-        s: &AppSession,
-        cursor: Option<String>,
-    ) -> Result<ResourcePage, ConnectorError> {
-        resources_on(Settings::of(ctx)?)?;
-        self.api(ctx, s)?.group_page(cursor.as_deref()).await
-    }
-
-    #[instrument(skip_all, fields(connector = NAME, group = %resource_id))]
-    async fn list_resource_members(
-        &self,
-        ctx: &ConnectorContext,
-        s: &AppSession,
-        resource_id: &str,
-        _cursor: Option<String>,
-    ) -> Result<ResourceMemberPage, ConnectorError> {
-        resources_on(Settings::of(ctx)?)?;
-        self.api(ctx, s)?.group_members(resource_id).await
-    }
-
-    #[instrument(skip_all, fields(connector = NAME, group = %grant.resource_id,
-        member = %grant.app_member_id))]
-    async fn grant_resource_role(
-        &self,
-        ctx: &ConnectorContext,
-        s: &AppSession,
-        grant: &ResourceGrant,
-    ) -> Result<(), ConnectorError> {
-        resources_on(Settings::of(ctx)?)?;
-        self.api(ctx, s)?.grant_group(grant).await
-    }
-
-    #[instrument(skip_all, fields(connector = NAME, group = %resource_id, member = %app_member_id))]
-    async fn revoke_resource_role(
-        &self,
-        ctx: &ConnectorContext,
-        s: &AppSession,
-        resource_id: &str,
-        app_member_id: &str,
-    ) -> Result<(), ConnectorError> {
-        resources_on(Settings::of(ctx)?)?;
-        self.api(ctx, s)?
-            .revoke_group(resource_id, app_member_id)
+        self.member_of(&self.existing_user(&m.app_member_id).await?)
             .await
+    }
+
+    async fn resources(&self, cursor: Option<&str>) -> R<ResourcePage> {
+        resources_on(self.settings)?;
+        self.group_page(cursor).await
+    }
+
+    async fn resource_members(&self, id: &str, _: Option<&str>) -> R<ResourceMemberPage> {
+        resources_on(self.settings)?;
+        self.group_members(id).await
+    }
+
+    async fn grant(&self, grant: &ResourceGrant) -> R<()> {
+        resources_on(self.settings)?;
+        self.grant_group(grant).await
+    }
+
+    async fn revoke(&self, id: &str, member: &str) -> R<()> {
+        resources_on(self.settings)?;
+        self.revoke_group(id, member).await
     }
 }

@@ -1,4 +1,4 @@
-use castellan_core::connector::{ConnectorContext, ConnectorError, MemberState};
+use castellan_core::connector::{Connector, ConnectorContext, ConnectorError, MemberState};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 

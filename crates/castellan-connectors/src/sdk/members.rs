@@ -2,7 +2,9 @@
 //! the app reports, the guards every connector keeps around its automation account, and apps
 //! whose roles are an administrator flag.
 
-use castellan_core::connector::{AppMember, ConnectorError, MemberState};
+use castellan_core::catalog::Capability;
+use castellan_core::connector::{settings, AppMember, ConnectorError, ConnectorInfo};
+use castellan_core::connector::{MemberState, SignIn};
 
 /// The role of an app's administrators, for apps whose only role is an administrator flag.
 pub const ROLE_ADMIN: &str = "admin";
@@ -111,6 +113,21 @@ pub fn role_is_admin(app: &str, role: &str) -> Result<bool, ConnectorError> {
     }
 }
 
+/// What a self-hosted app whose only role is an administrator flag declares (Synapse, Redmine):
+/// its connector's `name` and `capabilities`, the roles [`ROLE_ADMIN`] and [`ROLE_USER`] (the
+/// default), a password sign-in and the settings of a self-hosted app
+/// ([`settings::self_hosted_password`]).
+pub fn admin_flag_app(name: &str, capabilities: Vec<Capability>) -> ConnectorInfo {
+    ConnectorInfo {
+        name: name.to_owned(),
+        roles: vec![ROLE_ADMIN.to_owned(), ROLE_USER.to_owned()],
+        capabilities,
+        default_role: ROLE_USER.to_owned(),
+        sign_in: SignIn::Password,
+        settings: settings::self_hosted_password(),
+    }
+}
+
 /// The role of a member with or without the administrator flag.
 pub fn admin_role(admin: bool) -> String {
     if admin { ROLE_ADMIN } else { ROLE_USER }.to_owned()
@@ -136,6 +153,11 @@ mod tests {
             Err(ConnectorError::Configuration(m)) if m.starts_with("App has no role")
         ));
         assert_eq!(admin_role(true), "admin");
+        let info = admin_flag_app("app", vec![Capability::Remove]);
+        assert_eq!(
+            (info.roles.join(" "), info.default_role),
+            ("admin user".into(), "user".into())
+        );
     }
 
     #[test]

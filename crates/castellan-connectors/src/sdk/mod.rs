@@ -1,6 +1,11 @@
 //! The connector SDK: the plumbing every connector shares, so that a connector module holds
 //! only what is particular to its app (its endpoints, its error bodies, its sign-in).
 //!
+//! - [`builder`]: the connector builder: a connector declares its app's pieces (sign-in, a page
+//!   of members, a member by id or email, create, set a role, remove, roles) and
+//!   [`builder::AppConnector`] makes the whole contract of them, with the flows every connector
+//!   repeats (invitations idempotent by email, role changes, removal of what is gone, the guard
+//!   around the automation account).
 //! - [`http`]: the HTTP layer: [`http::HttpClient`], a checked [`http::BaseUrl`],
 //!   [`http::Endpoint`]s with authentication and a per-call timeout, [`http::Reply`], in-call
 //!   retries of idempotent requests on 429 and 503 honouring `Retry-After`, and debug logs of
@@ -22,6 +27,7 @@
 //!   responses, the provider's configuration and SCIM error bodies.
 
 pub mod address;
+pub mod builder;
 pub mod cookies;
 pub mod errors;
 pub mod http;
@@ -38,57 +44,6 @@ pub mod usernames;
 
 #[cfg(test)]
 mod retry_tests;
-
-/// Declares an HTTP connector type over one [`HttpClient`] with the constructors every such
-/// connector has: `new()` (allowing private and loopback addresses,
-/// [`AddressPolicy::SELF_HOSTED`], to hubs whose `allow_private` setting does not say `no`: see
-/// [`address::policy_of`]), `with_policy(policy)` (the policy of hubs that choose none), `with_client(reqwest::Client)` (it must not follow redirects; its DNS
-/// resolution is its own, so only literal IP base URLs are checked) and `Default`.
-macro_rules! http_connector {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone)]
-        pub struct $name {
-            http: $crate::sdk::HttpClient,
-        }
-
-        impl Default for $name {
-            fn default() -> Self {
-                Self::new()
-            }
-        }
-
-        impl $name {
-            /// A connector with its own HTTP client (no redirects followed, so a credential
-            /// never leaves the configured base URL), allowing private and loopback addresses.
-            pub fn new() -> Self {
-                Self::with_policy($crate::sdk::AddressPolicy::SELF_HOSTED)
-            }
-
-            /// A connector whose client enforces `policy` on every address it connects to for
-            /// hubs whose `allow_private` setting chooses none.
-            pub fn with_policy(policy: $crate::sdk::AddressPolicy) -> Self {
-                Self {
-                    http: $crate::sdk::HttpClient::new(policy),
-                }
-            }
-
-            /// A connector over a given HTTP client (it must not follow redirects; its DNS
-            /// resolution is its own, so only literal IP base URLs are checked against the
-            /// address policy).
-            pub fn with_client(http: reqwest::Client) -> Self {
-                Self {
-                    http: $crate::sdk::HttpClient::with_client(
-                        http,
-                        $crate::sdk::AddressPolicy::SELF_HOSTED,
-                    ),
-                }
-            }
-        }
-    };
-}
-
-pub(crate) use http_connector;
 
 pub use address::AddressPolicy;
 pub use http::{Auth, Endpoint, HttpClient, Reply};

@@ -6,7 +6,7 @@
 
 use std::future::Future;
 
-use castellan_core::connector::ConnectorError;
+use castellan_core::connector::{AppMember, ConnectorError, MemberPage};
 use tracing::warn;
 
 /// Rows read from an offset, and the total the app reports (e.g. a `X-Total-Count` header).
@@ -269,6 +269,33 @@ where
     let next = last.map(|l| AnchoredOffset::after(start, rows.len(), &l));
     let fresh = |r: &T| anchor.is_none_or(|a| id(r) > a);
     Ok((rows.into_iter().filter(fresh).collect(), next))
+}
+
+/// One page of members of a list ordered by ids that only grow, `size` rows a page by offset
+/// ([`growing_ids_page`]), from a listing's `cursor` (`None`: the first page; else the
+/// [`AnchoredOffset`] the previous page gave, with a numeric anchor): the members, as `member`
+/// makes them of rows, and the next cursor. `fetch(offset)` reads the rows from `offset` and the
+/// total when the app reports one; `id` is a row's id.
+///
+/// Errors: `Configuration` for a cursor that is not one of `app`'s; `fetch`'s.
+pub async fn growing_ids_members<T, F, Fut>(
+    cursor: Option<&str>,
+    app: &str,
+    size: usize,
+    id: impl Fn(&T) -> u64,
+    member: impl Fn(T) -> AppMember,
+    fetch: F,
+) -> Result<MemberPage, ConnectorError>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: Future<Output = Rows<T>>,
+{
+    let numeric = |a: Option<&str>| a.is_none_or(|a| a.parse::<u64>().is_ok());
+    let at = AnchoredOffset::from_cursor(cursor, app, numeric)?;
+    let (rows, next) = growing_ids_page(&at, size, id, fetch).await?;
+    let members = rows.into_iter().map(member).collect();
+    let next = next.map(|n| n.encode());
+    Ok(MemberPage { members, next })
 }
 
 /// The first row for which `hit` holds, reading pages of `size` rows by offset with

@@ -1,5 +1,8 @@
-//! Small helpers for JSON REST APIs: the body of a success or the connector's typed error, the
-//! errors most JSON APIs mean alike, a count from a header, and the text of an HTML message.
+//! Small helpers for JSON REST APIs: the body of a success or the connector's typed error (also
+//! for APIs that report errors in the body of a 200), the errors most JSON APIs mean alike, a
+//! count from a header, and the text of an HTML message.
+
+use std::time::Duration;
 
 use castellan_core::connector::ConnectorError;
 use reqwest::StatusCode;
@@ -27,6 +30,36 @@ pub fn json_body(
             r.base
         ))
     })
+}
+
+/// The JSON object of an answer from `app`'s API that reports its errors in the body of a 200
+/// (MediaWiki's `{"error": {"code": …}}`; Slack's `{"ok": false, "error": …}` and Nextcloud's
+/// OCS `meta` alike): [`common_error`] first (429, 5xx, 3xx: `fix` says what to set the base URL
+/// to), then `error(body, retry_after)`, the connector's table of the app's own errors, `None`
+/// for a success.
+///
+/// Errors: those; `Configuration` ("no <app> API under <base>") for an answer that is not a JSON
+/// object with 200.
+pub fn body_json(
+    r: Reply,
+    app: &str,
+    what: &str,
+    fix: &str,
+    error: impl FnOnce(&Value, Option<Duration>) -> Option<ConnectorError>,
+) -> Result<Value, ConnectorError> {
+    if let Some(e) = common_error(&r, what, fix) {
+        return Err(e);
+    }
+    match r.json {
+        Some(v) if r.status == StatusCode::OK && v.is_object() => match error(&v, r.retry_after) {
+            Some(e) => Err(e),
+            None => Ok(v),
+        },
+        _ => Err(ConnectorError::Configuration(format!(
+            "no {app} API under {}",
+            r.base
+        ))),
+    }
 }
 
 /// The error of a failed call of `app`'s JSON API by its status, for what the connector's own
@@ -113,5 +146,26 @@ mod tests {
         assert!(matches!(e(418, "<p>"), ConnectorError::Configuration(_)));
         assert!(matches!(e(204, "{}"), ConnectorError::AppChanged(_)));
         assert!(e(503, "{}").is_retryable());
+    }
+
+    #[test]
+    fn errors_in_the_body_of_a_200() {
+        let read = |status: u16, body: &str| {
+            let r = Reply::new(status, body, None, "http://h");
+            let error = |v: &Value, _| v.get("error").map(|_| ConnectorError::NotFound("x".into()));
+            body_json(r, "App", "x", "the app's address", error)
+        };
+        assert_eq!(read(200, r#"{"a":1}"#).unwrap()["a"], 1);
+        assert!(matches!(
+            read(200, r#"{"error":{}}"#),
+            Err(ConnectorError::NotFound(_))
+        ));
+        for (status, body) in [(200, "[1]"), (200, "<html>"), (404, "{}")] {
+            let e = read(status, body).unwrap_err();
+            assert!(
+                matches!(e, ConnectorError::Configuration(m) if m == "no App API under http://h")
+            );
+        }
+        assert!(read(503, "{}").unwrap_err().is_retryable());
     }
 }

@@ -2,18 +2,20 @@
 
 use std::time::Duration;
 
-use castellan_core::connector::{AppMember, ConnectorError, Invitation};
+use castellan_core::connector::{AppMember, ConnectorError};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tracing::debug;
 
 use super::model::{user_body, SynapseUser};
-use super::{SynapseConnector, APP};
+use super::APP;
+use crate::sdk::builder::Invitee;
 use crate::sdk::errors::{common_error, unexpected};
 use crate::sdk::http::segment;
+use crate::sdk::members::ROLE_ADMIN;
 use crate::sdk::{Endpoint, Reply};
 
-/// How [`SynapseConnector::make_user`] makes an account.
+/// How [`Admin::make_user`] makes an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Making {
     /// A new account.
@@ -31,14 +33,23 @@ pub(super) enum Call {
     Admin,
 }
 
-impl SynapseConnector {
+/// The Admin API of one homeserver as a server admin, for one call: its users
+/// (<https://element-hq.github.io/synapse/latest/admin_api/user_admin_api.html>) as
+/// [`AppMember`]s.
+#[derive(Debug)]
+pub struct Admin<'a> {
+    pub(super) ep: Endpoint<'a>,
+    /// The homeserver's name (`example.org` in `@ana:example.org`).
+    pub(super) server: String,
+    /// The automation account's user id.
+    pub(super) me: Option<String>,
+}
+
+impl Admin<'_> {
     /// Full details of one user, `None` when Synapse does not know them.
-    pub(super) async fn user(
-        &self,
-        api: &Endpoint<'_>,
-        user_id: &str,
-    ) -> Result<Option<SynapseUser>, ConnectorError> {
-        let reply = api
+    pub(super) async fn user(&self, user_id: &str) -> Result<Option<SynapseUser>, ConnectorError> {
+        let reply = self
+            .ep
             .get(&format!("/_synapse/admin/v2/users/{}", segment(user_id)))
             .send()
             .await?;
@@ -58,12 +69,12 @@ impl SynapseConnector {
     /// Creates or modifies a user (`PUT /_synapse/admin/v2/users/<user_id>`, an upsert).
     pub(super) async fn put_user(
         &self,
-        api: &Endpoint<'_>,
         user_id: &str,
         body: Value,
         what: &str,
     ) -> Result<SynapseUser, ConnectorError> {
-        let reply = api
+        let reply = self
+            .ep
             .request(
                 Method::PUT,
                 &format!("/_synapse/admin/v2/users/{}", segment(user_id)),
@@ -80,18 +91,17 @@ impl SynapseConnector {
     /// gone meanwhile keeps the listed values.
     pub(super) async fn with_details(
         &self,
-        api: &Endpoint<'_>,
         listed: SynapseUser,
     ) -> Result<AppMember, ConnectorError> {
-        Ok(match self.user(api, &listed.member.app_member_id).await? {
+        Ok(match self.user(&listed.member.app_member_id).await? {
             Some(full) => full.member,
             None => listed.member,
         })
     }
 
+    /// The user holding `email`, found by its third-party id.
     pub(super) async fn user_by_email(
         &self,
-        api: &Endpoint<'_>,
         email: &str,
     ) -> Result<Option<SynapseUser>, ConnectorError> {
         // Synapse stores email addresses lowercased (its canonical form).
@@ -99,7 +109,8 @@ impl SynapseConnector {
         if email.is_empty() {
             return Ok(None);
         }
-        let reply = api
+        let reply = self
+            .ep
             .get(&format!(
                 "/_synapse/admin/v1/threepid/email/users/{}",
                 segment(&email)
@@ -113,22 +124,19 @@ impl SynapseConnector {
         let Some(user_id) = body.get("user_id").and_then(Value::as_str) else {
             return Err(unexpected(APP, "find a user by email"));
         };
-        self.user(api, user_id).await
+        self.user(user_id).await
     }
 
-    /// Makes the account of an invited member (`PUT /_synapse/admin/v2/users/<user_id>`) with
+    /// Makes the account of the invitee `to` (`PUT /_synapse/admin/v2/users/<user_id>`) with
     /// a random password, the invitation's role, email and name: a new account, or a
     /// deactivated one reactivated (Synapse asks for a new password when password login is on).
     pub(super) async fn make_user(
         &self,
-        api: &Endpoint<'_>,
         user_id: &str,
-        email: &str,
-        inv: &Invitation,
-        admin: bool,
+        to: &Invitee<'_>,
         how: Making,
     ) -> Result<AppMember, ConnectorError> {
-        let mut body = user_body(email, inv, admin);
+        let mut body = user_body(to.email, to.inv, to.role == ROLE_ADMIN);
         let what = match how {
             Making::Create => {
                 body["logout_devices"] = json!(false);
@@ -139,7 +147,7 @@ impl SynapseConnector {
                 "reactivate a user"
             }
         };
-        let user = self.put_user(api, user_id, body, what).await?;
+        let user = self.put_user(user_id, body, what).await?;
         debug!(member = %user_id, "did {what} in Synapse");
         Ok(user.member)
     }

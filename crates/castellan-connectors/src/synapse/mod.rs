@@ -28,23 +28,23 @@ mod tests;
 use async_trait::async_trait;
 use castellan_core::catalog::Capability;
 use castellan_core::connector::{
-    AppMember, AppSession, Connector, ConnectorContext, ConnectorError, ConnectorInfo, Invitation,
-    MemberPage,
+    AppMember, AppSession, ConnectorContext, ConnectorError, ConnectorInfo, MemberPage,
 };
 use futures::stream::{self, StreamExt, TryStreamExt};
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
-use tracing::{debug, instrument};
+use tracing::debug;
 
+use crate::sdk::builder::{confirmed, first_unused, App, AppConnector, Chosen, Invitee, Members};
 use crate::sdk::errors::unexpected;
 use crate::sdk::http::segment;
 use crate::sdk::members::{
-    email_local_part, normalize_email, not_self, role_is_admin, ROLE_ADMIN, ROLE_USER,
+    admin_flag_app, admin_role, email_local_part, role_is_admin, ROLE_ADMIN,
 };
 use crate::sdk::paging::AnchoredOffset;
-use crate::sdk::usernames::{candidates, MAX_TRIES};
-use crate::sdk::{Auth, Endpoint};
+use crate::sdk::{Auth, Endpoint, HttpClient};
+pub use admin::Admin;
 use admin::{Call, Making, SynapseReply};
 use model::{derive_localpart, parse_cursor, qualify, server_name, session_user, SynapseUser};
 
@@ -61,57 +61,42 @@ const DETAIL_CONCURRENCY: usize = 8;
 const DEVICE_ID: &str = "CASTELLAN_BOT";
 const DEVICE_NAME: &str = "Castellan bot";
 
-crate::sdk::http_connector!(
-    /// The Synapse connector. Cheap to clone; share one per process (it pools connections).
-    SynapseConnector
-);
+type R<T> = Result<T, ConnectorError>;
 
-impl SynapseConnector {
-    fn api(
-        &self,
-        ctx: &ConnectorContext,
-        token: Option<&SecretString>,
-    ) -> Result<Endpoint<'_>, ConnectorError> {
-        let api = self
-            .http
-            .endpoint_for(ctx)?
-            .with_retry_hint(admin::retry_hint);
-        Ok(match token {
-            Some(t) => api.with_auth(Auth::Bearer(t.clone())),
-            None => api,
-        })
-    }
+/// The Synapse connector ([`AppConnector`] of [`Synapse`]). Cheap to clone; share one per
+/// process (it pools connections).
+pub type SynapseConnector = AppConnector<Synapse>;
 
-    fn admin_api(
-        &self,
-        ctx: &ConnectorContext,
-        s: &AppSession,
-    ) -> Result<Endpoint<'_>, ConnectorError> {
-        self.api(ctx, Some(&s.token))
-    }
+/// Synapse as the connector builder's [`App`]: its sign-in (a password login of the
+/// client-server API) and its Admin API ([`Admin`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Synapse;
+
+/// The API at the hub's base URL, with Matrix's rate-limit hint, as the bearer of `token`.
+fn endpoint<'a>(
+    http: &'a HttpClient,
+    ctx: &ConnectorContext,
+    token: Option<&SecretString>,
+) -> R<Endpoint<'a>> {
+    let api = http.endpoint_for(ctx)?.with_retry_hint(admin::retry_hint);
+    Ok(match token {
+        Some(t) => api.with_auth(Auth::Bearer(t.clone())),
+        None => api,
+    })
 }
 
 #[async_trait]
-impl Connector for SynapseConnector {
+impl App for Synapse {
+    const NAME: &'static str = NAME;
+    type Api<'a> = Admin<'a>;
+
     fn describe(&self) -> ConnectorInfo {
-        ConnectorInfo {
-            name: NAME.to_owned(),
-            roles: vec![ROLE_ADMIN.to_owned(), ROLE_USER.to_owned()],
-            capabilities: vec![
-                Capability::ListMembers,
-                Capability::Invite,
-                Capability::UpdateRole,
-                Capability::Remove,
-            ],
-            default_role: ROLE_USER.to_owned(),
-            sign_in: castellan_core::connector::SignIn::Password,
-            settings: castellan_core::connector::settings::self_hosted_password(),
-        }
+        use Capability::*;
+        admin_flag_app(NAME, vec![ListMembers, Invite, UpdateRole, Remove])
     }
 
-    #[instrument(skip_all, fields(connector = NAME, username = %ctx.username))]
-    async fn login(&self, ctx: &ConnectorContext) -> Result<AppSession, ConnectorError> {
-        let api = self.api(ctx, None)?;
+    async fn login(&self, http: &HttpClient, ctx: &ConnectorContext) -> R<AppSession> {
+        let api = endpoint(http, ctx, None)?;
         let user = ctx.username.trim();
         if user.is_empty() {
             return Err(ConnectorError::Configuration(
@@ -154,14 +139,27 @@ impl Connector for SynapseConnector {
         })
     }
 
-    #[instrument(skip_all, fields(connector = NAME))]
-    async fn verify_permissions(
+    fn api<'a>(
         &self,
+        http: &'a HttpClient,
         ctx: &ConnectorContext,
         s: &AppSession,
-    ) -> Result<(), ConnectorError> {
-        let api = self.admin_api(ctx, s)?;
-        let reply = api
+    ) -> R<Admin<'a>> {
+        let ep = endpoint(http, ctx, Some(&s.token))?;
+        let server = server_name(s)?.to_owned();
+        let me = session_user(s).map(str::to_owned);
+        Ok(Admin { ep, server, me })
+    }
+}
+
+#[async_trait]
+impl Members for Admin<'_> {
+    const APP: &'static str = APP;
+
+    /// The account lists users (`GET /_synapse/admin/v2/users`): only server admins may.
+    async fn verify_permissions(&self) -> R<()> {
+        let reply = self
+            .ep
             .get("/_synapse/admin/v2/users")
             .query(&[("limit", "1".into()), ("guests", "false".into())])
             .send()
@@ -169,15 +167,11 @@ impl Connector for SynapseConnector {
         reply.ok(Call::Admin, "list users").map(drop)
     }
 
-    #[instrument(skip_all, fields(connector = NAME, cursor = cursor.as_deref().unwrap_or("")))]
-    async fn list_members(
-        &self,
-        ctx: &ConnectorContext,
-        s: &AppSession,
-        cursor: Option<String>,
-    ) -> Result<MemberPage, ConnectorError> {
-        let api = self.admin_api(ctx, s)?;
-        let cursor = parse_cursor(cursor.as_deref())?;
+    /// Users ordered by id, deactivated and locked ones too, 100 a page from the cursor's
+    /// offset, one row earlier (the anchor, the previous page's last user id); then each
+    /// member's details (the list has no email addresses), eight requests at a time.
+    async fn page(&self, cursor: Option<&str>) -> R<MemberPage> {
+        let cursor = parse_cursor(cursor)?;
         // With a cursor, re-read the last member of the previous page (the anchor) as well.
         let start = cursor.read_from();
         let limit = PAGE_SIZE + usize::from(cursor.anchor.is_some());
@@ -190,7 +184,8 @@ impl Connector for SynapseConnector {
             ("order_by", "name".to_owned()),
             ("dir", "f".to_owned()),
         ];
-        let body = api
+        let body = self
+            .ep
             .get("/_synapse/admin/v2/users")
             .query(&query)
             .send()
@@ -219,7 +214,7 @@ impl Connector for SynapseConnector {
             .map(|row| SynapseUser::from_json(row).ok_or_else(|| unexpected(APP, "list users")))
             .collect::<Result<Vec<_>, _>>()?;
         let members = stream::iter(listed)
-            .map(|u| self.with_details(&api, u))
+            .map(|u| self.with_details(u))
             .buffered(DETAIL_CONCURRENCY)
             .try_collect::<Vec<_>>()
             .await?;
@@ -231,164 +226,103 @@ impl Connector for SynapseConnector {
         Ok(MemberPage { members, next })
     }
 
-    #[instrument(skip_all, fields(connector = NAME, member = %app_member_id))]
-    async fn get_member(
-        &self,
-        ctx: &ConnectorContext,
-        s: &AppSession,
-        app_member_id: &str,
-    ) -> Result<Option<AppMember>, ConnectorError> {
-        let api = self.admin_api(ctx, s)?;
-        let id = qualify(app_member_id, server_name(s)?);
-        Ok(self.user(&api, &id).await?.map(|u| u.member))
+    /// A user by user id, or by localpart on this homeserver.
+    async fn member(&self, id: &str) -> R<Option<AppMember>> {
+        let id = qualify(id, &self.server);
+        Ok(self.user(&id).await?.map(|u| u.member))
     }
 
-    #[instrument(skip_all, fields(connector = NAME))]
-    async fn find_by_email(
-        &self,
-        ctx: &ConnectorContext,
-        s: &AppSession,
-        email: &str,
-    ) -> Result<Option<AppMember>, ConnectorError> {
-        let api = self.admin_api(ctx, s)?;
-        Ok(self.user_by_email(&api, email).await?.map(|u| u.member))
+    /// The user holding the address (`GET /_synapse/admin/v1/threepid/email/users/…`).
+    async fn by_email(&self, email: &str) -> R<Option<AppMember>> {
+        Ok(self.user_by_email(email).await?.map(|u| u.member))
     }
 
-    #[instrument(skip_all, fields(connector = NAME, role = %inv.role))]
-    async fn invite(
-        &self,
-        ctx: &ConnectorContext,
-        s: &AppSession,
-        inv: &Invitation,
-    ) -> Result<AppMember, ConnectorError> {
-        let admin = role_is_admin(APP, &inv.role)?;
-        let email = normalize_email(&inv.email)?;
-        let server = server_name(s)?;
-        let api = self.admin_api(ctx, s)?;
+    fn is_me(&self, m: &AppMember) -> bool {
+        self.me.as_deref() == Some(m.app_member_id.as_str())
+    }
 
-        // Whoever already holds the address is the invitee: invite is idempotent by email.
-        if let Some(existing) = self.user_by_email(&api, &email).await? {
-            if !existing.deactivated {
-                debug!(member = %existing.member.app_member_id, "already a member with this email");
-                return Ok(existing.member);
+    /// `admin` or `user` (any case): the server-admin flag.
+    async fn role(&self, role: &str) -> R<String> {
+        Ok(admin_role(role_is_admin(APP, role)?))
+    }
+
+    /// Sets the server-admin flag (`PUT /_synapse/admin/v1/users/<user_id>/admin`).
+    async fn set_role(&self, m: AppMember, role: &str) -> R<AppMember> {
+        let id = &m.app_member_id;
+        self.ep
+            .request(
+                Method::PUT,
+                &format!("/_synapse/admin/v1/users/{}/admin", segment(id)),
+            )
+            .json(json!({ "admin": role == ROLE_ADMIN }))
+            .idempotent()
+            .send()
+            .await?
+            .ok(Call::Admin, "set the server admin flag")?;
+        confirmed(self, id, role).await
+    }
+
+    /// A deactivated account made again with the invitation (a new password, the role, the
+    /// address and name); a locked or suspended one is left as it is.
+    async fn reactivate(&self, m: AppMember, to: &Invitee<'_>) -> R<AppMember> {
+        match self.user(&m.app_member_id).await? {
+            Some(u) if u.deactivated => {
+                self.make_user(&m.app_member_id, to, Making::Reactivate)
+                    .await
             }
-            let id = existing.member.app_member_id.clone();
-            return self
-                .make_user(&api, &id, &email, inv, admin, Making::Reactivate)
-                .await;
+            _ => Ok(m),
         }
+    }
 
-        let named = match &inv.username {
-            Some(u) if !u.trim().is_empty() => {
-                let u = u.trim();
-                Some(
-                    match u.strip_prefix('@').and_then(|rest| rest.split_once(':')) {
-                        Some((local, srv)) if srv == server => {
-                            format!("@{}:{server}", derive_localpart(local)?)
-                        }
-                        Some(_) => {
-                            return Err(ConnectorError::Configuration(format!(
-                                "{u} is not a user of this homeserver ({server})"
-                            )))
-                        }
-                        None => format!("@{}:{server}", derive_localpart(u)?),
-                    },
-                )
+    /// A username the caller chose, as a user id of this homeserver: that account, or the id
+    /// to create. Errors: `Configuration` for a user of another homeserver.
+    async fn chosen(&self, u: &str) -> R<Chosen> {
+        let server = &self.server;
+        let id = match u.strip_prefix('@').and_then(|rest| rest.split_once(':')) {
+            Some((local, srv)) if srv == server => {
+                format!("@{}:{server}", derive_localpart(local)?)
             }
-            _ => None,
+            Some(_) => {
+                return Err(ConnectorError::Configuration(format!(
+                    "{u} is not a user of this homeserver ({server})"
+                )))
+            }
+            None => format!("@{}:{server}", derive_localpart(u)?),
         };
-        if let Some(user_id) = named {
-            // A username the caller chose: that account, reactivated when it was deactivated
-            // (the engine names a person's own former member).
-            return match self.user(&api, &user_id).await? {
-                None => {
-                    self.make_user(&api, &user_id, &email, inv, admin, Making::Create)
-                        .await
-                }
-                Some(u) if u.deactivated => {
-                    self.make_user(&api, &user_id, &email, inv, admin, Making::Reactivate)
-                        .await
-                }
-                Some(u) if u.emails.contains(&email) => Ok(u.member),
-                Some(_) => Err(ConnectorError::Conflict(format!(
-                    "the user id {user_id} is taken by an account with another email address"
-                ))),
-            };
-        }
-        // A username derived from the email never revives someone else's account: Synapse drops
-        // a deactivated user's addresses, so a departed `ana@` and a new `ana@` look alike. The
-        // first free id among `ana`, `ana-2`, … `ana-20` is taken instead.
-        let base = derive_localpart(email_local_part(&email))?;
-        for user_id in candidates(&base).map(|c| format!("@{c}:{server}")) {
-            match self.user(&api, &user_id).await? {
-                None => {
-                    return self
-                        .make_user(&api, &user_id, &email, inv, admin, Making::Create)
-                        .await
-                }
-                Some(u) if !u.deactivated && u.emails.contains(&email) => return Ok(u.member),
-                Some(_) => {}
-            }
-        }
-        Err(ConnectorError::Conflict(format!(
-            "the user ids @{base}:{server} to @{base}-{MAX_TRIES}:{server} are all taken by other accounts"
-        )))
+        Ok(match self.user(&id).await? {
+            Some(u) => Chosen::Member(u.member),
+            None => Chosen::New(id),
+        })
     }
 
-    #[instrument(skip_all, fields(connector = NAME, member = %app_member_id, role = %role))]
-    async fn update_role(
-        &self,
-        ctx: &ConnectorContext,
-        s: &AppSession,
-        app_member_id: &str,
-        role: &str,
-    ) -> Result<AppMember, ConnectorError> {
-        let admin = role_is_admin(APP, role)?;
-        let api = self.admin_api(ctx, s)?;
-        let id = qualify(app_member_id, server_name(s)?);
-        let current = self
-            .user(&api, &id)
-            .await?
-            .ok_or_else(|| ConnectorError::NotFound(format!("no Synapse user {id}")))?;
-        if current.admin == admin {
-            return Ok(current.member);
-        }
-        let me = session_user(s) == Some(id.as_str());
-        not_self(me && !admin, "take away its own server admin role")?;
-        api.request(
-            Method::PUT,
-            &format!("/_synapse/admin/v1/users/{}/admin", segment(&id)),
-        )
-        .json(json!({ "admin": admin }))
-        .idempotent()
-        .send()
-        .await?
-        .ok(Call::Admin, "set the server admin flag")?;
-        self.user(&api, &id)
-            .await?
-            .map(|u| u.member)
-            .ok_or_else(|| ConnectorError::NotFound(format!("no Synapse user {id}")))
+    /// The first free localpart among the address's, then with `-2` … `-20`: a username derived
+    /// from the email never revives someone else's account (Synapse drops a deactivated user's
+    /// addresses, so a departed `ana@` and a new `ana@` look alike).
+    async fn free_username(&self, email: &str) -> R<String> {
+        first_unused(self, &derive_localpart(email_local_part(email))?).await
     }
 
-    #[instrument(skip_all, fields(connector = NAME, member = %app_member_id))]
-    async fn remove(
-        &self,
-        ctx: &ConnectorContext,
-        s: &AppSession,
-        app_member_id: &str,
-    ) -> Result<(), ConnectorError> {
-        let api = self.admin_api(ctx, s)?;
-        let id = qualify(app_member_id, server_name(s)?);
-        not_self(session_user(s) == Some(id.as_str()), "deactivate itself")?;
-        let reply = api
+    async fn create(&self, username: &str, to: &Invitee<'_>) -> R<AppMember> {
+        let id = qualify(username, &self.server);
+        self.make_user(&id, to, Making::Create).await
+    }
+
+    /// Deactivates the account (`POST /_synapse/admin/v1/deactivate/<user_id>`, not erased):
+    /// Synapse cannot delete users.
+    async fn remove(&self, m: AppMember) -> R<()> {
+        let id = &m.app_member_id;
+        let reply = self
+            .ep
             .request(
                 Method::POST,
-                &format!("/_synapse/admin/v1/deactivate/{}", segment(&id)),
+                &format!("/_synapse/admin/v1/deactivate/{}", segment(id)),
             )
             .json(json!({ "erase": false }))
             .send()
             .await?;
-        if reply.status == StatusCode::BAD_REQUEST && reply.message().contains("local users") {
+        if reply.status == reqwest::StatusCode::BAD_REQUEST
+            && reply.message().contains("local users")
+        {
             return Err(ConnectorError::NotFound(format!(
                 "{id} is not a user of this homeserver"
             )));

@@ -79,9 +79,7 @@ pub(super) fn parse_cursor(raw: Option<&str>) -> Result<AnchoredOffset, Connecto
 #[derive(Debug, Clone)]
 pub(super) struct SynapseUser {
     pub(super) member: AppMember,
-    pub(super) admin: bool,
     pub(super) deactivated: bool,
-    pub(super) emails: Vec<String>,
 }
 
 impl SynapseUser {
@@ -119,9 +117,7 @@ impl SynapseUser {
         };
         Some(Self {
             member,
-            admin,
             deactivated,
-            emails,
         })
     }
 }

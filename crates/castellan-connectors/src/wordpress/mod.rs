@@ -1,7 +1,7 @@
 //! WordPress, through its REST API as an administrator signed in with an Application Password
 //! (HTTP Basic). Roles are the site's: the five defaults and custom ones; WordPress has no REST
-//! endpoint for roles, so [`Connector::list_roles`] adds to the defaults every role a member
-//! holds (a custom role nobody holds is not seen). A user with no role on the site is reported
+//! endpoint for roles, so the SDK adds to the defaults every role a member holds
+//! ([`Members::DEFAULT_ROLES`]: a custom role nobody holds is not seen). A user with no role on the site is reported
 //! `deactivated`: keep-seat removal takes every role away. Removal deletes the user and hands
 //! their posts to the hub's `reassign_to` user (an id, username or email; required).
 //! Invited members get a username from their email (`ana`, else `ana-2`…) and a password nobody
@@ -18,29 +18,28 @@
 
 mod model;
 
-use std::collections::BTreeSet;
-
 use async_trait::async_trait;
 use castellan_core::catalog::Capability;
 use castellan_core::connector::settings::{self, SettingField, SettingKind, API_TOKEN, BASE_URL};
 use castellan_core::connector::{
-    AppMember, AppRole, AppSession as Session, Connector, ConnectorContext as Ctx,
-    ConnectorError as E, ConnectorInfo, Invitation, MemberPage, SignIn,
+    AppMember, AppSession as Session, ConnectorContext as Ctx, ConnectorError as E, ConnectorInfo,
+    MemberPage, SignIn,
 };
 use reqwest::Method;
 use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tracing::{debug, instrument};
+use tracing::debug;
 
+use crate::sdk::builder::{first_unused, App, AppConnector, Invitee, Members};
 use crate::sdk::errors::{found, gone, unexpected};
 use crate::sdk::http::Request;
-use crate::sdk::members::{email_local_part, given, normalize_email, not_self, require_rights};
-use crate::sdk::paging::{first_in_pages, growing_ids_page, AnchoredOffset, Rows};
+use crate::sdk::members::{email_local_part, given, normalize_email, require_rights};
+use crate::sdk::paging::{first_in_pages, growing_ids_members, Rows};
 use crate::sdk::rest::{header_count, json_body};
-use crate::sdk::usernames::{candidates, derive, random_password};
-use crate::sdk::{Auth, Endpoint};
-use model::{app_roles, map_error, WpUser, ADMIN, DEFAULT_ROLES, NEEDED};
+use crate::sdk::usernames::{derive, random_password};
+use crate::sdk::{Auth, Endpoint, HttpClient};
+use model::{map_error, WpUser, ADMIN, DEFAULT_ROLES, NEEDED};
 
 /// The connector's name in the catalog.
 pub const NAME: &str = "wordpress";
@@ -59,32 +58,84 @@ type R<T> = Result<T, E>;
 /// A JSON answer and its `X-WP-Total` count.
 type Got = R<(Value, Option<usize>)>;
 
-crate::sdk::http_connector!(
-    /// The WordPress connector. Cheap to clone; share one per process (it pools connections).
-    WordPressConnector
-);
+/// The WordPress connector ([`AppConnector`] of [`WordPress`]). Cheap to clone; share one per
+/// process (it pools connections).
+pub type WordPressConnector = AppConnector<WordPress>;
 
-impl WordPressConnector {
-    fn site(&self, ctx: &Ctx, token: &SecretString, me: Option<u64>) -> R<Site<'_>> {
-        let api = self.http.endpoint_for(ctx)?;
-        let user = ctx.username.trim().to_owned();
-        let password = token.clone();
-        let api = api.with_auth(Auth::Basic { user, password });
-        Ok(Site { api, me })
+/// WordPress as the connector builder's [`App`]: its settings, its sign-in with an application
+/// password (`GET /wp/v2/users/me`), and its REST API ([`Site`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WordPress;
+
+#[async_trait]
+impl App for WordPress {
+    const NAME: &'static str = NAME;
+    type Api<'a> = Site<'a>;
+
+    fn describe(&self) -> ConnectorInfo {
+        use Capability::*;
+        use SettingKind::{Secret, Text, Url};
+        ConnectorInfo {
+            name: NAME.to_owned(),
+            roles: DEFAULT_ROLES.map(String::from).into(),
+            capabilities: vec![ListMembers, Invite, UpdateRole, Remove, KeepSeat, ListRoles],
+            default_role: "subscriber".to_owned(), // WordPress's own `default_role`
+            sign_in: SignIn::UsernameAndToken,
+            settings: settings::self_hosted(
+                SettingField::new(BASE_URL, "Site address", Url, true)
+                    .help("Settings → General → Site Address, e.g. https://blog.example.org"),
+                [
+                    SettingField::new(API_TOKEN, "Application password", Secret, false).help(
+                        "An application password of the automation account, an administrator \
+                         (Users → Profile → Application Passwords); else its password is one",
+                    ),
+                    SettingField::new(REASSIGN_TO, "Give removed members' content to", Text, true)
+                        .help("The id, username or email of who gets a removed member's posts"),
+                ],
+            ),
+        }
     }
 
-    fn session(&self, ctx: &Ctx, s: &Session) -> R<Site<'_>> {
-        self.site(ctx, &s.token, s.data["user_id"].as_u64())
+    /// Reads the account itself (`/wp/v2/users/me`) with the application password: the
+    /// `api_token` secret, else the account's password.
+    async fn login(&self, http: &HttpClient, ctx: &Ctx) -> R<Session> {
+        let token = ctx.api_token.as_ref().unwrap_or(&ctx.password).clone();
+        let site = Site::new(http, ctx, &token, None)?;
+        let (me, _) = site.get(ME, &[], "sign in").await?;
+        let me = WpUser::parse(&me, "sign in")?;
+        debug!(user_id = me.id, "signed in to WordPress");
+        let data = json!({ "user_id": me.id, "username": me.username });
+        Ok(Session { token, data })
+    }
+
+    fn api<'a>(&self, http: &'a HttpClient, ctx: &Ctx, s: &Session) -> R<Site<'a>> {
+        Site::new(http, ctx, &s.token, s.data["user_id"].as_u64())
     }
 }
 
-/// The REST API as the automation account (WordPress user id `me`) for one call.
-struct Site<'a> {
+/// The REST API as the automation account (WordPress user id `me`) for one call: its users
+/// (<https://developer.wordpress.org/rest-api/reference/users/>) as [`AppMember`]s.
+#[derive(Debug)]
+pub struct Site<'a> {
     api: Endpoint<'a>,
     me: Option<u64>,
+    reassign_to: Option<String>,
 }
 
-impl Site<'_> {
+impl<'a> Site<'a> {
+    /// The API at the hub's base URL as the account with `token` (user id `me`, once known).
+    fn new(http: &'a HttpClient, ctx: &Ctx, token: &SecretString, me: Option<u64>) -> R<Self> {
+        let (user, password) = (ctx.username.trim().to_owned(), token.clone());
+        let api = http.endpoint_for(ctx)?;
+        let api = api.with_auth(Auth::Basic { user, password });
+        let reassign_to = ctx.setting(REASSIGN_TO).map(str::to_owned);
+        Ok(Self {
+            api,
+            me,
+            reassign_to,
+        })
+    }
+
     /// A request to a REST route: `<base>/?rest_route=<route>`.
     fn at(&self, method: Method, route: &str) -> Request<'_> {
         let q = [("rest_route", route.to_owned())];
@@ -146,27 +197,68 @@ impl Site<'_> {
         })
     }
 
-    async fn existing(&self, key: &str) -> R<WpUser> {
-        let u = self.resolve(key).await?;
-        u.ok_or_else(|| E::NotFound(format!("no WordPress user {key}")))
-    }
-
     /// Replaces a user's roles (none: no access to the site). Safe to send twice.
-    async fn set_roles(&self, u: &WpUser, roles: &[&str]) -> R<AppMember> {
-        let me = self.me == Some(u.id);
-        not_self(me && roles != ["administrator"], "demote itself")?;
-        let req = self.at(Method::POST, &format!("{USERS}/{}", u.id));
+    async fn set_roles(&self, m: &AppMember, roles: &[&str]) -> R<AppMember> {
+        let req = self.at(Method::POST, &format!("{USERS}/{}", m.app_member_id));
         let req = req.json(json!({ "roles": roles })).idempotent();
         let (u, _) = Self::send(req, "change a user's roles").await?;
         Ok(WpUser::parse(&u, "change a user's roles")?.member())
     }
+}
+
+#[async_trait]
+impl Members for Site<'_> {
+    const APP: &'static str = APP;
+    /// WordPress has no REST endpoint for roles: the five defaults, and those members hold.
+    const DEFAULT_ROLES: Option<&'static [&'static str]> = Some(&DEFAULT_ROLES);
+
+    /// The account must be an administrator or hold every capability in [`NEEDED`].
+    async fn verify_permissions(&self) -> R<()> {
+        let (me, _) = self.get(ME, &[], "read the account").await?;
+        let roles = WpUser::parse(&me, "read the account")?.roles;
+        let admin = roles.iter().any(|r| r == ADMIN);
+        let has = |c: &str| admin || me["capabilities"][c] == true;
+        require_rights(&NEEDED, has, "make it a WordPress administrator")
+    }
+
+    /// Users by id, 100 a page ([`growing_ids_members`]: user ids only grow, so nobody is missed
+    /// while users are deleted).
+    async fn page(&self, cursor: Option<&str>) -> R<MemberPage> {
+        let fetch = |from| self.users(from, None);
+        growing_ids_members(cursor, APP, PAGE, |u: &WpUser| u.id, WpUser::member, fetch).await
+    }
+
+    /// A user by id (digits), email (with `@`) or username (any case).
+    async fn member(&self, id: &str) -> R<Option<AppMember>> {
+        Ok(self.resolve(id).await?.map(WpUser::member))
+    }
+
+    /// The user WordPress's search of the email column finds with exactly this address.
+    async fn by_email(&self, email: &str) -> R<Option<AppMember>> {
+        self.member(email).await
+    }
+
+    fn is_me(&self, m: &AppMember) -> bool {
+        self.me.is_some_and(|me| m.app_member_id == me.to_string())
+    }
+
+    async fn set_role(&self, m: AppMember, role: &str) -> R<AppMember> {
+        self.set_roles(&m, &[role]).await
+    }
+
+    /// The address's local part with characters WordPress refuses as `_` ([`derive`]), else
+    /// `member`, made unique with [`first_unused`].
+    async fn free_username(&self, email: &str) -> R<String> {
+        let base = derive(email_local_part(email), LOGIN_CHARS, LOGIN_MAX);
+        first_unused(self, &base.unwrap_or_else(|| "member".into())).await
+    }
 
     /// Creates a user with a random password nobody keeps; sent once.
-    async fn create(&self, login: &str, email: &str, inv: &Invitation) -> R<AppMember> {
+    async fn create(&self, login: &str, to: &Invitee<'_>) -> R<AppMember> {
         let password = random_password();
-        let mut body = json!({ "username": login, "email": email, "password": password });
-        body["roles"] = json!([inv.role.trim()]);
-        if let Some(name) = given(&inv.name) {
+        let mut body = json!({ "username": login, "email": to.email, "password": password });
+        body["roles"] = json!([to.role]);
+        if let Some(name) = given(&to.inv.name) {
             body["name"] = json!(name);
         }
         let (u, _) = Self::send(self.at(Method::POST, USERS).json(body), "create a user").await?;
@@ -175,173 +267,25 @@ impl Site<'_> {
         Ok(u.member())
     }
 
-    /// One page of the listing from `at`: the users not listed yet and the next cursor. User
-    /// ids only grow, so [`growing_ids_page`] misses nobody while users are deleted.
-    async fn page(&self, at: &AnchoredOffset) -> R<(Vec<WpUser>, Option<AnchoredOffset>)> {
-        growing_ids_page(at, PAGE, |u: &WpUser| u.id, |from| self.users(from, None)).await
-    }
-
-    /// Gives the user `key` exactly `roles` (none: no access to the site), unless they have
-    /// them. Errors: `NotFound` for no such user.
-    async fn ensure_roles(&self, key: &str, roles: &[&str]) -> R<AppMember> {
-        let u = self.existing(key).await?;
-        match u.roles == roles {
-            true => Ok(u.member()),
-            false => self.set_roles(&u, roles).await,
-        }
-    }
-}
-
-#[async_trait]
-impl Connector for WordPressConnector {
-    fn describe(&self) -> ConnectorInfo {
-        use Capability::*;
-        use SettingKind::{Secret, Text, Url};
-        ConnectorInfo {
-            name: NAME.to_owned(),
-            roles: DEFAULT_ROLES.map(String::from).into(),
-            capabilities: vec![ListMembers, Invite, UpdateRole, Remove, KeepSeat, ListRoles],
-            default_role: "subscriber".to_owned(), // WordPress's own `default_role`
-            sign_in: SignIn::UsernameAndToken,
-            settings: settings::self_hosted(
-                SettingField::new(BASE_URL, "Site address", Url, true)
-                    .help("Settings → General → Site Address, e.g. https://blog.example.org"),
-                [
-                    SettingField::new(API_TOKEN, "Application password", Secret, false).help(
-                        "An application password of the automation account, an administrator \
-                         (Users → Profile → Application Passwords); else its password is one",
-                    ),
-                    SettingField::new(REASSIGN_TO, "Give removed members' content to", Text, true)
-                        .help("The id, username or email of who gets a removed member's posts"),
-                ],
-            ),
-        }
-    }
-
-    /// Reads the account itself (`/wp/v2/users/me`) with the application password: the
-    /// `api_token` secret, else the account's password.
-    #[instrument(skip_all, fields(connector = NAME, username = %ctx.username))]
-    async fn login(&self, ctx: &Ctx) -> R<Session> {
-        let token = ctx.api_token.as_ref().unwrap_or(&ctx.password).clone();
-        let site = self.site(ctx, &token, None)?;
-        let (me, _) = site.get(ME, &[], "sign in").await?;
-        let me = WpUser::parse(&me, "sign in")?;
-        debug!(user_id = me.id, "signed in to WordPress");
-        let data = json!({ "user_id": me.id, "username": me.username });
-        Ok(Session { token, data })
-    }
-
-    /// The account must be an administrator or hold every capability in [`NEEDED`].
-    #[instrument(skip_all, fields(connector = NAME))]
-    async fn verify_permissions(&self, ctx: &Ctx, s: &Session) -> R<()> {
-        let site = self.session(ctx, s)?;
-        let (me, _) = site.get(ME, &[], "read the account").await?;
-        let roles = WpUser::parse(&me, "read the account")?.roles;
-        let admin = roles.iter().any(|r| r == ADMIN);
-        let has = |c: &str| admin || me["capabilities"][c] == true;
-        require_rights(&NEEDED, has, "make it a WordPress administrator")
-    }
-
-    #[instrument(skip_all, fields(connector = NAME, cursor = cursor.as_deref().unwrap_or("")))]
-    async fn list_members(&self, ctx: &Ctx, s: &Session, cursor: Option<String>) -> R<MemberPage> {
-        let numeric = |a: Option<&str>| a.is_none_or(|a| a.parse::<u64>().is_ok());
-        let at = AnchoredOffset::from_cursor(cursor.as_deref(), APP, numeric)?;
-        let (users, next) = self.session(ctx, s)?.page(&at).await?;
-        let members = users.into_iter().map(WpUser::member).collect();
-        let next = next.map(|n| n.encode());
-        Ok(MemberPage { members, next })
-    }
-
-    #[instrument(skip_all, fields(connector = NAME, member = %id))]
-    async fn get_member(&self, ctx: &Ctx, s: &Session, id: &str) -> R<Option<AppMember>> {
-        Ok(self.session(ctx, s)?.resolve(id).await?.map(WpUser::member))
-    }
-
-    #[instrument(skip_all, fields(connector = NAME))]
-    async fn find_by_email(&self, ctx: &Ctx, s: &Session, email: &str) -> R<Option<AppMember>> {
-        self.get_member(ctx, s, &normalize_email(email)?).await
-    }
-
-    /// Idempotent by email: the user holding the address is the invitee (given the role back
-    /// when they have none). A chosen username names that user; a derived one is never reused.
-    #[instrument(skip_all, fields(connector = NAME, role = %inv.role))]
-    async fn invite(&self, ctx: &Ctx, s: &Session, inv: &Invitation) -> R<AppMember> {
-        let role = inv.role.trim();
-        if role.is_empty() {
-            let why = "an invitation needs a WordPress role";
-            return Err(E::Configuration(why.into()));
-        }
-        let (email, site) = (normalize_email(&inv.email)?, self.session(ctx, s)?);
-        if let Some(u) = site.resolve(&email).await? {
-            if u.roles.is_empty() {
-                return site.set_roles(&u, &[role]).await;
-            }
-            return Ok(u.member());
-        }
-        if let Some(name) = given(&inv.username) {
-            return match site.resolve(name).await? {
-                None => site.create(name, &email, inv).await,
-                Some(u) if u.roles.is_empty() => site.set_roles(&u, &[role]).await,
-                Some(u) => Err(E::Conflict(format!("{} is somebody else's", u.username))),
-            };
-        }
-        let base = derive(email_local_part(&email), LOGIN_CHARS, LOGIN_MAX);
-        let base = base.unwrap_or_else(|| "member".into());
-        for login in candidates(&base) {
-            if site.resolve(&login).await?.is_none() {
-                return site.create(&login, &email, inv).await;
-            }
-        }
-        let why = format!("the usernames {base} to {base}-20 are all taken");
-        Err(E::Conflict(why))
-    }
-
-    #[instrument(skip_all, fields(connector = NAME, member = %id, role = %role))]
-    async fn update_role(&self, ctx: &Ctx, s: &Session, id: &str, role: &str) -> R<AppMember> {
-        self.session(ctx, s)?.ensure_roles(id, &[role.trim()]).await
-    }
-
     /// Deletes the user (`force=true`); their content goes to `reassign_to`. Gone: done.
-    #[instrument(skip_all, fields(connector = NAME, member = %id))]
-    async fn remove(&self, ctx: &Ctx, s: &Session, id: &str) -> R<()> {
-        let site = self.session(ctx, s)?;
-        let Some(u) = site.resolve(id).await? else {
-            return Ok(());
-        };
-        not_self(site.me == Some(u.id), "delete itself")?;
-        let to = match ctx.setting(REASSIGN_TO) {
-            Some(key) => site.resolve(key).await?.map(|t| t.id),
+    async fn remove(&self, m: AppMember) -> R<()> {
+        let to = match &self.reassign_to {
+            Some(key) => self.resolve(key).await?.map(|t| t.id.to_string()),
             None => None,
         };
-        let Some(to) = to.filter(|t| *t != u.id) else {
+        let Some(to) = to.filter(|t| *t != m.app_member_id) else {
             let why = format!("{REASSIGN_TO} must name another WordPress user");
             return Err(E::Configuration(why));
         };
-        let q = [("force", "true".to_owned()), ("reassign", to.to_string())];
-        let req = site.at(Method::DELETE, &format!("{USERS}/{}", u.id));
-        gone(Site::send(req.query(&q).idempotent(), "delete a user").await)?;
-        debug!(member = u.id, to, "deleted a WordPress user");
+        let q = [("force", "true".to_owned()), ("reassign", to.clone())];
+        let req = self.at(Method::DELETE, &format!("{USERS}/{}", m.app_member_id));
+        gone(Self::send(req.query(&q).idempotent(), "delete a user").await)?;
+        debug!(member = %m.app_member_id, to, "deleted a WordPress user");
         Ok(())
     }
 
-    /// The five default roles and every role a member holds (a full listing).
-    #[instrument(skip_all, fields(connector = NAME))]
-    async fn list_roles(&self, ctx: &Ctx, s: &Session) -> R<Vec<AppRole>> {
-        let site = self.session(ctx, s)?;
-        let (mut held, mut at) = (BTreeSet::new(), AnchoredOffset::default());
-        loop {
-            let (users, next) = site.page(&at).await?;
-            held.extend(users.into_iter().flat_map(|u| u.roles));
-            match next {
-                Some(n) => at = n,
-                None => return Ok(app_roles(held)),
-            }
-        }
-    }
-
     /// Takes every role on the site away (`roles: []`); the account stays.
-    #[instrument(skip_all, fields(connector = NAME, member = %id))]
-    async fn remove_keep_seat(&self, ctx: &Ctx, s: &Session, id: &str) -> R<AppMember> {
-        self.session(ctx, s)?.ensure_roles(id, &[]).await
+    async fn deactivate(&self, m: AppMember) -> R<AppMember> {
+        self.set_roles(&m, &[]).await
     }
 }

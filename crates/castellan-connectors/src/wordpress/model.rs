@@ -1,6 +1,6 @@
 //! WordPress users, roles and error bodies as the connector reads them.
 
-use castellan_core::connector::{AppMember, AppRole, ConnectorError as E};
+use castellan_core::connector::{AppMember, ConnectorError as E};
 use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
@@ -10,7 +10,6 @@ use crate::sdk::errors::unexpected;
 use crate::sdk::members::member;
 use crate::sdk::rest::{plain_text, status_error};
 use crate::sdk::roles::ranked;
-use crate::sdk::usernames::capitalized;
 use crate::sdk::Reply;
 
 /// The role that may do anything on a single site.
@@ -60,20 +59,6 @@ impl WpUser {
     }
 }
 
-/// The five default roles and the `held` ones, most privileged first.
-pub(super) fn app_roles(held: impl IntoIterator<Item = String>) -> Vec<AppRole> {
-    let all = DEFAULT_ROLES.into_iter().map(String::from).chain(held);
-    let label = |r: &str| match DEFAULT_ROLES.contains(&r) {
-        true => capitalized(r),
-        false => r.to_owned(),
-    };
-    let role = |role: String| AppRole {
-        label: label(&role),
-        role,
-    };
-    ranked(all, &DEFAULT_ROLES).into_iter().map(role).collect()
-}
-
 /// The one table from WordPress's answers to connector errors: the error `code` first
 /// (`wp_insert_user`'s errors carry no status, so they arrive as 500), then the status.
 pub(super) fn map_error(r: &Reply, what: &str) -> E {
@@ -108,11 +93,6 @@ mod tests {
         assert_eq!(
             (m.email.as_deref(), m.roles.join(" ")),
             (Some("a@x.org"), "editor x".into())
-        );
-        let roles = app_roles(["zeta".to_owned()]);
-        assert_eq!(
-            (roles[0].label.as_str(), &roles[5]),
-            ("Administrator", &AppRole::plain("zeta"))
         );
         let e = |s: u16, code: &str| {
             let body = json!({"code": code, "message": "<b>Error:</b> no"}).to_string();
