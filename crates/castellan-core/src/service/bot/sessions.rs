@@ -3,7 +3,9 @@
 //! per sign-in). The session is kept in the store ([`crate::ports::AppSessionStore`]), sealed
 //! under the account's vault data key like its own secrets, so it survives a restart and every
 //! instance on one database shares it. One sign-in at a time runs per account and app: within
-//! a process behind a lock, across instances behind a claim in the store.
+//! a process behind a lock, across instances behind a claim in the store that the signing-in
+//! process renews while it signs in, so a process killed mid-sign-in holds the others back for
+//! [`SIGN_IN_CLAIM`] at most.
 //!
 //! The sealed session carries a SHA-256 fingerprint of the credentials it was made with: after
 //! a password or token change it no longer matches and the bot signs in again, so an old session
@@ -40,8 +42,12 @@ use crate::service::Castellan;
 /// How long a signed-in session is reused.
 pub const SESSION_REUSE: Duration = Duration::minutes(10);
 
-/// How long one sign-in may hold the claim on its account and app before another may sign in.
-const SIGN_IN_CLAIM: Duration = Duration::minutes(2);
+/// How long a sign-in's claim on its account and app lasts unless renewed: a process that dies
+/// (or is stopped) in the middle of a sign-in holds the others back this long at most.
+const SIGN_IN_CLAIM: Duration = Duration::seconds(15);
+
+/// How often a running sign-in renews its claim.
+const SIGN_IN_RENEW: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// How long (real time) a sign-in waits for another instance's sign-in before signing in itself.
 const SIGN_IN_WAIT: std::time::Duration = std::time::Duration::from_secs(90);
@@ -260,7 +266,7 @@ impl AppSessions {
         if let Some(s) = self.claim(svc, key).await {
             return Ok((s, true));
         }
-        let signed_in = c.login(ctx).await;
+        let signed_in = self.renewing_claim(svc, key, c.login(ctx)).await;
         match &signed_in {
             Ok(s) => self.keep(svc, key, s, now).await,
             Err(_) => {
@@ -274,6 +280,40 @@ impl AppSessions {
             }
         }
         Ok((signed_in?, false))
+    }
+
+    /// Runs `sign_in` while renewing this process's claim on `key` every [`SIGN_IN_RENEW`], so a
+    /// slow sign-in (a TOTP wait) keeps it and a dead process's claim ends soon.
+    async fn renewing_claim<T>(
+        &self,
+        svc: &Castellan,
+        key: &SessionKey,
+        sign_in: impl Future<Output = T>,
+    ) -> T {
+        tokio::pin!(sign_in);
+        let mut beat = tokio::time::interval(SIGN_IN_RENEW);
+        beat.tick().await;
+        loop {
+            tokio::select! {
+                out = &mut sign_in => return out,
+                _ = beat.tick() => {
+                    let now = svc.now();
+                    let renewed = svc
+                        .store
+                        .claim_app_sign_in(
+                            key.account,
+                            &key.scope,
+                            &self.holder,
+                            now,
+                            now + SIGN_IN_CLAIM,
+                        )
+                        .await;
+                    if let Err(e) = renewed {
+                        tracing::warn!(error = %e, "renewing the sign-in claim failed");
+                    }
+                }
+            }
+        }
     }
 
     /// Forgets the session kept for `key`.
