@@ -2,11 +2,21 @@
 
 use castellan_core::activity::ActivityEvent;
 use castellan_core::connector::MemberState;
-use castellan_core::hub::{Hub, HubId, Job, Task};
+use castellan_core::hub::{Hub, HubId, Job, Task, Trigger};
 use castellan_core::ids::PersonId;
 use castellan_core::ports::{ActivityFilter, ActivityStore, HubStore};
 use castellan_core::service::{RevokeHub, ShareHub};
 use castellan_testkit::World;
+
+/// Queues a check for updates of `hub` by its owner and runs the bot until it settles.
+pub async fn sync(w: &World, hub: HubId) {
+    w.svc
+        .hubs()
+        .sync(&w.owner.permit().unwrap(), hub, false, Trigger::Manual)
+        .await
+        .expect("queue a check for updates");
+    w.drain().await;
+}
 
 /// A world with a connected and synced hub labelled `Chat` (healthy, no grants yet).
 pub async fn synced_world() -> (World, Hub) {

@@ -107,15 +107,6 @@ async fn tasks(w: &World, hub: HubId) -> Vec<TaskView> {
         .expect("list tasks")
 }
 
-async fn sync(w: &World, hub: HubId) {
-    w.svc
-        .hubs()
-        .sync(&w.owner.permit().unwrap(), hub, false, Trigger::Manual)
-        .await
-        .unwrap();
-    w.drain().await;
-}
-
 fn member<'a>(
     snap: &'a [castellan_core::hub::HubMember],
     email: &str,

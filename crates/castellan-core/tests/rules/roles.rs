@@ -2,7 +2,6 @@
 //! them at each check for updates, and shares take them; other connectors keep their fixed list.
 
 use castellan_core::error::CoreError;
-use castellan_core::hub::Trigger;
 use castellan_core::ports::HubStore;
 use castellan_core::service::ShareHub;
 use castellan_testkit::{FakeConnector, World, CONNECTOR};
@@ -97,12 +96,7 @@ async fn a_member_holding_the_granted_role_among_several_is_in_sync() {
         .app_member_id;
     assert!(w.app.set_roles(&id, &["member", "editor"]));
     w.app.clear_calls();
-    w.svc
-        .hubs()
-        .sync(&w.owner.permit().unwrap(), hub.id, false, Trigger::Manual)
-        .await
-        .expect("queue a check for updates");
-    w.drain().await;
+    crate::fixtures::sync(&w, hub.id).await;
     let kept = w
         .store
         .hub_members(hub.id)
@@ -121,12 +115,7 @@ async fn a_member_holding_the_granted_role_among_several_is_in_sync() {
 
     // Without the granted role among them, the bot changes it.
     assert!(w.app.set_roles(&id, &["member", "owner"]));
-    w.svc
-        .hubs()
-        .sync(&w.owner.permit().unwrap(), hub.id, false, Trigger::Manual)
-        .await
-        .expect("queue a check for updates");
-    w.drain().await;
+    crate::fixtures::sync(&w, hub.id).await;
     assert_eq!(
         w.app.member_by_email("ana@example.com").unwrap().roles,
         ["editor"]

@@ -3,27 +3,18 @@
 //! is reported as usual.
 
 use castellan_core::connector::ConnectorError;
-use castellan_core::hub::{HubId, Trigger};
+use castellan_core::hub::Trigger;
 use castellan_core::ports::HubStore;
 use castellan_core::service::AccountPatch;
 use castellan_core::service::SESSION_REUSE;
 use castellan_testkit::{Fail, Op, World};
 use secrecy::SecretString;
 
-use crate::fixtures::synced_world;
+use crate::fixtures::{sync, synced_world};
 
 /// Runs `bot` until it finds no job due.
 async fn run_all(bot: &castellan_core::service::Bot) {
     while bot.run_one().await.expect("run a job") {}
-}
-
-async fn sync(w: &World, hub: HubId) {
-    w.svc
-        .hubs()
-        .sync(&w.owner.permit().unwrap(), hub, false, Trigger::Manual)
-        .await
-        .expect("queue a check for updates");
-    w.drain().await;
 }
 
 fn refused() -> ConnectorError {

@@ -35,6 +35,7 @@ use crate::connector::{
     AppMember, AppRole, AppSession, Connector, ConnectorContext, ConnectorError, ConnectorInfo,
     Invitation, MemberPage, ResourceGrant, ResourceMemberPage, ResourcePage, TwoFactorState,
 };
+use crate::error::CoreResult;
 use crate::ids::{AccountId, VaultId};
 use crate::ports::KeptAppSession;
 use crate::service::Castellan;
@@ -204,22 +205,27 @@ impl AppSessions {
         }
     }
 
+    /// Claims (or renews) the store's sign-in claim on `key` for [`SIGN_IN_CLAIM`] from now:
+    /// `true` when this process holds it.
+    async fn claim_once(&self, svc: &Castellan, key: &SessionKey) -> CoreResult<bool> {
+        let now = svc.now();
+        svc.store
+            .claim_app_sign_in(
+                key.account,
+                &key.scope,
+                &self.holder,
+                now,
+                now + SIGN_IN_CLAIM,
+            )
+            .await
+    }
+
     /// Waits (up to [`SIGN_IN_WAIT`]) until this process holds the store's sign-in claim for
     /// `key`, or another instance's sign-in left a fresh session (returned).
     async fn claim(&self, svc: &Castellan, key: &SessionKey) -> Option<AppSession> {
         let started = tokio::time::Instant::now();
         loop {
-            let now = svc.now();
-            let claimed = svc
-                .store
-                .claim_app_sign_in(
-                    key.account,
-                    &key.scope,
-                    &self.holder,
-                    now,
-                    now + SIGN_IN_CLAIM,
-                )
-                .await;
+            let claimed = self.claim_once(svc, key).await;
             match claimed {
                 Ok(true) => return None,
                 Ok(false) if started.elapsed() < SIGN_IN_WAIT => {}
@@ -297,18 +303,7 @@ impl AppSessions {
             tokio::select! {
                 out = &mut sign_in => return out,
                 _ = beat.tick() => {
-                    let now = svc.now();
-                    let renewed = svc
-                        .store
-                        .claim_app_sign_in(
-                            key.account,
-                            &key.scope,
-                            &self.holder,
-                            now,
-                            now + SIGN_IN_CLAIM,
-                        )
-                        .await;
-                    if let Err(e) = renewed {
+                    if let Err(e) = self.claim_once(svc, key).await {
                         tracing::warn!(error = %e, "renewing the sign-in claim failed");
                     }
                 }
