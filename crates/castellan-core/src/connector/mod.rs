@@ -10,6 +10,7 @@
 //! [`ConnectorError::Unsupported`] (the trait's defaults). It also declares the settings a hub
 //! needs ([`settings`]).
 
+pub mod browser;
 pub mod resources;
 pub mod settings;
 

@@ -1,0 +1,229 @@
+//! Castellan's browser engine ([`BrowserEngine`]): Debian's headless Chromium (package
+//! `chromium`) driven over W3C WebDriver by `chromedriver` (package `chromium-driver`) with
+//! fantoccini.
+//!
+//! - **One chromedriver per process**, started on first use on a free loopback port (allowed
+//!   only from `127.0.0.1`) and started again if it has died.
+//! - **One browser per tab**: every [`BrowserEngine::open`] makes a new WebDriver session, i.e. a
+//!   new Chromium with an empty profile in a temporary directory (deleted when the tab ends), so
+//!   two automation accounts never share cookies or storage.
+//! - **A pool** bounds the browsers alive at once ([`ChromiumConfig::max_browsers`]; each takes
+//!   100 to 300 MB); `open` waits for a place at most [`ChromiumConfig::open_timeout`].
+//! - **Every step has a timeout** ([`ChromiumConfig::step_timeout`]): WebDriver's page-load and
+//!   script timeouts, and the same bound around each command.
+//! - **Nowhere but the hub**: each browser sends every request to a closed loopback port
+//!   (`--proxy-server`) except those to the hub's own `host:port` (`--proxy-bypass-list`, after
+//!   `<-loopback>`, which must come first, so other loopback ports are not bypassed either): a page's trackers, avatars
+//!   or links to cloud metadata addresses go nowhere. The hub's name resolves only to the address
+//!   the connector checked against the hub's address policy (`--host-resolver-rules`).
+//! - The engine installs nothing: [`ChromiumConfig::missing`] says which package is missing.
+//!
+//! Sources: <https://www.w3.org/TR/webdriver2/>, <https://developer.chrome.com/docs/chromedriver/capabilities>,
+//! <https://chromium.googlesource.com/chromium/src/+/HEAD/net/docs/proxy.md>.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod tab;
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use castellan_core::connector::browser::{BrowserEngine, BrowserTab, TabScope};
+use castellan_core::connector::ConnectorError as E;
+use fantoccini::ClientBuilder;
+use serde_json::{json, Value};
+use tokio::process::{Child, Command};
+use tokio::sync::{Mutex, Semaphore};
+
+pub use tab::ChromiumTab;
+
+type R<T> = Result<T, E>;
+
+/// Where the browser and its driver are and how many may run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChromiumConfig {
+    /// The Chromium binary (Debian: `/usr/bin/chromium`).
+    pub chromium: PathBuf,
+    /// The chromedriver binary (Debian: `/usr/bin/chromedriver`).
+    pub chromedriver: PathBuf,
+    /// Browsers alive at once, at least 1.
+    pub max_browsers: usize,
+    /// The longest one step may take (a page load, a script, a click).
+    pub step_timeout: Duration,
+    /// The longest [`BrowserEngine::open`] waits for a place in the pool and a started browser.
+    pub open_timeout: Duration,
+}
+
+impl Default for ChromiumConfig {
+    /// Debian's paths, 2 browsers, 30 s a step, 60 s to open.
+    fn default() -> Self {
+        Self {
+            chromium: "/usr/bin/chromium".into(),
+            chromedriver: "/usr/bin/chromedriver".into(),
+            max_browsers: 2,
+            step_timeout: Duration::from_secs(30),
+            open_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+impl ChromiumConfig {
+    /// What is missing to run browsers, as a sentence naming the Debian package; `None` when
+    /// both binaries are there.
+    pub fn missing(&self) -> Option<String> {
+        let lacks = [
+            (&self.chromium, "chromium"),
+            (&self.chromedriver, "chromium-driver"),
+        ];
+        let lacks: Vec<_> = lacks.iter().filter(|(p, _)| !p.is_file()).collect();
+        let names: Vec<String> = lacks
+            .iter()
+            .map(|(p, pkg)| format!("{} (Debian package `{pkg}`)", p.display()))
+            .collect();
+        (!names.is_empty()).then(|| format!("the browser bot needs {}", names.join(" and ")))
+    }
+}
+
+/// A running chromedriver.
+#[derive(Debug)]
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+/// The Chromium engine. Cheap to share behind an `Arc`; one per process.
+#[derive(Debug)]
+pub struct ChromiumEngine {
+    cfg: ChromiumConfig,
+    driver: Mutex<Option<Driver>>,
+    pool: Arc<Semaphore>,
+}
+
+impl ChromiumEngine {
+    /// An engine with `cfg`; nothing starts until the first [`BrowserEngine::open`].
+    pub fn new(cfg: ChromiumConfig) -> Self {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let pool = Arc::new(Semaphore::new(cfg.max_browsers.max(1)));
+        Self {
+            cfg,
+            driver: Mutex::new(None),
+            pool,
+        }
+    }
+
+    /// Its configuration.
+    pub fn config(&self) -> &ChromiumConfig {
+        &self.cfg
+    }
+
+    /// The URL of a live chromedriver, started (again) when there is none.
+    async fn driver_url(&self) -> R<String> {
+        let mut driver = self.driver.lock().await;
+        if let Some(d) = driver.as_mut() {
+            if matches!(d.child.try_wait(), Ok(None)) {
+                return Ok(d.url.clone());
+            }
+        }
+        if let Some(why) = self.cfg.missing() {
+            return Err(E::Unavailable(why));
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| E::Unavailable(format!("no free loopback port for chromedriver: {e}")))?
+            .port();
+        let child = Command::new(&self.cfg.chromedriver)
+            .arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| E::Unavailable(format!("cannot start chromedriver: {e}")))?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            if Instant::now() > deadline {
+                return Err(E::Unavailable("chromedriver did not start in 20 s".into()));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let url = format!("http://127.0.0.1:{port}");
+        tracing::debug!(port, "started chromedriver");
+        *driver = Some(Driver {
+            child,
+            url: url.clone(),
+        });
+        Ok(url)
+    }
+
+    /// The W3C capabilities of a new browser for `scope` with its profile in `profile`.
+    fn capabilities(
+        &self,
+        scope: &TabScope,
+        profile: &std::path::Path,
+    ) -> serde_json::Map<String, Value> {
+        let ms = u64::try_from(self.cfg.step_timeout.as_millis()).unwrap_or(u64::MAX);
+        let caps = json!({
+            "browserName": "chrome",
+            "pageLoadStrategy": "normal",
+            "timeouts": { "pageLoad": ms, "script": ms, "implicit": 0 },
+            "goog:chromeOptions": {
+                "binary": self.cfg.chromium,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--no-first-run", "--no-default-browser-check", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--disable-extensions",
+                    "--disable-quic", "--window-size=1280,900", "--lang=en-US",
+                    format!("--user-data-dir={}", profile.display()),
+                    // Everything but the hub goes to a closed port, and the hub's name
+                    // resolves to the address checked already (see the crate's doc).
+                    "--proxy-server=http://127.0.0.1:9",
+                    format!("--proxy-bypass-list=<-loopback>;{}:{}", scope.host, scope.port),
+                    format!("--host-resolver-rules=MAP {} {}, MAP * ~NOTFOUND", scope.host, scope.ip),
+                ]
+            }
+        });
+        match caps {
+            Value::Object(m) => m,
+            _ => serde_json::Map::new(),
+        }
+    }
+}
+
+#[async_trait]
+impl BrowserEngine for ChromiumEngine {
+    async fn open(&self, scope: &TabScope) -> R<Box<dyn BrowserTab>> {
+        let wait = self.cfg.open_timeout;
+        let permit = tokio::time::timeout(wait, self.pool.clone().acquire_owned())
+            .await
+            .map_err(|_| E::Unavailable(format!("no browser free in {} s", wait.as_secs())))?
+            .map_err(|_| E::Unavailable("the browser pool is closed".into()))?;
+        let profile = tempfile::Builder::new()
+            .prefix("castellan-browser-")
+            .tempdir()
+            .map_err(|e| E::Unavailable(format!("no temporary profile directory: {e}")))?;
+        let url = self.driver_url().await?;
+        let mut builder = ClientBuilder::rustls()
+            .map_err(|e| E::Unavailable(format!("no TLS for the WebDriver client: {e}")))?;
+        builder.capabilities(self.capabilities(scope, profile.path()));
+        let client = tokio::time::timeout(wait, builder.connect(&url))
+            .await
+            .map_err(|_| {
+                E::Unavailable(format!("the browser did not start in {} s", wait.as_secs()))
+            })?
+            .map_err(|e| E::Unavailable(format!("the browser did not start: {e}")))?;
+        Ok(Box::new(ChromiumTab::new(
+            client,
+            permit,
+            profile,
+            self.cfg.step_timeout,
+        )))
+    }
+}
