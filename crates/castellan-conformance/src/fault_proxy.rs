@@ -117,8 +117,11 @@ pub struct Write {
 
 struct State {
     upstream: String,
+    /// The proxy's own base URL, which replaces the upstream's in answers.
+    url: String,
     rules: Mutex<Vec<Rule>>,
     writes: Mutex<Vec<Write>>,
+    requests: Mutex<Vec<(String, String)>>,
     http: reqwest::Client,
 }
 
@@ -146,8 +149,10 @@ impl FaultProxy {
         let url = format!("http://{}", listener.local_addr().unwrap());
         let state = Arc::new(State {
             upstream: upstream.trim_end_matches('/').to_owned(),
+            url: url.clone(),
             rules: Mutex::new(vec![]),
             writes: Mutex::new(vec![]),
+            requests: Mutex::new(vec![]),
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
@@ -211,6 +216,12 @@ impl FaultProxy {
             .sum()
     }
 
+    /// Every request that reached the proxy so far, as method and path (with the query), in
+    /// order: e.g. to show a browser connector called no API endpoint.
+    pub fn requests(&self) -> Vec<(String, String)> {
+        self.state.requests.lock().unwrap().clone()
+    }
+
     /// Every write (non-GET request) forwarded so far, in order.
     pub fn writes(&self) -> Vec<Write> {
         self.state.writes.lock().unwrap().clone()
@@ -220,11 +231,13 @@ impl FaultProxy {
     /// each such write once, in the order of its first success. Empty when no write was done
     /// twice.
     pub fn repeated_writes(&self) -> Vec<Write> {
-        let done: Vec<Write> = self
-            .writes()
-            .into_iter()
-            .filter(|w| (200..300).contains(&w.status))
-            .collect();
+        self.repeated_writes_where(|w| (200..300).contains(&w.status))
+    }
+
+    /// As [`FaultProxy::repeated_writes`], with `done` telling which writes the app carried out
+    /// (a web form's is a redirect: POST/redirect/GET; a form shown again is a refusal).
+    pub fn repeated_writes_where(&self, done: impl Fn(&Write) -> bool) -> Vec<Write> {
+        let done: Vec<Write> = self.writes().into_iter().filter(|w| done(w)).collect();
         let mut repeated: Vec<Write> = Vec::new();
         for (i, w) in done.iter().enumerate() {
             let same = |o: &Write| o.method == w.method && o.path == w.path && o.body == w.body;
@@ -369,6 +382,8 @@ async fn serve(mut sock: TcpStream, state: Arc<State>) {
     let Some((method, path, headers, body)) = read_request(&mut sock).await else {
         return;
     };
+    let seen = (method.clone(), path.clone());
+    state.requests.lock().unwrap().push(seen);
     let mut answer_hold = None;
     let mut reset_after = false;
     match plan(&state, &method, &path) {
@@ -412,13 +427,28 @@ async fn serve(mut sock: TcpStream, state: Arc<State>) {
             status,
         });
     }
+    // Links and redirects to the app's own address (also as JSON writes it in a page's
+    // scripts, `http:\/\/…`) point at the proxy instead, so that a browser behind it stays
+    // behind it.
+    let escaped = |u: &str| u.replace('/', "\\/");
+    let here = |v: &str| {
+        let v = v.replace(&state.upstream, &state.url);
+        v.replace(&escaped(&state.upstream), &escaped(&state.url))
+    };
     let keep: Vec<(String, String)> = resp
         .headers()
         .iter()
         .filter(|(k, _)| !hop_by_hop(k.as_str()))
-        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
+        .map(|(k, v)| (k.to_string(), here(v.to_str().unwrap_or(""))))
         .collect();
+    let html = keep
+        .iter()
+        .any(|(k, v)| k == "content-type" && v.starts_with("text/html"));
     let bytes = resp.bytes().await.unwrap_or_default();
+    let bytes: Vec<u8> = match std::str::from_utf8(&bytes) {
+        Ok(text) if html => here(text).into_bytes(),
+        _ => bytes.to_vec(),
+    };
     if reset_after {
         return;
     }

@@ -135,6 +135,13 @@ pub trait Fixture: Send + Sync {
         None
     }
 
+    /// Whether the app carried out a write the fault proxy forwarded, from its answer. Default:
+    /// a 2xx status (APIs). A browser connector's app answers a web form it carried out with a
+    /// redirect (POST/redirect/GET) and one it refused with the form again (200).
+    fn carried_out(&self, w: &fault_proxy::Write) -> bool {
+        (200..300).contains(&w.status)
+    }
+
     /// Whether the app shows the emails of members made outside the connector (the seeded
     /// ones). Default `true`. An app that shows nobody's email to its admins (MediaWiki) says
     /// `false`: the listing case then knows a seeded member by a name equal to its email's local

@@ -286,6 +286,12 @@ impl<A: App> AppConnector<A> {
         Self::over(HttpClient::with_client(http, AddressPolicy::SELF_HOSTED))
     }
 
+    /// A connector over `app` as given (e.g. a browser connector with its engine), with its
+    /// own HTTP client as [`AppConnector::new`] makes it.
+    pub fn with_app(app: A) -> Self {
+        Self { app, ..Self::new() }
+    }
+
     fn over(http: HttpClient) -> Self {
         let (app, held) = (A::default(), HeldRoles::default());
         Self { http, app, held }

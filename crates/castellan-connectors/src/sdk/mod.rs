@@ -10,6 +10,8 @@
 //!   [`http::Endpoint`]s with authentication and a per-call timeout, [`http::Reply`], in-call
 //!   retries of idempotent requests on 429 and 503 honouring `Retry-After`, and debug logs of
 //!   requests and replies with secrets redacted ([`redact`]).
+//! - [`browser`]: apps driven through their own web pages in a headless browser: readable
+//!   steps, answers as errors, sessions as cookies, idle browsers kept per session.
 //! - [`address`]: the outbound address policy, chosen per hub (`allow_private`) and enforced at
 //!   DNS resolution.
 //! - [`rate`]: the per-hub request rate limit.
@@ -27,6 +29,7 @@
 //!   responses, the provider's configuration and SCIM error bodies.
 
 pub mod address;
+pub mod browser;
 pub mod builder;
 pub mod cookies;
 pub mod errors;

@@ -1,0 +1,375 @@
+//! Browser connectors' plumbing: apps managed through their own web pages in a headless browser
+//! (the core port [`BrowserEngine`]; Chromium in `castellan-browser`).
+//!
+//! - [`BrowserBot`]: the engine and the idle browsers kept per signed-in session, shared by every
+//!   browser connector of a process. A call takes its session's browser if one is idle (still
+//!   signed in, no new browser to start), else closes the idle ones (their places in the pool)
+//!   and opens a new one with the session's cookies. An idle browser lives [`IDLE`] at most.
+//! - [`Page`]: one browser driven in readable steps: [`Page::visit`] a path of the app,
+//!   [`Page::fill`], [`Page::choose`], [`Page::click`], [`Page::submit`], [`Page::read`] a table or a message
+//!   with a script. Every step notes what it did and the URL it ended on ([`Page::steps`]), and
+//!   a failing one names the step and its URL in the error. Values typed are never noted.
+//! - **Answers**: a page the browser could not load (reset, refused) is `Unavailable`; a 429 is
+//!   `RateLimited` and a 502, 503 or 504 `Unavailable`. Page loads that only read ([`Page::visit`])
+//!   are retried in the call, after 1 s then 2 s: a browser cannot read an answer's
+//!   `Retry-After` header (WebDriver exposes no headers). A write ([`Page::submit`]) is never sent
+//!   twice in a call; the engine re-reads before it tries again.
+//! - **Sessions**: the cookies of a signed-in browser are the [`AppSession`]'s token (JSON, a
+//!   secret), which the bot keeps sealed in the store between jobs like any app session.
+//! - **Where the browser may go**: the hub's base URL is checked against the hub's address
+//!   policy as for HTTP connectors, its name resolved once, and the browser reaches that address
+//!   and nothing else ([`TabScope`]).
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use castellan_core::connector::browser::{
+    BrowserCookie, BrowserEngine, BrowserTab, PageLoad, TabScope,
+};
+use castellan_core::connector::{AppSession, ConnectorContext as Ctx, ConnectorError as E};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::address::{policy_of, AddressPolicy};
+use super::http::BaseUrl;
+
+type R<T> = Result<T, E>;
+
+/// How long an idle browser is kept for its session.
+pub const IDLE: Duration = Duration::from_secs(60);
+/// The waits before the in-call retries of a page load that only reads.
+const RETRY_WAITS: [Duration; 2] = [Duration::from_secs(1), Duration::from_secs(2)];
+/// Steps kept in a page's record (the last ones).
+const KEPT_STEPS: usize = 50;
+
+/// The browser engine and the idle browsers of every browser connector of a process. Cheap to
+/// clone.
+#[derive(Debug, Clone)]
+pub struct BrowserBot {
+    engine: Arc<dyn BrowserEngine>,
+    idle: Arc<Mutex<Vec<(u64, Instant, Page)>>>,
+}
+
+impl BrowserBot {
+    /// A bot on `engine`.
+    pub fn new(engine: Arc<dyn BrowserEngine>) -> Self {
+        Self {
+            engine,
+            idle: Arc::default(),
+        }
+    }
+
+    /// A new browser at the hub's base URL for `app` (its name in messages): the URL checked
+    /// against the hub's address policy and resolved once ([`TabScope`]).
+    ///
+    /// Errors: `Configuration` for a base URL the policy refuses or a name that does not
+    /// resolve; `Unavailable` when no browser can be had.
+    pub async fn open(&self, ctx: &Ctx, app: &'static str) -> R<Page> {
+        let policy = policy_of(ctx, AddressPolicy::SELF_HOSTED);
+        let base = BaseUrl::parse(&ctx.base_url, policy)?;
+        let url = url::Url::parse(base.as_str()).map_err(|e| E::Configuration(e.to_string()))?;
+        let host = url
+            .host_str()
+            .unwrap_or_default()
+            .trim_matches(['[', ']'])
+            .to_owned();
+        let port = url.port_or_known_default().unwrap_or(443);
+        let unresolved =
+            || E::Configuration(format!("the base URL's host {host} does not resolve"));
+        let found = tokio::net::lookup_host((host.as_str(), port)).await;
+        let ip = found
+            .ok()
+            .and_then(|mut f| f.next())
+            .ok_or_else(unresolved)?
+            .ip();
+        policy
+            .check(ip)
+            .map_err(|r| E::Configuration(format!("the base URL: {r}")))?;
+        self.close_idle(None);
+        let tab = self.engine.open(&TabScope { host, port, ip }).await?;
+        let base = base.as_str().to_owned();
+        Ok(Page {
+            tab,
+            base,
+            app,
+            steps: Vec::new(),
+            broken: false,
+        })
+    }
+
+    /// The idle browser of session `s`, if any (idle ones past [`IDLE`] are closed).
+    pub fn take(&self, ctx: &Ctx, s: &AppSession) -> Option<Page> {
+        let key = key(ctx, s);
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let at = idle
+            .iter()
+            .position(|(k, t, _)| *k == key && t.elapsed() < IDLE)?;
+        Some(idle.swap_remove(at).2)
+    }
+
+    /// Keeps `page`, signed in as `s`, for the session's next call (a page whose browser failed
+    /// is closed instead).
+    pub fn keep(&self, ctx: &Ctx, s: &AppSession, page: Page) {
+        if page.broken {
+            return close(page);
+        }
+        let entry = (key(ctx, s), Instant::now(), page);
+        self.idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(entry);
+    }
+
+    /// Closes the idle browsers (those past [`IDLE`] only, with `Some(IDLE)`), giving their
+    /// places in the pool back.
+    fn close_idle(&self, older_than: Option<Duration>) {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let all = std::mem::take(&mut *idle);
+        for (k, t, page) in all {
+            match older_than {
+                Some(age) if t.elapsed() < age => idle.push((k, t, page)),
+                _ => close(page),
+            }
+        }
+    }
+}
+
+/// Ends a page's browser in the background.
+fn close(page: Page) {
+    if let Ok(rt) = tokio::runtime::Handle::try_current() {
+        rt.spawn(page.tab.close());
+    }
+}
+
+/// The key of a session's idle browser: the base URL and the session's token.
+fn key(ctx: &Ctx, s: &AppSession) -> u64 {
+    let mut h = DefaultHasher::new();
+    (ctx.base_url.as_str(), s.token.expose_secret()).hash(&mut h);
+    h.finish()
+}
+
+/// A session whose token is the browser's cookies (JSON) and `data` the connector's values.
+///
+/// Errors: `Unavailable` when the cookies cannot be read.
+pub async fn session_of(page: &mut Page, data: Value) -> R<AppSession> {
+    let cookies = page.tab.cookies().await?;
+    let json = serde_json::to_string(&cookies).map_err(|e| E::Unavailable(e.to_string()))?;
+    Ok(AppSession {
+        token: SecretString::from(json),
+        data,
+    })
+}
+
+/// The cookies of a session made by [`session_of`] (none for another token).
+pub fn cookies_of(s: &AppSession) -> Vec<BrowserCookie> {
+    serde_json::from_str(s.token.expose_secret()).unwrap_or_default()
+}
+
+/// One step a page took: what it did and the URL it ended on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// What, e.g. ``visit /wp-admin/users.php`` or ``fill `#user_login` ``.
+    pub what: String,
+    /// The URL the page showed after it.
+    pub url: String,
+}
+
+/// One browser at an app's base URL, driven in steps (see the module's doc).
+pub struct Page {
+    tab: Box<dyn BrowserTab>,
+    base: String,
+    app: &'static str,
+    steps: Vec<Step>,
+    broken: bool,
+}
+
+impl std::fmt::Debug for Page {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Page")
+            .field("base", &self.base)
+            .field("steps", &self.steps.len())
+            .finish()
+    }
+}
+
+impl Page {
+    /// The steps taken, oldest first (the last [`KEPT_STEPS`]).
+    pub fn steps(&self) -> &[Step] {
+        &self.steps
+    }
+
+    /// The URL of `path` (starting with `/`) at the base URL.
+    pub fn url_of(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// The path (and query) of the URL the page shows, relative to the base URL.
+    pub fn path(&self) -> &str {
+        let url = self.steps.last().map_or("", |s| s.url.as_str());
+        url.strip_prefix(&self.base).unwrap_or(url)
+    }
+
+    fn note(&mut self, what: String, url: &str) {
+        if self.steps.len() == KEPT_STEPS {
+            self.steps.remove(0);
+        }
+        self.steps.push(Step {
+            what,
+            url: url.to_owned(),
+        });
+    }
+
+    /// `r`, with the step and the page's URL in the message of an error; an `Unavailable`
+    /// marks the browser broken (not kept for the next call).
+    fn noted<T>(&mut self, what: &str, r: R<T>) -> R<T> {
+        r.map_err(|e| {
+            let at = self
+                .steps
+                .last()
+                .map_or(String::new(), |s| format!(" at {}", s.url));
+            let say = |m: String| format!("{}: {what}{at}: {m}", self.app);
+            match e {
+                E::Unavailable(m) => {
+                    self.broken = true;
+                    E::Unavailable(say(m))
+                }
+                E::AppChanged(m) => E::AppChanged(say(m)),
+                e => e,
+            }
+        })
+    }
+
+    /// How a page load ended, as an error when the app did not answer with the page.
+    fn answered(&self, what: &str, load: &PageLoad) -> R<()> {
+        let app = self.app;
+        match (load.failed, load.status) {
+            (true, _) => Err(E::Unavailable(format!("{app} did not answer ({what})"))),
+            (_, Some(429)) => Err(E::RateLimited { retry_after: None }),
+            (_, Some(s @ (502..=504))) => {
+                Err(E::Unavailable(format!("{app} answered {s} ({what})")))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Loads `path` (starting with `/`) of the app; a page the app did not give (no answer, 429,
+    /// 502 to 504) is loaded again after 1 s, then 2 s.
+    ///
+    /// Errors: `RateLimited` or `Unavailable` after the retries.
+    pub async fn visit(&mut self, path: &str) -> R<PageLoad> {
+        let (url, what) = (self.url_of(path), format!("visit {path}"));
+        let mut waits = RETRY_WAITS.iter();
+        loop {
+            let load = self.tab.goto(&url).await;
+            let load = self.noted(&what, load)?;
+            self.note(what.clone(), &load.url);
+            match self.answered(&what, &load) {
+                Err(e) if e.is_retryable() => match waits.next() {
+                    Some(wait) => tokio::time::sleep(*wait).await,
+                    None => return self.noted(&what, Err(e)),
+                },
+                r => return r.map(|()| load),
+            }
+        }
+    }
+
+    /// Types `value` into the field `css` (the value is never noted).
+    ///
+    /// Errors: `AppChanged` when the field is not on the page.
+    pub async fn fill(&mut self, css: &str, value: &str) -> R<()> {
+        let what = format!("fill `{css}`");
+        let r = self.tab.fill(css, value).await;
+        self.noted(&what, r)
+    }
+
+    /// Chooses the option `value` of the select `css`.
+    ///
+    /// Errors: `AppChanged` when the select or the option is not on the page.
+    pub async fn choose(&mut self, css: &str, value: &str) -> R<()> {
+        let what = format!("choose `{value}` in `{css}`");
+        let r = self.tab.choose(css, value).await;
+        self.noted(&what, r)
+    }
+
+    /// Clicks `css`: something that loads no page (a box, a panel's toggle).
+    ///
+    /// Errors: `AppChanged` when `css` is not on the page.
+    pub async fn click(&mut self, css: &str) -> R<()> {
+        let r = self.tab.click(css).await;
+        self.noted(&format!("click `{css}`"), r)
+    }
+
+    /// Clicks `css` (a submit button, a link) and waits for the page it loads. Sent once: a
+    /// page the app did not give is an error, not retried here.
+    ///
+    /// Errors: `AppChanged` when `css` is not on the page; `RateLimited`, `Unavailable`.
+    pub async fn submit(&mut self, css: &str) -> R<PageLoad> {
+        let what = format!("submit `{css}`");
+        let load = self.tab.submit(css).await;
+        let load = self.noted(&what, load)?;
+        self.note(what.clone(), &load.url);
+        let r = self.answered(&what, &load);
+        self.noted(&what, r).map(|()| load)
+    }
+
+    /// Waits up to `timeout` for `css`; whether it came.
+    pub async fn wait_for(&mut self, css: &str, timeout: Duration) -> R<bool> {
+        let r = self.tab.wait_for(css, timeout).await;
+        self.noted(&format!("wait for `{css}`"), r)
+    }
+
+    /// Waits up to `timeout` for `css` to be shown (laid out with a height: e.g. a panel a click
+    /// slides open); whether it was.
+    pub async fn wait_shown(&mut self, css: &str, timeout: Duration) -> R<bool> {
+        // Laid out, and what a click at its centre would hit (not clipped by a sliding panel).
+        const SHOWN: &str = "const e = document.querySelector(arguments[0]); if (!e) return false; \
+                             const r = e.getBoundingClientRect(); if (r.height <= 0) return false; \
+                             const at = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2); \
+                             return !!at && (at === e || e.contains(at));";
+        let deadline = Instant::now() + timeout;
+        loop {
+            let shown = self.tab.read(SHOWN, vec![Value::from(css)]).await;
+            if self.noted(&format!("wait for `{css}` to show"), shown)? == Value::Bool(true) {
+                return Ok(true);
+            }
+            if Instant::now() >= deadline {
+                return Ok(false);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Runs `script` (a function body reading the page; `arguments` are `args`) and reads its
+    /// JSON result as `T`.
+    ///
+    /// Errors: `AppChanged` when the result is not a `T` (the page is not the one expected).
+    pub async fn read<T: DeserializeOwned>(
+        &mut self,
+        what: &str,
+        script: &str,
+        args: Vec<Value>,
+    ) -> R<T> {
+        let v = self.tab.read(script, args).await;
+        let v = self.noted(what, v)?;
+        let t =
+            serde_json::from_value(v).map_err(|e| E::AppChanged(format!("unexpected page: {e}")));
+        self.noted(what, t)
+    }
+
+    /// A PNG screenshot of what the page shows now.
+    pub async fn screenshot(&mut self) -> R<Vec<u8>> {
+        let r = self.tab.screenshot().await;
+        self.noted("take a screenshot", r)
+    }
+
+    /// Signs the browser in with `s`'s cookies: loads `path` (a page of the app that needs no
+    /// session, so the cookies have their origin), then adds them.
+    pub async fn restore(&mut self, s: &AppSession, path: &str) -> R<()> {
+        self.visit(path).await?;
+        let r = self.tab.add_cookies(&cookies_of(s)).await;
+        self.noted("restore the session", r)
+    }
+}
