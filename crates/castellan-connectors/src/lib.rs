@@ -14,6 +14,7 @@ pub mod scim;
 pub mod sdk;
 pub mod synapse;
 pub mod wordpress;
+pub mod wordpress_browser;
 
 pub use mediawiki::MediaWikiConnector;
 pub use redmine::RedmineConnector;
@@ -51,6 +52,12 @@ impl Registry {
     pub fn with(mut self, name: impl Into<String>, connector: Arc<dyn Connector>) -> Self {
         self.connectors.insert(name.into(), connector);
         self
+    }
+
+    /// Adds the browser connectors (`wordpress_browser`), driven on `bot`.
+    pub fn with_browser(self, bot: sdk::browser::BrowserBot) -> Self {
+        let wp = wordpress_browser::WordPressAdmin::connector(bot);
+        self.with(wordpress_browser::NAME, Arc::new(wp))
     }
 
     /// The registered names, sorted.

@@ -13,7 +13,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use castellan_conformance::harness::{start_app, unique, AdminApi, StartedApp};
+use castellan_conformance::harness::unique;
 use castellan_conformance::Fixture;
 use castellan_connectors::wordpress::{self, WordPressConnector};
 use castellan_connectors::Registry;
@@ -22,63 +22,12 @@ use castellan_core::connector::{
     AppMember, AppSession, Connector, ConnectorContext, ConnectorError, ConnectorRegistry,
     Invitation, MemberState, SignIn,
 };
-use futures::stream::{self, StreamExt};
 use reqwest::Method;
 use secrecy::SecretString;
-use serde_json::{json, Value};
+use serde_json::json;
 
-const ADMIN: &str = "admin";
-/// An account that signs in but may not manage members: an editor with its own application
-/// password.
-const EDITOR: &str = "castellan_editor";
-/// The custom role the start script adds.
-const CUSTOM_ROLE: &str = "castellan_reviewer";
-
-fn site() -> StartedApp {
-    start_app("wordpress", 18080)
-}
-
-fn secret_file(name: &str) -> String {
-    let file = site().dir.join(name);
-    std::fs::read_to_string(&file)
-        .unwrap_or_else(|e| panic!("{}: {e}", file.display()))
-        .trim()
-        .to_owned()
-}
-
-/// A context at `base` as `username` with an application password as its API token.
-fn token_context(base: &str, username: &str, token: &str) -> ConnectorContext {
-    let mut ctx = ConnectorContext::new(base, username, SecretString::from("unused".to_owned()));
-    ctx.api_token = Some(SecretString::from(token.to_owned()));
-    ctx
-}
-
-/// WordPress's REST API (`/wp-json/…`) as `admin`, to set up and to check.
-fn raw() -> AdminApi {
-    let basic = format!("{ADMIN}:{}", secret_file("app-password"));
-    let basic = data_encoding::BASE64.encode(basic.as_bytes());
-    AdminApi::new(&site().base_url).with_header("Authorization", &format!("Basic {basic}"))
-}
-
-/// Every user whose email, username or name holds `search`.
-async fn search(raw: &AdminApi, search: &str) -> Vec<Value> {
-    let mut all = Vec::new();
-    for page in 1.. {
-        let path =
-            format!("/wp-json/wp/v2/users?context=edit&per_page=100&page={page}&search={search}");
-        match raw.call(Method::GET, &path, None).await {
-            (200, Value::Array(rows)) if !rows.is_empty() => all.extend(rows),
-            _ => return all,
-        }
-    }
-    all
-}
-
-async fn create_user(raw: &AdminApi, login: &str, email: &str, role: &str) -> Value {
-    let body = json!({"username": login, "email": email, "password": unique(), "roles": [role]});
-    raw.ok(Method::POST, "/wp-json/wp/v2/users", Some(body))
-        .await
-}
+mod wordpress_site;
+use wordpress_site::*;
 
 // ---- the fixture ---------------------------------------------------------------------------------
 
@@ -129,35 +78,7 @@ impl Fixture for WordPressFixture {
     /// time (PHP's server has four workers). A user made meanwhile by another test binary
     /// (`existing_user_*`) is taken as made.
     async fn seed_members(&self, prefix: &str, n: usize) -> Vec<String> {
-        static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-        let _one = ONE_AT_A_TIME.lock().await;
-        let raw = raw();
-        let emails: Vec<String> = (0..n).map(|i| format!("{prefix}{i}@seed.test")).collect();
-        let have: HashSet<String> = search(&raw, prefix)
-            .await
-            .iter()
-            .filter_map(|u| u["email"].as_str().map(str::to_lowercase))
-            .collect();
-        let missing: Vec<&String> = emails.iter().filter(|e| !have.contains(*e)).collect();
-        stream::iter(missing)
-            .for_each_concurrent(4, |e| {
-                let raw = &raw;
-                async move {
-                    let login = e.split('@').next().unwrap();
-                    let body = json!({"username": login, "email": e, "password": unique(),
-                        "roles": ["subscriber"]});
-                    let (status, v) = raw
-                        .call(Method::POST, "/wp-json/wp/v2/users", Some(body))
-                        .await;
-                    let code = v["code"].as_str().unwrap_or("");
-                    assert!(
-                        status == 201 || code.starts_with("existing_user_"),
-                        "seed {e}: {status} {v}"
-                    );
-                }
-            })
-            .await;
-        emails
+        seed(prefix, n).await
     }
 
     async fn automation_member(&self) -> Option<String> {
@@ -383,23 +304,7 @@ async fn a_custom_role_is_given_and_read_from_the_app() {
         .await
         .unwrap();
     assert_eq!(m.roles, [CUSTOM_ROLE]);
-    let listed = c.list_roles(&ctx, &s).await.unwrap();
-    let names: Vec<&str> = listed.iter().map(|r| r.role.as_str()).collect();
-    assert_eq!(
-        names[..5],
-        [
-            "administrator",
-            "editor",
-            "author",
-            "contributor",
-            "subscriber"
-        ]
-    );
-    assert!(names.contains(&CUSTOM_ROLE), "{names:?}");
-    assert_eq!(
-        (listed[0].label.as_str(), listed[4].label.as_str()),
-        ("Administrator", "Subscriber")
-    );
+    check_roles(&c.list_roles(&ctx, &s).await.unwrap());
     c.remove(&ctx, &s, &m.app_member_id).await.unwrap();
 }
 

@@ -39,13 +39,14 @@ use crate::sdk::paging::{first_in_pages, growing_ids_members, Rows};
 use crate::sdk::rest::{header_count, json_body};
 use crate::sdk::usernames::{derive, random_password};
 use crate::sdk::{Auth, Endpoint, HttpClient};
-use model::{map_error, WpUser, ADMIN, DEFAULT_ROLES, NEEDED};
+use model::{map_error, WpUser, NEEDED};
+pub(crate) use model::{ADMIN, DEFAULT_ROLES};
 
 /// The connector's name in the catalog.
 pub const NAME: &str = "wordpress";
 /// The hub setting naming who receives a removed member's posts and links.
 pub const REASSIGN_TO: &str = "reassign_to";
-const APP: &str = "WordPress";
+pub(crate) const APP: &str = "WordPress";
 const USERS: &str = "/wp/v2/users";
 const ME: &str = "/wp/v2/users/me";
 /// Users per page: the REST API's maximum `per_page`.
@@ -206,6 +207,13 @@ impl<'a> Site<'a> {
     }
 }
 
+/// The username an address gives: its local part with characters WordPress refuses as `_`
+/// ([`derive`]), else `member` (to be made unique with [`first_unused`]).
+pub(crate) fn login_of(email: &str) -> String {
+    let base = derive(email_local_part(email), LOGIN_CHARS, LOGIN_MAX);
+    base.unwrap_or_else(|| "member".into())
+}
+
 #[async_trait]
 impl Members for Site<'_> {
     const APP: &'static str = APP;
@@ -246,11 +254,9 @@ impl Members for Site<'_> {
         self.set_roles(&m, &[role]).await
     }
 
-    /// The address's local part with characters WordPress refuses as `_` ([`derive`]), else
-    /// `member`, made unique with [`first_unused`].
+    /// The address's username ([`login_of`]), made unique with [`first_unused`].
     async fn free_username(&self, email: &str) -> R<String> {
-        let base = derive(email_local_part(email), LOGIN_CHARS, LOGIN_MAX);
-        first_unused(self, &base.unwrap_or_else(|| "member".into())).await
+        first_unused(self, &login_of(email)).await
     }
 
     /// Creates a user with a random password nobody keeps; sent once.

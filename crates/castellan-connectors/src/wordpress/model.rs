@@ -13,10 +13,10 @@ use crate::sdk::roles::ranked;
 use crate::sdk::Reply;
 
 /// The role that may do anything on a single site.
-pub(super) const ADMIN: &str = "administrator";
+pub(crate) const ADMIN: &str = "administrator";
 /// WordPress's default roles, most privileged first; their labels are the names capitalised
 /// (<https://wordpress.org/documentation/article/roles-and-capabilities/>).
-pub(super) const DEFAULT_ROLES: [&str; 5] =
+pub(crate) const DEFAULT_ROLES: [&str; 5] =
     [ADMIN, "editor", "author", "contributor", "subscriber"];
 
 /// What the automation account must be able to do: see, create, promote and delete users.

@@ -1,0 +1,462 @@
+//! WordPress through its own admin pages (`wp-admin`) in a headless browser, as an administrator
+//! signed in with its password: the browser bot's connector for a WordPress whose REST API is
+//! off or blocked (the `wordpress` connector is the API one). It makes no request to the REST
+//! API (`/wp-json`, `rest_route`) or to `admin-ajax.php`: only the pages a person would open.
+//!
+//! - **Sign-in** on `wp-login.php`; the account's user id is read from its profile
+//!   (`profile.php`, `#user_id`). A sign-in page that asks for more than the password (a second
+//!   factor, a captcha) is `NeedsHuman`. The users table is set to 100 rows a page (Screen
+//!   Options) once per account.
+//! - **Members**: `users.php` ordered by user id, `paged` as the cursor; a row's roles are the
+//!   classes of its checkbox (role slugs). Lookups use the table's search (`s`: the email column
+//!   for an address, the user id and username for digits).
+//! - **Roles** are those the Role select of `user-new.php` offers (custom ones too).
+//! - **Invitation**: `user-new.php` (username from the address as the API connector makes it,
+//!   the name as first and last name, a random password nobody keeps, no notification
+//!   email) with the role.
+//! - **Role change** and **keep-seat removal** (no role for this site): `user-edit.php`.
+//! - **Removal**: the row's Delete link, content attributed to the hub's `reassign_to` user.
+//!
+//! Sources: <https://wordpress.org/documentation/article/users-screen/>,
+//! <https://wordpress.org/documentation/article/users-add-new-screen/>,
+//! <https://wordpress.org/documentation/article/users-your-profile-screen/>,
+//! <https://wordpress.org/documentation/article/roles-and-capabilities/>.
+
+mod pages;
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use castellan_core::catalog::Capability::*;
+use castellan_core::connector::settings::{self_hosted, SettingField, SettingKind, BASE_URL};
+use castellan_core::connector::{AppMember, AppRole, AppSession, ConnectorContext as Ctx};
+use castellan_core::connector::{ConnectorError as E, ConnectorInfo, MemberPage, SignIn};
+use secrecy::ExposeSecret;
+use serde_json::json;
+use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
+
+use crate::sdk::browser::{session_of, BrowserBot, Page};
+use crate::sdk::builder::{first_unused, App, AppConnector, Invitee, Members};
+use crate::sdk::members::given;
+use crate::sdk::roles::{known, ranked};
+use crate::sdk::usernames::random_password;
+use crate::sdk::HttpClient;
+use crate::wordpress::{login_of, APP, DEFAULT_ROLES, REASSIGN_TO};
+use pages::{split_name, Messages, Table, MESSAGES, NOTIFIES, ROLES, USERS, WEAK};
+
+/// The connector's name in the catalog.
+pub const NAME: &str = "wordpress_browser";
+/// Rows of the users table per page (Screen Options allows up to 999).
+const PER_PAGE: &str = "100";
+/// A page of the site that needs no session, where a kept session's cookies are set.
+const LANDING: &str = "/wp-login.php";
+
+type R<T> = Result<T, E>;
+
+/// The connector ([`AppConnector`] of [`WordPressAdmin`]).
+pub type WordPressBrowserConnector = AppConnector<WordPressAdmin>;
+
+/// WordPress's admin pages as the connector builder's [`App`], on a [`BrowserBot`] (without
+/// one, every call is `Unavailable`).
+#[derive(Debug, Clone, Default)]
+pub struct WordPressAdmin {
+    bot: Option<BrowserBot>,
+}
+
+impl WordPressAdmin {
+    /// The connector on `bot`.
+    pub fn connector(bot: BrowserBot) -> WordPressBrowserConnector {
+        AppConnector::with_app(Self { bot: Some(bot) })
+    }
+
+    fn bot(&self) -> R<&BrowserBot> {
+        let why = "the browser bot is not running (Chromium is missing: see the README)";
+        self.bot.as_ref().ok_or_else(|| E::Unavailable(why.into()))
+    }
+}
+
+#[async_trait]
+impl App for WordPressAdmin {
+    const NAME: &'static str = NAME;
+    type Api<'a> = Admin;
+
+    fn describe(&self) -> ConnectorInfo {
+        let url = SettingField::new(BASE_URL, "Site address", SettingKind::Url, true);
+        let url = url.help("Settings → General → Site Address, e.g. https://blog.example.org");
+        let heir = SettingField::new(
+            REASSIGN_TO,
+            "Give removed members' content to",
+            SettingKind::Text,
+            true,
+        );
+        let heir = heir.help("The id, username or email of who gets a removed member's posts");
+        ConnectorInfo {
+            name: NAME.to_owned(),
+            roles: DEFAULT_ROLES.map(String::from).into(),
+            capabilities: vec![ListMembers, Invite, UpdateRole, Remove, KeepSeat, ListRoles],
+            default_role: "subscriber".to_owned(),
+            sign_in: SignIn::Password,
+            settings: self_hosted(url, [heir]),
+        }
+    }
+
+    async fn login(&self, _: &HttpClient, ctx: &Ctx) -> R<AppSession> {
+        let bot = self.bot()?;
+        let mut p = bot.open(ctx, APP).await?;
+        p.visit(LANDING).await?;
+        p.fill("#user_login", ctx.username.trim()).await?;
+        p.fill("#user_pass", ctx.password.expose_secret()).await?;
+        p.submit("#wp-submit").await?;
+        if !p.path().starts_with("/wp-admin") {
+            let said: Messages = p
+                .read("read the sign-in's answer", MESSAGES, vec![])
+                .await?;
+            return Err(match said.errors.first() {
+                Some(e) => E::BadCredentials(e.clone()),
+                None => E::NeedsHuman(format!("the sign-in page asks for more at {}", p.path())),
+            });
+        }
+        p.visit("/wp-admin/profile.php").await?;
+        let js = "return document.getElementById('user_id')?.value ?? null;";
+        let id: Option<String> = p.read("read the account's id", js, vec![]).await?;
+        let id = id.ok_or_else(|| E::AppChanged("no user id on profile.php".into()))?;
+        per_page(&mut p).await?;
+        let s = session_of(&mut p, json!({ "user_id": id })).await?;
+        bot.keep(ctx, &s, p);
+        Ok(s)
+    }
+
+    fn api(&self, _: &HttpClient, ctx: &Ctx, s: &AppSession) -> R<Admin> {
+        let (bot, ctx, s) = (self.bot()?.clone(), ctx.clone(), s.clone());
+        let me = s.data["user_id"].as_str().unwrap_or_default().to_owned();
+        Ok(Admin {
+            bot,
+            ctx,
+            s,
+            me,
+            page: Mutex::new(None),
+        })
+    }
+}
+
+/// Sets the users table to [`PER_PAGE`] rows (Screen Options of `users.php`) unless it is; an
+/// account that may not list users is left as it is.
+async fn per_page(p: &mut Page) -> R<()> {
+    p.visit("/wp-admin/users.php").await?;
+    let js = "return document.getElementById('users_per_page')?.value ?? null;";
+    let now: Option<String> = p.read("read the rows per page", js, vec![]).await?;
+    if now.is_none_or(|n| n == PER_PAGE) {
+        return Ok(());
+    }
+    p.click("#show-settings-link").await?;
+    p.wait_shown("#users_per_page", std::time::Duration::from_secs(5))
+        .await?;
+    p.fill("#users_per_page", PER_PAGE).await?;
+    p.submit("#screen-options-apply").await.map(drop)
+}
+
+/// wp-admin as the session's account for one call: one browser, taken from the session's idle
+/// one or opened with its cookies on first use, kept idle again when the call ends.
+#[derive(Debug)]
+pub struct Admin {
+    bot: BrowserBot,
+    ctx: Ctx,
+    s: AppSession,
+    me: String,
+    page: Mutex<Option<Page>>,
+}
+
+impl Drop for Admin {
+    fn drop(&mut self) {
+        if let Some(p) = self.page.get_mut().take() {
+            self.bot.keep(&self.ctx, &self.s, p);
+        }
+    }
+}
+
+impl Admin {
+    async fn page(&self) -> R<MappedMutexGuard<'_, Page>> {
+        let mut g = self.page.lock().await;
+        if g.is_none() {
+            let p = match self.bot.take(&self.ctx, &self.s) {
+                Some(p) => p,
+                None => {
+                    let mut p = self.bot.open(&self.ctx, APP).await?;
+                    p.restore(&self.s, LANDING).await?;
+                    p
+                }
+            };
+            *g = Some(p);
+        }
+        Ok(MutexGuard::map(g, |p| p.as_mut().expect("opened above")))
+    }
+
+    /// The page at `path` of `wp-admin/`, signed in.
+    ///
+    /// Errors: `BadCredentials` when WordPress sends the browser to sign in again.
+    async fn go(&self, path: &str) -> R<MappedMutexGuard<'_, Page>> {
+        let mut p = self.page().await?;
+        p.visit(&format!("/wp-admin/{path}")).await?;
+        if p.path().starts_with(LANDING) {
+            return Err(E::BadCredentials(
+                "the WordPress session has ended: sign in again".into(),
+            ));
+        }
+        Ok(p)
+    }
+
+    /// Page `n` of the users table, by user id, searched for `search` (`None`: everyone).
+    async fn table(&self, n: u32, search: Option<&str>) -> R<Table> {
+        let s: String = search
+            .map(|s| url::form_urlencoded::byte_serialize(s.as_bytes()).collect())
+            .unwrap_or_default();
+        let mut p = self
+            .go(&format!("users.php?orderby=ID&order=asc&paged={n}&s={s}"))
+            .await?;
+        let mut t: Table = p.read("read the users table", USERS, vec![]).await?;
+        if let Some(why) = t.refused {
+            return Err(E::InsufficientPermission(format!("WordPress: {why}")));
+        }
+        if !t.table {
+            return Err(E::AppChanged(format!("no users table at {}", p.path())));
+        }
+        // Past the last page WordPress sends the last one instead.
+        if n > 1 && !p.path().contains(&format!("paged={n}")) {
+            t.rows.clear();
+        }
+        Ok(t)
+    }
+
+    /// The first row the search for `search` finds for which `hit` holds, through every page.
+    async fn find(&self, search: &str, hit: impl Fn(&pages::Row) -> bool) -> R<Option<pages::Row>> {
+        for n in 1.. {
+            let t = self.table(n, Some(search)).await?;
+            if let Some(r) = t.rows.into_iter().find(&hit) {
+                return Ok(Some(r));
+            }
+            if n >= t.pages {
+                break;
+            }
+        }
+        Ok(None)
+    }
+
+    /// A user by id (digits), email (with `@`) or username (any case).
+    async fn row(&self, key: &str) -> R<Option<pages::Row>> {
+        let key = key.trim();
+        match key {
+            "" => Ok(None),
+            k if k.contains('@') => {
+                let k = k.to_lowercase();
+                self.find(&k, |r| r.member().email.as_deref() == Some(k.as_str()))
+                    .await
+            }
+            k => {
+                self.find(k, |r| r.id == k || r.login.eq_ignore_ascii_case(k))
+                    .await
+            }
+        }
+    }
+
+    /// The page's messages, as an error unless it says it saved.
+    async fn saved(&self, what: &str) -> R<()> {
+        let mut p = self.page().await?;
+        let said: Messages = p.read("read the page's messages", MESSAGES, vec![]).await?;
+        if said.saved && said.errors.is_empty() {
+            return Ok(());
+        }
+        Err(refusal(&said.errors, what, p.path()))
+    }
+
+    /// Gives user `id` the role `role` (`""`: no role for this site) on `user-edit.php`.
+    async fn edit(&self, id: &str, role: &str) -> R<AppMember> {
+        let mut p = self.go(&format!("user-edit.php?user_id={id}")).await?;
+        let said: Messages = p.read("read the page's messages", MESSAGES, vec![]).await?;
+        if !said.errors.is_empty() {
+            return Err(E::NotFound(format!(
+                "WordPress user {id}: {}",
+                said.errors.join(" ")
+            )));
+        }
+        p.choose("#role", role).await?;
+        p.submit("#submit").await?;
+        drop(p);
+        self.saved("change a user's role").await?;
+        self.member(id)
+            .await?
+            .ok_or_else(|| E::NotFound(format!("WordPress user {id}")))
+    }
+}
+
+/// What WordPress's messages `errors` mean, for a page at `path` that did not do `what`.
+fn refusal(errors: &[String], what: &str, path: &str) -> E {
+    let said = errors.join(" ");
+    let l = said.to_lowercase();
+    if l.contains("already") {
+        E::Conflict(format!("WordPress refused to {what}: {said}"))
+    } else if l.contains("not allowed") || l.contains("higher level of permission") {
+        E::InsufficientPermission(format!("WordPress refused to {what}: {said}"))
+    } else {
+        E::AppChanged(format!("WordPress did not {what} (at {path}): {said}"))
+    }
+}
+
+#[async_trait]
+impl Members for Admin {
+    const APP: &'static str = APP;
+
+    /// The account may list users (`users.php`) and create them (`user-new.php`).
+    async fn verify_permissions(&self) -> R<()> {
+        self.table(1, None).await?;
+        let mut p = self.go("user-new.php").await?;
+        if p.wait_for("#createusersub", std::time::Duration::ZERO)
+            .await?
+        {
+            return Ok(());
+        }
+        let said: Messages = p.read("read the page's messages", MESSAGES, vec![]).await?;
+        let why = format!(
+            "it cannot add users: {}; make it an administrator",
+            said.errors.join(" ")
+        );
+        Err(E::InsufficientPermission(why))
+    }
+
+    async fn page(&self, cursor: Option<&str>) -> R<MemberPage> {
+        let n: u32 = match cursor {
+            None => 1,
+            Some(c) => c
+                .parse()
+                .map_err(|_| E::Configuration(format!("{c:?} is not a page of {NAME}")))?,
+        };
+        let t = self.table(n, None).await?;
+        let next = (n < t.pages && !t.rows.is_empty()).then(|| (n + 1).to_string());
+        Ok(MemberPage {
+            members: t.rows.iter().map(pages::Row::member).collect(),
+            next,
+        })
+    }
+
+    async fn member(&self, id: &str) -> R<Option<AppMember>> {
+        Ok(self.row(id).await?.map(|r| r.member()))
+    }
+
+    async fn by_email(&self, email: &str) -> R<Option<AppMember>> {
+        self.member(email).await
+    }
+
+    fn is_me(&self, m: &AppMember) -> bool {
+        !self.me.is_empty() && m.app_member_id == self.me
+    }
+
+    /// The roles the Role select of `user-new.php` offers, WordPress's own first.
+    async fn roles(&self) -> R<Vec<AppRole>> {
+        let mut p = self.go("user-new.php").await?;
+        let offered: Vec<(String, String)> = p.read("read the roles", ROLES, vec![]).await?;
+        let labels: BTreeMap<String, String> = offered.into_iter().collect();
+        let order = ranked(labels.keys(), &DEFAULT_ROLES);
+        Ok(order
+            .into_iter()
+            .map(|role| AppRole {
+                label: labels[&role].clone(),
+                role,
+            })
+            .collect())
+    }
+
+    async fn role(&self, role: &str) -> R<String> {
+        let roles: Vec<String> = self.roles().await?.into_iter().map(|r| r.role).collect();
+        known(APP, role, &roles).map(|()| role.to_owned())
+    }
+
+    async fn set_role(&self, m: AppMember, role: &str) -> R<AppMember> {
+        self.edit(&m.app_member_id, role).await
+    }
+
+    async fn free_username(&self, email: &str) -> R<String> {
+        first_unused(self, &login_of(email)).await
+    }
+
+    /// `user-new.php` with a random password nobody keeps and no notification email; sent once.
+    async fn create(&self, login: &str, to: &Invitee<'_>) -> R<AppMember> {
+        let mut p = self.go("user-new.php").await?;
+        p.fill("#user_login", login).await?;
+        p.fill("#email", to.email).await?;
+        let (first, last) = split_name(given(&to.inv.name).unwrap_or_default());
+        p.fill("#first_name", first).await?;
+        p.fill("#last_name", last).await?;
+        // A random password of ours: the page's generated one comes from its scripts.
+        p.fill("#pass1", &random_password()).await?;
+        // Without its strength meter (a script it loads on demand), the page asks to confirm.
+        if p.read::<bool>("read the weak-password box", WEAK, vec![])
+            .await?
+        {
+            p.click("#pw-weak").await?;
+        }
+        p.choose("#role", to.role).await?;
+        if p.read::<bool>("read the notification box", NOTIFIES, vec![])
+            .await?
+        {
+            p.click("#send_user_notification").await?;
+        }
+        p.submit("#createusersub").await?;
+        // Made: `users.php?update=add&id=<id>` (whose `update` wp-admin's script then takes out
+        // of the address bar).
+        let made = match p.path().starts_with("/wp-admin/users.php?") {
+            true => p.path().split_once("id=").map(|(_, id)| id.to_owned()),
+            false => None,
+        };
+        let path = p.path().to_owned();
+        drop(p);
+        let Some(id) = made else {
+            let said: Messages = self
+                .page()
+                .await?
+                .read("read the page's messages", MESSAGES, vec![])
+                .await?;
+            return match refusal(&said.errors, "create a user", &path) {
+                // Chromium sends a form again when the connection was reset before the answer:
+                // the user the first one made holds the address.
+                E::Conflict(why) => self.by_email(to.email).await?.ok_or(E::Conflict(why)),
+                e => Err(e),
+            };
+        };
+        let id: String = id.chars().take_while(char::is_ascii_digit).collect();
+        self.member(&id)
+            .await?
+            .ok_or_else(|| E::AppChanged(format!("user {id} made but not listed")))
+    }
+
+    /// The row's Delete link; the content goes to `reassign_to` (required, another user).
+    async fn remove(&self, m: AppMember) -> R<()> {
+        let heir = match self.ctx.setting(REASSIGN_TO) {
+            Some(key) => self.row(key).await?.map(|r| r.id),
+            None => None,
+        };
+        let Some(heir) = heir.filter(|h| *h != m.app_member_id) else {
+            return Err(E::Configuration(format!(
+                "{REASSIGN_TO} must name another WordPress user"
+            )));
+        };
+        let Some(row) = self.row(&m.app_member_id).await? else {
+            return Ok(());
+        };
+        let link = row
+            .delete
+            .ok_or_else(|| E::InsufficientPermission("no Delete link for the user".into()))?;
+        let mut p = self.go(&link).await?;
+        if p.wait_for("#delete_option1", std::time::Duration::ZERO)
+            .await?
+        {
+            p.click("#delete_option1").await?;
+            p.choose("#reassign_user", &heir).await?;
+        }
+        p.submit("#submit").await?;
+        drop(p);
+        self.saved("delete a user").await
+    }
+
+    async fn deactivate(&self, m: AppMember) -> R<AppMember> {
+        self.edit(&m.app_member_id, "").await
+    }
+}

@@ -1,0 +1,194 @@
+//! The WordPress browser connector (`wp-admin` in headless Chromium) against the same real
+//! WordPress as the API connector: the conformance suite through [`BrowserFixture`], then that it
+//! opened only wp-admin's pages (no REST API, no admin-ajax) and what only the browser has.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (scripts/install-test-deps.sh installs them).
+//! The automation account is `admin` with its password (`DIR/admin-password`).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use castellan_browser::{ChromiumConfig, ChromiumEngine};
+use castellan_conformance::fault_proxy::{FaultProxy, Write};
+use castellan_conformance::harness::unique;
+use castellan_conformance::Fixture;
+use castellan_connectors::sdk::browser::BrowserBot;
+use castellan_connectors::wordpress::REASSIGN_TO;
+use castellan_connectors::wordpress_browser::{WordPressAdmin, WordPressBrowserConnector};
+use castellan_core::connector::{Connector, ConnectorContext, ConnectorError, Invitation};
+use reqwest::Method;
+use secrecy::SecretString;
+use serde_json::json;
+
+mod wordpress_site;
+use wordpress_site::*;
+
+/// An editor that signs in with a password but may not manage users.
+const BROWSER_EDITOR: &str = "castellan_browser_editor";
+
+/// A browser bot of its own per test (each test has its own runtime).
+fn bot() -> BrowserBot {
+    BrowserBot::new(Arc::new(ChromiumEngine::new(ChromiumConfig::default())))
+}
+
+fn password_context(base: &str, username: &str, password: &str) -> ConnectorContext {
+    let mut ctx = ConnectorContext::new(base, username, SecretString::from(password.to_owned()));
+    ctx.settings.insert(REASSIGN_TO.into(), ADMIN.into());
+    ctx
+}
+
+/// The conformance suite's fixture for the browser connector.
+#[derive(Debug)]
+struct BrowserFixture {
+    bot: BrowserBot,
+}
+
+#[async_trait]
+impl Fixture for BrowserFixture {
+    fn connector(&self) -> Arc<dyn Connector> {
+        Arc::new(WordPressAdmin::connector(self.bot.clone()))
+    }
+
+    fn base_url(&self) -> String {
+        site().base_url
+    }
+
+    /// `admin` with its password; removed members' posts go to `admin`.
+    fn context(&self, base_url: &str) -> ConnectorContext {
+        password_context(base_url, ADMIN, &secret_file("admin-password"))
+    }
+
+    /// An editor with a fresh password, set out of band.
+    async fn non_admin(&self, base_url: &str) -> Option<ConnectorContext> {
+        let raw = raw();
+        let found = search(&raw, BROWSER_EDITOR).await;
+        let id = match found.iter().find(|u| u["username"] == BROWSER_EDITOR) {
+            Some(u) => u["id"].clone(),
+            None => {
+                let email = "browser-editor@castellan.test";
+                create_user(&raw, BROWSER_EDITOR, email, "editor").await["id"].clone()
+            }
+        };
+        let password = format!("Pw-{}", unique());
+        let body = json!({ "password": password });
+        raw.ok(
+            Method::POST,
+            &format!("/wp-json/wp/v2/users/{id}"),
+            Some(body),
+        )
+        .await;
+        Some(password_context(base_url, BROWSER_EDITOR, &password))
+    }
+
+    async fn seed_members(&self, prefix: &str, n: usize) -> Vec<String> {
+        seed(prefix, n).await
+    }
+
+    async fn automation_member(&self) -> Option<String> {
+        Some("1".into())
+    }
+
+    /// wp-admin answers a form it carried out with a redirect; one it refused is shown again.
+    fn carried_out(&self, w: &Write) -> bool {
+        matches!(w.status, 302 | 303)
+    }
+}
+
+#[tokio::test]
+async fn conformance() {
+    castellan_conformance::run(&BrowserFixture { bot: bot() }).await;
+}
+
+fn invitation(email: &str, role: &str) -> Invitation {
+    let name = Some("Browser Person".to_owned());
+    Invitation {
+        email: email.to_owned(),
+        username: None,
+        name,
+        role: role.to_owned(),
+    }
+}
+
+/// Through a proxy that logs every request: a sign-in, a listing, an invitation, a role change,
+/// keep-seat removal and removal open only wp-admin's pages and the sign-in page, with their
+/// scripts, styles and images, and never the REST API (`/wp-json`, `rest_route`) or XML-RPC.
+/// (The pages' own scripts may post to `admin-ajax.php`, as in a person's browser: Add New
+/// User asks it for a generated password.)
+#[tokio::test]
+async fn it_opens_only_the_admin_pages() {
+    let proxy = FaultProxy::start(&site().base_url).await;
+    let f = BrowserFixture { bot: bot() };
+    let (c, ctx) = (
+        WordPressAdmin::connector(f.bot.clone()),
+        f.context(&proxy.url),
+    );
+    let s = c
+        .login(&ctx)
+        .await
+        .expect("admin signs in through the proxy");
+    c.list_members(&ctx, &s, None).await.unwrap();
+    let email = format!("wpb_pages_{}@example.com", unique());
+    let m = c
+        .invite(&ctx, &s, &invitation(&email, "author"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (m.email.as_deref(), m.name.as_deref()),
+        (Some(email.as_str()), Some("Browser Person"))
+    );
+    assert_eq!(
+        c.update_role(&ctx, &s, &m.app_member_id, "editor")
+            .await
+            .unwrap()
+            .roles,
+        ["editor"]
+    );
+    let kept = c
+        .remove_keep_seat(&ctx, &s, &m.app_member_id)
+        .await
+        .unwrap();
+    assert!(kept.roles.is_empty());
+    c.remove(&ctx, &s, &m.app_member_id).await.unwrap();
+    assert_eq!(
+        c.get_member(&ctx, &s, &m.app_member_id).await.unwrap(),
+        None
+    );
+    let seen = proxy.requests();
+    assert!(seen.len() > 10, "{seen:?}");
+    let api: Vec<_> = seen
+        .iter()
+        .filter(|(_, p)| p.contains("wp-json") || p.contains("rest_route") || p.contains("xmlrpc"))
+        .collect();
+    assert!(api.is_empty(), "the browser called the app's API: {api:?}");
+    let pages: Vec<_> = seen
+        .iter()
+        .filter(|(_, p)| {
+            !p.starts_with("/wp-admin/")
+                && !p.starts_with("/wp-login.php")
+                && !p.starts_with("/wp-includes/")
+        })
+        .collect();
+    assert!(
+        pages
+            .iter()
+            .all(|(_, p)| p.starts_with("/wp-content/") || p == "/favicon.ico"),
+        "{pages:?}"
+    );
+}
+
+/// A wrong password is `BadCredentials` with WordPress's own words; roles come from the app's
+/// Role select, custom ones included.
+#[tokio::test]
+async fn wrong_password_and_roles_from_the_role_select() {
+    let c: WordPressBrowserConnector = WordPressAdmin::connector(bot());
+    let base = site().base_url;
+    let bad = password_context(&base, ADMIN, "not-the-password");
+    let err = c.login(&bad).await.unwrap_err();
+    assert!(
+        matches!(&err, ConnectorError::BadCredentials(m) if m.contains("password")),
+        "{err:?}"
+    );
+    let ctx = password_context(&base, ADMIN, &secret_file("admin-password"));
+    let s = c.login(&ctx).await.unwrap();
+    check_roles(&c.list_roles(&ctx, &s).await.unwrap());
+}
