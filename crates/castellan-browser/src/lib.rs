@@ -227,3 +227,31 @@ impl BrowserEngine for ChromiumEngine {
         )))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_is_missing_names_the_debian_packages() {
+        let cfg = ChromiumConfig {
+            chromium: "/nonexistent/chromium".into(),
+            chromedriver: "/nonexistent/chromedriver".into(),
+            ..ChromiumConfig::default()
+        };
+        let why = cfg.missing().expect("both are missing");
+        assert!(
+            why.contains("Debian package `chromium`") && why.contains("`chromium-driver`"),
+            "{why}"
+        );
+        let one = ChromiumConfig {
+            chromium: std::env::current_exe().unwrap(),
+            ..cfg
+        };
+        let why = one.missing().expect("the driver is missing");
+        assert!(
+            !why.contains("`chromium`)") && why.contains("`chromium-driver`"),
+            "{why}"
+        );
+    }
+}

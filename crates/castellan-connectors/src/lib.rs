@@ -54,9 +54,13 @@ impl Registry {
         self
     }
 
-    /// Adds the browser connectors (`wordpress_browser`), driven on `bot`.
-    pub fn with_browser(self, bot: sdk::browser::BrowserBot) -> Self {
-        let wp = wordpress_browser::WordPressAdmin::connector(bot);
+    /// Adds the browser connectors (`wordpress_browser`), driven on `bot`; without one (no
+    /// Chromium here) they answer every call `Unavailable`, saying the browser bot is off.
+    pub fn with_browser(self, bot: Option<sdk::browser::BrowserBot>) -> Self {
+        let wp = match bot {
+            Some(bot) => wordpress_browser::WordPressAdmin::connector(bot),
+            None => wordpress_browser::WordPressBrowserConnector::new(),
+        };
         self.with(wordpress_browser::NAME, Arc::new(wp))
     }
 

@@ -182,6 +182,10 @@ pub struct App {
     /// The connector that drives it, if any.
     #[serde(default)]
     pub connector: Option<String>,
+    /// A connector that drives it through its own web pages in the browser bot, which a hub may
+    /// choose instead of [`App::connector`] (e.g. when the app's API is off).
+    #[serde(default)]
+    pub browser_connector: Option<String>,
     /// The app's own roles, most privileged first.
     #[serde(default)]
     pub roles: Vec<String>,

@@ -176,11 +176,11 @@ async fn open_as(cfg: &HostConfig, create: Create) -> Result<Castellan> {
         }
     }
     let keys = FileKeys::load(&cfg.master_key_file)?;
-    // The built-in connectors: connecting a hub checks its app's connector exists and takes its
-    // settings schema; the bot's workers use the same registry.
+    // The connectors ([`registry`]): connecting a hub checks its app's connector exists and
+    // takes its settings schema; the bot's workers use the same registry.
     let svc = Castellan::new(Arc::new(store), Arc::new(keys))
         .map_err(|e| anyhow::anyhow!("{e}"))?
-        .with_connectors(Arc::new(castellan_connectors::Registry::default()));
+        .with_connectors(registry());
     if has_workspace {
         svc.keys().check().await.map_err(|e| {
             anyhow::anyhow!(
@@ -300,4 +300,36 @@ pub fn lock_sqlite(cfg: &HostConfig) -> Result<Option<ServeLock>> {
     writeln!(file, "{}", std::process::id())?;
     file.flush()?;
     Ok(Some(ServeLock { _file: file }))
+}
+
+/// The connectors of this process, made once: the built-in API connectors and the browser
+/// connectors on one headless Chromium engine ([`castellan_browser::ChromiumEngine`], Debian's
+/// `chromium` and `chromium-driver`); without Chromium the browser connectors answer that the
+/// browser bot is off ([`browser_status`] says why).
+pub fn registry() -> Arc<castellan_connectors::Registry> {
+    static REGISTRY: std::sync::OnceLock<Arc<castellan_connectors::Registry>> =
+        std::sync::OnceLock::new();
+    let make = || {
+        let cfg = castellan_browser::ChromiumConfig::default();
+        let bot = cfg.missing().is_none().then(|| {
+            let engine = castellan_browser::ChromiumEngine::new(cfg);
+            castellan_connectors::sdk::browser::BrowserBot::new(Arc::new(engine))
+        });
+        Arc::new(castellan_connectors::Registry::default().with_browser(bot))
+    };
+    REGISTRY.get_or_init(make).clone()
+}
+
+/// A sentence on the browser bot for the server's start: the browsers it may run, or what is
+/// missing for it.
+pub fn browser_status() -> String {
+    let cfg = castellan_browser::ChromiumConfig::default();
+    match cfg.missing() {
+        None => format!(
+            "browser bot: headless {} (up to {} browsers at once)",
+            cfg.chromium.display(),
+            cfg.max_browsers
+        ),
+        Some(why) => format!("browser bot off: {why}; browser connectors (wordpress_browser) will fail until it is installed"),
+    }
 }

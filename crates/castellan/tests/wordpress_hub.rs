@@ -2,7 +2,8 @@
 //! connects with the administrator's application password and reads the site's roles (a custom
 //! one included), a share invites the person, a new app role (the custom one) changes theirs, a
 //! revoke deletes them with their posts handed to the automation account, and the next check for
-//! updates finds no drift.
+//! updates finds no drift. The story runs twice: on the REST API connector, and on the browser
+//! connector (wp-admin in headless Chromium), which a hub chooses with `--connector`.
 
 mod common;
 #[path = "common/hub_fixture.rs"]
@@ -55,6 +56,18 @@ async fn users_with(base: &str, token: &str, email: &str) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_story_on_wordpress() {
+    story(None).await;
+}
+
+/// The same story with the hub on the browser connector: the bot drives wp-admin's pages in
+/// headless Chromium, signed in with the password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_story_on_wordpress_through_its_admin_pages() {
+    story(Some("wordpress_browser")).await;
+}
+
+/// The story on the hub's `connector` (`None`: the app's own, the REST API).
+async fn story(connector: Option<&str>) {
     let (base, token, password) = wordpress();
     let t = tag();
     let tmp = tempfile::tempdir().unwrap();
@@ -88,22 +101,13 @@ async fn the_whole_story_on_wordpress() {
     // 2. The hub connects; the first check for updates lists the members with their roles and
     //    reads the site's roles, the custom one included.
     let label = format!("WordPress {t}");
-    let hub = cli.json(&[
-        "hub",
-        "connect",
-        "--app",
-        "wordpress",
-        "--label",
-        &label,
-        "--account",
-        "WordPress bot",
-        "--base-url",
-        &base,
-        "--setting",
-        "reassign_to=admin",
-        "--wait",
-    ]);
+    let mut connect = vec!["hub", "connect", "--app", "wordpress", "--label", &label];
+    connect.extend(["--account", "WordPress bot", "--base-url", &base]);
+    connect.extend(["--setting", "reassign_to=admin", "--wait"]);
+    connect.extend(connector.iter().flat_map(|c| ["--connector", *c]));
+    let hub = cli.json(&connect);
     assert_eq!(hub["status"], "healthy", "{hub:#}");
+    assert_eq!(hub["connector"].as_str(), connector, "{hub:#}");
     let members = cli.json(&["hub", "members", &label]);
     let admin = members
         .as_array()

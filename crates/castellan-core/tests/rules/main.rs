@@ -4,6 +4,7 @@
 
 mod activity;
 mod bot;
+mod browser_hub;
 mod fixtures;
 mod manual;
 mod permissions;

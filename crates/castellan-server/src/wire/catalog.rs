@@ -263,6 +263,10 @@ pub struct App {
     /// The connector that drives it, if any.
     #[serde(default)]
     pub connector: Option<String>,
+    /// A connector that drives it through its own web pages in the browser bot, which a hub may
+    /// choose instead (`connector` at connect), if any.
+    #[serde(default)]
+    pub browser_connector: Option<String>,
     /// The app's own roles, most privileged first.
     #[serde(default)]
     pub roles: Vec<String>,
@@ -297,6 +301,7 @@ impl From<App> for castellan_core::catalog::App {
             domains: v.domains,
             saml_sso: v.saml_sso,
             connector: v.connector,
+            browser_connector: v.browser_connector,
             roles: v.roles,
             capabilities: v.capabilities.into_iter().map(Into::into).collect(),
             category: v.category,
@@ -318,6 +323,7 @@ impl From<castellan_core::catalog::App> for App {
             domains: v.domains,
             saml_sso: v.saml_sso,
             connector: v.connector,
+            browser_connector: v.browser_connector,
             roles: v.roles,
             capabilities: v.capabilities.into_iter().map(Into::into).collect(),
             category: v.category,

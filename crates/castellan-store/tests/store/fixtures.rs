@@ -149,6 +149,7 @@ pub fn app(id: &str) -> App {
         domains: vec![format!("{id}.example.com")],
         saml_sso: false,
         connector: None,
+        browser_connector: None,
         roles: vec!["admin".into(), "member".into()],
         capabilities: vec![],
         category: Some("chat".into()),

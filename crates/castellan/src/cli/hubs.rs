@@ -55,7 +55,8 @@ pub struct ConnectArgs {
     #[arg(long = "setting", value_name = "KEY=VALUE", value_parser = parse_setting)]
     settings: Vec<(String, String)>,
     /// The connector: `manual` makes a manual hub on any catalog app (members from an uploaded
-    /// roster, changes as tasks for the app admin named by `--setting app_admin=EMAIL`);
+    /// roster, changes as tasks for the app admin named by `--setting app_admin=EMAIL`); the
+    /// app's browser connector (e.g. `wordpress_browser`: its pages in the browser bot);
     /// default: the app's own.
     #[arg(long)]
     connector: Option<String>,
@@ -84,7 +85,8 @@ pub enum HubCmd {
         /// Catalog app id or name.
         #[arg(long)]
         app: String,
-        /// `manual` for the manual connector's settings (default: the app's own connector).
+        /// `manual` or the app's browser connector for their settings (default: the app's own
+        /// connector).
         #[arg(long)]
         connector: Option<String>,
         #[command(flatten)]

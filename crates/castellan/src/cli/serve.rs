@@ -21,7 +21,7 @@ fn start_bots(
     grace: Duration,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let registry: std::sync::Arc<dyn castellan_core::connector::ConnectorRegistry> =
-        std::sync::Arc::new(castellan_connectors::Registry::default());
+        host::registry();
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
     let mut handles = vec![];
     for n in 0..a.workers {
@@ -76,6 +76,7 @@ pub async fn worker(a: WorkerArgs) -> Result<ExitCode> {
         "castellan worker running {} worker(s)",
         cfg.bot.workers
     ));
+    logging::notice(&host::browser_status());
     shutdown_signal().await;
     let _ = tx.send(true);
     join_bounded(handles, tokio::time::Instant::now() + grace).await;
@@ -146,6 +147,7 @@ pub async fn serve(a: ServeArgs) -> Result<ExitCode> {
         "castellan is serving"
     );
     logging::notice(&format!("castellan is serving on http://{addr}"));
+    logging::notice(&host::browser_status());
     let drain = limits.http.shutdown_drain;
     let mut handles = start_bots(&svc, &cfg.bot, rx.clone(), drain);
     handles.extend(inbox.tasks);

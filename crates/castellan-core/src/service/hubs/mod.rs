@@ -70,8 +70,9 @@ pub struct ConnectHub {
     /// The connector's other plain settings by key, as its settings schema declares them
     /// (`connector::settings`); secrets are secret custom fields of the automation account.
     pub settings: std::collections::BTreeMap<String, String>,
-    /// The connector to drive the hub with: `manual` (tasks for an app admin, any app) or the
-    /// app's own (the default).
+    /// The connector to drive the hub with: `manual` (tasks for an app admin, any app), the
+    /// app's browser connector (its catalog `browser_connector`: its pages in the browser bot)
+    /// or the app's own (the default).
     pub connector: Option<String>,
 }
 
@@ -153,15 +154,18 @@ impl Hubs<'_> {
         let connector = match over {
             Some(MANUAL) => MANUAL.to_owned(),
             Some(c) if Some(c) == app.connector.as_deref() => c.to_owned(),
+            Some(c) if Some(c) == app.browser_connector.as_deref() => c.to_owned(),
             Some(c) => {
+                let browser = app.browser_connector.as_deref().map(|b| format!(", `{b}` (its pages in the browser bot)"));
                 return Err(CoreError::invalid(
                     "connector",
                     format!(
-                        "`{}` does not drive {}: leave the connector out, or give `manual` (tasks for an app admin)",
+                        "`{}` does not drive {}: leave the connector out, or give `manual` (tasks for an app admin){}",
                         validate::clip(c),
-                        app.name
+                        app.name,
+                        browser.unwrap_or_default()
                     ),
-                ))
+                ));
             }
             None => app.connector.clone().ok_or_else(|| {
                 CoreError::invalid(
@@ -328,7 +332,8 @@ impl Hubs<'_> {
             organization_id,
             base_url,
             settings: input.settings,
-            connector: (connector == MANUAL).then(|| connector.clone()),
+            connector: (Some(connector.as_str()) != app.connector.as_deref())
+                .then(|| connector.clone()),
             user_management,
             login_method,
             automation_account_id: account.id,
