@@ -23,4 +23,4 @@ pub use connector::{
     permanent, transient, Call, Fail, FakeConnector, FakeRegistry, Hold, Op, Outcome, SeenContext,
 };
 pub use memory::MemoryStore;
-pub use world::{World, APP, BOT_PASSWORD, CONNECTOR};
+pub use world::{connect_input, World, APP, BOT_PASSWORD, CONNECTOR};

@@ -174,13 +174,18 @@ impl World {
     /// Stores an automation account (username `castellan-bot`, password [`BOT_PASSWORD`]) for
     /// [`APP`] in the default vault.
     pub async fn automation_account(&self, label: &str) -> AccountId {
+        self.automation_account_for(APP, label).await
+    }
+
+    /// [`World::automation_account`] for the catalog app `app`.
+    pub async fn automation_account_for(&self, app: &str, label: &str) -> AccountId {
         self.svc
             .accounts()
             .create(
                 &self.owner.permit().unwrap(),
                 AccountInput {
                     label: label.into(),
-                    app: Some(APP.into()),
+                    app: Some(app.into()),
                     login_url: Some("https://app.example/login".into()),
                     username: Some("castellan-bot".into()),
                     password: Some(SecretString::from(BOT_PASSWORD.to_owned())),
@@ -209,25 +214,10 @@ impl World {
     /// Connects a hub labelled `label` to `https://app.example` with the given automation
     /// account and the default settings. Errors as `Castellan::connect_hub`.
     pub async fn connect_with(&self, label: &str, account: AccountId) -> CoreResult<Hub> {
+        let input = connect_input(APP, label, account);
         self.svc
             .hubs()
-            .connect(
-                &self.owner.permit().unwrap(),
-                ConnectHub {
-                    connector: None,
-                    settings: Default::default(),
-                    app: APP.into(),
-                    label: label.into(),
-                    organization_id: None,
-                    base_url: Some("https://app.example".into()),
-                    user_management: None,
-                    login_method: None,
-                    automation_account_id: Some(account),
-                    placeholder: None,
-                    safeguard_threshold: None,
-                    sync_interval_secs: None,
-                },
-            )
+            .connect(&self.owner.permit().unwrap(), input)
             .await
     }
 
@@ -327,4 +317,24 @@ fn worker(svc: &Castellan, registry: &FakeRegistry, id: &str) -> Bot {
             backoff_base: Duration::milliseconds(1),
         },
     )
+}
+
+/// What connecting a hub labelled `label` on the catalog app `app` at `https://app.example` with
+/// the automation account `account` takes, with every other field at its default (the app's own
+/// connector, no settings).
+pub fn connect_input(app: &str, label: &str, account: AccountId) -> ConnectHub {
+    ConnectHub {
+        connector: None,
+        settings: Default::default(),
+        app: app.into(),
+        label: label.into(),
+        organization_id: None,
+        base_url: Some("https://app.example".into()),
+        user_management: None,
+        login_method: None,
+        automation_account_id: Some(account),
+        placeholder: None,
+        safeguard_threshold: None,
+        sync_interval_secs: None,
+    }
 }

@@ -10,7 +10,7 @@ use castellan_core::hub::{Hub, HubId, HubStatus, Matching, Task, Trigger};
 use castellan_core::manual::{TaskKind, TaskState};
 use castellan_core::model::{AccountSetup, WorkspaceRole};
 use castellan_core::service::{AccountInput, ConnectHub, ManualConnector, TaskView};
-use castellan_testkit::World;
+use castellan_testkit::{connect_input, World};
 use chrono::Duration;
 use secrecy::SecretString;
 
@@ -59,16 +59,8 @@ async fn connect_manual(
                     .iter()
                     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                     .collect(),
-                app: "trello".into(),
-                label: label.into(),
-                organization_id: None,
                 base_url: None,
-                user_management: None,
-                login_method: None,
-                automation_account_id: Some(account),
-                placeholder: None,
-                safeguard_threshold: None,
-                sync_interval_secs: None,
+                ..connect_input("trello", label, account)
             },
         )
         .await

@@ -7,7 +7,9 @@ use castellan_core::connector::{SettingField, SettingKind, SignIn};
 use castellan_core::error::CoreError;
 use castellan_core::model::{AccountSetup, CustomField};
 use castellan_core::service::{AccountInput, ConnectHub};
-use castellan_testkit::{FakeConnector, SeenContext, World, APP, BOT_PASSWORD, CONNECTOR};
+use castellan_testkit::{
+    connect_input, FakeConnector, SeenContext, World, APP, BOT_PASSWORD, CONNECTOR,
+};
 use secrecy::SecretString;
 
 /// A WordPress-like schema: base URL, an application password, a user to reassign content to.
@@ -80,21 +82,11 @@ async fn connect(
         .connect(
             &w.owner.permit().unwrap(),
             ConnectHub {
-                connector: None,
-                app: APP.into(),
-                label: label.into(),
-                organization_id: None,
-                base_url: Some("https://app.example".into()),
-                user_management: None,
-                login_method: None,
-                automation_account_id: Some(account),
-                placeholder: None,
-                safeguard_threshold: None,
-                sync_interval_secs: None,
                 settings: settings
                     .iter()
                     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                     .collect(),
+                ..connect_input(APP, label, account)
             },
         )
         .await
