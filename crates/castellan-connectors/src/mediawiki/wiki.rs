@@ -20,7 +20,7 @@ use crate::sdk::members::{mailbox, member};
 use crate::sdk::records::{RecordStore, Records};
 use crate::sdk::rest::body_json;
 use crate::sdk::roles::ranked;
-use crate::sdk::usernames::capitalized;
+use crate::sdk::usernames::{capitalized, derive};
 use crate::sdk::{Auth, Endpoint, HttpClient, Reply};
 
 /// Groups every user is in implicitly (`$wgImplicitGroups`): not roles.
@@ -222,16 +222,12 @@ fn user(v: &Value, recs: &Records) -> Option<AppMember> {
     Some(member(id, email, Some(name), roles, blocked))
 }
 
-/// The username an address gives: its [`mailbox`], characters other than letters, digits, `.`
-/// and `-` as spaces, at most 60 characters ([`canonical`]: `ana.b_c+x@h` gives `Ana.b c`), or
-/// `Member`.
+/// The username an address gives: its [`mailbox`] with characters other than letters, digits,
+/// `.` and `-` as spaces ([`derive`]), at most 60 characters, as MediaWiki stores it
+/// ([`canonical`]: `ana.b_c+x@h` gives `Ana.b c`), or `Member` when no letter or digit is left.
 pub(super) fn username(email: &str) -> String {
     let keep = |c: char| c.is_alphanumeric() || c == '.' || c == '-';
-    let local = mailbox(email).chars().take(60);
-    let clean: String = local.map(|c| if keep(c) { c } else { ' ' }).collect();
-    Some(canonical(&clean))
-        .filter(|n| !n.is_empty())
-        .unwrap_or("Member".into())
+    derive(mailbox(email), keep, 60 + 3).map_or("Member".into(), |n| canonical(&n))
 }
 
 /// A username as MediaWiki stores it: `_` as a space, runs of spaces as one, trimmed, the first
@@ -239,23 +235,4 @@ pub(super) fn username(email: &str) -> String {
 pub(super) fn canonical(name: &str) -> String {
     let words = name.replace('_', " ");
     capitalized(&words.split_whitespace().collect::<Vec<_>>().join(" "))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn groups_and_names() {
-        let g = groups(["*", "user", "sysop", "zeta", "bureaucrat", "abc", "sysop"].into_iter());
-        assert_eq!(g, ["bureaucrat", "sysop", "abc", "zeta"]);
-        assert_eq!(
-            (
-                username("ana.b_c+x@h"),
-                username("élan@h"),
-                username("+x@h")
-            ),
-            ("Ana.b c".into(), "Élan".into(), "Member".into())
-        );
-    }
 }
