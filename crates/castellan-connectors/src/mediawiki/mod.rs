@@ -140,9 +140,7 @@ impl Members for Wiki<'_> {
     async fn page(&self, cursor: Option<&str>) -> R<MemberPage> {
         let q = "action=query&list=allusers&auprop=groups|blockinfo&aulimit=100";
         let from: Vec<_> = cursor.iter().map(|c| ("aufrom", *c)).collect();
-        let (members, v) = self.members(q, &from).await?;
-        let next = v["continue"]["aufrom"].as_str().map(str::to_owned);
-        Ok(MemberPage { members, next })
+        self.members(q, &from).await
     }
 
     /// One user by id or name, `None` when there is none (a name never holds a `|`).

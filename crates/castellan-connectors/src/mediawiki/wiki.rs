@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use castellan_core::connector::ConnectorError as E;
-use castellan_core::connector::{AppMember, AppSession, ConnectorContext as Ctx};
+use castellan_core::connector::{AppMember, AppSession, ConnectorContext as Ctx, MemberPage};
 use reqwest::Method;
 use serde_json::Value;
 
@@ -91,12 +91,8 @@ impl<'a> Wiki<'a> {
 
     /// The members listed (`list=users` or `list=allusers`) in the answer to `fixed` and
     /// `extra`, with the addresses Castellan invited them with (the invitation records, read in
-    /// the same call), and the answer.
-    pub(super) async fn members(
-        &self,
-        fixed: &str,
-        extra: Pairs<'_>,
-    ) -> R<(Vec<AppMember>, Value)> {
+    /// the same call), and the name `list=allusers` goes on from (`continue.aufrom`).
+    pub(super) async fn members(&self, fixed: &str, extra: Pairs<'_>) -> R<MemberPage> {
         let q = format!("{fixed}&meta=userinfo&uiprop=options");
         let v = self.get(&q, extra, "list users").await?;
         let recs = records(&v);
@@ -104,7 +100,9 @@ impl<'a> Wiki<'a> {
         let rows = rows.chain(items(&v["query"]["allusers"]));
         let rows = rows.filter(|r| r.get("missing").or(r.get("invalid")).is_none());
         let members = rows.map(|r| user(r, &recs)).collect::<Option<_>>();
-        Ok((members.ok_or_else(|| unexpected(APP, "list users"))?, v))
+        let members = members.ok_or_else(|| unexpected(APP, "list users"))?;
+        let next = v["continue"]["aufrom"].as_str().map(str::to_owned);
+        Ok(MemberPage { members, next })
     }
 
     /// Existing users by name, or by id when every one is digits; missing ones are left out.
@@ -113,7 +111,7 @@ impl<'a> Wiki<'a> {
         let digits = |i: &&str| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit());
         let key = ["ususers", "ususerids"][usize::from(ids.iter().all(digits))];
         let q = "action=query&list=users&usprop=groups|blockinfo";
-        Ok(self.members(q, &[(key, &ids.join("|"))]).await?.0)
+        Ok(self.members(q, &[(key, &ids.join("|"))]).await?.members)
     }
 
     /// The wiki's groups as roles, most privileged first, and `user`
