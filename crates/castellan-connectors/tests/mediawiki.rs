@@ -376,6 +376,10 @@ async fn invitations_name_accounts_from_addresses_and_record_them() {
         .await
         .unwrap();
     assert_eq!(two.name, Some(format!("{name}-2")));
+    // The mailbox without its `+tag`, `_` as a space, the first letter capitalised.
+    let tagged = invitation(&format!("x_{sfx}+news@invite.test"), None, "user");
+    let tagged = c.invite(&ctx, &s, &tagged).await.unwrap();
+    assert_eq!(tagged.name, Some(format!("X {sfx}")));
     // A name taken by an account Castellan did not make: a person must decide.
     raw.create(&format!("Bo.{sfx}"), "someone@else.test").await;
     let bo = invitation(&format!("bo.{sfx}@invite.test"), None, "user");

@@ -42,7 +42,7 @@ use secrecy::ExposeSecret;
 use serde_json::json;
 use tracing::debug;
 
-use crate::sdk::builder::{confirmed, rejoin, App, AppConnector, Chosen, Invitee, Members};
+use crate::sdk::builder::{confirmed, only, rejoin, App, AppConnector, Chosen, Invitee, Members};
 use crate::sdk::cookies::CookieJar;
 use crate::sdk::errors::{gone, unexpected};
 use crate::sdk::json::{items, text};
@@ -91,8 +91,8 @@ impl App for MediaWiki {
     async fn login(&self, http: &HttpClient, ctx: &Ctx) -> R<S> {
         let mut w = Wiki::new(http, ctx, None)?;
         let mut jar = CookieJar::default();
-        let r = w.send(false, "action=query&meta=tokens&type=login", &[]);
-        let r = r.await?;
+        let q = "action=query&meta=tokens&type=login";
+        let r = w.send(false, q, &[]).await?;
         jar.store_all(&r.set_cookies);
         let token = body(r, "sign in")?["query"]["tokens"]["logintoken"].take();
         let back = w.ep.base().to_string();
@@ -140,9 +140,7 @@ impl Members for Wiki<'_> {
     async fn page(&self, cursor: Option<&str>) -> R<MemberPage> {
         let q = "action=query&list=allusers&auprop=groups|blockinfo&aulimit=100";
         let from: Vec<_> = cursor.iter().map(|c| ("aufrom", *c)).collect();
-        let (members, v) = self.members(q, &from).await?;
-        let next = v["continue"]["aufrom"].as_str().map(str::to_owned);
-        Ok(MemberPage { members, next })
+        self.members(q, &from).await
     }
 
     /// One user by id or name, `None` when there is none (a name never holds a `|`).
@@ -179,9 +177,6 @@ impl Members for Wiki<'_> {
     /// returns the user as after ([`confirmed`]: `InsufficientPermission` when the group was not
     /// added).
     async fn set_role(&self, u: Member, role: &str) -> R<Member> {
-        if u.roles == [role] {
-            return Ok(u);
-        }
         let others = u.roles.iter().filter(|g| *g != role && *g != USER);
         let others = others.cloned().collect::<Vec<_>>().join("|");
         let add = if role == USER { "" } else { role };
@@ -194,11 +189,8 @@ impl Members for Wiki<'_> {
     /// Unblocks the user (`action=unblock`; `cantunblock`, `NotFound`: the block is gone
     /// already).
     async fn reactivate(&self, u: Member, _: &Invitee<'_>) -> R<Member> {
-        let f = [("user", name(&u))];
-        gone(
-            self.write("action=unblock&reason=Castellan", "csrf", &f)
-                .await,
-        )?;
+        let q = "action=unblock&reason=Castellan";
+        gone(self.write(q, "csrf", &[("user", name(&u))]).await)?;
         let u = self.member(&u.app_member_id).await?;
         u.ok_or_else(|| unexpected(APP, "unblock"))
     }
@@ -257,7 +249,7 @@ impl Members for Wiki<'_> {
 
     /// Takes every group away and blocks the user indefinitely (`action=block`).
     async fn remove(&self, m: Member) -> R<()> {
-        let u = self.set_role(m, USER).await?;
+        let u = only(self, m, USER).await?;
         if u.state != MemberState::Deactivated {
             // `reblock` makes a partial block sitewide; no `autoblock` (it would block the
             // member's last IP address, maybe the bot's own).

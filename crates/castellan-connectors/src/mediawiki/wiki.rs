@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use castellan_core::connector::ConnectorError as E;
-use castellan_core::connector::{AppMember, AppSession, ConnectorContext as Ctx};
+use castellan_core::connector::{AppMember, AppSession, ConnectorContext as Ctx, MemberPage};
 use reqwest::Method;
 use serde_json::Value;
 
@@ -20,7 +20,7 @@ use crate::sdk::members::{mailbox, member};
 use crate::sdk::records::{RecordStore, Records};
 use crate::sdk::rest::body_json;
 use crate::sdk::roles::ranked;
-use crate::sdk::usernames::capitalized;
+use crate::sdk::usernames::{capitalized, derive};
 use crate::sdk::{Auth, Endpoint, HttpClient, Reply};
 
 /// Groups every user is in implicitly (`$wgImplicitGroups`): not roles.
@@ -91,12 +91,8 @@ impl<'a> Wiki<'a> {
 
     /// The members listed (`list=users` or `list=allusers`) in the answer to `fixed` and
     /// `extra`, with the addresses Castellan invited them with (the invitation records, read in
-    /// the same call), and the answer.
-    pub(super) async fn members(
-        &self,
-        fixed: &str,
-        extra: Pairs<'_>,
-    ) -> R<(Vec<AppMember>, Value)> {
+    /// the same call), and the name `list=allusers` goes on from (`continue.aufrom`).
+    pub(super) async fn members(&self, fixed: &str, extra: Pairs<'_>) -> R<MemberPage> {
         let q = format!("{fixed}&meta=userinfo&uiprop=options");
         let v = self.get(&q, extra, "list users").await?;
         let recs = records(&v);
@@ -104,7 +100,9 @@ impl<'a> Wiki<'a> {
         let rows = rows.chain(items(&v["query"]["allusers"]));
         let rows = rows.filter(|r| r.get("missing").or(r.get("invalid")).is_none());
         let members = rows.map(|r| user(r, &recs)).collect::<Option<_>>();
-        Ok((members.ok_or_else(|| unexpected(APP, "list users"))?, v))
+        let members = members.ok_or_else(|| unexpected(APP, "list users"))?;
+        let next = v["continue"]["aufrom"].as_str().map(str::to_owned);
+        Ok(MemberPage { members, next })
     }
 
     /// Existing users by name, or by id when every one is digits; missing ones are left out.
@@ -113,7 +111,7 @@ impl<'a> Wiki<'a> {
         let digits = |i: &&str| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit());
         let key = ["ususers", "ususerids"][usize::from(ids.iter().all(digits))];
         let q = "action=query&list=users&usprop=groups|blockinfo";
-        Ok(self.members(q, &[(key, &ids.join("|"))]).await?.0)
+        Ok(self.members(q, &[(key, &ids.join("|"))]).await?.members)
     }
 
     /// The wiki's groups as roles, most privileged first, and `user`
@@ -222,16 +220,12 @@ fn user(v: &Value, recs: &Records) -> Option<AppMember> {
     Some(member(id, email, Some(name), roles, blocked))
 }
 
-/// The username an address gives: its [`mailbox`], characters other than letters, digits, `.`
-/// and `-` as spaces, at most 60 characters ([`canonical`]: `ana.b_c+x@h` gives `Ana.b c`), or
-/// `Member`.
+/// The username an address gives: its [`mailbox`] with characters other than letters, digits,
+/// `.` and `-` as spaces ([`derive`]), at most 60 characters, as MediaWiki stores it
+/// ([`canonical`]: `ana.b_c+x@h` gives `Ana.b c`), or `Member` when no letter or digit is left.
 pub(super) fn username(email: &str) -> String {
     let keep = |c: char| c.is_alphanumeric() || c == '.' || c == '-';
-    let local = mailbox(email).chars().take(60);
-    let clean: String = local.map(|c| if keep(c) { c } else { ' ' }).collect();
-    Some(canonical(&clean))
-        .filter(|n| !n.is_empty())
-        .unwrap_or("Member".into())
+    derive(mailbox(email), keep, 60 + 3).map_or("Member".into(), |n| canonical(&n))
 }
 
 /// A username as MediaWiki stores it: `_` as a space, runs of spaces as one, trimmed, the first
@@ -239,23 +233,4 @@ pub(super) fn username(email: &str) -> String {
 pub(super) fn canonical(name: &str) -> String {
     let words = name.replace('_', " ");
     capitalized(&words.split_whitespace().collect::<Vec<_>>().join(" "))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn groups_and_names() {
-        let g = groups(["*", "user", "sysop", "zeta", "bureaucrat", "abc", "sysop"].into_iter());
-        assert_eq!(g, ["bureaucrat", "sysop", "abc", "zeta"]);
-        assert_eq!(
-            (
-                username("ana.b_c+x@h"),
-                username("élan@h"),
-                username("+x@h")
-            ),
-            ("Ana.b c".into(), "Élan".into(), "Member".into())
-        );
-    }
 }
