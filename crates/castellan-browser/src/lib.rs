@@ -16,6 +16,9 @@
 //!   `<-loopback>`, which must come first, so other loopback ports are not bypassed either): a page's trackers, avatars
 //!   or links to cloud metadata addresses go nowhere. The hub's name resolves only to the address
 //!   the connector checked against the hub's address policy (`--host-resolver-rules`).
+//! - **No browser outlives Castellan**: chromedriver leads its own process group with every
+//!   Chromium it starts; the group is killed when the engine ends, and a small `sh` watcher
+//!   kills it when the Castellan process is gone, even after `kill -9`.
 //! - The engine installs nothing: [`ChromiumConfig::missing`] says which package is missing.
 //!
 //! Sources: <https://www.w3.org/TR/webdriver2/>, <https://developer.chrome.com/docs/chromedriver/capabilities>,
@@ -88,11 +91,53 @@ impl ChromiumConfig {
     }
 }
 
-/// A running chromedriver.
+/// A running chromedriver, the leader of its process group.
 #[derive(Debug)]
 struct Driver {
     child: Child,
     url: String,
+}
+
+impl Drop for Driver {
+    /// Ends chromedriver and every browser it started (its process group).
+    fn drop(&mut self) {
+        if let Some(pid) = self.child.id() {
+            end_group(pid);
+        }
+    }
+}
+
+/// Kills the process group `group` (chromedriver's, with its browsers).
+fn end_group(group: u32) {
+    if group > 1 {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", "--", &format!("-{group}")])
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// A watcher (`sh`) that ends the process group `group` once this process is gone, even after
+/// `kill -9`, or once its leader (chromedriver) has died: no browser outlives Castellan.
+fn reap_after_us(group: u32) {
+    const WATCH: &str = "while kill -0 \"$1\" 2>/dev/null && kill -0 \"$2\" 2>/dev/null; \
+                         do sleep 1; done; kill -KILL -\"$2\" 2>/dev/null";
+    let me = std::process::id().to_string();
+    let spawned = Command::new("sh")
+        .args([
+            "-c",
+            WATCH,
+            "castellan-browser-reaper",
+            &me,
+            &group.to_string(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "no watcher for the browsers: they may outlive a killed castellan");
+    }
 }
 
 /// The Chromium engine. Cheap to share behind an `Arc`; one per process.
@@ -142,8 +187,12 @@ impl ChromiumEngine {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
+            // Its own process group, with every Chromium it starts: ended as one.
+            .process_group(0)
             .spawn()
             .map_err(|e| E::Unavailable(format!("cannot start chromedriver: {e}")))?;
+        let group = child.id().unwrap_or_default();
+        reap_after_us(group);
         let deadline = Instant::now() + Duration::from_secs(20);
         while tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await

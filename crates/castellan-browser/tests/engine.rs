@@ -150,3 +150,81 @@ async fn statuses_of_error_answers_and_the_pool_bound() {
         .expect("the place is free again");
     tab.close().await;
 }
+
+/// Every process descended from `pid` (from `/proc/*/stat`).
+fn descendants(pid: u32) -> Vec<u32> {
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|p| {
+            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
+            // `pid (comm) state ppid …`; comm may hold spaces and parentheses.
+            let after = &stat[stat.rfind(')')? + 2..];
+            Some((p, after.split(' ').nth(1)?.parse().ok()?))
+        })
+        .collect();
+    let mut found = vec![pid];
+    let mut i = 0;
+    while i < found.len() {
+        let p = found[i];
+        found.extend(parents.iter().filter(|(_, pp)| *pp == p).map(|(c, _)| *c));
+        i += 1;
+    }
+    found.split_off(1)
+}
+
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|s| !s[s.rfind(')').unwrap_or(0)..].starts_with(") Z"))
+}
+
+/// A process with an open browser is killed with SIGKILL: chromedriver and every Chromium it
+/// started end too (the engine's watcher), none is left behind.
+#[tokio::test]
+async fn no_browser_outlives_a_killed_process() {
+    if std::env::var_os("CASTELLAN_BROWSER_CHILD").is_some() {
+        let engine = ChromiumEngine::new(ChromiumConfig::default());
+        let (port, _) = server("200 OK", "<p>held</p>").await;
+        let mut tab = engine.open(&scope(port)).await.unwrap();
+        tab.goto(&format!("http://127.0.0.1:{port}/"))
+            .await
+            .unwrap();
+        println!("browser open");
+        tokio::time::sleep(Duration::from_secs(600)).await;
+        return;
+    }
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "no_browser_outlives_a_killed_process",
+            "--nocapture",
+        ])
+        .env("CASTELLAN_BROWSER_CHILD", "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = BufReader::new(child.stdout.take().unwrap());
+    let opened = out
+        .lines()
+        .map_while(Result::ok)
+        .any(|l| l.contains("browser open"));
+    assert!(opened, "the child opened no browser");
+    let procs = descendants(child.id());
+    assert!(
+        procs.len() >= 3,
+        "chromedriver and Chromium run under the child: {procs:?}"
+    );
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut left: Vec<u32> = procs.clone();
+    while !left.is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        left.retain(|p| alive(*p));
+    }
+    assert!(
+        left.is_empty(),
+        "left behind after kill -9: {left:?} of {procs:?}"
+    );
+}
