@@ -11,6 +11,9 @@ mod hub_fixture;
 #[path = "common/synapse.rs"]
 mod synapse_common;
 
+use std::time::{Duration, Instant};
+
+use castellan_conformance::fault_proxy::FaultProxy;
 use castellan_conformance::harness::start_app;
 use hub_fixture::{assert_no_drift, assert_story_jobs, wait_idle};
 use reqwest::Method;
@@ -74,25 +77,8 @@ async fn story(connector: Option<&str>) {
     let (_server, cli, ana) = hub_fixture::story_workspace(tmp.path(), "Ana", &t);
 
     // 1. The automation account: `admin`, its password, and its application password as the
-    //    secret custom field `api_token`, which the connector signs in with.
-    cli.ok_stdin(
-        &[
-            "accounts",
-            "add",
-            "--label",
-            "WordPress bot",
-            "--app",
-            "wordpress",
-            "--username",
-            "admin",
-            "--setup",
-            "placeholder",
-            "--secret-field",
-            &format!("api_token={token}"),
-            "--password-stdin",
-        ],
-        &format!("{password}\n"),
-    );
+    //    secret custom field `api_token`, which the API connector signs in with.
+    add_bot(&cli, &token, &password);
     // A user holds the site's custom role, so the app's roles include it.
     let holder = json!({"username": format!("reviewer_{t}"), "email": format!("reviewer_{t}@example.org"),
         "password": format!("Pw-{t}-x"), "roles": [CUSTOM_ROLE]});
@@ -156,4 +142,87 @@ async fn story(connector: Option<&str>) {
 
     // 6. The next check for updates finds no drift.
     assert_no_drift(&cli, &label);
+}
+
+/// Stores the automation account `WordPress bot`: `admin` with its password and its application
+/// password (the secret custom field `api_token`).
+fn add_bot(cli: &common::Cli, token: &str, password: &str) {
+    cli.ok_stdin(
+        &[
+            "accounts",
+            "add",
+            "--label",
+            "WordPress bot",
+            "--app",
+            "wordpress",
+            "--username",
+            "admin",
+            "--setup",
+            "placeholder",
+            "--secret-field",
+            &format!("api_token={token}"),
+            "--password-stdin",
+        ],
+        &format!("{password}\n"),
+    );
+}
+
+/// kill -9 in the middle of a browser invite: the Add New User form's POST is held at a proxy
+/// when the server is killed (its browser dies with it), then reaches WordPress. After a
+/// restart the job, taken over when its lease ends, completes and the person is a WordPress
+/// user exactly once, with the role.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_invite_killed_midway_completes_once_after_a_restart() {
+    let (base, token, password) = wordpress();
+    let proxy = FaultProxy::start(&base).await;
+    let t = tag();
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut server, cli, ana) = hub_fixture::story_workspace(tmp.path(), "Ana", &t);
+    add_bot(&cli, &token, &password);
+    let label = format!("WordPress pages {t}");
+    let mut connect = vec!["hub", "connect", "--app", "wordpress", "--label", &label];
+    connect.extend(["--account", "WordPress bot", "--base-url", &proxy.url]);
+    connect.extend([
+        "--setting",
+        "reassign_to=admin",
+        "--connector",
+        "wordpress_browser",
+    ]);
+    let hub = cli.json(&[connect, vec!["--wait"]].concat());
+    assert_eq!(hub["status"], "healthy", "{hub:#}");
+
+    let create = proxy.hold("POST", "/wp-admin/user-new.php");
+    cli.ok(&["hub", "share", &label, &ana, "--app-role", "author"]);
+    create.arrived(Duration::from_secs(120)).await;
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    create.forward();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while users_with(&base, &token, &ana).await.is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the held form never made the user"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+
+    let data = tmp.path().join("data");
+    let _server =
+        common::Server::start_env(&common::host_args(&data, None, None), hub_fixture::FAST_BOT);
+    let cli = common::Cli::new(&_server.url, &tmp.path().join("cfg"));
+    let owner = format!("{}\n", hub_fixture::OWNER_PASSWORD);
+    cli.ok_stdin(
+        &["login", "--email", "owner@example.com", "--password-stdin"],
+        &owner,
+    );
+    let jobs = wait_idle(&cli, &label);
+    assert!(jobs.iter().all(|j| j["state"] == "completed"), "{jobs:#?}");
+    let invites: Vec<_> = jobs
+        .iter()
+        .filter(|j| j["task"] == "invite_member")
+        .collect();
+    assert_eq!(invites.len(), 1, "{jobs:#?}");
+    let found = users_with(&base, &token, &ana).await;
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0]["roles"], json!(["author"]));
 }
