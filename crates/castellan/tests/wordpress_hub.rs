@@ -74,7 +74,7 @@ async fn story(connector: Option<&str>) {
     let (base, token, password) = wordpress();
     let t = tag();
     let tmp = tempfile::tempdir().unwrap();
-    let (_server, cli, ana) = hub_fixture::story_workspace(tmp.path(), "Ana", &t);
+    let (server, cli, ana) = hub_fixture::story_workspace(tmp.path(), "Ana", &t);
 
     // 1. The automation account: `admin`, its password, and its application password as the
     //    secret custom field `api_token`, which the API connector signs in with.
@@ -142,6 +142,36 @@ async fn story(connector: Option<&str>) {
 
     // 6. The next check for updates finds no drift.
     assert_no_drift(&cli, &label);
+
+    // 7. The browser's signed-in cookies (the kept app session) and the password are sealed:
+    //    no database file and no log line holds them in plaintext.
+    let secrets = [
+        password.as_bytes(),
+        b"wordpress_logged_in_",
+        b"wordpress_sec_",
+    ];
+    for entry in std::fs::read_dir(tmp.path().join("data")).unwrap() {
+        let path = entry.unwrap().path();
+        let Ok(bytes) = std::fs::read(&path) else {
+            continue;
+        };
+        for s in secrets {
+            let found = bytes.windows(s.len()).any(|w| w == s);
+            assert!(
+                !found,
+                "{} holds {:?} in plaintext",
+                path.display(),
+                String::from_utf8_lossy(s)
+            );
+        }
+    }
+    let logs = server.logs();
+    assert!(
+        secrets
+            .iter()
+            .all(|s| !logs.contains(&*String::from_utf8_lossy(s))),
+        "a log line holds a secret"
+    );
 }
 
 /// Stores the automation account `WordPress bot`: `admin` with its password and its application
