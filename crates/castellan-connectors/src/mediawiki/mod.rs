@@ -49,7 +49,7 @@ use crate::sdk::json::{items, text};
 use crate::sdk::members::require_rights;
 use crate::sdk::records::RecordStore;
 use crate::sdk::usernames::{candidates, random_password};
-use crate::sdk::{roles::known, Auth, HttpClient};
+use crate::sdk::{Auth, HttpClient};
 pub use wiki::Wiki;
 use wiki::{body, refused, username, RANKED, USER};
 
@@ -166,11 +166,6 @@ impl Members for Wiki<'_> {
     async fn roles(&self) -> R<Vec<AppRole>> {
         let roles = self.groups().await?;
         Ok(roles.iter().map(|r| AppRole::plain(r)).collect())
-    }
-
-    async fn role(&self, role: &str) -> R<String> {
-        known(APP, role, &self.groups().await?)?;
-        Ok(role.to_owned())
     }
 
     /// Leaves `u` in exactly the group `role` (none for `user`; `action=userrights`) and

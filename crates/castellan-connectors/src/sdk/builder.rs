@@ -58,7 +58,7 @@ use castellan_core::connector::{
 use tracing::instrument;
 
 use super::members::{given, normalize_email, not_self};
-use super::roles::{labelled, HeldRoles};
+use super::roles::{known, labelled, HeldRoles};
 use super::usernames::{candidates, MAX_TRIES};
 use super::{AddressPolicy, HttpClient};
 
@@ -129,11 +129,16 @@ pub trait Members: Send + Sync {
     }
 
     /// Checks `role` (trimmed, not empty) before an invitation or a role change, and returns it
-    /// as the app names it. Default: as it is (the app checks it when it is given).
+    /// as the app names it. Default: one of [`Members::roles`] when the app lists its roles
+    /// ([`known`]), else as it is (the app checks it when it is given).
     ///
     /// Errors: `Configuration` for a role the app does not have.
     async fn role(&self, role: &str) -> R<String> {
-        Ok(role.to_owned())
+        let roles: Vec<String> = self.roles().await?.into_iter().map(|r| r.role).collect();
+        match roles.is_empty() {
+            true => Ok(role.to_owned()),
+            false => known(Self::APP, role, &roles).map(|()| role.to_owned()),
+        }
     }
 
     /// Makes `role` the only role of `m`, who does not hold exactly it, and returns `m` as it

@@ -38,7 +38,7 @@ use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
 use crate::sdk::browser::{session_of, BrowserBot, Page};
 use crate::sdk::builder::{first_unused, App, AppConnector, Invitee, Members};
 use crate::sdk::members::given;
-use crate::sdk::roles::{known, ranked};
+use crate::sdk::roles::ranked;
 use crate::sdk::usernames::random_password;
 use crate::sdk::HttpClient;
 use crate::wordpress::{login_of, APP, DEFAULT_ROLES, REASSIGN_TO};
@@ -362,11 +362,6 @@ impl Members for Admin {
                 role,
             })
             .collect())
-    }
-
-    async fn role(&self, role: &str) -> R<String> {
-        let roles: Vec<String> = self.roles().await?.into_iter().map(|r| r.role).collect();
-        known(APP, role, &roles).map(|()| role.to_owned())
     }
 
     async fn set_role(&self, m: AppMember, role: &str) -> R<AppMember> {
