@@ -18,7 +18,8 @@
 //!   the connector checked against the hub's address policy (`--host-resolver-rules`).
 //! - **No browser outlives Castellan**: chromedriver leads its own process group with every
 //!   Chromium it starts; the group is killed when the engine ends, and a small `sh` watcher
-//!   kills it when the Castellan process is gone, even after `kill -9`.
+//!   kills it when the Castellan process is gone, even after `kill -9`, and deletes the
+//!   browsers' profile directories. WebRTC may not send UDP around the proxy.
 //! - The engine installs nothing: [`ChromiumConfig::missing`] says which package is missing.
 //!
 //! Sources: <https://www.w3.org/TR/webdriver2/>, <https://developer.chrome.com/docs/chromedriver/capabilities>,
@@ -117,11 +118,19 @@ fn end_group(group: u32) {
     }
 }
 
+/// The prefix of the profile directories of this process's browsers (in the temporary
+/// directory).
+fn profile_prefix(pid: u32) -> String {
+    format!("castellan-browser-{pid}-")
+}
+
 /// A watcher (`sh`) that ends the process group `group` once this process is gone, even after
-/// `kill -9`, or once its leader (chromedriver) has died: no browser outlives Castellan.
+/// `kill -9`, or once its leader (chromedriver) has died: no browser outlives Castellan. Once
+/// this process is gone, it deletes its browsers' profile directories too.
 fn reap_after_us(group: u32) {
     const WATCH: &str = "while kill -0 \"$1\" 2>/dev/null && kill -0 \"$2\" 2>/dev/null; \
-                         do sleep 1; done; kill -KILL -\"$2\" 2>/dev/null";
+                         do sleep 1; done; kill -KILL -\"$2\" 2>/dev/null; \
+                         kill -0 \"$1\" 2>/dev/null || rm -rf -- \"${TMPDIR:-/tmp}/$3\"*";
     let me = std::process::id().to_string();
     let spawned = Command::new("sh")
         .args([
@@ -131,6 +140,7 @@ fn reap_after_us(group: u32) {
             &me,
             &group.to_string(),
         ])
+        .arg(profile_prefix(std::process::id()))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -235,7 +245,10 @@ impl ChromiumEngine {
                     // resolves to the address checked already (see the crate's doc).
                     "--proxy-server=http://127.0.0.1:9",
                     format!("--proxy-bypass-list=<-loopback>;{}:{}", scope.host, scope.port),
-                    format!("--host-resolver-rules=MAP {} {}, MAP * ~NOTFOUND", scope.host, scope.ip),
+                    format!("--host-resolver-rules={}", resolver_rules(scope)),
+                    // WebRTC's UDP would not go through the proxy.
+                    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+                    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
                 ]
             }
         });
@@ -244,6 +257,16 @@ impl ChromiumEngine {
             _ => serde_json::Map::new(),
         }
     }
+}
+
+/// The browser's name resolution: the hub's host (a name, or an IP literal, which the rules
+/// match too) to the address checked already, every other name to nothing.
+fn resolver_rules(scope: &TabScope) -> String {
+    let ip = match scope.ip {
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    format!("MAP {} {ip}, MAP * ~NOTFOUND", scope.host)
 }
 
 #[async_trait]
@@ -255,7 +278,7 @@ impl BrowserEngine for ChromiumEngine {
             .map_err(|_| E::Unavailable(format!("no browser free in {} s", wait.as_secs())))?
             .map_err(|_| E::Unavailable("the browser pool is closed".into()))?;
         let profile = tempfile::Builder::new()
-            .prefix("castellan-browser-")
+            .prefix(&profile_prefix(std::process::id()))
             .tempdir()
             .map_err(|e| E::Unavailable(format!("no temporary profile directory: {e}")))?;
         let url = self.driver_url().await?;

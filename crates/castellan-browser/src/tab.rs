@@ -135,6 +135,17 @@ impl BrowserTab for ChromiumTab {
     }
 
     async fn fill(&mut self, css: &str, value: &str) -> R<()> {
+        // WebDriver reads U+E000..U+F8FF as keys (Enter, Tab…): typed, they would submit the
+        // form or move to another field (W3C WebDriver §17.4.2, "keyboard actions").
+        if value
+            .chars()
+            .any(|c| ('\u{E000}'..='\u{F8FF}').contains(&c))
+        {
+            let why = format!(
+                "the value for `{css}` holds private-use characters a browser would read as keys"
+            );
+            return Err(E::Configuration(why));
+        }
         let field = self.find(css).await?;
         self.step(&format!("clear `{css}`"), field.clear()).await?;
         self.step(&format!("type into `{css}`"), field.send_keys(value))

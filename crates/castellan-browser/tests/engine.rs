@@ -58,6 +58,15 @@ async fn a_tab_loads_pages_reads_statuses_and_keeps_to_its_scope() {
     assert_eq!((load.status, load.failed), (Some(200), false), "{load:?}");
     assert_eq!(asked.recv().await.unwrap(), "/start");
     tab.fill("#q", "typed").await.unwrap();
+    // Characters WebDriver would read as keys (here Enter) are never typed.
+    let err = tab.fill("#q", "Ana\u{E007}").await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            castellan_core::connector::ConnectorError::Configuration(_)
+        ),
+        "{err:?}"
+    );
     let v = tab
         .read("return document.getElementById('q').value", vec![])
         .await

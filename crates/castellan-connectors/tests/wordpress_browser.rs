@@ -192,3 +192,61 @@ async fn wrong_password_and_roles_from_the_role_select() {
     let s = c.login(&ctx).await.unwrap();
     check_roles(&c.list_roles(&ctx, &s).await.unwrap());
 }
+
+/// Digits are a user id only: a user whose username is digits is not found by them (the id of
+/// nobody here), so a role change or a removal by id never reaches another user.
+#[tokio::test]
+async fn digits_name_a_user_id_never_a_username() {
+    let c = WordPressAdmin::connector(bot());
+    let ctx = BrowserFixture { bot: bot() }.context(&site().base_url);
+    let s = c.login(&ctx).await.unwrap();
+    let login = format!(
+        "9{}",
+        100_000_000 + unique().len() * 1_000 + std::process::id() as usize
+    );
+    let u = create_user(
+        &raw(),
+        &login,
+        &format!("wpb_digits_{}@example.com", unique()),
+        "subscriber",
+    )
+    .await;
+    assert_eq!(
+        c.get_member(&ctx, &s, &login).await.unwrap(),
+        None,
+        "{login} is nobody's id"
+    );
+    let by_id = c
+        .get_member(&ctx, &s, &u["id"].to_string())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_id.app_member_id, u["id"].to_string());
+    c.remove(&ctx, &s, &by_id.app_member_id).await.unwrap();
+}
+
+/// One browser at most, three calls at once on one session: each waits for the browser the
+/// one before leaves (none is kept idle while a call waits), and all succeed.
+#[tokio::test]
+async fn calls_waiting_for_the_only_browser_all_get_it() {
+    let cfg = ChromiumConfig {
+        max_browsers: 1,
+        open_timeout: std::time::Duration::from_secs(30),
+        ..ChromiumConfig::default()
+    };
+    let bot = BrowserBot::new(Arc::new(ChromiumEngine::new(cfg)));
+    let c = Arc::new(WordPressAdmin::connector(bot.clone()));
+    let ctx = BrowserFixture { bot }.context(&site().base_url);
+    let s = c.login(&ctx).await.unwrap();
+    let calls = (0..3).map(|_| {
+        let (c, ctx, s) = (c.clone(), ctx.clone(), s.clone());
+        tokio::spawn(async move { c.get_member(&ctx, &s, "1").await })
+    });
+    for call in calls.collect::<Vec<_>>() {
+        let admin = call
+            .await
+            .unwrap()
+            .expect("the call got the browser in time");
+        assert_eq!(admin.map(|m| m.app_member_id).as_deref(), Some("1"));
+    }
+}

@@ -4,7 +4,8 @@
 //! - [`BrowserBot`]: the engine and the idle browsers kept per signed-in session, shared by every
 //!   browser connector of a process. A call takes its session's browser if one is idle (still
 //!   signed in, no new browser to start), else closes the idle ones (their places in the pool)
-//!   and opens a new one with the session's cookies. An idle browser lives [`IDLE`] at most.
+//!   and opens a new one with the session's cookies. An idle browser lives [`IDLE`] at most,
+//!   and none is kept while another call waits for a place in the engine's pool.
 //! - [`Page`]: one browser driven in readable steps: [`Page::visit`] a path of the app,
 //!   [`Page::fill`], [`Page::choose`], [`Page::click`], [`Page::submit`], [`Page::read`] a table or a message
 //!   with a script. Every step notes what it did and the URL it ended on ([`Page::steps`]), and
@@ -22,6 +23,7 @@
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -51,14 +53,19 @@ const KEPT_STEPS: usize = 50;
 pub struct BrowserBot {
     engine: Arc<dyn BrowserEngine>,
     idle: Arc<Mutex<Vec<(u64, Instant, Page)>>>,
+    /// Calls waiting for a browser: while any waits, no browser is kept idle (it would hold a
+    /// place in the pool the waiting call needs).
+    waiting: Arc<AtomicUsize>,
 }
 
 impl BrowserBot {
     /// A bot on `engine`.
     pub fn new(engine: Arc<dyn BrowserEngine>) -> Self {
+        let (idle, waiting) = (Arc::default(), Arc::default());
         Self {
             engine,
-            idle: Arc::default(),
+            idle,
+            waiting,
         }
     }
 
@@ -71,15 +78,12 @@ impl BrowserBot {
         let policy = policy_of(ctx, AddressPolicy::SELF_HOSTED);
         let base = BaseUrl::parse(&ctx.base_url, policy)?;
         let url = url::Url::parse(base.as_str()).map_err(|e| E::Configuration(e.to_string()))?;
-        let host = url
-            .host_str()
-            .unwrap_or_default()
-            .trim_matches(['[', ']'])
-            .to_owned();
+        let host = url.host_str().unwrap_or_default().to_owned();
         let port = url.port_or_known_default().unwrap_or(443);
         let unresolved =
             || E::Configuration(format!("the base URL's host {host} does not resolve"));
-        let found = tokio::net::lookup_host((host.as_str(), port)).await;
+        let name = host.trim_matches(['[', ']']);
+        let found = tokio::net::lookup_host((name, port)).await;
         let ip = found
             .ok()
             .and_then(|mut f| f.next())
@@ -89,7 +93,10 @@ impl BrowserBot {
             .check(ip)
             .map_err(|r| E::Configuration(format!("the base URL: {r}")))?;
         self.close_idle(None);
-        let tab = self.engine.open(&TabScope { host, port, ip }).await?;
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let tab = self.engine.open(&TabScope { host, port, ip }).await;
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        let tab = tab?;
         let base = base.as_str().to_owned();
         Ok(Page {
             tab,
@@ -113,7 +120,7 @@ impl BrowserBot {
     /// Keeps `page`, signed in as `s`, for the session's next call (a page whose browser failed
     /// is closed instead).
     pub fn keep(&self, ctx: &Ctx, s: &AppSession, page: Page) {
-        if page.broken {
+        if page.broken || self.waiting.load(Ordering::SeqCst) > 0 {
             return close(page);
         }
         let entry = (key(ctx, s), Instant::now(), page);
@@ -121,6 +128,14 @@ impl BrowserBot {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(entry);
+        // Closed once idle for [`IDLE`], unless taken before.
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            let bot = self.clone();
+            rt.spawn(async move {
+                tokio::time::sleep(IDLE + Duration::from_secs(1)).await;
+                bot.close_idle(Some(IDLE));
+            });
+        }
     }
 
     /// Closes the idle browsers (those past [`IDLE`] only, with `Some(IDLE)`), giving their
@@ -245,7 +260,16 @@ impl Page {
     /// How a page load ended, as an error when the app did not answer with the page.
     fn answered(&self, what: &str, load: &PageLoad) -> R<()> {
         let app = self.app;
+        let origin = |u: &str| url::Url::parse(u).ok().map(|u| u.origin());
+        let elsewhere = origin(&load.url) != origin(&self.base);
         match (load.failed, load.status) {
+            // The browser may reach the hub's origin only: the app sent it somewhere else.
+            (true, _) if elsewhere => Err(E::Configuration(format!(
+                "{app} sent the browser to {}, outside the hub's base URL {}: give the address \
+                 the app itself uses ({what})",
+                origin(&load.url).map_or("?".into(), |o| o.ascii_serialization()),
+                self.base
+            ))),
             (true, _) => Err(E::Unavailable(format!("{app} did not answer ({what})"))),
             (_, Some(429)) => Err(E::RateLimited { retry_after: None }),
             (_, Some(s @ (502..=504))) => {

@@ -241,7 +241,7 @@ impl Admin {
         Ok(None)
     }
 
-    /// A user by id (digits), email (with `@`) or username (any case).
+    /// A user by id (digits: the id only), email (with `@`) or username (any case).
     async fn row(&self, key: &str) -> R<Option<pages::Row>> {
         let key = key.trim();
         match key {
@@ -251,10 +251,9 @@ impl Admin {
                 self.find(&k, |r| r.member().email.as_deref() == Some(k.as_str()))
                     .await
             }
-            k => {
-                self.find(k, |r| r.id == k || r.login.eq_ignore_ascii_case(k))
-                    .await
-            }
+            // Digits are a user id only (a username may be digits too, e.g. `12`).
+            k if k.bytes().all(|b| b.is_ascii_digit()) => self.find(k, |r| r.id == k).await,
+            k => self.find(k, |r| r.login.eq_ignore_ascii_case(k)).await,
         }
     }
 
@@ -352,7 +351,11 @@ impl Members for Admin {
     /// The roles the Role select of `user-new.php` offers, WordPress's own first.
     async fn roles(&self) -> R<Vec<AppRole>> {
         let mut p = self.go("user-new.php").await?;
-        let offered: Vec<(String, String)> = p.read("read the roles", ROLES, vec![]).await?;
+        let offered: Option<Vec<(String, String)>> =
+            p.read("read the roles", ROLES, vec![]).await?;
+        let why =
+            "it may not give roles (no Role select on Add New User): make it an administrator";
+        let offered = offered.ok_or_else(|| E::InsufficientPermission(why.into()))?;
         let labels: BTreeMap<String, String> = offered.into_iter().collect();
         let order = ranked(labels.keys(), &DEFAULT_ROLES);
         Ok(order

@@ -13,6 +13,8 @@ use crate::wordpress::DEFAULT_ROLES;
 /// are the classes of the row's checkbox) and the delete link (with its nonce); the number of
 /// pages; the message of a page WordPress refused (`wp_die`: `body#error-page`).
 pub(super) const USERS: &str = r#"
+// WordPress's emoji script shows emoji as images: read them back as their text.
+const text = e => { const c = e.cloneNode(true); c.querySelectorAll('img.emoji, img.wp-smiley').forEach(i => i.replaceWith(i.alt)); return c.textContent.trim(); };
 const rows = [...document.querySelectorAll('#the-list tr[id^="user-"]')].map(tr => {
   const q = s => tr.querySelector(s);
   const name = q('td.column-name');
@@ -21,7 +23,7 @@ const rows = [...document.querySelectorAll('#the-list tr[id^="user-"]')].map(tr 
   return {
     id: tr.id.slice(5),
     login: q('td.column-username strong')?.textContent.trim() ?? '',
-    name: !name || name.querySelector('.screen-reader-text') ? null : name.textContent.trim(),
+    name: !name || name.querySelector('.screen-reader-text') ? null : text(name),
     email: q('td.column-email a')?.textContent.trim() ?? null,
     // A user with no role on the site has the class `none` (`get_role_list`).
     roles: cb ? [...cb.classList].filter(c => c !== 'none') : [],
@@ -49,8 +51,9 @@ return {
 };"#;
 
 /// The options of the role select of `user-new.php` (`#role`): the roles the account may give,
-/// as `[slug, label]`.
+/// as `[slug, label]`; `null` without the select.
 pub(super) const ROLES: &str = r#"
+if (!document.getElementById('role')) return null;
 return [...document.querySelectorAll('#role option')].filter(o => o.value).map(o => [o.value, o.textContent.trim()]);"#;
 
 /// Whether the send-notification box of `user-new.php` is ticked.

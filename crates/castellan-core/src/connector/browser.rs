@@ -25,7 +25,8 @@ type R<T> = Result<T, ConnectorError>;
 /// a page cannot make the bot's browser fetch other hosts (trackers, avatars, cloud metadata).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TabScope {
-    /// The host of the hub's base URL, e.g. `127.0.0.1` or `app.example.com`.
+    /// The host of the hub's base URL as the URL writes it, e.g. `127.0.0.1`, `[::1]` or
+    /// `app.example.com`.
     pub host: String,
     /// Its port (the scheme's default when the URL names none).
     pub port: u16,
@@ -89,7 +90,8 @@ pub trait BrowserTab: Send + Sync {
 
     /// Replaces the value of the field `css` with `value` (typed as a person would).
     ///
-    /// Errors: `AppChanged` when no such field is on the page.
+    /// Errors: `AppChanged` when no such field is on the page; `Configuration` for a value
+    /// with characters the browser would read as keys (U+E000 to U+F8FF), never typed.
     async fn fill(&mut self, css: &str, value: &str) -> R<()>;
 
     /// Chooses the option with value `value` of the `<select>` `css`.

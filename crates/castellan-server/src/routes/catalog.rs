@@ -76,6 +76,7 @@ async fn get_connector(
         None => None,
         Some(c) if Some(c) == app.connector.as_deref() => None,
         Some(castellan_core::manual::MANUAL) => Some(castellan_core::manual::MANUAL),
+        Some(c) if Some(c) == app.browser_connector.as_deref() => Some(c),
         Some(_) => {
             return Err(castellan_core::error::CoreError::NotFound { kind: "connector" }.into())
         }
