@@ -108,6 +108,8 @@ struct Args {
     app: AppName,
     members: usize,
     iterations: usize,
+    /// The hub's connector when not the app's own (e.g. `wordpress_browser`).
+    connector: Option<String>,
 }
 
 fn parse_args() -> Result<Option<Args>> {
@@ -115,6 +117,7 @@ fn parse_args() -> Result<Option<Args>> {
         app: AppName::Synapse,
         members: 5000,
         iterations: 5,
+        connector: None,
     };
     let mut bench = false;
     let mut it = std::env::args().skip(1);
@@ -128,6 +131,7 @@ fn parse_args() -> Result<Option<Args>> {
                     other => bail!("--app needs synapse or wordpress, not {other:?}"),
                 }
             }
+            "--connector" => args.connector = Some(it.next().context("--connector needs a name")?),
             "--members" | "--iterations" => {
                 let v: usize = it
                     .next()
@@ -142,7 +146,7 @@ fn parse_args() -> Result<Option<Args>> {
             }
             "-h" | "--help" => {
                 eprintln!(
-                    "usage: cargo bench -p castellan --bench sync [-- --app synapse|wordpress --members N --iterations K]"
+                    "usage: cargo bench -p castellan --bench sync [-- --app synapse|wordpress --members N --iterations K --connector NAME]"
                 );
                 std::process::exit(0);
             }
@@ -199,8 +203,10 @@ async fn bench<A: BenchApp>(args: &Args) -> Result<()> {
         A::NAME,
         &base,
         app.connect(),
+        args.connector.clone(),
     )
     .await?;
+    let browsers = BrowserRss::start();
 
     // --- warm-up -------------------------------------------------------------------------
     eprintln!("sync bench: warm-up");
@@ -275,6 +281,10 @@ async fn bench<A: BenchApp>(args: &Args) -> Result<()> {
     let f = Stats::of(&floor_t);
     let d = details.map(|label| (label, Stats::of(&details_t)));
     let k = Stats::of(&castellan_t);
+    let castellan_row = match &args.connector {
+        Some(c) => format!("CASTELLAN (check_for_updates job, connector {c})"),
+        None => "CASTELLAN (check_for_updates job)".to_owned(),
+    };
     let kl = Stats::of(&listing_t);
     let kr = Stats::of(&rest_t);
     println!();
@@ -310,11 +320,7 @@ async fn bench<A: BenchApp>(args: &Args) -> Result<()> {
         rows.push((label, d, Some(&details_cpu)));
     }
     rows.extend([
-        (
-            "CASTELLAN (check_for_updates job)",
-            &k,
-            Some(&castellan_cpu),
-        ),
+        (castellan_row.as_str(), &k, Some(&castellan_cpu)),
         ("  of which: login, probe, listing with details", &kl, None),
         ("  of which: match, diff, plan, save to SQLite", &kr, None),
     ]);
@@ -365,8 +371,52 @@ async fn bench<A: BenchApp>(args: &Args) -> Result<()> {
         per_member(f.median, expected),
         per_member(k.median, expected)
     );
+    if let Some(peak) = browsers.peak_mb() {
+        println!(
+            "peak resident memory of the bot's browser (Chromium, all its processes): {peak:.0} MB"
+        );
+    }
     eprintln!("sync bench: {}", app.stop_hint());
     Ok(())
+}
+
+/// The peak resident memory of this process's browsers (every process whose command line
+/// holds its profile directories' prefix), sampled every 100 ms from `/proc`.
+struct BrowserRss {
+    peak_kb: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl BrowserRss {
+    fn start() -> Self {
+        let peak_kb = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let peak = peak_kb.clone();
+        let mark = format!("castellan-browser-{}-", std::process::id());
+        std::thread::spawn(move || loop {
+            let kb: u64 = std::fs::read_dir("/proc")
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+                .filter(|p| {
+                    std::fs::read(format!("/proc/{p}/cmdline"))
+                        .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&mark))
+                })
+                .filter_map(|p| {
+                    let status = std::fs::read_to_string(format!("/proc/{p}/status")).ok()?;
+                    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+                    line.split_whitespace().nth(1)?.parse::<u64>().ok()
+                })
+                .sum();
+            peak.fetch_max(kb, std::sync::atomic::Ordering::Relaxed);
+            std::thread::sleep(Duration::from_millis(100));
+        });
+        Self { peak_kb }
+    }
+
+    /// The peak in MB, `None` when no browser ran.
+    fn peak_mb(&self) -> Option<f64> {
+        let kb = self.peak_kb.load(std::sync::atomic::Ordering::Relaxed);
+        (kb > 0).then(|| kb as f64 / 1024.0)
+    }
 }
 
 // --- statistics ------------------------------------------------------------------------------
@@ -578,9 +628,17 @@ struct CastellanBench {
 impl CastellanBench {
     /// A claimed workspace over a fresh SQLite file, the automation account stored in the
     /// default vault, and the hub connected (its first `check_for_updates` is queued).
-    async fn new(db: &Path, name: &str, base: &str, connect: Connect) -> Result<Self> {
+    async fn new(
+        db: &Path,
+        name: &str,
+        base: &str,
+        connect: Connect,
+        connector: Option<String>,
+    ) -> Result<Self> {
         let store = SqlStore::connect(&format!("sqlite://{}", db.display())).await?;
-        let registry = Arc::new(Registry::default());
+        let engine = castellan_browser::ChromiumEngine::new(Default::default());
+        let bot = castellan_connectors::sdk::browser::BrowserBot::new(Arc::new(engine));
+        let registry = Arc::new(Registry::default().with_browser(Some(bot)));
         let svc = Castellan::new(
             Arc::new(store),
             Arc::new(StaticKeys(Arc::new(Keyring::generate()))),
@@ -644,7 +702,7 @@ impl CastellanBench {
             .connect(
                 &owner.permit()?,
                 ConnectHub {
-                    connector: None,
+                    connector,
                     settings: connect.settings,
                     app: connect.app.into(),
                     label: format!("Bench {name}"),
