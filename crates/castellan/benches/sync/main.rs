@@ -371,51 +371,60 @@ async fn bench<A: BenchApp>(args: &Args) -> Result<()> {
         per_member(f.median, expected),
         per_member(k.median, expected)
     );
-    if let Some(peak) = browsers.peak_mb() {
-        println!(
-            "peak resident memory of the bot's browser (Chromium, all its processes): {peak:.0} MB"
-        );
+    if let Some((mb, n)) = browsers.peak_mb() {
+        println!("the bot's browsers: peak memory per browser {mb:.0} MB (PSS of all its Chromium processes), at most {n} at once");
     }
     eprintln!("sync bench: {}", app.stop_hint());
     Ok(())
 }
 
-/// The peak resident memory of this process's browsers (every process whose command line
-/// holds its profile directories' prefix), sampled every 100 ms from `/proc`.
+/// The peak memory of this process's browsers, sampled every 100 ms from `/proc`: per browser
+/// (the processes whose command line names its profile directory, `--user-data-dir=…`), the
+/// sum of their proportional set sizes (`Pss` in `smaps_rollup`: pages shared between
+/// Chromium's processes counted once), and how many browsers ran at once.
 struct BrowserRss {
-    peak_kb: Arc<std::sync::atomic::AtomicU64>,
+    peak: Arc<std::sync::Mutex<(u64, usize)>>,
 }
 
 impl BrowserRss {
     fn start() -> Self {
-        let peak_kb = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let peak = peak_kb.clone();
-        let mark = format!("castellan-browser-{}-", std::process::id());
+        let peak = Arc::new(std::sync::Mutex::new((0u64, 0usize)));
+        let shared = peak.clone();
+        let mark = format!(
+            "--user-data-dir={}/castellan-browser-{}-",
+            std::env::temp_dir().display(),
+            std::process::id()
+        );
         std::thread::spawn(move || loop {
-            let kb: u64 = std::fs::read_dir("/proc")
-                .into_iter()
-                .flatten()
-                .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-                .filter(|p| {
-                    std::fs::read(format!("/proc/{p}/cmdline"))
-                        .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&mark))
-                })
-                .filter_map(|p| {
-                    let status = std::fs::read_to_string(format!("/proc/{p}/status")).ok()?;
-                    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-                    line.split_whitespace().nth(1)?.parse::<u64>().ok()
-                })
-                .sum();
-            peak.fetch_max(kb, std::sync::atomic::Ordering::Relaxed);
+            let mut per: BTreeMap<String, u64> = BTreeMap::new();
+            let pids = std::fs::read_dir("/proc").into_iter().flatten();
+            for p in pids.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok()) {
+                let Ok(cmd) = std::fs::read(format!("/proc/{p}/cmdline")) else {
+                    continue;
+                };
+                let cmd = String::from_utf8_lossy(&cmd).into_owned();
+                let Some(dir) = cmd.split('\0').find(|a| a.starts_with(&mark)) else {
+                    continue;
+                };
+                let rollup =
+                    std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")).unwrap_or_default();
+                let pss = rollup.lines().find(|l| l.starts_with("Pss:"));
+                let kb = pss.and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok());
+                *per.entry(dir.to_owned()).or_default() += kb.unwrap_or(0);
+            }
+            let mut p = shared.lock().unwrap();
+            p.0 = p.0.max(per.values().copied().max().unwrap_or(0));
+            p.1 = p.1.max(per.len());
+            drop(p);
             std::thread::sleep(Duration::from_millis(100));
         });
-        Self { peak_kb }
+        Self { peak }
     }
 
-    /// The peak in MB, `None` when no browser ran.
-    fn peak_mb(&self) -> Option<f64> {
-        let kb = self.peak_kb.load(std::sync::atomic::Ordering::Relaxed);
-        (kb > 0).then(|| kb as f64 / 1024.0)
+    /// The peak per browser in MB and the most browsers at once; `None` when none ran.
+    fn peak_mb(&self) -> Option<(f64, usize)> {
+        let (kb, n) = *self.peak.lock().unwrap();
+        (kb > 0).then(|| (kb as f64 / 1024.0, n))
     }
 }
 
