@@ -151,32 +151,12 @@ impl Hubs<'_> {
             .as_deref()
             .map(str::trim)
             .filter(|c| !c.is_empty());
-        let connector = match over {
-            Some(MANUAL) => MANUAL.to_owned(),
-            Some(c) if Some(c) == app.connector.as_deref() => c.to_owned(),
-            Some(c) if Some(c) == app.browser_connector.as_deref() => c.to_owned(),
-            Some(c) => {
-                let browser = app.browser_connector.as_deref().map(|b| format!(", `{b}` (its pages in the browser bot)"));
-                return Err(CoreError::invalid(
-                    "connector",
-                    format!(
-                        "`{}` does not drive {}: leave the connector out, or give `manual` (tasks for an app admin){}",
-                        validate::clip(c),
-                        app.name,
-                        browser.unwrap_or_default()
-                    ),
-                ));
-            }
-            None => app.connector.clone().ok_or_else(|| {
-                CoreError::invalid(
-                    "app",
-                    format!(
-                        "Castellan has no connector for {} yet: connect it as a manual hub (connector `manual`)",
-                        app.name
-                    ),
-                )
-            })?,
-        };
+        let asked: Option<UserManagement> = input
+            .user_management
+            .as_deref()
+            .map(str::parse)
+            .transpose()?;
+        let (connector, user_management) = choose_connector(&app, over, asked)?;
         if connector != MANUAL {
             if let Some(reg) = &self.connectors {
                 if reg.connector(&connector).is_none() {
@@ -204,12 +184,6 @@ impl Hubs<'_> {
                 "must be between 300 (5 minutes) and 2592000 (30 days)",
             ));
         }
-        let user_management: UserManagement = input
-            .user_management
-            .as_deref()
-            .map(str::parse)
-            .transpose()?
-            .unwrap_or_default();
         let login_method: LoginMethod = input
             .login_method
             .as_deref()
@@ -485,5 +459,73 @@ fn account_fits_app(account: &AccountView, app: &crate::catalog::App) -> CoreRes
             ),
         )),
         _ => Ok(()),
+    }
+}
+
+/// The connector a hub on `app` runs on and how the bot manages its users, from the hub's
+/// `connector` override and its `user_management` (both optional): the app's own connector
+/// (`api`), its browser connector (`browser`: named, or asked for with `user_management`), or
+/// `manual` (tasks for an app admin; any `user_management`).
+///
+/// Errors: `Validation` on `connector` for one that does not drive the app, on `app` when it has
+/// no connector and none was asked for, and on `user_management` when it contradicts the
+/// connector or the app has no browser connector.
+fn choose_connector(
+    app: &crate::catalog::App,
+    over: Option<&str>,
+    asked: Option<UserManagement>,
+) -> CoreResult<(String, UserManagement)> {
+    let browser = app.browser_connector.as_deref();
+    let connector = match over {
+        Some(MANUAL) => return Ok((MANUAL.to_owned(), asked.unwrap_or_default())),
+        Some(c) if Some(c) == app.connector.as_deref() || Some(c) == browser => c.to_owned(),
+        Some(c) => {
+            let pages = browser.map(|b| format!(", `{b}` (its pages in the browser bot)"));
+            return Err(CoreError::invalid(
+                "connector",
+                format!(
+                    "`{}` does not drive {}: leave the connector out, or give `manual` (tasks for an app admin){}",
+                    validate::clip(c),
+                    app.name,
+                    pages.unwrap_or_default()
+                ),
+            ));
+        }
+        None if asked == Some(UserManagement::Browser) => browser.map(str::to_owned).ok_or_else(|| {
+            CoreError::invalid(
+                "user_management",
+                format!("Castellan has no browser connector for {} yet: choose `api`, or connect it as a manual hub (connector `manual`)", app.name),
+            )
+        })?,
+        None => app.connector.clone().ok_or_else(|| {
+            CoreError::invalid(
+                "app",
+                format!(
+                    "Castellan has no connector for {} yet: connect it as a manual hub (connector `manual`)",
+                    app.name
+                ),
+            )
+        })?,
+    };
+    let on_pages = Some(connector.as_str()) == browser;
+    let chosen = if on_pages {
+        UserManagement::Browser
+    } else {
+        UserManagement::Api
+    };
+    match asked {
+        Some(um) if um != chosen => Err(CoreError::invalid(
+            "user_management",
+            format!(
+                "the `{connector}` connector manages users {}: user_management is `{}`",
+                if on_pages {
+                    "on the app's web pages"
+                } else {
+                    "through the app's API"
+                },
+                chosen.as_str()
+            ),
+        )),
+        _ => Ok((connector, chosen)),
     }
 }
