@@ -26,6 +26,10 @@ use wordpress_site::*;
 /// An editor that signs in with a password but may not manage users.
 const BROWSER_EDITOR: &str = "castellan_browser_editor";
 
+/// One test at a time: WordPress keeps an account's sessions in one user meta row rewritten
+/// whole, so `admin` signing in from several tests at once can drop another test's session.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// A browser bot of its own per test (each test has its own runtime).
 fn bot() -> BrowserBot {
     BrowserBot::new(Arc::new(ChromiumEngine::new(ChromiumConfig::default())))
@@ -96,6 +100,7 @@ impl Fixture for BrowserFixture {
 
 #[tokio::test]
 async fn conformance() {
+    let _one = ONE_AT_A_TIME.lock().await;
     castellan_conformance::run(&BrowserFixture { bot: bot() }).await;
 }
 
@@ -116,6 +121,7 @@ fn invitation(email: &str, role: &str) -> Invitation {
 /// User asks it for a generated password.)
 #[tokio::test]
 async fn it_opens_only_the_admin_pages() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let proxy = FaultProxy::start(&site().base_url).await;
     let f = BrowserFixture { bot: bot() };
     let (c, ctx) = (
@@ -180,6 +186,7 @@ async fn it_opens_only_the_admin_pages() {
 /// Role select, custom ones included.
 #[tokio::test]
 async fn wrong_password_and_roles_from_the_role_select() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let c: WordPressBrowserConnector = WordPressAdmin::connector(bot());
     let base = site().base_url;
     let bad = password_context(&base, ADMIN, "not-the-password");
@@ -197,6 +204,7 @@ async fn wrong_password_and_roles_from_the_role_select() {
 /// nobody here), so a role change or a removal by id never reaches another user.
 #[tokio::test]
 async fn digits_name_a_user_id_never_a_username() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let c = WordPressAdmin::connector(bot());
     let ctx = BrowserFixture { bot: bot() }.context(&site().base_url);
     let s = c.login(&ctx).await.unwrap();
@@ -229,6 +237,7 @@ async fn digits_name_a_user_id_never_a_username() {
 /// one before leaves (none is kept idle while a call waits), and all succeed.
 #[tokio::test]
 async fn calls_waiting_for_the_only_browser_all_get_it() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let cfg = ChromiumConfig {
         max_browsers: 1,
         open_timeout: std::time::Duration::from_secs(30),

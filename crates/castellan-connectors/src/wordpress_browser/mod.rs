@@ -103,10 +103,18 @@ impl App for WordPressAdmin {
     async fn login(&self, _: &HttpClient, ctx: &Ctx) -> R<AppSession> {
         let bot = self.bot()?;
         let mut p = bot.open(ctx, APP).await?;
-        p.visit(LANDING).await?;
-        p.fill("#user_login", ctx.username.trim()).await?;
-        p.fill("#user_pass", ctx.password.expose_secret()).await?;
-        p.submit("#wp-submit").await?;
+        for _ in 0..3 {
+            p.visit(LANDING).await?;
+            p.fill("#user_login", ctx.username.trim()).await?;
+            p.fill("#user_pass", ctx.password.expose_secret()).await?;
+            p.submit("#wp-submit").await?;
+            // WordPress keeps an account's sessions in one user meta row, rewritten whole: a
+            // sign-in of the same account at the same moment can drop this one, and wp-admin
+            // then asks to sign in again (`reauth=1`). Sign in again.
+            if !p.path().contains("reauth=1") {
+                break;
+            }
+        }
         if !p.path().starts_with("/wp-admin") {
             let said: Messages = p
                 .read("read the sign-in's answer", MESSAGES, vec![])
