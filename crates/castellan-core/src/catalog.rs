@@ -220,6 +220,14 @@ struct CatalogFile {
 }
 
 impl App {
+    /// Whether a hub on this app may run on the connector `name`: `manual` (any app), the app's
+    /// own connector, or its browser connector. The one place this is decided.
+    pub fn drives(&self, name: &str) -> bool {
+        name == crate::manual::MANUAL
+            || Some(name) == self.connector.as_deref()
+            || Some(name) == self.browser_connector.as_deref()
+    }
+
     /// Checks an entry: non-empty name, at least one valid http(s) login URL, at least one
     /// domain, sane password rules (8..=128 not required, but `1 <= min <= max <= 4096`), and
     /// a valid `scim` table ([`ScimInfo::validate`]), which `connector = "scim"` needs.

@@ -75,8 +75,7 @@ async fn get_connector(
     let over = match q.connector.as_deref() {
         None => None,
         Some(c) if Some(c) == app.connector.as_deref() => None,
-        Some(castellan_core::manual::MANUAL) => Some(castellan_core::manual::MANUAL),
-        Some(c) if Some(c) == app.browser_connector.as_deref() => Some(c),
+        Some(c) if app.drives(c) => Some(c),
         Some(_) => {
             return Err(castellan_core::error::CoreError::NotFound { kind: "connector" }.into())
         }

@@ -478,7 +478,7 @@ fn choose_connector(
     let browser = app.browser_connector.as_deref();
     let connector = match over {
         Some(MANUAL) => return Ok((MANUAL.to_owned(), asked.unwrap_or_default())),
-        Some(c) if Some(c) == app.connector.as_deref() || Some(c) == browser => c.to_owned(),
+        Some(c) if app.drives(c) => c.to_owned(),
         Some(c) => {
             let pages = browser.map(|b| format!(", `{b}` (its pages in the browser bot)"));
             return Err(CoreError::invalid(
