@@ -70,6 +70,19 @@ impl ChromiumTab {
         }
     }
 
+    /// A step that loads a page, as [`Self::step`], except that a page the browser could not
+    /// load is no error here: chromedriver reports it (`net::ERR_…`), the browser shows its
+    /// error page, and `loaded` reads it as failed.
+    async fn navigate(&self, what: &str, f: impl Future<Output = Result<(), CmdError>>) -> R<()> {
+        let f = async {
+            match f.await {
+                Err(e) if e.to_string().contains("net::ERR_") => Ok(()),
+                r => r,
+            }
+        };
+        self.step(what, f).await
+    }
+
     async fn find(&self, css: &str) -> R<fantoccini::elements::Element> {
         let c = self.client()?;
         self.step(&format!("find `{css}`"), c.find(Locator::Css(css)))
@@ -98,18 +111,7 @@ fn mapped(e: &CmdError, what: &str) -> E {
 impl BrowserTab for ChromiumTab {
     async fn goto(&mut self, url: &str) -> R<PageLoad> {
         let c = self.client()?;
-        match tokio::time::timeout(self.step + Duration::from_secs(5), c.goto(url)).await {
-            // chromedriver reports a page that did not load (reset, refused) as an error; the
-            // browser shows its error page, which `loaded` reads as failed.
-            Ok(Err(e)) if e.to_string().contains("net::ERR_") => {}
-            Ok(r) => r.map_err(|e| mapped(&e, "load a page"))?,
-            Err(_) => {
-                return Err(E::Unavailable(format!(
-                    "a page did not load in {} s",
-                    self.step.as_secs()
-                )))
-            }
-        }
+        self.navigate("load a page", c.goto(url)).await?;
         self.loaded().await
     }
 
@@ -167,16 +169,7 @@ impl BrowserTab for ChromiumTab {
         let el = self.find(css).await?;
         let c = self.client()?;
         self.step("mark the page", c.execute(MARK, vec![])).await?;
-        match tokio::time::timeout(self.step + Duration::from_secs(5), el.click()).await {
-            Ok(Err(e)) if e.to_string().contains("net::ERR_") => {}
-            Ok(r) => r.map_err(|e| mapped(&e, &format!("click `{css}`")))?,
-            Err(_) => {
-                return Err(E::Unavailable(format!(
-                    "click `{css}`: no answer in {} s",
-                    self.step.as_secs()
-                )))
-            }
-        }
+        self.navigate(&format!("click `{css}`"), el.click()).await?;
         // A new document has no mark; until it has loaded, scripts may fail or see the old one.
         let deadline = Instant::now() + self.step;
         loop {

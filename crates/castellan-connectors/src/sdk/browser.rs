@@ -23,7 +23,7 @@
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -56,16 +56,19 @@ pub struct BrowserBot {
     /// Calls waiting for a browser: while any waits, no browser is kept idle (it would hold a
     /// place in the pool the waiting call needs).
     waiting: Arc<AtomicUsize>,
+    /// Whether a task is closing idle browsers past [`IDLE`] (one at a time, while any is idle).
+    sweeping: Arc<AtomicBool>,
 }
 
 impl BrowserBot {
     /// A bot on `engine`.
     pub fn new(engine: Arc<dyn BrowserEngine>) -> Self {
-        let (idle, waiting) = (Arc::default(), Arc::default());
+        let (idle, waiting, sweeping) = (Arc::default(), Arc::default(), Arc::default());
         Self {
             engine,
             idle,
             waiting,
+            sweeping,
         }
     }
 
@@ -128,12 +131,33 @@ impl BrowserBot {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(entry);
-        // Closed once idle for [`IDLE`], unless taken before.
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+        // Closed once idle for [`IDLE`], unless taken before: one sweeping task while any
+        // browser is idle.
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if !self.sweeping.swap(true, Ordering::SeqCst) {
             let bot = self.clone();
             rt.spawn(async move {
-                tokio::time::sleep(IDLE + Duration::from_secs(1)).await;
-                bot.close_idle(Some(IDLE));
+                loop {
+                    tokio::time::sleep(IDLE / 4).await;
+                    bot.close_idle(Some(IDLE));
+                    let empty = || {
+                        bot.idle
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .is_empty()
+                    };
+                    if !empty() {
+                        continue;
+                    }
+                    bot.sweeping.store(false, Ordering::SeqCst);
+                    // A browser kept meanwhile saw the flag still set: sweep on for it, unless
+                    // another task already does.
+                    if empty() || bot.sweeping.swap(true, Ordering::SeqCst) {
+                        break;
+                    }
+                }
             });
         }
     }
