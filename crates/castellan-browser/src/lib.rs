@@ -58,12 +58,14 @@ pub struct ChromiumConfig {
     pub max_browsers: usize,
     /// The longest one step may take (a page load, a script, a click).
     pub step_timeout: Duration,
-    /// The longest [`BrowserEngine::open`] waits for a place in the pool and a started browser.
+    /// The longest [`BrowserEngine::open`] waits for a place in the pool.
     pub open_timeout: Duration,
+    /// The longest a browser may take to start, once it has its place.
+    pub start_timeout: Duration,
 }
 
 impl Default for ChromiumConfig {
-    /// Debian's paths, 2 browsers, 30 s a step, 60 s to open.
+    /// Debian's paths, 2 browsers, 30 s a step, 60 s to wait for a place and 60 s to start.
     fn default() -> Self {
         Self {
             chromium: "/usr/bin/chromium".into(),
@@ -71,6 +73,7 @@ impl Default for ChromiumConfig {
             max_browsers: 2,
             step_timeout: Duration::from_secs(30),
             open_timeout: Duration::from_secs(60),
+            start_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -285,10 +288,14 @@ impl BrowserEngine for ChromiumEngine {
         let mut builder = ClientBuilder::rustls()
             .map_err(|e| E::Unavailable(format!("no TLS for the WebDriver client: {e}")))?;
         builder.capabilities(self.capabilities(scope, profile.path()));
-        let client = tokio::time::timeout(wait, builder.connect(&url))
+        let start = self.cfg.start_timeout;
+        let client = tokio::time::timeout(start, builder.connect(&url))
             .await
             .map_err(|_| {
-                E::Unavailable(format!("the browser did not start in {} s", wait.as_secs()))
+                E::Unavailable(format!(
+                    "the browser did not start in {} s",
+                    start.as_secs()
+                ))
             })?
             .map_err(|e| E::Unavailable(format!("the browser did not start: {e}")))?;
         Ok(Box::new(ChromiumTab::new(
