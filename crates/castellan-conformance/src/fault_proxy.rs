@@ -38,6 +38,9 @@ pub enum Fault {
     /// Forward the request, let the app carry it out, then close the connection without
     /// answering: the client cannot know whether its write was done.
     ResetAfter,
+    /// Answer with this status and this HTML page without forwarding: an interstitial in
+    /// front of the app (a captcha, a consent or maintenance page).
+    Page(u16, String),
 }
 
 /// The `method` of [`FaultProxy::fail`] that matches every write: any method but `GET`, `HEAD`
@@ -255,6 +258,7 @@ enum Plan {
     ResetAfter,
     Delay(Duration),
     Status(u16, Vec<(String, String)>),
+    Page(u16, String),
     Hold(oneshot::Receiver<bool>),
     HoldAnswer(Arc<Held>, String),
 }
@@ -279,6 +283,7 @@ fn plan(state: &State, method: &str, path: &str) -> Plan {
         Fault::Delay(d) => Plan::Delay(*d),
         Fault::Status(s) => Plan::Status(*s, vec![]),
         Fault::StatusWith(s, headers) => Plan::Status(*s, headers.clone()),
+        Fault::Page(s, html) => Plan::Page(*s, html.clone()),
         Fault::Hold(h) => Plan::Hold(h.arm()),
         Fault::HoldAnswer(..) => unreachable!("decided above"),
     }
@@ -397,6 +402,13 @@ async fn serve(mut sock: TcpStream, state: Arc<State>) {
             let mut headers = vec![("Content-Type".to_owned(), "application/json".to_owned())];
             headers.extend(extra);
             return respond(&mut sock, s, &headers, body).await;
+        }
+        Plan::Page(s, html) => {
+            let headers = [(
+                "Content-Type".to_owned(),
+                "text/html; charset=utf-8".to_owned(),
+            )];
+            return respond(&mut sock, s, &headers, html.as_bytes()).await;
         }
         Plan::Hold(rx) => {
             if !rx.await.unwrap_or(false) {

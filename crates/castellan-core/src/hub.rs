@@ -67,12 +67,36 @@ crate::str_enum!(
         Running = "running",
         /// Failed with a retryable error; waits for `run_at`.
         Retrying = "retrying",
+        /// Stopped at something only a person can get past (a captcha, a consent screen, a
+        /// page the flow does not know): not retried; see [`Attention`]. A person resolves it
+        /// by uploading a signed-in session for the automation account or by retrying.
+        NeedsAttention = "needs_attention",
         /// Gave up, failed permanently or was cancelled.
         NotCompleted = "not_completed",
         /// Done.
         Completed = "completed",
     }
 );
+
+crate::str_enum!(
+    /// Why a job needs a person (state `needs_attention`).
+    Attention, "attention" {
+        /// The app asks for a captcha, a consent or another check only a person can pass.
+        Challenge = "challenge",
+        /// The app showed a page (or an answer) the connector does not know.
+        UnexpectedPage = "unexpected_page",
+    }
+);
+
+impl Attention {
+    /// What the automation log shows: "Captcha resolution required" or "Unexpected page".
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Challenge => "Captcha resolution required",
+            Self::UnexpectedPage => "Unexpected page",
+        }
+    }
+}
 
 crate::str_enum!(
     /// What made a job.
@@ -295,6 +319,8 @@ pub struct Job {
     pub dedupe_key: Option<String>,
     /// Error, when not completed or retrying.
     pub error: Option<String>,
+    /// Why a person is needed, when the state is `needs_attention`.
+    pub attention: Option<Attention>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change.

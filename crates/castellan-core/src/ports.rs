@@ -314,6 +314,7 @@ pub trait Store:
     + crate::inbox::InboxStore
     + ManualStore
     + AppSessionStore
+    + JobStepStore
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
@@ -653,4 +654,45 @@ pub trait AppSessionStore: Send + Sync {
         scope: &str,
         holder: &str,
     ) -> CoreResult<()>;
+}
+
+/// A step of a job's record as kept: what, URL and error sealed together, the screenshot
+/// sealed on its own, both under the automation account's vault data key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptJobStep {
+    /// The job.
+    pub job_id: JobId,
+    /// Its place in the job's record, from 1.
+    pub seq: i64,
+    /// The attempt that took it.
+    pub attempt: i32,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The data key both are sealed under.
+    pub dek_id: DataKeyId,
+    /// The sealed what, URL and error (JSON).
+    pub sealed: Vec<u8>,
+    /// The sealed screenshot: `Some` when written; reads of a record leave it `None` and say
+    /// whether one is kept in `has_screenshot`.
+    pub screenshot: Option<Vec<u8>>,
+    /// Whether a screenshot is kept.
+    pub has_screenshot: bool,
+}
+
+/// Jobs' step records (the automation log's detail).
+#[async_trait]
+pub trait JobStepStore: Send + Sync {
+    /// Adds a step. `Conflict` when the job already has one at `s.seq`; `NotFound { kind:
+    /// "job" }` for a missing job.
+    async fn add_job_step(&self, s: &KeptJobStep) -> CoreResult<()>;
+    /// The job's steps by `seq`, without their screenshots.
+    async fn job_steps(&self, job: JobId) -> CoreResult<Vec<KeptJobStep>>;
+    /// The sealed screenshot of step `seq` of `job`, with its data key (`None`: none kept).
+    async fn job_step_screenshot(
+        &self,
+        job: JobId,
+        seq: i64,
+    ) -> CoreResult<Option<(DataKeyId, Vec<u8>)>>;
+    /// Drops every screenshot of `job` (the steps stay); returns how many were dropped.
+    async fn drop_job_screenshots(&self, job: JobId) -> CoreResult<u64>;
 }

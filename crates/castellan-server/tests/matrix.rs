@@ -163,6 +163,13 @@ const AUTHENTICATED: &[Endpoint] = &[
     ep("GET", "/api/v1/jobs/{id}", Action::HubRead),
     ep("POST", "/api/v1/jobs/{id}/retry", Action::HubManage),
     ep("POST", "/api/v1/jobs/{id}/cancel", Action::HubManage),
+    ep("GET", "/api/v1/jobs/{id}/steps", Action::HubRead),
+    ep(
+        "GET",
+        "/api/v1/jobs/{id}/steps/{seq}/screenshot",
+        Action::HubRead,
+    ),
+    ep("PUT", "/api/v1/hubs/{id}/session", Action::HubManage),
     ep("POST", "/api/v1/accounts/{id}/email", Action::AccountWrite),
     ep("POST", "/api/v1/accounts/{id}/phone", Action::AccountWrite),
     ep("GET", "/api/v1/phone-numbers", Action::InboxManage),
@@ -485,6 +492,37 @@ impl Walk {
         jobs[0]["id"].as_str().expect("a queued job").to_owned()
     }
 
+    /// Records a step with a screenshot for `job` as the bot would; returns its number.
+    async fn screenshot_of(&mut self, job: &str) -> i64 {
+        use castellan_core::connector::steps::RecordedStep;
+        use castellan_core::ports::JobStore;
+        let store = castellan_store::SqlStore::connect(&self.w.app.db_url)
+            .await
+            .expect("second connection");
+        let j = store.job(job.parse().unwrap()).await.unwrap().unwrap();
+        store.close().await;
+        let recorder = self.w.app.svc.job_steps_recorder(&j).await.unwrap();
+        recorder
+            .record(RecordedStep {
+                what: "visit /".into(),
+                url: "http://127.0.0.1:9/".into(),
+                error: None,
+                screenshot: Some(b"\x89PNG\r\n\x1a\nfixture".to_vec()),
+            })
+            .await;
+        let owner = self.owner().to_owned();
+        let steps = self
+            .w
+            .app
+            .get(&format!("/api/v1/jobs/{job}/steps"), &owner)
+            .await
+            .ok()
+            .json();
+        steps.as_array().unwrap().last().expect("the step is kept")["seq"]
+            .as_i64()
+            .unwrap()
+    }
+
     /// A fresh account made by the owner and shared with `who` with `item_role`.
     async fn account_for(&mut self, who: &Session, item_role: &str) -> String {
         let n = self.next();
@@ -802,6 +840,19 @@ impl Walk {
             ("GET", "/api/v1/jobs/{id}") => {
                 (format!("/api/v1/jobs/{}", self.queued_job().await), None)
             }
+            ("GET", "/api/v1/jobs/{id}/steps") => (
+                format!("/api/v1/jobs/{}/steps", self.queued_job().await),
+                None,
+            ),
+            ("GET", "/api/v1/jobs/{id}/steps/{seq}/screenshot") => {
+                let job = self.queued_job().await;
+                let seq = self.screenshot_of(&job).await;
+                (format!("/api/v1/jobs/{job}/steps/{seq}/screenshot"), None)
+            }
+            ("PUT", "/api/v1/hubs/{id}/session") => (
+                e.path.replace("{id}", &self.hub().await),
+                Some(json!({ "cookies": "[{\"name\": \"sid\", \"value\": \"x\"}]" })),
+            ),
             ("POST", "/api/v1/jobs/{id}/cancel") => (
                 format!("/api/v1/jobs/{}/cancel", self.queued_job().await),
                 None,

@@ -20,7 +20,7 @@ use crate::SqlStore;
 
 pub(crate) const JOB_COLS: &str = "id, hub_id, task, state, \"trigger\", actor, target, params, \
      attempts, max_attempts, run_at, worker_id, lease_until, progress, dedupe_key, error, \
-     created_at, updated_at";
+     created_at, updated_at, attention";
 
 /// The states of a waiting job, as SQL. Must match the predicate of the `jobs_one_waiting`
 /// index verbatim (it is also the `ON CONFLICT` target's predicate).
@@ -66,6 +66,10 @@ fn row_to_job(row: &AnyRow) -> CoreResult<Job> {
         progress: get(row, "progress")?,
         dedupe_key: get(row, "dedupe_key")?,
         error: get(row, "error")?,
+        attention: get::<Option<String>>(row, "attention")?
+            .map(|a| a.parse())
+            .transpose()
+            .map_err(|e| CoreError::Internal(format!("column `attention`: {e}")))?,
         created_at: time(row, "created_at")?,
         updated_at: time(row, "updated_at")?,
     })
@@ -83,7 +87,7 @@ pub(crate) async fn enqueue_in_tx(
     for j in jobs {
         let done = sqlx::query(&format!(
             "INSERT INTO jobs ({JOB_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-             $12, $13, $14, $15, $16, $17, $18) \
+             $12, $13, $14, $15, $16, $17, $18, $19) \
              ON CONFLICT (dedupe_key) WHERE {WAITING} DO NOTHING"
         ))
         .bind(j.id.to_string())
@@ -104,6 +108,7 @@ pub(crate) async fn enqueue_in_tx(
         .bind(&j.error)
         .bind(ms(j.created_at))
         .bind(ms(j.updated_at))
+        .bind(j.attention.map(|a| a.as_str()))
         .execute(&mut *conn)
         .await
         .map_err(|e| map_err(e, &format!("a job with id {} already exists", j.id), "hub"))?;
@@ -231,8 +236,8 @@ impl JobStore for SqlStore {
         let mut tx = self.begin_for(event).await?;
         let done = sqlx::query(&format!(
             "UPDATE jobs SET state = $1, attempts = $2, run_at = $3, lease_until = $4, \
-             progress = $5, error = $6, updated_at = $7 \
-             WHERE id = $8 AND worker_id = $9 AND {HELD}"
+             progress = $5, error = $6, updated_at = $7, attention = $8 \
+             WHERE id = $9 AND worker_id = $10 AND {HELD}"
         ))
         .bind(job.state.as_str())
         .bind(i64::from(job.attempts))
@@ -241,6 +246,7 @@ impl JobStore for SqlStore {
         .bind(&job.progress)
         .bind(&job.error)
         .bind(ms(job.updated_at))
+        .bind(job.attention.map(|a| a.as_str()))
         .bind(job.id.to_string())
         .bind(worker)
         .execute(&mut *tx)
@@ -312,6 +318,8 @@ impl JobStore for SqlStore {
         let p = sql.opt_text(job.error.clone());
         sql.push(&p).push(", updated_at = ");
         let p = sql.int(ms(job.updated_at));
+        sql.push(&p).push(", attention = ");
+        let p = sql.opt_text(job.attention.map(|a| a.as_str().to_owned()));
         sql.push(&p).push(" WHERE id = ");
         let p = sql.text(job.id.to_string());
         sql.push(&p).push(" AND state IN (");

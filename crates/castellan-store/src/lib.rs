@@ -18,6 +18,7 @@ mod catalog;
 mod db;
 mod hubs;
 mod inbox;
+mod job_steps;
 mod jobs;
 mod manual;
 mod otp;

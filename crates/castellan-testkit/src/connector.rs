@@ -58,6 +58,8 @@ pub enum Op {
     UpdateRole,
     /// [`Connector::remove`].
     Remove,
+    /// [`Connector::adopt_session`].
+    AdoptSession,
 }
 
 impl Op {
@@ -652,6 +654,22 @@ impl Connector for FakeConnector {
         self.wait_if_held(Op::Login, true).await;
         let mut app = self.enter(Op::Login, None, None)?;
         let r = app.login(ctx);
+        app.answer(r)
+    }
+
+    /// A session made of the uploaded cookies (the token names them), as a browser
+    /// connector's would be; failures through [`FakeConnector::fail`] on [`Op::AdoptSession`].
+    async fn adopt_session(
+        &self,
+        _ctx: &ConnectorContext,
+        cookies: Vec<castellan_core::connector::browser::BrowserCookie>,
+    ) -> Result<AppSession, ConnectorError> {
+        let mut app = self.enter(Op::AdoptSession, None, None)?;
+        let names: Vec<&str> = cookies.iter().map(|c| c.name.as_str()).collect();
+        let r = Ok(AppSession {
+            token: SecretString::from(format!("fake-uploaded-{}", names.join(","))),
+            data: serde_json::json!({}),
+        });
         app.answer(r)
     }
 

@@ -15,18 +15,13 @@ use chrono::Duration;
 use secrecy::SecretString;
 
 fn ctx() -> ConnectorContext {
-    ConnectorContext {
-        hub_id: None,
-        base_url: "https://app.example".into(),
-        organization_id: None,
-        username: "bot".into(),
-        password: SecretString::from("pw".to_owned()),
-        totp: None,
-        codes: None,
-        api_token: None,
-        settings: Default::default(),
-        timeout: StdDuration::from_secs(5),
-    }
+    let mut ctx = ConnectorContext::new(
+        "https://app.example",
+        "bot",
+        SecretString::from("pw".to_owned()),
+    );
+    ctx.timeout = StdDuration::from_secs(5);
+    ctx
 }
 
 #[tokio::test]

@@ -186,6 +186,12 @@ impl Client {
 
     /// GET returning text (CSV export).
     pub async fn get_text(&self, path: &str) -> Result<String> {
+        let bytes = self.get_bytes(path).await?;
+        String::from_utf8(bytes).map_err(|_| anyhow!("the answer is not UTF-8 text"))
+    }
+
+    /// GET returning the body's bytes (a CSV export, a PNG); the problem's detail as the error.
+    pub async fn get_bytes(&self, path: &str) -> Result<Vec<u8>> {
         let url = format!("{}/api/v1{}", self.server, path);
         let mut req = self.http.get(&url);
         if let Some(t) = &self.token {
@@ -196,16 +202,16 @@ impl Client {
             .await
             .map_err(|e| anyhow!("cannot reach Castellan at {}: {e}", self.server))?;
         let status = resp.status();
-        let text = resp.text().await?;
+        let body = resp.bytes().await?.to_vec();
         if !status.is_success() {
-            let p: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            let p: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
             bail!(
                 "{} (HTTP {})",
                 p["detail"].as_str().unwrap_or("error"),
                 status.as_u16()
             );
         }
-        Ok(text)
+        Ok(body)
     }
 
     /// GET and deserialize.

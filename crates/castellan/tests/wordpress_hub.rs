@@ -10,52 +10,20 @@ mod common;
 mod hub_fixture;
 #[path = "common/synapse.rs"]
 mod synapse_common;
+#[path = "common/wordpress.rs"]
+mod wordpress_common;
 
 use std::time::{Duration, Instant};
 
 use castellan_conformance::fault_proxy::FaultProxy;
-use castellan_conformance::harness::start_app;
 use hub_fixture::{assert_no_drift, assert_story_jobs, wait_idle};
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 use synapse_common::tag;
+use wordpress_common::{add_bot, users_with, wordpress, wp};
 
 /// The custom role `scripts/start-wordpress.sh` adds to the site.
 const CUSTOM_ROLE: &str = "castellan_reviewer";
-
-/// The shared WordPress (started on first use), and the administrator's application password
-/// and password.
-fn wordpress() -> (String, String, String) {
-    let site = start_app("wordpress", 18080);
-    let read = |f: &str| {
-        std::fs::read_to_string(site.dir.join(f))
-            .expect(f)
-            .trim()
-            .to_owned()
-    };
-    (site.base_url, read("app-password"), read("admin-password"))
-}
-
-/// WordPress's REST API as `admin`, to check what the bot did.
-async fn wp(base: &str, token: &str, method: Method, route: &str, body: Option<Value>) -> Value {
-    let mut req = reqwest::Client::new()
-        .request(method, format!("{base}/wp-json{route}"))
-        .basic_auth("admin", Some(token));
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.unwrap();
-    assert!(r.status().is_success(), "{route}: {}", r.status());
-    r.json().await.unwrap()
-}
-
-/// The WordPress users whose email is `email`.
-async fn users_with(base: &str, token: &str, email: &str) -> Vec<Value> {
-    let route = format!("/wp/v2/users?context=edit&search={email}");
-    let found = wp(base, token, Method::GET, &route, None).await;
-    let found = found.as_array().unwrap().iter();
-    found.filter(|u| u["email"] == email).cloned().collect()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_story_on_wordpress() {
@@ -171,29 +139,6 @@ async fn story(connector: Option<&str>) {
             .iter()
             .all(|s| !logs.contains(&*String::from_utf8_lossy(s))),
         "a log line holds a secret"
-    );
-}
-
-/// Stores the automation account `WordPress bot`: `admin` with its password and its application
-/// password (the secret custom field `api_token`).
-fn add_bot(cli: &common::Cli, token: &str, password: &str) {
-    cli.ok_stdin(
-        &[
-            "accounts",
-            "add",
-            "--label",
-            "WordPress bot",
-            "--app",
-            "wordpress",
-            "--username",
-            "admin",
-            "--setup",
-            "placeholder",
-            "--secret-field",
-            &format!("api_token={token}"),
-            "--password-stdin",
-        ],
-        &format!("{password}\n"),
     );
 }
 

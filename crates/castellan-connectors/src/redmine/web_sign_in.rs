@@ -93,18 +93,10 @@ pub async fn confirm_totp(
 }
 
 fn web_ctx(base_url: &str, username: &str, password: &str) -> ConnectorContext {
-    ConnectorContext {
-        hub_id: None,
-        base_url: base_url.to_owned(),
-        organization_id: None,
-        username: username.to_owned(),
-        password: SecretString::from(password.to_owned()),
-        totp: None,
-        codes: None,
-        api_token: None,
-        settings: Default::default(),
-        timeout: DEFAULT_TIMEOUT,
-    }
+    let mut ctx =
+        ConnectorContext::new(base_url, username, SecretString::from(password.to_owned()));
+    ctx.timeout = DEFAULT_TIMEOUT;
+    ctx
 }
 
 impl RedmineConnector {

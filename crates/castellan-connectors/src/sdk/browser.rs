@@ -10,6 +10,9 @@
 //!   [`Page::fill`], [`Page::choose`], [`Page::click`], [`Page::submit`], [`Page::read`] a table or a message
 //!   with a script. Every step notes what it did and the URL it ended on ([`Page::steps`]), and
 //!   a failing one names the step and its URL in the error. Values typed are never noted.
+//! - **The job's record**: when the call has a [`StepRecorder`] (the bot's), every page loaded,
+//!   every click and every failing step is recorded with the URL and a screenshot (the bot seals
+//!   them); [`Page::failed`] records a failure the connector decides.
 //! - **Answers**: a page the browser could not load (reset, refused) is `Unavailable`; a 429 is
 //!   `RateLimited` and a 502, 503 or 504 `Unavailable`. Page loads that only read ([`Page::visit`])
 //!   are retried in the call, after 1 s then 2 s: a browser cannot read an answer's
@@ -30,6 +33,7 @@ use std::time::{Duration, Instant};
 use castellan_core::connector::browser::{
     BrowserCookie, BrowserEngine, BrowserTab, PageLoad, TabScope,
 };
+use castellan_core::connector::steps::{RecordedStep, StepRecorder};
 use castellan_core::connector::{AppSession, ConnectorContext as Ctx, ConnectorError as E};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
@@ -107,6 +111,7 @@ impl BrowserBot {
             app,
             steps: Vec::new(),
             broken: false,
+            recorder: ctx.steps.clone(),
         })
     }
 
@@ -117,12 +122,15 @@ impl BrowserBot {
         let at = idle
             .iter()
             .position(|(k, t, _)| *k == key && t.elapsed() < IDLE)?;
-        Some(idle.swap_remove(at).2)
+        let mut page = idle.swap_remove(at).2;
+        page.recorder = ctx.steps.clone();
+        Some(page)
     }
 
     /// Keeps `page`, signed in as `s`, for the session's next call (a page whose browser failed
     /// is closed instead).
-    pub fn keep(&self, ctx: &Ctx, s: &AppSession, page: Page) {
+    pub fn keep(&self, ctx: &Ctx, s: &AppSession, mut page: Page) {
+        page.recorder = None;
         if page.broken || self.waiting.load(Ordering::SeqCst) > 0 {
             return close(page);
         }
@@ -223,6 +231,8 @@ pub struct Page {
     app: &'static str,
     steps: Vec<Step>,
     broken: bool,
+    /// Where the current call's job records its steps.
+    recorder: Option<Arc<dyn StepRecorder>>,
 }
 
 impl std::fmt::Debug for Page {
@@ -281,6 +291,38 @@ impl Page {
         })
     }
 
+    /// [`Self::noted`], and an error recorded in the job's record with a screenshot.
+    async fn checked<T>(&mut self, what: &str, r: R<T>) -> R<T> {
+        let r = self.noted(what, r);
+        if let Err(e) = &r {
+            self.record(what, Some(e)).await;
+        }
+        r
+    }
+
+    /// Records `what` in the job's record (when the call has one): the URL the page shows, a
+    /// screenshot unless the browser failed, and the error of a failing step.
+    async fn record(&mut self, what: &str, error: Option<&E>) {
+        let Some(recorder) = self.recorder.clone() else {
+            return;
+        };
+        let url = self.steps.last().map_or(String::new(), |s| s.url.clone());
+        let screenshot = match self.broken {
+            true => None,
+            false => self.tab.screenshot().await.ok(),
+        };
+        let error = error.map(ToString::to_string);
+        let what = what.to_owned();
+        recorder
+            .record(RecordedStep {
+                what,
+                url,
+                error,
+                screenshot,
+            })
+            .await;
+    }
+
     /// How a page load ended, as an error when the app did not answer with the page.
     fn answered(&self, what: &str, load: &PageLoad) -> R<()> {
         let app = self.app;
@@ -312,14 +354,18 @@ impl Page {
         let mut waits = RETRY_WAITS.iter();
         loop {
             let load = self.tab.goto(&url).await;
-            let load = self.noted(&what, load)?;
+            let load = self.checked(&what, load).await?;
             self.note(what.clone(), &load.url);
             match self.answered(&what, &load) {
                 Err(e) if e.is_retryable() => match waits.next() {
                     Some(wait) => tokio::time::sleep(*wait).await,
-                    None => return self.noted(&what, Err(e)),
+                    None => return self.checked(&what, Err(e)).await,
                 },
-                r => return r.map(|()| load),
+                Err(e) => return self.checked(&what, Err(e)).await,
+                Ok(()) => {
+                    self.record(&what, None).await;
+                    return Ok(load);
+                }
             }
         }
     }
@@ -330,7 +376,7 @@ impl Page {
     pub async fn fill(&mut self, css: &str, value: &str) -> R<()> {
         let what = format!("fill `{css}`");
         let r = self.tab.fill(css, value).await;
-        self.noted(&what, r)
+        self.checked(&what, r).await
     }
 
     /// Chooses the option `value` of the select `css`.
@@ -339,15 +385,18 @@ impl Page {
     pub async fn choose(&mut self, css: &str, value: &str) -> R<()> {
         let what = format!("choose `{value}` in `{css}`");
         let r = self.tab.choose(css, value).await;
-        self.noted(&what, r)
+        self.checked(&what, r).await
     }
 
     /// Clicks `css`: something that loads no page (a box, a panel's toggle).
     ///
     /// Errors: `AppChanged` when `css` is not on the page.
     pub async fn click(&mut self, css: &str) -> R<()> {
+        let what = format!("click `{css}`");
         let r = self.tab.click(css).await;
-        self.noted(&format!("click `{css}`"), r)
+        self.checked(&what, r).await?;
+        self.record(&what, None).await;
+        Ok(())
     }
 
     /// Clicks `css` (a submit button, a link) and waits for the page it loads. Sent once: a
@@ -357,16 +406,18 @@ impl Page {
     pub async fn submit(&mut self, css: &str) -> R<PageLoad> {
         let what = format!("submit `{css}`");
         let load = self.tab.submit(css).await;
-        let load = self.noted(&what, load)?;
+        let load = self.checked(&what, load).await?;
         self.note(what.clone(), &load.url);
         let r = self.answered(&what, &load);
-        self.noted(&what, r).map(|()| load)
+        self.checked(&what, r).await?;
+        self.record(&what, None).await;
+        Ok(load)
     }
 
     /// Waits up to `timeout` for `css`; whether it came.
     pub async fn wait_for(&mut self, css: &str, timeout: Duration) -> R<bool> {
         let r = self.tab.wait_for(css, timeout).await;
-        self.noted(&format!("wait for `{css}`"), r)
+        self.checked(&format!("wait for `{css}`"), r).await
     }
 
     /// Waits up to `timeout` for `css` to be shown (laid out with a height: e.g. a panel a click
@@ -380,7 +431,10 @@ impl Page {
         let deadline = Instant::now() + timeout;
         loop {
             let shown = self.tab.read(SHOWN, vec![Value::from(css)]).await;
-            if self.noted(&format!("wait for `{css}` to show"), shown)? == Value::Bool(true) {
+            let shown = self
+                .checked(&format!("wait for `{css}` to show"), shown)
+                .await?;
+            if shown == Value::Bool(true) {
                 return Ok(true);
             }
             if Instant::now() >= deadline {
@@ -401,10 +455,17 @@ impl Page {
         args: Vec<Value>,
     ) -> R<T> {
         let v = self.tab.read(script, args).await;
-        let v = self.noted(what, v)?;
+        let v = self.checked(what, v).await?;
         let t =
             serde_json::from_value(v).map_err(|e| E::AppChanged(format!("unexpected page: {e}")));
-        self.noted(what, t)
+        self.checked(what, t).await
+    }
+
+    /// `e`, recorded as the failing step `what` of the job's record with a screenshot of the
+    /// page: for a failure the connector decides (a page it does not know, a challenge).
+    pub async fn failed(&mut self, what: &str, e: E) -> E {
+        self.record(what, Some(&e)).await;
+        e
     }
 
     /// A PNG screenshot of what the page shows now.
@@ -418,6 +479,6 @@ impl Page {
     pub async fn restore(&mut self, s: &AppSession, path: &str) -> R<()> {
         self.visit(path).await?;
         let r = self.tab.add_cookies(&cookies_of(s)).await;
-        self.noted("restore the session", r)
+        self.checked("restore the session", r).await
     }
 }

@@ -50,6 +50,7 @@ use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use castellan_core::catalog::Capability;
+use castellan_core::connector::browser::BrowserCookie;
 use castellan_core::connector::{
     AppMember, AppRole, AppSession, Connector, ConnectorContext as Ctx, ConnectorError as E,
     ConnectorInfo, Invitation, MemberPage, MemberState, ResourceGrant, ResourceMemberPage,
@@ -84,6 +85,20 @@ pub trait App: Send + Sync + Default + std::fmt::Debug + 'static {
     ///
     /// Errors: `Configuration` for a base URL the hub's address policy refuses.
     fn api<'a>(&self, http: &'a HttpClient, ctx: &Ctx, s: &AppSession) -> R<Self::Api<'a>>;
+
+    /// A session from cookies a person exported from their browser
+    /// ([`Connector::adopt_session`]). Default: `Unsupported` (apps driven over HTTP).
+    async fn adopt(
+        &self,
+        _http: &HttpClient,
+        _ctx: &Ctx,
+        _cookies: Vec<BrowserCookie>,
+    ) -> R<AppSession> {
+        Err(unsupported(
+            &format!("the {} connector", Self::NAME),
+            "use for a session uploaded from a browser",
+        ))
+    }
 }
 
 /// The app's half of the member flows, on one call's API. Members are [`AppMember`]s: a
@@ -336,6 +351,11 @@ impl<A: App> Connector for AppConnector<A> {
     #[instrument(skip_all, fields(connector = A::NAME, username = %ctx.username))]
     async fn login(&self, ctx: &Ctx) -> R<AppSession> {
         self.app.login(&self.http, ctx).await
+    }
+
+    #[instrument(skip_all, fields(connector = A::NAME, cookies = cookies.len()))]
+    async fn adopt_session(&self, ctx: &Ctx, cookies: Vec<BrowserCookie>) -> R<AppSession> {
+        self.app.adopt(&self.http, ctx, cookies).await
     }
 
     #[instrument(skip_all, fields(connector = A::NAME))]

@@ -28,6 +28,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use castellan_core::catalog::Capability::*;
+use castellan_core::connector::browser::BrowserCookie;
 use castellan_core::connector::settings::{self_hosted, SettingField, SettingKind, BASE_URL};
 use castellan_core::connector::{AppMember, AppRole, AppSession, ConnectorContext as Ctx};
 use castellan_core::connector::{ConnectorError as E, ConnectorInfo, MemberPage, SignIn};
@@ -119,19 +120,27 @@ impl App for WordPressAdmin {
             let said: Messages = p
                 .read("read the sign-in's answer", MESSAGES, vec![])
                 .await?;
-            return Err(match said.errors.first() {
+            let e = match said.errors.first() {
                 Some(e) => E::BadCredentials(e.clone()),
                 None => E::NeedsHuman(format!("the sign-in page asks for more at {}", p.path())),
-            });
+            };
+            return Err(p.failed("sign in", e).await);
         }
-        p.visit("/wp-admin/profile.php").await?;
-        let js = "return document.getElementById('user_id')?.value ?? null;";
-        let id: Option<String> = p.read("read the account's id", js, vec![]).await?;
-        let id = id.ok_or_else(|| E::AppChanged("no user id on profile.php".into()))?;
-        per_page(&mut p).await?;
-        let s = session_of(&mut p, json!({ "user_id": id })).await?;
-        bot.keep(ctx, &s, p);
-        Ok(s)
+        signed_in(bot, ctx, p).await
+    }
+
+    /// Cookies of wp-admin signed in as the automation account: set on the sign-in page, then
+    /// the profile must open (not the sign-in page again).
+    async fn adopt(&self, _: &HttpClient, ctx: &Ctx, cookies: Vec<BrowserCookie>) -> R<AppSession> {
+        let bot = self.bot()?;
+        let mut p = bot.open(ctx, APP).await?;
+        let token = serde_json::to_string(&cookies).map_err(|e| E::Configuration(e.to_string()))?;
+        let uploaded = AppSession {
+            token: token.into(),
+            data: json!({}),
+        };
+        p.restore(&uploaded, LANDING).await?;
+        signed_in(bot, ctx, p).await
     }
 
     fn api(&self, _: &HttpClient, ctx: &Ctx, s: &AppSession) -> R<Admin> {
@@ -145,6 +154,33 @@ impl App for WordPressAdmin {
             page: Mutex::new(None),
         })
     }
+}
+
+/// The session of a browser signed in to wp-admin: the account's user id from its profile
+/// (`profile.php`, `#user_id`), the users table set to [`PER_PAGE`] rows, the cookies; the
+/// browser is kept for the session's next call.
+///
+/// Errors: `BadCredentials` when the profile asks to sign in (an uploaded session WordPress
+/// does not take: expired, signed out, or exported from another address).
+async fn signed_in(bot: &BrowserBot, ctx: &Ctx, mut p: Page) -> R<AppSession> {
+    p.visit("/wp-admin/profile.php").await?;
+    if !p.path().starts_with("/wp-admin") {
+        let e = E::BadCredentials(format!(
+            "WordPress does not take the session as signed in (it shows {})",
+            p.path()
+        ));
+        return Err(p.failed("open the profile", e).await);
+    }
+    let js = "return document.getElementById('user_id')?.value ?? null;";
+    let id: Option<String> = p.read("read the account's id", js, vec![]).await?;
+    let Some(id) = id else {
+        let e = E::AppChanged("no user id on profile.php".into());
+        return Err(p.failed("read the account's id", e).await);
+    };
+    per_page(&mut p).await?;
+    let s = session_of(&mut p, json!({ "user_id": id })).await?;
+    bot.keep(ctx, &s, p);
+    Ok(s)
 }
 
 /// Sets the users table to [`PER_PAGE`] rows (Screen Options of `users.php`) unless it is; an

@@ -152,6 +152,9 @@ activity_actions! {
     JobRetrying = "job.retrying", JOB, ["hub_id", "attempts", "error", "outcome"], "A job failed with a retryable error and will run again later.";
     JobGaveUp = "job.gave_up", JOB, ["hub_id", "attempts", "error", "outcome"], "A job failed with a retryable error and has no attempts left.";
     JobNotCompleted = "job.not_completed", JOB, ["hub_id", "attempts", "error", "outcome"], "A job failed with an error that retrying will not fix.";
+    JobNeedsAttention = "job.needs_attention", JOB, ["hub_id", "attempts", "error", "outcome", "attention"], "A job stopped at something only a person can get past (a captcha, a consent screen, an unexpected page): it waits for a session upload or a retry.";
+    JobScreenshotView = "job.screenshot_view", JOB, ["hub_id", "seq"], "A person viewed the screenshot of a job's step (it may show personal data).";
+    HubSessionUpload = "hub.session_upload", HUB, ["cookies", "requeued"], "A person uploaded a signed-in session (browser cookies) for a hub's automation account; the jobs that needed attention were queued again.";
     // Keys and the log itself.
     KeysRewrap = "keys.rewrap", MASTER_KEY, ["count"], "Data keys were re-wrapped under the active master key (`castellan keys rotate`).";
     ActivityExport = "activity.export", NONE, [], "The activity log was exported.";

@@ -11,8 +11,10 @@
 //! needs ([`settings`]).
 
 pub mod browser;
+pub mod cookie_import;
 pub mod resources;
 pub mod settings;
+pub mod steps;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -138,6 +140,9 @@ pub struct ConnectorContext {
     pub settings: BTreeMap<String, String>,
     /// Request timeout.
     pub timeout: Duration,
+    /// Where the connector reports the steps it takes for the job's record (the bot always
+    /// sets it; `None` in connector tests and one-off helpers).
+    pub steps: Option<Arc<dyn steps::StepRecorder>>,
 }
 
 impl ConnectorContext {
@@ -155,6 +160,7 @@ impl ConnectorContext {
             api_token: None,
             settings: BTreeMap::new(),
             timeout: Duration::from_secs(30),
+            steps: None,
         }
     }
 
@@ -429,6 +435,23 @@ pub trait Connector: Send + Sync + std::fmt::Debug {
         Err(unsupported(
             self,
             "turning on the automation account's second factor",
+        ))
+    }
+
+    /// A session from `cookies` a person exported from their own browser, signed in as the
+    /// automation account (see [`cookie_import`]): the connector checks the app takes them and
+    /// reads what its sign-in reads. How a job stopped by a captcha goes on.
+    ///
+    /// Errors: `BadCredentials` when the app does not take them (not signed in, expired);
+    /// `Unsupported` for a connector that does not work in a browser (the default).
+    async fn adopt_session(
+        &self,
+        _ctx: &ConnectorContext,
+        _cookies: Vec<browser::BrowserCookie>,
+    ) -> Result<AppSession, ConnectorError> {
+        Err(unsupported(
+            self,
+            "use for a session uploaded from a browser",
         ))
     }
 }

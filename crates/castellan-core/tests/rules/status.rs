@@ -1,7 +1,7 @@
 //! Hub status transitions and the sync safeguard.
 
 use castellan_core::connector::{ConnectorError, MemberState};
-use castellan_core::hub::{HubStatus, JobState, Task, Trigger};
+use castellan_core::hub::{Attention, HubStatus, JobState, Task, Trigger};
 use castellan_core::service::HubPatch;
 use castellan_testkit::{Fail, Op, World};
 
@@ -210,18 +210,23 @@ async fn a_cancelled_change_keeps_the_hub_from_looking_healthy() {
     assert_eq!(w.hub(hub.id).await.status, HubStatus::Healthy);
 }
 
+/// A captcha (`NeedsHuman`) or an unknown page (`AppChanged`) is not retried: the job waits for
+/// a person (`needs_attention`, saying which), the hub asks for a review; once the cause is gone
+/// a person's retry completes it and the hub ends healthy.
 #[tokio::test]
-async fn an_app_that_needs_a_person_or_answers_unknown_pages_is_not_retried() {
-    for (error, status, words) in [
+async fn an_app_that_needs_a_person_or_answers_unknown_pages_waits_for_one() {
+    for (error, status, words, attention) in [
         (
             ConnectorError::NeedsHuman("a captcha on the sign-in page".into()),
             HubStatus::ReviewServiceAccount,
-            "captcha",
+            "Captcha resolution required: the app needs a person to continue: a captcha",
+            Attention::Challenge,
         ),
         (
             ConnectorError::AppChanged("the member list has no `users` array".into()),
             HubStatus::ReviewConfiguration,
-            "users",
+            "Unexpected page: the app answered in a way the connector does not know",
+            Attention::UnexpectedPage,
         ),
     ] {
         let w = World::new().await;
@@ -230,13 +235,36 @@ async fn an_app_that_needs_a_person_or_answers_unknown_pages_is_not_retried() {
         w.drain().await;
         let h = w.hub(hub.id).await;
         assert_eq!(h.status, status, "{:?}", h.status_reason);
-        assert!(h.status_reason.unwrap().contains(words));
+        assert!(h.status_reason.unwrap().starts_with(words));
         assert_eq!(
             w.app.calls_of(Op::ListMembers).len(),
             1,
             "no blind retry of the listing"
         );
         let check = only_job(&w, hub.id, Task::CheckForUpdates).await;
-        assert_eq!((check.state, check.attempts), (JobState::NotCompleted, 1));
+        assert_eq!(
+            (check.state, check.attempts, check.attention),
+            (JobState::NeedsAttention, 1, Some(attention))
+        );
+        let waiting = events(&w, "job.needs_attention").await;
+        assert_eq!(waiting.len(), 1);
+        let details: serde_json::Value = serde_json::from_str(&waiting[0].details).unwrap();
+        assert_eq!(details["attention"], attention.as_str());
+
+        // A person fixed it in the app and retries: the job completes, the hub is healthy.
+        w.app.clear_failures();
+        let again = w
+            .svc
+            .hubs()
+            .retry_job(&w.owner.permit().unwrap(), check.id)
+            .await
+            .unwrap();
+        assert_eq!((again.state, again.attention), (JobState::Queued, None));
+        let h = w.hub(hub.id).await;
+        assert_eq!(h.status, HubStatus::RequiresSync, "{:?}", h.status_reason);
+        w.drain().await;
+        let check = only_job(&w, hub.id, Task::CheckForUpdates).await;
+        assert_eq!(check.state, JobState::Completed);
+        assert_eq!(w.hub(hub.id).await.status, HubStatus::Healthy);
     }
 }

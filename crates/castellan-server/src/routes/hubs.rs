@@ -1,7 +1,8 @@
 //! Business hubs, their members and grants, and the automation log (jobs).
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
 use axum::Json;
 use castellan_core::hub::{HubId, JobId, JobState, Matching, Trigger};
 use castellan_core::ids::PersonId;
@@ -13,8 +14,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth};
 use crate::wire::{
-    self, ConnectHub, Grant, Hub, HubDetail, HubMember, HubPatch, Job, MemberAction, RevokeHub,
-    ShareHub,
+    self, ConnectHub, Grant, Hub, HubDetail, HubMember, HubPatch, Job, JobStep, MemberAction,
+    RevokeHub, SessionExport, SessionUpload, ShareHub,
 };
 use crate::AppState;
 
@@ -32,6 +33,9 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_job))
         .routes(routes!(retry_job))
         .routes(routes!(cancel_job))
+        .routes(routes!(job_steps))
+        .routes(routes!(job_step_screenshot))
+        .routes(routes!(upload_session))
 }
 
 /// Asking for a sync.
@@ -263,5 +267,64 @@ async fn cancel_job(
 ) -> ApiResult<Json<Job>> {
     Ok(Json(
         s.svc.hubs().cancel_job(&a.permit()?, id).await?.into(),
+    ))
+}
+
+/// A job's record: each step the bot took (what, the URL, the error of a failing one), oldest
+/// first; screenshots are fetched one by one.
+#[utoipa::path(get, path = "/api/v1/jobs/{id}/steps", tag = "jobs", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Job id")), responses((status = 200, body = Vec<JobStep>)))]
+async fn job_steps(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    ApiPath(id): ApiPath<JobId>,
+) -> ApiResult<Json<Vec<JobStep>>> {
+    Ok(Json(wire::list(
+        s.svc.hubs().job_steps(&a.permit()?, id).await?,
+    )))
+}
+
+/// The screenshot of a job's step, as a PNG (it may show personal data: each view is recorded
+/// as `job.screenshot_view`). 404 once the job completed (its screenshots are dropped).
+#[utoipa::path(get, path = "/api/v1/jobs/{id}/steps/{seq}/screenshot", tag = "jobs", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Job id"), ("seq" = i64, Path, description = "Step number")),
+    responses((status = 200, content_type = "image/png", body = Vec<u8>), (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn job_step_screenshot(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    ApiPath((id, seq)): ApiPath<(JobId, i64)>,
+) -> ApiResult<impl IntoResponse> {
+    let png = s
+        .svc
+        .hubs()
+        .job_step_screenshot(&a.permit()?, id, seq)
+        .await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/png"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        png,
+    ))
+}
+
+/// Uploads a signed-in session for the hub's automation account (cookies exported from a
+/// browser: a JSON export or a `cookies.txt`), checked against the app and kept sealed; the
+/// hub's jobs that need attention run again.
+#[utoipa::path(put, path = "/api/v1/hubs/{id}/session", tag = "hubs", security(("bearer" = [])), request_body = SessionExport,
+    params(("id" = String, Path, description = "Hub id")),
+    responses((status = 200, body = SessionUpload), (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn upload_session(
+    State(s): State<AppState>,
+    Auth(a): Auth,
+    ApiPath(id): ApiPath<HubId>,
+    ApiJson(req): ApiJson<SessionExport>,
+) -> ApiResult<Json<SessionUpload>> {
+    Ok(Json(
+        s.svc
+            .hubs()
+            .upload_session(&a.permit()?, id, &req.cookies)
+            .await?
+            .into(),
     ))
 }

@@ -9,6 +9,7 @@
 //! server.
 
 mod actions;
+mod job_page;
 mod jobs;
 mod page;
 mod tasks;
@@ -50,6 +51,17 @@ pub(super) fn routes() -> Router<AppState> {
         )
         .route("/tasks", get(tasks::my_tasks))
         .route("/automation-log", get(jobs::automation_log))
+        .route("/automation-log/{job}", get(job_page::show))
+        .route(
+            "/automation-log/{job}/steps/{seq}",
+            get(job_page::screenshot),
+        )
+        .route(
+            "/hubs/{id}/session",
+            post(job_page::upload).layer(axum::extract::DefaultBodyLimit::max(
+                castellan_core::connector::cookie_import::MAX_EXPORT * 2,
+            )),
+        )
         .route("/automation-log/{job}/retry", post(jobs::retry))
         .route("/automation-log/{job}/cancel", post(jobs::cancel))
 }
@@ -141,6 +153,7 @@ fn done_notice(done: Option<&str>) -> Option<String> {
         "sync" => "Checking for updates. Follow the progress under Jobs.",
         "confirmed" => "Confirmed: the halted changes will proceed.",
         "retried" => "The job is queued again.",
+        "session" => "The session is uploaded: the hub's jobs that needed attention run again.",
         "cancelled" => "The job is cancelled.",
         "task_done" => "Marked done. The next roster upload verifies it.",
         "roster" => "The roster is uploaded. Tasks it shows done are verified; the bot is checking for updates.",

@@ -57,6 +57,9 @@ pub enum JobState {
     Running,
     /// Failed with a retryable error; waits for `run_at`.
     Retrying,
+    /// Stopped at something only a person can get past (see `attention`): waits for a session
+    /// upload or a retry.
+    NeedsAttention,
     /// Gave up, failed permanently or was cancelled.
     NotCompleted,
     /// Done.
@@ -70,6 +73,7 @@ impl From<castellan_core::hub::JobState> for JobState {
             castellan_core::hub::JobState::Started => Self::Started,
             castellan_core::hub::JobState::Running => Self::Running,
             castellan_core::hub::JobState::Retrying => Self::Retrying,
+            castellan_core::hub::JobState::NeedsAttention => Self::NeedsAttention,
             castellan_core::hub::JobState::NotCompleted => Self::NotCompleted,
             castellan_core::hub::JobState::Completed => Self::Completed,
         }
@@ -83,6 +87,7 @@ impl From<JobState> for castellan_core::hub::JobState {
             JobState::Started => Self::Started,
             JobState::Running => Self::Running,
             JobState::Retrying => Self::Retrying,
+            JobState::NeedsAttention => Self::NeedsAttention,
             JobState::NotCompleted => Self::NotCompleted,
             JobState::Completed => Self::Completed,
         }
@@ -168,10 +173,68 @@ pub struct Job {
     pub dedupe_key: Option<String>,
     /// Error, when not completed or retrying.
     pub error: Option<String>,
+    /// Why a person is needed, when the state is `needs_attention`.
+    pub attention: Option<Attention>,
+    /// The automation log's words for `attention`: "Captcha resolution required" or
+    /// "Unexpected page".
+    pub attention_label: Option<String>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+}
+
+/// Why a job needs a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Attention {
+    /// A captcha, a consent or another check only a person can pass.
+    Challenge,
+    /// A page (or an answer) the connector does not know.
+    UnexpectedPage,
+}
+
+impl From<castellan_core::hub::Attention> for Attention {
+    fn from(v: castellan_core::hub::Attention) -> Self {
+        match v {
+            castellan_core::hub::Attention::Challenge => Self::Challenge,
+            castellan_core::hub::Attention::UnexpectedPage => Self::UnexpectedPage,
+        }
+    }
+}
+
+/// One step of a job's record: what the bot did and the URL it ended on; the screenshot is at
+/// `GET /api/v1/jobs/{id}/steps/{seq}/screenshot` while `screenshot` is true.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct JobStep {
+    /// Its place in the job's record, from 1.
+    pub seq: i64,
+    /// The attempt that took it.
+    pub attempt: i32,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// What it did, e.g. `visit /wp-admin/users.php`.
+    pub what: String,
+    /// The URL the page showed after it.
+    pub url: String,
+    /// Why it failed, for the failing step.
+    pub error: Option<String>,
+    /// Whether a screenshot is kept (a completed job's are dropped).
+    pub screenshot: bool,
+}
+
+impl From<castellan_core::connector::steps::JobStep> for JobStep {
+    fn from(v: castellan_core::connector::steps::JobStep) -> Self {
+        Self {
+            seq: v.seq,
+            attempt: v.attempt,
+            at: v.at,
+            what: v.what,
+            url: v.url,
+            error: v.error,
+            screenshot: v.screenshot,
+        }
+    }
 }
 
 impl From<castellan_core::hub::Job> for Job {
@@ -193,8 +256,37 @@ impl From<castellan_core::hub::Job> for Job {
             progress: v.progress,
             dedupe_key: v.dedupe_key,
             error: v.error,
+            attention: v.attention.map(Into::into),
+            attention_label: v.attention.map(|a| a.label().to_owned()),
             created_at: v.created_at,
             updated_at: v.updated_at,
+        }
+    }
+}
+
+/// A session export to upload.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SessionExport {
+    /// The cookies, as text: a JSON array as browser extensions export it (Cookie-Editor,
+    /// EditThisCookie) or a Netscape `cookies.txt`. At most 256 KiB.
+    pub cookies: String,
+}
+
+/// What a session upload did.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SessionUpload {
+    /// Cookies kept (those for the hub's host, still valid).
+    pub cookies: usize,
+    /// The jobs that needed attention, queued again.
+    #[schema(value_type = Vec<String>)]
+    pub requeued: Vec<JobId>,
+}
+
+impl From<castellan_core::service::SessionUpload> for SessionUpload {
+    fn from(v: castellan_core::service::SessionUpload) -> Self {
+        Self {
+            cookies: v.cookies,
+            requeued: v.requeued,
         }
     }
 }

@@ -39,7 +39,7 @@ pub use hubs::{
     MemberAction, MemberState, NewPlaceholder, RevokeHub, ShareHub, SyncReport,
 };
 pub use inbox::{InboxCode, InboxKind, InboxMessage, ManagedAddress, ManagedNumber};
-pub use jobs::{Job, JobState, Task, Trigger};
+pub use jobs::{Attention, Job, JobState, JobStep, SessionExport, SessionUpload, Task, Trigger};
 pub use manual::{AssignedTask, ManualTask, RosterUploaded, TaskKind, TaskState};
 pub use people::{
     ApiToken, ChangePassword, InvitePerson, Invited, IssuedApiToken, NewToken, PasswordChanged,

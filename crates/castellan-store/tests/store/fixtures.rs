@@ -237,6 +237,7 @@ pub fn job(hub: HubId, task: Task, run_at: i64, dedupe: Option<&str>) -> Job {
         progress: None,
         dedupe_key: dedupe.map(str::to_owned),
         error: None,
+        attention: None,
         created_at: t(run_at),
         updated_at: t(run_at),
     }

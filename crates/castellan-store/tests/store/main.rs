@@ -389,3 +389,13 @@ async fn postgres_app_sessions_are_kept_and_claimed() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_job_steps_are_kept() {
+    run(Db::Sqlite, session_cases::job_steps_are_kept).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_job_steps_are_kept() {
+    run(Db::Postgres, session_cases::job_steps_are_kept).await;
+}

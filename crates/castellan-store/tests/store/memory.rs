@@ -160,3 +160,8 @@ async fn memory_manual_rosters_and_tasks() {
 async fn memory_app_sessions_are_kept_and_claimed() {
     run_memory(session_cases::app_sessions_are_kept_and_claimed).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_job_steps_are_kept() {
+    run_memory(session_cases::job_steps_are_kept).await;
+}

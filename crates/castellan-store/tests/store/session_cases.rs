@@ -1,5 +1,6 @@
 //! Kept app sessions (session reuse): kept per account and scope, replaced, forgotten, gone
-//! with their account; and the sign-in claim that lets one holder at a time sign in.
+//! with their account; and the sign-in claim that lets one holder at a time sign in. Jobs' step
+//! records (sealed steps and screenshots).
 
 use crate::harness::SuiteStore;
 use castellan_core::ids::DataKeyId;
@@ -121,4 +122,66 @@ pub async fn app_sessions_are_kept_and_claimed<S: SuiteStore>(store: S) {
     let e = store.keep_app_session(&s3).await.unwrap_err();
     assert!(matches!(e, CoreError::NotFound { .. }), "{e:?}");
     assert_intact(&store).await;
+}
+
+/// Jobs' step records: kept in order with their sealed parts, listed without screenshots, a
+/// screenshot read on its own, screenshots dropped while steps stay; a taken number is a
+/// conflict and a missing job is not found. A job's `attention` is kept with its state.
+pub async fn job_steps_are_kept<S: SuiteStore>(store: S) {
+    use castellan_core::hub::{Attention, JobId, JobState, Task};
+    use castellan_core::ports::KeptJobStep;
+
+    let h = hub("Steps");
+    store.insert_hub(&h, &[], &ev("hub.connect")).await.unwrap();
+    let mut j = job(h.id, Task::InviteMember, 1, None);
+    j.state = JobState::NeedsAttention;
+    j.attention = Some(Attention::Challenge);
+    store.enqueue(std::slice::from_ref(&j), None).await.unwrap();
+    let stored = store.job(j.id).await.unwrap().unwrap();
+    assert_eq!(stored.state, JobState::NeedsAttention);
+    assert_eq!(stored.attention, Some(Attention::Challenge));
+
+    let dek = DataKeyId::new();
+    let step = |seq: i64, shot: Option<Vec<u8>>| KeptJobStep {
+        job_id: j.id,
+        seq,
+        attempt: 1,
+        at: t(seq),
+        dek_id: dek,
+        sealed: vec![seq as u8; 24],
+        has_screenshot: shot.is_some(),
+        screenshot: shot,
+    };
+    store.add_job_step(&step(2, None)).await.unwrap();
+    store
+        .add_job_step(&step(1, Some(vec![7; 300])))
+        .await
+        .unwrap();
+    let e = store.add_job_step(&step(1, None)).await.unwrap_err();
+    assert!(matches!(e, CoreError::Conflict(_)), "{e:?}");
+    let mut orphan = step(1, None);
+    orphan.job_id = JobId::new();
+    let e = store.add_job_step(&orphan).await.unwrap_err();
+    assert!(matches!(e, CoreError::NotFound { kind: "job" }), "{e:?}");
+
+    let kept = store.job_steps(j.id).await.unwrap();
+    assert_eq!(kept.iter().map(|s| s.seq).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(kept[0].sealed, vec![1; 24]);
+    assert_eq!(kept[0].at, t(1));
+    assert!(kept[0].has_screenshot && !kept[1].has_screenshot);
+    assert!(
+        kept.iter().all(|s| s.screenshot.is_none()),
+        "listed without the images"
+    );
+    assert_eq!(
+        store.job_step_screenshot(j.id, 1).await.unwrap(),
+        Some((dek, vec![7; 300]))
+    );
+    assert_eq!(store.job_step_screenshot(j.id, 2).await.unwrap(), None);
+
+    assert_eq!(store.drop_job_screenshots(j.id).await.unwrap(), 1);
+    assert_eq!(store.job_step_screenshot(j.id, 1).await.unwrap(), None);
+    let kept = store.job_steps(j.id).await.unwrap();
+    assert_eq!(kept.len(), 2);
+    assert!(kept.iter().all(|s| !s.has_screenshot));
 }

@@ -104,6 +104,7 @@ impl Tables {
         row.lease_until = oms(job.lease_until);
         row.progress = job.progress.clone();
         row.error = job.error.clone();
+        row.attention = job.attention;
         row.updated_at = ms(job.updated_at);
         if with_worker {
             row.worker_id = job.worker_id.clone();

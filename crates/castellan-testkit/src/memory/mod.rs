@@ -17,6 +17,7 @@ mod activity;
 mod app_sessions;
 mod hubs;
 mod inbox;
+mod job_steps;
 mod jobs;
 mod manual;
 mod people;

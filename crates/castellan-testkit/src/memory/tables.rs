@@ -73,6 +73,8 @@ pub(crate) struct Tables {
     pub(crate) tasks: BTreeMap<ManualTaskId, ManualTask>,
     /// Kept app sessions and sign-in claims, by account and scope.
     pub(crate) app_sessions: BTreeMap<(AccountId, String), AppSessionRow>,
+    /// `job_steps`, by job and seq (screenshots included).
+    pub(crate) job_steps: BTreeMap<(JobId, i64), castellan_core::ports::KeptJobStep>,
 }
 
 /// An `app_sessions` row: a kept session, a sign-in claim, or both.

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use castellan_core::hub::{LoginMethod, UserManagement};
 use clap::{Args, Subcommand};
 use reqwest::Method;
@@ -176,6 +176,13 @@ pub enum HubCmd {
     },
     /// Remove a member from the app.
     RemoveMember { hub: String, member: String },
+    /// Upload a signed-in session for the hub's automation account: cookies exported from your
+    /// browser right after signing in as it (a JSON export of a cookie extension, or a
+    /// cookies.txt; `-` reads standard input). The jobs that need attention run again.
+    Session {
+        hub: String,
+        file: std::path::PathBuf,
+    },
     /// Replace a manual hub's roster with a CSV file (`email,name,role[,state][,id]`; `-` reads
     /// standard input): verifies the tasks it shows done, then checks for updates.
     Roster {
@@ -221,11 +228,36 @@ pub enum JobsCmd {
         #[command(flatten)]
         j: JsonFlag,
     },
-    /// Queue a not-completed job again.
+    /// Queue a not-completed or needs-attention job again (after fixing the cause in the app).
     Retry { id: String },
+    /// A job's record: each step the bot took, its URL, the failing step's error.
+    Steps {
+        id: String,
+        #[command(flatten)]
+        j: JsonFlag,
+    },
+    /// Save the screenshot of a job's step as a PNG (recorded: it may show personal data).
+    Screenshot {
+        id: String,
+        /// The step's number (`seq` in `castellan jobs steps`).
+        seq: i64,
+        /// Where to write the PNG.
+        #[arg(long, short)]
+        out: std::path::PathBuf,
+    },
     /// Cancel a queued or retrying job.
     Cancel { id: String },
 }
+
+const STEP_COLS: &[(&str, &str)] = &[
+    ("seq", "/seq"),
+    ("attempt", "/attempt"),
+    ("at", "/at"),
+    ("what", "/what"),
+    ("url", "/url"),
+    ("screenshot", "/screenshot"),
+    ("error", "/error"),
+];
 
 const JOB_COLS: &[(&str, &str)] = &[
     ("id", "/id"),
@@ -290,7 +322,18 @@ async fn follow(c: &Client, id: &str) -> Result<Value> {
             eprintln!("{line}");
             last = line;
         }
-        if matches!(state.as_str(), "completed" | "not_completed") {
+        // `needs_attention` waits for a person: stop following, with the reason on stderr.
+        if matches!(
+            state.as_str(),
+            "completed" | "not_completed" | "needs_attention"
+        ) {
+            if let Some(label) = j["attention_label"].as_str() {
+                eprintln!("{label}: {}", j["error"].as_str().unwrap_or_default());
+                eprintln!(
+                    "hint: `castellan jobs steps {id}` shows where; upload a signed-in session with \
+                     `castellan hub session HUB FILE`, or fix the cause and `castellan jobs retry {id}`"
+                );
+            }
             return Ok(j);
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -603,6 +646,28 @@ pub async fn hub(cmd: HubCmd, server: Option<String>) -> Result<ExitCode> {
         HubCmd::Roster { hub, file, j } => {
             return super::manual::roster(&c, &hub, &file, j.json).await
         }
+        HubCmd::Session { hub, file } => {
+            let text = if file == std::path::Path::new("-") {
+                std::io::read_to_string(std::io::stdin())
+                    .context("reading the cookies from stdin")?
+            } else {
+                std::fs::read_to_string(&file)
+                    .with_context(|| format!("reading the cookies {}", file.display()))?
+            };
+            let id = hub_id(&c, &hub).await?;
+            let up = c
+                .call(
+                    Method::PUT,
+                    &format!("/hubs/{id}/session"),
+                    Some(&json!({ "cookies": text })),
+                )
+                .await?;
+            out!(
+                "kept {} cookie(s) for {hub}; queued again: {}",
+                up["cookies"],
+                up["requeued"].as_array().map_or(0, Vec::len)
+            );
+        }
         HubCmd::Tasks { hub, j } => return super::manual::tasks(&c, hub.as_deref(), j.json).await,
         HubCmd::TaskDone { hub, task, j } => {
             return super::manual::task_done(&c, &hub, &task, j.json).await
@@ -644,6 +709,19 @@ pub async fn jobs(cmd: JobsCmd, server: Option<String>) -> Result<ExitCode> {
             c.call(Method::POST, &format!("/jobs/{}/retry", q(&id)), None)
                 .await?;
             out!("queued {id} again");
+        }
+        JobsCmd::Steps { id, j } => output::list(
+            &c.call(Method::GET, &format!("/jobs/{}/steps", q(&id)), None)
+                .await?,
+            j.json,
+            STEP_COLS,
+        ),
+        JobsCmd::Screenshot { id, seq, out } => {
+            let png = c
+                .get_bytes(&format!("/jobs/{}/steps/{seq}/screenshot", q(&id)))
+                .await?;
+            std::fs::write(&out, png).with_context(|| format!("writing {}", out.display()))?;
+            out!("saved step {seq}'s screenshot to {}", out.display());
         }
         JobsCmd::Cancel { id } => {
             c.call(Method::POST, &format!("/jobs/{}/cancel", q(&id)), None)

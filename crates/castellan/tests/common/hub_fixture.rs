@@ -29,9 +29,12 @@ pub fn wait_idle_for(cli: &Cli, hub: &str, limit: Duration) -> Vec<Value> {
         let jobs = cli.json(&["jobs", "list", "--hub", hub, "--limit", "1000"]);
         let jobs = jobs.as_array().unwrap().clone();
         if !jobs.is_empty()
-            && jobs
-                .iter()
-                .all(|j| matches!(j["state"].as_str(), Some("completed" | "not_completed")))
+            && jobs.iter().all(|j| {
+                matches!(
+                    j["state"].as_str(),
+                    Some("completed" | "not_completed" | "needs_attention")
+                )
+            })
         {
             return jobs;
         }

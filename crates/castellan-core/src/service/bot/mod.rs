@@ -15,7 +15,7 @@ use crate::connector::{
     AppSession, Connector, ConnectorContext, ConnectorError, ConnectorRegistry,
 };
 use crate::error::{CoreError, CoreResult};
-use crate::hub::{Hub, HubStatus, Job, JobParams, JobState, Task, Trigger};
+use crate::hub::{Attention, Hub, HubStatus, Job, JobParams, JobState, Task, Trigger};
 use crate::ports::{FollowUp, JobFilter};
 
 mod check;
@@ -24,8 +24,8 @@ mod listing;
 mod resources;
 mod sessions;
 pub use listing::RESUME_WITHIN;
-pub(crate) use sessions::AppSessions;
 pub use sessions::SESSION_REUSE;
+pub(crate) use sessions::{AppSessions, SessionKey};
 
 /// The error a job released at shutdown carries until its next attempt.
 const INTERRUPTED: &str = "interrupted by a shutdown; released for another worker";
@@ -392,7 +392,11 @@ impl Bot {
         // A connector waiting for a code holds the job: keep the wait well inside the lease, so
         // no other worker takes the job over meanwhile.
         let max_code_wait = (self.cfg.lease / 2).to_std().unwrap_or(StdDuration::ZERO);
-        let ctx = self.svc.bot_context(hub, job, max_code_wait).await?;
+        let mut ctx = self.svc.bot_context(hub, job, max_code_wait).await?;
+        match self.svc.job_steps_recorder(job).await {
+            Ok(r) => ctx.steps = Some(r),
+            Err(e) => tracing::warn!(job_id = %job.id, error = %e, "the job's steps go unrecorded"),
+        }
         let account = self
             .svc
             .store
@@ -493,6 +497,7 @@ impl Bot {
         job.updated_at = now;
         let bot = Actor::bot(&format!("bot ({})", job.task));
         let mut hub_update: Option<(HubStatus, String)> = None;
+        job.attention = None;
         let action = match result {
             Ok(summary) => {
                 job.state = JobState::Completed;
@@ -522,19 +527,35 @@ impl Bot {
                 job.lease_until = None;
                 ActivityAction::JobRetrying
             }
+            // A person must get past it: the job waits for a session upload or a retry.
+            Err(Failure::Connector(
+                e @ (ConnectorError::NeedsHuman(_) | ConnectorError::AppChanged(_)),
+            )) => {
+                job.state = JobState::NeedsAttention;
+                job.attention = Some(match e {
+                    ConnectorError::NeedsHuman(_) => Attention::Challenge,
+                    _ => Attention::UnexpectedPage,
+                });
+                job.error = Some(e.to_string());
+                job.lease_until = None;
+                let status = match e {
+                    ConnectorError::NeedsHuman(_) => HubStatus::ReviewServiceAccount,
+                    _ => HubStatus::ReviewConfiguration,
+                };
+                let label = job.attention.map_or("", Attention::label);
+                hub_update = Some((status, format!("{label}: {e}")));
+                ActivityAction::JobNeedsAttention
+            }
             Err(Failure::Connector(e)) => {
                 job.state = JobState::NotCompleted;
                 job.error = Some(e.to_string());
                 job.lease_until = None;
                 hub_update = match &e {
                     ConnectorError::BadCredentials(_)
-                    | ConnectorError::InsufficientPermission(_)
-                    | ConnectorError::NeedsHuman(_) => {
+                    | ConnectorError::InsufficientPermission(_) => {
                         Some((HubStatus::ReviewServiceAccount, e.to_string()))
                     }
-                    ConnectorError::Configuration(_)
-                    | ConnectorError::Unavailable(_)
-                    | ConnectorError::AppChanged(_) => {
+                    ConnectorError::Configuration(_) | ConnectorError::Unavailable(_) => {
                         Some((HubStatus::ReviewConfiguration, e.to_string()))
                     }
                     _ => None,
@@ -563,6 +584,7 @@ impl Bot {
             .details(serde_json::json!({
                 "hub_id": job.hub_id, "attempts": job.attempts, "error": job.error,
                 "outcome": if job.state == JobState::Completed { job.progress.clone() } else { None },
+                "attention": job.attention,
             }));
         let follow_up = follow_up.filter(|_| job.state == JobState::Completed);
         let written = match self
@@ -580,6 +602,12 @@ impl Bot {
         if !written {
             tracing::warn!(job_id = %job.id, "lease lost before finishing");
             return Ok(());
+        }
+        if job.state == JobState::Completed {
+            // Its screenshots served to show what went wrong; the steps' URLs stay.
+            if let Err(e) = self.svc.store.drop_job_screenshots(job.id).await {
+                tracing::warn!(job_id = %job.id, error = %e, "the job's screenshots were kept");
+            }
         }
         if let Some(mut hub) = self.svc.store.hub(job.hub_id).await? {
             if let Some((status, reason)) = hub_update {

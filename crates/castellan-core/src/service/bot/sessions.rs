@@ -178,7 +178,21 @@ impl AppSessions {
     }
 
     async fn keep(&self, svc: &Castellan, key: &SessionKey, s: &AppSession, now: DateTime<Utc>) {
-        let kept = async {
+        if let Err(e) = self.keep_until(svc, key, s, now, now + SESSION_REUSE).await {
+            tracing::warn!(error = %e, "keeping the app session failed; the next job signs in");
+        }
+    }
+
+    /// Keeps `s` for `key`, signed in at `now` and reused until `until`.
+    pub(crate) async fn keep_until(
+        &self,
+        svc: &Castellan,
+        key: &SessionKey,
+        s: &AppSession,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> CoreResult<()> {
+        async {
             let (dek_id, dek) = svc.data_key(key.vault).await?;
             let plain = Zeroizing::new(
                 serde_json::to_vec(&Sealed {
@@ -195,14 +209,11 @@ impl AppSessions {
                     dek_id,
                     ciphertext: dek.seal(&plain, &key.aad()),
                     signed_in_at: now,
-                    expires_at: now + SESSION_REUSE,
+                    expires_at: until,
                 })
                 .await
         }
-        .await;
-        if let Err(e) = kept {
-            tracing::warn!(error = %e, "keeping the app session failed; the next job signs in");
-        }
+        .await
     }
 
     /// Claims (or renews) the store's sign-in claim on `key` for [`SIGN_IN_CLAIM`] from now:

@@ -47,6 +47,7 @@ impl Castellan {
             progress: None,
             dedupe_key: dedupe,
             error: None,
+            attention: None,
             created_at: now,
             updated_at: now,
         }
@@ -96,6 +97,22 @@ impl Castellan {
         job: &Job,
         max_code_wait: std::time::Duration,
     ) -> CoreResult<crate::connector::ConnectorContext> {
+        let bot = Actor::bot(&format!("bot ({})", job.task));
+        let details = serde_json::json!({ "hub_id": hub.id, "job_id": job.id, "task": job.task });
+        self.context_as(hub, &bot, &bot, details, max_code_wait)
+            .await
+    }
+
+    /// [`Self::bot_context`] with the account's use recorded as `user` with `details`, and
+    /// codes read as `reader` (a bot actor).
+    pub(crate) async fn context_as(
+        &self,
+        hub: &Hub,
+        user: &Actor,
+        reader: &Actor,
+        details: serde_json::Value,
+        max_code_wait: std::time::Duration,
+    ) -> CoreResult<crate::connector::ConnectorContext> {
         if hub.connector.as_deref() == Some(crate::manual::MANUAL) {
             // The manual connector signs in nowhere: the account's secrets stay sealed.
             let mut ctx = crate::connector::ConnectorContext::new(
@@ -135,10 +152,9 @@ impl Castellan {
                 ))
             }
         };
-        let bot = Actor::bot(&format!("bot ({})", job.task));
-        let ev = NewEvent::new(&bot, ActivityAction::AccountUse, self.now())
+        let ev = NewEvent::new(user, ActivityAction::AccountUse, self.now())
             .target("account", acc.id, &acc.label)
-            .details(serde_json::json!({ "hub_id": hub.id, "job_id": job.id, "task": job.task }));
+            .details(details);
         self.store.append(&ev).await?;
         Ok(crate::connector::ConnectorContext {
             hub_id: Some(hub.id),
@@ -151,13 +167,14 @@ impl Castellan {
                 crate::service::inbox::InboxCodeWaiter::new(
                     self.clone(),
                     acc.id,
-                    bot.permit()?,
+                    reader.permit()?,
                     max_code_wait,
                 ),
             )),
             api_token,
             settings: hub.settings.clone(),
             timeout: CONNECTOR_CALL_TIMEOUT,
+            steps: None,
         })
     }
 }
@@ -214,7 +231,8 @@ impl Hubs<'_> {
             .ok_or(CoreError::NotFound { kind: "job" })
     }
 
-    /// Queues a `not_completed` job again. Needs `HubManage`.
+    /// Queues a `not_completed` or `needs_attention` job again (after the cause was fixed in
+    /// the app). Needs `HubManage`.
     pub async fn retry_job(&self, permit: &Permit<can::HubManage>, id: JobId) -> CoreResult<Job> {
         let actor = permit.actor();
         let mut j = self
@@ -222,9 +240,10 @@ impl Hubs<'_> {
             .job(id)
             .await?
             .ok_or(CoreError::NotFound { kind: "job" })?;
-        if j.state != JobState::NotCompleted {
+        let from = j.state;
+        if !matches!(from, JobState::NotCompleted | JobState::NeedsAttention) {
             return Err(CoreError::Conflict(format!(
-                "only a not_completed job can be retried; this one is {}",
+                "only a not_completed or needs_attention job can be retried; this one is {}",
                 j.state
             )));
         }
@@ -237,24 +256,11 @@ impl Hubs<'_> {
                 "this job was superseded by a newer change to the grant and cannot run again; check for updates instead".into(),
             ));
         }
-        j.state = JobState::Queued;
-        j.attempts = 0;
-        j.error = None;
-        j.worker_id = None;
-        j.lease_until = None;
-        j.run_at = self.now();
-        j.updated_at = j.run_at;
-        let ev = NewEvent::new(actor, ActivityAction::JobRetry, self.now()).target(
-            "job",
-            j.id,
-            j.task.as_str(),
-        );
-        if !self
-            .store
-            .update_job_if(&j, &[JobState::NotCompleted], &ev)
-            .await?
-        {
+        if !self.requeue(&mut j, actor, from).await? {
             return Err(CoreError::Conflict("the job changed; reload".into()));
+        }
+        if from == JobState::NeedsAttention {
+            self.note_requeued(j.hub_id, actor, 1).await?;
         }
         Ok(j)
     }

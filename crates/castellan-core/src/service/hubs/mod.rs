@@ -6,11 +6,14 @@
 //! - [`members`]: the app's members, matching, exemptions and removals;
 //! - [`jobs`]: syncs on demand, the automation log (the bot's jobs: retry, cancel), and the
 //!   jobs and connector context the service makes for the bot.
+//! - [`steps`]: jobs' step records (sealed URLs and screenshots) and session uploads.
 
+mod attention;
 mod grants;
 mod jobs;
 mod members;
 mod settings;
+mod steps;
 
 use chrono::{Duration, Utc};
 
@@ -26,6 +29,7 @@ use crate::service::accounts::{AccountInput, AccountView};
 use crate::service::{Castellan, Hubs};
 use crate::validate;
 
+pub use attention::{SessionUpload, UPLOADED_SESSION_REUSE};
 pub use grants::{RevokeHub, ShareHub};
 pub use jobs::{unfinished, CONNECTOR_CALL_TIMEOUT};
 pub use members::MemberAction;

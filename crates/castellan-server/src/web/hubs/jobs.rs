@@ -58,8 +58,10 @@ pub struct JobRow {
     pub updated: String,
     /// Whether it is queued, started, running or retrying.
     pub active: bool,
-    /// Whether it may be retried (`not_completed`).
+    /// Whether it may be retried (`not_completed`, `needs_attention`).
     pub can_retry: bool,
+    /// Why a person is needed ("Captcha resolution required", "Unexpected page"), or empty.
+    pub attention: String,
     /// Whether it may be cancelled (`queued` or `retrying`).
     pub can_cancel: bool,
 }
@@ -85,7 +87,11 @@ impl JobRow {
             created: when(j.created_at),
             updated: when(j.updated_at),
             active: unfinished().contains(&j.state),
-            can_retry: j.state == JobState::NotCompleted,
+            can_retry: matches!(j.state, JobState::NotCompleted | JobState::NeedsAttention),
+            attention: j
+                .attention
+                .map(|a| a.label().to_owned())
+                .unwrap_or_default(),
             can_cancel: matches!(j.state, JobState::Queued | JobState::Retrying),
         }
     }
@@ -238,6 +244,7 @@ async fn log_page(
         JobState::Started,
         JobState::Running,
         JobState::Retrying,
+        JobState::NeedsAttention,
         JobState::NotCompleted,
         JobState::Completed,
     ]
