@@ -32,7 +32,8 @@ use super::redact;
 /// The timeout of one request when the hub sets none.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long an idle pooled connection is kept: under the shortest keep-alive of the servers
-/// connectors talk to (WEBrick: 2 s), so the client never reuses one the server is closing.
+/// connectors talk to (the test Redmine's WEBrick closes idle ones after 5 s, Apache's default
+/// is 5 s), so the client never reuses one the server is closing.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long a TCP (and TLS) connection may take to open.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
