@@ -4,6 +4,7 @@
 
 use std::net::TcpListener;
 use std::path::PathBuf;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -51,11 +52,14 @@ impl Browser {
         require("chromedriver", "chromium-driver");
         let _ = rustls::crypto::ring::default_provider().install_default();
         let port = free_port();
+        // Its own process group, so that dropping the browser ends Chromium too, even when a
+        // test panics before closing its session.
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
             .arg("--allowed-ips=127.0.0.1")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            .process_group(0)
             .spawn()
             .expect("start chromedriver");
         let profile = tempfile::tempdir().unwrap();
@@ -354,7 +358,10 @@ impl Browser {
 }
 
 impl Drop for Browser {
+    /// Ends chromedriver's process group: chromedriver and the Chromium it started.
     fn drop(&mut self) {
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
