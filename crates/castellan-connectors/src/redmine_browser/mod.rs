@@ -36,29 +36,23 @@ use async_trait::async_trait;
 use castellan_core::catalog::Capability::*;
 use castellan_core::connector::{AppMember, AppSession, ConnectorContext as Ctx};
 use castellan_core::connector::{ConnectorError as E, ConnectorInfo, MemberPage, MemberState};
-use castellan_otp::OtpParams;
-use secrecy::ExposeSecret;
 use serde_json::{json, Value};
-use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
+use tokio::sync::MappedMutexGuard;
 
-use crate::redmine::{check_authenticator, codes_refused, derive_login, held_at, second_factor};
-use crate::redmine::{split_name, twofa_code, twofa_session_ended, APP};
-use crate::sdk::browser::{session_of, BrowserBot, Page};
+use crate::redmine::{check_authenticator, derive_login, held_at, split_name, APP};
+use crate::sdk::browser::{session_of, BrowserBot, CallPage, Page};
 use crate::sdk::builder::{confirmed, App, AppConnector, Chosen, Invitee, Members};
 use crate::sdk::members::ROLE_ADMIN;
 use crate::sdk::members::{admin_flag_app, admin_role, email_local_part, role_is_admin};
 use crate::sdk::usernames::random_password;
 use crate::sdk::HttpClient;
-use pages::{Cursor, Messages, Row, SignedIn, Table};
+use pages::{refusal, sign_in, Cursor, Messages, Row, Table};
+use pages::{CONFIRM_DELETE, CONFIRM_LOGIN, CREATE, DELETE, LOCK, LOGIN_PAGE, SAVE, UNLOCK};
 
 /// The connector's name in the catalog.
 pub const NAME: &str = "redmine_browser";
 /// Rows of the users table per page (one of Redmine's default "Objects per page options").
 const PER_PAGE: u32 = 100;
-/// A page that needs no session, where a kept session's cookies are set.
-const LANDING: &str = "/login";
-/// Where Redmine asks for the second factor.
-const TWOFA: &str = "/account/twofa/confirm";
 
 type R<T> = Result<T, E>;
 
@@ -108,38 +102,7 @@ impl App for RedmineAdmin {
         }
         let bot = self.bot()?;
         let mut p = bot.open(ctx, APP).await?;
-        p.visit(LANDING).await?;
-        if !p.wait_for("#username", Duration::ZERO).await? {
-            let at = p.url_of(LANDING);
-            return Err(E::Configuration(format!(
-                "{at} is not a Redmine login page"
-            )));
-        }
-        p.fill("#username", user).await?;
-        p.fill("#password", ctx.password.expose_secret()).await?;
-        p.submit("#login-submit").await?;
-        let second = p.path().starts_with(TWOFA);
-        if second {
-            two_factor(&mut p, second_factor(ctx)?).await?;
-        }
-        let who: SignedIn = p
-            .read("read who is signed in", pages::SIGNED_IN, vec![])
-            .await?;
-        if let Some(held) = held_at(p.path()) {
-            return Err(held);
-        }
-        let (Some(id), Some(login)) = (who.id, who.login) else {
-            return Err(match who.errors.first() {
-                Some(e) if p.path().starts_with(LANDING) => {
-                    E::BadCredentials(format!("Redmine refused the login: {e}"))
-                }
-                _ => E::NeedsHuman(format!(
-                    "Redmine shows {} after the sign-in: neither its pages signed in nor a \
-                     refusal the connector knows",
-                    p.path()
-                )),
-            });
-        };
+        let (id, login, second) = sign_in(&mut p, user, ctx).await?;
         let second = if second { "totp" } else { "none" };
         let data = json!({ "user_id": id, "login": login, "second_factor": second });
         let s = session_of(&mut p, data).await?;
@@ -148,84 +111,23 @@ impl App for RedmineAdmin {
     }
 
     fn api(&self, _: &HttpClient, ctx: &Ctx, s: &AppSession) -> R<Admin> {
-        let (bot, ctx, s) = (self.bot()?.clone(), ctx.clone(), s.clone());
         let me = s.data["user_id"].as_str().unwrap_or_default().to_owned();
-        Ok(Admin {
-            bot,
-            ctx,
-            s,
-            me,
-            page: Mutex::new(None),
-        })
+        let call = CallPage::new(self.bot()?.clone(), ctx.clone(), s.clone(), APP, LOGIN_PAGE);
+        Ok(Admin { call, me })
     }
 }
 
-/// Redmine's second factor on its page (`/account/twofa/confirm`): a code from the account's
-/// authenticator, and once more with the next time step's code when Redmine refuses the first.
-///
-/// Errors: `BadCredentials` when Redmine refuses both; `Unavailable` when it ended the pending
-/// two-factor sign-in (another sign-in of the account meanwhile: a retry may succeed).
-async fn two_factor(p: &mut Page, params: &OtpParams) -> R<()> {
-    let mut refused = None;
-    for _ in 0..2 {
-        let (code, step) = twofa_code(params, refused).await;
-        p.fill("#twofa_code", &code).await?;
-        p.submit("#twofa_form input[type=submit]").await?;
-        if p.path().starts_with(TWOFA) {
-            refused = Some(step);
-            continue;
-        }
-        // Redmine allows three codes per password entry and this sends two at most: back on
-        // the home or the login page, the pending two-factor sign-in is gone.
-        let who: SignedIn = p
-            .read("read who is signed in", pages::SIGNED_IN, vec![])
-            .await?;
-        if who.id.is_none() && held_at(p.path()).is_none() {
-            let path = p.path().split('?').next().unwrap_or_default();
-            if path == "/" || path.is_empty() || path.starts_with(LANDING) {
-                return Err(twofa_session_ended());
-            }
-        }
-        return Ok(());
-    }
-    Err(codes_refused())
-}
-
-/// Redmine's administration as the session's account for one call: one browser, taken from the
-/// session's idle one or opened with its cookies on first use, kept idle again when the call
-/// ends.
+/// Redmine's administration as the session's account for one call, in the call's browser
+/// ([`CallPage`]).
 #[derive(Debug)]
 pub struct Admin {
-    bot: BrowserBot,
-    ctx: Ctx,
-    s: AppSession,
+    call: CallPage,
     me: String,
-    page: Mutex<Option<Page>>,
-}
-
-impl Drop for Admin {
-    fn drop(&mut self) {
-        if let Some(p) = self.page.get_mut().take() {
-            self.bot.keep(&self.ctx, &self.s, p);
-        }
-    }
 }
 
 impl Admin {
     async fn page(&self) -> R<MappedMutexGuard<'_, Page>> {
-        let mut g = self.page.lock().await;
-        if g.is_none() {
-            let p = match self.bot.take(&self.ctx, &self.s) {
-                Some(p) => p,
-                None => {
-                    let mut p = self.bot.open(&self.ctx, APP).await?;
-                    p.restore(&self.s, LANDING).await?;
-                    p
-                }
-            };
-            *g = Some(p);
-        }
-        Ok(MutexGuard::map(g, |p| p.as_mut().expect("opened above")))
+        self.call.get().await
     }
 
     /// The page at `path`, signed in; `None` when Redmine answers 404.
@@ -235,7 +137,7 @@ impl Admin {
     async fn open(&self, path: &str) -> R<Option<MappedMutexGuard<'_, Page>>> {
         let mut p = self.page().await?;
         let load = p.visit(path).await?;
-        if p.path().starts_with(LANDING) {
+        if p.path().starts_with(LOGIN_PAGE) {
             return Err(E::BadCredentials(
                 "the Redmine session has ended: sign in again".into(),
             ));
@@ -300,7 +202,7 @@ impl Admin {
         if !key.bytes().all(|b| b.is_ascii_digit()) {
             return self.find(key, |r| r.login.eq_ignore_ascii_case(key)).await;
         }
-        let login: Option<String> = match self.open(&format!("/users/{key}/edit")).await? {
+        let login: Option<String> = match self.open(&edit(key)).await? {
             Some(mut p) => {
                 p.read("read the user's login", pages::LOGIN, vec![])
                     .await?
@@ -328,7 +230,7 @@ impl Admin {
     /// Clicks the link `css` of user `id`'s edit page (Lock, Unlock: Redmine's scripts send
     /// them as forms) and reads whether Redmine did `what`.
     async fn act(&self, id: &str, css: &str, what: &str) -> R<()> {
-        let mut p = self.go(&format!("/users/{id}/edit")).await?;
+        let mut p = self.go(&edit(id)).await?;
         if !p.wait_for(css, Duration::ZERO).await? {
             let why = format!("no link to {what} on user {id}'s page");
             return Err(E::InsufficientPermission(why));
@@ -346,18 +248,6 @@ impl Admin {
     }
 }
 
-/// What Redmine's messages `errors` mean, for a page at `path` that did not do `what`.
-fn refusal(errors: &[String], what: &str, path: &str) -> E {
-    let said = errors.join(" ");
-    if said.contains("has already been taken") {
-        E::Conflict(format!("Redmine refused to {what}: {said}"))
-    } else if said.is_empty() {
-        E::AppChanged(format!("Redmine did not {what} (at {path})"))
-    } else {
-        E::Configuration(format!("Redmine refused to {what}: {said}"))
-    }
-}
-
 #[async_trait]
 impl Members for Admin {
     const APP: &'static str = APP;
@@ -371,13 +261,7 @@ impl Members for Admin {
     /// listed (rows made before it meanwhile are skipped), and when that row has moved back to
     /// the page before (rows deleted meanwhile), the rest of that page comes first.
     async fn page(&self, cursor: Option<&str>) -> R<MemberPage> {
-        let at =
-            match cursor {
-                None => None,
-                Some(c) => Some(Cursor::parse(c).ok_or_else(|| {
-                    E::Configuration(format!("not a {NAME} member cursor: {c:?}"))
-                })?),
-            };
+        let at = cursor.map(Cursor::of).transpose()?;
         let n = at.as_ref().map_or(1, |c| c.page);
         let t = self.table(n, None).await?;
         let next = t.rows.last().filter(|_| t.more()).map(|last| Cursor {
@@ -424,7 +308,7 @@ impl Members for Admin {
     async fn set_role(&self, m: AppMember, role: &str) -> R<AppMember> {
         let id = &m.app_member_id;
         let admin = role == ROLE_ADMIN;
-        let mut p = self.go(&format!("/users/{id}/edit")).await?;
+        let mut p = self.go(&edit(id)).await?;
         let now: Option<bool> = p
             .read("read the administrator box", pages::ADMIN_BOX, vec![])
             .await?;
@@ -447,8 +331,7 @@ impl Members for Admin {
     /// Unlocks the user (its Unlock link); [`Members::reactivate`]'s caller then gives the role.
     async fn reactivate(&self, m: AppMember, _to: &Invitee<'_>) -> R<AppMember> {
         let id = &m.app_member_id;
-        self.act(id, "#content .contextual a.icon-unlock", "unlock a user")
-            .await?;
+        self.act(id, UNLOCK, "unlock a user").await?;
         self.reread(id).await
     }
 
@@ -488,8 +371,7 @@ impl Members for Admin {
         let password = random_password();
         p.fill("#user_password", &password).await?;
         p.fill("#user_password_confirmation", &password).await?;
-        p.submit("#new_user input[type=submit][name=commit]")
-            .await?;
+        p.submit(CREATE).await?;
         // Made: Redmine shows the new user's edit page (`/users/<id>/edit`).
         let made = p
             .path()
@@ -520,7 +402,7 @@ impl Members for Admin {
     /// into the confirmation.
     async fn remove(&self, m: AppMember) -> R<()> {
         let id = &m.app_member_id;
-        let mut p = self.go(&format!("/users/{id}/edit")).await?;
+        let mut p = self.go(&edit(id)).await?;
         let login: Option<String> = p
             .read("read the user's login", pages::LOGIN, vec![])
             .await?;
@@ -532,14 +414,13 @@ impl Members for Admin {
         p.read::<bool>("answer yes to the question", pages::CONFIRM_YES, vec![])
             .await?;
         p.submit(DELETE).await?;
-        if p.wait_for("#content #confirm", Duration::ZERO).await? {
-            p.fill("#content #confirm", &login).await?;
-            p.submit("#content form input[type=submit][name=commit]")
-                .await?;
+        if p.wait_for(CONFIRM_LOGIN, Duration::ZERO).await? {
+            p.fill(CONFIRM_LOGIN, &login).await?;
+            p.submit(CONFIRM_DELETE).await?;
         }
         drop(p);
         // Redmine says nothing after a delete: the user's page is gone (404).
-        match self.open(&format!("/users/{id}/edit")).await? {
+        match self.open(&edit(id)).await? {
             None => Ok(()),
             Some(_) => Err(E::AppChanged(format!(
                 "user {id} is still there after its deletion"
@@ -551,8 +432,7 @@ impl Members for Admin {
     /// sign in.
     async fn deactivate(&self, m: AppMember) -> R<AppMember> {
         let id = &m.app_member_id;
-        self.act(id, "#content .contextual a.icon-lock", "lock a user")
-            .await?;
+        self.act(id, LOCK, "lock a user").await?;
         let after = self.reread(id).await?;
         match after.state {
             MemberState::Deactivated => Ok(after),
@@ -563,7 +443,7 @@ impl Members for Admin {
     }
 }
 
-/// The Save button of a user's edit form.
-const SAVE: &str = "form[id^='edit_user'] input[type=submit][name=commit]";
-/// The Delete link of a user's edit page.
-const DELETE: &str = "#content .contextual a.icon-del";
+/// The path of user `id`'s edit page.
+fn edit(id: &str) -> String {
+    format!("/users/{id}/edit")
+}

@@ -1,11 +1,35 @@
-//! What the connector reads on Redmine's pages (Redmine 5.0's views), each with one script: the
-//! users table of Administration → Users, a user's edit form, the page's messages and who is
-//! signed in.
+//! What the connector finds on Redmine's pages (Redmine 5.0's views): the sign-in with its
+//! second factor, the fields and links it uses, and the scripts that read the users table of
+//! Administration → Users, a user's edit form, the page's messages and who is signed in.
 
-use castellan_core::connector::{AppMember, MemberState};
+use std::time::Duration;
+
+use castellan_core::connector::MemberState;
+use castellan_core::connector::{AppMember, ConnectorContext as Ctx, ConnectorError as E};
+use castellan_otp::OtpParams;
+use secrecy::ExposeSecret;
 use serde::Deserialize;
 
+use crate::redmine::{codes_refused, held_at, second_factor, twofa_code, twofa_session_ended};
+use crate::sdk::browser::Page;
 use crate::sdk::members::{admin_role, member};
+
+/// The sign-in page, which needs no session (a kept session's cookies are set there).
+pub(super) const LOGIN_PAGE: &str = "/login";
+/// Where Redmine asks for the second factor (`account/twofa_confirm`).
+pub(super) const TWOFA: &str = "/account/twofa/confirm";
+/// The Save button of a user's edit form (`users/_general`).
+pub(super) const SAVE: &str = "form[id^='edit_user'] input[type=submit][name=commit]";
+/// The Create button of New user (`users/new`; "Create and continue" is `continue`).
+pub(super) const CREATE: &str = "#new_user input[type=submit][name=commit]";
+/// The links of a user's edit page (`users/edit`, `change_status_link`, `delete_link`).
+pub(super) const LOCK: &str = "#content .contextual a.icon-lock";
+pub(super) const UNLOCK: &str = "#content .contextual a.icon-unlock";
+pub(super) const DELETE: &str = "#content .contextual a.icon-del";
+/// The login to type on the delete confirmation (`users/destroy`), and its Delete button
+/// (Lock is `lock`).
+pub(super) const CONFIRM_LOGIN: &str = "#content #confirm";
+pub(super) const CONFIRM_DELETE: &str = "#content form input[type=submit][name=commit]";
 
 /// Who is signed in, from the layout's "Logged in as" (`#loggedas`, a link to `/users/<id>`),
 /// and the page's messages ([`MESSAGES`]): the sign-in's answer.
@@ -76,6 +100,90 @@ return {
   errors: text('#flash_error, #errorExplanation li'),
   saved: text('#flash_notice').length > 0,
 };"#;
+
+/// Signs in on [`LOGIN_PAGE`] as `user` with the context's password, then the second factor
+/// when Redmine asks for it ([`two_factor`]): the account's user id and login, and whether it
+/// took a second factor.
+///
+/// Errors: `Configuration` when the page is no Redmine sign-in; `BadCredentials` for what
+/// Redmine refuses (its words) or an account it holds ([`held_at`]); `NeedsHuman` for any
+/// other page after the sign-in.
+pub(super) async fn sign_in(
+    p: &mut Page,
+    user: &str,
+    ctx: &Ctx,
+) -> Result<(String, String, bool), E> {
+    p.visit(LOGIN_PAGE).await?;
+    if !p.wait_for("#username", Duration::ZERO).await? {
+        let at = p.url_of(LOGIN_PAGE);
+        return Err(E::Configuration(format!(
+            "{at} is not a Redmine login page"
+        )));
+    }
+    p.fill("#username", user).await?;
+    p.fill("#password", ctx.password.expose_secret()).await?;
+    p.submit("#login-submit").await?;
+    let second = p.path().starts_with(TWOFA);
+    if second {
+        two_factor(p, second_factor(ctx)?).await?;
+    }
+    let who: SignedIn = p.read("read who is signed in", SIGNED_IN, vec![]).await?;
+    if let Some(held) = held_at(p.path()) {
+        return Err(held);
+    }
+    match (who.id, who.login, who.errors.first()) {
+        (Some(id), Some(login), _) => Ok((id, login, second)),
+        (_, _, Some(e)) if p.path().starts_with(LOGIN_PAGE) => {
+            Err(E::BadCredentials(format!("Redmine refused the login: {e}")))
+        }
+        _ => Err(E::NeedsHuman(format!(
+            "Redmine shows {} after the sign-in: neither its pages signed in nor a refusal the \
+             connector knows",
+            p.path()
+        ))),
+    }
+}
+
+/// Redmine's second factor on its page ([`TWOFA`]): a code from the account's authenticator,
+/// and once more with the next time step's code when Redmine refuses the first (it refuses a
+/// step it has accepted before).
+///
+/// Errors: `BadCredentials` when Redmine refuses both; `Unavailable` when it ended the pending
+/// two-factor sign-in (another sign-in of the account meanwhile: a retry may succeed).
+pub(super) async fn two_factor(p: &mut Page, params: &OtpParams) -> Result<(), E> {
+    let mut refused = None;
+    for _ in 0..2 {
+        let (code, step) = twofa_code(params, refused).await;
+        p.fill("#twofa_code", &code).await?;
+        p.submit("#twofa_form input[type=submit]").await?;
+        if p.path().starts_with(TWOFA) {
+            refused = Some(step);
+            continue;
+        }
+        // Redmine allows three codes per password entry and this sends two at most: back on
+        // the home or the sign-in page, signed out, the pending two-factor sign-in is gone.
+        let who: SignedIn = p.read("read who is signed in", SIGNED_IN, vec![]).await?;
+        let path = p.path().split('?').next().unwrap_or_default();
+        let out = matches!(path, "" | "/") || path.starts_with(LOGIN_PAGE);
+        if who.id.is_none() && held_at(path).is_none() && out {
+            return Err(twofa_session_ended());
+        }
+        return Ok(());
+    }
+    Err(codes_refused())
+}
+
+/// What Redmine's messages `errors` mean, for a page at `path` that did not do `what`.
+pub(super) fn refusal(errors: &[String], what: &str, path: &str) -> E {
+    let said = errors.join(" ");
+    if said.contains("has already been taken") {
+        E::Conflict(format!("Redmine refused to {what}: {said}"))
+    } else if said.is_empty() {
+        E::AppChanged(format!("Redmine did not {what} (at {path})"))
+    } else {
+        E::Configuration(format!("Redmine refused to {what}: {said}"))
+    }
+}
 
 /// Who is signed in ([`SIGNED_IN`]).
 #[derive(Debug, Clone, Deserialize)]
@@ -150,6 +258,14 @@ pub(super) struct Cursor {
 }
 
 impl Cursor {
+    /// The cursor `raw` of a listing.
+    ///
+    /// Errors: `Configuration` for one the connector never gave.
+    pub(super) fn of(raw: &str) -> Result<Self, E> {
+        let bad = || E::Configuration(format!("not a {} member cursor: {raw:?}", super::NAME));
+        Self::parse(raw).ok_or_else(bad)
+    }
+
     pub(super) fn parse(raw: &str) -> Option<Self> {
         let (page, after) = raw.split_once(':')?;
         let page: u32 = page.parse().ok().filter(|p| *p >= 2)?;
