@@ -53,6 +53,7 @@ mod resources;
 mod rest;
 #[cfg(test)]
 mod tests;
+mod twofa;
 mod web_sign_in;
 
 use async_trait::async_trait;
@@ -76,7 +77,7 @@ pub(crate) use model::{derive_login, split_name};
 use model::{session_user, Cursor, RedmineUser, SessionToken};
 pub use rest::Rest;
 use rest::{map_error, Call, RedmineReply};
-pub(crate) use web_sign_in::{
+pub(crate) use twofa::{
     check_authenticator, codes_refused, held_at, second_factor, twofa_code, twofa_session_ended,
 };
 pub use web_sign_in::{confirm_totp, enable_totp_for, TotpSetup};
@@ -99,10 +100,6 @@ const STATUSES: [u8; 3] = [STATUS_ACTIVE, STATUS_REGISTERED, STATUS_LOCKED];
 /// Redmine's limits (`app/models/user.rb`).
 const LOGIN_MAX: usize = 60;
 const NAME_MAX: usize = 30;
-
-/// Why a sign-in stops at Redmine's second factor without Castellan's authenticator.
-pub(crate) const NO_SECOND_FACTOR: &str =
-    "Redmine asks for a second factor and the account has no 2FA managed by Castellan";
 
 type R<T> = Result<T, ConnectorError>;
 
