@@ -10,6 +10,7 @@ use castellan_core::connector::{Connector, ConnectorRegistry};
 
 pub mod mediawiki;
 pub mod redmine;
+pub mod redmine_browser;
 pub mod scim;
 pub mod sdk;
 pub mod synapse;
@@ -54,14 +55,22 @@ impl Registry {
         self
     }
 
-    /// Adds the browser connectors (`wordpress_browser`), driven on `bot`; without one (no
-    /// Chromium here) they answer every call `Unavailable`, saying the browser bot is off.
+    /// Adds the browser connectors (`redmine_browser`, `wordpress_browser`), driven on `bot`;
+    /// without one (no Chromium here) they answer every call `Unavailable`, saying the browser
+    /// bot is off.
     pub fn with_browser(self, bot: Option<sdk::browser::BrowserBot>) -> Self {
-        let wp = match bot {
-            Some(bot) => wordpress_browser::WordPressAdmin::connector(bot),
-            None => wordpress_browser::WordPressBrowserConnector::new(),
+        let (wp, rm) = match bot {
+            Some(bot) => (
+                wordpress_browser::WordPressAdmin::connector(bot.clone()),
+                redmine_browser::RedmineAdmin::connector(bot),
+            ),
+            None => (
+                wordpress_browser::WordPressBrowserConnector::new(),
+                redmine_browser::RedmineBrowserConnector::new(),
+            ),
         };
         self.with(wordpress_browser::NAME, Arc::new(wp))
+            .with(redmine_browser::NAME, Arc::new(rm))
     }
 
     /// The registered names, sorted.
@@ -117,9 +126,20 @@ mod tests {
     fn catalog_entries_claim_only_what_their_connector_declares() {
         let apps = castellan_core::catalog::parse_catalog(castellan_core::catalog::BUILTIN_CATALOG)
             .expect("the built-in catalog parses");
-        let r = Registry::default();
+        let r = Registry::default().with_browser(None);
         let mut checked = 0;
         for app in &apps {
+            if let Some(name) = &app.browser_connector {
+                let c = r
+                    .connector(name)
+                    .expect("the browser connector is registered");
+                let declared = c.describe().capabilities;
+                assert!(
+                    app.capabilities.iter().all(|cap| declared.contains(cap)),
+                    "{} claims more than its browser connector {name} declares",
+                    app.id
+                );
+            }
             let Some(c) = app.connector.as_deref().and_then(|n| r.connector(n)) else {
                 continue;
             };

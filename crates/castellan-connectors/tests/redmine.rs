@@ -12,10 +12,9 @@
 //! automation account.
 
 use std::collections::HashMap;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use castellan_conformance::harness::{list_all, password_context, unique, AdminApi, PasswordApp};
+use castellan_conformance::harness::{list_all, password_context, unique};
 use castellan_conformance::{Fixture, Outcome};
 use castellan_connectors::redmine::{self, RedmineConnector};
 use castellan_connectors::Registry;
@@ -24,97 +23,16 @@ use castellan_core::connector::{
     AppMember, Connector, ConnectorContext, ConnectorError, ConnectorRegistry, Invitation,
     MemberState,
 };
-use castellan_otp::{Algorithm, Kind, OtpParams};
+use castellan_otp::{Algorithm, Kind};
 use reqwest::Method;
 use secrecy::ExposeSecret;
-use serde_json::{json, Value};
+use serde_json::json;
 
-/// The app and its automation account (a server admin, made by the start script).
-const REDMINE: PasswordApp = PasswordApp::new("redmine", 13001, "admin", "adminpass123");
-const ADMIN: &str = REDMINE.username;
-const ADMIN_PASS: &str = REDMINE.password;
-/// An account that signs in but is no administrator.
-const PLAIN: &str = "conformance_plain";
-const PLAIN_PASS: &str = "plain-pass-123";
+mod redmine_site;
+use redmine_site::*;
+
 /// The project the suite grants and revokes roles on.
 const PROJECT: &str = "castellan-conformance";
-
-fn base() -> String {
-    REDMINE.base_url()
-}
-
-/// The admin's API key, written by the start script.
-fn api_key() -> String {
-    let file = REDMINE.started().dir.join("api-key");
-    std::fs::read_to_string(&file)
-        .unwrap_or_else(|e| panic!("{}: {e}", file.display()))
-        .trim()
-        .to_owned()
-}
-
-fn ctx(username: &str, password: &str) -> ConnectorContext {
-    password_context(&base(), username, password)
-}
-
-/// Redmine's REST API as `admin`.
-fn raw() -> AdminApi {
-    AdminApi::new(&base()).with_header("X-Redmine-API-Key", &api_key())
-}
-
-/// Creates a user (`login`, names, `mail`, `password`, and any other field of `extra`); returns
-/// its id, or `None` when Redmine refuses because the login or the email is taken (another test
-/// run made it first).
-async fn try_create_user(login: &str, mail: &str, password: &str, extra: Value) -> Option<u64> {
-    let mut user = json!({"login": login, "firstname": "Test", "lastname": "User",
-        "mail": mail, "password": password});
-    if let (Some(u), Some(e)) = (user.as_object_mut(), extra.as_object()) {
-        u.extend(e.clone());
-    }
-    let body = Some(json!({ "user": user }));
-    match raw().call(Method::POST, "/users.json", body).await {
-        (201, created) => Some(created["user"]["id"].as_u64().unwrap()),
-        (422, why) if why.to_string().contains("has already been taken") => None,
-        (status, why) => panic!("create {login}: HTTP {status} {why}"),
-    }
-}
-
-/// Like [`try_create_user`], for a user nobody else makes.
-async fn create_user(login: &str, mail: &str, password: &str, extra: Value) -> u64 {
-    try_create_user(login, mail, password, extra)
-        .await
-        .unwrap_or_else(|| panic!("{login} or {mail} is taken"))
-}
-
-async fn user(id: &str) -> Option<Value> {
-    raw()
-        .get(&format!("/users/{id}.json"))
-        .await
-        .map(|b| b["user"].clone())
-}
-
-async fn set_status(id: u64, status: u8) {
-    let body = json!({"user": {"status": status}});
-    raw()
-        .ok(Method::PUT, &format!("/users/{id}.json"), Some(body))
-        .await;
-}
-
-/// Logins (any status) containing `part`.
-async fn logins_containing(part: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    loop {
-        let path = format!(
-            "/users.json?status=&name={part}&limit=100&offset={}",
-            found.len()
-        );
-        let body = raw().ok(Method::GET, &path, None).await;
-        let rows = body["users"].as_array().unwrap();
-        found.extend(rows.iter().map(|u| u["login"].as_str().unwrap().to_owned()));
-        if rows.is_empty() || found.len() as u64 >= body["total_count"].as_u64().unwrap() {
-            return found;
-        }
-    }
-}
 
 /// The conformance fixture: `admin` is the automation account, `conformance_plain` the account
 /// without admin rights, the project `castellan-conformance` the resource; members and the
@@ -131,25 +49,11 @@ impl Fixture for RedmineFixture {
     );
 
     async fn non_admin(&self, base_url: &str) -> Option<ConnectorContext> {
-        if !logins_containing(PLAIN).await.iter().any(|l| l == PLAIN) {
-            let mail = format!("{PLAIN}@example.com");
-            try_create_user(PLAIN, &mail, PLAIN_PASS, json!({})).await;
-        }
-        Some(password_context(base_url, PLAIN, PLAIN_PASS))
+        Some(plain_context(base_url).await)
     }
 
-    /// Sequential: Redmine's SQLite database takes one writer at a time.
     async fn seed_members(&self, prefix: &str, n: usize) -> Vec<String> {
-        let existing = logins_containing(prefix).await;
-        let email = |i: usize| format!("{prefix}{i}@example.com");
-        for i in 0..n {
-            let login = format!("{prefix}{i}");
-            if !existing.contains(&login) {
-                let names = json!({"firstname": "Page", "lastname": i.to_string()});
-                try_create_user(&login, &email(i), "page-pass-123", names).await;
-            }
-        }
-        (0..n).map(email).collect()
+        seed(prefix, n).await
     }
 
     async fn resource(&self) -> Option<String> {
@@ -188,19 +92,6 @@ async fn redmine_passes_the_conformance_suite() {
 }
 
 // ---- the 2FA story -----------------------------------------------------------------------------
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-fn totp_from_secret(secret: &str) -> OtpParams {
-    let (secret, warnings) = castellan_otp::parse_secret(secret).expect("a base32 secret");
-    assert!(warnings.is_empty(), "{warnings:?}");
-    OtpParams::new(Kind::Totp, secret)
-}
 
 /// The acceptance story at the connector level: 2FA is turned on for a dedicated
 /// automation account with Castellan's authenticator, then the bot signs in with username,

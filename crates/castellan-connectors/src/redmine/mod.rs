@@ -53,6 +53,7 @@ mod resources;
 mod rest;
 #[cfg(test)]
 mod tests;
+mod twofa;
 mod web_sign_in;
 
 use async_trait::async_trait;
@@ -61,7 +62,6 @@ use castellan_core::connector::{
     AppMember, AppSession, ConnectorContext, ConnectorError, ConnectorInfo, MemberPage,
     MemberState, ResourceGrant, ResourceMemberPage, ResourcePage,
 };
-use castellan_otp::Kind;
 use reqwest::{Method, StatusCode};
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -73,9 +73,13 @@ use crate::sdk::members::{
     admin_flag_app, admin_role, email_local_part, role_is_admin, ROLE_ADMIN,
 };
 use crate::sdk::{Auth, HttpClient};
-use model::{derive_login, session_user, split_name, Cursor, RedmineUser, SessionToken};
+pub(crate) use model::{derive_login, split_name};
+use model::{session_user, Cursor, RedmineUser, SessionToken};
 pub use rest::Rest;
 use rest::{map_error, Call, RedmineReply};
+pub(crate) use twofa::{
+    check_authenticator, codes_refused, held_at, second_factor, twofa_code, twofa_session_ended,
+};
 pub use web_sign_in::{confirm_totp, enable_totp_for, TotpSetup};
 use web_sign_in::{password_step, totp_step, unexpected_page, web, AfterPassword};
 
@@ -83,7 +87,7 @@ use web_sign_in::{password_step, totp_step, unexpected_page, web, AfterPassword}
 pub const NAME: &str = "redmine";
 
 /// The app's name in messages.
-const APP: &str = "Redmine";
+pub(crate) const APP: &str = "Redmine";
 /// The REST API's authentication header.
 const API_KEY_HEADER: &str = "X-Redmine-API-Key";
 /// Users per page: the REST API's maximum `limit`.
@@ -96,9 +100,6 @@ const STATUSES: [u8; 3] = [STATUS_ACTIVE, STATUS_REGISTERED, STATUS_LOCKED];
 /// Redmine's limits (`app/models/user.rb`).
 const LOGIN_MAX: usize = 60;
 const NAME_MAX: usize = 30;
-
-const NO_SECOND_FACTOR: &str =
-    "Redmine asks for a second factor and the account has no 2FA managed by Castellan";
 
 type R<T> = Result<T, ConnectorError>;
 
@@ -126,23 +127,12 @@ impl App for Redmine {
     /// The web login (password, then a TOTP code when Redmine asks), then the account's API
     /// key from `/my/api_key`, checked on `/users/current.json`.
     async fn login(&self, http: &HttpClient, ctx: &ConnectorContext) -> R<AppSession> {
-        if let Some(p) = &ctx.totp {
-            if p.kind != Kind::Totp {
-                return Err(ConnectorError::Configuration(
-                    "Redmine's second factor is TOTP, but the account's authenticator is not"
-                        .into(),
-                ));
-            }
-        }
+        check_authenticator(ctx)?;
         let mut web = web(http, ctx)?;
         let second_factor = match password_step(&mut web, ctx).await? {
             AfterPassword::SignedIn => false,
             AfterPassword::SecondFactor => {
-                let params = ctx
-                    .totp
-                    .as_ref()
-                    .ok_or_else(|| ConnectorError::BadCredentials(NO_SECOND_FACTOR.into()))?;
-                totp_step(&mut web, params).await?;
+                totp_step(&mut web, second_factor(ctx)?).await?;
                 true
             }
         };
@@ -160,16 +150,8 @@ impl App for Redmine {
                 }
             })?,
             (s, Some(path)) if s.is_redirection() => {
-                return Err(if path.ends_with("/my/password") {
-                    ConnectorError::BadCredentials(
-                        "Redmine requires a new password for the account".into(),
-                    )
-                } else if path.contains("/my/twofa/") {
-                    ConnectorError::BadCredentials(
-                        "Redmine requires two-factor authentication for the account and it is \
-                         not on: turn it on with Castellan as the authenticator"
-                            .into(),
-                    )
+                return Err(if let Some(held) = held_at(&path) {
+                    held
                 } else if path.ends_with("/login") {
                     ConnectorError::BadCredentials("Redmine ended the web session".into())
                 } else {

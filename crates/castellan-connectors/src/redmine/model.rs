@@ -136,7 +136,7 @@ impl RedmineUser {
 
 /// A Redmine login from a username or an email's local part: lowercase, `[a-z0-9_-@.]` kept
 /// (Redmine's rule), anything else replaced with `_`, at most 60 characters.
-pub(super) fn derive_login(raw: &str) -> Result<String, ConnectorError> {
+pub(crate) fn derive_login(raw: &str) -> Result<String, ConnectorError> {
     let login: String = raw
         .trim()
         .to_lowercase()
@@ -158,7 +158,7 @@ pub(super) fn derive_login(raw: &str) -> Result<String, ConnectorError> {
 /// First and last name (both required by Redmine, 30 characters each): from the display name
 /// (last word apart), else from the email's local part (`ana.lopez` → `Ana`, `Lopez`); `-`
 /// stands for a missing last name.
-pub(super) fn split_name(name: Option<&str>, email: &str) -> (String, String) {
+pub(crate) fn split_name(name: Option<&str>, email: &str) -> (String, String) {
     let words: Vec<String> = match name.map(str::trim).filter(|n| !n.is_empty()) {
         Some(n) => n.split_whitespace().map(str::to_owned).collect(),
         None => email_local_part(email)

@@ -1,8 +1,6 @@
 //! Redmine's web sign-in (password, then a TOTP code) and its TOTP pairing pages: what the
 //! connector does as a browser would, with a cookie jar and the pages' CSRF tokens.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
 use castellan_core::connector::ConnectorContext;
 use castellan_core::connector::ConnectorError;
 use castellan_otp::OtpParams;
@@ -12,14 +10,12 @@ use tracing::{debug, instrument};
 
 use super::html;
 use super::rest::{map_error, Call};
+use super::twofa::{codes_refused, twofa_code, twofa_session_ended};
 use super::{RedmineConnector, NAME};
 use crate::sdk::cookies::CookieJar;
 use crate::sdk::http::DEFAULT_TIMEOUT;
 use crate::sdk::HttpClient;
 use crate::sdk::{Endpoint, Reply};
-
-/// Slack after a TOTP time step starts before its code is sent, for clock differences.
-const STEP_MARGIN: Duration = Duration::from_secs(1);
 
 /// What Redmine's TOTP pairing page shows, from [`enable_totp_for`].
 ///
@@ -277,8 +273,7 @@ pub(super) async fn password_step(
 /// The second factor: a code from Castellan's authenticator, and once more with the next time
 /// step's code when Redmine refuses the first (it refuses a step it has already accepted).
 pub(super) async fn totp_step(web: &mut Web<'_>, params: &OtpParams) -> Result<(), ConnectorError> {
-    let period = params.period.max(1);
-    let mut used_step = None;
+    let mut refused = None;
     for attempt in 0..2 {
         let page = web.get("/account/twofa/confirm").await?;
         if page.status.is_redirection() {
@@ -290,22 +285,7 @@ pub(super) async fn totp_step(web: &mut Web<'_>, params: &OtpParams) -> Result<(
         let token = html::csrf_token(&page.text)
             .filter(|_| html::has_field(&page.text, "twofa_code"))
             .ok_or_else(|| unexpected_page(&page, "show the two-factor page"))?;
-        let mut now = unix_now();
-        if let Some(step) = used_step {
-            // Wait for the next time step, so that Redmine sees a step it has not used.
-            let next_start = (step + 1) * period;
-            if now < next_start {
-                let wait = Duration::from_secs(next_start - now) + STEP_MARGIN;
-                debug!(
-                    wait_secs = wait.as_secs(),
-                    "waiting for the next TOTP time step"
-                );
-                tokio::time::sleep(wait).await;
-                now = unix_now();
-            }
-        }
-        let code = castellan_otp::code_at(params, now);
-        used_step = Some(now / period);
+        let (code, step) = twofa_code(params, refused).await;
         let r = web
             .post(
                 "/account/twofa",
@@ -321,6 +301,7 @@ pub(super) async fn totp_step(web: &mut Web<'_>, params: &OtpParams) -> Result<(
         }
         if r.redirects_to("/account/twofa/confirm") {
             debug!(attempt, "Redmine refused the TOTP code");
+            refused = Some(step);
             continue;
         }
         // Redmine allows three codes per password entry and this sends two at most, so a
@@ -332,29 +313,7 @@ pub(super) async fn totp_step(web: &mut Web<'_>, params: &OtpParams) -> Result<(
         }
         return Ok(());
     }
-    Err(ConnectorError::BadCredentials(
-        "Redmine refused the TOTP codes from Castellan's authenticator: is the account's 2FA \
-         secret the one paired in Redmine?"
-            .into(),
-    ))
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-/// Redmine keeps one pending two-factor sign-in per user (`Token` action `twofa_session`,
-/// `max_instances` 1) for two minutes: another sign-in of the same account meanwhile ends this
-/// one. A retry (with a fresh password step) may succeed.
-pub(super) fn twofa_session_ended() -> ConnectorError {
-    ConnectorError::Unavailable(
-        "Redmine ended the two-factor sign-in before a code was accepted (another sign-in of \
-         the same account meanwhile?); retry"
-            .into(),
-    )
+    Err(codes_refused())
 }
 
 fn twofa_disabled() -> ConnectorError {

@@ -6,6 +6,8 @@
 //!   signed in, no new browser to start), else closes the idle ones (their places in the pool)
 //!   and opens a new one with the session's cookies. An idle browser lives [`IDLE`] at most,
 //!   and none is kept while another call waits for a place in the engine's pool.
+//! - [`CallPage`]: the browser of one connector call, taken from its session's idle ones or
+//!   opened with the session's cookies, and kept idle again when the call ends.
 //! - [`Page`]: one browser driven in readable steps: [`Page::visit`] a path of the app,
 //!   [`Page::fill`], [`Page::choose`], [`Page::click`], [`Page::submit`], [`Page::read`] a table or a message
 //!   with a script. Every step notes what it did and the URL it ended on ([`Page::steps`]), and
@@ -180,6 +182,74 @@ impl BrowserBot {
                 Some(age) if t.elapsed() < age => idle.push((k, t, page)),
                 _ => close(page),
             }
+        }
+    }
+}
+
+/// The browser of one call of a browser connector, signed in as a session: the session's idle
+/// browser, or on first use a new one with the session's cookies (set at `landing`, a page of
+/// the app that needs no session); kept idle again for the session when the call ends.
+#[derive(Debug)]
+pub struct CallPage {
+    bot: BrowserBot,
+    ctx: Ctx,
+    s: AppSession,
+    app: &'static str,
+    landing: &'static str,
+    page: tokio::sync::Mutex<Option<Page>>,
+}
+
+impl CallPage {
+    /// The browser of a call as `s` for `app` (its name in messages); none is opened yet.
+    pub fn new(
+        bot: BrowserBot,
+        ctx: Ctx,
+        s: AppSession,
+        app: &'static str,
+        landing: &'static str,
+    ) -> Self {
+        let page = tokio::sync::Mutex::new(None);
+        Self {
+            bot,
+            ctx,
+            s,
+            app,
+            landing,
+            page,
+        }
+    }
+
+    /// The call's context.
+    pub fn ctx(&self) -> &Ctx {
+        &self.ctx
+    }
+
+    /// The page, signed in (taken or opened on first use).
+    ///
+    /// Errors: [`BrowserBot::open`]'s and those of restoring the session.
+    pub async fn get(&self) -> R<tokio::sync::MappedMutexGuard<'_, Page>> {
+        let mut g = self.page.lock().await;
+        if g.is_none() {
+            let p = match self.bot.take(&self.ctx, &self.s) {
+                Some(p) => p,
+                None => {
+                    let mut p = self.bot.open(&self.ctx, self.app).await?;
+                    p.restore(&self.s, self.landing).await?;
+                    p
+                }
+            };
+            *g = Some(p);
+        }
+        Ok(tokio::sync::MutexGuard::map(g, |p| {
+            p.as_mut().expect("opened above")
+        }))
+    }
+}
+
+impl Drop for CallPage {
+    fn drop(&mut self) {
+        if let Some(p) = self.page.get_mut().take() {
+            self.bot.keep(&self.ctx, &self.s, p);
         }
     }
 }

@@ -34,9 +34,9 @@ use castellan_core::connector::{AppMember, AppRole, AppSession, ConnectorContext
 use castellan_core::connector::{ConnectorError as E, ConnectorInfo, MemberPage, SignIn};
 use secrecy::ExposeSecret;
 use serde_json::json;
-use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
+use tokio::sync::MappedMutexGuard;
 
-use crate::sdk::browser::{session_of, BrowserBot, Page};
+use crate::sdk::browser::{session_of, BrowserBot, CallPage, Page};
 use crate::sdk::builder::{first_unused, App, AppConnector, Invitee, Members};
 use crate::sdk::members::given;
 use crate::sdk::roles::ranked;
@@ -144,15 +144,9 @@ impl App for WordPressAdmin {
     }
 
     fn api(&self, _: &HttpClient, ctx: &Ctx, s: &AppSession) -> R<Admin> {
-        let (bot, ctx, s) = (self.bot()?.clone(), ctx.clone(), s.clone());
         let me = s.data["user_id"].as_str().unwrap_or_default().to_owned();
-        Ok(Admin {
-            bot,
-            ctx,
-            s,
-            me,
-            page: Mutex::new(None),
-        })
+        let call = CallPage::new(self.bot()?.clone(), ctx.clone(), s.clone(), APP, LANDING);
+        Ok(Admin { call, me })
     }
 }
 
@@ -199,40 +193,16 @@ async fn per_page(p: &mut Page) -> R<()> {
     p.submit("#screen-options-apply").await.map(drop)
 }
 
-/// wp-admin as the session's account for one call: one browser, taken from the session's idle
-/// one or opened with its cookies on first use, kept idle again when the call ends.
+/// wp-admin as the session's account for one call, in the call's browser ([`CallPage`]).
 #[derive(Debug)]
 pub struct Admin {
-    bot: BrowserBot,
-    ctx: Ctx,
-    s: AppSession,
+    call: CallPage,
     me: String,
-    page: Mutex<Option<Page>>,
-}
-
-impl Drop for Admin {
-    fn drop(&mut self) {
-        if let Some(p) = self.page.get_mut().take() {
-            self.bot.keep(&self.ctx, &self.s, p);
-        }
-    }
 }
 
 impl Admin {
     async fn page(&self) -> R<MappedMutexGuard<'_, Page>> {
-        let mut g = self.page.lock().await;
-        if g.is_none() {
-            let p = match self.bot.take(&self.ctx, &self.s) {
-                Some(p) => p,
-                None => {
-                    let mut p = self.bot.open(&self.ctx, APP).await?;
-                    p.restore(&self.s, LANDING).await?;
-                    p
-                }
-            };
-            *g = Some(p);
-        }
-        Ok(MutexGuard::map(g, |p| p.as_mut().expect("opened above")))
+        self.call.get().await
     }
 
     /// The page at `path` of `wp-admin/`, signed in.
@@ -471,7 +441,7 @@ impl Members for Admin {
 
     /// The row's Delete link; the content goes to `reassign_to` (required, another user).
     async fn remove(&self, m: AppMember) -> R<()> {
-        let heir = match self.ctx.setting(REASSIGN_TO) {
+        let heir = match self.call.ctx().setting(REASSIGN_TO) {
             Some(key) => self.row(key).await?.map(|r| r.id),
             None => None,
         };
