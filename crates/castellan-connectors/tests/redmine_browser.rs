@@ -19,6 +19,7 @@ use castellan_conformance::harness::{list_all, unique};
 use castellan_conformance::{Fixture, Outcome};
 use castellan_connectors::redmine_browser::{RedmineAdmin, RedmineBrowserConnector};
 use castellan_connectors::sdk::browser::BrowserBot;
+use castellan_core::connector::browser::BrowserCookie;
 use castellan_core::connector::{
     AppMember, Connector, ConnectorContext, ConnectorError, Invitation, MemberState,
 };
@@ -283,4 +284,90 @@ async fn a_locked_account_and_a_foreign_cursor() {
         .await
         .unwrap_err();
     assert!(matches!(err, ConnectorError::Configuration(_)), "{err:?}");
+}
+
+/// A person signs in on Redmine's form as `user` (as in their own browser) and exports the
+/// session cookie Redmine set.
+async fn signed_in_cookies(user: &str, password: &str) -> Vec<BrowserCookie> {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let cookie = |r: &reqwest::Response| {
+        let v = r.headers()["set-cookie"].to_str().unwrap();
+        v.split(';').next().unwrap().to_owned()
+    };
+    let form = http.get(format!("{}/login", base())).send().await.unwrap();
+    let first = cookie(&form);
+    let html = form.text().await.unwrap();
+    let token = html
+        .split("name=\"authenticity_token\" value=\"")
+        .nth(1)
+        .and_then(|t| t.split('"').next())
+        .expect("the sign-in form's token");
+    let fields = [
+        ("username", user),
+        ("password", password),
+        ("authenticity_token", token),
+    ];
+    let r = http
+        .post(format!("{}/login", base()))
+        .header("Cookie", &first)
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302, "signed in");
+    let (name, value) = cookie(&r)
+        .split_once('=')
+        .map(|(n, v)| (n.to_owned(), v.to_owned()))
+        .unwrap();
+    vec![BrowserCookie {
+        name,
+        value,
+        path: Some("/".into()),
+        domain: None,
+        secure: false,
+        http_only: true,
+        expiry: None,
+    }]
+}
+
+/// A session uploaded for a job that needs attention: taken when Redmine shows the automation
+/// account signed in with it (then the connector works on it without signing in), refused when
+/// it is another account's or not signed in.
+#[tokio::test]
+async fn an_uploaded_session_is_taken_only_as_the_automation_account() {
+    let c = connector();
+    let admin = ctx(ADMIN, ADMIN_PASS);
+    let s = c
+        .adopt_session(&admin, signed_in_cookies(ADMIN, ADMIN_PASS).await)
+        .await
+        .expect("the admin's own session");
+    assert_eq!(
+        (s.data["user_id"].as_str(), s.data["login"].as_str()),
+        (Some("1"), Some(ADMIN))
+    );
+    let (members, _) = list_all(&c, &admin, &s).await.unwrap();
+    assert!(members.iter().any(|m| m.app_member_id == "1"));
+
+    // The account without admin rights exists (made on first use).
+    let _ = plain_context(&base()).await;
+    let theirs = signed_in_cookies(PLAIN, PLAIN_PASS).await;
+    let err = c.adopt_session(&admin, theirs).await.unwrap_err();
+    assert!(
+        matches!(&err, ConnectorError::BadCredentials(m) if m.contains(PLAIN)),
+        "{err:?}"
+    );
+    let stale = vec![BrowserCookie {
+        name: "_redmine_session".into(),
+        value: "not-a-session".into(),
+        path: Some("/".into()),
+        domain: None,
+        secure: false,
+        http_only: true,
+        expiry: None,
+    }];
+    let err = c.adopt_session(&admin, stale).await.unwrap_err();
+    assert!(matches!(err, ConnectorError::BadCredentials(_)), "{err:?}");
 }

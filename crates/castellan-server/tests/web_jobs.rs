@@ -100,7 +100,7 @@ async fn a_jobs_page_shows_its_record_and_how_to_resolve_what_needs_attention() 
     assert!(html.contains("id=\"session-upload\""));
     assert!(html.contains(&format!("id=\"retry-{job}\"")));
     let log = b
-        .get(&app, &format!("/automation-log?state=needs_attention"))
+        .get(&app, "/automation-log?state=needs_attention")
         .await
         .ok()
         .text();

@@ -34,6 +34,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use castellan_core::catalog::Capability::*;
+use castellan_core::connector::browser::BrowserCookie;
 use castellan_core::connector::{AppMember, AppSession, ConnectorContext as Ctx};
 use castellan_core::connector::{ConnectorError as E, ConnectorInfo, MemberPage, MemberState};
 use serde_json::{json, Value};
@@ -105,6 +106,40 @@ impl App for RedmineAdmin {
         let (id, login, second) = sign_in(&mut p, user, ctx).await?;
         let second = if second { "totp" } else { "none" };
         let data = json!({ "user_id": id, "login": login, "second_factor": second });
+        let s = session_of(&mut p, data).await?;
+        bot.keep(ctx, &s, p);
+        Ok(s)
+    }
+
+    /// Cookies of Redmine signed in as the automation account: set on the sign-in page, then
+    /// `/my/page` must show that account signed in.
+    async fn adopt(&self, _: &HttpClient, ctx: &Ctx, cookies: Vec<BrowserCookie>) -> R<AppSession> {
+        let bot = self.bot()?;
+        let mut p = bot.open(ctx, APP).await?;
+        let token = serde_json::to_string(&cookies).map_err(|e| E::Configuration(e.to_string()))?;
+        let uploaded = AppSession {
+            token: token.into(),
+            data: json!({}),
+        };
+        p.restore(&uploaded, LOGIN_PAGE).await?;
+        p.visit("/my/page").await?;
+        let who: pages::SignedIn = p
+            .read("read who is signed in", pages::SIGNED_IN, vec![])
+            .await?;
+        let (Some(id), Some(login)) = (who.id, who.login) else {
+            let e = E::BadCredentials(format!(
+                "Redmine does not take the session as signed in (it shows {})",
+                p.path()
+            ));
+            return Err(p.failed("open My page with the uploaded session", e).await);
+        };
+        if !login.eq_ignore_ascii_case(ctx.username.trim()) {
+            let e = E::BadCredentials(format!(
+                "the session is signed in as {login}, not as the automation account"
+            ));
+            return Err(p.failed("open My page with the uploaded session", e).await);
+        }
+        let data = json!({ "user_id": id, "login": login, "second_factor": "uploaded" });
         let s = session_of(&mut p, data).await?;
         bot.keep(ctx, &s, p);
         Ok(s)

@@ -546,9 +546,19 @@ impl Page {
 
     /// Signs the browser in with `s`'s cookies: loads `path` (a page of the app that needs no
     /// session, so the cookies have their origin), then adds them.
+    /// A cookie without a domain is the base URL host's own (WebDriver refuses an empty one).
     pub async fn restore(&mut self, s: &AppSession, path: &str) -> R<()> {
         self.visit(path).await?;
-        let r = self.tab.add_cookies(&cookies_of(s)).await;
+        let host = url::Url::parse(&self.base)
+            .ok()
+            .and_then(|u| u.host_str().map(|h| h.trim_matches(['[', ']']).to_owned()));
+        let mut cookies = cookies_of(s);
+        for c in &mut cookies {
+            if c.domain.as_deref().is_none_or(str::is_empty) {
+                c.domain.clone_from(&host);
+            }
+        }
+        let r = self.tab.add_cookies(&cookies).await;
         self.checked("restore the session", r).await
     }
 }
