@@ -7,14 +7,14 @@
 //! asks for deletion. Listing pages by id (a keyset cursor), so pages never lose or repeat a
 //! member while the set is unchanged.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use castellan_core::catalog::Capability;
 use castellan_core::connector::{
-    AppMember, AppSession, Connector, ConnectorContext, ConnectorError, ConnectorInfo,
-    ConnectorRegistry, Invitation, MemberPage, MemberState,
+    AppMember, AppSession, Connector, ConnectorContext, ConnectorError, ConnectorInfo, Invitation,
+    MemberPage, MemberState,
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -298,7 +298,7 @@ impl App {
 /// one handle and registers another.
 #[derive(Debug, Clone)]
 pub struct FakeConnector {
-    name: String,
+    pub(crate) name: String,
     roles: Vec<String>,
     default_role: String,
     /// Roles the app itself lists (`Capability::ListRoles`), when set.
@@ -770,43 +770,5 @@ impl Connector for FakeConnector {
             app.answer(r)
         })
         .await
-    }
-}
-
-/// A connector registry over fakes, by connector name.
-#[derive(Debug, Clone, Default)]
-pub struct FakeRegistry {
-    connectors: Arc<Mutex<HashMap<String, Arc<dyn Connector>>>>,
-}
-
-impl FakeRegistry {
-    /// An empty registry.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// A registry with one fake under its own name.
-    pub fn with(fake: &FakeConnector) -> Self {
-        let r = Self::new();
-        r.register(&fake.name, Arc::new(fake.clone()));
-        r
-    }
-
-    /// Registers (or replaces) the connector for `name`.
-    pub fn register(&self, name: &str, connector: Arc<dyn Connector>) {
-        self.connectors
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(name.to_owned(), connector);
-    }
-}
-
-impl ConnectorRegistry for FakeRegistry {
-    fn connector(&self, name: &str) -> Option<Arc<dyn Connector>> {
-        self.connectors
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(name)
-            .cloned()
     }
 }

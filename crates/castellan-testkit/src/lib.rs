@@ -15,12 +15,14 @@ mod clock;
 mod codes;
 mod connector;
 mod memory;
+mod registry;
 mod world;
 
 pub use clock::{FakeClock, FixedJitter};
 pub use codes::FakeCodeWaiter;
 pub use connector::{
-    permanent, transient, Call, Fail, FakeConnector, FakeRegistry, Hold, Op, Outcome, SeenContext,
+    permanent, transient, Call, Fail, FakeConnector, Hold, Op, Outcome, SeenContext,
 };
 pub use memory::MemoryStore;
+pub use registry::FakeRegistry;
 pub use world::{connect_input, World, APP, BOT_PASSWORD, CONNECTOR};
