@@ -167,6 +167,11 @@ sql -e "CREATE DATABASE IF NOT EXISTS wordpress CHARACTER SET utf8mb4;
   ALTER USER 'wordpress'@'localhost' IDENTIFIED BY '$dbpass';
   GRANT ALL ON wordpress.* TO 'wordpress'@'localhost';"
 mkdir -p "$D/wp-content/plugins" "$D/wp-content/themes" "$D/wp-content/uploads" /etc/wordpress
+# Mail: WordPress sends over SMTP (PHPMailer, as an SMTP plugin would) to the receiver a test
+# names for the recipient in $D/mail-routes/<address> (one line, HOST:PORT: e.g. Castellan's own
+# SMTP receiver for an automation account's managed address); mail to anyone else is not sent.
+mkdir -p "$D/wp-content/mu-plugins" "$D/mail-routes"
+sed "s|@ROUTES@|$D/mail-routes|" "$HERE/wordpress-mail.php" >"$D/wp-content/mu-plugins/castellan-test-mail.php"
 ln -sfn "$D/wp-config.php" "/etc/wordpress/config-$CONFIG_NAME.php"
 echo "<?php \$_SERVER['WORDPRESS_CONFIG'] = '$CONFIG_NAME';" >"$D/prepend.php"
 

@@ -48,13 +48,6 @@ fn only<'a>(jobs: &'a [Value], task: &str) -> &'a Value {
     found[0]
 }
 
-/// Whether any file of the data directory holds `needle`.
-fn data_holds(dir: &std::path::Path, needle: &[u8]) -> bool {
-    std::fs::read_dir(dir).unwrap().any(|e| {
-        std::fs::read(e.unwrap().path()).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle))
-    })
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_captcha_at_sign_in_waits_for_a_person_and_an_uploaded_session_resolves_it() {
     let (base, _token, password) = wordpress();
@@ -197,11 +190,11 @@ async fn a_captcha_at_sign_in_waits_for_a_person_and_an_uploaded_session_resolve
         .unwrap();
     let value = value.rsplit('\t').next().unwrap();
     assert!(
-        !data_holds(&data, value.as_bytes()),
+        !common::data_holds(&data, value.as_bytes()),
         "an uploaded cookie in plaintext"
     );
-    assert!(!data_holds(&data, b"wordpress_logged_in_"));
-    assert!(!data_holds(&data, PNG), "a screenshot in plaintext");
+    assert!(!common::data_holds(&data, b"wordpress_logged_in_"));
+    assert!(!common::data_holds(&data, PNG), "a screenshot in plaintext");
     assert!(
         !server.logs().contains(value),
         "a log line holds the cookie"

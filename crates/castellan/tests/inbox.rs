@@ -37,29 +37,6 @@ fn require(tool: &str, package: &str) {
     );
 }
 
-/// The SMTP address the server printed (`castellan smtp on ADDR`).
-fn smtp_addr(server: &Server) -> (String, u16) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let found = server
-            .stderr
-            .lock()
-            .unwrap()
-            .lines()
-            .find_map(|l| l.strip_prefix("castellan smtp on ").map(str::to_owned));
-        if let Some(addr) = found {
-            let (host, port) = addr.rsplit_once(':').expect("host:port");
-            return (host.to_owned(), port.parse().expect("port"));
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the server did not print its SMTP address: {}",
-            server.logs()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 fn text(o: &Output) -> String {
     format!(
         "{}{}",
@@ -170,7 +147,7 @@ fn mail_from_real_clients_reaches_the_inbox_encrypted_and_only_for_those_who_may
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let mut server = Server::start(&host_args(&data, None, None));
-    let smtp = smtp_addr(&server);
+    let smtp = server.smtp_addr();
     let owner = Cli::new(&server.url, &tmp.path().join("owner"));
     owner.claim(&server.setup_token(), "owner@example.com");
 
@@ -576,7 +553,7 @@ fn starttls_and_the_size_limit_with_swaks() {
             ("CASTELLAN_MAX_MESSAGE_BYTES", "4096"),
         ],
     );
-    let smtp = smtp_addr(&server);
+    let smtp = server.smtp_addr();
     let owner = Cli::new(&server.url, &tmp.path().join("owner"));
     owner.claim(&server.setup_token(), "owner@example.com");
     owner.ok(&["accounts", "add", "--label", "Team Notion"]);
@@ -765,7 +742,7 @@ async fn connectors_wait_for_the_code_sent_during_a_login() {
     let data = tmp.path().join("data");
     // No workers in the server: the bot under test is the one in this process.
     let server = Server::start_env(&host_args(&data, None, None), &[("CASTELLAN_WORKERS", "0")]);
-    let smtp = smtp_addr(&server);
+    let smtp = server.smtp_addr();
     let owner = Cli::new(&server.url, &tmp.path().join("owner"));
     owner.claim(&server.setup_token(), "owner@example.com");
     owner.ok_stdin(

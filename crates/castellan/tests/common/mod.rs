@@ -134,6 +134,30 @@ impl Server {
         wait_exit(&mut self.child, within)
     }
 
+    /// The SMTP receiver's host and port, as the server printed them (`castellan smtp on
+    /// ADDR`), waiting up to 10 s.
+    pub fn smtp_addr(&self) -> (String, u16) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let found = self
+                .stderr
+                .lock()
+                .unwrap()
+                .lines()
+                .find_map(|l| l.strip_prefix("castellan smtp on ").map(str::to_owned));
+            if let Some(addr) = found {
+                let (host, port) = addr.rsplit_once(':').expect("host:port");
+                return (host.to_owned(), port.parse().expect("port"));
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not print its SMTP address: {}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// `host:port` of the HTTP listener.
     pub fn addr(&self) -> String {
         self.url.trim_start_matches("http://").to_owned()
@@ -343,4 +367,11 @@ pub async fn drop_pg_db(name: &str) {
             .execute(&mut conn)
             .await;
     }
+}
+
+/// Whether any file of the data directory `dir` holds `needle` (the plaintext canary checks).
+pub fn data_holds(dir: &Path, needle: &[u8]) -> bool {
+    std::fs::read_dir(dir).unwrap().any(|e| {
+        std::fs::read(e.unwrap().path()).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle))
+    })
 }

@@ -110,3 +110,12 @@ pub async fn signed_in_cookies_txt(base: &str, password: &str, host: &str) -> St
     assert!(out.contains("wordpress_logged_in_"), "{out}");
     out
 }
+
+/// Sends the shared WordPress's mail for `address` to the SMTP receiver at `smtp` (the route
+/// file `scripts/wordpress-mail.php` reads); other mail is not sent.
+pub fn route_mail(address: &str, smtp: &(String, u16)) {
+    let routes = start_app("wordpress", 18080).dir.join("mail-routes");
+    std::fs::create_dir_all(&routes).unwrap();
+    let line = format!("{}:{}\n", smtp.0, smtp.1);
+    std::fs::write(routes.join(address.to_lowercase()), line).unwrap();
+}
