@@ -420,7 +420,18 @@ impl Page {
     ///
     /// Errors: `RateLimited` or `Unavailable` after the retries.
     pub async fn visit(&mut self, path: &str) -> R<PageLoad> {
-        let (url, what) = (self.url_of(path), format!("visit {path}"));
+        self.load(path, format!("visit {path}")).await
+    }
+
+    /// Opens `path`, a link that signs in (an emailed link's path and query:
+    /// [`crate::sdk::emailed::emailed_link`]), as [`Self::visit`] does; the job's record names
+    /// the step `what`, never the link.
+    pub async fn open_link(&mut self, path: &str, what: &str) -> R<PageLoad> {
+        self.load(path, what.to_owned()).await
+    }
+
+    async fn load(&mut self, path: &str, what: String) -> R<PageLoad> {
+        let url = self.url_of(path);
         let mut waits = RETRY_WAITS.iter();
         loop {
             let load = self.tab.goto(&url).await;

@@ -32,6 +32,7 @@ pub mod address;
 pub mod browser;
 pub mod builder;
 pub mod cookies;
+pub mod emailed;
 pub mod errors;
 pub mod http;
 pub mod json;

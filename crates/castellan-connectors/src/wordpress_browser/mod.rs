@@ -32,12 +32,15 @@ use castellan_core::connector::browser::BrowserCookie;
 use castellan_core::connector::settings::{self_hosted, SettingField, SettingKind, BASE_URL};
 use castellan_core::connector::{AppMember, AppRole, AppSession, ConnectorContext as Ctx};
 use castellan_core::connector::{ConnectorError as E, ConnectorInfo, MemberPage, SignIn};
-use secrecy::ExposeSecret;
+use chrono::Utc;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
+use std::time::Duration;
 use tokio::sync::MappedMutexGuard;
 
 use crate::sdk::browser::{session_of, BrowserBot, CallPage, Page};
 use crate::sdk::builder::{first_unused, App, AppConnector, Invitee, Members};
+use crate::sdk::emailed::{emailed_link, sign_in_with, with_emailed_link};
 use crate::sdk::members::given;
 use crate::sdk::roles::ranked;
 use crate::sdk::usernames::random_password;
@@ -49,6 +52,10 @@ use pages::{split_name, Messages, Table, MESSAGES, NOTIFIES, ROLES, USERS, WEAK}
 pub const NAME: &str = "wordpress_browser";
 /// Rows of the users table per page (Screen Options allows up to 999).
 const PER_PAGE: &str = "100";
+/// What [`sign_in_with`]'s emailed link is on WordPress.
+const EMAILED: &str =
+    "WordPress's \"Lost your password?\" link: the bot sets a new random password \
+    with it whenever it signs in (for a placeholder account whose password nobody keeps)";
 /// A page of the site that needs no session, where a kept session's cookies are set.
 const LANDING: &str = "/wp-login.php";
 
@@ -97,17 +104,23 @@ impl App for WordPressAdmin {
             capabilities: vec![ListMembers, Invite, UpdateRole, Remove, KeepSeat, ListRoles],
             default_role: "subscriber".to_owned(),
             sign_in: SignIn::Password,
-            settings: self_hosted(url, [heir]),
+            settings: self_hosted(url, [heir, sign_in_with(EMAILED)]),
         }
     }
 
+    /// Signs in on `wp-login.php` with the account's password, or, when the hub signs in with
+    /// an emailed link, with a new random password set through the link ([`reset_by_email`]).
     async fn login(&self, _: &HttpClient, ctx: &Ctx) -> R<AppSession> {
         let bot = self.bot()?;
         let mut p = bot.open(ctx, APP).await?;
+        let password = match with_emailed_link(ctx) {
+            true => reset_by_email(&mut p, ctx).await?,
+            false => ctx.password.clone(),
+        };
         for _ in 0..3 {
             p.visit(LANDING).await?;
             p.fill("#user_login", ctx.username.trim()).await?;
-            p.fill("#user_pass", ctx.password.expose_secret()).await?;
+            p.fill("#user_pass", password.expose_secret()).await?;
             p.submit("#wp-submit").await?;
             // WordPress keeps an account's sessions in one user meta row, rewritten whole: a
             // sign-in of the same account at the same moment can drop this one, and wp-admin
@@ -117,14 +130,7 @@ impl App for WordPressAdmin {
             }
         }
         if !p.path().starts_with("/wp-admin") {
-            let said: Messages = p
-                .read("read the sign-in's answer", MESSAGES, vec![])
-                .await?;
-            let e = match said.errors.first() {
-                Some(e) => E::BadCredentials(e.clone()),
-                None => E::NeedsHuman(format!("the sign-in page asks for more at {}", p.path())),
-            };
-            return Err(p.failed("sign in", e).await);
+            return Err(refused(&mut p, "sign in").await);
         }
         signed_in(bot, ctx, p).await
     }
@@ -148,6 +154,65 @@ impl App for WordPressAdmin {
         let call = CallPage::new(self.bot()?.clone(), ctx.clone(), s.clone(), APP, LANDING);
         Ok(Admin { call, me })
     }
+}
+
+/// Sets a new random password through WordPress's emailed password-reset link ("Lost your
+/// password?", `wp-login.php?action=lostpassword`): asks for the link for the account's
+/// username, opens it from the shared inbox ([`emailed_link`]), types the new password and
+/// saves it. Returns the password, kept by nobody (the next sign-in asks for a link again).
+///
+/// Errors: `BadCredentials` with WordPress's words when it refuses to send the link (an unknown
+/// username, mail it cannot send) or the link (used or expired), or when no link comes;
+/// `NeedsHuman` for a page that asks for more (a captcha).
+async fn reset_by_email(p: &mut Page, ctx: &Ctx) -> R<SecretString> {
+    p.visit("/wp-login.php?action=lostpassword").await?;
+    p.fill("#user_login", ctx.username.trim()).await?;
+    let since = Utc::now();
+    p.submit("#wp-submit").await?;
+    // Sent: WordPress shows the sign-in page with `checkemail=confirm`.
+    if !p.path().contains("checkemail=confirm") {
+        return Err(refused(p, "ask for a password-reset link").await);
+    }
+    let link = emailed_link(ctx, APP, since).await?;
+    let what = "open the password-reset link from the inbox";
+    p.open_link(&link, what).await?;
+    // WordPress keeps the key in a cookie and shows `action=rp`; a used or old key sends the
+    // browser back to `action=lostpassword&error=invalidkey` (or `expiredkey`).
+    if !p.wait_for("#pass1", Duration::ZERO).await? {
+        let e = E::BadCredentials(format!(
+            "WordPress does not take the emailed link (it shows {})",
+            p.path()
+        ));
+        return Err(p.failed(what, e).await);
+    }
+    let password = random_password();
+    p.fill("#pass1", &password).await?;
+    // The confirmation field is hidden; the page's script copies the password into it.
+    let js = "const b = document.getElementById('pass2'); \
+              if (b) b.value = document.getElementById('pass1').value; return true;";
+    p.read::<bool>("confirm the new password", js, vec![])
+        .await?;
+    p.submit("#wp-submit").await?;
+    // Saved: "Your password has been reset." (`p.reset-pass`); refused: the form again with
+    // WordPress's words.
+    if !p.wait_for("p.message.reset-pass", Duration::ZERO).await? {
+        return Err(refused(p, "save the new password").await);
+    }
+    Ok(password.into())
+}
+
+/// What the sign-in page said instead of doing `what`: `BadCredentials` with its words, or
+/// `NeedsHuman` when it says nothing (it asks for more: a second factor, a captcha).
+async fn refused(p: &mut Page, what: &str) -> E {
+    let said: Result<Messages, E> = p.read("read the page's answer", MESSAGES, vec![]).await;
+    let e = match said {
+        Ok(said) => match said.errors.into_iter().next() {
+            Some(e) => E::BadCredentials(e),
+            None => E::NeedsHuman(format!("the sign-in page asks for more at {}", p.path())),
+        },
+        Err(e) => e,
+    };
+    p.failed(what, e).await
 }
 
 /// The session of a browser signed in to wp-admin: the account's user id from its profile
