@@ -289,6 +289,35 @@ async fn registered_and_locked_users() {
     assert!(matches!(err, ConnectorError::Configuration(_)), "{err:?}");
 }
 
+/// Keep-seat removal locks the user (it keeps its account and history), as removal does; invited
+/// again, the user is unlocked.
+#[tokio::test]
+async fn keep_seat_removal_locks_the_user() {
+    let c = RedmineConnector::new();
+    let ctx = ctx(ADMIN, ADMIN_PASS);
+    let s = c.login(&ctx).await.unwrap();
+    let email = format!("keep_seat_{}@example.com", unique());
+    let inv = Invitation {
+        email: email.clone(),
+        username: None,
+        name: Some("Kept Seat".into()),
+        role: "user".into(),
+    };
+    let m = c.invite(&ctx, &s, &inv).await.unwrap();
+    assert_eq!(m.state, MemberState::Active);
+    let kept = c
+        .remove_keep_seat(&ctx, &s, &m.app_member_id)
+        .await
+        .unwrap();
+    assert_eq!(kept.app_member_id, m.app_member_id);
+    assert_eq!(kept.state, MemberState::Deactivated);
+    let again = c.invite(&ctx, &s, &inv).await.unwrap();
+    assert_eq!(
+        (again.app_member_id, again.state),
+        (m.app_member_id, MemberState::Active)
+    );
+}
+
 /// A login comes from the username (or the email), names from the email's local part; a member
 /// is found by login as by id; a taken login is Redmine's "has already been taken".
 #[tokio::test]

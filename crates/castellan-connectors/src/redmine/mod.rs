@@ -342,6 +342,17 @@ impl Members for Rest<'_> {
         Ok(())
     }
 
+    /// Locks the user, as removal does ([`Capability::KeepSeat`]: Redmine's removal keeps the
+    /// account): the user as it is after.
+    ///
+    /// Errors: `NotFound` when the user is gone.
+    async fn deactivate(&self, m: AppMember) -> R<AppMember> {
+        let key = m.app_member_id.clone();
+        self.remove(m).await?;
+        let after = self.member(&key).await?;
+        after.ok_or_else(|| ConnectorError::NotFound(format!("no Redmine user {key}")))
+    }
+
     async fn resources(&self, cursor: Option<&str>) -> R<ResourcePage> {
         self.project_page(cursor).await
     }
