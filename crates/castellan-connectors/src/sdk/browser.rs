@@ -117,6 +117,35 @@ impl BrowserBot {
         })
     }
 
+    /// A new browser ([`Self::open`]) signed in with `cookies` a person uploaded: `landing` (a
+    /// page of the app that needs no session) is opened and the cookies set ([`Page::restore`]).
+    /// The connector then checks the app takes them as its automation account.
+    ///
+    /// Errors: [`Self::open`]'s and [`Page::restore`]'s.
+    pub async fn open_with(
+        &self,
+        ctx: &Ctx,
+        app: &'static str,
+        cookies: Vec<BrowserCookie>,
+        landing: &str,
+    ) -> R<Page> {
+        let mut p = self.open(ctx, app).await?;
+        let token = serde_json::to_string(&cookies).map_err(|e| E::Configuration(e.to_string()))?;
+        let uploaded = AppSession {
+            token: token.into(),
+            data: Value::Null,
+        };
+        p.restore(&uploaded, landing).await?;
+        Ok(p)
+    }
+
+    /// The bot a browser connector holds, or `Unavailable` when there is none (Chromium is
+    /// missing: the connector was made without a bot).
+    pub fn running(bot: Option<&BrowserBot>) -> R<&BrowserBot> {
+        let why = "the browser bot is not running (Chromium is missing: see the README)";
+        bot.ok_or_else(|| E::Unavailable(why.into()))
+    }
+
     /// The idle browser of session `s`, if any (idle ones past [`IDLE`] are closed).
     pub fn take(&self, ctx: &Ctx, s: &AppSession) -> Option<Page> {
         let key = key(ctx, s);

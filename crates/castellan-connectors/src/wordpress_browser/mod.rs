@@ -78,8 +78,7 @@ impl WordPressAdmin {
     }
 
     fn bot(&self) -> R<&BrowserBot> {
-        let why = "the browser bot is not running (Chromium is missing: see the README)";
-        self.bot.as_ref().ok_or_else(|| E::Unavailable(why.into()))
+        BrowserBot::running(self.bot.as_ref())
     }
 }
 
@@ -139,13 +138,7 @@ impl App for WordPressAdmin {
     /// the profile must open (not the sign-in page again).
     async fn adopt(&self, _: &HttpClient, ctx: &Ctx, cookies: Vec<BrowserCookie>) -> R<AppSession> {
         let bot = self.bot()?;
-        let mut p = bot.open(ctx, APP).await?;
-        let token = serde_json::to_string(&cookies).map_err(|e| E::Configuration(e.to_string()))?;
-        let uploaded = AppSession {
-            token: token.into(),
-            data: json!({}),
-        };
-        p.restore(&uploaded, LANDING).await?;
+        let p = bot.open_with(ctx, APP, cookies, LANDING).await?;
         signed_in(bot, ctx, p).await
     }
 
