@@ -11,6 +11,8 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue, Method, Request, StatusCode};
 use axum::Router;
+use castellan_core::connector::settings::{self_hosted, SettingField, SettingKind, BASE_URL};
+use castellan_core::connector::SignIn;
 use castellan_core::model::WorkspaceRole;
 use castellan_core::{Castellan, StaticKeys};
 use castellan_crypto::Keyring;
@@ -217,6 +219,13 @@ impl TestApp {
                 castellan_testkit::FakeConnector::new(name).with_roles(&["admin", "user"], "user");
             registry.register(name, Arc::new(fake));
         }
+        // Redmine's browser connector has a setting the API one has not (as `redmine_browser`'s
+        // and `wordpress_browser`'s emailed-link sign-in): the wizard asks for its settings
+        // once the browser is chosen.
+        let browser = castellan_testkit::FakeConnector::new("redmine_browser")
+            .with_roles(&["admin", "user"], "user")
+            .with_schema(SignIn::Password, browser_settings());
+        registry.register("redmine_browser", Arc::new(browser));
         let svc = Castellan::new(
             Arc::new(store),
             Arc::new(StaticKeys(Arc::new(Keyring::generate()))),
@@ -629,4 +638,13 @@ impl World {
             .find(|s| s.role == role)
             .expect("every role has a person")
     }
+}
+
+/// The settings of the fake `redmine_browser`: the base URL and the optional `sign_in_with`
+/// choice (`password` or `emailed_link`).
+fn browser_settings() -> Vec<SettingField> {
+    let url = SettingField::new(BASE_URL, "Base URL", SettingKind::Url, true);
+    let how = SettingKind::Choice(vec!["password".into(), "emailed_link".into()]);
+    let how = SettingField::new("sign_in_with", "How the bot signs in", how, false);
+    self_hosted(url, [how])
 }

@@ -355,3 +355,64 @@ async fn the_wizard_makes_a_placeholder_account_and_never_echoes_its_password() 
     assert!(has_attr(&html, "hub-label", "aria-invalid"), "{html}");
     assert_eq!(app.account_count(&token).await, before);
 }
+
+/// Choosing the browser in step 3 makes step 2's settings the browser connector's: a setting
+/// only the browser connector has is refused on the API path, offered on the browser path
+/// (going back to step 2), and the hub connects on the browser connector with it.
+#[tokio::test]
+async fn the_browser_path_asks_for_the_browser_connectors_settings() {
+    let (app, token, b) = owner_world().await;
+    let acc = app
+        .post(
+            "/api/v1/accounts",
+            &token,
+            json!({ "label": "Redmine bot", "app": "redmine", "username": "admin", "password": "adminpass", "setup": "placeholder" }),
+        )
+        .await
+        .ok()
+        .str("id");
+    let s2 = [
+        ("app", "redmine"),
+        ("label", "Redmine pages"),
+        ("base_url", "http://127.0.0.1:9"),
+        ("setting_sign_in_with", "emailed_link"),
+    ];
+    let api = answers(
+        &s2,
+        &[("user_management", "api"), ("login_method", "password")],
+    );
+    let browser = answers(
+        &s2,
+        &[("user_management", "browser"), ("login_method", "password")],
+    );
+
+    // Through the API, `sign_in_with` is no setting: step 2 says so and does not offer it.
+    let html = refused(&b, &app, "/hubs/new", &answers(&api, &[("step", "3")])).await;
+    assert!(
+        html.contains("is not a setting of this connector"),
+        "{html}"
+    );
+    assert!(!html.contains("id=\"hub-setting_sign_in_with\""), "{html}");
+
+    // On the app's pages, step 2 offers it (back from step 3) with what was typed, and the
+    // steps go on to the automation account.
+    let back = answers(&browser, &[("step", "3"), ("go", "back")]);
+    let r = b.post(&app, "/hubs/new", &back).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(
+        r.text().contains("id=\"hub-setting_sign_in_with\""),
+        "{}",
+        r.text()
+    );
+    let r = b
+        .post(&app, "/hubs/new", &answers(&browser, &[("step", "3")]))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(r.text().contains("id=\"hub-connect\""), "{}", r.text());
+
+    let done = answers(&browser, &[("step", "4"), ("automation_account_id", &acc)]);
+    let r = b.post(&app, "/hubs/new", &done).await;
+    let hub = hub_at(&app, &token, &see_other(&r, "/hubs/")).await;
+    assert_eq!(hub["connector"], "redmine_browser", "{hub:#}");
+    assert_eq!(hub["settings"]["sign_in_with"], "emailed_link", "{hub:#}");
+}

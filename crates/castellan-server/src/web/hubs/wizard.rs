@@ -232,10 +232,21 @@ fn over_for(s: &AppState, app: &App) -> Option<&'static str> {
     s.svc.connector_info(app, None).is_none().then_some(MANUAL)
 }
 
-/// The declaration of the connector a hub on `app` runs on (see [`over_for`]).
-fn info_for(s: &AppState, app: Option<&App>) -> Option<castellan_core::connector::ConnectorInfo> {
+/// The declaration of the connector a hub on `app` runs on: the app's browser connector when
+/// the form chose to manage members on the app's web pages and the app has one, else the
+/// app's own (see [`over_for`]). Its settings are step 2's, so choosing the browser in step 3
+/// sends the person back to step 2 when the browser connector's settings differ.
+fn info_for(
+    s: &AppState,
+    app: Option<&App>,
+    f: &WizardForm,
+) -> Option<castellan_core::connector::ConnectorInfo> {
     let app = app?;
-    s.svc.connector_info(app, over_for(s, app))
+    let browser = match f.user_management.parse::<UserManagement>() {
+        Ok(UserManagement::Browser) => app.browser_connector.as_deref(),
+        _ => None,
+    };
+    s.svc.connector_info(app, browser.or(over_for(s, app)))
 }
 
 /// The catalog app the form names, if any.
@@ -274,7 +285,7 @@ async fn page(
         .flat_map(|st| f.fields_of(st))
         .filter(|(_, v)| !v.is_empty())
         .collect();
-    let info = info_for(s, app.as_ref());
+    let info = info_for(s, app.as_ref(), &f);
     let manual = app.as_ref().is_some_and(|x| over_for(s, x).is_some());
     let mut summary = vec![];
     if step > 1 {
@@ -483,7 +494,7 @@ async fn check(
                 add(e);
             }
             let app = chosen_app(s, user, f).await?;
-            let info = info_for(s, app.as_ref());
+            let info = info_for(s, app.as_ref(), f);
             if let Err(e) = wizard_settings::check(info.as_ref(), &f.extra) {
                 add(e);
             }

@@ -105,7 +105,16 @@ pub(super) fn check(
 ) -> Result<(), CoreError> {
     let Some(info) = info else { return Ok(()) };
     let schema: Vec<SettingField> = plain(info).cloned().collect();
-    check_settings(&schema, &values(extra))
+    let values = values(extra);
+    // A setting of another connector of the app (the browser one's, typed before choosing the
+    // API) has no input on this step: say so at the top of the step.
+    if let Some(key) = values.keys().find(|k| !schema.iter().any(|f| &f.key == *k)) {
+        return Err(CoreError::invalid(
+            "general",
+            format!("`{key}` is not a setting of this connector"),
+        ));
+    }
+    check_settings(&schema, &values)
 }
 
 #[cfg(test)]
