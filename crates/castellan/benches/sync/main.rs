@@ -126,6 +126,8 @@ struct Args {
     connector: Option<String>,
     /// Invitations to time (`--invites N`; default 10 where [`BenchApp::INVITES`], else 0).
     invites: Option<usize>,
+    /// Hub settings beside the app's (`--setting KEY=VALUE`, e.g. `rows_per_page=999`).
+    settings: BTreeMap<String, String>,
 }
 
 fn parse_args() -> Result<Option<Args>> {
@@ -135,6 +137,7 @@ fn parse_args() -> Result<Option<Args>> {
         iterations: 5,
         connector: None,
         invites: None,
+        settings: BTreeMap::new(),
     };
     let mut bench = false;
     let mut it = std::env::args().skip(1);
@@ -149,6 +152,11 @@ fn parse_args() -> Result<Option<Args>> {
                 }
             }
             "--connector" => args.connector = Some(it.next().context("--connector needs a name")?),
+            "--setting" => {
+                let kv = it.next().unwrap_or_default();
+                let (k, v) = kv.split_once('=').context("--setting needs KEY=VALUE")?;
+                args.settings.insert(k.to_owned(), v.to_owned());
+            }
             "--members" | "--iterations" | "--invites" => {
                 let v: usize = it
                     .next()
@@ -165,7 +173,7 @@ fn parse_args() -> Result<Option<Args>> {
             }
             "-h" | "--help" => {
                 eprintln!(
-                    "usage: cargo bench -p castellan --bench sync [-- --app synapse|wordpress --members N --iterations K --invites N --connector NAME]"
+                    "usage: cargo bench -p castellan --bench sync [-- --app synapse|wordpress --members N --iterations K --invites N --connector NAME --setting KEY=VALUE]"
                 );
                 std::process::exit(0);
             }
@@ -217,11 +225,13 @@ async fn bench<A: BenchApp>(args: &Args) -> Result<()> {
 
     // --- Castellan on a temporary SQLite ------------------------------------------------
     let tmp = tempfile::tempdir()?;
+    let mut connect = app.connect();
+    connect.settings.extend(args.settings.clone());
     let c = CastellanBench::new(
         &tmp.path().join("castellan.db"),
         A::NAME,
         &base,
-        app.connect(),
+        connect,
         args.connector.clone(),
     )
     .await?;
@@ -311,9 +321,17 @@ async fn bench<A: BenchApp>(args: &Args) -> Result<()> {
     let f = Stats::of(&floor_t);
     let d = details.map(|label| (label, Stats::of(&details_t)));
     let k = Stats::of(&castellan_t);
+    let settings: Vec<String> = args
+        .settings
+        .iter()
+        .map(|(k, v)| format!(", {k}={v}"))
+        .collect();
     let castellan_row = match &args.connector {
-        Some(c) => format!("CASTELLAN (check_for_updates job, connector {c})"),
-        None => "CASTELLAN (check_for_updates job)".to_owned(),
+        Some(c) => format!(
+            "CASTELLAN (check_for_updates job, connector {c}{})",
+            settings.concat()
+        ),
+        None => format!("CASTELLAN (check_for_updates job{})", settings.concat()),
     };
     let kl = Stats::of(&listing_t);
     let kr = Stats::of(&rest_t);
