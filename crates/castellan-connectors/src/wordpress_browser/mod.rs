@@ -6,7 +6,7 @@
 //! - **Sign-in** on `wp-login.php`; the account's user id is read from its profile
 //!   (`profile.php`, `#user_id`). A sign-in page that asks for more than the password (a second
 //!   factor, a captcha) is `NeedsHuman`. The users table is set to the hub's `rows_per_page`
-//!   (default 500; Screen Options) at each sign-in: fewer page loads per listing.
+//!   (default 100; Screen Options) at each sign-in.
 //! - **Members**: `users.php` ordered by user id, `paged` as the cursor; a row's roles are the
 //!   classes of its checkbox (role slugs). Lookups use the table's search (`s`: the email column
 //!   for an address, the user id and username for digits).
@@ -50,7 +50,7 @@ pub const NAME: &str = "wordpress_browser";
 /// The hub setting: rows of the users table per page.
 pub const ROWS_PER_PAGE: &str = "rows_per_page";
 /// [`ROWS_PER_PAGE`] unless the hub says.
-const DEFAULT_ROWS: &str = "500";
+const DEFAULT_ROWS: &str = "100";
 /// A page of the site that needs no session, where a kept session's cookies are set.
 const LANDING: &str = "/wp-login.php";
 
@@ -95,7 +95,7 @@ impl App for WordPressAdmin {
         let heir = heir.help("The id, username or email of who gets a removed member's posts");
         let kind = SettingKind::Number { min: 20, max: 999 };
         let rows = SettingField::new(ROWS_PER_PAGE, "Users listed per page", kind, false);
-        let rows = rows.help("How many users the bot's Users screen shows a page (its Screen Options, 20 to 999; default 500): more, fewer pages to load. It is the automation account's own option");
+        let rows = rows.help("How many users the Users screen shows the bot a page (Screen Options, 20 to 999; default 100): more rows, fewer pages per check for updates, but a slower page after each added or deleted user. An option of the automation account");
         ConnectorInfo {
             name: NAME.to_owned(),
             roles: DEFAULT_ROLES.map(String::from).into(),
