@@ -14,7 +14,9 @@ use castellan_conformance::harness::unique;
 use castellan_conformance::Fixture;
 use castellan_connectors::sdk::browser::BrowserBot;
 use castellan_connectors::wordpress::REASSIGN_TO;
-use castellan_connectors::wordpress_browser::{WordPressAdmin, WordPressBrowserConnector};
+use castellan_connectors::wordpress_browser::{
+    WordPressAdmin, WordPressBrowserConnector, ROWS_PER_PAGE,
+};
 use castellan_core::connector::{Connector, ConnectorContext, ConnectorError, Invitation};
 use reqwest::Method;
 use secrecy::SecretString;
@@ -35,9 +37,12 @@ fn bot() -> BrowserBot {
     BrowserBot::new(Arc::new(ChromiumEngine::new(ChromiumConfig::default())))
 }
 
+/// The users table at 100 rows a page: the suite's listing case (250 seeded members) then
+/// reads it over several pages.
 fn password_context(base: &str, username: &str, password: &str) -> ConnectorContext {
     let mut ctx = ConnectorContext::new(base, username, SecretString::from(password.to_owned()));
     ctx.settings.insert(REASSIGN_TO.into(), ADMIN.into());
+    ctx.settings.insert(ROWS_PER_PAGE.into(), "100".into());
     ctx
 }
 

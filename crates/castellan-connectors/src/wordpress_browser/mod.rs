@@ -5,8 +5,8 @@
 //!
 //! - **Sign-in** on `wp-login.php`; the account's user id is read from its profile
 //!   (`profile.php`, `#user_id`). A sign-in page that asks for more than the password (a second
-//!   factor, a captcha) is `NeedsHuman`. The users table is set to 100 rows a page (Screen
-//!   Options) once per account.
+//!   factor, a captcha) is `NeedsHuman`. The users table is set to the hub's `rows_per_page`
+//!   (default 100; Screen Options) at each sign-in.
 //! - **Members**: `users.php` ordered by user id, `paged` as the cursor; a row's roles are the
 //!   classes of its checkbox (role slugs). Lookups use the table's search (`s`: the email column
 //!   for an address, the user id and username for digits).
@@ -50,8 +50,10 @@ use pages::{split_name, Messages, Table, MESSAGES, NOTIFIES, ROLES, USERS, WEAK}
 
 /// The connector's name in the catalog.
 pub const NAME: &str = "wordpress_browser";
-/// Rows of the users table per page (Screen Options allows up to 999).
-const PER_PAGE: &str = "100";
+/// The hub setting: rows of the users table per page.
+pub const ROWS_PER_PAGE: &str = "rows_per_page";
+/// [`ROWS_PER_PAGE`] unless the hub says.
+const DEFAULT_ROWS: &str = "100";
 /// What [`sign_in_with`]'s emailed link is on WordPress.
 const EMAILED: &str =
     "WordPress's \"Lost your password?\" link: the bot sets a new random password \
@@ -97,13 +99,16 @@ impl App for WordPressAdmin {
             true,
         );
         let heir = heir.help("The id, username or email of who gets a removed member's posts");
+        let kind = SettingKind::Number { min: 20, max: 999 };
+        let rows = SettingField::new(ROWS_PER_PAGE, "Users listed per page", kind, false);
+        let rows = rows.help("How many users the Users screen shows the bot a page (Screen Options, 20 to 999; default 100): more rows, fewer pages per check for updates, but a slower page after each added or deleted user. An option of the automation account");
         ConnectorInfo {
             name: NAME.to_owned(),
             roles: DEFAULT_ROLES.map(String::from).into(),
             capabilities: vec![ListMembers, Invite, UpdateRole, Remove, KeepSeat, ListRoles],
             default_role: "subscriber".to_owned(),
             sign_in: SignIn::Password,
-            settings: self_hosted(url, [heir, sign_in_with(EMAILED)]),
+            settings: self_hosted(url, [heir, rows, sign_in_with(EMAILED)]),
         }
     }
 
@@ -209,7 +214,7 @@ async fn refused(p: &mut Page, what: &str) -> E {
 }
 
 /// The session of a browser signed in to wp-admin: the account's user id from its profile
-/// (`profile.php`, `#user_id`), the users table set to [`PER_PAGE`] rows, the cookies; the
+/// (`profile.php`, `#user_id`), the users table set to [`ROWS_PER_PAGE`] rows, the cookies; the
 /// browser is kept for the session's next call.
 ///
 /// Errors: `BadCredentials` when the profile asks to sign in (an uploaded session WordPress
@@ -229,25 +234,25 @@ async fn signed_in(bot: &BrowserBot, ctx: &Ctx, mut p: Page) -> R<AppSession> {
         let e = E::AppChanged("no user id on profile.php".into());
         return Err(p.failed("read the account's id", e).await);
     };
-    per_page(&mut p).await?;
+    per_page(&mut p, ctx.setting(ROWS_PER_PAGE).unwrap_or(DEFAULT_ROWS)).await?;
     let s = session_of(&mut p, json!({ "user_id": id })).await?;
     bot.keep(ctx, &s, p);
     Ok(s)
 }
 
-/// Sets the users table to [`PER_PAGE`] rows (Screen Options of `users.php`) unless it is; an
+/// Sets the users table to `rows` a page (Screen Options of `users.php`) unless it is; an
 /// account that may not list users is left as it is.
-async fn per_page(p: &mut Page) -> R<()> {
+async fn per_page(p: &mut Page, rows: &str) -> R<()> {
     p.visit("/wp-admin/users.php").await?;
     let js = "return document.getElementById('users_per_page')?.value ?? null;";
     let now: Option<String> = p.read("read the rows per page", js, vec![]).await?;
-    if now.is_none_or(|n| n == PER_PAGE) {
+    if now.is_none_or(|n| n == rows) {
         return Ok(());
     }
     p.click("#show-settings-link").await?;
     p.wait_shown("#users_per_page", std::time::Duration::from_secs(5))
         .await?;
-    p.fill("#users_per_page", PER_PAGE).await?;
+    p.fill("#users_per_page", rows).await?;
     p.submit("#screen-options-apply").await.map(drop)
 }
 
@@ -471,12 +476,16 @@ impl Members for Admin {
         }
         p.submit("#createusersub").await?;
         // Made: `users.php?update=add&id=<id>` (whose `update` wp-admin's script then takes out
-        // of the address bar).
+        // of the address bar), showing the users table's first page.
         let made = match p.path().starts_with("/wp-admin/users.php?") {
             true => p.path().split_once("id=").map(|(_, id)| id.to_owned()),
             false => None,
         };
         let path = p.path().to_owned();
+        let shown: Option<Table> = match made {
+            Some(_) => Some(p.read("read the users table", USERS, vec![]).await?),
+            None => None,
+        };
         drop(p);
         let Some(id) = made else {
             let said: Messages = self
@@ -492,6 +501,12 @@ impl Members for Admin {
             };
         };
         let id: String = id.chars().take_while(char::is_ascii_digit).collect();
+        // The new user's row when the page shows it (a table of fewer users than a page), else
+        // looked up.
+        let row = shown.and_then(|t| t.rows.into_iter().find(|r| r.id == id));
+        if let Some(r) = row {
+            return Ok(r.member());
+        }
         self.member(&id)
             .await?
             .ok_or_else(|| E::AppChanged(format!("user {id} made but not listed")))

@@ -27,15 +27,21 @@
 //! administrator, the automation account). Results are medians and ratios against the floors
 //! measured in the same run.
 //!
+//! Then, on WordPress (`--invites N`, default 10; 0 skips it), the invite phase
+//! (`invites.rs`): N hub shares, the check for updates they queue, and the N `invite_member`
+//! jobs it plans, each timed; the invitees are deleted after.
+//!
 //! Run outside `cargo bench` (no `--bench` argument, as in `cargo test --benches`) it does
 //! nothing: performance is measured here, never in tests.
 #![forbid(unsafe_code)]
 
 mod browsers;
+mod cpu;
+mod invites;
 mod synapse;
 mod wordpress;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -52,6 +58,8 @@ use castellan_crypto::Keyring;
 use castellan_store::SqlStore;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::task::JoinSet;
+
+use cpu::CpuMeter;
 
 /// One app under the bench: its own running instance with the bench's members, the plain-HTTP
 /// floor, and what Castellan needs to connect a hub to it.
@@ -82,6 +90,11 @@ trait BenchApp: Sized {
     fn connect(&self) -> Connect;
     /// Where the instance keeps running and how to stop it.
     fn stop_hint(&self) -> String;
+    /// Whether the invite phase runs by default (it needs [`BenchApp::clean_up`]).
+    const INVITES: bool;
+    /// Deletes every user but the app's own accounts and the `n` bench members (the invite
+    /// phase's invitees). Errors: an app whose bench cannot.
+    async fn clean_up(&self, n: usize) -> Result<()>;
 }
 
 /// What Castellan's hub needs: the catalog app, the automation account and the settings.
@@ -111,6 +124,10 @@ struct Args {
     iterations: usize,
     /// The hub's connector when not the app's own (e.g. `wordpress_browser`).
     connector: Option<String>,
+    /// Invitations to time (`--invites N`; default 10 where [`BenchApp::INVITES`], else 0).
+    invites: Option<usize>,
+    /// Hub settings beside the app's (`--setting KEY=VALUE`, e.g. `rows_per_page=999`).
+    settings: BTreeMap<String, String>,
 }
 
 fn parse_args() -> Result<Option<Args>> {
@@ -119,6 +136,8 @@ fn parse_args() -> Result<Option<Args>> {
         members: 5000,
         iterations: 5,
         connector: None,
+        invites: None,
+        settings: BTreeMap::new(),
     };
     let mut bench = false;
     let mut it = std::env::args().skip(1);
@@ -133,7 +152,12 @@ fn parse_args() -> Result<Option<Args>> {
                 }
             }
             "--connector" => args.connector = Some(it.next().context("--connector needs a name")?),
-            "--members" | "--iterations" => {
+            "--setting" => {
+                let kv = it.next().unwrap_or_default();
+                let (k, v) = kv.split_once('=').context("--setting needs KEY=VALUE")?;
+                args.settings.insert(k.to_owned(), v.to_owned());
+            }
+            "--members" | "--iterations" | "--invites" => {
                 let v: usize = it
                     .next()
                     .ok_or_else(|| anyhow!("{a} needs a value"))?
@@ -141,13 +165,15 @@ fn parse_args() -> Result<Option<Args>> {
                     .with_context(|| format!("{a} needs a number"))?;
                 if a == "--members" {
                     args.members = v;
+                } else if a == "--invites" {
+                    args.invites = Some(v);
                 } else {
                     args.iterations = v;
                 }
             }
             "-h" | "--help" => {
                 eprintln!(
-                    "usage: cargo bench -p castellan --bench sync [-- --app synapse|wordpress --members N --iterations K --connector NAME]"
+                    "usage: cargo bench -p castellan --bench sync [-- --app synapse|wordpress --members N --iterations K --invites N --connector NAME --setting KEY=VALUE]"
                 );
                 std::process::exit(0);
             }
@@ -199,11 +225,13 @@ async fn bench<A: BenchApp>(args: &Args) -> Result<()> {
 
     // --- Castellan on a temporary SQLite ------------------------------------------------
     let tmp = tempfile::tempdir()?;
+    let mut connect = app.connect();
+    connect.settings.extend(args.settings.clone());
     let c = CastellanBench::new(
         &tmp.path().join("castellan.db"),
         A::NAME,
         &base,
-        app.connect(),
+        connect,
         args.connector.clone(),
     )
     .await?;
@@ -278,13 +306,32 @@ async fn bench<A: BenchApp>(args: &Args) -> Result<()> {
         );
     }
 
+    // --- invitations, then the invitees deleted -------------------------------------------
+    let invites = match args.invites.unwrap_or(if A::INVITES { 10 } else { 0 }) {
+        0 => None,
+        n => {
+            eprintln!("sync bench: inviting {n} people through hub shares");
+            let inv = c.run_invites(n).await?;
+            app.clean_up(args.members).await?;
+            Some(inv)
+        }
+    };
+
     // --- report --------------------------------------------------------------------------
     let f = Stats::of(&floor_t);
     let d = details.map(|label| (label, Stats::of(&details_t)));
     let k = Stats::of(&castellan_t);
+    let settings: Vec<String> = args
+        .settings
+        .iter()
+        .map(|(k, v)| format!(", {k}={v}"))
+        .collect();
     let castellan_row = match &args.connector {
-        Some(c) => format!("CASTELLAN (check_for_updates job, connector {c})"),
-        None => "CASTELLAN (check_for_updates job)".to_owned(),
+        Some(c) => format!(
+            "CASTELLAN (check_for_updates job, connector {c}{})",
+            settings.concat()
+        ),
+        None => format!("CASTELLAN (check_for_updates job{})", settings.concat()),
     };
     let kl = Stats::of(&listing_t);
     let kr = Stats::of(&rest_t);
@@ -372,6 +419,10 @@ async fn bench<A: BenchApp>(args: &Args) -> Result<()> {
         per_member(f.median, expected),
         per_member(k.median, expected)
     );
+    if let Some(inv) = &invites {
+        let row = castellan_row.replace("check_for_updates", "invite_member");
+        invites::report(inv, &row);
+    }
     if let Some((mb, n)) = browsers.peak_mb() {
         println!("the bot's browsers: peak memory per browser {mb:.0} MB (PSS of all its Chromium processes), at most {n} at once");
     }
@@ -410,98 +461,6 @@ fn cpu_median(v: impl Iterator<Item = Option<Duration>>) -> String {
     match v {
         Some(v) if !v.is_empty() => secs(Stats::of(&v).median),
         _ => "?".into(),
-    }
-}
-
-/// Reads CPU time (user + system) of the app's server processes (each pid in the pid files
-/// with all its descendants, such as PHP's server workers) and of this process from
-/// `/proc/<pid>/stat` (Linux); `None` where it cannot.
-struct CpuMeter {
-    servers: Vec<u32>,
-    tick: f64,
-}
-
-impl CpuMeter {
-    fn new(pid_files: &[PathBuf]) -> Self {
-        let tick = Command::new("getconf")
-            .arg("CLK_TCK")
-            .output()
-            .ok()
-            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
-            .unwrap_or(100.0);
-        Self {
-            servers: pid_files
-                .iter()
-                .filter_map(|f| std::fs::read_to_string(f).ok()?.trim().parse().ok())
-                .collect(),
-            tick,
-        }
-    }
-
-    /// (parent pid, CPU time) of one process.
-    fn stat(&self, pid: &str) -> Option<(u32, Duration)> {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        // Fields after the command name, which is in parentheses: state is field 3, ppid
-        // field 4, utime field 14 and stime field 15.
-        let rest = &stat[stat.rfind(')')? + 1..];
-        let f: Vec<&str> = rest.split_whitespace().collect();
-        let ppid = f.get(1)?.parse().ok()?;
-        let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
-        Some((ppid, Duration::from_secs_f64(ticks / self.tick)))
-    }
-
-    /// The servers' CPU: every process whose ancestry reaches a server pid; `None` when a
-    /// server is not running (or there is none).
-    fn servers_cpu(&self) -> Option<Duration> {
-        if self.servers.is_empty() {
-            return None;
-        }
-        let mut procs: HashMap<u32, (u32, Duration)> = HashMap::new();
-        for e in std::fs::read_dir("/proc").ok()?.flatten() {
-            let name = e.file_name();
-            let Some(pid) = name.to_str().and_then(|s| s.parse::<u32>().ok()) else {
-                continue;
-            };
-            if let Some(s) = self.stat(&pid.to_string()) {
-                procs.insert(pid, s);
-            }
-        }
-        if self.servers.iter().any(|p| !procs.contains_key(p)) {
-            return None;
-        }
-        let ours = |mut pid: u32| {
-            for _ in 0..64 {
-                if self.servers.contains(&pid) {
-                    return true;
-                }
-                match procs.get(&pid) {
-                    Some(&(ppid, _)) if ppid != 0 && ppid != pid => pid = ppid,
-                    _ => return false,
-                }
-            }
-            false
-        };
-        Some(
-            procs
-                .iter()
-                .filter(|(pid, _)| ours(**pid))
-                .map(|(_, (_, cpu))| *cpu)
-                .sum(),
-        )
-    }
-
-    fn read(&self) -> (Option<Duration>, Option<Duration>) {
-        (self.servers_cpu(), self.stat("self").map(|s| s.1))
-    }
-
-    /// CPU used since `before`: (the app's servers, this process).
-    fn since(
-        &self,
-        before: (Option<Duration>, Option<Duration>),
-    ) -> (Option<Duration>, Option<Duration>) {
-        let now = self.read();
-        let d = |a: Option<Duration>, b: Option<Duration>| Some(a?.saturating_sub(b?));
-        (d(now.0, before.0), d(now.1, before.1))
     }
 }
 

@@ -126,6 +126,13 @@ impl BenchApp for Synapse {
             self.dir.display()
         )
     }
+
+    const INVITES: bool = false;
+
+    /// Synapse's bench keeps every user it ever made (it deletes none).
+    async fn clean_up(&self, _: usize) -> Result<()> {
+        bail!("the Synapse bench cannot delete invitees: --invites is for --app wordpress")
+    }
 }
 
 /// Starts (or reuses) the bench's own Synapse; returns its directory.

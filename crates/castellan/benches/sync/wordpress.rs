@@ -191,4 +191,12 @@ impl BenchApp for WordPress {
             self.dir.display()
         )
     }
+
+    const INVITES: bool = true;
+
+    /// [`BenchApp::ensure_members`]: `wordpress-members.php` deletes every user but `admin`
+    /// and the `n` bench members.
+    async fn clean_up(&self, n: usize) -> Result<()> {
+        self.ensure_members(n).await
+    }
 }
