@@ -41,7 +41,7 @@ use serde_json::{json, Value};
 use tokio::sync::MappedMutexGuard;
 
 use crate::redmine::{check_authenticator, derive_login, held_at, split_name, APP};
-use crate::sdk::browser::{session_of, BrowserBot, CallPage, Page};
+use crate::sdk::browser::{running, session_of, BrowserBot, CallPage, Page};
 use crate::sdk::builder::{confirmed, App, AppConnector, Chosen, Invitee, Members};
 use crate::sdk::members::ROLE_ADMIN;
 use crate::sdk::members::{admin_flag_app, admin_role, email_local_part, role_is_admin};
@@ -74,8 +74,7 @@ impl RedmineAdmin {
     }
 
     fn bot(&self) -> R<&BrowserBot> {
-        let why = "the browser bot is not running (Chromium is missing: see the README)";
-        self.bot.as_ref().ok_or_else(|| E::Unavailable(why.into()))
+        running(self.bot.as_ref())
     }
 }
 
@@ -115,13 +114,7 @@ impl App for RedmineAdmin {
     /// `/my/page` must show that account signed in.
     async fn adopt(&self, _: &HttpClient, ctx: &Ctx, cookies: Vec<BrowserCookie>) -> R<AppSession> {
         let bot = self.bot()?;
-        let mut p = bot.open(ctx, APP).await?;
-        let token = serde_json::to_string(&cookies).map_err(|e| E::Configuration(e.to_string()))?;
-        let uploaded = AppSession {
-            token: token.into(),
-            data: json!({}),
-        };
-        p.restore(&uploaded, LOGIN_PAGE).await?;
+        let mut p = bot.open_with(ctx, APP, cookies, LOGIN_PAGE).await?;
         p.visit("/my/page").await?;
         let who: pages::SignedIn = p
             .read("read who is signed in", pages::SIGNED_IN, vec![])

@@ -117,6 +117,27 @@ impl BrowserBot {
         })
     }
 
+    /// A new browser ([`BrowserBot::open`]) signed in with cookies a person uploaded from their
+    /// own browser: set once `landing` (a page of the app that needs no session) is loaded.
+    ///
+    /// Errors: [`BrowserBot::open`]'s and those of setting the cookies.
+    pub async fn open_with(
+        &self,
+        ctx: &Ctx,
+        app: &'static str,
+        cookies: Vec<BrowserCookie>,
+        landing: &str,
+    ) -> R<Page> {
+        let mut p = self.open(ctx, app).await?;
+        let token = serde_json::to_string(&cookies).map_err(|e| E::Configuration(e.to_string()))?;
+        let uploaded = AppSession {
+            token: SecretString::from(token),
+            data: Value::Null,
+        };
+        p.restore(&uploaded, landing).await?;
+        Ok(p)
+    }
+
     /// The idle browser of session `s`, if any (idle ones past [`IDLE`] are closed).
     pub fn take(&self, ctx: &Ctx, s: &AppSession) -> Option<Page> {
         let key = key(ctx, s);
@@ -184,6 +205,15 @@ impl BrowserBot {
             }
         }
     }
+}
+
+/// The bot a browser connector runs on: a connector made without one (no Chromium here)
+/// answers every call `Unavailable`.
+///
+/// Errors: `Unavailable` ("the browser bot is not running") when there is none.
+pub fn running(bot: Option<&BrowserBot>) -> R<&BrowserBot> {
+    let why = "the browser bot is not running (Chromium is missing: see the README)";
+    bot.ok_or_else(|| E::Unavailable(why.into()))
 }
 
 /// The browser of one call of a browser connector, signed in as a session: the session's idle

@@ -36,7 +36,7 @@ use secrecy::ExposeSecret;
 use serde_json::json;
 use tokio::sync::MappedMutexGuard;
 
-use crate::sdk::browser::{session_of, BrowserBot, CallPage, Page};
+use crate::sdk::browser::{running, session_of, BrowserBot, CallPage, Page};
 use crate::sdk::builder::{first_unused, App, AppConnector, Invitee, Members};
 use crate::sdk::members::given;
 use crate::sdk::roles::ranked;
@@ -71,8 +71,7 @@ impl WordPressAdmin {
     }
 
     fn bot(&self) -> R<&BrowserBot> {
-        let why = "the browser bot is not running (Chromium is missing: see the README)";
-        self.bot.as_ref().ok_or_else(|| E::Unavailable(why.into()))
+        running(self.bot.as_ref())
     }
 }
 
@@ -133,13 +132,7 @@ impl App for WordPressAdmin {
     /// the profile must open (not the sign-in page again).
     async fn adopt(&self, _: &HttpClient, ctx: &Ctx, cookies: Vec<BrowserCookie>) -> R<AppSession> {
         let bot = self.bot()?;
-        let mut p = bot.open(ctx, APP).await?;
-        let token = serde_json::to_string(&cookies).map_err(|e| E::Configuration(e.to_string()))?;
-        let uploaded = AppSession {
-            token: token.into(),
-            data: json!({}),
-        };
-        p.restore(&uploaded, LANDING).await?;
+        let p = bot.open_with(ctx, APP, cookies, LANDING).await?;
         signed_in(bot, ctx, p).await
     }
 
