@@ -268,9 +268,10 @@ impl Members for Admin {
             return Err(E::InsufficientPermission(why));
         }
         drop(p);
-        self.once_ready::<bool>("switch the form's live checks off", pages::QUIET_SIGNUP)
-            .await?;
+        self.settle().await?;
         let mut p = self.page().await?;
+        let what = "switch the form's live checks off";
+        p.read::<bool>(what, pages::QUIET_SIGNUP, vec![]).await?;
         let pass = random_password();
         let real = to.inv.name.as_deref().unwrap_or_default();
         let fields = [

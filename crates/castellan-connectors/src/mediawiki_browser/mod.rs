@@ -242,6 +242,22 @@ impl Admin {
         }
     }
 
+    /// Waits until the page's scripts have run ([`pages::SETTLED`]), for [`SCRIPTS`] at most
+    /// (then goes on: a form works without them).
+    async fn settle(&self) -> R<()> {
+        let started = Instant::now();
+        while started.elapsed() < SCRIPTS {
+            let v: Value = (self.page().await?)
+                .read("wait for the page's scripts", pages::SETTLED, vec![])
+                .await?;
+            if !v.is_null() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(())
+    }
+
     /// A page of `Special:ListUsers` (in `qqx`), from `offset` (`None`: the first), `limit`
     /// users.
     ///
@@ -313,8 +329,16 @@ impl Admin {
     /// Errors: `InsufficientPermission` when the page has no such form (MediaWiki refused it:
     /// its words); `Configuration` for the words of a form shown again with an error.
     async fn send_form(&self, path: &str, set: &str, args: Vec<Value>, what: &str) -> R<()> {
-        let (mut p, who) = self.go(path).await?;
-        let ready: bool = p.read(what, set, args).await?;
+        let (p, who) = self.go(path).await?;
+        drop(p);
+        self.settle().await?;
+        let mut p = self.page().await?;
+        let ready: bool = p.read(what, set, args.clone()).await?;
+        if ready {
+            // Once more, after any script that rebuilt a field meanwhile.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            p.read::<bool>(what, set, args).await?;
+        }
         if !ready || !p.wait_for(pages::FORM_BUTTON, Duration::ZERO).await? {
             let why = who.errors.join(" ");
             let e = E::InsufficientPermission(format!("MediaWiki does not let it {what}: {why}"));

@@ -110,17 +110,21 @@ return {
   titles: raw ? raw.value.split('\n').map(t => t.trim()).filter(t => t) : null,
 };"#;
 
-/// Whether the form of `Special:CreateAccount` is ready to type into, with its live checks off:
-/// once its scripts have run (`mediawiki.special.createaccount`), their handlers on the fields
-/// are taken off and `mw.Api` sends nothing from this page, so typing asks `api.php` nothing
-/// (the checks would ask whether the name is free and the password good: MediaWiki checks both
-/// again when the form is sent). `true` also when the page has no such scripts.
+/// Whether the page's scripts have run: every module the page loads (`RLPAGEMODULES`) is
+/// ready (or failed); `null` until then. Forms are set after them, as their scripts rebuild
+/// some fields (OOUI widgets take their first values again).
+pub(super) const SETTLED: &str = r#"
+if (!window.mw || !mw.loader) return null;
+const done = ['ready', 'error', 'missing'];
+return (window.RLPAGEMODULES || []).every(m => done.includes(mw.loader.getState(m))) || null;"#;
+
+/// Switches the live checks of `Special:CreateAccount` off, once its scripts have run
+/// ([`SETTLED`]): their handlers on the fields are taken off and `mw.Api` sends nothing from
+/// this page, so typing asks `api.php` nothing (the checks would ask whether the name is free,
+/// `list=users`, and the password good, `action=validatepassword`: MediaWiki checks both again
+/// when the form is sent).
 pub(super) const QUIET_SIGNUP: &str = r#"
-if (!window.mw || !mw.loader) return false;
-const page = window.RLPAGEMODULES || [];
-const mods = ['mediawiki.special.createaccount', 'mediawiki.htmlform'].filter(m => page.includes(m));
-if (mods.some(m => !['ready', 'error', 'missing'].includes(mw.loader.getState(m)))) return false;
-if (mw.Api) {
+if (window.mw && mw.Api) {
   mw.Api.prototype.ajax = function () {
     return jQuery.Deferred().reject('castellan-no-api').promise({ abort: function () {} });
   };
