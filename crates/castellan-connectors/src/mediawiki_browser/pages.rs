@@ -66,7 +66,8 @@ return {
 
 /// The users of `Special:ListUsers` shown with `uselang=qqx` (message keys for words, so that
 /// groups and blocks read alike in every language): per row (`li` with its `a.mw-userlink`)
-/// the username, the groups (links `(group-<group>-member: <name>)`) and whether it is blocked
+/// the username, the groups (`(group-<group>-member: <name>)`, a link where the group has a
+/// page) and whether it is blocked
 /// from the whole wiki (`(listusers-blocked: <name>)`); the offset of the next page (the pager's
 /// `a.mw-nextlink`), `null` on the last.
 pub(super) const USERS: &str = r#"
@@ -75,9 +76,7 @@ const rows = [...document.querySelectorAll('#mw-content-text li')]
   .filter(li => li.querySelector('a.mw-userlink'))
   .map(li => ({
     name: li.querySelector('a.mw-userlink').textContent.trim(),
-    groups: [...li.querySelectorAll('a')]
-      .map(a => (a.textContent.trim().match(/^\(group-(.+)-member: /) || [])[1])
-      .filter(g => g),
+    groups: [...li.textContent.matchAll(/\(group-(.+?)-member: /g)].map(m => m[1]),
     blocked: li.textContent.includes('(listusers-blocked'),
   }));
 const next = document.querySelector('#mw-content-text a.mw-nextlink');
