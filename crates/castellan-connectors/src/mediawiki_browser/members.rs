@@ -51,7 +51,7 @@ impl Admin {
         let path = index(title, &[("action", action)]);
         let set = "return true;";
         let what = format!("{action} a page (an invitation record)");
-        self.send_form(&path, set, vec![], &what).await
+        self.send_form(&path, set, &[], &what).await
     }
 }
 
@@ -208,9 +208,10 @@ impl Members for Admin {
     /// Unblocks the user (`Special:Unblock/<name>`).
     async fn reactivate(&self, m: AppMember, _: &Invitee<'_>) -> R<AppMember> {
         let name = &m.app_member_id;
-        let path = index(&format!("Special:Unblock/{name}"), &[("wpReason", REASON)]);
+        let path = index(&format!("Special:Unblock/{name}"), &[]);
         let set = "return !!document.querySelector('#mw-content-text form [name=wpTarget]');";
-        self.send_form(&path, set, vec![], "unblock a user").await?;
+        let fills = [(pages::UNBLOCK_REASON, REASON)];
+        self.send_form(&path, set, &fills, "unblock a user").await?;
         self.reread(name, "its unblock").await
     }
 
@@ -326,8 +327,11 @@ impl Members for Admin {
         }
         let name = &u.app_member_id;
         let path = index(&format!("Special:Block/{name}"), &[]);
-        let args = vec![Value::from(REASON)];
-        self.send_form(&path, pages::BLOCK_FORM, args, "block a user")
+        let fills = [
+            (pages::BLOCK_EXPIRY, "infinite"),
+            (pages::BLOCK_REASON, REASON),
+        ];
+        self.send_form(&path, pages::BLOCK_FORM, &fills, "block a user")
             .await?;
         match self.reread(name, "its block").await?.state {
             MemberState::Deactivated => Ok(()),

@@ -324,25 +324,26 @@ impl Admin {
     }
 
     /// Sends the form of the page at `path` (its button, [`pages::FORM_BUTTON`]) after `set`
-    /// (a script setting its fields, given `args`; `false`: no such form), for `what`.
+    /// (a script setting its boxes; `false`: no such form) and typing each of `fills` (a field
+    /// and its value; fields the page lacks are left out), for `what`.
     ///
     /// Errors: `InsufficientPermission` when the page has no such form (MediaWiki refused it:
     /// its words); `Configuration` for the words of a form shown again with an error.
-    async fn send_form(&self, path: &str, set: &str, args: Vec<Value>, what: &str) -> R<()> {
+    async fn send_form(&self, path: &str, set: &str, fills: &[(&str, &str)], what: &str) -> R<()> {
         let (p, who) = self.go(path).await?;
         drop(p);
         self.settle().await?;
         let mut p = self.page().await?;
-        let ready: bool = p.read(what, set, args.clone()).await?;
-        if ready {
-            // Once more, after any script that rebuilt a field meanwhile.
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            p.read::<bool>(what, set, args).await?;
-        }
+        let ready: bool = p.read(what, set, vec![]).await?;
         if !ready || !p.wait_for(pages::FORM_BUTTON, Duration::ZERO).await? {
             let why = who.errors.join(" ");
             let e = E::InsufficientPermission(format!("MediaWiki does not let it {what}: {why}"));
             return Err(p.failed(what, e).await);
+        }
+        for (css, value) in fills {
+            if p.wait_for(css, Duration::ZERO).await? {
+                p.fill(css, value).await?;
+            }
         }
         p.submit(pages::FORM_BUTTON).await?;
         drop(p);

@@ -134,33 +134,33 @@ return true;"#;
 /// Whether the box `arguments[0]` (a CSS selector) is on the page and ticked.
 pub(super) const TICKED: &str = "return !!document.querySelector(arguments[0])?.checked;";
 
-/// Sets the form of `Special:Block/<name>` for Castellan's block (as the `mediawiki` connector
-/// blocks): the whole wiki (`wpEditingRestriction=sitewide`), indefinitely (`wpExpiry`
-/// `infinite`), reason `arguments[0]`, no autoblock (it would block the member's last address,
-/// maybe the bot's own), account creation and email allowed, the user page not watched.
-/// Whether the form is there.
+/// Sets the boxes of the form of `Special:Block/<name>` for Castellan's block (as the
+/// `mediawiki` connector blocks): the whole wiki (`wpEditingRestriction=sitewide`), no autoblock
+/// (it would block the member's last address, maybe the bot's own), account creation and email
+/// allowed, the user page not watched; the expiry's list on "Other time" (its field then takes
+/// `infinite`: [`BLOCK_EXPIRY`]). Each box is clicked, as a person would, so that the page's
+/// widgets know. Whether the form is there.
 pub(super) const BLOCK_FORM: &str = r#"
 const f = n => document.querySelector(`#mw-content-text form [name="${n}"]`);
 if (!f('wpTarget')) return false;
-const tick = (n, on) => { const b = f(n); if (b && b.type === 'checkbox') b.checked = on; };
-const site = document.querySelector('#mw-content-text input[name=wpEditingRestriction][value=sitewide]');
-if (site) site.checked = true;
+const click = (e, on) => { if (e && e.checked !== on) e.click(); };
+click(document.querySelector('#mw-content-text input[name=wpEditingRestriction][value=sitewide]'), true);
+for (const n of ['wpAutoBlock', 'wpCreateAccount', 'wpDisableEmail', 'wpDisableUTEdit', 'wpHideUser', 'wpWatch']) {
+  const b = f(n);
+  if (b && b.type === 'checkbox') click(b, false);
+}
 const expiry = f('wpExpiry');
-if (expiry) expiry.value = 'infinite';
-const other = f('wpExpiry-other');
-if (other && expiry && expiry.value !== 'infinite') { expiry.value = 'other'; other.value = 'infinite'; }
-const reason = f('wpReason');
-const why = f('wpReason-other');
-if (reason && why) { reason.value = 'other'; why.value = arguments[0]; }
-else if (reason) reason.value = arguments[0];
-tick('wpAutoBlock', false);
-tick('wpCreateAccount', false);
-tick('wpDisableEmail', false);
-tick('wpDisableUTEdit', false);
-tick('wpHideUser', false);
-tick('wpWatch', false);
-tick('wpConfirm', true);
+if (expiry && expiry.value !== 'other') {
+  expiry.value = 'other';
+  expiry.dispatchEvent(new Event('change', { bubbles: true }));
+}
 return true;"#;
+
+/// The field of the expiry ("Other time") and of the reason ("Other/additional reason") of the
+/// forms of `Special:Block` and `Special:Unblock`, typed into as a person would.
+pub(super) const BLOCK_EXPIRY: &str = "#mw-content-text form [name=\"wpExpiry-other\"]";
+pub(super) const BLOCK_REASON: &str = "#mw-content-text form [name=\"wpReason-other\"]";
+pub(super) const UNBLOCK_REASON: &str = "#mw-content-text form [name=\"wpReason\"]";
 
 /// Who is signed in and what the page says ([`WHO`]).
 #[derive(Debug, Clone, Deserialize)]
