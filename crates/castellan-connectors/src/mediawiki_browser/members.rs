@@ -255,9 +255,9 @@ impl Members for Admin {
 
     /// Records the name for the address first (a retry after a lost answer finds the account
     /// this call makes), then `Special:CreateAccount` with the address, the real name, reason
-    /// "Castellan" and a random password nobody keeps (the SDK then gives the group). A refusal
-    /// forgets the record: `Conflict` when the name is taken by then, else `Configuration` in
-    /// MediaWiki's words (`NeedsHuman` for a captcha).
+    /// "Castellan" and a random password nobody keeps (the SDK then gives the group). The
+    /// account the name has afterwards is the invitee's; a refusal without one forgets the
+    /// record: `Configuration` in MediaWiki's words (`NeedsHuman` for a captcha).
     async fn create(&self, name: &str, to: &Invitee<'_>) -> R<AppMember> {
         self.record(to.email, name).await?;
         let (mut p, who) = self.go(&index("Special:CreateAccount", &[])).await?;
@@ -301,21 +301,19 @@ impl Members for Admin {
         p.submit(pages::NEW_BUTTON).await?;
         drop(p);
         let said = self.said().await?;
-        match self.lookup(name).await? {
-            Some(m) if said.errors.is_empty() => Ok(m),
-            exists => {
-                // Refused: the name is not this address's after all.
-                self.record(to.email, "").await?;
-                let said = said.errors.join(" ");
-                Err(match exists {
-                    Some(_) => E::Conflict(format!("{name} exists already: {said}")),
-                    None if said.is_empty() => {
-                        E::AppChanged(format!("MediaWiki did not create the account {name}"))
-                    }
-                    None => E::Configuration(format!("MediaWiki refused to create {name}: {said}")),
-                })
-            }
+        // Made, or refused because it exists: the account was free when this call chose it and
+        // the address's record (written first) names it, so it is the one this call's form made
+        // (Chromium sends a form again when the connection was reset before the answer).
+        if let Some(m) = self.lookup(name).await? {
+            return Ok(m);
         }
+        // Refused: the name is not this address's after all.
+        self.record(to.email, "").await?;
+        let said = said.errors.join(" ");
+        Err(match said.is_empty() {
+            true => E::AppChanged(format!("MediaWiki did not create the account {name}")),
+            false => E::Configuration(format!("MediaWiki refused to create {name}: {said}")),
+        })
     }
 
     /// Takes every group away and blocks the user (`Special:Block/<name>`: the whole wiki,
