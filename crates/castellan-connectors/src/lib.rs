@@ -9,6 +9,7 @@ use std::sync::Arc;
 use castellan_core::connector::{Connector, ConnectorRegistry};
 
 pub mod mediawiki;
+pub mod mediawiki_browser;
 pub mod redmine;
 pub mod redmine_browser;
 pub mod scim;
@@ -55,22 +56,25 @@ impl Registry {
         self
     }
 
-    /// Adds the browser connectors (`redmine_browser`, `wordpress_browser`), driven on `bot`;
-    /// without one (no Chromium here) they answer every call `Unavailable`, saying the browser
-    /// bot is off.
+    /// Adds the browser connectors (`mediawiki_browser`, `redmine_browser`,
+    /// `wordpress_browser`), driven on `bot`; without one (no Chromium here) they answer every
+    /// call `Unavailable`, saying the browser bot is off.
     pub fn with_browser(self, bot: Option<sdk::browser::BrowserBot>) -> Self {
-        let (wp, rm) = match bot {
+        let (wp, rm, mw) = match bot {
             Some(bot) => (
                 wordpress_browser::WordPressAdmin::connector(bot.clone()),
-                redmine_browser::RedmineAdmin::connector(bot),
+                redmine_browser::RedmineAdmin::connector(bot.clone()),
+                mediawiki_browser::MediaWikiPages::connector(bot),
             ),
             None => (
                 wordpress_browser::WordPressBrowserConnector::new(),
                 redmine_browser::RedmineBrowserConnector::new(),
+                mediawiki_browser::MediaWikiBrowserConnector::new(),
             ),
         };
         self.with(wordpress_browser::NAME, Arc::new(wp))
             .with(redmine_browser::NAME, Arc::new(rm))
+            .with(mediawiki_browser::NAME, Arc::new(mw))
     }
 
     /// The registered names, sorted.

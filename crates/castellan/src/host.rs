@@ -330,6 +330,6 @@ pub fn browser_status() -> String {
             cfg.chromium.display(),
             cfg.max_browsers
         ),
-        Some(why) => format!("browser bot off: {why}; browser connectors (wordpress_browser, redmine_browser) will fail until it is installed"),
+        Some(why) => format!("browser bot off: {why}; browser connectors (wordpress_browser, redmine_browser, mediawiki_browser) will fail until it is installed"),
     }
 }

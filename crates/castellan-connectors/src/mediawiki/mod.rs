@@ -30,6 +30,7 @@
 //! <https://www.mediawiki.org/wiki/API:User_group_membership>, <https://www.mediawiki.org/wiki/API:Block>,
 //! <https://www.mediawiki.org/wiki/API:Options>, <https://www.mediawiki.org/wiki/Manual:User_rights>.
 
+mod invites;
 mod wiki;
 
 use async_trait::async_trait;
@@ -50,12 +51,15 @@ use crate::sdk::members::require_rights;
 use crate::sdk::records::RecordStore;
 use crate::sdk::usernames::{candidates, random_password};
 use crate::sdk::{Auth, HttpClient};
+pub(crate) use invites::{merged, of_options, of_watchlist, watch_title, RECORD};
 pub use wiki::Wiki;
-use wiki::{body, refused, username, RANKED, USER};
+use wiki::{body, refused};
+pub(crate) use wiki::{canonical, groups, username, RANKED, USER};
 
 /// The connector's name in the catalog.
 pub const NAME: &str = "mediawiki";
-const APP: &str = "MediaWiki";
+/// The app's name in messages.
+pub(crate) const APP: &str = "MediaWiki";
 
 type R<T> = Result<T, E>;
 
@@ -75,17 +79,7 @@ impl App for MediaWiki {
     type Api<'a> = Wiki<'a>;
 
     fn describe(&self) -> ConnectorInfo {
-        let url = SettingField::new(BASE_URL, "Base URL", SettingKind::Url, true);
-        let url = url.help("Where api.php is, e.g. https://wiki.example.org/w");
-        let roles = RANKED.iter().chain(&[USER]).map(|r| r.to_string());
-        ConnectorInfo {
-            name: NAME.to_owned(),
-            roles: roles.collect(),
-            capabilities: vec![ListMembers, Invite, UpdateRole, Remove, ListRoles],
-            default_role: USER.to_owned(),
-            sign_in: SignIn::Password,
-            settings: self_hosted(url, []),
-        }
+        info(NAME, "Where api.php is, e.g. https://wiki.example.org/w")
     }
 
     async fn login(&self, http: &HttpClient, ctx: &Ctx) -> R<S> {
@@ -117,6 +111,23 @@ impl App for MediaWiki {
 
     fn api<'a>(&self, http: &'a HttpClient, ctx: &Ctx, s: &S) -> R<Wiki<'a>> {
         Wiki::new(http, ctx, Some(s))
+    }
+}
+
+/// What MediaWiki's connectors (`mediawiki`, `mediawiki_browser`) declare alike, for the
+/// connector `name`: MediaWiki's own groups ranked ([`RANKED`]) and `user` as roles (`user` the
+/// default), members listed, invited, given a role and removed, the wiki's groups listed, a
+/// password sign-in, and the base URL (`help` says which).
+pub(crate) fn info(name: &str, help: &str) -> ConnectorInfo {
+    let url = SettingField::new(BASE_URL, "Base URL", SettingKind::Url, true).help(help);
+    let roles = RANKED.iter().chain(&[USER]).map(|r| r.to_string());
+    ConnectorInfo {
+        name: name.to_owned(),
+        roles: roles.collect(),
+        capabilities: vec![ListMembers, Invite, UpdateRole, Remove, ListRoles],
+        default_role: USER.to_owned(),
+        sign_in: SignIn::Password,
+        settings: self_hosted(url, []),
     }
 }
 

@@ -13,6 +13,7 @@ use castellan_core::connector::{AppMember, AppSession, ConnectorContext as Ctx, 
 use reqwest::Method;
 use serde_json::Value;
 
+use super::invites::{of_options, RECORD};
 use super::{APP, R};
 use crate::sdk::errors::unexpected;
 use crate::sdk::json::{items, text};
@@ -26,12 +27,9 @@ use crate::sdk::{Auth, Endpoint, HttpClient, Reply};
 /// Groups every user is in implicitly (`$wgImplicitGroups`): not roles.
 const IMPLICIT: [&str; 3] = ["*", "user", "autoconfirmed"];
 /// MediaWiki's own groups, most privileged first; other groups follow by name, `user` last.
-pub(super) const RANKED: [&str; 5] = ["bureaucrat", "suppress", "sysop", "interface-admin", "bot"];
+pub(crate) const RANKED: [&str; 5] = ["bureaucrat", "suppress", "sysop", "interface-admin", "bot"];
 /// The role of a member in no explicit group.
-pub(super) const USER: &str = "user";
-/// The prefix of the automation account's options that record invitations
-/// ([`crate::sdk::records`]).
-const RECORD: &str = "userjs-castellan-invite-";
+pub(crate) const USER: &str = "user";
 
 /// Parameters as pairs.
 pub(super) type Pairs<'a> = &'a [(&'a str, &'a str)];
@@ -196,14 +194,14 @@ pub(super) fn map_code(code: &str, info: &str, retry_after: Option<Duration>, wh
 }
 
 /// Groups as roles: without implicit ones and repeats, most privileged first (see [`RANKED`]).
-pub(super) fn groups<'a>(groups: impl Iterator<Item = &'a str>) -> Vec<String> {
+pub(crate) fn groups<'a>(groups: impl Iterator<Item = &'a str>) -> Vec<String> {
     ranked(groups.filter(|g| !IMPLICIT.contains(g)), &RANKED)
 }
 
 /// The invitation records in an answer with the automation account's options: values
-/// `<address> <username>` of the options named [`RECORD`]….
+/// `<address> <username>` of the options named [`RECORD`]… ([`of_options`]).
 fn records(v: &Value) -> Records {
-    Records::of_object(RECORD, &v["query"]["userinfo"]["options"])
+    of_options(&v["query"]["userinfo"]["options"])
 }
 
 /// A user as an app member, from a `list=allusers` or `list=users` row with `groups` and
@@ -223,14 +221,14 @@ fn user(v: &Value, recs: &Records) -> Option<AppMember> {
 /// The username an address gives: its [`mailbox`] with characters other than letters, digits,
 /// `.` and `-` as spaces ([`derive`]), at most 60 characters, as MediaWiki stores it
 /// ([`canonical`]: `ana.b_c+x@h` gives `Ana.b c`), or `Member` when no letter or digit is left.
-pub(super) fn username(email: &str) -> String {
+pub(crate) fn username(email: &str) -> String {
     let keep = |c: char| c.is_alphanumeric() || c == '.' || c == '-';
     derive(mailbox(email), keep, 60 + 3).map_or("Member".into(), |n| canonical(&n))
 }
 
 /// A username as MediaWiki stores it: `_` as a space, runs of spaces as one, trimmed, the first
 /// letter capitalised.
-pub(super) fn canonical(name: &str) -> String {
+pub(crate) fn canonical(name: &str) -> String {
     let words = name.replace('_', " ");
     capitalized(&words.split_whitespace().collect::<Vec<_>>().join(" "))
 }
