@@ -22,6 +22,7 @@ use castellan_conformance::{Fixture, Outcome};
 use castellan_connectors::mediawiki::MediaWikiConnector;
 use castellan_connectors::mediawiki_browser::{MediaWikiBrowserConnector, MediaWikiPages};
 use castellan_connectors::sdk::browser::BrowserBot;
+use castellan_core::connector::browser::BrowserCookie;
 use castellan_core::connector::{
     Connector, ConnectorContext, ConnectorError, Invitation, MemberState,
 };
@@ -303,4 +304,44 @@ async fn the_browser_reads_the_api_connectors_records() {
         .unwrap();
     let listed = all.iter().find(|a| a.app_member_id == m.app_member_id);
     assert_eq!(listed.and_then(|l| l.email.as_deref()), Some(mine.as_str()));
+}
+
+/// A session uploaded for a job that needs attention (the cookies of `Admin`'s own sign-in):
+/// taken when the wiki shows the automation account signed in with it, and the connector works
+/// on it without signing in; refused when it is not signed in.
+#[tokio::test]
+async fn an_uploaded_session_is_taken_only_when_the_wiki_shows_the_account() {
+    let c = connector();
+    let ctx = WIKI.context(&base());
+    let raw = Raw::admin().await;
+    let cookies: Vec<BrowserCookie> = raw
+        .cookie_pairs()
+        .into_iter()
+        .map(|(name, value)| BrowserCookie {
+            name,
+            value,
+            path: Some("/".into()),
+            domain: None,
+            secure: false,
+            http_only: true,
+            expiry: None,
+        })
+        .collect();
+    assert!(!cookies.is_empty());
+    let s = c
+        .adopt_session(&ctx, cookies.clone())
+        .await
+        .expect("Admin's own session");
+    let page = c.list_members(&ctx, &s, None).await.unwrap();
+    assert!(!page.members.is_empty());
+
+    let stale: Vec<BrowserCookie> = cookies
+        .into_iter()
+        .map(|c| BrowserCookie {
+            value: "not-a-session".into(),
+            ..c
+        })
+        .collect();
+    let err = c.adopt_session(&ctx, stale).await.unwrap_err();
+    assert!(matches!(err, ConnectorError::BadCredentials(_)), "{err:?}");
 }

@@ -135,6 +135,16 @@ impl Raw {
         raw
     }
 
+    /// The session's cookies (`name=value`), as a person would export them from their browser
+    /// signed in to the wiki.
+    pub fn cookie_pairs(&self) -> Vec<(String, String)> {
+        let jar = self.cookies.lock().unwrap();
+        jar.iter()
+            .filter_map(|c| c.split_once('='))
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+            .collect()
+    }
+
     /// Sends with the session's cookies, keeps the ones the wiki sets, returns the JSON.
     pub async fn send(&self, req: reqwest::RequestBuilder) -> Value {
         let cookie = self.cookies.lock().unwrap().join("; ");
