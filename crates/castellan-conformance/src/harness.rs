@@ -145,6 +145,23 @@ pub fn password_context(base_url: &str, username: &str, password: &str) -> Conne
     ConnectorContext::new(base_url, username, SecretString::from(password.to_owned()))
 }
 
+/// A host-only session cookie `name=value` on path `/`, HTTP-only, with no expiry: a cookie as
+/// a person exports it from their browser for a session upload (`Connector::adopt_session`).
+pub fn session_cookie(
+    name: &str,
+    value: &str,
+) -> castellan_core::connector::browser::BrowserCookie {
+    castellan_core::connector::browser::BrowserCookie {
+        name: name.to_owned(),
+        value: value.to_owned(),
+        path: Some("/".into()),
+        domain: None,
+        secure: false,
+        http_only: true,
+        expiry: None,
+    }
+}
+
 /// A suffix no other test (or earlier run) uses: 10 lowercase hex digits.
 pub fn unique() -> String {
     format!("{:010x}", rand::random::<u64>() & 0xff_ffff_ffff)

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use castellan_browser::{ChromiumConfig, ChromiumEngine};
 use castellan_conformance::fault_proxy::{Fault, FaultProxy, Write, ANY_WRITE};
-use castellan_conformance::harness::{password_context, unique};
+use castellan_conformance::harness::{password_context, session_cookie, unique};
 use castellan_conformance::{Fixture, Outcome};
 use castellan_connectors::mediawiki::MediaWikiConnector;
 use castellan_connectors::mediawiki_browser::{MediaWikiBrowserConnector, MediaWikiPages};
@@ -317,15 +317,7 @@ async fn an_uploaded_session_is_taken_only_when_the_wiki_shows_the_account() {
     let cookies: Vec<BrowserCookie> = raw
         .cookie_pairs()
         .into_iter()
-        .map(|(name, value)| BrowserCookie {
-            name,
-            value,
-            path: Some("/".into()),
-            domain: None,
-            secure: false,
-            http_only: true,
-            expiry: None,
-        })
+        .map(|(name, value)| session_cookie(&name, &value))
         .collect();
     assert!(!cookies.is_empty());
     let s = c
@@ -337,10 +329,7 @@ async fn an_uploaded_session_is_taken_only_when_the_wiki_shows_the_account() {
 
     let stale: Vec<BrowserCookie> = cookies
         .into_iter()
-        .map(|c| BrowserCookie {
-            value: "not-a-session".into(),
-            ..c
-        })
+        .map(|c| session_cookie(&c.name, "not-a-session"))
         .collect();
     let err = c.adopt_session(&ctx, stale).await.unwrap_err();
     assert!(matches!(err, ConnectorError::BadCredentials(_)), "{err:?}");

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use castellan_browser::{ChromiumConfig, ChromiumEngine};
 use castellan_conformance::fault_proxy::{FaultProxy, Write};
-use castellan_conformance::harness::{list_all, unique};
+use castellan_conformance::harness::{list_all, session_cookie, unique};
 use castellan_conformance::{Fixture, Outcome};
 use castellan_connectors::redmine_browser::{RedmineAdmin, RedmineBrowserConnector};
 use castellan_connectors::sdk::browser::BrowserBot;
@@ -318,19 +318,9 @@ async fn signed_in_cookies(user: &str, password: &str) -> Vec<BrowserCookie> {
         .await
         .unwrap();
     assert_eq!(r.status(), 302, "signed in");
-    let (name, value) = cookie(&r)
-        .split_once('=')
-        .map(|(n, v)| (n.to_owned(), v.to_owned()))
-        .unwrap();
-    vec![BrowserCookie {
-        name,
-        value,
-        path: Some("/".into()),
-        domain: None,
-        secure: false,
-        http_only: true,
-        expiry: None,
-    }]
+    let pair = cookie(&r);
+    let (name, value) = pair.split_once('=').unwrap();
+    vec![session_cookie(name, value)]
 }
 
 /// A session uploaded for a job that needs attention: taken when Redmine shows the automation
@@ -359,15 +349,7 @@ async fn an_uploaded_session_is_taken_only_as_the_automation_account() {
         matches!(&err, ConnectorError::BadCredentials(m) if m.contains(PLAIN)),
         "{err:?}"
     );
-    let stale = vec![BrowserCookie {
-        name: "_redmine_session".into(),
-        value: "not-a-session".into(),
-        path: Some("/".into()),
-        domain: None,
-        secure: false,
-        http_only: true,
-        expiry: None,
-    }];
+    let stale = vec![session_cookie("_redmine_session", "not-a-session")];
     let err = c.adopt_session(&admin, stale).await.unwrap_err();
     assert!(matches!(err, ConnectorError::BadCredentials(_)), "{err:?}");
 }
