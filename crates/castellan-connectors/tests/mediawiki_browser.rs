@@ -263,9 +263,10 @@ async fn wrong_password_roles_and_ids() {
 
 /// Each connector finds by address the members the other invited: the browser reads the API
 /// connector's records (the account's options, which every page carries) besides its own (the
-/// account's watchlist); a name the API connector made for another address stays that address's.
+/// account's watchlist), and the API connector reads the watchlist's; a name the API connector
+/// made for another address stays that address's.
 #[tokio::test]
-async fn the_browser_reads_the_api_connectors_records() {
+async fn each_connector_reads_the_others_records() {
     let api = MediaWikiConnector::new();
     let ctx = WIKI.context(&base());
     let api_s = api.login(&ctx).await.unwrap();
@@ -304,6 +305,20 @@ async fn the_browser_reads_the_api_connectors_records() {
         .unwrap();
     let listed = all.iter().find(|a| a.app_member_id == m.app_member_id);
     assert_eq!(listed.and_then(|l| l.email.as_deref()), Some(mine.as_str()));
+
+    // The API connector reads the browser's records (a hub may move back): it finds the
+    // browser's invitee by address, and inviting that address again gives the same account.
+    let api_s = api.login(&ctx).await.unwrap();
+    let found = api.find_by_email(&ctx, &api_s, &mine).await.unwrap();
+    assert_eq!(
+        found.as_ref().and_then(|f| f.name.as_deref()),
+        Some(m.app_member_id.as_str())
+    );
+    let again = api
+        .invite(&ctx, &api_s, &invitation(&mine, None, "user"))
+        .await
+        .unwrap();
+    assert_eq!(again.name.as_deref(), Some(m.app_member_id.as_str()));
 }
 
 /// A session uploaded for a job that needs attention (the cookies of `Admin`'s own sign-in):

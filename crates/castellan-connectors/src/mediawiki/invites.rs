@@ -17,10 +17,9 @@
 //!   (escaped for a title, [`escape`]), not only its hash: listings show each invited member's
 //!   address, as the options' records let the API connector do. The pages need not exist.
 //!
-//! Where both hold a record for one address, the watchlist's wins ([`merged`]). The API
-//! connector does not read the watchlist yet: a hub that moves from the browser connector to the
-//! API one finds the browser's invitees by name only (their usernames then count as made
-//! outside Castellan: a person decides).
+//! Both connectors read both (the API connector the watchlist with `list=watchlistraw`), so a
+//! hub may move from either connector to the other; where both hold a record for one address,
+//! the watchlist's wins ([`merged`]).
 
 use serde_json::Value;
 

@@ -13,7 +13,7 @@ use castellan_core::connector::{AppMember, AppSession, ConnectorContext as Ctx, 
 use reqwest::Method;
 use serde_json::Value;
 
-use super::invites::{of_options, RECORD};
+use super::invites::{merged, of_options, of_watchlist, RECORD, WATCHED};
 use super::{APP, R};
 use crate::sdk::errors::unexpected;
 use crate::sdk::json::{items, text};
@@ -125,7 +125,10 @@ impl<'a> Wiki<'a> {
 }
 
 /// The invitation records are the automation account's own options ([`RECORD`]…,
-/// `action=options`, <https://www.mediawiki.org/wiki/API:Options>).
+/// `action=options`, <https://www.mediawiki.org/wiki/API:Options>), and the ones the browser
+/// connector keeps on the account's watchlist (`list=watchlistraw`, titles from
+/// [`WATCHED`], <https://www.mediawiki.org/wiki/API:Watchlistraw>), which win for their
+/// addresses ([`merged`]): a hub may move from either connector to the other.
 #[async_trait]
 impl RecordStore for Wiki<'_> {
     const PREFIX: &'static str = RECORD;
@@ -135,9 +138,33 @@ impl RecordStore for Wiki<'_> {
     }
 
     async fn read_records(&self) -> R<Records> {
+        let what = "read the invitation records";
         let q = "action=query&meta=userinfo&uiprop=options";
-        let v = self.get(q, &[], "read the invitation records").await?;
-        Ok(records(&v))
+        let options = records(&self.get(q, &[], what).await?);
+        // Main-namespace titles from "Castellan invitation" up to "Castellan invitation0" ('0'
+        // follows '/'): every record title and nothing much else.
+        let q = "action=query&list=watchlistraw&wrnamespace=0&wrlimit=max";
+        let (from, to) = (
+            WATCHED.trim_end_matches('/'),
+            format!("{}0", WATCHED.trim_end_matches('/')),
+        );
+        let mut titles: Vec<String> = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let mut args = vec![("wrfromtitle", from), ("wrtotitle", to.as_str())];
+            if let Some(c) = next.as_deref() {
+                args.push(("wrcontinue", c));
+            }
+            let v = self.get(q, &args, what).await?;
+            let rows = items(&v["watchlistraw"]).iter();
+            titles.extend(rows.map(|t| text(&t["title"]).to_owned()));
+            next = v["continue"]["wrcontinue"].as_str().map(str::to_owned);
+            if next.is_none() {
+                break;
+            }
+        }
+        let watched = of_watchlist(titles.iter().map(String::as_str));
+        Ok(merged(watched, options))
     }
 
     async fn write_record(&self, key: &str, value: &str) -> R<()> {
