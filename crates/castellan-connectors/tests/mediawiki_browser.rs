@@ -349,3 +349,33 @@ async fn an_uploaded_session_is_taken_only_when_the_wiki_shows_the_account() {
     let err = c.adopt_session(&ctx, stale).await.unwrap_err();
     assert!(matches!(err, ConnectorError::BadCredentials(_)), "{err:?}");
 }
+
+/// Names that look like something else read as what they are: a username of digits is that
+/// user, not the user with that id; a username that spells the list's "blocked" marker is not
+/// blocked, and its removal does block it.
+#[tokio::test]
+async fn names_that_look_like_ids_or_markers_are_only_names() {
+    let raw = Raw::admin().await;
+    let c = connector();
+    let ctx = WIKI.context(&base());
+    let s = c.login(&ctx).await.unwrap();
+
+    // "2" as a username (made outside Castellan) besides user id 2, who is someone else.
+    if raw.user("2").await.is_none() {
+        raw.create("2", "two@outside.test").await;
+    }
+    let two = c.get_member(&ctx, &s, "2").await.unwrap().expect("user 2");
+    assert_eq!(two.name.as_deref(), Some("2"));
+    assert_eq!(two.app_member_id, "2");
+
+    let sfx = unique();
+    let name = format!("Eve (listusers-blocked) {sfx}");
+    raw.create(&name, &format!("eve.{sfx}@outside.test")).await;
+    let eve = c.get_member(&ctx, &s, &name).await.unwrap().expect("Eve");
+    assert_eq!(eve.state, MemberState::Active, "{eve:?}");
+    c.remove(&ctx, &s, &name).await.unwrap();
+    let after = raw.user(&name).await.expect("Eve is kept");
+    assert!(after.get("blockid").is_some(), "Eve is blocked: {after}");
+    let eve = c.get_member(&ctx, &s, &name).await.unwrap().expect("Eve");
+    assert_eq!(eve.state, MemberState::Deactivated, "{eve:?}");
+}

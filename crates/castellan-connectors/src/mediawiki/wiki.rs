@@ -248,9 +248,15 @@ fn user(v: &Value, recs: &Records) -> Option<AppMember> {
 /// The username an address gives: its [`mailbox`] with characters other than letters, digits,
 /// `.` and `-` as spaces ([`derive`]), at most 60 characters, as MediaWiki stores it
 /// ([`canonical`]: `ana.b_c+x@h` gives `Ana.b c`), or `Member` when no letter or digit is left.
+/// Digits alone get `Member ` before them (`1234@h` gives `Member 1234`): a name of digits
+/// only would read as a user id wherever a member is looked up by id or name.
 pub(crate) fn username(email: &str) -> String {
     let keep = |c: char| c.is_alphanumeric() || c == '.' || c == '-';
-    derive(mailbox(email), keep, 60 + 3).map_or("Member".into(), |n| canonical(&n))
+    let name = derive(mailbox(email), keep, 60 + 3).map_or("Member".into(), |n| canonical(&n));
+    match name.bytes().all(|b| b.is_ascii_digit()) {
+        true => format!("Member {name}"),
+        false => name,
+    }
 }
 
 /// A username as MediaWiki stores it: `_` as a space, runs of spaces as one, trimmed, the first
@@ -258,4 +264,19 @@ pub(crate) fn username(email: &str) -> String {
 pub(crate) fn canonical(name: &str) -> String {
     let words = name.replace('_', " ");
     capitalized(&words.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::username;
+
+    #[test]
+    fn usernames_from_addresses_are_never_digits_alone() {
+        assert_eq!(username("ana.b_c+x@h.test"), "Ana.b c");
+        assert_eq!(username("1@corp.test"), "Member 1");
+        assert_eq!(username("2+wiki@corp.test"), "Member 2");
+        assert_eq!(username("5551234567@vtext.com"), "Member 5551234567");
+        assert_eq!(username("1-2@corp.test"), "1-2");
+        assert_eq!(username("__@corp.test"), "Member");
+    }
 }

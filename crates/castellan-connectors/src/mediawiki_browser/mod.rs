@@ -295,24 +295,25 @@ impl Admin {
         })
     }
 
-    /// The member with this username or user id (digits), as the API connector resolves them;
-    /// `None` when there is none (a name never holds `|`, `#`, `<`, `>`, `[`, `]`, `{`, `}`).
+    /// The member with this username, else, for digits no user has as a name, the user with
+    /// this user id (an id the API connector gave); `None` when there is none (a name never
+    /// holds `|`, `#`, `<`, `>`, `[`, `]`, `{`, `}`). The name comes first: this connector's
+    /// member ids are usernames, and a username may be digits.
     async fn lookup(&self, key: &str) -> R<Option<AppMember>> {
         let key = key.trim();
         if key.is_empty() || key.contains(['|', '#', '<', '>', '[', ']', '{', '}']) {
             return Ok(None);
         }
-        let name = match key.bytes().all(|b| b.is_ascii_digit()) {
-            true => match self.name_of(key).await? {
-                Some(name) => name,
-                None => return Ok(None),
-            },
-            false => key.to_owned(),
-        };
-        let Some(row) = self.row(&name).await? else {
-            return Ok(None);
-        };
-        Ok(Some(row.member(&self.records().await?)))
+        let mut row = self.row(key).await?;
+        if row.is_none() && key.bytes().all(|b| b.is_ascii_digit()) {
+            if let Some(name) = self.name_of(key).await? {
+                row = self.row(&name).await?;
+            }
+        }
+        match row {
+            Some(row) => Ok(Some(row.member(&self.records().await?))),
+            None => Ok(None),
+        }
     }
 
     /// The member `name`, who must exist.

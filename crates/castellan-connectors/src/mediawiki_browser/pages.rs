@@ -67,18 +67,27 @@ return {
 /// The users of `Special:ListUsers` shown with `uselang=qqx` (message keys for words, so that
 /// groups and blocks read alike in every language): per row (`li` with its `a.mw-userlink`)
 /// the username, the groups (`(group-<group>-member: <name>)`, a link where the group has a
-/// page) and whether it is blocked
-/// from the whole wiki (`(listusers-blocked: <name>)`); the offset of the next page (the pager's
-/// `a.mw-nextlink`), `null` on the last.
+/// page) and whether it is blocked from the whole wiki (`(listusers-blocked: <name>)`); the
+/// offset of the next page (the pager's `a.mw-nextlink`), `null` on the last. The markers are
+/// read with the row's own name in them and outside its user link, so a name that spells a
+/// marker (`Eve (listusers-blocked)`) reads as nothing.
 pub(super) const USERS: &str = r#"
 const c = window.RLCONF || {};
+const esc = s => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const rows = [...document.querySelectorAll('#mw-content-text li')]
   .filter(li => li.querySelector('a.mw-userlink'))
-  .map(li => ({
-    name: li.querySelector('a.mw-userlink').textContent.trim(),
-    groups: [...li.textContent.matchAll(/\(group-(.+?)-member: /g)].map(m => m[1]),
-    blocked: li.textContent.includes('(listusers-blocked'),
-  }));
+  .map(li => {
+    const name = li.querySelector('a.mw-userlink').textContent.trim();
+    const rest = li.cloneNode(true);
+    rest.querySelectorAll('a.mw-userlink, .mw-usertoollinks').forEach(e => e.remove());
+    const t = rest.textContent;
+    const member = new RegExp('\\(group-([^\\s():]+?)-member: ' + esc(name) + '\\)', 'g');
+    return {
+      name,
+      groups: [...t.matchAll(member)].map(m => m[1]),
+      blocked: t.includes('(listusers-blocked: ' + name + ')'),
+    };
+  });
 const next = document.querySelector('#mw-content-text a.mw-nextlink');
 return {
   list: c.wgCanonicalSpecialPageName === 'Listusers',

@@ -43,6 +43,7 @@ use serde_json::Value;
 
 use super::address::{policy_of, AddressPolicy};
 use super::http::BaseUrl;
+use super::redact;
 
 type R<T> = Result<T, E>;
 
@@ -374,10 +375,11 @@ impl Page {
     /// marks the browser broken (not kept for the next call).
     fn noted<T>(&mut self, what: &str, r: R<T>) -> R<T> {
         r.map_err(|e| {
+            // A URL can carry a secret (an emailed link's key): its secret parameters redacted.
             let at = self
                 .steps
                 .last()
-                .map_or(String::new(), |s| format!(" at {}", s.url));
+                .map_or(String::new(), |s| format!(" at {}", redact::url(&s.url)));
             let say = |m: String| format!("{}: {what}{at}: {m}", self.app);
             match e {
                 E::Unavailable(m) => {
@@ -405,7 +407,10 @@ impl Page {
         let Some(recorder) = self.recorder.clone() else {
             return;
         };
-        let url = self.steps.last().map_or(String::new(), |s| s.url.clone());
+        let url = self
+            .steps
+            .last()
+            .map_or(String::new(), |s| redact::url(&s.url));
         let screenshot = match self.broken {
             true => None,
             false => self.tab.screenshot().await.ok(),
