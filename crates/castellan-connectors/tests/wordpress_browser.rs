@@ -264,3 +264,62 @@ async fn calls_waiting_for_the_only_browser_all_get_it() {
         assert_eq!(admin.map(|m| m.app_member_id).as_deref(), Some("1"));
     }
 }
+
+/// The cookies WordPress sets for `user`'s own sign-in on `base` (as a person would export them
+/// from their browser), each for the site's host.
+async fn signed_in_cookies(
+    base: &str,
+    user: &str,
+    password: &str,
+) -> Vec<castellan_core::connector::browser::BrowserCookie> {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let form = [("log", user), ("pwd", password), ("testcookie", "1")];
+    let r = http
+        .post(format!("{base}/wp-login.php"))
+        .header("Cookie", "wordpress_test_cookie=WP%20Cookie%20check")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302, "{user} signs in");
+    let pairs = r.headers().get_all("set-cookie").iter();
+    let pairs = pairs.filter_map(|v| v.to_str().ok()?.split(';').next()?.split_once('='));
+    pairs
+        .filter(|(name, _)| *name != "wordpress_test_cookie")
+        .map(|(name, value)| castellan_conformance::harness::session_cookie(name, value))
+        .collect()
+}
+
+/// An uploaded session is taken only when wp-admin shows the automation account: another
+/// user's own signed-in session is refused.
+#[tokio::test]
+async fn an_uploaded_session_must_be_the_automation_accounts() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let base = site().base_url;
+    let f = BrowserFixture { bot: bot() };
+    let c = WordPressAdmin::connector(f.bot.clone());
+    let ctx = f.context(&base);
+    let other = f
+        .non_admin(&base)
+        .await
+        .expect("a user without admin rights");
+    let theirs = signed_in_cookies(
+        &base,
+        &other.username,
+        secrecy::ExposeSecret::expose_secret(&other.password),
+    )
+    .await;
+    let err = c.adopt_session(&ctx, theirs).await.unwrap_err();
+    assert!(
+        matches!(&err, ConnectorError::BadCredentials(m) if m.contains("not as the automation account")),
+        "{err:?}"
+    );
+    let pass = secrecy::ExposeSecret::expose_secret(&ctx.password).to_owned();
+    let mine = signed_in_cookies(&base, &ctx.username, &pass).await;
+    c.adopt_session(&ctx, mine)
+        .await
+        .expect("the automation account's own session");
+}

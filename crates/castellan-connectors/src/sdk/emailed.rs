@@ -55,8 +55,18 @@ pub async fn emailed_link(ctx: &Ctx, app: &str, since: DateTime<Utc>) -> R<Strin
             "only the bot can sign in with an emailed link (it reads the inbox)".into(),
         )
     })?;
-    let got = codes.next_code(since, LINK_WAIT).await?;
-    let Some(link) = got.and_then(|c| c.link) else {
+    // A message with a code but no link (another app's, or anyone's) is passed over: the wait
+    // goes on after it until the deadline.
+    let (deadline, mut since) = (tokio::time::Instant::now() + LINK_WAIT, since);
+    let link = loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match codes.next_code(since, left).await? {
+            Some(c) if c.link.is_some() => break c.link,
+            Some(c) if !left.is_zero() => since = c.received_at + chrono::Duration::milliseconds(1),
+            _ => break None,
+        }
+    };
+    let Some(link) = link else {
         return Err(E::BadCredentials(format!(
             "{app} sent no link to the automation account's managed email within {} s: its \
              email in {app} must be its managed address",

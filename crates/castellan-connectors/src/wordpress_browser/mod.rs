@@ -218,7 +218,8 @@ async fn refused(p: &mut Page, what: &str) -> E {
 /// browser is kept for the session's next call.
 ///
 /// Errors: `BadCredentials` when the profile asks to sign in (an uploaded session WordPress
-/// does not take: expired, signed out, or exported from another address).
+/// does not take: expired, signed out, or exported from another address) or shows another
+/// account than the automation account.
 async fn signed_in(bot: &BrowserBot, ctx: &Ctx, mut p: Page) -> R<AppSession> {
     p.visit("/wp-admin/profile.php").await?;
     if !p.path().starts_with("/wp-admin") {
@@ -228,12 +229,23 @@ async fn signed_in(bot: &BrowserBot, ctx: &Ctx, mut p: Page) -> R<AppSession> {
         ));
         return Err(p.failed("open the profile", e).await);
     }
-    let js = "return document.getElementById('user_id')?.value ?? null;";
-    let id: Option<String> = p.read("read the account's id", js, vec![]).await?;
-    let Some(id) = id else {
+    let js = "const v = i => document.getElementById(i)?.value ?? null; \
+              return [v('user_id'), v('user_login'), v('email')];";
+    let who: [Option<String>; 3] = p.read("read the account's id", js, vec![]).await?;
+    let [Some(id), Some(login), email] = who else {
         let e = E::AppChanged("no user id on profile.php".into());
         return Err(p.failed("read the account's id", e).await);
     };
+    // An uploaded session must be the automation account's (its username, or its address,
+    // which WordPress also signs in with).
+    let me = ctx.username.trim();
+    let mine = |v: &str| v.trim().eq_ignore_ascii_case(me);
+    if !mine(&login) && !email.as_deref().is_some_and(mine) {
+        let e = E::BadCredentials(format!(
+            "the session is signed in as {login}, not as the automation account"
+        ));
+        return Err(p.failed("read the account's id", e).await);
+    }
     per_page(&mut p, ctx.setting(ROWS_PER_PAGE).unwrap_or(DEFAULT_ROWS)).await?;
     let s = session_of(&mut p, json!({ "user_id": id })).await?;
     bot.keep(ctx, &s, p);
