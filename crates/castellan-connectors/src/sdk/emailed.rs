@@ -13,12 +13,12 @@ use castellan_core::connector::settings::{SettingField, SettingKind};
 use castellan_core::connector::{ConnectorContext as Ctx, ConnectorError as E};
 use chrono::{DateTime, Utc};
 
-/// The hub setting that says how the bot signs in.
-pub const SIGN_IN_WITH: &str = "sign_in_with";
-/// [`SIGN_IN_WITH`]: the automation account's password (and TOTP), the default.
-pub const PASSWORD: &str = "password";
 /// [`SIGN_IN_WITH`]: a link the app emails to the account's managed address.
-pub const EMAILED_LINK: &str = "emailed_link";
+pub use castellan_core::connector::settings::SIGN_IN_EMAILED_LINK as EMAILED_LINK;
+/// [`SIGN_IN_WITH`]: the automation account's password (and TOTP), the default.
+pub use castellan_core::connector::settings::SIGN_IN_PASSWORD as PASSWORD;
+/// The hub setting that says how the bot signs in (core's, where connect checks it).
+pub use castellan_core::connector::settings::SIGN_IN_WITH;
 /// How long the bot waits for the app's email (the bot caps it at half the job's lease).
 pub const LINK_WAIT: Duration = Duration::from_secs(90);
 
@@ -38,8 +38,7 @@ pub fn sign_in_with(link: &str) -> SettingField {
 /// Whether the hub signs in with an emailed link ([`SIGN_IN_WITH`] is [`EMAILED_LINK`], any
 /// case).
 pub fn with_emailed_link(ctx: &Ctx) -> bool {
-    ctx.setting(SIGN_IN_WITH)
-        .is_some_and(|v| v.eq_ignore_ascii_case(EMAILED_LINK))
+    castellan_core::connector::settings::signs_in_with_emailed_link(&ctx.settings)
 }
 
 /// The link of the newest message with a link that reached the automation account at or after

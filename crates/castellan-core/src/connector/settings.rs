@@ -29,6 +29,23 @@ pub const REQUESTS_PER_SECOND: &str = "requests_per_second";
 /// addresses only). Unset: the connector's default (`yes` for the self-hostable connectors).
 /// Link-local and cloud metadata addresses are refused either way.
 pub const ALLOW_PRIVATE: &str = "allow_private";
+/// The setting of browser connectors that says how the bot signs in: [`SIGN_IN_PASSWORD`]
+/// (default) or [`SIGN_IN_EMAILED_LINK`] (a link the app emails to the automation account's
+/// managed address; the connector sets a new random password with it at every sign-in, so only
+/// a placeholder account may sign in so).
+pub const SIGN_IN_WITH: &str = "sign_in_with";
+/// [`SIGN_IN_WITH`]: the automation account's password (and TOTP).
+pub const SIGN_IN_PASSWORD: &str = "password";
+/// [`SIGN_IN_WITH`]: a link the app emails to the automation account's managed address.
+pub const SIGN_IN_EMAILED_LINK: &str = "emailed_link";
+
+/// Whether a hub's settings (by key) sign in with an emailed link ([`SIGN_IN_WITH`] is
+/// [`SIGN_IN_EMAILED_LINK`], any case, around spaces).
+pub fn signs_in_with_emailed_link(settings: &BTreeMap<String, String>) -> bool {
+    settings
+        .get(SIGN_IN_WITH)
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case(SIGN_IN_EMAILED_LINK))
+}
 /// [`ALLOW_PRIVATE`]'s value that allows loopback and private addresses.
 pub const ALLOW_PRIVATE_YES: &str = "yes";
 /// [`ALLOW_PRIVATE`]'s value that allows public addresses only.

@@ -178,3 +178,54 @@ async fn a_password_connector_still_needs_a_password() {
     let e = connect(&w, "A", acc, &[]).await.unwrap_err();
     assert!(field_of(&e).contains("no password"), "{e:?}");
 }
+
+/// `sign_in_with=emailed_link` sets a new password at every sign-in: refused for an account
+/// that is not a placeholder (a person's password would be lost), taken for a placeholder,
+/// which then needs no stored password.
+#[tokio::test]
+async fn an_emailed_link_sign_in_is_for_placeholder_accounts_only() {
+    let how = SettingKind::Choice(vec!["password".into(), "emailed_link".into()]);
+    let schema = vec![
+        SettingField::new(BASE_URL, "Base URL", SettingKind::Url, true),
+        SettingField::new("sign_in_with", "How the bot signs in", how, false),
+    ];
+    let w =
+        World::with_app(FakeConnector::new(CONNECTOR).with_schema(SignIn::Password, schema)).await;
+    let person = w
+        .svc
+        .accounts()
+        .create(
+            &w.owner.permit().unwrap(),
+            AccountInput {
+                label: "Ana's own".into(),
+                app: Some(APP.into()),
+                login_url: Some("https://app.example/login".into()),
+                username: Some("ana".into()),
+                password: Some(SecretString::from(BOT_PASSWORD.to_owned())),
+                generate_password: false,
+                vault_id: None,
+                setup: Some(AccountSetup::Individual),
+                notes: None,
+                custom_fields: vec![],
+                backup_codes: vec![],
+            },
+        )
+        .await
+        .unwrap()
+        .id;
+    let link = [("sign_in_with", "Emailed_Link")];
+    let e = connect(&w, "By link", person, &link).await.unwrap_err();
+    assert!(field_of(&e).starts_with("settings.sign_in_with"), "{e:?}");
+    connect(&w, "By password", person, &[("sign_in_with", "password")])
+        .await
+        .expect("a person's account signs in with its password");
+
+    let ghost = account(&w, "Ghost", None, false).await;
+    let e = connect(&w, "Ghost by password", ghost, &[])
+        .await
+        .unwrap_err();
+    assert!(field_of(&e).contains("no password stored"), "{e:?}");
+    connect(&w, "Ghost by link", ghost, &link)
+        .await
+        .expect("a placeholder with no password signs in with the link");
+}

@@ -79,7 +79,16 @@ pub(crate) fn check_hub_settings(
         .iter()
         .any(|c| c.secret && c.name == crate::connector::settings::API_TOKEN);
     let token_signs_in = info.sign_in != SignIn::Password && has_token;
-    if !account.has_password && !token_signs_in {
+    // An emailed link sets a new password at every sign-in: a password people keep would be
+    // lost, so only a placeholder account signs in so, and it needs no stored password.
+    let by_link = crate::connector::settings::signs_in_with_emailed_link(settings);
+    if by_link && account.setup != crate::model::AccountSetup::Placeholder {
+        return Err(CoreError::invalid(
+            format!("settings.{}", crate::connector::settings::SIGN_IN_WITH),
+            "an emailed link sets a new password at every sign-in: only a placeholder automation account (on its managed address) may sign in so",
+        ));
+    }
+    if !account.has_password && !token_signs_in && !by_link {
         return Err(CoreError::invalid(
             "automation_account_id",
             "the automation account has no password stored",
