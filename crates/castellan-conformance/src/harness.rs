@@ -145,6 +145,29 @@ pub fn password_context(base_url: &str, username: &str, password: &str) -> Conne
     ConnectorContext::new(base_url, username, SecretString::from(password.to_owned()))
 }
 
+/// A context at `base_url` as `username` (blank where the app takes none) with the API token
+/// `token` and no password, which may reach loopback and private addresses
+/// (`allow_private = yes`): an automation account of a SaaS app, against its stand-in on
+/// loopback (or the suite's fault proxy in front of it).
+pub fn token_context(base_url: &str, username: &str, token: &str) -> ConnectorContext {
+    use castellan_core::connector::settings::{ALLOW_PRIVATE, ALLOW_PRIVATE_YES};
+    let mut c = password_context(base_url, username, "");
+    c.api_token = Some(SecretString::from(token.to_owned()));
+    c.settings
+        .insert(ALLOW_PRIVATE.to_owned(), ALLOW_PRIVATE_YES.to_owned());
+    c
+}
+
+/// An invitation of `email` with `role`, no username and no name.
+pub fn invitation(email: &str, role: &str) -> castellan_core::connector::Invitation {
+    castellan_core::connector::Invitation {
+        email: email.to_owned(),
+        username: None,
+        name: None,
+        role: role.to_owned(),
+    }
+}
+
 /// A host-only session cookie `name=value` on path `/`, HTTP-only, with no expiry: a cookie as
 /// a person exports it from their browser for a session upload (`Connector::adopt_session`).
 pub fn session_cookie(

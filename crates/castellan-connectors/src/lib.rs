@@ -17,12 +17,14 @@ pub mod sdk;
 pub mod synapse;
 pub mod wordpress;
 pub mod wordpress_browser;
+pub mod zendesk;
 
 pub use mediawiki::MediaWikiConnector;
 pub use redmine::RedmineConnector;
 pub use scim::ScimConnector;
 pub use synapse::SynapseConnector;
 pub use wordpress::WordPressConnector;
+pub use zendesk::ZendeskConnector;
 
 /// The connectors Castellan knows, by name.
 #[derive(Debug, Clone)]
@@ -32,6 +34,8 @@ pub struct Registry {
 
 impl Default for Registry {
     /// Every built-in connector: `mediawiki`, `redmine`, `scim`, `synapse`, `wordpress`.
+    /// SaaS apps' connectors reach public addresses unless a hub allows private ones
+    /// ([`sdk::saas::connector`]): `zendesk`.
     fn default() -> Self {
         Self::empty()
             .with(mediawiki::NAME, Arc::new(MediaWikiConnector::new()))
@@ -39,6 +43,10 @@ impl Default for Registry {
             .with(scim::NAME, Arc::new(ScimConnector::new()))
             .with(synapse::NAME, Arc::new(SynapseConnector::new()))
             .with(wordpress::NAME, Arc::new(WordPressConnector::new()))
+            .with(
+                zendesk::NAME,
+                Arc::new(sdk::saas::connector::<zendesk::Zendesk>()),
+            )
     }
 }
 
@@ -103,7 +111,14 @@ mod tests {
         assert!(r.connector("nope").is_none());
         assert_eq!(
             r.names().collect::<Vec<_>>(),
-            ["mediawiki", "redmine", "scim", "synapse", "wordpress"]
+            [
+                "mediawiki",
+                "redmine",
+                "scim",
+                "synapse",
+                "wordpress",
+                "zendesk",
+            ]
         );
         assert_eq!(r.connector("redmine").unwrap().describe().name, "redmine");
         assert_eq!(r.connector("scim").unwrap().describe().name, "scim");

@@ -40,3 +40,157 @@ pub fn spawn(router: Router) -> Served {
         base_url: format!("http://127.0.0.1:{port}"),
     }
 }
+
+/// A JSON answer: `status`, `body`, and `headers` (e.g. a vendor's rate-limit headers).
+pub fn reply(
+    status: axum::http::StatusCode,
+    headers: Vec<(&'static str, String)>,
+    body: serde_json::Value,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut r = (status, axum::Json(body)).into_response();
+    for (k, v) in headers {
+        if let Ok(v) = axum::http::HeaderValue::from_str(&v) {
+            r.headers_mut().insert(k, v);
+        }
+    }
+    r
+}
+
+/// The token of an `Authorization: Bearer <token>` header (RFC 6750 §2.1).
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<String> {
+    let v = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+}
+
+/// The user and password of an `Authorization: Basic …` header (RFC 7617).
+pub fn basic(headers: &axum::http::HeaderMap) -> Option<(String, String)> {
+    use base64::Engine;
+    let v = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, b64) = v.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some((user.to_owned(), password.to_owned()))
+}
+
+/// A vendor's request budget: at most `limit` requests a fixed window (a minute for Zendesk,
+/// ten seconds for HubSpot), then 429 until the window ends.
+#[derive(Debug)]
+pub struct RateLimit {
+    limit: std::sync::atomic::AtomicU32,
+    window: std::time::Duration,
+    used: std::sync::Mutex<(std::time::Instant, u32)>,
+}
+
+/// What a request may do under a [`RateLimit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Budget {
+    /// Go on; this many requests are left in the window.
+    Left(u32),
+    /// 429: the window ends in this many whole seconds (at least 1).
+    Wait(u64),
+}
+
+impl RateLimit {
+    /// `limit` requests each `window`.
+    pub fn new(limit: u32, window: std::time::Duration) -> Self {
+        Self {
+            limit: limit.into(),
+            window,
+            used: std::sync::Mutex::new((std::time::Instant::now(), 0)),
+        }
+    }
+
+    /// The limit of a window.
+    pub fn limit(&self) -> u32 {
+        self.limit.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Sets the limit, and starts a new window (tests make a vendor busy with it).
+    pub fn set_limit(&self, limit: u32) {
+        self.limit
+            .store(limit, std::sync::atomic::Ordering::Relaxed);
+        *self.used.lock().unwrap_or_else(|e| e.into_inner()) = (std::time::Instant::now(), 0);
+    }
+
+    /// Counts one request.
+    pub fn take(&self) -> Budget {
+        let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
+        let now = std::time::Instant::now();
+        if now.duration_since(used.0) >= self.window {
+            *used = (now, 0);
+        }
+        let limit = self.limit();
+        if used.1 >= limit {
+            let left = self.window.saturating_sub(now.duration_since(used.0));
+            return Budget::Wait(left.as_secs_f64().ceil().max(1.0) as u64);
+        }
+        used.1 += 1;
+        Budget::Left(limit - used.1)
+    }
+}
+
+/// A page of `size` rows after the row whose key is `after` (`None`: from the first), the rows
+/// being in key order, and the key to read the next page after (`None` on the last page). Keyed
+/// on the last row, not an offset, so a listing stays whole while rows are added or removed.
+pub fn page_after<'a, T, K: PartialOrd + Clone>(
+    rows: &'a [T],
+    key: impl Fn(&T) -> K,
+    after: Option<&K>,
+    size: usize,
+) -> (Vec<&'a T>, Option<K>) {
+    let rest: Vec<&T> = rows
+        .iter()
+        .filter(|r| after.is_none_or(|a| key(r) > *a))
+        .collect();
+    let more = rest.len() > size;
+    let page: Vec<&T> = rest.into_iter().take(size).collect();
+    let next = page.last().filter(|_| more).map(|r| key(r));
+    (page, next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budgets_and_pages() {
+        let limit = RateLimit::new(2, std::time::Duration::from_secs(60));
+        assert_eq!(limit.take(), Budget::Left(1));
+        assert_eq!(limit.take(), Budget::Left(0));
+        assert!(matches!(limit.take(), Budget::Wait(s) if (59..=60).contains(&s)));
+        limit.set_limit(1);
+        assert_eq!(limit.take(), Budget::Left(0));
+
+        let rows: Vec<u64> = (1..=5).collect();
+        let (p, next) = page_after(&rows, |r| *r, None, 2);
+        assert_eq!((p, next), (vec![&1, &2], Some(2)));
+        let (p, next) = page_after(&rows, |r| *r, Some(&4), 2);
+        assert_eq!((p, next), (vec![&5], None));
+
+        let mut h = axum::http::HeaderMap::new();
+        h.insert(
+            "authorization",
+            "Basic YUBiLm9yZy90b2tlbjpzZWNyZXQ=".parse().unwrap(),
+        );
+        assert_eq!(basic(&h), Some(("a@b.org/token".into(), "secret".into())));
+        assert_eq!(bearer(&h), None);
+        h.insert("authorization", "Bearer xyz".parse().unwrap());
+        assert_eq!(bearer(&h).as_deref(), Some("xyz"));
+    }
+}

@@ -25,6 +25,8 @@
 //! - [`json`]: small readers of JSON answers.
 //! - [`records`]: invitation records, for apps that show nobody's email address.
 //! - [`usernames`]: usernames derived from emails, made unique; random passwords.
+//! - [`saas`]: SaaS apps' admin APIs: public addresses by default, the token, the message of a
+//!   vendor's error body, the next page's cursor in a JSON answer.
 //! - [`scim`]: SCIM 2.0 client plumbing (RFC 7643/7644): filters, PATCH bodies, list
 //!   responses, the provider's configuration and SCIM error bodies.
 
@@ -43,6 +45,7 @@ pub mod records;
 pub mod redact;
 pub mod rest;
 pub mod roles;
+pub mod saas;
 pub mod scim;
 pub mod usernames;
 
