@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use castellan_core::connector::{Connector, ConnectorRegistry};
 
+pub mod hubspot;
 pub mod mediawiki;
 pub mod mediawiki_browser;
 pub mod redmine;
@@ -19,6 +20,7 @@ pub mod wordpress;
 pub mod wordpress_browser;
 pub mod zendesk;
 
+pub use hubspot::HubSpotConnector;
 pub use mediawiki::MediaWikiConnector;
 pub use redmine::RedmineConnector;
 pub use scim::ScimConnector;
@@ -35,7 +37,7 @@ pub struct Registry {
 impl Default for Registry {
     /// Every built-in connector: `mediawiki`, `redmine`, `scim`, `synapse`, `wordpress`.
     /// SaaS apps' connectors reach public addresses unless a hub allows private ones
-    /// ([`sdk::saas::connector`]): `zendesk`.
+    /// ([`sdk::saas::connector`]): `hubspot`, `zendesk`.
     fn default() -> Self {
         Self::empty()
             .with(mediawiki::NAME, Arc::new(MediaWikiConnector::new()))
@@ -46,6 +48,10 @@ impl Default for Registry {
             .with(
                 zendesk::NAME,
                 Arc::new(sdk::saas::connector::<zendesk::Zendesk>()),
+            )
+            .with(
+                hubspot::NAME,
+                Arc::new(sdk::saas::connector::<hubspot::HubSpot>()),
             )
     }
 }
@@ -112,6 +118,7 @@ mod tests {
         assert_eq!(
             r.names().collect::<Vec<_>>(),
             [
+                "hubspot",
                 "mediawiki",
                 "redmine",
                 "scim",

@@ -11,5 +11,6 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod hubspot;
 pub mod kit;
 pub mod zendesk;
