@@ -158,6 +158,18 @@ pub fn token_context(base_url: &str, username: &str, token: &str) -> ConnectorCo
     c
 }
 
+/// The emails `<prefix><i>@example.com` (lowercase) for `i` in `0..n`, each made by `seed` (a
+/// stand-in's own setup, out of band), for [`crate::Fixture::seed_members`].
+pub fn seeded_emails(prefix: &str, n: usize, mut seed: impl FnMut(&str, usize)) -> Vec<String> {
+    let emails: Vec<String> = (0..n)
+        .map(|i| format!("{prefix}{i}@example.com").to_lowercase())
+        .collect();
+    for (i, email) in emails.iter().enumerate() {
+        seed(email, i);
+    }
+    emails
+}
+
 /// An invitation of `email` with `role`, no username and no name.
 pub fn invitation(email: &str, role: &str) -> castellan_core::connector::Invitation {
     castellan_core::connector::Invitation {

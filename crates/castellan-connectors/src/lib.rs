@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use castellan_core::connector::{Connector, ConnectorRegistry};
 
+pub mod calendly;
 pub mod hubspot;
 pub mod mediawiki;
 pub mod mediawiki_browser;
@@ -20,6 +21,7 @@ pub mod wordpress;
 pub mod wordpress_browser;
 pub mod zendesk;
 
+pub use calendly::CalendlyConnector;
 pub use hubspot::HubSpotConnector;
 pub use mediawiki::MediaWikiConnector;
 pub use redmine::RedmineConnector;
@@ -37,7 +39,7 @@ pub struct Registry {
 impl Default for Registry {
     /// Every built-in connector: `mediawiki`, `redmine`, `scim`, `synapse`, `wordpress`.
     /// SaaS apps' connectors reach public addresses unless a hub allows private ones
-    /// ([`sdk::saas::connector`]): `hubspot`, `zendesk`.
+    /// ([`sdk::saas::connector`]): `calendly`, `hubspot`, `zendesk`.
     fn default() -> Self {
         Self::empty()
             .with(mediawiki::NAME, Arc::new(MediaWikiConnector::new()))
@@ -52,6 +54,10 @@ impl Default for Registry {
             .with(
                 hubspot::NAME,
                 Arc::new(sdk::saas::connector::<hubspot::HubSpot>()),
+            )
+            .with(
+                calendly::NAME,
+                Arc::new(sdk::saas::connector::<calendly::Calendly>()),
             )
     }
 }
@@ -118,6 +124,7 @@ mod tests {
         assert_eq!(
             r.names().collect::<Vec<_>>(),
             [
+                "calendly",
                 "hubspot",
                 "mediawiki",
                 "redmine",

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use castellan_conformance::harness::{invitation, list_all, token_context};
+use castellan_conformance::harness::{invitation, list_all, seeded_emails, token_context};
 use castellan_conformance::Fixture;
 use castellan_connectors::hubspot;
 use castellan_connectors::Registry;
@@ -54,13 +54,9 @@ impl Fixture for HubSpotFixture {
     }
 
     async fn seed_members(&self, prefix: &str, n: usize) -> Vec<String> {
-        (0..n)
-            .map(|i| {
-                let email = format!("{prefix}{i}@example.com").to_lowercase();
-                self.hs.seed(&email, None);
-                email
-            })
-            .collect()
+        seeded_emails(prefix, n, |email, _| {
+            self.hs.seed(email, None);
+        })
     }
 
     async fn automation_member(&self) -> Option<String> {

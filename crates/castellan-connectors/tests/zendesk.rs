@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use castellan_conformance::harness::{invitation, list_all, token_context};
+use castellan_conformance::harness::{invitation, list_all, seeded_emails, token_context};
 use castellan_conformance::Fixture;
 use castellan_connectors::zendesk::{self, AUTH_OAUTH, AUTH_WITH};
 use castellan_connectors::Registry;
@@ -60,13 +60,9 @@ impl Fixture for ZendeskFixture {
 
     /// Agents, made in the stand-in as an admin would in Zendesk's own pages.
     async fn seed_members(&self, prefix: &str, n: usize) -> Vec<String> {
-        (0..n)
-            .map(|i| {
-                let email = format!("{prefix}{i}@example.com").to_lowercase();
-                self.zd.seed(&email, &format!("Seeded {i}"), "agent");
-                email
-            })
-            .collect()
+        seeded_emails(prefix, n, |email, i| {
+            self.zd.seed(email, &format!("Seeded {i}"), "agent");
+        })
     }
 
     async fn automation_member(&self) -> Option<String> {

@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod calendly;
 pub mod hubspot;
 pub mod kit;
 pub mod zendesk;

@@ -253,6 +253,7 @@ impl HttpClient {
             timeout: call_timeout(timeout),
             auth: Auth::None,
             retry_hint: None,
+            wait_header: None,
         })
     }
 }
@@ -266,6 +267,7 @@ pub struct Endpoint<'a> {
     timeout: Duration,
     auth: Auth,
     retry_hint: Option<RetryHint>,
+    wait_header: Option<&'static str>,
 }
 
 impl<'a> Endpoint<'a> {
@@ -278,6 +280,13 @@ impl<'a> Endpoint<'a> {
     /// With an app-specific retry hint read from error bodies.
     pub fn with_retry_hint(mut self, hint: RetryHint) -> Self {
         self.retry_hint = Some(hint);
+        self
+    }
+
+    /// With an app-specific header holding the seconds to wait, read when an answer has no
+    /// `Retry-After` (e.g. Calendly's `X-RateLimit-Reset` on a 429).
+    pub fn with_wait_header(mut self, name: &'static str) -> Self {
+        self.wait_header = Some(name);
         self
     }
 
@@ -452,7 +461,7 @@ impl Request<'_> {
             .execute(req)
             .await
             .map_err(|e| transport_error(base, &e))?;
-        let reply = Reply::read(resp, base, ep.retry_hint).await?;
+        let reply = Reply::read(resp, base, ep.retry_hint, ep.wait_header).await?;
         debug!("{}", redact::reply_line(&self.method, &self.path, &reply));
         Ok(reply)
     }
@@ -468,7 +477,8 @@ pub struct Reply {
     /// The body parsed as JSON, when it is JSON.
     pub json: Option<Value>,
     /// How long the app asks to wait: the retry hint of the body when the endpoint has one,
-    /// else `Retry-After` (delta-seconds or HTTP-date, see [`parse_retry_after`]).
+    /// else `Retry-After` (delta-seconds or HTTP-date, see [`parse_retry_after`]), else the
+    /// endpoint's wait header in seconds ([`Endpoint::with_wait_header`]).
     pub retry_after: Option<Duration>,
     /// The `Location` header, as sent (maybe relative).
     pub location: Option<String>,
@@ -486,6 +496,7 @@ impl Reply {
         resp: reqwest::Response,
         base: &str,
         hint: Option<RetryHint>,
+        wait_header: Option<&'static str>,
     ) -> Result<Self, ConnectorError> {
         let status = resp.status();
         let header = |name| {
@@ -497,6 +508,9 @@ impl Reply {
         let retry_after = header(RETRY_AFTER)
             .as_deref()
             .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        let waited: Option<u64> =
+            wait_header.and_then(|h| resp.headers().get(h)?.to_str().ok()?.trim().parse().ok());
+        let retry_after = retry_after.or(waited.map(Duration::from_secs));
         let location = header(LOCATION);
         let set_cookies = resp
             .headers()
