@@ -48,7 +48,9 @@ use crate::sdk::members::{admin_flag_app, admin_role, email_local_part, role_is_
 use crate::sdk::usernames::random_password;
 use crate::sdk::HttpClient;
 use pages::{refusal, sign_in, Cursor, Messages, Row, Table};
-use pages::{CONFIRM_DELETE, CONFIRM_LOGIN, CREATE, DELETE, LOCK, LOGIN_PAGE, SAVE, UNLOCK};
+use pages::{
+    CONFIRM_DELETE, CONFIRM_LOGIN, CONFIRM_WAIT, CREATE, DELETE, LOCK, LOGIN_PAGE, SAVE, UNLOCK,
+};
 
 /// The connector's name in the catalog.
 pub const NAME: &str = "redmine_browser";
@@ -268,6 +270,39 @@ impl Admin {
         self.saved(what).await
     }
 
+    /// One try of [`Members::remove`]'s clicks; says where the browser was after them and what
+    /// that page said.
+    async fn delete_once(&self, id: &str) -> R<String> {
+        let mut p = self.go(&edit(id)).await?;
+        let login: Option<String> = p
+            .read("read the user's login", pages::LOGIN, vec![])
+            .await?;
+        let login = login.ok_or_else(|| E::AppChanged(format!("no login on user {id}'s page")))?;
+        if !p.wait_for(DELETE, Duration::ZERO).await? {
+            let why = format!("no Delete link on user {id}'s page");
+            return Err(E::InsufficientPermission(why));
+        }
+        p.read::<bool>("answer yes to the question", pages::CONFIRM_YES, vec![])
+            .await?;
+        p.submit(DELETE).await?;
+        if p.wait_for(CONFIRM_LOGIN, CONFIRM_WAIT).await? {
+            p.fill(CONFIRM_LOGIN, &login).await?;
+            let typed: Option<String> = p
+                .read("read the typed login", pages::CONFIRM_TYPED, vec![])
+                .await?;
+            if typed.as_deref() != Some(login.as_str()) {
+                return Err(E::AppChanged(format!(
+                    "the confirmation of user {id}'s deletion did not take its login"
+                )));
+            }
+            p.submit(CONFIRM_DELETE).await?;
+        }
+        let said: Messages = p
+            .read("read the page's messages", pages::MESSAGES, vec![])
+            .await?;
+        Ok(format!("on {}; {:?}", p.path(), said.errors))
+    }
+
     /// User `id` as it is now.
     async fn reread(&self, id: &str) -> R<AppMember> {
         let r = self.row(id).await?;
@@ -427,33 +462,23 @@ impl Members for Admin {
 
     /// Deletes the user: the Delete link of its edit page ("Are you sure?" answered yes), then,
     /// where Redmine asks for it (5.0's confirmation page, `users/destroy`), its login typed
-    /// into the confirmation.
+    /// into the confirmation. Tried twice when the user is still there afterwards (the link's
+    /// script may not have sent the DELETE, e.g. on a page still starting up); the error then
+    /// says where the browser ended up and what the page said.
     async fn remove(&self, m: AppMember) -> R<()> {
         let id = &m.app_member_id;
-        let mut p = self.go(&edit(id)).await?;
-        let login: Option<String> = p
-            .read("read the user's login", pages::LOGIN, vec![])
-            .await?;
-        let login = login.ok_or_else(|| E::AppChanged(format!("no login on user {id}'s page")))?;
-        if !p.wait_for(DELETE, Duration::ZERO).await? {
-            let why = format!("no Delete link on user {id}'s page");
-            return Err(E::InsufficientPermission(why));
+        let mut last = String::new();
+        for _ in 0..2 {
+            let ended_on = self.delete_once(id).await?;
+            // Redmine says nothing after a delete: the user's page is gone (404).
+            if self.open(&edit(id)).await?.is_none() {
+                return Ok(());
+            }
+            last = ended_on;
         }
-        p.read::<bool>("answer yes to the question", pages::CONFIRM_YES, vec![])
-            .await?;
-        p.submit(DELETE).await?;
-        if p.wait_for(CONFIRM_LOGIN, Duration::ZERO).await? {
-            p.fill(CONFIRM_LOGIN, &login).await?;
-            p.submit(CONFIRM_DELETE).await?;
-        }
-        drop(p);
-        // Redmine says nothing after a delete: the user's page is gone (404).
-        match self.open(&edit(id)).await? {
-            None => Ok(()),
-            Some(_) => Err(E::AppChanged(format!(
-                "user {id} is still there after its deletion"
-            ))),
-        }
+        Err(E::AppChanged(format!(
+            "user {id} is still there after its deletion ({last})"
+        )))
     }
 
     /// Locks the user (its Lock link): it keeps its account, issues and history but may not

@@ -30,6 +30,12 @@ pub(super) const DELETE: &str = "#content .contextual a.icon-del";
 /// (Lock is `lock`).
 pub(super) const CONFIRM_LOGIN: &str = "#content #confirm";
 pub(super) const CONFIRM_DELETE: &str = "#content form input[type=submit][name=commit]";
+/// How long the confirmation may take to show after the Delete link (the page has loaded by
+/// then; this covers a slow script).
+pub(super) const CONFIRM_WAIT: Duration = Duration::from_secs(2);
+/// What the confirmation's login field holds.
+pub(super) const CONFIRM_TYPED: &str =
+    "const e = document.querySelector('#content #confirm'); return e ? e.value : null;";
 
 /// Who is signed in, from the layout's "Logged in as" (`#loggedas`, a link to `/users/<id>`),
 /// and the page's messages ([`MESSAGES`]): the sign-in's answer.
