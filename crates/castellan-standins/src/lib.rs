@@ -11,4 +11,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod github;
 pub mod kit;
+pub mod openapi;
+pub mod record;
