@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use castellan_core::connector::{Connector, ConnectorRegistry};
 
+pub mod github;
 pub mod mediawiki;
 pub mod mediawiki_browser;
 pub mod redmine;
@@ -18,6 +19,7 @@ pub mod synapse;
 pub mod wordpress;
 pub mod wordpress_browser;
 
+pub use github::GitHubConnector;
 pub use mediawiki::MediaWikiConnector;
 pub use redmine::RedmineConnector;
 pub use scim::ScimConnector;
@@ -31,9 +33,11 @@ pub struct Registry {
 }
 
 impl Default for Registry {
-    /// Every built-in connector: `mediawiki`, `redmine`, `scim`, `synapse`, `wordpress`.
+    /// Every built-in connector: `github`, `mediawiki`, `redmine`, `scim`, `synapse`,
+    /// `wordpress`.
     fn default() -> Self {
         Self::empty()
+            .with(github::NAME, Arc::new(GitHubConnector::new()))
             .with(mediawiki::NAME, Arc::new(MediaWikiConnector::new()))
             .with(redmine::NAME, Arc::new(RedmineConnector::new()))
             .with(scim::NAME, Arc::new(ScimConnector::new()))
@@ -103,7 +107,19 @@ mod tests {
         assert!(r.connector("nope").is_none());
         assert_eq!(
             r.names().collect::<Vec<_>>(),
-            ["mediawiki", "redmine", "scim", "synapse", "wordpress"]
+            [
+                "github",
+                "mediawiki",
+                "redmine",
+                "scim",
+                "synapse",
+                "wordpress"
+            ]
+        );
+        let gh = r.connector("github").unwrap().describe();
+        assert_eq!(
+            (gh.roles.join(" "), gh.default_role),
+            ("admin member".into(), "member".into())
         );
         assert_eq!(r.connector("redmine").unwrap().describe().name, "redmine");
         assert_eq!(r.connector("scim").unwrap().describe().name, "scim");
