@@ -21,3 +21,5 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get -o DPkg::Lock::Timeout=900 update -qq
   apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+# GitHub's OpenAPI description (npm, pinned), for the GitHub connector's tests.
+"$(dirname "$0")/install-github-openapi.sh" >/dev/null

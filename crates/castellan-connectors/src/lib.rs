@@ -9,6 +9,7 @@ use std::sync::Arc;
 use castellan_core::connector::{Connector, ConnectorRegistry};
 
 pub mod calendly;
+pub mod github;
 pub mod hubspot;
 pub mod mediawiki;
 pub mod mediawiki_browser;
@@ -22,6 +23,7 @@ pub mod wordpress_browser;
 pub mod zendesk;
 
 pub use calendly::CalendlyConnector;
+pub use github::GitHubConnector;
 pub use hubspot::HubSpotConnector;
 pub use mediawiki::MediaWikiConnector;
 pub use redmine::RedmineConnector;
@@ -37,11 +39,13 @@ pub struct Registry {
 }
 
 impl Default for Registry {
-    /// Every built-in connector: `mediawiki`, `redmine`, `scim`, `synapse`, `wordpress`.
-    /// SaaS apps' connectors reach public addresses unless a hub allows private ones
-    /// ([`sdk::saas::connector`]): `calendly`, `hubspot`, `zendesk`.
+    /// Every built-in connector: `mediawiki`, `redmine`, `scim`, `synapse`, `wordpress`. SaaS
+    /// apps' connectors reach public addresses unless a hub allows private ones (GitHub
+    /// Enterprise Server, a stand-in; [`sdk::saas::connector`]): `calendly`, `github`,
+    /// `hubspot`, `zendesk`.
     fn default() -> Self {
         Self::empty()
+            .with(github::NAME, Arc::new(sdk::saas::connector::<github::GitHub>()))
             .with(mediawiki::NAME, Arc::new(MediaWikiConnector::new()))
             .with(redmine::NAME, Arc::new(RedmineConnector::new()))
             .with(scim::NAME, Arc::new(ScimConnector::new()))
@@ -125,6 +129,7 @@ mod tests {
             r.names().collect::<Vec<_>>(),
             [
                 "calendly",
+                "github",
                 "hubspot",
                 "mediawiki",
                 "redmine",
@@ -133,6 +138,11 @@ mod tests {
                 "wordpress",
                 "zendesk",
             ]
+        );
+        let gh = r.connector("github").unwrap().describe();
+        assert_eq!(
+            (gh.roles.join(" "), gh.default_role),
+            ("admin member".into(), "member".into())
         );
         assert_eq!(r.connector("redmine").unwrap().describe().name, "redmine");
         assert_eq!(r.connector("scim").unwrap().describe().name, "scim");

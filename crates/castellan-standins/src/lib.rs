@@ -12,6 +12,9 @@
 #![warn(missing_docs)]
 
 pub mod calendly;
+pub mod github;
 pub mod hubspot;
 pub mod kit;
+pub mod openapi;
+pub mod record;
 pub mod zendesk;

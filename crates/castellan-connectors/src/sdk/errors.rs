@@ -26,7 +26,8 @@ pub fn transport_error(base: &str, e: &reqwest::Error) -> ConnectorError {
 }
 
 /// The error of an answer every app means the same way, `None` for the connector's own table:
-/// - 429 Too Many Requests (RFC 6585 §4) → `RateLimited` with the reply's wait;
+/// - 429 Too Many Requests (RFC 6585 §4), or a reply the endpoint's throttle recognised as
+///   the app's rate limit ([`Reply::throttled`]) → `RateLimited` with the reply's wait;
 /// - 5xx (RFC 9110 §15.6) → `Unavailable`;
 /// - 3xx (RFC 9110 §15.4; connectors follow no redirect) → `Configuration` naming the
 ///   `Location` and `fix`, what to set the base URL to (e.g. "Redmine's address").
@@ -34,7 +35,7 @@ pub fn transport_error(base: &str, e: &reqwest::Error) -> ConnectorError {
 /// `what` is the call in words, e.g. `list users`.
 pub fn common_error(r: &Reply, what: &str, fix: &str) -> Option<ConnectorError> {
     let status = r.status;
-    if status == StatusCode::TOO_MANY_REQUESTS {
+    if status == StatusCode::TOO_MANY_REQUESTS || r.throttled {
         Some(ConnectorError::RateLimited {
             retry_after: r.retry_after,
         })

@@ -13,6 +13,11 @@
 //! mapping ([`super::errors::common_error`]) makes it `RateLimited { retry_after }` or
 //! `Unavailable`, so the engine's job retry takes over. A non-idempotent write (a `POST` that
 //! creates) is never sent twice by the SDK: the app may have carried out the first one.
+//!
+//! Apps that signal a rate limit otherwise (GitHub answers its primary and secondary limits with
+//! 403 or 429 and `x-ratelimit-*` headers) say how with [`Endpoint::with_throttle`]: a reply it
+//! recognises is [`Reply::throttled`], retried like a 429 after the wait it names, and mapped to
+//! `RateLimited` by [`super::errors::common_error`].
 
 use std::time::{Duration, SystemTime};
 
@@ -148,6 +153,10 @@ pub enum Auth {
 /// wins over the `Retry-After` header.
 pub type RetryHint = fn(&Value) -> Option<Duration>;
 
+/// Recognises an app's own rate-limit answers beyond 429 (e.g. GitHub's 403 with
+/// `x-ratelimit-remaining: 0`): the wait the app asks for when `reply` is one, else `None`.
+pub type Throttle = fn(&Reply) -> Option<Duration>;
+
 /// The connectors' HTTP client: redirects are never followed (a token never leaves the
 /// configured base URL, and logins read the redirects), a connect timeout of
 /// [`CONNECT_TIMEOUT`], the `castellan/<version>` user agent, and the [`AddressPolicy`] of each
@@ -254,6 +263,7 @@ impl HttpClient {
             auth: Auth::None,
             retry_hint: None,
             wait_header: None,
+            throttle: None,
         })
     }
 }
@@ -268,6 +278,7 @@ pub struct Endpoint<'a> {
     auth: Auth,
     retry_hint: Option<RetryHint>,
     wait_header: Option<&'static str>,
+    throttle: Option<Throttle>,
 }
 
 impl<'a> Endpoint<'a> {
@@ -287,6 +298,14 @@ impl<'a> Endpoint<'a> {
     /// `Retry-After` (e.g. Calendly's `X-RateLimit-Reset` on a 429).
     pub fn with_wait_header(mut self, name: &'static str) -> Self {
         self.wait_header = Some(name);
+        self
+    }
+
+    /// With an app-specific reading of rate-limit answers ([`Throttle`]): a reply it recognises
+    /// is [`Reply::throttled`] with its wait in [`Reply::retry_after`], retried in the call like
+    /// a 429 (idempotent requests only) and `RateLimited` after.
+    pub fn with_throttle(mut self, throttle: Throttle) -> Self {
+        self.throttle = Some(throttle);
         self
     }
 
@@ -401,10 +420,11 @@ impl Request<'_> {
         let mut attempt = 1;
         loop {
             let reply = self.send_once().await?;
-            let busy = matches!(
-                reply.status,
-                StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
-            );
+            let busy = reply.throttled
+                || matches!(
+                    reply.status,
+                    StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+                );
             if !busy || !self.retryable() || attempt >= MAX_ATTEMPTS {
                 return Ok(reply);
             }
@@ -461,7 +481,11 @@ impl Request<'_> {
             .execute(req)
             .await
             .map_err(|e| transport_error(base, &e))?;
-        let reply = Reply::read(resp, base, ep.retry_hint, ep.wait_header).await?;
+        let mut reply = Reply::read(resp, base, ep.retry_hint, ep.wait_header).await?;
+        if let Some(wait) = ep.throttle.and_then(|t| t(&reply)) {
+            reply.throttled = true;
+            reply.retry_after = Some(wait);
+        }
         debug!("{}", redact::reply_line(&self.method, &self.path, &reply));
         Ok(reply)
     }
@@ -489,6 +513,9 @@ pub struct Reply {
     pub headers: HeaderMap,
     /// The base URL the request went to (for messages).
     pub base: String,
+    /// Whether the endpoint's [`Throttle`] recognised this reply as the app's rate limit (its
+    /// wait is then in [`Reply::retry_after`]).
+    pub throttled: bool,
 }
 
 impl Reply {
@@ -539,6 +566,7 @@ impl Reply {
             set_cookies,
             headers,
             base: base.to_owned(),
+            throttled: false,
         })
     }
 
@@ -553,6 +581,7 @@ impl Reply {
             set_cookies: Vec::new(),
             headers: HeaderMap::new(),
             base: base.to_owned(),
+            throttled: false,
         }
     }
 

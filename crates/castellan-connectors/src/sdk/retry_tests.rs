@@ -197,3 +197,39 @@ async fn a_hubs_request_rate_is_honoured() {
         started.elapsed()
     );
 }
+
+/// An endpoint's throttle makes an app's own rate-limit answer (here a 403 with a header, as
+/// GitHub's) a retry in the call with the wait it reads; other 403s are left alone, and a
+/// throttled answer the call gives up on is `RateLimited`.
+#[tokio::test]
+async fn a_throttle_recognises_the_apps_own_rate_limit_answers() {
+    fn throttle(r: &super::http::Reply) -> Option<Duration> {
+        (r.status == StatusCode::FORBIDDEN && r.header("x-limited") == Some("1"))
+            .then_some(Duration::from_millis(200))
+    }
+    let limited = || (403, vec![("x-limited", "1".to_owned())]);
+    let (url, seen) = scripted(vec![limited()]).await;
+    let http = client();
+    let ep = http.endpoint(&url, Duration::from_secs(5)).unwrap();
+    let ep = ep.with_throttle(throttle);
+    let r = ep.get("/x").send().await.unwrap();
+    assert_eq!((r.status, r.throttled), (StatusCode::OK, false));
+    assert_eq!(seen.lock().unwrap().len(), 2);
+
+    let (url, seen) = scripted(vec![(403, vec![])]).await;
+    let ep = http.endpoint(&url, Duration::from_secs(5)).unwrap();
+    let r = ep.with_throttle(throttle).get("/x").send().await.unwrap();
+    assert_eq!((r.status, r.throttled), (StatusCode::FORBIDDEN, false));
+    assert_eq!(seen.lock().unwrap().len(), 1);
+
+    let (url, _) = scripted(vec![limited(), limited(), limited()]).await;
+    let ep = http.endpoint(&url, Duration::from_secs(5)).unwrap();
+    let r = ep.with_throttle(throttle).get("/x").send().await.unwrap();
+    assert!(r.throttled);
+    assert_eq!(
+        super::errors::common_error(&r, "x", "y"),
+        Some(castellan_core::connector::ConnectorError::RateLimited {
+            retry_after: Some(Duration::from_millis(200))
+        })
+    );
+}
