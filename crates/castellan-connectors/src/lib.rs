@@ -12,6 +12,7 @@ pub mod calendly;
 pub mod hubspot;
 pub mod mediawiki;
 pub mod mediawiki_browser;
+pub mod meta;
 pub mod redmine;
 pub mod redmine_browser;
 pub mod scim;
@@ -24,6 +25,7 @@ pub mod zendesk;
 pub use calendly::CalendlyConnector;
 pub use hubspot::HubSpotConnector;
 pub use mediawiki::MediaWikiConnector;
+pub use meta::MetaConnector;
 pub use redmine::RedmineConnector;
 pub use scim::ScimConnector;
 pub use synapse::SynapseConnector;
@@ -39,7 +41,7 @@ pub struct Registry {
 impl Default for Registry {
     /// Every built-in connector: `mediawiki`, `redmine`, `scim`, `synapse`, `wordpress`.
     /// SaaS apps' connectors reach public addresses unless a hub allows private ones
-    /// ([`sdk::saas::connector`]): `calendly`, `hubspot`, `zendesk`.
+    /// ([`sdk::saas::connector`]): `calendly`, `hubspot`, `meta_business`, `zendesk`.
     fn default() -> Self {
         Self::empty()
             .with(mediawiki::NAME, Arc::new(MediaWikiConnector::new()))
@@ -59,6 +61,7 @@ impl Default for Registry {
                 calendly::NAME,
                 Arc::new(sdk::saas::connector::<calendly::Calendly>()),
             )
+            .with(meta::NAME, Arc::new(sdk::saas::connector::<meta::Meta>()))
     }
 }
 
@@ -127,6 +130,7 @@ mod tests {
                 "calendly",
                 "hubspot",
                 "mediawiki",
+                "meta_business",
                 "redmine",
                 "scim",
                 "synapse",

@@ -14,4 +14,5 @@
 pub mod calendly;
 pub mod hubspot;
 pub mod kit;
+pub mod meta;
 pub mod zendesk;
