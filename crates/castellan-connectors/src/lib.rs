@@ -18,6 +18,7 @@ pub mod redmine_browser;
 pub mod scim;
 pub mod sdk;
 pub mod synapse;
+pub mod tiktok;
 pub mod wordpress;
 pub mod wordpress_browser;
 pub mod zendesk;
@@ -29,6 +30,7 @@ pub use meta::MetaConnector;
 pub use redmine::RedmineConnector;
 pub use scim::ScimConnector;
 pub use synapse::SynapseConnector;
+pub use tiktok::TikTokConnector;
 pub use wordpress::WordPressConnector;
 pub use zendesk::ZendeskConnector;
 
@@ -41,7 +43,8 @@ pub struct Registry {
 impl Default for Registry {
     /// Every built-in connector: `mediawiki`, `redmine`, `scim`, `synapse`, `wordpress`.
     /// SaaS apps' connectors reach public addresses unless a hub allows private ones
-    /// ([`sdk::saas::connector`]): `calendly`, `hubspot`, `meta_business`, `zendesk`.
+    /// ([`sdk::saas::connector`]): `calendly`, `hubspot`, `meta_business`, `tiktok_business`,
+    /// `zendesk`.
     fn default() -> Self {
         Self::empty()
             .with(mediawiki::NAME, Arc::new(MediaWikiConnector::new()))
@@ -62,6 +65,10 @@ impl Default for Registry {
                 Arc::new(sdk::saas::connector::<calendly::Calendly>()),
             )
             .with(meta::NAME, Arc::new(sdk::saas::connector::<meta::Meta>()))
+            .with(
+                tiktok::NAME,
+                Arc::new(sdk::saas::connector::<tiktok::TikTok>()),
+            )
     }
 }
 
@@ -134,6 +141,7 @@ mod tests {
                 "redmine",
                 "scim",
                 "synapse",
+                "tiktok_business",
                 "wordpress",
                 "zendesk",
             ]

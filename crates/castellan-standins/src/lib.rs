@@ -15,4 +15,5 @@ pub mod calendly;
 pub mod hubspot;
 pub mod kit;
 pub mod meta;
+pub mod tiktok;
 pub mod zendesk;
