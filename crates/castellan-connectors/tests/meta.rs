@@ -62,7 +62,7 @@ impl Fixture for MetaFixture {
     /// Business users who accepted their invitations, made in the stand-in.
     async fn seed_members(&self, prefix: &str, n: usize) -> Vec<String> {
         seeded_emails(prefix, n, |email, i| {
-            self.meta.seed(email, &format!("Seeded {i}"), EMPLOYEE);
+            self.meta.seed(email, &format!("Seeded {i}"), "EMPLOYEE");
         })
     }
 
@@ -99,7 +99,7 @@ fn it_is_registered_with_resources_and_matches_the_catalog() {
     assert!(info.can(Capability::ResourceRoles) && info.can(Capability::ListResources));
     assert_eq!(
         (info.roles.join(" "), info.default_role.as_str()),
-        ("ADMIN EMPLOYEE".into(), EMPLOYEE)
+        ("admin employee".into(), EMPLOYEE)
     );
     let apps = castellan_core::catalog::parse_catalog(castellan_core::catalog::BUILTIN_CATALOG)
         .expect("the catalog parses");
@@ -118,9 +118,9 @@ fn it_is_registered_with_resources_and_matches_the_catalog() {
 async fn business_users_then_invitations_are_listed_over_pages() {
     let meta = Meta::start();
     for i in 0..229 {
-        meta.seed(&format!("u{i}@example.com"), "User", EMPLOYEE);
+        meta.seed(&format!("u{i}@example.com"), "User", "EMPLOYEE");
     }
-    meta.seed("boss@example.com", "Boss", ADMIN);
+    meta.seed("boss@example.com", "Boss", "ADMIN");
     let c = connector();
     let ctx = context(&meta.base_url, &meta.admin_token);
     let s = session(&*c, &ctx).await;
@@ -192,7 +192,7 @@ async fn resource_roles_are_task_sets() {
     let c = connector();
     let ctx = context(&meta.base_url, &meta.admin_token);
     let s = session(&*c, &ctx).await;
-    let ana = meta.seed("ana@example.com", "Ana", EMPLOYEE);
+    let ana = meta.seed("ana@example.com", "Ana", "EMPLOYEE");
     let page = c.list_resources(&ctx, &s, None).await.unwrap();
     assert_eq!(page.resources[0].kind, "page");
     assert_eq!(page.resources[0].roles[..2], ["admin", "editor"]);

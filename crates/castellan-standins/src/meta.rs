@@ -70,11 +70,11 @@ pub const PAGE_TASKS: [&str; 6] = [
 /// Tasks assignable on an ad account.
 pub const AD_ACCOUNT_TASKS: [&str; 4] = ["MANAGE", "ADVERTISE", "ANALYZE", "DRAFT"];
 
-/// A running stand-in of one business: its base URL (with the version), its id, the admin and
+/// A running stand-in of one business: its base URL, its id, the admin and
 /// employee system users' tokens, and its seeded Page and ad account.
 #[derive(Debug, Clone)]
 pub struct Meta {
-    /// `http://127.0.0.1:<port>/v21.0`.
+    /// `http://127.0.0.1:<port>` (the Graph API's origin; paths start with `/v21.0`).
     pub base_url: String,
     /// The admin system user's access token.
     pub admin_token: String,
@@ -164,11 +164,8 @@ impl Meta {
                 get(read_edge).post(post_edge).delete(delete_edge),
             )
             .with_state(biz.clone());
-        let base_url = format!(
-            "{}/{VERSION}",
-            kit::spawn(Router::new().nest(&format!("/{VERSION}"), graph)).base_url
-        );
-        *biz.base_url.lock().unwrap() = base_url.clone();
+        let base_url = kit::spawn(Router::new().nest(&format!("/{VERSION}"), graph)).base_url;
+        *biz.base_url.lock().unwrap() = format!("{base_url}/{VERSION}");
         Self {
             base_url,
             admin_token: biz.system_users[0].0.clone(),

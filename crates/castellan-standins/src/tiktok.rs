@@ -58,7 +58,7 @@ const ADVERTISER_ROLES: [&str; 3] = ["ADMIN", "OPERATOR", "ANALYST"];
 /// member's access tokens, the admin's user id and its seeded advertiser account.
 #[derive(Debug, Clone)]
 pub struct TikTok {
-    /// `http://127.0.0.1:<port>/open_api`.
+    /// `http://127.0.0.1:<port>` (the API's origin; paths start with `/open_api`).
     pub base_url: String,
     /// The Business Center admin's access token.
     pub admin_token: String,
@@ -141,7 +141,7 @@ impl TikTok {
             .route("/bc/asset/{action}/", post(write_asset))
             .with_state(bc.clone());
         let app = Router::new().nest("/open_api/v1.3", v13);
-        let base_url = format!("{}/open_api", kit::spawn(app).base_url);
+        let base_url = kit::spawn(app).base_url;
         Self {
             base_url,
             admin_token: bc.tokens[0].0.clone(),

@@ -1,11 +1,14 @@
 //! Meta Business Manager (a business portfolio), through the Graph API with the access token of
 //! one of the business's system users (Bearer), who must be an `ADMIN` of the business.
 //!
-//! Members are the business users, with their base role as sent (`ADMIN`, `EMPLOYEE`), and the
+//! Members are the business users, with their base role (`admin`, `employee`: Meta's `ADMIN`
+//! and `EMPLOYEE`, lowercase as Castellan's app roles are), and the
 //! pending invitations (`invited`, app member id `invitation:<role request id>`). Resources are
 //! the business's Pages and ad accounts (`act_<id>`); a member's role on one is the classic role
 //! their task set makes (Page: `admin`, `editor`, `moderator`, `advertiser`, `analyst`; ad
 //! account: `admin`, `advertiser`, `analyst`; [`model::PAGE`], [`model::AD_ACCOUNT`]).
+//!
+//! Paths below are under `/v21.0` ([`GRAPH_VERSION`]); the hub's base URL is the API's origin.
 //!
 //! - Sign-in: `GET /me` gives the system user's id; `GET /{business-id}/system_users
 //!   ?fields=id,name,role` must show it as `ADMIN`.
@@ -65,11 +68,13 @@ use crate::sdk::rest::json_body;
 use crate::sdk::roles::known;
 use crate::sdk::saas;
 use crate::sdk::{Auth, Endpoint, HttpClient};
-use model::{business_user, data, map_error, next_page, pending, INVITATION, ROLES};
+use model::{business_user, data, map_error, next_page, pending, wire, INVITATION, ROLES};
 pub use model::{ADMIN, EMPLOYEE};
 
 /// The connector's name in the catalog.
 pub const NAME: &str = "meta_business";
+/// The Graph API version the connector speaks (in every path).
+pub const GRAPH_VERSION: &str = "v21.0";
 pub(crate) const APP: &str = "Meta";
 /// Rows per page.
 const PAGE: usize = 100;
@@ -110,8 +115,9 @@ impl App for Meta {
             default_role: EMPLOYEE.to_owned(),
             sign_in: SignIn::ApiToken,
             settings: saas::settings(
-                SettingField::new(BASE_URL, "Graph API address", Url, true)
-                    .help("https://graph.facebook.com/v21.0 (Meta's Graph API, with its version)"),
+                SettingField::new(BASE_URL, "Graph API address", Url, true).help(
+                    "https://graph.facebook.com (Meta's Graph API; the connector speaks v21.0)",
+                ),
                 [
                     SettingField::new(ORGANIZATION_ID, "Business ID", Text, true)
                         .help("Business settings → Business info → Business portfolio ID"),
@@ -129,7 +135,7 @@ impl App for Meta {
         let token = saas::token(ctx);
         let business = business_id(ctx)?;
         let api = Business::new(http, ctx, &token, &json!({ "business": business }))?;
-        let me = Business::send(api.api.get("/me"), "sign in").await?;
+        let me = Business::send(api.get("/me"), "sign in").await?;
         let me = me["id"]
             .as_str()
             .ok_or_else(|| unexpected(APP, "sign in"))?;
@@ -183,12 +189,23 @@ impl<'a> Business<'a> {
         json_body(r, APP, what, |r| map_error(r, what))
     }
 
+    /// A request to the Graph API's `path` in [`GRAPH_VERSION`] (a hub's base URL is the
+    /// API's origin).
+    fn req(&self, method: Method, path: &str) -> Request<'_> {
+        self.api.request(method, &format!("/{GRAPH_VERSION}{path}"))
+    }
+
+    /// A `GET` of `path` ([`Business::req`]).
+    fn get(&self, path: &str) -> Request<'_> {
+        self.req(Method::GET, path)
+    }
+
     /// One page of the Graph list at `path` with `fields`, after `after`.
     async fn list(&self, path: &str, q: &[(&str, String)], after: Option<&str>) -> R<Value> {
         let mut q = q.to_vec();
         q.push(("limit", PAGE.to_string()));
         q.extend(after.map(|a| ("after", a.to_owned())));
-        Self::send(self.api.get(path).query(&q), &format!("list {path}")).await
+        Self::send(self.get(path).query(&q), &format!("list {path}")).await
     }
 
     /// `/{business-id}/<edge>`.
@@ -211,7 +228,7 @@ impl<'a> Business<'a> {
                 .find(|u| u["id"] == me)
             {
                 return match row["role"].as_str() {
-                    Some(ADMIN) => Ok(()),
+                    Some("ADMIN") => Ok(()),
                     role => Err(E::InsufficientPermission(format!(
                         "the system user is a Meta {}: give it admin access to the business",
                         role.unwrap_or("system user without a role")
@@ -230,13 +247,13 @@ impl<'a> Business<'a> {
 
     /// A node by id with `fields`, `None` when Meta has none.
     async fn node(&self, id: &str, fields: &str, what: &str) -> R<Option<Value>> {
-        let req = self.api.get(&format!("/{}", segment(id)));
+        let req = self.get(&format!("/{}", segment(id)));
         found(Self::send(req.query(&[("fields", fields.to_owned())]), what).await)
     }
 
     /// A `POST` with form fields to `path` whose answer is `{"success": true}` or a node.
     async fn post(&self, path: &str, form: &[(&str, &str)], what: &str) -> R<Value> {
-        let req = self.api.request(Method::POST, path).form(form);
+        let req = self.req(Method::POST, path).form(form);
         Self::send(req, what).await
     }
 }
@@ -341,9 +358,9 @@ impl Members for Business<'_> {
         false
     }
 
-    /// `ADMIN` or `EMPLOYEE` (any case), as Meta writes it.
+    /// `admin` or `employee` (any case).
     async fn role(&self, role: &str) -> R<String> {
-        let role = role.to_ascii_uppercase();
+        let role = role.to_ascii_lowercase();
         let roles: Vec<String> = ROLES.iter().map(|r| (*r).to_owned()).collect();
         known(APP, &role, &roles).map(|()| role)
     }
@@ -353,7 +370,9 @@ impl Members for Business<'_> {
         let node = m.app_member_id.strip_prefix(INVITATION);
         let node = node.unwrap_or(&m.app_member_id);
         let what = "change a business user's role";
-        self.post(&format!("/{}", segment(node)), &[("role", role)], what)
+        let form = [("role", wire(role))];
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.post(&format!("/{}", segment(node)), &form, what)
             .await?;
         confirmed(self, &m.app_member_id, role).await
     }
@@ -367,7 +386,8 @@ impl Members for Business<'_> {
     /// read again by email: a pending invitation until the person accepts.
     async fn create(&self, _username: &str, to: &Invitee<'_>) -> R<AppMember> {
         let what = "invite a person to the business";
-        let form = [("email", to.email), ("role", to.role)];
+        let role = wire(to.role);
+        let form = [("email", to.email), ("role", role.as_str())];
         let made = self.post(&self.edge("business_users"), &form, what).await?;
         debug!(id = %made["id"], "invited to a Meta business");
         let m = self.by_email(to.email).await?;
@@ -378,9 +398,8 @@ impl Members for Business<'_> {
     async fn remove(&self, m: AppMember) -> R<()> {
         let node = m.app_member_id.strip_prefix(INVITATION);
         let node = node.unwrap_or(&m.app_member_id);
-        let req = self
-            .api
-            .request(Method::DELETE, &format!("/{}", segment(node)));
+        let req = self.req(Method::DELETE, &format!("/{}", segment(node)));
+
         saas::deleted(req, |r| map_error(r, "remove a business user")).await
     }
 

@@ -29,12 +29,26 @@ use crate::sdk::members::member;
 use crate::sdk::saas::{refused, says};
 use crate::sdk::Reply;
 
-/// A business admin: controls every part of the business, people included.
-pub const ADMIN: &str = "ADMIN";
-/// A business employee: works on the assets assigned to them (the default role).
-pub const EMPLOYEE: &str = "EMPLOYEE";
-/// The base roles of business users, most privileged first, as on the wire.
+/// A business admin: controls every part of the business, people included (`ADMIN` on the
+/// wire; Castellan's app roles are lowercase).
+pub const ADMIN: &str = "admin";
+/// A business employee: works on the assets assigned to them (the default role; `EMPLOYEE` on
+/// the wire).
+pub const EMPLOYEE: &str = "employee";
+/// The base roles of business users, most privileged first.
 pub(crate) const ROLES: [&str; 2] = [ADMIN, EMPLOYEE];
+
+/// A role as Meta writes it (`ADMIN`).
+pub(crate) fn wire(role: &str) -> String {
+    role.to_ascii_uppercase()
+}
+
+/// The role of a row as Castellan names it: Meta's `role` lowercased, `employee` when absent.
+fn role_of(v: &Value) -> Vec<String> {
+    let role = Some(text(&v["role"])).filter(|r| !r.is_empty());
+    vec![role.map_or(EMPLOYEE.to_owned(), str::to_ascii_lowercase)]
+}
+
 /// The prefix of a pending invitation's app member id (`invitation:<role request id>`):
 /// invitations and business users are different nodes with ids of their own.
 pub(crate) const INVITATION: &str = "invitation:";
@@ -131,13 +145,12 @@ impl AssetKind {
     }
 }
 
-/// A business user (`{"id", "name", "email", "role"}`) as an active member, its role as sent.
+/// A business user (`{"id", "name", "email", "role"}`) as an active member.
 ///
 /// Errors: `AppChanged` without an `id`.
 pub(crate) fn business_user(v: &Value, what: &str) -> Result<AppMember, E> {
     let id = v["id"].as_str().ok_or_else(|| unexpected(APP, what))?;
-    let role = Some(text(&v["role"])).filter(|r| !r.is_empty());
-    let roles = vec![role.unwrap_or(EMPLOYEE).to_owned()];
+    let roles = role_of(v);
     Ok(member(
         id,
         v["email"].as_str(),
@@ -156,8 +169,7 @@ pub(crate) fn pending(v: &Value, what: &str) -> Result<Option<AppMember>, E> {
     if !matches!(v["status"].as_str(), None | Some("PENDING")) {
         return Ok(None);
     }
-    let role = Some(text(&v["role"])).filter(|r| !r.is_empty());
-    let roles = vec![role.unwrap_or(EMPLOYEE).to_owned()];
+    let roles = role_of(v);
     let mut m = member(
         format!("{INVITATION}{id}"),
         v["email"].as_str(),
@@ -260,7 +272,7 @@ mod tests {
                 u.roles[0].as_str(),
                 u.email.as_deref()
             ),
-            ("7", "ADMIN", Some("a@x.org"))
+            ("7", "admin", Some("a@x.org"))
         );
         let p = pending(
             &json!({"id": "9", "email": "b@x.org", "role": "EMPLOYEE",

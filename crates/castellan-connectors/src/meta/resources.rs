@@ -141,7 +141,7 @@ impl Business<'_> {
             ("business", self.business.as_str()),
         ];
         let path = format!("/{}/assigned_users", segment(asset));
-        let req = self.api.request(Method::POST, &path).form(&form);
+        let req = self.req(Method::POST, &path).form(&form);
         // Safe to send twice: it sets the whole task set.
         Self::send(req.idempotent(), "assign an asset").await?;
         debug!(asset, member = %m.app_member_id, role = %grant.role, "assigned a Meta asset");
@@ -159,7 +159,7 @@ impl Business<'_> {
             ("user", member.to_owned()),
             ("business", self.business.clone()),
         ];
-        let req = self.api.request(Method::DELETE, &path).query(&q);
+        let req = self.req(Method::DELETE, &path).query(&q);
         saas::deleted(req, |r| map_error(r, "unassign an asset")).await?;
         debug!(asset, member, "unassigned a Meta asset");
         Ok(())

@@ -1,10 +1,12 @@
 //! TikTok Business Center, through TikTok API for Business (v1.3) with the access token of a
 //! Business Center admin (`Access-Token` header).
 //!
-//! Members are the Business Center's members, with their base role as sent (`ADMIN`,
-//! `STANDARD`): those who joined (`BOUND`) by their `user_id`, pending invitations (`PENDING`,
+//! Members are the Business Center's members, with their base role (`admin`, `standard`:
+//! TikTok's `ADMIN` and `STANDARD`, lowercase as Castellan's app roles are): those who joined (`BOUND`) by their `user_id`, pending invitations (`PENDING`,
 //! shown as invited) as `invitation:<email>`. Resources are its advertiser accounts, with the
 //! roles `ADMIN`, `OPERATOR` and `ANALYST`.
+//!
+//! Paths below are under `/open_api` (the hub's base URL is the API's origin).
 //!
 //! - Sign-in: `GET /v1.3/user/info/` (the token's user, `core_user_id`), then
 //!   `GET /v1.3/bc/get/?bc_id=…`, whose `user_role` must be `ADMIN`.
@@ -99,7 +101,7 @@ impl App for TikTok {
             sign_in: SignIn::ApiToken,
             settings: saas::settings(
                 SettingField::new(BASE_URL, "API address", Url, true)
-                    .help("https://business-api.tiktok.com/open_api (TikTok API for Business)"),
+                    .help("https://business-api.tiktok.com (TikTok API for Business)"),
                 [
                     SettingField::new(ORGANIZATION_ID, "Business Center ID", Text, true)
                         .help("Business Center → Business info → Business Center ID"),
@@ -122,7 +124,7 @@ impl App for TikTok {
         }
         let center = Center::new(http, ctx, &token, &json!({ "bc": bc }))?;
         let me = center
-            .call(center.api.get("/v1.3/user/info/"), "sign in")
+            .call(center.api.get("/open_api/v1.3/user/info/"), "sign in")
             .await?;
         let me = text(&me["data"]["core_user_id"]).to_owned();
         center.check_admin().await?;
@@ -187,10 +189,10 @@ impl<'a> Center<'a> {
     /// Errors: `InsufficientPermission` for a standard member.
     async fn check_admin(&self) -> R<()> {
         let what = "read the Business Center";
-        let v = self.read("/v1.3/bc/get/", &[], what).await?;
+        let v = self.read("/open_api/v1.3/bc/get/", &[], what).await?;
         let row = list(&v).first().ok_or_else(|| unexpected(APP, what))?;
         match text(&row["user_role"]) {
-            ADMIN => Ok(()),
+            "ADMIN" => Ok(()),
             role => Err(E::InsufficientPermission(format!(
                 "the token's user is a TikTok Business Center {role} member: make it an admin"
             ))),
@@ -204,7 +206,8 @@ impl<'a> Center<'a> {
             ("page_size", MEMBER_PAGE.to_string()),
         ];
         q.extend(keyword.map(|k| ("filtering", json!({ "keyword": k }).to_string())));
-        self.read("/v1.3/bc/member/get/", &q, "list members").await
+        self.read("/open_api/v1.3/bc/member/get/", &q, "list members")
+            .await
     }
 
     /// The advertiser role `member` holds on `asset` (every page read), `None` for none.
@@ -296,9 +299,9 @@ impl Members for Center<'_> {
         !self.me.is_empty() && m.app_member_id == self.me
     }
 
-    /// `ADMIN` or `STANDARD` (any case), as TikTok writes it.
+    /// `admin` or `standard` (any case).
     async fn role(&self, role: &str) -> R<String> {
-        let role = role.to_ascii_uppercase();
+        let role = role.to_ascii_lowercase();
         let roles: Vec<String> = ROLES.iter().map(|r| (*r).to_owned()).collect();
         known(APP, &role, &roles).map(|()| role)
     }
@@ -309,12 +312,13 @@ impl Members for Center<'_> {
         if m.state == MemberState::Invited {
             let email = m.email.clone().unwrap_or_default();
             self.remove(m.clone()).await?;
-            let body = json!({ "emails": [email], "user_role": role });
-            self.write("/v1.3/bc/member/invite/", body, false, what)
+            let body = json!({ "emails": [email], "user_role": role.to_ascii_uppercase() });
+            self.write("/open_api/v1.3/bc/member/invite/", body, false, what)
                 .await?;
         } else {
+            let role = role.to_ascii_uppercase();
             let body = json!({ "user_id": m.app_member_id, "user_role": role });
-            self.write("/v1.3/bc/member/update/", body, true, what)
+            self.write("/open_api/v1.3/bc/member/update/", body, true, what)
                 .await?;
         }
         confirmed(self, &m.app_member_id, role).await
@@ -329,8 +333,8 @@ impl Members for Center<'_> {
     /// is read again by email.
     async fn create(&self, _username: &str, to: &Invitee<'_>) -> R<AppMember> {
         let what = "invite a member";
-        let body = json!({ "emails": [to.email], "user_role": to.role });
-        self.write("/v1.3/bc/member/invite/", body, false, what)
+        let body = json!({ "emails": [to.email], "user_role": to.role.to_ascii_uppercase() });
+        self.write("/open_api/v1.3/bc/member/invite/", body, false, what)
             .await?;
         debug!("invited to a TikTok Business Center");
         let m = self.by_email(to.email).await?;
@@ -344,7 +348,12 @@ impl Members for Center<'_> {
             None => json!({ "user_id": m.app_member_id }),
         };
         let r = self
-            .write("/v1.3/bc/member/delete/", body, true, "remove a member")
+            .write(
+                "/open_api/v1.3/bc/member/delete/",
+                body,
+                true,
+                "remove a member",
+            )
             .await;
         crate::sdk::errors::gone(r)
     }
@@ -357,7 +366,7 @@ impl Members for Center<'_> {
             ("page_size", ASSET_PAGE.to_string()),
         ];
         let what = "list advertiser accounts";
-        let v = self.read("/v1.3/bc/asset/get/", &q, what).await?;
+        let v = self.read("/open_api/v1.3/bc/asset/get/", &q, what).await?;
         let resources = list(&v)
             .iter()
             .map(|a| {
@@ -386,7 +395,7 @@ impl Members for Center<'_> {
         ];
         let v = self
             .read(
-                "/v1.3/bc/asset/member/get/",
+                "/open_api/v1.3/bc/asset/member/get/",
                 &q,
                 "list an account's members",
             )
@@ -425,7 +434,7 @@ impl Members for Center<'_> {
             "asset_id": asset, "advertiser_role": role });
         // Safe to send twice: it sets the member's role on the account.
         self.write(
-            "/v1.3/bc/asset/assign/",
+            "/open_api/v1.3/bc/asset/assign/",
             body,
             true,
             "assign an advertiser account",
@@ -444,7 +453,7 @@ impl Members for Center<'_> {
         let body = json!({ "user_id": member, "asset_type": ADVERTISER, "asset_id": asset });
         let r = self
             .write(
-                "/v1.3/bc/asset/unassign/",
+                "/open_api/v1.3/bc/asset/unassign/",
                 body,
                 true,
                 "unassign an advertiser account",

@@ -24,11 +24,13 @@ use super::APP;
 use crate::sdk::json::{items, text};
 use crate::sdk::members::member;
 
-/// A Business Center admin: manages members and assets.
-pub const ADMIN: &str = "ADMIN";
-/// A standard member: works on the assets assigned to them (the default role).
-pub const STANDARD: &str = "STANDARD";
-/// The base roles of Business Center members, most privileged first, as on the wire.
+/// A Business Center admin: manages members and assets (`ADMIN` on the wire; Castellan's app
+/// roles are lowercase).
+pub const ADMIN: &str = "admin";
+/// A standard member: works on the assets assigned to them (the default role; `STANDARD` on
+/// the wire).
+pub const STANDARD: &str = "standard";
+/// The base roles of Business Center members, most privileged first.
 pub(crate) const ROLES: [&str; 2] = [ADMIN, STANDARD];
 /// The roles on an advertiser account, most privileged first.
 pub(crate) const ADVERTISER_ROLES: [&str; 3] = ["ADMIN", "OPERATOR", "ANALYST"];
@@ -44,7 +46,7 @@ pub(crate) const RATE_WAIT: Duration = Duration::from_secs(60);
 /// id or address.
 pub(crate) fn bc_member(v: &Value) -> Option<AppMember> {
     let role = Some(text(&v["user_role"])).filter(|r| !r.is_empty());
-    let roles = vec![role.unwrap_or(STANDARD).to_owned()];
+    let roles = vec![role.map_or(STANDARD.to_owned(), str::to_ascii_lowercase)];
     let email = v["user_email"].as_str();
     let name = v["user_name"].as_str();
     match text(&v["relation_status"]) {
@@ -130,7 +132,7 @@ mod tests {
                 bound.roles[0].as_str(),
                 bound.state
             ),
-            ("7", "ADMIN", MemberState::Active)
+            ("7", "admin", MemberState::Active)
         );
         let pending = bc_member(&json!({"user_email": "B@X.org", "user_role": "STANDARD",
             "relation_status": "PENDING"}))
