@@ -13,11 +13,13 @@ pub mod github;
 pub mod hubspot;
 pub mod mediawiki;
 pub mod mediawiki_browser;
+pub mod meta;
 pub mod redmine;
 pub mod redmine_browser;
 pub mod scim;
 pub mod sdk;
 pub mod synapse;
+pub mod tiktok;
 pub mod wordpress;
 pub mod wordpress_browser;
 pub mod zendesk;
@@ -26,9 +28,11 @@ pub use calendly::CalendlyConnector;
 pub use github::GitHubConnector;
 pub use hubspot::HubSpotConnector;
 pub use mediawiki::MediaWikiConnector;
+pub use meta::MetaConnector;
 pub use redmine::RedmineConnector;
 pub use scim::ScimConnector;
 pub use synapse::SynapseConnector;
+pub use tiktok::TikTokConnector;
 pub use wordpress::WordPressConnector;
 pub use zendesk::ZendeskConnector;
 
@@ -42,10 +46,13 @@ impl Default for Registry {
     /// Every built-in connector: `mediawiki`, `redmine`, `scim`, `synapse`, `wordpress`. SaaS
     /// apps' connectors reach public addresses unless a hub allows private ones (GitHub
     /// Enterprise Server, a stand-in; [`sdk::saas::connector`]): `calendly`, `github`,
-    /// `hubspot`, `zendesk`.
+    /// `hubspot`, `meta_business`, `tiktok_business`, `zendesk`.
     fn default() -> Self {
         Self::empty()
-            .with(github::NAME, Arc::new(sdk::saas::connector::<github::GitHub>()))
+            .with(
+                github::NAME,
+                Arc::new(sdk::saas::connector::<github::GitHub>()),
+            )
             .with(mediawiki::NAME, Arc::new(MediaWikiConnector::new()))
             .with(redmine::NAME, Arc::new(RedmineConnector::new()))
             .with(scim::NAME, Arc::new(ScimConnector::new()))
@@ -62,6 +69,11 @@ impl Default for Registry {
             .with(
                 calendly::NAME,
                 Arc::new(sdk::saas::connector::<calendly::Calendly>()),
+            )
+            .with(meta::NAME, Arc::new(sdk::saas::connector::<meta::Meta>()))
+            .with(
+                tiktok::NAME,
+                Arc::new(sdk::saas::connector::<tiktok::TikTok>()),
             )
     }
 }
@@ -132,9 +144,11 @@ mod tests {
                 "github",
                 "hubspot",
                 "mediawiki",
+                "meta_business",
                 "redmine",
                 "scim",
                 "synapse",
+                "tiktok_business",
                 "wordpress",
                 "zendesk",
             ]

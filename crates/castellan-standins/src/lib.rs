@@ -15,6 +15,8 @@ pub mod calendly;
 pub mod github;
 pub mod hubspot;
 pub mod kit;
+pub mod meta;
 pub mod openapi;
 pub mod record;
+pub mod tiktok;
 pub mod zendesk;

@@ -61,8 +61,7 @@ const MEMBERSHIPS: &str = "/organization_memberships";
 /// Rows per page: the API's largest `count`.
 const PAGE: usize = 100;
 /// Listing cursors: memberships then pending invitations, each with Calendly's page token.
-const MEMBERS_AT: &str = "m:";
-const INVITED_AT: &str = "i:";
+const LISTINGS: [&str; 2] = ["m:", "i:"];
 
 type R<T> = Result<T, E>;
 
@@ -219,20 +218,8 @@ impl Members for Org<'_> {
 
     /// Memberships, then pending invitations, 100 a page.
     async fn page(&self, cursor: Option<&str>) -> R<MemberPage> {
-        let cursor = cursor.unwrap_or(MEMBERS_AT);
-        let (invited, token) = match (
-            cursor.strip_prefix(MEMBERS_AT),
-            cursor.strip_prefix(INVITED_AT),
-        ) {
-            (Some(t), _) => (false, t),
-            (_, Some(t)) => (true, t),
-            _ => {
-                return Err(E::Configuration(format!(
-                    "not a Calendly member cursor: {cursor:?}"
-                )))
-            }
-        };
-        let token = Some(token).filter(|t| !t.is_empty());
+        let (i, token) = saas::phase(APP, cursor, &LISTINGS)?;
+        let invited = i == 1;
         let v = self.rows(invited, token, None).await?;
         let rows = collection(&v, "list members")?;
         let members = match invited {
@@ -246,12 +233,7 @@ impl Members for Org<'_> {
                 .collect::<R<Vec<_>>>()?,
         };
         let next = next_cursor(&v, "/pagination/next_page_token");
-        let next = match (invited, next) {
-            (_, Some(t)) if invited => Some(format!("{INVITED_AT}{t}")),
-            (false, Some(t)) => Some(format!("{MEMBERS_AT}{t}")),
-            (false, None) => Some(INVITED_AT.to_owned()),
-            (true, _) => None,
-        };
+        let next = saas::next_phase(&LISTINGS, i, next);
         Ok(MemberPage { members, next })
     }
 

@@ -1,6 +1,7 @@
-//! What connectors of SaaS apps' admin APIs share (Zendesk, HubSpot, Calendly): a hub's settings
-//! with public addresses only by default, the automation account's token, the message of a
-//! vendor's JSON error body, and the cursor of the next page read from a JSON answer.
+//! What connectors of SaaS apps' admin APIs share (Zendesk, HubSpot, Calendly, Meta, TikTok): a
+//! hub's settings with public addresses only by default, the automation account's token, the
+//! message of a vendor's JSON error body, the cursor of the next page read from a JSON answer,
+//! and cursors over listings read one after another ([`phase`]).
 //!
 //! A SaaS connector is built with [`connector`]: its client refuses loopback and private
 //! addresses unless the hub's `allow_private` says `yes` (a stand-in, or a vendor's on-premises
@@ -111,6 +112,41 @@ pub fn next_cursor(v: &Value, pointer: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// Where a cursor over listings read one after another stands (Calendly's memberships then its
+/// invitations; Meta's business users then its pending invitations, its Pages then its ad
+/// accounts): the index of the listing among `phases` (each a prefix such as `m:`) and that
+/// listing's own cursor (`None` for its first page). `None` is the first listing's first page.
+///
+/// Errors: `Configuration` ("not a <app> cursor") for a cursor of no listing.
+pub fn phase<'c>(
+    app: &str,
+    cursor: Option<&'c str>,
+    phases: &[&str],
+) -> Result<(usize, Option<&'c str>), ConnectorError> {
+    let Some(cursor) = cursor else {
+        return Ok((0, None));
+    };
+    let found = phases
+        .iter()
+        .enumerate()
+        .find_map(|(i, p)| cursor.strip_prefix(p).map(|rest| (i, rest)));
+    match found {
+        Some((i, rest)) => Ok((i, Some(rest).filter(|r| !r.is_empty()))),
+        None => Err(ConnectorError::Configuration(format!(
+            "not a {app} cursor: {cursor:?}"
+        ))),
+    }
+}
+
+/// The cursor after a page of the listing `phases[i]` whose own next cursor is `next`: that
+/// listing's next page, else the next listing's first page, else `None` (the end).
+pub fn next_phase(phases: &[&str], i: usize, next: Option<String>) -> Option<String> {
+    match next {
+        Some(n) => Some(format!("{}{n}", phases[i])),
+        None => phases.get(i + 1).map(|p| (*p).to_owned()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,5 +190,23 @@ mod tests {
         );
         assert_eq!(next_cursor(&v, "/meta/before"), None);
         assert_eq!(next_cursor(&v, "/nope"), None);
+
+        let phases = ["m:", "i:"];
+        assert_eq!(phase("App", None, &phases).unwrap(), (0, None));
+        assert_eq!(phase("App", Some("i:"), &phases).unwrap(), (1, None));
+        assert_eq!(
+            phase("App", Some("m:abc"), &phases).unwrap(),
+            (0, Some("abc"))
+        );
+        assert!(matches!(
+            phase("App", Some("x"), &phases),
+            Err(ConnectorError::Configuration(m)) if m.contains("not a App cursor")
+        ));
+        assert_eq!(
+            next_phase(&phases, 0, Some("t".into())).as_deref(),
+            Some("m:t")
+        );
+        assert_eq!(next_phase(&phases, 0, None).as_deref(), Some("i:"));
+        assert_eq!(next_phase(&phases, 1, None), None);
     }
 }
