@@ -12,3 +12,4 @@
 #![warn(missing_docs)]
 
 pub mod kit;
+pub mod oauth2;
