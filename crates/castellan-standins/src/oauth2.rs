@@ -416,39 +416,41 @@ fn refresh(s: &Shared, f: &TokenForm) -> Response {
     issue(&mut g, grant)
 }
 
-/// The grant of the request's valid bearer token, else a 401 (RFC 6750 §3.1).
-fn bearer(s: &Shared, headers: &HeaderMap) -> Result<u64, Response> {
+/// Whether the request carries a valid, unexpired bearer token of a grant not revoked.
+fn bearer_ok(s: &Shared, headers: &HeaderMap) -> bool {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     let g = s.lock();
-    match token.and_then(|t| g.access.get(t)) {
-        Some((grant, until)) if *until > Instant::now() && !g.revoked.contains(grant) => Ok(*grant),
-        _ => Err((
-            StatusCode::UNAUTHORIZED,
-            [(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")],
-            Json(json!({ "error": "invalid_token" })),
-        )
-            .into_response()),
-    }
+    matches!(token.and_then(|t| g.access.get(t)),
+        Some((grant, until)) if *until > Instant::now() && !g.revoked.contains(grant))
+}
+
+/// The 401 of a missing or invalid bearer token (RFC 6750 §3.1).
+fn invalid_token() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        [(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")],
+        Json(json!({ "error": "invalid_token" })),
+    )
+        .into_response()
 }
 
 async fn me(State(s): State<Shared>, headers: HeaderMap) -> Response {
-    match bearer(&s, &headers) {
-        Ok(_) => Json(json!({ "id": "u-admin", "email": "admin@vendor.test", "role": "admin" }))
-            .into_response(),
-        Err(r) => r,
+    if !bearer_ok(&s, &headers) {
+        return invalid_token();
     }
+    Json(json!({ "id": "u-admin", "email": "admin@vendor.test", "role": "admin" })).into_response()
 }
 
 async fn members(State(s): State<Shared>, headers: HeaderMap) -> Response {
-    match bearer(&s, &headers) {
-        Ok(_) => Json(json!({ "members": [
-            { "id": "u-admin", "email": "admin@vendor.test", "role": "admin" },
-            { "id": "u-ana", "email": "ana@example.com", "role": "member" },
-        ]}))
-        .into_response(),
-        Err(r) => r,
+    if !bearer_ok(&s, &headers) {
+        return invalid_token();
     }
+    Json(json!({ "members": [
+        { "id": "u-admin", "email": "admin@vendor.test", "role": "admin" },
+        { "id": "u-ana", "email": "ana@example.com", "role": "member" },
+    ]}))
+    .into_response()
 }
