@@ -592,13 +592,9 @@ async fn a_authorization_code_with_pkce_through_castellans_routes() {
     );
     // Nothing of the grant reached the activity log.
     let events = w
-        .api("GET", "/api/v1/activity?action=hub.oauth2_connect", None)
+        .api("GET", "/api/v1/activity?action=hub.oauth_connect", None)
         .await;
-    assert!(
-        events.text.contains("hub.oauth2_connect"),
-        "{}",
-        events.text
-    );
+    assert!(events.text.contains("hub.oauth_connect"), "{}", events.text);
     assert!(!events.text.contains(&access) && !events.text.contains(&refresh));
 }
 

@@ -343,7 +343,7 @@ impl Hubs<'_> {
         hub.status = HubStatus::UnderValidation;
         hub.status_reason = Some("validating the automation account".into());
         hub.updated_at = now;
-        let ev = NewEvent::new(actor, ActivityAction::HubOAuth2Connect, now)
+        let ev = NewEvent::new(actor, ActivityAction::HubOAuthConnect, now)
             .target("hub", hub.id, &hub.label)
             .details(serde_json::json!({
                 "automation_account_id": acc.id,
