@@ -40,6 +40,8 @@ pub use zendesk::ZendeskConnector;
 #[derive(Debug, Clone)]
 pub struct Registry {
     connectors: BTreeMap<String, Arc<dyn Connector>>,
+    /// The OAuth 2.0 client for connectors that sign in with OAuth ([`sdk::oauth2`]).
+    oauth2: Arc<sdk::oauth2::OAuth2Http>,
 }
 
 impl Default for Registry {
@@ -83,6 +85,7 @@ impl Registry {
     pub fn empty() -> Self {
         Self {
             connectors: BTreeMap::new(),
+            oauth2: Arc::default(),
         }
     }
 
@@ -122,6 +125,10 @@ impl Registry {
 impl ConnectorRegistry for Registry {
     fn connector(&self, name: &str) -> Option<Arc<dyn Connector>> {
         self.connectors.get(name).cloned()
+    }
+
+    fn oauth2(&self) -> Option<Arc<dyn castellan_core::connector::oauth2::OAuth2Client>> {
+        Some(self.oauth2.clone())
     }
 }
 

@@ -315,6 +315,7 @@ pub trait Store:
     + ManualStore
     + AppSessionStore
     + JobStepStore
+    + OAuth2Store
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
@@ -695,4 +696,98 @@ pub trait JobStepStore: Send + Sync {
     ) -> CoreResult<Option<(DataKeyId, Vec<u8>)>>;
     /// Drops every screenshot of `job` (the steps stay); returns how many were dropped.
     async fn drop_job_screenshots(&self, job: JobId) -> CoreResult<u64>;
+}
+
+/// An OAuth 2.0 grant kept for an automation account: its tokens sealed under the account's
+/// vault data key (the store never sees a token), and the version that makes every change a
+/// compare-and-set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptOAuth2Grant {
+    /// The automation account the grant was given to.
+    pub account_id: AccountId,
+    /// Which client and server: a hex SHA-256 of the client id and token endpoint (not secret).
+    pub scope: String,
+    /// The data key it is sealed under.
+    pub dek_id: DataKeyId,
+    /// The sealed access token, refresh token and expiry (JSON).
+    pub ciphertext: Vec<u8>,
+    /// When the access token expires (`None`: the vendor gave no lifetime). Not secret.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Incremented at every write; a write names the version it replaces.
+    pub version: i64,
+    /// When it was last written.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An authorization request in flight: the admin's browser is at the vendor's consent page.
+/// Kept server-side until the callback (single use) or its expiry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuth2Flow {
+    /// Hex SHA-256 of the `state` sent to the vendor (the state itself is never stored).
+    pub state_hash: String,
+    /// The hub being connected.
+    pub hub_id: HubId,
+    /// The admin who started it.
+    pub person_id: PersonId,
+    /// Hex SHA-256 of the admin's session (its token id): the callback must come in the same
+    /// session.
+    pub session_hash: String,
+    /// The redirect URI sent (the exchange repeats it, RFC 6749 §4.1.3).
+    pub redirect_uri: String,
+    /// The data key the verifier is sealed under.
+    pub dek_id: DataKeyId,
+    /// The sealed PKCE code verifier (empty string sealed when the vendor has no PKCE).
+    pub sealed_verifier: Vec<u8>,
+    /// When it was started.
+    pub created_at: DateTime<Utc>,
+    /// When it can no longer be finished.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// OAuth 2.0 grants of automation accounts and the authorization requests in flight.
+#[async_trait]
+pub trait OAuth2Store: Send + Sync {
+    /// The grant kept for `(account, scope)`, if any.
+    async fn oauth2_grant(
+        &self,
+        account: AccountId,
+        scope: &str,
+    ) -> CoreResult<Option<KeptOAuth2Grant>>;
+    /// Keeps a new grant for its account and scope (a fresh authorization replaces the old
+    /// one, whatever its version), at the old version + 1 (1 for the first); ends any refresh
+    /// claim. Returns the version written. `NotFound { kind: "account" }` for a missing account.
+    async fn put_oauth2_grant(&self, g: &KeptOAuth2Grant) -> CoreResult<i64>;
+    /// Claims the one refresh of `(account, scope)` at `version` for `holder` until `until`:
+    /// `true` when claimed; `false` when the grant moved past `version` or another holder's
+    /// claim runs past `now`.
+    async fn claim_oauth2_refresh(
+        &self,
+        account: AccountId,
+        scope: &str,
+        version: i64,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> CoreResult<bool>;
+    /// Replaces the grant at `g.version - 1` with `g` if `holder` still claims its refresh
+    /// (compare-and-set), ending the claim: `false` when it does not (nothing written).
+    async fn swap_oauth2_grant(&self, g: &KeptOAuth2Grant, holder: &str) -> CoreResult<bool>;
+    /// Ends `holder`'s refresh claim on `(account, scope)`, if it still holds it.
+    async fn release_oauth2_refresh(
+        &self,
+        account: AccountId,
+        scope: &str,
+        holder: &str,
+    ) -> CoreResult<()>;
+    /// Keeps an authorization request in flight; forgets those expired before `f.created_at`.
+    /// `Conflict` when its state is already kept.
+    async fn insert_oauth2_flow(&self, f: &OAuth2Flow) -> CoreResult<()>;
+    /// Takes (returns and deletes, in one step) the request whose state hashes to `state_hash`
+    /// and that was started in the session hashing to `session_hash`: a second take of the same
+    /// state, or a take from another session, finds nothing (and leaves it to its session).
+    async fn take_oauth2_flow(
+        &self,
+        state_hash: &str,
+        session_hash: &str,
+    ) -> CoreResult<Option<OAuth2Flow>>;
 }

@@ -138,6 +138,8 @@ const AUTHENTICATED: &[Endpoint] = &[
     ep("POST", "/api/v1/hubs", Action::HubManage),
     ep("GET", "/api/v1/hubs/{id}", Action::HubRead),
     ep("PATCH", "/api/v1/hubs/{id}", Action::HubManage),
+    ep("POST", "/api/v1/hubs/{id}/oauth2/start", Action::HubManage),
+    ep("POST", "/api/v1/oauth2/callback", Action::HubManage),
     ep("POST", "/api/v1/hubs/{id}/sync", Action::HubManage),
     ep("GET", "/api/v1/hubs/{id}/members", Action::HubRead),
     ep(
@@ -205,6 +207,8 @@ const PUBLIC: &[(&str, &str)] = &[
 
 /// Public routes that the OpenAPI document does not describe: the document itself.
 const UNDOCUMENTED: &[(&str, &str)] = &[("GET", "/api/v1/openapi.json")];
+/// The OAuth 2.0 connect steps, which the walk cannot finish without an authorization server.
+const OAUTH2_STEPS: &[&str] = &["/api/v1/hubs/{id}/oauth2/start", "/api/v1/oauth2/callback"];
 
 const METHODS: &[&str] = &[
     "get", "put", "post", "delete", "patch", "options", "head", "trace",
@@ -336,6 +340,17 @@ fn judge(e: &Endpoint, role: WorkspaceRole, path: &str, r: &Resp) -> Option<Stri
                 r.status,
                 r.text()
             ));
+        }
+        // The OAuth 2.0 connect steps need a vendor's authorization server to succeed; allowed,
+        // they reach the use case, which refuses the walk's hub and state (422).
+        if OAUTH2_STEPS.contains(&e.path) {
+            return (r.status != StatusCode::UNPROCESSABLE_ENTITY).then(|| {
+                format!(
+                    "{what}: allowed, expected 422 from the use case, got {}: {}",
+                    r.status,
+                    r.text()
+                )
+            });
         }
         // Every allowed call has fixtures that make it succeed (login_only and guest are capped
         // at the collaborator item role, but every call they are allowed only needs `View`).

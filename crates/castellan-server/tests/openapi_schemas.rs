@@ -74,6 +74,8 @@ const SCHEMAS: &[&str] = &[
     "NewPlaceholder",
     "NewToken",
     "NewVault",
+    "OAuth2Callback",
+    "OAuth2Started",
     "PasswordChanged",
     "PasswordResetLink",
     "PasswordRules",

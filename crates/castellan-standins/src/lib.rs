@@ -16,6 +16,7 @@ pub mod github;
 pub mod hubspot;
 pub mod kit;
 pub mod meta;
+pub mod oauth2;
 pub mod openapi;
 pub mod record;
 pub mod tiktok;

@@ -21,6 +21,7 @@ mod inbox;
 mod job_steps;
 mod jobs;
 mod manual;
+mod oauth2;
 mod otp;
 mod people;
 mod recovery;

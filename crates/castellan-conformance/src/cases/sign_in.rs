@@ -34,7 +34,7 @@ pub(super) async fn wrong_secret(s: &Suite<'_>) -> Check {
     let mut ctx = s.ctx.clone();
     match s.info.sign_in {
         SignIn::Password => ctx.password = SecretString::from(wrong.clone()),
-        SignIn::ApiToken | SignIn::UsernameAndToken => {
+        SignIn::ApiToken | SignIn::UsernameAndToken | SignIn::OAuth2 => {
             ctx.api_token = Some(SecretString::from(wrong.clone()))
         }
     }

@@ -215,6 +215,17 @@ impl HttpClient {
         }
     }
 
+    /// The pooled `reqwest` client that resolves names under the self-hosted policy
+    /// (`allow_private`) or the public-only one, for calls beside [`Endpoint`]s (the OAuth 2.0
+    /// token endpoint, [`super::oauth2`]). It follows no redirects.
+    pub fn reqwest(&self, allow_private: bool) -> &reqwest::Client {
+        if allow_private {
+            &self.private
+        } else {
+            &self.public
+        }
+    }
+
     /// The endpoint of a connector call: the hub's base URL under the hub's address policy
     /// ([`super::address::policy_of`]: its `allow_private` setting), its call timeout, and its
     /// request rate limit when it sets one ([`super::rate::rate_of`]).

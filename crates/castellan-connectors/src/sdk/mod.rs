@@ -25,6 +25,8 @@
 //! - [`json`]: small readers of JSON answers.
 //! - [`records`]: invitation records, for apps that show nobody's email address.
 //! - [`usernames`]: usernames derived from emails, made unique; random passwords.
+//! - [`oauth2`]: OAuth 2.0 for apps that require it: the authorization request with PKCE, the
+//!   code exchange and the refresh (RFC 6749, RFC 7636), on the `oauth2` crate.
 //! - [`saas`]: SaaS apps' admin APIs: public addresses by default, the token, the message of a
 //!   vendor's error body, the next page's cursor in a JSON answer.
 //! - [`scim`]: SCIM 2.0 client plumbing (RFC 7643/7644): filters, PATCH bodies, list
@@ -39,6 +41,7 @@ pub mod errors;
 pub mod http;
 pub mod json;
 pub mod members;
+pub mod oauth2;
 pub mod paging;
 pub mod rate;
 pub mod records;

@@ -131,6 +131,7 @@ activity_actions! {
     // Business hubs.
     HubConnect = "hub.connect", HUB, ["app_id", "automation_account_id", "warnings"], "A business hub was connected to an app through an automation account.";
     HubUpdate = "hub.update", HUB, [], "A hub's settings were changed.";
+    HubOAuthConnect = "hub.oauth_connect", HUB, ["automation_account_id", "pkce", "refresh_token"], "An admin connected a hub with its app over OAuth 2.0: the grant's tokens are kept sealed with the automation account (never in the log).";
     HubSync = "hub.sync", HUB, ["confirm"], "A sync was requested (`confirm` releases a halted sync).";
     HubCheckForUpdates = "hub.check_for_updates", HUB, ["job_id", "total", "new", "changed", "gone", "drift", "halted"], "The bot listed the app's members and wrote a sync report.";
     HubShare = "hub.share", HUB, ["person_id", "email", "hub_role", "app_role"], "A person was granted a hub with a hub role and an app role.";

@@ -12,6 +12,7 @@
 
 pub mod browser;
 pub mod cookie_import;
+pub mod oauth2;
 pub mod resources;
 pub mod settings;
 pub mod steps;
@@ -134,7 +135,8 @@ pub struct ConnectorContext {
     /// the bot (connector tests, one-off helpers); the bot always sets it.
     pub codes: Option<Arc<dyn CodeWaiter>>,
     /// An API token or application password, for connectors whose [`ConnectorInfo::sign_in`]
-    /// uses one (sealed in the automation account's vault like its password).
+    /// uses one (sealed in the automation account's vault like its password); for
+    /// [`SignIn::OAuth2`], the current OAuth access token, refreshed by the bot before the job.
     pub api_token: Option<SecretString>,
     /// The hub's other plain settings, by key (see [`settings`]); never secrets.
     pub settings: BTreeMap<String, String>,
@@ -465,4 +467,11 @@ fn unsupported<C: Connector + ?Sized>(c: &C, what: &str) -> ConnectorError {
 pub trait ConnectorRegistry: Send + Sync + std::fmt::Debug {
     /// The connector, or `None` when Castellan has none by that name.
     fn connector(&self, name: &str) -> Option<std::sync::Arc<dyn Connector>>;
+
+    /// The OAuth 2.0 client for connectors that sign in with [`SignIn::OAuth2`] (the adapter's
+    /// HTTP calls to vendors' authorization servers). Default: none, and such hubs cannot be
+    /// authorized.
+    fn oauth2(&self) -> Option<std::sync::Arc<dyn oauth2::OAuth2Client>> {
+        None
+    }
 }

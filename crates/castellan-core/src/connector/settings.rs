@@ -85,6 +85,11 @@ pub enum SignIn {
     ApiToken,
     /// Username with an API token or application password ([`API_TOKEN`]) for the API.
     UsernameAndToken,
+    /// An OAuth 2.0 grant the hub's admin gave in the app's consent page (authorization code,
+    /// RFC 6749 §4.1): the settings hold [`super::oauth2::fields`], the bot refreshes the access
+    /// token and hands it over as the context's `api_token`; no password needed.
+    #[serde(rename = "oauth2")]
+    OAuth2,
 }
 
 /// One setting a connector needs for a hub.
@@ -102,6 +107,9 @@ pub struct SettingField {
     pub required: bool,
     /// One sentence of help: where to find the value in the app.
     pub help: String,
+    /// The value used when the hub sets none (e.g. a SaaS vendor's fixed OAuth endpoint).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
 }
 
 impl SettingField {
@@ -113,7 +121,14 @@ impl SettingField {
             kind,
             required,
             help: String::new(),
+            default: None,
         }
+    }
+
+    /// The same field with a default value (see [`SettingField::default`]).
+    pub fn default_value(mut self, value: &str) -> Self {
+        self.default = Some(value.to_owned());
+        self
     }
 
     /// The same field with help text.

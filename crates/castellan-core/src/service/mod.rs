@@ -55,8 +55,8 @@ pub use authenticator::{
 pub use bot::{backoff, Bot, BotConfig, RESUME_WITHIN, SESSION_REUSE};
 pub use catalog::{GenerateRequest, GenerateResult};
 pub use hubs::{
-    unfinished, ConnectHub, HubDetail, HubPatch, MemberAction, NewPlaceholder, RevokeHub,
-    SessionUpload, ShareHub, DEFAULT_SAFEGUARD, UPLOADED_SESSION_REUSE,
+    unfinished, ConnectHub, HubDetail, HubPatch, MemberAction, NewPlaceholder, OAuth2Refusal,
+    RevokeHub, SessionUpload, ShareHub, DEFAULT_SAFEGUARD, OAUTH2_FLOW_TTL, UPLOADED_SESSION_REUSE,
 };
 pub use inbox::{
     normalize_e164, normalize_mail_domain, InboxQuery, ReceivedMessage,

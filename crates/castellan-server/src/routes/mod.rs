@@ -9,6 +9,7 @@ pub(crate) mod health;
 mod hubs;
 pub(crate) mod inbox;
 mod manual;
+pub(crate) mod oauth2;
 mod people;
 mod setup;
 mod totp;
@@ -32,4 +33,5 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .merge(totp::routes())
         .merge(inbox::routes())
         .merge(manual::routes())
+        .merge(oauth2::routes())
 }

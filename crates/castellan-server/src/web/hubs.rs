@@ -11,6 +11,7 @@
 mod actions;
 mod job_page;
 mod jobs;
+mod oauth2;
 mod page;
 mod tasks;
 mod wizard;
@@ -40,6 +41,9 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/hubs/{id}/revoke", post(actions::revoke))
         .route("/hubs/{id}/members", post(actions::member_action))
         .route("/hubs/{id}/sync", post(actions::sync))
+        .route("/hubs/{id}/oauth2/start", post(oauth2::start))
+        .route("/oauth2/callback", get(oauth2::callback))
+        .route("/oauth2/finish", get(oauth2::finish))
         .route("/hubs/{id}/jobs.json", get(jobs::jobs_json))
         .route("/hubs/{id}/log", get(jobs::hub_log))
         .route("/hubs/{id}/tasks/{task}/done", post(tasks::mark_done))
@@ -145,6 +149,7 @@ pub(crate) fn query(pairs: &[(&str, &str)]) -> String {
 fn done_notice(done: Option<&str>) -> Option<String> {
     let n = match done? {
         "connected" => "The hub is connected. The bot is validating the automation account and checking for updates.",
+        "oauth2" => "Connected with the app: its tokens are kept sealed with the automation account. The bot is validating them and checking for updates.",
         "shared" => "Shared. The bot will invite the person or update their app role.",
         "role" => "App role changed. The bot will update the member in the app.",
         "revoked" => "Revoked. The bot will remove the person from the app.",

@@ -16,6 +16,10 @@ pub enum ConnectorSignIn {
     ApiToken,
     /// Username with an API token or application password (secret custom field `api_token`).
     UsernameAndToken,
+    /// An OAuth 2.0 grant (authorization code): the hub's admin connects with the app once,
+    /// the bot refreshes the tokens; no password.
+    #[serde(rename = "oauth2")]
+    OAuth2,
 }
 
 impl From<castellan_core::connector::SignIn> for ConnectorSignIn {
@@ -24,6 +28,7 @@ impl From<castellan_core::connector::SignIn> for ConnectorSignIn {
             castellan_core::connector::SignIn::Password => Self::Password,
             castellan_core::connector::SignIn::ApiToken => Self::ApiToken,
             castellan_core::connector::SignIn::UsernameAndToken => Self::UsernameAndToken,
+            castellan_core::connector::SignIn::OAuth2 => Self::OAuth2,
         }
     }
 }
@@ -52,6 +57,9 @@ pub struct ConnectorSetting {
     pub required: bool,
     /// Where to find the value in the app.
     pub help: String,
+    /// The value used when the hub sets none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
 }
 
 impl From<castellan_core::connector::SettingField> for ConnectorSetting {
@@ -77,6 +85,7 @@ impl From<castellan_core::connector::SettingField> for ConnectorSetting {
             max,
             required: v.required,
             help: v.help,
+            default: v.default,
         }
     }
 }

@@ -466,6 +466,16 @@ impl Walk {
                 e.path.replace("{id}", &self.hub().await),
                 Some(json!({ "safeguard_threshold": 0.25 })),
             ),
+            // The OAuth 2.0 connect steps on a hub whose connector has no OAuth sign-in: the
+            // permission check passes or refuses before the use case answers 422 (the whole
+            // flow, with an authorization server, is `castellan/tests/oauth2_hub.rs`).
+            ("POST", "/api/v1/hubs/{id}/oauth2/start") => {
+                (e.path.replace("{id}", &self.hub().await), None)
+            }
+            ("POST", "/api/v1/oauth2/callback") => (
+                p(e.path),
+                Some(json!({ "state": format!("never-started-{n}"), "code": "c" })),
+            ),
             ("POST", "/api/v1/hubs/{id}/sync") => (
                 e.path.replace("{id}", &self.hub().await),
                 Some(json!({ "confirm": false })),

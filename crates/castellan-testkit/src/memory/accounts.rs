@@ -78,6 +78,7 @@ impl Tables {
         self.account_access.retain(|(a, _), _| *a != id);
         self.otp.remove(&id);
         self.app_sessions.retain(|(a, _), _| *a != id);
+        self.oauth2_grants.retain(|(a, _), _| *a != id);
         self.addresses.retain(|_, m| m.account_id != id);
         self.messages.retain(|_, m| m.account_id != id);
         for n in self.numbers.values_mut() {

@@ -20,6 +20,7 @@ mod inbox;
 mod job_steps;
 mod jobs;
 mod manual;
+mod oauth2;
 mod people;
 mod tables;
 mod vaults;

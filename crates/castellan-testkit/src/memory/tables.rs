@@ -75,6 +75,17 @@ pub(crate) struct Tables {
     pub(crate) app_sessions: BTreeMap<(AccountId, String), AppSessionRow>,
     /// `job_steps`, by job and seq (screenshots included).
     pub(crate) job_steps: BTreeMap<(JobId, i64), castellan_core::ports::KeptJobStep>,
+    /// `oauth2_grants`, by account and scope: the grant and its refresh claim.
+    pub(crate) oauth2_grants: BTreeMap<(AccountId, String), OAuth2GrantRow>,
+    /// `oauth2_flows`, by state hash.
+    pub(crate) oauth2_flows: BTreeMap<String, castellan_core::ports::OAuth2Flow>,
+}
+
+/// An `oauth2_grants` row: the grant and the refresh claim on it.
+#[derive(Debug, Clone)]
+pub(crate) struct OAuth2GrantRow {
+    pub(crate) grant: castellan_core::ports::KeptOAuth2Grant,
+    pub(crate) claim: Option<(String, DateTime<Utc>)>,
 }
 
 /// An `app_sessions` row: a kept session, a sign-in claim, or both.

@@ -21,6 +21,7 @@ use crate::ports::{FollowUp, JobFilter};
 mod check;
 mod converge;
 mod listing;
+mod oauth2;
 mod resources;
 mod sessions;
 pub use listing::RESUME_WITHIN;
@@ -393,6 +394,9 @@ impl Bot {
         // no other worker takes the job over meanwhile.
         let max_code_wait = (self.cfg.lease / 2).to_std().unwrap_or(StdDuration::ZERO);
         let mut ctx = self.svc.bot_context(hub, job, max_code_wait).await?;
+        if c.describe().sign_in == crate::connector::SignIn::OAuth2 {
+            ctx.api_token = Some(self.oauth2_token(hub).await?);
+        }
         match self.svc.job_steps_recorder(job).await {
             Ok(r) => ctx.steps = Some(r),
             Err(e) => tracing::warn!(job_id = %job.id, error = %e, "the job's steps go unrecorded"),

@@ -120,8 +120,8 @@ type Gate = Arc<tokio::sync::Mutex<()>>;
 
 /// The sign-in locks of one process, shared by its workers; the sessions live in the store.
 pub(crate) struct AppSessions {
-    /// Names this process's sign-in claims in the store.
-    holder: String,
+    /// Names this process's sign-in (and OAuth refresh) claims in the store.
+    pub(crate) holder: String,
     sign_ins: Mutex<HashMap<(AccountId, String), Gate>>,
 }
 

@@ -143,8 +143,11 @@ impl Castellan {
         ));
         let password = match (field(crate::service::accounts::PASSWORD), &api_token) {
             (Some(p), _) => p,
-            // A connector that signs in with a token needs no password.
+            // A connector that signs in with a token (or an OAuth grant) needs no password.
             (None, Some(_)) => secrecy::SecretString::from(String::new()),
+            (None, None) if crate::connector::oauth2::is_oauth2(&hub.settings) => {
+                secrecy::SecretString::from(String::new())
+            }
             (None, None) => {
                 return Err(CoreError::invalid(
                     "automation_account_id",

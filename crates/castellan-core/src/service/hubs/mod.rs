@@ -12,6 +12,7 @@ mod attention;
 mod grants;
 mod jobs;
 mod members;
+mod oauth2;
 mod settings;
 mod steps;
 
@@ -33,6 +34,8 @@ pub use attention::{SessionUpload, UPLOADED_SESSION_REUSE};
 pub use grants::{RevokeHub, ShareHub};
 pub use jobs::{unfinished, CONNECTOR_CALL_TIMEOUT};
 pub use members::MemberAction;
+pub(crate) use oauth2::{expiry, grant_scope, SealedTokens};
+pub use oauth2::{OAuth2Refusal, FLOW_TTL as OAUTH2_FLOW_TTL};
 
 /// Default safeguard threshold: a sync or plan that would remove more than 20% halts.
 pub const DEFAULT_SAFEGUARD: f64 = 0.2;
@@ -303,6 +306,14 @@ impl Hubs<'_> {
             None => {}
         }
         let now = self.now();
+        // An OAuth hub has no grant yet: its first check waits for "Connect with <app>".
+        let oauth2 = info
+            .as_ref()
+            .is_some_and(|i| i.sign_in == crate::connector::SignIn::OAuth2);
+        let reason = match oauth2 {
+            true => "waiting for an admin to connect with the app (OAuth) to authorize the automation account",
+            false => "validating the automation account",
+        };
         let hub = Hub {
             id: HubId::new(),
             app_id: app.id.clone(),
@@ -316,7 +327,7 @@ impl Hubs<'_> {
             login_method,
             automation_account_id: account.id,
             status: HubStatus::UnderValidation,
-            status_reason: Some("validating the automation account".into()),
+            status_reason: Some(reason.into()),
             warnings,
             safeguard_threshold: threshold,
             sync_interval_secs: interval,
@@ -330,7 +341,8 @@ impl Hubs<'_> {
         let ev = NewEvent::new(actor, ActivityAction::HubConnect, self.now())
             .target("hub", hub.id, &hub.label)
             .details(serde_json::json!({ "app_id": hub.app_id, "automation_account_id": hub.automation_account_id, "warnings": hub.warnings }));
-        self.store.insert_hub(&hub, &[job], &ev).await?;
+        let jobs = if oauth2 { vec![] } else { vec![job] };
+        self.store.insert_hub(&hub, &jobs, &ev).await?;
         Ok(hub)
     }
 

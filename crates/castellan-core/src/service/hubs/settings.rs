@@ -88,7 +88,9 @@ pub(crate) fn check_hub_settings(
             "an emailed link sets a new password at every sign-in: only a placeholder automation account (on its managed address) may sign in so",
         ));
     }
-    if !account.has_password && !token_signs_in && !by_link {
+    // An OAuth 2.0 grant is given in the app's consent page after connecting (`oauth2`).
+    let oauth2 = info.sign_in == SignIn::OAuth2;
+    if !account.has_password && !token_signs_in && !by_link && !oauth2 {
         return Err(CoreError::invalid(
             "automation_account_id",
             "the automation account has no password stored",

@@ -312,6 +312,8 @@ struct HubPage {
     here: String,
     /// A manual hub's tasks and roster upload.
     manual: super::tasks::ManualView,
+    /// Whether the hub signs in with OAuth 2.0 ("Connect with <app>").
+    oauth2: bool,
 }
 
 /// Builds the hub page from its data: pure, no I/O.
@@ -551,6 +553,7 @@ fn build_hub_page(mut chrome: Chrome, d: &HubData, q: &HubQuery, form: &FormStat
         general_error,
         here,
         manual,
+        oauth2: castellan_core::connector::oauth2::is_oauth2(&hub.settings),
         id,
     }
 }
