@@ -3,12 +3,12 @@
 //! runs, so nothing is written; a role inside it gets a permit that the use case accepts.
 
 use castellan_core::activity::Actor;
-use castellan_core::model::WorkspaceRole;
+use castellan_core::model::{ItemRole, WorkspaceRole};
 use castellan_core::permissions::{
     allows, can, each_permission, Action, Permission, PermissionVisitor, Permit,
 };
 use castellan_core::ports::ActivityStore;
-use castellan_core::service::ShareHub;
+use castellan_core::service::{HubPatch, ShareHub};
 use castellan_core::CoreError;
 
 use crate::fixtures::*;
@@ -117,4 +117,66 @@ fn permits_follow_the_one_matrix() {
         each_permission(&mut walk);
         assert_eq!(walk.1, Action::ALL, "one marker per action, in table order");
     }
+}
+
+/// Settings that say where the automation account's secrets go (the OAuth 2.0 endpoints and
+/// client, `allow_private`) change only by someone who may reveal that account, as the base
+/// URL does; an admin without access to its vault keeps every other hub setting.
+#[tokio::test]
+async fn where_secrets_are_sent_changes_only_with_the_right_to_reveal_them() {
+    let (w, hub) = synced_world().await;
+    let admin = w.signed_in("admin@example.com", WorkspaceRole::Admin).await;
+    let permit: Permit<can::HubManage> = admin.permit().expect("admins manage hubs");
+    // The admin sees the automation account (collaborator) but may not reveal its secrets.
+    w.svc
+        .accounts()
+        .share(
+            &w.owner.permit().unwrap(),
+            w.hub(hub.id).await.automation_account_id,
+            admin.person_id.unwrap(),
+            Some(ItemRole::Collaborator),
+        )
+        .await
+        .unwrap();
+    let before = w.hub(hub.id).await.settings;
+    for (key, value) in [
+        ("oauth2_token_url", "https://collector.example/token"),
+        (
+            "oauth2_authorize_url",
+            "https://collector.example/authorize",
+        ),
+        ("allow_private", "yes"),
+    ] {
+        let mut settings = before.clone();
+        settings.insert(key.to_owned(), value.to_owned());
+        let r = w
+            .svc
+            .hubs()
+            .update(
+                &permit,
+                hub.id,
+                HubPatch {
+                    settings: Some(settings),
+                    ..Default::default()
+                },
+            )
+            .await;
+        assert!(matches!(r, Err(CoreError::Forbidden(_))), "{key}: {r:?}");
+        assert_eq!(w.hub(hub.id).await.settings, before, "{key} unchanged");
+    }
+    // The same settings again, and the safeguard: no secret moves.
+    w.svc
+        .hubs()
+        .update(
+            &permit,
+            hub.id,
+            HubPatch {
+                settings: Some(before.clone()),
+                safeguard_threshold: Some(0.5),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("other settings need no right to the account");
+    assert_eq!(w.hub(hub.id).await.safeguard_threshold, 0.5);
 }

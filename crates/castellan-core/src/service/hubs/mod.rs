@@ -392,7 +392,17 @@ impl Hubs<'_> {
         if let Some(l) = &p.label {
             hub.label = validate::text("label", l, validate::MAX_LABEL)?;
         }
-        if p.base_url.is_some() || p.automation_account_id.is_some() {
+        // Settings that say where the automation account's secrets are sent (the OAuth 2.0
+        // endpoints and client, private addresses) change like the base URL: only by someone
+        // who may reveal those secrets.
+        let redirects_secrets = p.settings.as_ref().is_some_and(|new| {
+            let keys = new.keys().chain(hub.settings.keys());
+            keys.filter(|k| {
+                k.starts_with("oauth2_") || k.as_str() == crate::connector::settings::ALLOW_PRIVATE
+            })
+            .any(|k| new.get(k) != hub.settings.get(k))
+        });
+        if p.base_url.is_some() || p.automation_account_id.is_some() || redirects_secrets {
             let acc = p.automation_account_id.unwrap_or(hub.automation_account_id);
             self.account_for(actor, acc, crate::permissions::ItemAction::Reveal)
                 .await?;
