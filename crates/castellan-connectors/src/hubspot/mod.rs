@@ -108,7 +108,10 @@ impl App for HubSpot {
         Portal::send(portal.api.get(USERS).query(&q), "sign in").await?;
         let info = portal.token_info(&token).await?;
         debug!(hub_id = %info["hubId"], "signed in to HubSpot");
-        let data = json!({ "user_id": info["userId"].to_string(), "hub_id": info["hubId"] });
+        // The token's own user: without it the automation account could remove itself.
+        let me = crate::sdk::json::id(&info["userId"])
+            .ok_or_else(|| E::AppChanged("HubSpot's token information names no userId".into()))?;
+        let data = json!({ "user_id": me, "hub_id": info["hubId"] });
         Ok(Session { token, data })
     }
 

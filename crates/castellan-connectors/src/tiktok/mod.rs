@@ -126,7 +126,10 @@ impl App for TikTok {
         let me = center
             .call(center.api.get("/open_api/v1.3/user/info/"), "sign in")
             .await?;
-        let me = text(&me["data"]["core_user_id"]).to_owned();
+        // The token's own user: without it the automation account could remove itself.
+        let me = crate::sdk::json::id(&me["data"]["core_user_id"]).ok_or_else(|| {
+            E::AppChanged("TikTok's user information names no core_user_id".into())
+        })?;
         center.check_admin().await?;
         debug!(bc, "signed in to TikTok Business Center");
         let data = json!({ "bc": bc, "me": me });
