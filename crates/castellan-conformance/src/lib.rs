@@ -38,9 +38,11 @@ mod cases;
 pub mod fault_proxy;
 pub mod harness;
 mod report;
+pub mod token;
 
 pub use cases::{run, CASES, SEED_PREFIX};
 pub use report::{CaseResult, Outcome, Report};
+pub use token::TokenFixture;
 
 /// Implements the fixed half of a [`Fixture`] inside its `impl` block: [`Fixture::connector`]
 /// (the expression `$connector`, an `Arc<dyn Connector>`, evaluated at each call) and

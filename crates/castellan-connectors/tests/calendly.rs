@@ -9,9 +9,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use castellan_conformance::harness::{invitation, list_all, seeded_emails, token_context};
-use castellan_conformance::Fixture;
+use castellan_conformance::harness::{invitation, list_all, token_context};
+use castellan_conformance::TokenFixture;
 use castellan_connectors::calendly;
 use castellan_connectors::Registry;
 use castellan_core::catalog::Capability;
@@ -21,54 +20,33 @@ use castellan_core::connector::{
 use castellan_standins::calendly::Calendly;
 use secrecy::SecretString;
 
-/// The conformance fixture: its own stand-in, the owner's personal access token as the
-/// automation account's, a `user`'s as the account without admin rights.
-struct CalendlyFixture {
-    cal: Calendly,
-}
-
 fn connector() -> Arc<dyn Connector> {
     Registry::default()
         .connector(calendly::NAME)
         .expect("calendly is registered")
 }
 
-#[async_trait]
-impl Fixture for CalendlyFixture {
-    fn connector(&self) -> Arc<dyn Connector> {
-        connector()
-    }
-
-    fn base_url(&self) -> String {
-        self.cal.base_url.clone()
-    }
-
-    fn context(&self, base_url: &str) -> ConnectorContext {
-        token_context(base_url, "owner", &self.cal.owner_token)
-    }
-
-    async fn non_admin(&self, base_url: &str) -> Option<ConnectorContext> {
-        Some(token_context(base_url, "owner", &self.cal.user_token))
-    }
-
-    /// Members who accepted their invitations, made in the stand-in.
-    async fn seed_members(&self, prefix: &str, n: usize) -> Vec<String> {
-        seeded_emails(prefix, n, |email, i| {
-            self.cal.seed(email, &format!("Seeded {i}"), "user");
-        })
-    }
-
-    async fn automation_member(&self) -> Option<String> {
-        Some(self.cal.owner_membership.clone())
-    }
+/// The conformance fixture: its own stand-in, the owner's personal access token as the
+/// automation account's, a `user`'s as the account without admin rights; seeded members have
+/// accepted their invitations.
+fn fixture(cal: &Calendly) -> TokenFixture {
+    let seeder = cal.clone();
+    TokenFixture::new(
+        connector(),
+        &cal.base_url,
+        "owner",
+        &cal.owner_token,
+        move |email, i| {
+            seeder.seed(email, &format!("Seeded {i}"), "user");
+        },
+    )
+    .non_admin(&cal.user_token)
+    .automation_member(&cal.owner_membership)
 }
 
 #[tokio::test]
 async fn conformance() {
-    let report = castellan_conformance::run(&CalendlyFixture {
-        cal: Calendly::start(),
-    })
-    .await;
+    let report = castellan_conformance::run(&fixture(&Calendly::start())).await;
     assert!(report.failures().is_empty());
 }
 

@@ -7,9 +7,8 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use castellan_conformance::harness::{invitation, list_all, seeded_emails, token_context};
-use castellan_conformance::Fixture;
+use castellan_conformance::harness::{invitation, list_all, token_context};
+use castellan_conformance::TokenFixture;
 use castellan_connectors::hubspot;
 use castellan_connectors::Registry;
 use castellan_core::connector::{
@@ -19,57 +18,32 @@ use castellan_standins::hubspot::HubSpot;
 use secrecy::SecretString;
 use serde_json::json;
 
-/// The conformance fixture: its own stand-in, the admin's private app token as the automation
-/// account's, the read-only token as the account without admin rights.
-struct HubSpotFixture {
-    hs: HubSpot,
-}
-
 fn connector() -> Arc<dyn Connector> {
     Registry::default()
         .connector(hubspot::NAME)
         .expect("hubspot is registered")
 }
 
-#[async_trait]
-impl Fixture for HubSpotFixture {
-    fn connector(&self) -> Arc<dyn Connector> {
-        connector()
-    }
-
-    fn base_url(&self) -> String {
-        self.hs.base_url.clone()
-    }
-
-    fn context(&self, base_url: &str) -> ConnectorContext {
-        token_context(base_url, "private-app", &self.hs.admin_token)
-    }
-
-    async fn non_admin(&self, base_url: &str) -> Option<ConnectorContext> {
-        Some(token_context(
-            base_url,
-            "private-app",
-            &self.hs.read_only_token,
-        ))
-    }
-
-    async fn seed_members(&self, prefix: &str, n: usize) -> Vec<String> {
-        seeded_emails(prefix, n, |email, _| {
-            self.hs.seed(email, None);
-        })
-    }
-
-    async fn automation_member(&self) -> Option<String> {
-        Some(self.hs.admin_id.to_string())
-    }
+/// The conformance fixture: its own stand-in, the admin's private app token as the automation
+/// account's, the read-only token as the account without admin rights.
+fn fixture(hs: &HubSpot) -> TokenFixture {
+    let seeder = hs.clone();
+    TokenFixture::new(
+        connector(),
+        &hs.base_url,
+        "private-app",
+        &hs.admin_token,
+        move |email, _| {
+            seeder.seed(email, None);
+        },
+    )
+    .non_admin(&hs.read_only_token)
+    .automation_member(&hs.admin_id.to_string())
 }
 
 #[tokio::test]
 async fn conformance() {
-    let report = castellan_conformance::run(&HubSpotFixture {
-        hs: HubSpot::start(),
-    })
-    .await;
+    let report = castellan_conformance::run(&fixture(&HubSpot::start())).await;
     assert!(report.failures().is_empty());
 }
 

@@ -9,9 +9,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use castellan_conformance::harness::{invitation, list_all, seeded_emails, token_context};
-use castellan_conformance::Fixture;
+use castellan_conformance::harness::{invitation, list_all, token_context};
+use castellan_conformance::TokenFixture;
 use castellan_connectors::meta::{self, ADMIN, EMPLOYEE};
 use castellan_connectors::Registry;
 use castellan_core::catalog::Capability;
@@ -20,14 +19,6 @@ use castellan_core::connector::{
     ResourceGrant,
 };
 use castellan_standins::meta::{Meta, BUSINESS};
-
-/// The conformance fixture: its own stand-in whose invitees accept at once (the suite grants a
-/// Page role right after an invitation, and Meta assigns assets to business users only), the
-/// admin system user's token as the automation account's, the employee system user's as the
-/// account without admin rights, the business's Page as the resource.
-struct MetaFixture {
-    meta: Meta,
-}
 
 fn connector() -> Arc<dyn Connector> {
     Registry::default()
@@ -41,49 +32,36 @@ fn context(base_url: &str, token: &str) -> ConnectorContext {
     ctx
 }
 
-#[async_trait]
-impl Fixture for MetaFixture {
-    fn connector(&self) -> Arc<dyn Connector> {
-        connector()
-    }
-
-    fn base_url(&self) -> String {
-        self.meta.base_url.clone()
-    }
-
-    fn context(&self, base_url: &str) -> ConnectorContext {
-        context(base_url, &self.meta.admin_token)
-    }
-
-    async fn non_admin(&self, base_url: &str) -> Option<ConnectorContext> {
-        Some(context(base_url, &self.meta.employee_token))
-    }
-
-    /// Business users who accepted their invitations, made in the stand-in.
-    async fn seed_members(&self, prefix: &str, n: usize) -> Vec<String> {
-        seeded_emails(prefix, n, |email, i| {
-            self.meta.seed(email, &format!("Seeded {i}"), "EMPLOYEE");
-        })
-    }
-
-    async fn resource(&self) -> Option<String> {
-        Some(self.meta.page_id.clone())
-    }
+/// The conformance fixture: its own stand-in whose invitees accept at once (the suite grants a
+/// Page role right after an invitation, and Meta assigns assets to business users only), the
+/// admin system user's token as the automation account's, the employee system user's as the
+/// account without admin rights, the business's Page as the resource.
+fn fixture(meta: &Meta) -> TokenFixture {
+    let seeder = meta.clone();
+    TokenFixture::new(
+        connector(),
+        &meta.base_url,
+        "system user",
+        &meta.admin_token,
+        move |email, i| {
+            seeder.seed(email, &format!("Seeded {i}"), "EMPLOYEE");
+        },
+    )
+    .organization(BUSINESS)
+    .non_admin(&meta.employee_token)
+    .resource(&meta.page_id)
 }
 
 #[tokio::test]
 async fn conformance() {
     let meta = Meta::start();
     meta.accept_at_once(true);
-    let report = castellan_conformance::run(&MetaFixture { meta }).await;
+    let report = castellan_conformance::run(&fixture(&meta)).await;
     assert!(report.failures().is_empty());
-    let resources = report.cases.iter().find(|c| c.case == "resource roles");
     assert!(
-        matches!(
-            resources.map(|c| &c.outcome),
-            Some(castellan_conformance::Outcome::Passed)
-        ),
-        "{resources:?}"
+        report.passed("resource roles"),
+        "{:?}",
+        report.outcome("resource roles")
     );
 }
 

@@ -9,9 +9,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use castellan_conformance::harness::{invitation, list_all, seeded_emails, token_context};
-use castellan_conformance::{Fixture, Outcome};
+use castellan_conformance::harness::{invitation, list_all, token_context};
+use castellan_conformance::TokenFixture;
 use castellan_connectors::tiktok::{self, ADMIN, STANDARD};
 use castellan_connectors::Registry;
 use castellan_core::catalog::Capability;
@@ -20,14 +19,6 @@ use castellan_core::connector::{
     ResourceGrant,
 };
 use castellan_standins::tiktok::{TikTok, BC_ID};
-
-/// The conformance fixture: its own stand-in whose invitees join at once (the suite grants an
-/// advertiser role right after an invitation, and TikTok assigns accounts to members who
-/// joined), the admin's token as the automation account's, a standard member's as the account
-/// without admin rights, the advertiser account as the resource.
-struct TikTokFixture {
-    tt: TikTok,
-}
 
 fn connector() -> Arc<dyn Connector> {
     Registry::default()
@@ -41,55 +32,39 @@ fn context(base_url: &str, token: &str) -> ConnectorContext {
     ctx
 }
 
-#[async_trait]
-impl Fixture for TikTokFixture {
-    fn connector(&self) -> Arc<dyn Connector> {
-        connector()
-    }
-
-    fn base_url(&self) -> String {
-        self.tt.base_url.clone()
-    }
-
-    fn context(&self, base_url: &str) -> ConnectorContext {
-        context(base_url, &self.tt.admin_token)
-    }
-
-    async fn non_admin(&self, base_url: &str) -> Option<ConnectorContext> {
-        Some(context(base_url, &self.tt.standard_token))
-    }
-
-    /// Members who joined, made in the stand-in.
-    async fn seed_members(&self, prefix: &str, n: usize) -> Vec<String> {
-        seeded_emails(prefix, n, |email, i| {
-            self.tt.seed(email, &format!("Seeded {i}"), "STANDARD");
-        })
-    }
-
-    async fn resource(&self) -> Option<String> {
-        Some(self.tt.advertiser_id.clone())
-    }
-
-    /// Pages of 20: 60 members are three.
-    fn listing_size(&self) -> usize {
-        60
-    }
-
-    async fn automation_member(&self) -> Option<String> {
-        Some(self.tt.admin_id.clone())
-    }
+/// The conformance fixture: its own stand-in whose invitees join at once (the suite grants an
+/// advertiser role right after an invitation, and TikTok assigns accounts to members who
+/// joined), the admin's token as the automation account's, a standard member's as the account
+/// without admin rights, the advertiser account as the resource; pages of 20, so 60 members
+/// are three.
+fn fixture(tt: &TikTok) -> TokenFixture {
+    let seeder = tt.clone();
+    TokenFixture::new(
+        connector(),
+        &tt.base_url,
+        "bc admin",
+        &tt.admin_token,
+        move |email, i| {
+            seeder.seed(email, &format!("Seeded {i}"), "STANDARD");
+        },
+    )
+    .organization(BC_ID)
+    .non_admin(&tt.standard_token)
+    .resource(&tt.advertiser_id)
+    .listing_size(60)
+    .automation_member(&tt.admin_id)
 }
 
 #[tokio::test]
 async fn conformance() {
     let tt = TikTok::start();
     tt.accept_at_once(true);
-    let report = castellan_conformance::run(&TikTokFixture { tt }).await;
+    let report = castellan_conformance::run(&fixture(&tt)).await;
     assert!(report.failures().is_empty());
-    let resources = report.cases.iter().find(|c| c.case == "resource roles");
     assert!(
-        matches!(resources.map(|c| &c.outcome), Some(Outcome::Passed)),
-        "{resources:?}"
+        report.passed("resource roles"),
+        "{:?}",
+        report.outcome("resource roles")
     );
 }
 

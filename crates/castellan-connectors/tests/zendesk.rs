@@ -10,9 +10,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use castellan_conformance::harness::{invitation, list_all, seeded_emails, token_context};
-use castellan_conformance::Fixture;
+use castellan_conformance::harness::{invitation, list_all, token_context};
+use castellan_conformance::TokenFixture;
 use castellan_connectors::zendesk::{self, AUTH_OAUTH, AUTH_WITH};
 use castellan_connectors::Registry;
 use castellan_core::catalog::Capability;
@@ -24,58 +23,33 @@ use castellan_standins::zendesk::Zendesk;
 use secrecy::SecretString;
 use serde_json::json;
 
-/// The conformance suite's fixture: its own stand-in, the admin's API token as the automation
-/// account's, the agent's as the account without admin rights.
-struct ZendeskFixture {
-    zd: Zendesk,
-}
-
 fn connector() -> Arc<dyn Connector> {
     Registry::default()
         .connector(zendesk::NAME)
         .expect("zendesk is registered")
 }
 
-#[async_trait]
-impl Fixture for ZendeskFixture {
-    fn connector(&self) -> Arc<dyn Connector> {
-        connector()
-    }
-
-    fn base_url(&self) -> String {
-        self.zd.base_url.clone()
-    }
-
-    fn context(&self, base_url: &str) -> ConnectorContext {
-        token_context(base_url, &self.zd.admin_email, &self.zd.admin_token)
-    }
-
-    async fn non_admin(&self, base_url: &str) -> Option<ConnectorContext> {
-        Some(token_context(
-            base_url,
-            &self.zd.agent_email,
-            &self.zd.agent_token,
-        ))
-    }
-
-    /// Agents, made in the stand-in as an admin would in Zendesk's own pages.
-    async fn seed_members(&self, prefix: &str, n: usize) -> Vec<String> {
-        seeded_emails(prefix, n, |email, i| {
-            self.zd.seed(email, &format!("Seeded {i}"), "agent");
-        })
-    }
-
-    async fn automation_member(&self) -> Option<String> {
-        Some(self.zd.admin_id.to_string())
-    }
+/// The conformance suite's fixture: its own stand-in, the admin's API token as the automation
+/// account's, the agent's as the account without admin rights; seeded members are agents, made
+/// as an admin would in Zendesk's own pages.
+fn fixture(zd: &Zendesk) -> TokenFixture {
+    let seeder = zd.clone();
+    TokenFixture::new(
+        connector(),
+        &zd.base_url,
+        &zd.admin_email,
+        &zd.admin_token,
+        move |email, i| {
+            seeder.seed(email, &format!("Seeded {i}"), "agent");
+        },
+    )
+    .non_admin_as(&zd.agent_email, &zd.agent_token)
+    .automation_member(&zd.admin_id.to_string())
 }
 
 #[tokio::test]
 async fn conformance() {
-    let report = castellan_conformance::run(&ZendeskFixture {
-        zd: Zendesk::start(),
-    })
-    .await;
+    let report = castellan_conformance::run(&fixture(&Zendesk::start())).await;
     assert!(report.failures().is_empty());
 }
 
