@@ -590,12 +590,17 @@ pub async fn update_role<M: Members + ?Sized>(api: &M, id: &str, role: &str) -> 
     api.set_role(m, &role).await
 }
 
-/// Removes the member `id`; one already gone is done.
+/// Removes the member `id`; one already gone is done once [`Members::verify_permissions`]
+/// passes (the account may still manage the app's members).
 ///
-/// Errors: `Conflict` for the automation account; [`Members::remove`]'s.
+/// Errors: `Conflict` for the automation account; the probe's for a member not found;
+/// [`Members::remove`]'s.
 pub async fn remove<M: Members + ?Sized>(api: &M, id: &str) -> R<()> {
     let Some(m) = api.member(id).await? else {
-        return Ok(());
+        // "Already gone" only if the account still sees the app as one that may manage it: an
+        // app that hides its members from a token that lost its rights (GitHub answers 404)
+        // must not make a removal look done.
+        return api.verify_permissions().await;
     };
     not_self(api.is_me(&m), "remove itself")?;
     api.remove(m).await

@@ -16,6 +16,8 @@ use super::*;
 struct State {
     members: Vec<AppMember>,
     pages: usize,
+    /// The token lost its rights: the app hides every member and the probe fails.
+    lost_rights: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -47,7 +49,10 @@ impl Members for FakeApi {
     const DEFAULT_ROLES: Option<&'static [&'static str]> = Some(&["admin", "user"]);
 
     async fn verify_permissions(&self) -> R<()> {
-        Ok(())
+        match self.state().lost_rights {
+            true => Err(E::InsufficientPermission("not an owner any more".into())),
+            false => Ok(()),
+        }
     }
 
     /// One member a page; the cursor is the index.
@@ -229,6 +234,13 @@ async fn role_changes_removal_and_keep_seat_guard_the_automation_account() {
     remove(&api, "cy").await.unwrap();
     remove(&api, "cy").await.unwrap();
     assert!(api.member("cy").await.unwrap().is_none());
+    // A member the app no longer shows to a token that lost its rights is not "already gone".
+    api.state().lost_rights = true;
+    assert!(matches!(
+        remove(&api, "cy").await,
+        Err(E::InsufficientPermission(_))
+    ));
+    api.state().lost_rights = false;
     assert_eq!(
         confirmed(&api, "bot", "admin").await.unwrap().roles,
         ["admin"]
