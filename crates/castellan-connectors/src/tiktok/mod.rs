@@ -57,6 +57,17 @@ use crate::sdk::roles::known;
 use crate::sdk::saas;
 use crate::sdk::{Auth, Endpoint, HttpClient};
 use model::{bc_member, code_error, list, next_page, ADVERTISER_ROLES, INVITATION, ROLES};
+
+/// The member rows of a listing answer `v` ([`bc_member`]), rejected invitations left out.
+///
+/// Errors: `AppChanged` for an unreadable row.
+fn rows(v: &Value) -> R<Vec<AppMember>> {
+    list(v)
+        .iter()
+        .map(bc_member)
+        .filter_map(Result::transpose)
+        .collect()
+}
 pub use model::{ADMIN, STANDARD};
 
 /// The connector's name in the catalog.
@@ -252,7 +263,7 @@ impl Members for Center<'_> {
     async fn page(&self, cursor: Option<&str>) -> R<MemberPage> {
         let v = self.members(cursor.unwrap_or("1"), None).await?;
         Ok(MemberPage {
-            members: list(&v).iter().filter_map(bc_member).collect(),
+            members: rows(&v)?,
             next: next_page(&v),
         })
     }
@@ -287,7 +298,7 @@ impl Members for Center<'_> {
         let mut page = "1".to_owned();
         loop {
             let v = self.members(&page, Some(email)).await?;
-            let hit = list(&v).iter().filter_map(bc_member);
+            let hit = rows(&v)?;
             if let Some(m) = hit.into_iter().find(|m| m.email.as_deref() == Some(email)) {
                 return Ok(Some(m));
             }
@@ -403,16 +414,16 @@ impl Members for Center<'_> {
                 "list an account's members",
             )
             .await?;
-        let members = list(&v)
-            .iter()
-            .filter_map(|row| {
-                let role = Some(text(&row["advertiser_role"])).filter(|r| !r.is_empty())?;
-                Some(ResourceMember {
-                    app_member_id: bc_member(row)?.app_member_id,
+        let mut members = Vec::new();
+        for row in list(&v) {
+            let role = Some(text(&row["advertiser_role"])).filter(|r| !r.is_empty());
+            if let (Some(role), Some(m)) = (role, bc_member(row)?) {
+                members.push(ResourceMember {
+                    app_member_id: m.app_member_id,
                     roles: vec![role.to_owned()],
-                })
-            })
-            .collect();
+                });
+            }
+        }
         Ok(ResourceMemberPage {
             members,
             next: next_page(&v),

@@ -42,16 +42,20 @@ pub(crate) const INVITATION: &str = "invitation:";
 pub(crate) const RATE_WAIT: Duration = Duration::from_secs(60);
 
 /// A member row as an app member: `BOUND` ones active under their `user_id`, `PENDING` ones
-/// invited under `invitation:<email>`; `None` for a `REJECTED` invitation or a row without an
-/// id or address.
-pub(crate) fn bc_member(v: &Value) -> Option<AppMember> {
+/// invited under `invitation:<email>`; `None` for a `REJECTED` invitation.
+///
+/// Errors: `AppChanged` for a row without its id or address (a member Castellan cannot see
+/// must not look gone).
+pub(crate) fn bc_member(v: &Value) -> Result<Option<AppMember>, E> {
+    let unreadable = || crate::sdk::errors::unexpected(APP, "read a member row");
     let role = Some(text(&v["user_role"])).filter(|r| !r.is_empty());
     let roles = vec![role.map_or(STANDARD.to_owned(), str::to_ascii_lowercase)];
     let email = v["user_email"].as_str();
     let name = v["user_name"].as_str();
     match text(&v["relation_status"]) {
         "PENDING" => {
-            let email = email.filter(|e| !e.is_empty())?.to_lowercase();
+            let email = email.filter(|e| !e.is_empty()).ok_or_else(unreadable)?;
+            let email = email.to_lowercase();
             let mut m = member(
                 format!("{INVITATION}{email}"),
                 Some(&email),
@@ -60,12 +64,18 @@ pub(crate) fn bc_member(v: &Value) -> Option<AppMember> {
                 false,
             );
             m.state = MemberState::Invited;
-            Some(m)
+            Ok(Some(m))
         }
-        "REJECTED" => None,
+        "REJECTED" => Ok(None),
         _ => {
-            let id = v["user_id"].as_str().filter(|i| !i.is_empty())?;
-            Some(member(id, email, name, roles, false))
+            let id = v["user_id"].as_str().filter(|i| !i.is_empty());
+            Ok(Some(member(
+                id.ok_or_else(unreadable)?,
+                email,
+                name,
+                roles,
+                false,
+            )))
         }
     }
 }
@@ -125,6 +135,7 @@ mod tests {
             &json!({"user_id": "7", "user_name": "Ana", "user_email": "A@X.org",
             "user_role": "ADMIN", "relation_status": "BOUND"}),
         )
+        .unwrap()
         .unwrap();
         assert_eq!(
             (
@@ -136,12 +147,21 @@ mod tests {
         );
         let pending = bc_member(&json!({"user_email": "B@X.org", "user_role": "STANDARD",
             "relation_status": "PENDING"}))
+        .unwrap()
         .unwrap();
         assert_eq!(
             (pending.app_member_id.as_str(), pending.state),
             ("invitation:b@x.org", MemberState::Invited)
         );
-        assert!(bc_member(&json!({"user_id": "9", "relation_status": "REJECTED"})).is_none());
+        let rejected = json!({"user_id": "9", "relation_status": "REJECTED"});
+        assert!(bc_member(&rejected).unwrap().is_none());
+        // A row Castellan cannot read is the app's change, not a member gone.
+        for row in [
+            json!({"user_name": "No id", "relation_status": "BOUND"}),
+            json!({"user_role": "STANDARD", "relation_status": "PENDING"}),
+        ] {
+            assert!(matches!(bc_member(&row), Err(E::AppChanged(_))), "{row}");
+        }
         let page = |p: u64, t: u64| json!({"data": {"page_info": {"page": p, "total_page": t}}});
         assert_eq!(next_page(&page(1, 3)).as_deref(), Some("2"));
         assert_eq!(next_page(&page(3, 3)), None);
