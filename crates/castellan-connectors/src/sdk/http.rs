@@ -58,9 +58,30 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 
 /// `s` percent-encoded as one path segment (RFC 3986 §3.3): `@ana:example.org` gives
-/// `%40ana%3Aexample.org`.
+/// `%40ana%3Aexample.org`. `.` and `..` stay as they are, and [`Request::send`] refuses a path
+/// holding them as a segment.
 pub fn segment(s: &str) -> String {
     utf8_percent_encode(s, SEGMENT).to_string()
+}
+
+/// Refuses a request path with a `.` or `..` segment, literal or percent-encoded (`%2E`): URL
+/// parsers remove them (RFC 3986 §5.2.4, and the WHATWG URL standard decodes `%2e` first), so
+/// an id such as `..` put in a path with [`segment`] would aim the request at another
+/// resource. The query is not a path.
+///
+/// Errors: `Conflict` naming the method's path pattern, never the id.
+fn refuse_dot_segments(path: &str) -> Result<(), ConnectorError> {
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    let dot = path.split('/').any(|seg| {
+        let seg = seg.to_ascii_lowercase().replace("%2e", ".");
+        seg == "." || seg == ".."
+    });
+    match dot {
+        true => Err(ConnectorError::Conflict(
+            "an id of `.` or `..` cannot name anything in the app; the request was not sent".into(),
+        )),
+        false => Ok(()),
+    }
 }
 
 /// The hub's request timeout, or [`DEFAULT_TIMEOUT`] when it is zero (unset).
@@ -427,6 +448,7 @@ impl Request<'_> {
     /// connections are `Unavailable`; an address the policy refuses or a request that cannot be
     /// built is `Configuration`. Any HTTP status is an `Ok` [`Reply`].
     pub async fn send(self) -> Result<Reply, ConnectorError> {
+        refuse_dot_segments(&self.path)?;
         let mut waited = Duration::ZERO;
         let mut attempt = 1;
         loop {

@@ -3,6 +3,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+use castellan_core::connector::ConnectorError;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -232,4 +233,25 @@ async fn a_throttle_recognises_the_apps_own_rate_limit_answers() {
             retry_after: Some(Duration::from_millis(200))
         })
     );
+}
+
+#[tokio::test]
+async fn an_id_of_dot_or_dot_dot_is_refused_before_anything_is_sent() {
+    let (url, seen) = scripted(vec![]).await;
+    let http = client();
+    let ep = http.endpoint(&url, Duration::from_secs(5)).unwrap();
+    for id in ["..", ".", "%2E%2e", "%2e"] {
+        let path = format!("/orgs/acme/members/{id}");
+        let e = ep.request(Method::DELETE, &path).send().await.unwrap_err();
+        assert!(matches!(e, ConnectorError::Conflict(_)), "{id}: {e}");
+    }
+    // Dots inside a segment, or in the query, are ordinary.
+    let r = ep
+        .get(&format!("/users/{}", super::http::segment("a..b.c")))
+        .query(&[("q", "..".to_owned())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(*seen.lock().unwrap(), ["GET"]);
 }
