@@ -42,6 +42,10 @@ pub struct AppState {
     pub limits: ServeLimits,
     /// The host's readiness checks besides the database (none by default).
     pub readiness: Readiness,
+    /// The server's public base URL (`public_url`, e.g. `https://castellan.example.com`, no
+    /// trailing slash), when configured: OAuth 2.0 redirect URIs are built on it rather than on
+    /// a request's `Host` header. `None` by default.
+    pub public_url: Option<String>,
 }
 
 impl AppState {
@@ -53,6 +57,7 @@ impl AppState {
             limiter: web::security::SignInLimiter::default(),
             limits: ServeLimits::default(),
             readiness: Readiness::default(),
+            public_url: None,
         }
     }
 }

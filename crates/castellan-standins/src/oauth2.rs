@@ -89,6 +89,8 @@ struct Inner {
     next_grant: u64,
     deny_next: bool,
     lifetime: Option<Duration>,
+    /// Whether token responses leave `expires_in` out (RFC 6749 §5.1: it is RECOMMENDED).
+    silent_lifetime: bool,
     stats: Stats,
     /// The refresh token last issued.
     last_refresh: Option<String>,
@@ -149,6 +151,17 @@ impl OAuth2StandIn {
     /// Access tokens issued from now on live `lifetime` (`expires_in` says so).
     pub fn set_token_lifetime(&self, lifetime: Duration) {
         self.shared.lock().lifetime = Some(lifetime);
+    }
+
+    /// Token responses from now on leave `expires_in` out (the tokens still expire).
+    pub fn omit_expires_in(&self) {
+        self.shared.lock().silent_lifetime = true;
+    }
+
+    /// Every access token issued so far stops working, as at its expiry; refresh tokens stay
+    /// valid.
+    pub fn expire_access_tokens(&self) {
+        self.shared.lock().access.clear();
     }
 
     /// The next `/authorize` is refused by the "user" (`error=access_denied`).
@@ -330,12 +343,15 @@ fn issue(g: &mut Inner, grant: u64) -> Response {
     g.refresh.insert(refresh.clone(), grant);
     g.last_refresh = Some(refresh.clone());
     g.last_access = Some(access.clone());
-    let body = json!({
+    let mut body = json!({
         "access_token": access,
         "token_type": "Bearer",
         "expires_in": lifetime.as_secs(),
         "refresh_token": refresh,
     });
+    if g.silent_lifetime {
+        body.as_object_mut().map(|o| o.remove("expires_in"));
+    }
     (
         StatusCode::OK,
         [(header::CACHE_CONTROL, "no-store")],

@@ -24,7 +24,7 @@ use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use castellan_connectors::sdk::oauth2::OAuth2Http;
 use castellan_core::connector::oauth2::{self, OAuth2Client, OAuth2Spec};
-use castellan_core::connector::settings::{SettingField, SettingKind, BASE_URL};
+use castellan_core::connector::settings::{allow_private, SettingField, SettingKind, BASE_URL};
 use castellan_core::connector::{
     AppMember, AppSession, Connector, ConnectorContext, ConnectorError, ConnectorInfo,
     ConnectorRegistry, Invitation, MemberPage, MemberState, SignIn,
@@ -89,6 +89,8 @@ impl Connector for VendorConnector {
             scopes: "users:read users:write".into(),
             pkce: true,
         }));
+        // A self-hosted app's: its authorization server may be on loopback (the stand-in).
+        settings.push(allow_private());
         ConnectorInfo {
             name: "synapse".into(),
             roles: vec!["admin".into(), "member".into()],
@@ -545,6 +547,33 @@ async fn a_authorization_code_with_pkce_through_castellans_routes() {
     assert!(r.text.contains("did not authorize Castellan"), "{}", r.text);
     assert!(r.text.contains("access_denied"), "{}", r.text);
 
+    // The hub's token endpoint changes while the admin is at the vendor: the code is not sent
+    // to the new one, and the admin starts again.
+    let back = w.to_vendor_and_back().await;
+    let settings = |token_url: &str| {
+        json!({ "settings": {
+            "oauth2_client_id": CLIENT_ID,
+            "oauth2_authorize_url": w.vendor.authorize_url(),
+            "oauth2_token_url": token_url,
+        } })
+    };
+    let path = format!("/api/v1/hubs/{}", w.hub);
+    let moved = format!("{}?moved=1", w.vendor.token_url());
+    let r = w.api("PATCH", &path, Some(settings(&moved))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = w.callback(&back).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(
+        r.text.contains("changed since this authorization started"),
+        "{}",
+        r.text
+    );
+    assert_eq!(w.vendor.stats().codes_exchanged, 0);
+    let r = w
+        .api("PATCH", &path, Some(settings(&w.vendor.token_url())))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+
     // Approved: the code is exchanged with the verifier, the tokens are kept sealed.
     let back = w.to_vendor_and_back().await;
     let r = w.callback(&back).await;
@@ -552,7 +581,7 @@ async fn a_authorization_code_with_pkce_through_castellans_routes() {
     assert_eq!(r.location(), format!("/hubs/{}?done=oauth2", w.hub));
     let stats = w.vendor.stats();
     assert_eq!(stats.codes_exchanged, 1);
-    assert_eq!(stats.challenge_methods, ["S256", "S256"]);
+    assert_eq!(stats.challenge_methods, ["S256", "S256", "S256"]);
     assert_eq!(w.grant_version().await, 1);
     let (access, refresh) = (
         w.vendor.last_access_token().unwrap(),
@@ -643,4 +672,31 @@ async fn c_a_revoked_grant_puts_the_hub_in_review_service_account_with_the_reaso
     assert!(reason.contains("connect with the app again"), "{reason}");
     assert!(!reason.contains(&w.vendor.last_refresh_token().unwrap()));
     assert_eq!(w.vendor.stats().refused, ["invalid_grant"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn d_a_token_without_a_lifetime_is_refreshed_once_the_app_refuses_it() {
+    let w = World::new(Duration::from_secs(3600)).await;
+    w.vendor.omit_expires_in();
+    w.connect().await;
+    assert_eq!(w.run_jobs().await["state"], "completed");
+    assert_eq!(
+        w.vendor.stats().refreshes,
+        0,
+        "no lifetime: nothing to refresh ahead"
+    );
+    // The vendor lets the access token lapse without having said when: the next sign-in is
+    // refused, and the bot refreshes once and goes on.
+    w.vendor.expire_access_tokens();
+    let job = w.sync().await;
+    assert_eq!(job["state"], "completed", "{job}");
+    assert_eq!(w.vendor.stats().refreshes, 1);
+    assert_eq!(w.grant_version().await, 2);
+    assert_eq!(w.hub().await["status"], "healthy");
+    // Revoked for good: the refresh is refused, and the hub says so.
+    w.vendor.revoke_all();
+    let job = w.sync().await;
+    assert_eq!(job["state"], "not_completed", "{job}");
+    assert_eq!(w.hub().await["status"], "review_service_account");
+    assert_eq!(w.vendor.stats().refreshes, 1);
 }

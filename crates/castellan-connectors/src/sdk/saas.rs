@@ -33,11 +33,13 @@ pub fn settings(
     base_url: SettingField,
     own: impl IntoIterator<Item = SettingField>,
 ) -> Vec<SettingField> {
-    let private = allow_private().help(&format!(
-        "{ALLOW_PRIVATE_NO} (default): public addresses only, as the vendor's API is; \
-         {ALLOW_PRIVATE_YES}: a loopback or private address (a stand-in or a proxy). Link-local \
-         and cloud metadata addresses are refused either way"
-    ));
+    let private = allow_private()
+        .help(&format!(
+            "{ALLOW_PRIVATE_NO} (default): public addresses only, as the vendor's API is; \
+             {ALLOW_PRIVATE_YES}: a loopback or private address (a stand-in or a proxy). \
+             Link-local and cloud metadata addresses are refused either way"
+        ))
+        .default_value(ALLOW_PRIVATE_NO);
     let mut all = vec![base_url];
     all.extend(own);
     all.extend([requests_per_second(), private]);

@@ -127,18 +127,28 @@ pub struct OAuth2Config {
     pub scopes: Vec<String>,
     /// Whether to send a PKCE `S256` challenge and verifier (RFC 7636).
     pub pkce: bool,
-    /// Whether the endpoints may be on loopback or private addresses (the hub's
-    /// `allow_private`; default yes).
+    /// Whether the endpoints may be on loopback or private addresses and over plain `http`
+    /// (the hub's `allow_private`; default: its connector's, else no).
     pub allow_private: bool,
 }
 
 impl OAuth2Config {
-    /// The config of a hub whose connector declares `spec`, from the hub's plain `settings`.
+    /// The config of a hub whose connector declares `spec`, from the hub's plain `settings`;
+    /// private addresses only where `allow_private` says `yes`.
     ///
-    /// Errors: `Configuration` naming the setting when the client id or an endpoint is missing.
+    /// Errors: `Configuration` naming the setting when the client id or an endpoint is missing,
+    /// or an endpoint is not `https` on a hub that does not allow private addresses.
     pub fn resolve(
         spec: &OAuth2Spec,
         settings: &BTreeMap<String, String>,
+    ) -> Result<Self, ConnectorError> {
+        Self::resolve_with(spec, settings, false)
+    }
+
+    fn resolve_with(
+        spec: &OAuth2Spec,
+        settings: &BTreeMap<String, String>,
+        private_by_default: bool,
     ) -> Result<Self, ConnectorError> {
         let get = |k: &str| {
             settings
@@ -156,12 +166,28 @@ impl OAuth2Config {
             Some(v) => v.eq_ignore_ascii_case("yes"),
             None => spec.pkce,
         };
-        let allow_private = !get(super::settings::ALLOW_PRIVATE)
-            .is_some_and(|v| v.eq_ignore_ascii_case(super::settings::ALLOW_PRIVATE_NO));
+        let allow_private = match get(super::settings::ALLOW_PRIVATE) {
+            Some(v) => v.eq_ignore_ascii_case(super::settings::ALLOW_PRIVATE_YES),
+            None => private_by_default,
+        };
+        let endpoint = |k: &str, default: &Option<String>| {
+            let url = need(k, default)?;
+            match allow_private
+                || url
+                    .get(..8)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
+            {
+                true => Ok(url),
+                false => Err(ConnectorError::Configuration(format!(
+                    "the hub's `{k}` must be an https URL (allow_private = yes lets a server \
+                     on the company's own network use http)"
+                ))),
+            }
+        };
         Ok(Self {
             client_id: need(OAUTH2_CLIENT_ID, &None)?,
-            authorize_url: need(OAUTH2_AUTHORIZE_URL, &spec.authorize_url)?,
-            token_url: need(OAUTH2_TOKEN_URL, &spec.token_url)?,
+            authorize_url: endpoint(OAUTH2_AUTHORIZE_URL, &spec.authorize_url)?,
+            token_url: endpoint(OAUTH2_TOKEN_URL, &spec.token_url)?,
             scopes: scopes.split_whitespace().map(str::to_owned).collect(),
             pkce,
             allow_private,
@@ -169,7 +195,7 @@ impl OAuth2Config {
     }
 
     /// The config of a hub from its settings alone, with the defaults its connector's settings
-    /// schema declares (see [`fields`]).
+    /// schema declares (see [`fields`]; `allow_private` as the schema's field says, else no).
     ///
     /// Errors: as [`OAuth2Config::resolve`].
     pub fn from_schema(
@@ -188,7 +214,9 @@ impl OAuth2Config {
             scopes: default(OAUTH2_SCOPES).unwrap_or_default(),
             pkce: default(OAUTH2_PKCE).is_some_and(|v| v == "yes"),
         };
-        Self::resolve(&spec, settings)
+        let private = default(super::settings::ALLOW_PRIVATE)
+            .is_some_and(|v| v == super::settings::ALLOW_PRIVATE_YES);
+        Self::resolve_with(&spec, settings, private)
     }
 }
 
@@ -293,9 +321,27 @@ mod tests {
         assert_eq!(cfg.client_id, "c1");
         assert_eq!(cfg.authorize_url, "https://v.example/authorize");
         assert_eq!(cfg.scopes, ["users:read", "users:write"]);
-        assert!(!cfg.pkce && cfg.allow_private);
+        assert!(!cfg.pkce && !cfg.allow_private);
         let e = OAuth2Config::resolve(&spec, &settings(&[])).unwrap_err();
         assert!(e.to_string().contains("oauth2_client_id"), "{e}");
+        // Plain http only where the hub allows private addresses.
+        let http = |private: &str| {
+            OAuth2Config::resolve(
+                &spec,
+                &settings(&[
+                    (OAUTH2_CLIENT_ID, "c1"),
+                    (OAUTH2_TOKEN_URL, "http://10.0.0.5/token"),
+                    (super::super::settings::ALLOW_PRIVATE, private),
+                ]),
+            )
+        };
+        let e = http("no").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("`oauth2_token_url` must be an https URL"),
+            "{e}"
+        );
+        assert!(http("yes").unwrap().allow_private);
     }
 
     #[test]
@@ -312,7 +358,13 @@ mod tests {
         let cfg =
             OAuth2Config::from_schema(&schema, &settings(&[(OAUTH2_CLIENT_ID, "c")])).unwrap();
         assert_eq!(cfg.token_url, "https://v.example/t");
-        assert!(cfg.pkce);
+        assert!(cfg.pkce && !cfg.allow_private);
+        // A self-hosted connector's schema allows private addresses unless the hub says no.
+        let mut schema = schema;
+        schema.push(super::super::settings::allow_private());
+        let cfg =
+            OAuth2Config::from_schema(&schema, &settings(&[(OAUTH2_CLIENT_ID, "c")])).unwrap();
+        assert!(cfg.allow_private);
         assert!(is_oauth2(&settings(&[(OAUTH2_CLIENT_ID, "c")])));
         assert!(!is_oauth2(&settings(&[])));
     }

@@ -221,6 +221,7 @@ pub fn allow_private() -> SettingField {
         false,
     )
     .help("yes (default): the app may be on a loopback or private address (a self-hosted app); no: public addresses only (a SaaS app). Link-local and cloud metadata addresses are refused either way")
+    .default_value(ALLOW_PRIVATE_YES)
 }
 
 /// The schema of a self-hostable app: its `base_url` field (with the app's own label and help),

@@ -30,8 +30,9 @@ pub struct OAuth2Started {
     pub authorization_url: String,
 }
 
-/// What the vendor sent back to the redirect URI (its query parameters).
-#[derive(Debug, Deserialize, ToSchema)]
+/// What the vendor sent back to the redirect URI (its query parameters). Its `Debug` shows
+/// neither the code nor the state.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OAuth2Callback {
     /// The `state` parameter.
@@ -45,6 +46,17 @@ pub struct OAuth2Callback {
     /// The vendor's `error_description`, if any.
     #[serde(default)]
     pub error_description: Option<String>,
+}
+
+impl std::fmt::Debug for OAuth2Callback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuth2Callback")
+            .field("state", &"[redacted]")
+            .field("code", &self.code.as_ref().map(|_| "[redacted]"))
+            .field("error", &self.error)
+            .field("error_description", &self.error_description)
+            .finish()
+    }
 }
 
 impl OAuth2Callback {
@@ -64,10 +76,14 @@ impl OAuth2Callback {
     }
 }
 
-/// The server's own callback URL, from the request: `<scheme>://<Host>/oauth2/callback`, the
+/// The server's own callback URL: `<public_url>/oauth2/callback` when the server has a
+/// configured public URL; else from the request, `<scheme>://<Host>/oauth2/callback`, the
 /// scheme from `X-Forwarded-Proto`, else `http` on loopback hosts and `https` elsewhere. A hub
 /// may name another one (`oauth2_redirect_uri`).
-pub(crate) fn callback_url(headers: &HeaderMap) -> String {
+pub(crate) fn callback_url(s: &AppState, headers: &HeaderMap) -> String {
+    if let Some(base) = s.public_url.as_deref() {
+        return format!("{}/oauth2/callback", base.trim_end_matches('/'));
+    }
     let host = headers
         .get(axum::http::header::HOST)
         .and_then(|v| v.to_str().ok())
@@ -97,7 +113,7 @@ async fn start_oauth2(
     let url = s
         .svc
         .hubs()
-        .start_oauth2(&a.permit()?, id, &callback_url(&headers))
+        .start_oauth2(&a.permit()?, id, &callback_url(&s, &headers))
         .await?;
     Ok(Json(OAuth2Started {
         authorization_url: url,

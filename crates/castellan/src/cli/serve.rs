@@ -165,6 +165,7 @@ pub async fn serve(a: ServeArgs) -> Result<ExitCode> {
         sms: inbox.sms,
         limits: limits.http,
         readiness,
+        public_url: cfg.inbox.public_url.clone(),
         ..castellan_server::AppState::new(svc)
     };
     // One stop signal for the HTTP server, the SMTP receiver and the bots alike; the drain

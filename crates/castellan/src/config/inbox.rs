@@ -54,8 +54,9 @@ pub struct InboxArgs {
     /// (/api/v1/webhooks/sms), whose `X-Twilio-Signature` it checks.
     #[arg(long, value_name = "TOKEN")]
     sms_auth_token: Option<Secret>,
-    /// The public base URL the SMS provider calls (default http://<listen address>); the
-    /// webhook's signature covers it.
+    /// The server's public base URL: the SMS provider calls it (default http://<listen
+    /// address>; the webhook's signature covers it), and OAuth 2.0 redirect URIs are built on
+    /// it (default: the request's Host).
     #[arg(long, value_name = "URL")]
     public_url: Option<String>,
 }

@@ -394,8 +394,9 @@ impl Bot {
         // no other worker takes the job over meanwhile.
         let max_code_wait = (self.cfg.lease / 2).to_std().unwrap_or(StdDuration::ZERO);
         let mut ctx = self.svc.bot_context(hub, job, max_code_wait).await?;
-        if c.describe().sign_in == crate::connector::SignIn::OAuth2 {
-            ctx.api_token = Some(self.oauth2_token(hub).await?);
+        let oauth2 = c.describe().sign_in == crate::connector::SignIn::OAuth2;
+        if oauth2 {
+            ctx.api_token = Some(self.oauth2_token(hub, false).await?);
         }
         match self.svc.job_steps_recorder(job).await {
             Ok(r) => ctx.steps = Some(r),
@@ -407,12 +408,25 @@ impl Bot {
             .account(hub.automation_account_id)
             .await?
             .ok_or(crate::error::CoreError::NotFound { kind: "account" })?;
-        let key = sessions::SessionKey::new(&c.describe().name, &ctx, account.id, account.vault_id);
-        let (s, reused) = self
-            .svc
-            .app_sessions
-            .get(&self.svc, &*c, &ctx, &key, self.now())
-            .await?;
+        let mut key =
+            sessions::SessionKey::new(&c.describe().name, &ctx, account.id, account.vault_id);
+        let mut got = match oauth2 {
+            // An OAuth access token is its own session: each job signs in with it, so that a
+            // token the app refuses before its time (or that has none) is refreshed here, once.
+            true => c.login(&ctx).await.map(|s| (s, false)),
+            false => {
+                self.svc
+                    .app_sessions
+                    .get(&self.svc, &*c, &ctx, &key, self.now())
+                    .await
+            }
+        };
+        if oauth2 && matches!(got, Err(ConnectorError::BadCredentials(_))) {
+            ctx.api_token = Some(self.oauth2_token(hub, true).await?);
+            key = sessions::SessionKey::new(&c.describe().name, &ctx, account.id, account.vault_id);
+            got = c.login(&ctx).await.map(|s| (s, false));
+        }
+        let (s, reused) = got?;
         let c = Arc::new(sessions::Reusing::new(
             c,
             self.svc.clone(),

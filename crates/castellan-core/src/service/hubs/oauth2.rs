@@ -159,6 +159,18 @@ pub(crate) fn expiry(tokens: &OAuth2Tokens, now: DateTime<Utc>) -> Option<DateTi
     Some(now + Duration::seconds(secs))
 }
 
+/// The associated data of a flow's sealed PKCE verifier: the flow and the client it was
+/// started for (client id and token endpoint, [`grant_scope`]), so that a code is exchanged
+/// only where the authorization was asked for. Settings changed in between leave the verifier
+/// unopenable, and the admin starts again.
+fn verifier_aad(state_hash: &str, cfg: &OAuth2Config) -> Vec<u8> {
+    field_aad(
+        "oauth2_flows",
+        state_hash,
+        &format!("verifier {}", grant_scope(cfg)),
+    )
+}
+
 /// The hash that binds a flow to the admin's session (their token id).
 fn session_hash(actor: &crate::activity::Actor) -> CoreResult<String> {
     let token = actor.token_id.ok_or_else(|| {
@@ -217,7 +229,7 @@ impl Hubs<'_> {
         let state_hash = digest(&["state", req.state.expose_secret()]);
         let (dek_id, dek) = self.data_key(acc.vault_id).await?;
         let verifier = req.verifier.as_ref().map_or("", |v| v.expose_secret());
-        let aad = field_aad("oauth2_flows", &state_hash, "verifier");
+        let aad = verifier_aad(&state_hash, &cfg);
         let now = self.now();
         let person_id = actor
             .person_id
@@ -296,11 +308,13 @@ impl Hubs<'_> {
                 format!("this authorization expired: {again}"),
             ));
         }
-        let aad = field_aad("oauth2_flows", &flow.state_hash, "verifier");
-        let verifier = Zeroizing::new(
-            dek.open(&flow.sealed_verifier, &aad)
-                .map_err(|_| CoreError::Internal("an OAuth flow does not open".into()))?,
-        );
+        let aad = verifier_aad(&flow.state_hash, &cfg);
+        let verifier = Zeroizing::new(dek.open(&flow.sealed_verifier, &aad).map_err(|_| {
+            CoreError::invalid(
+                "state",
+                format!("the hub's OAuth client or token URL changed since this authorization started: {again}"),
+            )
+        })?);
         let verifier = match verifier.is_empty() {
             true => None,
             false => Some(SecretString::from(

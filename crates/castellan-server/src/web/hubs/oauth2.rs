@@ -35,7 +35,7 @@ pub(super) async fn start(
     let url = s
         .svc
         .hubs()
-        .start_oauth2(&user.actor.permit()?, id, &callback_url(&headers))
+        .start_oauth2(&user.actor.permit()?, id, &callback_url(&s, &headers))
         .await?;
     Ok(see_other(&url))
 }
@@ -61,7 +61,7 @@ pub(super) async fn callback(uri: axum::http::Uri) -> Response {
 }
 
 /// The callback's query (RFC 6749 §4.1.2 and §4.1.2.1).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(default)]
 pub(super) struct CallbackQuery {
     state: Option<String>,
