@@ -1,24 +1,27 @@
-//! What connectors of SaaS apps' admin APIs share (Zendesk, HubSpot, Calendly, Meta, TikTok): a
-//! hub's settings with public addresses only by default, the automation account's token, the
-//! message of a vendor's JSON error body, the cursor of the next page read from a JSON answer,
-//! and cursors over listings read one after another ([`phase`]).
+//! What connectors of SaaS apps' admin APIs share (Zendesk, HubSpot, Calendly, Meta, TikTok,
+//! Atlassian, Asana): the declaration of an app signed in with an API token ([`token_app`]), a
+//! hub's settings with public addresses only by default, its organization id, the automation
+//! account's token and a Bearer endpoint with it, the message of a vendor's JSON error body (at
+//! its top or in a list of errors), the cursor of the next page read from a JSON answer, and
+//! cursors over listings read one after another ([`phase`]).
 //!
 //! A SaaS connector is built with [`connector`]: its client refuses loopback and private
 //! addresses unless the hub's `allow_private` says `yes` (a stand-in, or a vendor's on-premises
 //! proxy), so a hub's base URL cannot be pointed at the company's own network by mistake.
 
+use castellan_core::catalog::Capability;
 use castellan_core::connector::settings::{
     allow_private, requests_per_second, SettingField, ALLOW_PRIVATE_NO, ALLOW_PRIVATE_YES,
 };
-use castellan_core::connector::{ConnectorContext, ConnectorError};
+use castellan_core::connector::{ConnectorContext, ConnectorError, ConnectorInfo, SignIn};
 use secrecy::SecretString;
 use serde_json::Value;
 
 use super::builder::{App, AppConnector};
 use super::errors::gone;
-use super::http::{Reply, Request};
+use super::http::{Endpoint, HttpClient, Reply, Request};
 use super::rest::status_error;
-use super::AddressPolicy;
+use super::{AddressPolicy, Auth};
 
 /// The connector of the SaaS app `A`, whose hubs reach public addresses only unless their
 /// `allow_private` setting says `yes`.
@@ -44,6 +47,55 @@ pub fn settings(
     all.extend(own);
     all.extend([requests_per_second(), private]);
     all
+}
+
+/// What a SaaS app whose automation account signs in with an API token declares: the
+/// connector's `name`, its `roles` (most privileged first) and `default` role, its
+/// `capabilities`, and the hub's [`settings`] of `base_url` and the connector's `own` fields
+/// (e.g. the organization id and the token).
+pub fn token_app(
+    name: &str,
+    roles: &[&str],
+    default: &str,
+    capabilities: Vec<Capability>,
+    base_url: SettingField,
+    own: impl IntoIterator<Item = SettingField>,
+) -> ConnectorInfo {
+    ConnectorInfo {
+        name: name.to_owned(),
+        roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+        capabilities,
+        default_role: default.to_owned(),
+        sign_in: SignIn::ApiToken,
+        settings: settings(base_url, own),
+    }
+}
+
+/// The hub's organization id (its organization, workspace or business in the app), trimmed.
+///
+/// Errors: `Configuration` ("the hub has no <what> (its organization id)") when it has none.
+pub fn organization(ctx: &ConnectorContext, what: &str) -> Result<String, ConnectorError> {
+    let id = ctx.organization_id.as_deref().map(str::trim);
+    match id.filter(|o| !o.is_empty()) {
+        Some(o) => Ok(o.to_owned()),
+        None => Err(ConnectorError::Configuration(format!(
+            "the hub has no {what} (its organization id)"
+        ))),
+    }
+}
+
+/// The hub's endpoint ([`HttpClient::endpoint_for`]) sending `token` as `Authorization:
+/// Bearer` (RFC 6750 §2.1).
+///
+/// Errors: `Configuration` for a base URL the hub's address policy refuses.
+pub fn bearer<'a>(
+    http: &'a HttpClient,
+    ctx: &ConnectorContext,
+    token: &SecretString,
+) -> Result<Endpoint<'a>, ConnectorError> {
+    Ok(http
+        .endpoint_for(ctx)?
+        .with_auth(Auth::Bearer(token.clone())))
 }
 
 /// The token the automation account signs in with: its `api_token`, else its password (an
@@ -77,6 +129,19 @@ pub fn says(r: &Reply, fields: &[&str]) -> String {
     parts.join(": ")
 }
 
+/// The message of a vendor's JSON error body whose details sit in an object at `pointer`
+/// (RFC 6901), e.g. the first of a list of errors (`/errors/0`: Atlassian's `{"errors":
+/// [{"code", "title", "detail"}]}`, Asana's `{"errors": [{"message", "help"}]}`): the non-empty
+/// strings among its `fields`, in that order, joined with `: `. Empty when there is none.
+pub fn says_at(r: &Reply, pointer: &str, fields: &[&str]) -> String {
+    let Some(at) = r.json.as_ref().and_then(|b| b.pointer(pointer)) else {
+        return String::new();
+    };
+    let parts = fields.iter().filter_map(|f| at[*f].as_str());
+    let parts: Vec<&str> = parts.map(str::trim).filter(|p| !p.is_empty()).collect();
+    parts.join(": ")
+}
+
 /// The error of a failed call of `app` whose body says `says` ([`says`]), for what the
 /// connector's own table leaves: [`status_error`] with the message "<app> refused to <what>:
 /// <says>" (or the status without a message).
@@ -96,10 +161,22 @@ pub async fn deleted(
     req: Request<'_>,
     map: impl FnOnce(&Reply) -> ConnectorError,
 ) -> Result<(), ConnectorError> {
-    let r = req.idempotent().send().await?;
+    gone(sent(req.idempotent(), map).await)
+}
+
+/// Sends a write whose answer holds nothing the connector reads (a `204`, or a message such as
+/// Atlassian's `{"message": "…"}`) and reads its status: any success is done, else `map`'s
+/// error (the connector's one table).
+///
+/// Errors: transport failures; `map`'s error.
+pub async fn sent(
+    req: Request<'_>,
+    map: impl FnOnce(&Reply) -> ConnectorError,
+) -> Result<(), ConnectorError> {
+    let r = req.send().await?;
     match r.status.is_success() {
         true => Ok(()),
-        false => gone(Err::<(), _>(map(&r))),
+        false => Err(map(&r)),
     }
 }
 
@@ -158,14 +235,28 @@ mod tests {
 
     #[test]
     fn settings_tokens_messages_and_cursors() {
-        let url = SettingField::new(BASE_URL, "URL", SettingKind::Url, true);
-        let keys: Vec<String> = settings(url, []).into_iter().map(|f| f.key).collect();
+        let url_field = || SettingField::new(BASE_URL, "URL", SettingKind::Url, true);
+        let keys: Vec<String> = settings(url_field(), [])
+            .into_iter()
+            .map(|f| f.key)
+            .collect();
         assert_eq!(keys, [BASE_URL, REQUESTS_PER_SECOND, ALLOW_PRIVATE]);
         let mut ctx = ConnectorContext::new("http://h", "u", SecretString::from("pw".to_owned()));
         use secrecy::ExposeSecret;
         assert_eq!(token(&ctx).expose_secret(), "pw");
         ctx.api_token = Some(SecretString::from("tok".to_owned()));
         assert_eq!(token(&ctx).expose_secret(), "tok");
+        assert!(matches!(
+            organization(&ctx, "workspace"),
+            Err(ConnectorError::Configuration(m)) if m == "the hub has no workspace (its organization id)"
+        ));
+        ctx.organization_id = Some(" 42 ".into());
+        assert_eq!(organization(&ctx, "workspace").unwrap(), "42");
+        let info = token_app("app", &["admin", "user"], "user", vec![], url_field(), []);
+        assert_eq!(
+            (info.roles.join(" "), info.sign_in),
+            ("admin user".into(), SignIn::ApiToken)
+        );
 
         let r = Reply::new(
             400,
@@ -182,6 +273,19 @@ mod tests {
         );
         assert_eq!(says(&r, &["error", "description"]), "Forbidden: m");
         assert_eq!(says(&Reply::new(500, "<html>", None, "h"), &["error"]), "");
+        let r = Reply::new(
+            403,
+            r#"{"errors":[{"code":"ADMIN-403-3","title":" ","detail":"No"}]}"#,
+            None,
+            "h",
+        );
+        assert_eq!(
+            says_at(&r, "/errors/0", &["code", "title", "detail"]),
+            "ADMIN-403-3: No"
+        );
+        assert_eq!(says_at(&r, "/errors/1", &["code"]), "");
+        let r = Reply::new(400, "<p>", None, "h");
+        assert_eq!(says_at(&r, "/errors/0", &["message"]), "");
         let e = refused(&Reply::new(403, "{}", None, "h"), "App", "list", "");
         assert!(matches!(e, ConnectorError::InsufficientPermission(m) if m.contains("HTTP 403")));
 
