@@ -23,6 +23,7 @@ pub mod tiktok;
 pub mod wordpress;
 pub mod wordpress_browser;
 pub mod zendesk;
+pub mod zoom;
 
 pub use calendly::CalendlyConnector;
 pub use github::GitHubConnector;
@@ -35,6 +36,7 @@ pub use synapse::SynapseConnector;
 pub use tiktok::TikTokConnector;
 pub use wordpress::WordPressConnector;
 pub use zendesk::ZendeskConnector;
+pub use zoom::ZoomConnector;
 
 /// The connectors Castellan knows, by name.
 #[derive(Debug, Clone)]
@@ -48,7 +50,7 @@ impl Default for Registry {
     /// Every built-in connector: `mediawiki`, `redmine`, `scim`, `synapse`, `wordpress`. SaaS
     /// apps' connectors reach public addresses unless a hub allows private ones (GitHub
     /// Enterprise Server, a stand-in; [`sdk::saas::connector`]): `calendly`, `github`,
-    /// `hubspot`, `meta_business`, `tiktok_business`, `zendesk`.
+    /// `hubspot`, `meta_business`, `tiktok_business`, `zendesk`, `zoom`.
     fn default() -> Self {
         Self::empty()
             .with(
@@ -77,6 +79,7 @@ impl Default for Registry {
                 tiktok::NAME,
                 Arc::new(sdk::saas::connector::<tiktok::TikTok>()),
             )
+            .with(zoom::NAME, Arc::new(sdk::saas::connector::<zoom::Zoom>()))
     }
 }
 
@@ -158,6 +161,7 @@ mod tests {
                 "tiktok_business",
                 "wordpress",
                 "zendesk",
+                "zoom",
             ]
         );
         let gh = r.connector("github").unwrap().describe();

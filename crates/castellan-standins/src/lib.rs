@@ -21,3 +21,4 @@ pub mod openapi;
 pub mod record;
 pub mod tiktok;
 pub mod zendesk;
+pub mod zoom;
