@@ -24,6 +24,7 @@ pub mod tiktok;
 pub mod wordpress;
 pub mod wordpress_browser;
 pub mod zendesk;
+pub mod zoom;
 
 pub use atlassian::AtlassianConnector;
 pub use calendly::CalendlyConnector;
@@ -37,6 +38,7 @@ pub use synapse::SynapseConnector;
 pub use tiktok::TikTokConnector;
 pub use wordpress::WordPressConnector;
 pub use zendesk::ZendeskConnector;
+pub use zoom::ZoomConnector;
 
 /// The connectors Castellan knows, by name.
 #[derive(Debug, Clone)]
@@ -47,10 +49,11 @@ pub struct Registry {
 }
 
 impl Default for Registry {
-    /// Every built-in connector: `mediawiki`, `redmine`, `scim`, `synapse`, `wordpress`. SaaS
-    /// apps' connectors reach public addresses unless a hub allows private ones (GitHub
-    /// Enterprise Server, a stand-in; [`sdk::saas::connector`]): `atlassian`, `calendly`,
-    /// `github`, `hubspot`, `meta_business`, `tiktok_business`, `zendesk`.
+    /// Every built-in connector: the self-hosted apps' (`mediawiki`, `redmine`, `scim`,
+    /// `synapse`, `wordpress`, and their browser twins) and the SaaS apps' (GitHub, Zendesk,
+    /// Zoom…: the README's apps table lists them all). SaaS apps' connectors reach public
+    /// addresses unless a hub allows private ones (GitHub Enterprise Server, a stand-in;
+    /// [`sdk::saas::connector`]).
     fn default() -> Self {
         Self::empty()
             .with(
@@ -83,6 +86,7 @@ impl Default for Registry {
                 atlassian::NAME,
                 Arc::new(sdk::saas::connector::<atlassian::Atlassian>()),
             )
+            .with(zoom::NAME, Arc::new(sdk::saas::connector::<zoom::Zoom>()))
     }
 }
 
@@ -165,6 +169,7 @@ mod tests {
                 "tiktok_business",
                 "wordpress",
                 "zendesk",
+                "zoom",
             ]
         );
         let gh = r.connector("github").unwrap().describe();

@@ -41,6 +41,13 @@ pub fn spawn(router: Router) -> Served {
     }
 }
 
+/// A number no stand-in of this process had before, for tokens and ids that differ between the
+/// instances a test binary starts.
+pub fn instance() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 /// A JSON answer: `status`, `body`, and `headers` (e.g. a vendor's rate-limit headers).
 pub fn reply(
     status: axum::http::StatusCode,

@@ -22,3 +22,4 @@ pub mod openapi;
 pub mod record;
 pub mod tiktok;
 pub mod zendesk;
+pub mod zoom;

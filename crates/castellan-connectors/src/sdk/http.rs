@@ -642,13 +642,17 @@ impl Reply {
 
 /// A `Retry-After` value (RFC 9110 §10.2.3): delta-seconds (`120`) or an HTTP-date
 /// (`Wed, 21 Oct 2015 07:28:00 GMT`, and the obsolete RFC 850 and asctime forms), as a wait
-/// from `now`. A date in the past is no wait; anything else is `None`.
+/// from `now`; also an RFC 3339 date-time (`2020-05-31T00:00:00Z`), which some vendors send
+/// instead (Zoom, for its daily limits). A date in the past is no wait; anything else is `None`.
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
-    let at = httpdate::parse_http_date(value).ok()?;
+    let at = match httpdate::parse_http_date(value) {
+        Ok(at) => at,
+        Err(_) => chrono::DateTime::parse_from_rfc3339(value).ok()?.into(),
+    };
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
@@ -674,6 +678,10 @@ mod tests {
         assert_eq!(
             parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now),
             Some(Duration::ZERO)
+        );
+        assert_eq!(
+            parse_retry_after("2015-10-21T07:29:00Z", now),
+            Some(Duration::from_secs(60))
         );
         assert_eq!(parse_retry_after("soon", now), None);
         assert_eq!(parse_retry_after("-1", now), None);

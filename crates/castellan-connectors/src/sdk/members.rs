@@ -40,6 +40,18 @@ pub fn mailbox(email: &str) -> &str {
     local.split('+').next().unwrap_or(local)
 }
 
+/// A person's name split for apps that ask for a first and a last name apart (Zoom's
+/// `first_name` and `last_name`, Dropbox's `given_name` and `surname`): the first word and the
+/// rest, trimmed; the rest is `None` when there is none. `"Ana María López"` gives `("Ana",
+/// Some("María López"))`.
+pub fn first_and_last(name: &str) -> (&str, Option<&str>) {
+    let name = name.trim();
+    match name.split_once(char::is_whitespace) {
+        Some((first, rest)) => (first, Some(rest.trim()).filter(|r| !r.is_empty())),
+        None => (name, None),
+    }
+}
+
 /// A setting or an invitation's field that is present and not blank, trimmed.
 pub fn given(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|v| !v.is_empty())
@@ -146,6 +158,11 @@ mod tests {
         assert_eq!(email_local_part("a.b@x@y"), "a.b@x");
         assert_eq!(email_local_part("ab"), "ab");
         assert_eq!((mailbox("a.b+x+y@h"), mailbox("+x@h")), ("a.b", ""));
+        assert_eq!(
+            first_and_last(" Ana  María López "),
+            ("Ana", Some("María López"))
+        );
+        assert_eq!(first_and_last("Ana"), ("Ana", None));
         assert!(role_is_admin("App", "Admin").unwrap());
         assert!(!role_is_admin("App", "user").unwrap());
         assert!(matches!(
