@@ -10,9 +10,9 @@
 use castellan_core::connector::settings::{
     allow_private, requests_per_second, SettingField, ALLOW_PRIVATE_NO, ALLOW_PRIVATE_YES,
 };
-use castellan_core::connector::{ConnectorContext, ConnectorError};
+use castellan_core::connector::{AppMember, AppSession, ConnectorContext, ConnectorError};
 use secrecy::SecretString;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::builder::{App, AppConnector};
 use super::errors::gone;
@@ -48,6 +48,54 @@ pub fn settings(
 /// account item that keeps the token as its password).
 pub fn token(ctx: &ConnectorContext) -> SecretString {
     ctx.api_token.as_ref().unwrap_or(&ctx.password).clone()
+}
+
+/// The hub's organization id (trimmed): the business, account or workspace the connector
+/// manages, `what` in the vendor's words (e.g. "business id").
+///
+/// Errors: `Configuration` ("the hub has no <what> (its organization id)") when it has none.
+pub fn organization(ctx: &ConnectorContext, what: &str) -> Result<String, ConnectorError> {
+    let id = ctx.organization_id.as_deref().map(str::trim);
+    match id.filter(|b| !b.is_empty()) {
+        Some(b) => Ok(b.to_owned()),
+        None => Err(ConnectorError::Configuration(format!(
+            "the hub has no {what} (its organization id)"
+        ))),
+    }
+}
+
+/// What the session of a connector that manages one organization keeps beside its token: the
+/// organization (a business, a Business Center: the hub's organization id, [`organization`]) and
+/// the automation account's own member id there, learnt at sign-in (empty where the account is
+/// no member, as Meta's system users), for the guard around the automation account.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// The organization's id.
+    pub org: String,
+    /// The automation account's member id, or empty.
+    pub me: String,
+}
+
+impl Scope {
+    /// The session of `token` in this scope (`data`: `{"org", "me"}`, no secret).
+    pub fn session(&self, token: SecretString) -> AppSession {
+        let data = json!({ "org": self.org, "me": self.me });
+        AppSession { token, data }
+    }
+
+    /// The scope a session keeps ([`Scope::session`]); empty fields where it keeps none.
+    pub fn of(s: &AppSession) -> Self {
+        let text = |k: &str| s.data[k].as_str().unwrap_or_default().to_owned();
+        Self {
+            org: text("org"),
+            me: text("me"),
+        }
+    }
+
+    /// Whether `m` is the automation account (never when its member id is unknown).
+    pub fn is_me(&self, m: &AppMember) -> bool {
+        !self.me.is_empty() && m.app_member_id == self.me
+    }
 }
 
 /// The message of a vendor's JSON error body: the non-empty strings among its `fields`, in that
@@ -164,6 +212,22 @@ mod tests {
         assert_eq!(token(&ctx).expose_secret(), "pw");
         ctx.api_token = Some(SecretString::from("tok".to_owned()));
         assert_eq!(token(&ctx).expose_secret(), "tok");
+        assert!(matches!(
+            organization(&ctx, "business id"),
+            Err(ConnectorError::Configuration(m)) if m.contains("no business id")
+        ));
+        ctx.organization_id = Some(" 42 ".into());
+        assert_eq!(organization(&ctx, "business id").unwrap(), "42");
+        let scope = Scope {
+            org: "42".into(),
+            me: "7".into(),
+        };
+        let s = scope.session(SecretString::from("s3cr3t-value".to_owned()));
+        assert!(!format!("{s:?}").contains("s3cr3t"), "{s:?}");
+        assert_eq!(Scope::of(&s), scope);
+        let m = |id: &str| crate::sdk::members::member(id, None, None, vec![], false);
+        assert!(scope.is_me(&m("7")) && !scope.is_me(&m("8")));
+        assert!(!Scope::default().is_me(&m("")));
 
         let r = Reply::new(
             400,
