@@ -1,4 +1,4 @@
-//! What connectors of SaaS apps' admin APIs share (Zendesk, HubSpot, Calendly, Meta, TikTok): a
+//! What connectors of SaaS apps' admin APIs share (Zendesk, HubSpot, Calendly, Meta, TikTok, Pinterest): a
 //! hub's settings with public addresses only by default, the automation account's token, the
 //! message of a vendor's JSON error body, the cursor of the next page read from a JSON answer,
 //! and cursors over listings read one after another ([`phase`]).
