@@ -15,6 +15,7 @@ pub mod hubspot;
 pub mod mediawiki;
 pub mod mediawiki_browser;
 pub mod meta;
+pub mod pinterest;
 pub mod redmine;
 pub mod redmine_browser;
 pub mod scim;
@@ -32,6 +33,7 @@ pub use github::GitHubConnector;
 pub use hubspot::HubSpotConnector;
 pub use mediawiki::MediaWikiConnector;
 pub use meta::MetaConnector;
+pub use pinterest::PinterestConnector;
 pub use redmine::RedmineConnector;
 pub use scim::ScimConnector;
 pub use synapse::SynapseConnector;
@@ -50,10 +52,14 @@ pub struct Registry {
 
 impl Default for Registry {
     /// Every built-in connector: the self-hosted apps' (`mediawiki`, `redmine`, `scim`,
-    /// `synapse`, `wordpress`, and their browser twins) and the SaaS apps' (GitHub, Zendesk,
+    /// `synapse`, `wordpress`) and the SaaS apps' (GitHub, Zendesk,
     /// Zoom…: the README's apps table lists them all). SaaS apps' connectors reach public
     /// addresses unless a hub allows private ones (GitHub Enterprise Server, a stand-in;
     /// [`sdk::saas::connector`]).
+    /// Every built-in connector: `mediawiki`, `redmine`, `scim`, `synapse`, `wordpress`. SaaS
+    /// apps' connectors reach public addresses unless a hub allows private ones (GitHub
+    /// Enterprise Server, a stand-in; [`sdk::saas::connector`]): `calendly`, `github`,
+    /// `hubspot`, `meta_business`, `pinterest_business`, `tiktok_business`, `zendesk`.
     fn default() -> Self {
         Self::empty()
             .with(
@@ -78,6 +84,10 @@ impl Default for Registry {
                 Arc::new(sdk::saas::connector::<calendly::Calendly>()),
             )
             .with(meta::NAME, Arc::new(sdk::saas::connector::<meta::Meta>()))
+            .with(
+                pinterest::NAME,
+                Arc::new(sdk::saas::connector::<pinterest::Pinterest>()),
+            )
             .with(
                 tiktok::NAME,
                 Arc::new(sdk::saas::connector::<tiktok::TikTok>()),
@@ -163,6 +173,7 @@ mod tests {
                 "hubspot",
                 "mediawiki",
                 "meta_business",
+                "pinterest_business",
                 "redmine",
                 "scim",
                 "synapse",

@@ -135,6 +135,14 @@ impl RateLimit {
         *self.used.lock().unwrap_or_else(|e| e.into_inner()) = (std::time::Instant::now(), 0);
     }
 
+    /// The whole seconds until the current window ends (at least 1), for a vendor's reset
+    /// header on answers that are not refused.
+    pub fn resets_in(&self) -> u64 {
+        let used = self.used.lock().unwrap_or_else(|e| e.into_inner());
+        let left = self.window.saturating_sub(used.0.elapsed());
+        left.as_secs_f64().ceil().max(1.0) as u64
+    }
+
     /// Counts one request.
     pub fn take(&self) -> Budget {
         let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
@@ -150,6 +158,11 @@ impl RateLimit {
         used.1 += 1;
         Budget::Left(limit - used.1)
     }
+}
+
+/// The value of the query (or form) parameter `k` among `q`, the first when it repeats.
+pub fn param(q: &[(String, String)], k: &str) -> Option<String> {
+    q.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
 }
 
 /// A page of `size` rows after the row whose key is `after` (`None`: from the first), the rows
@@ -182,7 +195,16 @@ mod tests {
         assert_eq!(limit.take(), Budget::Left(0));
         assert!(matches!(limit.take(), Budget::Wait(s) if (59..=60).contains(&s)));
         limit.set_limit(1);
+        assert!((59..=60).contains(&limit.resets_in()));
         assert_eq!(limit.take(), Budget::Left(0));
+        let q = vec![
+            ("a".to_owned(), "1".to_owned()),
+            ("a".to_owned(), "2".to_owned()),
+        ];
+        assert_eq!(
+            (param(&q, "a").as_deref(), param(&q, "b")),
+            (Some("1"), None)
+        );
 
         let rows: Vec<u64> = (1..=5).collect();
         let (p, next) = page_after(&rows, |r| *r, None, 2);

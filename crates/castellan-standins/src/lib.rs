@@ -19,6 +19,7 @@ pub mod kit;
 pub mod meta;
 pub mod oauth2;
 pub mod openapi;
+pub mod pinterest;
 pub mod record;
 pub mod tiktok;
 pub mod zendesk;

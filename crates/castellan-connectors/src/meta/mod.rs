@@ -57,7 +57,7 @@ use castellan_core::connector::{
 };
 use reqwest::Method;
 use secrecy::SecretString;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tracing::debug;
 
 use crate::sdk::builder::{confirmed, App, AppConnector, Invitee, Members};
@@ -65,8 +65,8 @@ use crate::sdk::errors::{found, unexpected};
 use crate::sdk::http::{segment, Request};
 use crate::sdk::members::normalize_email;
 use crate::sdk::rest::json_body;
-use crate::sdk::roles::known;
-use crate::sdk::saas;
+use crate::sdk::roles::spelled;
+use crate::sdk::saas::{self, Scope};
 use crate::sdk::{Auth, Endpoint, HttpClient};
 use model::{business_user, data, map_error, next_page, pending, wire, INVITATION, ROLES};
 pub use model::{ADMIN, EMPLOYEE};
@@ -133,33 +133,20 @@ impl App for Meta {
     /// Reads the system user (`/me`), which must be an admin system user of the business.
     async fn login(&self, http: &HttpClient, ctx: &Ctx) -> R<Session> {
         let token = saas::token(ctx);
-        let business = business_id(ctx)?;
-        let api = Business::new(http, ctx, &token, &json!({ "business": business }))?;
+        let org = saas::organization(ctx, "business id")?;
+        let api = Business::new(http, ctx, &token, Scope { org, me: "".into() })?;
         let me = Business::send(api.get("/me"), "sign in").await?;
         let me = me["id"]
             .as_str()
             .ok_or_else(|| unexpected(APP, "sign in"))?;
         api.check_admin(me).await?;
-        debug!(business = %business, "signed in to Meta");
-        let data = json!({ "business": business, "me": me });
-        Ok(Session { token, data })
+        debug!(business = %api.scope.org, "signed in to Meta");
+        let me = me.to_owned();
+        Ok(Scope { me, ..api.scope }.session(token))
     }
 
     fn api<'a>(&self, http: &'a HttpClient, ctx: &Ctx, s: &Session) -> R<Business<'a>> {
-        Business::new(http, ctx, &s.token, &s.data)
-    }
-}
-
-/// The business id of the hub (its organization id).
-///
-/// Errors: `Configuration` when the hub has none.
-fn business_id(ctx: &Ctx) -> R<String> {
-    let id = ctx.organization_id.as_deref().map(str::trim);
-    match id.filter(|b| !b.is_empty()) {
-        Some(b) => Ok(b.to_owned()),
-        None => Err(E::Configuration(
-            "the hub has no business id (its organization id)".into(),
-        )),
+        Business::new(http, ctx, &s.token, Scope::of(s))
     }
 }
 
@@ -167,21 +154,16 @@ fn business_id(ctx: &Ctx) -> R<String> {
 #[derive(Debug)]
 pub struct Business<'a> {
     api: Endpoint<'a>,
-    business: String,
-    me: String,
+    /// The business and the system user's id.
+    scope: Scope,
 }
 
 impl<'a> Business<'a> {
-    fn new(http: &'a HttpClient, ctx: &Ctx, token: &SecretString, data: &Value) -> R<Self> {
+    fn new(http: &'a HttpClient, ctx: &Ctx, token: &SecretString, scope: Scope) -> R<Self> {
         let api = http
             .endpoint_for(ctx)?
             .with_auth(Auth::Bearer(token.clone()));
-        let text = |k: &str| data[k].as_str().unwrap_or_default().to_owned();
-        Ok(Self {
-            api,
-            business: text("business"),
-            me: text("me"),
-        })
+        Ok(Self { api, scope })
     }
 
     async fn send(req: Request<'_>, what: &str) -> R<Value> {
@@ -210,7 +192,7 @@ impl<'a> Business<'a> {
 
     /// `/{business-id}/<edge>`.
     fn edge(&self, edge: &str) -> String {
-        format!("/{}/{edge}", segment(&self.business))
+        format!("/{}/{edge}", segment(&self.scope.org))
     }
 
     /// Checks that the system user `me` is an admin system user of the business.
@@ -263,7 +245,7 @@ impl Members for Business<'_> {
     const APP: &'static str = APP;
 
     async fn verify_permissions(&self) -> R<()> {
-        self.check_admin(&self.me).await
+        self.check_admin(&self.scope.me).await
     }
 
     /// Business users, then pending invitations, 100 a page.
@@ -313,7 +295,7 @@ impl Members for Business<'_> {
         let fields = format!("{USER_FIELDS},business");
         let v = self.node(id, &fields, "read a business user").await?;
         match v {
-            Some(v) if v["business"]["id"] == self.business.as_str() => {
+            Some(v) if v["business"]["id"] == self.scope.org.as_str() => {
                 business_user(&v, "read a business user").map(Some)
             }
             _ => Ok(None),
@@ -360,9 +342,7 @@ impl Members for Business<'_> {
 
     /// `admin` or `employee` (any case).
     async fn role(&self, role: &str) -> R<String> {
-        let role = role.to_ascii_lowercase();
-        let roles: Vec<String> = ROLES.iter().map(|r| (*r).to_owned()).collect();
-        known(APP, &role, &roles).map(|()| role)
+        spelled(APP, role, &ROLES)
     }
 
     /// `POST /{id}` with the role, for a business user or a pending invitation alike.

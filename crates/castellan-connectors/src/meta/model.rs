@@ -49,9 +49,9 @@ fn role_of(v: &Value) -> Vec<String> {
     vec![role.map_or(EMPLOYEE.to_owned(), str::to_ascii_lowercase)]
 }
 
-/// The prefix of a pending invitation's app member id (`invitation:<role request id>`):
-/// invitations and business users are different nodes with ids of their own.
-pub(crate) const INVITATION: &str = "invitation:";
+// A pending invitation's app member id is `invitation:<role request id>`: invitations and
+// business users are different nodes with ids of their own.
+pub(crate) use crate::sdk::members::INVITATION;
 /// The wait when Meta throttles without saying how long: its windows roll over an hour, and a
 /// minute lets the engine's retries space out.
 pub(crate) const DEFAULT_WAIT: Duration = Duration::from_secs(60);

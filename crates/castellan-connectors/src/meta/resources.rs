@@ -62,7 +62,7 @@ impl Business<'_> {
     /// One page of the business users (and system users) assigned to the asset `id`.
     async fn assigned_page(&self, id: &str, after: Option<&str>) -> R<Value> {
         let q = [
-            ("business", self.business.clone()),
+            ("business", self.scope.org.clone()),
             ("fields", "id,name,tasks".to_owned()),
         ];
         let path = format!("/{}/assigned_users", segment(id.trim()));
@@ -118,13 +118,7 @@ impl Business<'_> {
         let kind = AssetKind::of(&grant.resource_id);
         let tasks = kind.tasks(&grant.role)?;
         let member = grant.app_member_id.trim();
-        if member.starts_with(INVITATION) {
-            return Err(E::Conflict(format!(
-                "Meta assigns a {} only to a business user: {member} has not accepted the \
-                 invitation yet",
-                kind.kind
-            )));
-        }
+        crate::sdk::members::joined(APP, &format!("{}s", kind.kind), member)?;
         let m = existing(self, member).await?;
         let asset = grant.resource_id.trim();
         let mut held = self.tasks_of(asset, &m.app_member_id).await?;
@@ -138,7 +132,7 @@ impl Business<'_> {
         let form = [
             ("user", m.app_member_id.as_str()),
             ("tasks", tasks.as_str()),
-            ("business", self.business.as_str()),
+            ("business", self.scope.org.as_str()),
         ];
         let path = format!("/{}/assigned_users", segment(asset));
         let req = self.req(Method::POST, &path).form(&form);
@@ -157,7 +151,7 @@ impl Business<'_> {
         let path = format!("/{}/assigned_users", segment(asset));
         let q = [
             ("user", member.to_owned()),
-            ("business", self.business.clone()),
+            ("business", self.scope.org.clone()),
         ];
         let req = self.req(Method::DELETE, &path).query(&q);
         saas::deleted(req, |r| map_error(r, "unassign an asset")).await?;

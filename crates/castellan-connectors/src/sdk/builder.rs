@@ -640,6 +640,25 @@ pub async fn confirmed<M: Members + ?Sized>(api: &M, id: &str, role: &str) -> R<
     }
 }
 
+/// The roles `member` holds on the resource `id`, read through every page of its members
+/// ([`Members::resource_members`]); none when they hold none. A grant or a revocation reads them
+/// first, so a retried one never acts twice.
+///
+/// Errors: [`Members::resource_members`]'s.
+pub async fn held_on<M: Members + ?Sized>(api: &M, id: &str, member: &str) -> R<Vec<String>> {
+    let mut cursor = None;
+    loop {
+        let page = api.resource_members(id, cursor.as_deref()).await?;
+        if let Some(m) = page.members.into_iter().find(|m| m.app_member_id == member) {
+            return Ok(m.roles);
+        }
+        match page.next {
+            Some(n) => cursor = Some(n),
+            None => return Ok(vec![]),
+        }
+    }
+}
+
 /// The first of `base`, `base-2`, … `base-20` ([`candidates`]) that no member has
 /// ([`Members::member`]): a username derived from an address never revives somebody else's
 /// account.

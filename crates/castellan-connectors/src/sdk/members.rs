@@ -11,6 +11,25 @@ pub const ROLE_ADMIN: &str = "admin";
 /// The role of everybody else in such apps.
 pub const ROLE_USER: &str = "user";
 
+/// The prefix of the app member id of a pending invitation (`invitation:<the app's id for it>`),
+/// in apps whose invitations are not members yet (Calendly, Meta, TikTok, Pinterest).
+pub const INVITATION: &str = "invitation:";
+
+/// The guard of apps that give `what` (a resource, e.g. "advertiser accounts") only to members
+/// who joined: `member` must not be a pending invitation ([`INVITATION`]).
+///
+/// Errors: `Conflict` ("<app> gives <what> only to members who joined: <member> has not
+/// accepted the invitation yet").
+pub fn joined(app: &str, what: &str, member: &str) -> Result<(), ConnectorError> {
+    match member.trim().starts_with(INVITATION) {
+        true => Err(ConnectorError::Conflict(format!(
+            "{app} gives {what} only to members who joined: {member} has not accepted the \
+             invitation yet"
+        ))),
+        false => Ok(()),
+    }
+}
+
 /// An email address trimmed and lowercased, with a non-empty local part and domain and no
 /// whitespace.
 ///
@@ -202,6 +221,11 @@ mod tests {
         assert!(matches!(
             not_self(true, "delete itself"),
             Err(ConnectorError::Conflict(m)) if m == "the automation account cannot delete itself"
+        ));
+        assert!(joined("App", "pages", "42").is_ok());
+        assert!(matches!(
+            joined("App", "pages", " invitation:7"),
+            Err(ConnectorError::Conflict(m)) if m.contains("pages") && m.contains("accepted")
         ));
         assert!(require_rights(&["a", "b"], |_| true, "x").is_ok());
         assert!(matches!(

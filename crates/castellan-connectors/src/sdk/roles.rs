@@ -32,6 +32,22 @@ pub fn known(app: &str, role: &str, roles: &[String]) -> Result<(), ConnectorErr
     }
 }
 
+/// `role` (trimmed, any case) as `app` spells it among its `roles`: `biz_admin` gives
+/// `BIZ_ADMIN` where the app writes its roles in capitals, `Admin` gives `admin` where it writes
+/// them in lowercase.
+///
+/// Errors: `Configuration` naming `app`, the role and its roles ([`known`]).
+pub fn spelled(app: &str, role: &str, roles: &[&str]) -> Result<String, ConnectorError> {
+    let role = role.trim();
+    match roles.iter().find(|r| r.eq_ignore_ascii_case(role)) {
+        Some(r) => Ok((*r).to_owned()),
+        None => {
+            let all: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
+            known(app, role, &all).map(|()| role.to_owned())
+        }
+    }
+}
+
 /// An app's `defaults` (most privileged first, labelled with their names capitalised:
 /// `administrator` is `Administrator`) and the `held` ones (labelled as they are), without
 /// repeats, ranked by [`ranked`].
@@ -92,6 +108,15 @@ mod tests {
         assert!(matches!(
             known("App", "root", &all),
             Err(ConnectorError::Configuration(m)) if m == "App has no role \"root\" (its roles: owner, admin)"
+        ));
+        assert_eq!(spelled("App", " Owner ", &order).unwrap(), "owner");
+        assert_eq!(
+            spelled("App", "biz_admin", &["BIZ_ADMIN"]).unwrap(),
+            "BIZ_ADMIN"
+        );
+        assert!(matches!(
+            spelled("App", "root", &order),
+            Err(ConnectorError::Configuration(m)) if m.contains("its roles: owner, admin")
         ));
         let roles = labelled(&order, ["zeta".to_owned(), "owner".to_owned()]);
         assert_eq!(roles.len(), 3);

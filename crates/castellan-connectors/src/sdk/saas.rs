@@ -1,9 +1,10 @@
 //! What connectors of SaaS apps' admin APIs share (Zendesk, HubSpot, Calendly, Meta, TikTok,
-//! Atlassian, Asana): the declaration of an app signed in with an API token ([`token_app`]), a
-//! hub's settings with public addresses only by default, its organization id, the automation
-//! account's token and a Bearer endpoint with it, the message of a vendor's JSON error body (at
-//! its top or in a list of errors), the cursor of the next page read from a JSON answer, and
-//! cursors over listings read one after another ([`phase`]).
+//! Atlassian, Asana, Pinterest…): the declaration of an app signed in with an API token
+//! ([`token_app`]), a hub's settings with public addresses only by default, its organization id
+//! and the account's own member id there ([`Scope`]), the automation account's token and a
+//! Bearer endpoint with it, the message of a vendor's JSON error body (at its top or in a list
+//! of errors), the cursor of the next page read from a JSON answer, and cursors over listings
+//! read one after another ([`phase`]).
 //!
 //! A SaaS connector is built with [`connector`]: its client refuses loopback and private
 //! addresses unless the hub's `allow_private` says `yes` (a stand-in, or a vendor's on-premises
@@ -13,9 +14,11 @@ use castellan_core::catalog::Capability;
 use castellan_core::connector::settings::{
     allow_private, requests_per_second, SettingField, ALLOW_PRIVATE_NO, ALLOW_PRIVATE_YES,
 };
-use castellan_core::connector::{ConnectorContext, ConnectorError, ConnectorInfo, SignIn};
+use castellan_core::connector::{
+    AppMember, AppSession, ConnectorContext, ConnectorError, ConnectorInfo, SignIn,
+};
 use secrecy::SecretString;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::builder::{App, AppConnector};
 use super::errors::gone;
@@ -102,6 +105,40 @@ pub fn bearer<'a>(
 /// account item that keeps the token as its password).
 pub fn token(ctx: &ConnectorContext) -> SecretString {
     ctx.api_token.as_ref().unwrap_or(&ctx.password).clone()
+}
+
+/// What the session of a connector that manages one organization keeps beside its token: the
+/// organization (a business, a Business Center: the hub's organization id, [`organization`]) and
+/// the automation account's own member id there, learnt at sign-in (empty where the account is
+/// no member, as Meta's system users), for the guard around the automation account.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// The organization's id.
+    pub org: String,
+    /// The automation account's member id, or empty.
+    pub me: String,
+}
+
+impl Scope {
+    /// The session of `token` in this scope (`data`: `{"org", "me"}`, no secret).
+    pub fn session(&self, token: SecretString) -> AppSession {
+        let data = json!({ "org": self.org, "me": self.me });
+        AppSession { token, data }
+    }
+
+    /// The scope a session keeps ([`Scope::session`]); empty fields where it keeps none.
+    pub fn of(s: &AppSession) -> Self {
+        let text = |k: &str| s.data[k].as_str().unwrap_or_default().to_owned();
+        Self {
+            org: text("org"),
+            me: text("me"),
+        }
+    }
+
+    /// Whether `m` is the automation account (never when its member id is unknown).
+    pub fn is_me(&self, m: &AppMember) -> bool {
+        !self.me.is_empty() && m.app_member_id == self.me
+    }
 }
 
 /// The message of a vendor's JSON error body: the non-empty strings among its `fields`, in that
@@ -257,6 +294,16 @@ mod tests {
             (info.roles.join(" "), info.sign_in),
             ("admin user".into(), SignIn::ApiToken)
         );
+        let scope = Scope {
+            org: "42".into(),
+            me: "7".into(),
+        };
+        let s = scope.session(SecretString::from("s3cr3t-value".to_owned()));
+        assert!(!format!("{s:?}").contains("s3cr3t"), "{s:?}");
+        assert_eq!(Scope::of(&s), scope);
+        let m = |id: &str| crate::sdk::members::member(id, None, None, vec![], false);
+        assert!(scope.is_me(&m("7")) && !scope.is_me(&m("8")));
+        assert!(!Scope::default().is_me(&m("")));
 
         let r = Reply::new(
             400,

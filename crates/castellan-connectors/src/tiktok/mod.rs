@@ -47,14 +47,14 @@ use secrecy::SecretString;
 use serde_json::{json, Value};
 use tracing::debug;
 
-use crate::sdk::builder::{confirmed, existing, App, AppConnector, Invitee, Members};
+use crate::sdk::builder::{confirmed, existing, held_on, App, AppConnector, Invitee, Members};
 use crate::sdk::errors::unexpected;
 use crate::sdk::http::Request;
 use crate::sdk::json::text;
 use crate::sdk::members::normalize_email;
 use crate::sdk::rest::body_json;
-use crate::sdk::roles::known;
-use crate::sdk::saas;
+use crate::sdk::roles::spelled;
+use crate::sdk::saas::{self, Scope};
 use crate::sdk::{Auth, Endpoint, HttpClient};
 use model::{bc_member, code_error, list, next_page, ADVERTISER_ROLES, INVITATION, ROLES};
 
@@ -128,12 +128,8 @@ impl App for TikTok {
     /// Reads the token's user, whose role in the Business Center must be `ADMIN`.
     async fn login(&self, http: &HttpClient, ctx: &Ctx) -> R<Session> {
         let token = saas::token(ctx);
-        let bc = ctx.organization_id.as_deref().map(str::trim).unwrap_or("");
-        if bc.is_empty() {
-            let why = "the hub has no Business Center id (its organization id)";
-            return Err(E::Configuration(why.into()));
-        }
-        let center = Center::new(http, ctx, &token, &json!({ "bc": bc }))?;
+        let org = saas::organization(ctx, "Business Center id")?;
+        let center = Center::new(http, ctx, &token, Scope { org, me: "".into() })?;
         let me = center
             .call(center.api.get("/open_api/v1.3/user/info/"), "sign in")
             .await?;
@@ -142,13 +138,12 @@ impl App for TikTok {
             E::AppChanged("TikTok's user information names no core_user_id".into())
         })?;
         center.check_admin().await?;
-        debug!(bc, "signed in to TikTok Business Center");
-        let data = json!({ "bc": bc, "me": me });
-        Ok(Session { token, data })
+        debug!(bc = %center.scope.org, "signed in to TikTok Business Center");
+        Ok(Scope { me, ..center.scope }.session(token))
     }
 
     fn api<'a>(&self, http: &'a HttpClient, ctx: &Ctx, s: &Session) -> R<Center<'a>> {
-        Center::new(http, ctx, &s.token, &s.data)
+        Center::new(http, ctx, &s.token, Scope::of(s))
     }
 }
 
@@ -156,20 +151,15 @@ impl App for TikTok {
 #[derive(Debug)]
 pub struct Center<'a> {
     api: Endpoint<'a>,
-    bc: String,
-    me: String,
+    /// The Business Center and the token's user id.
+    scope: Scope,
 }
 
 impl<'a> Center<'a> {
-    fn new(http: &'a HttpClient, ctx: &Ctx, token: &SecretString, data: &Value) -> R<Self> {
+    fn new(http: &'a HttpClient, ctx: &Ctx, token: &SecretString, scope: Scope) -> R<Self> {
         let api = http.endpoint_for(ctx)?;
         let api = api.with_auth(Auth::Header("Access-Token", token.clone()));
-        let text = |k: &str| data[k].as_str().unwrap_or_default().to_owned();
-        Ok(Self {
-            api,
-            bc: text("bc"),
-            me: text("me"),
-        })
+        Ok(Self { api, scope })
     }
 
     /// Sends `req` and reads its answer: `data` of a `code` 0, else TikTok's error.
@@ -183,14 +173,14 @@ impl<'a> Center<'a> {
     /// A `GET` of `path` in the Business Center with `q`.
     async fn read(&self, path: &str, q: &[(&str, String)], what: &str) -> R<Value> {
         let mut q = q.to_vec();
-        q.push(("bc_id", self.bc.clone()));
+        q.push(("bc_id", self.scope.org.clone()));
         self.call(self.api.get(path).query(&q), what).await
     }
 
     /// A `POST` of `body` (with the Business Center's id) to `path`; `safe` when sending it twice
     /// does no harm.
     async fn write(&self, path: &str, mut body: Value, safe: bool, what: &str) -> R<Value> {
-        body["bc_id"] = json!(self.bc);
+        body["bc_id"] = json!(self.scope.org);
         let mut req = self.api.request(Method::POST, path).json(body);
         if safe {
             req = req.idempotent();
@@ -223,32 +213,11 @@ impl<'a> Center<'a> {
         self.read("/open_api/v1.3/bc/member/get/", &q, "list members")
             .await
     }
-
-    /// The advertiser role `member` holds on `asset` (every page read), `None` for none.
-    async fn role_on(&self, asset: &str, member: &str) -> R<Option<String>> {
-        let mut cursor = None;
-        loop {
-            let page = self.resource_members(asset, cursor.as_deref()).await?;
-            if let Some(m) = page.members.into_iter().find(|m| m.app_member_id == member) {
-                return Ok(m.roles.into_iter().next());
-            }
-            match page.next {
-                Some(n) => cursor = Some(n),
-                None => return Ok(None),
-            }
-        }
-    }
 }
 
 /// `Conflict` for a pending invitation, whom TikTok gives no asset until they join.
 fn joined(member: &str) -> R<()> {
-    match member.starts_with(INVITATION) {
-        true => Err(E::Conflict(format!(
-            "TikTok assigns advertiser accounts to members who joined: {member} has not \
-             accepted the invitation yet"
-        ))),
-        false => Ok(()),
-    }
+    crate::sdk::members::joined(APP, "advertiser accounts", member)
 }
 
 #[async_trait]
@@ -310,14 +279,12 @@ impl Members for Center<'_> {
     }
 
     fn is_me(&self, m: &AppMember) -> bool {
-        !self.me.is_empty() && m.app_member_id == self.me
+        self.scope.is_me(m)
     }
 
     /// `admin` or `standard` (any case).
     async fn role(&self, role: &str) -> R<String> {
-        let role = role.to_ascii_lowercase();
-        let roles: Vec<String> = ROLES.iter().map(|r| (*r).to_owned()).collect();
-        known(APP, &role, &roles).map(|()| role)
+        spelled(APP, role, &ROLES)
     }
 
     /// `member/update` for a member who joined; a pending invitation is sent again with the role.
@@ -435,13 +402,15 @@ impl Members for Center<'_> {
     /// Errors: `Conflict` for a pending invitation; `Configuration` for another role;
     /// `NotFound` for no such member.
     async fn grant(&self, grant: &ResourceGrant) -> R<()> {
-        let role = grant.role.trim().to_ascii_uppercase();
-        let roles: Vec<String> = ADVERTISER_ROLES.iter().map(|r| (*r).to_owned()).collect();
-        known("A TikTok advertiser account", &role, &roles)?;
+        let role = spelled(
+            "A TikTok advertiser account",
+            &grant.role,
+            &ADVERTISER_ROLES,
+        )?;
         joined(&grant.app_member_id)?;
         let m = existing(self, grant.app_member_id.trim()).await?;
         let asset = grant.resource_id.trim();
-        if self.role_on(asset, &m.app_member_id).await?.as_deref() == Some(role.as_str()) {
+        if held_on(self, asset, &m.app_member_id).await? == [role.as_str()] {
             return Ok(());
         }
         let body = json!({ "user_id": m.app_member_id, "asset_type": ADVERTISER,
@@ -461,7 +430,7 @@ impl Members for Center<'_> {
     /// Takes the member's role on the advertiser account away; one who holds none is done.
     async fn revoke(&self, id: &str, member: &str) -> R<()> {
         let (asset, member) = (id.trim(), member.trim());
-        if joined(member).is_err() || self.role_on(asset, member).await?.is_none() {
+        if joined(member).is_err() || held_on(self, asset, member).await?.is_empty() {
             return Ok(());
         }
         let body = json!({ "user_id": member, "asset_type": ADVERTISER, "asset_id": asset });

@@ -34,9 +34,9 @@ pub const STANDARD: &str = "standard";
 pub(crate) const ROLES: [&str; 2] = [ADMIN, STANDARD];
 /// The roles on an advertiser account, most privileged first.
 pub(crate) const ADVERTISER_ROLES: [&str; 3] = ["ADMIN", "OPERATOR", "ANALYST"];
-/// The prefix of a pending invitation's app member id (`invitation:<email>`): TikTok names
-/// invitees by their address until they join.
-pub(crate) const INVITATION: &str = "invitation:";
+// A pending invitation's app member id is `invitation:<email>`: TikTok names invitees by their
+// address until they join.
+pub(crate) use crate::sdk::members::INVITATION;
 /// The wait after 40100: TikTok's limits count requests a second and a minute and name no wait,
 /// so the next minute.
 pub(crate) const RATE_WAIT: Duration = Duration::from_secs(60);
