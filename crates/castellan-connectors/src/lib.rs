@@ -18,6 +18,7 @@ pub mod redmine;
 pub mod redmine_browser;
 pub mod scim;
 pub mod sdk;
+pub mod slack;
 pub mod synapse;
 pub mod tiktok;
 pub mod wordpress;
@@ -48,7 +49,7 @@ impl Default for Registry {
     /// Every built-in connector: `mediawiki`, `redmine`, `scim`, `synapse`, `wordpress`. SaaS
     /// apps' connectors reach public addresses unless a hub allows private ones (GitHub
     /// Enterprise Server, a stand-in; [`sdk::saas::connector`]): `calendly`, `github`,
-    /// `hubspot`, `meta_business`, `tiktok_business`, `zendesk`.
+    /// `hubspot`, `meta_business`, `slack`, `tiktok_business`, `zendesk`.
     fn default() -> Self {
         Self::empty()
             .with(
@@ -73,6 +74,10 @@ impl Default for Registry {
                 Arc::new(sdk::saas::connector::<calendly::Calendly>()),
             )
             .with(meta::NAME, Arc::new(sdk::saas::connector::<meta::Meta>()))
+            .with(
+                slack::NAME,
+                Arc::new(sdk::saas::connector::<slack::Slack>()),
+            )
             .with(
                 tiktok::NAME,
                 Arc::new(sdk::saas::connector::<tiktok::TikTok>()),
@@ -154,6 +159,7 @@ mod tests {
                 "meta_business",
                 "redmine",
                 "scim",
+                "slack",
                 "synapse",
                 "tiktok_business",
                 "wordpress",

@@ -19,5 +19,6 @@ pub mod meta;
 pub mod oauth2;
 pub mod openapi;
 pub mod record;
+pub mod slack;
 pub mod tiktok;
 pub mod zendesk;
