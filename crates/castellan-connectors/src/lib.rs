@@ -20,6 +20,7 @@ pub mod redmine;
 pub mod redmine_browser;
 pub mod scim;
 pub mod sdk;
+pub mod slack;
 pub mod synapse;
 pub mod tiktok;
 pub mod wordpress;
@@ -60,6 +61,7 @@ impl Default for Registry {
     /// apps' connectors reach public addresses unless a hub allows private ones (GitHub
     /// Enterprise Server, a stand-in; [`sdk::saas::connector`]): `calendly`, `github`,
     /// `hubspot`, `meta_business`, `pinterest_business`, `tiktok_business`, `zendesk`.
+    /// `hubspot`, `meta_business`, `slack`, `tiktok_business`, `zendesk`.
     fn default() -> Self {
         Self::empty()
             .with(
@@ -87,6 +89,8 @@ impl Default for Registry {
             .with(
                 pinterest::NAME,
                 Arc::new(sdk::saas::connector::<pinterest::Pinterest>()),
+                slack::NAME,
+                Arc::new(sdk::saas::connector::<slack::Slack>()),
             )
             .with(
                 tiktok::NAME,
@@ -176,6 +180,7 @@ mod tests {
                 "pinterest_business",
                 "redmine",
                 "scim",
+                "slack",
                 "synapse",
                 "tiktok_business",
                 "wordpress",

@@ -21,6 +21,7 @@ pub mod oauth2;
 pub mod openapi;
 pub mod pinterest;
 pub mod record;
+pub mod slack;
 pub mod tiktok;
 pub mod zendesk;
 pub mod zoom;

@@ -1,5 +1,5 @@
 //! Roles on resources through the SCIM connector on a real SCIM 2.0 service provider
-//! (`scim2-server`, PyPI, shared harness), as a Slack hub (catalog `connector = "scim"`) whose
+//! (`scim2-server`, PyPI, shared harness), as a Notion hub (catalog `connector = "scim"`) whose
 //! Groups are resources (`roles_from = none`): a share makes the person a member of a Group,
 //! narrowing the share takes them out, a revoke deactivates them, and the next check finds no
 //! drift. The same pipeline as Redmine's projects, on another connector.
@@ -60,20 +60,20 @@ async fn a_share_puts_the_person_in_a_scim_group_and_narrowing_takes_them_out() 
     hub_fixture::add_app_account(
         &cli,
         "SCIM bot",
-        "slack",
+        "notion",
         "scim-bot",
         "unused-password",
         "placeholder",
         &extra,
     );
-    let label = format!("Slack {t}");
+    let label = format!("Notion {t}");
     let settings = [
         "--setting",
         "roles_from=none",
         "--setting",
         "deactivate_with=active_false",
     ];
-    hub_fixture::connect_healthy(&cli, "slack", &label, "SCIM bot", &base, &settings);
+    hub_fixture::connect_healthy(&cli, "notion", &label, "SCIM bot", &base, &settings);
     let report = &cli.json(&["hub", "show", &label])["last_report"];
     let caps = report["capabilities"].as_array().unwrap();
     assert!(caps.contains(&json!("resource_roles")), "{report:#}");

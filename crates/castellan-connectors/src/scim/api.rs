@@ -1,40 +1,156 @@
-//! The SCIM calls the connector makes (RFC 7644), on one endpoint with the API token.
+//! The SCIM calls the connector makes (RFC 7644), on one endpoint with the API token, and what
+//! tells one service provider from another where RFC 7644 leaves room ([`Quirks`]): the `scim`
+//! connector speaks to any provider with [`RFC`]; an app's own connector built on SCIM (Slack)
+//! gives its own.
 
 use castellan_core::connector::ConnectorError;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tracing::debug;
 
-use super::model::{for_put, new_user, Roles, ScimGroup, ScimUser, Settings};
+use super::model::{
+    for_put, new_user, parse_cursor, Deactivate, Roles, RolesFrom, ScimGroup, ScimUser, Settings,
+};
 use super::{APP, GROUP_PAGE_SIZE, PAGE_SIZE};
 use crate::sdk::errors::unexpected;
 use crate::sdk::http::segment;
-use crate::sdk::paging::{next_offset, ScimPage};
+use crate::sdk::paging::{next_offset, AnchoredOffset, ScimPage};
 use crate::sdk::scim::{
     eq_filter, patch_body, patch_op, scim_error, scim_json, scim_type, ListPage, ProviderConfig,
     ScimRequest,
 };
 use crate::sdk::{Endpoint, Reply};
 
-/// A User as read: the fields the connector uses and the whole resource (for `PUT`).
-pub(super) type UserRead = (ScimUser, Value);
+/// A User as read: the fields the connector uses and the whole resource (for `PUT`, and for a
+/// provider's own extensions).
+pub(crate) type UserRead = (ScimUser, Value);
+
+/// What tells one SCIM service provider from another where RFC 7644 leaves room.
+#[derive(Debug)]
+pub(crate) struct Quirks {
+    /// The provider's name in messages (`Slack`).
+    pub(crate) app: &'static str,
+    /// The attributes an address is looked up by, in this order (RFC 7644 §3.4.2.2 `eq`
+    /// filters): `userName` then `emails.value` for RFC 7643 Users; a provider may name its own.
+    pub(crate) email_filters: &'static [&'static str],
+    /// Users a page the connector asks for (`count`), unless `filter.maxResults` says less.
+    pub(crate) page_size: u64,
+    /// The one table from the provider's error answers to connector errors (`what`: the call in
+    /// words, e.g. `list users`).
+    pub(crate) error: fn(&Reply, &str) -> ConnectorError,
+}
+
+/// Any provider that follows RFC 7643/7644: errors by [`scim_error`].
+pub(crate) const RFC: Quirks = Quirks {
+    app: APP,
+    email_filters: &["userName", "emails.value"],
+    page_size: PAGE_SIZE,
+    error: rfc_error,
+};
+
+fn rfc_error(r: &Reply, what: &str) -> ConnectorError {
+    scim_error(r, APP, what)
+}
+
+/// The JSON body of a successful answer, else the provider's error (`quirks.error`).
+///
+/// Errors: that error; `Configuration` for a success without JSON (not a SCIM base URL).
+fn answer(r: Reply, quirks: &Quirks, what: &str) -> Result<Value, ConnectorError> {
+    match r.status.is_success() {
+        true => scim_json(r, quirks.app, what),
+        false => Err((quirks.error)(&r, what)),
+    }
+}
+
+/// What a 404 at sign-in means: the base URL is not the SCIM base.
+pub(super) fn not_scim_base(base_url: &str, e: ConnectorError) -> ConnectorError {
+    match e {
+        ConnectorError::NotFound(_) => ConnectorError::Configuration(format!(
+            "{base_url} has no SCIM Users endpoint: set the base URL to the SCIM base (ending in \
+             /v2 or /scim/v2, as the app's admin page shows)"
+        )),
+        e => e,
+    }
+}
+
+/// Signs in to the provider at `ep` (the token on it): reads `/ServiceProviderConfig` (RFC 7643
+/// §5; it may be public, and a provider without one gets the defaults, RFC 7644 §4), then checks
+/// the token on the Users.
+///
+/// Errors: the provider's (`quirks.error`); `Configuration` when the base URL has no Users.
+pub(crate) async fn sign_in(
+    ep: &Endpoint<'_>,
+    quirks: &Quirks,
+) -> Result<ProviderConfig, ConnectorError> {
+    let r = ep.get("/ServiceProviderConfig").scim().send().await?;
+    let config = match r.status {
+        s if s.is_success() => r
+            .json
+            .as_ref()
+            .map(ProviderConfig::parse)
+            .unwrap_or_default(),
+        StatusCode::NOT_FOUND | StatusCode::NOT_IMPLEMENTED => ProviderConfig::default(),
+        _ => return Err((quirks.error)(&r, "read its configuration")),
+    };
+    let q = [("count", "1".to_owned()), ("attributes", "id".to_owned())];
+    let r = ep.get("/Users").query(&q).scim().send().await?;
+    answer(r, quirks, "list users").map_err(|e| not_scim_base(ep.base().as_str(), e))?;
+    Ok(config)
+}
 
 /// The provider's API for one connector call (RFC 7644, with the token as a bearer), what its
-/// `/ServiceProviderConfig` says (RFC 7643 §5) and the hub's settings: its Users as
-/// [`castellan_core::connector::AppMember`]s, its Groups as roles or resources.
+/// `/ServiceProviderConfig` says (RFC 7643 §5), its [`Quirks`] and the hub's settings: its Users
+/// as [`castellan_core::connector::AppMember`]s, its Groups as roles or resources.
 #[derive(Debug)]
 pub struct Api<'a> {
     pub(super) ep: Endpoint<'a>,
     pub(super) config: ProviderConfig,
     pub(super) settings: Settings,
+    pub(super) quirks: &'static Quirks,
+}
+
+impl<'a> Api<'a> {
+    /// The API of a provider whose Groups are resources and whose removal deletes the user (as
+    /// `roles_from = none` and `deactivate_with = delete` say for the `scim` connector): an
+    /// app's own connector on SCIM, which reads roles its own way.
+    pub(crate) fn for_provider(
+        ep: Endpoint<'a>,
+        config: ProviderConfig,
+        quirks: &'static Quirks,
+    ) -> Self {
+        let settings = Settings {
+            roles_from: RolesFrom::None,
+            deactivate: Deactivate::Delete,
+        };
+        Self {
+            ep,
+            config,
+            settings,
+            quirks,
+        }
+    }
 }
 
 impl Api<'_> {
-    /// Resources per page of Users: [`PAGE_SIZE`], or less when the provider says so.
+    /// Resources per page of Users: the quirks' page size, or less when the provider says so.
     pub(super) fn page_size(&self) -> u64 {
-        self.config
-            .max_results
-            .map_or(PAGE_SIZE, |m| m.min(PAGE_SIZE))
+        let size = self.quirks.page_size;
+        self.config.max_results.map_or(size, |m| m.min(size))
+    }
+
+    /// The provider's error for the answer `r` to `what`.
+    pub(super) fn fail(&self, r: &Reply, what: &str) -> ConnectorError {
+        (self.quirks.error)(r, what)
+    }
+
+    /// The JSON body of a successful answer, else the provider's error.
+    pub(super) fn body(&self, r: Reply, what: &str) -> Result<Value, ConnectorError> {
+        answer(r, self.quirks, what)
+    }
+
+    /// `AppChanged`: the provider answered `what` with a body that is not SCIM's.
+    pub(super) fn odd(&self, what: &str) -> ConnectorError {
+        unexpected(self.quirks.app, what)
     }
 
     async fn get_json(
@@ -44,7 +160,48 @@ impl Api<'_> {
         what: &str,
     ) -> Result<Value, ConnectorError> {
         let r = self.ep.get(path).query(query).scim().send().await?;
-        scim_json(r, APP, what)
+        self.body(r, what)
+    }
+
+    /// `GET /Users?count=1`: the token may list users.
+    ///
+    /// Errors: the provider's; `Configuration` when the base URL has no Users.
+    pub(crate) async fn probe(&self) -> Result<(), ConnectorError> {
+        let one = [("count", "1".to_owned())];
+        let r = self.ep.get("/Users").query(&one).scim().send().await?;
+        self.body(r, "list users")
+            .map(drop)
+            .map_err(|e| not_scim_base(self.ep.base().as_str(), e))
+    }
+
+    /// One page of Users after the opaque `cursor`, an [`AnchoredOffset`] over `startIndex`
+    /// (RFC 7644 §3.4.2.4) anchored on the previous page's last id, so a user created or
+    /// removed meanwhile is neither lost nor repeated; and the next cursor, `None` at the end.
+    ///
+    /// Errors: `Configuration` for a cursor that is not one; the provider's.
+    pub(crate) async fn users_after(
+        &self,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<UserRead>, Option<String>), ConnectorError> {
+        let mut at = parse_cursor(cursor)?;
+        loop {
+            let from = at.read_from();
+            let (users, total) = self.users_page(from).await?;
+            let skip = at.skip(users.iter().map(|(u, _)| u.id.as_str()));
+            let n = users.len();
+            let next = match users.last() {
+                Some(_) if (from + n) as u64 >= total => None,
+                Some((last, _)) => Some(AnchoredOffset::after(from, n, &last.id)),
+                None => None,
+            };
+            let users: Vec<UserRead> = users.into_iter().skip(skip).collect();
+            if let (true, Some(n)) = (users.is_empty(), &next) {
+                at = n.clone();
+                continue;
+            }
+            debug!(count = users.len(), total, "listed a page of SCIM users");
+            return Ok((users, next.map(|n| n.encode())));
+        }
     }
 
     /// One page of Users from 0-based `offset` (`startIndex` is `offset + 1`).
@@ -57,18 +214,18 @@ impl Api<'_> {
             count: self.page_size(),
         };
         let body = self.get_json("/Users", &page.query(), "list users").await?;
-        let list = ListPage::parse(&body).ok_or_else(|| unexpected(APP, "list users"))?;
+        let list = ListPage::parse(&body).ok_or_else(|| self.odd("list users"))?;
         let users = list
             .resources
             .into_iter()
             .map(|r| ScimUser::from_json(&r).map(|u| (u, r)))
             .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| unexpected(APP, "list users"))?;
+            .ok_or_else(|| self.odd("list users"))?;
         Ok((users, list.total_results))
     }
 
     /// A User by SCIM id, `None` when the provider has none.
-    pub(super) async fn user(&self, id: &str) -> Result<Option<UserRead>, ConnectorError> {
+    pub(crate) async fn user(&self, id: &str) -> Result<Option<UserRead>, ConnectorError> {
         let r = self
             .ep
             .get(&format!("/Users/{}", segment(id)))
@@ -78,13 +235,13 @@ impl Api<'_> {
         if r.status == StatusCode::NOT_FOUND {
             return Ok(None);
         }
-        let body = scim_json(r, APP, "read a user")?;
-        let u = ScimUser::from_json(&body).ok_or_else(|| unexpected(APP, "read a user"))?;
+        let body = self.body(r, "read a user")?;
+        let u = ScimUser::from_json(&body).ok_or_else(|| self.odd("read a user"))?;
         Ok(Some((u, body)))
     }
 
     /// A User by SCIM id. Errors: `NotFound` when the provider has none.
-    pub(super) async fn existing_user(&self, id: &str) -> Result<UserRead, ConnectorError> {
+    pub(crate) async fn existing_user(&self, id: &str) -> Result<UserRead, ConnectorError> {
         self.user(id)
             .await?
             .ok_or_else(|| ConnectorError::NotFound(format!("no SCIM user {id}")))
@@ -105,8 +262,8 @@ impl Api<'_> {
             debug!(status = r.status.as_u16(), "the provider refused a filter");
             return Ok(None);
         }
-        let body = scim_json(r, APP, "find users")?;
-        let list = ListPage::parse(&body).ok_or_else(|| unexpected(APP, "find users"))?;
+        let body = self.body(r, "find users")?;
+        let list = ListPage::parse(&body).ok_or_else(|| self.odd("find users"))?;
         Ok(Some(
             list.resources
                 .into_iter()
@@ -118,11 +275,11 @@ impl Api<'_> {
     /// The User whose `userName` or one of whose `emails` is `email` (lowercase; compared
     /// without case): `filter=userName eq "…"`, then `filter=emails.value eq "…"` (RFC 7644
     /// §3.4.2.2), or a scan of every User when the provider has no filters.
-    pub(super) async fn find(&self, email: &str) -> Result<Option<UserRead>, ConnectorError> {
+    pub(crate) async fn find(&self, email: &str) -> Result<Option<UserRead>, ConnectorError> {
         let hit = |rows: Vec<UserRead>| rows.into_iter().find(|(u, r)| u.has_email(r, email));
         if self.config.filter {
             let mut filtered = false;
-            for attr in ["userName", "emails.value"] {
+            for attr in self.quirks.email_filters {
                 if let Some(rows) = self.filtered(eq_filter(attr, email)?).await? {
                     filtered = true;
                     if let Some(found) = hit(rows) {
@@ -148,29 +305,41 @@ impl Api<'_> {
         }
     }
 
-    /// `POST /Users` (RFC 7644 §3.3). `Ok(None)` on 409 or `uniqueness`: the `userName` is taken.
+    /// `POST /Users` (RFC 7644 §3.3) of [`new_user`]. `Ok(None)` on 409 or `uniqueness`: the
+    /// `userName` is taken.
     pub(super) async fn create(
         &self,
         email: &str,
         name: Option<&str>,
     ) -> Result<Option<UserRead>, ConnectorError> {
+        self.create_user(new_user(email, name)).await
+    }
+
+    /// `POST /Users` (RFC 7644 §3.3) of `user` (sent once). `Ok(None)` on 409 or `uniqueness`:
+    /// the `userName` or address is taken.
+    ///
+    /// Errors: the provider's; `AppChanged` for an answer that is no User.
+    pub(crate) async fn create_user(
+        &self,
+        user: Value,
+    ) -> Result<Option<UserRead>, ConnectorError> {
         let r = self
             .ep
             .request(Method::POST, "/Users")
             .scim()
-            .json(new_user(email, name))
+            .json(user)
             .send()
             .await?;
         if r.status == StatusCode::CONFLICT || scim_type(&r) == Some("uniqueness") {
             return Ok(None);
         }
-        let body = scim_json(r, APP, "create a user")?;
-        let u = ScimUser::from_json(&body).ok_or_else(|| unexpected(APP, "create a user"))?;
+        let body = self.body(r, "create a user")?;
+        let u = ScimUser::from_json(&body).ok_or_else(|| self.odd("create a user"))?;
         Ok(Some((u, body)))
     }
 
     /// Sets a User's `active` (PATCH `replace`, or `PUT` of the whole User).
-    pub(super) async fn set_active(
+    pub(crate) async fn set_active(
         &self,
         user: &UserRead,
         active: bool,
@@ -198,7 +367,7 @@ impl Api<'_> {
     }
 
     /// `DELETE /Users/{id}` (RFC 7644 §3.6); a User already gone is done.
-    pub(super) async fn delete(&self, id: &str) -> Result<(), ConnectorError> {
+    pub(crate) async fn delete(&self, id: &str) -> Result<(), ConnectorError> {
         let r = self
             .ep
             .request(Method::DELETE, &format!("/Users/{}", segment(id)))
@@ -209,7 +378,7 @@ impl Api<'_> {
         if r.status.is_success() || r.status == StatusCode::NOT_FOUND {
             Ok(())
         } else {
-            Err(scim_error(&r, APP, "delete a user"))
+            Err(self.fail(&r, "delete a user"))
         }
     }
 
@@ -222,10 +391,10 @@ impl Api<'_> {
             let mut q = page.query().to_vec();
             q.push(("attributes", "displayName,members".into()));
             let body = self.get_json("/Groups", &q, "list groups").await?;
-            let list = ListPage::parse(&body).ok_or_else(|| unexpected(APP, "list groups"))?;
+            let list = ListPage::parse(&body).ok_or_else(|| self.odd("list groups"))?;
             let n = list.resources.len() as u64;
             for r in &list.resources {
-                groups.push(ScimGroup::from_json(r).ok_or_else(|| unexpected(APP, "list groups"))?);
+                groups.push(ScimGroup::from_json(r).ok_or_else(|| self.odd("list groups"))?);
             }
             match page.next(n, list.total_results) {
                 Some(next) => page = next,
@@ -282,7 +451,7 @@ impl Api<'_> {
     /// Changes the resource at `path`: PATCH with `ops` when the provider has PATCH, else (or
     /// when it answers 501 or 405) `GET` then `PUT` of the resource as `put` changes it (RFC 7644
     /// §3.5.1). Both are idempotent here: the operations set values.
-    async fn change(
+    pub(crate) async fn change(
         &self,
         path: &str,
         ops: Vec<Value>,
@@ -302,7 +471,7 @@ impl Api<'_> {
                 r.status,
                 StatusCode::NOT_IMPLEMENTED | StatusCode::METHOD_NOT_ALLOWED
             ) {
-                return ok(r, what);
+                return self.done(r, what);
             }
             debug!(
                 status = r.status.as_u16(),
@@ -318,15 +487,14 @@ impl Api<'_> {
             .idempotent()
             .send()
             .await?;
-        ok(r, what)
+        self.done(r, what)
     }
-}
 
-/// Success (any body), or the typed error.
-fn ok(r: Reply, what: &str) -> Result<(), ConnectorError> {
-    if r.status.is_success() {
-        Ok(())
-    } else {
-        Err(scim_error(&r, APP, what))
+    /// Success (any body), or the provider's error.
+    fn done(&self, r: Reply, what: &str) -> Result<(), ConnectorError> {
+        match r.status.is_success() {
+            true => Ok(()),
+            false => Err(self.fail(&r, what)),
+        }
     }
 }

@@ -1,6 +1,9 @@
 //! Any SCIM 2.0 service provider, driven as a client (RFC 7643 schemas, RFC 7644 protocol) with
-//! an API token: Slack, Zoom, Atlassian, Dropbox and the many SaaS apps that publish a SCIM
-//! endpoint for admins (see the catalog's `[app.scim]` tables), and any self-hosted one.
+//! an API token: Zoom, Atlassian, Dropbox and the many SaaS apps that publish a SCIM endpoint
+//! for admins (see the catalog's `[app.scim]` tables), and any self-hosted one. Its client
+//! ([`Api`]) also serves apps whose own connector speaks SCIM with quirks of their own
+//! ([`crate::slack`]): they give their [`Quirks`] (name, lookup filters, page size, error table)
+//! and read roles their own way.
 //!
 //! - **Sign-in** ([`SignIn::ApiToken`]): the hub's API token (the automation account's
 //!   `api_token`, else its password) as `Authorization: Bearer` (RFC 6750) on every call; the
@@ -51,18 +54,17 @@ use castellan_core::connector::{
     AppMember, AppRole, AppSession, ConnectorContext, ConnectorError, ConnectorInfo, MemberPage,
     ResourceGrant, ResourceMemberPage, ResourcePage, SettingField, SettingKind, SignIn,
 };
-use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 use tracing::debug;
 
 use crate::sdk::builder::{rejoin, App, AppConnector, Chosen, Invitee, Members};
-use crate::sdk::paging::AnchoredOffset;
-use crate::sdk::scim::{scim_error, scim_json, ProviderConfig, ScimRequest};
+use crate::sdk::scim::{scim_json, ProviderConfig, ScimRequest};
 use crate::sdk::{Auth, HttpClient};
 pub use api::Api;
-use api::UserRead;
-use model::{parse_cursor, Deactivate, Roles, RolesFrom, Settings};
+pub(crate) use api::{sign_in, Quirks, UserRead, RFC};
+pub(crate) use model::new_user;
+use model::{Deactivate, Roles, RolesFrom, Settings};
 use resources::resources_on;
 
 /// The connector's name in the catalog.
@@ -147,8 +149,10 @@ fn only_base_role(role: &str) -> R<()> {
     }
 }
 
-/// The API token: the automation account's `api_token`, else its password.
-fn token(ctx: &ConnectorContext) -> R<SecretString> {
+/// The API token: the automation account's `api_token`, else its password, trimmed.
+///
+/// Errors: `BadCredentials` when both are blank.
+pub(crate) fn token(ctx: &ConnectorContext) -> R<SecretString> {
     [ctx.api_token.as_ref(), Some(&ctx.password)]
         .into_iter()
         .flatten()
@@ -159,17 +163,6 @@ fn token(ctx: &ConnectorContext) -> R<SecretString> {
                 "the automation account has no API token for the SCIM service provider".into(),
             )
         })
-}
-
-/// What a 404 at sign-in means: the base URL is not the SCIM base.
-fn not_scim_base(base_url: &str, e: ConnectorError) -> ConnectorError {
-    match e {
-        ConnectorError::NotFound(_) => ConnectorError::Configuration(format!(
-            "{base_url} has no SCIM Users endpoint: set the base URL to the SCIM base (ending in \
-             /v2 or /scim/v2, as the app's admin page shows)"
-        )),
-        e => e,
-    }
 }
 
 #[async_trait]
@@ -230,32 +223,14 @@ impl App for Scim {
     }
 
     /// Checks the settings, reads `/ServiceProviderConfig` (RFC 7643 §5) and checks the token on
-    /// the Users.
+    /// the Users ([`sign_in`]).
     async fn login(&self, http: &HttpClient, ctx: &ConnectorContext) -> R<AppSession> {
         Settings::of(ctx)?;
         let token = token(ctx)?;
         let ep = http
             .endpoint_for(ctx)?
             .with_auth(Auth::Bearer(token.clone()));
-        // RFC 7644 §4: the configuration may be public; a provider without it gets the defaults.
-        let r = ep.get("/ServiceProviderConfig").scim().send().await?;
-        let config = match r.status {
-            s if s.is_success() => r
-                .json
-                .as_ref()
-                .map(ProviderConfig::parse)
-                .unwrap_or_default(),
-            StatusCode::NOT_FOUND | StatusCode::NOT_IMPLEMENTED => ProviderConfig::default(),
-            _ => return Err(scim_error(&r, APP, "read its configuration")),
-        };
-        // The token itself is checked on the Users.
-        let r = ep
-            .get("/Users")
-            .query(&[("count", "1".into()), ("attributes", "id".into())])
-            .scim()
-            .send()
-            .await?;
-        scim_json(r, APP, "list users").map_err(|e| not_scim_base(&ctx.base_url, e))?;
+        let config = sign_in(&ep, &RFC).await?;
         debug!(?config, "signed in to a SCIM service provider");
         Ok(AppSession {
             token,
@@ -273,6 +248,7 @@ impl App for Scim {
             ep,
             config,
             settings,
+            quirks: &RFC,
         })
     }
 }
@@ -283,11 +259,9 @@ impl Members for Api<'_> {
 
     /// The token lists Users, and Groups when they are the roles.
     async fn verify_permissions(&self) -> R<()> {
-        let one = [("count", "1".to_owned())];
-        let r = self.ep.get("/Users").query(&one).scim().send().await?;
-        scim_json(r, APP, "list users")
-            .map_err(|e| not_scim_base(&self.ep.base().to_string(), e))?;
+        self.probe().await?;
         if self.settings.roles_from == RolesFrom::Groups {
+            let one = [("count", "1".to_owned())];
             let r = self.ep.get("/Groups").query(&one).scim().send().await?;
             scim_json(r, APP, "list groups").map_err(|e| match e {
                 ConnectorError::NotFound(_) | ConnectorError::Unsupported(_) => {
@@ -338,39 +312,21 @@ impl Members for Api<'_> {
         Ok(self.roles_now().await?.app_roles())
     }
 
-    /// Users by `startIndex`/`count`, anchored on the previous page's last id.
+    /// Users by `startIndex`/`count`, anchored on the previous page's last id
+    /// ([`Api::users_after`]), with their Groups as roles.
     async fn page(&self, cursor: Option<&str>) -> R<MemberPage> {
-        let mut at = parse_cursor(cursor)?;
-        loop {
-            let from = at.read_from();
-            let (users, total) = self.users_page(from).await?;
-            let skip = at.skip(users.iter().map(|(u, _)| u.id.as_str()));
-            let n = users.len();
-            let next = match users.last() {
-                Some((last, _)) if (from + n) as u64 >= total => None,
-                Some((last, _)) => Some(AnchoredOffset::after(from, n, &last.id)),
-                None => None,
-            };
-            let users: Vec<UserRead> = users.into_iter().skip(skip).collect();
-            if users.is_empty() {
-                if let Some(n) = next {
-                    at = n;
-                    continue;
-                }
-            }
-            let roles = match users.is_empty() {
-                true => Roles::default(),
-                false => self.roles_now().await?,
-            };
-            debug!(count = users.len(), total, "listed a page of SCIM users");
-            return Ok(MemberPage {
-                members: users
-                    .iter()
-                    .map(|(u, _)| u.member(roles.of(&u.id)))
-                    .collect(),
-                next: next.map(|n| n.encode()),
-            });
-        }
+        let (users, next) = self.users_after(cursor).await?;
+        let roles = match users.is_empty() {
+            true => Roles::default(),
+            false => self.roles_now().await?,
+        };
+        Ok(MemberPage {
+            members: users
+                .iter()
+                .map(|(u, _)| u.member(roles.of(&u.id)))
+                .collect(),
+            next,
+        })
     }
 
     async fn member(&self, id: &str) -> R<Option<AppMember>> {

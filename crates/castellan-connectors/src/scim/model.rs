@@ -76,12 +76,18 @@ impl Settings {
 
 /// A SCIM User (RFC 7643 §4.1) as the connector needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct ScimUser {
-    pub(super) id: String,
-    pub(super) user_name: String,
-    pub(super) email: Option<String>,
-    pub(super) name: Option<String>,
-    pub(super) active: bool,
+pub(crate) struct ScimUser {
+    /// The SCIM `id`.
+    pub(crate) id: String,
+    /// `userName`.
+    pub(crate) user_name: String,
+    /// The primary address, else the first work one, else the first, else `userName` when it
+    /// is an address (lowercase).
+    pub(crate) email: Option<String>,
+    /// `displayName`, else `name.formatted`, else given and family names.
+    pub(crate) name: Option<String>,
+    /// `active` (absent: active).
+    pub(crate) active: bool,
 }
 
 impl ScimUser {
@@ -109,7 +115,7 @@ impl ScimUser {
     }
 
     /// The member, with `roles`.
-    pub(super) fn member(&self, roles: Vec<String>) -> AppMember {
+    pub(crate) fn member(&self, roles: Vec<String>) -> AppMember {
         AppMember {
             app_member_id: self.id.clone(),
             email: self.email.clone(),
@@ -178,7 +184,7 @@ fn display_name(v: &Value) -> Option<String> {
 /// The body of `POST /Users` (RFC 7644 §3.3) for `email`: `userName` is the address, which is
 /// also the primary work address; `name` and `displayName` when a name is given (split at the
 /// last space into given and family names); `active`.
-pub(super) fn new_user(email: &str, name: Option<&str>) -> Value {
+pub(crate) fn new_user(email: &str, name: Option<&str>) -> Value {
     let mut u = json!({
         "schemas": [USER_SCHEMA],
         "userName": email,

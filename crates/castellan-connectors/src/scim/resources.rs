@@ -12,11 +12,10 @@ use serde_json::Value;
 
 use super::api::Api;
 use super::model::{RolesFrom, ScimGroup, Settings};
-use super::{APP, BASE_ROLE, GROUP_PAGE_SIZE, ROLES_FROM, ROLES_NONE};
-use crate::sdk::errors::unexpected;
+use super::{BASE_ROLE, GROUP_PAGE_SIZE, ROLES_FROM, ROLES_NONE};
 use crate::sdk::http::segment;
 use crate::sdk::paging::ScimPage;
-use crate::sdk::scim::{scim_json, ListPage, ScimRequest};
+use crate::sdk::scim::{ListPage, ScimRequest};
 
 /// What a resource is, in SCIM's words.
 const KIND: &str = "group";
@@ -34,7 +33,7 @@ pub(super) fn resources_on(settings: Settings) -> Result<(), ConnectorError> {
 
 impl Api<'_> {
     /// One page of Groups as resources; the cursor is the next `startIndex`.
-    pub(super) async fn group_page(
+    pub(crate) async fn group_page(
         &self,
         cursor: Option<&str>,
     ) -> Result<ResourcePage, ConnectorError> {
@@ -51,8 +50,8 @@ impl Api<'_> {
         let mut q = page.query().to_vec();
         q.push(("attributes", "displayName".into()));
         let r = self.ep.get("/Groups").query(&q).scim().send().await?;
-        let body = scim_json(r, APP, "list groups")?;
-        let list = ListPage::parse(&body).ok_or_else(|| unexpected(APP, "list groups"))?;
+        let body = self.body(r, "list groups")?;
+        let list = ListPage::parse(&body).ok_or_else(|| self.odd("list groups"))?;
         let n = list.resources.len() as u64;
         let resources = list
             .resources
@@ -67,7 +66,7 @@ impl Api<'_> {
                 })
             })
             .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| unexpected(APP, "list groups"))?;
+            .ok_or_else(|| self.odd("list groups"))?;
         Ok(ResourcePage {
             resources,
             next: page
@@ -87,13 +86,13 @@ impl Api<'_> {
         if r.status == StatusCode::NOT_FOUND {
             return Err(ConnectorError::NotFound(format!("no SCIM group {id}")));
         }
-        let body: Value = scim_json(r, APP, "read a group")?;
-        ScimGroup::from_json(&body).ok_or_else(|| unexpected(APP, "read a group"))
+        let body: Value = self.body(r, "read a group")?;
+        ScimGroup::from_json(&body).ok_or_else(|| self.odd("read a group"))
     }
 
     /// A Group's direct members, each holding [`BASE_ROLE`] (one page: SCIM returns a Group's
     /// members with the Group).
-    pub(super) async fn group_members(
+    pub(crate) async fn group_members(
         &self,
         id: &str,
     ) -> Result<ResourceMemberPage, ConnectorError> {
@@ -114,7 +113,7 @@ impl Api<'_> {
     /// Makes the member a direct member of the Group (nothing when they are). Errors:
     /// `Configuration` for a role other than [`BASE_ROLE`], `NotFound` for a Group or user that
     /// is gone.
-    pub(super) async fn grant_group(&self, grant: &ResourceGrant) -> Result<(), ConnectorError> {
+    pub(crate) async fn grant_group(&self, grant: &ResourceGrant) -> Result<(), ConnectorError> {
         if !grant.role.trim().eq_ignore_ascii_case(BASE_ROLE) {
             return Err(ConnectorError::Configuration(format!(
                 "a SCIM group has one role, {BASE_ROLE}, not {:?}",
@@ -130,7 +129,7 @@ impl Api<'_> {
     }
 
     /// Takes the member out of the Group; done when they are not in it.
-    pub(super) async fn revoke_group(
+    pub(crate) async fn revoke_group(
         &self,
         resource_id: &str,
         member: &str,
