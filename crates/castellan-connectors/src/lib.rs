@@ -53,55 +53,33 @@ pub struct Registry {
 
 impl Default for Registry {
     /// Every built-in connector: the self-hosted apps' (`mediawiki`, `redmine`, `scim`,
-    /// `synapse`, `wordpress`) and the SaaS apps' (GitHub, Zendesk,
-    /// Zoom…: the README's apps table lists them all). SaaS apps' connectors reach public
-    /// addresses unless a hub allows private ones (GitHub Enterprise Server, a stand-in;
-    /// [`sdk::saas::connector`]).
-    /// Every built-in connector: `mediawiki`, `redmine`, `scim`, `synapse`, `wordpress`. SaaS
-    /// apps' connectors reach public addresses unless a hub allows private ones (GitHub
-    /// Enterprise Server, a stand-in; [`sdk::saas::connector`]): `calendly`, `github`,
-    /// `hubspot`, `meta_business`, `pinterest_business`, `tiktok_business`, `zendesk`.
-    /// `hubspot`, `meta_business`, `slack`, `tiktok_business`, `zendesk`.
+    /// `synapse`, `wordpress`) and the SaaS apps' (GitHub, Zendesk, Zoom…: the README's apps
+    /// table lists them all). SaaS apps' connectors reach public addresses unless a hub allows
+    /// private ones (GitHub Enterprise Server, a stand-in; [`sdk::saas::connector`]).
     fn default() -> Self {
         Self::empty()
-            .with(
-                github::NAME,
-                Arc::new(sdk::saas::connector::<github::GitHub>()),
-            )
             .with(mediawiki::NAME, Arc::new(MediaWikiConnector::new()))
             .with(redmine::NAME, Arc::new(RedmineConnector::new()))
             .with(scim::NAME, Arc::new(ScimConnector::new()))
             .with(synapse::NAME, Arc::new(SynapseConnector::new()))
             .with(wordpress::NAME, Arc::new(WordPressConnector::new()))
-            .with(
-                zendesk::NAME,
-                Arc::new(sdk::saas::connector::<zendesk::Zendesk>()),
-            )
-            .with(
-                hubspot::NAME,
-                Arc::new(sdk::saas::connector::<hubspot::HubSpot>()),
-            )
-            .with(
-                calendly::NAME,
-                Arc::new(sdk::saas::connector::<calendly::Calendly>()),
-            )
-            .with(meta::NAME, Arc::new(sdk::saas::connector::<meta::Meta>()))
-            .with(
-                pinterest::NAME,
-                Arc::new(sdk::saas::connector::<pinterest::Pinterest>()),
-                slack::NAME,
-                Arc::new(sdk::saas::connector::<slack::Slack>()),
-            )
-            .with(
-                tiktok::NAME,
-                Arc::new(sdk::saas::connector::<tiktok::TikTok>()),
-            )
-            .with(
-                atlassian::NAME,
-                Arc::new(sdk::saas::connector::<atlassian::Atlassian>()),
-            )
-            .with(zoom::NAME, Arc::new(sdk::saas::connector::<zoom::Zoom>()))
+            // SaaS apps, one line each.
+            .with(atlassian::NAME, saas::<atlassian::Atlassian>())
+            .with(calendly::NAME, saas::<calendly::Calendly>())
+            .with(github::NAME, saas::<github::GitHub>())
+            .with(hubspot::NAME, saas::<hubspot::HubSpot>())
+            .with(meta::NAME, saas::<meta::Meta>())
+            .with(pinterest::NAME, saas::<pinterest::Pinterest>())
+            .with(slack::NAME, saas::<slack::Slack>())
+            .with(tiktok::NAME, saas::<tiktok::TikTok>())
+            .with(zendesk::NAME, saas::<zendesk::Zendesk>())
+            .with(zoom::NAME, saas::<zoom::Zoom>())
     }
+}
+
+/// The connector of the SaaS app `A` ([`sdk::saas::connector`]).
+fn saas<A: sdk::builder::App>() -> Arc<dyn Connector> {
+    Arc::new(sdk::saas::connector::<A>())
 }
 
 impl Registry {
