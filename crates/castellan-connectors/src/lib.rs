@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use castellan_core::connector::{Connector, ConnectorRegistry};
 
+pub mod asana;
 pub mod atlassian;
 pub mod calendly;
 pub mod github;
@@ -25,6 +26,7 @@ pub mod wordpress;
 pub mod wordpress_browser;
 pub mod zendesk;
 
+pub use asana::AsanaConnector;
 pub use atlassian::AtlassianConnector;
 pub use calendly::CalendlyConnector;
 pub use github::GitHubConnector;
@@ -49,8 +51,8 @@ pub struct Registry {
 impl Default for Registry {
     /// Every built-in connector: `mediawiki`, `redmine`, `scim`, `synapse`, `wordpress`. SaaS
     /// apps' connectors reach public addresses unless a hub allows private ones (GitHub
-    /// Enterprise Server, a stand-in; [`sdk::saas::connector`]): `atlassian`, `calendly`,
-    /// `github`, `hubspot`, `meta_business`, `tiktok_business`, `zendesk`.
+    /// Enterprise Server, a stand-in; [`sdk::saas::connector`]): `asana`, `atlassian`,
+    /// `calendly`, `github`, `hubspot`, `meta_business`, `tiktok_business`, `zendesk`.
     fn default() -> Self {
         Self::empty()
             .with(
@@ -82,6 +84,10 @@ impl Default for Registry {
             .with(
                 atlassian::NAME,
                 Arc::new(sdk::saas::connector::<atlassian::Atlassian>()),
+            )
+            .with(
+                asana::NAME,
+                Arc::new(sdk::saas::connector::<asana::Asana>()),
             )
     }
 }
@@ -153,6 +159,7 @@ mod tests {
         assert_eq!(
             r.names().collect::<Vec<_>>(),
             [
+                "asana",
                 "atlassian",
                 "calendly",
                 "github",
