@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use castellan_core::connector::{Connector, ConnectorRegistry};
 
+pub mod asana;
 pub mod atlassian;
 pub mod calendly;
 pub mod github;
@@ -28,6 +29,7 @@ pub mod wordpress_browser;
 pub mod zendesk;
 pub mod zoom;
 
+pub use asana::AsanaConnector;
 pub use atlassian::AtlassianConnector;
 pub use calendly::CalendlyConnector;
 pub use github::GitHubConnector;
@@ -64,6 +66,7 @@ impl Default for Registry {
             .with(synapse::NAME, Arc::new(SynapseConnector::new()))
             .with(wordpress::NAME, Arc::new(WordPressConnector::new()))
             // SaaS apps, one line each.
+            .with(asana::NAME, saas::<asana::Asana>())
             .with(atlassian::NAME, saas::<atlassian::Atlassian>())
             .with(calendly::NAME, saas::<calendly::Calendly>())
             .with(github::NAME, saas::<github::GitHub>())
@@ -149,6 +152,7 @@ mod tests {
         assert_eq!(
             r.names().collect::<Vec<_>>(),
             [
+                "asana",
                 "atlassian",
                 "calendly",
                 "github",
