@@ -9,6 +9,7 @@ use std::sync::Arc;
 use castellan_core::connector::{Connector, ConnectorRegistry};
 
 pub mod calendly;
+pub mod dropbox;
 pub mod github;
 pub mod hubspot;
 pub mod mediawiki;
@@ -26,6 +27,7 @@ pub mod zendesk;
 pub mod zoom;
 
 pub use calendly::CalendlyConnector;
+pub use dropbox::DropboxConnector;
 pub use github::GitHubConnector;
 pub use hubspot::HubSpotConnector;
 pub use mediawiki::MediaWikiConnector;
@@ -49,7 +51,7 @@ pub struct Registry {
 impl Default for Registry {
     /// Every built-in connector: `mediawiki`, `redmine`, `scim`, `synapse`, `wordpress`. SaaS
     /// apps' connectors reach public addresses unless a hub allows private ones (GitHub
-    /// Enterprise Server, a stand-in; [`sdk::saas::connector`]): `calendly`, `github`,
+    /// Enterprise Server, a stand-in; [`sdk::saas::connector`]): `calendly`, `dropbox`, `github`,
     /// `hubspot`, `meta_business`, `tiktok_business`, `zendesk`, `zoom`.
     fn default() -> Self {
         Self::empty()
@@ -80,6 +82,10 @@ impl Default for Registry {
                 Arc::new(sdk::saas::connector::<tiktok::TikTok>()),
             )
             .with(zoom::NAME, Arc::new(sdk::saas::connector::<zoom::Zoom>()))
+            .with(
+                dropbox::NAME,
+                Arc::new(sdk::saas::connector::<dropbox::Dropbox>()),
+            )
     }
 }
 
@@ -151,6 +157,7 @@ mod tests {
             r.names().collect::<Vec<_>>(),
             [
                 "calendly",
+                "dropbox",
                 "github",
                 "hubspot",
                 "mediawiki",
