@@ -44,13 +44,12 @@ pub enum Fault {
 }
 
 /// The `method` of [`FaultProxy::fail`] that matches every write: any method but `GET`, `HEAD`
-/// and `OPTIONS`.
+/// and `OPTIONS`, and but a `POST` the proxy was told only reads ([`FaultProxy::reads_by_post`]).
 pub const ANY_WRITE: &str = "WRITE";
 
-/// Whether `method` is a write (not `GET`, `HEAD` or `OPTIONS`).
-fn is_write(method: &str) -> bool {
-    !matches!(method, "GET" | "HEAD" | "OPTIONS")
-}
+/// The `method` of [`FaultProxy::fail`] that matches every read: `GET`, `HEAD`, `OPTIONS`, and a
+/// `POST` the proxy was told only reads ([`FaultProxy::reads_by_post`]).
+pub const ANY_READ: &str = "READ";
 
 /// A held request: the test waits for it to arrive, then lets it through or drops it.
 #[derive(Debug, Default)]
@@ -125,7 +124,19 @@ struct State {
     rules: Mutex<Vec<Rule>>,
     writes: Mutex<Vec<Write>>,
     requests: Mutex<Vec<(String, String)>>,
+    /// The paths (without the query) whose `POST`s only read.
+    post_reads: Mutex<Vec<String>>,
     http: reqwest::Client,
+}
+
+impl State {
+    /// Whether a request writes: not `GET`, `HEAD` or `OPTIONS`, nor a `POST` that only reads.
+    fn is_write(&self, method: &str, path: &str) -> bool {
+        let path = path.split('?').next().unwrap_or(path);
+        let read_post =
+            method == "POST" && self.post_reads.lock().unwrap().iter().any(|p| p == path);
+        !matches!(method, "GET" | "HEAD" | "OPTIONS") && !read_post
+    }
 }
 
 /// A running proxy; `url` is what a hub's base URL points at.
@@ -156,6 +167,7 @@ impl FaultProxy {
             rules: Mutex::new(vec![]),
             writes: Mutex::new(vec![]),
             requests: Mutex::new(vec![]),
+            post_reads: Mutex::new(vec![]),
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
@@ -179,6 +191,17 @@ impl FaultProxy {
             fault,
             times,
         });
+    }
+
+    /// Tells the proxy that `POST`s to these paths (as the client sends them, without the query)
+    /// only read, as in RPC-style APIs (Dropbox's): they match [`ANY_READ`], not [`ANY_WRITE`],
+    /// and are not logged as writes.
+    pub fn reads_by_post(&self, paths: &[String]) {
+        self.state
+            .post_reads
+            .lock()
+            .unwrap()
+            .extend_from_slice(paths);
     }
 
     /// Holds the next matching request; returns the handle to release it.
@@ -225,7 +248,8 @@ impl FaultProxy {
         self.state.requests.lock().unwrap().clone()
     }
 
-    /// Every write (non-GET request) forwarded so far, in order.
+    /// Every write (any request but a `GET`, and but a `POST` that only reads) forwarded so far,
+    /// in order.
     pub fn writes(&self) -> Vec<Write> {
         self.state.writes.lock().unwrap().clone()
     }
@@ -267,7 +291,11 @@ fn plan(state: &State, method: &str, path: &str) -> Plan {
     let mut rules = state.rules.lock().unwrap();
     let Some(i) = rules.iter().position(|r| {
         r.times > 0
-            && (r.method == method || (r.method == ANY_WRITE && is_write(method)))
+            && match r.method.as_str() {
+                ANY_WRITE => state.is_write(method, path),
+                ANY_READ => !state.is_write(method, path),
+                m => m == method,
+            }
             && path.contains(&r.path_contains)
     }) else {
         return Plan::Forward;
@@ -431,7 +459,7 @@ async fn serve(mut sock: TcpStream, state: Arc<State>) {
         return;
     };
     let status = resp.status().as_u16();
-    if method != "GET" {
+    if method != "GET" && (method != "POST" || state.is_write(&method, &path)) {
         state.writes.lock().unwrap().push(Write {
             method: method.clone(),
             path: path.clone(),

@@ -144,6 +144,14 @@ pub trait Fixture: Send + Sync {
         (200..300).contains(&w.status)
     }
 
+    /// The paths (relative to the base URL's host, as the proxy sees them, without the query) of
+    /// the `POST` requests that only read, for RPC-style APIs that read with `POST` (Dropbox's):
+    /// the fault cases treat them as reads, not writes ([`fault_proxy::FaultProxy::reads_by_post`]).
+    /// Default: none.
+    fn reads_by_post(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Whether the app shows the emails of members made outside the connector (the seeded
     /// ones). Default `true`. An app that shows nobody's email to its admins (MediaWiki) says
     /// `false`: the listing case then knows a seeded member by a name equal to its email's local

@@ -11,6 +11,7 @@ use castellan_core::connector::{Connector, ConnectorRegistry};
 pub mod asana;
 pub mod atlassian;
 pub mod calendly;
+pub mod dropbox;
 pub mod github;
 pub mod hubspot;
 pub mod mediawiki;
@@ -32,6 +33,7 @@ pub mod zoom;
 pub use asana::AsanaConnector;
 pub use atlassian::AtlassianConnector;
 pub use calendly::CalendlyConnector;
+pub use dropbox::DropboxConnector;
 pub use github::GitHubConnector;
 pub use hubspot::HubSpotConnector;
 pub use mediawiki::MediaWikiConnector;
@@ -69,6 +71,7 @@ impl Default for Registry {
             .with(asana::NAME, saas::<asana::Asana>())
             .with(atlassian::NAME, saas::<atlassian::Atlassian>())
             .with(calendly::NAME, saas::<calendly::Calendly>())
+            .with(dropbox::NAME, saas::<dropbox::Dropbox>())
             .with(github::NAME, saas::<github::GitHub>())
             .with(hubspot::NAME, saas::<hubspot::HubSpot>())
             .with(meta::NAME, saas::<meta::Meta>())
@@ -155,6 +158,7 @@ mod tests {
                 "asana",
                 "atlassian",
                 "calendly",
+                "dropbox",
                 "github",
                 "hubspot",
                 "mediawiki",

@@ -14,6 +14,7 @@
 pub mod asana;
 pub mod atlassian;
 pub mod calendly;
+pub mod dropbox;
 pub mod github;
 pub mod hubspot;
 pub mod kit;
