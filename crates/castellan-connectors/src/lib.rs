@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use castellan_core::connector::{Connector, ConnectorRegistry};
 
+pub mod app_store_connect;
 pub mod calendly;
 pub mod github;
 pub mod hubspot;
@@ -25,6 +26,7 @@ pub mod wordpress;
 pub mod wordpress_browser;
 pub mod zendesk;
 
+pub use app_store_connect::AppStoreConnectConnector;
 pub use calendly::CalendlyConnector;
 pub use github::GitHubConnector;
 pub use hubspot::HubSpotConnector;
@@ -49,8 +51,9 @@ pub struct Registry {
 impl Default for Registry {
     /// Every built-in connector: `mediawiki`, `redmine`, `scim`, `synapse`, `wordpress`. SaaS
     /// apps' connectors reach public addresses unless a hub allows private ones (GitHub
-    /// Enterprise Server, a stand-in; [`sdk::saas::connector`]): `calendly`, `github`,
-    /// `hubspot`, `meta_business`, `pinterest_business`, `tiktok_business`, `zendesk`.
+    /// Enterprise Server, a stand-in; [`sdk::saas::connector`]): `app_store_connect`,
+    /// `calendly`, `github`, `hubspot`, `meta_business`, `pinterest_business`,
+    /// `tiktok_business`, `zendesk`.
     fn default() -> Self {
         Self::empty()
             .with(
@@ -69,6 +72,10 @@ impl Default for Registry {
             .with(
                 hubspot::NAME,
                 Arc::new(sdk::saas::connector::<hubspot::HubSpot>()),
+            )
+            .with(
+                app_store_connect::NAME,
+                Arc::new(sdk::saas::connector::<app_store_connect::AppStoreConnect>()),
             )
             .with(
                 calendly::NAME,
@@ -153,6 +160,7 @@ mod tests {
         assert_eq!(
             r.names().collect::<Vec<_>>(),
             [
+                "app_store_connect",
                 "calendly",
                 "github",
                 "hubspot",

@@ -1,7 +1,7 @@
-//! What connectors of SaaS apps' admin APIs share (Zendesk, HubSpot, Calendly, Meta, TikTok, Pinterest): a
-//! hub's settings with public addresses only by default, the automation account's token, the
-//! message of a vendor's JSON error body, the cursor of the next page read from a JSON answer,
-//! and cursors over listings read one after another ([`phase`]).
+//! What connectors of SaaS apps' admin APIs share (Zendesk, HubSpot, Calendly, Meta, TikTok,
+//! Pinterest, App Store Connect): a hub's settings with public addresses only by default, the
+//! automation account's token, the message of a vendor's JSON error body, the cursor of the next
+//! page read from a JSON answer, and cursors over listings read one after another ([`phase`]).
 //!
 //! A SaaS connector is built with [`connector`]: its client refuses loopback and private
 //! addresses unless the hub's `allow_private` says `yes` (a stand-in, or a vendor's on-premises
@@ -48,6 +48,19 @@ pub fn settings(
 /// account item that keeps the token as its password).
 pub fn token(ctx: &ConnectorContext) -> SecretString {
     ctx.api_token.as_ref().unwrap_or(&ctx.password).clone()
+}
+
+/// The hub's own setting `key` (trimmed), one the connector declares as required.
+///
+/// Errors: `Configuration` ("the hub has no <what> (its `<key>` setting)") when it is missing
+/// or blank.
+pub fn setting(ctx: &ConnectorContext, key: &str, what: &str) -> Result<String, ConnectorError> {
+    match ctx.settings.get(key).map(|v| v.trim()) {
+        Some(v) if !v.is_empty() => Ok(v.to_owned()),
+        _ => Err(ConnectorError::Configuration(format!(
+            "the hub has no {what} (its `{key}` setting)"
+        ))),
+    }
 }
 
 /// The hub's organization id (trimmed): the business, account or workspace the connector
@@ -104,7 +117,13 @@ impl Scope {
 /// when the body has none. The body is the vendor's answer to the request, never a secret of
 /// the account.
 pub fn says(r: &Reply, fields: &[&str]) -> String {
-    let Some(body) = r.json.as_ref() else {
+    says_in(r, "", fields)
+}
+
+/// [`says`] of the object at `pointer` (RFC 6901) in the body: Meta's `/error`, the first of
+/// JSON:API's `/errors/0`. Empty when there is none.
+pub fn says_in(r: &Reply, pointer: &str, fields: &[&str]) -> String {
+    let Some(body) = r.json.as_ref().and_then(|b| b.pointer(pointer)) else {
         return String::new();
     };
     let mut parts: Vec<&str> = Vec::new();
@@ -216,6 +235,12 @@ mod tests {
             organization(&ctx, "business id"),
             Err(ConnectorError::Configuration(m)) if m.contains("no business id")
         ));
+        assert!(matches!(
+            setting(&ctx, "key_id", "key id"),
+            Err(ConnectorError::Configuration(m)) if m.contains("`key_id`")
+        ));
+        ctx.settings.insert("key_id".into(), " K1 ".into());
+        assert_eq!(setting(&ctx, "key_id", "key id").unwrap(), "K1");
         ctx.organization_id = Some(" 42 ".into());
         assert_eq!(organization(&ctx, "business id").unwrap(), "42");
         let scope = Scope {
@@ -243,6 +268,9 @@ mod tests {
             "h",
         );
         assert_eq!(says(&r, &["error", "description"]), "Forbidden: m");
+        let r = Reply::new(409, r#"{"errors":[{"title":"T","detail":"D"}]}"#, None, "h");
+        assert_eq!(says_in(&r, "/errors/0", &["title", "detail"]), "T: D");
+        assert_eq!(says_in(&r, "/errors/1", &["title"]), "");
         assert_eq!(says(&Reply::new(500, "<html>", None, "h"), &["error"]), "");
         let e = refused(&Reply::new(403, "{}", None, "h"), "App", "list", "");
         assert!(matches!(e, ConnectorError::InsufficientPermission(m) if m.contains("HTTP 403")));
