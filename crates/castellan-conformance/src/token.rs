@@ -33,6 +33,7 @@ pub struct TokenFixture {
     username: String,
     admin_token: String,
     non_admin: Option<(String, String)>,
+    non_admin_settings: Vec<(String, String)>,
     organization_id: Option<String>,
     settings: Vec<(String, String)>,
     seed: Seed,
@@ -70,6 +71,7 @@ impl TokenFixture {
             username: username.to_owned(),
             admin_token: admin_token.to_owned(),
             non_admin: None,
+            non_admin_settings: Vec::new(),
             organization_id: None,
             settings: Vec::new(),
             seed: Box::new(seed),
@@ -91,6 +93,14 @@ impl TokenFixture {
     /// whose token goes with its owner's email, such as Zendesk's).
     pub fn non_admin_as(mut self, username: &str, token: &str) -> Self {
         self.non_admin = Some((username.to_owned(), token.to_owned()));
+        self
+    }
+
+    /// A hub setting of the account without admin rights only (`key = value`, over the
+    /// fixture's), for apps whose key comes with its own id (App Store Connect's key id).
+    pub fn non_admin_setting(mut self, key: &str, value: &str) -> Self {
+        self.non_admin_settings
+            .push((key.to_owned(), value.to_owned()));
         self
     }
 
@@ -165,7 +175,11 @@ impl Fixture for TokenFixture {
 
     async fn non_admin(&self, base_url: &str) -> Option<ConnectorContext> {
         let (username, token) = self.non_admin.as_ref()?;
-        Some(self.context_as(base_url, username, token))
+        let mut ctx = self.context_as(base_url, username, token);
+        for (k, v) in &self.non_admin_settings {
+            ctx.settings.insert(k.clone(), v.clone());
+        }
+        Some(ctx)
     }
 
     async fn seed_members(&self, prefix: &str, n: usize) -> Vec<String> {

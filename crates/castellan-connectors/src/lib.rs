@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use castellan_core::connector::{Connector, ConnectorRegistry};
 
+pub mod app_store_connect;
 pub mod asana;
 pub mod atlassian;
 pub mod calendly;
@@ -30,6 +31,7 @@ pub mod wordpress_browser;
 pub mod zendesk;
 pub mod zoom;
 
+pub use app_store_connect::AppStoreConnectConnector;
 pub use asana::AsanaConnector;
 pub use atlassian::AtlassianConnector;
 pub use calendly::CalendlyConnector;
@@ -68,6 +70,7 @@ impl Default for Registry {
             .with(synapse::NAME, Arc::new(SynapseConnector::new()))
             .with(wordpress::NAME, Arc::new(WordPressConnector::new()))
             // SaaS apps, one line each.
+            .with(app_store_connect::NAME, saas::<app_store_connect::AppStoreConnect>())
             .with(asana::NAME, saas::<asana::Asana>())
             .with(atlassian::NAME, saas::<atlassian::Atlassian>())
             .with(calendly::NAME, saas::<calendly::Calendly>())
@@ -155,6 +158,7 @@ mod tests {
         assert_eq!(
             r.names().collect::<Vec<_>>(),
             [
+                "app_store_connect",
                 "asana",
                 "atlassian",
                 "calendly",

@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod app_store_connect;
 pub mod asana;
 pub mod atlassian;
 pub mod calendly;

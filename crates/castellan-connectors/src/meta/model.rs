@@ -26,7 +26,7 @@ use super::APP;
 use crate::sdk::errors::unexpected;
 use crate::sdk::json::{items, text};
 use crate::sdk::members::member;
-use crate::sdk::saas::{refused, says};
+use crate::sdk::saas::{refused, says_at};
 use crate::sdk::Reply;
 
 /// A business admin: controls every part of the business, people included (`ADMIN` on the
@@ -229,13 +229,7 @@ pub(crate) fn map_error(r: &Reply, what: &str) -> E {
     let err = r.json.as_ref().map(|b| &b["error"]);
     let code = err.and_then(|e| e["code"].as_i64()).unwrap_or(0);
     let sub = err.and_then(|e| e["error_subcode"].as_i64()).unwrap_or(0);
-    let says = err.map_or(String::new(), |e| {
-        let body = Reply {
-            json: Some(e.clone()),
-            ..r.clone()
-        };
-        says(&body, &["message", "fbtrace_id"])
-    });
+    let says = says_at(r, "/error", &["message", "fbtrace_id"]);
     match code {
         c if is_throttle(c) => E::RateLimited {
             retry_after: Some(r.retry_after.unwrap_or_else(|| wait_of(r))),

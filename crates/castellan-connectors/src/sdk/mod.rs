@@ -25,6 +25,7 @@
 //! - [`json`]: small readers of JSON answers.
 //! - [`records`]: invitation records, for apps that show nobody's email address.
 //! - [`usernames`]: usernames derived from emails, made unique; random passwords.
+//! - [`jwt`]: JSON Web Tokens the connector signs with a key the vendor issued (ES256).
 //! - [`oauth2`]: OAuth 2.0 for apps that require it: the authorization request with PKCE, the
 //!   code exchange and the refresh (RFC 6749, RFC 7636), on the `oauth2` crate.
 //! - [`saas`]: SaaS apps' admin APIs: public addresses by default, the token, the message of a
@@ -40,6 +41,7 @@ pub mod emailed;
 pub mod errors;
 pub mod http;
 pub mod json;
+pub mod jwt;
 pub mod members;
 pub mod oauth2;
 pub mod paging;

@@ -1,10 +1,10 @@
 //! What connectors of SaaS apps' admin APIs share (Zendesk, HubSpot, Calendly, Meta, TikTok,
-//! Atlassian, Asana, Pinterest…): the declaration of an app signed in with an API token
-//! ([`token_app`]), a hub's settings with public addresses only by default, its organization id
-//! and the account's own member id there ([`Scope`]), the automation account's token and a
-//! Bearer endpoint with it, the message of a vendor's JSON error body (at its top or in a list
-//! of errors), the cursor of the next page read from a JSON answer, and cursors over listings
-//! read one after another ([`phase`]).
+//! Atlassian, Asana, Pinterest, App Store Connect…): the declaration of an app signed in with an
+//! API token ([`token_app`]), a hub's settings with public addresses only by default, its
+//! organization id and own settings, the account's own member id there ([`Scope`]), the
+//! automation account's token and a Bearer endpoint with it, the message of a vendor's JSON
+//! error body (at its top or in a list of errors), the cursor of the next page read from a JSON
+//! answer, and cursors over listings read one after another ([`phase`]).
 //!
 //! A SaaS connector is built with [`connector`]: its client refuses loopback and private
 //! addresses unless the hub's `allow_private` says `yes` (a stand-in, or a vendor's on-premises
@@ -74,7 +74,21 @@ pub fn token_app(
     }
 }
 
-/// The hub's organization id (its organization, workspace or business in the app), trimmed.
+/// The hub's own setting `key` (trimmed), one the connector declares as required.
+///
+/// Errors: `Configuration` ("the hub has no <what> (its `<key>` setting)") when it is missing
+/// or blank.
+pub fn setting(ctx: &ConnectorContext, key: &str, what: &str) -> Result<String, ConnectorError> {
+    match ctx.settings.get(key).map(|v| v.trim()) {
+        Some(v) if !v.is_empty() => Ok(v.to_owned()),
+        _ => Err(ConnectorError::Configuration(format!(
+            "the hub has no {what} (its `{key}` setting)"
+        ))),
+    }
+}
+
+/// The hub's organization id (trimmed): the business, account or workspace the connector
+/// manages, `what` in the vendor's words (e.g. "business id").
 ///
 /// Errors: `Configuration` ("the hub has no <what> (its organization id)") when it has none.
 pub fn organization(ctx: &ConnectorContext, what: &str) -> Result<String, ConnectorError> {
@@ -147,12 +161,22 @@ impl Scope {
 /// when the body has none. The body is the vendor's answer to the request, never a secret of
 /// the account.
 pub fn says(r: &Reply, fields: &[&str]) -> String {
-    let Some(body) = r.json.as_ref() else {
+    says_at(r, "", fields)
+}
+
+/// The message of a vendor's JSON error body whose details sit in an object at `pointer`
+/// (RFC 6901), e.g. the first of a list of errors (`/errors/0`: Atlassian's `{"errors":
+/// [{"code", "title", "detail"}]}`, Asana's `{"errors": [{"message", "help"}]}`, JSON:API's,
+/// Meta's `/error`; `""` is the whole body): the non-empty strings among its `fields`, in that
+/// order, joined with `: `, a field holding an object read for its own `title` and `message`.
+/// Empty when there is none.
+pub fn says_at(r: &Reply, pointer: &str, fields: &[&str]) -> String {
+    let Some(at) = r.json.as_ref().and_then(|b| b.pointer(pointer)) else {
         return String::new();
     };
     let mut parts: Vec<&str> = Vec::new();
     for f in fields {
-        match &body[*f] {
+        match &at[*f] {
             Value::String(s) => parts.push(s),
             Value::Object(o) => parts.extend(
                 ["title", "message"]
@@ -162,20 +186,7 @@ pub fn says(r: &Reply, fields: &[&str]) -> String {
             _ => {}
         }
     }
-    parts.retain(|p| !p.trim().is_empty());
-    parts.join(": ")
-}
-
-/// The message of a vendor's JSON error body whose details sit in an object at `pointer`
-/// (RFC 6901), e.g. the first of a list of errors (`/errors/0`: Atlassian's `{"errors":
-/// [{"code", "title", "detail"}]}`, Asana's `{"errors": [{"message", "help"}]}`): the non-empty
-/// strings among its `fields`, in that order, joined with `: `. Empty when there is none.
-pub fn says_at(r: &Reply, pointer: &str, fields: &[&str]) -> String {
-    let Some(at) = r.json.as_ref().and_then(|b| b.pointer(pointer)) else {
-        return String::new();
-    };
-    let parts = fields.iter().filter_map(|f| at[*f].as_str());
-    let parts: Vec<&str> = parts.map(str::trim).filter(|p| !p.is_empty()).collect();
+    let parts: Vec<&str> = parts.into_iter().map(str::trim).filter(|p| !p.is_empty()).collect();
     parts.join(": ")
 }
 
@@ -287,6 +298,12 @@ mod tests {
             organization(&ctx, "workspace"),
             Err(ConnectorError::Configuration(m)) if m == "the hub has no workspace (its organization id)"
         ));
+        assert!(matches!(
+            setting(&ctx, "key_id", "key id"),
+            Err(ConnectorError::Configuration(m)) if m.contains("`key_id`")
+        ));
+        ctx.settings.insert("key_id".into(), " K1 ".into());
+        assert_eq!(setting(&ctx, "key_id", "key id").unwrap(), "K1");
         ctx.organization_id = Some(" 42 ".into());
         assert_eq!(organization(&ctx, "workspace").unwrap(), "42");
         let info = token_app("app", &["admin", "user"], "user", vec![], url_field(), []);
@@ -319,6 +336,9 @@ mod tests {
             "h",
         );
         assert_eq!(says(&r, &["error", "description"]), "Forbidden: m");
+        let r = Reply::new(409, r#"{"errors":[{"title":"T","detail":"D"}]}"#, None, "h");
+        assert_eq!(says_at(&r, "/errors/0", &["title", "detail"]), "T: D");
+        assert_eq!(says_at(&r, "/errors/1", &["title"]), "");
         assert_eq!(says(&Reply::new(500, "<html>", None, "h"), &["error"]), "");
         let r = Reply::new(
             403,
