@@ -47,9 +47,19 @@ pub enum Fault {
 /// and `OPTIONS`.
 pub const ANY_WRITE: &str = "WRITE";
 
+/// The `method` of [`FaultProxy::fail`] that matches every read: `GET`, `HEAD`, `OPTIONS`, and
+/// the `POST`s [`FaultProxy::reads_by_post`] names.
+pub const ANY_READ: &str = "READ";
+
 /// Whether `method` is a write (not `GET`, `HEAD` or `OPTIONS`).
 fn is_write(method: &str) -> bool {
     !matches!(method, "GET" | "HEAD" | "OPTIONS")
+}
+
+/// Whether a request is a `POST` that only reads, by the paths [`FaultProxy::reads_by_post`]
+/// names.
+fn read_by_post(state: &State, method: &str, path: &str) -> bool {
+    method == "POST" && state.reads.lock().unwrap().iter().any(|r| path.contains(r))
 }
 
 /// A held request: the test waits for it to arrive, then lets it through or drops it.
@@ -123,6 +133,8 @@ struct State {
     /// The proxy's own base URL, which replaces the upstream's in answers.
     url: String,
     rules: Mutex<Vec<Rule>>,
+    /// Path parts of `POST`s that only read ([`FaultProxy::reads_by_post`]).
+    reads: Mutex<Vec<String>>,
     writes: Mutex<Vec<Write>>,
     requests: Mutex<Vec<(String, String)>>,
     http: reqwest::Client,
@@ -154,6 +166,7 @@ impl FaultProxy {
             upstream: upstream.trim_end_matches('/').to_owned(),
             url: url.clone(),
             rules: Mutex::new(vec![]),
+            reads: Mutex::new(vec![]),
             writes: Mutex::new(vec![]),
             requests: Mutex::new(vec![]),
             http: reqwest::Client::builder()
@@ -170,8 +183,17 @@ impl FaultProxy {
         FaultProxy { url, state }
     }
 
+    /// Counts the `POST`s whose path contains `path_contains` as reads (APIs that query with
+    /// `POST`, such as a GraphQL endpoint or Google Ads' `googleAds:search`): [`ANY_READ`]
+    /// matches them, [`ANY_WRITE`] does not, and they are not logged as writes.
+    pub fn reads_by_post(&self, path_contains: &str) {
+        let mut reads = self.state.reads.lock().unwrap();
+        reads.push(path_contains.to_owned());
+    }
+
     /// Applies `fault` to the next `times` requests with this method ([`ANY_WRITE`] for any
-    /// write) whose path contains `path_contains` (`""` for any path).
+    /// write, [`ANY_READ`] for any read) whose path contains `path_contains` (`""` for any
+    /// path).
     pub fn fail(&self, method: &str, path_contains: &str, fault: Fault, times: usize) {
         self.state.rules.lock().unwrap().push(Rule {
             method: method.to_owned(),
@@ -265,9 +287,12 @@ enum Plan {
 
 fn plan(state: &State, method: &str, path: &str) -> Plan {
     let mut rules = state.rules.lock().unwrap();
+    let write = is_write(method) && !read_by_post(state, method, path);
     let Some(i) = rules.iter().position(|r| {
         r.times > 0
-            && (r.method == method || (r.method == ANY_WRITE && is_write(method)))
+            && (r.method == method
+                || (r.method == ANY_WRITE && write)
+                || (r.method == ANY_READ && !write))
             && path.contains(&r.path_contains)
     }) else {
         return Plan::Forward;
@@ -431,7 +456,7 @@ async fn serve(mut sock: TcpStream, state: Arc<State>) {
         return;
     };
     let status = resp.status().as_u16();
-    if method != "GET" {
+    if method != "GET" && !read_by_post(&state, &method, &path) {
         state.writes.lock().unwrap().push(Write {
             method: method.clone(),
             path: path.clone(),

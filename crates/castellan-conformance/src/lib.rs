@@ -144,6 +144,13 @@ pub trait Fixture: Send + Sync {
         (200..300).contains(&w.status)
     }
 
+    /// The path parts of `POST` requests that only read (an API that queries with `POST`, such
+    /// as Google Ads' `googleAds:search`), so the fault cases count them as reads, not writes.
+    /// Default: none (reads are `GET`s).
+    fn reads_by_post(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Whether the app shows the emails of members made outside the connector (the seeded
     /// ones). Default `true`. An app that shows nobody's email to its admins (MediaWiki) says
     /// `false`: the listing case then knows a seeded member by a name equal to its email's local

@@ -39,6 +39,7 @@ pub struct TokenFixture {
     resource: Option<String>,
     automation_member: Option<String>,
     listing_size: usize,
+    reads_by_post: Vec<String>,
 }
 
 impl std::fmt::Debug for TokenFixture {
@@ -75,6 +76,7 @@ impl TokenFixture {
             resource: None,
             automation_member: None,
             listing_size: LISTING_SIZE,
+            reads_by_post: Vec::new(),
         }
     }
 
@@ -119,6 +121,13 @@ impl TokenFixture {
     /// How many members the listing case seeds: at least two and a half of the connector's pages.
     pub fn listing_size(mut self, n: usize) -> Self {
         self.listing_size = n;
+        self
+    }
+
+    /// `POST`s whose path contains `path_contains` only read (see
+    /// [`Fixture::reads_by_post`]).
+    pub fn reads_by_post(mut self, path_contains: &str) -> Self {
+        self.reads_by_post.push(path_contains.to_owned());
         self
     }
 
@@ -173,5 +182,9 @@ impl Fixture for TokenFixture {
 
     async fn automation_member(&self) -> Option<String> {
         self.automation_member.clone()
+    }
+
+    fn reads_by_post(&self) -> Vec<String> {
+        self.reads_by_post.clone()
     }
 }

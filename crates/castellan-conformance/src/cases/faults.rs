@@ -8,7 +8,7 @@ use std::time::Duration;
 use castellan_core::connector::{AppSession, ConnectorContext, ConnectorError};
 
 use super::{check_invited, ensure, invite_like_the_engine, timed, Check, OrFail, Stop, Suite};
-use crate::fault_proxy::{Fault, FaultProxy, ANY_WRITE};
+use crate::fault_proxy::{Fault, FaultProxy, ANY_READ, ANY_WRITE};
 
 /// The wait a 429 asks for, in seconds.
 const RETRY_AFTER_SECS: u64 = 1;
@@ -19,6 +19,9 @@ const SLOW: Duration = Duration::from_secs(2);
 /// session signed in through it.
 async fn through_proxy(s: &Suite<'_>) -> Result<(FaultProxy, ConnectorContext, AppSession), Stop> {
     let proxy = FaultProxy::start(&s.base).await;
+    for path in s.f.reads_by_post() {
+        proxy.reads_by_post(&path);
+    }
     let ctx = s.f.context(&proxy.url);
     let session =
         s.c.login(&ctx)
@@ -27,13 +30,13 @@ async fn through_proxy(s: &Suite<'_>) -> Result<(FaultProxy, ConnectorContext, A
     Ok((proxy, ctx, session))
 }
 
-/// The first request of a listing answers 429 with `Retry-After: 1`: the listing still
+/// The first read of a listing answers 429 with `Retry-After: 1`: the listing still
 /// succeeds, after waiting as asked (the SDK's in-call retry), or is `RateLimited` with that
 /// wait and succeeds when called again.
 pub(super) async fn rate_limited_listing(s: &Suite<'_>) -> Check {
     let (proxy, ctx, session) = through_proxy(s).await?;
     proxy.fail(
-        "GET",
+        ANY_READ,
         "",
         Fault::StatusWith(
             429,
@@ -44,7 +47,7 @@ pub(super) async fn rate_limited_listing(s: &Suite<'_>) -> Check {
     let (first, took) = timed(s.c.list_members(&ctx, &session, None)).await;
     ensure!(
         proxy.pending() == 0,
-        "the listing sent no GET through the proxy"
+        "the listing sent no read through the proxy"
     );
     match first {
         Ok(page) => {

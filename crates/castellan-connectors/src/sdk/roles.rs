@@ -32,6 +32,16 @@ pub fn known(app: &str, role: &str, roles: &[String]) -> Result<(), ConnectorErr
     }
 }
 
+/// `role` trimmed and lowercased, when it is one of `app`'s `roles` (Castellan's lowercase names
+/// of roles an app sends in capitals, such as TikTok's `ADMIN` or Google Ads' `READ_ONLY`).
+///
+/// Errors: `Configuration` as [`known`] says.
+pub fn lowercase_role(app: &str, role: &str, roles: &[&str]) -> Result<String, ConnectorError> {
+    let role = role.trim().to_ascii_lowercase();
+    let roles: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
+    known(app, &role, &roles).map(|()| role)
+}
+
 /// An app's `defaults` (most privileged first, labelled with their names capitalised:
 /// `administrator` is `Administrator`) and the `held` ones (labelled as they are), without
 /// repeats, ranked by [`ranked`].
@@ -92,6 +102,11 @@ mod tests {
         assert!(matches!(
             known("App", "root", &all),
             Err(ConnectorError::Configuration(m)) if m == "App has no role \"root\" (its roles: owner, admin)"
+        ));
+        assert_eq!(lowercase_role("App", " ADMIN ", &order).unwrap(), "admin");
+        assert!(matches!(
+            lowercase_role("App", "root", &order),
+            Err(ConnectorError::Configuration(_))
         ));
         let roles = labelled(&order, ["zeta".to_owned(), "owner".to_owned()]);
         assert_eq!(roles.len(), 3);

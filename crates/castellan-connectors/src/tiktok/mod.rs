@@ -53,7 +53,7 @@ use crate::sdk::http::Request;
 use crate::sdk::json::text;
 use crate::sdk::members::normalize_email;
 use crate::sdk::rest::body_json;
-use crate::sdk::roles::known;
+use crate::sdk::roles::{known, lowercase_role};
 use crate::sdk::saas;
 use crate::sdk::{Auth, Endpoint, HttpClient};
 use model::{bc_member, code_error, list, next_page, ADVERTISER_ROLES, INVITATION, ROLES};
@@ -304,9 +304,7 @@ impl Members for Center<'_> {
 
     /// `admin` or `standard` (any case).
     async fn role(&self, role: &str) -> R<String> {
-        let role = role.to_ascii_lowercase();
-        let roles: Vec<String> = ROLES.iter().map(|r| (*r).to_owned()).collect();
-        known(APP, &role, &roles).map(|()| role)
+        lowercase_role(APP, role, &ROLES)
     }
 
     /// `member/update` for a member who joined; a pending invitation is sent again with the role.
