@@ -10,6 +10,7 @@ use castellan_core::connector::{Connector, ConnectorRegistry};
 
 pub mod calendly;
 pub mod github;
+pub mod google_ads;
 pub mod hubspot;
 pub mod mediawiki;
 pub mod mediawiki_browser;
@@ -49,12 +50,16 @@ impl Default for Registry {
     /// Every built-in connector: `mediawiki`, `redmine`, `scim`, `synapse`, `wordpress`. SaaS
     /// apps' connectors reach public addresses unless a hub allows private ones (GitHub
     /// Enterprise Server, a stand-in; [`sdk::saas::connector`]): `calendly`, `github`,
-    /// `hubspot`, `meta_business`, `slack`, `tiktok_business`, `zendesk`.
+    /// `google_ads`, `hubspot`, `meta_business`, `slack`, `tiktok_business`, `zendesk`.
     fn default() -> Self {
         Self::empty()
             .with(
                 github::NAME,
                 Arc::new(sdk::saas::connector::<github::GitHub>()),
+            )
+            .with(
+                google_ads::NAME,
+                Arc::new(sdk::saas::connector::<google_ads::GoogleAds>()),
             )
             .with(mediawiki::NAME, Arc::new(MediaWikiConnector::new()))
             .with(redmine::NAME, Arc::new(RedmineConnector::new()))
@@ -154,6 +159,7 @@ mod tests {
             [
                 "calendly",
                 "github",
+                "google_ads",
                 "hubspot",
                 "mediawiki",
                 "meta_business",
