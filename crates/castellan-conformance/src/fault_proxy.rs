@@ -44,12 +44,23 @@ pub enum Fault {
 }
 
 /// The `method` of [`FaultProxy::fail`] that matches every write: any method but `GET`, `HEAD`
-/// and `OPTIONS`, and but a `POST` the proxy was told only reads ([`FaultProxy::reads_by_post`]).
+/// and `OPTIONS`, and but the `POST`s [`FaultProxy::reads_by_post`] names.
 pub const ANY_WRITE: &str = "WRITE";
 
-/// The `method` of [`FaultProxy::fail`] that matches every read: `GET`, `HEAD`, `OPTIONS`, and a
-/// `POST` the proxy was told only reads ([`FaultProxy::reads_by_post`]).
+/// The `method` of [`FaultProxy::fail`] that matches every read: `GET`, `HEAD`, `OPTIONS`, and
+/// the `POST`s [`FaultProxy::reads_by_post`] names.
 pub const ANY_READ: &str = "READ";
+
+/// Whether `method` is a write (not `GET`, `HEAD` or `OPTIONS`).
+fn is_write(method: &str) -> bool {
+    !matches!(method, "GET" | "HEAD" | "OPTIONS")
+}
+
+/// Whether a request is a `POST` that only reads, by the paths [`FaultProxy::reads_by_post`]
+/// names.
+fn read_by_post(state: &State, method: &str, path: &str) -> bool {
+    method == "POST" && state.reads.lock().unwrap().iter().any(|r| path.contains(r))
+}
 
 /// A held request: the test waits for it to arrive, then lets it through or drops it.
 #[derive(Debug, Default)]
@@ -122,21 +133,11 @@ struct State {
     /// The proxy's own base URL, which replaces the upstream's in answers.
     url: String,
     rules: Mutex<Vec<Rule>>,
+    /// Path parts of `POST`s that only read ([`FaultProxy::reads_by_post`]).
+    reads: Mutex<Vec<String>>,
     writes: Mutex<Vec<Write>>,
     requests: Mutex<Vec<(String, String)>>,
-    /// The paths (without the query) whose `POST`s only read.
-    post_reads: Mutex<Vec<String>>,
     http: reqwest::Client,
-}
-
-impl State {
-    /// Whether a request writes: not `GET`, `HEAD` or `OPTIONS`, nor a `POST` that only reads.
-    fn is_write(&self, method: &str, path: &str) -> bool {
-        let path = path.split('?').next().unwrap_or(path);
-        let read_post =
-            method == "POST" && self.post_reads.lock().unwrap().iter().any(|p| p == path);
-        !matches!(method, "GET" | "HEAD" | "OPTIONS") && !read_post
-    }
 }
 
 /// A running proxy; `url` is what a hub's base URL points at.
@@ -165,9 +166,9 @@ impl FaultProxy {
             upstream: upstream.trim_end_matches('/').to_owned(),
             url: url.clone(),
             rules: Mutex::new(vec![]),
+            reads: Mutex::new(vec![]),
             writes: Mutex::new(vec![]),
             requests: Mutex::new(vec![]),
-            post_reads: Mutex::new(vec![]),
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
@@ -182,8 +183,17 @@ impl FaultProxy {
         FaultProxy { url, state }
     }
 
+    /// Counts the `POST`s whose path contains `path_contains` as reads (APIs that query with
+    /// `POST`, such as a GraphQL endpoint or Google Ads' `googleAds:search`): [`ANY_READ`]
+    /// matches them, [`ANY_WRITE`] does not, and they are not logged as writes.
+    pub fn reads_by_post(&self, path_contains: &str) {
+        let mut reads = self.state.reads.lock().unwrap();
+        reads.push(path_contains.to_owned());
+    }
+
     /// Applies `fault` to the next `times` requests with this method ([`ANY_WRITE`] for any
-    /// write) whose path contains `path_contains` (`""` for any path).
+    /// write, [`ANY_READ`] for any read) whose path contains `path_contains` (`""` for any
+    /// path).
     pub fn fail(&self, method: &str, path_contains: &str, fault: Fault, times: usize) {
         self.state.rules.lock().unwrap().push(Rule {
             method: method.to_owned(),
@@ -191,17 +201,6 @@ impl FaultProxy {
             fault,
             times,
         });
-    }
-
-    /// Tells the proxy that `POST`s to these paths (as the client sends them, without the query)
-    /// only read, as in RPC-style APIs (Dropbox's): they match [`ANY_READ`], not [`ANY_WRITE`],
-    /// and are not logged as writes.
-    pub fn reads_by_post(&self, paths: &[String]) {
-        self.state
-            .post_reads
-            .lock()
-            .unwrap()
-            .extend_from_slice(paths);
     }
 
     /// Holds the next matching request; returns the handle to release it.
@@ -289,13 +288,12 @@ enum Plan {
 
 fn plan(state: &State, method: &str, path: &str) -> Plan {
     let mut rules = state.rules.lock().unwrap();
+    let write = is_write(method) && !read_by_post(state, method, path);
     let Some(i) = rules.iter().position(|r| {
         r.times > 0
-            && match r.method.as_str() {
-                ANY_WRITE => state.is_write(method, path),
-                ANY_READ => !state.is_write(method, path),
-                m => m == method,
-            }
+            && (r.method == method
+                || (r.method == ANY_WRITE && write)
+                || (r.method == ANY_READ && !write))
             && path.contains(&r.path_contains)
     }) else {
         return Plan::Forward;
@@ -459,7 +457,7 @@ async fn serve(mut sock: TcpStream, state: Arc<State>) {
         return;
     };
     let status = resp.status().as_u16();
-    if method != "GET" && (method != "POST" || state.is_write(&method, &path)) {
+    if is_write(&method) && !read_by_post(&state, &method, &path) {
         state.writes.lock().unwrap().push(Write {
             method: method.clone(),
             path: path.clone(),

@@ -144,10 +144,9 @@ pub trait Fixture: Send + Sync {
         (200..300).contains(&w.status)
     }
 
-    /// The paths (relative to the base URL's host, as the proxy sees them, without the query) of
-    /// the `POST` requests that only read, for RPC-style APIs that read with `POST` (Dropbox's):
-    /// the fault cases treat them as reads, not writes ([`fault_proxy::FaultProxy::reads_by_post`]).
-    /// Default: none.
+    /// Parts of the paths of the `POST` requests that only read, for APIs that read with `POST`
+    /// (Dropbox's RPC endpoints, Google Ads' `googleAds:search`): the fault cases treat them as
+    /// reads, not writes ([`fault_proxy::FaultProxy::reads_by_post`]). Default: none.
     fn reads_by_post(&self) -> Vec<String> {
         Vec::new()
     }

@@ -134,8 +134,9 @@ impl TokenFixture {
         self
     }
 
-    /// The paths of the `POST` requests that only read (RPC-style APIs such as Dropbox's), for
-    /// the fault cases ([`Fixture::reads_by_post`]).
+    /// Parts of the paths of the `POST` requests that only read (RPC-style APIs such as
+    /// Dropbox's, Google Ads' `googleAds:search`), for the fault cases
+    /// ([`Fixture::reads_by_post`]).
     pub fn reads_by_post(mut self, paths: &[&str]) -> Self {
         self.reads_by_post = paths.iter().map(|p| (*p).to_owned()).collect();
         self

@@ -14,6 +14,7 @@ pub mod atlassian;
 pub mod calendly;
 pub mod dropbox;
 pub mod github;
+pub mod google_ads;
 pub mod hubspot;
 pub mod mediawiki;
 pub mod mediawiki_browser;
@@ -76,6 +77,7 @@ impl Default for Registry {
             .with(calendly::NAME, saas::<calendly::Calendly>())
             .with(dropbox::NAME, saas::<dropbox::Dropbox>())
             .with(github::NAME, saas::<github::GitHub>())
+            .with(google_ads::NAME, saas::<google_ads::GoogleAds>())
             .with(hubspot::NAME, saas::<hubspot::HubSpot>())
             .with(meta::NAME, saas::<meta::Meta>())
             .with(pinterest::NAME, saas::<pinterest::Pinterest>())
@@ -164,6 +166,7 @@ mod tests {
                 "calendly",
                 "dropbox",
                 "github",
+                "google_ads",
                 "hubspot",
                 "mediawiki",
                 "meta_business",

@@ -17,6 +17,7 @@ pub mod atlassian;
 pub mod calendly;
 pub mod dropbox;
 pub mod github;
+pub mod google_ads;
 pub mod hubspot;
 pub mod kit;
 pub mod meta;

@@ -19,7 +19,9 @@ const SLOW: Duration = Duration::from_secs(2);
 /// session signed in through it.
 async fn through_proxy(s: &Suite<'_>) -> Result<(FaultProxy, ConnectorContext, AppSession), Stop> {
     let proxy = FaultProxy::start(&s.base).await;
-    proxy.reads_by_post(&s.f.reads_by_post());
+    for path in s.f.reads_by_post() {
+        proxy.reads_by_post(&path);
+    }
     let ctx = s.f.context(&proxy.url);
     let session =
         s.c.login(&ctx)
