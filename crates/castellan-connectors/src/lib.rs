@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use castellan_core::connector::{Connector, ConnectorRegistry};
 
+pub mod box_platform;
 pub mod calendly;
 pub mod github;
 pub mod hubspot;
@@ -24,6 +25,7 @@ pub mod wordpress;
 pub mod wordpress_browser;
 pub mod zendesk;
 
+pub use box_platform::BoxConnector;
 pub use calendly::CalendlyConnector;
 pub use github::GitHubConnector;
 pub use hubspot::HubSpotConnector;
@@ -47,7 +49,7 @@ pub struct Registry {
 impl Default for Registry {
     /// Every built-in connector: `mediawiki`, `redmine`, `scim`, `synapse`, `wordpress`. SaaS
     /// apps' connectors reach public addresses unless a hub allows private ones (GitHub
-    /// Enterprise Server, a stand-in; [`sdk::saas::connector`]): `calendly`, `github`,
+    /// Enterprise Server, a stand-in; [`sdk::saas::connector`]): `box`, `calendly`, `github`,
     /// `hubspot`, `meta_business`, `tiktok_business`, `zendesk`.
     fn default() -> Self {
         Self::empty()
@@ -76,6 +78,10 @@ impl Default for Registry {
             .with(
                 tiktok::NAME,
                 Arc::new(sdk::saas::connector::<tiktok::TikTok>()),
+            )
+            .with(
+                box_platform::NAME,
+                Arc::new(sdk::saas::connector::<box_platform::BoxPlatform>()),
             )
     }
 }
@@ -147,6 +153,7 @@ mod tests {
         assert_eq!(
             r.names().collect::<Vec<_>>(),
             [
+                "box",
                 "calendly",
                 "github",
                 "hubspot",

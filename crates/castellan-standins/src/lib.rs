@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod box_platform;
 pub mod calendly;
 pub mod github;
 pub mod hubspot;
