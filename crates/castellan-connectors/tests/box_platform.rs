@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use castellan_conformance::harness::{invitation, list_all, token_context};
+use castellan_conformance::harness::{assert_rate_limited, invitation, list_all, token_context};
 use castellan_conformance::TokenFixture;
 use castellan_connectors::box_platform::{self, TRANSFER_TO};
 use castellan_connectors::Registry;
@@ -272,13 +272,6 @@ async fn boxs_429_carries_its_retry_after() {
     let ctx = as_token(&bx, &bx.admin_token);
     let s = session(&*c, &ctx).await;
     bx.set_rate_limit(0);
-    match c.list_members(&ctx, &s, None).await {
-        Err(ConnectorError::RateLimited {
-            retry_after: Some(d),
-        }) => assert!(
-            d > Duration::from_secs(30) && d <= Duration::from_secs(60),
-            "{d:?}"
-        ),
-        other => panic!("{other:?}"),
-    }
+    let (half, minute) = (Duration::from_secs(30), Duration::from_secs(60));
+    assert_rate_limited(c.list_members(&ctx, &s, None).await, half, minute);
 }

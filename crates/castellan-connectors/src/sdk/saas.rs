@@ -1,7 +1,8 @@
 //! What connectors of SaaS apps' admin APIs share (Zendesk, HubSpot, Calendly, Meta, TikTok): a
-//! hub's settings with public addresses only by default, the automation account's token, the
-//! message of a vendor's JSON error body, the cursor of the next page read from a JSON answer,
-//! and cursors over listings read one after another ([`phase`]).
+//! hub's settings with public addresses only by default, the automation account's token (and an
+//! API key sent as a Basic user name, [`key_as_user`]), the message of a vendor's JSON error
+//! body, the cursor of the next page read from a JSON answer, and cursors over listings read one
+//! after another ([`phase`]).
 //!
 //! A SaaS connector is built with [`connector`]: its client refuses loopback and private
 //! addresses unless the hub's `allow_private` says `yes` (a stand-in, or a vendor's on-premises
@@ -18,7 +19,7 @@ use super::builder::{App, AppConnector};
 use super::errors::gone;
 use super::http::{Reply, Request};
 use super::rest::status_error;
-use super::AddressPolicy;
+use super::{AddressPolicy, Auth};
 
 /// The connector of the SaaS app `A`, whose hubs reach public addresses only unless their
 /// `allow_private` setting says `yes`.
@@ -48,6 +49,16 @@ pub fn settings(
 /// account item that keeps the token as its password).
 pub fn token(ctx: &ConnectorContext) -> SecretString {
     ctx.api_token.as_ref().unwrap_or(&ctx.password).clone()
+}
+
+/// HTTP Basic (RFC 7617) with an API key as the user name and `password` (Freshdesk's key and
+/// `X`): the whole `Authorization` value is one secret header, so neither the key nor the header
+/// shows in `Debug` output or logs ([`Auth::Basic`] keeps its user name in the clear).
+pub fn key_as_user(key: &SecretString, password: &str) -> Auth {
+    use secrecy::ExposeSecret;
+    let pair = format!("{}:{password}", key.expose_secret());
+    let value = format!("Basic {}", data_encoding::BASE64.encode(pair.as_bytes()));
+    Auth::Header("authorization", SecretString::from(value))
 }
 
 /// The message of a vendor's JSON error body: the non-empty strings among its `fields`, in that
@@ -164,6 +175,15 @@ mod tests {
         assert_eq!(token(&ctx).expose_secret(), "pw");
         ctx.api_token = Some(SecretString::from("tok".to_owned()));
         assert_eq!(token(&ctx).expose_secret(), "tok");
+        let auth = key_as_user(&token(&ctx), "X");
+        assert!(!format!("{auth:?}").contains("tok"));
+        match auth {
+            Auth::Header(name, v) => assert_eq!(
+                (name, v.expose_secret()),
+                ("authorization", "Basic dG9rOlg=")
+            ),
+            other => panic!("{other:?}"),
+        }
 
         let r = Reply::new(
             400,
