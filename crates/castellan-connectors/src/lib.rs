@@ -10,6 +10,7 @@ use castellan_core::connector::{Connector, ConnectorRegistry};
 
 pub mod box_platform;
 pub mod calendly;
+pub mod freshdesk;
 pub mod github;
 pub mod hubspot;
 pub mod mediawiki;
@@ -27,6 +28,7 @@ pub mod zendesk;
 
 pub use box_platform::BoxConnector;
 pub use calendly::CalendlyConnector;
+pub use freshdesk::FreshdeskConnector;
 pub use github::GitHubConnector;
 pub use hubspot::HubSpotConnector;
 pub use mediawiki::MediaWikiConnector;
@@ -49,8 +51,8 @@ pub struct Registry {
 impl Default for Registry {
     /// Every built-in connector: `mediawiki`, `redmine`, `scim`, `synapse`, `wordpress`. SaaS
     /// apps' connectors reach public addresses unless a hub allows private ones (GitHub
-    /// Enterprise Server, a stand-in; [`sdk::saas::connector`]): `box`, `calendly`, `github`,
-    /// `hubspot`, `meta_business`, `tiktok_business`, `zendesk`.
+    /// Enterprise Server, a stand-in; [`sdk::saas::connector`]): `box`, `calendly`,
+    /// `freshdesk`, `github`, `hubspot`, `meta_business`, `tiktok_business`, `zendesk`.
     fn default() -> Self {
         Self::empty()
             .with(
@@ -82,6 +84,10 @@ impl Default for Registry {
             .with(
                 box_platform::NAME,
                 Arc::new(sdk::saas::connector::<box_platform::BoxPlatform>()),
+            )
+            .with(
+                freshdesk::NAME,
+                Arc::new(sdk::saas::connector::<freshdesk::Freshdesk>()),
             )
     }
 }
@@ -155,6 +161,7 @@ mod tests {
             [
                 "box",
                 "calendly",
+                "freshdesk",
                 "github",
                 "hubspot",
                 "mediawiki",

@@ -13,6 +13,7 @@
 
 pub mod box_platform;
 pub mod calendly;
+pub mod freshdesk;
 pub mod github;
 pub mod hubspot;
 pub mod kit;
