@@ -1,6 +1,7 @@
 //! What connector test files share besides the suite: starting a real app with its
 //! `scripts/start-<app>.sh`, unique suffixes for names and emails, an out-of-band HTTP client for
-//! the app's own admin API, a canned HTTP server for bad-base-URL tests, and listing every member.
+//! the app's own admin API, a canned HTTP server for bad-base-URL tests, listing every member,
+//! and the check of a vendor's long 429 ([`assert_rate_limited`]).
 //!
 //! Start scripts follow one convention (see `scripts/start-synapse.sh`): `start-<app>.sh DIR
 //! PORT` installs the app on first use, is idempotent and serialised with `flock`, leaves the app
@@ -367,5 +368,24 @@ pub async fn list_all(
                 "the listing did not end after 10,000 pages".into(),
             ));
         }
+    }
+}
+
+/// Panics unless `got` is `RateLimited` with the wait the app asked for, longer than `above`
+/// and at most `most`: a vendor's 429 whose `Retry-After` (or own header) is longer than the
+/// SDK waits in one call, so the engine's job retry takes over.
+pub fn assert_rate_limited<T: std::fmt::Debug>(
+    got: Result<T, ConnectorError>,
+    above: std::time::Duration,
+    most: std::time::Duration,
+) {
+    match got {
+        Err(ConnectorError::RateLimited {
+            retry_after: Some(d),
+        }) => assert!(
+            d > above && d <= most,
+            "waits {d:?}, not in ({above:?}, {most:?}]"
+        ),
+        other => panic!("not RateLimited with a wait: {other:?}"),
     }
 }

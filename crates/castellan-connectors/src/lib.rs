@@ -11,8 +11,10 @@ use castellan_core::connector::{Connector, ConnectorRegistry};
 pub mod app_store_connect;
 pub mod asana;
 pub mod atlassian;
+pub mod box_platform;
 pub mod calendly;
 pub mod dropbox;
+pub mod freshdesk;
 pub mod github;
 pub mod google_ads;
 pub mod hubspot;
@@ -35,8 +37,10 @@ pub mod zoom;
 pub use app_store_connect::AppStoreConnectConnector;
 pub use asana::AsanaConnector;
 pub use atlassian::AtlassianConnector;
+pub use box_platform::BoxConnector;
 pub use calendly::CalendlyConnector;
 pub use dropbox::DropboxConnector;
+pub use freshdesk::FreshdeskConnector;
 pub use github::GitHubConnector;
 pub use hubspot::HubSpotConnector;
 pub use mediawiki::MediaWikiConnector;
@@ -71,11 +75,16 @@ impl Default for Registry {
             .with(synapse::NAME, Arc::new(SynapseConnector::new()))
             .with(wordpress::NAME, Arc::new(WordPressConnector::new()))
             // SaaS apps, one line each.
-            .with(app_store_connect::NAME, saas::<app_store_connect::AppStoreConnect>())
+            .with(
+                app_store_connect::NAME,
+                saas::<app_store_connect::AppStoreConnect>(),
+            )
             .with(asana::NAME, saas::<asana::Asana>())
             .with(atlassian::NAME, saas::<atlassian::Atlassian>())
+            .with(box_platform::NAME, saas::<box_platform::BoxPlatform>())
             .with(calendly::NAME, saas::<calendly::Calendly>())
             .with(dropbox::NAME, saas::<dropbox::Dropbox>())
+            .with(freshdesk::NAME, saas::<freshdesk::Freshdesk>())
             .with(github::NAME, saas::<github::GitHub>())
             .with(google_ads::NAME, saas::<google_ads::GoogleAds>())
             .with(hubspot::NAME, saas::<hubspot::HubSpot>())
@@ -163,8 +172,10 @@ mod tests {
                 "app_store_connect",
                 "asana",
                 "atlassian",
+                "box",
                 "calendly",
                 "dropbox",
+                "freshdesk",
                 "github",
                 "google_ads",
                 "hubspot",

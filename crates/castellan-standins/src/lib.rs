@@ -14,8 +14,10 @@
 pub mod app_store_connect;
 pub mod asana;
 pub mod atlassian;
+pub mod box_platform;
 pub mod calendly;
 pub mod dropbox;
+pub mod freshdesk;
 pub mod github;
 pub mod google_ads;
 pub mod hubspot;

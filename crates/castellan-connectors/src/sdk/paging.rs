@@ -1,8 +1,8 @@
-//! Paging helpers: page/per-page, offset/limit, RFC 8288 `Link` headers, SCIM
-//! `startIndex`/`count` (RFC 7644 §3.4.2.4), an offset cursor anchored on the previous
-//! page's last row, for apps that page by offset over a list that may change between pages
-//! (with [`growing_ids_page`] for lists ordered by ids that only grow), and a search through
-//! offset pages ([`first_in_pages`]).
+//! Paging helpers: page/per-page, offset/limit, RFC 8288 `Link` headers (and a parameter of
+//! their targets), SCIM `startIndex`/`count` (RFC 7644 §3.4.2.4), an offset cursor anchored on
+//! the previous page's last row, for apps that page by offset over a list that may change
+//! between pages (with [`growing_ids_page`] for lists ordered by ids that only grow), and a
+//! search through offset pages ([`first_in_pages`]).
 
 use std::future::Future;
 
@@ -98,6 +98,16 @@ pub fn next_link(header: &str) -> Option<String> {
         rest = &after[end..];
     }
     None
+}
+
+/// The value of the query parameter `name` in a link, absolute or relative (e.g. the `page` of
+/// a `rel="next"` link from [`next_link`], for APIs whose next page is a page number): the
+/// first one, decoded; `None` without it or for a link that is no URL reference.
+pub fn link_param(link: &str, name: &str) -> Option<String> {
+    let base = url::Url::parse("http://link.invalid/").ok()?;
+    let url = base.join(link.trim()).ok()?;
+    let value = url.query_pairs().find(|(k, _)| k == name)?.1;
+    Some(value.into_owned())
 }
 
 /// A SCIM list page (RFC 7644 §3.4.2.4): `startIndex` is 1-based, `count` the page size.
@@ -356,6 +366,10 @@ mod tests {
             Some("https://x/?a=1,2")
         );
         assert_eq!(next_link(r#"<https://x/>; rel="prev""#), None);
+        let next = "https://acme.freshdesk.com/api/v2/agents?per_page=100&page=3";
+        assert_eq!(link_param(next, "page").as_deref(), Some("3"));
+        assert_eq!(link_param("/u?a=1&page=%32", "page").as_deref(), Some("2"));
+        assert_eq!(link_param("/u?a=1", "page"), None);
         assert_eq!(next_link(""), None);
         assert_eq!(next_link("<broken; rel=next"), None);
     }

@@ -1,10 +1,11 @@
 //! What connectors of SaaS apps' admin APIs share (Zendesk, HubSpot, Calendly, Meta, TikTok,
-//! Atlassian, Asana, Pinterest, App Store Connect…): the declaration of an app signed in with an
-//! API token ([`token_app`]), a hub's settings with public addresses only by default, its
-//! organization id and own settings, the account's own member id there ([`Scope`]), the
-//! automation account's token and a Bearer endpoint with it, the message of a vendor's JSON
-//! error body (at its top or in a list of errors), the cursor of the next page read from a JSON
-//! answer, and cursors over listings read one after another ([`phase`]).
+//! Atlassian, Asana, Pinterest, App Store Connect, Box, Freshdesk…): the declaration of an app
+//! signed in with an API token ([`token_app`]), a hub's settings with public addresses only by
+//! default, its organization id and own settings, the account's own member id there
+//! ([`Scope`]), the automation account's token, a Bearer endpoint with it and an API key sent as
+//! a Basic user name ([`key_as_user`]), the message of a vendor's JSON error body (at its top or
+//! in a list of errors), the cursor of the next page read from a JSON answer, and cursors over
+//! listings read one after another ([`phase`]).
 //!
 //! A SaaS connector is built with [`connector`]: its client refuses loopback and private
 //! addresses unless the hub's `allow_private` says `yes` (a stand-in, or a vendor's on-premises
@@ -155,6 +156,16 @@ impl Scope {
     }
 }
 
+/// HTTP Basic (RFC 7617) with an API key as the user name and `password` (Freshdesk's key and
+/// `X`): the whole `Authorization` value is one secret header, so neither the key nor the header
+/// shows in `Debug` output or logs ([`Auth::Basic`] keeps its user name in the clear).
+pub fn key_as_user(key: &SecretString, password: &str) -> Auth {
+    use secrecy::ExposeSecret;
+    let pair = format!("{}:{password}", key.expose_secret());
+    let value = format!("Basic {}", data_encoding::BASE64.encode(pair.as_bytes()));
+    Auth::Header("authorization", SecretString::from(value))
+}
+
 /// The message of a vendor's JSON error body: the non-empty strings among its `fields`, in that
 /// order, joined with `: ` (e.g. Calendly's `title` and `message`); a field holding an object is
 /// read for its own `title` and `message` (Zendesk's `{"error": {"title", "message"}}`). Empty
@@ -186,7 +197,11 @@ pub fn says_at(r: &Reply, pointer: &str, fields: &[&str]) -> String {
             _ => {}
         }
     }
-    let parts: Vec<&str> = parts.into_iter().map(str::trim).filter(|p| !p.is_empty()).collect();
+    let parts: Vec<&str> = parts
+        .into_iter()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
     parts.join(": ")
 }
 
@@ -321,6 +336,15 @@ mod tests {
         let m = |id: &str| crate::sdk::members::member(id, None, None, vec![], false);
         assert!(scope.is_me(&m("7")) && !scope.is_me(&m("8")));
         assert!(!Scope::default().is_me(&m("")));
+        let auth = key_as_user(&token(&ctx), "X");
+        assert!(!format!("{auth:?}").contains("tok"));
+        match auth {
+            Auth::Header(name, v) => assert_eq!(
+                (name, v.expose_secret()),
+                ("authorization", "Basic dG9rOlg=")
+            ),
+            other => panic!("{other:?}"),
+        }
 
         let r = Reply::new(
             400,
