@@ -39,6 +39,7 @@ pub struct TokenFixture {
     resource: Option<String>,
     automation_member: Option<String>,
     listing_size: usize,
+    one_page: bool,
 }
 
 impl std::fmt::Debug for TokenFixture {
@@ -55,7 +56,7 @@ impl TokenFixture {
     /// `username` (blank or a label where the app takes none) with the admin's `admin_token`;
     /// `seed(email, i)` makes the member `email` in the stand-in, as the vendor's own pages
     /// would. No account without admin rights, no resource, no own member id and listings of
-    /// [`LISTING_SIZE`] until the builder methods say otherwise.
+    /// [`LISTING_SIZE`] over pages until the builder methods say otherwise.
     pub fn new(
         connector: Arc<dyn Connector>,
         base_url: &str,
@@ -75,6 +76,7 @@ impl TokenFixture {
             resource: None,
             automation_member: None,
             listing_size: LISTING_SIZE,
+            one_page: false,
         }
     }
 
@@ -119,6 +121,12 @@ impl TokenFixture {
     /// How many members the listing case seeds: at least two and a half of the connector's pages.
     pub fn listing_size(mut self, n: usize) -> Self {
         self.listing_size = n;
+        self
+    }
+
+    /// The app's API answers every member in one call, unpaged ([`Fixture::lists_in_pages`]).
+    pub fn one_page(mut self) -> Self {
+        self.one_page = true;
         self
     }
 
@@ -173,5 +181,9 @@ impl Fixture for TokenFixture {
 
     async fn automation_member(&self) -> Option<String> {
         self.automation_member.clone()
+    }
+
+    fn lists_in_pages(&self) -> bool {
+        !self.one_page
     }
 }
