@@ -18,6 +18,7 @@ pub mod kit;
 pub mod meta;
 pub mod oauth2;
 pub mod openapi;
+pub mod pipedrive;
 pub mod record;
 pub mod tiktok;
 pub mod zendesk;
