@@ -14,6 +14,7 @@ pub mod hubspot;
 pub mod mediawiki;
 pub mod mediawiki_browser;
 pub mod meta;
+pub mod pipedrive;
 pub mod redmine;
 pub mod redmine_browser;
 pub mod scim;
@@ -29,6 +30,7 @@ pub use github::GitHubConnector;
 pub use hubspot::HubSpotConnector;
 pub use mediawiki::MediaWikiConnector;
 pub use meta::MetaConnector;
+pub use pipedrive::PipedriveConnector;
 pub use redmine::RedmineConnector;
 pub use scim::ScimConnector;
 pub use synapse::SynapseConnector;
@@ -48,7 +50,7 @@ impl Default for Registry {
     /// Every built-in connector: `mediawiki`, `redmine`, `scim`, `synapse`, `wordpress`. SaaS
     /// apps' connectors reach public addresses unless a hub allows private ones (GitHub
     /// Enterprise Server, a stand-in; [`sdk::saas::connector`]): `calendly`, `github`,
-    /// `hubspot`, `meta_business`, `tiktok_business`, `zendesk`.
+    /// `hubspot`, `meta_business`, `pipedrive`, `tiktok_business`, `zendesk`.
     fn default() -> Self {
         Self::empty()
             .with(
@@ -73,6 +75,10 @@ impl Default for Registry {
                 Arc::new(sdk::saas::connector::<calendly::Calendly>()),
             )
             .with(meta::NAME, Arc::new(sdk::saas::connector::<meta::Meta>()))
+            .with(
+                pipedrive::NAME,
+                Arc::new(sdk::saas::connector::<pipedrive::Pipedrive>()),
+            )
             .with(
                 tiktok::NAME,
                 Arc::new(sdk::saas::connector::<tiktok::TikTok>()),
@@ -152,6 +158,7 @@ mod tests {
                 "hubspot",
                 "mediawiki",
                 "meta_business",
+                "pipedrive",
                 "redmine",
                 "scim",
                 "synapse",
