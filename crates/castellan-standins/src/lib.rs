@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod calendly;
+pub mod docusign;
 pub mod github;
 pub mod hubspot;
 pub mod kit;
