@@ -9,6 +9,7 @@ use std::sync::Arc;
 use castellan_core::connector::{Connector, ConnectorRegistry};
 
 pub mod calendly;
+pub mod docusign;
 pub mod github;
 pub mod hubspot;
 pub mod mediawiki;
@@ -26,6 +27,7 @@ pub mod wordpress_browser;
 pub mod zendesk;
 
 pub use calendly::CalendlyConnector;
+pub use docusign::DocuSignConnector;
 pub use github::GitHubConnector;
 pub use hubspot::HubSpotConnector;
 pub use mediawiki::MediaWikiConnector;
@@ -49,7 +51,7 @@ pub struct Registry {
 impl Default for Registry {
     /// Every built-in connector: `mediawiki`, `redmine`, `scim`, `synapse`, `wordpress`. SaaS
     /// apps' connectors reach public addresses unless a hub allows private ones (GitHub
-    /// Enterprise Server, a stand-in; [`sdk::saas::connector`]): `calendly`, `github`,
+    /// Enterprise Server, a stand-in; [`sdk::saas::connector`]): `calendly`, `docusign`, `github`,
     /// `hubspot`, `meta_business`, `pipedrive`, `tiktok_business`, `zendesk`.
     fn default() -> Self {
         Self::empty()
@@ -73,6 +75,10 @@ impl Default for Registry {
             .with(
                 calendly::NAME,
                 Arc::new(sdk::saas::connector::<calendly::Calendly>()),
+            )
+            .with(
+                docusign::NAME,
+                Arc::new(sdk::saas::connector::<docusign::DocuSign>()),
             )
             .with(meta::NAME, Arc::new(sdk::saas::connector::<meta::Meta>()))
             .with(
@@ -154,6 +160,7 @@ mod tests {
             r.names().collect::<Vec<_>>(),
             [
                 "calendly",
+                "docusign",
                 "github",
                 "hubspot",
                 "mediawiki",
