@@ -181,6 +181,17 @@ pub fn invitation(email: &str, role: &str) -> castellan_core::connector::Invitat
     }
 }
 
+/// The built-in catalog's entry of the app `id`, for the vendor tests that check it names the
+/// connector as it is.
+///
+/// Panics when the catalog does not parse or has no such app.
+pub fn catalog_app(id: &str) -> castellan_core::catalog::App {
+    use castellan_core::catalog::{parse_catalog, BUILTIN_CATALOG};
+    let apps = parse_catalog(BUILTIN_CATALOG).expect("the built-in catalog parses");
+    let app = apps.into_iter().find(|a| a.id.as_str() == id);
+    app.unwrap_or_else(|| panic!("the catalog has no app {id:?}"))
+}
+
 /// A host-only session cookie `name=value` on path `/`, HTTP-only, with no expiry: a cookie as
 /// a person exports it from their browser for a session upload (`Connector::adopt_session`).
 pub fn session_cookie(

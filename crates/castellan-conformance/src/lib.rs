@@ -125,6 +125,14 @@ pub trait Fixture: Send + Sync {
         LISTING_SIZE
     }
 
+    /// Whether the app's API lists members a page at a time. Default `true`: the listing case
+    /// then wants at least three pages ([`Fixture::listing_size`]). An app whose API answers
+    /// every member in one call and pages no further (Pipedrive's `GET /users`) says `false`:
+    /// the listing case then wants the connector to take exactly one page, one call.
+    fn lists_in_pages(&self) -> bool {
+        true
+    }
+
     /// The domain of the emails the suite invites. Default `example.com`.
     fn email_domain(&self) -> String {
         "example.com".to_owned()

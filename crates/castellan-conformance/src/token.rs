@@ -41,6 +41,7 @@ pub struct TokenFixture {
     automation_member: Option<String>,
     listing_size: usize,
     reads_by_post: Vec<String>,
+    one_page: bool,
 }
 
 impl std::fmt::Debug for TokenFixture {
@@ -57,7 +58,7 @@ impl TokenFixture {
     /// `username` (blank or a label where the app takes none) with the admin's `admin_token`;
     /// `seed(email, i)` makes the member `email` in the stand-in, as the vendor's own pages
     /// would. No account without admin rights, no resource, no own member id and listings of
-    /// [`LISTING_SIZE`] until the builder methods say otherwise.
+    /// [`LISTING_SIZE`] over pages until the builder methods say otherwise.
     pub fn new(
         connector: Arc<dyn Connector>,
         base_url: &str,
@@ -79,6 +80,7 @@ impl TokenFixture {
             automation_member: None,
             listing_size: LISTING_SIZE,
             reads_by_post: Vec::new(),
+            one_page: false,
         }
     }
 
@@ -142,6 +144,12 @@ impl TokenFixture {
         self
     }
 
+    /// The app's API answers every member in one call, unpaged ([`Fixture::lists_in_pages`]).
+    pub fn one_page(mut self) -> Self {
+        self.one_page = true;
+        self
+    }
+
     /// The context at `base_url` with `token`: the fixture's username, organization and
     /// settings. Vendor tests use it for tokens of their own.
     pub fn context_with(&self, base_url: &str, token: &str) -> ConnectorContext {
@@ -201,5 +209,9 @@ impl Fixture for TokenFixture {
 
     fn reads_by_post(&self) -> Vec<String> {
         self.reads_by_post.clone()
+    }
+
+    fn lists_in_pages(&self) -> bool {
+        !self.one_page
     }
 }

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use app_store_connect::AppStoreConnect;
 use castellan_core::connector::{Connector, ConnectorRegistry};
 
 pub mod app_store_connect;
@@ -13,6 +14,7 @@ pub mod asana;
 pub mod atlassian;
 pub mod box_platform;
 pub mod calendly;
+pub mod docusign;
 pub mod dropbox;
 pub mod freshdesk;
 pub mod github;
@@ -22,6 +24,7 @@ pub mod mediawiki;
 pub mod mediawiki_browser;
 pub mod meta;
 pub mod pinterest;
+pub mod pipedrive;
 pub mod redmine;
 pub mod redmine_browser;
 pub mod scim;
@@ -39,6 +42,7 @@ pub use asana::AsanaConnector;
 pub use atlassian::AtlassianConnector;
 pub use box_platform::BoxConnector;
 pub use calendly::CalendlyConnector;
+pub use docusign::DocuSignConnector;
 pub use dropbox::DropboxConnector;
 pub use freshdesk::FreshdeskConnector;
 pub use github::GitHubConnector;
@@ -46,6 +50,7 @@ pub use hubspot::HubSpotConnector;
 pub use mediawiki::MediaWikiConnector;
 pub use meta::MetaConnector;
 pub use pinterest::PinterestConnector;
+pub use pipedrive::PipedriveConnector;
 pub use redmine::RedmineConnector;
 pub use scim::ScimConnector;
 pub use synapse::SynapseConnector;
@@ -75,14 +80,12 @@ impl Default for Registry {
             .with(synapse::NAME, Arc::new(SynapseConnector::new()))
             .with(wordpress::NAME, Arc::new(WordPressConnector::new()))
             // SaaS apps, one line each.
-            .with(
-                app_store_connect::NAME,
-                saas::<app_store_connect::AppStoreConnect>(),
-            )
+            .with(app_store_connect::NAME, saas::<AppStoreConnect>())
             .with(asana::NAME, saas::<asana::Asana>())
             .with(atlassian::NAME, saas::<atlassian::Atlassian>())
             .with(box_platform::NAME, saas::<box_platform::BoxPlatform>())
             .with(calendly::NAME, saas::<calendly::Calendly>())
+            .with(docusign::NAME, saas::<docusign::DocuSign>())
             .with(dropbox::NAME, saas::<dropbox::Dropbox>())
             .with(freshdesk::NAME, saas::<freshdesk::Freshdesk>())
             .with(github::NAME, saas::<github::GitHub>())
@@ -90,6 +93,7 @@ impl Default for Registry {
             .with(hubspot::NAME, saas::<hubspot::HubSpot>())
             .with(meta::NAME, saas::<meta::Meta>())
             .with(pinterest::NAME, saas::<pinterest::Pinterest>())
+            .with(pipedrive::NAME, saas::<pipedrive::Pipedrive>())
             .with(slack::NAME, saas::<slack::Slack>())
             .with(tiktok::NAME, saas::<tiktok::TikTok>())
             .with(zendesk::NAME, saas::<zendesk::Zendesk>())
@@ -174,6 +178,7 @@ mod tests {
                 "atlassian",
                 "box",
                 "calendly",
+                "docusign",
                 "dropbox",
                 "freshdesk",
                 "github",
@@ -182,6 +187,7 @@ mod tests {
                 "mediawiki",
                 "meta_business",
                 "pinterest_business",
+                "pipedrive",
                 "redmine",
                 "scim",
                 "slack",

@@ -8,7 +8,7 @@
 //!   <https://docs.github.com/en/rest/using-the-rest-api/troubleshooting-the-rest-api>
 //! - Rate limits: <https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api>
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use castellan_core::connector::{AppMember, ConnectorError as E, MemberState};
 use reqwest::StatusCode;
@@ -171,13 +171,7 @@ pub(crate) fn throttle(r: &Reply) -> Option<Duration> {
         return Some(wait);
     }
     if r.header("x-ratelimit-remaining").map(str::trim) == Some("0") {
-        let reset = r
-            .header("x-ratelimit-reset")
-            .and_then(|v| v.trim().parse().ok());
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        let wait = reset.map(|at: u64| Duration::from_secs(at).saturating_sub(now));
+        let wait = crate::sdk::http::reset_wait(r, "x-ratelimit-reset");
         return Some(wait.unwrap_or(SECONDARY_WAIT));
     }
     let says = message(r).to_lowercase();
@@ -243,6 +237,7 @@ fn already(r: &Reply) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::time::{SystemTime, UNIX_EPOCH};
 
     fn reply(status: u16, body: Value, headers: &[(&'static str, &str)]) -> Reply {
         let mut r = Reply::new(status, &body.to_string(), None, "http://gh");

@@ -640,6 +640,21 @@ impl Reply {
     }
 }
 
+/// The wait a rate-limit reset header of `r` names (e.g. `x-ratelimit-reset`), as vendors
+/// write it: a UTC epoch time in seconds (GitHub; DocuSign's platform page), the wait until
+/// then, none when past; or, for a value under a billion (before 2001 as a time), the seconds to
+/// wait (Pipedrive; DocuSign's blog). `None` without the header or a number in it.
+pub fn reset_wait(r: &Reply, header: &str) -> Option<Duration> {
+    let v: u64 = r.header(header)?.trim().parse().ok()?;
+    if v < 1_000_000_000 {
+        return Some(Duration::from_secs(v));
+    }
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    Some(Duration::from_secs(v).saturating_sub(now))
+}
+
 /// A `Retry-After` value (RFC 9110 §10.2.3): delta-seconds (`120`) or an HTTP-date
 /// (`Wed, 21 Oct 2015 07:28:00 GMT`, and the obsolete RFC 850 and asctime forms), as a wait
 /// from `now`; also an RFC 3339 date-time (`2020-05-31T00:00:00Z`), which some vendors send
@@ -685,6 +700,28 @@ mod tests {
         );
         assert_eq!(parse_retry_after("soon", now), None);
         assert_eq!(parse_retry_after("-1", now), None);
+    }
+
+    #[test]
+    fn reset_headers_are_epochs_or_seconds() {
+        let mut r = Reply::new(429, "", None, "h");
+        assert_eq!(reset_wait(&r, "x-ratelimit-reset"), None);
+        r.headers.insert("x-ratelimit-reset", " 2".parse().unwrap());
+        assert_eq!(
+            reset_wait(&r, "x-ratelimit-reset"),
+            Some(Duration::from_secs(2))
+        );
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let at = (now + 60).to_string();
+        r.headers.insert("x-ratelimit-reset", at.parse().unwrap());
+        let wait = reset_wait(&r, "x-ratelimit-reset").unwrap();
+        assert!(wait <= Duration::from_secs(60) && wait >= Duration::from_secs(58));
+        let past = (now - 5).to_string();
+        r.headers.insert("x-ratelimit-reset", past.parse().unwrap());
+        assert_eq!(reset_wait(&r, "x-ratelimit-reset"), Some(Duration::ZERO));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use castellan_core::connector::settings::{
     allow_private, requests_per_second, SettingField, ALLOW_PRIVATE_NO, ALLOW_PRIVATE_YES,
 };
 use castellan_core::connector::{
-    AppMember, AppSession, ConnectorContext, ConnectorError, ConnectorInfo, SignIn,
+    AppMember, AppSession, ConnectorContext, ConnectorError, ConnectorInfo, SettingKind, SignIn,
 };
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -114,6 +114,29 @@ pub fn bearer<'a>(
     Ok(http
         .endpoint_for(ctx)?
         .with_auth(Auth::Bearer(token.clone())))
+}
+
+/// The hub setting choosing how the token is sent, for vendors that take an API token or an
+/// OAuth access token alike (Zendesk, Pipedrive): [`AUTH_API_TOKEN`] (default) or
+/// [`AUTH_OAUTH`].
+pub const AUTH_WITH: &str = "auth_with";
+/// [`AUTH_WITH`]: the vendor's API token, sent as the vendor documents it (HTTP Basic, a header).
+pub const AUTH_API_TOKEN: &str = "api_token";
+/// [`AUTH_WITH`]: an OAuth access token, sent as `Authorization: Bearer` (RFC 6750 §2.1).
+pub const AUTH_OAUTH: &str = "oauth";
+
+/// The [`AUTH_WITH`] setting (optional; a choice of [`AUTH_API_TOKEN`] and [`AUTH_OAUTH`]) with
+/// the vendor's `help`.
+pub fn auth_with(help: &str) -> SettingField {
+    let choice = SettingKind::Choice(vec![AUTH_API_TOKEN.into(), AUTH_OAUTH.into()]);
+    SettingField::new(AUTH_WITH, "Sign in with", choice, false).help(help)
+}
+
+/// Whether the hub's [`AUTH_WITH`] says [`AUTH_OAUTH`] (any case): the token is an OAuth access
+/// token, sent as Bearer.
+pub fn uses_oauth(ctx: &ConnectorContext) -> bool {
+    ctx.setting(AUTH_WITH)
+        .is_some_and(|a| a.trim().eq_ignore_ascii_case(AUTH_OAUTH))
 }
 
 /// The token the automation account signs in with: its `api_token`, else its password (an
@@ -293,7 +316,6 @@ pub fn next_phase(phases: &[&str], i: usize, next: Option<String>) -> Option<Str
 mod tests {
     use super::*;
     use castellan_core::connector::settings::{ALLOW_PRIVATE, BASE_URL, REQUESTS_PER_SECOND};
-    use castellan_core::connector::SettingKind;
     use serde_json::json;
 
     #[test]
@@ -345,6 +367,10 @@ mod tests {
             ),
             other => panic!("{other:?}"),
         }
+        assert!(!uses_oauth(&ctx));
+        ctx.settings.insert(AUTH_WITH.into(), " OAuth ".into());
+        assert!(uses_oauth(&ctx));
+        assert_eq!(auth_with("h").key, AUTH_WITH);
 
         let r = Reply::new(
             400,

@@ -59,13 +59,10 @@ pub use model::{ADMIN, AGENT, END_USER};
 
 /// The connector's name in the catalog.
 pub const NAME: &str = "zendesk";
-/// The hub setting choosing how the automation account signs in: [`AUTH_API_TOKEN`] (default)
-/// or [`AUTH_OAUTH`].
-pub const AUTH_WITH: &str = "auth_with";
-/// [`AUTH_WITH`]: the account's email (its username) and an API token, HTTP Basic.
-pub const AUTH_API_TOKEN: &str = "api_token";
-/// [`AUTH_WITH`]: an OAuth access token with the `users:write` scope, Bearer.
-pub const AUTH_OAUTH: &str = "oauth";
+/// How the automation account signs in ([`AUTH_WITH`]): [`AUTH_API_TOKEN`] (default), the
+/// account's email (its username) and an API token, HTTP Basic; or [`AUTH_OAUTH`], an OAuth
+/// access token with the `users:write` scope, Bearer.
+pub use crate::sdk::saas::{AUTH_API_TOKEN, AUTH_OAUTH, AUTH_WITH};
 pub(crate) const APP: &str = "Zendesk";
 const USERS: &str = "/api/v2/users";
 const ME: &str = "/api/v2/users/me";
@@ -91,8 +88,7 @@ impl App for Zendesk {
 
     fn describe(&self) -> ConnectorInfo {
         use Capability::*;
-        use SettingKind::{Choice, Secret, Url};
-        let auth = Choice(vec![AUTH_API_TOKEN.into(), AUTH_OAUTH.into()]);
+        use SettingKind::{Secret, Url};
         ConnectorInfo {
             name: NAME.to_owned(),
             roles: ROLES.map(String::from).into(),
@@ -108,8 +104,9 @@ impl App for Zendesk {
                          token (or an OAuth access token with auth_with = oauth); the username \
                          is the automation account's email, an admin",
                     ),
-                    SettingField::new(AUTH_WITH, "Sign in with", auth, false)
-                        .help("api_token (default): email/token Basic; oauth: a Bearer token"),
+                    saas::auth_with(
+                        "api_token (default): email/token Basic; oauth: a Bearer token",
+                    ),
                 ],
             ),
         }
@@ -147,9 +144,7 @@ impl<'a> Desk<'a> {
     /// Errors: `Configuration` for a refused base URL, or an API token without the account's
     /// email as its username.
     fn new(http: &'a HttpClient, ctx: &Ctx, token: &SecretString, me: Option<u64>) -> R<Self> {
-        let oauth = ctx
-            .setting(AUTH_WITH)
-            .is_some_and(|a| a.eq_ignore_ascii_case(AUTH_OAUTH));
+        let oauth = saas::uses_oauth(ctx);
         let auth = match ctx.username.trim() {
             _ if oauth => Auth::Bearer(token.clone()),
             "" => {
