@@ -20,6 +20,7 @@ pub mod scim;
 pub mod sdk;
 pub mod synapse;
 pub mod tiktok;
+pub mod trello;
 pub mod wordpress;
 pub mod wordpress_browser;
 pub mod zendesk;
@@ -33,6 +34,7 @@ pub use redmine::RedmineConnector;
 pub use scim::ScimConnector;
 pub use synapse::SynapseConnector;
 pub use tiktok::TikTokConnector;
+pub use trello::TrelloConnector;
 pub use wordpress::WordPressConnector;
 pub use zendesk::ZendeskConnector;
 
@@ -48,7 +50,7 @@ impl Default for Registry {
     /// Every built-in connector: `mediawiki`, `redmine`, `scim`, `synapse`, `wordpress`. SaaS
     /// apps' connectors reach public addresses unless a hub allows private ones (GitHub
     /// Enterprise Server, a stand-in; [`sdk::saas::connector`]): `calendly`, `github`,
-    /// `hubspot`, `meta_business`, `tiktok_business`, `zendesk`.
+    /// `hubspot`, `meta_business`, `tiktok_business`, `trello`, `zendesk`.
     fn default() -> Self {
         Self::empty()
             .with(
@@ -76,6 +78,10 @@ impl Default for Registry {
             .with(
                 tiktok::NAME,
                 Arc::new(sdk::saas::connector::<tiktok::TikTok>()),
+            )
+            .with(
+                trello::NAME,
+                Arc::new(sdk::saas::connector::<trello::Trello>()),
             )
     }
 }
@@ -156,6 +162,7 @@ mod tests {
                 "scim",
                 "synapse",
                 "tiktok_business",
+                "trello",
                 "wordpress",
                 "zendesk",
             ]

@@ -20,4 +20,5 @@ pub mod oauth2;
 pub mod openapi;
 pub mod record;
 pub mod tiktok;
+pub mod trello;
 pub mod zendesk;
