@@ -1,7 +1,8 @@
 //! What connectors of SaaS apps' admin APIs share (Zendesk, HubSpot, Calendly, Meta, TikTok): a
 //! hub's settings with public addresses only by default, the automation account's token, the
 //! message of a vendor's JSON error body, the cursor of the next page read from a JSON answer,
-//! and cursors over listings read one after another ([`phase`]).
+//! cursors over listings read one after another ([`phase`]), the hub's organization id and the
+//! vendor's default API address ([`organization`], [`endpoint_or`]).
 //!
 //! A SaaS connector is built with [`connector`]: its client refuses loopback and private
 //! addresses unless the hub's `allow_private` says `yes` (a stand-in, or a vendor's on-premises
@@ -16,7 +17,7 @@ use serde_json::Value;
 
 use super::builder::{App, AppConnector};
 use super::errors::gone;
-use super::http::{Reply, Request};
+use super::http::{Endpoint, HttpClient, Reply, Request};
 use super::rest::status_error;
 use super::AddressPolicy;
 
@@ -48,6 +49,39 @@ pub fn settings(
 /// account item that keeps the token as its password).
 pub fn token(ctx: &ConnectorContext) -> SecretString {
     ctx.api_token.as_ref().unwrap_or(&ctx.password).clone()
+}
+
+/// The hub's organization id (a workspace, group or business), trimmed, without surrounding
+/// slashes (a group's path may be pasted with one).
+///
+/// Errors: `Configuration` ("the hub has no <what> (its organization id)") when it is blank.
+pub fn organization<'c>(ctx: &'c ConnectorContext, what: &str) -> Result<&'c str, ConnectorError> {
+    let org = ctx.organization_id.as_deref().unwrap_or("");
+    match org.trim().trim_matches('/') {
+        "" => Err(ConnectorError::Configuration(format!(
+            "the hub has no {what} (its organization id)"
+        ))),
+        org => Ok(org),
+    }
+}
+
+/// The endpoint of a call to `ctx`'s hub ([`HttpClient::endpoint_for`]), at `default` when the
+/// hub sets no base URL (the vendor's one API address, e.g. `https://gitlab.com/api/v4`).
+///
+/// Errors: `Configuration` for a base URL the hub's address policy refuses.
+pub fn endpoint_or<'h>(
+    http: &'h HttpClient,
+    ctx: &ConnectorContext,
+    default: &str,
+) -> Result<Endpoint<'h>, ConnectorError> {
+    match ctx.base_url.trim() {
+        "" => {
+            let mut ctx = ctx.clone();
+            ctx.base_url = default.to_owned();
+            http.endpoint_for(&ctx)
+        }
+        _ => http.endpoint_for(ctx),
+    }
 }
 
 /// The message of a vendor's JSON error body: the non-empty strings among its `fields`, in that
@@ -182,6 +216,20 @@ mod tests {
         assert_eq!(says(&Reply::new(500, "<html>", None, "h"), &["error"]), "");
         let e = refused(&Reply::new(403, "{}", None, "h"), "App", "list", "");
         assert!(matches!(e, ConnectorError::InsufficientPermission(m) if m.contains("HTTP 403")));
+
+        assert!(matches!(
+            organization(&ctx, "GitLab group"),
+            Err(ConnectorError::Configuration(m)) if m == "the hub has no GitLab group (its organization id)"
+        ));
+        ctx.organization_id = Some(" /my-group/sub/ ".into());
+        assert_eq!(organization(&ctx, "x").unwrap(), "my-group/sub");
+        let http = HttpClient::new(super::super::AddressPolicy::SELF_HOSTED);
+        ctx.base_url = " ".into();
+        let ep = endpoint_or(&http, &ctx, "https://api.example.org/v1").unwrap();
+        assert_eq!(ep.base().as_str(), "https://api.example.org/v1");
+        ctx.base_url = "http://127.0.0.1:9/api".into();
+        let ep = endpoint_or(&http, &ctx, "https://api.example.org/v1").unwrap();
+        assert_eq!(ep.base().as_str(), "http://127.0.0.1:9/api");
 
         let v = json!({"meta": {"after_cursor": "abc", "before": ""}});
         assert_eq!(

@@ -177,11 +177,7 @@ impl<'a> Workspace<'a> {
     /// Errors: `Configuration` without a workspace or an API key, or for a key that is not
     /// letters and digits; `BadCredentials` for a token that is not (neither is ever echoed).
     fn new(http: &'a HttpClient, ctx: &Ctx, token: &SecretString, me: &str) -> R<Self> {
-        let org = ctx.organization_id.as_deref().map(str::trim).unwrap_or("");
-        if org.is_empty() {
-            let why = "the hub has no Trello workspace (its organization id)";
-            return Err(E::Configuration(why.into()));
-        }
+        let org = saas::organization(ctx, "Trello workspace")?;
         let key = ctx.setting(API_KEY).unwrap_or("");
         if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric()) {
             let why = "the hub's Trello API key (api_key) is missing or not letters and digits";
@@ -193,12 +189,7 @@ impl<'a> Workspace<'a> {
             return Err(E::BadCredentials(why.into()));
         }
         let header = format!("OAuth oauth_consumer_key=\"{key}\", oauth_token=\"{token}\"");
-        let mut ctx = ctx.clone();
-        if ctx.base_url.trim().is_empty() {
-            ctx.base_url = DEFAULT_BASE_URL.to_owned();
-        }
-        let api = http
-            .endpoint_for(&ctx)?
+        let api = saas::endpoint_or(http, ctx, DEFAULT_BASE_URL)?
             .with_auth(Auth::Header("Authorization", SecretString::from(header)))
             .with_throttle(model::throttle);
         Ok(Self {
