@@ -10,6 +10,7 @@ use castellan_core::connector::{Connector, ConnectorRegistry};
 
 pub mod calendly;
 pub mod github;
+pub mod gitlab;
 pub mod hubspot;
 pub mod mediawiki;
 pub mod mediawiki_browser;
@@ -27,6 +28,7 @@ pub mod zendesk;
 
 pub use calendly::CalendlyConnector;
 pub use github::GitHubConnector;
+pub use gitlab::GitLabConnector;
 pub use hubspot::HubSpotConnector;
 pub use mediawiki::MediaWikiConnector;
 pub use meta::MetaConnector;
@@ -49,13 +51,17 @@ pub struct Registry {
 impl Default for Registry {
     /// Every built-in connector: `mediawiki`, `redmine`, `scim`, `synapse`, `wordpress`. SaaS
     /// apps' connectors reach public addresses unless a hub allows private ones (GitHub
-    /// Enterprise Server, a stand-in; [`sdk::saas::connector`]): `calendly`, `github`,
-    /// `hubspot`, `meta_business`, `tiktok_business`, `trello`, `zendesk`.
+    /// Enterprise Server, self-managed GitLab, a stand-in; [`sdk::saas::connector`]): `calendly`,
+    /// `github`, `gitlab`, `hubspot`, `meta_business`, `tiktok_business`, `trello`, `zendesk`.
     fn default() -> Self {
         Self::empty()
             .with(
                 github::NAME,
                 Arc::new(sdk::saas::connector::<github::GitHub>()),
+            )
+            .with(
+                gitlab::NAME,
+                Arc::new(sdk::saas::connector::<gitlab::GitLab>()),
             )
             .with(mediawiki::NAME, Arc::new(MediaWikiConnector::new()))
             .with(redmine::NAME, Arc::new(RedmineConnector::new()))
@@ -155,6 +161,7 @@ mod tests {
             [
                 "calendly",
                 "github",
+                "gitlab",
                 "hubspot",
                 "mediawiki",
                 "meta_business",

@@ -13,6 +13,7 @@
 
 pub mod calendly;
 pub mod github;
+pub mod gitlab;
 pub mod hubspot;
 pub mod kit;
 pub mod meta;
