@@ -18,6 +18,7 @@ pub mod docusign;
 pub mod dropbox;
 pub mod freshdesk;
 pub mod github;
+pub mod gitlab;
 pub mod google_ads;
 pub mod hubspot;
 pub mod mediawiki;
@@ -32,6 +33,7 @@ pub mod sdk;
 pub mod slack;
 pub mod synapse;
 pub mod tiktok;
+pub mod trello;
 pub mod wordpress;
 pub mod wordpress_browser;
 pub mod zendesk;
@@ -46,6 +48,7 @@ pub use docusign::DocuSignConnector;
 pub use dropbox::DropboxConnector;
 pub use freshdesk::FreshdeskConnector;
 pub use github::GitHubConnector;
+pub use gitlab::GitLabConnector;
 pub use hubspot::HubSpotConnector;
 pub use mediawiki::MediaWikiConnector;
 pub use meta::MetaConnector;
@@ -55,6 +58,7 @@ pub use redmine::RedmineConnector;
 pub use scim::ScimConnector;
 pub use synapse::SynapseConnector;
 pub use tiktok::TikTokConnector;
+pub use trello::TrelloConnector;
 pub use wordpress::WordPressConnector;
 pub use zendesk::ZendeskConnector;
 pub use zoom::ZoomConnector;
@@ -89,6 +93,7 @@ impl Default for Registry {
             .with(dropbox::NAME, saas::<dropbox::Dropbox>())
             .with(freshdesk::NAME, saas::<freshdesk::Freshdesk>())
             .with(github::NAME, saas::<github::GitHub>())
+            .with(gitlab::NAME, saas::<gitlab::GitLab>())
             .with(google_ads::NAME, saas::<google_ads::GoogleAds>())
             .with(hubspot::NAME, saas::<hubspot::HubSpot>())
             .with(meta::NAME, saas::<meta::Meta>())
@@ -96,6 +101,7 @@ impl Default for Registry {
             .with(pipedrive::NAME, saas::<pipedrive::Pipedrive>())
             .with(slack::NAME, saas::<slack::Slack>())
             .with(tiktok::NAME, saas::<tiktok::TikTok>())
+            .with(trello::NAME, saas::<trello::Trello>())
             .with(zendesk::NAME, saas::<zendesk::Zendesk>())
             .with(zoom::NAME, saas::<zoom::Zoom>())
     }
@@ -182,6 +188,7 @@ mod tests {
                 "dropbox",
                 "freshdesk",
                 "github",
+                "gitlab",
                 "google_ads",
                 "hubspot",
                 "mediawiki",
@@ -193,6 +200,7 @@ mod tests {
                 "slack",
                 "synapse",
                 "tiktok_business",
+                "trello",
                 "wordpress",
                 "zendesk",
                 "zoom",

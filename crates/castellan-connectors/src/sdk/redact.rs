@@ -35,11 +35,18 @@ pub fn is_secret_name(name: &str) -> bool {
     .any(|s| name.contains(s))
 }
 
+/// The prefixes of rate-limit headers: counters and windows, never secrets, though their names
+/// may say `token` or `key` (Trello's `X-Rate-Limit-Api-Token-Remaining`).
+const RATE_LIMIT_HEADERS: [&str; 3] = ["x-rate-limit-", "x-ratelimit-", "ratelimit-"];
+
 /// Whether a header holds a secret: `Authorization`, `Proxy-Authorization`, `Cookie`,
-/// `Set-Cookie`, or a name [`is_secret_name`] flags.
+/// `Set-Cookie`, or a name [`is_secret_name`] flags, except rate-limit headers.
 pub fn is_secret_header(name: &HeaderName) -> bool {
+    let counter = RATE_LIMIT_HEADERS
+        .iter()
+        .any(|p| name.as_str().starts_with(p));
     [AUTHORIZATION, PROXY_AUTHORIZATION, COOKIE, SET_COOKIE].contains(name)
-        || is_secret_name(name.as_str())
+        || (!counter && is_secret_name(name.as_str()))
 }
 
 /// `url` with the values of secret query parameters (and any user info) redacted.
@@ -205,6 +212,15 @@ mod tests {
         let line = request_line(&req, &form);
         assert_clean(&line);
         assert!(line.contains("username=bot"), "{line}");
+    }
+
+    #[test]
+    fn rate_limit_headers_are_no_secrets() {
+        let h = |n: &'static str| HeaderName::from_static(n);
+        assert!(!is_secret_header(&h("x-rate-limit-api-token-remaining")));
+        assert!(!is_secret_header(&h("ratelimit-remaining")));
+        assert!(is_secret_header(&h("x-api-token")));
+        assert!(is_secret_header(&AUTHORIZATION));
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! What connectors of SaaS apps' admin APIs share (Zendesk, HubSpot, Calendly, Meta, TikTok,
-//! Atlassian, Asana, Pinterest, App Store Connect, Box, Freshdesk…): the declaration of an app
-//! signed in with an API token ([`token_app`]), a hub's settings with public addresses only by
-//! default, its organization id and own settings, the account's own member id there
-//! ([`Scope`]), the automation account's token, a Bearer endpoint with it and an API key sent as
-//! a Basic user name ([`key_as_user`]), the message of a vendor's JSON error body (at its top or
-//! in a list of errors), the cursor of the next page read from a JSON answer, and cursors over
-//! listings read one after another ([`phase`]).
+//! Atlassian, Asana, Pinterest, App Store Connect, Box, Freshdesk, Trello, GitLab…): the
+//! declaration of an app signed in with an API token ([`token_app`]), a hub's settings with
+//! public addresses only by default, the vendor's default API address ([`endpoint_or`]), its
+//! organization id and own settings, the account's own member id there ([`Scope`]), the
+//! automation account's token, a Bearer endpoint with it and an API key sent as a Basic user
+//! name ([`key_as_user`]), the message of a vendor's JSON error body (at its top or in a list of
+//! errors), the cursor of the next page read from a JSON answer, and cursors over listings read
+//! one after another ([`phase`]).
 //!
 //! A SaaS connector is built with [`connector`]: its client refuses loopback and private
 //! addresses unless the hub's `allow_private` says `yes` (a stand-in, or a vendor's on-premises
@@ -88,12 +89,16 @@ pub fn setting(ctx: &ConnectorContext, key: &str, what: &str) -> Result<String, 
     }
 }
 
-/// The hub's organization id (trimmed): the business, account or workspace the connector
+/// The hub's organization id (trimmed, without surrounding slashes: a group's path may be
+/// pasted with one): the business, account, group or workspace the connector
 /// manages, `what` in the vendor's words (e.g. "business id").
 ///
 /// Errors: `Configuration` ("the hub has no <what> (its organization id)") when it has none.
 pub fn organization(ctx: &ConnectorContext, what: &str) -> Result<String, ConnectorError> {
-    let id = ctx.organization_id.as_deref().map(str::trim);
+    let id = ctx
+        .organization_id
+        .as_deref()
+        .map(|o| o.trim().trim_matches('/'));
     match id.filter(|o| !o.is_empty()) {
         Some(o) => Ok(o.to_owned()),
         None => Err(ConnectorError::Configuration(format!(
@@ -187,6 +192,25 @@ pub fn key_as_user(key: &SecretString, password: &str) -> Auth {
     let pair = format!("{}:{password}", key.expose_secret());
     let value = format!("Basic {}", data_encoding::BASE64.encode(pair.as_bytes()));
     Auth::Header("authorization", SecretString::from(value))
+}
+
+/// The endpoint of a call to `ctx`'s hub ([`HttpClient::endpoint_for`]), at `default` when the
+/// hub sets no base URL (the vendor's one API address, e.g. `https://gitlab.com/api/v4`).
+///
+/// Errors: `Configuration` for a base URL the hub's address policy refuses.
+pub fn endpoint_or<'h>(
+    http: &'h HttpClient,
+    ctx: &ConnectorContext,
+    default: &str,
+) -> Result<Endpoint<'h>, ConnectorError> {
+    match ctx.base_url.trim() {
+        "" => {
+            let mut ctx = ctx.clone();
+            ctx.base_url = default.to_owned();
+            http.endpoint_for(&ctx)
+        }
+        _ => http.endpoint_for(ctx),
+    }
 }
 
 /// The message of a vendor's JSON error body: the non-empty strings among its `fields`, in that
@@ -405,6 +429,20 @@ mod tests {
         assert_eq!(says_at(&r, "/errors/0", &["message"]), "");
         let e = refused(&Reply::new(403, "{}", None, "h"), "App", "list", "");
         assert!(matches!(e, ConnectorError::InsufficientPermission(m) if m.contains("HTTP 403")));
+
+        assert!(matches!(
+            organization(&ctx, "GitLab group"),
+            Err(ConnectorError::Configuration(m)) if m == "the hub has no GitLab group (its organization id)"
+        ));
+        ctx.organization_id = Some(" /my-group/sub/ ".into());
+        assert_eq!(organization(&ctx, "x").unwrap(), "my-group/sub");
+        let http = HttpClient::new(super::super::AddressPolicy::SELF_HOSTED);
+        ctx.base_url = " ".into();
+        let ep = endpoint_or(&http, &ctx, "https://api.example.org/v1").unwrap();
+        assert_eq!(ep.base().as_str(), "https://api.example.org/v1");
+        ctx.base_url = "http://127.0.0.1:9/api".into();
+        let ep = endpoint_or(&http, &ctx, "https://api.example.org/v1").unwrap();
+        assert_eq!(ep.base().as_str(), "http://127.0.0.1:9/api");
 
         let v = json!({"meta": {"after_cursor": "abc", "before": ""}});
         assert_eq!(
