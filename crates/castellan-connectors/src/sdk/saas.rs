@@ -430,6 +430,7 @@ mod tests {
         let e = refused(&Reply::new(403, "{}", None, "h"), "App", "list", "");
         assert!(matches!(e, ConnectorError::InsufficientPermission(m) if m.contains("HTTP 403")));
 
+        ctx.organization_id = None;
         assert!(matches!(
             organization(&ctx, "GitLab group"),
             Err(ConnectorError::Configuration(m)) if m == "the hub has no GitLab group (its organization id)"
