@@ -158,6 +158,7 @@ async fn github_passes_the_conformance_suite() {
         "role changes",
         "invite again after removal",
         "fault: 429 on listing",
+        "fault: 429 until a date on listing",
         "fault: reset after a write",
         "automation account protects itself",
     ] {

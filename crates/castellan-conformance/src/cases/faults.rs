@@ -1,5 +1,5 @@
 //! Faults between the connector and the real app, through the [`FaultProxy`]: a 429 with
-//! `Retry-After` on a listing, and a 503, a connection reset (before the app saw the write, and
+//! `Retry-After` on a listing (as seconds and as an HTTP-date), and a 503, a connection reset (before the app saw the write, and
 //! after it carried it out) and a slow answer on an invitation's write. After each, the app has
 //! exactly one member for the invited email and the proxy saw no write carried out twice.
 
@@ -30,18 +30,31 @@ async fn through_proxy(s: &Suite<'_>) -> Result<(FaultProxy, ConnectorContext, A
     Ok((proxy, ctx, session))
 }
 
-/// The first read of a listing answers 429 with `Retry-After: 1`: the listing still
-/// succeeds, after waiting as asked (the SDK's in-call retry), or is `RateLimited` with that
-/// wait and succeeds when called again.
+/// The first read of a listing answers 429 with `Retry-After: 1` (delay-seconds, RFC 9110
+/// §10.2.3): the listing still succeeds, after waiting as asked (the SDK's in-call retry), or is
+/// `RateLimited` with that wait and succeeds when called again.
 pub(super) async fn rate_limited_listing(s: &Suite<'_>) -> Check {
+    let wait = Duration::from_secs(RETRY_AFTER_SECS);
+    rate_limited(s, RETRY_AFTER_SECS.to_string(), wait, wait).await
+}
+
+/// The same with `Retry-After` as an HTTP-date (RFC 9110 §10.2.3, `IMF-fixdate`) two seconds
+/// ahead: with its one-second resolution the app asks for a wait of one to two seconds.
+pub(super) async fn rate_limited_listing_until_a_date(s: &Suite<'_>) -> Check {
+    let at = std::time::SystemTime::now() + Duration::from_secs(2);
+    let least = Duration::from_secs(1);
+    rate_limited(s, httpdate::fmt_http_date(at), least, least * 2).await
+}
+
+/// The first read of a listing answers 429 with `Retry-After: <value>`, which asks for a wait
+/// of `least` to `most`: the listing succeeds after at least `least`, or is `RateLimited` with a
+/// wait of at most `most` and succeeds when called again after it.
+async fn rate_limited(s: &Suite<'_>, value: String, least: Duration, most: Duration) -> Check {
     let (proxy, ctx, session) = through_proxy(s).await?;
     proxy.fail(
         ANY_READ,
         "",
-        Fault::StatusWith(
-            429,
-            vec![("Retry-After".to_owned(), RETRY_AFTER_SECS.to_string())],
-        ),
+        Fault::StatusWith(429, vec![("Retry-After".to_owned(), value.clone())]),
         1,
     );
     let (first, took) = timed(s.c.list_members(&ctx, &session, None)).await;
@@ -52,9 +65,8 @@ pub(super) async fn rate_limited_listing(s: &Suite<'_>) -> Check {
     match first {
         Ok(page) => {
             ensure!(
-                took >= Duration::from_millis(RETRY_AFTER_SECS * 1000 - 100),
-                "the listing was retried after {} ms, before the {RETRY_AFTER_SECS} s the app \
-                 asked for",
+                took + Duration::from_millis(100) >= least,
+                "the listing was retried after {} ms, before the app's `Retry-After: {value}`",
                 took.as_millis()
             );
             ensure!(
@@ -64,10 +76,10 @@ pub(super) async fn rate_limited_listing(s: &Suite<'_>) -> Check {
         }
         Err(ConnectorError::RateLimited { retry_after }) => {
             ensure!(
-                retry_after == Some(Duration::from_secs(RETRY_AFTER_SECS)),
-                "RateLimited carries {retry_after:?}, not the {RETRY_AFTER_SECS} s of Retry-After"
+                retry_after.is_some_and(|w| w <= most && w + Duration::from_millis(100) >= least),
+                "RateLimited carries {retry_after:?}, not the wait of `Retry-After: {value}`"
             );
-            tokio::time::sleep(Duration::from_secs(RETRY_AFTER_SECS)).await;
+            tokio::time::sleep(most).await;
             s.c.list_members(&ctx, &session, None)
                 .await
                 .or_fail("the listing after the wait")?;

@@ -44,6 +44,7 @@ pub const CASES: &[&str] = &[
     "invite again after removal",
     "resource roles",
     "fault: 429 on listing",
+    "fault: 429 until a date on listing",
     "fault: 503 on a write",
     "fault: reset before a write",
     "fault: reset after a write",
@@ -112,6 +113,9 @@ async fn run_case(s: &Suite<'_>, name: &str) -> Outcome {
             "automation account protects itself" => members::protects_itself(s).await,
             "resource roles" => resources::grant_and_revoke(s).await,
             "fault: 429 on listing" => faults::rate_limited_listing(s).await,
+            "fault: 429 until a date on listing" => {
+                faults::rate_limited_listing_until_a_date(s).await
+            }
             "fault: 503 on a write" => faults::unavailable_write(s).await,
             "fault: reset before a write" => faults::reset_before_write(s).await,
             "fault: reset after a write" => faults::reset_after_write(s).await,
