@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use castellan_conformance::harness::{invitation, list_all};
 use castellan_conformance::TokenFixture;
-use castellan_connectors::trello::{self, ADMIN, API_KEY, NORMAL, PAGE};
+use castellan_connectors::trello::{self, ADMIN, API_KEY, NORMAL};
 use castellan_connectors::Registry;
 use castellan_core::catalog::Capability;
 use castellan_core::connector::{
@@ -28,7 +28,7 @@ fn connector() -> Arc<dyn Connector> {
 
 /// The conformance fixture: the workspace admin's token as the automation account's (with the
 /// API key and the workspace id as the hub's), a normal member's as the account without admin
-/// rights; members seeded as confirmed `normal` members. Two and a half pages of [`PAGE`].
+/// rights; members seeded as confirmed `normal` members; Trello lists a workspace in one page.
 fn fixture(t: &Trello) -> TokenFixture {
     let seeder = t.clone();
     TokenFixture::new(
@@ -44,7 +44,7 @@ fn fixture(t: &Trello) -> TokenFixture {
     .setting(API_KEY, &t.api_key)
     .non_admin(&t.normal_token)
     .automation_member(&t.admin_id)
-    .listing_size(PAGE * 5 / 2)
+    .one_page()
 }
 
 #[tokio::test]
@@ -92,10 +92,10 @@ fn it_is_registered_with_its_settings_and_matches_the_catalog() {
     assert!(app.capabilities.contains(&Capability::KeepSeat));
 }
 
-/// Trello answers the whole workspace at every call: 1,200 members and the two accounts take
-/// three pages of 500, one call each, with nobody lost or repeated; types as on the wire.
+/// Trello answers the whole workspace at every call: 1,200 members and the two accounts are
+/// one page of one call, nobody lost or repeated; types as on the wire; a cursor is refused.
 #[tokio::test]
-async fn the_whole_workspace_is_handed_out_in_pages_one_call_each() {
+async fn the_whole_workspace_is_one_page_of_one_call() {
     let t = Trello::start();
     for i in 0..1_200 {
         t.seed(&format!("m{i}@example.com"), "Member", NORMAL);
@@ -106,8 +106,13 @@ async fn the_whole_workspace_is_handed_out_in_pages_one_call_each() {
     let s = session(&*c, &ctx).await;
     let before = t.requests().len();
     let (all, pages) = list_all(&*c, &ctx, &s).await.unwrap();
-    assert_eq!((all.len(), pages), (1_203, 3));
-    assert_eq!(t.requests().len() - before, 3, "one call a page");
+    assert_eq!((all.len(), pages), (1_203, 1));
+    assert_eq!(t.requests().len() - before, 1, "one call");
+    let e = c
+        .list_members(&ctx, &s, Some("x".into()))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ConnectorError::Configuration(_)), "{e}");
     let mut ids: Vec<&str> = all.iter().map(|m| m.app_member_id.as_str()).collect();
     ids.dedup();
     assert_eq!(ids.len(), 1_203);

@@ -15,8 +15,7 @@
 //! - [`address`]: the outbound address policy, chosen per hub (`allow_private`) and enforced at
 //!   DNS resolution.
 //! - [`rate`]: the per-hub request rate limit.
-//! - [`paging`]: page/per-page, offset/limit, `Link: rel="next"`, SCIM, anchored offsets, and
-//!   pages of a listing an app answers whole ([`paging::keyed_slice`]).
+//! - [`paging`]: page/per-page, offset/limit, `Link: rel="next"`, SCIM, anchored offsets.
 //! - [`errors`]: transport failures and the answers every app means the same way.
 //! - [`cookies`]: a cookie jar for apps driven through their web pages.
 //! - [`members`]: email addresses, app members, guards of the automation account, admin-flag

@@ -1,9 +1,8 @@
 //! Paging helpers: page/per-page, offset/limit, RFC 8288 `Link` headers (and a parameter of
 //! their targets), SCIM `startIndex`/`count` (RFC 7644 §3.4.2.4), an offset cursor anchored on
 //! the previous page's last row, for apps that page by offset over a list that may change
-//! between pages (with [`growing_ids_page`] for lists ordered by ids that only grow), a search
-//! through offset pages ([`first_in_pages`]), and pages keyed on the last row of a listing an
-//! app answers whole ([`keyed_slice`]).
+//! between pages (with [`growing_ids_page`] for lists ordered by ids that only grow), and a search
+//! through offset pages ([`first_in_pages`]).
 
 use std::future::Future;
 
@@ -309,30 +308,6 @@ where
     Ok(MemberPage { members, next })
 }
 
-/// One page of a listing an app answers whole, in one call (an API without paging, such as
-/// Trello's workspace memberships): of `rows` in the order of their `key`, those after the key
-/// `after` (`None`: from the first), at most `size` (at least one), and the key to read the
-/// next page after (`None` on the last page). Keyed on the last row listed, not an offset, so a
-/// listing changed between pages neither repeats nor skips anybody who stays.
-pub fn keyed_slice<T, K: Ord + Clone>(
-    mut rows: Vec<T>,
-    key: impl Fn(&T) -> K,
-    after: Option<&K>,
-    size: usize,
-) -> (Vec<T>, Option<K>) {
-    rows.sort_by_key(&key);
-    if let Some(after) = after {
-        rows.retain(|r| key(r) > *after);
-    }
-    let size = size.max(1);
-    let next = match rows.len() > size {
-        true => Some(key(&rows[size - 1])),
-        false => None,
-    };
-    rows.truncate(size);
-    (rows, next)
-}
-
 /// The first row for which `hit` holds, reading pages of `size` rows by offset with
 /// `fetch(offset)` until a short page or the reported total: for apps whose search returns
 /// more than the row asked for (a search in several columns).
@@ -462,24 +437,6 @@ mod tests {
         );
         let bad = AnchoredOffset::from_cursor(Some("4:x"), "App", |a| a == Some("4"));
         assert!(matches!(bad, Err(ConnectorError::Configuration(m)) if m.contains("App member")));
-    }
-
-    #[test]
-    fn keyed_slices_page_a_whole_listing() {
-        let key = |r: &&str| r.to_string();
-        let rows = vec!["c", "a", "e", "b", "d"];
-        let (page, next) = keyed_slice(rows.clone(), key, None, 2);
-        assert_eq!((page, next.as_deref()), (vec!["a", "b"], Some("b")));
-        // "c" was removed and "bb" added meanwhile: nobody listed twice, nobody who stays missed.
-        let changed = vec!["a", "b", "bb", "d", "e"];
-        let (page, next) = keyed_slice(changed, key, Some(&"b".to_owned()), 2);
-        assert_eq!((page, next.as_deref()), (vec!["bb", "d"], Some("d")));
-        let (page, next) = keyed_slice(rows, key, Some(&"d".to_owned()), 2);
-        assert_eq!((page, next), (vec!["e"], None));
-        assert_eq!(
-            keyed_slice(Vec::<&str>::new(), key, None, 0),
-            (vec![], None)
-        );
     }
 
     #[tokio::test]

@@ -12,10 +12,9 @@
 //!   reads its own membership (`GET /organizations/{id}/memberships?filter=me`), whose
 //!   `memberType` must be `admin`.
 //! - **Listing**: `GET /organizations/{id}/memberships?member=true&member_fields=…`. **Trello
-//!   has no paging on memberships**: every call answers the whole workspace. The connector
-//!   hands that answer out in pages of [`PAGE`] keyed on the member id
-//!   ([`crate::sdk::paging::keyed_slice`]), each page one call, so a listing changed between
-//!   pages loses and repeats nobody. Lookups by id, username or address read the same answer.
+//!   has no paging on memberships**: every call answers the whole workspace, so a listing is
+//!   one page of one call (as Pipedrive's users), which can neither lose nor repeat anybody.
+//!   Lookups by id, username or address read the same answer.
 //!   `deactivated` memberships are `deactivated`; `unconfirmed` ones (an address Trello invited
 //!   with no confirmed account yet) are `invited`.
 //! - **Invite**: `PUT /organizations/{id}/members?email=…&fullName=…&type=…` (Trello adds the
@@ -73,7 +72,6 @@ use crate::sdk::builder::{confirmed, existing, App, AppConnector, Invitee, Membe
 use crate::sdk::errors::unexpected;
 use crate::sdk::http::{segment, Request};
 use crate::sdk::members::{email_local_part, given, normalize_email};
-use crate::sdk::paging::keyed_slice;
 use crate::sdk::rest::json_body;
 use crate::sdk::roles::known;
 use crate::sdk::saas;
@@ -88,9 +86,6 @@ pub const DEFAULT_BASE_URL: &str = "https://api.trello.com/1";
 /// The hub setting holding the API key (of the Power-Up the token was made for; not a secret).
 pub const API_KEY: &str = "api_key";
 pub(crate) const APP: &str = "Trello";
-/// Members a page: Trello answers the whole workspace at every call, handed out in pages this
-/// long.
-pub const PAGE: usize = 500;
 /// The nested member fields read with the memberships.
 const MEMBER_FIELDS: &str = "fullName,username,email";
 
@@ -285,14 +280,20 @@ impl Members for Workspace<'_> {
         self.check_admin().await
     }
 
-    /// [`PAGE`] members after the cursor's member id, from one answer of the whole workspace.
+    /// The whole workspace, one page of one call (Trello does not page memberships).
+    ///
+    /// Errors: `Configuration` for a cursor, which no listing of this connector hands out.
     async fn page(&self, cursor: Option<&str>) -> R<MemberPage> {
+        if let Some(c) = cursor {
+            let why = format!("Trello lists a whole workspace in one page: no cursor {c:?}");
+            return Err(E::Configuration(why));
+        }
         let all = self.all("list members").await?;
-        let after = cursor.map(str::to_owned);
-        let key = |row: &(AppMember, String)| row.0.app_member_id.clone();
-        let (rows, next) = keyed_slice(all, key, after.as_ref(), PAGE);
-        let members = rows.into_iter().map(|(m, _)| m).collect();
-        Ok(MemberPage { members, next })
+        let members = all.into_iter().map(|(m, _)| m).collect();
+        Ok(MemberPage {
+            members,
+            next: None,
+        })
     }
 
     /// A member by id, username or address.
