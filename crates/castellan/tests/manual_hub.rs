@@ -1,4 +1,4 @@
-//! A manual hub end to end through the real binary (issue 12, point 5's acceptance): Trello has
+//! A manual hub end to end through the real binary (issue 12, point 5's acceptance): monday.com has
 //! no connector, so its hub is a manual one. The owner uploads the roster, shares the hub with
 //! a person, the app admin (a plain `user`) sees the invitation task and marks it done, the next
 //! roster shows the member: onboarded, the task verified. A hub giving tasks 0 hours shows its
@@ -46,8 +46,8 @@ fn person(owner: &Cli, server: &Server, dir: &Path, email: &str, role: &str) -> 
     Some(cli)
 }
 
-/// Stores the app admin's Trello account (the item a manual hub's automation account is).
-fn trello_account(cli: &Cli, label: &str, username: &str) {
+/// Stores the app admin's monday.com account (the item a manual hub's automation account is).
+fn monday_account(cli: &Cli, label: &str, username: &str) {
     cli.ok_stdin(
         &[
             "accounts",
@@ -55,14 +55,14 @@ fn trello_account(cli: &Cli, label: &str, username: &str) {
             "--label",
             label,
             "--app",
-            "trello",
+            "monday",
             "--username",
             username,
             "--setup",
             "individual",
             "--password-stdin",
         ],
-        "trello-password-1\n",
+        "monday-password-1\n",
     );
 }
 
@@ -95,12 +95,12 @@ fn a_manual_hub_from_roster_to_task_to_verified_member() {
     .unwrap();
     person(&owner, &server, &tmp.path().join("ana"), &ana, "guest");
 
-    // What a manual hub on Trello needs: the app admin, and how long tasks may take.
+    // What a manual hub on monday.com needs: the app admin, and how long tasks may take.
     let settings = owner.json(&[
         "hub",
         "settings",
         "--app",
-        "trello",
+        "monday",
         "--connector",
         "manual",
     ]);
@@ -114,18 +114,18 @@ fn a_manual_hub_from_roster_to_task_to_verified_member() {
         keys.contains(&"app_admin") && keys.contains(&"task_due_hours"),
         "{keys:?}"
     );
-    // Without `--connector manual`, Trello cannot be connected: it has no connector.
-    trello_account(&owner, "Trello admin", &admin_email);
-    let label = format!("Trello {t}");
+    // Without `--connector manual`, monday.com cannot be connected: it has no connector.
+    monday_account(&owner, "monday.com admin", &admin_email);
+    let label = format!("monday.com {t}");
     let out = owner.run(&[
         "hub",
         "connect",
         "--app",
-        "trello",
+        "monday",
         "--label",
         &label,
         "--account",
-        "Trello admin",
+        "monday.com admin",
     ]);
     assert!(!out.status.success());
     assert!(
@@ -140,11 +140,11 @@ fn a_manual_hub_from_roster_to_task_to_verified_member() {
         "hub",
         "connect",
         "--app",
-        "trello",
+        "monday",
         "--label",
         &label,
         "--account",
-        "Trello admin",
+        "monday.com admin",
         "--connector",
         "manual",
         "--setting",
@@ -267,17 +267,17 @@ fn a_manual_hub_from_roster_to_task_to_verified_member() {
     assert!(owner.ok(&["activity", "verify"]).contains("intact"));
 
     // 6. A hub that gives tasks 0 hours: its task is overdue at once.
-    trello_account(&owner, "Trello admin 2", &admin_email);
-    let late = format!("Trello late {t}");
+    monday_account(&owner, "monday.com admin 2", &admin_email);
+    let late = format!("monday.com late {t}");
     owner.json(&[
         "hub",
         "connect",
         "--app",
-        "trello",
+        "monday",
         "--label",
         &late,
         "--account",
-        "Trello admin 2",
+        "monday.com admin 2",
         "--connector",
         "manual",
         "--setting",
