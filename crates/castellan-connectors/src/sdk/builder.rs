@@ -576,10 +576,11 @@ pub async fn rejoin<M: Members + ?Sized>(api: &M, m: AppMember, to: &Invitee<'_>
 }
 
 /// Gives the member `id` exactly `role` (trimmed, checked with [`Members::role`]), unless they
-/// hold exactly it already, and returns them as after.
+/// hold exactly it already, and returns them as after, who must hold `role`.
 ///
 /// Errors: `NotFound` for no such member; `Conflict` for the automation account;
-/// `Configuration` for a role the app does not have.
+/// `Configuration` for a role the app does not have; `InsufficientPermission` when the app
+/// answered the change but the member does not hold `role` after it.
 pub async fn update_role<M: Members + ?Sized>(api: &M, id: &str, role: &str) -> R<AppMember> {
     let role = role_of(api, role).await?;
     let m = existing(api, id).await?;
@@ -587,14 +588,28 @@ pub async fn update_role<M: Members + ?Sized>(api: &M, id: &str, role: &str) -> 
         return Ok(m);
     }
     not_self(api.is_me(&m), "change its own role")?;
-    api.set_role(m, &role).await
+    let after = api.set_role(m, &role).await?;
+    match after.roles.iter().any(|r| r.eq_ignore_ascii_case(&role)) {
+        true => Ok(after),
+        false => Err(E::InsufficientPermission(format!(
+            "{} kept {} its role{}: {role} was not given",
+            M::APP,
+            after.name.as_deref().unwrap_or(&after.app_member_id),
+            match after.roles.as_slice() {
+                [] => String::new(),
+                held => format!(" ({})", held.join(", ")),
+            }
+        ))),
+    }
 }
 
-/// Removes the member `id`; one already gone is done once [`Members::verify_permissions`]
-/// passes (the account may still manage the app's members).
+/// Removes the member `id`, then reads them again: gone or deactivated is done. One already
+/// gone is done once [`Members::verify_permissions`] passes (the account may still manage the
+/// app's members).
 ///
 /// Errors: `Conflict` for the automation account; the probe's for a member not found;
-/// [`Members::remove`]'s.
+/// [`Members::remove`]'s; `Unavailable` (retried) when the app still lists the member as
+/// active or invited after the removal.
 pub async fn remove<M: Members + ?Sized>(api: &M, id: &str) -> R<()> {
     let Some(m) = api.member(id).await? else {
         // "Already gone" only if the account still sees the app as one that may manage it: an
@@ -603,7 +618,17 @@ pub async fn remove<M: Members + ?Sized>(api: &M, id: &str) -> R<()> {
         return api.verify_permissions().await;
     };
     not_self(api.is_me(&m), "remove itself")?;
-    api.remove(m).await
+    api.remove(m).await?;
+    // Revoked means revoked: an app that answered the removal without carrying it out (a 404
+    // from a token short of a scope, a write it dropped) must not make it look done. A member
+    // still listed and not deactivated is checked again by the engine's retry.
+    match api.member(id).await? {
+        Some(after) if after.state != MemberState::Deactivated => Err(E::Unavailable(format!(
+            "{} still lists member {id} right after its removal; it will be checked again",
+            M::APP
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Takes every access of the member `id` away, keeping the account, and returns them as after;

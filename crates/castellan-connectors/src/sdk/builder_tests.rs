@@ -18,6 +18,8 @@ struct State {
     pages: usize,
     /// The token lost its rights: the app hides every member and the probe fails.
     lost_rights: bool,
+    /// The app answers writes without carrying them out.
+    ignores_writes: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -92,6 +94,9 @@ impl Members for FakeApi {
     }
 
     async fn set_role(&self, mut m: AppMember, role: &str) -> R<AppMember> {
+        if self.state().ignores_writes {
+            return Ok(m);
+        }
         (m.roles, m.state) = (vec![role.to_owned()], MemberState::Active);
         Ok(self.put(m))
     }
@@ -106,7 +111,9 @@ impl Members for FakeApi {
 
     async fn remove(&self, m: AppMember) -> R<()> {
         let mut s = self.state();
-        s.members.retain(|o| o.app_member_id != m.app_member_id);
+        if !s.ignores_writes {
+            s.members.retain(|o| o.app_member_id != m.app_member_id);
+        }
         Ok(())
     }
 
@@ -241,6 +248,19 @@ async fn role_changes_removal_and_keep_seat_guard_the_automation_account() {
         Err(E::InsufficientPermission(_))
     ));
     api.state().lost_rights = false;
+    // An app that answers a write without carrying it out: the role change and the removal
+    // are read back, and neither looks done.
+    let kept = update_role(&api, "bot", "admin").await.unwrap();
+    api.put(member("dee", "dee@x.org", &["user"], false));
+    api.state().ignores_writes = true;
+    assert!(matches!(
+        update_role(&api, "dee", "admin").await,
+        Err(E::InsufficientPermission(m)) if m.contains("admin was not given")
+    ));
+    assert!(matches!(remove(&api, "dee").await, Err(E::Unavailable(_))));
+    api.state().ignores_writes = false;
+    remove(&api, "dee").await.unwrap();
+    assert_eq!(kept.roles, ["admin"]);
     assert_eq!(
         confirmed(&api, "bot", "admin").await.unwrap().roles,
         ["admin"]
