@@ -13,7 +13,8 @@
 //!   address's account, or makes an unconfirmed one (`unconfirmed: true` until the person
 //!   signs up); an address already in the workspace gets the type.
 //! - `PUT /1/organizations/{id}/members/{idMember}?type=…` (adds a member by id or sets the
-//!   type), `DELETE /1/organizations/{id}/members/{idMember}`,
+//!   type), `DELETE /1/organizations/{id}/members/{idMember}/all` (off the workspace and its
+//!   boards),
 //!   `PUT /1/organizations/{id}/members/{idMember}/deactivated?value=true|false`.
 //!
 //! Workspaces and members are named by their 24-hex id or their name. The key and token come
@@ -164,9 +165,12 @@ impl Trello {
             .route("/1/members/me", get(me))
             .route("/1/organizations/{org}/memberships", get(memberships))
             .route("/1/organizations/{org}/members", put(invite))
+            .route("/1/organizations/{org}/members/{member}", put(set_type))
+            // Off the workspace and all its boards (the stand-in has no boards, so the plain
+            // `DELETE …/members/{idMember}` is not served: a connector using it fails).
             .route(
-                "/1/organizations/{org}/members/{member}",
-                put(set_type).delete(remove),
+                "/1/organizations/{org}/members/{member}/all",
+                axum::routing::delete(remove),
             )
             .route(
                 "/1/organizations/{org}/members/{member}/deactivated",

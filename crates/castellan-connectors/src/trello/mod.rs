@@ -23,7 +23,10 @@
 //!   else as the one membership that was not there before.
 //! - **Role change**: `PUT /organizations/{id}/members/{idMember}?type=admin|normal` (one call:
 //!   a membership has one type), read again to confirm.
-//! - **Remove**: `DELETE /organizations/{id}/members/{idMember}`; gone already is done.
+//! - **Remove**: `DELETE /organizations/{id}/members/{idMember}/all`, which takes the member off
+//!   the workspace **and every board in it** (the plain `DELETE …/members/{idMember}` leaves
+//!   their board memberships, so a removed person would keep working on the boards); gone
+//!   already is done.
 //!   **Keep seat**: `PUT /organizations/{id}/members/{idMember}/deactivated?value=true`, in paid
 //!   workspaces (Trello's support pages: Standard and Premium; Enterprise): the member keeps the
 //!   account and their cards, loses access, and frees the seat. Inviting a deactivated member's
@@ -43,7 +46,7 @@
 //! for every nested member resource; the answers of the writes are not read.
 //!
 //! Not modelled: boards and board guests, multi-board guests, Enterprise-managed members
-//! (`/enterprises/{id}/members`), `DELETE …/members/{idMember}/all`. Reference pages:
+//! (`/enterprises/{id}/members`). Reference pages:
 //! - Organizations: <https://developer.atlassian.com/cloud/trello/rest/api-group-organizations/>
 //! - Members: <https://developer.atlassian.com/cloud/trello/rest/api-group-members/>
 //! - Authorization: <https://developer.atlassian.com/cloud/trello/guides/rest-api/authorization/>
@@ -375,11 +378,11 @@ impl Members for Workspace<'_> {
         Ok(m)
     }
 
-    /// Removes the member from the workspace; gone already is done.
+    /// Removes the member from the workspace and all its boards; gone already is done.
     async fn remove(&self, m: AppMember) -> R<()> {
         let req = self
             .api
-            .request(Method::DELETE, &self.member_path(&m.app_member_id, ""));
+            .request(Method::DELETE, &self.member_path(&m.app_member_id, "/all"));
         saas::deleted(req, |r| map_error(r, "remove a member")).await
     }
 
