@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::model::{map_error, GhInvitation};
 use crate::sdk::http::{segment, Request};
-use crate::sdk::paging::next_link;
+use crate::sdk::paging::{link_param, next_link};
 use crate::sdk::rest::json_body;
 use crate::sdk::{Endpoint, Reply};
 
@@ -80,33 +80,22 @@ impl Org<'_> {
         }
     }
 
-    /// One page of a listing at `path` (with its query): its rows and the next page's path, from
-    /// the `Link` header.
+    /// One page of a listing at `path` (with its query): its rows and the next page's path,
+    /// which is `path` with the `page` the `Link` header's `rel="next"` names. Only the page
+    /// number is taken from the link: GitHub's links name the organization by its numeric id
+    /// (`/organizations/{org_id}/members?page=2`), a route its OpenAPI description does not
+    /// have, and the token goes to no address the link could name.
     ///
     /// Errors: the error table's; `AppChanged` when the answer is not an array or the next
-    /// link leaves the base URL.
+    /// link names no page number.
     pub(crate) async fn rows(&self, path: &str, what: &str) -> R<Page> {
         let (body, r) = Self::reply(self.req(Method::GET, path), what).await?;
         let Value::Array(rows) = body else {
             return Err(super::model::changed(what));
         };
         let next = r.header("link").and_then(next_link);
-        let next = next.map(|n| self.under_base(&n, what)).transpose()?;
+        let next = next.map(|n| with_page_of(path, &n, what)).transpose()?;
         Ok((rows, next))
-    }
-
-    /// The path and query of a link, which must be under the base URL (the token is sent to no
-    /// other address). Errors: `AppChanged` for a link elsewhere.
-    fn under_base(&self, link: &str, what: &str) -> R<String> {
-        let base = url::Url::parse(&format!("{}/", self.ep.base())).map_err(|_| changed(what))?;
-        let url = base.join(link).map_err(|_| changed(what))?;
-        let rest = url.as_str().strip_prefix(self.ep.base().as_str());
-        match rest {
-            Some(rest) if rest.starts_with('/') => Ok(rest.to_owned()),
-            _ => Err(E::AppChanged(format!(
-                "GitHub's next page for '{what}' is not under the base URL"
-            ))),
-        }
     }
 
     /// The first path of a listing at `rest` under the organization, with `query` and the
@@ -154,13 +143,25 @@ pub(crate) fn owners_only<T>(r: R<T>) -> R<T> {
     }
 }
 
-fn changed(what: &str) -> E {
-    super::model::changed(what)
-}
-
 /// Whether a member id is a pending invitation's address (logins have no `@`).
 pub(crate) fn is_email(id: &str) -> bool {
     id.contains('@')
+}
+
+/// `path` (a path with its query) with `page` set to the page number of the link `next`.
+///
+/// Errors: `AppChanged` when the link names no page number.
+fn with_page_of(path: &str, next: &str, what: &str) -> R<String> {
+    let page = link_param(next, "page")
+        .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| E::AppChanged(format!("GitHub's next page for '{what}' names no page")))?;
+    let (route, query) = path.split_once('?').unwrap_or((path, ""));
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()).filter(|(k, _)| k != "page") {
+        q.append_pair(&k, &v);
+    }
+    q.append_pair("page", &page);
+    Ok(format!("{route}?{}", q.finish()))
 }
 
 #[cfg(test)]
@@ -170,7 +171,7 @@ mod tests {
     use std::time::Duration;
 
     #[test]
-    fn next_links_stay_under_the_base_url() {
+    fn next_pages_keep_the_route_and_take_only_the_page_number() {
         let http = HttpClient::new(AddressPolicy::SELF_HOSTED);
         let ep = http
             .endpoint("https://ghe.example/api/v3/", Duration::ZERO)
@@ -185,19 +186,30 @@ mod tests {
             org.first("/members", &[("role", "admin")]),
             "/orgs/acme%20co/members?role=admin&per_page=100"
         );
-        let ok = org.under_base("https://ghe.example/api/v3/orgs/a/members?page=2", "x");
-        assert_eq!(ok.unwrap(), "/orgs/a/members?page=2");
+        // GitHub's links name the organization by id; only their page is followed.
+        let first = org.first("/members", &[("role", "admin")]);
+        let next =
+            "https://ghe.example/api/v3/organizations/9919/members?role=admin&per_page=100&page=2";
         assert_eq!(
-            org.under_base("/api/v3/orgs/a/members?page=3", "x")
-                .unwrap(),
-            "/orgs/a/members?page=3"
+            with_page_of(&first, next, "x").unwrap(),
+            "/orgs/acme%20co/members?role=admin&per_page=100&page=2"
+        );
+        let third = with_page_of(&first, "/organizations/9919/members?page=3", "x").unwrap();
+        assert_eq!(
+            third,
+            "/orgs/acme%20co/members?role=admin&per_page=100&page=3"
+        );
+        assert_eq!(
+            with_page_of(&third, "https://evil.example/x?page=4", "x").unwrap(),
+            "/orgs/acme%20co/members?role=admin&per_page=100&page=4"
         );
         for bad in [
-            "https://evil.example/api/v3/orgs/a",
-            "https://ghe.example/api/v30/x",
+            "https://ghe.example/api/v3/orgs/a",
+            "/x?page=two",
+            "/x?page=",
         ] {
             assert!(
-                matches!(org.under_base(bad, "x"), Err(E::AppChanged(_))),
+                matches!(with_page_of(&first, bad, "x"), Err(E::AppChanged(_))),
                 "{bad}"
             );
         }

@@ -132,7 +132,8 @@ impl Call {
     }
 
     /// One page of `rows` as `page` and `per_page` say (30 and at most 100), with the `Link`
-    /// header to the others.
+    /// header to the others, which names the organization by its id
+    /// (`/organizations/{org_id}/members?page=2`, as GitHub's links do).
     fn page(&self, rows: Vec<Value>) -> Answer {
         let per_page = self
             .q("per_page")
@@ -157,12 +158,13 @@ impl Call {
                 s.append_pair(&k, &v);
             }
             s.append_pair("page", &p.to_string());
-            format!(
-                "<{}{}?{}>; rel=\"{rel}\"",
-                self.base,
-                self.uri.path(),
-                s.finish()
-            )
+            // As GitHub does, links name the organization by its id, not its login.
+            let path = self.uri.path();
+            let path = match path.strip_prefix("/orgs/").and_then(|r| r.split_once('/')) {
+                Some((_, rest)) => format!("/organizations/{}/{rest}", super::state::ORG_ID),
+                None => path.to_owned(),
+            };
+            format!("<{}{path}?{}>; rel=\"{rel}\"", self.base, s.finish())
         };
         let mut links = Vec::new();
         if page > 1 {

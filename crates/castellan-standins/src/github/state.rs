@@ -4,6 +4,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 /// A GitHub account.
+/// The organization's numeric id, as GitHub's own links name it (`/organizations/{org_id}/…`).
+pub(crate) const ORG_ID: u64 = 9_000_001;
+
 #[derive(Debug, Clone)]
 pub(crate) struct User {
     pub(crate) id: u64,
@@ -72,7 +75,7 @@ impl Data {
     pub(crate) fn new(org: &str) -> Self {
         Self {
             org: org.to_owned(),
-            org_id: 9_000_001,
+            org_id: ORG_ID,
             next_id: 1_000,
             ..Self::default()
         }
