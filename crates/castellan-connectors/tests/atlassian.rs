@@ -120,6 +120,23 @@ async fn directory_users_are_listed_over_cursor_pages_with_their_roles() {
 
 /// The org admin role is assigned and revoked on the wire; the automation account (the hub's
 /// username) can be neither demoted nor removed; another role is refused before any call.
+/// The automation account is the directory user whose email is the hub's username: a hub
+/// whose username is no email, or nobody's, cannot sign in (the guard would protect nobody).
+#[tokio::test]
+async fn sign_in_needs_the_admin_the_hub_acts_as() {
+    let at = Atlassian::start();
+    let c = connector();
+    for who in ["admin", "nobody@example.com"] {
+        let mut ctx = context(&at, &at.api_key);
+        ctx.username = who.to_owned();
+        let e = c.login(&ctx).await.unwrap_err();
+        assert!(
+            matches!(&e, ConnectorError::Configuration(m) if m.contains("organization admin the hub acts as")),
+            "{who}: {e}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_org_admin_role_is_assigned_and_revoked() {
     let at = Atlassian::start();

@@ -125,14 +125,31 @@ impl App for Atlassian {
     }
 
     /// Checks the key on the organization's directories; the automation account is the org
-    /// admin whose email is the hub's username.
+    /// admin whose email is the hub's username, found in the directory and kept by its account
+    /// id (an API key belongs to no account, so this is how the guard around the automation
+    /// account knows it).
+    ///
+    /// Errors: `Configuration` when the hub's username is not an email, or no directory user
+    /// has it (the guard would otherwise protect nobody); the key's check's.
     async fn login(&self, http: &HttpClient, ctx: &Ctx) -> R<Session> {
         let token = saas::token(ctx);
         let org = saas::organization(ctx, "Atlassian organization id")?;
-        let me = ctx.username.trim().to_lowercase();
-        let me = if me.contains('@') { me } else { String::new() };
-        let data = json!({ "org": org, "me": me });
-        Org::new(http, ctx, &token, &data)?.check().await?;
+        let email = ctx.username.trim().to_lowercase();
+        let who = "the email of the organization admin the hub acts as";
+        if !email.contains('@') {
+            return Err(E::Configuration(format!(
+                "the hub's username must be {who}"
+            )));
+        }
+        let unknown = json!({ "org": org, "me": "" });
+        let api = Org::new(http, ctx, &token, &unknown)?;
+        api.check().await?;
+        let me = api.by_email(&email).await?.ok_or_else(|| {
+            E::Configuration(format!(
+                "no user of the Atlassian organization has the hub's username: it must be {who}"
+            ))
+        })?;
+        let data = json!({ "org": org, "me": me.app_member_id });
         debug!(org, "signed in to Atlassian Administration");
         Ok(Session { token, data })
     }
@@ -147,7 +164,8 @@ impl App for Atlassian {
 pub struct Org<'a> {
     api: Endpoint<'a>,
     org: String,
-    /// The automation account's email (lowercase), empty when the hub's username is none.
+    /// The automation account's account id, found at sign-in by the hub's username (empty
+    /// only while signing in).
     me: String,
 }
 
@@ -314,7 +332,7 @@ impl Members for Org<'_> {
     }
 
     fn is_me(&self, m: &AppMember) -> bool {
-        !self.me.is_empty() && m.email.as_deref() == Some(self.me.as_str())
+        !self.me.is_empty() && m.app_member_id == self.me
     }
 
     /// `organization_admin` or `user` (any case).
