@@ -35,22 +35,30 @@ async fn through_proxy(s: &Suite<'_>) -> Result<(FaultProxy, ConnectorContext, A
 /// `RateLimited` with that wait and succeeds when called again.
 pub(super) async fn rate_limited_listing(s: &Suite<'_>) -> Check {
     let wait = Duration::from_secs(RETRY_AFTER_SECS);
-    rate_limited(s, RETRY_AFTER_SECS.to_string(), wait, wait).await
+    rate_limited(s, || RETRY_AFTER_SECS.to_string(), wait, wait).await
 }
 
 /// The same with `Retry-After` as an HTTP-date (RFC 9110 §10.2.3, `IMF-fixdate`) two seconds
-/// ahead: with its one-second resolution the app asks for a wait of one to two seconds.
+/// ahead of the 429: with its one-second resolution the app asks for a wait of one to two
+/// seconds.
 pub(super) async fn rate_limited_listing_until_a_date(s: &Suite<'_>) -> Check {
-    let at = std::time::SystemTime::now() + Duration::from_secs(2);
+    let at = || httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(2));
     let least = Duration::from_secs(1);
-    rate_limited(s, httpdate::fmt_http_date(at), least, least * 2).await
+    rate_limited(s, at, least, least * 2).await
 }
 
-/// The first read of a listing answers 429 with `Retry-After: <value>`, which asks for a wait
-/// of `least` to `most`: the listing succeeds after at least `least`, or is `RateLimited` with a
-/// wait of at most `most` and succeeds when called again after it.
-async fn rate_limited(s: &Suite<'_>, value: String, least: Duration, most: Duration) -> Check {
+/// The first read of a listing answers 429 with `Retry-After: <value>` (made once signed in
+/// through the proxy, right before the listing), which asks for a wait of `least` to `most`:
+/// the listing succeeds after at least `least`, or is `RateLimited` with a wait of at most
+/// `most` and succeeds when called again after it.
+async fn rate_limited(
+    s: &Suite<'_>,
+    value: impl FnOnce() -> String,
+    least: Duration,
+    most: Duration,
+) -> Check {
     let (proxy, ctx, session) = through_proxy(s).await?;
+    let value = value();
     proxy.fail(
         ANY_READ,
         "",
