@@ -474,17 +474,23 @@ impl Members for Admin {
         p.fill("#last_name", last).await?;
         // A random password of ours: the page's generated one comes from its scripts.
         p.fill("#pass1", &random_password()).await?;
-        // Without its strength meter (a script it loads on demand), the page asks to confirm.
-        if p.read::<bool>("read the weak-password box", WEAK, vec![])
-            .await?
-        {
-            p.click("#pw-weak").await?;
-        }
         p.choose("#role", to.role).await?;
         if p.read::<bool>("read the notification box", NOTIFIES, vec![])
             .await?
         {
             p.click("#send_user_notification").await?;
+        }
+        // The strength meter (a script the page loads on demand) judges the password late on a
+        // busy server, and until then the page may ask to confirm a weak one, which holds the
+        // form back: wait for its verdict (at most a few seconds), then confirm if asked.
+        let judged = "#pass-strength-result.short, #pass-strength-result.bad, \
+                      #pass-strength-result.good, #pass-strength-result.strong";
+        p.wait_for(judged, std::time::Duration::from_secs(5))
+            .await?;
+        if p.read::<bool>("read the weak-password box", WEAK, vec![])
+            .await?
+        {
+            p.click("#pw-weak").await?;
         }
         p.submit("#createusersub").await?;
         // Made: `users.php?update=add&id=<id>` (whose `update` wp-admin's script then takes out
