@@ -167,6 +167,19 @@ impl BrowserTab for ChromiumTab {
 
     async fn submit(&mut self, css: &str) -> R<PageLoad> {
         let el = self.find(css).await?;
+        // A page's scripts may hold the button disabled for a while (WordPress's, until its
+        // password-strength meter has judged the password): a click would then send nothing.
+        let deadline = Instant::now() + self.step;
+        let asked = format!("read whether `{css}` is enabled");
+        while !self.step(&asked, el.is_enabled()).await? {
+            if Instant::now() >= deadline {
+                return Err(E::AppChanged(format!(
+                    "`{css}` stayed disabled for {} s: the page wants something the flow does not give",
+                    self.step.as_secs()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         let c = self.client()?;
         self.step("mark the page", c.execute(MARK, vec![])).await?;
         self.navigate(&format!("click `{css}`"), el.click()).await?;

@@ -1,7 +1,8 @@
 //! GitHub, one organization through the REST API with a token of an organization owner: a
 //! personal access token (fine-grained with the organization's "Members: read and write"
-//! permission, or classic with `admin:org`) or a GitHub App installation token, sent as
-//! `Authorization: Bearer`. Every request says `Accept: application/vnd.github+json` and
+//! permission, or classic with `admin:org`), sent as `Authorization: Bearer`. A GitHub App's
+//! installation token is not taken: it lasts an hour and cannot read `GET /user`, which sign-in
+//! reads. Every request says `Accept: application/vnd.github+json` and
 //! `X-GitHub-Api-Version: 2022-11-28`. The base URL is `https://api.github.com` (the default), or
 //! `https://<host>/api/v3` for GitHub Enterprise Server; the organization is the hub's
 //! organization id (its login, as in `github.com/<org>`).
@@ -159,8 +160,8 @@ impl App for GitHub {
                     .help("The organization's login, as in https://github.com/<org>"),
                 SettingField::new(API_TOKEN, "Token", SettingKind::Secret, true).help(
                     "A token of an organization owner: a fine-grained personal access token \
-                     with the organization permission Members (read and write), a classic one \
-                     with admin:org, or a GitHub App installation token",
+                     with the organization permission Members (read and write), or a classic \
+                     one with admin:org",
                 ),
                 settings::requests_per_second(),
                 settings::allow_private(),

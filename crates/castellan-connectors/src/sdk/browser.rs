@@ -53,6 +53,8 @@ pub const IDLE: Duration = Duration::from_secs(60);
 const RETRY_WAITS: [Duration; 2] = [Duration::from_secs(1), Duration::from_secs(2)];
 /// Steps kept in a page's record (the last ones).
 const KEPT_STEPS: usize = 50;
+/// How many times [`Page::submit`] types again what a page's scripts took from its fields.
+const RETYPES: usize = 3;
 
 /// The browser engine and the idle browsers of every browser connector of a process. Cheap to
 /// clone.
@@ -115,6 +117,7 @@ impl BrowserBot {
             steps: Vec::new(),
             broken: false,
             recorder: ctx.steps.clone(),
+            typed: Vec::new(),
         })
     }
 
@@ -333,6 +336,8 @@ pub struct Page {
     broken: bool,
     /// Where the current call's job records its steps.
     recorder: Option<Arc<dyn StepRecorder>>,
+    /// What [`Page::fill`] typed into the page shown (field, value), checked before a submit.
+    typed: Vec<(String, SecretString)>,
 }
 
 impl std::fmt::Debug for Page {
@@ -467,6 +472,7 @@ impl Page {
     async fn load(&mut self, path: &str, what: String) -> R<PageLoad> {
         let url = self.url_of(path);
         let mut waits = RETRY_WAITS.iter();
+        self.typed.clear();
         loop {
             let load = self.tab.goto(&url).await;
             let load = self.checked(&what, load).await?;
@@ -491,7 +497,49 @@ impl Page {
     pub async fn fill(&mut self, css: &str, value: &str) -> R<()> {
         let what = format!("fill `{css}`");
         let r = self.tab.fill(css, value).await;
-        self.checked(&what, r).await
+        self.checked(&what, r).await?;
+        self.typed.retain(|(c, _)| c != css);
+        self.typed.push((css.to_owned(), value.into()));
+        Ok(())
+    }
+
+    /// Types again each value [`Self::fill`] typed into this page that is no longer in its
+    /// field, until all hold (at most [`RETYPES`] rounds). A page's script that moves the focus
+    /// while a value is typed (WordPress's sign-in page selects the username 200 ms after it
+    /// loads) sends the rest of the value to another field; one may also fill a field itself.
+    ///
+    /// Errors: `AppChanged` naming the field that keeps losing its value.
+    async fn retype(&mut self, what: &str) -> R<()> {
+        const VALUE: &str =
+            "const e = document.querySelector(arguments[0]); return e ? e.value : null;";
+        let typed = self.typed.clone();
+        let mut round = 0;
+        loop {
+            let mut lost = Vec::new();
+            for (css, value) in &typed {
+                let now = self.tab.read(VALUE, vec![Value::from(css.as_str())]).await;
+                let now = self.checked(what, now).await?;
+                if now.as_str() != Some(value.expose_secret()) {
+                    lost.push((css, value));
+                }
+            }
+            if lost.is_empty() {
+                return Ok(());
+            }
+            if round == RETYPES {
+                let names: Vec<String> = lost.iter().map(|(c, _)| format!("`{c}`")).collect();
+                let why = format!(
+                    "the page keeps changing what was typed into {}",
+                    names.join(", ")
+                );
+                return self.checked(what, Err(E::AppChanged(why))).await;
+            }
+            round += 1;
+            for (css, value) in lost {
+                let r = self.tab.fill(css, value.expose_secret()).await;
+                self.checked(&format!("fill `{css}` again"), r).await?;
+            }
+        }
     }
 
     /// Chooses the option `value` of the select `css`.
@@ -515,12 +563,17 @@ impl Page {
     }
 
     /// Clicks `css` (a submit button, a link) and waits for the page it loads. Sent once: a
-    /// page the app did not give is an error, not retried here.
+    /// page the app did not give is an error, not retried here. Before, the values
+    /// [`Self::fill`] typed into this page are checked and typed again where the page's scripts
+    /// changed them.
     ///
-    /// Errors: `AppChanged` when `css` is not on the page; `RateLimited`, `Unavailable`.
+    /// Errors: `AppChanged` when `css` is not on the page, stays disabled, or a field keeps
+    /// losing what was typed; `RateLimited`, `Unavailable`.
     pub async fn submit(&mut self, css: &str) -> R<PageLoad> {
         let what = format!("submit `{css}`");
+        self.retype(&what).await?;
         let load = self.tab.submit(css).await;
+        self.typed.clear();
         let load = self.checked(&what, load).await?;
         self.note(what.clone(), &load.url);
         let r = self.answered(&what, &load);

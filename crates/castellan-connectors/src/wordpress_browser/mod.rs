@@ -46,7 +46,7 @@ use crate::sdk::roles::ranked;
 use crate::sdk::usernames::random_password;
 use crate::sdk::HttpClient;
 use crate::wordpress::{login_of, APP, DEFAULT_ROLES, REASSIGN_TO};
-use pages::{split_name, Messages, Table, MESSAGES, NOTIFIES, ROLES, USERS, WEAK};
+use pages::{split_name, Messages, Table, JUDGED, MESSAGES, NOTIFIES, ROLES, USERS, WEAK};
 
 /// The connector's name in the catalog.
 pub const NAME: &str = "wordpress_browser";
@@ -467,6 +467,12 @@ impl Members for Admin {
     /// `user-new.php` with a random password nobody keeps and no notification email; sent once.
     async fn create(&self, login: &str, to: &Invitee<'_>) -> R<AppMember> {
         let mut p = self.go("user-new.php").await?;
+        // Once the strength meter (zxcvbn, a script the page loads on demand) has come, the
+        // page's scripts put a generated password into `#pass1`, judge it and move the focus
+        // there: keys typed meanwhile would land in the password. Wait for that verdict (at most
+        // a few seconds); `submit` types again whatever a late one took.
+        p.wait_for(JUDGED, std::time::Duration::from_secs(10))
+            .await?;
         p.fill("#user_login", login).await?;
         p.fill("#email", to.email).await?;
         let (first, last) = split_name(given(&to.inv.name).unwrap_or_default());
@@ -480,12 +486,9 @@ impl Members for Admin {
         {
             p.click("#send_user_notification").await?;
         }
-        // The strength meter (a script the page loads on demand) judges the password late on a
-        // busy server, and until then the page may ask to confirm a weak one, which holds the
-        // form back: wait for its verdict (at most a few seconds), then confirm if asked.
-        let judged = "#pass-strength-result.short, #pass-strength-result.bad, \
-                      #pass-strength-result.good, #pass-strength-result.strong";
-        p.wait_for(judged, std::time::Duration::from_secs(5))
+        // The meter judges our password as it is typed; a weak verdict holds the form back
+        // until it is confirmed (ours is strong: this is for a meter that judged late).
+        p.wait_for(JUDGED, std::time::Duration::from_secs(5))
             .await?;
         if p.read::<bool>("read the weak-password box", WEAK, vec![])
             .await?

@@ -60,6 +60,11 @@ return [...document.querySelectorAll('#role option')].filter(o => o.value).map(o
 pub(super) const NOTIFIES: &str =
     "return !!document.getElementById('send_user_notification')?.checked;";
 
+/// The password-strength meter of `user-new.php` once it has judged a password (the classes
+/// `wp-admin/js/user-profile.js`'s `check_pass_strength` gives `#pass-strength-result`).
+pub(super) const JUDGED: &str = "#pass-strength-result.short, #pass-strength-result.bad, \
+                                 #pass-strength-result.good, #pass-strength-result.strong";
+
 /// Whether `user-new.php` asks to confirm a weak password (its unticked `#pw-weak` is shown).
 pub(super) const WEAK: &str = "const b = document.getElementById('pw-weak'); \
                                return !!b && !b.checked && b.getClientRects().length > 0;";

@@ -104,10 +104,11 @@ pub trait BrowserTab: Send + Sync {
     /// Errors: `AppChanged` when no such element is on the page.
     async fn click(&mut self, css: &str) -> R<()>;
 
-    /// Clicks the element `css` (a submit button, a link) and waits for the new page it loads.
+    /// Clicks the element `css` (a submit button, a link) once it is enabled (waiting at most
+    /// the step timeout) and waits for the new page it loads.
     ///
-    /// Errors: `AppChanged` when no such element is on the page; `Unavailable` when no new page
-    /// has loaded within the step timeout.
+    /// Errors: `AppChanged` when no such element is on the page or it stays disabled;
+    /// `Unavailable` when no new page has loaded within the step timeout.
     async fn submit(&mut self, css: &str) -> R<PageLoad>;
 
     /// Waits up to `timeout` for an element matching `css`; whether one came.
