@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use castellan_conformance::harness::{invitation, list_all, token_context};
+use castellan_conformance::harness::{assert_rate_limited, invitation, list_all, token_context};
 use castellan_conformance::TokenFixture;
 use castellan_connectors::dropbox::{self, WIPE_DATA};
 use castellan_connectors::Registry;
@@ -346,13 +346,6 @@ async fn dropboxs_429_carries_its_wait() {
     let ctx = admin(&d);
     let s = session(&*c, &ctx).await;
     d.set_rate_limit(0);
-    match c.list_members(&ctx, &s, None).await {
-        Err(ConnectorError::RateLimited {
-            retry_after: Some(w),
-        }) => assert!(
-            w > Duration::from_secs(30) && w <= Duration::from_secs(60),
-            "{w:?}"
-        ),
-        other => panic!("{other:?}"),
-    }
+    let (half, minute) = (Duration::from_secs(30), Duration::from_secs(60));
+    assert_rate_limited(c.list_members(&ctx, &s, None).await, half, minute);
 }
