@@ -74,7 +74,7 @@ pub fn apply(
 enum Edit<'a> {
     Set(AttrPath, Value),
     Remove(AttrPath, Option<&'a Value>),
-    Filtered(&'a AttrPath, &'a Filter, Option<&'a str>, Option<Value>),
+    Filtered(AttrPath, Filter, Option<String>, Option<Value>),
     DropSchema(String),
 }
 
@@ -193,9 +193,23 @@ fn edits<'a>(
                     schema_edits(key, v, schema, &mut out)?;
                     continue;
                 }
-                let path = parse_at(key, 0).map_err(|e| {
-                    err(ScimType::InvalidPath, format!("value member `{key}`: {e}"))
-                })?;
+                let bad =
+                    |e: String| err(ScimType::InvalidPath, format!("value member `{key}`: {e}"));
+                if key.contains('[') {
+                    // `"emails[type eq \"work\"].value": "…"`, a value path as a key.
+                    match PatchPath::parse(key, schema).map_err(|e| bad(e.detail().to_string()))? {
+                        PatchPath::ValuePath {
+                            path,
+                            filter,
+                            sub_attr,
+                        } => {
+                            out.push(Edit::Filtered(path, filter, sub_attr, Some(v.clone())));
+                        }
+                        other => return Err(bad(format!("unexpected path {other}"))),
+                    }
+                    continue;
+                }
+                let path = parse_at(key, 0).map_err(|e| bad(e.to_string()))?;
                 out.push(Edit::Set(path, v.clone()));
             }
         }
@@ -221,9 +235,9 @@ fn edits<'a>(
                 return Err(err(ScimType::InvalidValue, "add needs a value".into()));
             }
             out.push(Edit::Filtered(
-                path,
-                filter,
-                sub_attr.as_deref(),
+                path.clone(),
+                filter.clone(),
+                sub_attr.clone(),
                 value.cloned(),
             ));
         }
@@ -273,7 +287,7 @@ fn touched(edit: &Edit<'_>) -> Option<AttrPath> {
         Edit::Set(p, _) | Edit::Remove(p, _) => Some(p.clone()),
         Edit::Filtered(p, _, sub, _) => Some(match sub {
             Some(s) => p.with_sub(s),
-            None => (*p).clone(),
+            None => p.clone(),
         }),
         Edit::DropSchema(_) => None,
     }
@@ -338,9 +352,9 @@ fn apply_one(
                 }
             }
             Edit::Filtered(p, filter, sub, v) => {
-                let target = sub.map_or_else(|| p.clone(), |s| p.with_sub(s));
+                let target = sub.as_deref().map_or_else(|| p.clone(), |s| p.with_sub(s));
                 let v = v.map(|v| normalize(v, &target, schema)).transpose()?;
-                edit::filtered(res, op.op, p, filter, sub, v, schema)?;
+                edit::filtered(res, op.op, &p, &filter, sub.as_deref(), v, schema)?;
                 if op.op == Op::Remove {
                     if let Some(uri) = &p.uri {
                         edit::tidy_extension(res, uri, schema);

@@ -106,15 +106,23 @@ impl PatchPath {
         }
         let parsed = Parser::new(trimmed).and_then(Parser::patch_path);
         let (path, filter) = parsed.map_err(|e| {
-            let in_filter = trimmed
-                .find('[')
-                .is_some_and(|open| e.position().is_some_and(|p| p > open));
-            let kind = if in_filter {
-                ScimType::InvalidFilter
-            } else {
-                ScimType::InvalidPath
+            // Inside `[…]` it is the filter that is wrong.
+            let in_filter = match (trimmed.find('['), e.position()) {
+                (Some(open), Some(at)) => {
+                    at > open && trimmed.rfind(']').is_none_or(|close| at <= close)
+                }
+                _ => false,
             };
-            PatchError::new(kind, format!("path `{trimmed}`: {e}"))
+            if in_filter {
+                PatchError::new(ScimType::InvalidFilter, format!("path `{trimmed}`: {e}"))
+            } else {
+                let at = e.position().unwrap_or(0);
+                let detail = format!(
+                    "path `{trimmed}`: invalid path at byte {at}: {}",
+                    e.message()
+                );
+                PatchError::new(ScimType::InvalidPath, detail)
+            }
         })?;
         let Some((filter, sub_attr)) = filter else {
             return Ok(PatchPath::Attr(path));
