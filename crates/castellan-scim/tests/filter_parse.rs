@@ -251,6 +251,9 @@ const MORE: &[&str] = &[
     r#"(a eq 1 or b eq 2) and (c eq 3 or d eq 4)"#,
     r#"not (not (a pr))"#,
     r#"x eq -0.5 or y lt 1e300 or z ge 18446744073709551615 or w le -9223372036854775808"#,
+    // Found by the fuzz target: an integer below i64::MIN becomes an f64, which must read
+    // back from its written form to the same value.
+    r#"w le -9223372787405365808 or z ge 18446.44073709551615 or v eq 123456789012345678901234567890"#,
     r#"emails[type eq "work" and (value ew "@x.org" or primary eq true)]"#,
     r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "26118915""#,
     r#"meta.created eq null"#,

@@ -57,6 +57,21 @@ fn json_message(e: &serde_json::Error) -> String {
     }
 }
 
+/// A JSON number (RFC 8259 §6 grammar, checked by serde_json). Integers that fit stay
+/// integers; others become the nearest `f64`, rounded correctly by the standard library (so
+/// that the shortest form serde_json writes reads back to the same value, which serde_json's
+/// own parsing of overlong integers does not guarantee).
+fn number(raw: &str) -> Result<Number, String> {
+    let checked: Number = serde_json::from_str(raw).map_err(|e| json_message(&e))?;
+    if checked.is_i64() || checked.is_u64() {
+        return Ok(checked);
+    }
+    raw.parse::<f64>()
+        .ok()
+        .and_then(Number::from_f64)
+        .ok_or_else(|| "number out of range".to_string())
+}
+
 /// Splits `input` into tokens, the last one [`Tok::End`].
 pub(crate) fn tokenize(input: &str) -> Result<Vec<Token<'_>>, FilterError> {
     let bytes = input.as_bytes();
@@ -114,11 +129,8 @@ pub(crate) fn tokenize(input: &str) -> Result<Vec<Token<'_>>, FilterError> {
                     j += 1;
                 }
                 let raw = &input[start..j];
-                let n: Number = serde_json::from_str(raw).map_err(|e| {
-                    FilterError::new(
-                        start,
-                        format!("`{raw}` is not a JSON number: {}", json_message(&e)),
-                    )
+                let n = number(raw).map_err(|why| {
+                    FilterError::new(start, format!("`{raw}` is not a JSON number: {why}"))
                 })?;
                 i = j;
                 separated(input, i, &format!("`{raw}`"))?;
