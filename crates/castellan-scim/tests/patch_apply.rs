@@ -284,3 +284,29 @@ fn atomic() {
     );
     assert_eq!(r, u);
 }
+
+#[test]
+fn large_groups() {
+    let members: Vec<_> = (0..5000)
+        .map(|i| json!({"value": format!("user-{i:05}"), "display": format!("User {i}")}))
+        .collect();
+    let mut g = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                       "id": "g", "displayName": "Everyone", "members": members});
+    let added: Vec<_> = (5000..6000)
+        .map(|i| json!({"value": format!("user-{i:05}")}))
+        .collect();
+    let removed: Vec<_> = (0..500)
+        .map(|i| json!({"value": format!("user-{:05}", i * 2)}))
+        .collect();
+    ok(
+        &mut g,
+        CoreSchema::Group,
+        json!([
+            {"op": "Add", "path": "members", "value": added},
+            {"op": "Remove", "path": "members", "value": removed},
+            {"op": "remove", "path": "members[value sw \"user-01\"]"},
+        ]),
+    );
+    let n = g["members"].as_array().unwrap().len();
+    assert_eq!(n, 6000 - 500 - 1000);
+}

@@ -211,7 +211,7 @@ pub fn parse(input: &str) -> Result<Filter, FilterError> {
 /// Checks a parsed filter for comparisons that RFC 7644 §3.4.2.2 answers with `invalidFilter`
 /// rather than "no match": `gt`/`ge`/`lt`/`le` against `true`, `false` or `null` or on a
 /// boolean attribute, and `co`/`sw`/`ew` with a value other than a string or on a boolean
-/// attribute. [`matches`] treats those as not matching; a server calls this first to answer 400.
+/// attribute. [`matches()`] treats those as not matching; a server calls this first to answer 400.
 pub fn check(filter: &Filter, schema: &dyn AttributeTypes) -> Result<(), FilterError> {
     check_in(filter, None, schema)
 }

@@ -121,34 +121,43 @@ fn fix_primary(list: &mut [Value], touched: &[usize]) {
     }
 }
 
+/// The `value` sub-attribute of a complex value, if set.
+fn value_of(v: &Value) -> Option<&Value> {
+    v.as_object()
+        .and_then(|o| get_ci(o, "value"))
+        .filter(|v| !v.is_null())
+}
+
+/// How the values of a multi-valued attribute are told apart: by their `value` sub-attribute
+/// when the value given has one, else whole; case-insensitively unless caseExact.
+struct Identity {
+    value_exact: bool,
+    exact: bool,
+}
+
+impl Identity {
+    fn new(path: &AttrPath, schema: &dyn AttributeTypes) -> Identity {
+        Identity {
+            value_exact: schema.case_exact(&path.parent().with_sub("value")),
+            exact: schema.case_exact(path),
+        }
+    }
+
+    /// Whether `v` is the value `item` names.
+    fn same(&self, v: &Value, item: &Value) -> bool {
+        match value_of(item) {
+            Some(key) => value_of(v).is_some_and(|x| value_eq(x, key, self.value_exact)),
+            None => value_eq(v, item, self.exact),
+        }
+    }
+}
+
 /// Appends `item` to a multi-valued attribute unless a value with the same `value`
 /// sub-attribute (or, without one, an equal value) is there; then the new sub-attributes are
 /// merged into that one (RFC 7644 §3.5.2.1: an add of a value already present changes nothing
 /// else). Returns the index written.
-fn append_unique(
-    list: &mut Vec<Value>,
-    item: Value,
-    path: &AttrPath,
-    schema: &dyn AttributeTypes,
-) -> usize {
-    let value_of = |v: &Value| {
-        v.as_object()
-            .and_then(|o| get_ci(o, "value"))
-            .filter(|v| !v.is_null())
-            .cloned()
-    };
-    let found = match value_of(&item) {
-        Some(key) => {
-            let exact = schema.case_exact(&path.with_sub("value"));
-            list.iter()
-                .position(|e| value_of(e).is_some_and(|v| value_eq(&v, &key, exact)))
-        }
-        None => {
-            let exact = schema.case_exact(path);
-            list.iter().position(|e| value_eq(e, &item, exact))
-        }
-    };
-    match found {
+fn append_unique(list: &mut Vec<Value>, item: Value, id: &Identity) -> usize {
+    match list.iter().position(|e| id.same(e, &item)) {
         Some(i) => {
             if let (Value::Object(existing), Value::Object(new)) = (&mut list[i], item) {
                 merge(existing, new);
@@ -243,13 +252,14 @@ pub(super) fn set(
     if let Some(sub) = &path.sub_attr {
         return set_sub(obj, path, sub, value, schema);
     }
+    let id = Identity::new(path, schema);
     let existing = get_ci_mut(obj, &path.attr);
     let multi = schema.is_multi_valued(path) || matches!(existing, Some(Value::Array(_)));
     match (existing, value) {
         (Some(Value::Array(list)), value) if op == Op::Add => {
             let touched: Vec<usize> = items(value)
                 .into_iter()
-                .map(|item| append_unique(list, item, path, schema))
+                .map(|item| append_unique(list, item, &id))
                 .collect();
             fix_primary(list, &touched);
         }
@@ -257,7 +267,7 @@ pub(super) fn set(
             let mut list = Vec::new();
             let touched: Vec<usize> = items(value)
                 .into_iter()
-                .map(|item| append_unique(&mut list, item, path, schema))
+                .map(|item| append_unique(&mut list, item, &id))
                 .collect();
             fix_primary(&mut list, &touched);
             set_ci(obj, &path.attr, Value::Array(list));
@@ -266,16 +276,6 @@ pub(super) fn set(
         (_, value) => set_ci(obj, &path.attr, value),
     }
     Ok(())
-}
-
-/// Whether `v` is the value `item` names: equal `value` sub-attributes, or equal values.
-fn same_value(v: &Value, item: &Value, path: &AttrPath, schema: &dyn AttributeTypes) -> bool {
-    let value_of = |v: &Value| v.as_object().and_then(|o| get_ci(o, "value")).cloned();
-    match value_of(item) {
-        Some(key) => value_of(v)
-            .is_some_and(|x| value_eq(&x, &key, schema.case_exact(&path.with_sub("value")))),
-        None => value_eq(v, item, schema.case_exact(path)),
-    }
 }
 
 /// `remove` at an attribute path without filter (RFC 7644 §3.5.2.2): the attribute, or the
@@ -298,14 +298,15 @@ pub(super) fn remove(
         }
         (None, Some(values)) => {
             let gone: Vec<Value> = items(values.clone());
+            let id = Identity::new(path, schema);
             match get_ci_mut(obj, &path.attr) {
                 Some(Value::Array(list)) => {
-                    list.retain(|v| !gone.iter().any(|g| same_value(v, g, path, schema)));
+                    list.retain(|v| !gone.iter().any(|g| id.same(v, g)));
                     if list.is_empty() {
                         remove_ci(obj, &path.attr);
                     }
                 }
-                Some(v) if gone.iter().any(|g| same_value(v, g, path, schema)) => {
+                Some(v) if gone.iter().any(|g| id.same(v, g)) => {
                     remove_ci(obj, &path.attr);
                 }
                 _ => {}
@@ -431,11 +432,12 @@ pub(super) fn filtered(
     };
     match (op, sub) {
         (Op::Remove, None) => {
-            let mut i = 0;
-            list.retain(|_| {
-                i += 1;
-                !hits.contains(&(i - 1))
-            });
+            let mut gone = vec![false; list.len()];
+            for &i in &hits {
+                gone[i] = true;
+            }
+            let mut gone = gone.into_iter();
+            list.retain(|_| !gone.next().unwrap_or(false));
         }
         (Op::Remove, Some(sub)) => {
             for &i in &hits {
