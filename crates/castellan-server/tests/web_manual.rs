@@ -75,7 +75,7 @@ async fn the_app_admin_sees_and_marks_tasks_and_a_roster_upload_verifies_them() 
         .post(
             "/api/v1/accounts",
             &owner.token,
-            json!({ "label": "Slack admin", "app": "slack", "username": "it@example.com", "password": "slack-pass-1" }),
+            json!({ "label": "monday.com admin", "app": "monday", "username": "it@example.com", "password": "monday-pass-1" }),
         )
         .await
         .ok()
@@ -84,7 +84,7 @@ async fn the_app_admin_sees_and_marks_tasks_and_a_roster_upload_verifies_them() 
         .post(
             "/api/v1/hubs",
             &owner.token,
-            json!({ "app": "slack", "label": "Slack", "connector": "manual", "automation_account_id": acc, "settings": { "app_admin": "it@example.com" } }),
+            json!({ "app": "monday", "label": "monday.com", "connector": "manual", "automation_account_id": acc, "settings": { "app_admin": "it@example.com" } }),
         )
         .await
         .ok()
@@ -131,7 +131,10 @@ async fn the_app_admin_sees_and_marks_tasks_and_a_roster_upload_verifies_them() 
     let html = mine.text();
     assert!(html.contains("href=\"/tasks\""), "the nav shows Tasks");
     let row = block(&html, &format!("task-{task}"), "</tr>").expect("the task's row");
-    assert!(row.contains("Slack") && row.contains("Invite"), "{row}");
+    assert!(
+        row.contains("monday.com") && row.contains("Invite"),
+        "{row}"
+    );
     let done_path = format!("/hubs/{hub}/tasks/{task}/done");
     let r = it_b
         .post_raw(&app, &done_path, &[("csrf", "wrong"), ("back", "tasks")])
@@ -216,7 +219,7 @@ async fn a_roster_of_100000_members_fits_one_request_and_one_more_is_refused() {
         .post(
             "/api/v1/accounts",
             &owner.token,
-            json!({ "label": "Slack admin", "app": "slack", "username": "it@example.com", "password": "slack-pass-1" }),
+            json!({ "label": "monday.com admin", "app": "monday", "username": "it@example.com", "password": "monday-pass-1" }),
         )
         .await
         .ok()
@@ -225,7 +228,7 @@ async fn a_roster_of_100000_members_fits_one_request_and_one_more_is_refused() {
         .post(
             "/api/v1/hubs",
             &owner.token,
-            json!({ "app": "slack", "label": "Slack", "connector": "manual", "automation_account_id": acc, "settings": { "app_admin": "it@example.com" } }),
+            json!({ "app": "monday", "label": "monday.com", "connector": "manual", "automation_account_id": acc, "settings": { "app_admin": "it@example.com" } }),
         )
         .await
         .ok()

@@ -18,18 +18,18 @@ use crate::fixtures::*;
 
 const ADMIN: &str = "it@example.com";
 
-/// The app admin's Trello account item.
-async fn trello_account(w: &World, label: &str) -> castellan_core::ids::AccountId {
+/// The app admin's monday.com account item.
+async fn monday_account(w: &World, label: &str) -> castellan_core::ids::AccountId {
     w.svc
         .accounts()
         .create(
             &w.owner.permit().unwrap(),
             AccountInput {
                 label: label.into(),
-                app: Some("trello".into()),
+                app: Some("monday".into()),
                 login_url: None,
                 username: Some(ADMIN.into()),
-                password: Some(SecretString::from("trello-password-1".to_owned())),
+                password: Some(SecretString::from("monday-password-1".to_owned())),
                 generate_password: false,
                 vault_id: None,
                 setup: Some(AccountSetup::Individual),
@@ -48,7 +48,7 @@ async fn connect_manual(
     label: &str,
     settings: &[(&str, &str)],
 ) -> Result<Hub, CoreError> {
-    let account = trello_account(w, &format!("{label} admin")).await;
+    let account = monday_account(w, &format!("{label} admin")).await;
     w.svc
         .hubs()
         .connect(
@@ -60,19 +60,21 @@ async fn connect_manual(
                     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                     .collect(),
                 base_url: None,
-                ..connect_input("trello", label, account)
+                ..connect_input("monday", label, account)
             },
         )
         .await
 }
 
-/// A world with the app admin (a `user`) and a manual Trello hub, synced on an empty roster.
+/// A world with the app admin (a `user`) and a manual monday.com hub, synced on an empty roster.
 async fn manual_world(settings: &[(&str, &str)]) -> (World, Hub, Actor) {
     let w = World::new().await;
     let admin = w.signed_in(ADMIN, WorkspaceRole::User).await;
     let mut all = vec![("app_admin", ADMIN)];
     all.extend_from_slice(settings);
-    let hub = connect_manual(&w, "Trello", &all).await.expect("connect");
+    let hub = connect_manual(&w, "monday.com", &all)
+        .await
+        .expect("connect");
     assert_eq!(hub.connector.as_deref(), Some("manual"));
     w.drain().await;
     assert_eq!(w.hub(hub.id).await.status, HubStatus::Healthy);
@@ -150,11 +152,11 @@ async fn a_share_is_one_task_the_app_admin_marks_done_and_the_next_roster_verifi
     let app = w
         .svc
         .catalog()
-        .get(&w.owner.permit().unwrap(), "trello")
+        .get(&w.owner.permit().unwrap(), "monday")
         .await
         .unwrap();
     let c = ManualConnector::new(w.svc.clone(), &app);
-    let mut ctx = ConnectorContext::new("https://trello.com", "", String::new().into());
+    let mut ctx = ConnectorContext::new("https://monday.com", "", String::new().into());
     ctx.hub_id = Some(hub.id);
     ctx.settings = w.hub(hub.id).await.settings;
     let s = c.login(&ctx).await.unwrap();
@@ -400,17 +402,17 @@ async fn connect_and_upload_refuse_what_would_not_work() {
             .unwrap_err(),
     );
     assert!(e.starts_with("settings.task_due_hours"), "{e}");
-    // Trello has no connector: without `manual` the error says how to connect it.
+    // monday.com has no connector: without `manual` the error says how to connect it.
     let mut input = ConnectHub {
         connector: None,
         settings: Default::default(),
-        app: "trello".into(),
+        app: "monday".into(),
         label: "E".into(),
         organization_id: None,
         base_url: None,
         user_management: None,
         login_method: None,
-        automation_account_id: Some(trello_account(&w, "E admin").await),
+        automation_account_id: Some(monday_account(&w, "E admin").await),
         placeholder: None,
         safeguard_threshold: None,
         sync_interval_secs: None,

@@ -1,4 +1,4 @@
-//! Manual hubs for router tests: a manual Slack hub with one open task (no worker runs in
+//! Manual hubs for router tests: a manual monday.com hub with one open task (no worker runs in
 //! router tests, so the task is opened through the manual connector itself, as a job of the
 //! bot would), and a sender that posts a roster as `text/csv`. Include it with
 //! `#[path = "common/manual_fixture.rs"] mod manual_fixture;` next to `mod common;`.
@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::common::{Resp, TestApp};
 
-/// Connects, as `owner`, a manual hub on Slack (`Manual hub {n}`) whose app admin is `admin`
+/// Connects, as `owner`, a manual hub on monday.com (`Manual hub {n}`) whose app admin is `admin`
 /// (an active person with a role that may work on tasks), and opens one invitation task
 /// (for `newcomer{n}@example.com`). Returns (hub id, task id).
 pub async fn manual_hub_with_task(
@@ -25,7 +25,7 @@ pub async fn manual_hub_with_task(
         .post(
             "/api/v1/accounts",
             owner,
-            json!({ "label": format!("Trello admin {n}"), "app": "trello", "username": "it@example.com", "password": "adminpass" }),
+            json!({ "label": format!("monday.com admin {n}"), "app": "monday", "username": "it@example.com", "password": "adminpass" }),
         )
         .await
         .ok()
@@ -34,19 +34,19 @@ pub async fn manual_hub_with_task(
         .post(
             "/api/v1/hubs",
             owner,
-            json!({ "app": "trello", "label": format!("Manual hub {n}"), "connector": "manual", "automation_account_id": acc, "settings": { "app_admin": admin } }),
+            json!({ "app": "monday", "label": format!("Manual hub {n}"), "connector": "manual", "automation_account_id": acc, "settings": { "app_admin": admin } }),
         )
         .await
         .ok()
         .str("id");
-    let slack = app
+    let monday = app
         .svc
         .catalog()
-        .get(&Actor::system("router test").permit().unwrap(), "slack")
+        .get(&Actor::system("router test").permit().unwrap(), "monday")
         .await
         .unwrap();
-    let c = ManualConnector::new(app.svc.clone(), &slack);
-    let mut ctx = ConnectorContext::new("https://slack.com", "", String::new().into());
+    let c = ManualConnector::new(app.svc.clone(), &monday);
+    let mut ctx = ConnectorContext::new("https://monday.com", "", String::new().into());
     ctx.hub_id = Some(hub.parse().unwrap());
     ctx.settings.insert("app_admin".into(), admin.to_owned());
     let s = c.login(&ctx).await.unwrap();
