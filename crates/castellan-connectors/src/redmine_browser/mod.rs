@@ -232,14 +232,7 @@ impl Admin {
         if !key.bytes().all(|b| b.is_ascii_digit()) {
             return self.find(key, |r| r.login.eq_ignore_ascii_case(key)).await;
         }
-        let login: Option<String> = match self.open(&edit(key)).await? {
-            Some(mut p) => {
-                p.read("read the user's login", pages::LOGIN, vec![])
-                    .await?
-            }
-            None => None,
-        };
-        match login {
+        match self.login_at(key).await? {
             Some(login) => self.find(&login, |r| r.id == key).await,
             None => Ok(None),
         }
@@ -270,14 +263,27 @@ impl Admin {
         self.saved(what).await
     }
 
-    /// One try of [`Members::remove`]'s clicks; says where the browser was after them and what
+    /// The login of user `id` as its edit page shows it; `None` when there is no such user.
+    async fn login_at(&self, id: &str) -> R<Option<String>> {
+        match self.open(&edit(id)).await? {
+            Some(mut p) => p.read("read the user's login", pages::LOGIN, vec![]).await,
+            None => Ok(None),
+        }
+    }
+
+    /// One try of [`Members::remove`]'s clicks on user `id`, who must still have the login
+    /// `was` when a first try read one (else `NotFound`: that user is gone and another holds
+    /// the id). Returns the login it deleted, where the browser was after the clicks and what
     /// that page said.
-    async fn delete_once(&self, id: &str) -> R<String> {
+    async fn delete_once(&self, id: &str, was: Option<&str>) -> R<(String, String)> {
         let mut p = self.go(&edit(id)).await?;
         let login: Option<String> = p
             .read("read the user's login", pages::LOGIN, vec![])
             .await?;
         let login = login.ok_or_else(|| E::AppChanged(format!("no login on user {id}'s page")))?;
+        if was.is_some_and(|w| w != login) {
+            return Err(E::NotFound(format!("user {id} is now {login}")));
+        }
         if !p.wait_for(DELETE, Duration::ZERO).await? {
             let why = format!("no Delete link on user {id}'s page");
             return Err(E::InsufficientPermission(why));
@@ -300,7 +306,7 @@ impl Admin {
         let said: Messages = p
             .read("read the page's messages", pages::MESSAGES, vec![])
             .await?;
-        Ok(format!("on {}; {:?}", p.path(), said.errors))
+        Ok((login, format!("on {}; {:?}", p.path(), said.errors)))
     }
 
     /// User `id` as it is now.
@@ -468,16 +474,20 @@ impl Members for Admin {
     async fn remove(&self, m: AppMember) -> R<()> {
         let id = &m.app_member_id;
         let mut last = String::new();
+        let mut was: Option<String> = None;
         for _ in 0..2 {
-            let ended_on = match self.delete_once(id).await {
+            let (login, ended_on) = match self.delete_once(id, was.as_deref()).await {
                 // A deletion the first try sent landed late: gone is what was asked.
                 Err(E::NotFound(_)) => return Ok(()),
                 r => r?,
             };
-            // Redmine says nothing after a delete: the user's page is gone (404).
-            if self.open(&edit(id)).await?.is_none() {
+            // Redmine says nothing after a delete: the user's page is gone (404), or shows
+            // another user, since Redmine on SQLite gives a freed highest id to the next user
+            // made; that one is never deleted in its place.
+            if self.login_at(id).await?.as_deref() != Some(login.as_str()) {
                 return Ok(());
             }
+            was = Some(login);
             last = ended_on;
         }
         Err(E::AppChanged(format!(
