@@ -18,9 +18,9 @@
 //! The filter parser is written here rather than taken from crates.io: the only filter crate
 //! there, `scim-filter` 0.2.3, gives `and` and `or` the same precedence (RFC 7644 §3.4.2.2:
 //! `and` binds tighter), cannot read escaped quotes in strings nor negative or exponent numbers,
-//! and drops the schema URI of an attribute path. Input is bounded
-//! ([`filter::MAX_FILTER_LEN`], [`filter::MAX_DEPTH`], [`patch::MAX_OPERATIONS`]), so hostile
-//! input gets an error, never a stack overflow.
+//! and drops the schema URI of an attribute path. Input is bounded ([`filter::MAX_FILTER_LEN`],
+//! [`filter::MAX_DEPTH`], [`patch::MAX_OPERATIONS`], [`patch::MAX_VALUES`]), so hostile input
+//! gets an error, never a stack overflow nor minutes of work.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -45,6 +45,33 @@ pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp
 /// Entra ID batches group member changes by a few hundred at most.
 pub const MAX_OPERATIONS: usize = 1000;
 
+/// The most JSON values (counting every value nested in an operation's `value`) one request may
+/// carry; more is an `invalidValue` error. Each value added to a multi-valued attribute is
+/// compared with those already there, so the work grows with the square of this bound: it keeps
+/// one request cheap (a request of 28,000 emails once held a server for minutes).
+pub const MAX_VALUES: usize = 10_000;
+
+/// How many JSON values `v` holds, itself included (stops counting past `MAX_VALUES`).
+fn values_in(v: &Value) -> usize {
+    let mut n = 1;
+    let mut stack: Vec<&Value> = vec![v];
+    while let Some(v) = stack.pop() {
+        let inner: Box<dyn Iterator<Item = &Value>> = match v {
+            Value::Array(a) => Box::new(a.iter()),
+            Value::Object(o) => Box::new(o.values()),
+            _ => continue,
+        };
+        for x in inner {
+            n += 1;
+            if n > MAX_VALUES {
+                return n;
+            }
+            stack.push(x);
+        }
+    }
+    n
+}
+
 /// A PATCH operation's `op` (RFC 7644 §3.5.2.1-3). Read case-insensitively; serializes in
 /// lower case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -235,7 +262,8 @@ impl PatchError {
 ///
 /// Errors: `invalidSyntax` when the body is not an object, `schemas` lacks the PatchOp URI,
 /// `Operations` is missing, not an array or empty, an operation is not an object or its `op`
-/// is unknown; `invalidValue` for more than [`MAX_OPERATIONS`] operations, an `add`/`replace`
+/// is unknown; `invalidValue` for more than [`MAX_OPERATIONS`] operations or [`MAX_VALUES`]
+/// values in their `value`s, an `add`/`replace`
 /// without value, or a path-less one whose value is not an object; `noTarget` for a `remove`
 /// without path (RFC 7644 §3.5.2.2); `invalidPath`/`invalidFilter` from the path.
 pub fn parse_request(
@@ -278,6 +306,19 @@ pub fn parse_request(
                 ops.len()
             ),
         ));
+    }
+    let mut values = 0;
+    for op in ops {
+        values += op
+            .as_object()
+            .and_then(|o| get_ci(o, "value"))
+            .map_or(0, values_in);
+        if values > MAX_VALUES {
+            return Err(PatchError::new(
+                ScimType::InvalidValue,
+                format!("over {MAX_VALUES} values in one request's operations"),
+            ));
+        }
     }
     ops.iter()
         .enumerate()
