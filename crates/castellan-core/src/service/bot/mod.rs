@@ -605,6 +605,17 @@ impl Bot {
                 "attention": job.attention,
             }));
         let follow_up = follow_up.filter(|_| job.state == JobState::Completed);
+        // What the run found out about the hub (its account refused, a page it does not know) is
+        // written before the job shows as finished: whoever waits for the job (`hub connect
+        // --wait`, the web app) then reads the hub's new status, never the old one.
+        if let Some((status, reason)) = hub_update {
+            if let Some(mut hub) = self.svc.store.hub(job.hub_id).await? {
+                hub.status = status;
+                hub.status_reason = Some(reason);
+                hub.updated_at = now;
+                self.svc.store.update_hub(&hub, None).await?;
+            }
+        }
         let written = match self
             .svc
             .store
@@ -628,12 +639,7 @@ impl Bot {
             }
         }
         if let Some(mut hub) = self.svc.store.hub(job.hub_id).await? {
-            if let Some((status, reason)) = hub_update {
-                hub.status = status;
-                hub.status_reason = Some(reason);
-                hub.updated_at = now;
-                self.svc.store.update_hub(&hub, None).await?;
-            } else if job.state == JobState::Completed
+            if job.state == JobState::Completed
                 // A check counts too: a write that finished between the check's save and its
                 // end saw the check still running, so the check is the last to settle.
                 && hub.status == HubStatus::RequiresSync
