@@ -36,6 +36,28 @@ pub fn clip(s: &str) -> String {
     out
 }
 
+/// Text as Castellan stores it: trimmed, in Unicode Normalization Form C. Values compared with
+/// stored text (a SCIM filter's literal, a search) go through this first, so that `a\u{301}` finds
+/// `á`.
+pub fn normalized(value: &str) -> String {
+    let v: String = value.trim().nfc().collect();
+    v.trim().to_owned()
+}
+
+/// Whether `label` is one label of a domain name (RFC 1035 §2.3.1, with the letters and digits
+/// of any script as internationalized names have them): 1 to 63 bytes of letters, digits and
+/// hyphens, no hyphen at either end. The one label rule of email and mail domains.
+pub fn domain_label(label: &str) -> bool {
+    (1..=63).contains(&label.len())
+        && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+        && !label.starts_with('-')
+        && !label.ends_with('-')
+}
+
+/// Longest email address, in bytes: RFC 5321 §4.5.3.1.3 limits a path to 256 octets, two of
+/// them its angle brackets.
+pub const MAX_EMAIL: usize = 254;
+
 /// Trims `value`, normalizes it to NFC and checks it is non-empty, at most `max` characters
 /// (counted after normalization) and free of control characters and of the invisible and
 /// direction-changing characters [`visible`] refuses. Returns the normalized text or a
@@ -254,23 +276,36 @@ pub fn http_url(field: &str, value: &str) -> Result<url::Url, CoreError> {
     Ok(url)
 }
 
-/// Normalizes an email address for matching: trimmed, lowercased (RFC 5321 treats the
-/// domain case-insensitively; nearly every provider also folds the local part). Errors when the
-/// value is not `local@domain` with a dot-free-or-dotted domain and no spaces.
+/// An email address as stored and looked up, without checking it: trimmed, NFC, lowercased.
+/// Sign-in and other lookups use this, so an address stored under older rules still matches.
+pub fn email_key(value: &str) -> String {
+    normalized(value).to_lowercase()
+}
+
+/// Normalizes an email address for matching: trimmed, NFC, lowercased (RFC 5321 treats the
+/// domain case-insensitively; nearly every provider also folds the local part). Errors unless
+/// the value is at most [`MAX_EMAIL`] bytes of `local@domain` where the local part is letters,
+/// digits (any script, RFC 6531) and RFC 5322 §3.2.3 `atext` symbols in dot-separated runs (no
+/// quoted local parts), and the domain is dot-separated labels of letters, digits and inner
+/// hyphens.
 pub fn email(field: &str, value: &str) -> Result<String, CoreError> {
-    let v = value.trim().nfc().collect::<String>().to_lowercase();
+    let v = email_key(value);
     let bad = || {
         CoreError::invalid(
             field,
             format!("`{}` is not a valid email address", clip(value)),
         )
     };
-    if v.len() > MAX_USERNAME || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if v.len() > MAX_EMAIL {
         return Err(bad());
     }
     visible(field, &v)?;
     let (local, domain) = v.rsplit_once('@').ok_or_else(bad)?;
-    if local.is_empty() || domain.is_empty() || domain.starts_with('.') || domain.ends_with('.') {
+    let atext = |c: char| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
+    let runs_of = |s: &str, ok: &dyn Fn(&str) -> bool| !s.is_empty() && s.split('.').all(ok);
+    let local_ok = runs_of(local, &|run| !run.is_empty() && run.chars().all(atext));
+    let domain_ok = runs_of(domain, &|label| domain_label(label));
+    if !local_ok || !domain_ok {
         return Err(bad());
     }
     Ok(v)
@@ -289,6 +324,43 @@ pub fn label_key(label: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn emails_are_plain_addresses() {
+        assert_eq!(email("e", " Ana@Example.COM ").unwrap(), "ana@example.com");
+        assert_eq!(
+            email("e", "a.b+tag@sub.example.io").unwrap(),
+            "a.b+tag@sub.example.io"
+        );
+        assert_eq!(
+            email("e", "jos\u{e9}@exemple.fr").unwrap(),
+            "jos\u{e9}@exemple.fr"
+        );
+        assert_eq!(
+            email("e", "jose\u{301}@exemple.fr").unwrap(),
+            "jos\u{e9}@exemple.fr"
+        );
+        for bad in [
+            "<script>@example.com",
+            "a\"b@example.com",
+            "a\u{ff20}b@example.com",
+            "a@b\u{ff20}example.com",
+            "a..b@example.com",
+            ".a@example.com",
+            "a@example..com",
+            "a@-example.com",
+            "a@",
+            "@example.com",
+            "a b@example.com",
+            "a@example.com.",
+        ] {
+            assert!(email("e", bad).is_err(), "{bad}");
+        }
+        let long = format!("{}@example.com", "a".repeat(MAX_EMAIL));
+        assert!(email("e", &long).is_err());
+        let fits = format!("{}@example.com", "a".repeat(MAX_EMAIL - 12));
+        assert!(email("e", &fits).is_ok());
+    }
 
     #[test]
     fn text_limits() {

@@ -39,13 +39,7 @@ pub fn normalize_mail_domain(field: &str, d: &str) -> CoreResult<String> {
         return Err(bad());
     }
     let labels: Vec<&str> = norm.split('.').collect();
-    let label_ok = |l: &&str| {
-        (1..=63).contains(&l.len())
-            && l.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-    };
+    let label_ok = |l: &&str| l.is_ascii() && validate::domain_label(l);
     if labels.len() < 2 || !labels.iter().all(label_ok) {
         return Err(bad());
     }
