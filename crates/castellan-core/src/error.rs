@@ -22,6 +22,13 @@ pub enum CoreError {
     /// The write conflicts with the current state (duplicate label, stale version, ...).
     #[error("{0}")]
     Conflict(String),
+    /// The target changed since it was read (a compare-and-swap on its version failed); read
+    /// it again and retry. Core use cases that apply a delta retry by themselves.
+    #[error("the {kind} changed meanwhile; read it again and retry")]
+    Stale {
+        /// What changed: `person`, ...
+        kind: &'static str,
+    },
     /// The caller is authenticated but their role does not allow the action.
     #[error("{0}")]
     Forbidden(String),

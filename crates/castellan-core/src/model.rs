@@ -171,6 +171,11 @@ pub struct PersonRecord {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+    /// Row version: 1 when inserted, one more with each write. `PeopleStore::update_person`
+    /// writes a changed record only while the stored version is still this one (else
+    /// [`CoreError::Stale`](crate::CoreError::Stale)), so two changes made from the same read
+    /// never undo one another. SCIM shows it as the ETag `W/"<version>"` (RFC 7644 §3.14).
+    pub version: i64,
 }
 
 /// A person's own authenticator (two-step sign-in): the TOTP secret sealed with a vault's
@@ -208,6 +213,16 @@ pub struct Person {
     pub two_step: bool,
     /// Creation time (RFC 3339).
     pub created_at: DateTime<Utc>,
+    /// Last change (RFC 3339).
+    #[serde(default = "epoch")]
+    pub updated_at: DateTime<Utc>,
+    /// Row version: one more with each change (see [`PersonRecord::version`]).
+    #[serde(default)]
+    pub version: i64,
+}
+
+fn epoch() -> DateTime<Utc> {
+    DateTime::<Utc>::UNIX_EPOCH
 }
 
 impl From<&PersonRecord> for Person {
@@ -221,6 +236,8 @@ impl From<&PersonRecord> for Person {
             external_id: p.external_id.clone(),
             two_step: p.two_step.is_some(),
             created_at: p.created_at,
+            updated_at: p.updated_at,
+            version: p.version,
         }
     }
 }
@@ -336,11 +353,23 @@ pub struct SealedField {
     pub ciphertext: Vec<u8>,
 }
 
+crate::str_enum!(
+    /// What a token opens.
+    TokenKind, "kind" {
+        /// A personal API token or a web session: `/api/v1` and the web app.
+        Api = "api",
+        /// A SCIM token, created by the Owner for the identity provider: `/scim/v2` only.
+        Scim = "scim",
+    }
+);
+
 /// A personal API token row (the secret itself is never stored: only its SHA-256).
 #[derive(Debug, Clone)]
 pub struct TokenRecord {
     /// Id.
     pub id: TokenId,
+    /// What it opens: `api` (personal tokens, web sessions) or `scim`.
+    pub kind: TokenKind,
     /// Owner of the token.
     pub person_id: PersonId,
     /// Label.

@@ -79,6 +79,9 @@ workspace_actions! {
     PeopleManage, "manage people", [Owner, SuperAdmin, Admin];
     /// Hand the Owner role to someone else.
     OwnershipTransfer, "transfer ownership", [Owner];
+    /// Create, list and revoke the workspace's SCIM tokens (the identity provider's, which
+    /// open only `/scim/v2`).
+    ScimTokensManage, "manage SCIM tokens", [Owner];
     /// Create, list and revoke one's own API tokens.
     TokensManageOwn, "manage API tokens", [Owner, SuperAdmin, Admin, User, LoginOnly, Guest];
     /// List the vaults one can reach.

@@ -18,7 +18,8 @@ use crate::ids::{AccountId, DataKeyId, PersonId, TokenId, VaultId};
 use crate::manual::{ManualTask, ManualTaskId, RosterMember};
 use crate::model::{
     AccountRecord, ItemRole, NewPassword, OtpRecord, PasswordResetRecord, PersonRecord,
-    PersonTwoStep, SealedField, TokenRecord, Vault, VaultAccess, VaultKeyRecord, Workspace,
+    PersonTwoStep, SealedField, TokenKind, TokenRecord, Vault, VaultAccess, VaultKeyRecord,
+    Workspace,
 };
 
 /// The workspace row and its one-time setup.
@@ -68,8 +69,8 @@ pub trait PeopleStore: Send + Sync {
     async fn person_by_email(&self, email: &str) -> CoreResult<Option<PersonRecord>>;
     /// Every person, ordered by email.
     async fn people(&self) -> CoreResult<Vec<PersonRecord>>;
-    /// Replaces a person's mutable fields (name, role, status, password and invitation hashes).
-    /// When the status becomes `deactivated`, their tokens are revoked in the same transaction.
+    /// Replaces a person's mutable fields (email, name, role, status, external id, password and
+    /// invitation hashes). `Conflict` when the email belongs to another person. When the status becomes `deactivated`, their tokens are revoked in the same transaction.
     async fn update_person(&self, p: &PersonRecord, event: &NewEvent) -> CoreResult<()>;
     /// Makes `to` the owner and `from` a `super_admin`, atomically; `Conflict` if `from` is no
     /// longer the owner.
@@ -130,6 +131,17 @@ pub trait TokenStore: Send + Sync {
     async fn token_by_hash(&self, hash: &str) -> CoreResult<Option<(TokenRecord, PersonRecord)>>;
     /// A person's tokens, newest first.
     async fn tokens_of(&self, person: PersonId) -> CoreResult<Vec<TokenRecord>>;
+    /// Every token of one kind (whoever's), newest first: the workspace's SCIM tokens.
+    async fn tokens_of_kind(&self, kind: TokenKind) -> CoreResult<Vec<TokenRecord>>;
+    /// Sets `revoked_at` on the token of that kind (keeping an earlier one) and appends
+    /// `event`, in one transaction. `NotFound` if no token of that kind has this id.
+    async fn revoke_token_of_kind(
+        &self,
+        kind: TokenKind,
+        id: TokenId,
+        at: DateTime<Utc>,
+        event: &NewEvent,
+    ) -> CoreResult<()>;
     /// Sets `revoked_at` on the person's token. `NotFound` if it is not theirs.
     async fn revoke_token(
         &self,

@@ -57,6 +57,7 @@ fn classify(e: &CoreError) -> (StatusCode, &'static str, &'static str) {
         ),
         CoreError::NotFound { .. } => (StatusCode::NOT_FOUND, "not-found", "Not found"),
         CoreError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+        CoreError::Stale { .. } => (StatusCode::CONFLICT, "stale", "Changed meanwhile"),
         CoreError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
         CoreError::Unauthenticated(_) => (
             StatusCode::UNAUTHORIZED,

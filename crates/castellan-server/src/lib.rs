@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 pub mod limits;
 mod routes;
+pub mod scim;
 mod serve;
 pub mod web;
 pub mod wire;
@@ -46,6 +47,35 @@ pub struct AppState {
     /// trailing slash), when configured: OAuth 2.0 redirect URIs are built on it rather than on
     /// a request's `Host` header. `None` by default.
     pub public_url: Option<String>,
+}
+
+/// The server's origin as its clients reach it, for URLs it hands out (OAuth 2.0 redirect URIs,
+/// SCIM `Location` and `meta.location`): the configured `public_url` (no trailing slash); else
+/// from the request, `<scheme>://<Host>`, the scheme from `X-Forwarded-Proto`, else `http` on
+/// loopback hosts and `https` elsewhere. A `Host` that is not a plain host name is `localhost`.
+/// Configure `public_url` behind a proxy or wherever the `Host` header is not trusted.
+pub(crate) fn public_origin(s: &AppState, headers: &axum::http::HeaderMap) -> String {
+    if let Some(base) = s.public_url.as_deref() {
+        return base.trim_end_matches('/').to_owned();
+    }
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+        })
+        .unwrap_or("localhost");
+    let loopback = ["localhost", "127.", "[::1]"]
+        .iter()
+        .any(|p| host.starts_with(p));
+    let scheme = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .filter(|p| matches!(*p, "http" | "https"))
+        .unwrap_or(if loopback { "http" } else { "https" });
+    format!("{scheme}://{host}")
 }
 
 impl AppState {
@@ -105,6 +135,7 @@ pub fn router_and_openapi(state: AppState) -> (Router, utoipa::openapi::OpenApi)
     let router = Router::new()
         .merge(api)
         .merge(web::routes())
+        .merge(scim::routes())
         .route(
             "/api/v1/openapi.json",
             axum::routing::get(move || {

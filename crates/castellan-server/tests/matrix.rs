@@ -63,6 +63,13 @@ const AUTHENTICATED: &[Endpoint] = &[
     ep("GET", "/api/v1/tokens", Action::TokensManageOwn),
     ep("POST", "/api/v1/tokens", Action::TokensManageOwn),
     ep("DELETE", "/api/v1/tokens/{id}", Action::TokensManageOwn),
+    ep("GET", "/api/v1/scim/tokens", Action::ScimTokensManage),
+    ep("POST", "/api/v1/scim/tokens", Action::ScimTokensManage),
+    ep(
+        "DELETE",
+        "/api/v1/scim/tokens/{id}",
+        Action::ScimTokensManage,
+    ),
     ep("GET", "/api/v1/vaults", Action::VaultRead),
     ep("POST", "/api/v1/vaults", Action::VaultManage),
     ep("GET", "/api/v1/vaults/{id}", Action::VaultRead),

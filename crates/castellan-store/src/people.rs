@@ -21,7 +21,7 @@ use crate::SqlStore;
 
 const PERSON_COLS: &str = "id, email, name, role, status, password_hash, invitation_hash, \
      invitation_expires_at, external_id, created_at, updated_at, totp_secret, totp_vault_id, \
-     totp_dek_id, totp_last_step";
+     totp_dek_id, totp_last_step, version";
 
 /// The person columns of `people p` as `p_*`, for joins read with `row_to_person(row, "p_")`.
 const PERSON_COLS_AS_P: &str = "p.id AS p_id, p.email AS p_email, \
@@ -30,7 +30,8 @@ const PERSON_COLS_AS_P: &str = "p.id AS p_id, p.email AS p_email, \
      p.invitation_expires_at AS p_invitation_expires_at, p.external_id AS p_external_id, \
      p.created_at AS p_created_at, p.updated_at AS p_updated_at, \
      p.totp_secret AS p_totp_secret, p.totp_vault_id AS p_totp_vault_id, \
-     p.totp_dek_id AS p_totp_dek_id, p.totp_last_step AS p_totp_last_step";
+     p.totp_dek_id AS p_totp_dek_id, p.totp_last_step AS p_totp_last_step, \
+     p.version AS p_version";
 
 /// The row of `table` (aliased `x`, with a `person_id` and a unique `hash` column) whose hash
 /// is `hash`, read by `read` from the columns `cols` (each `x.…`), with its person.
@@ -71,6 +72,7 @@ pub(crate) fn row_to_person(row: &AnyRow, prefix: &str) -> CoreResult<PersonReco
         two_step: row_to_two_step(row, prefix)?,
         created_at: time(row, &c("created_at"))?,
         updated_at: time(row, &c("updated_at"))?,
+        version: get(row, &c("version"))?,
     })
 }
 
@@ -173,18 +175,20 @@ impl PeopleStore for SqlStore {
         rows.iter().map(|r| row_to_person(r, "")).collect()
     }
 
-    /// Replaces name, role, status, password and invitation hashes, invitation expiry,
-    /// external id and `updated_at` (not the email, not the two-step columns: see
-    /// `set_person_two_step`). Deactivating revokes the person's unrevoked
-    /// tokens at `p.updated_at`. `NotFound` if the person is missing; `Conflict` when the new
-    /// role would make a second owner.
-    #[tracing::instrument(skip_all, err, fields(person_id = %p.id))]
+    /// Replaces email, name, role, status, password and invitation hashes, invitation expiry,
+    /// external id and `updated_at` (not the two-step columns: see `set_person_two_step`), only
+    /// while the stored version is `p.version`, and adds one to it.
+    /// `Conflict` when the email belongs to another person. Deactivating revokes the person's unrevoked
+    /// tokens at `p.updated_at`. `NotFound` if the person is missing; `Stale` when the stored
+    /// version is another; `Conflict` when the new role would make a second owner.
+    // A stale version is an expected outcome of racing writers (retried by core): not an error.
+    #[tracing::instrument(skip_all, err(level = "debug"), fields(person_id = %p.id))]
     async fn update_person(&self, p: &PersonRecord, event: &NewEvent) -> CoreResult<()> {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE people SET name = $1, role = $2, status = $3, password_hash = $4, \
-             invitation_hash = $5, invitation_expires_at = $6, external_id = $7, updated_at = $8 \
-             WHERE id = $9",
+             invitation_hash = $5, invitation_expires_at = $6, external_id = $7, updated_at = $8, \
+             email = $10, version = version + 1 WHERE id = $9 AND version = $11",
         )
         .bind(&p.name)
         .bind(p.role.as_str())
@@ -195,11 +199,23 @@ impl PeopleStore for SqlStore {
         .bind(&p.external_id)
         .bind(ms(p.updated_at))
         .bind(p.id.to_string())
+        .bind(&p.email)
+        .bind(p.version)
         .execute(&mut *tx)
         .await
         .map_err(|e| person_conflict(e, p))?;
         if done.rows_affected() == 0 {
-            return Err(CoreError::NotFound { kind: "person" });
+            let exists = sqlx::query("SELECT 1 FROM people WHERE id = $1")
+                .bind(p.id.to_string())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .is_some();
+            return Err(if exists {
+                CoreError::Stale { kind: "person" }
+            } else {
+                CoreError::NotFound { kind: "person" }
+            });
         }
         if p.status == PersonStatus::Deactivated {
             sqlx::query(
@@ -216,7 +232,7 @@ impl PeopleStore for SqlStore {
     }
 
     /// Demotes `from` first (only while it is the owner), then promotes `to`, so the one-owner
-    /// index never sees two owners. `Conflict` if `from` is not the owner; `NotFound` if `to` is
+    /// index never sees two owners, and revokes `from`'s SCIM tokens. `Conflict` if `from` is not the owner; `NotFound` if `to` is
     /// missing. Both rows get `updated_at = event.at`.
     #[tracing::instrument(skip_all, err, fields(from = %from, to = %to))]
     async fn transfer_ownership(
@@ -226,30 +242,46 @@ impl PeopleStore for SqlStore {
         event: &NewEvent,
     ) -> CoreResult<()> {
         let mut tx = self.begin_write().await?;
-        let demoted =
-            sqlx::query("UPDATE people SET role = $1, updated_at = $2 WHERE id = $3 AND role = $4")
-                .bind(WorkspaceRole::SuperAdmin.as_str())
-                .bind(ms(event.at))
-                .bind(from.to_string())
-                .bind(WorkspaceRole::Owner.as_str())
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+        let demoted = sqlx::query(
+            "UPDATE people SET role = $1, updated_at = $2, version = version + 1 \
+                 WHERE id = $3 AND role = $4",
+        )
+        .bind(WorkspaceRole::SuperAdmin.as_str())
+        .bind(ms(event.at))
+        .bind(from.to_string())
+        .bind(WorkspaceRole::Owner.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
         if demoted.rows_affected() == 0 {
             return Err(CoreError::Conflict(
                 "ownership changed meanwhile: that person is no longer the owner".into(),
             ));
         }
-        let promoted = sqlx::query("UPDATE people SET role = $1, updated_at = $2 WHERE id = $3")
-            .bind(WorkspaceRole::Owner.as_str())
-            .bind(ms(event.at))
-            .bind(to.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| map_err(e, "the workspace already has an owner", "person"))?;
+        let promoted = sqlx::query(
+            "UPDATE people SET role = $1, updated_at = $2, version = version + 1 WHERE id = $3",
+        )
+        .bind(WorkspaceRole::Owner.as_str())
+        .bind(ms(event.at))
+        .bind(to.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map_err(e, "the workspace already has an owner", "person"))?;
         if promoted.rows_affected() == 0 {
             return Err(CoreError::NotFound { kind: "person" });
         }
+        // SCIM tokens act with their creator's role, and only an Owner may hold one: the old
+        // owner's stop with the transfer (the new owner creates their own).
+        sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 \
+             WHERE person_id = $2 AND kind = $3 AND revoked_at IS NULL",
+        )
+        .bind(ms(event.at))
+        .bind(from.to_string())
+        .bind(castellan_core::model::TokenKind::Scim.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
         append_in_tx(&mut tx, event).await?;
         tx.commit().await.map_err(db_err)
     }

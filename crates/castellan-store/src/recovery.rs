@@ -110,14 +110,16 @@ impl SqlStore {
                 return Ok(None);
             }
         }
-        let done =
-            sqlx::query("UPDATE people SET password_hash = $1, updated_at = $2 WHERE id = $3")
-                .bind(&c.password_hash)
-                .bind(at)
-                .bind(c.person_id.to_string())
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+        let done = sqlx::query(
+            "UPDATE people SET password_hash = $1, updated_at = $2, version = version + 1 \
+                 WHERE id = $3",
+        )
+        .bind(&c.password_hash)
+        .bind(at)
+        .bind(c.person_id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
         if done.rows_affected() == 0 {
             return Err(CoreError::NotFound { kind: "person" });
         }

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use castellan_core::activity::NewEvent;
 use castellan_core::ids::{PersonId, TokenId};
-use castellan_core::model::{PersonRecord, TokenRecord};
+use castellan_core::model::{PersonRecord, TokenKind, TokenRecord};
 use castellan_core::ports::TokenStore;
 use castellan_core::{CoreError, CoreResult};
 use chrono::{DateTime, Utc};
@@ -16,11 +16,13 @@ use crate::people::by_hash_with_person;
 use crate::SqlStore;
 
 const TOKEN_COLS: &str =
-    "id, person_id, name, hash, created_at, expires_at, last_used_at, revoked_at";
+    "id, kind, person_id, name, hash, created_at, expires_at, last_used_at, revoked_at";
 
 fn row_to_token(row: &AnyRow) -> CoreResult<TokenRecord> {
+    let kind: String = get(row, "kind")?;
     Ok(TokenRecord {
         id: TokenId(uuid(row, "id")?),
+        kind: kind.parse()?,
         person_id: PersonId(uuid(row, "person_id")?),
         name: get(row, "name")?,
         hash: get(row, "hash")?,
@@ -39,7 +41,7 @@ pub(crate) async fn insert_token_in_tx(
 ) -> CoreResult<()> {
     sqlx::query(
         "INSERT INTO api_tokens (id, person_id, name, hash, created_at, expires_at, \
-         last_used_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         last_used_at, revoked_at, kind) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(t.id.to_string())
     .bind(t.person_id.to_string())
@@ -49,6 +51,7 @@ pub(crate) async fn insert_token_in_tx(
     .bind(opt_ms(t.expires_at))
     .bind(opt_ms(t.last_used_at))
     .bind(opt_ms(t.revoked_at))
+    .bind(t.kind.as_str())
     .execute(conn)
     .await
     .map_err(|e| map_err(e, "this token already exists", "person"))?;
@@ -69,7 +72,7 @@ impl TokenStore for SqlStore {
         by_hash_with_person(
             &self.pool,
             "api_tokens",
-            "x.id, x.person_id, x.name, x.hash, x.created_at, x.expires_at, x.last_used_at, \
+            "x.id, x.kind, x.person_id, x.name, x.hash, x.created_at, x.expires_at, x.last_used_at, \
              x.revoked_at",
             hash,
             row_to_token,
@@ -89,6 +92,31 @@ impl TokenStore for SqlStore {
         rows.iter().map(row_to_token).collect()
     }
 
+    async fn tokens_of_kind(&self, kind: TokenKind) -> CoreResult<Vec<TokenRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {TOKEN_COLS} FROM api_tokens WHERE kind = $1 \
+             ORDER BY created_at DESC, id DESC"
+        ))
+        .bind(kind.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(row_to_token).collect()
+    }
+
+    /// Keeps an earlier `revoked_at` if the token was already revoked.
+    #[tracing::instrument(skip_all, err, fields(token_id = %id, kind = %kind))]
+    async fn revoke_token_of_kind(
+        &self,
+        kind: TokenKind,
+        id: TokenId,
+        at: DateTime<Utc>,
+        event: &NewEvent,
+    ) -> CoreResult<()> {
+        self.revoke_token_where(id, ("kind", kind.as_str().to_owned()), at, event)
+            .await
+    }
+
     /// Keeps an earlier `revoked_at` if the token was already revoked.
     #[tracing::instrument(skip_all, err, fields(token_id = %id, person_id = %person))]
     async fn revoke_token(
@@ -98,22 +126,8 @@ impl TokenStore for SqlStore {
         at: DateTime<Utc>,
         event: &NewEvent,
     ) -> CoreResult<()> {
-        let mut tx = self.begin_write().await?;
-        let done = sqlx::query(
-            "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $1) \
-             WHERE id = $2 AND person_id = $3",
-        )
-        .bind(ms(at))
-        .bind(id.to_string())
-        .bind(person.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        if done.rows_affected() == 0 {
-            return Err(CoreError::NotFound { kind: "token" });
-        }
-        append_in_tx(&mut tx, event).await?;
-        tx.commit().await.map_err(db_err)
+        self.revoke_token_where(id, ("person_id", person.to_string()), at, event)
+            .await
     }
 
     /// Appends `event` when the token was never used or its previous use is strictly older
@@ -149,5 +163,35 @@ impl TokenStore for SqlStore {
         }
         tx.commit().await.map_err(db_err)?;
         Ok(log)
+    }
+}
+
+impl SqlStore {
+    /// Revokes token `id` when its column `scope.0` (a fixed column name, never input) holds
+    /// `scope.1`, with its event, keeping an earlier `revoked_at`. `NotFound` otherwise.
+    async fn revoke_token_where(
+        &self,
+        id: TokenId,
+        scope: (&'static str, String),
+        at: DateTime<Utc>,
+        event: &NewEvent,
+    ) -> CoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(&format!(
+            "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $1) \
+             WHERE id = $2 AND {} = $3",
+            scope.0
+        ))
+        .bind(ms(at))
+        .bind(id.to_string())
+        .bind(scope.1)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(CoreError::NotFound { kind: "token" });
+        }
+        append_in_tx(&mut tx, event).await?;
+        tx.commit().await.map_err(db_err)
     }
 }

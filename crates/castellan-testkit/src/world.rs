@@ -142,6 +142,7 @@ impl World {
             two_step: None,
             created_at: now,
             updated_at: now,
+            version: 1,
         };
         let ev = NewEvent::new(
             &Actor::system("testkit"),

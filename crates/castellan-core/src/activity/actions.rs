@@ -80,15 +80,16 @@ activity_actions! {
     // Signing in and tokens.
     AuthSignIn = "auth.sign_in", PERSON, [], "A person signed in.";
     AuthSignInFailed = "auth.sign_in_failed", PERSON, ["reason"], "A sign-in was refused (wrong password or two-step code); the target is set when the person is known.";
-    TokenCreate = "token.create", TOKEN, [], "An API token was created.";
-    TokenRevoke = "token.revoke", TOKEN, [], "An API token was revoked.";
+    TokenCreate = "token.create", TOKEN, ["kind"], "An API token was created (`kind` is `scim` for a SCIM token, absent for a personal API token).";
+    TokenRevoke = "token.revoke", TOKEN, ["kind"], "An API token was revoked (`kind` is `scim` for a SCIM token, absent for a personal API token).";
     TokenUse = "token.use", TOKEN, [], "An API token was used (logged at most once per window).";
     // People.
     PersonInvite = "person.invite", PERSON, ["role"], "A person was invited to the workspace.";
+    PersonProvision = "person.provision", PERSON, ["role", "status", "external_id"], "The identity provider (SCIM) created a person: `invited` with no invitation token yet (an admin renews the invitation to hand one over), or `deactivated`.";
     PersonInvitationRenew = "person.invitation_renew", PERSON, ["expires_at"], "A person's invitation was renewed with a new token.";
     PersonAcceptInvitation = "person.accept_invitation", PERSON, [], "A person accepted their invitation and set a password.";
-    PersonUpdate = "person.update", PERSON, ["name", "role", "status"], "A person's name, role or status was changed (each field present only when changed, as `from`/`to`).";
-    PersonDeactivate = "person.deactivate", PERSON, ["name", "role", "status"], "A person was deactivated (their hubs are revoked next).";
+    PersonUpdate = "person.update", PERSON, ["name", "role", "status", "email", "external_id", "source"], "A person's name, role, status, email or external id was changed (each field present only when changed, as `from`/`to`; email and external id only by the identity provider, whose changes carry `source: idp`).";
+    PersonDeactivate = "person.deactivate", PERSON, ["name", "role", "status", "email", "external_id", "source"], "A person was deactivated (their hubs are revoked next); `source: idp` when the identity provider did it, which alone may reactivate them over SCIM.";
     PersonPasswordChange = "person.password_change", PERSON, [], "A person changed their own password.";
     PersonPasswordChangeFailed = "person.password_change_failed", PERSON, [], "A password change was refused: the current password was wrong.";
     PersonPasswordResetIssue = "person.password_reset_issue", PERSON, ["reset_id", "expires_at"], "An admin issued a password reset link for a person.";

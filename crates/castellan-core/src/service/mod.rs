@@ -65,10 +65,11 @@ pub use inbox::{
 pub use keys::RotationReport;
 pub use manual::{AssignedTask, ManualConnector, RosterUploaded, TaskView};
 pub use people::{
-    ChangePassword, Claim, ClaimResult, DisableTwoStep, EnableTwoStep, InvitePerson, Invited,
-    IssuedApiToken, NewToken, PasswordChanged, PasswordResetLink, PersonPatch, SetupStatus, SignIn,
-    TokenUse, TwoStepEnrollment, TwoStepStatus, UseResetLink, INVITATION_DAYS, RESET_LINK_MINUTES,
-    RESET_PATH, RESET_PREFIX, SESSION_PREFIX, TWO_STEP_ISSUER, TWO_STEP_SECRET_BYTES,
+    retry_stale, ChangePassword, Claim, ClaimResult, DisableTwoStep, EnableTwoStep, IdpPerson,
+    InvitePerson, Invited, IssuedApiToken, NewToken, PasswordChanged, PasswordResetLink,
+    PersonPatch, SetupStatus, SignIn, TokenUse, TwoStepEnrollment, TwoStepStatus, UseResetLink,
+    INVITATION_DAYS, RESET_LINK_MINUTES, RESET_PATH, RESET_PREFIX, SCIM_PREFIX, SESSION_PREFIX,
+    STALE_RETRIES, TWO_STEP_ISSUER, TWO_STEP_SECRET_BYTES,
 };
 pub use vaults::NewVault;
 

@@ -11,6 +11,7 @@ pub(crate) mod inbox;
 mod manual;
 pub(crate) mod oauth2;
 mod people;
+mod scim_tokens;
 mod setup;
 mod totp;
 pub(crate) mod vaults;
@@ -25,6 +26,7 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .merge(setup::routes())
         .merge(health::routes())
         .merge(people::routes())
+        .merge(scim_tokens::routes())
         .merge(vaults::routes())
         .merge(accounts::routes())
         .merge(catalog::routes())

@@ -76,28 +76,10 @@ impl OAuth2Callback {
     }
 }
 
-/// The server's own callback URL: `<public_url>/oauth2/callback` when the server has a
-/// configured public URL; else from the request, `<scheme>://<Host>/oauth2/callback`, the
-/// scheme from `X-Forwarded-Proto`, else `http` on loopback hosts and `https` elsewhere. A hub
-/// may name another one (`oauth2_redirect_uri`).
+/// The server's own callback URL: `<origin>/oauth2/callback` on the server's
+/// [`public_origin`](crate::public_origin). A hub may name another one (`oauth2_redirect_uri`).
 pub(crate) fn callback_url(s: &AppState, headers: &HeaderMap) -> String {
-    if let Some(base) = s.public_url.as_deref() {
-        return format!("{}/oauth2/callback", base.trim_end_matches('/'));
-    }
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_graphic()))
-        .unwrap_or("localhost");
-    let loopback = ["localhost", "127.", "[::1]"]
-        .iter()
-        .any(|p| host.starts_with(p));
-    let scheme = headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .filter(|p| matches!(*p, "http" | "https"))
-        .unwrap_or(if loopback { "http" } else { "https" });
-    format!("{scheme}://{host}/oauth2/callback")
+    format!("{}/oauth2/callback", crate::public_origin(s, headers))
 }
 
 /// Starts connecting a hub with its app over OAuth 2.0: returns the vendor's authorization URL.

@@ -247,8 +247,13 @@ impl Walk {
         match (e.method, e.path) {
             (
                 "GET",
-                "/api/v1/me" | "/api/v1/people" | "/api/v1/tokens" | "/api/v1/vaults"
-                | "/api/v1/accounts" | "/api/v1/apps",
+                "/api/v1/me"
+                | "/api/v1/people"
+                | "/api/v1/tokens"
+                | "/api/v1/scim/tokens"
+                | "/api/v1/vaults"
+                | "/api/v1/accounts"
+                | "/api/v1/apps",
             )
             | (
                 "GET",
@@ -325,6 +330,23 @@ impl Walk {
                     self.w.app.sign_in(&who.email, who.role).await.token_id
                 };
                 (format!("/api/v1/tokens/{id}"), None)
+            }
+            ("POST", "/api/v1/scim/tokens") => (
+                p(e.path),
+                Some(json!({ "name": format!("matrix SCIM token {n}") })),
+            ),
+            ("DELETE", "/api/v1/scim/tokens/{id}") => {
+                // A SCIM token the owner made.
+                let r = self
+                    .w
+                    .app
+                    .post(
+                        "/api/v1/scim/tokens",
+                        &owner,
+                        json!({ "name": format!("SCIM to revoke {n}") }),
+                    )
+                    .await;
+                (format!("/api/v1/scim/tokens/{}", r.str("id")), None)
             }
             ("POST", "/api/v1/vaults") => {
                 (p(e.path), Some(json!({ "name": format!("Vault {n}") })))

@@ -66,11 +66,13 @@ pub fn person(email: &str, role: WorkspaceRole) -> PersonRecord {
         two_step: None,
         created_at: t(1),
         updated_at: t(1),
+        version: 1,
     }
 }
 
 pub fn token(person: PersonId, hash: &str, created: i64) -> TokenRecord {
     TokenRecord {
+        kind: castellan_core::model::TokenKind::Api,
         id: TokenId::new(),
         person_id: person,
         name: format!("token {hash}"),

@@ -51,6 +51,16 @@ async fn postgres_people_lifecycle() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_person_versions() {
+    run(Db::Sqlite, people_cases::person_versions).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_person_versions() {
+    run(Db::Postgres, people_cases::person_versions).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_person_two_step() {
     run(Db::Sqlite, people_cases::person_two_step).await;
 }

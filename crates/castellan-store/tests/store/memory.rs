@@ -17,6 +17,11 @@ async fn memory_people_lifecycle() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_person_versions() {
+    run_memory(people_cases::person_versions).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_person_two_step() {
     run_memory(people_cases::person_two_step).await;
 }

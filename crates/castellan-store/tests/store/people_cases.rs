@@ -233,7 +233,7 @@ pub async fn people_lifecycle<S: SuiteStore>(store: S) {
         "{err:?}"
     );
     // The one-owner index also guards updates.
-    let mut usurper = changed.clone();
+    let mut usurper = store.person(admin.id).await.unwrap().unwrap();
     usurper.role = WorkspaceRole::Owner;
     let err = store
         .update_person(&usurper, &ev("person.update"))
@@ -422,4 +422,100 @@ pub async fn person_two_step<S: SuiteStore>(store: S) {
     assert!(matches!(err, CoreError::NotFound { .. }), "{err:?}");
     assert_eq!(seq(&store).await, n);
     assert_intact(&store).await;
+}
+
+/// A person's row version: 1 when inserted, one more with each write; a change written from an
+/// older read is `Stale` and writes nothing (no event either); a password change and an
+/// ownership transfer count as writes; the transfer ends the old owner's SCIM tokens only.
+pub async fn person_versions<S: SuiteStore>(store: S) {
+    let owner = person("owner@x.io", WorkspaceRole::Owner);
+    let admin = person("admin@x.io", WorkspaceRole::Admin);
+    let mut n = seq(&store).await;
+    for p in [&owner, &admin] {
+        store.insert_person(p, &ev("person.invite")).await.unwrap();
+        n += 1;
+    }
+    let read = store.person(admin.id).await.unwrap().unwrap();
+    assert_eq!(read.version, 1);
+
+    // Two changes from the same read: the first lands, the second is stale.
+    let mut first = read.clone();
+    first.status = PersonStatus::Deactivated;
+    store
+        .update_person(&first, &ev("person.deactivate"))
+        .await
+        .unwrap();
+    n = appended_one(&store, n, "person.deactivate").await;
+    let mut second = read.clone();
+    second.name = "Lost update".into();
+    let err = store
+        .update_person(&second, &ev("person.update"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, CoreError::Stale { kind: "person" }),
+        "{err:?}"
+    );
+    assert_eq!(seq(&store).await, n, "a stale write appends no event");
+    let got = store.person(admin.id).await.unwrap().unwrap();
+    assert_eq!(
+        (got.status, got.name.as_str(), got.version),
+        (PersonStatus::Deactivated, read.name.as_str(), 2)
+    );
+
+    // A password change is a write.
+    let change = castellan_core::model::NewPassword {
+        person_id: admin.id,
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        at: t(70),
+        keep_token: None,
+        reset: None,
+    };
+    store
+        .set_password(&change, &ev("person.password_change"))
+        .await
+        .unwrap();
+    let after = store.person(admin.id).await.unwrap().unwrap();
+    assert_eq!(after.version, 3);
+    let err = store
+        .update_person(&got, &ev("person.update"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CoreError::Stale { .. }), "{err:?}");
+
+    // The transfer: both rows are writes; the old owner's SCIM token ends, their API token
+    // stays.
+    let mut active = after.clone();
+    active.status = PersonStatus::Active;
+    store
+        .update_person(&active, &ev("person.update"))
+        .await
+        .unwrap();
+    let api = token(owner.id, "api-token", 10);
+    let mut scim = token(owner.id, "scim-token", 10);
+    scim.kind = castellan_core::model::TokenKind::Scim;
+    for tk in [&api, &scim] {
+        store.insert_token(tk, &ev("token.create")).await.unwrap();
+    }
+    store
+        .transfer_ownership(owner.id, admin.id, &ev("person.transfer"))
+        .await
+        .unwrap();
+    assert_eq!(store.person(owner.id).await.unwrap().unwrap().version, 2);
+    assert_eq!(store.person(admin.id).await.unwrap().unwrap().version, 5);
+    let revoked: Vec<_> = store
+        .tokens_of(owner.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|tk| (tk.hash, tk.revoked_at.is_some()))
+        .collect();
+    assert!(
+        revoked.contains(&("api-token".into(), false)),
+        "{revoked:?}"
+    );
+    assert!(
+        revoked.contains(&("scim-token".into(), true)),
+        "{revoked:?}"
+    );
 }

@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use castellan_core::activity::{log_due, NewEvent};
 use castellan_core::ids::{PersonId, TokenId};
 use castellan_core::model::{
-    NewPassword, PasswordResetRecord, PersonRecord, PersonStatus, PersonTwoStep, TokenRecord,
-    Vault, VaultKeyRecord, Workspace, WorkspaceRole,
+    NewPassword, PasswordResetRecord, PersonRecord, PersonStatus, PersonTwoStep, TokenKind,
+    TokenRecord, Vault, VaultKeyRecord, Workspace, WorkspaceRole,
 };
 use castellan_core::ports::{PeopleStore, TokenStore, WorkspaceStore};
 use castellan_core::{CoreError, CoreResult};
@@ -30,7 +30,14 @@ impl Tables {
                 p.email
             )));
         }
-        self.people.insert(p.id, p.stored());
+        // A new row starts at version 1, as the SQL column's default.
+        self.people.insert(
+            p.id,
+            PersonRecord {
+                version: 1,
+                ..p.stored()
+            },
+        );
         Ok(())
     }
 
@@ -175,8 +182,12 @@ impl PeopleStore for MemoryStore {
     /// unrevoked tokens at `p.updated_at`.
     async fn update_person(&self, p: &PersonRecord, event: &NewEvent) -> CoreResult<()> {
         self.write(|tx| {
-            if !tx.t.people.contains_key(&p.id) {
-                return Err(CoreError::NotFound { kind: "person" });
+            match tx.t.people.get(&p.id) {
+                None => return Err(CoreError::NotFound { kind: "person" }),
+                Some(o) if o.version != p.version => {
+                    return Err(CoreError::Stale { kind: "person" })
+                }
+                Some(_) => {}
             }
             if p.role == WorkspaceRole::Owner
                 && tx
@@ -187,8 +198,20 @@ impl PeopleStore for MemoryStore {
             {
                 return Err(CoreError::Conflict(SECOND_OWNER.into()));
             }
+            if tx
+                .t
+                .people
+                .values()
+                .any(|o| o.email == p.email && o.id != p.id)
+            {
+                return Err(CoreError::Conflict(format!(
+                    "a person with email `{}` already exists",
+                    p.email
+                )));
+            }
             let p = p.stored();
             let row = tx.t.person_mut(p.id)?;
+            row.email = p.email;
             row.name = p.name;
             row.role = p.role;
             row.status = p.status;
@@ -197,6 +220,7 @@ impl PeopleStore for MemoryStore {
             row.invitation_expires_at = p.invitation_expires_at;
             row.external_id = p.external_id;
             row.updated_at = p.updated_at;
+            row.version += 1;
             if p.status == PersonStatus::Deactivated {
                 for t in tx.t.tokens.values_mut() {
                     if t.person_id == p.id && t.revoked_at.is_none() {
@@ -221,6 +245,7 @@ impl PeopleStore for MemoryStore {
                 Some(p) if p.role == WorkspaceRole::Owner => {
                     p.role = WorkspaceRole::SuperAdmin;
                     p.updated_at = at;
+                    p.version += 1;
                 }
                 _ => {
                     return Err(CoreError::Conflict(
@@ -231,6 +256,12 @@ impl PeopleStore for MemoryStore {
             let p = tx.t.person_mut(to)?;
             p.role = WorkspaceRole::Owner;
             p.updated_at = at;
+            p.version += 1;
+            for t in tx.t.tokens.values_mut() {
+                if t.person_id == from && t.kind == TokenKind::Scim && t.revoked_at.is_none() {
+                    t.revoked_at = Some(at);
+                }
+            }
             tx.append(event);
             Ok(())
         })
@@ -321,6 +352,7 @@ impl PeopleStore for MemoryStore {
             let p = tx.t.person_mut(c.person_id)?;
             p.password_hash = Some(c.password_hash.clone());
             p.updated_at = at;
+            p.version += 1;
             let mut revoked = 0;
             for t in tx.t.tokens.values_mut() {
                 if t.person_id == c.person_id
@@ -369,6 +401,32 @@ impl TokenStore for MemoryStore {
         })
     }
 
+    /// Newest first (then by id, descending).
+    async fn tokens_of_kind(&self, kind: TokenKind) -> CoreResult<Vec<TokenRecord>> {
+        self.read(|t| {
+            let mut all: Vec<TokenRecord> = t
+                .tokens
+                .values()
+                .filter(|x| x.kind == kind)
+                .cloned()
+                .collect();
+            all.sort_by_key(|x| std::cmp::Reverse((x.created_at, x.id)));
+            Ok(all)
+        })
+    }
+
+    /// Keeps an earlier `revoked_at`. `NotFound { kind: "token" }` unless the token is of
+    /// that kind.
+    async fn revoke_token_of_kind(
+        &self,
+        kind: TokenKind,
+        id: TokenId,
+        at: DateTime<Utc>,
+        event: &NewEvent,
+    ) -> CoreResult<()> {
+        self.revoke_token_if(id, |t| t.kind == kind, at, event)
+    }
+
     /// Keeps an earlier `revoked_at`. `NotFound { kind: "token" }` unless the token is the
     /// person's.
     async fn revoke_token(
@@ -378,16 +436,7 @@ impl TokenStore for MemoryStore {
         at: DateTime<Utc>,
         event: &NewEvent,
     ) -> CoreResult<()> {
-        self.write(|tx| {
-            let t =
-                tx.t.tokens
-                    .get_mut(&id)
-                    .filter(|t| t.person_id == person)
-                    .ok_or(CoreError::NotFound { kind: "token" })?;
-            t.revoked_at = t.revoked_at.or(Some(ms(at)));
-            tx.append(event);
-            Ok(())
-        })
+        self.revoke_token_if(id, |t| t.person_id == person, at, event)
     }
 
     async fn touch_token(
@@ -409,6 +458,29 @@ impl TokenStore for MemoryStore {
                 tx.append(event);
             }
             Ok(log)
+        })
+    }
+}
+
+impl MemoryStore {
+    /// Revokes token `id` when `owns` holds for it, with its event, keeping an earlier
+    /// `revoked_at`. `NotFound { kind: "token" }` otherwise.
+    fn revoke_token_if(
+        &self,
+        id: TokenId,
+        owns: impl Fn(&TokenRecord) -> bool,
+        at: DateTime<Utc>,
+        event: &NewEvent,
+    ) -> CoreResult<()> {
+        self.write(|tx| {
+            let t =
+                tx.t.tokens
+                    .get_mut(&id)
+                    .filter(|t| owns(t))
+                    .ok_or(CoreError::NotFound { kind: "token" })?;
+            t.revoked_at = t.revoked_at.or(Some(ms(at)));
+            tx.append(event);
+            Ok(())
         })
     }
 }

@@ -5,8 +5,10 @@
 //! - [`sessions`]: setup and claim, sign-in, accepting an invitation, token authentication;
 //! - [`tokens`]: personal API tokens;
 //! - [`two_step`]: two-step sign-in (a person's own TOTP);
-//! - [`recovery`]: password changes, reset links, renewed invitations.
+//! - [`recovery`]: password changes, reset links, renewed invitations;
+//! - [`provision`]: people created and changed by the identity provider (SCIM).
 
+mod provision;
 mod recovery;
 mod sessions;
 mod tokens;
@@ -17,6 +19,7 @@ use castellan_crypto::issue_token;
 use secrecy::ExposeSecret;
 
 use crate::activity::{ActivityAction, NewEvent};
+use crate::clock::Jitter;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::PersonId;
 use crate::model::{Person, PersonRecord, PersonStatus, WorkspaceRole};
@@ -25,16 +28,47 @@ use crate::service::{Castellan, People};
 use crate::validate;
 use sessions::INVITE_PREFIX;
 
+pub use provision::IdpPerson;
 pub use recovery::{
     ChangePassword, PasswordChanged, PasswordResetLink, UseResetLink, RESET_LINK_MINUTES,
     RESET_PATH, RESET_PREFIX,
 };
-pub use sessions::{Claim, ClaimResult, SetupStatus, SignIn, TokenUse, SESSION_PREFIX};
+pub use sessions::{
+    Claim, ClaimResult, SetupStatus, SignIn, TokenUse, SCIM_PREFIX, SESSION_PREFIX,
+};
 pub use tokens::{IssuedApiToken, NewToken};
 pub use two_step::{
     DisableTwoStep, EnableTwoStep, TwoStepEnrollment, TwoStepStatus, TWO_STEP_ISSUER,
     TWO_STEP_SECRET_BYTES,
 };
+
+/// How many times a read-change-write of a person is tried when another change lands between
+/// its read and its write.
+pub const STALE_RETRIES: u32 = 24;
+
+/// Runs `attempt` (a read-change-write that applies a delta to what it reads) again while it
+/// fails with [`CoreError::Stale`], at most [`STALE_RETRIES`] times, after a random pause of up
+/// to 2^n ms (at most 64 ms) before the n-th retry, so that writers racing on one person spread
+/// out; the last error is returned. The one retry rule for compare-and-swap writes of people; the SCIM PATCH
+/// uses it too.
+pub async fn retry_stale<T, F, Fut>(mut attempt: F) -> CoreResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = CoreResult<T>>,
+{
+    let mut tries = 1;
+    loop {
+        match attempt().await {
+            Err(CoreError::Stale { .. }) if tries < STALE_RETRIES => {
+                let most = f64::from(1u32 << tries.min(6));
+                let ms = crate::clock::ThreadJitter.factor(0.0, most);
+                tokio::time::sleep(std::time::Duration::from_secs_f64(ms / 1000.0)).await;
+                tries += 1;
+            }
+            done => return done,
+        }
+    }
+}
 
 /// Invitation lifetime, in days.
 pub const INVITATION_DAYS: i64 = 7;
@@ -169,6 +203,7 @@ impl People<'_> {
             two_step: None,
             created_at: now,
             updated_at: now,
+            version: 1,
         };
         let ev = NewEvent::new(actor, ActivityAction::PersonInvite, self.now())
             .target("person", p.id, &p.email)
@@ -182,12 +217,25 @@ impl People<'_> {
 
     /// Changes a person's name, role or status. Needs `PeopleManage`, and the actor must be able
     /// to manage both the person's current and new role; nobody changes the owner this way
-    /// (transfer ownership) and nobody deactivates themselves.
+    /// (transfer ownership) and nobody deactivates themselves. The change is applied to the
+    /// person as stored when it is written: a change that lands meanwhile (an identity
+    /// provider's, another admin's) is read again and kept ([`retry_stale`]).
     pub async fn update(
         &self,
         permit: &Permit<can::PeopleManage>,
         id: PersonId,
         patch: PersonPatch,
+    ) -> CoreResult<Person> {
+        retry_stale(|| self.update_once(permit, id, &patch)).await
+    }
+
+    /// One read-change-write of [`People::update`]; `Stale` when the person changed after the
+    /// read.
+    async fn update_once(
+        &self,
+        permit: &Permit<can::PeopleManage>,
+        id: PersonId,
+        patch: &PersonPatch,
     ) -> CoreResult<Person> {
         let actor = permit.actor();
         let mut p = self.person_record(id).await?;
@@ -252,8 +300,23 @@ impl People<'_> {
             );
             p.status = status;
         }
+        let deactivating = patch.status == Some(PersonStatus::Deactivated);
+        self.save_change(actor, p, changes, deactivating).await
+    }
+
+    /// Writes a changed person with one `person.update` (or `person.deactivate` when
+    /// `deactivating`) event carrying `changes`; the store revokes a deactivated person's tokens
+    /// in the same transaction, and then every hub grant of theirs is revoked (the bot removes
+    /// them from each app). The one path for changing and deactivating people.
+    pub(crate) async fn save_change(
+        &self,
+        actor: &crate::activity::Actor,
+        mut p: PersonRecord,
+        changes: serde_json::Map<String, serde_json::Value>,
+        deactivating: bool,
+    ) -> CoreResult<Person> {
         p.updated_at = self.now();
-        let action = if patch.status == Some(PersonStatus::Deactivated) {
+        let action = if deactivating {
             ActivityAction::PersonDeactivate
         } else {
             ActivityAction::PersonUpdate
@@ -262,6 +325,7 @@ impl People<'_> {
             .target("person", p.id, &p.email)
             .details(serde_json::Value::Object(changes));
         self.store.update_person(&p, &ev).await?;
+        p.version += 1;
         if p.status == PersonStatus::Deactivated {
             // A person who leaves loses every hub: the bot removes them from each app.
             self.revoke_everywhere(actor, p.id).await?;

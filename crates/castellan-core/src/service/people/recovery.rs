@@ -343,6 +343,7 @@ impl People<'_> {
             .target("person", p.id, &p.email)
             .details(serde_json::json!({ "expires_at": p.invitation_expires_at }));
         self.store.update_person(&p, &ev).await?;
+        p.version += 1;
         Ok(Invited {
             person: Person::from(&p),
             invitation_token: inv.secret.expose_secret().to_owned(),

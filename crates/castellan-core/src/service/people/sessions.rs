@@ -10,7 +10,8 @@ use crate::activity::{ActivityAction, Actor, ActorKind, NewEvent};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{PersonId, TokenId, VaultId, WorkspaceId};
 use crate::model::{
-    Person, PersonRecord, PersonStatus, TokenRecord, Vault, VaultKind, Workspace, WorkspaceRole,
+    Person, PersonRecord, PersonStatus, TokenKind, TokenRecord, Vault, VaultKind, Workspace,
+    WorkspaceRole,
 };
 use crate::service::{blocking, Sessions};
 use crate::validate;
@@ -20,11 +21,15 @@ pub const TOKEN_PREFIX: &str = "cst";
 /// Prefix of web session tokens (the web app's session cookie). Disjoint from
 /// [`TOKEN_PREFIX`] tokens (`cst_…`): the API refuses these, and the web app accepts only these.
 pub const SESSION_PREFIX: &str = "cstweb";
+/// Prefix of SCIM tokens (the identity provider's; they open only `/scim/v2`).
+pub const SCIM_PREFIX: &str = "cstscim";
 /// Where a token is presented to [`Sessions::authenticate`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenUse {
     /// `Authorization: Bearer` on the API: API tokens only.
     Api,
+    /// `Authorization: Bearer` on `/scim/v2`: SCIM tokens only.
+    Scim,
     /// The web app's session cookie: web session tokens only.
     WebSession,
 }
@@ -228,9 +233,11 @@ impl Sessions<'_> {
             two_step: None,
             created_at: now,
             updated_at: now,
+            version: 1,
         };
         let issued = issue_token(TOKEN_PREFIX);
         let token = TokenRecord {
+            kind: crate::model::TokenKind::Api,
             id: TokenId::new(),
             person_id: owner.id,
             name: "setup".into(),
@@ -277,7 +284,7 @@ impl Sessions<'_> {
         let token_name =
             validate::opt_text("token_name", s.token_name.as_deref(), validate::MAX_LABEL)?
                 .unwrap_or_else(|| "sign-in".into());
-        let email = validate::email("email", &s.email).unwrap_or_default();
+        let email = validate::email_key(&s.email);
         let person = if email.is_empty() {
             None
         } else {
@@ -309,6 +316,7 @@ impl Sessions<'_> {
             TOKEN_PREFIX
         });
         let token = TokenRecord {
+            kind: crate::model::TokenKind::Api,
             id: TokenId::new(),
             person_id: person.id,
             name: token_name,
@@ -377,7 +385,7 @@ impl Sessions<'_> {
         password: &SecretString,
     ) -> CoreResult<Person> {
         person_password("password", password)?;
-        let email = validate::email("email", email)?;
+        let email = validate::email_key(email);
         let bad =
             || CoreError::Unauthenticated("the invitation is not valid or has expired".into());
         let mut p = self.store.person_by_email(&email).await?.ok_or_else(bad)?;
@@ -402,6 +410,7 @@ impl Sessions<'_> {
         )
         .target("person", p.id, &p.email);
         self.store.update_person(&p, &ev).await?;
+        p.version += 1;
         Ok(Person::from(&p))
     }
 
@@ -419,6 +428,13 @@ impl Sessions<'_> {
     ) -> CoreResult<Actor> {
         let is_session = bearer.trim().starts_with(&format!("{SESSION_PREFIX}_"));
         match (used_as, is_session) {
+            (TokenUse::Scim, true) => {
+                return Err(CoreError::Unauthenticated(
+                    "a web session cannot call SCIM; the workspace Owner creates a SCIM token \
+                     (POST /api/v1/scim/tokens)"
+                        .into(),
+                ))
+            }
             (TokenUse::Api, true) => {
                 return Err(CoreError::Unauthenticated(
                     "a web session cannot be used as an API token; create an API token \
@@ -450,11 +466,31 @@ impl Sessions<'_> {
         if p.status != PersonStatus::Active {
             return Err(bad("belongs to a person who is not active"));
         }
+        match (used_as, t.kind) {
+            (TokenUse::Scim, TokenKind::Api) => {
+                return Err(CoreError::Unauthenticated(
+                    "an API token cannot call SCIM; the workspace Owner creates a SCIM token \
+                     (POST /api/v1/scim/tokens)"
+                        .into(),
+                ))
+            }
+            (TokenUse::Api | TokenUse::WebSession, TokenKind::Scim) => {
+                return Err(CoreError::Unauthenticated(
+                    "a SCIM token can only call /scim/v2".into(),
+                ))
+            }
+            _ => {}
+        }
+        // A SCIM token acts with its creator's role, named after the token in the log.
+        let name = match t.kind {
+            TokenKind::Scim => format!("SCIM ({})", t.name),
+            TokenKind::Api => p.email.clone(),
+        };
         let actor = Actor {
             kind: ActorKind::Person,
             person_id: Some(p.id),
             role: p.role,
-            name: p.email.clone(),
+            name,
             token_id: Some(t.id),
             source_ip,
             user_agent,

@@ -1,0 +1,253 @@
+//! People driven by the identity provider (the SCIM service provider, RFC 7644 §3.3, §3.5,
+//! §3.6): create, replace and deactivate a person from the IdP's description of them.
+//!
+//! The SCIM wire format lives in the server; here a person is an [`IdpPerson`]: email, name,
+//! external id and whether they are active. The rules are the ones an admin's changes follow
+//! (`People::invite`, `People::update`): the same validation, the one-owner guard, the same
+//! deactivation path (tokens revoked with the change, then every hub grant revoked).
+
+use serde_json::{json, Map, Value};
+
+use crate::activity::{ActivityAction, NewEvent};
+use crate::error::{CoreError, CoreResult};
+use crate::ids::PersonId;
+use crate::model::{Person, PersonRecord, PersonStatus, WorkspaceRole};
+use crate::permissions::{can, may_manage_role, Permit};
+use crate::ports::ActivityFilter;
+use crate::service::People;
+use crate::validate;
+
+/// A person as the identity provider describes them (a SCIM User, RFC 7643 §4.1, reduced to
+/// what Castellan keeps).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdpPerson {
+    /// Email: SCIM `userName` (lowercased; unique in the workspace).
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// The IdP's id for the person (SCIM `externalId`).
+    pub external_id: Option<String>,
+    /// SCIM `active`: `Some(false)` deactivates the person, `Some(true)` reactivates them,
+    /// `None` (the IdP did not send it) keeps their state.
+    pub active: Option<bool>,
+}
+
+/// Refusal for any IdP change to the workspace owner.
+fn owner_refused() -> CoreError {
+    CoreError::Forbidden(
+        "the workspace owner is managed in Castellan only: the identity provider cannot change \
+         or deactivate them"
+            .into(),
+    )
+}
+
+impl People<'_> {
+    /// Creates a person from the identity provider with the workspace role `user`: status
+    /// `invited` with no invitation token (the IdP has no way to hand one over; an admin renews
+    /// the invitation to give it), or `deactivated` when `active` is false. One insert with its
+    /// `person.provision` event. Needs `PeopleManage`.
+    ///
+    /// Errors: `Validation` for a bad email, name or external id; `Conflict` when a person has
+    /// this email (emails are lowercased, so the check is case-insensitive).
+    pub async fn provision(
+        &self,
+        permit: &Permit<can::PeopleManage>,
+        input: IdpPerson,
+    ) -> CoreResult<Person> {
+        let actor = permit.actor();
+        let email = validate::email("userName", &input.email)?;
+        let name = validate::text("name", &input.name, validate::MAX_LABEL)?;
+        let external_id = validate::opt_text("externalId", input.external_id.as_deref(), 256)?;
+        let role = WorkspaceRole::User;
+        if !may_manage_role(actor.role, role) {
+            return Err(CoreError::Forbidden(format!(
+                "your role `{}` may not give the role `{role}`",
+                actor.role
+            )));
+        }
+        if self.store.person_by_email(&email).await?.is_some() {
+            return Err(taken(&email));
+        }
+        let now = self.now();
+        let status = if input.active == Some(false) {
+            PersonStatus::Deactivated
+        } else {
+            PersonStatus::Invited
+        };
+        let p = PersonRecord {
+            id: PersonId::new(),
+            email,
+            name,
+            role,
+            status,
+            password_hash: None,
+            invitation_hash: None,
+            invitation_expires_at: None,
+            external_id,
+            two_step: None,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        let ev = NewEvent::new(actor, ActivityAction::PersonProvision, now)
+            .target("person", p.id, &p.email)
+            .details(json!({ "role": p.role, "status": p.status, "external_id": p.external_id }));
+        self.store.insert_person(&p, &ev).await?;
+        Ok(Person::from(&p))
+    }
+
+    /// Replaces what the identity provider owns of a person (SCIM PUT, or PATCH once applied):
+    /// email, name, external id and, when `input.active` is set, the state. Nothing is written
+    /// when nothing changed. `active: false` deactivates through the same path as an admin's
+    /// deactivation; `active: true` reactivates a deactivated person (to `active` when they have
+    /// a password, else back to `invited`, with no invitation token). Needs `PeopleManage` and a
+    /// role that manages the person's.
+    ///
+    /// `version`: `Some(v)` writes only over the person's version `v` (the one the input was
+    /// made from: a PATCH applied to a read, or SCIM `If-Match`), else `Stale`; `None` applies
+    /// the input to the person as stored when it is written, reading again while other changes
+    /// land ([`retry_stale`](super::retry_stale)).
+    ///
+    /// Errors: `NotFound`; `Forbidden` for the workspace owner (changed in Castellan only) or a
+    /// person above the actor's reach; `Validation`; `Conflict` when another person has the email;
+    /// `Stale` as above.
+    pub async fn reprovision(
+        &self,
+        permit: &Permit<can::PeopleManage>,
+        id: PersonId,
+        version: Option<i64>,
+        input: IdpPerson,
+    ) -> CoreResult<Person> {
+        match version {
+            Some(v) => self.reprovision_once(permit, id, Some(v), &input).await,
+            None => super::retry_stale(|| self.reprovision_once(permit, id, None, &input)).await,
+        }
+    }
+
+    /// One read-change-write of [`People::reprovision`].
+    async fn reprovision_once(
+        &self,
+        permit: &Permit<can::PeopleManage>,
+        id: PersonId,
+        version: Option<i64>,
+        input: &IdpPerson,
+    ) -> CoreResult<Person> {
+        let actor = permit.actor();
+        let mut p = self.person_record(id).await?;
+        if version.is_some_and(|v| v != p.version) {
+            return Err(CoreError::Stale { kind: "person" });
+        }
+        if p.role == WorkspaceRole::Owner {
+            return Err(owner_refused());
+        }
+        self.require_manages(actor, &p)?;
+        let email = validate::email("userName", &input.email)?;
+        let name = validate::text("name", &input.name, validate::MAX_LABEL)?;
+        let external_id = validate::opt_text("externalId", input.external_id.as_deref(), 256)?;
+        let mut changes = Map::new();
+        let mut change = |field: &str, from: Value, to: Value| {
+            if from != to {
+                changes.insert(field.into(), json!({ "from": from, "to": to }));
+            }
+        };
+        if email != p.email
+            && self
+                .store
+                .person_by_email(&email)
+                .await?
+                .is_some_and(|o| o.id != p.id)
+        {
+            return Err(taken(&email));
+        }
+        change("email", p.email.clone().into(), email.clone().into());
+        change("name", p.name.clone().into(), name.clone().into());
+        change(
+            "external_id",
+            json!(p.external_id),
+            json!(external_id.clone()),
+        );
+        let status = match (input.active, p.status) {
+            (None, s) => s,
+            (Some(false), _) => PersonStatus::Deactivated,
+            (Some(true), PersonStatus::Deactivated) if p.password_hash.is_some() => {
+                PersonStatus::Active
+            }
+            (Some(true), PersonStatus::Deactivated) => PersonStatus::Invited,
+            (Some(true), s) => s,
+        };
+        change("status", json!(p.status), json!(status));
+        if changes.is_empty() {
+            return Ok(Person::from(&p));
+        }
+        if p.status == PersonStatus::Deactivated && status != p.status {
+            self.require_idp_deactivation(&p).await?;
+        }
+        changes.insert("source".into(), "idp".into());
+        let deactivating = status == PersonStatus::Deactivated && p.status != status;
+        p.email = email;
+        p.name = name;
+        p.external_id = external_id;
+        p.status = status;
+        self.save_change(actor, p, changes, deactivating).await
+    }
+
+    /// The identity provider reactivates only whom it deactivated: a person deactivated in
+    /// Castellan (by an admin: a leaver, a security response) stays so until an admin
+    /// reactivates them, whatever the next sync says. Errors: `Forbidden` naming who deactivated.
+    async fn require_idp_deactivation(&self, p: &PersonRecord) -> CoreResult<()> {
+        let last = self
+            .store
+            .events(&ActivityFilter {
+                action: Some(ActivityAction::PersonDeactivate.as_str().into()),
+                target_id: Some(p.id.to_string()),
+                limit: Some(1),
+                ..ActivityFilter::default()
+            })
+            .await?;
+        let by_idp = last.first().is_some_and(|e| {
+            serde_json::from_str::<Value>(&e.details).is_ok_and(|d| d["source"] == "idp")
+        });
+        // No deactivation event: the IdP created them deactivated (`person.provision`).
+        if by_idp || last.is_empty() {
+            return Ok(());
+        }
+        let who = last
+            .first()
+            .map_or("in Castellan", |e| e.actor_name.as_str());
+        Err(CoreError::Forbidden(format!(
+            "this person was deactivated by {who} in Castellan, not by the identity provider: \
+             an admin reactivates them in Castellan"
+        )))
+    }
+
+    /// Deactivates a person for the identity provider (SCIM DELETE, RFC 7644 §3.6: Castellan
+    /// never deletes people): the same path as [`People::reprovision`] with `active: false` and
+    /// the rest as stored. Deactivating a deactivated person changes nothing. `version` as for
+    /// `reprovision` (SCIM `If-Match`). Errors as for `reprovision`.
+    pub async fn deprovision(
+        &self,
+        permit: &Permit<can::PeopleManage>,
+        id: PersonId,
+        version: Option<i64>,
+    ) -> CoreResult<Person> {
+        let once = || async {
+            let p = self.person_record(id).await?;
+            let input = IdpPerson {
+                email: p.email.clone(),
+                name: p.name.clone(),
+                external_id: p.external_id.clone(),
+                active: Some(false),
+            };
+            self.reprovision_once(permit, id, Some(version.unwrap_or(p.version)), &input)
+                .await
+        };
+        match version {
+            Some(_) => once().await,
+            None => super::retry_stale(once).await,
+        }
+    }
+}
+
+fn taken(email: &str) -> CoreError {
+    CoreError::Conflict(format!("a person with userName `{email}` already exists"))
+}

@@ -1,0 +1,400 @@
+//! SCIM writes that must not lose anything (issue 15), end to end on the real `castellan serve`:
+//! concurrent PATCHes, DELETEs and admin changes never undo one another (each person has a row
+//! version, written by compare-and-swap); `If-Match` writes only over the version read (412
+//! otherwise); a PATCH that changes what Castellan does not keep is refused by name instead of
+//! answering 200 with nothing changed; `userName` and the primary email stay one address; the
+//! old Owner's SCIM tokens end with an ownership transfer; filters find what a create would
+//! refuse as taken.
+
+mod common;
+
+#[path = "common/scim.rs"]
+mod scim;
+
+use reqwest::{Method, StatusCode};
+use scim::*;
+use serde_json::{json, Value};
+
+fn patch(ops: Value) -> Option<Value> {
+    Some(json!({ "schemas": [PATCH_SCHEMA], "Operations": ops }))
+}
+
+/// Rounds of each race: enough to interleave the reads and writes many ways.
+const ROUNDS: usize = 8;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_delete_racing_patches_always_leaves_the_person_deactivated() {
+    let s = Scim::start().await;
+    for round in 0..ROUNDS {
+        let (id, _) = s
+            .active_person(&format!("race{round}@example.com"), "user")
+            .await;
+        let path = format!("/Users/{id}");
+        let patches = (0..6).map(|i| {
+            let (s, path) = (&s, path.clone());
+            async move {
+                s.scim(
+                    Method::PATCH,
+                    &path,
+                    patch(json!([{ "op": "replace", "path": "displayName", "value": format!("Name {i}") }])),
+                )
+                .await
+            }
+        });
+        let delete = s.scim(Method::DELETE, &path, None);
+        let (answers, deleted) = tokio::join!(futures::future::join_all(patches), delete);
+        assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+        for r in answers {
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        }
+        let p = s.person(&id).await;
+        assert_eq!(p["status"], "deactivated", "round {round}: {p}");
+        let u = s.scim(Method::GET, &path, None).await;
+        assert_eq!(u.body["active"], false);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_admin_demotion_racing_scim_patches_is_kept() {
+    let s = Scim::start().await;
+    let owner = s.owner.clone();
+    for round in 0..ROUNDS {
+        let (id, _) = s
+            .active_person(&format!("demote{round}@example.com"), "admin")
+            .await;
+        let path = format!("/Users/{id}");
+        let patches = (0..6).map(|i| {
+            let (s, path) = (&s, path.clone());
+            async move {
+                s.scim(
+                    Method::PATCH,
+                    &path,
+                    patch(json!([{ "op": "Replace", "path": "name.formatted", "value": format!("N {i}") }])),
+                )
+                .await
+            }
+        });
+        let person_path = format!("/api/v1/people/{id}");
+        let demote = s.call(
+            Method::PATCH,
+            &person_path,
+            &owner,
+            Some(json!({ "role": "user" })),
+        );
+        let (answers, demoted) = tokio::join!(futures::future::join_all(patches), demote);
+        assert_eq!(demoted.status, StatusCode::OK, "{}", demoted.body);
+        for r in answers {
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        }
+        let p = s.person(&id).await;
+        assert_eq!(p["role"], "user", "round {round}: {p}");
+        assert!(p["name"].as_str().unwrap().starts_with("N "), "{p}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn if_match_writes_only_over_the_version_read() {
+    let s = Scim::start().await;
+    let u = s.create(user("Eve", "e1")).await;
+    let id = u["id"].as_str().unwrap();
+    let path = format!("/Users/{id}");
+    let v1 = u["meta"]["version"].as_str().unwrap().to_owned();
+    assert!(v1.starts_with("W/\""), "{v1}");
+    let got = s.scim(Method::GET, &path, None).await;
+    assert_eq!(got.body["meta"]["version"], v1.as_str());
+
+    let rename = |v: &str| patch(json!([{ "op": "replace", "path": "displayName", "value": v }]));
+    let r = s
+        .scim_with(
+            Method::PATCH,
+            &path,
+            &[("if-match", &v1)],
+            rename("Eve Two"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let v2 = r.body["meta"]["version"].as_str().unwrap().to_owned();
+    assert_ne!(v1, v2);
+
+    // Every write made from the first version is refused, and nothing changes.
+    let before = s.counts().await;
+    let r = s
+        .scim_with(Method::PATCH, &path, &[("if-match", &v1)], rename("Stale"))
+        .await;
+    assert_scim_error(&r, StatusCode::PRECONDITION_FAILED, None);
+    let put = json!({ "schemas": [USER_SCHEMA], "userName": "eve@example.com", "displayName": "Put", "active": true });
+    let r = s
+        .scim_with(Method::PUT, &path, &[("if-match", &v1)], Some(put.clone()))
+        .await;
+    assert_scim_error(&r, StatusCode::PRECONDITION_FAILED, None);
+    let r = s
+        .scim_with(Method::DELETE, &path, &[("if-match", &v1)], None)
+        .await;
+    assert_scim_error(&r, StatusCode::PRECONDITION_FAILED, None);
+    let r = s
+        .scim_with(Method::DELETE, &path, &[("if-match", "W/\"nope\"")], None)
+        .await;
+    assert_scim_error(&r, StatusCode::PRECONDITION_FAILED, None);
+    assert_eq!(s.counts().await, before);
+    let p = s.person(id).await;
+    assert_eq!(
+        (p["name"].as_str(), p["status"].as_str()),
+        (Some("Eve Two"), Some("invited"))
+    );
+
+    // A list of tags matches when one of them is the current version.
+    let list = format!("W/\"999\", {v2}");
+    let r = s
+        .scim_with(
+            Method::PATCH,
+            &path,
+            &[("if-match", &list)],
+            rename("Eve Two"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // The current version (or `*`) writes.
+    let r = s
+        .scim_with(Method::PUT, &path, &[("if-match", &v2)], Some(put))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(s.person(id).await["name"], "Put");
+    let r = s
+        .scim_with(Method::DELETE, &path, &[("if-match", "*")], None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    assert_eq!(s.person(id).await["status"], "deactivated");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_name_and_primary_email_stay_one_address() {
+    let s = Scim::start().await;
+    let u = s.create(user("Fay", "f1")).await;
+    let id = u["id"].as_str().unwrap();
+    let path = format!("/Users/{id}");
+    // Entra ID changes the mail: the email (and userName) follow.
+    let r = s
+        .scim(
+            Method::PATCH,
+            &path,
+            patch(json!([{ "op": "Replace", "path": "emails[type eq \"work\"].value", "value": "fay.new@example.com" }])),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["userName"], "fay.new@example.com");
+    assert_eq!(s.person(id).await["email"], "fay.new@example.com");
+    // Okta changes userName: the email follows.
+    let r = s
+        .scim(
+            Method::PATCH,
+            &path,
+            patch(json!([{ "op": "replace", "value": { "userName": "Fay.Other@Example.com" } }])),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["emails"][0]["value"], "fay.other@example.com");
+    assert_eq!(s.person(id).await["email"], "fay.other@example.com");
+    // A create whose primary email is another address is refused with a clear detail.
+    let mut other = user("Gus", "g1");
+    other["emails"] = json!([{ "value": "gus@elsewhere.com", "type": "work", "primary": true }]);
+    let before = s.counts().await;
+    let r = s.scim(Method::POST, "/Users", Some(other)).await;
+    assert_scim_error(&r, StatusCode::BAD_REQUEST, Some("invalidValue"));
+    assert!(
+        r.body["detail"].as_str().unwrap().contains("userName"),
+        "{}",
+        r.body
+    );
+    assert_eq!(s.counts().await, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_patch_of_what_castellan_does_not_keep_is_refused_and_writes_nothing() {
+    let s = Scim::start().await;
+    let u = s.create(user("Hal", "h1")).await;
+    let id = u["id"].as_str().unwrap();
+    let path = format!("/Users/{id}");
+    let before = s.counts().await;
+    let cases = [
+        (
+            json!([{ "op": "replace", "path": "password", "value": "hunter2-hunter2" }]),
+            "mutability",
+        ),
+        (
+            json!([{ "op": "add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "value": "Sales" }]),
+            "invalidPath",
+        ),
+        (
+            json!([{ "op": "replace", "value": { "title": "CTO", "displayName": "Hal Two" } }]),
+            "invalidPath",
+        ),
+        (json!([{ "op": "remove", "path": "emails" }]), "mutability"),
+        // Castellan keeps one name: a part alone would lose the other one.
+        (
+            json!([{ "op": "replace", "path": "name.familyName", "value": "Silva" }]),
+            "invalidPath",
+        ),
+        (
+            json!([{ "op": "remove", "path": "displayName" }]),
+            "mutability",
+        ),
+        (
+            json!([{ "op": "replace", "path": "displayName", "value": "  " }]),
+            "invalidValue",
+        ),
+        // One email, the userName: another address or type would be dropped.
+        (
+            json!([{ "op": "add", "path": "emails", "value": [{ "value": "hal.home@example.com", "type": "home" }] }]),
+            "invalidValue",
+        ),
+        (
+            json!([{ "op": "replace", "path": "emails[type eq \"work\"].type", "value": "home" }]),
+            "invalidValue",
+        ),
+    ];
+    for (ops, scim_type) in cases {
+        let r = s.scim(Method::PATCH, &path, patch(ops.clone())).await;
+        assert_scim_error(&r, StatusCode::BAD_REQUEST, Some(scim_type));
+        assert!(
+            !r.body["detail"].as_str().unwrap().contains("hunter2"),
+            "{}",
+            r.body
+        );
+        assert_eq!(s.counts().await, before, "{ops}");
+    }
+    assert_eq!(s.person(id).await["name"], "Hal Doe");
+    // A password in a create is refused too, and never echoed.
+    let mut with_password = user("Ida", "i1");
+    with_password["password"] = "hunter2-hunter2".into();
+    let r = s.scim(Method::POST, "/Users", Some(with_password)).await;
+    assert_scim_error(&r, StatusCode::BAD_REQUEST, Some("mutability"));
+    assert!(!r.body.to_string().contains("hunter2"));
+    assert_eq!(s.counts().await, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filters_find_what_a_create_refuses_and_bad_queries_are_scim_errors() {
+    let s = Scim::start().await;
+    // Stored in NFC: `é` as one code point.
+    let mut u = user("x", "j1");
+    u["userName"] = "jos\u{e9}@example.com".into();
+    s.create(u.clone()).await;
+    // The IdP looks for it decomposed (`e` + combining acute) and with spaces: found.
+    let r = s.filter("userName eq \" jose\u{301}@example.com \"").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["totalResults"], 1, "{}", r.body);
+    // … and a create of it is taken.
+    u["userName"] = "jose\u{301}@example.com".into();
+    let r = s.scim(Method::POST, "/Users", Some(u)).await;
+    assert_scim_error(&r, StatusCode::CONFLICT, Some("uniqueness"));
+    // A parameter given twice is a SCIM error, not a plain-text one.
+    let r = s.scim(Method::GET, "/Users?count=1&count=2", None).await;
+    assert_scim_error(&r, StatusCode::BAD_REQUEST, Some("invalidValue"));
+    // An address the email rules refuse.
+    for bad in [
+        "<script>@example.com",
+        "a\"b@example.com",
+        "a\u{ff20}b@example.com",
+    ] {
+        let mut u = user("y", "y1");
+        u["userName"] = bad.into();
+        let r = s.scim(Method::POST, "/Users", Some(u)).await;
+        assert_scim_error(&r, StatusCode::BAD_REQUEST, Some("invalidValue"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bearer_scheme_is_case_insensitive_and_a_transfer_ends_the_old_owner_s_tokens() {
+    let s = Scim::start().await;
+    let auth = format!("BEARER {}", s.scim);
+    let r = s
+        .scim_with(Method::GET, "/Users", &[("authorization", &auth)], None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    let (heir, heir_token) = s.active_person("heir@example.com", "super_admin").await;
+    let r = s
+        .call(
+            Method::POST,
+            &format!("/api/v1/people/{heir}/transfer-ownership"),
+            &s.owner.clone(),
+            None,
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    // The old owner's SCIM token ends; their API token stays (they are a super admin now).
+    let r = s.scim(Method::GET, "/Users", None).await;
+    assert_scim_error(&r, StatusCode::UNAUTHORIZED, None);
+    let me = s
+        .call(Method::GET, "/api/v1/me", &s.owner.clone(), None)
+        .await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+    // The new owner creates their own.
+    let r = s
+        .call(
+            Method::POST,
+            "/api/v1/scim/tokens",
+            &heir_token,
+            Some(json!({ "name": "entra" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_idp_reactivates_only_whom_it_deactivated() {
+    let s = Scim::start().await;
+    let owner = s.owner.clone();
+    let (id, _) = s.active_person("leaver@example.com", "admin").await;
+    let path = format!("/Users/{id}");
+    // An admin deactivates them in Castellan (a security response).
+    let r = s
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/people/{id}"),
+            &owner,
+            Some(json!({ "status": "deactivated" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // Okta's next profile push carries `active: true`: refused, and they stay deactivated.
+    let put = json!({ "schemas": [USER_SCHEMA], "userName": "leaver@example.com",
+        "name": { "formatted": "Person" }, "active": true });
+    let r = s.scim(Method::PUT, &path, Some(put.clone())).await;
+    assert_scim_error(&r, StatusCode::FORBIDDEN, None);
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("deactivated by"),
+        "{}",
+        r.body
+    );
+    let r = s
+        .scim(
+            Method::PATCH,
+            &path,
+            patch(json!([{ "op": "replace", "value": { "active": true } }])),
+        )
+        .await;
+    assert_scim_error(&r, StatusCode::FORBIDDEN, None);
+    assert_eq!(s.person(&id).await["status"], "deactivated");
+    // A PUT that keeps them deactivated still writes the rest.
+    let mut rename = put.clone();
+    rename["active"] = false.into();
+    rename["name"]["formatted"] = "Renamed".into();
+    let r = s.scim(Method::PUT, &path, Some(rename)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(s.person(&id).await["name"], "Renamed");
+
+    // Whom the IdP deactivated, it reactivates.
+    let (other, _) = s.active_person("mover@example.com", "user").await;
+    let other_path = format!("/Users/{other}");
+    let r = s.scim(Method::DELETE, &other_path, None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let mut back = put;
+    back["userName"] = "mover@example.com".into();
+    let r = s.scim(Method::PUT, &other_path, Some(back)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(s.person(&other).await["status"], "active");
+}
