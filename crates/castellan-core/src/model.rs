@@ -165,6 +165,13 @@ pub struct PersonRecord {
     pub invitation_expires_at: Option<DateTime<Utc>>,
     /// IdP id (SCIM `externalId`), if provisioned.
     pub external_id: Option<String>,
+    /// The identity provider's `userName` when it is not the email (lowercased; unique across
+    /// people's userNames, which are this or else the email). `None`: the userName is the email.
+    pub user_name: Option<String>,
+    /// Given name (SCIM `name.givenName`), when the identity provider gave one.
+    pub given_name: Option<String>,
+    /// Family name (SCIM `name.familyName`), when the identity provider gave one.
+    pub family_name: Option<String>,
     /// Their own authenticator for two-step sign-in, when they set one up.
     pub two_step: Option<PersonTwoStep>,
     /// Creation time.
@@ -208,6 +215,15 @@ pub struct Person {
     pub status: PersonStatus,
     /// IdP id, if any.
     pub external_id: Option<String>,
+    /// The identity provider's `userName` when it is not the email.
+    #[serde(default)]
+    pub user_name: Option<String>,
+    /// Given name from the identity provider.
+    #[serde(default)]
+    pub given_name: Option<String>,
+    /// Family name from the identity provider.
+    #[serde(default)]
+    pub family_name: Option<String>,
     /// Whether they sign in with a two-step code from their own authenticator.
     #[serde(default)]
     pub two_step: bool,
@@ -234,6 +250,9 @@ impl From<&PersonRecord> for Person {
             role: p.role,
             status: p.status,
             external_id: p.external_id.clone(),
+            user_name: p.user_name.clone(),
+            given_name: p.given_name.clone(),
+            family_name: p.family_name.clone(),
             two_step: p.two_step.is_some(),
             created_at: p.created_at,
             updated_at: p.updated_at,

@@ -68,6 +68,9 @@ pub trait PeopleStore: Send + Sync {
     /// One person by normalized email.
     async fn person_by_email(&self, email: &str) -> CoreResult<Option<PersonRecord>>;
     /// Every person, ordered by email.
+    /// The person whose SCIM `userName` is `user_name` (already lowercased): their
+    /// `user_name`, or their email when they have none.
+    async fn person_by_user_name(&self, user_name: &str) -> CoreResult<Option<PersonRecord>>;
     async fn people(&self) -> CoreResult<Vec<PersonRecord>>;
     /// Replaces a person's mutable fields (email, name, role, status, external id, password and
     /// invitation hashes). `Conflict` when the email belongs to another person. When the status becomes `deactivated`, their tokens are revoked in the same transaction.

@@ -21,7 +21,7 @@ use crate::SqlStore;
 
 const PERSON_COLS: &str = "id, email, name, role, status, password_hash, invitation_hash, \
      invitation_expires_at, external_id, created_at, updated_at, totp_secret, totp_vault_id, \
-     totp_dek_id, totp_last_step, version";
+     totp_dek_id, totp_last_step, version, user_name, given_name, family_name";
 
 /// The person columns of `people p` as `p_*`, for joins read with `row_to_person(row, "p_")`.
 const PERSON_COLS_AS_P: &str = "p.id AS p_id, p.email AS p_email, \
@@ -31,7 +31,8 @@ const PERSON_COLS_AS_P: &str = "p.id AS p_id, p.email AS p_email, \
      p.created_at AS p_created_at, p.updated_at AS p_updated_at, \
      p.totp_secret AS p_totp_secret, p.totp_vault_id AS p_totp_vault_id, \
      p.totp_dek_id AS p_totp_dek_id, p.totp_last_step AS p_totp_last_step, \
-     p.version AS p_version";
+     p.version AS p_version, p.user_name AS p_user_name, p.given_name AS p_given_name, \
+     p.family_name AS p_family_name";
 
 /// The row of `table` (aliased `x`, with a `person_id` and a unique `hash` column) whose hash
 /// is `hash`, read by `read` from the columns `cols` (each `x.…`), with its person.
@@ -69,6 +70,9 @@ pub(crate) fn row_to_person(row: &AnyRow, prefix: &str) -> CoreResult<PersonReco
         invitation_hash: get(row, &c("invitation_hash"))?,
         invitation_expires_at: opt_time(row, &c("invitation_expires_at"))?,
         external_id: get(row, &c("external_id"))?,
+        user_name: get(row, &c("user_name"))?,
+        given_name: get(row, &c("given_name"))?,
+        family_name: get(row, &c("family_name"))?,
         two_step: row_to_two_step(row, prefix)?,
         created_at: time(row, &c("created_at"))?,
         updated_at: time(row, &c("updated_at"))?,
@@ -98,6 +102,11 @@ fn person_conflict(e: sqlx::Error, p: &PersonRecord) -> CoreError {
     let what = violated(&e);
     let msg = if what.contains("one_owner") || what.contains("people.role") {
         "the workspace already has an owner".to_owned()
+    } else if what.contains("user_name") {
+        format!(
+            "a person with userName `{}` already exists",
+            p.user_name.as_deref().unwrap_or(&p.email)
+        )
     } else {
         format!("a person with email `{}` already exists", p.email)
     };
@@ -113,8 +122,8 @@ pub(crate) async fn insert_person_in_tx(
     sqlx::query(
         "INSERT INTO people (id, email, name, role, status, password_hash, invitation_hash, \
          invitation_expires_at, external_id, created_at, updated_at, totp_secret, \
-         totp_vault_id, totp_dek_id, totp_last_step) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+         totp_vault_id, totp_dek_id, totp_last_step, user_name, given_name, family_name) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
     )
     .bind(p.id.to_string())
     .bind(&p.email)
@@ -131,6 +140,9 @@ pub(crate) async fn insert_person_in_tx(
     .bind(ts.map(|t| t.vault_id.to_string()))
     .bind(ts.map(|t| t.dek_id.to_string()))
     .bind(ts.and_then(|t| t.last_step))
+    .bind(&p.user_name)
+    .bind(&p.given_name)
+    .bind(&p.family_name)
     .execute(conn)
     .await
     .map_err(|e| person_conflict(e, p))?;
@@ -167,6 +179,18 @@ impl PeopleStore for SqlStore {
         row.map(|r| row_to_person(&r, "")).transpose()
     }
 
+    async fn person_by_user_name(&self, user_name: &str) -> CoreResult<Option<PersonRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {PERSON_COLS} FROM people \
+             WHERE user_name = $1 OR (user_name IS NULL AND email = $1)"
+        ))
+        .bind(user_name)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.map(|r| row_to_person(&r, "")).transpose()
+    }
+
     async fn people(&self) -> CoreResult<Vec<PersonRecord>> {
         let rows = sqlx::query(&format!("SELECT {PERSON_COLS} FROM people ORDER BY email"))
             .fetch_all(&self.pool)
@@ -188,7 +212,8 @@ impl PeopleStore for SqlStore {
         let done = sqlx::query(
             "UPDATE people SET name = $1, role = $2, status = $3, password_hash = $4, \
              invitation_hash = $5, invitation_expires_at = $6, external_id = $7, updated_at = $8, \
-             email = $10, version = version + 1 WHERE id = $9 AND version = $11",
+             email = $10, user_name = $12, given_name = $13, family_name = $14, \
+             version = version + 1 WHERE id = $9 AND version = $11",
         )
         .bind(&p.name)
         .bind(p.role.as_str())
@@ -201,6 +226,9 @@ impl PeopleStore for SqlStore {
         .bind(p.id.to_string())
         .bind(&p.email)
         .bind(p.version)
+        .bind(&p.user_name)
+        .bind(&p.given_name)
+        .bind(&p.family_name)
         .execute(&mut *tx)
         .await
         .map_err(|e| person_conflict(e, p))?;

@@ -64,33 +64,32 @@ pub(super) fn name_candidates(v: &Value) -> ScimResult<[Option<String>; 3]> {
 
 /// Reads a User body into what Castellan keeps. `before` is the resource before a PATCH: the
 /// name then comes from the candidate that changed. `active` absent is `None` (the person's
-/// state is kept). The email is `userName`; an `emails` value marked primary (or the only one,
-/// or the `work` one) must be the same address, since Castellan keeps one email per person.
-/// Errors: 400 `invalidValue` for a missing `userName`, an `emails` value that is another
-/// address, or ill-typed attributes; 400 `mutability` for `password` (people set their own).
+/// state is kept). The email is the `emails` value marked primary (or the only one, or the
+/// `work` one), else the `userName` when it is an address.
+/// A `password` (Okta sends one on create when password sync is on) is never read: people set
+/// their own when they accept their invitation (`changePassword` is not supported).
+/// Errors: 400 `invalidValue` for a missing `userName`, no email at all, or ill-typed
+/// attributes.
 pub(super) fn from_scim(v: &Value, before: Option<&Value>) -> ScimResult<IdpPerson> {
     if !v.is_object() {
         return Err(ScimError::bad("invalidSyntax", "a User is a JSON object"));
     }
-    if get_ci(v, "password").is_some() {
-        return Err(ScimError::bad(
-            "mutability",
-            "Castellan does not take passwords from the identity provider: people set their own \
-             when they accept their invitation; turn off password sync for this app",
-        ));
-    }
-    let email = string_at(v, &["userName"])?
-        .ok_or_else(|| ScimError::bad("invalidValue", "`userName` is required"))?
-        .to_lowercase();
-    if let Some(other) = primary_email(v)?.filter(|e| !e.eq_ignore_ascii_case(&email)) {
-        return Err(ScimError::bad(
-            "invalidValue",
-            format!(
-                "Castellan keeps one email per person, its `userName`: the primary email `{other}` \
-                 is not `{email}`; map the same address to both (or change `userName`)"
-            ),
-        ));
-    }
+    let user_name = string_at(v, &["userName"])?
+        .ok_or_else(|| ScimError::bad("invalidValue", "`userName` is required"))?;
+    let email = match primary_email(v)? {
+        Some(e) => e,
+        None if validate::email("userName", &user_name).is_ok() => user_name.clone(),
+        None => {
+            return Err(ScimError::bad(
+                "invalidValue",
+                format!(
+                    "the userName `{}` is not an email address: send the person's email in \
+                     `emails` (a `work` or primary value)",
+                    validate::clip(&user_name)
+                ),
+            ))
+        }
+    };
     let now = name_candidates(v)?;
     let name = match before {
         Some(b) => {
@@ -112,8 +111,11 @@ pub(super) fn from_scim(v: &Value, before: Option<&Value>) -> ScimResult<IdpPers
         Some(_) => return Err(ScimError::bad("invalidValue", "`active` must be a boolean")),
     };
     Ok(IdpPerson {
+        user_name,
         email,
         name,
+        given_name: string_at(v, &["name", "givenName"])?,
+        family_name: string_at(v, &["name", "familyName"])?,
         external_id: string_at(v, &["externalId"])?,
         active,
     })
@@ -191,7 +193,14 @@ pub(super) fn refuse_unkept_changes(before: &Value, after: &Value) -> ScimResult
     };
     for k in keys(before).into_iter().chain(keys(after)) {
         if k.eq_ignore_ascii_case("password") {
-            continue; // refused by `from_scim` with its own words
+            if get_ci(after, &k).is_some() {
+                return Err(ScimError::bad(
+                    "mutability",
+                    "Castellan does not take passwords from the identity provider \
+                     (changePassword is not supported): people set their own",
+                ));
+            }
+            continue;
         }
         if KEPT.iter().any(|x| x.eq_ignore_ascii_case(&k)) {
             continue;
@@ -257,28 +266,9 @@ pub(super) fn refuse_blank_names(v: &Value) -> ScimResult<()> {
     Ok(())
 }
 
-/// Refuses a PATCH that sets one of `name.givenName` and `name.familyName` without the other
-/// (400 `invalidPath`): Castellan keeps one display name, so the other part is not known and
-/// would be lost.
-pub(super) fn refuse_partial_name(before: &Value, after: &Value) -> ScimResult<()> {
-    let part = |v: &Value, k: &str| get_ci(v, "name").and_then(|n| get_ci(n, k)).cloned();
-    let formatted_changed = part(before, "formatted") != part(after, "formatted");
-    let given = part(after, "givenName") != part(before, "givenName");
-    let family = part(after, "familyName") != part(before, "familyName");
-    let both_present = part(after, "givenName").is_some() && part(after, "familyName").is_some();
-    if (given || family) && !both_present && !formatted_changed {
-        return Err(ScimError::bad(
-            "invalidPath",
-            "Castellan keeps one display name: send `name.givenName` and `name.familyName` \
-             together, or `name.formatted`",
-        ));
-    }
-    Ok(())
-}
-
 /// Refuses a PATCH that leaves `emails` as anything but the one address Castellan keeps (400
-/// `invalidValue`): one value, the `userName`, of type `work` (or none) and primary (or not
-/// said). Other addresses, types or sub-attributes would be dropped.
+/// `invalidValue`): one value of type `work` (or none) and primary (or not said), with no other
+/// sub-attributes. Other addresses, types or sub-attributes would be dropped.
 pub(super) fn refuse_other_emails(before: &Value, after: &Value) -> ScimResult<()> {
     let Some(emails) = get_ci(after, "emails") else {
         return Ok(());
@@ -286,11 +276,7 @@ pub(super) fn refuse_other_emails(before: &Value, after: &Value) -> ScimResult<(
     if get_ci(before, "emails") == Some(emails) {
         return Ok(());
     }
-    let user_name = string_at(after, &["userName"])?.unwrap_or_default();
     let one = |e: &Value| -> bool {
-        let value = get_ci(e, "value").and_then(Value::as_str).map(str::trim);
-        let kind = get_ci(e, "type").and_then(Value::as_str);
-        let primary = get_ci(e, "primary");
         let known = e.as_object().is_some_and(|o| {
             o.keys().all(|k| {
                 ["value", "type", "primary"]
@@ -299,30 +285,39 @@ pub(super) fn refuse_other_emails(before: &Value, after: &Value) -> ScimResult<(
             })
         });
         known
-            && value.is_some_and(|v| validate::email_key(v) == validate::email_key(&user_name))
-            && kind.is_none_or(|k| k.eq_ignore_ascii_case("work"))
-            && primary.is_none_or(|p| {
+            && get_ci(e, "value").is_some_and(Value::is_string)
+            && get_ci(e, "type")
+                .and_then(Value::as_str)
+                .is_none_or(|k| k.eq_ignore_ascii_case("work"))
+            && get_ci(e, "primary").is_none_or(|p| {
                 *p == Value::Bool(true)
                     || p.as_str().is_some_and(|t| t.eq_ignore_ascii_case("true"))
             })
+            && get_ci(e, "type").is_none_or(Value::is_string)
     };
     match emails.as_array().map(Vec::as_slice) {
         Some([e]) if one(e) => Ok(()),
         _ => Err(ScimError::bad(
             "invalidValue",
-            "Castellan keeps one email per person, its userName, as the primary `work` email: \
-             other addresses, types and sub-attributes are not kept",
+            "Castellan keeps one email per person, as the primary `work` email: other \
+             addresses, types and sub-attributes are not kept",
         )),
     }
 }
 
-/// Keeps `userName` and the primary email one address after a PATCH that changed one of them:
-/// the other follows (Okta changes `userName`; Entra ID replaces `emails[type eq "work"].value`).
+/// Keeps `userName` and the primary email one address after a PATCH that changed one of them,
+/// when they were one before: the other follows (Okta changes `userName`; Entra ID, mapping
+/// the mail to both, replaces `emails[type eq "work"].value`). A userName apart from the email
+/// (Entra's UPN) moves alone.
 pub(super) fn follow_email_change(before: &Value, after: &mut Value) -> ScimResult<()> {
     let user_name = |v: &Value| string_at(v, &["userName"]);
     let (ub, ua) = (user_name(before)?, user_name(after)?);
     let (eb, ea) = (primary_email(before)?, primary_email(after)?);
-    let Some(obj) = after.as_object_mut() else {
+    let together = match (&ub, &eb) {
+        (Some(u), Some(e)) => u.eq_ignore_ascii_case(e),
+        _ => false,
+    };
+    let Some(obj) = after.as_object_mut().filter(|_| together) else {
         return Ok(());
     };
     if ua != ub && ea == eb {
@@ -350,7 +345,7 @@ mod tests {
     fn names_come_from_the_strongest_candidate() {
         let v = json!({"userName": "Ana@Example.com", "name": {"givenName": "Ana", "familyName": "Lima"}, "displayName": "A"});
         let p = from_scim(&v, None).unwrap();
-        assert_eq!(p.email, "ana@example.com");
+        assert_eq!(p.email, "Ana@Example.com", "core lowercases it");
         assert_eq!(p.name, "Ana Lima");
         let v = json!({"userName": "b@example.com"});
         assert_eq!(from_scim(&v, None).unwrap().name, "b@example.com");
@@ -381,16 +376,22 @@ mod tests {
     }
 
     #[test]
-    fn a_password_is_refused_and_another_primary_email_too() {
-        let e = from_scim(&json!({"userName": "a@x.io", "password": "p"}), None).unwrap_err();
-        assert_eq!(e.scim_type(), Some("mutability"));
-        let v = json!({"userName": "a@x.io", "emails": [{"value": "b@x.io", "primary": true}]});
+    fn a_password_is_refused_and_the_email_comes_from_emails_else_user_name() {
+        let p = from_scim(&json!({"userName": "a@x.io", "password": "p"}), None).unwrap();
+        assert_eq!(p.email, "a@x.io", "a password is not read");
+        let v = json!({"userName": "UPN@corp.example", "emails": [{"value": "b@x.io", "primary": true}]});
+        let p = from_scim(&v, None).unwrap();
+        assert_eq!(
+            (p.user_name.as_str(), p.email.as_str()),
+            ("UPN@corp.example", "b@x.io")
+        );
+        let v = json!({"userName": "a@x.io"});
+        assert_eq!(from_scim(&v, None).unwrap().email, "a@x.io");
+        let v = json!({"userName": "Test_User_1"});
         assert_eq!(
             from_scim(&v, None).unwrap_err().scim_type(),
             Some("invalidValue")
         );
-        let v = json!({"userName": "a@x.io", "emails": [{"value": "A@x.io", "type": "work"}]});
-        assert_eq!(from_scim(&v, None).unwrap().email, "a@x.io");
     }
 
     #[test]
@@ -433,19 +434,9 @@ mod tests {
     }
 
     #[test]
-    fn name_parts_alone_blank_names_and_other_emails_are_refused() {
+    fn blank_names_and_other_emails_are_refused() {
         let before = json!({"userName": "a@x.io", "name": {"formatted": "Ana Lima"}, "displayName": "Ana Lima",
             "emails": [{"value": "a@x.io", "type": "work", "primary": true}]});
-        let mut after = before.clone();
-        after["name"]["familyName"] = "Silva".into();
-        assert_eq!(
-            refuse_partial_name(&before, &after)
-                .unwrap_err()
-                .scim_type(),
-            Some("invalidPath")
-        );
-        after["name"]["givenName"] = "Ana".into();
-        assert!(refuse_partial_name(&before, &after).is_ok());
         let mut blank = before.clone();
         blank["displayName"] = " ".into();
         assert!(refuse_blank_names(&blank).is_err());

@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 use super::discovery::MAX_RESULTS;
 use super::user_json::{
     follow_email_change, from_scim, get_ci, refuse_blank_names, refuse_other_emails,
-    refuse_partial_name, refuse_unkept_changes,
+    refuse_unkept_changes,
 };
 use super::{base_url, scim_response, ScimAuth, ScimBody, ScimError, ScimResult, LIST_SCHEMA};
 use crate::AppState;
@@ -46,7 +46,7 @@ fn to_scim(p: &Person, base: &str) -> Value {
     let mut v = json!({
         "schemas": [CORE_USER],
         "id": p.id.to_string(),
-        "userName": p.email,
+        "userName": p.user_name.as_deref().unwrap_or(&p.email),
         "name": { "formatted": p.name },
         "displayName": p.name,
         "active": p.status != PersonStatus::Deactivated,
@@ -61,6 +61,12 @@ fn to_scim(p: &Person, base: &str) -> Value {
     });
     if let Some(x) = &p.external_id {
         v["externalId"] = x.clone().into();
+    }
+    if let Some(x) = &p.given_name {
+        v["name"]["givenName"] = x.clone().into();
+    }
+    if let Some(x) = &p.family_name {
+        v["name"]["familyName"] = x.clone().into();
     }
     v
 }
@@ -342,7 +348,6 @@ async fn patch_user(
             .map_err(|e| ScimError::bad(e.scim_type(), e.detail()))
             .and_then(|()| refuse_unkept_changes(&before, &after))
             .and_then(|()| refuse_blank_names(&after))
-            .and_then(|()| refuse_partial_name(&before, &after))
             .and_then(|()| follow_email_change(&before, &mut after))
             .and_then(|()| refuse_other_emails(&before, &after))
             .and_then(|()| from_scim(&after, Some(&before)));

@@ -518,4 +518,41 @@ pub async fn person_versions<S: SuiteStore>(store: S) {
         revoked.contains(&("scim-token".into(), true)),
         "{revoked:?}"
     );
+
+    // A SCIM userName apart from the email: found by it, unique; without one, the email is
+    // the userName.
+    let mut upn = person("mail@x.io", WorkspaceRole::User);
+    upn.user_name = Some("upn@corp.x".into());
+    upn.given_name = Some("Ana".into());
+    store
+        .insert_person(&upn, &ev("person.provision"))
+        .await
+        .unwrap();
+    let found = store
+        .person_by_user_name("upn@corp.x")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (found.id, found.given_name.as_deref()),
+        (upn.id, Some("Ana"))
+    );
+    assert!(store
+        .person_by_user_name("mail@x.io")
+        .await
+        .unwrap()
+        .is_none());
+    let by_email = store
+        .person_by_user_name("owner@x.io")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_email.id, owner.id);
+    let mut twin = person("twin@x.io", WorkspaceRole::User);
+    twin.user_name = Some("upn@corp.x".into());
+    let err = store
+        .insert_person(&twin, &ev("person.provision"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CoreError::Conflict(_)), "{err:?}");
 }

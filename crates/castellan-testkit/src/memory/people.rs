@@ -24,6 +24,17 @@ impl Tables {
         {
             return Err(CoreError::Conflict(SECOND_OWNER.into()));
         }
+        if p.user_name.is_some()
+            && self
+                .people
+                .values()
+                .any(|o| o.user_name.is_some() && o.user_name == p.user_name)
+        {
+            return Err(CoreError::Conflict(format!(
+                "a person with userName `{}` already exists",
+                p.user_name.as_deref().unwrap_or_default()
+            )));
+        }
         if self.people.contains_key(&p.id) || self.people.values().any(|o| o.email == p.email) {
             return Err(CoreError::Conflict(format!(
                 "a person with email `{}` already exists",
@@ -168,6 +179,15 @@ impl PeopleStore for MemoryStore {
         self.read(|t| Ok(t.people.values().find(|p| p.email == email).cloned()))
     }
 
+    async fn person_by_user_name(&self, user_name: &str) -> CoreResult<Option<PersonRecord>> {
+        self.read(|t| {
+            Ok(t.people
+                .values()
+                .find(|p| p.user_name.as_deref().unwrap_or(&p.email) == user_name)
+                .cloned())
+        })
+    }
+
     /// Ordered by email.
     async fn people(&self) -> CoreResult<Vec<PersonRecord>> {
         self.read(|t| {
@@ -209,6 +229,18 @@ impl PeopleStore for MemoryStore {
                     p.email
                 )));
             }
+            if p.user_name.is_some()
+                && tx
+                    .t
+                    .people
+                    .values()
+                    .any(|o| o.user_name == p.user_name && o.id != p.id)
+            {
+                return Err(CoreError::Conflict(format!(
+                    "a person with userName `{}` already exists",
+                    p.user_name.as_deref().unwrap_or_default()
+                )));
+            }
             let p = p.stored();
             let row = tx.t.person_mut(p.id)?;
             row.email = p.email;
@@ -219,6 +251,9 @@ impl PeopleStore for MemoryStore {
             row.invitation_hash = p.invitation_hash;
             row.invitation_expires_at = p.invitation_expires_at;
             row.external_id = p.external_id;
+            row.user_name = p.user_name;
+            row.given_name = p.given_name;
+            row.family_name = p.family_name;
             row.updated_at = p.updated_at;
             row.version += 1;
             if p.status == PersonStatus::Deactivated {

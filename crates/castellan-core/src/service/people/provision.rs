@@ -21,15 +21,57 @@ use crate::validate;
 /// what Castellan keeps).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdpPerson {
-    /// Email: SCIM `userName` (lowercased; unique in the workspace).
+    /// SCIM `userName` as sent (unique case-insensitively); often the email, but Entra ID sends
+    /// the UPN, which may differ.
+    pub user_name: String,
+    /// Email: the primary SCIM `emails` value, else the `userName` (lowercased; unique).
     pub email: String,
     /// Display name.
     pub name: String,
+    /// `name.givenName`, if sent.
+    pub given_name: Option<String>,
+    /// `name.familyName`, if sent.
+    pub family_name: Option<String>,
     /// The IdP's id for the person (SCIM `externalId`).
     pub external_id: Option<String>,
     /// SCIM `active`: `Some(false)` deactivates the person, `Some(true)` reactivates them,
     /// `None` (the IdP did not send it) keeps their state.
     pub active: Option<bool>,
+}
+
+/// What an [`IdpPerson`] holds, checked and normalised as stored.
+struct Checked {
+    email: String,
+    user_name: Option<String>,
+    name: String,
+    given_name: Option<String>,
+    family_name: Option<String>,
+    external_id: Option<String>,
+}
+
+impl IdpPerson {
+    /// Validates every field; `user_name` is `None` when the userName is the email.
+    fn check(&self) -> CoreResult<Checked> {
+        let email = validate::email("emails", &self.email)?;
+        let user_name = validate::text("userName", &self.user_name, validate::MAX_EMAIL)?;
+        let user_name = validate::email_key(&user_name);
+        Ok(Checked {
+            user_name: (user_name != email).then_some(user_name),
+            email,
+            name: validate::text("name", &self.name, validate::MAX_LABEL)?,
+            given_name: validate::opt_text(
+                "name.givenName",
+                self.given_name.as_deref(),
+                validate::MAX_LABEL,
+            )?,
+            family_name: validate::opt_text(
+                "name.familyName",
+                self.family_name.as_deref(),
+                validate::MAX_LABEL,
+            )?,
+            external_id: validate::opt_text("externalId", self.external_id.as_deref(), 256)?,
+        })
+    }
 }
 
 /// Refusal for any IdP change to the workspace owner.
@@ -55,9 +97,7 @@ impl People<'_> {
         input: IdpPerson,
     ) -> CoreResult<Person> {
         let actor = permit.actor();
-        let email = validate::email("userName", &input.email)?;
-        let name = validate::text("name", &input.name, validate::MAX_LABEL)?;
-        let external_id = validate::opt_text("externalId", input.external_id.as_deref(), 256)?;
+        let c = input.check()?;
         let role = WorkspaceRole::User;
         if !may_manage_role(actor.role, role) {
             return Err(CoreError::Forbidden(format!(
@@ -65,9 +105,7 @@ impl People<'_> {
                 actor.role
             )));
         }
-        if self.store.person_by_email(&email).await?.is_some() {
-            return Err(taken(&email));
-        }
+        self.require_free(&c, None).await?;
         let now = self.now();
         let status = if input.active == Some(false) {
             PersonStatus::Deactivated
@@ -76,14 +114,17 @@ impl People<'_> {
         };
         let p = PersonRecord {
             id: PersonId::new(),
-            email,
-            name,
+            email: c.email,
+            name: c.name,
             role,
             status,
             password_hash: None,
             invitation_hash: None,
             invitation_expires_at: None,
-            external_id,
+            external_id: c.external_id,
+            user_name: c.user_name,
+            given_name: c.given_name,
+            family_name: c.family_name,
             two_step: None,
             created_at: now,
             updated_at: now,
@@ -141,31 +182,20 @@ impl People<'_> {
             return Err(owner_refused());
         }
         self.require_manages(actor, &p)?;
-        let email = validate::email("userName", &input.email)?;
-        let name = validate::text("name", &input.name, validate::MAX_LABEL)?;
-        let external_id = validate::opt_text("externalId", input.external_id.as_deref(), 256)?;
+        let c = input.check()?;
         let mut changes = Map::new();
         let mut change = |field: &str, from: Value, to: Value| {
             if from != to {
                 changes.insert(field.into(), json!({ "from": from, "to": to }));
             }
         };
-        if email != p.email
-            && self
-                .store
-                .person_by_email(&email)
-                .await?
-                .is_some_and(|o| o.id != p.id)
-        {
-            return Err(taken(&email));
-        }
-        change("email", p.email.clone().into(), email.clone().into());
-        change("name", p.name.clone().into(), name.clone().into());
-        change(
-            "external_id",
-            json!(p.external_id),
-            json!(external_id.clone()),
-        );
+        self.require_free(&c, Some(p.id)).await?;
+        change("email", json!(p.email), json!(c.email));
+        change("user_name", json!(p.user_name), json!(c.user_name));
+        change("name", json!(p.name), json!(c.name));
+        change("given_name", json!(p.given_name), json!(c.given_name));
+        change("family_name", json!(p.family_name), json!(c.family_name));
+        change("external_id", json!(p.external_id), json!(c.external_id));
         let status = match (input.active, p.status) {
             (None, s) => s,
             (Some(false), _) => PersonStatus::Deactivated,
@@ -184,11 +214,28 @@ impl People<'_> {
         }
         changes.insert("source".into(), "idp".into());
         let deactivating = status == PersonStatus::Deactivated && p.status != status;
-        p.email = email;
-        p.name = name;
-        p.external_id = external_id;
+        p.email = c.email;
+        p.user_name = c.user_name;
+        p.name = c.name;
+        p.given_name = c.given_name;
+        p.family_name = c.family_name;
+        p.external_id = c.external_id;
         p.status = status;
         self.save_change(actor, p, changes, deactivating).await
+    }
+
+    /// Refuses a userName or an email another person has (`Conflict`): a person's userName
+    /// is their `user_name`, else their email. `me` is the person being changed, if any.
+    async fn require_free(&self, c: &Checked, me: Option<PersonId>) -> CoreResult<()> {
+        let user_name = c.user_name.as_deref().unwrap_or(&c.email);
+        let other = |o: Option<PersonRecord>| o.is_some_and(|o| Some(o.id) != me);
+        if other(self.store.person_by_user_name(user_name).await?) {
+            return Err(taken("userName", user_name));
+        }
+        if other(self.store.person_by_email(&c.email).await?) {
+            return Err(taken("email", &c.email));
+        }
+        Ok(())
     }
 
     /// The identity provider reactivates only whom it deactivated: a person deactivated in
@@ -233,8 +280,11 @@ impl People<'_> {
         let once = || async {
             let p = self.person_record(id).await?;
             let input = IdpPerson {
+                user_name: p.user_name.clone().unwrap_or_else(|| p.email.clone()),
                 email: p.email.clone(),
                 name: p.name.clone(),
+                given_name: p.given_name.clone(),
+                family_name: p.family_name.clone(),
                 external_id: p.external_id.clone(),
                 active: Some(false),
             };
@@ -248,6 +298,6 @@ impl People<'_> {
     }
 }
 
-fn taken(email: &str) -> CoreError {
-    CoreError::Conflict(format!("a person with userName `{email}` already exists"))
+fn taken(what: &str, value: &str) -> CoreError {
+    CoreError::Conflict(format!("a person with {what} `{value}` already exists"))
 }
