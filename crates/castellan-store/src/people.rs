@@ -151,7 +151,7 @@ pub(crate) async fn insert_person_in_tx(
 
 #[async_trait]
 impl PeopleStore for SqlStore {
-    #[tracing::instrument(skip_all, err, fields(person_id = %p.id))]
+    #[tracing::instrument(skip_all, err(level = "debug"), fields(person_id = %p.id))]
     async fn insert_person(&self, p: &PersonRecord, event: &NewEvent) -> CoreResult<()> {
         let mut tx = self.begin_write().await?;
         insert_person_in_tx(&mut tx, p).await?;
@@ -181,8 +181,7 @@ impl PeopleStore for SqlStore {
 
     async fn person_by_user_name(&self, user_name: &str) -> CoreResult<Option<PersonRecord>> {
         let row = sqlx::query(&format!(
-            "SELECT {PERSON_COLS} FROM people \
-             WHERE user_name = $1 OR (user_name IS NULL AND email = $1)"
+            "SELECT {PERSON_COLS} FROM people WHERE COALESCE(user_name, email) = $1"
         ))
         .bind(user_name)
         .fetch_optional(&self.pool)

@@ -425,3 +425,95 @@ async fn the_idp_reactivates_only_whom_it_deactivated() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(s.person(&other).await["status"], "active");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_user_name_per_person_even_when_creates_race() {
+    let s = Scim::start().await;
+    for round in 0..4 {
+        let name = format!("race{round}@example.com");
+        let creates = (0..8).map(|i| {
+            let mut u = user("R", &format!("r{round}-{i}"));
+            u["userName"] = name.clone().into();
+            if i % 2 == 0 {
+                // Half give the userName apart from the email, half as the email.
+                u["emails"] =
+                    json!([{ "value": format!("r{round}-{i}@example.com"), "primary": true }]);
+            }
+            let s = &s;
+            async move { s.scim(Method::POST, "/Users", Some(u)).await }
+        });
+        let answers = futures::future::join_all(creates).await;
+        let made: Vec<_> = answers
+            .iter()
+            .filter(|r| r.status == StatusCode::CREATED)
+            .collect();
+        assert_eq!(made.len(), 1, "round {round}");
+        for r in answers.iter().filter(|r| r.status != StatusCode::CREATED) {
+            assert_scim_error(r, StatusCode::CONFLICT, Some("uniqueness"));
+        }
+        let found = s.filter(&format!("userName eq \"{name}\"")).await;
+        assert_eq!(found.body["totalResults"], 1, "{}", found.body);
+        // The one made can always be deprovisioned.
+        let id = made[0].body["id"].as_str().unwrap();
+        let r = s.scim(Method::DELETE, &format!("/Users/{id}"), None).await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_put_keeps_an_email_apart_and_a_part_never_shortens_a_name() {
+    let s = Scim::start().await;
+    let mut kim = user("Kim", "k1");
+    kim["userName"] = "kim.upn@corp.example".into();
+    kim["emails"] = json!([{ "value": "kim@example.com", "type": "work", "primary": true }]);
+    let k = s.create(kim).await;
+    let kid = k["id"].as_str().unwrap();
+    // A PUT without `emails`: the email stays (the UPN is not an address to take).
+    let r = s
+        .scim(
+            Method::PUT,
+            &format!("/Users/{kid}"),
+            Some(
+                json!({ "schemas": [USER_SCHEMA], "userName": "kim.upn@corp.example",
+                "name": { "givenName": "Kim", "familyName": "Doe" } }),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(s.person(kid).await["email"], "kim@example.com");
+
+    // A person invited in Castellan has a name and no parts: one part does not replace it.
+    let (maria, _) = s.active_person("maria@example.com", "user").await;
+    let owner = s.owner.clone();
+    let r = s
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/people/{maria}"),
+            &owner,
+            Some(json!({ "name": "Maria Garcia" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let path = format!("/Users/{maria}");
+    let r = s
+        .scim(
+            Method::PATCH,
+            &path,
+            patch(json!([{ "op": "replace", "path": "name.familyName", "value": "Garcia" }])),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(s.person(&maria).await["name"], "Maria Garcia");
+    assert_eq!(r.body["name"]["familyName"], "Garcia");
+    // Two display names at once: refused, nothing written.
+    let before = s.counts().await;
+    let r = s
+        .scim(
+            Method::PATCH,
+            &path,
+            patch(json!([{ "op": "replace", "value": { "name.formatted": "Formal", "displayName": "Disp" } }])),
+        )
+        .await;
+    assert_scim_error(&r, StatusCode::BAD_REQUEST, Some("invalidValue"));
+    assert_eq!(s.counts().await, before);
+}

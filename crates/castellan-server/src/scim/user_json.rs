@@ -47,12 +47,13 @@ pub(super) fn string_at(v: &Value, path: &[&str]) -> ScimResult<Option<String>> 
 }
 
 /// The name candidates of a User, strongest first: `name.formatted`, `name.givenName` with
-/// `name.familyName`, `displayName`.
-pub(super) fn name_candidates(v: &Value) -> ScimResult<[Option<String>; 3]> {
+/// `name.familyName` (with `both_parts`, only when both are there), `displayName`.
+pub(super) fn name_candidates(v: &Value, both_parts: bool) -> ScimResult<[Option<String>; 3]> {
     let given = string_at(v, &["name", "givenName"])?;
     let family = string_at(v, &["name", "familyName"])?;
     let joined = match (given, family) {
         (None, None) => None,
+        (Some(_), None) | (None, Some(_)) if both_parts => None,
         (g, f) => Some([g, f].into_iter().flatten().collect::<Vec<_>>().join(" ")),
     };
     Ok([
@@ -90,10 +91,20 @@ pub(super) fn from_scim(v: &Value, before: Option<&Value>) -> ScimResult<IdpPers
             ))
         }
     };
-    let now = name_candidates(v)?;
+    // After a PATCH, one part alone does not make the name: the other may be unknown (a person
+    // invited in Castellan has a name but no parts), and "Garcia" would replace "Maria Garcia".
+    let now = name_candidates(v, before.is_some())?;
     let name = match before {
         Some(b) => {
-            let was = name_candidates(b)?;
+            let was = name_candidates(b, true)?;
+            let (formatted, display) = (&now[0], &now[2]);
+            if formatted != &was[0] && display != &was[2] && formatted != display {
+                return Err(ScimError::bad(
+                    "invalidValue",
+                    "`name.formatted` and `displayName` changed to different values: Castellan \
+                     keeps one display name",
+                ));
+            }
             now.iter()
                 .zip(was.iter())
                 .find(|(n, w)| n.is_some() && n != w)

@@ -300,9 +300,25 @@ async fn replace_user(
     let ScimAuth(a) = &auth;
     let id = person_id(&id)?;
     let tags = if_match(&headers)?;
+    let current = s.svc.people().get(&a.permit()?, id).await?;
+    let mut body = body;
+    if get_ci(&body, "emails").is_none() && current.user_name.is_some() {
+        // A userName apart from the email (a UPN) is not an address to take: without `emails`
+        // the person keeps theirs.
+        if let Some(o) = body.as_object_mut() {
+            o.insert(
+                "emails".into(),
+                json!([{ "value": current.email, "type": "work", "primary": true }]),
+            );
+        }
+    }
     let input = from_scim(&body, None)?;
     refuse_blank_names(&body)?;
-    let version = version_to_match(&s, &auth, id, tags.as_deref()).await?;
+    let version = match tags {
+        None => None,
+        Some(t) if t.contains(&current.version) => Some(current.version),
+        Some(_) => return Err(precondition_failed()),
+    };
     let p = s
         .svc
         .people()

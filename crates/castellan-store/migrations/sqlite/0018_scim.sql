@@ -12,10 +12,12 @@ CREATE INDEX api_tokens_kind ON api_tokens (kind);
 ALTER TABLE people ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
 
 -- What the identity provider says of a person beyond the email: its `userName` when that is not
--- the email (Entra ID sends the UPN, which may differ from the mail; lowercased, unique; NULL
--- means the userName is the email), and the parts of the name (`name.givenName`,
+-- the email (Entra ID sends the UPN, which may differ from the mail; lowercased; NULL means the
+-- userName is the email), and the parts of the name (`name.givenName`,
 -- `name.familyName`), so that a PATCH of one part keeps the other.
 ALTER TABLE people ADD COLUMN user_name TEXT;
 ALTER TABLE people ADD COLUMN given_name TEXT;
 ALTER TABLE people ADD COLUMN family_name TEXT;
-CREATE UNIQUE INDEX people_user_name ON people (user_name);
+-- A person's userName is user_name, else the email: unique across people, in one index so that
+-- two concurrent writes can never both take one.
+CREATE UNIQUE INDEX people_user_name ON people ((COALESCE(user_name, email)));

@@ -555,4 +555,12 @@ pub async fn person_versions<S: SuiteStore>(store: S) {
         .await
         .unwrap_err();
     assert!(matches!(err, CoreError::Conflict(_)), "{err:?}");
+    // A userName is unique against the userNames that are emails too (one index).
+    let mut shadow = person("shadow@x.io", WorkspaceRole::User);
+    shadow.user_name = Some("owner@x.io".into());
+    let err = store
+        .insert_person(&shadow, &ev("person.provision"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CoreError::Conflict(_)), "{err:?}");
 }

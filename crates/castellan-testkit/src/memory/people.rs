@@ -24,15 +24,14 @@ impl Tables {
         {
             return Err(CoreError::Conflict(SECOND_OWNER.into()));
         }
-        if p.user_name.is_some()
-            && self
-                .people
-                .values()
-                .any(|o| o.user_name.is_some() && o.user_name == p.user_name)
+        if self
+            .people
+            .values()
+            .any(|o| user_name_of(o) == user_name_of(p))
         {
             return Err(CoreError::Conflict(format!(
                 "a person with userName `{}` already exists",
-                p.user_name.as_deref().unwrap_or_default()
+                user_name_of(p)
             )));
         }
         if self.people.contains_key(&p.id) || self.people.values().any(|o| o.email == p.email) {
@@ -183,7 +182,7 @@ impl PeopleStore for MemoryStore {
         self.read(|t| {
             Ok(t.people
                 .values()
-                .find(|p| p.user_name.as_deref().unwrap_or(&p.email) == user_name)
+                .find(|p| user_name_of(p) == user_name)
                 .cloned())
         })
     }
@@ -229,16 +228,15 @@ impl PeopleStore for MemoryStore {
                     p.email
                 )));
             }
-            if p.user_name.is_some()
-                && tx
-                    .t
-                    .people
-                    .values()
-                    .any(|o| o.user_name == p.user_name && o.id != p.id)
+            if tx
+                .t
+                .people
+                .values()
+                .any(|o| user_name_of(o) == user_name_of(p) && o.id != p.id)
             {
                 return Err(CoreError::Conflict(format!(
                     "a person with userName `{}` already exists",
-                    p.user_name.as_deref().unwrap_or_default()
+                    user_name_of(p)
                 )));
             }
             let p = p.stored();
@@ -518,4 +516,10 @@ impl MemoryStore {
             Ok(())
         })
     }
+}
+
+/// A person's SCIM userName: their `user_name`, else their email (the SQL index
+/// `people_user_name` keeps it unique).
+fn user_name_of(p: &PersonRecord) -> &str {
+    p.user_name.as_deref().unwrap_or(&p.email)
 }

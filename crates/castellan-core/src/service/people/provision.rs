@@ -55,20 +55,23 @@ impl IdpPerson {
         let email = validate::email("emails", &self.email)?;
         let user_name = validate::text("userName", &self.user_name, validate::MAX_EMAIL)?;
         let user_name = validate::email_key(&user_name);
+        // The parts first: a bad part is named as such, not as the name made from it.
+        let given_name = validate::opt_text(
+            "name.givenName",
+            self.given_name.as_deref(),
+            validate::MAX_LABEL,
+        )?;
+        let family_name = validate::opt_text(
+            "name.familyName",
+            self.family_name.as_deref(),
+            validate::MAX_LABEL,
+        )?;
         Ok(Checked {
             user_name: (user_name != email).then_some(user_name),
             email,
             name: validate::text("name", &self.name, validate::MAX_LABEL)?,
-            given_name: validate::opt_text(
-                "name.givenName",
-                self.given_name.as_deref(),
-                validate::MAX_LABEL,
-            )?,
-            family_name: validate::opt_text(
-                "name.familyName",
-                self.family_name.as_deref(),
-                validate::MAX_LABEL,
-            )?,
+            given_name,
+            family_name,
             external_id: validate::opt_text("externalId", self.external_id.as_deref(), 256)?,
         })
     }
@@ -189,7 +192,10 @@ impl People<'_> {
                 changes.insert(field.into(), json!({ "from": from, "to": to }));
             }
         };
-        self.require_free(&c, Some(p.id)).await?;
+        if c.email != p.email || c.user_name != p.user_name {
+            // Only a new userName or email can collide: a deactivation never meets a 409.
+            self.require_free(&c, Some(p.id)).await?;
+        }
         change("email", json!(p.email), json!(c.email));
         change("user_name", json!(p.user_name), json!(c.user_name));
         change("name", json!(p.name), json!(c.name));
