@@ -172,6 +172,9 @@ pub struct PersonRecord {
     pub given_name: Option<String>,
     /// Family name (SCIM `name.familyName`), when the identity provider gave one.
     pub family_name: Option<String>,
+    /// When the identity provider deleted them (SCIM DELETE): they stay, deactivated, and SCIM
+    /// answers 404 for them (RFC 7644 §3.6) until a create with their userName or email.
+    pub idp_deleted_at: Option<DateTime<Utc>>,
     /// Their own authenticator for two-step sign-in, when they set one up.
     pub two_step: Option<PersonTwoStep>,
     /// Creation time.
@@ -224,6 +227,9 @@ pub struct Person {
     /// Family name from the identity provider.
     #[serde(default)]
     pub family_name: Option<String>,
+    /// When the identity provider deleted them (SCIM DELETE), if it did.
+    #[serde(default)]
+    pub idp_deleted_at: Option<DateTime<Utc>>,
     /// Whether they sign in with a two-step code from their own authenticator.
     #[serde(default)]
     pub two_step: bool,
@@ -253,6 +259,7 @@ impl From<&PersonRecord> for Person {
             user_name: p.user_name.clone(),
             given_name: p.given_name.clone(),
             family_name: p.family_name.clone(),
+            idp_deleted_at: p.idp_deleted_at,
             two_step: p.two_step.is_some(),
             created_at: p.created_at,
             updated_at: p.updated_at,

@@ -21,7 +21,7 @@ use crate::SqlStore;
 
 const PERSON_COLS: &str = "id, email, name, role, status, password_hash, invitation_hash, \
      invitation_expires_at, external_id, created_at, updated_at, totp_secret, totp_vault_id, \
-     totp_dek_id, totp_last_step, version, user_name, given_name, family_name";
+     totp_dek_id, totp_last_step, version, user_name, given_name, family_name, idp_deleted_at";
 
 /// The person columns of `people p` as `p_*`, for joins read with `row_to_person(row, "p_")`.
 const PERSON_COLS_AS_P: &str = "p.id AS p_id, p.email AS p_email, \
@@ -32,7 +32,7 @@ const PERSON_COLS_AS_P: &str = "p.id AS p_id, p.email AS p_email, \
      p.totp_secret AS p_totp_secret, p.totp_vault_id AS p_totp_vault_id, \
      p.totp_dek_id AS p_totp_dek_id, p.totp_last_step AS p_totp_last_step, \
      p.version AS p_version, p.user_name AS p_user_name, p.given_name AS p_given_name, \
-     p.family_name AS p_family_name";
+     p.family_name AS p_family_name, p.idp_deleted_at AS p_idp_deleted_at";
 
 /// The row of `table` (aliased `x`, with a `person_id` and a unique `hash` column) whose hash
 /// is `hash`, read by `read` from the columns `cols` (each `x.…`), with its person.
@@ -73,6 +73,7 @@ pub(crate) fn row_to_person(row: &AnyRow, prefix: &str) -> CoreResult<PersonReco
         user_name: get(row, &c("user_name"))?,
         given_name: get(row, &c("given_name"))?,
         family_name: get(row, &c("family_name"))?,
+        idp_deleted_at: opt_time(row, &c("idp_deleted_at"))?,
         two_step: row_to_two_step(row, prefix)?,
         created_at: time(row, &c("created_at"))?,
         updated_at: time(row, &c("updated_at"))?,
@@ -122,8 +123,10 @@ pub(crate) async fn insert_person_in_tx(
     sqlx::query(
         "INSERT INTO people (id, email, name, role, status, password_hash, invitation_hash, \
          invitation_expires_at, external_id, created_at, updated_at, totp_secret, \
-         totp_vault_id, totp_dek_id, totp_last_step, user_name, given_name, family_name) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+         totp_vault_id, totp_dek_id, totp_last_step, user_name, given_name, family_name, \
+         idp_deleted_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+         $19)",
     )
     .bind(p.id.to_string())
     .bind(&p.email)
@@ -143,6 +146,7 @@ pub(crate) async fn insert_person_in_tx(
     .bind(&p.user_name)
     .bind(&p.given_name)
     .bind(&p.family_name)
+    .bind(opt_ms(p.idp_deleted_at))
     .execute(conn)
     .await
     .map_err(|e| person_conflict(e, p))?;
@@ -212,7 +216,7 @@ impl PeopleStore for SqlStore {
             "UPDATE people SET name = $1, role = $2, status = $3, password_hash = $4, \
              invitation_hash = $5, invitation_expires_at = $6, external_id = $7, updated_at = $8, \
              email = $10, user_name = $12, given_name = $13, family_name = $14, \
-             version = version + 1 WHERE id = $9 AND version = $11",
+             idp_deleted_at = $15, version = version + 1 WHERE id = $9 AND version = $11",
         )
         .bind(&p.name)
         .bind(p.role.as_str())
@@ -228,6 +232,7 @@ impl PeopleStore for SqlStore {
         .bind(&p.user_name)
         .bind(&p.given_name)
         .bind(&p.family_name)
+        .bind(opt_ms(p.idp_deleted_at))
         .execute(&mut *tx)
         .await
         .map_err(|e| person_conflict(e, p))?;

@@ -429,17 +429,36 @@ async fn okta_and_entra_deactivate_put_replaces_and_delete_deactivates() {
         .await;
     assert_eq!(r.body["displayName"], "Cy D.", "{}", r.body);
 
-    // DELETE: deactivated, still readable, their API token refused.
+    // DELETE: deactivated and kept in Castellan, their API token refused; for SCIM the User is
+    // gone (RFC 7644 §3.6): 404 on every operation, absent from lists.
     let (del_id, del_token) = s.active_person("leaver@example.com", "admin").await;
-    let r = s
-        .scim(Method::DELETE, &format!("/Users/{del_id}"), None)
-        .await;
+    let del_path = format!("/Users/{del_id}");
+    let r = s.scim(Method::DELETE, &del_path, None).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
     assert_eq!(s.person(&del_id).await["status"], "deactivated");
-    let r = s.scim(Method::GET, &format!("/Users/{del_id}"), None).await;
-    assert_eq!(r.body["active"], false);
     let me = s.call(Method::GET, "/api/v1/me", &del_token, None).await;
     assert_eq!(me.status, StatusCode::UNAUTHORIZED);
+    let rename = json!({ "schemas": [PATCH_SCHEMA], "Operations": [{ "op": "replace", "path": "displayName", "value": "X" }]});
+    for (method, body) in [
+        (Method::GET, None),
+        (Method::PATCH, Some(rename)),
+        (Method::PUT, Some(user("leaver", "l1"))),
+        (Method::DELETE, None),
+    ] {
+        let r = s.scim(method.clone(), &del_path, body).await;
+        assert_scim_error(&r, StatusCode::NOT_FOUND, None);
+    }
+    let r = s.filter("userName eq \"leaver@example.com\"").await;
+    assert_eq!(r.body["totalResults"], 0, "{}", r.body);
+    // A create with their userName brings them back, with the same id (they never set a
+    // password through the IdP, but had one: active again).
+    let mut again = user("leaver", "l2");
+    again["userName"] = "leaver@example.com".into();
+    let back = s.create(again).await;
+    assert_eq!(back["id"], del_id.as_str());
+    assert_eq!(s.person(&del_id).await["status"], "active");
+    let r = s.scim(Method::GET, &del_path, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 
     // The log names the IdP as the actor.
     let owner = s.owner.clone();
@@ -474,10 +493,84 @@ async fn the_main_story_runs_on_postgresql() {
         .await;
     assert_eq!(r.body["active"], false, "{}", r.body);
     assert_eq!(s.person(&id).await["status"], "deactivated");
+    // A UPN userName apart from the email, name parts, a DELETE and the create that brings the
+    // person back: the new columns on PostgreSQL.
+    let mut upn = user("Up", "pg-3");
+    upn["userName"] = "up.n@corp.example".into();
+    upn["emails"] = json!([{ "value": "up@example.com", "type": "work", "primary": true }]);
+    let up = s.create(upn.clone()).await;
+    let up_id = up["id"].as_str().unwrap().to_owned();
+    assert_eq!(up["name"]["givenName"], "Up");
+    let r = s
+        .scim(Method::DELETE, &format!("/Users/{up_id}"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let r = s.scim(Method::GET, &format!("/Users/{up_id}"), None).await;
+    assert_scim_error(&r, StatusCode::NOT_FOUND, None);
+    let back = s.create(upn).await;
+    assert_eq!(back["id"], up_id.as_str());
+    assert_eq!(back["userName"], "up.n@corp.example");
     let r = s
         .call(Method::GET, "/api/v1/people", &s.scim.clone(), None)
         .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     drop(s);
     common::drop_pg_db(&name).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attributes_excluded_attributes_and_search() {
+    let s = Scim::start().await;
+    let ana = s.create(user("Ana", "okta-ana")).await;
+    let id = ana["id"].as_str().unwrap();
+    let r = s
+        .scim(
+            Method::GET,
+            &format!("/Users/{id}?attributes=userName,name.givenName"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["userName"], "ana@example.com");
+    assert_eq!(r.body["name"], json!({ "givenName": "Ana" }));
+    assert!(
+        r.body.get("emails").is_none() && r.body["id"] == id,
+        "{}",
+        r.body
+    );
+    let r = s
+        .scim(Method::GET, "/Users?excludedAttributes=name,emails", None)
+        .await;
+    let first = &r.body["Resources"][0];
+    assert!(
+        first.get("name").is_none() && first.get("emails").is_none(),
+        "{first}"
+    );
+    assert!(first.get("userName").is_some());
+    // The same query as a SearchRequest, under /Users and at the root.
+    for path in ["/Users/.search", "/.search"] {
+        let r = s
+            .scim(
+                Method::POST,
+                path,
+                Some(json!({
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                    "filter": "userName sw \"ana\"",
+                    "attributes": ["userName"],
+                    "startIndex": 1,
+                    "count": 10
+                })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.body);
+        assert_eq!(r.body["totalResults"], 1, "{}", r.body);
+        assert_eq!(
+            r.body["Resources"][0],
+            json!({ "schemas": [USER_SCHEMA], "id": id, "userName": "ana@example.com" })
+        );
+    }
+    let r = s
+        .scim(Method::POST, "/.search", Some(json!({ "filter": 3 })))
+        .await;
+    assert_scim_error(&r, StatusCode::BAD_REQUEST, Some("invalidValue"));
 }

@@ -138,27 +138,34 @@ fn user_schema(base: &str) -> Value {
         "attributes": [
             attr("userName", "string", json!({
                 "required": true, "uniqueness": "server",
-                "description": "The person's email, lowercased; unique case-insensitively.",
+                "description": "Unique case-insensitively; the email (Okta) or another name \
+                    (Entra ID's UPN).",
             })),
             attr("name", "complex", json!({
-                "description": "The person's name; Castellan keeps one display name.",
+                "required": true,
+                "description": "The person's name: one display name and its two parts; every \
+                    person has one.",
                 "subAttributes": [
                     attr("formatted", "string", json!({})),
                     attr("givenName", "string", json!({})),
                     attr("familyName", "string", json!({})),
                 ],
             })),
-            attr("displayName", "string", json!({})),
+            attr("displayName", "string", json!({ "required": true })),
             attr("active", "boolean", json!({
+                "required": true,
                 "description": "false: the person is deactivated (never deleted).",
             })),
             attr("emails", "complex", json!({
                 "multiValued": true,
-                "mutability": "readOnly",
-                "description": "The person's email (the userName).",
+                "required": true,
+                "description": "The person's one email (required unless userName is the email).",
                 "subAttributes": [
-                    attr("value", "string", json!({ "mutability": "readOnly" })),
-                    attr("type", "string", json!({ "mutability": "readOnly" })),
+                    attr("value", "string", json!({ "required": true })),
+                    // Castellan sets these: `work` and primary (one email per person).
+                    attr("type", "string", json!({
+                        "mutability": "readOnly", "canonicalValues": ["work"],
+                    })),
                     attr("primary", "boolean", json!({ "mutability": "readOnly" })),
                 ],
             })),

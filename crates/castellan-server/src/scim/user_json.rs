@@ -235,6 +235,7 @@ pub(super) fn refuse_unkept_changes(before: &Value, after: &Value) -> ScimResult
             get_ci(after, "displayName"),
         ),
         ("name", get_ci(before, "name"), get_ci(after, "name")),
+        ("active", get_ci(before, "active"), get_ci(after, "active")),
         (
             "name.formatted",
             nb.and_then(|n| get_ci(n, "formatted")),
@@ -244,7 +245,7 @@ pub(super) fn refuse_unkept_changes(before: &Value, after: &Value) -> ScimResult
         if b.is_some() && a.is_none() {
             return Err(ScimError::bad(
                 "mutability",
-                format!("every person keeps a name: `{what}` cannot be removed (replace it)"),
+                format!("`{what}` is required: it cannot be removed (replace it)"),
             ));
         }
     }
@@ -346,6 +347,76 @@ pub(super) fn follow_email_change(before: &Value, after: &mut Value) -> ScimResu
         }
     }
     Ok(())
+}
+
+/// A list of attribute paths as `attributes` and `excludedAttributes` give them (RFC 7644
+/// §3.4.2.5, §3.9): comma-separated, the core User schema's URN prefix optional, names
+/// case-insensitive. Each is `(attribute, sub-attribute)`.
+fn attribute_list(text: &str) -> Vec<(String, Option<String>)> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            let t = t
+                .get(..castellan_scim::CORE_USER.len() + 1)
+                .filter(|p| p.eq_ignore_ascii_case(&format!("{}:", castellan_scim::CORE_USER)))
+                .map_or(t, |p| &t[p.len()..]);
+            match t.split_once('.') {
+                Some((a, sub)) => (a.to_owned(), Some(sub.to_owned())),
+                None => (t.to_owned(), None),
+            }
+        })
+        .collect()
+}
+
+/// Applies `attributes` (only these, with `id` and `schemas`, which are always returned) or
+/// else `excludedAttributes` (all but these; never `id` or `schemas`) to a User (RFC 7644
+/// §3.9). A sub-attribute path keeps or drops that sub-attribute in the complex value (in each
+/// value of a multi-valued one).
+pub(super) fn project(user: &mut Value, attributes: Option<&str>, excluded: Option<&str>) {
+    let Some(obj) = user.as_object_mut() else {
+        return;
+    };
+    let always = |k: &str| k.eq_ignore_ascii_case("id") || k.eq_ignore_ascii_case("schemas");
+    let subs_of = |v: &mut Value, keep: &dyn Fn(&str) -> bool| {
+        let mut one = |x: &mut Value| {
+            if let Some(o) = x.as_object_mut() {
+                o.retain(|k, _| keep(k));
+            }
+        };
+        match v {
+            Value::Array(items) => items.iter_mut().for_each(&mut one),
+            other => one(other),
+        }
+    };
+    if let Some(list) = attributes.map(attribute_list).filter(|l| !l.is_empty()) {
+        obj.retain(|k, _| always(k) || list.iter().any(|(a, _)| a.eq_ignore_ascii_case(k)));
+        for (k, v) in obj.iter_mut() {
+            let named: Vec<&String> = list
+                .iter()
+                .filter(|(a, _)| a.eq_ignore_ascii_case(k))
+                .map(|(_, sub)| sub.as_ref())
+                .collect::<Option<Vec<_>>>()
+                .unwrap_or_default();
+            if !named.is_empty() {
+                subs_of(v, &|sk| named.iter().any(|n| n.eq_ignore_ascii_case(sk)));
+            }
+        }
+    } else if let Some(list) = excluded.map(attribute_list) {
+        for (a, sub) in &list {
+            if always(a) {
+                continue;
+            }
+            match sub {
+                None => obj.retain(|k, _| !k.eq_ignore_ascii_case(a)),
+                Some(sub) => {
+                    if let Some((_, v)) = obj.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(a)) {
+                        subs_of(v, &|sk| !sk.eq_ignore_ascii_case(sub));
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -463,5 +534,32 @@ mod tests {
         let mut same = before.clone();
         same["emails"][0]["value"] = "A@X.io".into();
         assert!(refuse_other_emails(&before, &same).is_ok());
+    }
+
+    #[test]
+    fn attributes_and_excluded_attributes_project_a_user() {
+        let user = json!({"schemas": ["s"], "id": "1", "userName": "a@x.io",
+            "name": {"formatted": "A B", "givenName": "A"}, "displayName": "A B",
+            "emails": [{"value": "a@x.io", "type": "work", "primary": true}], "active": true});
+        let mut u = user.clone();
+        project(
+            &mut u,
+            Some(
+                "userName, urn:ietf:params:scim:schemas:core:2.0:User:name.givenName, emails.value",
+            ),
+            None,
+        );
+        assert_eq!(
+            u,
+            json!({"schemas": ["s"], "id": "1", "userName": "a@x.io", "name": {"givenName": "A"},
+                "emails": [{"value": "a@x.io"}]})
+        );
+        let mut u = user.clone();
+        project(&mut u, None, Some("name,ID,emails.type"));
+        assert!(u.get("name").is_none() && u.get("id").is_some());
+        assert_eq!(u["emails"], json!([{"value": "a@x.io", "primary": true}]));
+        let mut u = user.clone();
+        project(&mut u, None, None);
+        assert_eq!(u, user);
     }
 }

@@ -11,7 +11,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use castellan_core::ids::PersonId;
 use castellan_core::model::{Person, PersonStatus};
@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 
 use super::discovery::MAX_RESULTS;
 use super::user_json::{
-    follow_email_change, from_scim, get_ci, refuse_blank_names, refuse_other_emails,
+    follow_email_change, from_scim, get_ci, project, refuse_blank_names, refuse_other_emails,
     refuse_unkept_changes,
 };
 use super::{base_url, scim_response, ScimAuth, ScimBody, ScimError, ScimResult, LIST_SCHEMA};
@@ -32,6 +32,9 @@ use crate::AppState;
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/Users", get(list_users).post(create_user))
+        .route("/Users/.search", post(search_users))
+        // The search at the root (RFC 7644 §3.4.3) covers every resource type: Users only.
+        .route("/.search", post(search_users))
         .route(
             "/Users/{id}",
             get(get_user)
@@ -139,6 +142,19 @@ fn under_if_match<T>(e: CoreError, if_match: Option<T>) -> ScimError {
     }
 }
 
+/// A person as SCIM sees them: one the identity provider deleted is 404 (RFC 7644 §3.6), though
+/// Castellan keeps them, deactivated.
+fn visible(p: Person) -> ScimResult<Person> {
+    if p.idp_deleted_at.is_some() {
+        return Err(ScimError::new(
+            StatusCode::NOT_FOUND,
+            None,
+            "no User has this id",
+        ));
+    }
+    Ok(p)
+}
+
 fn person_id(id: &str) -> ScimResult<PersonId> {
     id.parse::<PersonId>()
         .map_err(|_| ScimError::new(StatusCode::NOT_FOUND, None, "no User has this id"))
@@ -178,10 +194,24 @@ async fn get_user(
     ScimAuth(a): ScimAuth,
     headers: HeaderMap,
     Path(id): Path<String>,
+    q: Result<Query<ListQuery>, QueryRejection>,
 ) -> ScimResult<Response> {
-    let p = s.svc.people().get(&a.permit()?, person_id(&id)?).await?;
+    let q = read_query(q)?;
+    let p = visible(s.svc.people().get(&a.permit()?, person_id(&id)?).await?)?;
     let base = base_url(&s, &headers);
-    Ok(user_response(StatusCode::OK, &p, &base))
+    let mut r = user_response(StatusCode::OK, &p, &base);
+    if q.attributes.is_some() || q.excluded_attributes.is_some() {
+        let mut v = to_scim(&p, &base);
+        project(
+            &mut v,
+            q.attributes.as_deref(),
+            q.excluded_attributes.as_deref(),
+        );
+        let headers = r.headers().clone();
+        r = scim_response(StatusCode::OK, &v);
+        r.headers_mut().extend(headers);
+    }
+    Ok(r)
 }
 
 /// The query of a list request (RFC 7644 §3.4.2). Numbers are read by hand so that a bad one
@@ -192,6 +222,20 @@ struct ListQuery {
     #[serde(rename = "startIndex")]
     start_index: Option<String>,
     count: Option<String>,
+    attributes: Option<String>,
+    #[serde(rename = "excludedAttributes")]
+    excluded_attributes: Option<String>,
+}
+
+/// A query string read into `T`; one that does not read (a parameter given twice) is a SCIM
+/// error too.
+fn read_query<T>(q: Result<Query<T>, QueryRejection>) -> ScimResult<T> {
+    q.map(|Query(q)| q).map_err(|e| {
+        ScimError::bad(
+            "invalidValue",
+            format!("the query string could not be read: {}", e.body_text()),
+        )
+    })
 }
 
 fn number(name: &str, v: Option<&str>) -> ScimResult<Option<i64>> {
@@ -213,13 +257,62 @@ async fn list_users(
     headers: HeaderMap,
     q: Result<Query<ListQuery>, QueryRejection>,
 ) -> ScimResult<Response> {
-    // A query string that does not read (a parameter given twice) is a SCIM error too.
-    let Query(q) = q.map_err(|e| {
-        ScimError::bad(
-            "invalidValue",
-            format!("the query string could not be read: {}", e.body_text()),
-        )
-    })?;
+    list(&s, &a, &headers, read_query(q)?).await
+}
+
+/// `POST /scim/v2/Users/.search` (RFC 7644 §3.4.3): a SearchRequest (`filter`, `startIndex`,
+/// `count`, `attributes`, `excludedAttributes`, the last two as lists) answered as the list
+/// query is. Errors: 400 `invalidSyntax` for a body that is not a SearchRequest object, and the
+/// list query's.
+async fn search_users(
+    State(s): State<AppState>,
+    ScimAuth(a): ScimAuth,
+    headers: HeaderMap,
+    ScimBody(body): ScimBody,
+) -> ScimResult<Response> {
+    if !body.is_object() {
+        return Err(ScimError::bad(
+            "invalidSyntax",
+            "a SearchRequest is a JSON object",
+        ));
+    }
+    let text = |k: &str| -> ScimResult<Option<String>> {
+        match get_ci(&body, k) {
+            None => Ok(None),
+            Some(Value::String(t)) => Ok(Some(t.clone())),
+            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|i| i.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()
+                .map(|l| Some(l.join(",")))
+                .ok_or_else(|| ScimError::bad("invalidValue", format!("`{k}` must list strings"))),
+            Some(_) => Err(ScimError::bad(
+                "invalidValue",
+                format!("`{k}` has the wrong type"),
+            )),
+        }
+    };
+    if get_ci(&body, "filter").is_some_and(|f| !f.is_string()) {
+        return Err(ScimError::bad("invalidValue", "`filter` must be a string"));
+    }
+    let q = ListQuery {
+        filter: text("filter")?,
+        start_index: text("startIndex")?,
+        count: text("count")?,
+        attributes: text("attributes")?,
+        excluded_attributes: text("excludedAttributes")?,
+    };
+    list(&s, &a, &headers, q).await
+}
+
+/// The list query shared by `GET /Users` and `POST /Users/.search`.
+async fn list(
+    s: &AppState,
+    a: &castellan_core::activity::Actor,
+    headers: &HeaderMap,
+    q: ListQuery,
+) -> ScimResult<Response> {
     let start = number("startIndex", q.start_index.as_deref())?
         .unwrap_or(1)
         .max(1);
@@ -238,10 +331,11 @@ async fn list_users(
             Some(f)
         }
     };
-    let base = base_url(&s, &headers);
+    let base = base_url(s, headers);
     let people = s.svc.people().list(&a.permit()?).await?;
     let all: Vec<Value> = people
         .iter()
+        .filter(|p| p.idp_deleted_at.is_none())
         .map(|p| to_scim(p, &base))
         .filter(|u| {
             f.as_ref()
@@ -253,6 +347,14 @@ async fn list_users(
         .into_iter()
         .skip(usize::try_from(start - 1).unwrap_or(usize::MAX))
         .take(usize::try_from(count).unwrap_or(0))
+        .map(|mut u| {
+            project(
+                &mut u,
+                q.attributes.as_deref(),
+                q.excluded_attributes.as_deref(),
+            );
+            u
+        })
         .collect();
     Ok(scim_response(
         StatusCode::OK,
@@ -300,7 +402,7 @@ async fn replace_user(
     let ScimAuth(a) = &auth;
     let id = person_id(&id)?;
     let tags = if_match(&headers)?;
-    let current = s.svc.people().get(&a.permit()?, id).await?;
+    let current = visible(s.svc.people().get(&a.permit()?, id).await?)?;
     let mut body = body;
     if get_ci(&body, "emails").is_none() && current.user_name.is_some() {
         // A userName apart from the email (a UPN) is not an address to take: without `emails`
@@ -355,6 +457,9 @@ async fn patch_user(
     // so that only a stale write is tried again.
     let attempt = || async {
         let current = people.get(&a.permit()?, id).await?;
+        if current.idp_deleted_at.is_some() {
+            return Err(CoreError::NotFound { kind: "person" });
+        }
         if tags.as_ref().is_some_and(|t| !t.contains(&current.version)) {
             return Err(CoreError::Stale { kind: "person" });
         }
@@ -388,8 +493,9 @@ async fn patch_user(
 }
 
 /// `DELETE /scim/v2/Users/{id}` (RFC 7644 §3.6): 204. Castellan never deletes people: the
-/// person is deactivated (tokens revoked, removed from every hub) and stays readable with
-/// `active: false`. With `If-Match`, only over that version, else 412.
+/// person is deactivated (tokens revoked, removed from every hub) and kept in Castellan, and
+/// SCIM answers 404 for them from then on (a create with their userName or email brings them
+/// back, with the same id). With `If-Match`, only over that version, else 412.
 async fn delete_user(
     State(s): State<AppState>,
     auth: ScimAuth,

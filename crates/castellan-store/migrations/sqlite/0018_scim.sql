@@ -21,3 +21,8 @@ ALTER TABLE people ADD COLUMN family_name TEXT;
 -- A person's userName is user_name, else the email: unique across people, in one index so that
 -- two concurrent writes can never both take one.
 CREATE UNIQUE INDEX people_user_name ON people ((COALESCE(user_name, email)));
+
+-- When the identity provider deleted the person (SCIM DELETE, ms since the epoch): Castellan keeps
+-- them, deactivated, and SCIM answers 404 for them from then on (RFC 7644 §3.6); a new create
+-- with their userName or email brings them back.
+ALTER TABLE people ADD COLUMN idp_deleted_at INTEGER;

@@ -124,6 +124,7 @@ impl Stored for PersonRecord {
     fn stored(&self) -> Self {
         Self {
             invitation_expires_at: oms(self.invitation_expires_at),
+            idp_deleted_at: oms(self.idp_deleted_at),
             created_at: ms(self.created_at),
             updated_at: ms(self.updated_at),
             ..self.clone()

@@ -77,6 +77,17 @@ impl IdpPerson {
     }
 }
 
+/// What a write of [`People::reprovision_once`] does besides applying the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// A change (PUT, PATCH): a person the IdP deleted is not found.
+    Change,
+    /// A SCIM DELETE: also marks the person deleted for the IdP (not found from then on).
+    Delete,
+    /// A create that meets a person the IdP deleted: brings them back.
+    Revive,
+}
+
 /// Refusal for any IdP change to the workspace owner.
 fn owner_refused() -> CoreError {
     CoreError::Forbidden(
@@ -108,6 +119,18 @@ impl People<'_> {
                 actor.role
             )));
         }
+        // A person the IdP deleted comes back with the same id when it creates them again.
+        let user_name = c.user_name.as_deref().unwrap_or(&c.email);
+        let held = match self.store.person_by_user_name(user_name).await? {
+            Some(p) => Some(p),
+            None => self.store.person_by_email(&c.email).await?,
+        };
+        if let Some(gone) = held.filter(|p| p.idp_deleted_at.is_some()) {
+            return super::retry_stale(|| {
+                self.reprovision_once(permit, gone.id, None, &input, Mode::Revive)
+            })
+            .await;
+        }
         self.require_free(&c, None).await?;
         let now = self.now();
         let status = if input.active == Some(false) {
@@ -128,6 +151,7 @@ impl People<'_> {
             user_name: c.user_name,
             given_name: c.given_name,
             family_name: c.family_name,
+            idp_deleted_at: None,
             two_step: None,
             created_at: now,
             updated_at: now,
@@ -163,8 +187,14 @@ impl People<'_> {
         input: IdpPerson,
     ) -> CoreResult<Person> {
         match version {
-            Some(v) => self.reprovision_once(permit, id, Some(v), &input).await,
-            None => super::retry_stale(|| self.reprovision_once(permit, id, None, &input)).await,
+            Some(v) => {
+                self.reprovision_once(permit, id, Some(v), &input, Mode::Change)
+                    .await
+            }
+            None => {
+                super::retry_stale(|| self.reprovision_once(permit, id, None, &input, Mode::Change))
+                    .await
+            }
         }
     }
 
@@ -175,9 +205,14 @@ impl People<'_> {
         id: PersonId,
         version: Option<i64>,
         input: &IdpPerson,
+        mode: Mode,
     ) -> CoreResult<Person> {
         let actor = permit.actor();
         let mut p = self.person_record(id).await?;
+        // Deleted for the IdP: not found, except to the create that brings them back.
+        if p.idp_deleted_at.is_some() != (mode == Mode::Revive) {
+            return Err(CoreError::NotFound { kind: "person" });
+        }
         if version.is_some_and(|v| v != p.version) {
             return Err(CoreError::Stale { kind: "person" });
         }
@@ -212,6 +247,16 @@ impl People<'_> {
             (Some(true), s) => s,
         };
         change("status", json!(p.status), json!(status));
+        let deleted = match mode {
+            Mode::Change => p.idp_deleted_at,
+            Mode::Delete => Some(self.now()),
+            Mode::Revive => None,
+        };
+        change(
+            "idp_deleted",
+            json!(p.idp_deleted_at.is_some()),
+            json!(deleted.is_some()),
+        );
         if changes.is_empty() {
             return Ok(Person::from(&p));
         }
@@ -227,6 +272,7 @@ impl People<'_> {
         p.family_name = c.family_name;
         p.external_id = c.external_id;
         p.status = status;
+        p.idp_deleted_at = deleted;
         self.save_change(actor, p, changes, deactivating).await
     }
 
@@ -294,8 +340,14 @@ impl People<'_> {
                 external_id: p.external_id.clone(),
                 active: Some(false),
             };
-            self.reprovision_once(permit, id, Some(version.unwrap_or(p.version)), &input)
-                .await
+            self.reprovision_once(
+                permit,
+                id,
+                Some(version.unwrap_or(p.version)),
+                &input,
+                Mode::Delete,
+            )
+            .await
         };
         match version {
             Some(_) => once().await,
