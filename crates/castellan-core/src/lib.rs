@@ -19,6 +19,7 @@ pub mod ports;
 pub mod reconcile;
 pub mod resource_roles;
 pub mod service;
+pub mod team;
 pub mod validate;
 
 pub use error::{CoreError, CoreResult};

@@ -18,6 +18,8 @@ use crate::ids::{AccountId, DataKeyId, PersonId, TokenId, VaultId};
 use crate::manual::{ManualTask, ManualTaskId, RosterMember};
 mod bot_state;
 pub use bot_state::*;
+mod teams;
+pub use teams::*;
 
 use crate::model::{
     AccountRecord, ItemRole, NewPassword, OtpRecord, PasswordResetRecord, PersonRecord,
@@ -334,6 +336,7 @@ pub trait Store:
     + AppSessionStore
     + JobStepStore
     + OAuth2Store
+    + TeamStore
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -208,7 +208,10 @@ async fn upsert_members(
 }
 
 /// Bumps the grants version of each hub; returns how many hubs exist among them.
-async fn bump_grants_version(conn: &mut AnyConnection, hubs: &[HubId]) -> CoreResult<u64> {
+pub(crate) async fn bump_grants_version(
+    conn: &mut AnyConnection,
+    hubs: &[HubId],
+) -> CoreResult<u64> {
     let mut n = 0;
     for h in hubs {
         n += sqlx::query("UPDATE hubs SET grants_version = grants_version + 1 WHERE id = $1")

@@ -25,6 +25,7 @@ mod oauth2;
 mod otp;
 mod people;
 mod recovery;
+mod teams;
 mod tokens;
 mod vaults;
 mod workspace;

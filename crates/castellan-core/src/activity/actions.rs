@@ -65,6 +65,7 @@ const JOB: Option<&str> = Some("job");
 const MASTER_KEY: Option<&str> = Some("master_key");
 const PERSON: Option<&str> = Some("person");
 const TASK: Option<&str> = Some("task");
+const TEAM: Option<&str> = Some("team");
 const TOKEN: Option<&str> = Some("token");
 const VAULT: Option<&str> = Some("vault");
 const WORKSPACE: Option<&str> = Some("workspace");
@@ -137,6 +138,8 @@ activity_actions! {
     HubCheckForUpdates = "hub.check_for_updates", HUB, ["job_id", "total", "new", "changed", "gone", "drift", "halted"], "The bot listed the app's members and wrote a sync report.";
     HubShare = "hub.share", HUB, ["person_id", "email", "hub_role", "app_role"], "A person was granted a hub with a hub role and an app role.";
     HubRevoke = "hub.revoke", HUB, ["person_id", "keep_seat", "reason"], "A person's hub grant was removed (`reason` when done for a deactivation).";
+    HubShareTeam = "hub.share_team", HUB, ["team_id", "team_name", "hub_role", "app_role"], "A team was granted a hub (or its roles there changed): each member gets the roles unless a grant of their own or another team's ranks higher.";
+    HubRevokeTeam = "hub.revoke_team", HUB, ["team_id", "team_name"], "A team's grant on a hub was removed: members no other grant keeps are removed from the app.";
     HubMemberMatch = "hub.member_match", HUB, ["app_member_id", "person_id"], "An app member was matched to a person.";
     HubMemberExempt = "hub.member_exempt", HUB, ["app_member_id", "reason"], "An app member was exempted from matching.";
     HubMemberRemove = "hub.member_remove", HUB, ["app_member_id"], "Removal of an app member from the app was requested.";
@@ -157,6 +160,10 @@ activity_actions! {
     JobNeedsAttention = "job.needs_attention", JOB, ["hub_id", "attempts", "error", "outcome", "attention"], "A job stopped at something only a person can get past (a captcha, a consent screen, an unexpected page): it waits for a session upload or a retry.";
     JobScreenshotView = "job.screenshot_view", JOB, ["hub_id", "seq"], "A person viewed the screenshot of a job's step (it may show personal data).";
     HubSessionUpload = "hub.session_upload", HUB, ["cookies", "requeued"], "A person uploaded a signed-in session (browser cookies) for a hub's automation account; the jobs that needed attention were queued again.";
+    // Teams.
+    TeamCreate = "team.create", TEAM, ["kind", "external_id", "members", "source"], "A team was made (`kind` `idp` when the identity provider keeps it, `source: idp` when it made it over SCIM).";
+    TeamUpdate = "team.update", TEAM, ["name", "external_id", "added", "added_count", "removed", "removed_count", "source"], "A team's name, external id or members changed (`added` and `removed` list up to 100 person ids; the counts are complete).";
+    TeamDelete = "team.delete", TEAM, ["members", "source"], "A team was deleted; its members lost its hubs.";
     // Keys and the log itself.
     KeysRewrap = "keys.rewrap", MASTER_KEY, ["count"], "Data keys were re-wrapped under the active master key (`castellan keys rotate`).";
     ActivityExport = "activity.export", NONE, [], "The activity log was exported.";

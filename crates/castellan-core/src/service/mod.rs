@@ -14,6 +14,7 @@
 //! | `hubs/` | [`Hubs`] | business hubs: connect, grants, members, jobs |
 //! | `manual/` | [`Hubs`] | manual hubs: the manual connector, rosters, the app admin's tasks |
 //! | `inbox/` | [`Inbox`], [`InboxDelivery`] | managed addresses and numbers, codes, receiving |
+//! | `teams.rs` | [`Teams`] | teams, their members and their grants on hubs |
 //! | `vaults.rs` | [`Vaults`] | vaults and who can reach them |
 //! | `catalog.rs` | [`Catalog`] | the app catalog and the password generator |
 //! | `activity.rs` | [`Activity`] | the activity log |
@@ -30,6 +31,7 @@ mod inbox;
 mod keys;
 mod manual;
 mod people;
+mod teams;
 mod vaults;
 
 use std::collections::HashMap;
@@ -71,6 +73,7 @@ pub use people::{
     INVITATION_DAYS, RESET_LINK_MINUTES, RESET_PATH, RESET_PREFIX, SCIM_PREFIX, SESSION_PREFIX,
     STALE_RETRIES, TWO_STEP_ISSUER, TWO_STEP_SECRET_BYTES,
 };
+pub use teams::{TeamInput, TeamView};
 pub use vaults::NewVault;
 
 /// Source of the workspace master keys. The server's implementation re-reads the key file when
@@ -147,6 +150,8 @@ handles! {
     /// The shared inbox's receiving side (the SMTP receiver, the SMS webhook, retention):
     /// no actor, the host delivers.
     InboxDelivery => inbox_delivery;
+    /// Teams: self-managed and kept by the identity provider, their members and their hubs.
+    Teams => teams;
     /// Vaults and who can reach them.
     Vaults => vaults;
     /// The activity log: listing, export and verification of its hash chain.

@@ -14,3 +14,4 @@ mod roles;
 mod sessions;
 mod settings;
 mod status;
+mod teams;

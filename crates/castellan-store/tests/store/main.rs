@@ -15,6 +15,7 @@ mod people_cases;
 mod recovery_cases;
 mod session_cases;
 mod supersede_cases;
+mod team_cases;
 mod token_cases;
 mod vault_cases;
 
@@ -408,4 +409,14 @@ async fn sqlite_job_steps_are_kept() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_job_steps_are_kept() {
     run(Db::Postgres, session_cases::job_steps_are_kept).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_teams_and_access() {
+    run(Db::Sqlite, team_cases::teams_and_access).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_teams_and_access() {
+    run(Db::Postgres, team_cases::teams_and_access).await;
 }

@@ -170,3 +170,8 @@ async fn memory_app_sessions_are_kept_and_claimed() {
 async fn memory_job_steps_are_kept() {
     run_memory(session_cases::job_steps_are_kept).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_teams_and_access() {
+    run_memory(team_cases::teams_and_access).await;
+}

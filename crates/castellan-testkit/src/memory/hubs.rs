@@ -62,7 +62,7 @@ impl Tables {
     }
 
     /// Bumps the grants version of each existing hub; returns how many exist.
-    fn bump_grants_version(&mut self, hubs: &[HubId]) -> u64 {
+    pub(crate) fn bump_grants_version(&mut self, hubs: &[HubId]) -> u64 {
         let mut n = 0;
         for h in hubs {
             if let Some(row) = self.hubs.get_mut(h) {

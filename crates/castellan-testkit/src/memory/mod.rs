@@ -23,6 +23,7 @@ mod manual;
 mod oauth2;
 mod people;
 mod tables;
+mod teams;
 mod vaults;
 
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -77,6 +77,15 @@ pub(crate) struct Tables {
     pub(crate) job_steps: BTreeMap<(JobId, i64), castellan_core::ports::KeptJobStep>,
     /// `oauth2_grants`, by account and scope: the grant and its refresh claim.
     pub(crate) oauth2_grants: BTreeMap<(AccountId, String), OAuth2GrantRow>,
+    /// `teams`, by id.
+    pub(crate) teams: BTreeMap<castellan_core::team::TeamId, castellan_core::team::Team>,
+    /// `team_members`: (team, person).
+    pub(crate) team_members: std::collections::BTreeSet<(castellan_core::team::TeamId, PersonId)>,
+    /// `team_grants`, by hub and team: hub role, app role, last change.
+    pub(crate) team_grants: BTreeMap<
+        (HubId, castellan_core::team::TeamId),
+        (castellan_core::hub::HubRole, String, DateTime<Utc>),
+    >,
     /// `oauth2_flows`, by state hash.
     pub(crate) oauth2_flows: BTreeMap<String, castellan_core::ports::OAuth2Flow>,
 }

@@ -51,7 +51,7 @@ impl Bot {
             ..SyncReport::default()
         };
         reconcile::diff(&previous, &snapshot, &mut report);
-        let grants = self.svc.store.grants(hub.id).await?;
+        let grants = self.svc.effective_grants(hub).await?;
         let (resources, holdings) = self.resources(&c, &ctx, &s, &grants, &caps).await?;
         report.resources = resources;
         let plan = reconcile::plan(&snapshot, &grants, &people, &holdings);

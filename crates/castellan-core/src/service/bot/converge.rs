@@ -38,7 +38,7 @@ impl Bot {
         let (want, record, on_resources) = match person {
             Some(pid) => {
                 let record = self.svc.store.person(pid).await?;
-                let grants = self.svc.store.grants(hub.id).await?;
+                let grants = self.svc.effective_grants(hub).await?;
                 let grant = grants.iter().find(|g| g.person_id == pid);
                 let active = record
                     .as_ref()

@@ -105,7 +105,7 @@ impl Castellan {
 
     /// The roles a grant on `hub` may give and the default one: its connector's (resolved by
     /// [`Castellan::hub_connector`]), else the app's catalog roles.
-    async fn connector_roles(&self, hub: &Hub) -> CoreResult<(Vec<String>, String)> {
+    pub(crate) async fn connector_roles(&self, hub: &Hub) -> CoreResult<(Vec<String>, String)> {
         // Roles the app itself listed at the last check win over the connector's fixed list.
         let listed = self
             .store

@@ -97,11 +97,11 @@ impl Hubs<'_> {
             }
             MemberAction::Remove => {
                 if let Some(pid) = m.person_id {
-                    let grants = self.store.grants(id).await?;
+                    let grants = self.effective_grants(&hub).await?;
                     if grants.iter().any(|g| g.person_id == pid && !g.revoked) {
                         // The grant would bring the member back: one intent at a time.
                         return Err(CoreError::Conflict(
-                            "this member's person holds an active grant on the hub: revoke the grant instead".into(),
+                            "this member's person holds the hub through a grant of their own or a team's: revoke that instead".into(),
                         ));
                     }
                 }

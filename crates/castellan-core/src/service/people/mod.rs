@@ -320,6 +320,9 @@ impl People<'_> {
         deactivating: bool,
     ) -> CoreResult<Person> {
         p.updated_at = self.now();
+        let reactivated = changes
+            .get("status")
+            .is_some_and(|s| s["from"] == "deactivated");
         let action = if deactivating {
             ActivityAction::PersonDeactivate
         } else {
@@ -333,6 +336,9 @@ impl People<'_> {
         if p.status == PersonStatus::Deactivated {
             // A person who leaves loses every hub: the bot removes them from each app.
             self.revoke_everywhere(actor, p.id).await?;
+        } else if reactivated {
+            // Back: the hubs their teams hold take them in again.
+            self.team_access_changed(actor, p.id).await?;
         }
         Ok(Person::from(&p))
     }
