@@ -132,8 +132,16 @@ async fn discovery_declares_what_is_implemented() {
     }
     assert_eq!(c["authenticationSchemes"][0]["type"], "oauthbearertoken");
     let r = s.scim(Method::GET, "/ResourceTypes", None).await;
-    assert_eq!(r.body["totalResults"], 1);
+    assert_eq!(r.body["totalResults"], 2);
     assert_eq!(r.body["Resources"][0]["endpoint"], "/Users");
+    assert_eq!(r.body["Resources"][1]["endpoint"], "/Groups");
+    let r = s.scim(Method::GET, "/ResourceTypes/Group", None).await;
+    assert_eq!(r.body["schema"], GROUP_SCHEMA);
+    let r = s
+        .scim(Method::GET, &format!("/Schemas/{GROUP_SCHEMA}"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["attributes"][1]["name"], "members");
     let r = s.scim(Method::GET, "/ResourceTypes/User", None).await;
     assert_eq!(r.body["schema"], USER_SCHEMA);
     let r = s.scim(Method::GET, "/Schemas", None).await;
@@ -151,7 +159,7 @@ async fn discovery_declares_what_is_implemented() {
     assert!(names.contains(&"userName") && names.contains(&"active"));
     let r = s.scim(Method::GET, "/Schemas/urn:nope", None).await;
     assert_scim_error(&r, StatusCode::NOT_FOUND, None);
-    let r = s.scim(Method::GET, "/Groups", None).await;
+    let r = s.scim(Method::GET, "/Bulk", None).await;
     assert_scim_error(&r, StatusCode::NOT_FOUND, None);
     // A method an endpoint does not take is a SCIM error too.
     let r = s.scim(Method::DELETE, "/Users", None).await;

@@ -25,9 +25,19 @@ pub fn json_body(
         return Err(map(&r));
     }
     r.json.ok_or_else(|| {
+        // What came instead (its type and size, never its text) says whether this is a web page
+        // (a wrong base URL) or a broken answer.
+        let ctype = r
+            .headers
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("no content type");
         ConnectorError::Configuration(format!(
-            "{} answered '{what}' without JSON: not {app}'s API (check the base URL)",
-            r.base
+            "{} answered '{what}' without JSON (HTTP {}, {ctype}, {} bytes): not {app}'s API \
+             (check the base URL)",
+            r.base,
+            r.status.as_u16(),
+            r.text.len()
         ))
     })
 }

@@ -320,6 +320,13 @@ impl Teams<'_> {
         self.store.grants_of_team(id).await
     }
 
+    /// The teams' grants on a hub, each with the team's members, ordered by team name. Needs
+    /// `HubRead`. `NotFound { kind: "hub" }`.
+    pub async fn on_hub(&self, _: &Permit<can::HubRead>, hub: HubId) -> CoreResult<Vec<TeamGrant>> {
+        self.hub_record(hub).await?;
+        self.store.team_grants(hub).await
+    }
+
     /// Gives a team a hub (or changes its roles there): each member gets `hub_role` (default
     /// `collaborator`; `owner` is refused) and `app_role` (default: the hub's default role) on
     /// the hub, unless a grant of their own or another team's ranks higher

@@ -13,6 +13,7 @@ pub(crate) mod oauth2;
 mod people;
 mod scim_tokens;
 mod setup;
+mod teams;
 mod totp;
 pub(crate) mod vaults;
 
@@ -26,6 +27,7 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .merge(setup::routes())
         .merge(health::routes())
         .merge(people::routes())
+        .merge(teams::routes())
         .merge(scim_tokens::routes())
         .merge(vaults::routes())
         .merge(accounts::routes())

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use castellan_scim::CORE_USER;
+use castellan_scim::{CORE_GROUP, CORE_USER};
 use serde_json::{json, Value};
 
 use super::{base_url, scim_response, ScimAuth, ScimError, ScimResult, LIST_SCHEMA};
@@ -73,6 +73,18 @@ fn user_resource_type(base: &str) -> Value {
     })
 }
 
+fn group_resource_type(base: &str) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+        "id": "Group",
+        "name": "Group",
+        "endpoint": "/Groups",
+        "description": "A team the identity provider keeps: its members get the team's hubs",
+        "schema": CORE_GROUP,
+        "meta": meta(base, "ResourceType", "ResourceTypes/Group"),
+    })
+}
+
 fn list(resources: Vec<Value>) -> Value {
     json!({
         "schemas": [LIST_SCHEMA],
@@ -83,32 +95,39 @@ fn list(resources: Vec<Value>) -> Value {
     })
 }
 
-/// `GET /scim/v2/ResourceTypes` (RFC 7644 §4): `User`.
+/// `GET /scim/v2/ResourceTypes` (RFC 7644 §4): `User` and `Group`.
 async fn resource_types(
     State(s): State<AppState>,
     ScimAuth(_): ScimAuth,
     headers: HeaderMap,
 ) -> Response {
     let base = base_url(&s, &headers);
-    scim_response(StatusCode::OK, &list(vec![user_resource_type(&base)]))
+    scim_response(
+        StatusCode::OK,
+        &list(vec![user_resource_type(&base), group_resource_type(&base)]),
+    )
 }
 
-/// `GET /scim/v2/ResourceTypes/{name}`: `User`; another name is 404.
+/// `GET /scim/v2/ResourceTypes/{name}`: `User` or `Group`; another name is 404.
 async fn resource_type(
     State(s): State<AppState>,
     ScimAuth(_): ScimAuth,
     headers: HeaderMap,
     Path(name): Path<String>,
 ) -> ScimResult<Response> {
-    if name != "User" {
-        return Err(ScimError::new(
-            StatusCode::NOT_FOUND,
-            None,
-            "no such resource type; this service provider serves `User`",
-        ));
-    }
     let base = base_url(&s, &headers);
-    Ok(scim_response(StatusCode::OK, &user_resource_type(&base)))
+    let found = match name.as_str() {
+        "User" => user_resource_type(&base),
+        "Group" => group_resource_type(&base),
+        _ => {
+            return Err(ScimError::new(
+                StatusCode::NOT_FOUND,
+                None,
+                "no such resource type; this service provider serves `User` and `Group`",
+            ))
+        }
+    };
+    Ok(scim_response(StatusCode::OK, &found))
 }
 
 fn attr(name: &str, kind: &str, extra: Value) -> Value {
@@ -174,26 +193,67 @@ fn user_schema(base: &str) -> Value {
     })
 }
 
-/// `GET /scim/v2/Schemas` (RFC 7644 §4): the User schema.
-async fn schemas(State(s): State<AppState>, ScimAuth(_): ScimAuth, headers: HeaderMap) -> Response {
-    let base = base_url(&s, &headers);
-    scim_response(StatusCode::OK, &list(vec![user_schema(&base)]))
+/// The Group schema as Castellan serves it (RFC 7643 §4.2, §8.7.1): a team's name and its
+/// members (Users only).
+fn group_schema(base: &str) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
+        "id": CORE_GROUP,
+        "name": "Group",
+        "description": "A team the identity provider keeps",
+        "attributes": [
+            attr("displayName", "string", json!({
+                "required": true, "uniqueness": "server",
+                "description": "The team's name, unique case-insensitively.",
+            })),
+            attr("members", "complex", json!({
+                "multiValued": true,
+                "description": "The team's members: Users of this service provider.",
+                "subAttributes": [
+                    attr("value", "string", json!({ "mutability": "immutable" })),
+                    attr("$ref", "reference", json!({
+                        "mutability": "immutable", "referenceTypes": ["User"],
+                    })),
+                    attr("type", "string", json!({
+                        "mutability": "immutable", "canonicalValues": ["User"],
+                    })),
+                    attr("display", "string", json!({ "mutability": "readOnly" })),
+                ],
+            })),
+        ],
+        "meta": meta(base, "Schema", &format!("Schemas/{CORE_GROUP}")),
+    })
 }
 
-/// `GET /scim/v2/Schemas/{uri}`: the User schema by its URI; another is 404.
+/// `GET /scim/v2/Schemas` (RFC 7644 §4): the User and Group schemas.
+async fn schemas(State(s): State<AppState>, ScimAuth(_): ScimAuth, headers: HeaderMap) -> Response {
+    let base = base_url(&s, &headers);
+    scim_response(
+        StatusCode::OK,
+        &list(vec![user_schema(&base), group_schema(&base)]),
+    )
+}
+
+/// `GET /scim/v2/Schemas/{uri}`: the User or Group schema by its URI; another is 404.
 async fn schema(
     State(s): State<AppState>,
     ScimAuth(_): ScimAuth,
     headers: HeaderMap,
     Path(uri): Path<String>,
 ) -> ScimResult<Response> {
-    if !uri.eq_ignore_ascii_case(CORE_USER) {
+    let base = base_url(&s, &headers);
+    let found = if uri.eq_ignore_ascii_case(CORE_USER) {
+        user_schema(&base)
+    } else if uri.eq_ignore_ascii_case(CORE_GROUP) {
+        group_schema(&base)
+    } else {
         return Err(ScimError::new(
             StatusCode::NOT_FOUND,
             None,
-            format!("no such schema; this service provider serves `{CORE_USER}`"),
+            format!(
+                "no such schema; this service provider serves `{CORE_USER}` and `{CORE_GROUP}`"
+            ),
         ));
-    }
-    let base = base_url(&s, &headers);
-    Ok(scim_response(StatusCode::OK, &user_schema(&base)))
+    };
+    Ok(scim_response(StatusCode::OK, &found))
 }

@@ -4,14 +4,18 @@
 //!
 //! - [`discovery`]: `ServiceProviderConfig`, `ResourceTypes`, `Schemas` (RFC 7644 §4).
 //! - [`users`]: `/Users` backed by Castellan's people (RFC 7644 §3.3–§3.6).
+//! - [`groups`]: `/Groups` backed by teams the identity provider keeps.
+//! - [`query`]: list queries, filters, paging, projections and ETags, shared by both.
 //! - here: authentication ([`ScimAuth`]), request bodies ([`ScimBody`]), responses in
 //!   `application/scim+json` and errors in SCIM's error schema ([`ScimError`], RFC 7644 §3.12).
 //!
 //! The wire format stays in this module; every write goes through a core use case
-//! (`People::provision`, `reprovision`, `deprovision`), so the rules and the activity log are
+//! (`People::provision`, `reprovision`, `deprovision`; `Teams::create`, `replace`, `delete`), so the rules and the activity log are
 //! those of the rest of Castellan, with the actor `SCIM (<token name>)`.
 
 mod discovery;
+mod groups;
+mod query;
 mod user_json;
 mod users;
 
@@ -41,6 +45,7 @@ pub(crate) fn routes() -> Router<AppState> {
     let v2 = Router::new()
         .merge(discovery::routes())
         .merge(users::routes())
+        .merge(groups::routes())
         .fallback(|| async { ScimError::new(StatusCode::NOT_FOUND, None, "no such SCIM endpoint") })
         .method_not_allowed_fallback(|| async {
             ScimError::new(

@@ -9,24 +9,26 @@
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use castellan_core::ids::PersonId;
 use castellan_core::model::{Person, PersonStatus};
 use castellan_core::service::retry_stale;
-use castellan_core::{validate, CoreError};
-use castellan_scim::{filter, patch, CoreSchema, CORE_USER};
-use serde::Deserialize;
+use castellan_core::CoreError;
+use castellan_scim::{patch, CoreSchema, CORE_USER};
 use serde_json::{json, Value};
 
-use super::discovery::MAX_RESULTS;
+use super::query::{
+    etag, if_match, list_response, precondition_failed, read_query, resource_response,
+    search_query, under_if_match, ListQuery,
+};
 use super::user_json::{
-    follow_email_change, from_scim, get_ci, project, refuse_blank_names, refuse_other_emails,
+    follow_email_change, from_scim, get_ci, refuse_blank_names, refuse_other_emails,
     refuse_unkept_changes,
 };
-use super::{base_url, scim_response, ScimAuth, ScimBody, ScimError, ScimResult, LIST_SCHEMA};
+use super::{base_url, ScimAuth, ScimBody, ScimError, ScimResult};
 use crate::AppState;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -74,39 +76,6 @@ fn to_scim(p: &Person, base: &str) -> Value {
     v
 }
 
-/// A person's version as a weak entity tag (RFC 7644 §3.14, RFC 7232 §2.3): `W/"<version>"`.
-fn etag(version: i64) -> String {
-    format!("W/\"{version}\"")
-}
-
-/// The versions an `If-Match` header names (RFC 7232 §3.1): `None` without the header or for
-/// `*`; else the versions of its tags (`W/"v"` or `"v"`, comma-separated). A header that names
-/// no version of ours is 412 `Precondition Failed`.
-fn if_match(headers: &HeaderMap) -> ScimResult<Option<Vec<i64>>> {
-    let Some(h) = headers.get(header::IF_MATCH) else {
-        return Ok(None);
-    };
-    let text = h.to_str().unwrap_or_default().trim();
-    if text == "*" {
-        return Ok(None);
-    }
-    let versions: Vec<i64> = text
-        .split(',')
-        .filter_map(|t| {
-            let t = t.trim();
-            let t = t.strip_prefix("W/").unwrap_or(t);
-            t.strip_prefix('"')
-                .and_then(|t| t.strip_suffix('"'))
-                .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
-                .and_then(|t| t.parse::<i64>().ok())
-        })
-        .collect();
-    if versions.is_empty() {
-        return Err(precondition_failed());
-    }
-    Ok(Some(versions))
-}
-
 /// The version a write must happen over: `None` without `If-Match`; the person's current
 /// version when the header names it; else 412.
 async fn version_to_match(
@@ -123,22 +92,6 @@ async fn version_to_match(
         Ok(Some(current))
     } else {
         Err(precondition_failed())
-    }
-}
-
-fn precondition_failed() -> ScimError {
-    ScimError::new(
-        StatusCode::PRECONDITION_FAILED,
-        None,
-        "the User changed since that version (If-Match): read it again",
-    )
-}
-
-/// A core error of a write made under `If-Match`: a stale version is 412.
-fn under_if_match<T>(e: CoreError, if_match: Option<T>) -> ScimError {
-    match e {
-        CoreError::Stale { .. } if if_match.is_some() => precondition_failed(),
-        e => e.into(),
     }
 }
 
@@ -160,17 +113,10 @@ fn person_id(id: &str) -> ScimResult<PersonId> {
         .map_err(|_| ScimError::new(StatusCode::NOT_FOUND, None, "no User has this id"))
 }
 
-/// A User response with `Location` (RFC 7644 §3.1).
-fn user_response(status: StatusCode, p: &Person, base: &str) -> Response {
-    let v = to_scim(p, base);
-    let mut r = scim_response(status, &v);
-    if let Ok(loc) = HeaderValue::from_str(&format!("{base}/scim/v2/Users/{}", p.id)) {
-        r.headers_mut().insert(header::LOCATION, loc);
-    }
-    if let Ok(tag) = HeaderValue::from_str(&etag(p.version)) {
-        r.headers_mut().insert(header::ETAG, tag);
-    }
-    r
+/// A User response with `Location` and `ETag`, projected when `q` asks.
+fn user_response(status: StatusCode, p: &Person, base: &str, q: Option<&ListQuery>) -> Response {
+    let location = format!("{base}/scim/v2/Users/{}", p.id);
+    resource_response(status, to_scim(p, base), &location, p.version, q)
 }
 
 /// `POST /scim/v2/Users` (RFC 7644 §3.3): 201 with the new User. A person with the
@@ -185,7 +131,7 @@ async fn create_user(
     refuse_blank_names(&body)?;
     let p = s.svc.people().provision(&a.permit()?, input).await?;
     let base = base_url(&s, &headers);
-    Ok(user_response(StatusCode::CREATED, &p, &base))
+    Ok(user_response(StatusCode::CREATED, &p, &base, None))
 }
 
 /// `GET /scim/v2/Users/{id}` (RFC 7644 §3.4.1).
@@ -199,52 +145,7 @@ async fn get_user(
     let q = read_query(q)?;
     let p = visible(s.svc.people().get(&a.permit()?, person_id(&id)?).await?)?;
     let base = base_url(&s, &headers);
-    let mut r = user_response(StatusCode::OK, &p, &base);
-    if q.attributes.is_some() || q.excluded_attributes.is_some() {
-        let mut v = to_scim(&p, &base);
-        project(
-            &mut v,
-            q.attributes.as_deref(),
-            q.excluded_attributes.as_deref(),
-        );
-        let headers = r.headers().clone();
-        r = scim_response(StatusCode::OK, &v);
-        r.headers_mut().extend(headers);
-    }
-    Ok(r)
-}
-
-/// The query of a list request (RFC 7644 §3.4.2). Numbers are read by hand so that a bad one
-/// is a SCIM error.
-#[derive(Debug, Deserialize)]
-struct ListQuery {
-    filter: Option<String>,
-    #[serde(rename = "startIndex")]
-    start_index: Option<String>,
-    count: Option<String>,
-    attributes: Option<String>,
-    #[serde(rename = "excludedAttributes")]
-    excluded_attributes: Option<String>,
-}
-
-/// A query string read into `T`; one that does not read (a parameter given twice) is a SCIM
-/// error too.
-fn read_query<T>(q: Result<Query<T>, QueryRejection>) -> ScimResult<T> {
-    q.map(|Query(q)| q).map_err(|e| {
-        ScimError::bad(
-            "invalidValue",
-            format!("the query string could not be read: {}", e.body_text()),
-        )
-    })
-}
-
-fn number(name: &str, v: Option<&str>) -> ScimResult<Option<i64>> {
-    v.map(|x| {
-        x.trim()
-            .parse::<i64>()
-            .map_err(|_| ScimError::bad("invalidValue", format!("`{name}` must be an integer")))
-    })
-    .transpose()
+    Ok(user_response(StatusCode::OK, &p, &base, Some(&q)))
 }
 
 /// `GET /scim/v2/Users?filter=…&startIndex=…&count=…` (RFC 7644 §3.4.2): a ListResponse.
@@ -270,122 +171,26 @@ async fn search_users(
     headers: HeaderMap,
     ScimBody(body): ScimBody,
 ) -> ScimResult<Response> {
-    if !body.is_object() {
-        return Err(ScimError::bad(
-            "invalidSyntax",
-            "a SearchRequest is a JSON object",
-        ));
-    }
-    let text = |k: &str| -> ScimResult<Option<String>> {
-        match get_ci(&body, k) {
-            None => Ok(None),
-            Some(Value::String(t)) => Ok(Some(t.clone())),
-            Some(Value::Number(n)) => Ok(Some(n.to_string())),
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|i| i.as_str().map(str::to_owned))
-                .collect::<Option<Vec<_>>>()
-                .map(|l| Some(l.join(",")))
-                .ok_or_else(|| ScimError::bad("invalidValue", format!("`{k}` must list strings"))),
-            Some(_) => Err(ScimError::bad(
-                "invalidValue",
-                format!("`{k}` has the wrong type"),
-            )),
-        }
-    };
-    if get_ci(&body, "filter").is_some_and(|f| !f.is_string()) {
-        return Err(ScimError::bad("invalidValue", "`filter` must be a string"));
-    }
-    let q = ListQuery {
-        filter: text("filter")?,
-        start_index: text("startIndex")?,
-        count: text("count")?,
-        attributes: text("attributes")?,
-        excluded_attributes: text("excludedAttributes")?,
-    };
+    let q = search_query(&body)?;
     list(&s, &a, &headers, q).await
 }
 
-/// The list query shared by `GET /Users` and `POST /Users/.search`.
+/// The list query shared by `GET /Users` and `POST /Users/.search`: people the identity
+/// provider has not deleted.
 async fn list(
     s: &AppState,
     a: &castellan_core::activity::Actor,
     headers: &HeaderMap,
     q: ListQuery,
 ) -> ScimResult<Response> {
-    let start = number("startIndex", q.start_index.as_deref())?
-        .unwrap_or(1)
-        .max(1);
-    let count = number("count", q.count.as_deref())?
-        .unwrap_or(MAX_RESULTS as i64)
-        .clamp(0, MAX_RESULTS as i64);
-    let f = match q.filter.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
-        None => None,
-        Some(text) => {
-            let f =
-                filter::parse(text).map_err(|e| ScimError::bad("invalidFilter", e.to_string()))?;
-            filter::check(&f, &CoreSchema::User)
-                .map_err(|e| ScimError::bad("invalidFilter", e.to_string()))?;
-            let mut f = f;
-            normalize_literals(&mut f);
-            Some(f)
-        }
-    };
     let base = base_url(s, headers);
     let people = s.svc.people().list(&a.permit()?).await?;
     let all: Vec<Value> = people
         .iter()
         .filter(|p| p.idp_deleted_at.is_none())
         .map(|p| to_scim(p, &base))
-        .filter(|u| {
-            f.as_ref()
-                .is_none_or(|f| filter::matches(f, u, &CoreSchema::User))
-        })
         .collect();
-    let total = all.len();
-    let page: Vec<Value> = all
-        .into_iter()
-        .skip(usize::try_from(start - 1).unwrap_or(usize::MAX))
-        .take(usize::try_from(count).unwrap_or(0))
-        .map(|mut u| {
-            project(
-                &mut u,
-                q.attributes.as_deref(),
-                q.excluded_attributes.as_deref(),
-            );
-            u
-        })
-        .collect();
-    Ok(scim_response(
-        StatusCode::OK,
-        &json!({
-            "schemas": [LIST_SCHEMA],
-            "totalResults": total,
-            "startIndex": start,
-            "itemsPerPage": page.len(),
-            "Resources": page,
-        }),
-    ))
-}
-
-/// Puts the string literals of `eq` and `ne` comparisons in the form stored text has
-/// ([`validate::normalized`]: trimmed, NFC), so that the User an IdP's `userName eq "…"` looks
-/// for is found whenever a create with that `userName` would be refused as taken.
-fn normalize_literals(f: &mut filter::Filter) {
-    use filter::{CompareOp, Filter};
-    match f {
-        Filter::Compare {
-            op: CompareOp::Eq | CompareOp::Ne,
-            value: Value::String(s),
-            ..
-        } => *s = validate::normalized(s),
-        Filter::Compare { .. } | Filter::Present(_) => {}
-        Filter::And(a, b) | Filter::Or(a, b) => {
-            normalize_literals(a);
-            normalize_literals(b);
-        }
-        Filter::Not(x) | Filter::ValuePath { filter: x, .. } => normalize_literals(x),
-    }
+    list_response(all, &q, &CoreSchema::User)
 }
 
 /// `PUT /scim/v2/Users/{id}` (RFC 7644 §3.5.1): replaces `userName`, the name, `externalId` and
@@ -428,7 +233,7 @@ async fn replace_user(
         .await
         .map_err(|e| under_if_match(e, version))?;
     let base = base_url(&s, &headers);
-    Ok(user_response(StatusCode::OK, &p, &base))
+    Ok(user_response(StatusCode::OK, &p, &base, None))
 }
 
 /// `PATCH /scim/v2/Users/{id}` (RFC 7644 §3.5.2): the operations are applied, atomically, to
@@ -489,7 +294,7 @@ async fn patch_user(
         None => retry_stale(attempt).await,
     };
     let p = done.map_err(|e| under_if_match(e, version))??;
-    Ok(user_response(StatusCode::OK, &p, &base))
+    Ok(user_response(StatusCode::OK, &p, &base, None))
 }
 
 /// `DELETE /scim/v2/Users/{id}` (RFC 7644 §3.6): 204. Castellan never deletes people: the
@@ -511,25 +316,4 @@ async fn delete_user(
         .await
         .map_err(|e| under_if_match(e, version))?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn if_match_reads_weak_and_strong_tags_and_lists() {
-        let mut h = HeaderMap::new();
-        assert_eq!(if_match(&h).unwrap(), None);
-        h.insert(header::IF_MATCH, HeaderValue::from_static("W/\"7\""));
-        assert_eq!(if_match(&h).unwrap(), Some(vec![7]));
-        h.insert(header::IF_MATCH, HeaderValue::from_static("\"8\", W/\"9\""));
-        assert_eq!(if_match(&h).unwrap(), Some(vec![8, 9]));
-        h.insert(header::IF_MATCH, HeaderValue::from_static("*"));
-        assert_eq!(if_match(&h).unwrap(), None);
-        for bad in ["W/\"x\"", "W/\"+1\"", "\"\"", "7"] {
-            h.insert(header::IF_MATCH, HeaderValue::from_static(bad));
-            assert!(if_match(&h).is_err(), "{bad}");
-        }
-    }
 }

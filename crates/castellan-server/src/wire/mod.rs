@@ -22,6 +22,7 @@ mod manual;
 mod people;
 mod resources;
 mod setup;
+mod teams;
 mod totp;
 mod vaults;
 
@@ -47,6 +48,7 @@ pub use people::{
 };
 pub use resources::{AppResource, ResourceRole};
 pub use setup::{Claim, ClaimResult, SetupStatus, SignIn, UseResetLink};
+pub use teams::{ShareHubWithTeam, Team, TeamGrant, TeamInput, TeamKind, TeamView};
 pub use totp::{
     ImportedAccount, MigrationImport, TotpCode, TotpExport, TotpInput, TotpVerification, TotpView,
 };

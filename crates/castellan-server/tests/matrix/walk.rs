@@ -81,6 +81,23 @@ impl Walk {
             .str("id")
     }
 
+    /// A fresh self-managed team made by the owner, with the bystander in it.
+    async fn team(&mut self) -> String {
+        let n = self.next();
+        let owner = self.owner().to_owned();
+        let by = self.bystander.clone();
+        self.w
+            .app
+            .post(
+                "/api/v1/teams",
+                &owner,
+                json!({ "name": format!("Fixture team {n}"), "members": [by] }),
+            )
+            .await
+            .ok()
+            .str("id")
+    }
+
     /// A fresh manual hub on Slack (no connector: tasks for an app admin) whose app admin is
     /// `who` when the matrix lets their role work on tasks, else the bystander; with one open
     /// invitation task. Returns (hub id, task id).
@@ -259,6 +276,43 @@ impl Walk {
                 "GET",
                 "/api/v1/activity" | "/api/v1/activity/export.csv" | "/api/v1/activity/verify",
             ) => (p(e.path), None),
+            ("GET", "/api/v1/teams") => (p(e.path), None),
+            ("POST", "/api/v1/teams") => (
+                p(e.path),
+                Some(json!({ "name": format!("Team {n}"), "members": [by] })),
+            ),
+            ("GET", "/api/v1/teams/{id}" | "/api/v1/teams/{id}/grants") => {
+                (e.path.replace("{id}", &self.team().await), None)
+            }
+            ("PUT", "/api/v1/teams/{id}") => (
+                e.path.replace("{id}", &self.team().await),
+                Some(json!({ "name": format!("Renamed team {n}"), "members": [] })),
+            ),
+            ("DELETE", "/api/v1/teams/{id}") => (e.path.replace("{id}", &self.team().await), None),
+            ("GET", "/api/v1/hubs/{id}/teams") => (e.path.replace("{id}", &self.hub().await), None),
+            ("PUT", "/api/v1/hubs/{id}/teams/{team_id}") => {
+                let (hub, team) = (self.hub().await, self.team().await);
+                (
+                    e.path.replace("{id}", &hub).replace("{team_id}", &team),
+                    Some(json!({ "app_role": "user" })),
+                )
+            }
+            ("DELETE", "/api/v1/hubs/{id}/teams/{team_id}") => {
+                let (hub, team) = (self.hub().await, self.team().await);
+                self.w
+                    .app
+                    .put(
+                        &format!("/api/v1/hubs/{hub}/teams/{team}"),
+                        &owner,
+                        json!({ "app_role": "user" }),
+                    )
+                    .await
+                    .ok();
+                (
+                    e.path.replace("{id}", &hub).replace("{team_id}", &team),
+                    None,
+                )
+            }
             ("POST", "/api/v1/people") => (
                 p(e.path),
                 Some(

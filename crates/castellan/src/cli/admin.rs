@@ -243,7 +243,7 @@ pub enum ActivityCmd {
     },
 }
 
-async fn person_id(c: &Client, s: &str) -> Result<String> {
+pub(super) async fn person_id(c: &Client, s: &str) -> Result<String> {
     if uuid::Uuid::parse_str(s).is_ok() {
         return Ok(s.to_owned());
     }

@@ -7,6 +7,7 @@ mod inbox;
 mod manual;
 mod recovery;
 mod serve;
+mod teams;
 mod totp;
 
 use std::process::ExitCode;
@@ -56,6 +57,9 @@ pub enum Command {
     /// People and workspace roles.
     #[command(subcommand)]
     People(admin::PeopleCmd),
+    /// Teams: self-managed and kept by the identity provider, and the hubs they hold.
+    #[command(subcommand)]
+    Teams(teams::TeamsCmd),
     /// Personal API tokens.
     #[command(subcommand)]
     Tokens(admin::TokensCmd),
@@ -123,6 +127,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Jobs(j) => hubs::jobs(j, server).await,
         Command::Worker(w) => serve::worker(w).await,
         Command::Totp(t) => totp::run(t, server).await,
+        Command::Teams(t) => teams::run(t, server).await,
         Command::Inbox(i) => inbox::run(i, server).await,
         Command::Numbers(n) => inbox::numbers(n, server).await,
         other => admin::run(other, server).await,

@@ -1,0 +1,202 @@
+//! Client commands for teams: self-managed teams, their members, and their grants on hubs.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Subcommand;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use super::admin::{person_id, JsonFlag};
+use super::hubs::hub_id;
+use crate::client::Client;
+use crate::output;
+
+/// `castellan teams …`.
+#[derive(Debug, Subcommand)]
+pub enum TeamsCmd {
+    /// List teams (self-managed and kept by the identity provider).
+    List(JsonFlag),
+    /// Make a self-managed team.
+    Create {
+        /// Name (unique, case-insensitive).
+        #[arg(long)]
+        name: String,
+        /// A member (email or person id); repeat for more.
+        #[arg(long = "member", value_name = "PERSON")]
+        members: Vec<String>,
+        #[command(flatten)]
+        j: JsonFlag,
+    },
+    /// Show a team with its members.
+    Show {
+        /// Team (id or name).
+        team: String,
+        #[command(flatten)]
+        j: JsonFlag,
+    },
+    /// Replace a self-managed team's name and members (members left out leave the team and
+    /// lose its hubs).
+    Set {
+        /// Team (id or name).
+        team: String,
+        /// New name (default: the current one).
+        #[arg(long)]
+        name: Option<String>,
+        /// A member (email or person id); repeat for more. None: the team becomes empty.
+        #[arg(long = "member", value_name = "PERSON")]
+        members: Vec<String>,
+        #[command(flatten)]
+        j: JsonFlag,
+    },
+    /// Delete a self-managed team; its members lose its hubs.
+    Delete {
+        /// Team (id or name).
+        team: String,
+    },
+    /// Give a team a hub: the bot invites each member with the app role (unless a grant of
+    /// their own or another team's ranks higher).
+    Grant {
+        /// Team (id or name).
+        team: String,
+        /// Hub (id or label).
+        hub: String,
+        /// App role (default: the hub's default role).
+        #[arg(long)]
+        app_role: Option<String>,
+        /// Hub role: `collaborator` (default) or `manager`.
+        #[arg(long)]
+        hub_role: Option<String>,
+    },
+    /// Take a hub from a team: members no other grant keeps are removed from the app.
+    Revoke {
+        /// Team (id or name).
+        team: String,
+        /// Hub (id or label).
+        hub: String,
+    },
+    /// The hubs a team holds.
+    Hubs {
+        /// Team (id or name).
+        team: String,
+        #[command(flatten)]
+        j: JsonFlag,
+    },
+}
+
+const TEAM_COLS: &[(&str, &str)] = &[
+    ("id", "/id"),
+    ("name", "/name"),
+    ("kind", "/kind"),
+    ("external id", "/external_id"),
+    ("updated", "/updated_at"),
+];
+
+const GRANT_COLS: &[(&str, &str)] = &[
+    ("hub", "/hub_id"),
+    ("hub role", "/hub_role"),
+    ("app role", "/app_role"),
+    ("updated", "/updated_at"),
+];
+
+/// A team's id from its id or name (case-insensitive).
+async fn team_id(c: &Client, s: &str) -> Result<String> {
+    if uuid::Uuid::parse_str(s).is_ok() {
+        return Ok(s.to_owned());
+    }
+    let teams: Value = c.get("/teams").await?;
+    teams
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|t| {
+            t["name"]
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(s))
+        })
+        .and_then(|t| t["id"].as_str().map(str::to_owned))
+        .ok_or_else(|| anyhow::anyhow!("no team named `{s}`"))
+}
+
+async fn member_ids(c: &Client, members: &[String]) -> Result<Vec<String>> {
+    let mut ids = Vec::with_capacity(members.len());
+    for m in members {
+        ids.push(person_id(c, m).await?);
+    }
+    Ok(ids)
+}
+
+/// Dispatches `teams`.
+pub async fn run(cmd: TeamsCmd, server: Option<String>) -> Result<ExitCode> {
+    let c = Client::new(server, None)?;
+    match cmd {
+        TeamsCmd::List(j) => output::list(
+            &c.call(Method::GET, "/teams", None).await?,
+            j.json,
+            TEAM_COLS,
+        ),
+        TeamsCmd::Create { name, members, j } => {
+            let body = json!({ "name": name, "members": member_ids(&c, &members).await? });
+            output::object(&c.call(Method::POST, "/teams", Some(&body)).await?, j.json);
+        }
+        TeamsCmd::Show { team, j } => {
+            let id = team_id(&c, &team).await?;
+            output::object(
+                &c.call(Method::GET, &format!("/teams/{id}"), None).await?,
+                j.json,
+            );
+        }
+        TeamsCmd::Set {
+            team,
+            name,
+            members,
+            j,
+        } => {
+            let id = team_id(&c, &team).await?;
+            let name = match name {
+                Some(n) => n,
+                None => c.call(Method::GET, &format!("/teams/{id}"), None).await?["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            };
+            let body = json!({ "name": name, "members": member_ids(&c, &members).await? });
+            output::object(
+                &c.call(Method::PUT, &format!("/teams/{id}"), Some(&body))
+                    .await?,
+                j.json,
+            );
+        }
+        TeamsCmd::Delete { team } => {
+            let id = team_id(&c, &team).await?;
+            c.call(Method::DELETE, &format!("/teams/{id}"), None)
+                .await?;
+        }
+        TeamsCmd::Grant {
+            team,
+            hub,
+            app_role,
+            hub_role,
+        } => {
+            let (t, h) = (team_id(&c, &team).await?, hub_id(&c, &hub).await?);
+            let body = json!({ "app_role": app_role, "hub_role": hub_role });
+            c.call(Method::PUT, &format!("/hubs/{h}/teams/{t}"), Some(&body))
+                .await?;
+        }
+        TeamsCmd::Revoke { team, hub } => {
+            let (t, h) = (team_id(&c, &team).await?, hub_id(&c, &hub).await?);
+            c.call(Method::DELETE, &format!("/hubs/{h}/teams/{t}"), None)
+                .await?;
+        }
+        TeamsCmd::Hubs { team, j } => {
+            let id = team_id(&c, &team).await?;
+            output::list(
+                &c.call(Method::GET, &format!("/teams/{id}/grants"), None)
+                    .await?,
+                j.json,
+                GRANT_COLS,
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
