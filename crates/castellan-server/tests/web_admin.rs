@@ -179,6 +179,8 @@ use web::{by_id, hidden, Browser};
 
 #[path = "web_admin/people.rs"]
 mod people;
+#[path = "web_admin/teams.rs"]
+mod teams;
 #[path = "web_admin/vaults_and_activity.rs"]
 mod vaults_and_activity;
 

@@ -36,6 +36,18 @@ fn row_to_team(row: &AnyRow) -> CoreResult<Team> {
     })
 }
 
+/// A team grant from a row of `team_grants` joined with the team's `name` (no members).
+fn row_to_grant(r: &AnyRow) -> CoreResult<TeamGrant> {
+    Ok(TeamGrant {
+        team_id: TeamId(uuid(r, "team_id")?),
+        team_name: get(r, "name")?,
+        hub_role: parse(r, "hub_role")?,
+        app_role: get(r, "app_role")?,
+        members: vec![],
+        updated_at: time(r, "updated_at")?,
+    })
+}
+
 /// A unique violation on `teams`: which of the name and the external id is taken.
 fn team_conflict(e: sqlx::Error, t: &Team) -> CoreError {
     let which = violated(&e);
@@ -112,7 +124,7 @@ async fn apply_change(
 
 #[async_trait]
 impl TeamStore for SqlStore {
-    #[tracing::instrument(skip_all, err, fields(team_id = %t.id))]
+    #[tracing::instrument(skip_all, err(level = "debug"), fields(team_id = %t.id))]
     async fn insert_team(
         &self,
         t: &Team,
@@ -184,7 +196,7 @@ impl TeamStore for SqlStore {
 
     /// One conditional `UPDATE`: on PostgreSQL a concurrent change waits on the row and then
     /// finds the version moved (`Stale`).
-    #[tracing::instrument(skip_all, err, fields(team_id = %t.id))]
+    #[tracing::instrument(skip_all, err(level = "debug"), fields(team_id = %t.id))]
     async fn update_team(
         &self,
         t: &Team,
@@ -222,7 +234,7 @@ impl TeamStore for SqlStore {
         Ok(t)
     }
 
-    #[tracing::instrument(skip_all, err, fields(team_id = %id))]
+    #[tracing::instrument(skip_all, err(level = "debug"), fields(team_id = %id))]
     async fn delete_team(
         &self,
         id: TeamId,
@@ -262,16 +274,7 @@ impl TeamStore for SqlStore {
         .map_err(db_err)?;
         let mut grants = rows
             .iter()
-            .map(|r| {
-                Ok(TeamGrant {
-                    team_id: TeamId(uuid(r, "team_id")?),
-                    team_name: get(r, "name")?,
-                    hub_role: parse(r, "hub_role")?,
-                    app_role: get(r, "app_role")?,
-                    members: vec![],
-                    updated_at: time(r, "updated_at")?,
-                })
-            })
+            .map(row_to_grant)
             .collect::<CoreResult<Vec<_>>>()?;
         if grants.is_empty() {
             return Ok(grants);
@@ -310,23 +313,11 @@ impl TeamStore for SqlStore {
         .await
         .map_err(db_err)?;
         rows.iter()
-            .map(|r| {
-                Ok((
-                    HubId(uuid(r, "hub_id")?),
-                    TeamGrant {
-                        team_id: TeamId(uuid(r, "team_id")?),
-                        team_name: get(r, "name")?,
-                        hub_role: parse(r, "hub_role")?,
-                        app_role: get(r, "app_role")?,
-                        members: vec![],
-                        updated_at: time(r, "updated_at")?,
-                    },
-                ))
-            })
+            .map(|r| Ok((HubId(uuid(r, "hub_id")?), row_to_grant(r)?)))
             .collect()
     }
 
-    #[tracing::instrument(skip_all, err, fields(hub_id = %hub, team_id = %team))]
+    #[tracing::instrument(skip_all, err(level = "debug"), fields(hub_id = %hub, team_id = %team))]
     async fn set_team_grant(
         &self,
         hub: HubId,

@@ -466,3 +466,47 @@ fn a_closed_stdout_pipe_ends_commands_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
+
+#[test]
+fn teams_from_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&host_args(&tmp.path().join("data"), None, None));
+    let cli = Cli::new(&server.url, &tmp.path().join("cfg"));
+    cli.claim(&server.setup_token(), "owner@example.com");
+    cli.ok(&[
+        "people",
+        "invite",
+        "--email",
+        "ana@example.com",
+        "--name",
+        "Ana",
+        "--role",
+        "user",
+    ]);
+    let t = cli.json(&[
+        "teams",
+        "create",
+        "--name",
+        "Support",
+        "--member",
+        "ana@example.com",
+    ]);
+    assert_eq!(t["members"].as_array().unwrap().len(), 1, "{t}");
+    // A rename keeps the members; --clear empties the team.
+    let t = cli.json(&["teams", "set", "support", "--name", "Help desk"]);
+    assert_eq!(t["name"], "Help desk");
+    assert_eq!(
+        t["members"].as_array().unwrap().len(),
+        1,
+        "members kept: {t}"
+    );
+    let t = cli.json(&["teams", "set", "help desk", "--clear"]);
+    assert!(t["members"].as_array().unwrap().is_empty(), "{t}");
+    let list = cli.json(&["teams", "list"]);
+    assert_eq!(list[0]["kind"], "managed", "{list}");
+    cli.ok(&["teams", "delete", "Help desk"]);
+    assert!(cli.json(&["teams", "list"]).as_array().unwrap().is_empty());
+    let out = cli.run(&["teams", "show", "Help desk"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no team named"));
+}

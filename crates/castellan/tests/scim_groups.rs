@@ -335,6 +335,35 @@ async fn bad_groups_get_scim_errors_and_write_nothing() {
     assert_eq!(g["displayName"], "Sales");
     assert_eq!(g["meta"]["version"], version.as_str());
     assert_eq!(member_ids(&g), vec![ana.clone()]);
+    // A name too long is named by its SCIM attribute.
+    let r = s
+        .scim(
+            Method::POST,
+            "/Groups",
+            Some(json!({ "schemas": [GROUP_SCHEMA], "displayName": "x".repeat(300) })),
+        )
+        .await;
+    assert_scim_error(&r, StatusCode::BAD_REQUEST, Some("invalidValue"));
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("displayName:"),
+        "{}",
+        r.body
+    );
+    // A User the identity provider deletes leaves its groups, and cannot join one again.
+    let r = s.scim(Method::DELETE, &format!("/Users/{ana}"), None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(member_ids(&group(&s, &id).await), Vec::<String>::new());
+    let r = s
+        .scim(
+            Method::PATCH,
+            &format!("/Groups/{id}"),
+            patch(json!([{ "op": "add", "path": "members", "value": [{ "value": ana }] }])),
+        )
+        .await;
+    assert_scim_error(&r, StatusCode::BAD_REQUEST, Some("invalidValue"));
     // Unknown ids are 404; API tokens do not open SCIM.
     let r = s
         .scim(Method::GET, &format!("/Groups/{unknown}"), None)

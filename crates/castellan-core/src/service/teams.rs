@@ -149,6 +149,62 @@ impl Castellan {
         })
     }
 
+    /// Refuses, as new members, people the identity provider deleted (SCIM DELETE): they are
+    /// gone for SCIM, and a team must not hand them hubs if they come back. `Validation`
+    /// (`members`).
+    async fn require_present(&self, added: &[PersonId]) -> CoreResult<()> {
+        if added.is_empty() {
+            return Ok(());
+        }
+        let deleted: std::collections::HashSet<PersonId> = self
+            .store
+            .people()
+            .await?
+            .into_iter()
+            .filter(|p| p.idp_deleted_at.is_some())
+            .map(|p| p.id)
+            .collect();
+        if added.iter().any(|p| deleted.contains(p)) {
+            return Err(CoreError::invalid(
+                "members",
+                "a member was deleted by the identity provider and cannot join a team",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Takes a person the identity provider deleted out of the teams it keeps (their hubs
+    /// through those teams end with it), each team written over the version read.
+    pub(crate) async fn leave_idp_teams(
+        &self,
+        permit: &Permit<can::PeopleManage>,
+        person: PersonId,
+    ) -> CoreResult<()> {
+        for team in self.store.teams_of_person(person).await? {
+            let Some(t) = self.store.team(team).await? else {
+                continue;
+            };
+            if t.kind != TeamKind::Idp {
+                continue;
+            }
+            let members = self.store.team_members(team).await?;
+            let input = TeamInput {
+                name: t.name.clone(),
+                external_id: t.external_id.clone(),
+                members: members.into_iter().filter(|m| *m != person).collect(),
+            };
+            match self
+                .teams()
+                .replace(permit, team, TeamKind::Idp, None, input)
+                .await
+            {
+                Ok(_) | Err(CoreError::NotFound { kind: "team" }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
     async fn team_record(&self, id: TeamId) -> CoreResult<Team> {
         self.store
             .team(id)
@@ -193,6 +249,7 @@ impl Teams<'_> {
         input: TeamInput,
     ) -> CoreResult<TeamView> {
         let (name, external_id, members) = input.check()?;
+        self.require_present(&members).await?;
         let now = self.now();
         let team = Team {
             id: TeamId::new(),
@@ -243,6 +300,7 @@ impl Teams<'_> {
             }
             let before = self.store.team_members(id).await?;
             let (added, removed) = member_changes(&before, &members);
+            self.require_present(&added).await?;
             let mut changes = serde_json::Map::new();
             if current.name != name {
                 changes.insert("name".into(), json!({ "from": current.name, "to": name }));

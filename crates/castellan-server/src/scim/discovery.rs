@@ -217,7 +217,6 @@ fn group_schema(base: &str) -> Value {
                     attr("type", "string", json!({
                         "mutability": "immutable", "canonicalValues": ["User"],
                     })),
-                    attr("display", "string", json!({ "mutability": "readOnly" })),
                 ],
             })),
         ],

@@ -3,13 +3,11 @@
 //! keep in Castellan are not SCIM's and answer 404).
 //!
 //! A team as a SCIM Group (RFC 7643 §4.2): `id` the team id, `displayName` the name,
-//! `externalId`, `members` (each `{"value": <User id>, "$ref", "type": "User", "display"}`),
+//! `externalId`, `members` (each `{"value": <User id>, "$ref", "type": "User"}`),
 //! `meta` with the team's version as its ETag. Filters and PATCH work on that JSON
 //! ([`castellan_scim`]: Okta's `members[value eq "…"]` removals and Entra ID's `Add`/`Remove`
 //! with `value` arrays alike); what changed is written through `Teams::create`, `replace` and
 //! `delete`, so members who join get the team's hubs and members who leave lose them.
-
-use std::collections::HashMap;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -26,8 +24,8 @@ use castellan_scim::{patch, CoreSchema, CORE_GROUP};
 use serde_json::{json, Value};
 
 use super::query::{
-    etag, if_match, list_response, read_query, resource_response, search_query, under_if_match,
-    ListQuery,
+    etag, if_match, list_response, matched_version, read_query, resource_response, search_query,
+    under_if_match, ListQuery,
 };
 use super::user_json::get_ci;
 use super::{base_url, ScimAuth, ScimBody, ScimError, ScimResult};
@@ -46,34 +44,18 @@ pub(super) fn routes() -> Router<AppState> {
         )
 }
 
-/// Names of people by id, for members' `display`.
-type Names = HashMap<PersonId, String>;
-
-async fn names(s: &AppState, a: &Actor) -> ScimResult<Names> {
-    Ok(s.svc
-        .people()
-        .list(&a.permit()?)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p.name))
-        .collect())
-}
-
-/// A team as a SCIM Group resource.
-fn to_scim(t: &TeamView, base: &str, names: &Names) -> Value {
+/// A team as a SCIM Group resource. Members carry `value`, `$ref` and `type` (no `display`:
+/// an identity provider keeps its own names, and a member reads back as it was written).
+pub(super) fn to_scim(t: &TeamView, base: &str) -> Value {
     let members: Vec<Value> = t
         .members
         .iter()
         .map(|p| {
-            let mut m = json!({
+            json!({
                 "value": p.to_string(),
                 "$ref": format!("{base}/scim/v2/Users/{p}"),
                 "type": "User",
-            });
-            if let Some(n) = names.get(p) {
-                m["display"] = n.clone().into();
-            }
-            m
+            })
         })
         .collect();
     let mut v = json!({
@@ -99,14 +81,8 @@ fn location(base: &str, id: TeamId) -> String {
     format!("{base}/scim/v2/Groups/{id}")
 }
 
-fn group_response(
-    status: StatusCode,
-    t: &TeamView,
-    base: &str,
-    names: &Names,
-    q: Option<&ListQuery>,
-) -> Response {
-    let v = to_scim(t, base, names);
+fn group_response(status: StatusCode, t: &TeamView, base: &str, q: Option<&ListQuery>) -> Response {
+    let v = to_scim(t, base);
     resource_response(status, v, &location(base, t.team.id), t.team.version, q)
 }
 
@@ -136,10 +112,19 @@ async fn idp_team(s: &AppState, a: &Actor, id: TeamId) -> ScimResult<TeamView> {
 }
 
 /// A core error of a Group write: a missing team is SCIM's 404, a stale version under
-/// `If-Match` 412.
+/// `If-Match` 412, and a validation error names the SCIM attribute (`displayName`,
+/// `externalId`) rather than Castellan's field.
 fn write_error(e: CoreError, under_if_match_header: bool) -> ScimError {
     match e {
         CoreError::NotFound { kind: "team" } => not_found(),
+        CoreError::Validation { field, message } => {
+            let field = match field.as_str() {
+                "name" => "displayName".to_owned(),
+                "external_id" => "externalId".to_owned(),
+                _ => field,
+            };
+            ScimError::bad("invalidValue", format!("{field}: {message}"))
+        }
         e => under_if_match(e, under_if_match_header.then_some(())),
     }
 }
@@ -219,10 +204,10 @@ async fn create_group(
         .svc
         .teams()
         .create(&a.permit()?, TeamKind::Idp, input)
-        .await?;
+        .await
+        .map_err(|e| write_error(e, false))?;
     let base = base_url(&s, &headers);
-    let names = names(&s, &a).await?;
-    Ok(group_response(StatusCode::CREATED, &t, &base, &names, None))
+    Ok(group_response(StatusCode::CREATED, &t, &base, None))
 }
 
 /// `GET /scim/v2/Groups/{id}` (RFC 7644 §3.4.1), with `attributes`/`excludedAttributes`.
@@ -236,8 +221,7 @@ async fn get_group(
     let q = read_query(q)?;
     let t = idp_team(&s, &a, team_id(&id)?).await?;
     let base = base_url(&s, &headers);
-    let names = names(&s, &a).await?;
-    Ok(group_response(StatusCode::OK, &t, &base, &names, Some(&q)))
+    Ok(group_response(StatusCode::OK, &t, &base, Some(&q)))
 }
 
 /// `GET /scim/v2/Groups?filter=…` (RFC 7644 §3.4.2): a ListResponse of the identity provider's
@@ -264,7 +248,11 @@ async fn search_groups(
 
 async fn list(s: &AppState, a: &Actor, headers: &HeaderMap, q: ListQuery) -> ScimResult<Response> {
     let base = base_url(s, headers);
-    let names = names(s, a).await?;
+    list_response(all_groups(s, a, &base).await?, &q, &[CoreSchema::Group])
+}
+
+/// Every Group (the identity provider's teams) as SCIM JSON.
+pub(super) async fn all_groups(s: &AppState, a: &Actor, base: &str) -> ScimResult<Vec<Value>> {
     let teams = s.svc.teams();
     let mut all = vec![];
     for t in teams.list(&a.permit()?).await? {
@@ -272,9 +260,9 @@ async fn list(s: &AppState, a: &Actor, headers: &HeaderMap, q: ListQuery) -> Sci
             continue;
         }
         let view = teams.get(&a.permit()?, t.id).await?;
-        all.push(to_scim(&view, &base, &names));
+        all.push(to_scim(&view, base));
     }
-    list_response(all, &q, &CoreSchema::Group)
+    Ok(all)
 }
 
 /// `PUT /scim/v2/Groups/{id}` (RFC 7644 §3.5.1): replaces `displayName`, `externalId` and
@@ -290,11 +278,7 @@ async fn replace_group(
     let tags = if_match(&headers)?;
     let current = idp_team(&s, &a, id).await?;
     let input = from_scim(&body)?;
-    let version = match &tags {
-        None => None,
-        Some(t) if t.contains(&current.team.version) => Some(current.team.version),
-        Some(_) => return Err(super::query::precondition_failed()),
-    };
+    let version = matched_version(tags.as_deref(), current.team.version)?;
     let t = s
         .svc
         .teams()
@@ -302,8 +286,7 @@ async fn replace_group(
         .await
         .map_err(|e| write_error(e, version.is_some()))?;
     let base = base_url(&s, &headers);
-    let names = names(&s, &a).await?;
-    Ok(group_response(StatusCode::OK, &t, &base, &names, None))
+    Ok(group_response(StatusCode::OK, &t, &base, None))
 }
 
 /// `PATCH /scim/v2/Groups/{id}` (RFC 7644 §3.5.2): the operations are applied, atomically, to
@@ -323,7 +306,6 @@ async fn patch_group(
     let base = base_url(&s, &headers);
     let ops = patch::parse_request(&body, &CoreSchema::Group)
         .map_err(|e| ScimError::bad(e.scim_type(), e.detail()))?;
-    let names = names(&s, &a).await?;
     let teams = s.svc.teams();
     let attempt = || async {
         let current = match idp_team(&s, &a, id).await {
@@ -336,7 +318,7 @@ async fn patch_group(
         {
             return Err(CoreError::Stale { kind: "team" });
         }
-        let mut after = to_scim(&current, &base, &names);
+        let mut after = to_scim(&current, &base);
         let input = patch::apply(&mut after, &ops, &CoreSchema::Group)
             .map_err(|e| ScimError::bad(e.scim_type(), e.detail()))
             .and_then(|()| from_scim(&after));
@@ -360,7 +342,7 @@ async fn patch_group(
         None => retry_stale(attempt).await,
     };
     let t = done.map_err(|e| write_error(e, tags.is_some()))??;
-    Ok(group_response(StatusCode::OK, &t, &base, &names, None))
+    Ok(group_response(StatusCode::OK, &t, &base, None))
 }
 
 /// `DELETE /scim/v2/Groups/{id}` (RFC 7644 §3.6): 204; the team is deleted and its members
@@ -374,11 +356,7 @@ async fn delete_group(
     let id = team_id(&id)?;
     let tags = if_match(&headers)?;
     let current = idp_team(&s, &a, id).await?;
-    let version = match &tags {
-        None => None,
-        Some(t) if t.contains(&current.team.version) => Some(current.team.version),
-        Some(_) => return Err(super::query::precondition_failed()),
-    };
+    let version = matched_version(tags.as_deref(), current.team.version)?;
     s.svc
         .teams()
         .delete(&a.permit()?, id, TeamKind::Idp, version)

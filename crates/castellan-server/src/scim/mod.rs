@@ -46,6 +46,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(discovery::routes())
         .merge(users::routes())
         .merge(groups::routes())
+        .route("/.search", axum::routing::post(search_root))
         .fallback(|| async { ScimError::new(StatusCode::NOT_FOUND, None, "no such SCIM endpoint") })
         .method_not_allowed_fallback(|| async {
             ScimError::new(
@@ -55,6 +56,28 @@ pub(crate) fn routes() -> Router<AppState> {
             )
         });
     Router::new().nest("/scim/v2", v2)
+}
+
+/// `POST /scim/v2/.search` (RFC 7644 §3.4.3): a SearchRequest over every resource type, Users
+/// then Groups, each matched against its own schema.
+async fn search_root(
+    axum::extract::State(s): axum::extract::State<AppState>,
+    ScimAuth(a): ScimAuth,
+    headers: axum::http::HeaderMap,
+    ScimBody(body): ScimBody,
+) -> ScimResult<Response> {
+    let q = query::search_query(&body)?;
+    let base = base_url(&s, &headers);
+    let mut all = users::all_users(&s, &a, &base).await?;
+    all.extend(groups::all_groups(&s, &a, &base).await?);
+    query::list_response(
+        all,
+        &q,
+        &[
+            castellan_scim::CoreSchema::User,
+            castellan_scim::CoreSchema::Group,
+        ],
+    )
 }
 
 /// An error in SCIM's error schema (RFC 7644 §3.12): `{"schemas": [Error], "status": "409",

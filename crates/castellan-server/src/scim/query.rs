@@ -7,7 +7,7 @@ use axum::extract::Query;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use castellan_core::{validate, CoreError};
-use castellan_scim::{filter, AttributeTypes};
+use castellan_scim::{filter, CoreSchema};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -122,6 +122,17 @@ pub(super) fn if_match(headers: &HeaderMap) -> ScimResult<Option<Vec<i64>>> {
     Ok(Some(versions))
 }
 
+/// The version a write must happen over, given the versions `If-Match` named (`tags`, see
+/// [`if_match`]) and the resource's `current` one: `None` without the header; `current` when
+/// the header names it; else 412.
+pub(super) fn matched_version(tags: Option<&[i64]>, current: i64) -> ScimResult<Option<i64>> {
+    match tags {
+        None => Ok(None),
+        Some(t) if t.contains(&current) => Ok(Some(current)),
+        Some(_) => Err(precondition_failed()),
+    }
+}
+
 /// 412: the resource changed since the version `If-Match` names.
 pub(super) fn precondition_failed() -> ScimError {
     ScimError::new(
@@ -231,30 +242,50 @@ pub(super) fn search_query(body: &Value) -> ScimResult<ListQuery> {
     })
 }
 
-/// The query's filter, parsed and checked against `schema` (string literals of `eq` and `ne`
-/// normalised as stored text); `None` without one. A filter that does not parse, or compares
-/// in a way RFC 7644 §3.4.2.2 refuses, is 400 `invalidFilter`.
+/// The query's filter, parsed and checked against one of `schemas` (string literals of `eq`
+/// and `ne` normalised as stored text); `None` without one. A filter that does not parse, or
+/// compares in a way RFC 7644 §3.4.2.2 refuses for every schema, is 400 `invalidFilter`.
 pub(super) fn query_filter(
     q: &ListQuery,
-    schema: &dyn AttributeTypes,
+    schemas: &[CoreSchema],
 ) -> ScimResult<Option<filter::Filter>> {
     let Some(text) = q.filter.as_deref().map(str::trim).filter(|f| !f.is_empty()) else {
         return Ok(None);
     };
     let mut f = filter::parse(text).map_err(|e| ScimError::bad("invalidFilter", e.to_string()))?;
-    filter::check(&f, schema).map_err(|e| ScimError::bad("invalidFilter", e.to_string()))?;
+    let refused: Vec<_> = schemas
+        .iter()
+        .filter_map(|sc| filter::check(&f, sc).err())
+        .collect();
+    if refused.len() == schemas.len() {
+        if let Some(e) = refused.into_iter().next() {
+            return Err(ScimError::bad("invalidFilter", e.to_string()));
+        }
+    }
     normalize_literals(&mut f);
     Ok(Some(f))
 }
 
-/// A ListResponse (RFC 7644 §3.4.2) of the resources in `all` that match the query's filter,
+/// The schema of a resource among `schemas`: the one whose core URI its `schemas` names, else
+/// the first.
+fn schema_of(v: &Value, schemas: &[CoreSchema]) -> CoreSchema {
+    let named = |sc: &CoreSchema| {
+        v["schemas"]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|u| u.as_str() == Some(sc.core_uri())))
+    };
+    schemas.iter().copied().find(named).unwrap_or(schemas[0])
+}
+
+/// A ListResponse (RFC 7644 §3.4.2) of the resources in `all` (of the resource types of
+/// `schemas`: one, or every one for a search at the root) that match the query's filter,
 /// the page `startIndex` (1-based; below 1 counts as 1) and `count` (capped at
 /// [`MAX_RESULTS`]; below 0 counts as 0) ask for, each projected by `attributes` or
 /// `excludedAttributes`.
 pub(super) fn list_response(
     all: Vec<Value>,
     q: &ListQuery,
-    schema: &dyn AttributeTypes,
+    schemas: &[CoreSchema],
 ) -> ScimResult<Response> {
     let start = number("startIndex", q.start_index.as_deref())?
         .unwrap_or(1)
@@ -262,10 +293,13 @@ pub(super) fn list_response(
     let count = number("count", q.count.as_deref())?
         .unwrap_or(MAX_RESULTS as i64)
         .clamp(0, MAX_RESULTS as i64);
-    let f = query_filter(q, schema)?;
+    let f = query_filter(q, schemas)?;
     let all: Vec<Value> = all
         .into_iter()
-        .filter(|r| f.as_ref().is_none_or(|f| filter::matches(f, r, schema)))
+        .filter(|r| {
+            f.as_ref()
+                .is_none_or(|f| filter::matches(f, r, &schema_of(r, schemas)))
+        })
         .collect();
     let total = all.len();
     let page: Vec<Value> = all

@@ -352,6 +352,7 @@ pub(super) fn follow_email_change(before: &Value, after: &mut Value) -> ScimResu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scim::query::project;
 
     #[test]
     fn names_come_from_the_strongest_candidate() {

@@ -21,8 +21,8 @@ use castellan_scim::{patch, CoreSchema, CORE_USER};
 use serde_json::{json, Value};
 
 use super::query::{
-    etag, if_match, list_response, precondition_failed, read_query, resource_response,
-    search_query, under_if_match, ListQuery,
+    etag, if_match, list_response, matched_version, read_query, resource_response, search_query,
+    under_if_match, ListQuery,
 };
 use super::user_json::{
     follow_email_change, from_scim, get_ci, refuse_blank_names, refuse_other_emails,
@@ -35,8 +35,6 @@ pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/Users", get(list_users).post(create_user))
         .route("/Users/.search", post(search_users))
-        // The search at the root (RFC 7644 §3.4.3) covers every resource type: Users only.
-        .route("/.search", post(search_users))
         .route(
             "/Users/{id}",
             get(get_user)
@@ -84,15 +82,11 @@ async fn version_to_match(
     id: PersonId,
     tags: Option<&[i64]>,
 ) -> ScimResult<Option<i64>> {
-    let Some(tags) = tags else {
+    if tags.is_none() {
         return Ok(None);
-    };
-    let current = s.svc.people().get(&a.0.permit()?, id).await?.version;
-    if tags.contains(&current) {
-        Ok(Some(current))
-    } else {
-        Err(precondition_failed())
     }
+    let current = s.svc.people().get(&a.0.permit()?, id).await?.version;
+    matched_version(tags, current)
 }
 
 /// A person as SCIM sees them: one the identity provider deleted is 404 (RFC 7644 §3.6), though
@@ -184,13 +178,21 @@ async fn list(
     q: ListQuery,
 ) -> ScimResult<Response> {
     let base = base_url(s, headers);
+    list_response(all_users(s, a, &base).await?, &q, &[CoreSchema::User])
+}
+
+/// Every User (people the identity provider has not deleted) as SCIM JSON.
+pub(super) async fn all_users(
+    s: &AppState,
+    a: &castellan_core::activity::Actor,
+    base: &str,
+) -> ScimResult<Vec<Value>> {
     let people = s.svc.people().list(&a.permit()?).await?;
-    let all: Vec<Value> = people
+    Ok(people
         .iter()
         .filter(|p| p.idp_deleted_at.is_none())
-        .map(|p| to_scim(p, &base))
-        .collect();
-    list_response(all, &q, &CoreSchema::User)
+        .map(|p| to_scim(p, base))
+        .collect())
 }
 
 /// `PUT /scim/v2/Users/{id}` (RFC 7644 §3.5.1): replaces `userName`, the name, `externalId` and
@@ -221,11 +223,7 @@ async fn replace_user(
     }
     let input = from_scim(&body, None)?;
     refuse_blank_names(&body)?;
-    let version = match tags {
-        None => None,
-        Some(t) if t.contains(&current.version) => Some(current.version),
-        Some(_) => return Err(precondition_failed()),
-    };
+    let version = matched_version(tags.as_deref(), current.version)?;
     let p = s
         .svc
         .people()

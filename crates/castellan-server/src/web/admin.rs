@@ -1,11 +1,12 @@
 //! Admin pages: people and workspace roles (with accepting an invitation), vaults and their
-//! access ([`vaults`]), the activity log with its filter and CSV export ([`activity`]).
+//! access ([`vaults`]), teams with their members and hubs ([`teams`]), the activity log with its filter and CSV export ([`activity`]).
 //!
 //! The pages are for the roles that manage people, vaults and the log (owner, super admin,
 //! admin): each first asks the core's permission matrix, so anyone else gets its 403 page, and
 //! then calls the same services as the JSON API.
 
 mod activity;
+mod teams;
 mod vaults;
 
 use axum::extract::{Path, Query, State};
@@ -37,6 +38,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/people/{id}/invitation", post(renew_invitation))
         .route("/accept-invitation", get(accept_page).post(accept_submit))
         .merge(vaults::routes())
+        .merge(teams::routes())
         .merge(activity::routes())
 }
 

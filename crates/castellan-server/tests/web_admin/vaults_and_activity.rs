@@ -198,7 +198,7 @@ async fn admin_pages_follow_the_matrix() {
         let s = app.person(&owner.token, &email, role).await;
         let mut b = Browser::with_session(&app, &s.email).await;
         let admin = matches!(role, WorkspaceRole::SuperAdmin | WorkspaceRole::Admin);
-        for path in ["/people", "/vaults", "/activity", "/activity.csv"] {
+        for path in ["/people", "/teams", "/vaults", "/activity", "/activity.csv"] {
             let r = b.get(path).await;
             let want = if admin {
                 StatusCode::OK

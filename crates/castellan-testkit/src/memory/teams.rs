@@ -105,7 +105,7 @@ impl TeamStore for MemoryStore {
     async fn teams(&self) -> CoreResult<Vec<Team>> {
         self.read(|t| {
             let mut all: Vec<Team> = t.teams.values().cloned().collect();
-            all.sort_by(|a, b| (a.name.to_lowercase(), a.id).cmp(&(b.name.to_lowercase(), b.id)));
+            all.sort_by_key(|a| (a.name.to_lowercase(), a.id));
             Ok(all)
         })
     }
@@ -198,10 +198,7 @@ impl TeamStore for MemoryStore {
                     .collect();
                 g.members.sort();
             }
-            out.sort_by(|a, b| {
-                (a.team_name.to_lowercase(), a.team_id)
-                    .cmp(&(b.team_name.to_lowercase(), b.team_id))
-            });
+            out.sort_by_key(|a| (a.team_name.to_lowercase(), a.team_id));
             Ok(out)
         })
     }

@@ -35,7 +35,7 @@ pub enum TeamsCmd {
         #[command(flatten)]
         j: JsonFlag,
     },
-    /// Replace a self-managed team's name and members (members left out leave the team and
+    /// Rename a self-managed team or replace its members (members left out leave the team and
     /// lose its hubs).
     Set {
         /// Team (id or name).
@@ -43,9 +43,13 @@ pub enum TeamsCmd {
         /// New name (default: the current one).
         #[arg(long)]
         name: Option<String>,
-        /// A member (email or person id); repeat for more. None: the team becomes empty.
+        /// The members from now on (email or person id); repeat for more. Without it (and
+        /// without --clear) the members stay as they are.
         #[arg(long = "member", value_name = "PERSON")]
         members: Vec<String>,
+        /// Remove every member.
+        #[arg(long, conflicts_with = "members")]
+        clear: bool,
         #[command(flatten)]
         j: JsonFlag,
     },
@@ -150,17 +154,19 @@ pub async fn run(cmd: TeamsCmd, server: Option<String>) -> Result<ExitCode> {
             team,
             name,
             members,
+            clear,
             j,
         } => {
             let id = team_id(&c, &team).await?;
-            let name = match name {
-                Some(n) => n,
-                None => c.call(Method::GET, &format!("/teams/{id}"), None).await?["name"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
+            let current = c.call(Method::GET, &format!("/teams/{id}"), None).await?;
+            let name =
+                name.unwrap_or_else(|| current["name"].as_str().unwrap_or_default().to_owned());
+            let members = if clear || !members.is_empty() {
+                json!(member_ids(&c, &members).await?)
+            } else {
+                current["members"].clone()
             };
-            let body = json!({ "name": name, "members": member_ids(&c, &members).await? });
+            let body = json!({ "name": name, "members": members });
             output::object(
                 &c.call(Method::PUT, &format!("/teams/{id}"), Some(&body))
                     .await?,

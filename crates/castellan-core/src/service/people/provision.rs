@@ -321,7 +321,7 @@ impl People<'_> {
 
     /// Deactivates a person for the identity provider (SCIM DELETE, RFC 7644 §3.6: Castellan
     /// never deletes people): the same path as [`People::reprovision`] with `active: false` and
-    /// the rest as stored. Deactivating a deactivated person changes nothing. `version` as for
+    /// the rest as stored, then takes them out of the teams the identity provider keeps. Deactivating a deactivated person changes nothing. `version` as for
     /// `reprovision` (SCIM `If-Match`). Errors as for `reprovision`.
     pub async fn deprovision(
         &self,
@@ -349,10 +349,14 @@ impl People<'_> {
             )
             .await
         };
-        match version {
+        let p = match version {
             Some(_) => once().await,
             None => super::retry_stale(once).await,
-        }
+        }?;
+        // Gone for SCIM: out of the groups it keeps too (RFC 7644 §3.6: a deleted resource is
+        // no longer returned, as a member neither).
+        self.leave_idp_teams(permit, id).await?;
+        Ok(p)
     }
 }
 
