@@ -128,6 +128,16 @@ async fn okta_group_push_and_membership() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(member_ids(&group(&s, &id).await), vec![bo.clone()]);
+    // Removed again (Okta retries a removal): nothing to do, not an error.
+    let r = s
+        .scim(
+            Method::PATCH,
+            &format!("/Groups/{id}"),
+            patch(json!([{ "op": "remove", "path": format!("members[value eq \"{ana}\"]") }])),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(member_ids(&r.body), vec![bo.clone()]);
     // A full replacement (PUT) as older integrations send it.
     let r = s
         .scim(

@@ -20,7 +20,7 @@ use castellan_core::ids::PersonId;
 use castellan_core::service::{retry_stale, TeamInput, TeamView};
 use castellan_core::team::{TeamId, TeamKind};
 use castellan_core::CoreError;
-use castellan_scim::{patch, CoreSchema, CORE_GROUP};
+use castellan_scim::{patch, CoreSchema, Op, PatchOp, PatchPath, ScimType, CORE_GROUP};
 use serde_json::{json, Value};
 
 use super::query::{
@@ -319,9 +319,7 @@ async fn patch_group(
             return Err(CoreError::Stale { kind: "team" });
         }
         let mut after = to_scim(&current, &base);
-        let input = patch::apply(&mut after, &ops, &CoreSchema::Group)
-            .map_err(|e| ScimError::bad(e.scim_type(), e.detail()))
-            .and_then(|()| from_scim(&after));
+        let input = apply_ops(&mut after, &ops).and_then(|()| from_scim(&after));
         let input = match input {
             Ok(i) => i,
             Err(e) => return Ok(Err(e)),
@@ -343,6 +341,36 @@ async fn patch_group(
     };
     let t = done.map_err(|e| write_error(e, tags.is_some()))??;
     Ok(group_response(StatusCode::OK, &t, &base, None))
+}
+
+/// Whether `op` removes members by a value filter (`members[value eq "…"]`, Okta's form).
+fn removes_members(op: &PatchOp) -> bool {
+    op.op == Op::Remove
+        && matches!(&op.path, Some(PatchPath::ValuePath { path, .. })
+            if path.attr.eq_ignore_ascii_case("members"))
+}
+
+/// Applies the operations in order to a Group's JSON, all or nothing (the caller writes only
+/// on success). A removal of members by a value filter that matches none is done already (the
+/// member left, e.g. deleted by the identity provider) and changes nothing, where RFC 7644
+/// §3.5.2.2 would answer `noTarget`: Okta retries a failed removal, and a member already gone
+/// must not stop its sync. Errors: the PATCH errors, naming the operation's position.
+fn apply_ops(group: &mut Value, ops: &[PatchOp]) -> ScimResult<()> {
+    let mut work = group.clone();
+    for (i, op) in ops.iter().enumerate() {
+        match patch::apply(&mut work, std::slice::from_ref(op), &CoreSchema::Group) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ScimType::NoTarget && removes_members(op) => {}
+            Err(e) => {
+                let detail = e
+                    .detail()
+                    .replacen("Operations[0]", &format!("Operations[{i}]"), 1);
+                return Err(ScimError::bad(e.scim_type(), detail));
+            }
+        }
+    }
+    *group = work;
+    Ok(())
 }
 
 /// `DELETE /scim/v2/Groups/{id}` (RFC 7644 §3.6): 204; the team is deleted and its members
