@@ -42,6 +42,9 @@ pub struct TeamInput {
     pub members: Vec<PersonId>,
 }
 
+/// Up to this many new members are read one by one; more, and every person is read once.
+const ONE_BY_ONE: usize = 32;
+
 /// How many ids an event lists of the members added or removed (the counts are always there).
 const EVENT_IDS: usize = 100;
 
@@ -153,18 +156,29 @@ impl Castellan {
     /// gone for SCIM, and a team must not hand them hubs if they come back. `Validation`
     /// (`members`).
     async fn require_present(&self, added: &[PersonId]) -> CoreResult<()> {
-        if added.is_empty() {
-            return Ok(());
-        }
-        let deleted: std::collections::HashSet<PersonId> = self
-            .store
-            .people()
-            .await?
-            .into_iter()
-            .filter(|p| p.idp_deleted_at.is_some())
-            .map(|p| p.id)
-            .collect();
-        if added.iter().any(|p| deleted.contains(p)) {
+        // A PATCH adds one member or a few: read those. A group pushed whole reads everyone once.
+        let deleted = if added.len() <= ONE_BY_ONE {
+            let mut any = false;
+            for id in added {
+                any |= self
+                    .store
+                    .person(*id)
+                    .await?
+                    .is_some_and(|p| p.idp_deleted_at.is_some());
+            }
+            any
+        } else {
+            let gone: std::collections::HashSet<PersonId> = self
+                .store
+                .people()
+                .await?
+                .into_iter()
+                .filter(|p| p.idp_deleted_at.is_some())
+                .map(|p| p.id)
+                .collect();
+            added.iter().any(|p| gone.contains(p))
+        };
+        if deleted {
             return Err(CoreError::invalid(
                 "members",
                 "a member was deleted by the identity provider and cannot join a team",
