@@ -5,6 +5,7 @@
 pub mod activity;
 pub mod catalog;
 pub mod clock;
+pub mod collection;
 pub mod connector;
 pub mod desired;
 pub mod error;

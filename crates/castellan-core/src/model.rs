@@ -286,7 +286,7 @@ pub struct Vault {
 }
 
 /// A grant of a vault to a person: every account in it is reachable with `role`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VaultAccess {
     /// The vault.
     pub vault_id: VaultId,

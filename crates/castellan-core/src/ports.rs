@@ -17,7 +17,9 @@ use crate::hub::{Grant, Hub, HubId, HubMember, Job, JobId, JobState, SyncReport}
 use crate::ids::{AccountId, DataKeyId, PersonId, TokenId, VaultId};
 use crate::manual::{ManualTask, ManualTaskId, RosterMember};
 mod bot_state;
+mod collections;
 pub use bot_state::*;
+pub use collections::*;
 mod teams;
 pub use teams::*;
 
@@ -337,6 +339,7 @@ pub trait Store:
     + JobStepStore
     + OAuth2Store
     + TeamStore
+    + CollectionStore
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

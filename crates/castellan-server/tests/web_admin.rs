@@ -177,6 +177,8 @@ mod web {
 
 use web::{by_id, hidden, Browser};
 
+#[path = "web_admin/collections.rs"]
+mod collections;
 #[path = "web_admin/people.rs"]
 mod people;
 #[path = "web_admin/teams.rs"]

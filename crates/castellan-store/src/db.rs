@@ -246,6 +246,46 @@ impl Sql {
     }
 }
 
+/// Rows per `INSERT` of [`replace_links`]: 500 rows × 2 values, far below both backends' limits.
+const LINK_BATCH: usize = 500;
+
+/// Replaces the rows of the link table `table` whose `owner_col` is `owner` with one row per
+/// item (`item_col`), in batches; repeats count once. `NotFound { kind: missing }` when an
+/// item's foreign key finds no row. Runs on the caller's transaction.
+pub(crate) async fn replace_links(
+    conn: &mut sqlx::AnyConnection,
+    (table, owner_col, item_col): (&str, &str, &str),
+    owner: String,
+    items: &[String],
+    missing: &'static str,
+) -> CoreResult<()> {
+    sqlx::query(&format!("DELETE FROM {table} WHERE {owner_col} = $1"))
+        .bind(&owner)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    for chunk in items.chunks(LINK_BATCH) {
+        let mut sql = Sql::new(&format!(
+            "INSERT INTO {table} ({owner_col}, {item_col}) VALUES "
+        ));
+        let mut rows = Vec::with_capacity(chunk.len());
+        for item in chunk {
+            let o = sql.text(owner.clone());
+            let i = sql.text(item.clone());
+            rows.push(format!("({o}, {i})"));
+        }
+        sql.push(&rows.join(", "));
+        sql.push(&format!(
+            " ON CONFLICT ({owner_col}, {item_col}) DO NOTHING"
+        ));
+        sql.query()
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| map_err(e, "an item appears twice", missing))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

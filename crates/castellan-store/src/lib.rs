@@ -15,6 +15,7 @@ mod accounts;
 mod activity;
 mod app_sessions;
 mod catalog;
+mod collections;
 mod db;
 mod hubs;
 mod inbox;

@@ -13,16 +13,13 @@ use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
 use crate::activity::append_in_tx;
-use crate::db::{db_err, flag, get, map_err, ms, parse, time, uuid, violated, Sql};
+use crate::db::{db_err, flag, get, map_err, ms, parse, replace_links, time, uuid, violated, Sql};
 use crate::hubs::bump_grants_version;
 use crate::jobs::enqueue_in_tx;
 use crate::vaults::exists;
 use crate::SqlStore;
 
 const TEAM_COLS: &str = "id, name, kind, external_id, version, created_at, updated_at";
-
-/// Members per `INSERT`: 500 rows × 2 values, far below both backends' limits.
-const MEMBER_BATCH: usize = 500;
 
 fn row_to_team(row: &AnyRow) -> CoreResult<Team> {
     Ok(Team {
@@ -69,27 +66,9 @@ async fn set_members(
     team: TeamId,
     members: &[PersonId],
 ) -> CoreResult<()> {
-    sqlx::query("DELETE FROM team_members WHERE team_id = $1")
-        .bind(team.to_string())
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
-    for chunk in members.chunks(MEMBER_BATCH) {
-        let mut sql = Sql::new("INSERT INTO team_members (team_id, person_id) VALUES ");
-        let mut rows = Vec::with_capacity(chunk.len());
-        for p in chunk {
-            let t = sql.text(team.to_string());
-            let p = sql.text(p.to_string());
-            rows.push(format!("({t}, {p})"));
-        }
-        sql.push(&rows.join(", "));
-        sql.push(" ON CONFLICT (team_id, person_id) DO NOTHING");
-        sql.query()
-            .execute(&mut *conn)
-            .await
-            .map_err(|e| map_err(e, "a member appears twice", "person"))?;
-    }
-    Ok(())
+    let ids: Vec<String> = members.iter().map(ToString::to_string).collect();
+    let table = ("team_members", "team_id", "person_id");
+    replace_links(conn, table, team.to_string(), &ids, "person").await
 }
 
 /// Writes what a team change does to hubs (see [`AccessChange`]) and appends `event`.

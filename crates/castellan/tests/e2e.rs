@@ -510,3 +510,106 @@ fn teams_from_the_cli() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no team named"));
 }
+
+#[test]
+fn collections_and_team_shares_from_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&host_args(&tmp.path().join("data"), None, None));
+    let cli = Cli::new(&server.url, &tmp.path().join("cfg"));
+    cli.claim(&server.setup_token(), "owner@example.com");
+    cli.ok(&[
+        "people",
+        "invite",
+        "--email",
+        "ana@example.com",
+        "--name",
+        "Ana",
+        "--role",
+        "user",
+    ]);
+    cli.ok(&["vaults", "create", "Ops"]);
+    for label in ["Figma", "Slack"] {
+        cli.ok(&[
+            "accounts",
+            "add",
+            "--label",
+            label,
+            "--username",
+            "ops@example.com",
+            "--vault",
+            "Ops",
+            "--generate-password",
+        ]);
+    }
+    let c = cli.json(&[
+        "collections",
+        "create",
+        "--name",
+        "Launch",
+        "--account",
+        "Figma",
+    ]);
+    assert_eq!(c["accounts"].as_array().unwrap().len(), 1, "{c}");
+    cli.ok(&[
+        "collections",
+        "share",
+        "launch",
+        "ana@example.com",
+        "--role",
+        "manager",
+    ]);
+    let holders = cli.json(&["collections", "shares", "Launch"]);
+    assert_eq!(holders[0]["grantee_kind"], "person", "{holders}");
+    assert_eq!(holders[0]["role"], "manager", "{holders}");
+    // --clear empties it, a rename keeps the accounts.
+    let c = cli.json(&["collections", "set", "Launch", "--name", "Launch 2"]);
+    assert_eq!(c["accounts"].as_array().unwrap().len(), 1, "{c}");
+    let c = cli.json(&["collections", "set", "launch 2", "--clear"]);
+    assert!(c["accounts"].as_array().unwrap().is_empty(), "{c}");
+
+    // A team holds the vault; exactly one target is required.
+    cli.ok(&[
+        "teams",
+        "create",
+        "--name",
+        "Support",
+        "--member",
+        "ana@example.com",
+    ]);
+    cli.ok(&[
+        "teams",
+        "share",
+        "Support",
+        "--vault",
+        "Ops",
+        "--role",
+        "collaborator",
+    ]);
+    let shares = cli.json(&["teams", "shares", "Support"]);
+    assert_eq!(shares[0]["target_kind"], "vault", "{shares}");
+    let out = cli.run(&[
+        "teams",
+        "share",
+        "Support",
+        "--vault",
+        "Ops",
+        "--account",
+        "Figma",
+    ]);
+    assert!(!out.status.success());
+    cli.ok(&["teams", "unshare", "Support", "--vault", "Ops"]);
+    assert!(cli
+        .json(&["teams", "shares", "Support"])
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let out = cli.run(&["teams", "unshare", "Support", "--vault", "Ops"]);
+    assert!(
+        !out.status.success(),
+        "taking away a share that is not there fails"
+    );
+    cli.ok(&["collections", "unshare", "Launch 2", "ana@example.com"]);
+    cli.ok(&["collections", "delete", "Launch 2"]);
+    let out = cli.run(&["collections", "show", "Launch 2"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no collection named"));
+}

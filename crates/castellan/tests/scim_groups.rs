@@ -384,3 +384,86 @@ async fn bad_groups_get_scim_errors_and_write_nothing() {
         .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
+
+/// The labels of the accounts `token` can list.
+async fn labels(s: &Scim, token: &str) -> Vec<String> {
+    let r = s.call(Method::GET, "/api/v1/accounts", token, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let mut out: Vec<String> = r
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["label"].as_str().unwrap().to_owned())
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_reaches_the_vault_its_team_holds_while_a_member() {
+    let s = Scim::start().await;
+    let owner = s.owner.clone();
+    let (ana, token) = s.active_person("ana@acme.io", "user").await;
+    let vault = s
+        .call(
+            Method::POST,
+            "/api/v1/vaults",
+            &owner,
+            Some(json!({ "name": "Ops" })),
+        )
+        .await;
+    assert_eq!(vault.status, StatusCode::CREATED, "{}", vault.body);
+    let vault = vault.body["id"].as_str().unwrap().to_owned();
+    let acc = s
+        .call(
+            Method::POST,
+            "/api/v1/accounts",
+            &owner,
+            Some(json!({ "label": "Ops Slack", "username": "ops@acme.io", "password": "a-long-password", "vault_id": vault })),
+        )
+        .await;
+    assert_eq!(acc.status, StatusCode::CREATED, "{}", acc.body);
+    assert!(labels(&s, &token).await.is_empty());
+
+    // The identity provider pushes the group with Ana in it; an admin gives its team the vault.
+    let r = s
+        .scim(
+            Method::POST,
+            "/Groups",
+            Some(json!({ "schemas": [GROUP_SCHEMA], "displayName": "Ops", "members": [{ "value": ana }] })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let group = r.body["id"].as_str().unwrap().to_owned();
+    let r = s
+        .call(
+            Method::PUT,
+            &format!("/api/v1/teams/{group}/shares/vault/{vault}"),
+            &owner,
+            Some(json!({ "role": "collaborator" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    assert_eq!(labels(&s, &token).await, vec!["Ops Slack".to_owned()]);
+
+    // Removed from the group, Ana loses the vault on her next request.
+    let r = s
+        .scim(
+            Method::PATCH,
+            &format!("/Groups/{group}"),
+            patch(json!([{ "op": "remove", "path": format!("members[value eq \"{ana}\"]") }])),
+        )
+        .await;
+    assert!(r.status.is_success(), "{} {}", r.status, r.body);
+    assert!(labels(&s, &token).await.is_empty());
+    let r = s
+        .call(
+            Method::GET,
+            "/api/v1/activity?action=share.grant",
+            &owner,
+            None,
+        )
+        .await;
+    assert!(r.body.to_string().contains("share.grant"), "{}", r.body);
+}

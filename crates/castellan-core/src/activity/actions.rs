@@ -66,6 +66,7 @@ const MASTER_KEY: Option<&str> = Some("master_key");
 const PERSON: Option<&str> = Some("person");
 const TASK: Option<&str> = Some("task");
 const TEAM: Option<&str> = Some("team");
+const COLLECTION: Option<&str> = Some("collection");
 const TOKEN: Option<&str> = Some("token");
 const VAULT: Option<&str> = Some("vault");
 const WORKSPACE: Option<&str> = Some("workspace");
@@ -164,6 +165,12 @@ activity_actions! {
     TeamCreate = "team.create", TEAM, ["kind", "external_id", "members", "source"], "A team was made (`kind` `idp` when the identity provider keeps it, `source: idp` when it made it over SCIM).";
     TeamUpdate = "team.update", TEAM, ["name", "external_id", "added", "added_count", "removed", "removed_count", "source"], "A team's name, external id or members changed (`added` and `removed` list up to 100 person ids; the counts are complete).";
     TeamDelete = "team.delete", TEAM, ["members", "source"], "A team was deleted; its members lost its hubs.";
+    // Collections and shares.
+    CollectionCreate = "collection.create", COLLECTION, ["description", "accounts"], "A collection (a named set of accounts shared together) was made.";
+    CollectionUpdate = "collection.update", COLLECTION, ["name", "description", "added", "removed"], "A collection's name, description or accounts changed (`added` and `removed` list account ids).";
+    CollectionDelete = "collection.delete", COLLECTION, ["accounts"], "A collection was deleted; its shares went with it (the accounts stay).";
+    ShareGrant = "share.grant", NONE, ["grantee", "target", "role"], "A person or a team was given an item role on a vault, a collection or an account (`grantee` and `target` are `{kind, id, name}`).";
+    ShareRevoke = "share.revoke", NONE, ["grantee", "target", "role"], "A person's or a team's share of a vault, a collection or an account was removed (`role` is the one it had).";
     // Keys and the log itself.
     KeysRewrap = "keys.rewrap", MASTER_KEY, ["count"], "Data keys were re-wrapped under the active master key (`castellan keys rotate`).";
     ActivityExport = "activity.export", NONE, [], "The activity log was exported.";

@@ -16,6 +16,8 @@
 //! | `inbox/` | [`Inbox`], [`InboxDelivery`] | managed addresses and numbers, codes, receiving |
 //! | `teams.rs` | [`Teams`] | teams, their members and their grants on hubs |
 //! | `vaults.rs` | [`Vaults`] | vaults and who can reach them |
+//! | `collections.rs` | [`Collections`] | collections: named sets of accounts shared together |
+//! | `shares.rs` | [`Shares`] | shares of vaults, collections and accounts with people and teams |
 //! | `catalog.rs` | [`Catalog`] | the app catalog and the password generator |
 //! | `activity.rs` | [`Activity`] | the activity log |
 //! | `keys.rs` | [`Keys`] | master keys and vault data keys |
@@ -26,11 +28,13 @@ mod activity;
 mod authenticator;
 mod bot;
 mod catalog;
+mod collections;
 mod hubs;
 mod inbox;
 mod keys;
 mod manual;
 mod people;
+mod shares;
 mod teams;
 mod vaults;
 
@@ -56,6 +60,7 @@ pub use authenticator::{
 };
 pub use bot::{backoff, Bot, BotConfig, RESUME_WITHIN, SESSION_REUSE};
 pub use catalog::{GenerateRequest, GenerateResult};
+pub use collections::{CollectionInput, CollectionView};
 pub use hubs::{
     unfinished, ConnectHub, HubDetail, HubPatch, MemberAction, NewPlaceholder, OAuth2Refusal,
     RevokeHub, SessionUpload, ShareHub, DEFAULT_SAFEGUARD, OAUTH2_FLOW_TTL, UPLOADED_SESSION_REUSE,
@@ -154,6 +159,10 @@ handles! {
     Teams => teams;
     /// Vaults and who can reach them.
     Vaults => vaults;
+    /// Collections: named sets of accounts shared together.
+    Collections => collections;
+    /// Shares: a person's collections; a team's vaults, collections and accounts.
+    Shares => shares;
     /// The activity log: listing, export and verification of its hash chain.
     Activity => activity;
     /// The app catalog and the password generator.

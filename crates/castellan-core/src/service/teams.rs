@@ -219,7 +219,39 @@ impl Castellan {
         Ok(())
     }
 
-    async fn team_record(&self, id: TeamId) -> CoreResult<Team> {
+    /// Where a managed team holds shares of vaults, collections or accounts, moving a person
+    /// in or out changes their access to secrets: an admin may not move themselves, nor a
+    /// person whose role they may not manage (as for a vault grant). `Forbidden`.
+    async fn require_may_move(
+        &self,
+        actor: &Actor,
+        team: TeamId,
+        added: &[PersonId],
+        removed: &[PersonId],
+    ) -> CoreResult<()> {
+        if added.is_empty() && removed.is_empty() {
+            return Ok(());
+        }
+        let grantee = crate::collection::Grantee::Team(team);
+        if self.store.shares_of(grantee).await?.is_empty() {
+            return Ok(());
+        }
+        let mut moved: Vec<PersonId> = added.iter().chain(removed).copied().collect();
+        moved.sort();
+        if actor
+            .person_id
+            .is_some_and(|me| moved.binary_search(&me).is_ok())
+        {
+            return Err(CoreError::Forbidden(
+                "this team holds vaults, collections or accounts: you may not move yourself in \
+                 or out of it; ask another admin"
+                    .into(),
+            ));
+        }
+        self.require_manageable(actor, &moved).await
+    }
+
+    pub(crate) async fn team_record(&self, id: TeamId) -> CoreResult<Team> {
         self.store
             .team(id)
             .await?
@@ -315,6 +347,10 @@ impl Teams<'_> {
             let before = self.store.team_members(id).await?;
             let (added, removed) = member_changes(&before, &members);
             self.require_present(&added).await?;
+            if by == TeamKind::Managed {
+                self.require_may_move(permit.actor(), id, &added, &removed)
+                    .await?;
+            }
             let mut changes = serde_json::Map::new();
             if current.name != name {
                 changes.insert("name".into(), json!({ "from": current.name, "to": name }));

@@ -45,17 +45,11 @@ impl Vaults<'_> {
         ) {
             return Ok(all);
         }
-        let me = actor
-            .person_id
-            .ok_or(CoreError::NotFound { kind: "person" })?;
-        let mine: Vec<VaultId> = self
-            .store
-            .vault_grants_of(me)
-            .await?
+        let mine = self.actor_item_grants(actor).await?;
+        Ok(all
             .into_iter()
-            .map(|g| g.vault_id)
-            .collect();
-        Ok(all.into_iter().filter(|v| mine.contains(&v.id)).collect())
+            .filter(|v| mine.vault(v.id).is_some())
+            .collect())
     }
 
     /// One reachable vault. Errors: `NotFound` (also when the actor cannot reach it).

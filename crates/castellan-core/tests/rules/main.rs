@@ -13,5 +13,6 @@ mod races;
 mod roles;
 mod sessions;
 mod settings;
+mod shares;
 mod status;
 mod teams;

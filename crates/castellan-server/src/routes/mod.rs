@@ -5,6 +5,7 @@
 mod accounts;
 pub(crate) mod activity;
 mod catalog;
+mod collections;
 pub(crate) mod health;
 mod hubs;
 pub(crate) mod inbox;
@@ -30,6 +31,7 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .merge(teams::routes())
         .merge(scim_tokens::routes())
         .merge(vaults::routes())
+        .merge(collections::routes())
         .merge(accounts::routes())
         .merge(catalog::routes())
         .merge(activity::routes())

@@ -1,11 +1,12 @@
 //! Admin pages: people and workspace roles (with accepting an invitation), vaults and their
-//! access ([`vaults`]), teams with their members and hubs ([`teams`]), the activity log with its filter and CSV export ([`activity`]).
+//! access ([`vaults`]), teams with their members and hubs ([`teams`]), collections and shares ([`collections`]), the activity log with its filter and CSV export ([`activity`]).
 //!
 //! The pages are for the roles that manage people, vaults and the log (owner, super admin,
 //! admin): each first asks the core's permission matrix, so anyone else gets its 403 page, and
 //! then calls the same services as the JSON API.
 
 mod activity;
+mod collections;
 mod teams;
 mod vaults;
 
@@ -39,6 +40,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/accept-invitation", get(accept_page).post(accept_submit))
         .merge(vaults::routes())
         .merge(teams::routes())
+        .merge(collections::routes())
         .merge(activity::routes())
 }
 

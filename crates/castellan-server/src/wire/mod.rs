@@ -14,6 +14,7 @@
 mod accounts;
 mod activity;
 mod catalog;
+mod collections;
 mod connector;
 mod hubs;
 mod inbox;
@@ -33,6 +34,9 @@ pub use activity::{ActivityEvent, ActorKind, ChainProblem, ChainReport};
 pub use catalog::{
     App, AppSource, Capability, CharClass, GenerateRequest, GenerateResult, InboxHints,
     PasswordRules, ScimInfo,
+};
+pub use collections::{
+    Collection, CollectionInput, CollectionView, GranteeKind, Share, ShareTargetKind,
 };
 pub use connector::{ConnectorInfo, ConnectorSetting, ConnectorSignIn};
 pub use hubs::{

@@ -98,6 +98,36 @@ impl Walk {
             .str("id")
     }
 
+    /// A fresh collection made by the owner, shared with `with` (unless that is the owner, who
+    /// sees every collection).
+    async fn collection(&mut self, with: Option<&Session>) -> String {
+        let n = self.next();
+        let owner = self.owner().to_owned();
+        let c = self
+            .w
+            .app
+            .post(
+                "/api/v1/collections",
+                &owner,
+                json!({ "name": format!("Fixture collection {n}") }),
+            )
+            .await
+            .ok()
+            .str("id");
+        if let Some(who) = with.filter(|w| w.role != WorkspaceRole::Owner) {
+            self.w
+                .app
+                .put(
+                    &format!("/api/v1/collections/{c}/access/{}", who.person_id),
+                    &owner,
+                    json!({ "role": "collaborator" }),
+                )
+                .await
+                .ok();
+        }
+        c
+    }
+
     /// A fresh manual hub on Slack (no connector: tasks for an app admin) whose app admin is
     /// `who` when the matrix lets their role work on tasks, else the bystander; with one open
     /// invitation task. Returns (hub id, task id).
@@ -401,6 +431,54 @@ impl Walk {
                     )
                     .await;
                 (format!("/api/v1/scim/tokens/{}", r.str("id")), None)
+            }
+            ("GET", "/api/v1/collections") => (p(e.path), None),
+            ("POST", "/api/v1/collections") => (
+                p(e.path),
+                Some(json!({ "name": format!("Collection {n}") })),
+            ),
+            ("GET", "/api/v1/collections/{id}") => {
+                let c = self.collection(Some(who)).await;
+                (e.path.replace("{id}", &c), None)
+            }
+            ("PUT", "/api/v1/collections/{id}") => (
+                e.path.replace("{id}", &self.collection(None).await),
+                Some(json!({ "name": format!("Renamed collection {n}") })),
+            ),
+            ("DELETE", "/api/v1/collections/{id}") | ("GET", "/api/v1/collections/{id}/shares") => {
+                (e.path.replace("{id}", &self.collection(None).await), None)
+            }
+            ("PUT", "/api/v1/collections/{id}/access/{person_id}") => (
+                e.path
+                    .replace("{id}", &self.collection(None).await)
+                    .replace("{person_id}", &by),
+                Some(json!({ "role": "collaborator" })),
+            ),
+            ("DELETE", "/api/v1/collections/{id}/access/{person_id}") => {
+                let c = self.collection(None).await;
+                let path = format!("/api/v1/collections/{c}/access/{by}");
+                self.w
+                    .app
+                    .put(&path, &owner, json!({ "role": "collaborator" }))
+                    .await
+                    .ok();
+                (path, None)
+            }
+            ("GET", "/api/v1/teams/{id}/shares") => {
+                (e.path.replace("{id}", &self.team().await), None)
+            }
+            ("PUT", "/api/v1/teams/{id}/shares/{kind}/{target_id}") => (
+                format!("/api/v1/teams/{}/shares/vault/{vault}", self.team().await),
+                Some(json!({ "role": "collaborator" })),
+            ),
+            ("DELETE", "/api/v1/teams/{id}/shares/{kind}/{target_id}") => {
+                let path = format!("/api/v1/teams/{}/shares/vault/{vault}", self.team().await);
+                self.w
+                    .app
+                    .put(&path, &owner, json!({ "role": "collaborator" }))
+                    .await
+                    .ok();
+                (path, None)
             }
             ("POST", "/api/v1/vaults") => {
                 (p(e.path), Some(json!({ "name": format!("Vault {n}") })))

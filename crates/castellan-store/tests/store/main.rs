@@ -4,6 +4,7 @@
 
 mod account_cases;
 mod activity_cases;
+mod collection_cases;
 mod fixtures;
 mod harness;
 mod hub_cases;
@@ -419,4 +420,14 @@ async fn sqlite_teams_and_access() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_teams_and_access() {
     run(Db::Postgres, team_cases::teams_and_access).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_collections_and_shares() {
+    run(Db::Sqlite, collection_cases::collections_and_shares).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_collections_and_shares() {
+    run(Db::Postgres, collection_cases::collections_and_shares).await;
 }

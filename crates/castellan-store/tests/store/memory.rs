@@ -175,3 +175,8 @@ async fn memory_job_steps_are_kept() {
 async fn memory_teams_and_access() {
     run_memory(team_cases::teams_and_access).await;
 }
+
+#[tokio::test]
+async fn memory_collections_and_shares() {
+    run_memory(collection_cases::collections_and_shares).await;
+}

@@ -76,6 +76,9 @@ impl Tables {
         }
         self.secrets.retain(|(a, _), _| *a != id);
         self.account_access.retain(|(a, _), _| *a != id);
+        self.collection_accounts.retain(|(_, a)| *a != id);
+        self.shares
+            .retain(|(_, t), _| *t != castellan_core::collection::ItemTarget::Account(id));
         self.otp.remove(&id);
         self.app_sessions.retain(|(a, _), _| *a != id);
         self.oauth2_grants.retain(|(a, _), _| *a != id);

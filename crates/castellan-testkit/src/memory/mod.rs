@@ -15,6 +15,7 @@
 mod accounts;
 mod activity;
 mod app_sessions;
+mod collections;
 mod hubs;
 mod inbox;
 mod job_steps;

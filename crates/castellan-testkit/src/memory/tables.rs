@@ -86,6 +86,20 @@ pub(crate) struct Tables {
         (HubId, castellan_core::team::TeamId),
         (castellan_core::hub::HubRole, String, DateTime<Utc>),
     >,
+    /// `collections`, by id.
+    pub(crate) collections:
+        BTreeMap<castellan_core::collection::CollectionId, castellan_core::collection::Collection>,
+    /// `collection_accounts`: (collection, account).
+    pub(crate) collection_accounts:
+        std::collections::BTreeSet<(castellan_core::collection::CollectionId, AccountId)>,
+    /// `shares`, by grantee and target: role, last change.
+    pub(crate) shares: BTreeMap<
+        (
+            castellan_core::collection::Grantee,
+            castellan_core::collection::ItemTarget,
+        ),
+        (ItemRole, DateTime<Utc>),
+    >,
     /// `oauth2_flows`, by state hash.
     pub(crate) oauth2_flows: BTreeMap<String, castellan_core::ports::OAuth2Flow>,
 }

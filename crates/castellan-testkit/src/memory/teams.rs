@@ -176,6 +176,8 @@ impl TeamStore for MemoryStore {
             tx.t.teams.remove(&id);
             tx.t.team_members.retain(|(t, _)| *t != id);
             tx.t.team_grants.retain(|(_, t), _| *t != id);
+            tx.t.shares
+                .retain(|(g, _), _| *g != castellan_core::collection::Grantee::Team(id));
             Ok(())
         })
     }

@@ -263,21 +263,8 @@ pub(super) async fn person_id(c: &Client, s: &str) -> Result<String> {
 
 /// The id of a vault given by id or name.
 pub async fn vault_id(c: &Client, s: &str) -> Result<String> {
-    if uuid::Uuid::parse_str(s).is_ok() {
-        return Ok(s.to_owned());
-    }
-    let vaults: Value = c.get("/vaults").await?;
-    vaults
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|v| {
-            v["name"]
-                .as_str()
-                .is_some_and(|n| n.eq_ignore_ascii_case(s))
-        })
-        .and_then(|v| v["id"].as_str().map(str::to_owned))
-        .ok_or_else(|| anyhow::anyhow!("no vault named `{s}` that you can reach"))
+    let missing = format!("no vault named `{s}` that you can reach");
+    super::id_by(c, "/vaults", "name", s, missing).await
 }
 
 const PEOPLE_COLS: &[(&str, &str)] = &[

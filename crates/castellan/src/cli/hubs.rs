@@ -272,20 +272,7 @@ const JOB_COLS: &[(&str, &str)] = &[
 
 /// A hub's id from its id or label.
 pub(super) async fn hub_id(c: &Client, s: &str) -> Result<String> {
-    if uuid::Uuid::parse_str(s).is_ok() {
-        return Ok(s.to_owned());
-    }
-    let hubs: Value = c.get("/hubs").await?;
-    hubs.as_array()
-        .into_iter()
-        .flatten()
-        .find(|h| {
-            h["label"]
-                .as_str()
-                .is_some_and(|l| l.eq_ignore_ascii_case(s))
-        })
-        .and_then(|h| h["id"].as_str().map(str::to_owned))
-        .ok_or_else(|| anyhow::anyhow!("no hub labelled `{s}`"))
+    super::id_by(c, "/hubs", "label", s, format!("no hub labelled `{s}`")).await
 }
 
 async fn person_id(c: &Client, s: &str) -> Result<String> {

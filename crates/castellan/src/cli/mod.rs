@@ -2,6 +2,7 @@
 
 mod accounts;
 mod admin;
+mod collections;
 mod hubs;
 mod inbox;
 mod manual;
@@ -60,6 +61,9 @@ pub enum Command {
     /// Teams: self-managed and kept by the identity provider, and the hubs they hold.
     #[command(subcommand)]
     Teams(teams::TeamsCmd),
+    /// Collections: named sets of accounts shared together, and who holds them.
+    #[command(subcommand)]
+    Collections(collections::CollectionsCmd),
     /// Personal API tokens.
     #[command(subcommand)]
     Tokens(admin::TokensCmd),
@@ -128,10 +132,32 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Worker(w) => serve::worker(w).await,
         Command::Totp(t) => totp::run(t, server).await,
         Command::Teams(t) => teams::run(t, server).await,
+        Command::Collections(c) => collections::run(c, server).await,
         Command::Inbox(i) => inbox::run(i, server).await,
         Command::Numbers(n) => inbox::numbers(n, server).await,
         other => admin::run(other, server).await,
     }
+}
+
+/// The id of the item of `list_path` (a JSON array of objects with `id`) whose `field`
+/// equals `s` case-insensitively, or `s` itself when it is a UUID. The error is `missing`.
+pub(crate) async fn id_by(
+    c: &crate::client::Client,
+    list_path: &str,
+    field: &str,
+    s: &str,
+    missing: String,
+) -> Result<String> {
+    if uuid::Uuid::parse_str(s).is_ok() {
+        return Ok(s.to_owned());
+    }
+    let all: serde_json::Value = c.get(list_path).await?;
+    all.as_array()
+        .into_iter()
+        .flatten()
+        .find(|x| x[field].as_str().is_some_and(|n| n.eq_ignore_ascii_case(s)))
+        .and_then(|x| x["id"].as_str().map(str::to_owned))
+        .ok_or_else(|| anyhow::anyhow!(missing))
 }
 
 /// Reads one line from standard input (for `--password-stdin`), without the newline.

@@ -5,9 +5,11 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Subcommand;
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 
-use super::admin::{person_id, JsonFlag};
+use super::accounts::account_id;
+use super::admin::{person_id, vault_id, JsonFlag};
+use super::collections::{collection_id, SHARE_COLS};
 use super::hubs::hub_id;
 use crate::client::Client;
 use crate::output;
@@ -79,6 +81,31 @@ pub enum TeamsCmd {
         /// Hub (id or label).
         hub: String,
     },
+    /// Share a vault, a collection or an account with a team: each member, while a member,
+    /// uses every account it reaches with the item role (unless another grant ranks higher).
+    Share {
+        /// Team (id or name).
+        team: String,
+        #[command(flatten)]
+        target: ShareTarget,
+        /// `collaborator` (default), `manager` or `owner`.
+        #[arg(long, default_value = "collaborator")]
+        role: String,
+    },
+    /// Take a vault, a collection or an account from a team.
+    Unshare {
+        /// Team (id or name).
+        team: String,
+        #[command(flatten)]
+        target: ShareTarget,
+    },
+    /// The vaults, collections and accounts a team holds.
+    Shares {
+        /// Team (id or name).
+        team: String,
+        #[command(flatten)]
+        j: JsonFlag,
+    },
     /// The hubs a team holds.
     Hubs {
         /// Team (id or name).
@@ -86,6 +113,33 @@ pub enum TeamsCmd {
         #[command(flatten)]
         j: JsonFlag,
     },
+}
+
+/// What a team share reaches: exactly one of a vault, a collection or an account.
+#[derive(Debug, clap::Args)]
+#[group(required = true, multiple = false)]
+pub struct ShareTarget {
+    /// A vault (id or name).
+    #[arg(long)]
+    vault: Option<String>,
+    /// A collection (id or name).
+    #[arg(long)]
+    collection: Option<String>,
+    /// An account (id or label).
+    #[arg(long)]
+    account: Option<String>,
+}
+
+impl ShareTarget {
+    /// `(kind, id)` for the API path.
+    async fn resolve(&self, c: &Client) -> Result<(&'static str, String)> {
+        Ok(match (&self.vault, &self.collection, &self.account) {
+            (Some(v), _, _) => ("vault", vault_id(c, v).await?),
+            (_, Some(x), _) => ("collection", collection_id(c, x).await?),
+            (_, _, Some(a)) => ("account", account_id(c, a).await?),
+            _ => anyhow::bail!("give --vault, --collection or --account"),
+        })
+    }
 }
 
 const TEAM_COLS: &[(&str, &str)] = &[
@@ -105,21 +159,7 @@ const GRANT_COLS: &[(&str, &str)] = &[
 
 /// A team's id from its id or name (case-insensitive).
 async fn team_id(c: &Client, s: &str) -> Result<String> {
-    if uuid::Uuid::parse_str(s).is_ok() {
-        return Ok(s.to_owned());
-    }
-    let teams: Value = c.get("/teams").await?;
-    teams
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|t| {
-            t["name"]
-                .as_str()
-                .is_some_and(|n| n.eq_ignore_ascii_case(s))
-        })
-        .and_then(|t| t["id"].as_str().map(str::to_owned))
-        .ok_or_else(|| anyhow::anyhow!("no team named `{s}`"))
+    super::id_by(c, "/teams", "name", s, format!("no team named `{s}`")).await
 }
 
 async fn member_ids(c: &Client, members: &[String]) -> Result<Vec<String>> {
@@ -193,6 +233,36 @@ pub async fn run(cmd: TeamsCmd, server: Option<String>) -> Result<ExitCode> {
             let (t, h) = (team_id(&c, &team).await?, hub_id(&c, &hub).await?);
             c.call(Method::DELETE, &format!("/hubs/{h}/teams/{t}"), None)
                 .await?;
+        }
+        TeamsCmd::Share { team, target, role } => {
+            let t = team_id(&c, &team).await?;
+            let (kind, id) = target.resolve(&c).await?;
+            let body = json!({ "role": role });
+            c.call(
+                Method::PUT,
+                &format!("/teams/{t}/shares/{kind}/{id}"),
+                Some(&body),
+            )
+            .await?;
+        }
+        TeamsCmd::Unshare { team, target } => {
+            let t = team_id(&c, &team).await?;
+            let (kind, id) = target.resolve(&c).await?;
+            c.call(
+                Method::DELETE,
+                &format!("/teams/{t}/shares/{kind}/{id}"),
+                None,
+            )
+            .await?;
+        }
+        TeamsCmd::Shares { team, j } => {
+            let id = team_id(&c, &team).await?;
+            output::list(
+                &c.call(Method::GET, &format!("/teams/{id}/shares"), None)
+                    .await?,
+                j.json,
+                SHARE_COLS,
+            );
         }
         TeamsCmd::Hubs { team, j } => {
             let id = team_id(&c, &team).await?;

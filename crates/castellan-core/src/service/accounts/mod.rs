@@ -17,6 +17,7 @@ use secrecy::SecretString;
 
 use crate::activity::Actor;
 use crate::catalog::App;
+use crate::collection::ItemGrants;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{AccountId, AppId, VaultId};
 use crate::model::{AccountRecord, AccountSetup, CustomField, ItemRole, WorkspaceRole};
@@ -154,23 +155,12 @@ pub const MAX_LISTED_ACCOUNTS: u32 = 100_000;
 impl Castellan {
     /// The actor's item role on an account, or `None` if they cannot reach it.
     async fn item_role(&self, actor: &Actor, a: &AccountRecord) -> CoreResult<Option<ItemRole>> {
-        let Some(me) = actor.person_id else {
+        if matches!(actor.role, WorkspaceRole::Owner | WorkspaceRole::SuperAdmin) {
             return Ok(effective_item_role(actor.role, None, None));
-        };
-        let vault = self
-            .store
-            .vault_grants_of(me)
-            .await?
-            .into_iter()
-            .find(|g| g.vault_id == a.vault_id)
-            .map(|g| g.role);
-        let direct = self
-            .store
-            .account_grants_of(me)
-            .await?
-            .into_iter()
-            .find(|(id, _)| *id == a.id)
-            .map(|(_, r)| r);
+        }
+        let grants = self.actor_item_grants(actor).await?;
+        let vault = grants.vault(a.vault_id);
+        let direct = grants.account(a.id);
         Ok(effective_item_role(actor.role, vault, direct))
     }
 
@@ -239,12 +229,10 @@ impl Accounts<'_> {
         let actor = permit.actor();
         let query = validate::opt_text("q", query.as_deref(), validate::MAX_LABEL)?;
         let all_access = matches!(actor.role, WorkspaceRole::Owner | WorkspaceRole::SuperAdmin);
-        let (vault_grants, direct) = match actor.person_id {
-            Some(me) if !all_access => (
-                self.store.vault_grants_of(me).await?,
-                self.store.account_grants_of(me).await?,
-            ),
-            _ => (vec![], vec![]),
+        let grants = if all_access {
+            ItemGrants::default()
+        } else {
+            self.actor_item_grants(actor).await?
         };
         let mut filter = AccountFilter {
             query,
@@ -254,8 +242,8 @@ impl Accounts<'_> {
             ..Default::default()
         };
         if !all_access {
-            filter.vaults = Some(vault_grants.iter().map(|g| g.vault_id).collect());
-            filter.also_accounts = direct.iter().map(|(a, _)| *a).collect();
+            filter.vaults = Some(grants.vaults.iter().map(|g| g.vault_id).collect());
+            filter.also_accounts = grants.accounts.iter().map(|(a, _)| *a).collect();
         }
         let apps = self.all_apps().await?;
         let mut out = vec![];
@@ -263,11 +251,7 @@ impl Accounts<'_> {
             if vault.is_some_and(|v| v != a.vault_id) {
                 continue;
             }
-            let vg = vault_grants
-                .iter()
-                .find(|g| g.vault_id == a.vault_id)
-                .map(|g| g.role);
-            let dg = direct.iter().find(|(id, _)| *id == a.id).map(|(_, r)| *r);
+            let (vg, dg) = (grants.vault(a.vault_id), grants.account(a.id));
             if let Some(role) = effective_item_role(actor.role, vg, dg) {
                 out.push(self.view(&a, role, &apps));
             }

@@ -133,16 +133,7 @@ impl Castellan {
             )
         };
         let vault = vault.ok_or_else(unknown)?;
-        let grant = match actor.person_id {
-            Some(me) => self
-                .store
-                .vault_grants_of(me)
-                .await?
-                .into_iter()
-                .find(|g| g.vault_id == vault.id)
-                .map(|g| g.role),
-            None => None,
-        };
+        let grant = self.actor_item_grants(actor).await?.vault(vault.id);
         let role = effective_item_role(actor.role, grant, None);
         if role.is_some_and(|r| item_allows(r, ItemAction::Edit)) {
             Ok(vault.id)

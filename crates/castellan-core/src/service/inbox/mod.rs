@@ -191,15 +191,9 @@ impl Inbox<'_> {
         };
         let all_access = matches!(actor.role, WorkspaceRole::Owner | WorkspaceRole::SuperAdmin);
         if !all_access {
-            let (vaults, accounts) = match actor.person_id {
-                Some(me) => (
-                    self.store.vault_grants_of(me).await?,
-                    self.store.account_grants_of(me).await?,
-                ),
-                None => (vec![], vec![]),
-            };
-            f.vaults = Some(vaults.iter().map(|g| g.vault_id).collect());
-            f.also_accounts = accounts.iter().map(|(a, _)| *a).collect();
+            let grants = self.actor_item_grants(actor).await?;
+            f.vaults = Some(grants.vaults.iter().map(|g| g.vault_id).collect());
+            f.also_accounts = grants.accounts.iter().map(|(a, _)| *a).collect();
         }
         let mut labels: std::collections::HashMap<AccountId, String> = Default::default();
         let mut out = vec![];

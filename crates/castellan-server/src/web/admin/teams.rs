@@ -1,4 +1,5 @@
-//! Teams: the list, making a self-managed team, its members, and the hubs it holds. A team the
+//! Teams: the list, making a self-managed team, its members, the hubs it holds and its
+//! vaults, collections and accounts ([`super::collections`]). A team the
 //! identity provider keeps is shown read-only (its members change over SCIM); its hubs are
 //! given and taken here like any team's.
 
@@ -17,6 +18,7 @@ use castellan_core::team::{TeamId, TeamKind};
 use castellan_core::CoreError;
 use serde::Deserialize;
 
+use super::collections::{item_role_choices, team_shares, ShareRow};
 use super::{path_id, Choice, DoneQuery};
 use crate::web::auth::FieldErrors;
 use crate::web::pages::when;
@@ -158,6 +160,9 @@ struct TeamPage {
     hubs: Vec<HubRow>,
     people: Vec<Choice>,
     hub_choices: Vec<Choice>,
+    shares: Vec<ShareRow>,
+    targets: Vec<Choice>,
+    roles: Vec<Choice>,
     errors: FieldErrors,
 }
 
@@ -212,6 +217,7 @@ async fn team_view(
             selected: false,
         })
         .collect();
+    let (shares, targets) = team_shares(s, user, id).await?;
     Ok(TeamPage {
         chrome: user.chrome(format!("Team {}", team.name), "teams"),
         id: team.id.to_string(),
@@ -222,6 +228,9 @@ async fn team_view(
         hubs: hub_rows,
         people,
         hub_choices,
+        shares,
+        targets,
+        roles: item_role_choices(),
         errors,
     })
 }
@@ -241,13 +250,18 @@ async fn team_page(
                 .into(),
         ),
         Some("hubs") => Some("The team's hubs were changed; the bot is checking them now.".into()),
+        Some("shares") => Some(
+            "The team's vaults, collections and accounts were changed: its members reach them (or \
+             no longer do) from now on."
+                .into(),
+        ),
         _ => None,
     };
     Ok(render(&page))
 }
 
 /// A change, then the team page again: its notice, or the form's error on it.
-async fn after(
+pub(super) async fn after(
     s: &AppState,
     user: &WebUser,
     id: TeamId,
