@@ -114,6 +114,7 @@ async fn a_team_reaches_its_hubs_and_leaving_it_removes_the_member() {
     let idp = |active: bool| IdpPerson {
         user_name: "ana@example.com".into(),
         email: "ana@example.com".into(),
+        emails: Vec::new(),
         name: "Ana".into(),
         given_name: None,
         family_name: None,

@@ -66,6 +66,7 @@ pub fn person(email: &str, role: WorkspaceRole) -> PersonRecord {
         user_name: None,
         given_name: None,
         family_name: None,
+        idp_emails: Vec::new(),
         idp_deleted_at: None,
         two_step: None,
         created_at: t(1),

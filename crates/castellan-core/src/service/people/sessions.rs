@@ -233,6 +233,7 @@ impl Sessions<'_> {
             user_name: None,
             given_name: None,
             family_name: None,
+            idp_emails: Vec::new(),
             idp_deleted_at: None,
             two_step: None,
             created_at: now,
