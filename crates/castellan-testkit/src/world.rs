@@ -174,6 +174,7 @@ impl World {
             token_id: None,
             source_ip: None,
             user_agent: None,
+            scim_request: None,
         }
     }
 
