@@ -48,7 +48,7 @@ pub struct Actor {
     /// User agent of the request.
     pub user_agent: Option<String>,
     /// The SCIM request the actor is serving, if any: every event written for this actor
-    /// carries it in its details ([`NewEvent::new`]).
+    /// carries it in its details ([`NewEvent::new`]), and so do the jobs it queues.
     pub scim_request: Option<ScimRequest>,
 }
 
@@ -59,7 +59,7 @@ pub const SCIM_REQUEST: &str = "scim_request";
 pub const MAX_REQUEST_PATH: usize = 256;
 
 /// A SCIM request (RFC 7644 §3: an HTTP method on a resource path under `/scim/v2`), as the
-/// activity log names the cause of a change: `{"method": "PATCH", "path":
+/// activity log and the job queue name the cause of a change: `{"method": "PATCH", "path":
 /// "/scim/v2/Users/<id>"}`. Never a body or a query string (a filter may hold personal data,
 /// and nothing in either is needed to find the call again in the identity provider's log).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,7 +134,8 @@ impl Actor {
         }
     }
 
-    /// This actor serving `request` (`None` leaves it serving none).
+    /// This actor serving `request` (`None` leaves it serving none): the bot running a job
+    /// that a SCIM request caused names that request in its events too.
     pub fn with_scim_request(mut self, request: Option<ScimRequest>) -> Self {
         self.scim_request = request;
         self

@@ -214,8 +214,8 @@ pub fn catalog_markdown() -> String {
          account action). The target is the kind of thing the event names (`target_kind`, with \
          its id and label at the time); the fields are the keys of the event's `details` object, \
          which never holds a secret. Besides those, every event written while serving a SCIM \
-         request has `scim_request`: the request's `method` and `path` (never its query or \
-         body).\n\n\
+         request, and every event of the bot about a job such a request caused, has \
+         `scim_request`: the request's `method` and `path` (never its query or body).\n\n\
          | action | meaning | target | fields |\n|---|---|---|---|\n",
     );
     for a in ActivityAction::all() {

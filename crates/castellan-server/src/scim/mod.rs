@@ -177,7 +177,7 @@ pub fn scim_response(status: StatusCode, body: &Value) -> Response {
 /// and revoked tokens, API tokens and web sessions are refused with 401 in SCIM's error schema
 /// before the handler runs. The actor is named `SCIM (<token name>)` in the activity log and
 /// serves the request ([`ScimRequest`]: its method and path, never its query or body), so that
-/// every event the request writes names it as `scim_request`.
+/// every event the request writes, and every job it queues, names it as `scim_request`.
 #[derive(Debug, Clone)]
 pub struct ScimAuth(pub Actor);
 

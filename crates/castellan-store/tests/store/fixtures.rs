@@ -234,6 +234,7 @@ pub fn job(hub: HubId, task: Task, run_at: i64, dedupe: Option<&str>) -> Job {
         state: JobState::Queued,
         trigger: Trigger::Manual,
         actor: "admin@acme.io".into(),
+        scim_request: None,
         target: Some("ana@acme.io".into()),
         params: params_for(task),
         attempts: 0,
