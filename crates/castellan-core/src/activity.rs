@@ -47,6 +47,48 @@ pub struct Actor {
     pub source_ip: Option<String>,
     /// User agent of the request.
     pub user_agent: Option<String>,
+    /// The SCIM request the actor is serving, if any: every event written for this actor
+    /// carries it in its details ([`NewEvent::new`]), and so do the jobs it queues.
+    pub scim_request: Option<ScimRequest>,
+}
+
+/// The key under which an event's details name the SCIM request that caused it.
+pub const SCIM_REQUEST: &str = "scim_request";
+
+/// Longest request path kept in a [`ScimRequest`]; a longer one is cut (and ends in `…`).
+pub const MAX_REQUEST_PATH: usize = 256;
+
+/// A SCIM request (RFC 7644 §3: an HTTP method on a resource path under `/scim/v2`), as the
+/// activity log and the job queue name the cause of a change: `{"method": "PATCH", "path":
+/// "/scim/v2/Users/<id>"}`. Never a body or a query string (a filter may hold personal data,
+/// and nothing in either is needed to find the call again in the identity provider's log).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScimRequest {
+    /// The HTTP method, upper case (`POST`, `PUT`, `PATCH`, `DELETE`).
+    pub method: String,
+    /// The request path without its query, as received (at most [`MAX_REQUEST_PATH`] bytes).
+    pub path: String,
+}
+
+impl ScimRequest {
+    /// A request from its method and path; a query (`?…`) is dropped and a path longer than
+    /// [`MAX_REQUEST_PATH`] is cut at a character boundary.
+    pub fn new(method: &str, path: &str) -> Self {
+        let path = path.split(['?', '#']).next().unwrap_or_default();
+        let path = if path.len() > MAX_REQUEST_PATH {
+            let mut end = MAX_REQUEST_PATH;
+            while !path.is_char_boundary(end) {
+                end -= 1;
+            }
+            format!("{}…", &path[..end])
+        } else {
+            path.to_owned()
+        };
+        Self {
+            method: method.to_ascii_uppercase(),
+            path,
+        }
+    }
 }
 
 impl Actor {
@@ -60,6 +102,7 @@ impl Actor {
             token_id: None,
             source_ip: None,
             user_agent: None,
+            scim_request: None,
         }
     }
 
@@ -73,6 +116,7 @@ impl Actor {
             token_id: None,
             source_ip: None,
             user_agent: None,
+            scim_request: None,
         }
     }
 
@@ -86,7 +130,15 @@ impl Actor {
             token_id: None,
             source_ip,
             user_agent,
+            scim_request: None,
         }
+    }
+
+    /// This actor serving `request` (`None` leaves it serving none): the bot running a job
+    /// that a SCIM request caused names that request in its events too.
+    pub fn with_scim_request(mut self, request: Option<ScimRequest>) -> Self {
+        self.scim_request = request;
+        self
     }
 }
 
@@ -124,8 +176,14 @@ pub struct NewEvent {
 
 impl NewEvent {
     /// An event by `actor` at `at` (truncated to milliseconds), with no target. The service
-    /// takes `at` from its [`crate::clock::Clock`].
+    /// takes `at` from its [`crate::clock::Clock`]. When the actor serves a SCIM request, the
+    /// details start as `{"scim_request": {"method": …, "path": …}}` ([`SCIM_REQUEST`]), which
+    /// [`NewEvent::details`] keeps.
     pub fn new(actor: &Actor, action: ActivityAction, at: DateTime<Utc>) -> Self {
+        let details = match &actor.scim_request {
+            Some(r) => serde_json::json!({ SCIM_REQUEST: r }).to_string(),
+            None => "{}".into(),
+        };
         Self {
             id: EventId::new(),
             at: truncate_ms(at),
@@ -139,7 +197,7 @@ impl NewEvent {
             target_label: None,
             source_ip: actor.source_ip.clone(),
             user_agent: actor.user_agent.clone(),
-            details: "{}".into(),
+            details,
         }
     }
 
@@ -151,9 +209,24 @@ impl NewEvent {
         self
     }
 
-    /// Sets the details object. Never put secrets here.
+    /// Sets the details object. Never put secrets here. The SCIM request the event already
+    /// names ([`NewEvent::new`]) is kept: merged into an object that does not name one, or
+    /// beside any other value as `{"value": …, "scim_request": …}`.
     pub fn details(mut self, details: serde_json::Value) -> Self {
-        self.details = details.to_string();
+        // Details still `{}` name no request: no need to read them.
+        let request = (self.details != "{}")
+            .then(|| serde_json::from_str::<serde_json::Value>(&self.details).ok())
+            .flatten()
+            .and_then(|mut d| d.get_mut(SCIM_REQUEST).map(serde_json::Value::take));
+        self.details = match (request, details) {
+            (None, d) => d,
+            (Some(r), serde_json::Value::Object(mut o)) => {
+                o.entry(SCIM_REQUEST).or_insert(r);
+                serde_json::Value::Object(o)
+            }
+            (Some(r), d) => serde_json::json!({ "value": d, SCIM_REQUEST: r }),
+        }
+        .to_string();
         self
     }
 }
@@ -417,6 +490,44 @@ mod tests {
             seq: last.seq,
             hash: last.hash.clone(),
         }
+    }
+
+    #[test]
+    fn a_scim_request_stays_in_the_details_whatever_is_set_later() {
+        let at = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
+        let req = ScimRequest::new("patch", "/scim/v2/Users/42?filter=userName%20eq%20x");
+        assert_eq!(
+            (req.method.as_str(), req.path.as_str()),
+            ("PATCH", "/scim/v2/Users/42"),
+            "no query"
+        );
+        let actor = Actor::system("SCIM (okta)").with_scim_request(Some(req));
+        let want = serde_json::json!({ "method": "PATCH", "path": "/scim/v2/Users/42" });
+        let details = |e: &NewEvent| serde_json::from_str::<serde_json::Value>(&e.details).unwrap();
+        let ev = NewEvent::new(&actor, ActivityAction::PersonUpdate, at);
+        assert_eq!(details(&ev), serde_json::json!({ SCIM_REQUEST: want }));
+        let ev = ev.details(serde_json::json!({ "name": { "from": "A", "to": "B" } }));
+        assert_eq!(details(&ev)["name"]["to"], "B");
+        assert_eq!(details(&ev)[SCIM_REQUEST], want, "merged, not dropped");
+        let ev = ev.details(serde_json::json!({ "status": "x" }));
+        assert_eq!(
+            details(&ev)[SCIM_REQUEST],
+            want,
+            "a second call keeps it too"
+        );
+        assert!(details(&ev).get("name").is_none(), "the rest is replaced");
+        let ev = ev.details(serde_json::json!(["odd"]));
+        assert_eq!(
+            details(&ev),
+            serde_json::json!({ "value": ["odd"], SCIM_REQUEST: want })
+        );
+        // Without a request, details are what is set.
+        let plain = NewEvent::new(&Actor::system("x"), ActivityAction::PersonUpdate, at)
+            .details(serde_json::json!({ "a": 1 }));
+        assert_eq!(details(&plain), serde_json::json!({ "a": 1 }));
+        let long = ScimRequest::new("GET", &format!("/scim/v2/Users/{}", "é".repeat(300)));
+        assert!(long.path.len() <= MAX_REQUEST_PATH + '…'.len_utf8());
+        assert!(long.path.ends_with('…'));
     }
 
     #[test]

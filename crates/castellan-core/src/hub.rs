@@ -298,6 +298,11 @@ pub struct Job {
     pub trigger: Trigger,
     /// Who asked (email, or `bot`/`schedule`).
     pub actor: String,
+    /// The SCIM request that caused the job, when an identity provider's change did: the
+    /// request that queued it, or for a write job, the one that queued the check that planned
+    /// it. A job merged into one already waiting with its dedupe key names the first request
+    /// only. The bot's events about the job carry it as `scim_request`.
+    pub scim_request: Option<crate::activity::ScimRequest>,
     /// Target: person email or app member id.
     pub target: Option<String>,
     /// Task parameters, typed per task (always the shape `task` takes).

@@ -144,6 +144,30 @@ pub struct Workspace {
     pub created_at: DateTime<Utc>,
 }
 
+/// One email address of a person as the identity provider wrote it: a value of the SCIM
+/// User's multi-valued `emails` (RFC 7643 §4.1.2), with its `type`, `primary` and `display`
+/// sub-attributes (RFC 7643 §2.4) kept as sent (an absent one stays absent), so that it reads
+/// back as written. Stored as JSON (`{"value", "type", "primary", "display"}`, absent ones left
+/// out).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdpEmail {
+    /// The address as written (case kept; the person's `email` is its lowercased form when
+    /// this is their email).
+    pub value: String,
+    /// Its label (`work`, `home`, `other` or the IdP's own), if sent.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Whether it is the preferred address, if sent (at most one is `true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary: Option<bool>,
+    /// Its human-readable name, if sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+}
+
+/// Most email addresses kept of one person from the identity provider.
+pub const MAX_IDP_EMAILS: usize = 20;
+
 /// A person as the store keeps them.
 #[derive(Debug, Clone)]
 pub struct PersonRecord {
@@ -172,6 +196,10 @@ pub struct PersonRecord {
     pub given_name: Option<String>,
     /// Family name (SCIM `name.familyName`), when the identity provider gave one.
     pub family_name: Option<String>,
+    /// The email addresses the identity provider gave (SCIM `emails`, as written), one of
+    /// which is `email`; empty when it gave none beyond `email` itself (SCIM then shows `email`
+    /// as the one `work` and primary address).
+    pub idp_emails: Vec<IdpEmail>,
     /// When the identity provider deleted them (SCIM DELETE): they stay, deactivated, and SCIM
     /// answers 404 for them (RFC 7644 §3.6) until a create with their userName or email.
     pub idp_deleted_at: Option<DateTime<Utc>>,
@@ -227,6 +255,10 @@ pub struct Person {
     /// Family name from the identity provider.
     #[serde(default)]
     pub family_name: Option<String>,
+    /// The email addresses the identity provider gave, as written (see
+    /// [`PersonRecord::idp_emails`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub idp_emails: Vec<IdpEmail>,
     /// When the identity provider deleted them (SCIM DELETE), if it did.
     #[serde(default)]
     pub idp_deleted_at: Option<DateTime<Utc>>,
@@ -259,6 +291,7 @@ impl From<&PersonRecord> for Person {
             user_name: p.user_name.clone(),
             given_name: p.given_name.clone(),
             family_name: p.family_name.clone(),
+            idp_emails: p.idp_emails.clone(),
             idp_deleted_at: p.idp_deleted_at,
             two_step: p.two_step.is_some(),
             created_at: p.created_at,

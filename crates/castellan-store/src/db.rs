@@ -152,6 +152,25 @@ pub(crate) fn bad_json(col: &'static str) -> impl Fn(serde_json::Error) -> CoreE
     move |e| CoreError::Internal(format!("column `{col}`: {e}"))
 }
 
+/// A nullable JSON text column: `None` when NULL, else the value it holds.
+pub(crate) fn opt_json<T: serde::de::DeserializeOwned>(
+    row: &AnyRow,
+    col: &'static str,
+) -> CoreResult<Option<T>> {
+    get::<Option<String>>(row, col)?
+        .map(|s| serde_json::from_str(&s).map_err(bad_json(col)))
+        .transpose()
+}
+
+/// A value as JSON text for a nullable column (`None` stays NULL).
+pub(crate) fn opt_json_text<T: serde::Serialize>(
+    v: Option<&T>,
+    col: &'static str,
+) -> CoreResult<Option<String>> {
+    v.map(|v| serde_json::to_string(v).map_err(bad_json(col)))
+        .transpose()
+}
+
 /// A `LIKE` pattern matching `s` anywhere, for use with `ESCAPE '\'`.
 pub(crate) fn like_contains(s: &str) -> String {
     format!("%{}%", like_escape(s))

@@ -15,12 +15,15 @@ use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
 use crate::activity::append_in_tx;
-use crate::db::{bad_json, db_err, get, map_err, ms, opt_ms, opt_time, parse, time, uuid, Sql};
+use crate::db::{
+    bad_json, db_err, get, map_err, ms, opt_json, opt_json_text, opt_ms, opt_time, parse, time,
+    uuid, Sql,
+};
 use crate::SqlStore;
 
 pub(crate) const JOB_COLS: &str = "id, hub_id, task, state, \"trigger\", actor, target, params, \
      attempts, max_attempts, run_at, worker_id, lease_until, progress, dedupe_key, error, \
-     created_at, updated_at, attention";
+     created_at, updated_at, attention, scim_request";
 
 /// The states of a waiting job, as SQL. Must match the predicate of the `jobs_one_waiting`
 /// index verbatim (it is also the `ON CONFLICT` target's predicate).
@@ -45,6 +48,7 @@ fn row_to_job(row: &AnyRow) -> CoreResult<Job> {
         state: parse(row, "state")?,
         trigger: parse(row, "trigger")?,
         actor: get(row, "actor")?,
+        scim_request: opt_json(row, "scim_request")?,
         target: get(row, "target")?,
         params: {
             let task = parse(row, "task")?;
@@ -87,7 +91,7 @@ pub(crate) async fn enqueue_in_tx(
     for j in jobs {
         let done = sqlx::query(&format!(
             "INSERT INTO jobs ({JOB_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-             $12, $13, $14, $15, $16, $17, $18, $19) \
+             $12, $13, $14, $15, $16, $17, $18, $19, $20) \
              ON CONFLICT (dedupe_key) WHERE {WAITING} DO NOTHING"
         ))
         .bind(j.id.to_string())
@@ -109,6 +113,7 @@ pub(crate) async fn enqueue_in_tx(
         .bind(ms(j.created_at))
         .bind(ms(j.updated_at))
         .bind(j.attention.map(|a| a.as_str()))
+        .bind(opt_json_text(j.scim_request.as_ref(), "scim_request")?)
         .execute(&mut *conn)
         .await
         .map_err(|e| map_err(e, &format!("a job with id {} already exists", j.id), "hub"))?;

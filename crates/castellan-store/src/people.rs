@@ -14,14 +14,16 @@ use sqlx::AnyConnection;
 
 use crate::activity::append_in_tx;
 use crate::db::{
-    db_err, get, map_err, ms, opt_ms, opt_time, opt_uuid, parse, time, uuid, violated,
+    bad_json, db_err, get, map_err, ms, opt_json_text, opt_ms, opt_time, opt_uuid, parse, time,
+    uuid, violated,
 };
 use crate::tokens::insert_token_in_tx;
 use crate::SqlStore;
 
 const PERSON_COLS: &str = "id, email, name, role, status, password_hash, invitation_hash, \
      invitation_expires_at, external_id, created_at, updated_at, totp_secret, totp_vault_id, \
-     totp_dek_id, totp_last_step, version, user_name, given_name, family_name, idp_deleted_at";
+     totp_dek_id, totp_last_step, version, user_name, given_name, family_name, idp_deleted_at, \
+     idp_emails";
 
 /// The person columns of `people p` as `p_*`, for joins read with `row_to_person(row, "p_")`.
 const PERSON_COLS_AS_P: &str = "p.id AS p_id, p.email AS p_email, \
@@ -32,7 +34,8 @@ const PERSON_COLS_AS_P: &str = "p.id AS p_id, p.email AS p_email, \
      p.totp_secret AS p_totp_secret, p.totp_vault_id AS p_totp_vault_id, \
      p.totp_dek_id AS p_totp_dek_id, p.totp_last_step AS p_totp_last_step, \
      p.version AS p_version, p.user_name AS p_user_name, p.given_name AS p_given_name, \
-     p.family_name AS p_family_name, p.idp_deleted_at AS p_idp_deleted_at";
+     p.family_name AS p_family_name, p.idp_deleted_at AS p_idp_deleted_at, \
+     p.idp_emails AS p_idp_emails";
 
 /// The row of `table` (aliased `x`, with a `person_id` and a unique `hash` column) whose hash
 /// is `hash`, read by `read` from the columns `cols` (each `x.…`), with its person.
@@ -73,6 +76,10 @@ pub(crate) fn row_to_person(row: &AnyRow, prefix: &str) -> CoreResult<PersonReco
         user_name: get(row, &c("user_name"))?,
         given_name: get(row, &c("given_name"))?,
         family_name: get(row, &c("family_name"))?,
+        idp_emails: get::<Option<String>>(row, &c("idp_emails"))?
+            .map(|s| serde_json::from_str(&s).map_err(bad_json("idp_emails")))
+            .transpose()?
+            .unwrap_or_default(),
         idp_deleted_at: opt_time(row, &c("idp_deleted_at"))?,
         two_step: row_to_two_step(row, prefix)?,
         created_at: time(row, &c("created_at"))?,
@@ -96,6 +103,12 @@ fn row_to_two_step(row: &AnyRow, prefix: &str) -> CoreResult<Option<PersonTwoSte
         }),
         _ => None,
     })
+}
+
+/// The `idp_emails` column of a person: NULL when the identity provider gave no addresses,
+/// else their JSON array.
+fn idp_emails_text(p: &PersonRecord) -> CoreResult<Option<String>> {
+    opt_json_text(Some(&p.idp_emails).filter(|e| !e.is_empty()), "idp_emails")
 }
 
 /// The conflict message for a unique violation on `people`: the one-owner index or the email.
@@ -124,9 +137,9 @@ pub(crate) async fn insert_person_in_tx(
         "INSERT INTO people (id, email, name, role, status, password_hash, invitation_hash, \
          invitation_expires_at, external_id, created_at, updated_at, totp_secret, \
          totp_vault_id, totp_dek_id, totp_last_step, user_name, given_name, family_name, \
-         idp_deleted_at) \
+         idp_deleted_at, idp_emails) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-         $19)",
+         $19, $20)",
     )
     .bind(p.id.to_string())
     .bind(&p.email)
@@ -147,6 +160,7 @@ pub(crate) async fn insert_person_in_tx(
     .bind(&p.given_name)
     .bind(&p.family_name)
     .bind(opt_ms(p.idp_deleted_at))
+    .bind(idp_emails_text(p)?)
     .execute(conn)
     .await
     .map_err(|e| person_conflict(e, p))?;
@@ -216,7 +230,8 @@ impl PeopleStore for SqlStore {
             "UPDATE people SET name = $1, role = $2, status = $3, password_hash = $4, \
              invitation_hash = $5, invitation_expires_at = $6, external_id = $7, updated_at = $8, \
              email = $10, user_name = $12, given_name = $13, family_name = $14, \
-             idp_deleted_at = $15, version = version + 1 WHERE id = $9 AND version = $11",
+             idp_deleted_at = $15, idp_emails = $16, version = version + 1 \
+             WHERE id = $9 AND version = $11",
         )
         .bind(&p.name)
         .bind(p.role.as_str())
@@ -233,6 +248,7 @@ impl PeopleStore for SqlStore {
         .bind(&p.given_name)
         .bind(&p.family_name)
         .bind(opt_ms(p.idp_deleted_at))
+        .bind(idp_emails_text(p)?)
         .execute(&mut *tx)
         .await
         .map_err(|e| person_conflict(e, p))?;

@@ -142,6 +142,7 @@ impl World {
             user_name: None,
             given_name: None,
             family_name: None,
+            idp_emails: Vec::new(),
             idp_deleted_at: None,
             two_step: None,
             created_at: now,
@@ -173,6 +174,7 @@ impl World {
             token_id: None,
             source_ip: None,
             user_agent: None,
+            scim_request: None,
         }
     }
 

@@ -11,6 +11,8 @@
 //!   use-scim-to-provision-users-and-groups): the create with `externalId` and Microsoft's extra
 //!   schema URI, reads with `excludedAttributes=members`, `Replace` of `displayName` by path,
 //!   `Add` and `Remove` of `members` with `value` arrays (`"$ref": null`), and DELETE.
+//!
+//! And the activity log of a lifecycle (issue 15): each event a SCIM request writes names it.
 
 mod common;
 
@@ -383,6 +385,113 @@ async fn bad_groups_get_scim_errors_and_write_nothing() {
         .call(Method::GET, "/scim/v2/Groups", &s.owner.clone(), None)
         .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
+
+/// The events of the activity log whose action is `action` and whose target is `target`, with
+/// their details parsed (newest first).
+async fn events_of(s: &Scim, action: &str, target: &str) -> Vec<Value> {
+    let owner = s.owner.clone();
+    let r = s
+        .call(
+            Method::GET,
+            &format!("/api/v1/activity?action={action}&target_id={target}&limit=1000"),
+            &owner,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == action)
+        .map(|e| {
+            let mut e = e.clone();
+            e["details"] = serde_json::from_str(e["details"].as_str().unwrap()).unwrap();
+            e
+        })
+        .collect()
+}
+
+/// Issue 15's lifecycle in the activity log: the create of a User, its deactivation and a
+/// Group's new member each write events by `SCIM (okta)` that name the request that caused
+/// them (`scim_request`: method and path, never the query or the body).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_event_names_the_scim_request_that_caused_it() {
+    let s = Scim::start().await;
+    let ana = user(&s, "ana@cause.local").await;
+    let bo = user(&s, "bo@cause.local").await;
+    let r = s
+        .scim(
+            Method::PATCH,
+            &format!("/Users/{ana}?attributes=userName"),
+            patch(json!([{ "op": "replace", "value": { "active": false } }])),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = s
+        .scim(
+            Method::POST,
+            "/Groups",
+            Some(json!({ "schemas": [GROUP_SCHEMA], "displayName": "Cause", "members": [] })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let gid = r.body["id"].as_str().unwrap().to_owned();
+    let r = s
+        .scim(
+            Method::PATCH,
+            &format!("/Groups/{gid}"),
+            patch(json!([{ "op": "add", "path": "members", "value": [{ "value": bo }] }])),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    let request = |e: &Value| e["details"]["scim_request"].clone();
+    let created = events_of(&s, "person.provision", &ana).await;
+    assert_eq!(created.len(), 1, "{created:?}");
+    assert_eq!(created[0]["actor_name"], "SCIM (okta)");
+    assert_eq!(
+        request(&created[0]),
+        json!({ "method": "POST", "path": "/scim/v2/Users" })
+    );
+    assert_eq!(created[0]["details"]["role"], "user", "the rest stays");
+    let gone = events_of(&s, "person.deactivate", &ana).await;
+    assert_eq!(gone.len(), 1, "{gone:?}");
+    assert_eq!(
+        request(&gone[0]),
+        json!({ "method": "PATCH", "path": format!("/scim/v2/Users/{ana}") }),
+        "no query"
+    );
+    assert_eq!(gone[0]["details"]["source"], "idp");
+    let made = events_of(&s, "team.create", &gid).await;
+    assert_eq!(
+        request(&made[0]),
+        json!({ "method": "POST", "path": "/scim/v2/Groups" })
+    );
+    let joined = events_of(&s, "team.update", &gid).await;
+    assert_eq!(joined.len(), 1, "{joined:?}");
+    assert_eq!(
+        request(&joined[0]),
+        json!({ "method": "PATCH", "path": format!("/scim/v2/Groups/{gid}") })
+    );
+    // An event of the API names no SCIM request.
+    let owner = s.owner.clone();
+    let r = s
+        .call(
+            Method::POST,
+            "/api/v1/people",
+            &owner,
+            Some(json!({ "email": "cy@cause.local", "name": "Cy", "role": "user" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let cy = r.body["person"]["id"].as_str().unwrap().to_owned();
+    let invited = events_of(&s, "person.invite", &cy).await;
+    assert!(
+        invited[0]["details"].get("scim_request").is_none(),
+        "{invited:?}"
+    );
 }
 
 /// The labels of the accounts `token` can list.

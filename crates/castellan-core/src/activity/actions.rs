@@ -90,8 +90,8 @@ activity_actions! {
     PersonProvision = "person.provision", PERSON, ["role", "status", "external_id"], "The identity provider (SCIM) created a person: `invited` with no invitation token yet (an admin renews the invitation to hand one over), or `deactivated`.";
     PersonInvitationRenew = "person.invitation_renew", PERSON, ["expires_at"], "A person's invitation was renewed with a new token.";
     PersonAcceptInvitation = "person.accept_invitation", PERSON, [], "A person accepted their invitation and set a password.";
-    PersonUpdate = "person.update", PERSON, ["name", "role", "status", "email", "external_id", "user_name", "given_name", "family_name", "source"], "A person's name, role, status, email or external id was changed (each field present only when changed, as `from`/`to`; email and external id only by the identity provider, whose changes carry `source: idp`).";
-    PersonDeactivate = "person.deactivate", PERSON, ["name", "role", "status", "email", "external_id", "user_name", "given_name", "family_name", "source"], "A person was deactivated (their hubs are revoked next); `source: idp` when the identity provider did it, which alone may reactivate them over SCIM.";
+    PersonUpdate = "person.update", PERSON, ["name", "role", "status", "email", "external_id", "user_name", "given_name", "family_name", "emails", "source"], "A person's name, role, status, email or external id was changed (each field present only when changed, as `from`/`to`; email, external id and the addresses as the IdP wrote them (`emails`) only by the identity provider, whose changes carry `source: idp`).";
+    PersonDeactivate = "person.deactivate", PERSON, ["name", "role", "status", "email", "external_id", "user_name", "given_name", "family_name", "emails", "source"], "A person was deactivated (their hubs are revoked next); `source: idp` when the identity provider did it, which alone may reactivate them over SCIM.";
     PersonPasswordChange = "person.password_change", PERSON, [], "A person changed their own password.";
     PersonPasswordChangeFailed = "person.password_change_failed", PERSON, [], "A password change was refused: the current password was wrong.";
     PersonPasswordResetIssue = "person.password_reset_issue", PERSON, ["reset_id", "expires_at"], "An admin issued a password reset link for a person.";
@@ -220,7 +220,9 @@ pub fn catalog_markdown() -> String {
          dotted name; the API's `action` filter matches a prefix of it (`account.` lists every \
          account action). The target is the kind of thing the event names (`target_kind`, with \
          its id and label at the time); the fields are the keys of the event's `details` object, \
-         which never holds a secret.\n\n\
+         which never holds a secret. Besides those, every event written while serving a SCIM \
+         request, and every event of the bot about a job such a request caused, has \
+         `scim_request`: the request's `method` and `path` (never its query or body).\n\n\
          | action | meaning | target | fields |\n|---|---|---|---|\n",
     );
     for a in ActivityAction::all() {

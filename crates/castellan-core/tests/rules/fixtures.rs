@@ -8,6 +8,21 @@ use castellan_core::ports::{ActivityFilter, ActivityStore, HubStore};
 use castellan_core::service::{RevokeHub, ShareHub};
 use castellan_testkit::World;
 
+/// A person as the identity provider describes them: `email` as userName and email, no
+/// other addresses, active or not.
+pub fn idp_person(email: &str, active: bool) -> castellan_core::service::IdpPerson {
+    castellan_core::service::IdpPerson {
+        user_name: email.into(),
+        email: email.into(),
+        emails: Vec::new(),
+        name: "Ana".into(),
+        given_name: None,
+        family_name: None,
+        external_id: None,
+        active: Some(active),
+    }
+}
+
 /// Queues a check for updates of `hub` by its owner and runs the bot until it settles.
 pub async fn sync(w: &World, hub: HubId) {
     w.svc

@@ -11,6 +11,7 @@ mod permissions;
 mod plans;
 mod races;
 mod roles;
+mod scim_causes;
 mod sessions;
 mod settings;
 mod shares;

@@ -4,7 +4,7 @@
 
 use castellan_core::connector::MemberState;
 use castellan_core::hub::HubRole;
-use castellan_core::service::{IdpPerson, TeamInput};
+use castellan_core::service::TeamInput;
 use castellan_core::team::TeamKind;
 use castellan_core::CoreError;
 use castellan_testkit::World;
@@ -111,15 +111,7 @@ async fn a_team_reaches_its_hubs_and_leaving_it_removes_the_member() {
 
     // The identity provider deactivates Ana: removed; it reactivates her: the team's hub takes
     // her in again.
-    let idp = |active: bool| IdpPerson {
-        user_name: "ana@example.com".into(),
-        email: "ana@example.com".into(),
-        name: "Ana".into(),
-        given_name: None,
-        family_name: None,
-        external_id: None,
-        active: Some(active),
-    };
+    let idp = |active: bool| idp_person("ana@example.com", active);
     w.svc
         .people()
         .reprovision(&w.owner.permit().unwrap(), ana, None, idp(false))

@@ -175,17 +175,20 @@ fn user_schema(base: &str) -> Value {
                 "required": true,
                 "description": "false: the person is deactivated (never deleted).",
             })),
+            // RFC 7643 §4.1.2: kept as written, every sub-attribute as sent.
             attr("emails", "complex", json!({
                 "multiValued": true,
                 "required": true,
-                "description": "The person's one email (required unless userName is the email).",
+                "description": "The person's email addresses, kept as written (required unless \
+                    userName is the email). The person's email in Castellan is the primary \
+                    one, else the first `work` one, else the first; at most one is primary.",
                 "subAttributes": [
                     attr("value", "string", json!({ "required": true })),
-                    // Castellan sets these: `work` and primary (one email per person).
+                    attr("display", "string", json!({})),
                     attr("type", "string", json!({
-                        "mutability": "readOnly", "canonicalValues": ["work"],
+                        "canonicalValues": ["work", "home", "other"],
                     })),
-                    attr("primary", "boolean", json!({ "mutability": "readOnly" })),
+                    attr("primary", "boolean", json!({})),
                 ],
             })),
         ],

@@ -11,7 +11,8 @@
 //!
 //! The wire format stays in this module; every write goes through a core use case
 //! (`People::provision`, `reprovision`, `deprovision`; `Teams::create`, `replace`, `delete`), so the rules and the activity log are
-//! those of the rest of Castellan, with the actor `SCIM (<token name>)`.
+//! those of the rest of Castellan, with the actor `SCIM (<token name>)`, and each event names
+//! the request that caused it (`scim_request`: method and path).
 
 mod discovery;
 mod groups;
@@ -20,12 +21,12 @@ mod user_json;
 mod users;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, OriginalUri, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use castellan_core::activity::Actor;
+use castellan_core::activity::{Actor, ScimRequest};
 use castellan_core::CoreError;
 use serde_json::{json, Value};
 
@@ -174,7 +175,9 @@ pub fn scim_response(status: StatusCode, body: &Value) -> Response {
 
 /// The identity provider, from `Authorization: Bearer <SCIM token>`. Missing, unknown, expired
 /// and revoked tokens, API tokens and web sessions are refused with 401 in SCIM's error schema
-/// before the handler runs. The actor is named `SCIM (<token name>)` in the activity log.
+/// before the handler runs. The actor is named `SCIM (<token name>)` in the activity log and
+/// serves the request ([`ScimRequest`]: its method and path, never its query or body), so that
+/// every event the request writes, and every job it queues, names it as `scim_request`.
 #[derive(Debug, Clone)]
 pub struct ScimAuth(pub Actor);
 
@@ -209,7 +212,13 @@ impl FromRequestParts<AppState> for ScimAuth {
                 src.user_agent,
             )
             .await?;
-        Ok(Self(actor))
+        // Nested under `/scim/v2`, the request's own URI lost that prefix: the original has it.
+        let path = parts
+            .extensions
+            .get::<OriginalUri>()
+            .map_or_else(|| parts.uri.path(), |u| u.0.path());
+        let request = ScimRequest::new(parts.method.as_str(), path);
+        Ok(Self(actor.with_scim_request(Some(request))))
     }
 }
 

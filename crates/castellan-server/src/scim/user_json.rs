@@ -1,8 +1,9 @@
 //! A SCIM User's JSON (RFC 7643 §4.1) and what Castellan keeps of it: reading a body into an
-//! [`IdpPerson`], and the checks that keep a PATCH from answering 200 while dropping a change
-//! (attributes not kept, name parts alone, blank names, other emails). Pure functions over
-//! JSON; the handlers are in [`super::users`].
+//! [`IdpPerson`], a person's `emails` as written (RFC 7643 §4.1.2), and the checks that keep a
+//! PATCH from answering 200 while dropping a change (attributes not kept, name parts alone,
+//! blank names). Pure functions over JSON; the handlers are in [`super::users`].
 
+use castellan_core::model::{IdpEmail, Person};
 use castellan_core::service::IdpPerson;
 use castellan_core::validate;
 use serde_json::{json, Value};
@@ -65,8 +66,8 @@ pub(super) fn name_candidates(v: &Value, both_parts: bool) -> ScimResult<[Option
 
 /// Reads a User body into what Castellan keeps. `before` is the resource before a PATCH: the
 /// name then comes from the candidate that changed. `active` absent is `None` (the person's
-/// state is kept). The email is the `emails` value marked primary (or the only one, or the
-/// `work` one), else the `userName` when it is an address.
+/// state is kept). `emails` are kept as written ([`emails`]); the person's email is the one of
+/// them [`main_email`] names, else the `userName` when it is an address.
 /// A `password` (Okta sends one on create when password sync is on) is never read: people set
 /// their own when they accept their invitation (`changePassword` is not supported).
 /// Errors: 400 `invalidValue` for a missing `userName`, no email at all, or ill-typed
@@ -77,8 +78,9 @@ pub(super) fn from_scim(v: &Value, before: Option<&Value>) -> ScimResult<IdpPers
     }
     let user_name = string_at(v, &["userName"])?
         .ok_or_else(|| ScimError::bad("invalidValue", "`userName` is required"))?;
-    let email = match primary_email(v)? {
-        Some(e) => e,
+    let list = emails(v)?;
+    let email = match main_email(&list) {
+        Some(e) => e.value.clone(),
         None if validate::email("userName", &user_name).is_ok() => user_name.clone(),
         None => {
             return Err(ScimError::bad(
@@ -122,6 +124,7 @@ pub(super) fn from_scim(v: &Value, before: Option<&Value>) -> ScimResult<IdpPers
         Some(_) => return Err(ScimError::bad("invalidValue", "`active` must be a boolean")),
     };
     Ok(IdpPerson {
+        emails: kept_emails(list, &email),
         user_name,
         email,
         name,
@@ -132,41 +135,138 @@ pub(super) fn from_scim(v: &Value, before: Option<&Value>) -> ScimResult<IdpPers
     })
 }
 
-/// The address of a User's main `emails` value: the one marked `primary`, else the only one,
-/// else the `work` one; `None` without `emails`. Errors: 400 `invalidValue` when `emails` is not
-/// an array of objects with string values.
-pub(super) fn primary_email(v: &Value) -> ScimResult<Option<String>> {
+/// The sub-attributes of an `emails` value (RFC 7643 §4.1.2) that Castellan keeps.
+const KEPT_EMAIL: &[&str] = &["value", "type", "primary", "display"];
+
+/// A User's `emails` (RFC 7643 §4.1.2) as written: each value's `value` (trimmed), `type`,
+/// `primary` and `display`; empty without `emails`. Other sub-attributes are not read (a PATCH
+/// that sets one is refused by [`refuse_unkept_changes`]). `primary` is a boolean, or the
+/// string `"true"` or `"false"` in any case (Entra ID's habit). Errors: 400 `invalidValue` when
+/// `emails` is not a list of objects with a string `value`, a sub-attribute has another type,
+/// or more than one value is primary (RFC 7643 §2.4).
+pub(super) fn emails(v: &Value) -> ScimResult<Vec<IdpEmail>> {
     let Some(emails) = get_ci(v, "emails") else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
-    let bad = || {
+    let bad = |what: &str| {
         ScimError::bad(
             "invalidValue",
-            "`emails` must be a list of {\"value\": \"…\"}",
+            format!("`emails` must be a list of {{\"value\": \"…\"}}: {what}"),
         )
     };
-    let list = emails.as_array().ok_or_else(bad)?;
-    let mut values = Vec::with_capacity(list.len());
+    let list = emails.as_array().ok_or_else(|| bad("not a list"))?;
+    let mut out = Vec::with_capacity(list.len());
     for e in list {
         let value = match get_ci(e, "value") {
-            Some(Value::String(s)) => s.trim().to_owned(),
-            _ => return Err(bad()),
+            Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_owned(),
+            _ => return Err(bad("each value needs a `value` address")),
         };
-        let primary = matches!(get_ci(e, "primary"), Some(Value::Bool(true)))
-            || get_ci(e, "primary")
-                .and_then(Value::as_str)
-                .is_some_and(|s| s.eq_ignore_ascii_case("true"));
-        let work = get_ci(e, "type")
-            .and_then(Value::as_str)
-            .is_some_and(|t| t.eq_ignore_ascii_case("work"));
-        values.push((value, primary, work));
+        let text = |k: &str| match get_ci(e, k) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(bad(&format!("`{k}` must be a string"))),
+        };
+        let primary = match get_ci(e, "primary") {
+            None => None,
+            Some(Value::Bool(b)) => Some(*b),
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Some(true),
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Some(false),
+            Some(_) => return Err(bad("`primary` must be a boolean")),
+        };
+        out.push(IdpEmail {
+            value,
+            kind: text("type")?,
+            primary,
+            display: text("display")?,
+        });
     }
-    let pick = values
+    if out.iter().filter(|e| e.primary == Some(true)).count() > 1 {
+        return Err(ScimError::bad(
+            "invalidValue",
+            "at most one of `emails` may be primary (RFC 7643 §2.4)",
+        ));
+    }
+    Ok(out)
+}
+
+/// The index of the person's email among `emails`: the one marked primary, else the first of
+/// type `work`, else the first; `None` when there are none.
+fn main_index(emails: &[IdpEmail]) -> Option<usize> {
+    let work = |e: &IdpEmail| {
+        e.kind
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case("work"))
+    };
+    emails
         .iter()
-        .find(|(_, p, _)| *p)
-        .or_else(|| (values.len() == 1).then(|| &values[0]))
-        .or_else(|| values.iter().find(|(_, _, w)| *w));
-    Ok(pick.map(|(v, _, _)| v.clone()))
+        .position(|e| e.primary == Some(true))
+        .or_else(|| emails.iter().position(work))
+        .or_else(|| (!emails.is_empty()).then_some(0))
+}
+
+/// The person's email among `emails` (see [`main_index`]).
+pub(super) fn main_email(emails: &[IdpEmail]) -> Option<&IdpEmail> {
+    main_index(emails).map(|i| &emails[i])
+}
+
+/// The address of a User's main `emails` value ([`main_email`]); `None` without `emails`.
+/// Errors as for [`emails`].
+pub(super) fn primary_email(v: &Value) -> ScimResult<Option<String>> {
+    Ok(main_email(&emails(v)?).map(|e| e.value.clone()))
+}
+
+/// What SCIM shows for a person with no addresses kept: their email, as the one `work` and
+/// primary address.
+fn default_emails(email: &str) -> Vec<IdpEmail> {
+    vec![IdpEmail {
+        value: email.to_owned(),
+        kind: Some("work".into()),
+        primary: Some(true),
+        display: None,
+    }]
+}
+
+/// The addresses to keep for a person whose email is `email`: none when `emails` only says
+/// what SCIM shows anyway ([`default_emails`]), so a person made in Castellan gains no copy of
+/// their email by a PATCH that leaves `emails` alone; else `emails` as written.
+fn kept_emails(emails: Vec<IdpEmail>, email: &str) -> Vec<IdpEmail> {
+    if emails == default_emails(&validate::email_key(email)) {
+        Vec::new()
+    } else {
+        emails
+    }
+}
+
+/// A person's `emails` as SCIM shows them (RFC 7643 §4.1.2): the addresses the identity
+/// provider gave, as written, with their `type`, `primary` and `display` as sent (absent ones
+/// left out); with none kept (a person made in Castellan, or one the IdP gave only their
+/// email), their email as the one `work` and primary address.
+pub(super) fn scim_emails(p: &Person) -> Value {
+    let kept = p
+        .idp_emails
+        .iter()
+        .any(|e| validate::email_key(&e.value) == p.email);
+    let list = if kept {
+        p.idp_emails.clone()
+    } else {
+        default_emails(&p.email)
+    };
+    Value::Array(list.iter().map(email_json).collect())
+}
+
+/// One `emails` value as SCIM JSON.
+fn email_json(e: &IdpEmail) -> Value {
+    let mut v = json!({ "value": e.value });
+    if let Some(t) = &e.kind {
+        v["type"] = t.clone().into();
+    }
+    if let Some(p) = e.primary {
+        v["primary"] = p.into();
+    }
+    if let Some(d) = &e.display {
+        v["display"] = d.clone().into();
+    }
+    v
 }
 
 /// The attributes of a User that Castellan keeps (RFC 7643 §4.1 names; `name` only its
@@ -184,8 +284,9 @@ const KEPT: &[&str] = &[
 ];
 const KEPT_NAME: &[&str] = &["formatted", "givenName", "familyName"];
 
-/// Refuses a PATCH that changes what Castellan does not keep (so nothing is dropped silently),
-/// or removes every email: 400 `invalidPath` naming the attribute.
+/// Refuses a PATCH that changes what Castellan does not keep (so nothing is dropped silently):
+/// 400 `invalidPath` naming the attribute, `name.*` part or `emails.*` sub-attribute; and one
+/// that removes a required attribute (every email, the name, `active`): 400 `mutability`.
 pub(super) fn refuse_unkept_changes(before: &Value, after: &Value) -> ScimResult<()> {
     let keys = |v: &Value| -> Vec<String> {
         v.as_object()
@@ -196,9 +297,10 @@ pub(super) fn refuse_unkept_changes(before: &Value, after: &Value) -> ScimResult
         ScimError::bad(
             "invalidPath",
             format!(
-                "Castellan does not keep `{what}`: it keeps userName (the email), name, \
-                 displayName, emails (the userName), externalId and active; remove this \
-                 attribute from the identity provider's mapping"
+                "Castellan does not keep `{what}`: it keeps userName, name (formatted, \
+                 givenName, familyName), displayName, emails (value, type, primary, display), \
+                 externalId and active; remove this attribute from the identity provider's \
+                 mapping"
             ),
         )
     };
@@ -226,6 +328,15 @@ pub(super) fn refuse_unkept_changes(before: &Value, after: &Value) -> ScimResult
             && nb.and_then(|n| get_ci(n, &k)) != na.and_then(|n| get_ci(n, &k))
         {
             return Err(unkept(&format!("name.{k}")));
+        }
+    }
+    let (eb, ea) = (get_ci(before, "emails"), get_ci(after, "emails"));
+    if eb != ea {
+        let values = ea.and_then(Value::as_array).into_iter().flatten();
+        for k in values.filter_map(Value::as_object).flat_map(|o| o.keys()) {
+            if !KEPT_EMAIL.iter().any(|x| x.eq_ignore_ascii_case(k)) {
+                return Err(unkept(&format!("emails.{k}")));
+            }
         }
     }
     for (what, b, a) in [
@@ -278,49 +389,12 @@ pub(super) fn refuse_blank_names(v: &Value) -> ScimResult<()> {
     Ok(())
 }
 
-/// Refuses a PATCH that leaves `emails` as anything but the one address Castellan keeps (400
-/// `invalidValue`): one value of type `work` (or none) and primary (or not said), with no other
-/// sub-attributes. Other addresses, types or sub-attributes would be dropped.
-pub(super) fn refuse_other_emails(before: &Value, after: &Value) -> ScimResult<()> {
-    let Some(emails) = get_ci(after, "emails") else {
-        return Ok(());
-    };
-    if get_ci(before, "emails") == Some(emails) {
-        return Ok(());
-    }
-    let one = |e: &Value| -> bool {
-        let known = e.as_object().is_some_and(|o| {
-            o.keys().all(|k| {
-                ["value", "type", "primary"]
-                    .iter()
-                    .any(|x| x.eq_ignore_ascii_case(k))
-            })
-        });
-        known
-            && get_ci(e, "value").is_some_and(Value::is_string)
-            && get_ci(e, "type")
-                .and_then(Value::as_str)
-                .is_none_or(|k| k.eq_ignore_ascii_case("work"))
-            && get_ci(e, "primary").is_none_or(|p| {
-                *p == Value::Bool(true)
-                    || p.as_str().is_some_and(|t| t.eq_ignore_ascii_case("true"))
-            })
-            && get_ci(e, "type").is_none_or(Value::is_string)
-    };
-    match emails.as_array().map(Vec::as_slice) {
-        Some([e]) if one(e) => Ok(()),
-        _ => Err(ScimError::bad(
-            "invalidValue",
-            "Castellan keeps one email per person, as the primary `work` email: other \
-             addresses, types and sub-attributes are not kept",
-        )),
-    }
-}
-
-/// Keeps `userName` and the primary email one address after a PATCH that changed one of them,
-/// when they were one before: the other follows (Okta changes `userName`; Entra ID, mapping
-/// the mail to both, replaces `emails[type eq "work"].value`). A userName apart from the email
-/// (Entra's UPN) moves alone.
+/// Keeps `userName` and the person's email ([`main_email`]) one address after a PATCH that
+/// changed one of them, when they were one before: the other follows (Okta changes `userName`:
+/// that `emails` value takes it, lowercased as Castellan keeps a userName, with its `type`,
+/// `primary` and `display` kept; Entra ID, mapping the mail to both, replaces
+/// `emails[type eq "work"].value`). A userName apart from the email (Entra's UPN) moves alone.
+/// Errors as for [`emails`].
 pub(super) fn follow_email_change(before: &Value, after: &mut Value) -> ScimResult<()> {
     let user_name = |v: &Value| string_at(v, &["userName"]);
     let (ub, ua) = (user_name(before)?, user_name(after)?);
@@ -329,15 +403,21 @@ pub(super) fn follow_email_change(before: &Value, after: &mut Value) -> ScimResu
         (Some(u), Some(e)) => u.eq_ignore_ascii_case(e),
         _ => false,
     };
+    let mut list = emails(after)?;
     let Some(obj) = after.as_object_mut().filter(|_| together) else {
         return Ok(());
     };
     if ua != ub && ea == eb {
         if let Some(u) = ua {
+            let u = validate::email_key(&u);
+            match main_index(&list) {
+                Some(i) => list[i].value = u,
+                None => list = default_emails(&u),
+            }
             obj.retain(|k, _| !k.eq_ignore_ascii_case("emails"));
             obj.insert(
                 "emails".into(),
-                json!([{ "value": u, "type": "work", "primary": true }]),
+                Value::Array(list.iter().map(email_json).collect()),
             );
         }
     } else if ea != eb && ua == ub {
@@ -444,10 +524,20 @@ mod tests {
         after["emails"][0]["value"] = "c@x.io".into();
         follow_email_change(&before, &mut after).unwrap();
         assert_eq!(after["userName"], "c@x.io");
+        // Other addresses and the sub-attributes stay; the one that was the userName moves.
+        let before = json!({"userName": "a@x.io", "emails": [{"value": "h@x.io", "type": "home"},
+            {"value": "a@x.io", "type": "work", "display": "Ana"}]});
+        let mut after = before.clone();
+        after["userName"] = "B@x.io".into();
+        follow_email_change(&before, &mut after).unwrap();
+        assert_eq!(
+            after["emails"],
+            json!([{"value": "h@x.io", "type": "home"}, {"value": "b@x.io", "type": "work", "display": "Ana"}])
+        );
     }
 
     #[test]
-    fn blank_names_and_other_emails_are_refused() {
+    fn blank_names_and_unkept_email_parts_are_refused_other_addresses_kept() {
         let before = json!({"userName": "a@x.io", "name": {"formatted": "Ana Lima"}, "displayName": "Ana Lima",
             "emails": [{"value": "a@x.io", "type": "work", "primary": true}]});
         let mut blank = before.clone();
@@ -457,14 +547,107 @@ mod tests {
         other["emails"]
             .as_array_mut()
             .unwrap()
-            .push(json!({"value": "b@x.io", "type": "home"}));
-        assert!(refuse_other_emails(&before, &other).is_err());
-        let mut retyped = before.clone();
-        retyped["emails"][0]["type"] = "home".into();
-        assert!(refuse_other_emails(&before, &retyped).is_err());
-        let mut same = before.clone();
-        same["emails"][0]["value"] = "A@X.io".into();
-        assert!(refuse_other_emails(&before, &same).is_ok());
+            .push(json!({"value": "b@x.io", "type": "home", "display": "Home"}));
+        assert!(refuse_unkept_changes(&before, &other).is_ok());
+        let p = from_scim(&other, Some(&before)).unwrap();
+        assert_eq!(p.email, "a@x.io", "the primary one stays the email");
+        assert_eq!(p.emails.len(), 2);
+        assert_eq!(p.emails[1].display.as_deref(), Some("Home"));
+        let mut odd = before.clone();
+        odd["emails"][0]["verified"] = true.into();
+        let e = refuse_unkept_changes(&before, &odd).unwrap_err();
+        assert_eq!(e.scim_type(), Some("invalidPath"));
+        assert!(e.detail().contains("`emails.verified`"), "{}", e.detail());
+    }
+
+    #[test]
+    fn emails_are_read_as_written_and_the_email_is_primary_else_work_else_first() {
+        let v = json!({"userName": "u@x.io", "emails": [
+            {"value": " h@x.io ", "type": "home"},
+            {"value": "W@x.io", "type": "work", "display": "Work"},
+        ]});
+        let list = emails(&v).unwrap();
+        assert_eq!(list[0].value, "h@x.io", "trimmed");
+        assert_eq!(list[0].primary, None, "absent stays absent");
+        assert_eq!(
+            main_email(&list).unwrap().value,
+            "W@x.io",
+            "work without a primary"
+        );
+        let p = from_scim(&v, None).unwrap();
+        assert_eq!((p.email.as_str(), p.emails.len()), ("W@x.io", 2));
+        let v = json!({"userName": "u@x.io", "emails": [
+            {"value": "a@x.io", "type": "other"}, {"value": "b@x.io", "primary": "True"}]});
+        assert_eq!(primary_email(&v).unwrap().as_deref(), Some("b@x.io"));
+        assert_eq!(emails(&v).unwrap()[1].primary, Some(true));
+        let v = json!({"userName": "u@x.io", "emails": [{"value": "a@x.io"}, {"value": "b@x.io"}]});
+        assert_eq!(
+            primary_email(&v).unwrap().as_deref(),
+            Some("a@x.io"),
+            "the first"
+        );
+        let two = json!({"userName": "u@x.io", "emails": [
+            {"value": "a@x.io", "primary": true}, {"value": "b@x.io", "primary": true}]});
+        assert_eq!(emails(&two).unwrap_err().scim_type(), Some("invalidValue"));
+        for bad in [
+            json!("a@x.io"),
+            json!([{"type": "work"}]),
+            json!([{"value": "a@x.io", "primary": 1}]),
+        ] {
+            let v = json!({"userName": "u@x.io", "emails": bad});
+            assert_eq!(
+                emails(&v).unwrap_err().scim_type(),
+                Some("invalidValue"),
+                "{v}"
+            );
+        }
+        // Only what SCIM shows anyway (the email, `work`, primary) is not kept as a copy.
+        let v = json!({"userName": "a@x.io", "emails": [{"value": "a@x.io", "type": "work", "primary": true}]});
+        assert!(from_scim(&v, None).unwrap().emails.is_empty());
+        let v = json!({"userName": "a@x.io", "emails": [{"value": "A@x.io", "type": "work", "primary": true}]});
+        assert_eq!(
+            from_scim(&v, None).unwrap().emails.len(),
+            1,
+            "its case is kept"
+        );
+    }
+
+    #[test]
+    fn a_person_shows_the_emails_kept_else_their_email_as_work_and_primary() {
+        let mut p: Person = serde_json::from_value(json!({
+            "id": "0190a1b2-0000-7000-8000-000000000001", "email": "a@x.io", "name": "A",
+            "role": "user", "status": "active", "external_id": null,
+            "created_at": "2024-01-01T00:00:00Z"
+        }))
+        .unwrap();
+        assert_eq!(
+            scim_emails(&p),
+            json!([{"value": "a@x.io", "type": "work", "primary": true}])
+        );
+        p.idp_emails = vec![
+            IdpEmail {
+                value: "b@x.io".into(),
+                kind: Some("home".into()),
+                primary: Some(false),
+                display: None,
+            },
+            IdpEmail {
+                value: "A@x.io".into(),
+                kind: None,
+                primary: None,
+                display: Some("Ana".into()),
+            },
+        ];
+        assert_eq!(
+            scim_emails(&p),
+            json!([{"value": "b@x.io", "type": "home", "primary": false}, {"value": "A@x.io", "display": "Ana"}])
+        );
+        p.email = "c@x.io".into();
+        assert_eq!(
+            scim_emails(&p)[0]["value"],
+            "c@x.io",
+            "kept ones without the email: not shown"
+        );
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! `/scim/v2/Users` (RFC 7644 §3.3 create, §3.4 read and query, §3.5 PUT and PATCH, §3.6
 //! DELETE) backed by Castellan's people.
 //!
-//! A person as a SCIM User (RFC 7643 §4.1): `id` the person id, `userName` and the one
-//! `emails` value the email, `name.formatted` and `displayName` the name, `externalId`,
-//! `active` (false when deactivated), `meta`. Filters ([`castellan_scim::filter`]) and PATCH
+//! A person as a SCIM User (RFC 7643 §4.1): `id` the person id, `userName`, `emails` as the
+//! identity provider wrote them (RFC 7643 §4.1.2: `value`, `type`, `primary`, `display`; the
+//! person's email is the primary one, else the first `work` one, else the first),
+//! `name.formatted` and `displayName` the name, `externalId`, `active` (false when
+//! deactivated), `meta`. Filters ([`castellan_scim::filter`]) and PATCH
 //! ([`castellan_scim::patch`]) work on that JSON; what changed is written through
 //! `People::provision`, `reprovision` and `deprovision`.
 
@@ -25,8 +27,7 @@ use super::query::{
     under_if_match, ListQuery,
 };
 use super::user_json::{
-    follow_email_change, from_scim, get_ci, refuse_blank_names, refuse_other_emails,
-    refuse_unkept_changes,
+    follow_email_change, from_scim, get_ci, refuse_blank_names, refuse_unkept_changes, scim_emails,
 };
 use super::{base_url, ScimAuth, ScimBody, ScimError, ScimResult};
 use crate::AppState;
@@ -53,7 +54,7 @@ fn to_scim(p: &Person, base: &str) -> Value {
         "name": { "formatted": p.name },
         "displayName": p.name,
         "active": p.status != PersonStatus::Deactivated,
-        "emails": [{ "value": p.email, "type": "work", "primary": true }],
+        "emails": scim_emails(p),
         "meta": {
             "resourceType": "User",
             "created": p.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -195,10 +196,11 @@ pub(super) async fn all_users(
         .collect())
 }
 
-/// `PUT /scim/v2/Users/{id}` (RFC 7644 §3.5.1): replaces `userName`, the name, `externalId` and
-/// `active` (absent `active` keeps the person's state); attributes Castellan does not keep are
-/// ignored; `id` and `meta` are ignored. With `If-Match` (RFC 7644 §3.14) the write happens
-/// only over that version, else 412.
+/// `PUT /scim/v2/Users/{id}` (RFC 7644 §3.5.1): replaces `userName`, `emails` (kept as
+/// written), the name, `externalId` and `active` (absent `active` keeps the person's state);
+/// attributes Castellan does not keep are ignored; `id` and `meta` are ignored. Without
+/// `emails`, a person whose userName is not their email keeps their addresses. With
+/// `If-Match` (RFC 7644 §3.14) the write happens only over that version, else 412.
 async fn replace_user(
     State(s): State<AppState>,
     auth: ScimAuth,
@@ -215,10 +217,7 @@ async fn replace_user(
         // A userName apart from the email (a UPN) is not an address to take: without `emails`
         // the person keeps theirs.
         if let Some(o) = body.as_object_mut() {
-            o.insert(
-                "emails".into(),
-                json!([{ "value": current.email, "type": "work", "primary": true }]),
-            );
+            o.insert("emails".into(), scim_emails(&current));
         }
     }
     let input = from_scim(&body, None)?;
@@ -236,9 +235,9 @@ async fn replace_user(
 
 /// `PATCH /scim/v2/Users/{id}` (RFC 7644 §3.5.2): the operations are applied, atomically, to
 /// the User's JSON ([`castellan_scim::patch`], tolerant of Okta's and Entra ID's forms), and
-/// what changed of `userName`, the name, `emails`, `externalId` and `active` is written, over
-/// the version the operations were applied to: when another change lands meanwhile, the
-/// operations are applied again to the new state (`retry_stale`). With
+/// what changed of `userName`, the name, `emails` (as written), `externalId` and `active` is
+/// written, over the version the operations were applied to: when another change lands
+/// meanwhile, the operations are applied again to the new state (`retry_stale`). With
 /// `If-Match` they are applied to that version only, else 412. 200 with the User. Errors: the
 /// PATCH errors of RFC 7644 §3.12 (`invalidSyntax`, `invalidPath` (also for attributes
 /// Castellan does not keep), `noTarget`, `invalidValue`, `mutability`), `uniqueness`.
@@ -273,7 +272,6 @@ async fn patch_user(
             .and_then(|()| refuse_unkept_changes(&before, &after))
             .and_then(|()| refuse_blank_names(&after))
             .and_then(|()| follow_email_change(&before, &mut after))
-            .and_then(|()| refuse_other_emails(&before, &after))
             .and_then(|()| from_scim(&after, Some(&before)));
         let mut input = match input {
             Ok(i) => i,

@@ -21,7 +21,12 @@ pub async fn claims_in_order_with_leases<S: SuiteStore>(store: S) {
     store.insert_hub(&h, &[], &ev("hub.connect")).await.unwrap();
     let n = seq(&store).await;
     let late = job(h.id, Task::InviteMember, 10, None);
-    let early = job(h.id, Task::RemoveMember, 5, None);
+    let mut early = job(h.id, Task::RemoveMember, 5, None);
+    // The SCIM request behind a job is kept (a claim returns it too).
+    early.scim_request = Some(castellan_core::activity::ScimRequest::new(
+        "PATCH",
+        "/scim/v2/Users/1",
+    ));
     let future = job(h.id, Task::CheckForUpdates, 1000, None);
     let mut retrying = job(h.id, Task::UpdateMemberRole, 20, None);
     retrying.state = JobState::Retrying;
@@ -53,6 +58,7 @@ pub async fn claims_in_order_with_leases<S: SuiteStore>(store: S) {
         (Some(t(80)), t(50), t(5))
     );
     assert_eq!(a.params, early.params);
+    assert_eq!(a.scim_request, early.scim_request);
     let stored = store.job(early.id).await.unwrap().unwrap();
     assert_eq!(
         (
@@ -67,7 +73,7 @@ pub async fn claims_in_order_with_leases<S: SuiteStore>(store: S) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(b.id, late.id);
+    assert_eq!((b.id, b.scim_request.as_ref()), (late.id, None));
     let c = store
         .claim_job("w-b", t(50), lease())
         .await

@@ -3,7 +3,7 @@
 use castellan_core::activity::GENESIS_HASH;
 use castellan_core::ids::{DataKeyId, PersonId, VaultId};
 use castellan_core::model::{
-    PersonStatus, PersonTwoStep, TokenRecord, Vault, VaultKind, WorkspaceRole,
+    IdpEmail, PersonStatus, PersonTwoStep, TokenRecord, Vault, VaultKind, WorkspaceRole,
 };
 use castellan_core::ports::{ActivityStore, PeopleStore, Store};
 use castellan_core::CoreError;
@@ -524,6 +524,20 @@ pub async fn person_versions<S: SuiteStore>(store: S) {
     let mut upn = person("mail@x.io", WorkspaceRole::User);
     upn.user_name = Some("upn@corp.x".into());
     upn.given_name = Some("Ana".into());
+    upn.idp_emails = vec![
+        IdpEmail {
+            value: "Mail@X.io".into(),
+            kind: Some("work".into()),
+            primary: Some(true),
+            display: Some("Ana".into()),
+        },
+        IdpEmail {
+            value: "home@x.io".into(),
+            kind: None,
+            primary: None,
+            display: None,
+        },
+    ];
     store
         .insert_person(&upn, &ev("person.provision"))
         .await
@@ -537,6 +551,29 @@ pub async fn person_versions<S: SuiteStore>(store: S) {
         (found.id, found.given_name.as_deref()),
         (upn.id, Some("Ana"))
     );
+    assert_eq!(found.idp_emails, upn.idp_emails, "as written");
+    // Written by an update too, and back to none.
+    let mut fewer = found.clone();
+    fewer.idp_emails.truncate(1);
+    store
+        .update_person(&fewer, &ev("person.update"))
+        .await
+        .unwrap();
+    let read = store.person(upn.id).await.unwrap().unwrap();
+    assert_eq!(read.idp_emails, fewer.idp_emails);
+    let mut none = read.clone();
+    none.idp_emails.clear();
+    store
+        .update_person(&none, &ev("person.update"))
+        .await
+        .unwrap();
+    assert!(store
+        .person(upn.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .idp_emails
+        .is_empty());
     assert!(store
         .person_by_user_name("mail@x.io")
         .await

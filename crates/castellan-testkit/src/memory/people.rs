@@ -252,6 +252,7 @@ impl PeopleStore for MemoryStore {
             row.user_name = p.user_name;
             row.given_name = p.given_name;
             row.family_name = p.family_name;
+            row.idp_emails = p.idp_emails;
             row.idp_deleted_at = p.idp_deleted_at;
             row.updated_at = p.updated_at;
             row.version += 1;

@@ -58,7 +58,7 @@ impl Bot {
         let mut hub = hub.clone();
         hub.last_sync_at = Some(now);
         hub.updated_at = now;
-        let bot = Actor::bot("bot (check_for_updates)");
+        let bot = Actor::bot("bot (check_for_updates)").with_scim_request(job.scim_request.clone());
         let mut to_enqueue: Vec<Job> = vec![];
         let current_ids: std::collections::HashSet<&str> =
             members.iter().map(|m| m.app_member_id.as_str()).collect();
@@ -148,7 +148,8 @@ impl Bot {
     }
 
     fn job_for(&self, hub: crate::hub::HubId, change: &PlannedChange, parent: &Job) -> Job {
-        let actor = Actor::bot(&parent.actor);
+        // The write jobs name who asked for the check, and the SCIM request behind it.
+        let actor = Actor::bot(&parent.actor).with_scim_request(parent.scim_request.clone());
         let trigger = parent.trigger;
         match change {
             PlannedChange::Invite {

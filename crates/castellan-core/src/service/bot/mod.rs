@@ -513,7 +513,8 @@ impl Bot {
     ) -> CoreResult<()> {
         let now = self.now();
         job.updated_at = now;
-        let bot = Actor::bot(&format!("bot ({})", job.task));
+        let bot =
+            Actor::bot(&format!("bot ({})", job.task)).with_scim_request(job.scim_request.clone());
         let mut hub_update: Option<(HubStatus, String)> = None;
         job.attention = None;
         let action = match result {

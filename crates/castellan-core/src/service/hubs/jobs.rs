@@ -19,7 +19,8 @@ pub const MAX_ATTEMPTS: i32 = 5;
 pub const CONNECTOR_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl Castellan {
-    /// A queued job for `hub`, due now, of the task `params` are for.
+    /// A queued job for `hub`, due now, of the task `params` are for, naming the SCIM request
+    /// `actor` serves, if any.
     pub(crate) fn new_job(
         &self,
         hub: HubId,
@@ -37,6 +38,7 @@ impl Castellan {
             state: JobState::Queued,
             trigger,
             actor: actor.name.clone(),
+            scim_request: actor.scim_request.clone(),
             target,
             params,
             attempts: 0,
@@ -97,7 +99,8 @@ impl Castellan {
         job: &Job,
         max_code_wait: std::time::Duration,
     ) -> CoreResult<crate::connector::ConnectorContext> {
-        let bot = Actor::bot(&format!("bot ({})", job.task));
+        let bot =
+            Actor::bot(&format!("bot ({})", job.task)).with_scim_request(job.scim_request.clone());
         let details = serde_json::json!({ "hub_id": hub.id, "job_id": job.id, "task": job.task });
         self.context_as(hub, &bot, &bot, details, max_code_wait)
             .await

@@ -203,6 +203,7 @@ impl People<'_> {
             user_name: None,
             given_name: None,
             family_name: None,
+            idp_emails: Vec::new(),
             idp_deleted_at: None,
             two_step: None,
             created_at: now,

@@ -1,17 +1,18 @@
 //! People driven by the identity provider (the SCIM service provider, RFC 7644 §3.3, §3.5,
 //! §3.6): create, replace and deactivate a person from the IdP's description of them.
 //!
-//! The SCIM wire format lives in the server; here a person is an [`IdpPerson`]: email, name,
-//! external id and whether they are active. The rules are the ones an admin's changes follow
-//! (`People::invite`, `People::update`): the same validation, the one-owner guard, the same
-//! deactivation path (tokens revoked with the change, then every hub grant revoked).
+//! The SCIM wire format lives in the server; here a person is an [`IdpPerson`]: email (and
+//! every address the IdP gave, as written), name, external id and whether they are active.
+//! The rules are the ones an admin's changes follow (`People::invite`, `People::update`): the
+//! same validation, the one-owner guard, the same deactivation path (tokens revoked with the
+//! change, then every hub grant revoked).
 
 use serde_json::{json, Map, Value};
 
 use crate::activity::{ActivityAction, NewEvent};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::PersonId;
-use crate::model::{Person, PersonRecord, PersonStatus, WorkspaceRole};
+use crate::model::{IdpEmail, Person, PersonRecord, PersonStatus, WorkspaceRole, MAX_IDP_EMAILS};
 use crate::permissions::{can, may_manage_role, Permit};
 use crate::ports::ActivityFilter;
 use crate::service::People;
@@ -26,6 +27,10 @@ pub struct IdpPerson {
     pub user_name: String,
     /// Email: the primary SCIM `emails` value, else the `userName` (lowercased; unique).
     pub email: String,
+    /// SCIM `emails` as written (RFC 7643 §4.1.2), one of which is `email`; empty when the
+    /// IdP sent none, or only `email` as the one `work` and primary address (what SCIM shows
+    /// for a person with none kept).
+    pub emails: Vec<IdpEmail>,
     /// Display name.
     pub name: String,
     /// `name.givenName`, if sent.
@@ -47,6 +52,7 @@ struct Checked {
     given_name: Option<String>,
     family_name: Option<String>,
     external_id: Option<String>,
+    idp_emails: Vec<IdpEmail>,
 }
 
 impl IdpPerson {
@@ -66,8 +72,10 @@ impl IdpPerson {
             self.family_name.as_deref(),
             validate::MAX_LABEL,
         )?;
+        let idp_emails = check_emails(&self.emails, &email)?;
         Ok(Checked {
             user_name: (user_name != email).then_some(user_name),
+            idp_emails,
             email,
             name: validate::text("name", &self.name, validate::MAX_LABEL)?,
             given_name,
@@ -75,6 +83,50 @@ impl IdpPerson {
             external_id: validate::opt_text("externalId", self.external_id.as_deref(), 256)?,
         })
     }
+}
+
+/// Checks the IdP's addresses (RFC 7643 §4.1.2, §2.4): at most [`MAX_IDP_EMAILS`], each a valid
+/// address with its `type` and `display` plain text, at most one `primary`, and `email` (the
+/// person's, lowercased) among them. Returns them trimmed and NFC-normalized, case kept.
+/// Errors: `Validation` naming `emails`.
+fn check_emails(emails: &[IdpEmail], email: &str) -> CoreResult<Vec<IdpEmail>> {
+    if emails.len() > MAX_IDP_EMAILS {
+        return Err(CoreError::invalid(
+            "emails",
+            format!("at most {MAX_IDP_EMAILS} addresses are kept per person"),
+        ));
+    }
+    if emails.iter().filter(|e| e.primary == Some(true)).count() > 1 {
+        return Err(CoreError::invalid(
+            "emails",
+            "at most one address is primary (RFC 7643 §2.4)",
+        ));
+    }
+    let mut out = Vec::with_capacity(emails.len());
+    for e in emails {
+        let value = validate::text("emails.value", &e.value, validate::MAX_EMAIL)?;
+        validate::email("emails.value", &value)?;
+        out.push(IdpEmail {
+            value,
+            kind: validate::opt_text("emails.type", e.kind.as_deref(), validate::MAX_LABEL)?,
+            primary: e.primary,
+            display: validate::opt_text(
+                "emails.display",
+                e.display.as_deref(),
+                validate::MAX_LABEL,
+            )?,
+        });
+    }
+    if !out.is_empty() && !out.iter().any(|e| validate::email_key(&e.value) == email) {
+        return Err(CoreError::invalid(
+            "emails",
+            format!(
+                "the person's email `{}` must be one of `emails`",
+                validate::clip(email)
+            ),
+        ));
+    }
+    Ok(out)
 }
 
 /// What a write of [`People::reprovision_once`] does besides applying the input.
@@ -151,6 +203,7 @@ impl People<'_> {
             user_name: c.user_name,
             given_name: c.given_name,
             family_name: c.family_name,
+            idp_emails: c.idp_emails,
             idp_deleted_at: None,
             two_step: None,
             created_at: now,
@@ -165,11 +218,11 @@ impl People<'_> {
     }
 
     /// Replaces what the identity provider owns of a person (SCIM PUT, or PATCH once applied):
-    /// email, name, external id and, when `input.active` is set, the state. Nothing is written
-    /// when nothing changed. `active: false` deactivates through the same path as an admin's
-    /// deactivation; `active: true` reactivates a deactivated person (to `active` when they have
-    /// a password, else back to `invited`, with no invitation token). Needs `PeopleManage` and a
-    /// role that manages the person's.
+    /// email and the addresses as written, name, external id and, when `input.active` is set,
+    /// the state. Nothing is written when nothing changed. `active: false` deactivates through
+    /// the same path as an admin's deactivation; `active: true` reactivates a deactivated person
+    /// (to `active` when they have a password, else back to `invited`, with no invitation
+    /// token). Needs `PeopleManage` and a role that manages the person's.
     ///
     /// `version`: `Some(v)` writes only over the person's version `v` (the one the input was
     /// made from: a PATCH applied to a read, or SCIM `If-Match`), else `Stale`; `None` applies
@@ -237,6 +290,7 @@ impl People<'_> {
         change("given_name", json!(p.given_name), json!(c.given_name));
         change("family_name", json!(p.family_name), json!(c.family_name));
         change("external_id", json!(p.external_id), json!(c.external_id));
+        change("emails", json!(p.idp_emails), json!(c.idp_emails));
         let status = match (input.active, p.status) {
             (None, s) => s,
             (Some(false), _) => PersonStatus::Deactivated,
@@ -271,6 +325,7 @@ impl People<'_> {
         p.given_name = c.given_name;
         p.family_name = c.family_name;
         p.external_id = c.external_id;
+        p.idp_emails = c.idp_emails;
         p.status = status;
         p.idp_deleted_at = deleted;
         self.save_change(actor, p, changes, deactivating).await
@@ -334,6 +389,7 @@ impl People<'_> {
             let input = IdpPerson {
                 user_name: p.user_name.clone().unwrap_or_else(|| p.email.clone()),
                 email: p.email.clone(),
+                emails: p.idp_emails.clone(),
                 name: p.name.clone(),
                 given_name: p.given_name.clone(),
                 family_name: p.family_name.clone(),
@@ -362,4 +418,49 @@ impl People<'_> {
 
 fn taken(what: &str, value: &str) -> CoreError {
     CoreError::Conflict(format!("a person with {what} `{value}` already exists"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn email(value: &str, primary: Option<bool>) -> IdpEmail {
+        IdpEmail {
+            value: value.into(),
+            kind: Some(" work ".into()),
+            primary,
+            display: None,
+        }
+    }
+
+    #[test]
+    fn the_idp_s_emails_are_kept_as_written_and_hold_the_person_s_email() {
+        let kept = check_emails(
+            &[email(" Ana@X.io ", Some(true)), email("b@x.io", None)],
+            "ana@x.io",
+        )
+        .unwrap();
+        assert_eq!(kept[0].value, "Ana@X.io", "trimmed, case kept");
+        assert_eq!(kept[0].kind.as_deref(), Some("work"));
+        assert_eq!(kept[1].primary, None, "absent stays absent");
+        assert!(check_emails(&[], "ana@x.io").unwrap().is_empty());
+        let refused = [
+            check_emails(&[email("b@x.io", None)], "ana@x.io"),
+            check_emails(
+                &[email("ana@x.io", Some(true)), email("b@x.io", Some(true))],
+                "ana@x.io",
+            ),
+            check_emails(&[email("not an address", None)], "ana@x.io"),
+            check_emails(
+                &vec![email("ana@x.io", None); MAX_IDP_EMAILS + 1],
+                "ana@x.io",
+            ),
+        ];
+        for r in refused {
+            assert!(
+                matches!(r, Err(CoreError::Validation { ref field, .. }) if field.starts_with("emails")),
+                "{r:?}"
+            );
+        }
+    }
 }

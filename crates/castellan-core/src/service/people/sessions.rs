@@ -233,6 +233,7 @@ impl Sessions<'_> {
             user_name: None,
             given_name: None,
             family_name: None,
+            idp_emails: Vec::new(),
             idp_deleted_at: None,
             two_step: None,
             created_at: now,
@@ -498,6 +499,7 @@ impl Sessions<'_> {
             token_id: Some(t.id),
             source_ip,
             user_agent,
+            scim_request: None,
         };
         // Touching takes the write lock: skip it when the token was used in the last minute
         // (`last_used_at` is then precise to a minute; the log keeps one `token.use` per window).
