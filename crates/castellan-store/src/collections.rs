@@ -226,11 +226,29 @@ impl CollectionStore for SqlStore {
         grantee: Grantee,
         target: ItemTarget,
         role: Option<ItemRole>,
+        team_version: Option<i64>,
         event: &NewEvent,
     ) -> CoreResult<()> {
         let (gk, gid) = grantee_key(grantee);
         let (tk, tid) = (target.kind(), target.id_string());
         let mut tx = self.begin_write().await?;
+        if let (Grantee::Team(team), Some(v)) = (grantee, team_version) {
+            let done = sqlx::query(
+                "UPDATE teams SET version = version + 1 WHERE id = $1 AND version = $2",
+            )
+            .bind(team.to_string())
+            .bind(v)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            if done.rows_affected() == 0 {
+                return Err(if exists(&mut tx, "teams", team.to_string()).await? {
+                    CoreError::Stale { kind: "team" }
+                } else {
+                    CoreError::NotFound { kind: "team" }
+                });
+            }
+        }
         match role {
             None => {
                 sqlx::query(

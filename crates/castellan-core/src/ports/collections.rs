@@ -52,12 +52,15 @@ pub trait CollectionStore: Send + Sync {
     /// Gives `grantee` `role` on `target` (or changes it), or takes the share away (`None`;
     /// taking away a share that does not exist writes only the event). `NotFound` with the
     /// kind of the missing grantee or target (`person`, `team`, `vault`, `collection`,
-    /// `account`).
+    /// `account`). With `team_version` (a team grantee), the team's version must still be that
+    /// one and becomes one more (`Stale { kind: "team" }` otherwise), so a change of its members
+    /// and a change of its shares never both pass checks made on what the other replaced.
     async fn set_share(
         &self,
         grantee: Grantee,
         target: ItemTarget,
         role: Option<ItemRole>,
+        team_version: Option<i64>,
         event: &NewEvent,
     ) -> CoreResult<()>;
     /// The shares a grantee holds, ordered by target kind, then id.

@@ -138,14 +138,15 @@ impl Collections<'_> {
     }
 
     /// Makes a collection with its accounts; one `collection.create` event. Needs
-    /// `VaultManage`. Errors: `Validation` (name, description, accounts: unknown or too many);
-    /// `Conflict` for a taken name.
+    /// `VaultManage`. Errors: `Validation` (name, description, accounts: unknown, not shareable
+    /// by the actor, or too many); `Conflict` for a taken name.
     pub async fn create(
         &self,
         permit: &Permit<can::VaultManage>,
         input: CollectionInput,
     ) -> CoreResult<CollectionView> {
         let (name, description, accounts) = input.check()?;
+        self.require_shareable(permit.actor(), &accounts).await?;
         let now = self.now();
         let collection = Collection {
             id: CollectionId::new(),
@@ -175,7 +176,9 @@ impl Collections<'_> {
     /// written only over that version (else `Stale`); without, over the version read (again
     /// while other changes land). Whoever reached an account only through this collection
     /// loses it at once. One `collection.update` event (nothing is written when nothing
-    /// changed). Needs `VaultManage`. Errors: as [`Collections::create`]; `NotFound`.
+    /// changed). Changing its accounts changes its holders' access, so the actor must be one
+    /// who may change each holder's ([`Castellan::require_may_change_holders`]). Needs
+    /// `VaultManage`. Errors: as [`Collections::create`]; `NotFound`; `Forbidden`.
     pub async fn replace(
         &self,
         permit: &Permit<can::VaultManage>,
@@ -191,6 +194,12 @@ impl Collections<'_> {
             }
             let before = self.store.collection_accounts(id).await?;
             let (added, removed) = changes(&before, &accounts);
+            if !added.is_empty() || !removed.is_empty() {
+                let actor = permit.actor();
+                self.require_may_change_holders(actor, ItemTarget::Collection(id))
+                    .await?;
+                self.require_shareable(actor, &added).await?;
+            }
             let mut details = serde_json::Map::new();
             if current.name != name {
                 details.insert("name".into(), json!({ "from": current.name, "to": name }));
@@ -231,7 +240,7 @@ impl Collections<'_> {
 
     /// Deletes a collection and its shares (the accounts stay where they are). With `version`,
     /// only over that version (else `Stale`). One `collection.delete` event. Needs
-    /// `VaultManage`. Errors: `NotFound`.
+    /// `VaultManage`. Errors: `NotFound`; `Forbidden` as for [`Collections::replace`].
     pub async fn delete(
         &self,
         permit: &Permit<can::VaultManage>,
@@ -239,6 +248,8 @@ impl Collections<'_> {
         version: Option<i64>,
     ) -> CoreResult<()> {
         let c = self.collection_record(id).await?;
+        self.require_may_change_holders(permit.actor(), ItemTarget::Collection(id))
+            .await?;
         let accounts = self.store.collection_accounts(id).await?;
         let ev = NewEvent::new(permit.actor(), ActivityAction::CollectionDelete, self.now())
             .target("collection", c.id, &c.name)

@@ -7,9 +7,11 @@ use serde_json::{json, Value};
 use crate::activity::{ActivityAction, Actor, NewEvent};
 use crate::collection::{effective_item_grants, Grantee, ItemGrants, ItemTarget, Share};
 use crate::error::{CoreError, CoreResult};
-use crate::ids::PersonId;
+use crate::ids::{AccountId, PersonId};
 use crate::model::{ItemRole, PersonStatus, WorkspaceRole};
-use crate::permissions::{can, may_manage_role, Permit};
+use crate::permissions::{
+    can, effective_item_role, item_allows, may_manage_role, ItemAction, Permit,
+};
 use crate::service::{Castellan, Shares};
 
 impl Castellan {
@@ -41,12 +43,16 @@ impl Castellan {
     /// access it gives: never their own (directly or through a team they are in), and only of
     /// people whose role they may manage ([`may_manage_role`]); owners and super admins in a
     /// team are left aside, as they reach every vault anyway.
-    async fn grantee_checked(
+    ///
+    /// Returns the grantee's `{kind, id, name}` and, for a team, the version its members were
+    /// read at (a share is written only over it, so a concurrent change of the members is
+    /// never checked against the old ones).
+    pub(crate) async fn grantee_checked(
         &self,
         actor: &Actor,
         grantee: Grantee,
         giving: bool,
-    ) -> CoreResult<Value> {
+    ) -> CoreResult<(Value, Option<i64>)> {
         let refuse = |what: &str| {
             CoreError::Forbidden(format!("you may not change {what}; ask another admin"))
         };
@@ -65,7 +71,10 @@ impl Castellan {
                         "this person is deactivated",
                     ));
                 }
-                Ok(json!({ "kind": "person", "id": p.id, "name": p.email }))
+                Ok((
+                    json!({ "kind": "person", "id": p.id, "name": p.email }),
+                    None,
+                ))
             }
             Grantee::Team(id) => {
                 let t = self.team_record(id).await?;
@@ -74,7 +83,10 @@ impl Castellan {
                     return Err(refuse("the access of a team you are in"));
                 }
                 self.require_manageable(actor, &members).await?;
-                Ok(json!({ "kind": "team", "id": t.id, "name": t.name }))
+                Ok((
+                    json!({ "kind": "team", "id": t.id, "name": t.name }),
+                    Some(t.version),
+                ))
             }
         }
     }
@@ -103,6 +115,49 @@ impl Castellan {
                     p.role.as_str(),
                     p.email
                 )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses (`Forbidden`) a change of what `target` reaches when `actor` may not change the
+    /// access of everyone who holds it ([`Castellan::grantee_checked`] on each share): a
+    /// collection an admin holds, or that another admin holds, is not theirs to widen.
+    pub(crate) async fn require_may_change_holders(
+        &self,
+        actor: &Actor,
+        target: ItemTarget,
+    ) -> CoreResult<()> {
+        for share in self.store.shares_on(target).await? {
+            self.grantee_checked(actor, share.grantee, false).await?;
+        }
+        Ok(())
+    }
+
+    /// Refuses (`Validation`, field `accounts`) accounts `actor` may not share: an account is
+    /// shared only by whoever may share it ([`ItemAction::Share`]), and one they cannot see
+    /// reads as one that does not exist.
+    pub(crate) async fn require_shareable(
+        &self,
+        actor: &Actor,
+        accounts: &[AccountId],
+    ) -> CoreResult<()> {
+        if accounts.is_empty() {
+            return Ok(());
+        }
+        let grants = self.actor_item_grants(actor).await?;
+        for id in accounts {
+            let role = match self.store.account(*id).await? {
+                Some(a) => {
+                    effective_item_role(actor.role, grants.vault(a.vault_id), grants.account(a.id))
+                }
+                None => None,
+            };
+            if !role.is_some_and(|r| item_allows(r, ItemAction::Share)) {
+                return Err(CoreError::invalid(
+                    "accounts",
+                    format!("no account {id} that you may share"),
+                ));
             }
         }
         Ok(())
@@ -140,8 +195,12 @@ impl Shares<'_> {
     /// ([`crate::service::Accounts::share`]). One `share.grant` or `share.revoke` event.
     /// Needs `VaultManage`.
     ///
-    /// Errors: `NotFound` (grantee or target; taking away a share that does not exist is
-    /// `NotFound { kind: "share" }`); `Validation` for a person's vault or account, or a
+    /// A team's share is written over the version its members were read at, so a concurrent
+    /// change of the members is checked again (`Stale` is retried).
+    ///
+    /// Errors: `NotFound` (grantee or target, or an account the actor may not share; taking
+    /// away a share that does not exist is `NotFound { kind: "share" }`); `Validation` for a
+    /// person's vault or account, or a
     /// deactivated person; `Forbidden` for the actor's own access, a team they are in, or a
     /// person whose workspace role they may not manage.
     pub async fn set(
@@ -160,30 +219,37 @@ impl Shares<'_> {
             ));
         }
         let actor = permit.actor();
-        let who = self.grantee_checked(actor, grantee, role.is_some()).await?;
-        let what = self.target_named(target).await?;
-        let current = self
-            .store
-            .shares_of(grantee)
-            .await?
-            .into_iter()
-            .find(|s| s.target == target);
-        let (action, shown) = match (role, &current) {
-            (Some(r), _) => (ActivityAction::ShareGrant, r),
-            (None, Some(s)) => (ActivityAction::ShareRevoke, s.role),
-            (None, None) => return Err(CoreError::NotFound { kind: "share" }),
-        };
-        if current.as_ref().map(|s| s.role) == role {
-            return Ok(());
+        if let ItemTarget::Account(a) = target {
+            self.require_shareable(actor, &[a])
+                .await
+                .map_err(|_| CoreError::NotFound { kind: "account" })?;
         }
-        let ev = NewEvent::new(actor, action, self.now())
-            .target(
-                target.kind(),
-                target.id_string(),
-                what["name"].as_str().unwrap_or(""),
-            )
-            .details(json!({ "grantee": who, "target": what, "role": shown }));
-        self.store.set_share(grantee, target, role, &ev).await
+        super::retry_stale(|| async {
+            let (who, team_version) = self.grantee_checked(actor, grantee, role.is_some()).await?;
+            let what = self.target_named(target).await?;
+            let current = self
+                .store
+                .shares_of(grantee)
+                .await?
+                .into_iter()
+                .find(|s| s.target == target);
+            let (action, shown) = match (role, &current) {
+                (Some(r), _) => (ActivityAction::ShareGrant, r),
+                (None, Some(s)) => (ActivityAction::ShareRevoke, s.role),
+                (None, None) => return Err(CoreError::NotFound { kind: "share" }),
+            };
+            if current.as_ref().map(|s| s.role) == role {
+                return Ok(());
+            }
+            let label = what["name"].as_str().unwrap_or("").to_owned();
+            let ev = NewEvent::new(actor, action, self.now())
+                .target(target.kind(), target.id_string(), label)
+                .details(json!({ "grantee": who, "target": what, "role": shown }));
+            self.store
+                .set_share(grantee, target, role, team_version, &ev)
+                .await
+        })
+        .await
     }
 
     /// The shares a grantee holds (a person's collections; a team's vaults, collections and

@@ -411,6 +411,9 @@ impl Teams<'_> {
         require_keeper(&t, by)?;
         let members = self.store.team_members(id).await?;
         let actor = permit.actor();
+        if by == TeamKind::Managed {
+            self.require_may_move(actor, id, &[], &members).await?;
+        }
         let change = self.access_change(actor, id, &[], &members).await?;
         let ev = NewEvent::new(actor, ActivityAction::TeamDelete, self.now())
             .target("team", t.id, &t.name)

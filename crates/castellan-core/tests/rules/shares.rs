@@ -362,12 +362,28 @@ async fn admins_may_not_give_themselves_access_through_teams() {
         .set(
             &p,
             Grantee::Team(mine),
-            ItemTarget::Account(slack),
+            ItemTarget::Vault(ops),
             Some(ItemRole::Owner),
         )
         .await
         .unwrap_err();
     assert!(matches!(err, CoreError::Forbidden(_)), "{err:?}");
+    // An account is shared only by whoever may share it: this admin cannot even see Slack.
+    let err = w
+        .svc
+        .shares()
+        .set(
+            &p,
+            Grantee::Team(users),
+            ItemTarget::Account(slack),
+            Some(ItemRole::Owner),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, CoreError::NotFound { kind: "account" }),
+        "{err:?}"
+    );
     let admins = team(&w, "Admins", vec![other_admin.person_id.unwrap()]).await;
     let err = w
         .svc
@@ -398,15 +414,141 @@ async fn admins_may_not_give_themselves_access_through_teams() {
     let err = w
         .svc
         .shares()
-        .set(&p, Grantee::Team(users), ItemTarget::Account(slack), None)
+        .set(
+            &w.owner.permit().unwrap(),
+            Grantee::Team(users),
+            ItemTarget::Account(slack),
+            None,
+        )
         .await
         .unwrap_err();
     assert!(
         matches!(err, CoreError::NotFound { kind: "share" }),
         "{err:?}"
     );
+    // Deleting a team that holds shares takes access from its members: not another admin's.
+    w.svc
+        .shares()
+        .set(
+            &w.owner.permit().unwrap(),
+            Grantee::Team(admins),
+            ItemTarget::Vault(ops),
+            Some(ItemRole::Manager),
+        )
+        .await
+        .unwrap();
+    let err = w
+        .svc
+        .teams()
+        .delete(&admin.permit().unwrap(), admins, TeamKind::Managed, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CoreError::Forbidden(_)), "{err:?}");
+
+    // A collection the admin holds is not theirs to widen, and nobody adds an account they
+    // may not share.
+    let c = w
+        .svc
+        .collections()
+        .create(
+            &w.owner.permit().unwrap(),
+            CollectionInput {
+                name: "Launch".into(),
+                description: None,
+                accounts: vec![],
+            },
+        )
+        .await
+        .unwrap();
+    let target = ItemTarget::Collection(c.collection.id);
+    set(&w, Grantee::Person(me), target, Some(ItemRole::Manager)).await;
+    let widen = CollectionInput {
+        name: "Launch".into(),
+        description: None,
+        accounts: vec![slack],
+    };
+    let err = w
+        .svc
+        .collections()
+        .replace(&p, c.collection.id, None, widen.clone())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CoreError::Forbidden(_)), "{err:?}");
+    let err = w
+        .svc
+        .collections()
+        .create(
+            &p,
+            CollectionInput {
+                name: "Mine".into(),
+                description: None,
+                accounts: vec![slack],
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CoreError::Validation { .. }), "{err:?}");
+    let err = w
+        .svc
+        .collections()
+        .delete(&p, c.collection.id, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CoreError::Forbidden(_)), "{err:?}");
+    assert!(reachable(&w, &admin).await.is_empty());
+
+    // Access through a team is not turned into a grant of one's own.
+    let err = w
+        .svc
+        .accounts()
+        .share(&ana.permit().unwrap(), slack, ana_id, Some(ItemRole::Owner))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CoreError::Forbidden(_)), "{err:?}");
+
     // A user may not share at all (the matrix).
     assert!(ana
         .permit::<castellan_core::permissions::can::VaultManage>()
         .is_err());
+}
+
+/// An admin adding themselves to a team while sharing a vault with it: the two checks read
+/// what the other changes, so one of the two must lose (the share is written over the team's
+/// version).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joining_a_team_and_sharing_with_it_never_both_pass() {
+    let w = World::new().await;
+    let (ops, _, _) = vault_with_accounts(&w, "Ops").await;
+    let admin = w.signed_in("ad@acme.io", WorkspaceRole::Admin).await;
+    let ana = w.signed_in("ana@acme.io", WorkspaceRole::User).await;
+    let (me, ana_id) = (admin.person_id.unwrap(), ana.person_id.unwrap());
+    for round in 0..100 {
+        let name = format!("Race {round}");
+        let t = team(&w, &name, vec![ana_id]).await;
+        let join = TeamInput {
+            name,
+            external_id: None,
+            members: vec![ana_id, me],
+        };
+        // Two tasks on the two worker threads, so the reads and writes interleave.
+        let (s1, s2) = (w.svc.clone(), w.svc.clone());
+        let (a1, a2) = (admin.clone(), admin.clone());
+        let join = tokio::spawn(async move {
+            let p = a1.permit().unwrap();
+            s1.teams()
+                .replace(&p, t, TeamKind::Managed, None, join)
+                .await
+        });
+        let share = tokio::spawn(async move {
+            let p = a2.permit().unwrap();
+            let (g, x) = (Grantee::Team(t), ItemTarget::Vault(ops));
+            s2.shares().set(&p, g, x, Some(ItemRole::Owner)).await
+        });
+        let (joined, shared) = (join.await.unwrap(), share.await.unwrap());
+        assert!(
+            joined.is_err() || shared.is_err(),
+            "round {round}: both passed"
+        );
+    }
+    assert!(reachable(&w, &admin).await.is_empty());
 }

@@ -68,8 +68,10 @@ async fn get_collection(
     ))
 }
 
-/// Replaces a collection's name, description and accounts: whoever reached an account only
-/// through it loses it at once. Roles: owner, super_admin, admin.
+/// Replaces a collection's name, description and accounts (over `version` when given: 409 if
+/// it changed since): whoever reached an account only through it loses it at once. Only an
+/// admin who may change the access of everyone holding it may (not one who holds it). Roles:
+/// owner, super_admin, admin.
 #[utoipa::path(put, path = "/api/v1/collections/{id}", tag = "collections", security(("bearer" = [])), request_body = CollectionInput,
     params(("id" = String, Path, description = "Collection id")),
     responses((status = 200, body = CollectionView), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
@@ -79,10 +81,11 @@ async fn replace_collection(
     ApiPath(id): ApiPath<CollectionId>,
     ApiJson(req): ApiJson<CollectionInput>,
 ) -> ApiResult<Json<CollectionView>> {
+    let version = req.version;
     let c = s
         .svc
         .collections()
-        .replace(&a.permit()?, id, None, req.into())
+        .replace(&a.permit()?, id, version, req.into())
         .await?;
     Ok(Json(c.into()))
 }

@@ -72,6 +72,10 @@ pub struct CollectionInput {
     #[serde(default)]
     #[schema(value_type = Vec<String>)]
     pub accounts: Vec<AccountId>,
+    /// On `PUT`: the version the change was made from (409 when the collection has changed
+    /// since); without it, the change is written over the current one.
+    #[serde(default)]
+    pub version: Option<i64>,
 }
 
 impl From<CollectionInput> for castellan_core::service::CollectionInput {

@@ -129,7 +129,7 @@ pub async fn collections_and_shares<S: SuiteStore>(store: S) {
     for (g, x, r) in shares {
         n = seq(&store).await;
         store
-            .set_share(g, x, Some(r), &ev("share.grant"))
+            .set_share(g, x, Some(r), None, &ev("share.grant"))
             .await
             .unwrap();
         appended_one(&store, n, "share.grant").await;
@@ -140,10 +140,24 @@ pub async fn collections_and_shares<S: SuiteStore>(store: S) {
             team,
             ItemTarget::Vault(v1.id),
             Some(ItemRole::Manager),
+            Some(1),
             &ev("share.grant"),
         )
         .await
         .unwrap();
+    // Written over the team's version, which moves: a second write over the old one is stale.
+    assert_eq!(store.team(eng.id).await.unwrap().unwrap().version, 2);
+    let err = store
+        .set_share(
+            team,
+            ItemTarget::Vault(v1.id),
+            Some(ItemRole::Owner),
+            Some(1),
+            &ev("share.grant"),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CoreError::Stale { kind: "team" }), "{err:?}");
     let of_team = store.shares_of(team).await.unwrap();
     assert_eq!(of_team.len(), 2, "{of_team:?}");
     assert!(of_team
@@ -181,6 +195,7 @@ pub async fn collections_and_shares<S: SuiteStore>(store: S) {
             team,
             ItemTarget::Vault(castellan_core::ids::VaultId::new()),
             Some(ItemRole::Owner),
+            None,
             &ev("share.grant"),
         )
         .await
@@ -203,7 +218,13 @@ pub async fn collections_and_shares<S: SuiteStore>(store: S) {
     // Taking a share away; deleting an account drops it from collections and shares; deleting
     // a collection drops its shares.
     store
-        .set_share(team, ItemTarget::Account(a3.id), None, &ev("share.revoke"))
+        .set_share(
+            team,
+            ItemTarget::Account(a3.id),
+            None,
+            None,
+            &ev("share.revoke"),
+        )
         .await
         .unwrap();
     assert_eq!(store.shares_of(team).await.unwrap().len(), 1);

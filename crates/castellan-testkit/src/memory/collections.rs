@@ -192,9 +192,20 @@ impl CollectionStore for MemoryStore {
         grantee: Grantee,
         target: ItemTarget,
         role: Option<ItemRole>,
+        team_version: Option<i64>,
         event: &NewEvent,
     ) -> CoreResult<()> {
         self.write(|tx| {
+            if let (Grantee::Team(team), Some(v)) = (grantee, team_version) {
+                let t =
+                    tx.t.teams
+                        .get_mut(&team)
+                        .ok_or(CoreError::NotFound { kind: "team" })?;
+                if t.version != v {
+                    return Err(CoreError::Stale { kind: "team" });
+                }
+                t.version += 1;
+            }
             match role {
                 None => {
                     tx.t.shares.remove(&(grantee, target));

@@ -177,7 +177,12 @@ pub async fn run(cmd: CollectionsCmd, server: Option<String>) -> Result<ExitCode
             } else {
                 current["accounts"].clone()
             };
-            let body = json!({ "name": name, "description": description, "accounts": accounts });
+            let body = json!({
+                "name": name,
+                "description": description,
+                "accounts": accounts,
+                "version": current["version"],
+            });
             output::object(
                 &c.call(Method::PUT, &format!("/collections/{id}"), Some(&body))
                     .await?,

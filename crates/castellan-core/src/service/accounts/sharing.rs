@@ -5,7 +5,7 @@ use crate::activity::{ActivityAction, NewEvent};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{AccountId, PersonId};
 use crate::inbox::{ManagedAddress, ManagedNumber};
-use crate::model::{ItemRole, PersonStatus};
+use crate::model::{ItemRole, PersonStatus, WorkspaceRole};
 use crate::permissions::{can, ItemAction, Permit};
 use crate::service::Accounts;
 
@@ -37,7 +37,8 @@ impl Accounts<'_> {
     }
 
     /// Shares an account with a person with an item role, or unshares (`None`). Needs
-    /// `AccountWrite` and an item role that may share; only item owners hand out `owner`.
+    /// `AccountWrite` and an item role that may share; only item owners hand out `owner`; only
+    /// owners and super admins may change their own access (others: `Forbidden`).
     pub async fn share(
         &self,
         permit: &Permit<can::AccountWrite>,
@@ -47,6 +48,15 @@ impl Accounts<'_> {
     ) -> CoreResult<Vec<(PersonId, ItemRole)>> {
         let actor = permit.actor();
         let (a, my_role) = self.account_for(actor, id, ItemAction::Share).await?;
+        // Access that came through a team or a collection ends with it: nobody turns it into a
+        // grant of their own (owners and super admins reach every account anyway).
+        let sees_all = matches!(actor.role, WorkspaceRole::Owner | WorkspaceRole::SuperAdmin);
+        if actor.person_id == Some(person) && !sees_all {
+            return Err(CoreError::Forbidden(
+                "you may not change your own access to an account; ask its owner or an admin"
+                    .into(),
+            ));
+        }
         if role == Some(ItemRole::Owner) && my_role != ItemRole::Owner {
             return Err(CoreError::Forbidden(
                 "only an item owner can make another owner".into(),
