@@ -41,8 +41,8 @@ impl Castellan {
 
     /// `{kind, id, name}` of a grantee, checking it exists and that `actor` may change the
     /// access it gives: never their own (directly or through a team they are in), and only of
-    /// people whose role they may manage ([`may_manage_role`]); owners and super admins in a
-    /// team are left aside, as they reach every vault anyway.
+    /// people whose role they may manage ([`may_manage_role`]). Owners and super admins are left
+    /// aside on both sides, as they reach every account anyway.
     ///
     /// Returns the grantee's `{kind, id, name}` and, for a team, the version its members were
     /// read at (a share is written only over it, so a concurrent change of the members is
@@ -56,13 +56,17 @@ impl Castellan {
         let refuse = |what: &str| {
             CoreError::Forbidden(format!("you may not change {what}; ask another admin"))
         };
+        // Owners and super admins reach every account whatever they hold: their own shares widen
+        // nothing, and nobody's change narrows what they reach.
+        let sees_all =
+            |r: WorkspaceRole| matches!(r, WorkspaceRole::Owner | WorkspaceRole::SuperAdmin);
         match grantee {
             Grantee::Person(id) => {
                 let p = self.person_record(id).await?;
-                if actor.person_id == Some(p.id) {
+                if actor.person_id == Some(p.id) && !sees_all(actor.role) {
                     return Err(refuse("your own access"));
                 }
-                if !may_manage_role(actor.role, p.role) {
+                if !sees_all(p.role) && !may_manage_role(actor.role, p.role) {
                     return Err(refuse(&format!("the access of a `{}`", p.role.as_str())));
                 }
                 if giving && p.status == PersonStatus::Deactivated {
@@ -79,7 +83,8 @@ impl Castellan {
             Grantee::Team(id) => {
                 let t = self.team_record(id).await?;
                 let members = self.store.team_members(id).await?;
-                if actor.person_id.is_some_and(|me| members.contains(&me)) {
+                let mine = actor.person_id.is_some_and(|me| members.contains(&me));
+                if mine && !sees_all(actor.role) {
                     return Err(refuse("the access of a team you are in"));
                 }
                 self.require_manageable(actor, &members).await?;

@@ -12,6 +12,7 @@ use crate::activity::{ActivityAction, Actor, NewEvent};
 use crate::error::{CoreError, CoreResult};
 use crate::hub::{Grant, Hub, HubId, HubRole, Job, Trigger};
 use crate::ids::PersonId;
+use crate::model::WorkspaceRole;
 use crate::permissions::{can, Permit};
 use crate::ports::AccessChange;
 use crate::service::{Castellan, Teams};
@@ -238,10 +239,12 @@ impl Castellan {
         }
         let mut moved: Vec<PersonId> = added.iter().chain(removed).copied().collect();
         moved.sort();
-        if actor
+        // Owners and super admins reach every account whatever team they are in.
+        let sees_all = matches!(actor.role, WorkspaceRole::Owner | WorkspaceRole::SuperAdmin);
+        let me_moved = actor
             .person_id
-            .is_some_and(|me| moved.binary_search(&me).is_ok())
-        {
+            .is_some_and(|me| moved.binary_search(&me).is_ok());
+        if me_moved && !sees_all {
             return Err(CoreError::Forbidden(
                 "this team holds vaults, collections or accounts: you may not move yourself in \
                  or out of it; ask another admin"

@@ -552,3 +552,40 @@ async fn joining_a_team_and_sharing_with_it_never_both_pass() {
     }
     assert!(reachable(&w, &admin).await.is_empty());
 }
+
+/// The owner and super admins reach every account: a team they are in is still theirs to
+/// share with, join, leave or delete (nobody else outranks the owner to ask).
+#[tokio::test]
+async fn the_owner_keeps_managing_teams_they_are_in() {
+    let w = World::new().await;
+    let (ops, _, _) = vault_with_accounts(&w, "Ops").await;
+    let sa = w.signed_in("sa@acme.io", WorkspaceRole::SuperAdmin).await;
+    let sa_id = sa.person_id.unwrap();
+    let t = team(&w, "Leads", vec![sa_id]).await;
+    let p = sa.permit().unwrap();
+    w.svc
+        .shares()
+        .set(
+            &p,
+            Grantee::Team(t),
+            ItemTarget::Vault(ops),
+            Some(ItemRole::Manager),
+        )
+        .await
+        .unwrap();
+    let leave = TeamInput {
+        name: "Leads".into(),
+        external_id: None,
+        members: vec![],
+    };
+    w.svc
+        .teams()
+        .replace(&sa.permit().unwrap(), t, TeamKind::Managed, None, leave)
+        .await
+        .unwrap();
+    w.svc
+        .teams()
+        .delete(&sa.permit().unwrap(), t, TeamKind::Managed, None)
+        .await
+        .unwrap();
+}
