@@ -204,9 +204,10 @@ pub async fn collections_and_shares<S: SuiteStore>(store: S) {
     assert_eq!(seq(&store).await, n);
 
     // Leaving the team ends what it gave (nothing to undo: the next read finds nothing).
+    let current = store.team(eng.id).await.unwrap().unwrap();
     store
         .update_team(
-            &eng,
+            &current,
             Some(&[]),
             &AccessChange::default(),
             &ev("team.update"),
